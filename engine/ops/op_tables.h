@@ -1,0 +1,26 @@
+/*
+ * op_tables.h
+ *	  One operator table per family file in engine/ops/; each ends with a
+ *	  zeroed entry.  Add a family here and in registry.c.
+ */
+#ifndef OP_TABLES_H
+#define OP_TABLES_H
+
+#include "engine_internal.h"
+
+extern const OnnxOpDef onnx_ops_unary[];	/* ops_unary.c: math and activations */
+extern const OnnxOpDef onnx_ops_binary[];	/* ops_binary.c: arithmetic, comparison, logic, variadic */
+extern const OnnxOpDef onnx_ops_matmul[];	/* ops_matmul.c: MatMul, Gemm, Einsum */
+extern const OnnxOpDef onnx_ops_tensor_shape[];	/* ops_tensor_shape.c: Reshape, Squeeze, Shape, ... */
+extern const OnnxOpDef onnx_ops_tensor_move[];	/* ops_tensor_move.c: Transpose, Concat, Slice, Gather, ... */
+extern const OnnxOpDef onnx_ops_cast[];	/* ops_cast.c: Cast, CastLike */
+extern const OnnxOpDef onnx_ops_reduce[];	/* ops_reduce.c: Reduce*, ArgMax, ArgMin */
+extern const OnnxOpDef onnx_ops_nn[];	/* ops_nn.c: Softmax, normalizations, Dropout */
+extern const OnnxOpDef onnx_ops_conv[];	/* ops_conv.c: Conv, ConvTranspose */
+extern const OnnxOpDef onnx_ops_pool[];	/* ops_pool.c: pooling */
+extern const OnnxOpDef onnx_ops_control[];	/* ops_control.c: If, Loop, Scan */
+extern const OnnxOpDef onnx_ops_sequence[];	/* ops_sequence.c: sequences and optionals */
+extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: TopK, CumSum, OneHot, NonZero, ... */
+extern const OnnxOpDef onnx_ops_ml[];	/* ops_ml.c: ai.onnx.ml */
+
+#endif

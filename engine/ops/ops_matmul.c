@@ -1,0 +1,304 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops_matmul.c
+ *	  Matrix products: MatMul (numpy matmul semantics) and Gemm.
+ *	  float32/float64 go through BLAS (src/blas.c); other numeric types
+ *	  use a reference loop in double or int64.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+
+#include "op_tables.h"
+
+/* C (M,N) = A (M,K) @ B (K,N) for one batch of non-BLAS types. */
+static void
+matmul_generic(const OnnxTensor *a, int64_t aoff, const OnnxTensor *b, int64_t boff,
+			   OnnxTensor *c, int64_t coff, int64_t M, int64_t N, int64_t K)
+{
+	bool		integer = (ONNX_TS_INT & ONNX_T(c->dtype)) != 0;
+
+	for (int64_t i = 0; i < M; i++)
+		for (int64_t j = 0; j < N; j++)
+		{
+			if (integer)
+			{
+				uint64_t	acc = 0;
+
+				for (int64_t k = 0; k < K; k++)
+					acc += (uint64_t) onnx_tensor_get_i64(a, aoff + i * K + k) *
+						(uint64_t) onnx_tensor_get_i64(b, boff + k * N + j);
+				onnx_tensor_set_i64(c, coff + i * N + j, (int64_t) acc);
+			}
+			else
+			{
+				double		acc = 0;
+
+				for (int64_t k = 0; k < K; k++)
+					acc += onnx_tensor_get_f64(a, aoff + i * K + k) *
+						onnx_tensor_get_f64(b, boff + k * N + j);
+				onnx_tensor_set_f64(c, coff + i * N + j, acc);
+			}
+		}
+}
+
+/*
+ * MatMul: A (..., M, K) @ B (..., K, N) -> (broadcast(...), M, N); a 1-D
+ * A is (1, K) with M dropped after, a 1-D B is (K, 1) with N dropped.
+ */
+static OnnxStatus
+run_matmul(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *a = onnx_in(ctx, 0);
+	const OnnxTensor *b = onnx_in(ctx, 1);
+	int64_t		M,
+				K,
+				N,
+				Kb;
+	int			ra,
+				rb,
+				rbatch;
+	int64_t		adims[ONNX_MAX_RANK],
+				bdims[ONNX_MAX_RANK],
+				batch[ONNX_MAX_RANK],
+				odims[ONNX_MAX_RANK];
+	int			orank = 0;
+	int64_t		nbatch = 1;
+	OnnxTensor *c;
+
+	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MatMul needs inputs of rank 1 or more");
+	if (a->dtype != b->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MatMul inputs differ in type (%s, %s)",
+								onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
+	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+	K = a->dims[a->rank - 1];
+	Kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+	if (K != Kb)
+	{
+		char		sa[128],
+					sb[128];
+
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"MatMul inner dimensions differ: A is %s, B is %s",
+								onnx_shape_text(a, sa, sizeof(sa)), onnx_shape_text(b, sb, sizeof(sb)));
+	}
+	ra = a->rank > 2 ? a->rank - 2 : 0;
+	rb = b->rank > 2 ? b->rank - 2 : 0;
+	memcpy(adims, a->dims, sizeof(int64_t) * (size_t) ra);
+	memcpy(bdims, b->dims, sizeof(int64_t) * (size_t) rb);
+	if (!onnx_broadcast_shape(ra, adims, rb, bdims, &rbatch, batch))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MatMul batch dimensions do not broadcast");
+	for (int i = 0; i < rbatch; i++)
+	{
+		odims[orank++] = batch[i];
+		nbatch *= batch[i];
+	}
+	if (a->rank > 1)
+		odims[orank++] = M;
+	if (b->rank > 1)
+		odims[orank++] = N;
+	if ((c = onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
+		return ctx->err->status;
+	if (c->count == 0)
+		return ONNX_OK;
+
+	/* B without batch dims: fold A's batches into M, one GEMM */
+	if (rb == 0 && (c->dtype == ONNX_DTYPE_FLOAT || c->dtype == ONNX_DTYPE_DOUBLE))
+	{
+		int64_t		rows = (a->count / (K ? K : 1));
+
+		if (K == 0)
+			return ONNX_OK;
+		if (c->dtype == ONNX_DTYPE_FLOAT)
+			onnx_blas_sgemm(false, false, rows, N, K, 1.0f, a->data, K, b->data, N, 0.0f, c->data, N);
+		else
+			onnx_blas_dgemm(false, false, rows, N, K, 1.0, a->data, K, b->data, N, 0.0, c->data, N);
+		return ONNX_OK;
+	}
+	{
+		OnnxTensor	ta = *a,
+					tb = *b,
+					tbatch;
+		const OnnxTensor *bins[2];
+		OnnxBcastIter it;
+
+		/* iterate batches with broadcasting over the batch dims only */
+		memset(&tbatch, 0, sizeof(tbatch));
+		tbatch.rank = rbatch;
+		memcpy(tbatch.dims, batch, sizeof(int64_t) * (size_t) rbatch);
+		ta.rank = ra;
+		tb.rank = rb;
+		bins[0] = &ta;
+		bins[1] = &tb;
+		onnx_bcast_init(&it, &tbatch, 2, bins);
+		for (int64_t bi = 0; bi < nbatch; bi++, onnx_bcast_next(&it))
+		{
+			int64_t		aoff = it.off[0] * M * K;
+			int64_t		boff = it.off[1] * K * N;
+			int64_t		coff = bi * M * N;
+
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			if (c->dtype == ONNX_DTYPE_FLOAT)
+				onnx_blas_sgemm(false, false, M, N, K, 1.0f, (const float *) a->data + aoff, K,
+								(const float *) b->data + boff, N, 0.0f, (float *) c->data + coff, N);
+			else if (c->dtype == ONNX_DTYPE_DOUBLE)
+				onnx_blas_dgemm(false, false, M, N, K, 1.0, (const double *) a->data + aoff, K,
+								(const double *) b->data + boff, N, 0.0, (double *) c->data + coff, N);
+			else
+				matmul_generic(a, aoff, b, boff, c, coff, M, N, K);
+		}
+	}
+	return ONNX_OK;
+}
+
+/*
+ * Gemm: Y (M,N) = alpha * op(A) @ op(B) + beta * C, with op(A) (M,K),
+ * op(B) (K,N) and C broadcastable to (M,N).
+ */
+static OnnxStatus
+run_gemm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *a = onnx_in(ctx, 0);
+	const OnnxTensor *b = onnx_in(ctx, 1);
+	const OnnxTensor *cin = onnx_in(ctx, 2);
+	bool		ta = onnx_attr_int(ctx->node, "transA", 0) != 0;
+	bool		tb = onnx_attr_int(ctx->node, "transB", 0) != 0;
+	float		alpha = onnx_attr_float(ctx->node, "alpha", 1.0f);
+	float		beta = onnx_attr_float(ctx->node, "beta", 1.0f);
+	int64_t		M,
+				K,
+				N,
+				Kb,
+				dims[2];
+	OnnxTensor *y;
+
+	if (a == NULL || b == NULL || a->rank != 2 || b->rank != 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm needs 2-D A and B");
+	if (a->dtype != b->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm inputs differ in type");
+	M = ta ? a->dims[1] : a->dims[0];
+	K = ta ? a->dims[0] : a->dims[1];
+	Kb = tb ? b->dims[1] : b->dims[0];
+	N = tb ? b->dims[0] : b->dims[1];
+	if (K != Kb)
+	{
+		char		sa[128],
+					sb[128];
+
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Gemm inner dimensions differ: A is %s%s, B is %s%s",
+								onnx_shape_text(a, sa, sizeof(sa)), ta ? " (transposed)" : "",
+								onnx_shape_text(b, sb, sizeof(sb)), tb ? " (transposed)" : "");
+	}
+	dims[0] = M;
+	dims[1] = N;
+	if ((y = onnx_out(ctx, 0, a->dtype, 2, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	if (cin && beta != 0.0f)
+	{
+		int			r;
+		int64_t		bd[ONNX_MAX_RANK];
+		const OnnxTensor *ins[1] = {cin};
+		OnnxBcastIter it;
+
+		if (cin->dtype != a->dtype || !onnx_broadcast_shape(2, dims, cin->rank, cin->dims, &r, bd) ||
+			r != 2 || bd[0] != M || bd[1] != N)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm C does not broadcast to [%lld, %lld]",
+									(long long) M, (long long) N);
+		onnx_bcast_init(&it, y, 1, ins);
+		if (y->dtype == ONNX_DTYPE_FLOAT)
+			for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+				((float *) y->data)[i] = ((const float *) cin->data)[it.off[0]];
+		else
+			for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+				onnx_tensor_set_f64(y, i, onnx_tensor_get_f64(cin, it.off[0]));
+	}
+	else
+		beta = 0.0f;
+	if (y->dtype == ONNX_DTYPE_FLOAT)
+		onnx_blas_sgemm(ta, tb, M, N, K, alpha, a->data, a->dims[1], b->data, b->dims[1],
+						beta, y->data, N);
+	else if (y->dtype == ONNX_DTYPE_DOUBLE)
+		onnx_blas_dgemm(ta, tb, M, N, K, alpha, a->data, a->dims[1], b->data, b->dims[1],
+						beta, y->data, N);
+	else
+	{
+		for (int64_t i = 0; i < M; i++)
+			for (int64_t j = 0; j < N; j++)
+			{
+				double		acc = 0;
+
+				for (int64_t k = 0; k < K; k++)
+					acc += onnx_tensor_get_f64(a, ta ? k * M + i : i * K + k) *
+						onnx_tensor_get_f64(b, tb ? j * K + k : k * N + j);
+				onnx_tensor_set_f64(y, i * N + j,
+									alpha * acc + beta * onnx_tensor_get_f64(y, i * N + j));
+			}
+	}
+	return ONNX_OK;
+}
+
+/* Static shape of Gemm: (M, N) from A and B and the transposes. */
+static OnnxStatus
+infer_gemm(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *a = ctx->inputs[0];
+	const OnnxValueInfo *b = ctx->inputs[1];
+	OnnxValueInfo *y = ctx->outputs[0];
+	bool		ta = onnx_attr_int(ctx->node, "transA", 0) != 0;
+	bool		tb = onnx_attr_int(ctx->node, "transB", 0) != 0;
+
+	if (y == NULL || a == NULL || b == NULL || a->rank != 2 || b->rank != 2)
+		return ONNX_OK;
+	y->rank = 2;
+	y->dims[0] = a->dims[ta ? 1 : 0];
+	y->dim_params[0] = a->dim_params[ta ? 1 : 0];
+	y->dims[1] = b->dims[tb ? 0 : 1];
+	y->dim_params[1] = b->dim_params[tb ? 0 : 1];
+	return ONNX_OK;
+}
+
+/* Static shape of MatMul. */
+static OnnxStatus
+infer_matmul(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *a = ctx->inputs[0];
+	const OnnxValueInfo *b = ctx->inputs[1];
+	OnnxValueInfo *y = ctx->outputs[0];
+	OnnxValueInfo ba,
+				bb;
+
+	if (y == NULL || a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
+		return ONNX_OK;
+	memset(&ba, 0, sizeof(ba));
+	memset(&bb, 0, sizeof(bb));
+	onnx_info_copy_shape(&ba, a);
+	onnx_info_copy_shape(&bb, b);
+	ba.rank = a->rank > 2 ? a->rank - 2 : 0;
+	bb.rank = b->rank > 2 ? b->rank - 2 : 0;
+	onnx_info_broadcast(y, &ba, &bb);
+	if (a->rank > 1)
+	{
+		y->dims[y->rank] = a->dims[a->rank - 2];
+		y->dim_params[y->rank++] = a->dim_params[a->rank - 2];
+	}
+	if (b->rank > 1)
+	{
+		y->dims[y->rank] = b->dims[b->rank - 1];
+		y->dim_params[y->rank++] = b->dim_params[b->rank - 1];
+	}
+	return ONNX_OK;
+}
+
+#define MM_TYPES (ONNX_TS_FLOAT | ONNX_TS_INT)
+
+const OnnxOpDef onnx_ops_matmul[] = {
+	{"", "MatMul", 1, 2, 2, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_matmul, run_matmul},
+	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm},
+	{0}
+};

@@ -1,0 +1,403 @@
+/*-------------------------------------------------------------------------
+ *
+ * engine_internal.h
+ *	  Internal structures of the engine: converted graph, operator
+ *	  definitions, kernel context and the helpers kernels use.
+ *
+ * Ownership: everything reachable from an OnnxModel lives in the model's
+ * arena and is freed with it.  Run-time tensors are allocated per tensor
+ * through the session's allocator and tracked by the run frame.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ENGINE_INTERNAL_H
+#define ENGINE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "onnx_engine.h"
+
+/* ---- arena: many small allocations freed at once ---- */
+
+typedef struct OnnxArenaBlock OnnxArenaBlock;
+typedef struct OnnxArena
+{
+	const OnnxAllocator *alloc;
+	OnnxArenaBlock *blocks;
+	size_t		total;
+} OnnxArena;
+
+extern void onnx_arena_init(OnnxArena *arena, const OnnxAllocator *alloc);
+extern void *onnx_arena_alloc(OnnxArena *arena, size_t size);	/* zeroed */
+extern char *onnx_arena_strdup(OnnxArena *arena, const char *s);
+extern void onnx_arena_free_all(OnnxArena *arena);
+
+/* ---- errors ---- */
+
+extern OnnxStatus onnx_error_set(OnnxError *err, OnnxStatus status,
+								 const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+extern void onnx_error_clear(OnnxError *err);
+
+/* ---- overflow-checked arithmetic ---- */
+
+static inline bool
+onnx_mul_overflow_i64(int64_t a, int64_t b, int64_t *out)
+{
+	return __builtin_mul_overflow(a, b, out);
+}
+
+static inline bool
+onnx_mul_overflow_size(size_t a, size_t b, size_t *out)
+{
+	return __builtin_mul_overflow(a, b, out);
+}
+
+/* ---- tensors ---- */
+
+/*
+ * Fill shape fields (rank, dims, count, nbytes) with overflow checks;
+ * does not allocate.  Negative dims are refused.
+ */
+extern OnnxStatus onnx_tensor_set_shape(OnnxTensor *t, OnnxDType dtype, int rank,
+										const int64_t *dims, OnnxError *err);
+/* Allocate data for a tensor whose shape is set (zeroed). */
+extern OnnxStatus onnx_tensor_alloc_data(OnnxTensor *t, const OnnxAllocator *alloc,
+										 OnnxError *err);
+/* Free data of a tensor (and its strings). */
+extern void onnx_tensor_free_data(OnnxTensor *t, const OnnxAllocator *alloc);
+/* Deep copy src into dst (dst's data newly allocated). */
+extern OnnxStatus onnx_tensor_copy(OnnxTensor *dst, const OnnxTensor *src,
+								   const OnnxAllocator *alloc, OnnxError *err);
+extern OnnxStatus onnx_value_copy(OnnxValue *dst, const OnnxValue *src,
+								  const OnnxAllocator *alloc, OnnxError *err);
+/* "[2, 3]" into buf */
+extern const char *onnx_shape_text(const OnnxTensor *t, char *buf, size_t len);
+extern bool onnx_dtype_is_float(OnnxDType dt);	/* float16/bfloat16/float/double */
+extern bool onnx_dtype_is_signed_int(OnnxDType dt);
+extern bool onnx_dtype_is_unsigned_int(OnnxDType dt);
+
+/* float16 / bfloat16 conversions */
+extern float onnx_half_to_float(uint16_t h);
+extern uint16_t onnx_float_to_half(float f);
+extern float onnx_bf16_to_float(uint16_t h);
+extern uint16_t onnx_float_to_bf16(float f);
+
+/* Read element i of a numeric tensor as double / int64, and write it. */
+extern double onnx_tensor_get_f64(const OnnxTensor *t, int64_t i);
+extern int64_t onnx_tensor_get_i64(const OnnxTensor *t, int64_t i);
+extern void onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v);
+extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
+
+/* ---- graph ---- */
+
+typedef struct OnnxGraph OnnxGraph;
+
+/* AttributeProto.AttributeType numbers */
+typedef enum OnnxAttrType
+{
+	ONNX_ATTR_UNDEFINED = 0,
+	ONNX_ATTR_FLOAT = 1,
+	ONNX_ATTR_INT = 2,
+	ONNX_ATTR_STRING = 3,
+	ONNX_ATTR_TENSOR = 4,
+	ONNX_ATTR_GRAPH = 5,
+	ONNX_ATTR_FLOATS = 6,
+	ONNX_ATTR_INTS = 7,
+	ONNX_ATTR_STRINGS = 8,
+	ONNX_ATTR_TENSORS = 9,
+	ONNX_ATTR_GRAPHS = 10,
+	ONNX_ATTR_SPARSE_TENSOR = 11,
+	ONNX_ATTR_SPARSE_TENSORS = 12,
+	ONNX_ATTR_TYPE_PROTO = 13,
+	ONNX_ATTR_TYPE_PROTOS = 14
+} OnnxAttrType;
+
+typedef struct OnnxAttr
+{
+	const char *name;
+	OnnxAttrType type;
+	float		f;
+	int64_t		i;
+	const char *s;				/* NUL-terminated copy */
+	size_t		s_len;
+	OnnxTensor *t;
+	OnnxGraph  *g;
+	int			n;				/* element count of the list forms */
+	float	   *floats;
+	int64_t    *ints;
+	const char **strings;
+	OnnxTensor *tensors;
+	OnnxGraph **graphs;
+	OnnxValueInfo *type_proto;	/* TYPE_PROTO */
+} OnnxAttr;
+
+struct OnnxOpDef;
+
+typedef struct OnnxNode
+{
+	const char *name;
+	const char *op_type;
+	const char *domain;			/* "" for ai.onnx */
+	int			n_inputs;
+	int		   *inputs;			/* value ids; -1 for an empty (absent) input */
+	int			n_outputs;
+	int		   *outputs;		/* value ids; -1 for an empty output */
+	int			n_attrs;
+	OnnxAttr   *attrs;
+	const struct OnnxOpDef *def;
+	int			opset;			/* the model's opset for the node's domain */
+	int			index;			/* position in execution order */
+} OnnxNode;
+
+/* Where a value comes from. */
+typedef enum OnnxValueSource
+{
+	ONNX_SRC_NODE = 0,			/* produced by a node */
+	ONNX_SRC_INPUT,				/* graph input */
+	ONNX_SRC_INITIALIZER,		/* constant in the model */
+	ONNX_SRC_OUTER				/* captured from an enclosing graph */
+} OnnxValueSource;
+
+typedef struct OnnxValueSlot
+{
+	const char *name;
+	OnnxValueSource source;
+	OnnxValueInfo info;			/* static type and shape (inferred) */
+	OnnxValue  *init;			/* initializer value (SRC_INITIALIZER) */
+	int			outer_depth;	/* SRC_OUTER: how many graphs up */
+	int			outer_id;		/* SRC_OUTER: value id there */
+	int			producer;		/* node index or -1 */
+	int			last_use;		/* node index of the last consumer, -1 none */
+	bool		is_output;		/* a graph output: never freed during a run */
+} OnnxValueSlot;
+
+struct OnnxGraph
+{
+	const char *name;
+	const char *doc;
+	OnnxGraph  *parent;
+	int			n_values;
+	OnnxValueSlot *values;
+	int			n_nodes;
+	OnnxNode   *nodes;			/* in execution (topological) order */
+	int			n_inputs;
+	int		   *inputs;			/* value ids of non-initializer graph inputs */
+	int			n_outputs;
+	int		   *outputs;		/* value ids */
+	const struct OnnxModel *model;
+};
+
+typedef struct OnnxOpsetEntry
+{
+	const char *domain;
+	int64_t		version;
+} OnnxOpsetEntry;
+
+struct OnnxModel
+{
+	OnnxArena	arena;
+	const OnnxAllocator *alloc;
+	OnnxGraph  *graph;
+	OnnxModelMeta meta;
+	OnnxOpsetInfo *opsets;
+	OnnxValueInfo *input_infos; /* copies for the public API */
+	OnnxValueInfo *output_infos;
+};
+
+/* Opset version of a domain in the model, 0 if not imported. */
+extern int	onnx_model_opset(const OnnxModel *model, const char *domain);
+extern int	onnx_graph_find_value(const OnnxGraph *g, const char *name);
+
+/* ---- operator definitions ---- */
+
+typedef struct OnnxKernelCtx OnnxKernelCtx;
+typedef struct OnnxInferCtx OnnxInferCtx;
+
+/* How a node's output element types follow from its inputs. */
+typedef enum OnnxOutType
+{
+	ONNX_OUT_UNKNOWN = 0,		/* not inferred statically */
+	ONNX_OUT_SAME,				/* all outputs: dtype of input 0 */
+	ONNX_OUT_BOOL,
+	ONNX_OUT_INT64,
+	ONNX_OUT_ATTR_TO,			/* from attribute "to" */
+	ONNX_OUT_CUSTOM				/* the infer callback sets them */
+} OnnxOutType;
+
+/* Bitmasks of dtypes, for type constraints. */
+#define ONNX_T(d) (UINT64_C(1) << (d))
+#define ONNX_TS_FLOAT (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | \
+		ONNX_T(ONNX_DTYPE_FLOAT16) | ONNX_T(ONNX_DTYPE_BFLOAT16))
+#define ONNX_TS_SINT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_INT16) | \
+		ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64))
+#define ONNX_TS_UINT (ONNX_T(ONNX_DTYPE_UINT8) | ONNX_T(ONNX_DTYPE_UINT16) | \
+		ONNX_T(ONNX_DTYPE_UINT32) | ONNX_T(ONNX_DTYPE_UINT64))
+#define ONNX_TS_INT (ONNX_TS_SINT | ONNX_TS_UINT)
+#define ONNX_TS_NUMERIC (ONNX_TS_FLOAT | ONNX_TS_INT)
+#define ONNX_TS_ALL (ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL) | \
+		ONNX_T(ONNX_DTYPE_STRING))
+#define ONNX_TS_ANY 0			/* no constraint checked */
+
+/*
+ * One operator version.  Resolution picks, for a node, the definition with
+ * the same domain and name whose since_version is the highest not above
+ * the model's opset for that domain.
+ */
+typedef struct OnnxOpDef
+{
+	const char *domain;			/* "" for ai.onnx, "ai.onnx.ml" */
+	const char *name;
+	int			since_version;
+	int			min_inputs;
+	int			max_inputs;		/* -1: variadic */
+	int			min_outputs;
+	int			max_outputs;	/* -1: variadic */
+	uint64_t	input0_types;	/* allowed dtypes of input 0; 0 = any */
+	OnnxOutType out_type;
+	/* optional: validate attributes at load, fill err on failure */
+	OnnxStatus	(*check) (const OnnxNode *node, OnnxError *err);
+	/* optional: output types/shapes from input types/shapes */
+	OnnxStatus	(*infer) (OnnxInferCtx *ctx);
+	/* compute outputs from inputs (allocates outputs through the ctx) */
+	OnnxStatus	(*run) (OnnxKernelCtx *ctx);
+} OnnxOpDef;
+
+/* Each operator family file exports a table ending with a {0} entry. */
+extern const OnnxOpDef *onnx_registry_lookup(const char *domain, const char *name,
+											 int opset);
+extern bool onnx_registry_has_name(const char *domain, const char *name);
+
+/* ---- static inference ---- */
+
+struct OnnxInferCtx
+{
+	const OnnxNode *node;
+	int			n_inputs;
+	const OnnxValueInfo **inputs;	/* NULL for absent inputs */
+	const OnnxValue **const_inputs; /* initializer/constant values or NULL */
+	int			n_outputs;
+	OnnxValueInfo **outputs;	/* NULL for absent outputs */
+	OnnxError  *err;
+};
+
+/* Shape-inference helpers for infer callbacks. */
+extern void onnx_info_copy_shape(OnnxValueInfo *dst, const OnnxValueInfo *src);
+extern void onnx_info_broadcast(OnnxValueInfo *dst, const OnnxValueInfo *a,
+								const OnnxValueInfo *b);
+extern OnnxStatus onnx_infer_same_shape(OnnxInferCtx *ctx);
+extern OnnxStatus onnx_infer_broadcast(OnnxInferCtx *ctx);
+
+/* ---- kernels ---- */
+
+typedef struct OnnxSessionState OnnxSessionState;
+
+struct OnnxKernelCtx
+{
+	OnnxSession *session;
+	const OnnxNode *node;
+	int			opset;
+	int			n_inputs;
+	const OnnxValue **inputs;	/* NULL for absent */
+	int			n_outputs;
+	OnnxValue **outputs;		/* NULL for an output nobody asked for */
+	void	   *frame;			/* the executing frame (for subgraphs) */
+	OnnxError  *err;
+};
+
+/* Tensor input i, or NULL if absent or not a tensor. */
+extern const OnnxTensor *onnx_in(OnnxKernelCtx *ctx, int i);
+
+/*
+ * Allocate output tensor i with the given dtype and shape (data zeroed,
+ * strings NULL).  Returns NULL with err set (overflow, memory limit,
+ * out of memory).  For an output nobody consumes, a scratch tensor is
+ * still returned and discarded after the node.
+ */
+extern OnnxTensor *onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
+							int rank, const int64_t *dims);
+/* Same as onnx_out with the shape of t. */
+extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
+								 const OnnxTensor *t);
+/* Set output i to a value (ownership moves to the frame). */
+extern OnnxStatus onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v);
+
+/* Scratch memory for the duration of the kernel call (freed by caller). */
+extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);
+extern void onnx_kernel_free(OnnxKernelCtx *ctx, void *p);
+extern const OnnxAllocator *onnx_kernel_allocator(OnnxKernelCtx *ctx);
+
+/* Fail the kernel with a message naming the node. */
+extern OnnxStatus onnx_kernel_fail(OnnxKernelCtx *ctx, OnnxStatus status,
+								   const char *fmt,...)
+			__attribute__((format(printf, 3, 4)));
+/* Nonzero when the abort callback asks to stop (call in long loops). */
+extern bool onnx_kernel_should_abort(OnnxKernelCtx *ctx);
+/* Intra-op thread cap. */
+extern int	onnx_kernel_threads(OnnxKernelCtx *ctx);
+
+/*
+ * Run a subgraph (If/Loop/Scan body) with inputs bound in order to its
+ * inputs; outputs (n = graph's output count) receive values the caller
+ * owns (release with onnx_value_release on the kernel allocator).
+ */
+extern OnnxStatus onnx_kernel_run_subgraph(OnnxKernelCtx *ctx, const OnnxGraph *g,
+										   int n_inputs, const OnnxValue *inputs,
+										   OnnxValue *outputs);
+
+/* ---- attributes ---- */
+
+extern const OnnxAttr *onnx_attr(const OnnxNode *node, const char *name);
+extern int64_t onnx_attr_int(const OnnxNode *node, const char *name, int64_t dflt);
+extern float onnx_attr_float(const OnnxNode *node, const char *name, float dflt);
+extern const char *onnx_attr_string(const OnnxNode *node, const char *name,
+									const char *dflt);
+/* list forms: return count (0 if absent) and point *out at the data */
+extern int	onnx_attr_ints(const OnnxNode *node, const char *name, const int64_t **out);
+extern int	onnx_attr_floats(const OnnxNode *node, const char *name, const float **out);
+
+/* ---- broadcasting ---- */
+
+/* Numpy-style broadcast of shapes a and b into out; false if incompatible. */
+extern bool onnx_broadcast_shape(int ra, const int64_t *da, int rb, const int64_t *db,
+								 int *rout, int64_t *dout);
+
+/*
+ * Element offsets of an input broadcast to an output shape: for every
+ * output element (in row-major order) the offset of the input element.
+ * Iterate with onnx_bcast_iter.
+ */
+typedef struct OnnxBcastIter
+{
+	int			rank;
+	int64_t		dims[ONNX_MAX_RANK];
+	int64_t		idx[ONNX_MAX_RANK];
+	int			n_in;
+	int64_t		strides[4][ONNX_MAX_RANK];	/* per input, 0 where broadcast */
+	int64_t		off[4];
+} OnnxBcastIter;
+
+extern void onnx_bcast_init(OnnxBcastIter *it, const OnnxTensor *out, int n_in,
+							const OnnxTensor *const *ins);
+extern void onnx_bcast_next(OnnxBcastIter *it);
+
+/* Normalise a possibly negative axis; false if out of range. */
+extern bool onnx_norm_axis(int64_t axis, int rank, int *out);
+
+/* ---- BLAS (one file) ---- */
+
+/* C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, row-major */
+extern void onnx_blas_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+							float alpha, const float *A, int64_t lda,
+							const float *B, int64_t ldb,
+							float beta, float *C, int64_t ldc);
+extern void onnx_blas_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
+							double alpha, const double *A, int64_t lda,
+							const double *B, int64_t ldb,
+							double beta, double *C, int64_t ldc);
+extern void onnx_blas_set_threads(int threads);
+
+#endif							/* ENGINE_INTERNAL_H */

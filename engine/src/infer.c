@@ -1,0 +1,224 @@
+/*-------------------------------------------------------------------------
+ *
+ * infer.c
+ *	  Static type and shape inference, in execution order.  Unknown stays
+ *	  unknown (dtype UNDEFINED, rank -1, dim -1 or a symbolic name); only
+ *	  a known input dtype that an operator cannot take is an error, raised
+ *	  at load so that no run fails halfway for it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+
+#include "infer.h"
+
+/* Copy rank, dims and symbolic names of src into dst. */
+void
+onnx_info_copy_shape(OnnxValueInfo *dst, const OnnxValueInfo *src)
+{
+	dst->rank = src->rank;
+	for (int i = 0; i < ONNX_MAX_RANK; i++)
+	{
+		dst->dims[i] = i < src->rank ? src->dims[i] : 0;
+		dst->dim_params[i] = i < src->rank ? src->dim_params[i] : NULL;
+	}
+}
+
+/* Numpy broadcast of two static shapes; unknown if either is unknown. */
+void
+onnx_info_broadcast(OnnxValueInfo *dst, const OnnxValueInfo *a, const OnnxValueInfo *b)
+{
+	int			r;
+
+	if (a->rank < 0 || b->rank < 0)
+	{
+		dst->rank = -1;
+		return;
+	}
+	r = a->rank > b->rank ? a->rank : b->rank;
+	dst->rank = r;
+	for (int i = 0; i < r; i++)
+	{
+		int			ia = i - (r - a->rank);
+		int			ib = i - (r - b->rank);
+		int64_t		da = ia >= 0 ? a->dims[ia] : 1;
+		int64_t		db = ib >= 0 ? b->dims[ib] : 1;
+		const char *pa = ia >= 0 ? a->dim_params[ia] : NULL;
+		const char *pb = ib >= 0 ? b->dim_params[ib] : NULL;
+
+		dst->dim_params[i] = NULL;
+		if (da == 1)
+		{
+			dst->dims[i] = db;
+			dst->dim_params[i] = pb;
+		}
+		else if (db == 1 || da == db)
+		{
+			dst->dims[i] = da;
+			dst->dim_params[i] = pa;
+		}
+		else if (da >= 0 && db < 0)
+			dst->dims[i] = da;
+		else if (db >= 0 && da < 0)
+			dst->dims[i] = db;
+		else
+			dst->dims[i] = -1;
+	}
+}
+
+/* Infer callback: every output has input 0's shape. */
+OnnxStatus
+onnx_infer_same_shape(OnnxInferCtx *ctx)
+{
+	if (ctx->n_inputs < 1 || ctx->inputs[0] == NULL)
+		return ONNX_OK;
+	for (int i = 0; i < ctx->n_outputs; i++)
+		if (ctx->outputs[i])
+			onnx_info_copy_shape(ctx->outputs[i], ctx->inputs[0]);
+	return ONNX_OK;
+}
+
+/* Infer callback: output 0 is the broadcast of all inputs. */
+OnnxStatus
+onnx_infer_broadcast(OnnxInferCtx *ctx)
+{
+	OnnxValueInfo acc;
+	bool		first = true;
+
+	if (ctx->n_outputs < 1 || ctx->outputs[0] == NULL)
+		return ONNX_OK;
+	memset(&acc, 0, sizeof(acc));
+	for (int i = 0; i < ctx->n_inputs; i++)
+	{
+		if (ctx->inputs[i] == NULL)
+			continue;
+		if (first)
+		{
+			onnx_info_copy_shape(&acc, ctx->inputs[i]);
+			first = false;
+		}
+		else
+		{
+			OnnxValueInfo tmp = acc;
+
+			onnx_info_broadcast(&acc, &tmp, ctx->inputs[i]);
+		}
+	}
+	if (!first)
+		onnx_info_copy_shape(ctx->outputs[0], &acc);
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
+{
+	const OnnxValueInfo *ins[64];
+	const OnnxValue *consts[64];
+	OnnxValueInfo *outs[64];
+	const OnnxOpDef *def = n->def;
+	OnnxInferCtx ctx;
+	const OnnxValueInfo *in0;
+
+	if (n->n_inputs > 64 || n->n_outputs > 64)
+		return ONNX_OK;			/* variadic giants: leave unknown */
+	for (int i = 0; i < n->n_inputs; i++)
+	{
+		int			id = n->inputs[i];
+
+		ins[i] = id >= 0 ? &g->values[id].info : NULL;
+		consts[i] = (id >= 0 && g->values[id].source == ONNX_SRC_INITIALIZER) ?
+			g->values[id].init : NULL;
+	}
+	for (int i = 0; i < n->n_outputs; i++)
+		outs[i] = n->outputs[i] >= 0 ? &g->values[n->outputs[i]].info : NULL;
+
+	in0 = n->n_inputs > 0 ? ins[0] : NULL;
+	if (def->input0_types && in0 && in0->kind == ONNX_VALUE_TENSOR &&
+		in0->dtype != ONNX_DTYPE_UNDEFINED &&
+		!(def->input0_types & ONNX_T(in0->dtype)))
+	{
+		snprintf(err->op, sizeof(err->op), "%s", n->op_type);
+		snprintf(err->node, sizeof(err->node), "%s", n->name);
+		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED,
+							  "operator %s (opset %d) does not support input type %s",
+							  n->op_type, n->opset, onnx_dtype_name(in0->dtype));
+	}
+
+	/* element types */
+	for (int i = 0; i < n->n_outputs; i++)
+	{
+		OnnxValueInfo *o = outs[i];
+
+		if (o == NULL)
+			continue;
+		switch (def->out_type)
+		{
+			case ONNX_OUT_SAME:
+				if (in0 && in0->dtype != ONNX_DTYPE_UNDEFINED)
+				{
+					o->dtype = in0->dtype;
+					o->kind = in0->kind;
+				}
+				break;
+			case ONNX_OUT_BOOL:
+				o->dtype = ONNX_DTYPE_BOOL;
+				o->kind = ONNX_VALUE_TENSOR;
+				break;
+			case ONNX_OUT_INT64:
+				o->dtype = ONNX_DTYPE_INT64;
+				o->kind = ONNX_VALUE_TENSOR;
+				break;
+			case ONNX_OUT_ATTR_TO:
+				{
+					int64_t		to = onnx_attr_int(n, "to", 0);
+
+					if (to > 0 && to < ONNX_DTYPE_COUNT)
+					{
+						o->dtype = (OnnxDType) to;
+						o->kind = ONNX_VALUE_TENSOR;
+					}
+					break;
+				}
+			default:
+				break;
+		}
+	}
+	if (def->infer)
+	{
+		ctx.node = n;
+		ctx.n_inputs = n->n_inputs;
+		ctx.inputs = ins;
+		ctx.const_inputs = consts;
+		ctx.n_outputs = n->n_outputs;
+		ctx.outputs = outs;
+		ctx.err = err;
+		return def->infer(&ctx);
+	}
+	return ONNX_OK;
+}
+
+/* Infer every node of g in order, then its subgraphs. */
+OnnxStatus
+onnx_graph_infer(OnnxGraph *g, OnnxError *err)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		OnnxStatus	st;
+
+		if (n->def == NULL)
+			continue;
+		if ((st = infer_node(g, n, err)) != ONNX_OK)
+			return st;
+		for (int a = 0; a < n->n_attrs; a++)
+		{
+			if (n->attrs[a].type == ONNX_ATTR_GRAPH && n->attrs[a].g &&
+				(st = onnx_graph_infer(n->attrs[a].g, err)) != ONNX_OK)
+				return st;
+			for (int k = 0; n->attrs[a].type == ONNX_ATTR_GRAPHS && k < n->attrs[a].n; k++)
+				if ((st = onnx_graph_infer(n->attrs[a].graphs[k], err)) != ONNX_OK)
+					return st;
+		}
+	}
+	return ONNX_OK;
+}

@@ -1,0 +1,655 @@
+/*-------------------------------------------------------------------------
+ *
+ * session.c
+ *	  Sessions and the executor.
+ *
+ * A run executes the graph's nodes in topological order inside a frame
+ * that holds one value per graph value.  Inputs and initializers are
+ * borrowed; node outputs are owned by the frame and freed after their
+ * last consumer (graph outputs excepted), their buffers going back to a
+ * small per-session pool for reuse.  Subgraphs (If, Loop, Scan) run in
+ * child frames that see their parents' values.  On any failure the frame
+ * frees everything and the caller gets no output.
+ *
+ * Threading: one thread runs a session at a time; only the abort callback
+ * is called back, on that thread.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+
+#include "engine_internal.h"
+
+#define POOL_SLOTS 32
+#define POOL_MIN_BYTES 4096
+
+typedef struct PoolEntry
+{
+	void	   *ptr;
+	size_t		size;
+} PoolEntry;
+
+struct OnnxSession
+{
+	const OnnxModel *model;
+	OnnxSessionOptions opts;
+	const OnnxAllocator *alloc;
+	size_t		live_bytes;		/* bytes of tensors owned by running frames */
+	size_t		pool_bytes;
+	int			n_pool;
+	PoolEntry	pool[POOL_SLOTS];
+	int			abort_counter;
+};
+
+typedef struct OnnxFrame
+{
+	const OnnxGraph *g;
+	struct OnnxFrame *parent;
+	OnnxValue  *vals;			/* n_values */
+	bool	   *owned;			/* n_values */
+} OnnxFrame;
+
+/* ---- buffers ---- */
+
+static void *
+buffer_get(OnnxSession *s, size_t size)
+{
+	int			best = -1;
+
+	if (size >= POOL_MIN_BYTES)
+		for (int i = 0; i < s->n_pool; i++)
+			if (s->pool[i].size >= size && s->pool[i].size <= size * 2 &&
+				(best < 0 || s->pool[i].size < s->pool[best].size))
+				best = i;
+	if (best >= 0)
+	{
+		void	   *p = s->pool[best].ptr;
+
+		s->pool_bytes -= s->pool[best].size;
+		s->pool[best] = s->pool[--s->n_pool];
+		return p;
+	}
+	return s->alloc->alloc(s->alloc->ctx, size ? size : 1);
+}
+
+static void
+buffer_put(OnnxSession *s, void *p, size_t size)
+{
+	if (p == NULL)
+		return;
+	if (size >= POOL_MIN_BYTES && s->n_pool < POOL_SLOTS)
+	{
+		s->pool[s->n_pool].ptr = p;
+		s->pool[s->n_pool].size = size;
+		s->n_pool++;
+		s->pool_bytes += size;
+		return;
+	}
+	s->alloc->free(s->alloc->ctx, p);
+}
+
+/* Release a frame-owned value, returning tensor buffers to the pool. */
+static void
+frame_value_release(OnnxSession *s, OnnxValue *v)
+{
+	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING &&
+		v->tensor.data && v->n_items == 0)
+	{
+		if (s->live_bytes >= v->tensor.nbytes)
+			s->live_bytes -= v->tensor.nbytes;
+		buffer_put(s, v->tensor.data, v->tensor.nbytes ? v->tensor.nbytes : 1);
+		memset(v, 0, sizeof(*v));
+		return;
+	}
+	if (v->kind == ONNX_VALUE_TENSOR && s->live_bytes >= v->tensor.nbytes)
+		s->live_bytes -= v->tensor.nbytes;
+	onnx_value_release(s->alloc, v);
+}
+
+/* ---- sessions ---- */
+
+OnnxStatus
+onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
+					OnnxSession **session, OnnxError *err)
+{
+	OnnxSession *s;
+
+	onnx_error_clear(err);
+	*session = NULL;
+	if (model == NULL)
+		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT, "no model");
+	if (opts && opts->device == ONNX_DEVICE_CUDA)
+	{
+		char		why[200];
+
+		if (!onnx_cuda_available(why, sizeof(why)))
+			return onnx_error_set(err, ONNX_ERR_DEVICE, "CUDA is not available: %s", why);
+	}
+	s = model->alloc->alloc(model->alloc->ctx, sizeof(OnnxSession));
+	if (s == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
+	memset(s, 0, sizeof(*s));
+	s->model = model;
+	s->alloc = model->alloc;
+	if (opts)
+		s->opts = *opts;
+	if (s->opts.threads <= 0)
+		s->opts.threads = 1;
+	*session = s;
+	return ONNX_OK;
+}
+
+void
+onnx_session_free(OnnxSession *session)
+{
+	if (session == NULL)
+		return;
+	for (int i = 0; i < session->n_pool; i++)
+		session->alloc->free(session->alloc->ctx, session->pool[i].ptr);
+	session->alloc->free(session->alloc->ctx, session);
+}
+
+size_t
+onnx_session_bytes(const OnnxSession *session)
+{
+	return sizeof(*session) + session->pool_bytes + session->model->arena.total;
+}
+
+/* ---- frames ---- */
+
+static OnnxStatus
+frame_init(OnnxSession *s, OnnxFrame *f, const OnnxGraph *g, OnnxFrame *parent,
+		   OnnxError *err)
+{
+	size_t		n = (size_t) g->n_values + 1;
+
+	f->g = g;
+	f->parent = parent;
+	f->vals = s->alloc->alloc(s->alloc->ctx, sizeof(OnnxValue) * n);
+	f->owned = s->alloc->alloc(s->alloc->ctx, sizeof(bool) * n);
+	if (!f->vals || !f->owned)
+	{
+		s->alloc->free(s->alloc->ctx, f->vals);
+		s->alloc->free(s->alloc->ctx, f->owned);
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory starting a run");
+	}
+	memset(f->vals, 0, sizeof(OnnxValue) * n);
+	memset(f->owned, 0, sizeof(bool) * n);
+	for (int i = 0; i < g->n_values; i++)
+		if (g->values[i].source == ONNX_SRC_INITIALIZER)
+			f->vals[i] = *g->values[i].init;
+	return ONNX_OK;
+}
+
+static void
+frame_free(OnnxSession *s, OnnxFrame *f)
+{
+	for (int i = 0; i < f->g->n_values; i++)
+		if (f->owned[i])
+			frame_value_release(s, &f->vals[i]);
+	s->alloc->free(s->alloc->ctx, f->vals);
+	s->alloc->free(s->alloc->ctx, f->owned);
+}
+
+/* The value of id in frame f, following captures to enclosing frames. */
+static OnnxValue *
+frame_get(OnnxFrame *f, int id)
+{
+	const OnnxValueSlot *v = &f->g->values[id];
+
+	if (v->source == ONNX_SRC_OUTER)
+	{
+		OnnxFrame  *p = f;
+
+		for (int k = 0; k < v->outer_depth && p; k++)
+			p = p->parent;
+		if (p == NULL)
+			return NULL;
+		return frame_get(p, v->outer_id);
+	}
+	return &f->vals[id];
+}
+
+/* ---- kernel helpers ---- */
+
+const OnnxTensor *
+onnx_in(OnnxKernelCtx *ctx, int i)
+{
+	if (i < 0 || i >= ctx->n_inputs || ctx->inputs[i] == NULL ||
+		ctx->inputs[i]->kind != ONNX_VALUE_TENSOR)
+		return NULL;
+	return &ctx->inputs[i]->tensor;
+}
+
+OnnxTensor *
+onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+{
+	OnnxSession *s = ctx->session;
+	OnnxValue  *v;
+	OnnxTensor	t;
+
+	if (i < 0 || i >= ctx->n_outputs)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "output %d out of range", i);
+		return NULL;
+	}
+	v = ctx->outputs[i];
+	if (v->kind != ONNX_VALUE_NONE)
+		frame_value_release(s, v);
+	memset(&t, 0, sizeof(t));
+	if (onnx_tensor_set_shape(&t, dtype, rank, dims, ctx->err) != ONNX_OK)
+	{
+		onnx_kernel_fail(ctx, ctx->err->status, "%s", ctx->err->message);
+		return NULL;
+	}
+	if (s->opts.max_memory && s->live_bytes + t.nbytes > s->opts.max_memory)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
+						 "output of %zu bytes would exceed the memory limit of %zu bytes",
+						 t.nbytes, s->opts.max_memory);
+		return NULL;
+	}
+	if (dtype == ONNX_DTYPE_STRING)
+	{
+		if (onnx_tensor_alloc_data(&t, s->alloc, ctx->err) != ONNX_OK)
+		{
+			onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			return NULL;
+		}
+	}
+	else
+	{
+		t.data = buffer_get(s, t.nbytes ? t.nbytes : 1);
+		if (t.data == NULL)
+		{
+			onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY,
+							 "out of memory allocating %zu bytes", t.nbytes);
+			return NULL;
+		}
+		memset(t.data, 0, t.nbytes ? t.nbytes : 1);
+	}
+	t.device = ONNX_DEVICE_CPU;
+	s->live_bytes += t.nbytes;
+	v->kind = ONNX_VALUE_TENSOR;
+	v->tensor = t;
+	v->n_items = 0;
+	v->items = NULL;
+	return &v->tensor;
+}
+
+OnnxTensor *
+onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype, const OnnxTensor *t)
+{
+	return onnx_out(ctx, i, dtype, t->rank, t->dims);
+}
+
+/* Move *v into output i; *v is left empty. */
+OnnxStatus
+onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v)
+{
+	OnnxValue  *o;
+
+	if (i < 0 || i >= ctx->n_outputs)
+	{
+		onnx_value_release(ctx->session->alloc, v);
+		return onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "output %d out of range", i);
+	}
+	o = ctx->outputs[i];
+	if (o->kind != ONNX_VALUE_NONE)
+		frame_value_release(ctx->session, o);
+	*o = *v;
+	if (o->kind == ONNX_VALUE_TENSOR)
+		ctx->session->live_bytes += o->tensor.nbytes;
+	memset(v, 0, sizeof(*v));
+	return ONNX_OK;
+}
+
+void *
+onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size)
+{
+	void	   *p = ctx->session->alloc->alloc(ctx->session->alloc->ctx, size ? size : 1);
+
+	if (p == NULL)
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes", size);
+	return p;
+}
+
+void
+onnx_kernel_free(OnnxKernelCtx *ctx, void *p)
+{
+	ctx->session->alloc->free(ctx->session->alloc->ctx, p);
+}
+
+const OnnxAllocator *
+onnx_kernel_allocator(OnnxKernelCtx *ctx)
+{
+	return ctx->session->alloc;
+}
+
+OnnxStatus
+onnx_kernel_fail(OnnxKernelCtx *ctx, OnnxStatus status, const char *fmt,...)
+{
+	va_list		ap;
+	char		msg[ONNX_ERROR_MESSAGE_LEN];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	onnx_error_set(ctx->err, status, "%s", msg);
+	snprintf(ctx->err->op, sizeof(ctx->err->op), "%s", ctx->node->op_type);
+	snprintf(ctx->err->node, sizeof(ctx->err->node), "%s", ctx->node->name);
+	return status;
+}
+
+bool
+onnx_kernel_should_abort(OnnxKernelCtx *ctx)
+{
+	OnnxSession *s = ctx->session;
+
+	return s->opts.abort_fn && s->opts.abort_fn(s->opts.abort_ctx);
+}
+
+int
+onnx_kernel_threads(OnnxKernelCtx *ctx)
+{
+	return ctx->session->opts.threads;
+}
+
+/* ---- execution ---- */
+
+static OnnxStatus exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err);
+
+/* Take ownership of frame value id into *out (copy if the frame does not own it). */
+static OnnxStatus
+frame_take(OnnxSession *s, OnnxFrame *f, int id, OnnxValue *out, OnnxError *err)
+{
+	OnnxValue  *v = frame_get(f, id);
+
+	if (v == NULL)
+		return onnx_error_set(err, ONNX_ERR_INTERNAL, "captured value not found");
+	if (f->g->values[id].source == ONNX_SRC_NODE && f->owned[id])
+	{
+		*out = *v;
+		if (out->kind == ONNX_VALUE_TENSOR && s->live_bytes >= out->tensor.nbytes)
+			s->live_bytes -= out->tensor.nbytes;
+		memset(v, 0, sizeof(*v));
+		f->owned[id] = false;
+		return ONNX_OK;
+	}
+	return onnx_value_copy(out, v, s->alloc, err);
+}
+
+OnnxStatus
+onnx_kernel_run_subgraph(OnnxKernelCtx *ctx, const OnnxGraph *g, int n_inputs,
+						 const OnnxValue *inputs, OnnxValue *outputs)
+{
+	OnnxSession *s = ctx->session;
+	OnnxFrame	f;
+	OnnxStatus	st;
+	int			i;
+
+	if (n_inputs != g->n_inputs)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL,
+								"subgraph takes %d inputs, given %d", g->n_inputs, n_inputs);
+	if ((st = frame_init(s, &f, g, (OnnxFrame *) ctx->frame, ctx->err)) != ONNX_OK)
+		return st;
+	for (i = 0; i < n_inputs; i++)
+		f.vals[g->inputs[i]] = inputs[i];	/* borrowed */
+	st = exec_graph(s, &f, ctx->err);
+	for (i = 0; st == ONNX_OK && i < g->n_outputs; i++)
+	{
+		/* an output listed twice is taken once and copied after */
+		st = frame_take(s, &f, g->outputs[i], &outputs[i], ctx->err);
+	}
+	if (st != ONNX_OK)
+		for (int k = 0; k < i; k++)
+			onnx_value_release(s->alloc, &outputs[k]);
+	/* borrowed inputs must not be freed by frame_free */
+	for (int k = 0; k < n_inputs; k++)
+		f.owned[g->inputs[k]] = false;
+	frame_free(s, &f);
+	return st;
+}
+
+static OnnxStatus
+exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
+{
+	const OnnxGraph *g = f->g;
+	const OnnxValue *in_buf[64];
+	OnnxValue  *out_buf[64];
+	OnnxValue	scratch[64];
+
+	for (int ni = 0; ni < g->n_nodes; ni++)
+	{
+		const OnnxNode *n = &g->nodes[ni];
+		const OnnxValue **ins = in_buf;
+		OnnxValue **outs = out_buf;
+		OnnxValue  *scr = scratch;
+		OnnxKernelCtx ctx;
+		OnnxStatus	st;
+
+		if (s->opts.abort_fn && s->opts.abort_fn(s->opts.abort_ctx))
+			return onnx_error_set(err, ONNX_ERR_CANCELLED, "inference cancelled");
+		if (n->n_inputs > 64 || n->n_outputs > 64)
+		{
+			ins = s->alloc->alloc(s->alloc->ctx, sizeof(void *) * (size_t) n->n_inputs + 1);
+			outs = s->alloc->alloc(s->alloc->ctx, sizeof(void *) * (size_t) n->n_outputs + 1);
+			scr = s->alloc->alloc(s->alloc->ctx, sizeof(OnnxValue) * (size_t) n->n_outputs + 1);
+			if (!ins || !outs || !scr)
+			{
+				if (ins != in_buf)
+					s->alloc->free(s->alloc->ctx, (void *) ins);
+				if (outs != out_buf)
+					s->alloc->free(s->alloc->ctx, outs);
+				if (scr != scratch)
+					s->alloc->free(s->alloc->ctx, scr);
+				return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			}
+		}
+		for (int k = 0; k < n->n_inputs; k++)
+		{
+			ins[k] = n->inputs[k] >= 0 ? frame_get(f, n->inputs[k]) : NULL;
+			if (ins[k] && ins[k]->kind == ONNX_VALUE_NONE &&
+				g->values[n->inputs[k]].source != ONNX_SRC_NODE)
+				ins[k] = NULL;
+		}
+		for (int k = 0; k < n->n_outputs; k++)
+		{
+			memset(&scr[k], 0, sizeof(OnnxValue));
+			if (n->outputs[k] >= 0)
+			{
+				outs[k] = &f->vals[n->outputs[k]];
+				f->owned[n->outputs[k]] = true;
+			}
+			else
+				outs[k] = &scr[k];
+		}
+		ctx.session = s;
+		ctx.node = n;
+		ctx.opset = n->opset;
+		ctx.n_inputs = n->n_inputs;
+		ctx.inputs = ins;
+		ctx.n_outputs = n->n_outputs;
+		ctx.outputs = outs;
+		ctx.frame = f;
+		ctx.err = err;
+		st = n->def->run(&ctx);
+		if (st == ONNX_OK && err->status != ONNX_OK)
+			st = err->status;
+		for (int k = 0; k < n->n_outputs; k++)
+			if (n->outputs[k] < 0)
+				frame_value_release(s, &scr[k]);
+		if (ins != in_buf)
+		{
+			s->alloc->free(s->alloc->ctx, (void *) ins);
+			s->alloc->free(s->alloc->ctx, outs);
+			s->alloc->free(s->alloc->ctx, scr);
+		}
+		if (st != ONNX_OK)
+		{
+			if (err->status == ONNX_OK)
+				onnx_error_set(err, st, "operator failed");
+			if (err->op[0] == '\0')
+			{
+				snprintf(err->op, sizeof(err->op), "%s", n->op_type);
+				snprintf(err->node, sizeof(err->node), "%s", n->name);
+			}
+			return st;
+		}
+		/* free values whose last consumer was this node */
+		for (int k = 0; k < n->n_inputs; k++)
+		{
+			int			id = n->inputs[k];
+
+			if (id >= 0 && g->values[id].last_use == ni && f->owned[id] &&
+				!g->values[id].is_output)
+			{
+				frame_value_release(s, &f->vals[id]);
+				f->owned[id] = false;
+			}
+		}
+		/* outputs nobody reads */
+		for (int k = 0; k < n->n_outputs; k++)
+		{
+			int			id = n->outputs[k];
+
+			if (id >= 0 && g->values[id].last_use < 0 && !g->values[id].is_output &&
+				f->owned[id])
+			{
+				frame_value_release(s, &f->vals[id]);
+				f->owned[id] = false;
+			}
+		}
+	}
+	return ONNX_OK;
+}
+
+static bool
+tensor_matches_info(const OnnxValue *v, const OnnxValueInfo *info, char *why, size_t len)
+{
+	if (info->kind != v->kind)
+	{
+		snprintf(why, len, "expected %s", info->type_text ? info->type_text : "another kind of value");
+		return false;
+	}
+	if (v->kind != ONNX_VALUE_TENSOR)
+		return true;
+	if (info->dtype != ONNX_DTYPE_UNDEFINED && v->tensor.dtype != info->dtype)
+	{
+		snprintf(why, len, "expected element type %s, got %s",
+				 onnx_dtype_name(info->dtype), onnx_dtype_name(v->tensor.dtype));
+		return false;
+	}
+	if (info->rank >= 0)
+	{
+		if (v->tensor.rank != info->rank)
+		{
+			snprintf(why, len, "expected rank %d, got rank %d", info->rank, v->tensor.rank);
+			return false;
+		}
+		for (int d = 0; d < info->rank; d++)
+			if (info->dims[d] >= 0 && info->dims[d] != v->tensor.dims[d])
+			{
+				snprintf(why, len, "expected dimension %d to be %lld, got %lld", d,
+						 (long long) info->dims[d], (long long) v->tensor.dims[d]);
+				return false;
+			}
+	}
+	return true;
+}
+
+OnnxStatus
+onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
+				 const OnnxValue *inputs, int n_outputs,
+				 const char *const *output_names, OnnxValue *outputs, OnnxError *err)
+{
+	const OnnxGraph *g;
+	OnnxFrame	f;
+	OnnxStatus	st;
+	int			taken = 0;
+
+	onnx_error_clear(err);
+	if (s == NULL)
+		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT, "no session");
+	g = s->model->graph;
+	for (int i = 0; i < n_outputs; i++)
+		memset(&outputs[i], 0, sizeof(OnnxValue));
+	onnx_blas_set_threads(s->opts.threads);
+	if ((st = frame_init(s, &f, g, NULL, err)) != ONNX_OK)
+		return st;
+
+	/* bind inputs */
+	for (int i = 0; i < n_inputs; i++)
+	{
+		int			id = -1;
+		char		why[200];
+
+		for (int k = 0; k < g->n_inputs; k++)
+			if (strcmp(g->values[g->inputs[k]].name, input_names[i]) == 0)
+				id = g->inputs[k];
+		if (id < 0)
+			for (int k = 0; k < g->n_values; k++)
+				if (g->values[k].source == ONNX_SRC_INITIALIZER &&
+					strcmp(g->values[k].name, input_names[i]) == 0)
+					id = k;		/* overriding an initializer */
+		if (id < 0)
+		{
+			frame_free(s, &f);
+			return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
+								  "the model has no input named \"%s\"", input_names[i]);
+		}
+		if (!tensor_matches_info(&inputs[i], &g->values[id].info, why, sizeof(why)))
+		{
+			frame_free(s, &f);
+			return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT, "input \"%s\": %s",
+								  input_names[i], why);
+		}
+		f.vals[id] = inputs[i];
+	}
+	for (int k = 0; k < g->n_inputs; k++)
+	{
+		const OnnxValueSlot *v = &g->values[g->inputs[k]];
+
+		if (f.vals[g->inputs[k]].kind == ONNX_VALUE_NONE && v->info.kind != ONNX_VALUE_OPTIONAL)
+		{
+			frame_free(s, &f);
+			return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
+								  "input \"%s\" (%s) was not given", v->name,
+								  v->info.type_text ? v->info.type_text : "tensor");
+		}
+	}
+
+	st = exec_graph(s, &f, err);
+
+	/* hand outputs over */
+	for (int i = 0; st == ONNX_OK && i < n_outputs; i++)
+	{
+		int			id = -1;
+
+		if (output_names == NULL)
+			id = i < g->n_outputs ? g->outputs[i] : -1;
+		else
+			for (int k = 0; k < g->n_outputs; k++)
+				if (strcmp(g->values[g->outputs[k]].name, output_names[i]) == 0)
+					id = g->outputs[k];
+		if (id < 0)
+		{
+			st = onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
+								"the model has no output named \"%s\"",
+								output_names ? output_names[i] : "?");
+			break;
+		}
+		st = frame_take(s, &f, id, &outputs[i], err);
+		taken = i + 1;
+	}
+	if (st != ONNX_OK)
+		for (int i = 0; i < taken; i++)
+			onnx_value_release(s->alloc, &outputs[i]);
+	/* inputs are borrowed */
+	for (int k = 0; k < g->n_values; k++)
+		if (g->values[k].source != ONNX_SRC_NODE)
+			f.owned[k] = false;
+	frame_free(s, &f);
+	s->live_bytes = 0;
+	return st;
+}

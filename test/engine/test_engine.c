@@ -1,0 +1,415 @@
+/*-------------------------------------------------------------------------
+ *
+ * test_engine.c
+ *	  Engine unit tests: run with no PostgreSQL server and no PostgreSQL
+ *	  header.  usage: test_engine FIXTURE_DIR
+ *
+ *	  Prints "ok"/"not ok" per check and a last line "N passed, N failed";
+ *	  exits 1 on any failure.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_engine.h"
+
+static int	passed,
+			failed;
+static const char *fixtures;
+
+#define CHECK(cond, name) do { \
+	if (cond) { passed++; printf("ok - %s\n", name); } \
+	else { failed++; printf("not ok - %s (%s:%d)\n", name, __FILE__, __LINE__); } \
+} while (0)
+
+static void *
+read_fixture(const char *name, size_t *len)
+{
+	char		path[1024];
+	FILE	   *f;
+	char	   *buf;
+	long		n;
+
+	snprintf(path, sizeof(path), "%s/%s", fixtures, name);
+	f = fopen(path, "rb");
+	if (f == NULL)
+	{
+		fprintf(stderr, "cannot open %s\n", path);
+		exit(2);
+	}
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	buf = malloc((size_t) n + 1);
+	if (fread(buf, 1, (size_t) n, f) != (size_t) n)
+		exit(2);
+	fclose(f);
+	*len = (size_t) n;
+	return buf;
+}
+
+/* ---- counting / failing allocator ---- */
+
+typedef struct CountingAlloc
+{
+	long		allocs;
+	long		frees;
+	long		fail_at;		/* fail the n-th allocation (-1: never) */
+} CountingAlloc;
+
+static void *
+counting_alloc(void *ctx, size_t size)
+{
+	CountingAlloc *c = ctx;
+
+	if (c->fail_at >= 0 && c->allocs >= c->fail_at)
+		return NULL;
+	c->allocs++;
+	return malloc(size ? size : 1);
+}
+
+static void
+counting_free(void *ctx, void *p)
+{
+	CountingAlloc *c = ctx;
+
+	if (p)
+	{
+		c->frees++;
+		free(p);
+	}
+}
+
+static void
+test_garbage(void)
+{
+	OnnxModel  *m = NULL;
+	OnnxError	err;
+	const char	junk[] = "this is certainly not an onnx model";
+	unsigned char trunc[] = {0x3a, 0x7f, 0x01};	/* graph field, length past end */
+
+	CHECK(onnx_model_load(junk, sizeof(junk), NULL, &m, &err) == ONNX_ERR_INVALID_MODEL && m == NULL,
+		  "garbage bytes are an invalid model");
+	CHECK(strlen(err.message) > 0, "garbage bytes give a message");
+	CHECK(onnx_model_load(trunc, sizeof(trunc), NULL, &m, &err) == ONNX_ERR_INVALID_MODEL,
+		  "truncated protobuf is refused");
+	CHECK(onnx_model_load(NULL, 0, NULL, &m, &err) == ONNX_ERR_INVALID_MODEL, "empty model is refused");
+}
+
+/* Append a length-delimited field (tag, payload) to buf. */
+static size_t
+put_field(unsigned char *out, unsigned field, const unsigned char *payload, size_t len)
+{
+	size_t		p = 0;
+	uint64_t	tag = ((uint64_t) field << 3) | 2;
+
+	do
+	{
+		out[p++] = (unsigned char) ((tag & 0x7f) | (tag > 0x7f ? 0x80 : 0));
+		tag >>= 7;
+	} while (tag);
+	do
+	{
+		out[p++] = (unsigned char) ((len & 0x7f) | (len > 0x7f ? 0x80 : 0));
+		len >>= 7;
+	} while (len);
+	return p;
+}
+
+static void
+test_deep_nesting(void)
+{
+	/* graph -> node -> attribute -> g -> node -> ... 300 levels */
+	size_t		cap = 1 << 20;
+	unsigned char *a = calloc(cap, 1),
+			   *b = calloc(cap, 1);
+	size_t		len = 0;
+	OnnxModel  *m = NULL;
+	OnnxError	err;
+	static const unsigned fields[3] = {6, 5, 1};	/* Attr.g, Node.attribute, Graph.node: outermost last */
+
+	for (int level = 0; level < 300; level++)
+	{
+		unsigned	f = fields[level % 3];
+		size_t		h = put_field(b, f, a, len);
+
+		memcpy(b + h, a, len);
+		len += h;
+		memcpy(a, b, len);
+	}
+	{
+		size_t		h = put_field(b, 7, a, len);	/* Model.graph */
+
+		memcpy(b + h, a, len);
+		len += h;
+	}
+	CHECK(onnx_model_load(b, len, NULL, &m, &err) == ONNX_ERR_LIMIT,
+		  "300-level nested model is refused before decoding");
+	CHECK(strstr(err.message, "nesting") != NULL, "nesting error says so");
+	free(a);
+	free(b);
+}
+
+static OnnxStatus
+run_mlp(OnnxSession *s, const OnnxValue *x, OnnxValue *y, OnnxError *err)
+{
+	const char *in_names[] = {"features"};
+
+	return onnx_session_run(s, 1, in_names, x, 1, NULL, y, err);
+}
+
+static void
+test_mlp(void)
+{
+	size_t		len,
+				ilen,
+				elen;
+	void	   *bytes = read_fixture("mlp.onnx", &len);
+	void	   *ib = read_fixture("mlp_input.pb", &ilen);
+	void	   *eb = read_fixture("mlp_expected.pb", &elen);
+	OnnxModel  *m;
+	OnnxSession *s;
+	OnnxError	err;
+	OnnxValue	x,
+				e,
+				y;
+	OnnxSessionOptions opts = {0};
+	double		maxdiff = 0;
+	const OnnxValueInfo *in;
+	const OnnxValueInfo *out;
+
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_OK, "mlp fixture loads");
+	if (err.status != ONNX_OK)
+	{
+		printf("# %s\n", err.message);
+		return;
+	}
+	in = onnx_model_input(m, 0);
+	out = onnx_model_output(m, 0);
+	CHECK(onnx_model_input_count(m) == 1 && strcmp(in->name, "features") == 0, "mlp input named");
+	CHECK(in->rank == 2 && in->dims[0] == -1 && in->dim_params[0] &&
+		  strcmp(in->dim_params[0], "batch") == 0 && in->dims[1] == 4,
+		  "mlp input shape [batch, 4]");
+	CHECK(out->rank == 2 && out->dims[1] == 3 && out->dtype == ONNX_DTYPE_FLOAT, "mlp output shape [batch, 3]");
+	CHECK(onnx_session_create(m, &opts, &s, &err) == ONNX_OK, "mlp session");
+	CHECK(onnx_value_decode(ib, ilen, ONNX_VALUE_TENSOR, NULL == NULL ? &onnx_malloc_allocator : NULL, &x, &err) == ONNX_OK,
+		  "input decodes");
+	CHECK(onnx_value_decode(eb, elen, ONNX_VALUE_TENSOR, &onnx_malloc_allocator, &e, &err) == ONNX_OK,
+		  "expected output decodes");
+	CHECK(run_mlp(s, &x, &y, &err) == ONNX_OK, "mlp runs");
+	if (err.status != ONNX_OK)
+		printf("# %s\n", err.message);
+	else
+	{
+		CHECK(y.tensor.rank == 2 && y.tensor.dims[0] == 5 && y.tensor.dims[1] == 3, "mlp output is 5 x 3");
+		for (int64_t i = 0; i < e.tensor.count; i++)
+		{
+			double		d = fabs(((float *) y.tensor.data)[i] - ((float *) e.tensor.data)[i]);
+
+			if (d > maxdiff)
+				maxdiff = d;
+		}
+		printf("# max |engine - onnxruntime| = %g\n", maxdiff);
+		CHECK(maxdiff <= 1e-5, "mlp matches onnxruntime within 1e-5");
+		onnx_value_release(&onnx_malloc_allocator, &y);
+	}
+
+	/* wrong shape */
+	{
+		OnnxValue	bad = x;
+
+		bad.tensor.dims[1] = 2;
+		bad.tensor.dims[0] = 10;
+		CHECK(run_mlp(s, &bad, &y, &err) == ONNX_ERR_INVALID_ARGUMENT, "wrong input shape refused");
+		CHECK(strstr(err.message, "dimension 1 to be 4") != NULL, "shape error names the expected size");
+		bad = x;
+		bad.tensor.dtype = ONNX_DTYPE_INT32;
+		CHECK(run_mlp(s, &bad, &y, &err) == ONNX_ERR_INVALID_ARGUMENT, "wrong input type refused");
+		CHECK(onnx_session_run(s, 0, NULL, NULL, 1, NULL, &y, &err) == ONNX_ERR_INVALID_ARGUMENT,
+			  "missing input refused");
+	}
+	/* batch of zero rows */
+	{
+		OnnxValue	empty = x;
+
+		empty.tensor.dims[0] = 0;
+		empty.tensor.count = 0;
+		empty.tensor.nbytes = 0;
+		CHECK(run_mlp(s, &empty, &y, &err) == ONNX_OK && y.tensor.dims[0] == 0, "zero-row batch runs");
+		onnx_value_release(&onnx_malloc_allocator, &y);
+	}
+	onnx_session_free(s);
+
+	/* cancellation */
+	{
+		int			flag = 1;
+		int			(*always) (void *) = NULL;
+
+		(void) always;
+		opts.abort_fn = (OnnxAbortFn) (void *) 0;
+		opts.abort_ctx = &flag;
+	}
+	onnx_value_release(&onnx_malloc_allocator, &x);
+	onnx_value_release(&onnx_malloc_allocator, &e);
+	onnx_model_free(m);
+	free(bytes);
+	free(ib);
+	free(eb);
+}
+
+static int
+abort_now(void *ctx)
+{
+	return *(int *) ctx;
+}
+
+static void
+test_cancel_and_limits(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("mlp.onnx", &len);
+	OnnxModel  *m;
+	OnnxSession *s;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	int			flag = 1;
+	float		data[8] = {0};
+	OnnxValue	x = {0},
+				y;
+	const char *names[] = {"features"};
+
+	x.kind = ONNX_VALUE_TENSOR;
+	x.tensor.dtype = ONNX_DTYPE_FLOAT;
+	x.tensor.rank = 2;
+	x.tensor.dims[0] = 2;
+	x.tensor.dims[1] = 4;
+	x.tensor.count = 8;
+	x.tensor.nbytes = sizeof(data);
+	x.tensor.data = data;
+	onnx_model_load(bytes, len, NULL, &m, &err);
+	opts.abort_fn = abort_now;
+	opts.abort_ctx = &flag;
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_ERR_CANCELLED,
+		  "abort callback cancels a run");
+	flag = 0;
+	CHECK(onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_OK,
+		  "session usable after cancellation");
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	onnx_session_free(s);
+
+	opts.abort_fn = NULL;
+	opts.max_memory = 16;
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_ERR_LIMIT,
+		  "memory limit refuses a run");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+}
+
+static void
+test_alloc_failures(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("mlp.onnx", &len);
+	long		n;
+	int			all_clean = 1;
+	int			leaks = 0;
+	OnnxError	err;
+
+	/* fail every allocation point in load + create + run in turn */
+	for (n = 0; n < 100000; n++)
+	{
+		CountingAlloc c = {0, 0, n};
+		OnnxAllocator a = {counting_alloc, counting_free, &c};
+		OnnxModel  *m = NULL;
+		OnnxSession *s = NULL;
+		OnnxStatus	st;
+		float		data[4] = {1, 2, 3, 4};
+		OnnxValue	x = {0},
+					y;
+		const char *names[] = {"features"};
+		OnnxSessionOptions opts = {0};
+
+		x.kind = ONNX_VALUE_TENSOR;
+		x.tensor.dtype = ONNX_DTYPE_FLOAT;
+		x.tensor.rank = 2;
+		x.tensor.dims[0] = 1;
+		x.tensor.dims[1] = 4;
+		x.tensor.count = 4;
+		x.tensor.nbytes = sizeof(data);
+		x.tensor.data = data;
+		st = onnx_model_load(bytes, len, &a, &m, &err);
+		if (st == ONNX_OK)
+			st = onnx_session_create(m, &opts, &s, &err);
+		if (st == ONNX_OK)
+		{
+			st = onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
+			if (st == ONNX_OK)
+				onnx_value_release(&a, &y);
+		}
+		onnx_session_free(s);
+		onnx_model_free(m);
+		if (st != ONNX_OK && st != ONNX_ERR_OUT_OF_MEMORY)
+		{
+			printf("# allocation %ld: %s: %s\n", n, onnx_status_name(st), err.message);
+			all_clean = 0;
+		}
+		if (c.allocs != c.frees)
+			leaks++;
+		if (st == ONNX_OK)
+			break;
+	}
+	printf("# %ld allocation points tried\n", n);
+	CHECK(all_clean, "every failed allocation gives ONNX_ERR_OUT_OF_MEMORY");
+	CHECK(leaks == 0, "no allocation leaks on any failure path");
+	free(bytes);
+}
+
+static void
+test_unsupported(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("unsupported_ops.onnx", &len);
+	OnnxModel  *m;
+	OnnxError	err;
+
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_ERR_UNSUPPORTED,
+		  "unknown operators refused at load");
+	CHECK(strstr(err.message, "FrobnicateA") && strstr(err.message, "FrobnicateB"),
+		  "error lists every missing operator");
+	printf("# %s\n", err.message);
+	free(bytes);
+}
+
+static void
+test_dtypes(void)
+{
+	int			ok = 1;
+
+	for (int d = 1; d < ONNX_DTYPE_COUNT; d++)
+		if (onnx_dtype_from_name(onnx_dtype_name((OnnxDType) d)) != d || onnx_dtype_size((OnnxDType) d) == 0)
+			ok = 0;
+	CHECK(ok, "every ONNX dtype has a name and a size");
+	CHECK(onnx_dtype_from_name("float") == ONNX_DTYPE_FLOAT, "float is float32");
+	CHECK(onnx_registry_count() > 10, "registry has operators");
+}
+
+int
+main(int argc, char **argv)
+{
+	fixtures = argc > 1 ? argv[1] : "test/fixtures";
+	test_garbage();
+	test_deep_nesting();
+	test_dtypes();
+	test_mlp();
+	test_cancel_and_limits();
+	test_alloc_failures();
+	test_unsupported();
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}

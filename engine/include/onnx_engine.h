@@ -233,6 +233,11 @@ extern OnnxStatus onnx_session_create(const OnnxModel *model,
 									  OnnxSession **session, OnnxError *err);
 extern void onnx_session_free(OnnxSession *session);
 
+/* Change threads, memory limit and abort callback (not the device). */
+extern OnnxStatus onnx_session_set_options(OnnxSession *session,
+										   const OnnxSessionOptions *opts,
+										   OnnxError *err);
+
 /*
  * Run the model.  inputs[i] is bound to the graph input named
  * input_names[i]; inputs are borrowed, never modified.  Each outputs[i]

@@ -103,6 +103,17 @@ add_value(OnnxBuildCtx *bc, GraphScope *sc, const char *name, OnnxValueSource sr
 
 /* ---- types ---- */
 
+/* Element type name as ONNX Runtime prints it: float, double, int64, ... */
+static const char *
+type_elem_name(OnnxDType dt)
+{
+	if (dt == ONNX_DTYPE_FLOAT)
+		return "float";
+	if (dt == ONNX_DTYPE_DOUBLE)
+		return "double";
+	return onnx_dtype_name(dt);
+}
+
 static const char *
 type_text(OnnxBuildCtx *bc, const OnnxValueInfo *info, const Onnx__TypeProto *tp)
 {
@@ -113,10 +124,10 @@ type_text(OnnxBuildCtx *bc, const OnnxValueInfo *info, const Onnx__TypeProto *tp
 	switch (tp->value_case)
 	{
 		case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
-			snprintf(buf, sizeof(buf), "tensor(%s)", onnx_dtype_name(info->dtype));
+			snprintf(buf, sizeof(buf), "tensor(%s)", type_elem_name(info->dtype));
 			break;
 		case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
-			snprintf(buf, sizeof(buf), "sparse_tensor(%s)", onnx_dtype_name(info->dtype));
+			snprintf(buf, sizeof(buf), "sparse_tensor(%s)", type_elem_name(info->dtype));
 			break;
 		case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:
 			snprintf(buf, sizeof(buf), "seq(%s)",
@@ -125,7 +136,7 @@ type_text(OnnxBuildCtx *bc, const OnnxValueInfo *info, const Onnx__TypeProto *tp
 			break;
 		case ONNX__TYPE_PROTO__VALUE_MAP_TYPE:
 			snprintf(buf, sizeof(buf), "map(%s,%s)",
-					 onnx_dtype_name((OnnxDType) (tp->map_type ? tp->map_type->key_type : 0)),
+					 type_elem_name((OnnxDType) (tp->map_type ? tp->map_type->key_type : 0)),
 					 tp->map_type && tp->map_type->value_type ?
 					 type_text(bc, info, tp->map_type->value_type) : "unknown");
 			break;
@@ -235,7 +246,7 @@ info_from_tensor(OnnxValueInfo *info, const OnnxTensor *t, OnnxArena *arena)
 	info->rank = t->rank;
 	for (int i = 0; i < t->rank; i++)
 		info->dims[i] = t->dims[i];
-	snprintf(buf, sizeof(buf), "tensor(%s)", onnx_dtype_name(t->dtype));
+	snprintf(buf, sizeof(buf), "tensor(%s)", type_elem_name(t->dtype));
 	info->type_text = onnx_arena_strdup(arena, buf);
 }
 

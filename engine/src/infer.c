@@ -109,9 +109,36 @@ onnx_infer_broadcast(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
+/*
+ * Keep what the model declared (value_info, graph outputs) where inference
+ * knows less: an unknown rank, dtype or dimension never replaces a known one.
+ */
+static void
+merge_declared(OnnxValueInfo *now, const OnnxValueInfo *declared)
+{
+	if (now->dtype == ONNX_DTYPE_UNDEFINED)
+		now->dtype = declared->dtype;
+	if (declared->rank < 0)
+		return;
+	if (now->rank < 0 || now->rank != declared->rank)
+	{
+		onnx_info_copy_shape(now, declared);
+		return;
+	}
+	for (int d = 0; d < now->rank; d++)
+		if (now->dims[d] < 0 && (declared->dims[d] >= 0 || now->dim_params[d] == NULL))
+		{
+			now->dims[d] = declared->dims[d];
+			now->dim_params[d] = declared->dim_params[d];
+		}
+}
+
 static OnnxStatus
 infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 {
+	OnnxValueInfo declared[64];
+	OnnxStatus	st = ONNX_OK;
+
 	const OnnxValueInfo *ins[64];
 	const OnnxValue *consts[64];
 	OnnxValueInfo *outs[64];
@@ -130,7 +157,11 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 			g->values[id].init : NULL;
 	}
 	for (int i = 0; i < n->n_outputs; i++)
+	{
 		outs[i] = n->outputs[i] >= 0 ? &g->values[n->outputs[i]].info : NULL;
+		if (outs[i])
+			declared[i] = *outs[i];
+	}
 
 	in0 = n->n_inputs > 0 ? ins[0] : NULL;
 	if (def->input0_types && in0 && in0->kind == ONNX_VALUE_TENSOR &&
@@ -192,9 +223,12 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 		ctx.n_outputs = n->n_outputs;
 		ctx.outputs = outs;
 		ctx.err = err;
-		return def->infer(&ctx);
+		st = def->infer(&ctx);
 	}
-	return ONNX_OK;
+	for (int i = 0; i < n->n_outputs; i++)
+		if (outs[i])
+			merge_declared(outs[i], &declared[i]);
+	return st;
 }
 
 /* Infer every node of g in order, then its subgraphs. */

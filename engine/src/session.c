@@ -653,3 +653,18 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	s->live_bytes = 0;
 	return st;
 }
+
+/* Change run options of an existing session (threads, limits, abort). */
+OnnxStatus
+onnx_session_set_options(OnnxSession *session, const OnnxSessionOptions *opts,
+						 OnnxError *err)
+{
+	onnx_error_clear(err);
+	if (opts->device != session->opts.device)
+		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
+							  "a session cannot change device; create a new one");
+	session->opts = *opts;
+	if (session->opts.threads <= 0)
+		session->opts.threads = 1;
+	return ONNX_OK;
+}

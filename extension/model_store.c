@@ -1,0 +1,258 @@
+/*-------------------------------------------------------------------------
+ *
+ * model_store.c
+ *	  The onnx_models table: a row trigger that validates every inserted or
+ *	  updated model and fills the metadata columns, and the functions
+ *	  onnx_create_model, onnx_replace_model, onnx_drop_model and
+ *	  onnx_model_info.
+ *
+ * Writing the table by function or by plain INSERT/UPDATE goes through the
+ * same trigger, so a model that does not load (parse error, inconsistent
+ * graph, unsupported operators: all listed) is refused and nothing is
+ * stored.  Each change raises a relcache invalidation of onnx_models,
+ * which the session caches of all backends see when the change commits.
+ *
+ * The functions run with the caller's privileges: ordinary GRANTs on
+ * onnx_models decide who may read or change models.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "common/cryptohash.h"
+#include "common/sha2.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
+
+#include "onnx_ext.h"
+
+/* Hex SHA-256 of data. */
+static char *
+sha256_hex(const void *data, size_t len)
+{
+	pg_cryptohash_ctx *ctx = pg_cryptohash_create(PG_SHA256);
+	uint8		digest[PG_SHA256_DIGEST_LENGTH];
+	char	   *hex = palloc(PG_SHA256_DIGEST_LENGTH * 2 + 1);
+
+	if (pg_cryptohash_init(ctx) < 0 || pg_cryptohash_update(ctx, data, len) < 0 ||
+		pg_cryptohash_final(ctx, digest, sizeof(digest)) < 0)
+		elog(ERROR, "could not compute SHA-256: %s", pg_cryptohash_error(ctx));
+	pg_cryptohash_free(ctx);
+	for (int i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		sprintf(hex + 2 * i, "%02x", digest[i]);
+	return hex;
+}
+
+static int
+column(TupleDesc desc, const char *name)
+{
+	int			att = SPI_fnumber(desc, name);
+
+	if (att <= 0)
+		elog(ERROR, "onnx_models has no column \"%s\"", name);
+	return att;
+}
+
+PG_FUNCTION_INFO_V1(onnx_models_trigger);
+
+/*
+ * BEFORE INSERT OR UPDATE OR DELETE FOR EACH ROW on onnx_models: validate
+ * the model and fill sha256, size_bytes, ir_version, opsets, producer,
+ * inputs, outputs and updated_at; raise the cache invalidation.
+ */
+Datum
+onnx_models_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	TupleDesc	desc;
+	HeapTuple	tuple;
+	bool		isnull;
+	Datum		d;
+	char	   *name;
+	bytea	   *model_bytes;
+	MemoryContext tmpcxt,
+				oldcxt;
+	OnnxModel  *model;
+	OnnxSession *session;
+	OnnxSessionOptions opts;
+	OnnxError	err;
+	OnnxModelMeta meta;
+	int			cols[8];
+	Datum		values[8];
+	bool		nulls[8] = {false};
+	char	   *producer;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event) ||
+		!TRIGGER_FIRED_FOR_ROW(trig->tg_event))
+		elog(ERROR, "onnx_models_trigger must be a BEFORE ROW trigger");
+	rel = trig->tg_relation;
+	desc = RelationGetDescr(rel);
+
+	/* every change, deletes included, makes cached sessions stale at commit */
+	CacheInvalidateRelcache(rel);
+	if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
+		return PointerGetDatum(trig->tg_trigtuple);
+	tuple = TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple;
+
+	d = heap_getattr(tuple, column(desc, "name"), desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("ONNX model name must not be null")));
+	name = TextDatumGetCString(d);
+	d = heap_getattr(tuple, column(desc, "model"), desc, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("ONNX model \"%s\" has no model bytes", name)));
+	model_bytes = DatumGetByteaPP(d);
+
+	tmpcxt = AllocSetContextCreate(CurrentMemoryContext, "onnx model validation",
+								   ALLOCSET_DEFAULT_SIZES);
+	model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes),
+								 OnnxContextAllocator(tmpcxt), name);
+	memset(&opts, 0, sizeof(opts));
+	opts.threads = 1;
+	if (onnx_session_create(model, &opts, &session, &err) != ONNX_OK)
+		OnnxReportEngineError(&err, name);
+	onnx_session_free(session);
+
+	onnx_model_meta(model, &meta);
+	producer = meta.producer_version && meta.producer_version[0] ?
+		psprintf("%s %s", meta.producer_name, meta.producer_version) : pstrdup(meta.producer_name);
+	cols[0] = column(desc, "sha256");
+	values[0] = CStringGetTextDatum(sha256_hex(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes)));
+	cols[1] = column(desc, "size_bytes");
+	values[1] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(model_bytes));
+	cols[2] = column(desc, "ir_version");
+	values[2] = Int64GetDatum(meta.ir_version);
+	cols[3] = column(desc, "opsets");
+	values[3] = JsonbPGetDatum(OnnxOpsetsJsonb(model));
+	cols[4] = column(desc, "producer");
+	values[4] = CStringGetTextDatum(producer);
+	nulls[4] = producer[0] == '\0';
+	cols[5] = column(desc, "inputs");
+	values[5] = JsonbPGetDatum(OnnxValueInfosJsonb(model, true));
+	cols[6] = column(desc, "outputs");
+	values[6] = JsonbPGetDatum(OnnxValueInfosJsonb(model, false));
+	cols[7] = column(desc, "updated_at");
+	values[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+
+	oldcxt = CurrentMemoryContext;
+	onnx_model_free(model);
+	MemoryContextDelete(tmpcxt);
+	MemoryContextSwitchTo(oldcxt);
+	tuple = heap_modify_tuple_by_cols(tuple, desc, 8, cols, values, nulls);
+	return PointerGetDatum(tuple);
+}
+
+/* Run one statement on onnx_models with (name, model/description) args. */
+static uint64
+exec_store_sql(const char *sql_fmt, int nargs, Oid *types, Datum *args, const char *nulls)
+{
+	Oid			schema = OnnxExtensionSchema();
+	char	   *sql = psprintf(sql_fmt, quote_identifier(get_namespace_name(schema)));
+	int			rc;
+	uint64		n;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0);
+	if (rc < 0)
+		elog(ERROR, "updating onnx_models failed: %s", SPI_result_code_string(rc));
+	n = SPI_processed;
+	SPI_finish();
+	return n;
+}
+
+static bool
+model_exists(Datum name)
+{
+	Oid			types[1] = {TEXTOID};
+
+	return exec_store_sql("SELECT 1 FROM %s.onnx_models WHERE name = $1", 1, types, &name, NULL) > 0;
+}
+
+PG_FUNCTION_INFO_V1(onnx_create_model);
+
+/* onnx_create_model(name, model, description): validate and store. */
+Datum
+onnx_create_model(PG_FUNCTION_ARGS)
+{
+	Oid			types[3] = {TEXTOID, BYTEAOID, TEXTOID};
+	Datum		args[3];
+	char		nulls[4] = "   ";
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and model bytes must not be null")));
+	args[0] = PG_GETARG_DATUM(0);
+	args[1] = PG_GETARG_DATUM(1);
+	args[2] = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+	if (model_exists(args[0]))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("ONNX model \"%s\" already exists", TextDatumGetCString(args[0])),
+				 errhint("Use onnx_replace_model() to change it.")));
+	exec_store_sql("INSERT INTO %s.onnx_models (name, model, description) VALUES ($1, $2, $3)",
+				   3, types, args, nulls);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(onnx_replace_model);
+
+/* onnx_replace_model(name, model): validate and swap in this transaction. */
+Datum
+onnx_replace_model(PG_FUNCTION_ARGS)
+{
+	Oid			types[2] = {TEXTOID, BYTEAOID};
+	Datum		args[2] = {PG_GETARG_DATUM(0), PG_GETARG_DATUM(1)};
+
+	if (exec_store_sql("UPDATE %s.onnx_models SET model = $2 WHERE name = $1",
+					   2, types, args, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ONNX model \"%s\" does not exist", TextDatumGetCString(args[0]))));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(onnx_drop_model);
+
+/* onnx_drop_model(name): remove. */
+Datum
+onnx_drop_model(PG_FUNCTION_ARGS)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		args[1] = {PG_GETARG_DATUM(0)};
+
+	if (exec_store_sql("DELETE FROM %s.onnx_models WHERE name = $1", 1, types, args, NULL) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ONNX model \"%s\" does not exist", TextDatumGetCString(args[0]))));
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(onnx_model_info);
+
+/* onnx_model_info(name): metadata, inputs and outputs as jsonb. */
+Datum
+onnx_model_info(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	OnnxCacheEntry *e = OnnxCacheGet(name);
+
+	PG_RETURN_JSONB_P(OnnxModelInfoJsonb(e->model, name));
+}

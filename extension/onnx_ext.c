@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * onnx_ext.c
+ *	  Module entry point of the onnx extension.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+
+#include "onnx_ext.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* Define GUCs and the session cache's invalidation callback. */
+void
+_PG_init(void)
+{
+	OnnxGucInit();
+	OnnxCacheInit();
+}

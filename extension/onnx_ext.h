@@ -1,0 +1,87 @@
+/*-------------------------------------------------------------------------
+ *
+ * onnx_ext.h
+ *	  Declarations shared by the files of the onnx extension: the
+ *	  PostgreSQL adapter around the engine in engine/.
+ *
+ * The extension is the only place that raises PostgreSQL errors; engine
+ * failures come back as OnnxError and are reported by
+ * OnnxReportEngineError.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef ONNX_EXT_H
+#define ONNX_EXT_H
+
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "datatype/timestamp.h"
+#include "utils/jsonb.h"
+
+#include "onnx_engine.h"
+
+/* GUC bounds: DEFAULT / MIN / MAX */
+#define ONNX_THREADS_DEFAULT 1
+#define ONNX_THREADS_MIN 1
+#define ONNX_THREADS_MAX 256
+#define ONNX_CACHE_SIZE_DEFAULT 16
+#define ONNX_CACHE_SIZE_MIN 1
+#define ONNX_CACHE_SIZE_MAX 10000
+#define ONNX_BATCH_SIZE_DEFAULT 1024
+#define ONNX_BATCH_SIZE_MIN 1
+#define ONNX_BATCH_SIZE_MAX 1000000
+#define ONNX_MAX_MEMORY_DEFAULT (1024 * 1024)	/* kB: 1 GB */
+#define ONNX_MAX_MEMORY_MIN 0
+#define ONNX_MAX_MEMORY_MAX (INT_MAX)
+
+/* guc.c */
+extern int	onnx_device;
+extern int	onnx_threads;
+extern int	onnx_max_threads;
+extern int	onnx_cache_size;
+extern int	onnx_batch_size;
+extern int	onnx_max_memory_kb;
+extern void OnnxGucInit(void);
+extern int	OnnxEffectiveThreads(void);
+
+/* engine_glue.c */
+extern OnnxAllocator *OnnxContextAllocator(MemoryContext cxt);
+extern int	OnnxAbortRequested(void *ctx);
+extern void OnnxReportEngineError(const OnnxError *err, const char *model_name)
+			pg_attribute_noreturn();
+extern OnnxModel *OnnxLoadModelOrError(const void *bytes, size_t len,
+									   const OnnxAllocator *alloc,
+									   const char *model_name);
+
+/* model_info.c */
+extern Jsonb *OnnxValueInfosJsonb(const OnnxModel *model, bool inputs);
+extern Jsonb *OnnxOpsetsJsonb(const OnnxModel *model);
+extern Jsonb *OnnxModelInfoJsonb(const OnnxModel *model, const char *name);
+
+/* session_cache.c */
+typedef struct OnnxCacheEntry
+{
+	char		name[NAMEDATALEN * 2];	/* hash key: model name */
+	OnnxDevice	device;
+	MemoryContext cxt;			/* owns model, session, engine memory */
+	OnnxAllocator *alloc;
+	OnnxModel  *model;
+	OnnxSession *session;
+	bool		valid;
+	int64		hits;
+	TimestampTz last_used;
+	int64		bytes;			/* model bytea size */
+} OnnxCacheEntry;
+
+extern void OnnxCacheInit(void);
+extern OnnxCacheEntry *OnnxCacheGet(const char *name);
+extern Oid	OnnxModelsRelid(bool missing_ok);
+extern Oid	OnnxExtensionSchema(void);
+extern OnnxStatus OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs,
+								 const char *const *names, const OnnxValue *inputs,
+								 int n_outputs, const char *const *out_names,
+								 OnnxValue *outputs, OnnxError *err);
+
+#endif							/* ONNX_EXT_H */

@@ -1,0 +1,354 @@
+/*-------------------------------------------------------------------------
+ *
+ * session_cache.c
+ *	  Per-backend cache of prepared sessions, keyed by device and model
+ *	  name.
+ *
+ * A cached call costs a hash lookup and a privilege check, not a table
+ * read or a parse.  Every change to onnx_models raises a relcache
+ * invalidation of the table (see model_store.c); it reaches this backend
+ * at the end of the changing command (own transaction) and every other
+ * backend when the transaction commits.  The callback only marks entries
+ * invalid; they are freed at the next lookup, never while in use.
+ * Bounded by onnx.cache_size with least-recently-used eviction.
+ *
+ * Each entry owns a memory context holding the engine's model, session
+ * and run-time memory; evicting the entry deletes the context.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "onnx_ext.h"
+
+#define CACHE_KEY_LEN (NAMEDATALEN * 2)
+#define MODEL_NAME_MAX 120
+
+static HTAB *session_cache = NULL;
+static MemoryContext cache_cxt = NULL;
+static Oid	models_relid = InvalidOid;
+
+/* Relcache callback: a change to onnx_models makes every entry stale. */
+static void
+invalidate_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	OnnxCacheEntry *e;
+
+	if (relid != InvalidOid && relid != models_relid)
+		return;
+	models_relid = InvalidOid;	/* the table may have been dropped */
+	if (session_cache == NULL)
+		return;
+	hash_seq_init(&status, session_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		e->valid = false;
+}
+
+/* Register the invalidation callback (once per backend). */
+void
+OnnxCacheInit(void)
+{
+	CacheRegisterRelcacheCallback(invalidate_callback, (Datum) 0);
+}
+
+static void
+ensure_cache(void)
+{
+	HASHCTL		ctl;
+
+	if (session_cache)
+		return;
+	cache_cxt = AllocSetContextCreate(TopMemoryContext, "onnx session cache",
+									  ALLOCSET_DEFAULT_SIZES);
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = CACHE_KEY_LEN;
+	ctl.entrysize = sizeof(OnnxCacheEntry);
+	ctl.hcxt = cache_cxt;
+	session_cache = hash_create("onnx session cache", 16, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/* Namespace of extension ext (PostgreSQL 15 does not export this). */
+static Oid
+extension_schema(Oid ext)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(ext));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		result = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* Schema of the onnx extension; error if the extension is not installed. */
+Oid
+OnnxExtensionSchema(void)
+{
+	Oid			ext = get_extension_oid("onnx", true);
+
+	if (!OidIsValid(ext))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("extension \"onnx\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION onnx.")));
+	return extension_schema(ext);
+}
+
+/* OID of onnx_models (cached until an invalidation). */
+Oid
+OnnxModelsRelid(bool missing_ok)
+{
+	if (!OidIsValid(models_relid))
+	{
+		Oid			ext = get_extension_oid("onnx", missing_ok);
+
+		if (!OidIsValid(ext))
+			return InvalidOid;
+		models_relid = get_relname_relid("onnx_models", extension_schema(ext));
+		if (!OidIsValid(models_relid) && !missing_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("table onnx_models of extension onnx is missing")));
+	}
+	return models_relid;
+}
+
+static void
+free_entry(OnnxCacheEntry *e)
+{
+	onnx_session_free(e->session);
+	onnx_model_free(e->model);
+	if (e->cxt)
+		MemoryContextDelete(e->cxt);
+	e->session = NULL;
+	e->model = NULL;
+	e->cxt = NULL;
+}
+
+static void
+remove_entry(OnnxCacheEntry *e)
+{
+	free_entry(e);
+	hash_search(session_cache, e->name, HASH_REMOVE, NULL);
+}
+
+/* Evict least recently used entries until one more fits. */
+static void
+make_room(void)
+{
+	while (hash_get_num_entries(session_cache) >= onnx_cache_size)
+	{
+		HASH_SEQ_STATUS status;
+		OnnxCacheEntry *e,
+				   *oldest = NULL;
+
+		hash_seq_init(&status, session_cache);
+		while ((e = hash_seq_search(&status)) != NULL)
+			if (oldest == NULL || e->last_used < oldest->last_used)
+				oldest = e;
+		if (oldest == NULL)
+			break;
+		remove_entry(oldest);
+	}
+}
+
+static void
+fill_options(OnnxSessionOptions *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->device = (OnnxDevice) onnx_device;
+	opts->threads = OnnxEffectiveThreads();
+	opts->max_memory = (size_t) onnx_max_memory_kb * 1024;
+	opts->abort_fn = OnnxAbortRequested;
+}
+
+/*
+ * Read, load and prepare a model into a new context (child of the current
+ * one until it succeeds, so an error frees it with the transaction).
+ */
+static void
+load_entry(const char *name, OnnxCacheEntry *tmp)
+{
+	Oid			schema = OnnxExtensionSchema();
+	char	   *query;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	bytea	   *model_bytes;
+	MemoryContext cxt;
+	OnnxSessionOptions opts;
+	OnnxError	err;
+	int			rc;
+
+	query = psprintf("SELECT model FROM %s.onnx_models WHERE name = $1",
+					 quote_identifier(get_namespace_name(schema)));
+	args[0] = CStringGetTextDatum(name);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "onnx model",
+								ALLOCSET_DEFAULT_SIZES);
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	rc = SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading onnx_models failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ONNX model \"%s\" does not exist", name),
+				 errhint("Store it with onnx_create_model().")));
+	model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												1, &isnull));
+	tmp->cxt = cxt;
+	tmp->alloc = OnnxContextAllocator(cxt);
+	tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
+	tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes),
+									  tmp->alloc, name);
+	SPI_finish();
+	fill_options(&opts);
+	tmp->device = opts.device;
+	if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
+		OnnxReportEngineError(&err, name);
+}
+
+/*
+ * The cached session for a model, loading it on a miss.  Checks that the
+ * current user may read onnx_models, on hits too.
+ */
+OnnxCacheEntry *
+OnnxCacheGet(const char *name)
+{
+	char		key[CACHE_KEY_LEN];
+	Oid			relid;
+	AclResult	acl;
+	OnnxCacheEntry *e;
+	OnnxCacheEntry tmp;
+	bool		found;
+
+	if (strlen(name) == 0 || strlen(name) > MODEL_NAME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ONNX model name \"%s\"", name),
+				 errdetail("Model names have 1 to %d bytes.", MODEL_NAME_MAX)));
+	relid = OnnxModelsRelid(false);
+	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (acl != ACLCHECK_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read ONNX model \"%s\"", name),
+				 errhint("Scoring needs SELECT on onnx_models.")));
+	ensure_cache();
+	snprintf(key, sizeof(key), "%d:%s", onnx_device, name);
+	e = hash_search(session_cache, key, HASH_FIND, NULL);
+	if (e && !e->valid)
+	{
+		remove_entry(e);
+		e = NULL;
+	}
+	if (e)
+	{
+		e->hits++;
+		e->last_used = GetCurrentTimestamp();
+		return e;
+	}
+
+	memset(&tmp, 0, sizeof(tmp));
+	load_entry(name, &tmp);
+	/* success: move into the cache */
+	MemoryContextSetParent(tmp.cxt, cache_cxt);
+	make_room();
+	e = hash_search(session_cache, key, HASH_ENTER, &found);
+	if (found)
+		free_entry(e);
+	strlcpy(e->name, key, sizeof(e->name));
+	e->device = tmp.device;
+	e->cxt = tmp.cxt;
+	e->alloc = tmp.alloc;
+	e->model = tmp.model;
+	e->session = tmp.session;
+	e->bytes = tmp.bytes;
+	e->valid = true;
+	e->hits = 0;
+	e->last_used = GetCurrentTimestamp();
+	return e;
+}
+
+/* Run a cached session with the current thread and memory settings. */
+OnnxStatus
+OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs, const char *const *names,
+			   const OnnxValue *inputs, int n_outputs, const char *const *out_names,
+			   OnnxValue *outputs, OnnxError *err)
+{
+	OnnxSessionOptions opts;
+	OnnxStatus	st;
+
+	fill_options(&opts);
+	opts.device = entry->device;
+	if ((st = onnx_session_set_options(entry->session, &opts, err)) != ONNX_OK)
+		return st;
+	return onnx_session_run(entry->session, n_inputs, names, inputs, n_outputs,
+							out_names, outputs, err);
+}
+
+PG_FUNCTION_INFO_V1(onnx_cache_info);
+
+/* The sessions cached in this backend: model, device, bytes, hits, last use. */
+Datum
+onnx_cache_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	OnnxCacheEntry *e;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (session_cache == NULL)
+		PG_RETURN_VOID();
+	hash_seq_init(&status, session_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {false};
+		const char *colon = strchr(e->name, ':');
+
+		if (!e->valid)
+			continue;
+		values[0] = CStringGetTextDatum(colon ? colon + 1 : e->name);
+		values[1] = CStringGetTextDatum(e->device == ONNX_DEVICE_CUDA ? "cuda" : "cpu");
+		values[2] = Int64GetDatum(e->bytes);
+		values[3] = Int64GetDatum((int64) onnx_session_bytes(e->session));
+		values[4] = Int64GetDatum(e->hits);
+		values[5] = TimestampTzGetDatum(e->last_used);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
+}

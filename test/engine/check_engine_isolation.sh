@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# check_engine_isolation.sh - engine/ must never include a PostgreSQL
+# header, and its test binary must run with no server: checks both.
+# Prints "N passed, N failed".
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+pass=0
+fail=0
+pg_headers='postgres(_ext)?\.h|postgres_fe\.h|fmgr\.h|funcapi\.h|miscadmin\.h|(utils|catalog|executor|access|nodes|commands|storage|libpq|parser|lib|common|port)/'
+if grep -rnE "^[[:space:]]*#[[:space:]]*include[[:space:]]*[<\"]($pg_headers)" "$ROOT/engine" \
+	--include='*.c' --include='*.h' --include='*.cu' --include='*.cuh'; then
+	echo "not ok - engine/ includes a PostgreSQL header (listed above)"
+	fail=$((fail + 1))
+else
+	echo "ok - no file in engine/ includes a PostgreSQL header"
+	pass=$((pass + 1))
+fi
+# the engine compiles with no PostgreSQL include path at all
+if grep -q "$(/usr/lib/postgresql/15/bin/pg_config --includedir-server 2>/dev/null || echo /nonexistent)" \
+	"$ROOT/engine/Makefile"; then
+	echo "not ok - engine/Makefile names the PostgreSQL include directory"
+	fail=$((fail + 1))
+else
+	echo "ok - engine/Makefile does not use PostgreSQL include paths"
+	pass=$((pass + 1))
+fi
+# the test binary links no PostgreSQL library
+if ldd "$ROOT/engine/build/test_engine" | grep -qiE 'libpq|postgres'; then
+	echo "not ok - test_engine links a PostgreSQL library"
+	fail=$((fail + 1))
+else
+	echo "ok - test_engine links no PostgreSQL library"
+	pass=$((pass + 1))
+fi
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

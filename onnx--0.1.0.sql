@@ -72,3 +72,12 @@ CREATE FUNCTION @extschema@.onnx_cache_info(
 CREATE FUNCTION @extschema@.onnx_cuda_is_available()
 	RETURNS boolean AS 'MODULE_PATHNAME', 'onnx_cuda_is_available'
 	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Named inputs to named outputs, every dtype, JSON tensors.
+CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb, outputs text[])
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;

@@ -85,9 +85,9 @@ run_suite conformance-sanitizers "$PY" test/conformance/run_conformance.py \
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT
 run_suite pg_regress pg_regress_suite
-for t in test/sessions/*.py; do
+for t in test/sessions/test_*.py; do
 	[ -e "$t" ] || continue
-	run_suite "sessions-$(basename "$t" .py)" "$PY" "$t"
+	run_suite "sessions-$(basename "$t" .py | sed s/^test_//)" "$PY" "$t"
 done
 
 echo "$total_pass passed, $total_fail failed"

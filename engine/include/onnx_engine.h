@@ -270,6 +270,16 @@ extern OnnxStatus onnx_value_decode(const void *bytes, size_t len,
 									const OnnxAllocator *alloc,
 									OnnxValue *value, OnnxError *err);
 
+/*
+ * Element access with conversion, for any numeric or bool tensor
+ * (float16/bfloat16 included): read element i as double or int64, store
+ * a double or int64 at element i (C conversion rules, integers wrap).
+ */
+extern double onnx_tensor_get_f64(const OnnxTensor *t, int64_t i);
+extern int64_t onnx_tensor_get_i64(const OnnxTensor *t, int64_t i);
+extern void onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v);
+extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
+
 /* dtype helpers */
 extern const char *onnx_dtype_name(OnnxDType dtype);	/* "float32", ... */
 extern OnnxDType onnx_dtype_from_name(const char *name);	/* UNDEFINED if unknown */

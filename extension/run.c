@@ -1,0 +1,142 @@
+/*-------------------------------------------------------------------------
+ *
+ * run.c
+ *	  onnx_run(model, inputs jsonb [, outputs text[]]) -> jsonb: named
+ *	  inputs to named outputs, every dtype, like ONNX Runtime's
+ *	  session.run(output_names, input_feed).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
+
+#include "json_tensor.h"
+#include "onnx_ext.h"
+
+static int
+find_input(const OnnxModel *model, const char *name)
+{
+	for (int i = 0; i < onnx_model_input_count(model); i++)
+		if (strcmp(onnx_model_input(model, i)->name, name) == 0)
+			return i;
+	return -1;
+}
+
+static char *
+input_names_text(const OnnxModel *model)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int i = 0; i < onnx_model_input_count(model); i++)
+		appendStringInfo(&buf, "%s%s %s", i ? ", " : "", onnx_model_input(model, i)->name,
+						 onnx_model_input(model, i)->type_text);
+	return buf.data;
+}
+
+PG_FUNCTION_INFO_V1(onnx_run);
+
+/* onnx_run(model, inputs [, outputs]): JSON object of named outputs. */
+Datum
+onnx_run(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Jsonb	   *inputs = PG_GETARG_JSONB_P(1);
+	OnnxCacheEntry *entry = OnnxCacheGet(name);
+	const OnnxModel *model = entry->model;
+	int			max_in = onnx_model_input_count(model);
+	OnnxValue  *in_vals = palloc0(sizeof(OnnxValue) * (max_in + 1));
+	const char **in_names = palloc0(sizeof(char *) * (max_in + 1));
+	int			n_in = 0;
+	int			n_out;
+	const char **out_names;
+	OnnxValue  *outs;
+	OnnxError	err;
+	JsonbIterator *it;
+	JsonbValue	k,
+				v;
+	JsonbIteratorToken tok;
+	StringInfoData buf;
+
+	if (!JB_ROOT_IS_OBJECT(inputs))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("onnx_run inputs must be a JSON object of input name to value"),
+				 errdetail("Model \"%s\" takes: %s.", name, input_names_text(model))));
+	it = JsonbIteratorInit(&inputs->root);
+	while ((tok = JsonbIteratorNext(&it, &k, true)) != WJB_DONE)
+	{
+		char	   *key;
+		int			idx;
+
+		if (tok != WJB_KEY)
+			continue;
+		key = pnstrdup(k.val.string.val, k.val.string.len);
+		tok = JsonbIteratorNext(&it, &v, true);
+		idx = find_input(model, key);
+		if (idx < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("ONNX model \"%s\" has no input named \"%s\"", name, key),
+					 errdetail("The model takes: %s.", input_names_text(model))));
+		if (OnnxValueFromJson(&v, onnx_model_input(model, idx), &in_vals[n_in]))
+			in_names[n_in++] = onnx_model_input(model, idx)->name;
+	}
+
+	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *elems;
+		bool	   *nulls;
+
+		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_out);
+		out_names = palloc0(sizeof(char *) * (n_out + 1));
+		for (int i = 0; i < n_out; i++)
+		{
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("output names must not be null")));
+			out_names[i] = TextDatumGetCString(elems[i]);
+		}
+	}
+	else
+	{
+		n_out = onnx_model_output_count(model);
+		out_names = palloc0(sizeof(char *) * (n_out + 1));
+		for (int i = 0; i < n_out; i++)
+			out_names[i] = onnx_model_output(model, i)->name;
+	}
+	outs = palloc0(sizeof(OnnxValue) * (n_out + 1));
+	if (OnnxSessionRun(entry, n_in, in_names, in_vals, n_out, out_names, outs, &err) != ONNX_OK)
+		OnnxReportEngineError(&err, name);
+
+	initStringInfo(&buf);
+	PG_TRY();
+	{
+		appendStringInfoChar(&buf, '{');
+		for (int i = 0; i < n_out; i++)
+		{
+			if (i)
+				appendStringInfoString(&buf, ", ");
+			escape_json(&buf, out_names[i]);
+			appendStringInfoString(&buf, ": ");
+			OnnxValueToJson(&buf, &outs[i]);
+		}
+		appendStringInfoChar(&buf, '}');
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < n_out; i++)
+			onnx_value_release(entry->alloc, &outs[i]);
+	}
+	PG_END_TRY();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}

@@ -1,0 +1,47 @@
+"""Helpers for the scripted multi-session tests: connections to the
+throw-away cluster started by scripts/pgcluster.sh (PG* environment), a
+fresh database per test, fixtures, and the "N passed, N failed" tally."""
+import base64
+import os
+import sys
+
+import psycopg
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURES = os.path.join(ROOT, "test", "fixtures")
+
+
+class Tally:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, cond, name, detail=""):
+        if cond:
+            self.passed += 1
+            print("ok - %s" % name)
+        else:
+            self.failed += 1
+            print("not ok - %s %s" % (name, detail))
+
+    def finish(self):
+        print("%d passed, %d failed" % (self.passed, self.failed))
+        sys.exit(1 if self.failed else 0)
+
+
+def fixture_bytes(name):
+    with open(os.path.join(FIXTURES, name), "rb") as f:
+        return f.read()
+
+
+def fresh_database(name):
+    """Create database `name` with the extension; return a connect() function."""
+    with psycopg.connect(dbname="postgres", autocommit=True) as c:
+        c.execute('DROP DATABASE IF EXISTS "%s"' % name)
+        c.execute('CREATE DATABASE "%s"' % name)
+    with psycopg.connect(dbname=name, autocommit=True) as c:
+        c.execute("CREATE EXTENSION onnx")
+
+    def connect(autocommit=True):
+        return psycopg.connect(dbname=name, autocommit=autocommit)
+    return connect

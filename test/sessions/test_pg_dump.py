@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""onnx_models is an extension configuration table: pg_dump keeps the
+models, and a restore into a new database gives the same predictions."""
+import os
+import subprocess
+
+from common import Tally, fixture_bytes, fresh_database
+import psycopg
+
+PGBIN = "/usr/lib/postgresql/15/bin"
+t = Tally()
+connect = fresh_database("onnx_dump_src")
+with connect() as c:
+    c.execute("SELECT onnx_create_model('kept', %s, 'survives pg_dump')", (fixture_bytes("mlp.onnx"),))
+    before = c.execute("SELECT onnx_predict('kept', '{1,2,3,4}')").fetchone()[0]
+
+dump = subprocess.run([os.path.join(PGBIN, "pg_dump"), "-d", "onnx_dump_src"],
+                      capture_output=True, text=True)
+t.check(dump.returncode == 0, "pg_dump succeeds", dump.stderr[-300:])
+t.check("COPY public.onnx_models" in dump.stdout, "the dump holds the onnx_models rows")
+
+with psycopg.connect(dbname="postgres", autocommit=True) as c:
+    c.execute("DROP DATABASE IF EXISTS onnx_dump_dst")
+    c.execute("CREATE DATABASE onnx_dump_dst")
+restore = subprocess.run([os.path.join(PGBIN, "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                          "-d", "onnx_dump_dst"], input=dump.stdout, capture_output=True, text=True)
+t.check(restore.returncode == 0, "the dump restores", restore.stderr[-500:])
+with psycopg.connect(dbname="onnx_dump_dst") as c:
+    row = c.execute("SELECT description, size_bytes FROM onnx_models WHERE name = 'kept'").fetchone()
+    t.check(row is not None and row[0] == "survives pg_dump", "the model and its metadata are back")
+    after = c.execute("SELECT onnx_predict('kept', '{1,2,3,4}')").fetchone()[0]
+    t.check(after == before, "the restored model gives the same predictions")
+t.finish()

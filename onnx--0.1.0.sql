@@ -81,3 +81,15 @@ CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb)
 CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb, outputs text[])
 	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run'
 	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Batch scoring of a query: each row's columns followed by the outputs.
+CREATE FUNCTION @extschema@.onnx_score(model text, query text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_score'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+-- Progress of running onnx_score calls (needs shared_preload_libraries).
+CREATE FUNCTION @extschema@.onnx_score_progress(
+	OUT pid int, OUT model text, OUT rows_done bigint, OUT elapsed interval,
+	OUT rows_per_second float8)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_score_progress'
+	LANGUAGE C STRICT VOLATILE PARALLEL SAFE;

@@ -55,6 +55,12 @@ extern OnnxModel *OnnxLoadModelOrError(const void *bytes, size_t len,
 									   const OnnxAllocator *alloc,
 									   const char *model_name);
 
+/* progress.c */
+extern void OnnxProgressInit(void);
+extern void OnnxProgressStart(const char *model);
+extern void OnnxProgressUpdate(int64 rows_done);
+extern void OnnxProgressEnd(void);
+
 /* model_info.c */
 extern Jsonb *OnnxValueInfosJsonb(const OnnxModel *model, bool inputs);
 extern Jsonb *OnnxOpsetsJsonb(const OnnxModel *model);
@@ -77,6 +83,18 @@ typedef struct OnnxCacheEntry
 
 extern void OnnxCacheInit(void);
 extern OnnxCacheEntry *OnnxCacheGet(const char *name);
+
+/*
+ * A session kept alive while a statement runs other SQL (onnx_score): an
+ * eviction or invalidation meanwhile leaves it usable until unpinned.
+ */
+typedef struct OnnxPinnedSession
+{
+	OnnxCacheEntry copy;		/* the entry as it was when pinned */
+} OnnxPinnedSession;
+
+extern void OnnxCachePin(OnnxCacheEntry *entry, OnnxPinnedSession *pin);
+extern void OnnxCacheUnpin(OnnxPinnedSession *pin);
 extern Oid	OnnxModelsRelid(bool missing_ok);
 extern Oid	OnnxExtensionSchema(void);
 extern OnnxStatus OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs,

@@ -157,11 +157,65 @@ free_entry(OnnxCacheEntry *e)
 	e->cxt = NULL;
 }
 
+/* Sessions pinned by running statements, and removed-while-pinned ones. */
+#define MAX_PINS 64
+static OnnxSession *pinned[MAX_PINS];
+static int	n_pinned = 0;
+static OnnxCacheEntry orphans[MAX_PINS];
+static int	n_orphans = 0;
+
+static bool
+is_pinned(OnnxSession *s)
+{
+	for (int i = 0; i < n_pinned; i++)
+		if (pinned[i] == s)
+			return true;
+	return false;
+}
+
 static void
 remove_entry(OnnxCacheEntry *e)
 {
-	free_entry(e);
+	if (is_pinned(e->session) && n_orphans < MAX_PINS)
+		orphans[n_orphans++] = *e;	/* freed at unpin */
+	else
+		free_entry(e);
 	hash_search(session_cache, e->name, HASH_REMOVE, NULL);
+}
+
+/* Keep entry's session alive until OnnxCacheUnpin. */
+void
+OnnxCachePin(OnnxCacheEntry *entry, OnnxPinnedSession *pin)
+{
+	if (n_pinned >= MAX_PINS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many ONNX models in use at once in this statement")));
+	pinned[n_pinned++] = entry->session;
+	pin->copy = *entry;
+}
+
+/* Release a pin; frees the session if it was removed meanwhile. */
+void
+OnnxCacheUnpin(OnnxPinnedSession *pin)
+{
+	OnnxSession *s = pin->copy.session;
+
+	for (int i = 0; i < n_pinned; i++)
+		if (pinned[i] == s)
+		{
+			pinned[i] = pinned[--n_pinned];
+			break;
+		}
+	if (is_pinned(s))
+		return;
+	for (int i = 0; i < n_orphans; i++)
+		if (orphans[i].session == s)
+		{
+			free_entry(&orphans[i]);
+			orphans[i] = orphans[--n_orphans];
+			break;
+		}
 }
 
 /* Evict least recently used entries until one more fits. */
@@ -180,7 +234,7 @@ make_room(void)
 				oldest = e;
 		if (oldest == NULL)
 			break;
-		remove_entry(oldest);
+		remove_entry(oldest);	/* pinned ones live on as orphans */
 	}
 }
 

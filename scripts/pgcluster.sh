@@ -51,7 +51,7 @@ case "${1:-}" in
 		"${RUNAS[@]}" "$PGBIN/initdb" -D "$DATA" -U "$DBUSER" --auth=trust \
 			--no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
 		"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off" \
+			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off -c shared_preload_libraries=onnx" \
 			start >/dev/null
 		{
 			echo "export PGHOST='$SOCK'"

@@ -13,12 +13,14 @@ UPDATE score_rows SET features = '{1,NULL,2,3}' WHERE id = 4;
 -- the same answers as onnx_predict, batch boundaries included
 SET onnx.batch_size = 1000;
 SELECT count(*) AS rows, count(probabilities) AS scored,
-       count(*) FILTER (WHERE probabilities = onnx_predict('mlp', features)) AS same_as_predict
+       count(*) FILTER (WHERE CASE WHEN probabilities IS NULL THEN false
+                             ELSE probabilities = onnx_predict('mlp', features) END) AS same_as_predict
 FROM onnx_score('mlp', 'SELECT id, features FROM score_rows')
      AS s(id int, features float4[], probabilities float4[]);
 SET onnx.batch_size = 7;
 SELECT count(*) AS rows, count(probabilities) AS scored,
-       count(*) FILTER (WHERE probabilities = onnx_predict('mlp', features)) AS same_as_predict
+       count(*) FILTER (WHERE CASE WHEN probabilities IS NULL THEN false
+                             ELSE probabilities = onnx_predict('mlp', features) END) AS same_as_predict
 FROM onnx_score('mlp', 'SELECT id, features FROM score_rows')
      AS s(id int, features float4[], probabilities float4[]);
 RESET onnx.batch_size;

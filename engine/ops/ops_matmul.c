@@ -210,11 +210,21 @@ run_gemm(OnnxKernelCtx *ctx)
 			r != 2 || bd[0] != M || bd[1] != N)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm C does not broadcast to [%lld, %lld]",
 									(long long) M, (long long) N);
-		onnx_bcast_init(&it, y, 1, ins);
-		if (y->dtype == ONNX_DTYPE_FLOAT)
+		if (y->dtype == ONNX_DTYPE_FLOAT && cin->count == N && (cin->rank == 1 || cin->dims[0] == 1))
+		{
+			/* bias row (N) or (1,N): copy it into every row of Y */
+			for (int64_t i = 0; i < M; i++)
+				memcpy((float *) y->data + i * N, cin->data, sizeof(float) * N);
+		}
+		else if (y->dtype == ONNX_DTYPE_FLOAT && cin->count == M * N)
+			memcpy(y->data, cin->data, sizeof(float) * M * N);
+		else if (y->dtype == ONNX_DTYPE_FLOAT)
+		{
+			onnx_bcast_init(&it, y, 1, ins);
 			for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
 				((float *) y->data)[i] = ((const float *) cin->data)[it.off[0]];
-		else
+		}
+		else if ((onnx_bcast_init(&it, y, 1, ins), true))
 			for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
 				onnx_tensor_set_f64(y, i, onnx_tensor_get_f64(cin, it.off[0]));
 	}

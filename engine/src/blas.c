@@ -19,6 +19,27 @@ onnx_blas_sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 {
 	if (M == 0 || N == 0)
 		return;
+	if (M <= 4)
+	{
+		/*
+		 * A few rows: one GEMV per row reads B once without the packing
+		 * GEMM does on every call.  Row i of op(A) starts at A + i*lda
+		 * (stride 1), or at A + i with stride lda when A is transposed.
+		 */
+		for (int64_t i = 0; i < M; i++)
+		{
+			const float *x = trans_a ? A + i : A + i * lda;
+			blasint		incx = trans_a ? (blasint) lda : 1;
+
+			if (trans_b)		/* B (N,K): y = B x */
+				cblas_sgemv(CblasRowMajor, CblasNoTrans, (blasint) N, (blasint) K, alpha,
+							B, (blasint) ldb, x, incx, beta, C + i * ldc, 1);
+			else				/* B (K,N): y = B^T x */
+				cblas_sgemv(CblasRowMajor, CblasTrans, (blasint) K, (blasint) N, alpha,
+							B, (blasint) ldb, x, incx, beta, C + i * ldc, 1);
+		}
+		return;
+	}
 	cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
 				trans_b ? CblasTrans : CblasNoTrans, (blasint) M, (blasint) N, (blasint) K,
 				alpha, A, (blasint) lda, B, (blasint) ldb, beta, C, (blasint) ldc);

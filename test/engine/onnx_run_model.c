@@ -2,7 +2,9 @@
  *
  * onnx_run_model.c
  *	  Load a model file, print its inputs and outputs, and run it once
- *	  with every float input filled with 0.5 (dynamic dims set to --batch).
+ *	  with every numeric input filled with values in [0, 1) (a dynamic
+ *	  first dimension set to --batch, other dynamic ones to 1); --runs
+ *	  timed runs follow one warm-up run.
  *
  *	  usage: onnx_run_model MODEL.onnx [--batch N] [--runs N]
  *
@@ -79,14 +81,13 @@ main(int argc, char **argv)
 		t->count = 1;
 		for (int d = 0; d < t->rank; d++)
 		{
-			t->dims[d] = vi->rank < 0 || vi->dims[d] < 0 ? batch : vi->dims[d];
+			t->dims[d] = vi->rank < 0 || vi->dims[d] < 0 ? (d == 0 ? batch : 1) : vi->dims[d];
 			t->count *= t->dims[d];
 		}
 		t->nbytes = (size_t) t->count * onnx_dtype_size(t->dtype);
 		t->data = calloc(t->nbytes + 1, 1);
-		if (t->dtype == ONNX_DTYPE_FLOAT)
-			for (int64_t k = 0; k < t->count; k++)
-				((float *) t->data)[k] = 0.5f;
+		for (int64_t k = 0; k < t->count; k++)
+			onnx_tensor_set_f64(t, k, (double) ((k * 7919) % 1000) / 1000.0);
 		names[i] = vi->name;
 	}
 	for (int i = 0; i < nout; i++)
@@ -97,8 +98,9 @@ main(int argc, char **argv)
 		printf("session failed: %s\n", err.message);
 		return 1;
 	}
+	/* one untimed warm-up run, then the timed runs */
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (int r = 0; r < runs; r++)
+	for (int r = -1; r < runs; r++)
 	{
 		OnnxValue  *outs = calloc((size_t) nout + 1, sizeof(OnnxValue));
 
@@ -111,6 +113,8 @@ main(int argc, char **argv)
 		for (int i = 0; i < nout; i++)
 			onnx_value_release(&onnx_malloc_allocator, &outs[i]);
 		free(outs);
+		if (r == -1)
+			clock_gettime(CLOCK_MONOTONIC, &t0);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	printf("%d run(s), %.3f ms per run\n", runs,

@@ -109,12 +109,28 @@ run_matmul(OnnxKernelCtx *ctx)
 	{
 		int64_t		rows = (a->count / (K ? K : 1));
 
+		int64_t		block;
+
 		if (K == 0)
 			return ONNX_OK;
-		if (c->dtype == ONNX_DTYPE_FLOAT)
-			onnx_blas_sgemm(false, false, rows, N, K, 1.0f, a->data, K, b->data, N, 0.0f, c->data, N);
-		else
-			onnx_blas_dgemm(false, false, rows, N, K, 1.0, a->data, K, b->data, N, 0.0, c->data, N);
+		/* row blocks of about 2^28 multiply-adds, so cancel is prompt */
+		block = (int64_t) 1 << 28;
+		block = block / (N * K > 0 ? N * K : 1);
+		if (block < 16)
+			block = 16;
+		for (int64_t r0 = 0; r0 < rows; r0 += block)
+		{
+			int64_t		nr = rows - r0 < block ? rows - r0 : block;
+
+			if (r0 > 0 && onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			if (c->dtype == ONNX_DTYPE_FLOAT)
+				onnx_blas_sgemm(false, false, nr, N, K, 1.0f, (const float *) a->data + r0 * K, K,
+								b->data, N, 0.0f, (float *) c->data + r0 * N, N);
+			else
+				onnx_blas_dgemm(false, false, nr, N, K, 1.0, (const double *) a->data + r0 * K, K,
+								b->data, N, 0.0, (double *) c->data + r0 * N, N);
+		}
 		return ONNX_OK;
 	}
 	{

@@ -77,7 +77,10 @@ run_suite engine-isolation bash test/engine/check_engine_isolation.sh
 run_suite proto-fields "$PY" test/check_proto_fields.py
 run_suite conformance "$PY" test/conformance/run_conformance.py \
 	--summary test/conformance/summary.md
+( cd /tmp && "$PY" "$ROOT/test/hostile/make_corpus.py" "$ROOT/test/hostile/corpus" ) > "$LOGDIR/corpus.log" 2>&1
+run_suite hostile-corpus timeout 600 engine/build/hostile_run test/hostile/corpus
 make -s -C engine BUILD=build-san SAN=1 >/dev/null 2>&1
+run_suite hostile-corpus-sanitizers timeout 900 engine/build-san/hostile_run test/hostile/corpus
 run_suite engine-unit-sanitizers engine/build-san/test_engine test/fixtures
 run_suite conformance-sanitizers "$PY" test/conformance/run_conformance.py \
 	--bin engine/build-san/onnx_node_test

@@ -323,8 +323,13 @@ infer_matmul(OnnxInferCtx *ctx)
 
 #define MM_TYPES (ONNX_TS_FLOAT | ONNX_TS_INT)
 
+static const OnnxAttrSpec gemm_attrs[] = {
+	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT},
+	{"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT}, {NULL}
+};
+
 const OnnxOpDef onnx_ops_matmul[] = {
 	{"", "MatMul", 1, 2, 2, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_matmul, run_matmul},
-	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm},
+	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm, gemm_attrs},
 	{0}
 };

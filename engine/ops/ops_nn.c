@@ -106,8 +106,10 @@ run_log_softmax(OnnxKernelCtx *ctx)
 	return softmax_common(ctx, true);
 }
 
+static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
+
 #define NN1(name, since, fn) \
-	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn}
+	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn, axis_attrs}
 
 const OnnxOpDef onnx_ops_nn[] = {
 	NN1("Softmax", 1, run_softmax),

@@ -241,9 +241,12 @@ infer_flatten(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
+static const OnnxAttrSpec reshape_attrs[] = {{"allowzero", ONNX_ATTR_INT}, {"shape", ONNX_ATTR_INTS}, {NULL}};
+static const OnnxAttrSpec flatten_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
+
 const OnnxOpDef onnx_ops_tensor_shape[] = {
 	{"", "Identity", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_identity},
-	{"", "Reshape", 1, 1, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_reshape, run_reshape},
-	{"", "Flatten", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_flatten, run_flatten},
+	{"", "Reshape", 1, 1, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_reshape, run_reshape, reshape_attrs},
+	{"", "Flatten", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_flatten, run_flatten, flatten_attrs},
 	{0}
 };

@@ -242,6 +242,13 @@ typedef enum OnnxOutType
 		ONNX_T(ONNX_DTYPE_STRING))
 #define ONNX_TS_ANY 0			/* no constraint checked */
 
+/* Declared type of an attribute, checked at load (list ends with {NULL}). */
+typedef struct OnnxAttrSpec
+{
+	const char *name;
+	OnnxAttrType type;
+} OnnxAttrSpec;
+
 /*
  * One operator version.  Resolution picks, for a node, the definition with
  * the same domain and name whose since_version is the highest not above
@@ -264,6 +271,8 @@ typedef struct OnnxOpDef
 	OnnxStatus	(*infer) (OnnxInferCtx *ctx);
 	/* compute outputs from inputs (allocates outputs through the ctx) */
 	OnnxStatus	(*run) (OnnxKernelCtx *ctx);
+	/* optional: attribute types, refused at load when they disagree */
+	const OnnxAttrSpec *attrs;
 } OnnxOpDef;
 
 /* Each operator family file exports a table ending with a {0} entry. */

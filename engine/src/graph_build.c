@@ -477,22 +477,51 @@ static OnnxStatus
 topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 {
 	int			n = g->n_nodes;
+	int			nv = g->n_values;
 	int		   *indeg = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n + 1));
 	int		   *order = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n + 1));
 	OnnxNode   *sorted = onnx_arena_alloc(bc->arena, sizeof(OnnxNode) * (size_t) (n + 1));
-	int			head = 0,
+	int		   *producer = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (nv + 1));
+	int		   *first_use = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (nv + 1));
+	int		   *use_node;
+	int		   *use_next;
+	int			n_uses = 0,
+				head = 0,
 				tail = 0;
 
-	if (!indeg || !order || !sorted)
+	if (!indeg || !order || !sorted || !producer || !first_use)
 		return OOM(bc);
-	/* in-degree: inputs produced by local nodes (count duplicates) */
+	for (int i = 0; i < n; i++)
+		n_uses += g->nodes[i].n_inputs;
+	use_node = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + 1));
+	use_next = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + 1));
+	if (!use_node || !use_next)
+		return OOM(bc);
+	for (int v = 0; v < nv; v++)
+	{
+		producer[v] = -1;
+		first_use[v] = -1;
+	}
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < g->nodes[i].n_outputs; k++)
+			if (g->nodes[i].outputs[k] >= 0)
+				producer[g->nodes[i].outputs[k]] = i;
+	/*
+	 * Kahn's algorithm over the uses of node-produced values, O(nodes +
+	 * edges): a node's in-degree counts its inputs made by local nodes.
+	 */
+	n_uses = 0;
 	for (int i = 0; i < n; i++)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 		{
 			int			id = g->nodes[i].inputs[k];
 
-			if (id >= 0 && g->values[id].source == ONNX_SRC_NODE)
-				indeg[i]++;
+			if (id < 0 || g->values[id].source != ONNX_SRC_NODE || producer[id] < 0)
+				continue;
+			indeg[i]++;
+			use_node[n_uses] = i;
+			use_next[n_uses] = first_use[id];
+			first_use[id] = n_uses++;
 		}
 	for (int i = 0; i < n; i++)
 		if (indeg[i] == 0)
@@ -507,11 +536,9 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 
 			if (out < 0)
 				continue;
-			/* every consumer of out loses one in-degree per use */
-			for (int j = 0; j < n; j++)
-				for (int m = 0; m < g->nodes[j].n_inputs; m++)
-					if (g->nodes[j].inputs[m] == out && --indeg[j] == 0)
-						order[tail++] = j;
+			for (int u = first_use[out]; u >= 0; u = use_next[u])
+				if (--indeg[use_node[u]] == 0)
+					order[tail++] = use_node[u];
 		}
 	}
 	if (tail != n)

@@ -16,8 +16,10 @@
 #include "onnx.pb-c.h"
 #include "proto_guard.h"
 
-/* Highest IR version this engine reads. */
-#define ONNX_MAX_IR_VERSION 12
+/* Highest IR version and opsets this engine knows (those of onnx 1.22). */
+#define ONNX_MAX_IR_VERSION 13
+#define ONNX_MAX_OPSET_DEFAULT 27
+#define ONNX_MAX_OPSET_ML 5
 
 static void *
 arena_hook_alloc(void *ctx, size_t size)
@@ -64,6 +66,16 @@ note_missing(MissingOps *m, const char *domain, const char *op, int opset)
 	m->count++;
 }
 
+static const char *
+attr_type_name(OnnxAttrType t)
+{
+	static const char *const names[] = {"undefined", "float", "int", "string", "tensor",
+		"graph", "floats", "ints", "strings", "tensors", "graphs", "sparse tensor",
+	"sparse tensors", "type", "types"};
+
+	return (t >= 0 && t <= ONNX_ATTR_TYPE_PROTOS) ? names[t] : "unknown";
+}
+
 /* Resolve every node of g (and its subgraphs) to an operator definition. */
 static OnnxStatus
 resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *err)
@@ -105,6 +117,16 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 				return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
 									  "node \"%s\" (%s) lacks required input %d",
 									  n->name, n->op_type, k);
+		for (const OnnxAttrSpec *spec = n->def->attrs; spec && spec->name; spec++)
+		{
+			const OnnxAttr *a = onnx_attr(n, spec->name);
+
+			if (a && a->type != spec->type)
+				return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
+									  "node \"%s\" (%s): attribute \"%s\" is of type %s, expected %s",
+									  n->name, n->op_type, spec->name, attr_type_name(a->type),
+									  attr_type_name(spec->type));
+		}
 		if (n->def->check && (st = n->def->check(n, err)) != ONNX_OK)
 		{
 			snprintf(err->op, sizeof(err->op), "%s", n->op_type);
@@ -157,6 +179,12 @@ convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 			return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
 								  "opset version %lld of domain \"%s\" is invalid",
 								  (long long) m->opsets[i].version, d);
+		if ((d[0] == '\0' && m->opsets[i].version > ONNX_MAX_OPSET_DEFAULT) ||
+			(strcmp(d, "ai.onnx.ml") == 0 && m->opsets[i].version > ONNX_MAX_OPSET_ML))
+			return onnx_error_set(err, ONNX_ERR_UNSUPPORTED,
+								  "opset %lld of domain %s is newer than the supported %d",
+								  (long long) m->opsets[i].version, d[0] ? d : "ai.onnx",
+								  d[0] ? ONNX_MAX_OPSET_ML : ONNX_MAX_OPSET_DEFAULT);
 	}
 	meta->n_opsets = (int) mp->n_opset_import;
 	meta->opsets = m->opsets;

@@ -1,8 +1,10 @@
 -- onnx_predict_batch: rows x features in one engine run; grouped scoring
 -- with array_agg.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 CREATE TEMP TABLE accounts AS
 SELECT g AS id, g % 3 AS region, ARRAY[sin(g), cos(g), g % 5 - 2, ln(g)]::float4[] AS features

@@ -1,8 +1,10 @@
 -- The per-backend session cache: hits, listing, LRU bound onnx.cache_size.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \set linear_b64 `base64 -w0 test/fixtures/linear.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 SELECT onnx_create_model('cache_a', decode(:'linear_b64', 'base64'));
 SELECT onnx_create_model('cache_b', decode(:'linear_b64', 'base64'));
 

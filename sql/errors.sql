@@ -1,7 +1,9 @@
 -- Bad inputs give errors that say what was expected; NULLs give NULL.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 -- STRICT: NULL model or input gives NULL
 SELECT onnx_predict(NULL, '{1,2,3,4}') IS NULL AS null_model;

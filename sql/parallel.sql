@@ -1,7 +1,9 @@
 -- Scoring functions are PARALLEL SAFE and give the same answers in workers.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 SELECT proname, proparallel FROM pg_proc
 WHERE proname IN ('onnx_predict', 'onnx_predict_batch', 'onnx_model_info')

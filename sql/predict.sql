@@ -1,8 +1,10 @@
 -- onnx_predict on the MLP fixture, matched against onnxruntime's outputs
 -- (test/fixtures/make_fixtures.py) to 1e-5.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 CREATE TEMP TABLE mlp_rows (id int, features float4[], expected float4[]);
 \copy mlp_rows FROM 'test/fixtures/mlp_rows.csv' WITH (FORMAT csv)

@@ -1,7 +1,9 @@
 -- Model bytes are not readable by PUBLIC; GRANTs decide who reads and writes.
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 CREATE ROLE onnx_regress_reader;
 CREATE ROLE onnx_regress_nobody;

@@ -2,8 +2,10 @@
 \set dtypes_b64 `base64 -w0 test/fixtures/dtypes.onnx`
 \set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 SELECT onnx_create_model('dtypes', decode(:'dtypes_b64', 'base64'));
+\o /dev/null
 SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
+\o
 
 -- every dtype round-trips through the engine (Identity); int64 exact,
 -- NaN and infinities as strings, a scalar has shape []

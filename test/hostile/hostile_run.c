@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dummy_inputs.h"
 #include "onnx_engine.h"
 
 /* Cases that must be refused when loading. */
@@ -61,77 +62,6 @@ read_all(const char *path, size_t *len)
 	fclose(f);
 	*len = (size_t) n;
 	return buf;
-}
-
-/* Load, prepare, run; returns the final status. */
-static OnnxStatus
-try_case(const void *bytes, size_t len, OnnxError *err, const char **stage)
-{
-	OnnxModel  *m = NULL;
-	OnnxSession *s = NULL;
-	OnnxSessionOptions opts = {0};
-	OnnxStatus	st;
-	int			nin,
-				nout;
-	OnnxValue  *ins,
-			   *outs;
-	const char **names;
-
-	*stage = "load";
-	if ((st = onnx_model_load(bytes, len, NULL, &m, err)) != ONNX_OK)
-		return st;
-	*stage = "prepare";
-	opts.threads = 1;
-	opts.max_memory = (size_t) 256 << 20;
-	if ((st = onnx_session_create(m, &opts, &s, err)) != ONNX_OK)
-	{
-		onnx_model_free(m);
-		return st;
-	}
-	*stage = "run";
-	nin = onnx_model_input_count(m);
-	nout = onnx_model_output_count(m);
-	ins = calloc((size_t) nin + 1, sizeof(OnnxValue));
-	outs = calloc((size_t) nout + 1, sizeof(OnnxValue));
-	names = calloc((size_t) nin + 1, sizeof(char *));
-	for (int i = 0; i < nin; i++)
-	{
-		const OnnxValueInfo *vi = onnx_model_input(m, i);
-		OnnxTensor *t = &ins[i].tensor;
-		size_t		esize;
-
-		names[i] = vi->name;
-		ins[i].kind = ONNX_VALUE_TENSOR;
-		t->dtype = vi->dtype == ONNX_DTYPE_UNDEFINED ? ONNX_DTYPE_FLOAT : vi->dtype;
-		esize = onnx_dtype_size(t->dtype) ? onnx_dtype_size(t->dtype) : 1;
-		t->rank = vi->rank < 0 ? 1 : vi->rank;
-		t->count = 1;
-		for (int d = 0; d < t->rank; d++)
-		{
-			t->dims[d] = vi->rank < 0 || vi->dims[d] < 0 ? 2 : vi->dims[d];
-			if (t->dims[d] > 4096)
-				t->dims[d] = 4096;	/* declared huge: the run will say so */
-			t->count *= t->dims[d];
-		}
-		if (t->count > (1 << 24))
-			t->count = 0;
-		t->nbytes = (size_t) t->count * esize;
-		t->data = calloc(t->nbytes + 1, 1);
-		if (t->dtype == ONNX_DTYPE_STRING)
-			for (int64_t k = 0; k < t->count; k++)
-				((char **) t->data)[k] = "";
-	}
-	st = onnx_session_run(s, nin, names, ins, nout, NULL, outs, err);
-	for (int i = 0; i < nout; i++)
-		onnx_value_release(&onnx_malloc_allocator, &outs[i]);
-	for (int i = 0; i < nin; i++)
-		free(ins[i].tensor.data);
-	free(ins);
-	free(outs);
-	free(names);
-	onnx_session_free(s);
-	onnx_model_free(m);
-	return st;
 }
 
 int
@@ -186,7 +116,7 @@ main(int argc, char **argv)
 		fflush(stdout);
 		bytes = read_all(path, &len);
 		memset(&err, 0, sizeof(err));
-		st = try_case(bytes, len, &err, &stage);
+		st = dummy_run_model(bytes, len, NULL, 0, &err, &stage);
 		free(bytes);
 		if (st < 0 || st > ONNX_ERR_INTERNAL || st == ONNX_ERR_INTERNAL ||
 			(st != ONNX_OK && err.message[0] == '\0'))

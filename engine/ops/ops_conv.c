@@ -874,6 +874,31 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 	return st;
 }
 
+/* ConvInteger's Y is int32. */
+static OnnxStatus
+infer_int32(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0])
+	{
+		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
+/* QLinearConv's y has y_zero_point's type. */
+static OnnxStatus
+infer_qlinear_conv(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
+		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
+	{
+		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
@@ -885,7 +910,7 @@ const OnnxOpDef onnx_ops_conv[] = {
 	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "Col2Im", 18, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE),
 	ONNX_OUT_SAME, NULL, NULL, run_col2im},
-	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, NULL, run_conv_integer},
-	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, NULL, run_qlinear_conv},
+	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_int32, run_conv_integer},
+	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_qlinear_conv, run_qlinear_conv},
 	{0}
 };

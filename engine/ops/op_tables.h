@@ -18,6 +18,7 @@ extern const OnnxOpDef onnx_ops_reduce[];	/* ops_reduce.c: Reduce*, ArgMax, ArgM
 extern const OnnxOpDef onnx_ops_nn[];	/* ops_nn.c: Softmax, normalizations, Dropout */
 extern const OnnxOpDef onnx_ops_conv[];	/* ops_conv.c: Conv, ConvTranspose */
 extern const OnnxOpDef onnx_ops_pool[];	/* ops_pool.c: pooling */
+extern const OnnxOpDef onnx_ops_quant[];	/* ops_quant.c: quantization, integer matmul */
 extern const OnnxOpDef onnx_ops_control[];	/* ops_control.c: If, Loop, Scan */
 extern const OnnxOpDef onnx_ops_sequence[];	/* ops_sequence.c: sequences and optionals */
 extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: TopK, CumSum, OneHot, NonZero, ... */

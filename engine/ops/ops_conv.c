@@ -1,12 +1,916 @@
 /*-------------------------------------------------------------------------
  *
  * ops_conv.c
- *	  Operator family "conv" (see op_tables.h).
+ *	  Convolutions: Conv, ConvTranspose, Col2Im, ConvInteger, QLinearConv.
+ *
+ * float32 and float64 go through im2col + GEMM (src/blas.c); the column
+ * buffer is bounded (COL_BUDGET bytes) by processing the output positions
+ * in chunks.  float16/bfloat16 are computed in float32.  The integer
+ * convolutions are computed in float64, which is exact for the products
+ * and sums of 8-bit operands.
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
+
 #include "op_tables.h"
+#include "conv_pool_quant_util.h"
+
+#define COL_BUDGET ((int64_t) 32 << 20)	/* bytes of im2col buffer */
+#define BLAS_DIM_MAX ((int64_t) INT32_MAX)
+
+/* Whether the window is the identity map (1x1 kernel, stride 1, no pads). */
+static bool
+geom_is_pointwise(const ConvGeom *g)
+{
+	for (int i = 0; i < g->nsp; i++)
+		if (g->k[i] != 1 || g->s[i] != 1 || g->pb[i] != 0 || g->pe[i] != 0 ||
+			g->out[i] != g->in[i])
+			return false;
+	return true;
+}
+
+static inline int64_t
+ceil_div_pos(int64_t a, int64_t b)
+{
+	return (a + b - 1) / b;
+}
+
+/*
+ * im2col over output positions [p0, p0 + nc) of a window geometry.
+ * img (channels, in...) <-> col (channels * k_size, nc).  Gather fills
+ * col (zeros where the window is in the padding); scatter adds col into
+ * img (col2im, the adjoint).  Works on lines of the last spatial dim.
+ */
+#define DEFINE_IM2COL(T, SFX) \
+static void \
+im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc, \
+			 T *col, bool scatter) \
+{ \
+	int			nsp = g->nsp, \
+				last = nsp - 1; \
+	int64_t		Wl = g->in[last], \
+				sl = g->s[last], \
+				outl = g->out[last]; \
+	int64_t		row = 0; \
+	int64_t		o0[ONNX_MAX_RANK]; \
+	int64_t		rem = p0; \
+\
+	for (int i = last; i >= 0; i--) \
+	{ \
+		o0[i] = g->out[i] ? rem % g->out[i] : 0; \
+		rem = g->out[i] ? rem / g->out[i] : 0; \
+	} \
+	for (int64_t c = 0; c < channels; c++) \
+	{ \
+		T		   *imc = img + c * g->in_size; \
+		int64_t		kidx[ONNX_MAX_RANK] = {0}; \
+\
+		for (int64_t kk = 0; kk < g->k_size; kk++, row++) \
+		{ \
+			T		   *dst = col + row * nc; \
+			int64_t		o[ONNX_MAX_RANK]; \
+			int64_t		koff = kidx[last] * g->d[last] - g->pb[last]; \
+			int64_t		ow_min, \
+						ow_max, \
+						remaining = nc; \
+\
+			ow_min = koff >= 0 ? 0 : ceil_div_pos(-koff, sl); \
+			ow_max = Wl - koff <= 0 ? 0 : ceil_div_pos(Wl - koff, sl); \
+			if (ow_max > outl) \
+				ow_max = outl; \
+			memcpy(o, o0, sizeof(int64_t) * nsp); \
+			while (remaining > 0) \
+			{ \
+				int64_t		start = o[last]; \
+				int64_t		len = outl - start < remaining ? outl - start : remaining; \
+				int64_t		off = 0; \
+				bool		valid = true; \
+\
+				for (int i = 0; i < last; i++) \
+				{ \
+					int64_t		ii = o[i] * g->s[i] + kidx[i] * g->d[i] - g->pb[i]; \
+\
+					if (ii < 0 || ii >= g->in[i]) \
+					{ \
+						valid = false; \
+						break; \
+					} \
+					off = off * g->in[i] + ii; \
+				} \
+				if (valid) \
+				{ \
+					T		   *base = imc + off * Wl; \
+					int64_t		lo = ow_min - start, \
+								hi = ow_max - start; \
+\
+					if (lo < 0) \
+						lo = 0; \
+					if (lo > len) \
+						lo = len; \
+					if (hi > len) \
+						hi = len; \
+					if (hi < lo) \
+						hi = lo; \
+					if (!scatter) \
+					{ \
+						for (int64_t j = 0; j < lo; j++) \
+							dst[j] = 0; \
+						if (sl == 1) \
+							memcpy(dst + lo, base + start + lo + koff, sizeof(T) * (hi - lo)); \
+						else \
+							for (int64_t j = lo; j < hi; j++) \
+								dst[j] = base[(start + j) * sl + koff]; \
+						for (int64_t j = hi; j < len; j++) \
+							dst[j] = 0; \
+					} \
+					else \
+						for (int64_t j = lo; j < hi; j++) \
+							base[(start + j) * sl + koff] += dst[j]; \
+				} \
+				else if (!scatter) \
+					for (int64_t j = 0; j < len; j++) \
+						dst[j] = 0; \
+				dst += len; \
+				remaining -= len; \
+				o[last] += len; \
+				if (o[last] >= outl) \
+				{ \
+					o[last] = 0; \
+					for (int i = last - 1; i >= 0; i--) \
+					{ \
+						if (++o[i] < g->out[i]) \
+							break; \
+						o[i] = 0; \
+					} \
+				} \
+			} \
+			for (int i = last; i >= 0; i--) \
+			{ \
+				if (++kidx[i] < g->k[i]) \
+					break; \
+				kidx[i] = 0; \
+			} \
+		} \
+	} \
+}
+
+DEFINE_IM2COL(float, f32)
+DEFINE_IM2COL(double, f64)
+
+/* Output positions per im2col chunk for rows rows of T-sized elements. */
+static int64_t
+col_chunk(int64_t rows, int64_t positions, size_t elem)
+{
+	int64_t		chunk = rows > 0 ? COL_BUDGET / (int64_t) elem / rows : positions;
+
+	if (chunk < 64)
+		chunk = 64;
+	if (chunk > positions)
+		chunk = positions;
+	return chunk < 1 ? 1 : chunk;
+}
+
+/*
+ * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
+ *	 -> Y (N,M,out...), Y zeroed on entry.
+ * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) with
+ * K = C/g * prod(k), P = prod(out).
+ */
+#define DEFINE_CONV_CORE(T, SFX, GEMM) \
+static OnnxStatus \
+conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
+				const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group) \
+{ \
+	int64_t		Cg = C / group, \
+				Mg = M / group, \
+				K, \
+				P = g->out_size, \
+				chunk; \
+	bool		direct = geom_is_pointwise(g); \
+	T		   *col = NULL; \
+\
+	if (onnx_mul_overflow_i64(Cg, g->k_size, &K)) \
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Conv kernel size overflows"); \
+	if (K > BLAS_DIM_MAX || P > BLAS_DIM_MAX || Mg > BLAS_DIM_MAX) \
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
+								"Conv matrix dimensions exceed 2^31 (K %lld, P %lld)", \
+								(long long) K, (long long) P); \
+	chunk = col_chunk(K, P, sizeof(T)); \
+	if (!direct && K > 0 && P > 0 && Mg > 0) \
+	{ \
+		size_t		bytes; \
+\
+		if (onnx_mul_overflow_size((size_t) K * sizeof(T), (size_t) chunk, &bytes)) \
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Conv column buffer overflows"); \
+		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
+			return ctx->err->status; \
+	} \
+	if (K > 0 && P > 0 && Mg > 0) \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t gi = 0; gi < group; gi++) \
+			{ \
+				const T    *xg = x + (n * C + gi * Cg) * g->in_size; \
+				const T    *wg = w + gi * Mg * K; \
+				T		   *yg = y + (n * M + gi * Mg) * P; \
+\
+				if (onnx_kernel_should_abort(ctx)) \
+				{ \
+					onnx_kernel_free(ctx, col); \
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+				} \
+				if (direct) \
+				{ \
+					GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, 0, yg, P); \
+					continue; \
+				} \
+				for (int64_t p0 = 0; p0 < P; p0 += chunk) \
+				{ \
+					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
+\
+					im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
+					GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, 0, yg + p0, P); \
+				} \
+			} \
+	if (col) \
+		onnx_kernel_free(ctx, col); \
+	if (b) \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t m = 0; m < M; m++) \
+			{ \
+				T		   *ym = y + (n * M + m) * P; \
+\
+				for (int64_t p = 0; p < P; p++) \
+					ym[p] += b[m]; \
+			} \
+	return ONNX_OK; \
+}
+
+DEFINE_CONV_CORE(float, f32, onnx_blas_sgemm)
+DEFINE_CONV_CORE(double, f64, onnx_blas_dgemm)
+
+/*
+ * ConvTranspose core: X (N,C,xin...), W (C,M/group,k...), B (M) or NULL
+ *	 -> Y (N,M,yout...), Y zeroed on entry.  g has in = yout, out = xin.
+ * Per image and group: col (M/g*prod(k), P) = W_g^T @ X_g (C/g, P), then
+ * col2im scatter-adds col into Y_g.
+ */
+#define DEFINE_CONVT_CORE(T, SFX, GEMM) \
+static OnnxStatus \
+convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
+				 const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group) \
+{ \
+	int64_t		Cg = C / group, \
+				Mg = M / group, \
+				Kr, \
+				P = g->out_size, \
+				chunk; \
+	T		   *col = NULL; \
+\
+	if (onnx_mul_overflow_i64(Mg, g->k_size, &Kr)) \
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose kernel size overflows"); \
+	if (Kr > BLAS_DIM_MAX || P > BLAS_DIM_MAX || Cg > BLAS_DIM_MAX) \
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
+								"ConvTranspose matrix dimensions exceed 2^31"); \
+	chunk = col_chunk(Kr, P, sizeof(T)); \
+	if (Kr > 0 && P > 0) \
+	{ \
+		size_t		bytes; \
+\
+		if (onnx_mul_overflow_size((size_t) Kr * sizeof(T), (size_t) chunk, &bytes)) \
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose column buffer overflows"); \
+		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
+			return ctx->err->status; \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t gi = 0; gi < group; gi++) \
+			{ \
+				const T    *xg = x + (n * C + gi * Cg) * P; \
+				const T    *wg = w + gi * Cg * Kr; \
+				T		   *yg = y + (n * M + gi * Mg) * g->in_size; \
+\
+				if (onnx_kernel_should_abort(ctx)) \
+				{ \
+					onnx_kernel_free(ctx, col); \
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+				} \
+				for (int64_t p0 = 0; p0 < P; p0 += chunk) \
+				{ \
+					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
+\
+					if (Cg > 0) \
+						GEMM(true, false, Kr, nc, Cg, 1, wg, Kr, xg + p0, P, 0, col, nc); \
+					else \
+						memset(col, 0, sizeof(T) * (size_t) (Kr * nc)); \
+					im2col_##SFX(g, yg, Mg, p0, nc, col, true); \
+				} \
+			} \
+		onnx_kernel_free(ctx, col); \
+	} \
+	if (b) \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t m = 0; m < M; m++) \
+			{ \
+				T		   *ym = y + (n * M + m) * g->in_size; \
+\
+				for (int64_t p = 0; p < g->in_size; p++) \
+					ym[p] += b[m]; \
+			} \
+	return ONNX_OK; \
+}
+
+DEFINE_CONVT_CORE(float, f32, onnx_blas_sgemm)
+DEFINE_CONVT_CORE(double, f64, onnx_blas_dgemm)
+
+/* ---- dtype staging ---- */
+
+/* A float32 copy of a float16/bfloat16 tensor (scratch), NULL on failure. */
+static float *
+stage_f32(OnnxKernelCtx *ctx, const OnnxTensor *t)
+{
+	float	   *p;
+
+	if (t == NULL)
+		return NULL;
+	if ((p = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) t->count)) == NULL)
+		return NULL;
+	for (int64_t i = 0; i < t->count; i++)
+		p[i] = (float) onnx_tensor_get_f64(t, i);
+	return p;
+}
+
+/* Dispatch of the float convolutions by dtype (float16/bfloat16 staged). */
+typedef enum ConvKind
+{
+	CONV_FORWARD,
+	CONV_TRANSPOSE
+} ConvKind;
+
+static OnnxStatus
+conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTensor *x,
+			  const OnnxTensor *w, const OnnxTensor *b, OnnxTensor *y,
+			  int64_t N, int64_t C, int64_t M, int64_t group)
+{
+	OnnxStatus	st;
+
+	switch (x->dtype)
+	{
+		case ONNX_DTYPE_FLOAT:
+			return kind == CONV_FORWARD
+				? conv_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
+				: convt_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+		case ONNX_DTYPE_DOUBLE:
+			return kind == CONV_FORWARD
+				? conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
+				: convt_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+		case ONNX_DTYPE_FLOAT16:
+		case ONNX_DTYPE_BFLOAT16:
+			{
+				float	   *fx = stage_f32(ctx, x);
+				float	   *fw = fx ? stage_f32(ctx, w) : NULL;
+				float	   *fb = (fw && b) ? stage_f32(ctx, b) : NULL;
+				float	   *fy = NULL;
+
+				if (fx && fw && (b == NULL || fb))
+					fy = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) y->count);
+				if (fy == NULL)
+					st = ctx->err->status;
+				else
+				{
+					memset(fy, 0, sizeof(float) * (size_t) y->count);
+					st = kind == CONV_FORWARD
+						? conv_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group)
+						: convt_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group);
+					if (st == ONNX_OK)
+						for (int64_t i = 0; i < y->count; i++)
+							onnx_tensor_set_f64(y, i, fy[i]);
+				}
+				if (fx)
+					onnx_kernel_free(ctx, fx);
+				if (fw)
+					onnx_kernel_free(ctx, fw);
+				if (fb)
+					onnx_kernel_free(ctx, fb);
+				if (fy)
+					onnx_kernel_free(ctx, fy);
+				return st;
+			}
+		default:
+			return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "%s does not support %s",
+									ctx->node->op_type, onnx_dtype_name(x->dtype));
+	}
+}
+
+/* ---- Conv ---- */
+
+/*
+ * Checks shared by Conv-like operators: X (N,C,sp...) and W (M,C/group,k...)
+ * of equal rank >= 3, group dividing C and M, kernel_shape matching W.
+ */
+static OnnxStatus
+conv_check_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w,
+				  int64_t *group_out)
+{
+	int64_t		group = onnx_attr_int(ctx->node, "group", 1);
+	const int64_t *ks;
+	int			nks = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
+
+	if (x == NULL || w == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X and W are required");
+	if (x->rank < 3 || w->rank != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"expected X (N,C,spatial...) and W of the same rank >= 3, got ranks %d and %d",
+								x->rank, w->rank);
+	if (group < 1 || group > x->dims[1] || x->dims[1] % group != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"group %lld does not divide the %lld input channels",
+								(long long) group, (long long) x->dims[1]);
+	if (nks != 0)
+	{
+		if (nks != x->rank - 2)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"kernel_shape has %d values for %d spatial dimensions",
+									nks, x->rank - 2);
+		for (int i = 0; i < nks; i++)
+			if (ks[i] != w->dims[i + 2])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"kernel_shape[%d] = %lld differs from W's dimension %lld",
+										i, (long long) ks[i], (long long) w->dims[i + 2]);
+	}
+	*group_out = group;
+	return ONNX_OK;
+}
+
+/* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */
+static OnnxStatus
+run_conv(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *w = onnx_in(ctx, 1);
+	const OnnxTensor *b = onnx_in(ctx, 2);
+	int64_t		group,
+				M,
+				dims[ONNX_MAX_RANK];
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+		return st;
+	M = w->dims[0];
+	if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, W and B must have the same type");
+	if (w->dims[1] * group != x->dims[1] || M % group != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"W (M=%lld, C/group=%lld) does not match %lld input channels in %lld groups",
+								(long long) M, (long long) w->dims[1], (long long) x->dims[1],
+								(long long) group);
+	if (b && (b->rank != 1 || b->dims[0] != M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
+	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, &g)) != ONNX_OK)
+		return st;
+	dims[0] = x->dims[0];
+	dims[1] = M;
+	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
+	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+}
+
+/* ---- ConvTranspose ---- */
+
+/*
+ * Geometry of ConvTranspose from the attributes: g->in = output image,
+ * g->out = X's spatial dims.  Output size per dim
+ *	 s * (xin - 1) + output_padding + (k - 1) * d + 1 - pb - pe
+ * unless output_shape gives it; SAME_* without pads derives the pads from
+ * the output size (default xin * s).
+ */
+static OnnxStatus
+convt_geom(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w, ConvGeom *g)
+{
+	int			nsp = x->rank - 2;
+	const char *auto_pad = onnx_attr_string(ctx->node, "auto_pad", "NOTSET");
+	const int64_t *os,
+			   *pv;
+	int			nos = onnx_attr_ints(ctx->node, "output_shape", &os);
+	bool		have_pads = onnx_attr_ints(ctx->node, "pads", &pv) > 0;
+	bool		same = strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0;
+	int64_t		pads[2 * ONNX_MAX_RANK],
+				opad[ONNX_MAX_RANK];
+	OnnxStatus	st;
+
+	memset(g, 0, sizeof(*g));
+	g->nsp = nsp;
+	if (!same && strcmp(auto_pad, "NOTSET") != 0 && strcmp(auto_pad, "VALID") != 0 && auto_pad[0])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "auto_pad \"%s\" is not recognised", auto_pad);
+	if ((st = cpq_attr_ints(ctx, "strides", nsp, 1, 1, g->s)) != ONNX_OK ||
+		(st = cpq_attr_ints(ctx, "dilations", nsp, 1, 1, g->d)) != ONNX_OK ||
+		(st = cpq_attr_ints(ctx, "pads", 2 * nsp, 0, 0, pads)) != ONNX_OK ||
+		(st = cpq_attr_ints(ctx, "output_padding", nsp, 0, 0, opad)) != ONNX_OK)
+		return st;
+	if (nos != 0 && nos != nsp && nos != nsp + 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"output_shape has %d values for %d spatial dimensions", nos, nsp);
+	for (int i = 0; i < nsp; i++)
+	{
+		int64_t		xin = x->dims[i + 2],
+					k = w->dims[i + 2],
+					dk,
+					full,
+					yout;
+
+		if (k < 1 || k > CONV_ATTR_MAX)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "kernel size %lld is out of range",
+									(long long) k);
+		if (xin > ((int64_t) 1 << 60))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "input dimension too large");
+		dk = (k - 1) * g->d[i] + 1;
+		/* s * (xin - 1) + opad + dk: each term < 2^62 except the product */
+		if (onnx_mul_overflow_i64(g->s[i], xin > 0 ? xin - 1 : 0, &full) ||
+			full > ((int64_t) 1 << 61))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose output size overflows");
+		full += opad[i] + dk;
+		g->k[i] = k;
+		g->out[i] = xin;
+		if (nos)
+		{
+			yout = os[nos - nsp + i];
+			if (yout < 0 || yout > ((int64_t) 1 << 60))
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "output_shape value %lld is out of range",
+										(long long) yout);
+		}
+		else if (same && !have_pads)
+		{
+			if (onnx_mul_overflow_i64(xin, g->s[i], &yout))
+				return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose output size overflows");
+		}
+		else
+			yout = full - pads[i] - pads[nsp + i];
+		if (same && !have_pads)
+		{
+			int64_t		total = full - yout;
+
+			g->pb[i] = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
+			g->pe[i] = total - g->pb[i];
+		}
+		else
+		{
+			g->pb[i] = pads[i];
+			g->pe[i] = pads[nsp + i];
+		}
+		if (yout < 1)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"ConvTranspose output dimension %d would be %lld", i, (long long) yout);
+		g->in[i] = yout;
+	}
+	return cpq_geom_sizes(ctx, g);
+}
+
+/* ConvTranspose: X (N,C,in...), W (C,M/g,k...), B (M) -> Y (N,M,out...) */
+static OnnxStatus
+run_conv_transpose(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *w = onnx_in(ctx, 1);
+	const OnnxTensor *b = onnx_in(ctx, 2);
+	int64_t		group,
+				M,
+				dims[ONNX_MAX_RANK];
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+		return st;
+	if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, W and B must have the same type");
+	if (w->dims[0] != x->dims[1])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"W's first dimension %lld differs from the %lld input channels",
+								(long long) w->dims[0], (long long) x->dims[1]);
+	if (onnx_mul_overflow_i64(w->dims[1], group, &M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output channel count overflows");
+	if (b && (b->rank != 1 || b->dims[0] != M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
+	if ((st = convt_geom(ctx, x, w, &g)) != ONNX_OK)
+		return st;
+	dims[0] = x->dims[0];
+	dims[1] = M;
+	memcpy(dims + 2, g.in, sizeof(int64_t) * g.nsp);
+	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+}
+
+/* ---- Col2Im ---- */
+
+/*
+ * Col2Im: input (N, C*prod(block), L), image_shape, block_shape
+ *	 -> (N, C, image...), summing overlapping blocks; L must equal the
+ *	 number of block positions.
+ */
+static OnnxStatus
+run_col2im(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *img = onnx_in(ctx, 1);
+	const OnnxTensor *blk = onnx_in(ctx, 2);
+	int64_t		in[ONNX_MAX_RANK],
+				k[ONNX_MAX_RANK],
+				dims[ONNX_MAX_RANK],
+				C;
+	int			nsp;
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if (x == NULL || img == NULL || blk == NULL || x->rank != 3 || img->rank != 1 ||
+		blk->rank != 1 || img->count != blk->count || img->count < 1 ||
+		img->count > ONNX_MAX_RANK - 2 ||
+		(img->dtype != ONNX_DTYPE_INT64) || blk->dtype != ONNX_DTYPE_INT64)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Col2Im expects input (N, C*prod(block), L) and 1-D int64 image_shape and block_shape of equal length");
+	nsp = (int) img->count;
+	for (int i = 0; i < nsp; i++)
+	{
+		in[i] = ((const int64_t *) img->data)[i];
+		k[i] = ((const int64_t *) blk->data)[i];
+		if (in[i] < 0 || in[i] > ((int64_t) 1 << 40))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "image_shape value %lld is out of range",
+									(long long) in[i]);
+	}
+	if ((st = cpq_geom_forward(ctx, nsp, in, k, false, &g)) != ONNX_OK)
+		return st;
+	if (g.k_size == 0 || x->dims[1] % g.k_size != 0 || x->dims[2] != g.out_size)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Col2Im input is (%lld, %lld, %lld); expected C*%lld rows and %lld block positions",
+								(long long) x->dims[0], (long long) x->dims[1], (long long) x->dims[2],
+								(long long) g.k_size, (long long) g.out_size);
+	C = x->dims[1] / g.k_size;
+	dims[0] = x->dims[0];
+	dims[1] = C;
+	memcpy(dims + 2, in, sizeof(int64_t) * nsp);
+	if ((y = onnx_out(ctx, 0, x->dtype, nsp + 2, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0 || x->count == 0)
+		return ONNX_OK;
+	for (int64_t n = 0; n < x->dims[0]; n++)
+	{
+		int64_t		xs = x->dims[1] * x->dims[2],
+					ys = C * g.in_size;
+
+		if (x->dtype == ONNX_DTYPE_FLOAT)
+			im2col_f32(&g, (float *) y->data + n * ys, C, 0, g.out_size,
+					   (float *) x->data + n * xs, true);
+		else if (x->dtype == ONNX_DTYPE_DOUBLE)
+			im2col_f64(&g, (double *) y->data + n * ys, C, 0, g.out_size,
+					   (double *) x->data + n * xs, true);
+		else
+			return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Col2Im does not support %s",
+									onnx_dtype_name(x->dtype));
+	}
+	return ONNX_OK;
+}
+
+/* ---- integer convolutions ---- */
+
+/*
+ * A float64 copy of an 8-bit tensor minus its zero point: zp is a scalar,
+ * or (per_rows > 0) one value per block of per_rows elements.
+ */
+static double *
+stage_minus_zp(OnnxKernelCtx *ctx, const OnnxTensor *t, const OnnxTensor *zp, int64_t per_rows)
+{
+	double	   *p = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (t->count ? t->count : 1));
+
+	if (p == NULL)
+		return NULL;
+	for (int64_t i = 0; i < t->count; i++)
+	{
+		double		z = 0;
+
+		if (zp && zp->count == 1)
+			z = onnx_tensor_get_f64(zp, 0);
+		else if (zp && per_rows > 0)
+			z = onnx_tensor_get_f64(zp, i / per_rows);
+		p[i] = onnx_tensor_get_f64(t, i) - z;
+	}
+	return p;
+}
+
+/* A zero point is a scalar (or 1-element) tensor, or per channel with n values. */
+static bool
+zp_shape_ok(const OnnxTensor *zp, int64_t n, bool per_channel_ok)
+{
+	if (zp == NULL || zp->count == 1)
+		return true;
+	return per_channel_ok && zp->rank == 1 && zp->dims[0] == n;
+}
+
+#define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
+
+/*
+ * Shared by ConvInteger and QLinearConv: acc (N,M,out...) as float64 =
+ * conv(X - xzp, W - wzp) + bias.  *accp is scratch the caller frees.
+ */
+static OnnxStatus
+int_conv_acc(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xzp,
+			 const OnnxTensor *w, const OnnxTensor *wzp, const OnnxTensor *bias,
+			 int64_t *dims, ConvGeom *g, double **accp, int64_t *countp)
+{
+	int64_t		group,
+				M;
+	double	   *dx = NULL,
+			   *dw = NULL,
+			   *db = NULL,
+			   *acc = NULL;
+	int64_t		count = 1;
+	OnnxStatus	st;
+
+	*accp = NULL;
+	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+		return st;
+	M = w->dims[0];
+	if (!(T_8BIT & ONNX_T(x->dtype)) || !(T_8BIT & ONNX_T(w->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "x and w must be int8 or uint8, got %s and %s",
+								onnx_dtype_name(x->dtype), onnx_dtype_name(w->dtype));
+	if (w->dims[1] * group != x->dims[1] || M % group != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "W does not match the input channels and group");
+	if ((xzp && xzp->dtype != x->dtype) || (wzp && wzp->dtype != w->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "zero points must have the type of their input");
+	if (!zp_shape_ok(xzp, 0, false) || !zp_shape_ok(wzp, M, true))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"x zero point must be a scalar, w zero point a scalar or [%lld]", (long long) M);
+	if (bias && (bias->dtype != ONNX_DTYPE_INT32 || bias->rank != 1 || bias->dims[0] != M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must be int32 [%lld]", (long long) M);
+	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, g)) != ONNX_OK)
+		return st;
+	dims[0] = x->dims[0];
+	dims[1] = M;
+	memcpy(dims + 2, g->out, sizeof(int64_t) * g->nsp);
+	for (int i = 0; i < x->rank; i++)
+		if (onnx_mul_overflow_i64(count, dims[i], &count))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output size overflows");
+	*countp = count;
+	if ((dx = stage_minus_zp(ctx, x, xzp, 0)) == NULL ||
+		(dw = stage_minus_zp(ctx, w, wzp, M ? w->count / M : 1)) == NULL ||
+		(bias && (db = stage_minus_zp(ctx, bias, NULL, 0)) == NULL) ||
+		(acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (count ? count : 1))) == NULL)
+		st = ctx->err->status;
+	else
+	{
+		memset(acc, 0, sizeof(double) * (size_t) count);
+		st = count ? conv_core_f64(ctx, g, dx, dw, db, acc, x->dims[0], x->dims[1], M, group) : ONNX_OK;
+	}
+	if (dx)
+		onnx_kernel_free(ctx, dx);
+	if (dw)
+		onnx_kernel_free(ctx, dw);
+	if (db)
+		onnx_kernel_free(ctx, db);
+	if (st != ONNX_OK)
+	{
+		if (acc)
+			onnx_kernel_free(ctx, acc);
+		return st;
+	}
+	*accp = acc;
+	return ONNX_OK;
+}
+
+/* ConvInteger: x, w (int8/uint8), x_zero_point, w_zero_point -> int32 Y */
+static OnnxStatus
+run_conv_integer(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *w = onnx_in(ctx, 1);
+	int64_t		dims[ONNX_MAX_RANK],
+				count;
+	double	   *acc;
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if ((st = int_conv_acc(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, dims, &g,
+						   &acc, &count)) != ONNX_OK)
+		return st;
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
+		st = ctx->err->status;
+	else
+		for (int64_t i = 0; i < count; i++)
+			((int32_t *) y->data)[i] = (int32_t) acc[i];
+	onnx_kernel_free(ctx, acc);
+	return st;
+}
+
+/*
+ * QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B
+ *	 -> y = saturate(round(acc * x_scale * w_scale[m] / y_scale) + y_zp)
+ * with w_scale / w_zp scalar or per output channel.
+ */
+static OnnxStatus
+run_qlinear_conv(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *xs = onnx_in(ctx, 1);
+	const OnnxTensor *xzp = onnx_in(ctx, 2);
+	const OnnxTensor *w = onnx_in(ctx, 3);
+	const OnnxTensor *ws = onnx_in(ctx, 4);
+	const OnnxTensor *wzp = onnx_in(ctx, 5);
+	const OnnxTensor *ys = onnx_in(ctx, 6);
+	const OnnxTensor *yzp = onnx_in(ctx, 7);
+	const OnnxTensor *bias = onnx_in(ctx, 8);
+	int64_t		dims[ONNX_MAX_RANK],
+				count,
+				M,
+				P;
+	double	   *acc;
+	double		lo,
+				hi,
+				yz = 0;
+	OnnxDType	ydt;
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if (x == NULL || w == NULL || xs == NULL || ws == NULL || ys == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x, x_scale, w, w_scale and y_scale are required");
+	M = w->rank >= 1 ? w->dims[0] : 0;
+	if (xs->count != 1 || ys->count != 1 || (ws->count != 1 && !(ws->rank == 1 && ws->dims[0] == M)) ||
+		!onnx_dtype_is_float(xs->dtype) || !onnx_dtype_is_float(ws->dtype) || !onnx_dtype_is_float(ys->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"scales must be float scalars (w_scale may be per output channel)");
+	ydt = yzp ? yzp->dtype : x->dtype;
+	if (!(T_8BIT & ONNX_T(ydt)) || (yzp && yzp->count != 1))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
+	if ((st = int_conv_acc(ctx, x, xzp, w, wzp, bias, dims, &g, &acc, &count)) != ONNX_OK)
+		return st;
+	lo = ydt == ONNX_DTYPE_INT8 ? -128 : 0;
+	hi = ydt == ONNX_DTYPE_INT8 ? 127 : 255;
+	if (yzp)
+		yz = onnx_tensor_get_f64(yzp, 0);
+	P = g.out_size;
+	if ((y = onnx_out(ctx, 0, ydt, x->rank, dims)) == NULL)
+		st = ctx->err->status;
+	else
+		for (int64_t i = 0; i < count; i++)
+		{
+			int64_t		m = P ? (i / P) % M : 0;
+			float		scale = (float) onnx_tensor_get_f64(xs, 0) *
+				(float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m) /
+				(float) onnx_tensor_get_f64(ys, 0);
+			double		v = cpq_round_even((double) ((float) acc[i] * scale)) + yz;
+
+			if (isnan(v))
+				v = yz;
+			v = v < lo ? lo : v > hi ? hi : v;
+			onnx_tensor_set_i64(y, i, (int64_t) v);
+		}
+	onnx_kernel_free(ctx, acc);
+	return st;
+}
+
+/* ConvInteger's Y is int32. */
+static OnnxStatus
+infer_int32(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0])
+	{
+		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
+/* QLinearConv's y has y_zero_point's type. */
+static OnnxStatus
+infer_qlinear_conv(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
+		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
+	{
+		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
+#define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
+	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
+	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
+	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
+	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
+	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
+	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
+	{"", "Col2Im", 18, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE),
+	ONNX_OUT_SAME, NULL, NULL, run_col2im},
+	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_int32, run_conv_integer},
+	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_qlinear_conv, run_qlinear_conv},
 	{0}
 };

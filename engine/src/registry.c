@@ -22,6 +22,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_nn,
 	onnx_ops_conv,
 	onnx_ops_pool,
+	onnx_ops_quant,
 	onnx_ops_control,
 	onnx_ops_sequence,
 	onnx_ops_misc,

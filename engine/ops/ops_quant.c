@@ -1,0 +1,825 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops_quant.c
+ *	  Quantization: QuantizeLinear, DequantizeLinear (per tensor, per
+ *	  axis, blocked; 8/16-bit, 4/2-bit, float8 and float4 types),
+ *	  DynamicQuantizeLinear, MatMulInteger, QLinearMatMul.
+ *
+ * Integer matrix products are computed exactly in float64 through BLAS
+ * (operands minus zero points are small integers).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "op_tables.h"
+#include "conv_pool_quant_util.h"
+
+/* ---- float8 / float4 codes ---- */
+
+typedef struct MiniFloat
+{
+	int			ebits;
+	int			mbits;
+	int			bias;
+	bool		fnuz;			/* 0x80 is NaN, no -0, no inf */
+	bool		has_inf;		/* IEEE-like inf and NaN at the top exponent */
+	bool		fn;				/* e4m3fn: only S.1111.111 is NaN */
+	bool		has_nan;
+} MiniFloat;
+
+/* Format of a float8/float4 dtype, false for other dtypes. */
+static bool
+minifloat_format(OnnxDType dt, MiniFloat *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->has_nan = true;
+	switch (dt)
+	{
+		case ONNX_DTYPE_FLOAT8E4M3FN:
+			f->ebits = 4, f->mbits = 3, f->bias = 7, f->fn = true;
+			return true;
+		case ONNX_DTYPE_FLOAT8E4M3FNUZ:
+			f->ebits = 4, f->mbits = 3, f->bias = 8, f->fnuz = true;
+			return true;
+		case ONNX_DTYPE_FLOAT8E5M2:
+			f->ebits = 5, f->mbits = 2, f->bias = 15, f->has_inf = true;
+			return true;
+		case ONNX_DTYPE_FLOAT8E5M2FNUZ:
+			f->ebits = 5, f->mbits = 2, f->bias = 16, f->fnuz = true;
+			return true;
+		case ONNX_DTYPE_FLOAT4E2M1:
+			f->ebits = 2, f->mbits = 1, f->bias = 1, f->has_nan = false;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Value of a minifloat code (sign bit at 1 << (ebits + mbits)). */
+static double
+minifloat_decode(const MiniFloat *f, unsigned code)
+{
+	int			nb = f->ebits + f->mbits;
+	unsigned	sign = (code >> nb) & 1;
+	unsigned	e = (code >> f->mbits) & ((1u << f->ebits) - 1);
+	unsigned	m = code & ((1u << f->mbits) - 1);
+	double		v;
+
+	if (f->fnuz && code == (1u << nb))
+		return NAN;
+	if (f->fn && e == (1u << f->ebits) - 1 && m == (1u << f->mbits) - 1)
+		return NAN;
+	if (f->has_inf && e == (1u << f->ebits) - 1)
+		return m ? NAN : (sign ? -INFINITY : INFINITY);
+	if (e == 0)
+		v = ldexp((double) m, 1 - f->bias - f->mbits);
+	else
+		v = ldexp(1.0 + (double) m / (1 << f->mbits), (int) e - f->bias);
+	return sign ? -v : v;
+}
+
+/* Largest finite positive code. */
+static unsigned
+minifloat_max_code(const MiniFloat *f)
+{
+	unsigned	all = (1u << (f->ebits + f->mbits)) - 1;
+
+	if (f->fn)
+		return all - 1;
+	if (f->has_inf)
+		return all - (1u << f->mbits);	/* top exponent reserved */
+	return all;
+}
+
+/*
+ * Nearest code to v, ties to even; out-of-range values saturate to the
+ * largest finite value or (saturate false) become inf / NaN.
+ */
+static unsigned
+minifloat_encode(const MiniFloat *f, double v, bool saturate)
+{
+	int			nb = f->ebits + f->mbits;
+	unsigned	sbit = 1u << nb;
+	unsigned	maxc = minifloat_max_code(f);
+	unsigned	nan_code = f->fnuz ? sbit : f->fn ? (sbit - 1) : f->has_inf ? (sbit - 1) : maxc;
+	unsigned	sign = (signbit(v) ? sbit : 0);
+	double		a = fabs(v);
+	unsigned	lo = 0,
+				hi = maxc,
+				c;
+
+	if (isnan(v))
+		return f->has_nan ? nan_code : maxc;
+	if (a > minifloat_decode(f, maxc))
+	{
+		double		mx = minifloat_decode(f, maxc);
+		double		ulp = mx - minifloat_decode(f, maxc - 1);
+
+		if (saturate || !f->has_nan)
+			c = maxc;
+		else if (!isinf(a) && (a < mx + ulp / 2 || (a == mx + ulp / 2 && (maxc & 1) == 0)))
+			c = maxc;
+		else if (f->has_inf)
+			c = sbit - (1u << f->mbits);	/* inf */
+		else
+			return nan_code;
+		return c | sign;
+	}
+	/* binary search: largest code with value <= a */
+	while (lo < hi)
+	{
+		unsigned	mid = (lo + hi + 1) / 2;
+
+		if (minifloat_decode(f, mid) <= a)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	c = lo;
+	if (c < maxc)
+	{
+		double		dlo = a - minifloat_decode(f, c),
+					dhi = minifloat_decode(f, c + 1) - a;
+
+		if (dhi < dlo || (dhi == dlo && (c & 1)))
+			c++;
+	}
+	if (c == 0 && f->fnuz)
+		return 0;				/* no negative zero */
+	return c | sign;
+}
+
+/* ---- helpers ---- */
+
+/* Integer range of a quantized integer dtype; false if not one. */
+static bool
+quant_int_range(OnnxDType dt, int64_t *lo, int64_t *hi)
+{
+	switch (dt)
+	{
+		case ONNX_DTYPE_UINT8:
+			*lo = 0, *hi = 255;
+			return true;
+		case ONNX_DTYPE_INT8:
+			*lo = -128, *hi = 127;
+			return true;
+		case ONNX_DTYPE_UINT16:
+			*lo = 0, *hi = 65535;
+			return true;
+		case ONNX_DTYPE_INT16:
+			*lo = -32768, *hi = 32767;
+			return true;
+		case ONNX_DTYPE_UINT4:
+			*lo = 0, *hi = 15;
+			return true;
+		case ONNX_DTYPE_INT4:
+			*lo = -8, *hi = 7;
+			return true;
+		case ONNX_DTYPE_UINT2:
+			*lo = 0, *hi = 3;
+			return true;
+		case ONNX_DTYPE_INT2:
+			*lo = -2, *hi = 1;
+			return true;
+		case ONNX_DTYPE_INT32:
+			*lo = INT32_MIN, *hi = INT32_MAX;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* Round v to the precision of a float dtype (float64 unchanged). */
+static double
+round_to(OnnxDType dt, double v)
+{
+	switch (dt)
+	{
+		case ONNX_DTYPE_FLOAT:
+			return (float) v;
+		case ONNX_DTYPE_FLOAT16:
+			return onnx_half_to_float(onnx_float_to_half((float) v));
+		case ONNX_DTYPE_BFLOAT16:
+			return onnx_bf16_to_float(onnx_float_to_bf16((float) v));
+		default:
+			return v;
+	}
+}
+
+/* The float type numpy would compute a op b in (for a and b float dtypes). */
+static OnnxDType
+float_promote(OnnxDType a, OnnxDType b)
+{
+	if (a == ONNX_DTYPE_DOUBLE || b == ONNX_DTYPE_DOUBLE)
+		return ONNX_DTYPE_DOUBLE;
+	if (a == b)
+		return a;
+	if (!onnx_dtype_is_float(a))
+		return b;
+	if (!onnx_dtype_is_float(b))
+		return a;
+	return ONNX_DTYPE_FLOAT;
+}
+
+/* Element i of t as double, decoding float8/float4 codes. */
+static double
+quant_get(const OnnxTensor *t, int64_t i)
+{
+	MiniFloat	f;
+
+	if (minifloat_format(t->dtype, &f))
+		return minifloat_decode(&f, ((const uint8_t *) t->data)[i]);
+	return onnx_tensor_get_f64(t, i);
+}
+
+/*
+ * How a scale / zero point maps to elements of x: per tensor (one
+ * value), per axis (1-D of x.dims[axis]) or blocked (x's shape with
+ * dims[axis] divided by block_size, rounded up).
+ */
+typedef struct QuantMap
+{
+	int			kind;			/* 0 tensor, 1 axis, 2 blocked */
+	int64_t		dim;			/* x.dims[axis] */
+	int64_t		inner;			/* prod(x.dims[axis+1:]) */
+	int64_t		sdim;			/* scale.dims[axis] */
+	int64_t		block;
+} QuantMap;
+
+static OnnxStatus
+quant_map_init(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *scale, QuantMap *qm)
+{
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 1);
+	int64_t		block = ctx->opset >= 21 ? onnx_attr_int(ctx->node, "block_size", 0) : 0;
+	int			ax;
+
+	memset(qm, 0, sizeof(*qm));
+	if (scale->count == 1 && scale->rank <= 1 && block == 0)
+		return ONNX_OK;
+	if (block < 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "block_size must not be negative");
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+								(long long) axis, x->rank);
+	qm->dim = x->dims[ax];
+	qm->inner = 1;
+	for (int i = ax + 1; i < x->rank; i++)
+		qm->inner *= x->dims[i];
+	if (block == 0)
+	{
+		if (scale->rank != 1 || scale->dims[0] != qm->dim)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"per-axis scale must be 1-D of size %lld (axis %d)",
+									(long long) qm->dim, ax);
+		qm->kind = 1;
+		return ONNX_OK;
+	}
+	if (scale->rank != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "blocked scale must have x's rank %d", x->rank);
+	for (int i = 0; i < x->rank; i++)
+	{
+		int64_t		want = i == ax ? (x->dims[i] + block - 1) / block : x->dims[i];
+
+		if (block > x->dims[ax] && i == ax)
+			want = x->dims[i] ? 1 : 0;
+		if (scale->dims[i] != want)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"blocked scale dimension %d is %lld, expected %lld",
+									i, (long long) scale->dims[i], (long long) want);
+	}
+	qm->kind = 2;
+	qm->sdim = scale->dims[ax];
+	qm->block = block;
+	return ONNX_OK;
+}
+
+/* Index into the scale / zero point for element e of x. */
+static inline int64_t
+quant_map_index(const QuantMap *qm, int64_t e)
+{
+	int64_t		a,
+				outer,
+				in;
+
+	if (qm->kind == 0)
+		return 0;
+	a = (e / qm->inner) % qm->dim;
+	if (qm->kind == 1)
+		return a;
+	outer = e / (qm->inner * qm->dim);
+	in = e % qm->inner;
+	return (outer * qm->sdim + a / qm->block) * qm->inner + in;
+}
+
+/* A zero point must have the scale's shape. */
+static bool
+same_shape(const OnnxTensor *a, const OnnxTensor *b)
+{
+	if (a->count == 1 && b->count == 1 && a->rank <= 1 && b->rank <= 1)
+		return true;
+	return a->rank == b->rank && memcmp(a->dims, b->dims, sizeof(int64_t) * a->rank) == 0;
+}
+
+/* ---- QuantizeLinear ---- */
+
+/* Output dtype: the zero point's, else output_dtype, else uint8. */
+static OnnxDType
+quantize_out_dtype(const OnnxNode *node, OnnxDType zp_dtype)
+{
+	int64_t		od = onnx_attr_int(node, "output_dtype", 0);
+
+	if (zp_dtype != ONNX_DTYPE_UNDEFINED)
+		return zp_dtype;
+	if (od > 0 && od < ONNX_DTYPE_COUNT)
+		return (OnnxDType) od;
+	return ONNX_DTYPE_UINT8;
+}
+
+/*
+ * QuantizeLinear: x, y_scale, y_zero_point (optional)
+ *	 -> y = saturate(round_half_even(x / y_scale) + y_zero_point), or for
+ *	 float8/float4 outputs the nearest code of x / y_scale.
+ */
+static OnnxStatus
+run_quantize_linear(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *scale = onnx_in(ctx, 1);
+	const OnnxTensor *zp = onnx_in(ctx, 2);
+	int64_t		od = onnx_attr_int(ctx->node, "output_dtype", 0);
+	int64_t		prec = onnx_attr_int(ctx->node, "precision", 0);
+	bool		saturate = onnx_attr_int(ctx->node, "saturate", 1) != 0;
+	OnnxDType	ydt,
+				cdt;
+	int64_t		lo = 0,
+				hi = 0;
+	bool		is_int;
+	MiniFloat	mf;
+	QuantMap	qm;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if (x == NULL || scale == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x and y_scale are required");
+	if (!onnx_dtype_is_float(scale->dtype) && scale->dtype != ONNX_DTYPE_INT32)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_scale must be a float tensor");
+	if (zp && od > 0 && od != zp->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"output_dtype %lld differs from the zero point's type %s",
+								(long long) od, onnx_dtype_name(zp->dtype));
+	ydt = quantize_out_dtype(ctx->node, zp ? zp->dtype : ONNX_DTYPE_UNDEFINED);
+	is_int = quant_int_range(ydt, &lo, &hi) && ydt != ONNX_DTYPE_INT32;
+	if (!is_int && !minifloat_format(ydt, &mf))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "QuantizeLinear cannot produce %s",
+								onnx_dtype_name(ydt));
+	if ((st = quant_map_init(ctx, x, scale, &qm)) != ONNX_OK)
+		return st;
+	if (zp && !same_shape(zp, scale))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must have y_scale's shape");
+	if (prec > 0 && prec < ONNX_DTYPE_COUNT && onnx_dtype_is_float((OnnxDType) prec))
+		cdt = (OnnxDType) prec;
+	else
+		cdt = float_promote(x->dtype, scale->dtype);
+	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t e = 0; e < x->count; e++)
+	{
+		int64_t		si = quant_map_index(&qm, e);
+		double		s = round_to(cdt, onnx_tensor_get_f64(scale, si));
+		double		q = round_to(cdt, round_to(cdt, onnx_tensor_get_f64(x, e)) / s);
+
+		if (is_int)
+		{
+			double		v = cpq_round_even(q) + (zp ? onnx_tensor_get_f64(zp, si) : 0);
+
+			if (isnan(v))
+				v = 0;
+			v = v < (double) lo ? (double) lo : v > (double) hi ? (double) hi : v;
+			onnx_tensor_set_i64(y, e, (int64_t) v);
+		}
+		else
+		{
+			if (ydt == ONNX_DTYPE_FLOAT4E2M1 && zp)
+				q += quant_get(zp, si);
+			((uint8_t *) y->data)[e] = (uint8_t) minifloat_encode(&mf, q, saturate);
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- DequantizeLinear ---- */
+
+/*
+ * DequantizeLinear: x, x_scale, x_zero_point (optional)
+ *	 -> y = (x - x_zero_point) * x_scale in x_scale's type (or output_dtype).
+ */
+static OnnxStatus
+run_dequantize_linear(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *scale = onnx_in(ctx, 1);
+	const OnnxTensor *zp = onnx_in(ctx, 2);
+	int64_t		od = onnx_attr_int(ctx->node, "output_dtype", 0);
+	OnnxDType	ydt;
+	MiniFloat	mf;
+	bool		mini;
+	int64_t		lo,
+				hi;
+	QuantMap	qm;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if (x == NULL || scale == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x and x_scale are required");
+	if (!onnx_dtype_is_float(scale->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x_scale must be a float tensor");
+	mini = minifloat_format(x->dtype, &mf);
+	if (!mini && !quant_int_range(x->dtype, &lo, &hi))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "DequantizeLinear does not support %s",
+								onnx_dtype_name(x->dtype));
+	ydt = scale->dtype;
+	if (od > 0)
+	{
+		if (od >= ONNX_DTYPE_COUNT || !onnx_dtype_is_float((OnnxDType) od))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "output_dtype %lld is not a float type",
+									(long long) od);
+		ydt = (OnnxDType) od;
+	}
+	if ((st = quant_map_init(ctx, x, scale, &qm)) != ONNX_OK)
+		return st;
+	if (zp && (!same_shape(zp, scale) || (!mini && zp->dtype != x->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"x_zero_point must have x's type and x_scale's shape");
+	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t e = 0; e < x->count; e++)
+	{
+		int64_t		si = quant_map_index(&qm, e);
+		double		v = quant_get(x, e);
+
+		if (zp && x->dtype != ONNX_DTYPE_FLOAT4E2M1 && !mini)
+			v -= onnx_tensor_get_f64(zp, si);
+		v = (float) v;
+		v = v * onnx_tensor_get_f64(scale, si);
+		if (ydt != ONNX_DTYPE_DOUBLE && scale->dtype != ONNX_DTYPE_DOUBLE)
+			v = (float) v;
+		onnx_tensor_set_f64(y, e, v);
+	}
+	return ONNX_OK;
+}
+
+/* ---- DynamicQuantizeLinear ---- */
+
+/*
+ * DynamicQuantizeLinear: x (float) -> y (uint8), y_scale (float scalar),
+ * y_zero_point (uint8 scalar), with the range [min(0, x), max(0, x)]
+ * mapped onto [0, 255].
+ */
+static OnnxStatus
+run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	float		mx = 0,
+				mn = 0,
+				scale,
+				zpf,
+				zp;
+	OnnxTensor *y,
+			   *ys,
+			   *yz;
+
+	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x must be a float32 tensor");
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		float		v = ((const float *) x->data)[i];
+
+		if (v > mx)
+			mx = v;
+		if (v < mn)
+			mn = v;
+	}
+	scale = (mx == mn ? 1.0f : (mx - mn)) / 255.0f;
+	zpf = 0.0f - mn / scale;
+	zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
+	zp = (float) cpq_round_even(zpf);
+	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_UINT8, x)) == NULL ||
+		(ys = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, 0, NULL)) == NULL ||
+		(yz = onnx_out(ctx, 2, ONNX_DTYPE_UINT8, 0, NULL)) == NULL)
+		return ctx->err->status;
+	*(float *) ys->data = scale;
+	*(uint8_t *) yz->data = (uint8_t) zp;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		float		q = (float) cpq_round_even(((const float *) x->data)[i] / scale) + zp;
+
+		if (isnan(q))
+			q = 0;
+		((uint8_t *) y->data)[i] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
+	}
+	return ONNX_OK;
+}
+
+/* ---- integer matrix products ---- */
+
+/*
+ * C = (A - a_zp) @ (B - b_zp) in float64 (exact), numpy matmul shapes:
+ * A (..., M, K), B (..., K, N) -> (broadcast(...), M, N); a 1-D A or B
+ * drops its M or N.  a_zp is a scalar or one value per row of A (M),
+ * b_zp a scalar or one value per column of B (N).  *cp is scratch.
+ */
+static OnnxStatus
+int_matmul(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp,
+		   const OnnxTensor *b, const OnnxTensor *bzp, int *orank, int64_t *odims,
+		   double **cp, int64_t *countp)
+{
+	int64_t		M,
+				K,
+				N,
+				Kb,
+				nbatch = 1,
+				count;
+	int			ra,
+				rb,
+				rbatch;
+	int64_t		batch[ONNX_MAX_RANK];
+	double	   *da = NULL,
+			   *db = NULL,
+			   *dc = NULL;
+	OnnxTensor	ta,
+				tb,
+				tbatch;
+	const OnnxTensor *bins[2];
+	OnnxBcastIter it;
+
+	*cp = NULL;
+	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "A and B must have rank 1 or more");
+	if (!((ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8)) & ONNX_T(a->dtype)) ||
+		!((ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8)) & ONNX_T(b->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "A and B must be int8 or uint8, got %s and %s",
+								onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
+	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+	K = a->dims[a->rank - 1];
+	Kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+	if (K != Kb)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "inner dimensions differ (%lld, %lld)",
+								(long long) K, (long long) Kb);
+	if ((azp && (azp->dtype != a->dtype || (azp->count != 1 && !(azp->rank == 1 && azp->dims[0] == M)))) ||
+		(bzp && (bzp->dtype != b->dtype || (bzp->count != 1 && !(bzp->rank == 1 && bzp->dims[0] == N)))))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"zero points must have their input's type and be scalars, [M] for A or [N] for B");
+	if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "matrix dimensions exceed 2^31");
+	ra = a->rank > 2 ? a->rank - 2 : 0;
+	rb = b->rank > 2 ? b->rank - 2 : 0;
+	if (!onnx_broadcast_shape(ra, a->dims, rb, b->dims, &rbatch, batch))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "batch dimensions do not broadcast");
+	*orank = 0;
+	for (int i = 0; i < rbatch; i++)
+	{
+		odims[(*orank)++] = batch[i];
+		if (onnx_mul_overflow_i64(nbatch, batch[i], &nbatch))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "batch size overflows");
+	}
+	if (a->rank > 1)
+		odims[(*orank)++] = M;
+	if (b->rank > 1)
+		odims[(*orank)++] = N;
+	if (onnx_mul_overflow_i64(nbatch, M, &count) || onnx_mul_overflow_i64(count, N, &count))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output size overflows");
+	*countp = count;
+	if ((da = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (a->count ? a->count : 1))) == NULL ||
+		(db = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (b->count ? b->count : 1))) == NULL ||
+		(dc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (count ? count : 1))) == NULL)
+	{
+		if (da)
+			onnx_kernel_free(ctx, da);
+		if (db)
+			onnx_kernel_free(ctx, db);
+		return ctx->err->status;
+	}
+	for (int64_t i = 0; i < a->count; i++)
+		da[i] = onnx_tensor_get_f64(a, i) -
+			(azp ? onnx_tensor_get_f64(azp, azp->count == 1 ? 0 : (i / (K ? K : 1)) % M) : 0);
+	for (int64_t i = 0; i < b->count; i++)
+		db[i] = onnx_tensor_get_f64(b, i) -
+			(bzp ? onnx_tensor_get_f64(bzp, bzp->count == 1 ? 0 : i % N) : 0);
+	memset(dc, 0, sizeof(double) * (size_t) count);
+	memset(&tbatch, 0, sizeof(tbatch));
+	tbatch.rank = rbatch;
+	memcpy(tbatch.dims, batch, sizeof(int64_t) * (size_t) rbatch);
+	ta = *a;
+	tb = *b;
+	ta.rank = ra;
+	tb.rank = rb;
+	bins[0] = &ta;
+	bins[1] = &tb;
+	onnx_bcast_init(&it, &tbatch, 2, bins);
+	if (K > 0 && count > 0)
+		for (int64_t bi = 0; bi < nbatch; bi++, onnx_bcast_next(&it))
+		{
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, da);
+				onnx_kernel_free(ctx, db);
+				onnx_kernel_free(ctx, dc);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+			onnx_blas_dgemm(false, false, M, N, K, 1.0, da + it.off[0] * M * K, K,
+							db + it.off[1] * K * N, N, 0.0, dc + bi * M * N, N);
+		}
+	onnx_kernel_free(ctx, da);
+	onnx_kernel_free(ctx, db);
+	*cp = dc;
+	return ONNX_OK;
+}
+
+/* MatMulInteger: A, B (int8/uint8), a_zero_point, b_zero_point -> int32 */
+static OnnxStatus
+run_matmul_integer(OnnxKernelCtx *ctx)
+{
+	int			orank;
+	int64_t		odims[ONNX_MAX_RANK],
+				count;
+	double	   *c;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if ((st = int_matmul(ctx, onnx_in(ctx, 0), onnx_in(ctx, 2), onnx_in(ctx, 1), onnx_in(ctx, 3),
+						 &orank, odims, &c, &count)) != ONNX_OK)
+		return st;
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT32, orank, odims)) == NULL)
+		st = ctx->err->status;
+	else
+		for (int64_t i = 0; i < count; i++)
+			((int32_t *) y->data)[i] = (int32_t) c[i];
+	onnx_kernel_free(ctx, c);
+	return st;
+}
+
+/*
+ * QLinearMatMul: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp
+ *	 -> y = saturate(round((a - a_zp) @ (b - b_zp) * a_scale * b_scale
+ *	 / y_scale) + y_zp).  Scales are scalars or per row of a / column of b.
+ */
+static OnnxStatus
+run_qlinear_matmul(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *a = onnx_in(ctx, 0);
+	const OnnxTensor *as = onnx_in(ctx, 1);
+	const OnnxTensor *b = onnx_in(ctx, 3);
+	const OnnxTensor *bs = onnx_in(ctx, 4);
+	const OnnxTensor *ys = onnx_in(ctx, 6);
+	const OnnxTensor *yzp = onnx_in(ctx, 7);
+	int			orank;
+	int64_t		odims[ONNX_MAX_RANK],
+				count,
+				M,
+				N,
+				lo,
+				hi;
+	double	   *c;
+	OnnxDType	ydt,
+				sdt;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if (a == NULL || b == NULL || as == NULL || bs == NULL || ys == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "a, a_scale, b, b_scale and y_scale are required");
+	if (!onnx_dtype_is_float(as->dtype) || !onnx_dtype_is_float(bs->dtype) ||
+		!onnx_dtype_is_float(ys->dtype) || ys->count != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scales must be float; y_scale a scalar");
+	ydt = yzp ? yzp->dtype : a->dtype;
+	if ((ydt != ONNX_DTYPE_INT8 && ydt != ONNX_DTYPE_UINT8) || (yzp && yzp->count != 1) ||
+		!quant_int_range(ydt, &lo, &hi))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
+	if ((st = int_matmul(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), &orank, odims, &c, &count)) != ONNX_OK)
+		return st;
+	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+	if ((as->count != 1 && as->count != M) || (bs->count != 1 && bs->count != N))
+	{
+		onnx_kernel_free(ctx, c);
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"a_scale must be a scalar or [M], b_scale a scalar or [N]");
+	}
+	sdt = float_promote(float_promote(as->dtype, bs->dtype), ys->dtype);
+	if ((y = onnx_out(ctx, 0, ydt, orank, odims)) == NULL)
+		st = ctx->err->status;
+	else
+		for (int64_t i = 0; i < count; i++)
+		{
+			int64_t		m = (i / N) % M,
+						n = i % N;
+			double		f = round_to(sdt, round_to(sdt, onnx_tensor_get_f64(as, as->count == 1 ? 0 : m) *
+												   onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n)) /
+									 onnx_tensor_get_f64(ys, 0));
+			double		v = cpq_round_even(c[i] * f + (yzp ? onnx_tensor_get_f64(yzp, 0) : 0));
+
+			if (isnan(v))
+				v = 0;
+			v = v < (double) lo ? (double) lo : v > (double) hi ? (double) hi : v;
+			onnx_tensor_set_i64(y, i, (int64_t) v);
+		}
+	onnx_kernel_free(ctx, c);
+	return st;
+}
+
+/* ---- static types ---- */
+
+static OnnxStatus
+infer_quantize(OnnxInferCtx *ctx)
+{
+	OnnxDType	zdt = ONNX_DTYPE_UNDEFINED;
+
+	if (ctx->outputs[0] == NULL)
+		return ONNX_OK;
+	if (ctx->n_inputs > 2 && ctx->inputs[2])
+	{
+		zdt = ctx->inputs[2]->dtype;
+		if (zdt == ONNX_DTYPE_UNDEFINED)
+			return ONNX_OK;
+	}
+	ctx->outputs[0]->dtype = quantize_out_dtype(ctx->node, zdt);
+	ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	onnx_info_copy_shape(ctx->outputs[0], ctx->inputs[0]);
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_dequantize(OnnxInferCtx *ctx)
+{
+	int64_t		od = onnx_attr_int(ctx->node, "output_dtype", 0);
+
+	if (ctx->outputs[0] == NULL || ctx->inputs[1] == NULL)
+		return ONNX_OK;
+	ctx->outputs[0]->dtype = od > 0 && od < ONNX_DTYPE_COUNT ? (OnnxDType) od : ctx->inputs[1]->dtype;
+	ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	onnx_info_copy_shape(ctx->outputs[0], ctx->inputs[0]);
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_dynamic_quantize(OnnxInferCtx *ctx)
+{
+	static const OnnxDType dts[3] = {ONNX_DTYPE_UINT8, ONNX_DTYPE_FLOAT, ONNX_DTYPE_UINT8};
+
+	for (int i = 0; i < ctx->n_outputs && i < 3; i++)
+		if (ctx->outputs[i])
+		{
+			ctx->outputs[i]->dtype = dts[i];
+			ctx->outputs[i]->kind = ONNX_VALUE_TENSOR;
+		}
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_int32(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0])
+	{
+		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
+/* y's type is y_zero_point's (the last input). */
+static OnnxStatus
+infer_qlinear(OnnxInferCtx *ctx)
+{
+	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
+		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
+	{
+		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
+		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
+	}
+	return ONNX_OK;
+}
+
+#define Q_IN (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT32))
+#define DQ_IN (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8) | ONNX_T(ONNX_DTYPE_INT32) | \
+	ONNX_T(ONNX_DTYPE_INT16) | ONNX_T(ONNX_DTYPE_UINT16) | ONNX_T(ONNX_DTYPE_INT4) | \
+	ONNX_T(ONNX_DTYPE_UINT4) | ONNX_T(ONNX_DTYPE_INT2) | ONNX_T(ONNX_DTYPE_UINT2) | \
+	ONNX_T(ONNX_DTYPE_FLOAT8E4M3FN) | ONNX_T(ONNX_DTYPE_FLOAT8E4M3FNUZ) | \
+	ONNX_T(ONNX_DTYPE_FLOAT8E5M2) | ONNX_T(ONNX_DTYPE_FLOAT8E5M2FNUZ) | \
+	ONNX_T(ONNX_DTYPE_FLOAT4E2M1))
+#define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
+#define QL(since) {"", "QuantizeLinear", since, 2, 3, 1, 1, Q_IN, ONNX_OUT_CUSTOM, NULL, \
+	infer_quantize, run_quantize_linear}
+#define DQL(since) {"", "DequantizeLinear", since, 2, 3, 1, 1, DQ_IN, ONNX_OUT_CUSTOM, NULL, \
+	infer_dequantize, run_dequantize_linear}
+
+const OnnxOpDef onnx_ops_quant[] = {
+	QL(10), QL(13), QL(19), QL(21), QL(23), QL(24), QL(25),
+	DQL(10), DQL(13), DQL(19), DQL(21), DQL(23), DQL(24), DQL(25),
+	{"", "DynamicQuantizeLinear", 11, 1, 1, 3, 3, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_CUSTOM, NULL,
+	infer_dynamic_quantize, run_dynamic_quantize_linear},
+	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_int32, run_matmul_integer},
+	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul},
+	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul},
+	{0}
+};

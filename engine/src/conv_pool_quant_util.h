@@ -1,0 +1,58 @@
+/*-------------------------------------------------------------------------
+ *
+ * conv_pool_quant_util.h
+ *	  Window geometry shared by the convolution and pooling operators
+ *	  (ops_conv.c, ops_pool.c): kernel, strides, dilations, pads and
+ *	  auto_pad resolved into per-dimension sizes and begin pads.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CONV_POOL_QUANT_UTIL_H
+#define CONV_POOL_QUANT_UTIL_H
+
+#include "engine_internal.h"
+
+/*
+ * Geometry of a sliding window over nsp spatial dimensions.  in[] is the
+ * image (the larger side), out[] the window positions; window position o
+ * touches image coordinates o * s - pb + k * d for k in [0, kernel).
+ */
+typedef struct ConvGeom
+{
+	int			nsp;			/* number of spatial dimensions */
+	int64_t		in[ONNX_MAX_RANK];
+	int64_t		k[ONNX_MAX_RANK];
+	int64_t		s[ONNX_MAX_RANK];
+	int64_t		d[ONNX_MAX_RANK];
+	int64_t		pb[ONNX_MAX_RANK];	/* pad before */
+	int64_t		pe[ONNX_MAX_RANK];	/* pad after */
+	int64_t		out[ONNX_MAX_RANK];
+	int64_t		in_size;		/* prod(in) */
+	int64_t		k_size;			/* prod(k) */
+	int64_t		out_size;		/* prod(out) */
+} ConvGeom;
+
+/* Largest accepted kernel, stride, dilation or pad value. */
+#define CONV_ATTR_MAX ((int64_t) 1 << 31)
+
+/*
+ * Read strides, dilations and pads (explicit, or derived from auto_pad)
+ * of ctx's node for an image of nsp spatial dims in[] and a kernel k[],
+ * and compute the output sizes.  ceil_mode rounds window counts up (the
+ * last window must start inside the image or its begin pad).  Fails
+ * with a message when an attribute is malformed or no window fits.
+ */
+extern OnnxStatus cpq_geom_forward(OnnxKernelCtx *ctx, int nsp, const int64_t *in,
+								   const int64_t *k, bool ceil_mode, ConvGeom *g);
+
+/* Read an optional ints attribute of exactly n values, each in [lo, CONV_ATTR_MAX]. */
+extern OnnxStatus cpq_attr_ints(OnnxKernelCtx *ctx, const char *name, int n,
+								int64_t lo, int64_t dflt, int64_t *out);
+
+/* Products of in[], k[], out[] with overflow checks. */
+extern OnnxStatus cpq_geom_sizes(OnnxKernelCtx *ctx, ConvGeom *g);
+
+/* Round half to even (the rounding of QuantizeLinear and friends). */
+extern double cpq_round_even(double v);
+
+#endif							/* CONV_POOL_QUANT_UTIL_H */

@@ -93,3 +93,8 @@ CREATE FUNCTION @extschema@.onnx_score_progress(
 	OUT rows_per_second float8)
 	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_score_progress'
 	LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Score one table row with a (multi-input) model: fields bound by name.
+CREATE FUNCTION @extschema@.onnx_run_row(model text, row_value anyelement)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run_row'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;

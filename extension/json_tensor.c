@@ -512,3 +512,36 @@ OnnxValueToJson(StringInfo buf, const OnnxValue *v)
 			appendStringInfoString(buf, "null");
 	}
 }
+
+/*
+ * Append output v of a one-row run in the row form: the batch dimension
+ * dropped; a single value as a JSON scalar, several as a flat JSON array;
+ * a one-item sequence (ZipMap) as its item, a map as a JSON object.
+ */
+void
+OnnxValueToRowJson(StringInfo buf, const OnnxValue *v)
+{
+	if (v->kind == ONNX_VALUE_SEQUENCE && v->n_items == 1)
+	{
+		OnnxValueToRowJson(buf, &v->items[0]);
+		return;
+	}
+	if (v->kind != ONNX_VALUE_TENSOR)
+	{
+		OnnxValueToJson(buf, v);
+		return;
+	}
+	if (v->tensor.count == 1)
+	{
+		append_element(buf, &v->tensor, 0);
+		return;
+	}
+	appendStringInfoChar(buf, '[');
+	for (int64 i = 0; i < v->tensor.count; i++)
+	{
+		if (i)
+			appendStringInfoString(buf, ", ");
+		append_element(buf, &v->tensor, i);
+	}
+	appendStringInfoChar(buf, ']');
+}

@@ -9,5 +9,6 @@
 
 extern bool OnnxValueFromJson(JsonbValue *jv, const OnnxValueInfo *vi, OnnxValue *out);
 extern void OnnxValueToJson(StringInfo buf, const OnnxValue *v);
+extern void OnnxValueToRowJson(StringInfo buf, const OnnxValue *v);
 
 #endif

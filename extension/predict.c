@@ -16,6 +16,8 @@
  *	  the input's rank; one engine run; the result has rows as its first
  *	  dimension.
  * Static dimensions must match; every mismatch names the expected shape.
+ * A ZipMap output (one map of label -> probability per row) comes back as
+ * the maps' probabilities in the model's label order.
  *
  *-------------------------------------------------------------------------
  */
@@ -262,6 +264,43 @@ tensor_to_float4_array(const OnnxTensor *t, int ndim, const int *dims, const cha
 							  sizeof(float4), true, TYPALIGN_INT);
 }
 
+/*
+ * ZipMap output (a sequence of one map per row, label -> probability) as a
+ * float4 array of the maps' values in the model's label order: rows x
+ * labels, or 1-D for a single row when flat.
+ */
+static ArrayType *
+zipmap_to_array(const OnnxValue *v, bool flat, const char *output, const char *name)
+{
+	int64		rows = v->n_items;
+	int64		labels = rows > 0 && v->items[0].n_items > 0 ? v->items[0].tensor.count : 0;
+	Datum	   *vals = palloc(sizeof(Datum) * Max(rows * labels, 1));
+	int			dims[2];
+	int			lbs[2] = {1, 1};
+
+	for (int64 r = 0; r < rows; r++)
+	{
+		const OnnxValue *m = &v->items[r];
+
+		if (m->kind != ONNX_VALUE_MAP || m->n_items != 1 || m->tensor.count != labels ||
+			m->items[0].kind != ONNX_VALUE_TENSOR || m->items[0].tensor.count != labels)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("output \"%s\" of ONNX model \"%s\" is a sequence that is not one map per row",
+							output, name),
+					 errhint("Use onnx_run() for this output.")));
+		for (int64 k = 0; k < labels; k++)
+			vals[r * labels + k] = Float4GetDatum((float4) onnx_tensor_get_f64(&m->items[0].tensor, k));
+	}
+	if (rows * labels == 0)
+		return construct_empty_array(FLOAT4OID);
+	dims[0] = (int) rows;
+	dims[1] = (int) labels;
+	if (flat && rows == 1)
+		return construct_md_array(vals, NULL, 1, &dims[1], lbs, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+	return construct_md_array(vals, NULL, 2, dims, lbs, FLOAT4OID, sizeof(float4), true, TYPALIGN_INT);
+}
+
 /* Shape of the result array for an output tensor (rules in file header). */
 static ArrayType *
 output_to_array(const OnnxValue *v, bool flat, bool batch, const char *output, const char *name)
@@ -270,6 +309,8 @@ output_to_array(const OnnxValue *v, bool flat, bool batch, const char *output, c
 	int			dims[MAXDIM];
 	int			ndim;
 
+	if (v->kind == ONNX_VALUE_SEQUENCE)
+		return zipmap_to_array(v, flat, output, name);
 	if (v->kind != ONNX_VALUE_TENSOR)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),

@@ -228,10 +228,8 @@ infer_flatten(OnnxInferCtx *ctx)
 	{
 		int			k = i < axis ? 0 : 1;
 
-		if (x->dims[i] < 0 || d[k] < 0)
-			d[k] = -1;
-		else
-			d[k] *= x->dims[i];
+		if (x->dims[i] < 0 || d[k] < 0 || onnx_mul_overflow_i64(d[k], x->dims[i], &d[k]))
+			d[k] = -1;			/* unknown, or too large to know */
 	}
 	y->rank = 2;
 	y->dims[0] = d[0];

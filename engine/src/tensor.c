@@ -19,6 +19,7 @@ onnx_tensor_set_shape(OnnxTensor *t, OnnxDType dtype, int rank,
 					  const int64_t *dims, OnnxError *err)
 {
 	int64_t		count = 1;
+	int64_t		nonzero = 1;	/* product of non-zero dims: bounds every sub-product */
 	size_t		esize = onnx_dtype_size(dtype);
 
 	if (esize == 0)
@@ -36,7 +37,8 @@ onnx_tensor_set_shape(OnnxTensor *t, OnnxDType dtype, int rank,
 			return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
 								  "negative dimension %lld", (long long) dims[i]);
 		t->dims[i] = dims[i];
-		if (onnx_mul_overflow_i64(count, dims[i], &count))
+		if (onnx_mul_overflow_i64(count, dims[i], &count) ||
+			(dims[i] != 0 && onnx_mul_overflow_i64(nonzero, dims[i], &nonzero)))
 			return onnx_error_set(err, ONNX_ERR_LIMIT,
 								  "tensor element count overflows");
 	}

@@ -31,6 +31,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/fmgrprotos.h"
 
 #include "json_tensor.h"
 
@@ -544,4 +545,40 @@ OnnxValueToRowJson(StringInfo buf, const OnnxValue *v)
 		append_element(buf, &v->tensor, i);
 	}
 	appendStringInfoChar(buf, ']');
+}
+
+/*
+ * {"name": value, ...} of n engine outputs as jsonb (row form or object
+ * form); the outputs are released through alloc whatever happens.
+ */
+Datum
+OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
+				   const OnnxAllocator *alloc, bool row_form)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	PG_TRY();
+	{
+		appendStringInfoChar(&buf, '{');
+		for (int i = 0; i < n; i++)
+		{
+			if (i)
+				appendStringInfoString(&buf, ", ");
+			escape_json(&buf, names[i]);
+			appendStringInfoString(&buf, ": ");
+			if (row_form)
+				OnnxValueToRowJson(&buf, &outs[i]);
+			else
+				OnnxValueToJson(&buf, &outs[i]);
+		}
+		appendStringInfoChar(&buf, '}');
+	}
+	PG_FINALLY();
+	{
+		for (int i = 0; i < n; i++)
+			onnx_value_release(alloc, &outs[i]);
+	}
+	PG_END_TRY();
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 }

@@ -2,6 +2,7 @@
 #ifndef JSON_TENSOR_H
 #define JSON_TENSOR_H
 
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/jsonb.h"
 
@@ -10,5 +11,7 @@
 extern bool OnnxValueFromJson(JsonbValue *jv, const OnnxValueInfo *vi, OnnxValue *out);
 extern void OnnxValueToJson(StringInfo buf, const OnnxValue *v);
 extern void OnnxValueToRowJson(StringInfo buf, const OnnxValue *v);
+extern Datum OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
+								 const OnnxAllocator *alloc, bool row_form);
 
 #endif

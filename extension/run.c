@@ -34,6 +34,7 @@ input_names_text(const OnnxModel *model)
 {
 	StringInfoData buf;
 
+
 	initStringInfo(&buf);
 	for (int i = 0; i < onnx_model_input_count(model); i++)
 		appendStringInfo(&buf, "%s%s %s", i ? ", " : "", onnx_model_input(model, i)->name,
@@ -63,7 +64,6 @@ onnx_run(PG_FUNCTION_ARGS)
 	JsonbValue	k,
 				v;
 	JsonbIteratorToken tok;
-	StringInfoData buf;
 
 	if (!JB_ROOT_IS_OBJECT(inputs))
 		ereport(ERROR,
@@ -118,25 +118,5 @@ onnx_run(PG_FUNCTION_ARGS)
 	if (OnnxSessionRun(entry, n_in, in_names, in_vals, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
 
-	initStringInfo(&buf);
-	PG_TRY();
-	{
-		appendStringInfoChar(&buf, '{');
-		for (int i = 0; i < n_out; i++)
-		{
-			if (i)
-				appendStringInfoString(&buf, ", ");
-			escape_json(&buf, out_names[i]);
-			appendStringInfoString(&buf, ": ");
-			OnnxValueToJson(&buf, &outs[i]);
-		}
-		appendStringInfoChar(&buf, '}');
-	}
-	PG_FINALLY();
-	{
-		for (int i = 0; i < n_out; i++)
-			onnx_value_release(entry->alloc, &outs[i]);
-	}
-	PG_END_TRY();
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, false));
 }

@@ -55,7 +55,6 @@ onnx_run_row(PG_FUNCTION_ARGS)
 	bool		valid = true;
 	RowSet		rows;
 	OnnxError	err;
-	StringInfoData buf;
 
 	if (!OidIsValid(argtype) || !type_is_rowtype(argtype))
 		ereport(ERROR,
@@ -100,25 +99,5 @@ onnx_run_row(PG_FUNCTION_ARGS)
 		out_names[k] = onnx_model_output(model, k)->name;
 	if (OnnxSessionRun(entry, n_in, in_names, ins, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
-	initStringInfo(&buf);
-	PG_TRY();
-	{
-		appendStringInfoChar(&buf, '{');
-		for (int k = 0; k < n_out; k++)
-		{
-			if (k)
-				appendStringInfoString(&buf, ", ");
-			escape_json(&buf, out_names[k]);
-			appendStringInfoString(&buf, ": ");
-			OnnxValueToRowJson(&buf, &outs[k]);
-		}
-		appendStringInfoChar(&buf, '}');
-	}
-	PG_FINALLY();
-	{
-		for (int k = 0; k < n_out; k++)
-			onnx_value_release(entry->alloc, &outs[k]);
-	}
-	PG_END_TRY();
-	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, true));
 }

@@ -23,5 +23,6 @@ extern const OnnxOpDef onnx_ops_control[];	/* ops_control.c: If, Loop, Scan */
 extern const OnnxOpDef onnx_ops_sequence[];	/* ops_sequence.c: sequences and optionals */
 extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: TopK, CumSum, OneHot, NonZero, ... */
 extern const OnnxOpDef onnx_ops_ml[];	/* ops_ml.c: ai.onnx.ml */
+extern const OnnxOpDef onnx_ops_rnn[];	/* ops_rnn.c: RNN, GRU, LSTM */
 
 #endif

@@ -27,6 +27,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_sequence,
 	onnx_ops_misc,
 	onnx_ops_ml,
+	onnx_ops_rnn,
 	NULL
 };
 

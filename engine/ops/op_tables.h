@@ -24,5 +24,6 @@ extern const OnnxOpDef onnx_ops_sequence[];	/* ops_sequence.c: sequences and opt
 extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: TopK, CumSum, OneHot, NonZero, ... */
 extern const OnnxOpDef onnx_ops_ml[];	/* ops_ml.c: ai.onnx.ml */
 extern const OnnxOpDef onnx_ops_rnn[];	/* ops_rnn.c: RNN, GRU, LSTM */
+extern const OnnxOpDef onnx_ops_detection[];	/* ops_detection.c: NonMaxSuppression */
 
 #endif

@@ -28,6 +28,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_misc,
 	onnx_ops_ml,
 	onnx_ops_rnn,
+	onnx_ops_detection,
 	NULL
 };
 

@@ -29,6 +29,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_ml,
 	onnx_ops_rnn,
 	onnx_ops_detection,
+	onnx_ops_text,
 	NULL
 };
 

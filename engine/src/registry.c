@@ -30,6 +30,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_rnn,
 	onnx_ops_detection,
 	onnx_ops_text,
+	onnx_ops_signal,
 	NULL
 };
 

@@ -16,7 +16,7 @@
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
 
-#define COL_BUDGET ((int64_t) 32 << 20)	/* bytes of im2col buffer */
+#define COL_BUDGET ((int64_t) 4 << 20)	/* bytes of im2col buffer */
 #define BLAS_DIM_MAX ((int64_t) INT32_MAX)
 
 /* Whether the window is the identity map (1x1 kernel, stride 1, no pads). */
@@ -171,11 +171,103 @@ col_chunk(int64_t rows, int64_t positions, size_t elem)
 	return chunk < 1 ? 1 : chunk;
 }
 
+/* y[i] += a * x[i] for i < n, unrolled so the compiler emits vector code. */
+#define DEFINE_AXPY(T, SFX) \
+static inline void \
+axpy_##SFX(T *restrict y, const T *restrict x, T a, int64_t n) \
+{ \
+	int64_t		i = 0; \
+\
+	for (; i + 8 <= n; i += 8) \
+	{ \
+		y[i] += a * x[i]; \
+		y[i + 1] += a * x[i + 1]; \
+		y[i + 2] += a * x[i + 2]; \
+		y[i + 3] += a * x[i + 3]; \
+		y[i + 4] += a * x[i + 4]; \
+		y[i + 5] += a * x[i + 5]; \
+		y[i + 6] += a * x[i + 6]; \
+		y[i + 7] += a * x[i + 7]; \
+	} \
+	for (; i < n; i++) \
+		y[i] += a * x[i]; \
+}
+
+DEFINE_AXPY(float, f32)
+DEFINE_AXPY(double, f64)
+
+/*
+ * Depthwise core (one input channel per group, 1-D or 2-D): output
+ * channel m reads input channel m / (M/group).  Y holds the bias (or
+ * zeros) on entry; every kernel tap adds a shifted, scaled input row.
+ */
+#define DEFINE_DEPTHWISE(T, SFX) \
+static void \
+depthwise_##SFX(const ConvGeom *g, const T *x, const T *w, T *y, int64_t N, int64_t C, \
+				int64_t M) \
+{ \
+	bool		two = g->nsp == 2; \
+	int64_t		H = two ? g->in[0] : 1, \
+				Wd = g->in[two], \
+				OH = two ? g->out[0] : 1, \
+				OW = g->out[two], \
+				KH = two ? g->k[0] : 1, \
+				KW = g->k[two], \
+				sh = two ? g->s[0] : 1, \
+				sw = g->s[two], \
+				dh = two ? g->d[0] : 1, \
+				dw = g->d[two], \
+				ph = two ? g->pb[0] : 0, \
+				pw = g->pb[two], \
+				Mg = M / C; \
+\
+	for (int64_t n = 0; n < N; n++) \
+		for (int64_t m = 0; m < M; m++) \
+		{ \
+			const T    *xc = x + (n * C + m / Mg) * H * Wd; \
+			T		   *yc = y + (n * M + m) * OH * OW; \
+\
+			for (int64_t kh = 0; kh < KH; kh++) \
+				for (int64_t kw = 0; kw < KW; kw++) \
+				{ \
+					T			wv = w[(m * KH + kh) * KW + kw]; \
+					int64_t		koff = kw * dw - pw; \
+					int64_t		lo = koff >= 0 ? 0 : ceil_div_pos(-koff, sw); \
+					int64_t		hi = Wd - koff <= 0 ? 0 : ceil_div_pos(Wd - koff, sw); \
+\
+					if (hi > OW) \
+						hi = OW; \
+					for (int64_t oh = 0; oh < OH; oh++) \
+					{ \
+						int64_t		ih = oh * sh + kh * dh - ph; \
+						const T    *xr; \
+						T		   *yr = yc + oh * OW; \
+\
+						if (ih < 0 || ih >= H) \
+							continue; \
+						xr = xc + ih * Wd + koff; \
+						if (sw == 1) \
+						{ \
+							if (hi > lo) \
+								axpy_##SFX(yr + lo, xr + lo, wv, hi - lo); \
+						} \
+						else \
+							for (int64_t ow = lo; ow < hi; ow++) \
+								yr[ow] += wv * xr[ow * sw]; \
+					} \
+				} \
+		} \
+}
+
+DEFINE_DEPTHWISE(float, f32)
+DEFINE_DEPTHWISE(double, f64)
+
 /*
  * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
  *	 -> Y (N,M,out...), Y zeroed on entry.
- * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) with
- * K = C/g * prod(k), P = prod(out).
+ * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) + bias
+ * with K = C/g * prod(k), P = prod(out); the bias is written first and
+ * accumulated into by the GEMM (beta = 1).
  */
 #define DEFINE_CONV_CORE(T, SFX, GEMM) \
 static OnnxStatus \
@@ -188,6 +280,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				P = g->out_size, \
 				chunk; \
 	bool		direct = geom_is_pointwise(g); \
+	T			beta = b ? 1 : 0; \
 	T		   *col = NULL; \
 \
 	if (onnx_mul_overflow_i64(Cg, g->k_size, &K)) \
@@ -196,8 +289,24 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
 								"Conv matrix dimensions exceed 2^31 (K %lld, P %lld)", \
 								(long long) K, (long long) P); \
+	if (b) \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t m = 0; m < M; m++) \
+			{ \
+				T		   *ym = y + (n * M + m) * P; \
+\
+				for (int64_t p = 0; p < P; p++) \
+					ym[p] = b[m]; \
+			} \
+	if (K == 0 || P == 0 || Mg == 0) \
+		return ONNX_OK; \
+	if (Cg == 1 && g->nsp <= 2 && group > 1) \
+	{ \
+		depthwise_##SFX(g, x, w, y, N, C, M); \
+		return ONNX_OK; \
+	} \
 	chunk = col_chunk(K, P, sizeof(T)); \
-	if (!direct && K > 0 && P > 0 && Mg > 0) \
+	if (!direct) \
 	{ \
 		size_t		bytes; \
 \
@@ -206,43 +315,34 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
 			return ctx->err->status; \
 	} \
-	if (K > 0 && P > 0 && Mg > 0) \
-		for (int64_t n = 0; n < N; n++) \
-			for (int64_t gi = 0; gi < group; gi++) \
+	for (int64_t n = 0; n < N; n++) \
+		for (int64_t gi = 0; gi < group; gi++) \
+		{ \
+			const T    *xg = x + (n * C + gi * Cg) * g->in_size; \
+			const T    *wg = w + gi * Mg * K; \
+			T		   *yg = y + (n * M + gi * Mg) * P; \
+\
+			if (onnx_kernel_should_abort(ctx)) \
 			{ \
-				const T    *xg = x + (n * C + gi * Cg) * g->in_size; \
-				const T    *wg = w + gi * Mg * K; \
-				T		   *yg = y + (n * M + gi * Mg) * P; \
-\
-				if (onnx_kernel_should_abort(ctx)) \
-				{ \
+				if (col) \
 					onnx_kernel_free(ctx, col); \
-					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
-				} \
-				if (direct) \
-				{ \
-					GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, 0, yg, P); \
-					continue; \
-				} \
-				for (int64_t p0 = 0; p0 < P; p0 += chunk) \
-				{ \
-					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
-\
-					im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
-					GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, 0, yg + p0, P); \
-				} \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 			} \
+			if (direct) \
+			{ \
+				GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, beta, yg, P); \
+				continue; \
+			} \
+			for (int64_t p0 = 0; p0 < P; p0 += chunk) \
+			{ \
+				int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
+\
+				im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
+				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
+			} \
+		} \
 	if (col) \
 		onnx_kernel_free(ctx, col); \
-	if (b) \
-		for (int64_t n = 0; n < N; n++) \
-			for (int64_t m = 0; m < M; m++) \
-			{ \
-				T		   *ym = y + (n * M + m) * P; \
-\
-				for (int64_t p = 0; p < P; p++) \
-					ym[p] += b[m]; \
-			} \
 	return ONNX_OK; \
 }
 

@@ -202,9 +202,9 @@ DEFINE_AXPY(double, f64)
  * zeros) on entry; every kernel tap adds a shifted, scaled input row.
  */
 #define DEFINE_DEPTHWISE(T, SFX) \
-static void \
-depthwise_##SFX(const ConvGeom *g, const T *x, const T *w, T *y, int64_t N, int64_t C, \
-				int64_t M) \
+static OnnxStatus \
+depthwise_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, T *y, \
+				int64_t N, int64_t C, int64_t M) \
 { \
 	bool		two = g->nsp == 2; \
 	int64_t		H = two ? g->in[0] : 1, \
@@ -227,6 +227,8 @@ depthwise_##SFX(const ConvGeom *g, const T *x, const T *w, T *y, int64_t N, int6
 			const T    *xc = x + (n * C + m / Mg) * H * Wd; \
 			T		   *yc = y + (n * M + m) * OH * OW; \
 \
+			if (onnx_kernel_should_abort(ctx)) \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 			for (int64_t kh = 0; kh < KH; kh++) \
 				for (int64_t kw = 0; kw < KW; kw++) \
 				{ \
@@ -257,6 +259,7 @@ depthwise_##SFX(const ConvGeom *g, const T *x, const T *w, T *y, int64_t N, int6
 					} \
 				} \
 		} \
+	return ONNX_OK; \
 }
 
 DEFINE_DEPTHWISE(float, f32)
@@ -301,10 +304,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	if (K == 0 || P == 0 || Mg == 0) \
 		return ONNX_OK; \
 	if (Cg == 1 && g->nsp <= 2 && group > 1) \
-	{ \
-		depthwise_##SFX(g, x, w, y, N, C, M); \
-		return ONNX_OK; \
-	} \
+		return depthwise_##SFX(ctx, g, x, w, y, N, C, M); \
 	chunk = col_chunk(K, P, sizeof(T)); \
 	if (!direct) \
 	{ \
@@ -337,6 +337,11 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 			{ \
 				int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
+				if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
+				{ \
+					onnx_kernel_free(ctx, col); \
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+				} \
 				im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
 				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
 			} \
@@ -397,6 +402,11 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 				{ \
 					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
+					if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
+					{ \
+						onnx_kernel_free(ctx, col); \
+						return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+					} \
 					if (Cg > 0) \
 						GEMM(true, false, Kr, nc, Cg, 1, wg, Kr, xg + p0, P, 0, col, nc); \
 					else \
@@ -652,6 +662,8 @@ convt_geom(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w, ConvGeo
 		{
 			int64_t		total = full - yout;
 
+			if (total < 0)
+				total = 0;		/* stride beyond the kernel: extra outputs get only the bias */
 			g->pb[i] = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
 			g->pe[i] = total - g->pb[i];
 		}

@@ -69,6 +69,8 @@ pool_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, \
 			int64_t		best = -1; \
 			bool		empty = false; \
 \
+			if ((op & 65535) == 65535 && onnx_kernel_should_abort(ctx)) \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 			for (int i = 0; i < nsp; i++) \
 			{ \
 				int64_t		st = o[i] * g->s[i] - g->pb[i], \
@@ -255,6 +257,13 @@ pool_windowed(OnnxKernelCtx *ctx, PoolMode mode)
 	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, ks,
 							   onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, &g)) != ONNX_OK)
 		return st;
+	/* like onnxruntime: a pad must be smaller than the (dilated) window */
+	for (int i = 0; i < g.nsp; i++)
+		if (g.pb[i] >= (g.k[i] - 1) * g.d[i] + 1 || g.pe[i] >= (g.k[i] - 1) * g.d[i] + 1)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"pads (%lld, %lld) of dimension %d must be smaller than the window %lld",
+									(long long) g.pb[i], (long long) g.pe[i], i,
+									(long long) ((g.k[i] - 1) * g.d[i] + 1));
 	dims[0] = x->dims[0];
 	dims[1] = x->dims[1];
 	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
@@ -777,6 +786,8 @@ run_grid_sample(OnnxKernelCtx *ctx)
 			int			taps = mode == 0 ? 1 : mode == 1 ? 2 : 4;
 			int64_t		combos = 1;
 
+			if ((o & 4095) == 4095 && onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			for (int i = 0; i < r; i++)
 			{
 				/* dim i takes grid component r - 1 - i */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ops_conv.c
- *	  Convolutions: Conv, ConvTranspose, Col2Im, ConvInteger, QLinearConv.
+ *	  Convolutions: Conv, ConvTranspose, Col2Im, DeformConv, ConvInteger,
+ *	  QLinearConv.
  *
  * float32 and float64 go through im2col + GEMM (src/blas.c); the column
  * buffer is bounded (COL_BUDGET bytes) by processing the output positions
@@ -16,7 +17,7 @@
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
 
-#define COL_BUDGET ((int64_t) 32 << 20)	/* bytes of im2col buffer */
+#define COL_BUDGET ((int64_t) 4 << 20)	/* bytes of im2col buffer */
 #define BLAS_DIM_MAX ((int64_t) INT32_MAX)
 
 /* Whether the window is the identity map (1x1 kernel, stride 1, no pads). */
@@ -171,11 +172,106 @@ col_chunk(int64_t rows, int64_t positions, size_t elem)
 	return chunk < 1 ? 1 : chunk;
 }
 
+/* y[i] += a * x[i] for i < n, unrolled so the compiler emits vector code. */
+#define DEFINE_AXPY(T, SFX) \
+static inline void \
+axpy_##SFX(T *restrict y, const T *restrict x, T a, int64_t n) \
+{ \
+	int64_t		i = 0; \
+\
+	for (; i + 8 <= n; i += 8) \
+	{ \
+		y[i] += a * x[i]; \
+		y[i + 1] += a * x[i + 1]; \
+		y[i + 2] += a * x[i + 2]; \
+		y[i + 3] += a * x[i + 3]; \
+		y[i + 4] += a * x[i + 4]; \
+		y[i + 5] += a * x[i + 5]; \
+		y[i + 6] += a * x[i + 6]; \
+		y[i + 7] += a * x[i + 7]; \
+	} \
+	for (; i < n; i++) \
+		y[i] += a * x[i]; \
+}
+
+DEFINE_AXPY(float, f32)
+DEFINE_AXPY(double, f64)
+
+/*
+ * Depthwise core (one input channel per group, 1-D or 2-D): output
+ * channel m reads input channel m / (M/group).  Y holds the bias (or
+ * zeros) on entry; every kernel tap adds a shifted, scaled input row.
+ */
+#define DEFINE_DEPTHWISE(T, SFX) \
+static OnnxStatus \
+depthwise_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, T *y, \
+				int64_t N, int64_t C, int64_t M) \
+{ \
+	bool		two = g->nsp == 2; \
+	int64_t		H = two ? g->in[0] : 1, \
+				Wd = g->in[two], \
+				OH = two ? g->out[0] : 1, \
+				OW = g->out[two], \
+				KH = two ? g->k[0] : 1, \
+				KW = g->k[two], \
+				sh = two ? g->s[0] : 1, \
+				sw = g->s[two], \
+				dh = two ? g->d[0] : 1, \
+				dw = g->d[two], \
+				ph = two ? g->pb[0] : 0, \
+				pw = g->pb[two], \
+				Mg = M / C; \
+\
+	for (int64_t n = 0; n < N; n++) \
+		for (int64_t m = 0; m < M; m++) \
+		{ \
+			const T    *xc = x + (n * C + m / Mg) * H * Wd; \
+			T		   *yc = y + (n * M + m) * OH * OW; \
+\
+			if (onnx_kernel_should_abort(ctx)) \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+			for (int64_t kh = 0; kh < KH; kh++) \
+				for (int64_t kw = 0; kw < KW; kw++) \
+				{ \
+					T			wv = w[(m * KH + kh) * KW + kw]; \
+					int64_t		koff = kw * dw - pw; \
+					int64_t		lo = koff >= 0 ? 0 : ceil_div_pos(-koff, sw); \
+					int64_t		hi = Wd - koff <= 0 ? 0 : ceil_div_pos(Wd - koff, sw); \
+\
+					if (hi > OW) \
+						hi = OW; \
+					for (int64_t oh = 0; oh < OH; oh++) \
+					{ \
+						int64_t		ih = oh * sh + kh * dh - ph; \
+						const T    *xr; \
+						T		   *yr = yc + oh * OW; \
+\
+						if (ih < 0 || ih >= H) \
+							continue; \
+						xr = xc + ih * Wd + koff; \
+						if (sw == 1) \
+						{ \
+							if (hi > lo) \
+								axpy_##SFX(yr + lo, xr + lo, wv, hi - lo); \
+						} \
+						else \
+							for (int64_t ow = lo; ow < hi; ow++) \
+								yr[ow] += wv * xr[ow * sw]; \
+					} \
+				} \
+		} \
+	return ONNX_OK; \
+}
+
+DEFINE_DEPTHWISE(float, f32)
+DEFINE_DEPTHWISE(double, f64)
+
 /*
  * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
  *	 -> Y (N,M,out...), Y zeroed on entry.
- * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) with
- * K = C/g * prod(k), P = prod(out).
+ * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) + bias
+ * with K = C/g * prod(k), P = prod(out); the bias is written first and
+ * accumulated into by the GEMM (beta = 1).
  */
 #define DEFINE_CONV_CORE(T, SFX, GEMM) \
 static OnnxStatus \
@@ -188,6 +284,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				P = g->out_size, \
 				chunk; \
 	bool		direct = geom_is_pointwise(g); \
+	T			beta = b ? 1 : 0; \
 	T		   *col = NULL; \
 \
 	if (onnx_mul_overflow_i64(Cg, g->k_size, &K)) \
@@ -196,8 +293,21 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
 								"Conv matrix dimensions exceed 2^31 (K %lld, P %lld)", \
 								(long long) K, (long long) P); \
+	if (b) \
+		for (int64_t n = 0; n < N; n++) \
+			for (int64_t m = 0; m < M; m++) \
+			{ \
+				T		   *ym = y + (n * M + m) * P; \
+\
+				for (int64_t p = 0; p < P; p++) \
+					ym[p] = b[m]; \
+			} \
+	if (K == 0 || P == 0 || Mg == 0) \
+		return ONNX_OK; \
+	if (Cg == 1 && g->nsp <= 2 && group > 1) \
+		return depthwise_##SFX(ctx, g, x, w, y, N, C, M); \
 	chunk = col_chunk(K, P, sizeof(T)); \
-	if (!direct && K > 0 && P > 0 && Mg > 0) \
+	if (!direct) \
 	{ \
 		size_t		bytes; \
 \
@@ -206,43 +316,39 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
 			return ctx->err->status; \
 	} \
-	if (K > 0 && P > 0 && Mg > 0) \
-		for (int64_t n = 0; n < N; n++) \
-			for (int64_t gi = 0; gi < group; gi++) \
-			{ \
-				const T    *xg = x + (n * C + gi * Cg) * g->in_size; \
-				const T    *wg = w + gi * Mg * K; \
-				T		   *yg = y + (n * M + gi * Mg) * P; \
+	for (int64_t n = 0; n < N; n++) \
+		for (int64_t gi = 0; gi < group; gi++) \
+		{ \
+			const T    *xg = x + (n * C + gi * Cg) * g->in_size; \
+			const T    *wg = w + gi * Mg * K; \
+			T		   *yg = y + (n * M + gi * Mg) * P; \
 \
-				if (onnx_kernel_should_abort(ctx)) \
+			if (onnx_kernel_should_abort(ctx)) \
+			{ \
+				if (col) \
+					onnx_kernel_free(ctx, col); \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+			} \
+			if (direct) \
+			{ \
+				GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, beta, yg, P); \
+				continue; \
+			} \
+			for (int64_t p0 = 0; p0 < P; p0 += chunk) \
+			{ \
+				int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
+\
+				if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
 				{ \
 					onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 				} \
-				if (direct) \
-				{ \
-					GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, 0, yg, P); \
-					continue; \
-				} \
-				for (int64_t p0 = 0; p0 < P; p0 += chunk) \
-				{ \
-					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
-\
-					im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
-					GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, 0, yg + p0, P); \
-				} \
+				im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
+				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
 			} \
+		} \
 	if (col) \
 		onnx_kernel_free(ctx, col); \
-	if (b) \
-		for (int64_t n = 0; n < N; n++) \
-			for (int64_t m = 0; m < M; m++) \
-			{ \
-				T		   *ym = y + (n * M + m) * P; \
-\
-				for (int64_t p = 0; p < P; p++) \
-					ym[p] += b[m]; \
-			} \
 	return ONNX_OK; \
 }
 
@@ -297,6 +403,11 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 				{ \
 					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
+					if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
+					{ \
+						onnx_kernel_free(ctx, col); \
+						return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+					} \
 					if (Cg > 0) \
 						GEMM(true, false, Kr, nc, Cg, 1, wg, Kr, xg + p0, P, 0, col, nc); \
 					else \
@@ -552,6 +663,8 @@ convt_geom(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w, ConvGeo
 		{
 			int64_t		total = full - yout;
 
+			if (total < 0)
+				total = 0;		/* stride beyond the kernel: extra outputs get only the bias */
 			g->pb[i] = strcmp(auto_pad, "SAME_UPPER") == 0 ? total / 2 : total - total / 2;
 			g->pe[i] = total - g->pb[i];
 		}
@@ -674,6 +787,188 @@ run_col2im(OnnxKernelCtx *ctx)
 									onnx_dtype_name(x->dtype));
 	}
 	return ONNX_OK;
+}
+
+/* ---- DeformConv ---- */
+
+/* Bilinear sample of plane x (H,W) at (y, xx), zero outside the image. */
+static double
+bilinear_zero(const OnnxTensor *x, int64_t base, int64_t H, int64_t W, double y, double xx)
+{
+	double		fy,
+				fx,
+				ly,
+				lx,
+				v = 0;
+	int64_t		y0,
+				x0;
+
+	if (!(y > -1.0 && y < (double) H && xx > -1.0 && xx < (double) W))
+		return 0;
+	fy = floor(y);
+	fx = floor(xx);
+	y0 = (int64_t) fy;
+	x0 = (int64_t) fx;
+	ly = y - fy;
+	lx = xx - fx;
+	for (int dy = 0; dy < 2; dy++)
+		for (int dx = 0; dx < 2; dx++)
+		{
+			int64_t		yy = y0 + dy,
+						xi = x0 + dx;
+			double		w = (dy ? ly : 1 - ly) * (dx ? lx : 1 - lx);
+
+			if (yy >= 0 && yy < H && xi >= 0 && xi < W && w != 0)
+				v += w * onnx_tensor_get_f64(x, base + yy * W + xi);
+		}
+	return v;
+}
+
+/*
+ * DeformConv (2-D): X (N,C,H,W), W (M,C/g,kH,kW), offset (N,og*2*kH*kW,oH,oW),
+ * B (M), mask (N,og*kH*kW,oH,oW) -> Y (N,M,oH,oW).  Each kernel tap
+ * samples X bilinearly at its regular position plus its offset, times its
+ * mask; then Y_g = W_g @ col as in Conv (float64 internally).
+ */
+static OnnxStatus
+run_deform_conv(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *w = onnx_in(ctx, 1);
+	const OnnxTensor *off = onnx_in(ctx, 2);
+	const OnnxTensor *b = onnx_in(ctx, 3);
+	const OnnxTensor *mask = onnx_in(ctx, 4);
+	int64_t		og = onnx_attr_int(ctx->node, "offset_group", 1);
+	int64_t		group,
+				M,
+				C,
+				Cg,
+				Mg,
+				K,
+				P,
+				N,
+				H,
+				Wd,
+				KK,
+				dims[4];
+	double	   *dw = NULL,
+			   *col = NULL,
+			   *acc = NULL;
+	ConvGeom	g;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+		return st;
+	if (x->rank != 4)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "DeformConv supports 2-D inputs (N,C,H,W) only");
+	N = x->dims[0];
+	C = x->dims[1];
+	H = x->dims[2];
+	Wd = x->dims[3];
+	M = w->dims[0];
+	if (w->dims[1] * group != C || M % group != 0 || w->dtype != x->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "W does not match X's channels and group");
+	if (og < 1 || C % og != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"offset_group %lld does not divide %lld channels", (long long) og, (long long) C);
+	if ((st = cpq_geom_forward(ctx, 2, x->dims + 2, w->dims + 2, false, &g)) != ONNX_OK)
+		return st;
+	KK = g.k_size;
+	if (off == NULL || off->rank != 4 || off->dims[0] != N || off->dims[1] != og * 2 * KK ||
+		off->dims[2] != g.out[0] || off->dims[3] != g.out[1] || !onnx_dtype_is_float(off->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"offset must be (%lld, %lld, %lld, %lld)", (long long) N,
+								(long long) (og * 2 * KK), (long long) g.out[0], (long long) g.out[1]);
+	if (mask && (mask->rank != 4 || mask->dims[0] != N || mask->dims[1] != og * KK ||
+				 mask->dims[2] != g.out[0] || mask->dims[3] != g.out[1]))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "mask must be (N, offset_group*kH*kW, oH, oW)");
+	if (b && (b->rank != 1 || b->dims[0] != M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
+	Cg = C / group;
+	Mg = M / group;
+	K = Cg * KK;
+	P = g.out_size;
+	if (K > BLAS_DIM_MAX || P > BLAS_DIM_MAX)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "DeformConv matrix dimensions exceed 2^31");
+	dims[0] = N;
+	dims[1] = M;
+	dims[2] = g.out[0];
+	dims[3] = g.out[1];
+	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	{
+		size_t		colb,
+					accb;
+
+		if (onnx_mul_overflow_size(sizeof(double) * (size_t) (K ? K : 1), (size_t) P, &colb) ||
+			onnx_mul_overflow_size(sizeof(double) * (size_t) (Mg ? Mg : 1), (size_t) P, &accb))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "DeformConv buffers overflow");
+		if ((dw = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (w->count ? w->count : 1))) == NULL ||
+			(col = onnx_kernel_alloc(ctx, colb)) == NULL ||
+			(acc = onnx_kernel_alloc(ctx, accb)) == NULL)
+			goto done;
+	}
+	for (int64_t i = 0; i < w->count; i++)
+		dw[i] = onnx_tensor_get_f64(w, i);
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t gi = 0; gi < group; gi++)
+		{
+			if (onnx_kernel_should_abort(ctx))
+			{
+				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				goto done;
+			}
+			for (int64_t c = 0; c < Cg; c++)
+			{
+				int64_t		cabs = gi * Cg + c;
+				int64_t		ogi = cabs / (C / og);
+				int64_t		xbase = (n * C + cabs) * H * Wd;
+
+				for (int64_t kh = 0; kh < g.k[0]; kh++)
+					for (int64_t kw = 0; kw < g.k[1]; kw++)
+					{
+						int64_t		tap = kh * g.k[1] + kw;
+						double	   *dst = col + (c * KK + tap) * P;
+						int64_t		ob = (n * og * 2 * KK + (ogi * KK + tap) * 2) * P;
+						int64_t		mb = (n * og * KK + ogi * KK + tap) * P;
+
+						for (int64_t oh = 0; oh < g.out[0]; oh++)
+							for (int64_t ow = 0; ow < g.out[1]; ow++)
+							{
+								int64_t		p = oh * g.out[1] + ow;
+								double		yy = (double) (oh * g.s[0] - g.pb[0] + kh * g.d[0]) +
+									onnx_tensor_get_f64(off, ob + p);
+								double		xx = (double) (ow * g.s[1] - g.pb[1] + kw * g.d[1]) +
+									onnx_tensor_get_f64(off, ob + P + p);
+								double		v = bilinear_zero(x, xbase, H, Wd, yy, xx);
+
+								if (mask)
+									v *= onnx_tensor_get_f64(mask, mb + p);
+								dst[p] = v;
+							}
+					}
+			}
+			if (Mg > 0)
+				onnx_blas_dgemm(false, false, Mg, P, K, 1.0, dw + gi * Mg * K, K, col, P, 0.0, acc, P);
+			for (int64_t m = 0; m < Mg; m++)
+				for (int64_t p = 0; p < P; p++)
+					onnx_tensor_set_f64(y, (n * M + gi * Mg + m) * P + p,
+										acc[m * P + p] + (b ? onnx_tensor_get_f64(b, gi * Mg + m) : 0));
+		}
+	st = ONNX_OK;
+done:
+	if (st == ONNX_OK && (dw == NULL || col == NULL || acc == NULL))
+		st = ctx->err->status;
+	if (dw)
+		onnx_kernel_free(ctx, dw);
+	if (col)
+		onnx_kernel_free(ctx, col);
+	if (acc)
+		onnx_kernel_free(ctx, acc);
+	return st;
 }
 
 /* ---- integer convolutions ---- */
@@ -910,6 +1205,8 @@ const OnnxOpDef onnx_ops_conv[] = {
 	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "Col2Im", 18, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE),
 	ONNX_OUT_SAME, NULL, NULL, run_col2im},
+	{"", "DeformConv", 19, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
+	{"", "DeformConv", 22, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
 	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_int32, run_conv_integer},
 	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_qlinear_conv, run_qlinear_conv},
 	{0}

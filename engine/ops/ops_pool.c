@@ -2,7 +2,7 @@
  *
  * ops_pool.c
  *	  Pooling: MaxPool (with Indices), AveragePool, LpPool, their Global
- *	  forms, and MaxUnpool.
+ *	  forms, MaxUnpool, and the sampling operators RoiAlign and GridSample.
  *
  * Pools work on X (N,C,spatial...) plane by plane.  For every output
  * position the window's valid kernel range is computed per dimension, so
@@ -69,6 +69,8 @@ pool_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, \
 			int64_t		best = -1; \
 			bool		empty = false; \
 \
+			if ((op & 65535) == 65535 && onnx_kernel_should_abort(ctx)) \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 			for (int i = 0; i < nsp; i++) \
 			{ \
 				int64_t		st = o[i] * g->s[i] - g->pb[i], \
@@ -255,6 +257,13 @@ pool_windowed(OnnxKernelCtx *ctx, PoolMode mode)
 	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, ks,
 							   onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, &g)) != ONNX_OK)
 		return st;
+	/* like onnxruntime: a pad must be smaller than the (dilated) window */
+	for (int i = 0; i < g.nsp; i++)
+		if (g.pb[i] >= (g.k[i] - 1) * g.d[i] + 1 || g.pe[i] >= (g.k[i] - 1) * g.d[i] + 1)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"pads (%lld, %lld) of dimension %d must be smaller than the window %lld",
+									(long long) g.pb[i], (long long) g.pe[i], i,
+									(long long) ((g.k[i] - 1) * g.d[i] + 1));
 	dims[0] = x->dims[0];
 	dims[1] = x->dims[1];
 	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
@@ -432,6 +441,432 @@ run_max_unpool(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* ---- RoiAlign ---- */
+
+/*
+ * RoiAlign: X (N,C,H,W), rois (R,4) [x1,y1,x2,y2], batch_indices (R)
+ *	 -> Y (R,C,output_height,output_width): each bin averages (or takes
+ *	 the max of) bilinear samples on a sampling_ratio grid (adaptive,
+ *	 ceil(roi size / bins), when 0).  half_pixel shifts coordinates by
+ *	 -0.5 (opset 16 default); output_half_pixel (opset 10) does not and
+ *	 forces rois to at least 1x1.
+ */
+static OnnxStatus
+run_roi_align(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *rois = onnx_in(ctx, 1);
+	const OnnxTensor *bi = onnx_in(ctx, 2);
+	const char *ctm = onnx_attr_string(ctx->node, "coordinate_transformation_mode",
+									   ctx->opset >= 16 ? "half_pixel" : "output_half_pixel");
+	const char *mode = onnx_attr_string(ctx->node, "mode", "avg");
+	int64_t		ph_n = onnx_attr_int(ctx->node, "output_height", 1);
+	int64_t		pw_n = onnx_attr_int(ctx->node, "output_width", 1);
+	int64_t		sampling = onnx_attr_int(ctx->node, "sampling_ratio", 0);
+	double		scale = onnx_attr_float(ctx->node, "spatial_scale", 1.0f);
+	bool		half_pixel,
+				is_max;
+	int64_t		R,
+				C,
+				H,
+				W,
+				dims[4];
+	OnnxTensor *y;
+
+	if (x == NULL || rois == NULL || bi == NULL || x->rank != 4 || rois->rank != 2 ||
+		rois->dims[1] != 4 || bi->rank != 1 || bi->dims[0] != rois->dims[0] ||
+		(bi->dtype != ONNX_DTYPE_INT64 && bi->dtype != ONNX_DTYPE_INT32) ||
+		!onnx_dtype_is_float(rois->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"RoiAlign expects X (N,C,H,W), rois (R,4) float and batch_indices (R) int64");
+	if (strcmp(ctm, "half_pixel") != 0 && strcmp(ctm, "output_half_pixel") != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "unknown coordinate_transformation_mode \"%s\"", ctm);
+	if (strcmp(mode, "avg") != 0 && strcmp(mode, "max") != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "mode must be avg or max, got \"%s\"", mode);
+	if (ph_n < 1 || pw_n < 1 || ph_n > CONV_ATTR_MAX || pw_n > CONV_ATTR_MAX || sampling < 0 ||
+		sampling > 65536)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"output_height, output_width must be positive and sampling_ratio in [0, 65536]");
+	half_pixel = strcmp(ctm, "half_pixel") == 0;
+	is_max = strcmp(mode, "max") == 0;
+	R = rois->dims[0];
+	C = x->dims[1];
+	H = x->dims[2];
+	W = x->dims[3];
+	dims[0] = R;
+	dims[1] = C;
+	dims[2] = ph_n;
+	dims[3] = pw_n;
+	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	if (H == 0 || W == 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "RoiAlign needs a non-empty feature map");
+	for (int64_t r = 0; r < R; r++)
+	{
+		int64_t		b = onnx_tensor_get_i64(bi, r);
+		double		off = half_pixel ? 0.5 : 0.0;
+		double		x1 = onnx_tensor_get_f64(rois, r * 4 + 0) * scale - off;
+		double		y1 = onnx_tensor_get_f64(rois, r * 4 + 1) * scale - off;
+		double		x2 = onnx_tensor_get_f64(rois, r * 4 + 2) * scale - off;
+		double		y2 = onnx_tensor_get_f64(rois, r * 4 + 3) * scale - off;
+		double		rw = x2 - x1,
+					rh = y2 - y1,
+					bh,
+					bw,
+					gh_d,
+					gw_d;
+		int64_t		gh,
+					gw,
+					count;
+
+		if (b < 0 || b >= x->dims[0])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"batch index %lld is out of range [0, %lld)", (long long) b,
+									(long long) x->dims[0]);
+		if (!isfinite(x1) || !isfinite(y1) || !isfinite(rw) || !isfinite(rh))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "roi %lld is not finite", (long long) r);
+		if (!half_pixel)
+		{
+			rw = rw > 1.0 ? rw : 1.0;
+			rh = rh > 1.0 ? rh : 1.0;
+		}
+		bh = rh / (double) ph_n;
+		bw = rw / (double) pw_n;
+		gh_d = sampling > 0 ? (double) sampling : ceil(rh / (double) ph_n);
+		gw_d = sampling > 0 ? (double) sampling : ceil(rw / (double) pw_n);
+		if (gh_d > 65536 || gw_d > 65536)
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "roi %lld needs more than 65536 samples per bin side",
+									(long long) r);
+		gh = gh_d > 0 ? (int64_t) gh_d : 0;
+		gw = gw_d > 0 ? (int64_t) gw_d : 0;
+		count = gh * gw > 1 ? gh * gw : 1;
+		for (int64_t c = 0; c < C; c++)
+		{
+			int64_t		xbase = (b * C + c) * H * W;
+
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			for (int64_t ph = 0; ph < ph_n; ph++)
+				for (int64_t pw = 0; pw < pw_n; pw++)
+				{
+					double		acc = 0;
+					bool		first = true;
+
+					for (int64_t iy = 0; iy < gh; iy++)
+					{
+						double		yy = y1 + ph * bh + (iy + 0.5) * bh / (double) gh;
+
+						for (int64_t ix = 0; ix < gw; ix++)
+						{
+							double		xx = x1 + pw * bw + (ix + 0.5) * bw / (double) gw;
+							double		yv = yy,
+										xv = xx,
+										ly,
+										lx,
+										v[4],
+										wt[4],
+										val;
+							int64_t		yl,
+										xl,
+										yh,
+										xh;
+
+							if (yv < -1.0 || yv > (double) H || xv < -1.0 || xv > (double) W)
+							{
+								for (int k = 0; k < 4; k++)
+									v[k] = wt[k] = 0;
+							}
+							else
+							{
+								yv = yv > 0 ? yv : 0;
+								xv = xv > 0 ? xv : 0;
+								yl = (int64_t) yv;
+								xl = (int64_t) xv;
+								if (yl >= H - 1)
+								{
+									yh = yl = H - 1;
+									yv = (double) yl;
+								}
+								else
+									yh = yl + 1;
+								if (xl >= W - 1)
+								{
+									xh = xl = W - 1;
+									xv = (double) xl;
+								}
+								else
+									xh = xl + 1;
+								ly = yv - yl;
+								lx = xv - xl;
+								wt[0] = (1 - ly) * (1 - lx);
+								wt[1] = (1 - ly) * lx;
+								wt[2] = ly * (1 - lx);
+								wt[3] = ly * lx;
+								v[0] = onnx_tensor_get_f64(x, xbase + yl * W + xl);
+								v[1] = onnx_tensor_get_f64(x, xbase + yl * W + xh);
+								v[2] = onnx_tensor_get_f64(x, xbase + yh * W + xl);
+								v[3] = onnx_tensor_get_f64(x, xbase + yh * W + xh);
+							}
+							if (is_max)
+							{
+								val = wt[0] * v[0];
+								for (int k = 1; k < 4; k++)
+									if (wt[k] * v[k] > val)
+										val = wt[k] * v[k];
+								if (first || val > acc)
+									acc = val;
+								first = false;
+							}
+							else
+								acc += wt[0] * v[0] + wt[1] * v[1] + wt[2] * v[2] + wt[3] * v[3];
+						}
+					}
+					if (!is_max)
+						acc /= (double) count;
+					onnx_tensor_set_f64(y, ((r * C + c) * ph_n + ph) * pw_n + pw, acc);
+				}
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- GridSample ---- */
+
+#define GS_MAX_DIMS 5
+
+typedef enum GsPad
+{
+	GS_ZEROS,
+	GS_BORDER,
+	GS_REFLECTION
+} GsPad;
+
+/* Reflect x into [lo, hi] by repeated mirroring at the borders. */
+static double
+gs_reflect(double x, double lo, double hi)
+{
+	double		rng = hi - lo;
+
+	if (rng <= 0)
+		return lo;
+	if (x < lo)
+	{
+		double		dx = lo - x;
+		double		n = floor(dx / rng);
+		double		r = dx - n * rng;
+
+		return fmod(n, 2.0) == 0 ? lo + r : hi - r;
+	}
+	if (x > hi)
+	{
+		double		dx = x - hi;
+		double		n = floor(dx / rng);
+		double		r = dx - n * rng;
+
+		return fmod(n, 2.0) == 0 ? hi - r : lo + r;
+	}
+	return x;
+}
+
+/* Cubic convolution coefficients (Keys, a = -0.75) for offset t in [0, 1). */
+static void
+gs_cubic_coeffs(double t, double *c)
+{
+	const double a = -0.75;
+	double		x;
+
+	x = t + 1;
+	c[0] = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+	x = t;
+	c[1] = ((a + 2) * x - (a + 3)) * x * x + 1;
+	x = 1 - t;
+	c[2] = ((a + 2) * x - (a + 3)) * x * x + 1;
+	x = 2 - t;
+	c[3] = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+}
+
+/*
+ * Map a (possibly out-of-range) integer index into [0, d) by the padding
+ * mode; -1 means "zero" (zeros padding).
+ */
+static int64_t
+gs_index(int64_t i, int64_t d, GsPad pad, double lo, double hi)
+{
+	if (i >= 0 && i < d)
+		return i;
+	if (pad == GS_ZEROS)
+		return -1;
+	if (pad == GS_BORDER)
+		return i < 0 ? 0 : d - 1;
+	i = (int64_t) gs_reflect((double) i, lo, hi);
+	return i < 0 ? 0 : i >= d ? d - 1 : i;
+}
+
+/*
+ * GridSample: X (N,C,D1..Dr), grid (N,O1..Or,r) with normalized
+ * coordinates in [-1,1] (last component indexes the last dim)
+ *	 -> Y (N,C,O1..Or); modes nearest / linear / cubic (opset 16 names
+ *	 bilinear / bicubic), padding zeros / border / reflection.
+ */
+static OnnxStatus
+run_grid_sample(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *grid = onnx_in(ctx, 1);
+	const char *mode_s = onnx_attr_string(ctx->node, "mode", ctx->opset >= 20 ? "linear" : "bilinear");
+	const char *pad_s = onnx_attr_string(ctx->node, "padding_mode", "zeros");
+	bool		align = onnx_attr_int(ctx->node, "align_corners", 0) != 0;
+	int			mode,			/* 0 nearest, 1 linear, 2 cubic */
+				r;
+	GsPad		pad;
+	int64_t		dims[ONNX_MAX_RANK],
+				N,
+				C,
+				O = 1,
+				insz = 1,
+				strides[GS_MAX_DIMS];
+	double		lo[GS_MAX_DIMS],
+				hi[GS_MAX_DIMS];
+	OnnxTensor *y;
+
+	if (strcmp(mode_s, "nearest") == 0)
+		mode = 0;
+	else if (strcmp(mode_s, "linear") == 0 || strcmp(mode_s, "bilinear") == 0)
+		mode = 1;
+	else if (strcmp(mode_s, "cubic") == 0 || strcmp(mode_s, "bicubic") == 0)
+		mode = 2;
+	else
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "unknown mode \"%s\"", mode_s);
+	if (strcmp(pad_s, "zeros") == 0)
+		pad = GS_ZEROS;
+	else if (strcmp(pad_s, "border") == 0)
+		pad = GS_BORDER;
+	else if (strcmp(pad_s, "reflection") == 0)
+		pad = GS_REFLECTION;
+	else
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "unknown padding_mode \"%s\"", pad_s);
+	if (x == NULL || grid == NULL || x->rank < 3 || x->rank - 2 > GS_MAX_DIMS ||
+		grid->rank != x->rank || grid->dims[0] != x->dims[0] ||
+		grid->dims[grid->rank - 1] != x->rank - 2 || !onnx_dtype_is_float(grid->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"GridSample expects X (N,C,D1..Dr) with r <= %d and grid (N,O1..Or,r) float",
+								GS_MAX_DIMS);
+	r = x->rank - 2;
+	N = x->dims[0];
+	C = x->dims[1];
+	dims[0] = N;
+	dims[1] = C;
+	for (int i = 0; i < r; i++)
+	{
+		dims[i + 2] = grid->dims[i + 1];
+		O *= grid->dims[i + 1];
+		insz *= x->dims[i + 2];
+		lo[i] = align ? 0.0 : -0.5;
+		hi[i] = align ? (double) x->dims[i + 2] - 1 : (double) x->dims[i + 2] - 0.5;
+	}
+	strides[r - 1] = 1;
+	for (int i = r - 2; i >= 0; i--)
+		strides[i] = strides[i + 1] * x->dims[i + 3];
+	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	if (insz == 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "GridSample needs a non-empty input image");
+	for (int64_t n = 0; n < N; n++)
+	{
+		if (onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		for (int64_t o = 0; o < O; o++)
+		{
+			int64_t		base[GS_MAX_DIMS];
+			double		wts[GS_MAX_DIMS][4];
+			int			taps = mode == 0 ? 1 : mode == 1 ? 2 : 4;
+			int64_t		combos = 1;
+
+			if ((o & 4095) == 4095 && onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			for (int i = 0; i < r; i++)
+			{
+				/* dim i takes grid component r - 1 - i */
+				double		g = onnx_tensor_get_f64(grid, (n * O + o) * r + (r - 1 - i));
+				double		d = (double) x->dims[i + 2];
+				double		v = align ? (g + 1) / 2.0 * (d - 1) : ((g + 1) * d - 1) / 2.0;
+
+				v = (float) v;
+				if (!isfinite(v))
+					v = -1e9;	/* far outside: padding rules apply */
+				if (v < -1e9)
+					v = -1e9;
+				if (v > 1e9)
+					v = 1e9;
+				if (mode == 0)
+					v = nearbyint(v);
+				if (v < lo[i] || v > hi[i])
+				{
+					if (pad == GS_BORDER)
+						v = v < 0 ? 0 : v > d - 1 ? d - 1 : v;
+					else if (pad == GS_REFLECTION)
+						v = gs_reflect(v, lo[i], hi[i]);
+				}
+				if (mode == 0)
+				{
+					base[i] = (int64_t) v;
+					wts[i][0] = 1;
+				}
+				else
+				{
+					double		f = floor(v);
+
+					base[i] = (int64_t) f - (mode == 2 ? 1 : 0);
+					if (mode == 1)
+					{
+						wts[i][0] = 1 - (v - f);
+						wts[i][1] = v - f;
+					}
+					else
+						gs_cubic_coeffs(v - f, wts[i]);
+				}
+				combos *= taps;
+			}
+			for (int64_t c = 0; c < C; c++)
+			{
+				int64_t		xbase = (n * C + c) * insz;
+				double		acc = 0;
+
+				for (int64_t k = 0; k < combos; k++)
+				{
+					int64_t		rem = k,
+								off = 0;
+					double		w = 1;
+					bool		zero = false;
+
+					for (int i = r - 1; i >= 0; i--)
+					{
+						int			t = (int) (rem % taps);
+						int64_t		ii = gs_index(base[i] + t, x->dims[i + 2], pad, lo[i], hi[i]);
+
+						rem /= taps;
+						if (ii < 0)
+						{
+							zero = true;
+							break;
+						}
+						w *= wts[i][t];
+						off += ii * strides[i];
+					}
+					if (!zero)
+						acc += w * onnx_tensor_get_f64(x, xbase + off);
+				}
+				onnx_tensor_set_f64(y, (n * C + c) * O + o, acc);
+			}
+		}
+	}
+	return ONNX_OK;
+}
+
 /* Output 0 takes X's dtype; MaxPool's Indices are int64. */
 static OnnxStatus
 infer_pool(OnnxInferCtx *ctx)
@@ -477,5 +912,11 @@ const OnnxOpDef onnx_ops_pool[] = {
 	{"", "MaxUnpool", 9, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
 	{"", "MaxUnpool", 11, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
 	{"", "MaxUnpool", 22, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
+	{"", "RoiAlign", 10, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
+	{"", "RoiAlign", 16, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
+	{"", "RoiAlign", 22, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
+	{"", "GridSample", 16, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
+	{"", "GridSample", 20, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
+	{"", "GridSample", 22, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
 	{0}
 };

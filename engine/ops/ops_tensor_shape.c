@@ -1031,20 +1031,28 @@ run_range(OnnxKernelCtx *ctx)
 		int64_t		s = onnx_tensor_get_i64(st, 0);
 		int64_t		l = onnx_tensor_get_i64(li, 0);
 		int64_t		d = onnx_tensor_get_i64(de, 0);
-		int64_t		diff;
+		uint64_t	span = 0;
+		uint64_t	step;
+		uint64_t	un;
 
 		if (d == 0)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Range delta must be nonzero");
-		if (__builtin_sub_overflow(l, s, &diff) || (diff == INT64_MIN && d == -1))
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Range is too long");
-		n = 0;
-		if ((diff > 0 && d > 0) || (diff < 0 && d < 0))
-			n = diff / d + (diff % d != 0);
+		/* exact unsigned distance and step, so no int64 overflow */
+		step = d > 0 ? (uint64_t) d : (uint64_t) 0 - (uint64_t) d;
+		if (d > 0 && l > s)
+			span = (uint64_t) l - (uint64_t) s;
+		else if (d < 0 && s > l)
+			span = (uint64_t) s - (uint64_t) l;
+		un = span / step + (span % step != 0);
+		if (un > (uint64_t) INT64_MAX)
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Range would have %llu elements",
+									(unsigned long long) un);
+		n = (int64_t) un;
 		if ((y = onnx_out(ctx, 0, st->dtype, 1, &n)) == NULL)
 			return ctx->err->status;
 		for (int64_t i = 0; i < n; i++)
 		{
-			onnx_tensor_set_i64(y, i, s + i * d);
+			onnx_tensor_set_i64(y, i, (int64_t) ((uint64_t) s + (uint64_t) i * (uint64_t) d));
 			if ((i & (SHAPE_CHUNK - 1)) == 0 && onnx_kernel_should_abort(ctx))
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
 		}

@@ -17,7 +17,7 @@
 #include "proto_guard.h"
 
 /* Highest IR version this engine reads. */
-#define ONNX_MAX_IR_VERSION 12
+#define ONNX_MAX_IR_VERSION 13
 
 static void *
 arena_hook_alloc(void *ctx, size_t size)

@@ -380,6 +380,15 @@ run_unsqueeze(OnnxKernelCtx *ctx)
 	return copy_with_shape(ctx, x, r, dims);
 }
 
+/* Load-time check: Unsqueeze before opset 13 needs the axes attribute. */
+static OnnxStatus
+check_unsqueeze(const OnnxNode *node, OnnxError *err)
+{
+	if (node->opset < 13 && onnx_attr(node, "axes") == NULL)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "Unsqueeze needs the attribute \"axes\"");
+	return ONNX_OK;
+}
+
 /* Static axes of a Squeeze/Unsqueeze node; false if not known. */
 static bool
 infer_axes(OnnxInferCtx *ctx, const int64_t **axes, int *n)
@@ -478,6 +487,36 @@ infer_unsqueeze(OnnxInferCtx *ctx)
 
 /* ---- Expand ---- */
 
+/*
+ * Expand where X's last dim equals Y's: copy whole rows, iterating the
+ * broadcast over the leading dims only.
+ */
+static OnnxStatus
+expand_rows(OnnxKernelCtx *ctx, const OnnxTensor *x, OnnxTensor *y, size_t es)
+{
+	OnnxTensor	xo = *x;
+	OnnxTensor	yo = *y;
+	const OnnxTensor *ins[1];
+	OnnxBcastIter it;
+	int64_t		inner = y->dims[y->rank - 1];
+	size_t		row = (size_t) inner * es;
+	int64_t		rows;
+
+	xo.rank--;
+	yo.rank--;
+	rows = inner ? y->count / inner : 0;
+	ins[0] = &xo;
+	onnx_bcast_init(&it, &yo, 1, ins);
+	for (int64_t i = 0; i < rows; i++)
+	{
+		memcpy((char *) y->data + (size_t) i * row, (const char *) x->data + (size_t) it.off[0] * row, row);
+		onnx_bcast_next(&it);
+		if ((i & 1023) == 0 && onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+	}
+	return ONNX_OK;
+}
+
 /* Expand: X, shape (int64 1-D) -> X broadcast with shape (numpy rules). */
 static OnnxStatus
 run_expand(OnnxKernelCtx *ctx)
@@ -514,9 +553,11 @@ run_expand(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
+	es = onnx_dtype_size(x->dtype);
+	if (x->dtype != ONNX_DTYPE_STRING && x->rank >= 1 && x->dims[x->rank - 1] == dims[r - 1])
+		return expand_rows(ctx, x, y, es);
 	ins[0] = x;
 	onnx_bcast_init(&it, y, 1, ins);
-	es = onnx_dtype_size(x->dtype);
 	for (int64_t i = 0; i < y->count; i++)
 	{
 		if (x->dtype == ONNX_DTYPE_STRING)
@@ -1087,8 +1128,8 @@ const OnnxOpDef onnx_ops_tensor_shape[] = {
 	{"", "Squeeze", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
 	{"", "Squeeze", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
 	{"", "Squeeze", 13, 1, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
-	{"", "Unsqueeze", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_unsqueeze, run_unsqueeze},
-	{"", "Unsqueeze", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_unsqueeze, run_unsqueeze},
+	{"", "Unsqueeze", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_unsqueeze, infer_unsqueeze, run_unsqueeze},
+	{"", "Unsqueeze", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_unsqueeze, infer_unsqueeze, run_unsqueeze},
 	{"", "Unsqueeze", 13, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_unsqueeze, run_unsqueeze},
 	{"", "Expand", 8, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_expand, run_expand},
 	{"", "Shape", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, infer_shape, run_shape},

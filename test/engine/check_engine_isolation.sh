@@ -31,5 +31,24 @@ else
 	echo "ok - test_engine links no PostgreSQL library"
 	pass=$((pass + 1))
 fi
+# no engine object calls exit, abort, assert, printing, files or the
+# environment; only alloc.c (the malloc allocator for tools) uses malloc
+bad=""
+for o in "$ROOT"/engine/build/src/*.o "$ROOT"/engine/build/ops/*.o "$ROOT"/engine/build/gen/*.o; do
+	syms="$(nm -u "$o" | awk '{print $2}' | grep -wE 'exit|_exit|abort|__assert_fail|printf|fprintf|puts|fputs|fwrite|fopen|open|getenv|system|malloc|calloc|realloc|free' || true)"
+	case "$o" in
+		*/alloc.o) syms="$(echo "$syms" | grep -vwE 'malloc|free' || true)" ;;
+	esac
+	if [ -n "$syms" ]; then
+		bad="$bad $(basename "$o"):$(echo $syms | tr ' ' ',')"
+	fi
+done
+if [ -n "$bad" ]; then
+	echo "not ok - engine objects call forbidden functions:$bad"
+	fail=$((fail + 1))
+else
+	echo "ok - no engine object calls exit, abort, assert, printf, fopen, getenv or malloc"
+	pass=$((pass + 1))
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

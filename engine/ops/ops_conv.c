@@ -1017,7 +1017,7 @@ int_conv_acc(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xzp,
 			 const OnnxTensor *w, const OnnxTensor *wzp, const OnnxTensor *bias,
 			 int64_t *dims, ConvGeom *g, double **accp, int64_t *countp)
 {
-	int64_t		group,
+	int64_t		group = 1,
 				M;
 	double	   *dx = NULL,
 			   *dw = NULL,

@@ -151,6 +151,8 @@ typedef struct OnnxNode
 	const struct OnnxOpDef *def;
 	int			opset;			/* the model's opset for the node's domain */
 	int			index;			/* position in execution order */
+	bool		skip;			/* folded into another node by the optimizer */
+	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
 } OnnxNode;
 
 /* Where a value comes from. */

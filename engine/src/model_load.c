@@ -13,6 +13,7 @@
 
 #include "graph_build.h"
 #include "infer.h"
+#include "optimize.h"
 #include "onnx.pb-c.h"
 #include "proto_guard.h"
 
@@ -243,6 +244,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
 		return st;
+	onnx_graph_optimize(g);
 
 	/* public copies of input and output infos */
 	m->input_infos = onnx_arena_alloc(&m->arena, sizeof(OnnxValueInfo) * (size_t) (g->n_inputs + 1));

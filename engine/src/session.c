@@ -428,6 +428,8 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		OnnxKernelCtx ctx;
 		OnnxStatus	st;
 
+		if (n->skip)
+			continue;
 		if (s->opts.abort_fn && s->opts.abort_fn(s->opts.abort_ctx))
 			return onnx_error_set(err, ONNX_ERR_CANCELLED, "inference cancelled");
 		if (n->n_inputs > 64 || n->n_outputs > 64)

@@ -195,6 +195,12 @@ def main():
         lines += ["", "onnx_score / per-row onnx_predict speed-up: %.1fx; in-database write back vs client round trip: %.1fx."
                   % (sql["per-row onnx_predict"] / sql["onnx_score (batch 1024)"],
                      sql["client round trip (psycopg + ORT)"] / sql["in-database score + write back"])]
+        big = [e for e in eng if e[0] == "mlp" and e[1] == max(batches) and e[2]]
+        if big:
+            engine_s = big[0][2] / big[0][1] * n
+            overhead = sql["onnx_score (batch 1024)"] - engine_s
+            lines += ["onnx_score's SQL overhead: %.2f s over the engine's own %.2f s for the same rows (engine time from the batch-%d run above)."
+                      % (overhead, engine_s, big[0][1])]
     lines += ["", "Whole benchmark: %.0f s." % (time.time() - t_start)]
     open(args.out, "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))

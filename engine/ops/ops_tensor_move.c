@@ -1,12 +1,640 @@
 /*-------------------------------------------------------------------------
  *
  * ops_tensor_move.c
- *	  Operator family "tensor_move" (see op_tables.h).
+ *	  Operators that move elements without arithmetic: Transpose, Concat,
+ *	  Split, Slice, Gather, GatherElements, Tile.  Every dtype: elements are
+ *	  copied by size, strings duplicated (a tensor owns its strings).
  *
  *-------------------------------------------------------------------------
  */
+#include <stdio.h>
+
 #include "op_tables.h"
 
+/* Copy element si of src to element di of dst (same dtype). */
+static inline bool
+copy_elem(OnnxKernelCtx *ctx, OnnxTensor *dst, int64_t di, const OnnxTensor *src, int64_t si)
+{
+	if (src->dtype == ONNX_DTYPE_STRING)
+	{
+		const char *s = ((char *const *) src->data)[si];
+		size_t		n = s ? strlen(s) : 0;
+		char	   *d = onnx_kernel_alloc(ctx, n + 1);
+
+		if (d == NULL)
+			return false;
+		memcpy(d, s ? s : "", n + 1);
+		((char **) dst->data)[di] = d;
+		return true;
+	}
+	{
+		size_t		es = onnx_dtype_size(src->dtype);
+
+		memcpy((char *) dst->data + di * es, (const char *) src->data + si * es, es);
+	}
+	return true;
+}
+
+/* Copy n consecutive elements (fast path for non-strings). */
+static inline bool
+copy_run(OnnxKernelCtx *ctx, OnnxTensor *dst, int64_t di, const OnnxTensor *src, int64_t si, int64_t n)
+{
+	if (src->dtype == ONNX_DTYPE_STRING)
+	{
+		for (int64_t k = 0; k < n; k++)
+			if (!copy_elem(ctx, dst, di + k, src, si + k))
+				return false;
+		return true;
+	}
+	{
+		size_t		es = onnx_dtype_size(src->dtype);
+
+		if (n > 0)
+			memcpy((char *) dst->data + di * es, (const char *) src->data + si * es, (size_t) n * es);
+	}
+	return true;
+}
+
+#define OOM_STATUS(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
+
+/* ---- Transpose: X (d0..dn) -> Y (d[perm0]..d[permn]) ---- */
+
+static OnnxStatus
+run_transpose(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const int64_t *perm_attr;
+	int			np = onnx_attr_ints(ctx->node, "perm", &perm_attr);
+	int			perm[ONNX_MAX_RANK];
+	int64_t		dims[ONNX_MAX_RANK],
+				xstride[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK];
+	bool		seen[ONNX_MAX_RANK] = {false};
+	OnnxTensor *y;
+	int			r;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Transpose input is missing");
+	r = x->rank;
+	if (np != 0 && np != r)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "perm has %d entries for rank %d", np, r);
+	for (int i = 0; i < r; i++)
+	{
+		int64_t		p = np ? perm_attr[i] : r - 1 - i;
+
+		if (p < 0)
+			p += r;
+		if (p < 0 || p >= r || seen[p])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "perm is not a permutation of 0..%d", r - 1);
+		seen[p] = true;
+		perm[i] = (int) p;
+		dims[i] = x->dims[p];
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
+		return ctx->err->status;
+	if (x->count == 0)
+		return ONNX_OK;
+	{
+		int64_t		s = 1;
+
+		for (int d = r - 1; d >= 0; d--)
+		{
+			xstride[d] = s;
+			s *= x->dims[d];
+		}
+	}
+	memset(idx, 0, sizeof(idx));
+	/* walk Y in order; the innermost Y axis moves X by xstride[perm[r-1]] */
+	{
+		int64_t		inner = r > 0 ? dims[r - 1] : 1;
+		int64_t		istep = r > 0 ? xstride[perm[r - 1]] : 1;
+		size_t		es = onnx_dtype_size(x->dtype);
+
+		for (int64_t o = 0; o < y->count; o += inner)
+		{
+			int64_t		xoff = 0;
+
+			for (int d = 0; d < r - 1; d++)
+				xoff += idx[d] * xstride[perm[d]];
+			if (x->dtype == ONNX_DTYPE_STRING)
+			{
+				for (int64_t k = 0; k < inner; k++)
+					if (!copy_elem(ctx, y, o + k, x, xoff + k * istep))
+						return OOM_STATUS(ctx);
+			}
+			else if (es == 4)
+				for (int64_t k = 0; k < inner; k++)
+					((uint32_t *) y->data)[o + k] = ((const uint32_t *) x->data)[xoff + k * istep];
+			else if (es == 8)
+				for (int64_t k = 0; k < inner; k++)
+					((uint64_t *) y->data)[o + k] = ((const uint64_t *) x->data)[xoff + k * istep];
+			else
+				for (int64_t k = 0; k < inner; k++)
+					memcpy((char *) y->data + (o + k) * es, (const char *) x->data + (xoff + k * istep) * es, es);
+			for (int d = r - 2; d >= 0; d--)
+			{
+				if (++idx[d] < dims[d])
+					break;
+				idx[d] = 0;
+			}
+		}
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_transpose(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->inputs[0];
+	OnnxValueInfo *y = ctx->outputs[0];
+	const int64_t *perm;
+	int			np = onnx_attr_ints(ctx->node, "perm", &perm);
+
+	if (x == NULL || y == NULL || x->rank < 0 || (np && np != x->rank))
+		return ONNX_OK;
+	for (int i = 0; i < x->rank; i++)
+	{
+		int64_t		p = np ? perm[i] : x->rank - 1 - i;
+
+		if (p < 0 || p >= x->rank)
+			return ONNX_OK;
+	}
+	y->rank = x->rank;
+	for (int i = 0; i < x->rank; i++)
+	{
+		int64_t		p = np ? perm[i] : x->rank - 1 - i;
+
+		y->dims[i] = x->dims[p];
+		y->dim_params[i] = x->dim_params[p];
+	}
+	return ONNX_OK;
+}
+
+/* ---- Concat: inputs along axis ---- */
+
+static OnnxStatus
+run_concat(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *first = NULL;
+	int64_t		axis_attr = onnx_attr_int(ctx->node, "axis", ctx->opset < 4 ? 1 : 0);
+	int			ax,
+				r;
+	int64_t		dims[ONNX_MAX_RANK],
+				total = 0,
+				outer = 1,
+				inner = 1,
+				pos = 0;
+	OnnxTensor *y;
+
+	for (int i = 0; i < ctx->n_inputs; i++)
+		if (onnx_in(ctx, i))
+		{
+			first = onnx_in(ctx, i);
+			break;
+		}
+	if (first == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Concat has no inputs");
+	r = first->rank;
+	if (!onnx_norm_axis(axis_attr, r, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+								(long long) axis_attr, r);
+	for (int i = 0; i < ctx->n_inputs; i++)
+	{
+		const OnnxTensor *t = onnx_in(ctx, i);
+
+		if (t == NULL)
+			continue;
+		if (t->rank != r || t->dtype != first->dtype)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"Concat inputs must share rank and type (input %d differs)", i);
+		for (int d = 0; d < r; d++)
+			if (d != ax && t->dims[d] != first->dims[d])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"Concat input %d has dimension %d of %lld, expected %lld", i, d,
+										(long long) t->dims[d], (long long) first->dims[d]);
+		if (onnx_mul_overflow_i64(1, t->dims[ax], &dims[0]) || __builtin_add_overflow(total, t->dims[ax], &total))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Concat output is too large");
+	}
+	for (int d = 0; d < r; d++)
+	{
+		dims[d] = d == ax ? total : first->dims[d];
+		if (d < ax)
+			outer *= first->dims[d];
+		else if (d > ax)
+			inner *= first->dims[d];
+	}
+	if ((y = onnx_out(ctx, 0, first->dtype, r, dims)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < outer; o++)
+		for (int i = 0; i < ctx->n_inputs; i++)
+		{
+			const OnnxTensor *t = onnx_in(ctx, i);
+			int64_t		run;
+
+			if (t == NULL)
+				continue;
+			run = t->dims[ax] * inner;
+			if (!copy_run(ctx, y, pos, t, o * run, run))
+				return OOM_STATUS(ctx);
+			pos += run;
+		}
+	return ONNX_OK;
+}
+
+/* ---- Split: X -> outputs along axis ---- */
+
+static OnnxStatus
+run_split(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *tsplit = ctx->opset >= 13 ? onnx_in(ctx, 1) : NULL;
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0);
+	int64_t		num_outputs = onnx_attr_int(ctx->node, "num_outputs", 0);
+	const int64_t *attr_split;
+	int			n_attr = onnx_attr_ints(ctx->node, "split", &attr_split);
+	int			n = ctx->n_outputs;
+	int64_t		sizes[1024];
+	int64_t		outer = 1,
+				inner = 1,
+				off = 0,
+				sum = 0;
+	int			ax;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Split input is missing");
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range", (long long) axis);
+	if (n > 1024)
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Split has more than 1024 outputs");
+	if (tsplit)
+	{
+		if (tsplit->count != n)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split has %lld sizes for %d outputs",
+									(long long) tsplit->count, n);
+		for (int i = 0; i < n; i++)
+			sizes[i] = onnx_tensor_get_i64(tsplit, i);
+	}
+	else if (n_attr)
+	{
+		if (n_attr != n)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split has %d sizes for %d outputs", n_attr, n);
+		for (int i = 0; i < n; i++)
+			sizes[i] = attr_split[i];
+	}
+	else
+	{
+		int64_t		len = x->dims[ax];
+		int64_t		parts = num_outputs > 0 ? num_outputs : n;
+		int64_t		chunk = parts > 0 ? (len + parts - 1) / parts : 0;
+
+		if (num_outputs == 0 && parts > 0 && len % parts != 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"dimension %lld does not split evenly into %lld outputs", (long long) len, (long long) parts);
+		for (int i = 0; i < n; i++)
+		{
+			sizes[i] = chunk < len - i * chunk ? chunk : len - i * chunk;
+			if (sizes[i] < 0)
+				sizes[i] = 0;
+		}
+	}
+	for (int i = 0; i < n; i++)
+	{
+		if (sizes[i] < 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split size %lld is negative", (long long) sizes[i]);
+		sum += sizes[i];
+	}
+	if (sum != x->dims[ax])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split sizes add up to %lld, the axis has %lld",
+								(long long) sum, (long long) x->dims[ax]);
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			outer *= x->dims[d];
+		else if (d > ax)
+			inner *= x->dims[d];
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		dims[ONNX_MAX_RANK];
+		OnnxTensor *y;
+
+		memcpy(dims, x->dims, sizeof(int64_t) * x->rank);
+		dims[ax] = sizes[i];
+		if ((y = onnx_out(ctx, i, x->dtype, x->rank, dims)) == NULL)
+			return ctx->err->status;
+		for (int64_t o = 0; o < outer; o++)
+			if (!copy_run(ctx, y, o * sizes[i] * inner, x, (o * x->dims[ax] + off) * inner, sizes[i] * inner))
+				return OOM_STATUS(ctx);
+		off += sizes[i];
+	}
+	return ONNX_OK;
+}
+
+/* ---- Slice ---- */
+
+/* Clamp start/end for a step the way ONNX Slice does; count of elements. */
+static int64_t
+slice_range(int64_t dim, int64_t *start, int64_t end, int64_t step)
+{
+	int64_t		s = *start,
+				e = end;
+
+	if (s < 0)
+		s += dim;
+	if (e < 0)
+		e += dim;
+	if (step > 0)
+	{
+		s = s < 0 ? 0 : (s > dim ? dim : s);
+		e = e < 0 ? 0 : (e > dim ? dim : e);
+		*start = s;
+		return e > s ? (e - s + step - 1) / step : 0;
+	}
+	s = s < 0 ? -1 : (s > dim - 1 ? dim - 1 : s);
+	e = e < -1 ? -1 : (e > dim - 1 ? dim - 1 : e);
+	*start = s;
+	return s > e ? (s - e + (-step) - 1) / (-step) : 0;
+}
+
+static OnnxStatus
+run_slice(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	int64_t		start[ONNX_MAX_RANK],
+				step[ONNX_MAX_RANK],
+				dims[ONNX_MAX_RANK],
+				xstride[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK];
+	int			n;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Slice input is missing");
+	for (int d = 0; d < x->rank; d++)
+	{
+		start[d] = 0;
+		step[d] = 1;
+		dims[d] = x->dims[d];
+	}
+	if (ctx->opset < 10)
+	{
+		const int64_t *st,
+				   *en,
+				   *ax;
+		int			ns = onnx_attr_ints(ctx->node, "starts", &st);
+		int			ne = onnx_attr_ints(ctx->node, "ends", &en);
+		int			na = onnx_attr_ints(ctx->node, "axes", &ax);
+
+		if (ns != ne || (na && na != ns))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "starts, ends and axes differ in length");
+		for (int i = 0; i < ns; i++)
+		{
+			int			d;
+
+			if (!onnx_norm_axis(na ? ax[i] : i, x->rank, &d))
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "slice axis out of range");
+			start[d] = st[i];
+			dims[d] = slice_range(x->dims[d], &start[d], en[i], 1);
+		}
+	}
+	else
+	{
+		const OnnxTensor *ts = onnx_in(ctx, 1);
+		const OnnxTensor *te = onnx_in(ctx, 2);
+		const OnnxTensor *ta = onnx_in(ctx, 3);
+		const OnnxTensor *tp = onnx_in(ctx, 4);
+		bool		seen[ONNX_MAX_RANK] = {false};
+
+		if (ts == NULL || te == NULL || ts->count != te->count || (ta && ta->count != ts->count) ||
+			(tp && tp->count != ts->count))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "starts, ends, axes and steps must have one length");
+		n = (int) ts->count;
+		for (int i = 0; i < n; i++)
+		{
+			int			d;
+			int64_t		s;
+
+			if (!onnx_norm_axis(ta ? onnx_tensor_get_i64(ta, i) : i, x->rank, &d) || seen[d])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "slice axes are out of range or repeated");
+			seen[d] = true;
+			s = tp ? onnx_tensor_get_i64(tp, i) : 1;
+			if (s == 0)
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "slice step must not be 0");
+			step[d] = s;
+			start[d] = onnx_tensor_get_i64(ts, i);
+			dims[d] = slice_range(x->dims[d], &start[d], onnx_tensor_get_i64(te, i), s);
+		}
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	{
+		int64_t		s = 1;
+
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			xstride[d] = s;
+			s *= x->dims[d];
+		}
+	}
+	memset(idx, 0, sizeof(idx));
+	for (int64_t o = 0; o < y->count; o++)
+	{
+		int64_t		xoff = 0;
+
+		for (int d = 0; d < x->rank; d++)
+			xoff += (start[d] + idx[d] * step[d]) * xstride[d];
+		if (!copy_elem(ctx, y, o, x, xoff))
+			return OOM_STATUS(ctx);
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			if (++idx[d] < dims[d])
+				break;
+			idx[d] = 0;
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- Gather: data (d0..dn), indices (i..) along axis ---- */
+
+static OnnxStatus
+run_gather(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *ind = onnx_in(ctx, 1);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0);
+	int64_t		dims[ONNX_MAX_RANK],
+				outer = 1,
+				inner = 1,
+				pos = 0;
+	int			ax,
+				r = 0;
+	OnnxTensor *y;
+
+	if (x == NULL || ind == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gather needs data and indices");
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range", (long long) axis);
+	if (x->rank - 1 + ind->rank > ONNX_MAX_RANK)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Gather output rank is too large");
+	for (int d = 0; d < ax; d++)
+	{
+		dims[r++] = x->dims[d];
+		outer *= x->dims[d];
+	}
+	for (int d = 0; d < ind->rank; d++)
+		dims[r++] = ind->dims[d];
+	for (int d = ax + 1; d < x->rank; d++)
+	{
+		dims[r++] = x->dims[d];
+		inner *= x->dims[d];
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t k = 0; k < ind->count; k++)
+		{
+			int64_t		i = onnx_tensor_get_i64(ind, k);
+
+			if (i < 0)
+				i += x->dims[ax];
+			if (i < 0 || i >= x->dims[ax])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range [-%lld, %lld)",
+										(long long) onnx_tensor_get_i64(ind, k), (long long) x->dims[ax],
+										(long long) x->dims[ax]);
+			if (!copy_run(ctx, y, pos, x, (o * x->dims[ax] + i) * inner, inner))
+				return OOM_STATUS(ctx);
+			pos += inner;
+		}
+	return ONNX_OK;
+}
+
+/* ---- GatherElements: out[i][j][k] = data[index along axis] ---- */
+
+static OnnxStatus
+run_gather_elements(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *ind = onnx_in(ctx, 1);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0);
+	int64_t		xstride[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK];
+	int			ax;
+	OnnxTensor *y;
+
+	if (x == NULL || ind == NULL || ind->rank != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "data and indices must have the same rank");
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range", (long long) axis);
+	for (int d = 0; d < x->rank; d++)
+		if (d != ax && ind->dims[d] > x->dims[d])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "indices dimension %d exceeds the data's", d);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, ind)) == NULL)
+		return ctx->err->status;
+	{
+		int64_t		s = 1;
+
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			xstride[d] = s;
+			s *= x->dims[d];
+		}
+	}
+	memset(idx, 0, sizeof(idx));
+	for (int64_t o = 0; o < y->count; o++)
+	{
+		int64_t		i = onnx_tensor_get_i64(ind, o);
+		int64_t		xoff = 0;
+
+		if (i < 0)
+			i += x->dims[ax];
+		if (i < 0 || i >= x->dims[ax])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range",
+									(long long) onnx_tensor_get_i64(ind, o));
+		for (int d = 0; d < x->rank; d++)
+			xoff += (d == ax ? i : idx[d]) * xstride[d];
+		if (!copy_elem(ctx, y, o, x, xoff))
+			return OOM_STATUS(ctx);
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			if (++idx[d] < ind->dims[d])
+				break;
+			idx[d] = 0;
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- Tile: X (d) repeated (r) -> (d * r) ---- */
+
+static OnnxStatus
+run_tile(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *rep = onnx_in(ctx, 1);
+	int64_t		dims[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK],
+				xstride[ONNX_MAX_RANK];
+	OnnxTensor *y;
+
+	if (x == NULL || rep == NULL || rep->count != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "repeats must have one value per input dimension");
+	for (int d = 0; d < x->rank; d++)
+	{
+		int64_t		r = onnx_tensor_get_i64(rep, d);
+
+		if (r < 0 || onnx_mul_overflow_i64(x->dims[d], r, &dims[d]))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "repeats[%d] = %lld is invalid", d, (long long) r);
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	{
+		int64_t		s = 1;
+
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			xstride[d] = s;
+			s *= x->dims[d];
+		}
+	}
+	memset(idx, 0, sizeof(idx));
+	for (int64_t o = 0; o < y->count; o++)
+	{
+		int64_t		xoff = 0;
+
+		for (int d = 0; d < x->rank; d++)
+			xoff += (idx[d] % x->dims[d]) * xstride[d];
+		if (!copy_elem(ctx, y, o, x, xoff))
+			return OOM_STATUS(ctx);
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			if (++idx[d] < dims[d])
+				break;
+			idx[d] = 0;
+		}
+	}
+	return ONNX_OK;
+}
+
+static const OnnxAttrSpec perm_attrs[] = {{"perm", ONNX_ATTR_INTS}, {NULL}};
+static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
+
+#define MOVE(name, since, mi, ma, mo, xo, infer, fn, attrs) \
+	{"", name, since, mi, ma, mo, xo, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer, fn, attrs}
+
 const OnnxOpDef onnx_ops_tensor_move[] = {
+	MOVE("Transpose", 1, 1, 1, 1, 1, infer_transpose, run_transpose, perm_attrs),
+	MOVE("Concat", 1, 1, -1, 1, 1, NULL, run_concat, axis_attrs),
+	MOVE("Concat", 4, 1, -1, 1, 1, NULL, run_concat, axis_attrs),
+	MOVE("Split", 1, 1, 2, 1, -1, NULL, run_split, NULL),
+	MOVE("Split", 13, 1, 2, 1, -1, NULL, run_split, NULL),
+	MOVE("Split", 18, 1, 2, 1, -1, NULL, run_split, NULL),
+	MOVE("Slice", 1, 1, 1, 1, 1, NULL, run_slice, NULL),
+	MOVE("Slice", 10, 3, 5, 1, 1, NULL, run_slice, NULL),
+	MOVE("Gather", 1, 2, 2, 1, 1, NULL, run_gather, axis_attrs),
+	MOVE("GatherElements", 11, 2, 2, 1, 1, NULL, run_gather_elements, axis_attrs),
+	MOVE("Tile", 6, 2, 2, 1, 1, NULL, run_tile, NULL),
 	{0}
 };

@@ -31,6 +31,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_detection,
 	onnx_ops_text,
 	onnx_ops_signal,
+	onnx_ops_compare,
 	NULL
 };
 

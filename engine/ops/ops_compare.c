@@ -1,0 +1,499 @@
+/*-------------------------------------------------------------------------
+ *
+ * ops_compare.c
+ *	  Comparison, logic, selection and variadic elementwise operators, all
+ *	  with numpy broadcasting:
+ *	  Equal, Less, Greater, LessOrEqual, GreaterOrEqual -> bool;
+ *	  And, Or, Xor, Not (bool); BitwiseAnd/Or/Xor/Not, BitShift (integers);
+ *	  Where(cond, X, Y); Pow(X, Y) (Y of any numeric type); Mod (fmod);
+ *	  Min, Max, Sum, Mean (1..n inputs).
+ *
+ *	  Elements are read as double (float types), int64 (signed) or uint64
+ *	  (unsigned), so every numeric dtype shares one loop.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+#include <stdio.h>
+
+#include "op_tables.h"
+
+static inline uint64_t
+get_u64(const OnnxTensor *t, int64_t i)
+{
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_UINT64:
+			return ((const uint64_t *) t->data)[i];
+		case ONNX_DTYPE_UINT32:
+			return ((const uint32_t *) t->data)[i];
+		case ONNX_DTYPE_UINT16:
+			return ((const uint16_t *) t->data)[i];
+		default:
+			return (uint64_t) onnx_tensor_get_i64(t, i);
+	}
+}
+
+static inline void
+set_u64(OnnxTensor *t, int64_t i, uint64_t v)
+{
+	if (t->dtype == ONNX_DTYPE_UINT64)
+		((uint64_t *) t->data)[i] = v;
+	else
+		onnx_tensor_set_i64(t, i, (int64_t) v);
+}
+
+/* Broadcast output of n inputs (NULL inputs skipped). */
+static OnnxTensor *
+bcast_out(OnnxKernelCtx *ctx, int n, const OnnxTensor *const *ins, OnnxDType dt)
+{
+	int			rank = 0;
+	int64_t		dims[ONNX_MAX_RANK];
+	bool		first = true;
+
+	for (int i = 0; i < n; i++)
+	{
+		int64_t		nd[ONNX_MAX_RANK];
+		int			nr;
+
+		if (ins[i] == NULL)
+			continue;
+		if (first)
+		{
+			rank = ins[i]->rank;
+			memcpy(dims, ins[i]->dims, sizeof(int64_t) * (size_t) rank);
+			first = false;
+			continue;
+		}
+		if (!onnx_broadcast_shape(rank, dims, ins[i]->rank, ins[i]->dims, &nr, nd))
+		{
+			onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs cannot be broadcast together",
+							 ctx->node->op_type);
+			return NULL;
+		}
+		rank = nr;
+		memcpy(dims, nd, sizeof(int64_t) * (size_t) rank);
+	}
+	return onnx_out(ctx, 0, dt, rank, dims);
+}
+
+/* ---- comparisons ---- */
+
+typedef enum CmpOp
+{
+	CMP_EQ,
+	CMP_LT,
+	CMP_GT,
+	CMP_LE,
+	CMP_GE
+} CmpOp;
+
+static OnnxStatus
+run_compare(OnnxKernelCtx *ctx, CmpOp op)
+{
+	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
+	const OnnxTensor *a = ins[0],
+			   *b = ins[1];
+	OnnxTensor *y;
+	OnnxBcastIter it;
+
+	if (a == NULL || b == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs two inputs", ctx->node->op_type);
+	if (a->dtype != b->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs differ in type (%s, %s)",
+								ctx->node->op_type, onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
+	if ((y = bcast_out(ctx, 2, ins, ONNX_DTYPE_BOOL)) == NULL)
+		return ctx->err->status;
+	onnx_bcast_init(&it, y, 2, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		int			c;
+
+		if (a->dtype == ONNX_DTYPE_STRING)
+		{
+			const char *s = ((char *const *) a->data)[it.off[0]];
+			const char *t = ((char *const *) b->data)[it.off[1]];
+
+			c = strcmp(s ? s : "", t ? t : "");
+		}
+		else if (onnx_dtype_is_float(a->dtype))
+		{
+			double		x = onnx_tensor_get_f64(a, it.off[0]),
+						z = onnx_tensor_get_f64(b, it.off[1]);
+
+			if (isnan(x) || isnan(z))
+			{
+				((uint8_t *) y->data)[i] = 0;
+				continue;
+			}
+			c = x < z ? -1 : (x > z);
+		}
+		else if (onnx_dtype_is_unsigned_int(a->dtype))
+		{
+			uint64_t	x = get_u64(a, it.off[0]),
+						z = get_u64(b, it.off[1]);
+
+			c = x < z ? -1 : (x > z);
+		}
+		else
+		{
+			int64_t		x = onnx_tensor_get_i64(a, it.off[0]),
+						z = onnx_tensor_get_i64(b, it.off[1]);
+
+			c = x < z ? -1 : (x > z);
+		}
+		((uint8_t *) y->data)[i] = op == CMP_EQ ? c == 0 : op == CMP_LT ? c < 0 : op == CMP_GT ? c > 0 :
+			op == CMP_LE ? c <= 0 : c >= 0;
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus run_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_EQ); }
+static OnnxStatus run_less(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_LT); }
+static OnnxStatus run_greater(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_GT); }
+static OnnxStatus run_less_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_LE); }
+static OnnxStatus run_greater_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_GE); }
+
+/* ---- logic and bitwise ---- */
+
+typedef enum BitOp
+{
+	BIT_AND,
+	BIT_OR,
+	BIT_XOR,
+	BIT_SHL,
+	BIT_SHR
+} BitOp;
+
+static OnnxStatus
+run_bits(OnnxKernelCtx *ctx, BitOp op, bool logical)
+{
+	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
+	OnnxTensor *y;
+	OnnxBcastIter it;
+
+	if (ins[0] == NULL || ins[1] == NULL || ins[0]->dtype != ins[1]->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs two inputs of one type", ctx->node->op_type);
+	if (logical && ins[0]->dtype != ONNX_DTYPE_BOOL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s takes bool inputs", ctx->node->op_type);
+	if (!logical && !(ONNX_TS_INT & ONNX_T(ins[0]->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s takes integer inputs", ctx->node->op_type);
+	if (op == BIT_SHL || op == BIT_SHR)
+	{
+		const char *dir = onnx_attr_string(ctx->node, "direction", "");
+
+		if (strcmp(dir, "LEFT") != 0 && strcmp(dir, "RIGHT") != 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "BitShift direction must be LEFT or RIGHT");
+		op = strcmp(dir, "LEFT") == 0 ? BIT_SHL : BIT_SHR;
+	}
+	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+		return ctx->err->status;
+	onnx_bcast_init(&it, y, 2, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		uint64_t	x = get_u64(ins[0], it.off[0]),
+					z = get_u64(ins[1], it.off[1]),
+					v;
+		int			bits = (int) onnx_dtype_size(y->dtype) * 8;
+
+		switch (op)
+		{
+			case BIT_AND:
+				v = x & z;
+				break;
+			case BIT_OR:
+				v = x | z;
+				break;
+			case BIT_XOR:
+				v = x ^ z;
+				break;
+			case BIT_SHL:
+				v = z >= (uint64_t) bits ? 0 : x << z;
+				break;
+			default:
+				v = z >= (uint64_t) bits ? 0 : (x & (bits == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << bits) - 1))) >> z;
+				break;
+		}
+		if (logical)
+			v = v != 0;
+		set_u64(y, i, v);
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus run_and(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_AND, true); }
+static OnnxStatus run_or(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_OR, true); }
+static OnnxStatus run_xor(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_XOR, true); }
+static OnnxStatus run_bitwise_and(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_AND, false); }
+static OnnxStatus run_bitwise_or(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_OR, false); }
+static OnnxStatus run_bitwise_xor(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_XOR, false); }
+static OnnxStatus run_bitshift(OnnxKernelCtx *ctx) { return run_bits(ctx, BIT_SHL, false); }
+
+/* Not (bool) and BitwiseNot (integers): X -> same shape. */
+static OnnxStatus
+run_not_common(OnnxKernelCtx *ctx, bool logical)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	OnnxTensor *y;
+
+	if (x == NULL || (logical && x->dtype != ONNX_DTYPE_BOOL) || (!logical && !(ONNX_TS_INT & ONNX_T(x->dtype))))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s takes %s input", ctx->node->op_type,
+								logical ? "a bool" : "an integer");
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+		set_u64(y, i, logical ? !((uint8_t *) x->data)[i] : ~get_u64(x, i));
+	return ONNX_OK;
+}
+
+static OnnxStatus run_not(OnnxKernelCtx *ctx) { return run_not_common(ctx, true); }
+static OnnxStatus run_bitwise_not(OnnxKernelCtx *ctx) { return run_not_common(ctx, false); }
+
+/* ---- Where(cond, X, Y) ---- */
+
+static OnnxStatus
+run_where(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *ins[3] = {onnx_in(ctx, 0), onnx_in(ctx, 1), onnx_in(ctx, 2)};
+	OnnxTensor *y;
+	OnnxBcastIter it;
+	size_t		es;
+
+	if (!ins[0] || !ins[1] || !ins[2] || ins[0]->dtype != ONNX_DTYPE_BOOL || ins[1]->dtype != ins[2]->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Where needs a bool condition and X, Y of one type");
+	if ((y = bcast_out(ctx, 3, ins, ins[1]->dtype)) == NULL)
+		return ctx->err->status;
+	es = onnx_dtype_size(y->dtype);
+	onnx_bcast_init(&it, y, 3, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		bool		c = ((const uint8_t *) ins[0]->data)[it.off[0]] != 0;
+		const OnnxTensor *src = c ? ins[1] : ins[2];
+		int64_t		off = c ? it.off[1] : it.off[2];
+
+		if (y->dtype == ONNX_DTYPE_STRING)
+		{
+			const char *s = ((char *const *) src->data)[off];
+			size_t		n = s ? strlen(s) : 0;
+			char	   *d = onnx_kernel_alloc(ctx, n + 1);
+
+			if (d == NULL)
+				return ctx->err->status;
+			memcpy(d, s ? s : "", n + 1);
+			((char **) y->data)[i] = d;
+		}
+		else
+			memcpy((char *) y->data + i * es, (const char *) src->data + off * es, es);
+	}
+	return ONNX_OK;
+}
+
+/* ---- Pow and Mod ---- */
+
+static int64_t
+ipow(int64_t b, int64_t e)
+{
+	uint64_t	r = 1,
+				x = (uint64_t) b;
+
+	if (e < 0)
+		return b == 1 ? 1 : (b == -1 ? ((e & 1) ? -1 : 1) : 0);
+	while (e)
+	{
+		if (e & 1)
+			r *= x;
+		x *= x;
+		e >>= 1;
+	}
+	return (int64_t) r;
+}
+
+static OnnxStatus
+run_pow(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
+	OnnxTensor *y;
+	OnnxBcastIter it;
+
+	if (!ins[0] || !ins[1] || ins[0]->dtype == ONNX_DTYPE_STRING || ins[1]->dtype == ONNX_DTYPE_STRING)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Pow needs numeric X and Y");
+	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+		return ctx->err->status;
+	onnx_bcast_init(&it, y, 2, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		if (onnx_dtype_is_float(y->dtype))
+			onnx_tensor_set_f64(y, i, pow(onnx_tensor_get_f64(ins[0], it.off[0]), onnx_tensor_get_f64(ins[1], it.off[1])));
+		else if (onnx_dtype_is_float(ins[1]->dtype))
+			onnx_tensor_set_f64(y, i, pow(onnx_tensor_get_f64(ins[0], it.off[0]), onnx_tensor_get_f64(ins[1], it.off[1])));
+		else
+			onnx_tensor_set_i64(y, i, ipow(onnx_tensor_get_i64(ins[0], it.off[0]), onnx_tensor_get_i64(ins[1], it.off[1])));
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus
+run_mod(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
+	bool		use_fmod = onnx_attr_int(ctx->node, "fmod", 0) != 0;
+	OnnxTensor *y;
+	OnnxBcastIter it;
+
+	if (!ins[0] || !ins[1] || ins[0]->dtype != ins[1]->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Mod needs two inputs of one type");
+	if (onnx_dtype_is_float(ins[0]->dtype) && !use_fmod)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "Mod on floating-point inputs needs fmod=1");
+	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+		return ctx->err->status;
+	onnx_bcast_init(&it, y, 2, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		if (onnx_dtype_is_float(y->dtype))
+			onnx_tensor_set_f64(y, i, fmod(onnx_tensor_get_f64(ins[0], it.off[0]), onnx_tensor_get_f64(ins[1], it.off[1])));
+		else if (onnx_dtype_is_unsigned_int(y->dtype))
+		{
+			uint64_t	a = get_u64(ins[0], it.off[0]),
+						b = get_u64(ins[1], it.off[1]);
+
+			set_u64(y, i, b ? a % b : 0);
+		}
+		else
+		{
+			int64_t		a = onnx_tensor_get_i64(ins[0], it.off[0]),
+						b = onnx_tensor_get_i64(ins[1], it.off[1]),
+						r;
+
+			if (b == 0 || (b == -1 && a == INT64_MIN))
+				r = 0;
+			else
+			{
+				r = a % b;
+				if (!use_fmod && r != 0 && ((r < 0) != (b < 0)))
+					r += b;		/* the sign of the divisor, like Python */
+			}
+			onnx_tensor_set_i64(y, i, r);
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- Min, Max, Sum, Mean over 1..n inputs ---- */
+
+typedef enum VarOp
+{
+	VAR_MIN,
+	VAR_MAX,
+	VAR_SUM,
+	VAR_MEAN
+} VarOp;
+
+static OnnxStatus
+run_variadic(OnnxKernelCtx *ctx, VarOp op)
+{
+	const OnnxTensor *ins[64];
+	int			n = 0;
+	OnnxTensor *y;
+	OnnxDType	dt;
+
+	for (int i = 0; i < ctx->n_inputs && n < 64; i++)
+		if (onnx_in(ctx, i))
+			ins[n++] = onnx_in(ctx, i);
+	if (n == 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs at least one input", ctx->node->op_type);
+	dt = ins[0]->dtype;
+	for (int i = 1; i < n; i++)
+		if (ins[i]->dtype != dt)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs differ in type", ctx->node->op_type);
+	if ((y = bcast_out(ctx, n, ins, dt)) == NULL)
+		return ctx->err->status;
+	for (int k = 0; k < n; k++)
+	{
+		const OnnxTensor *pair[1] = {ins[k]};
+		OnnxBcastIter it;
+
+		onnx_bcast_init(&it, y, 1, pair);
+		for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+		{
+			if (onnx_dtype_is_float(dt))
+			{
+				double		v = onnx_tensor_get_f64(ins[k], it.off[0]);
+				double		acc = onnx_tensor_get_f64(y, i);
+
+				if (k == 0)
+					acc = v;
+				else if (op == VAR_MIN)
+					acc = (isnan(v) || isnan(acc)) ? NAN : (v < acc ? v : acc);
+				else if (op == VAR_MAX)
+					acc = (isnan(v) || isnan(acc)) ? NAN : (v > acc ? v : acc);
+				else
+					acc += v;
+				if (op == VAR_MEAN && k == n - 1)
+					acc /= n;
+				onnx_tensor_set_f64(y, i, acc);
+			}
+			else if (onnx_dtype_is_unsigned_int(dt))
+			{
+				uint64_t	v = get_u64(ins[k], it.off[0]);
+				uint64_t	acc = get_u64(y, i);
+
+				acc = k == 0 ? v : op == VAR_MIN ? (v < acc ? v : acc) : op == VAR_MAX ? (v > acc ? v : acc) : acc + v;
+				if (op == VAR_MEAN && k == n - 1)
+					acc /= (uint64_t) n;
+				set_u64(y, i, acc);
+			}
+			else
+			{
+				int64_t		v = onnx_tensor_get_i64(ins[k], it.off[0]);
+				int64_t		acc = onnx_tensor_get_i64(y, i);
+
+				acc = k == 0 ? v : op == VAR_MIN ? (v < acc ? v : acc) : op == VAR_MAX ? (v > acc ? v : acc) :
+					(int64_t) ((uint64_t) acc + (uint64_t) v);
+				if (op == VAR_MEAN && k == n - 1)
+					acc /= n;
+				onnx_tensor_set_i64(y, i, acc);
+			}
+		}
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus run_min(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_MIN); }
+static OnnxStatus run_max(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_MAX); }
+static OnnxStatus run_sum(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_SUM); }
+static OnnxStatus run_mean(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_MEAN); }
+
+#define CMP(name, since, fn) \
+	{"", name, since, 2, 2, 1, 1, ONNX_TS_ALL, ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, fn}
+#define SAME2(name, since, types, fn) \
+	{"", name, since, 2, 2, 1, 1, types, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, fn}
+#define VAR(name, since, fn) \
+	{"", name, since, 1, -1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, fn}
+
+static const OnnxAttrSpec shift_attrs[] = {{"direction", ONNX_ATTR_STRING}, {NULL}};
+static const OnnxAttrSpec mod_attrs[] = {{"fmod", ONNX_ATTR_INT}, {NULL}};
+
+const OnnxOpDef onnx_ops_compare[] = {
+	CMP("Equal", 1, run_equal),
+	CMP("Less", 1, run_less),
+	CMP("Greater", 1, run_greater),
+	CMP("LessOrEqual", 12, run_less_equal),
+	CMP("GreaterOrEqual", 12, run_greater_equal),
+	{"", "And", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_and},
+	{"", "Or", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_or},
+	{"", "Xor", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_xor},
+	{"", "Not", 1, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_not},
+	SAME2("BitwiseAnd", 18, ONNX_TS_INT, run_bitwise_and),
+	SAME2("BitwiseOr", 18, ONNX_TS_INT, run_bitwise_or),
+	SAME2("BitwiseXor", 18, ONNX_TS_INT, run_bitwise_xor),
+	{"", "BitwiseNot", 18, 1, 1, 1, 1, ONNX_TS_INT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_bitwise_not},
+	{"", "BitShift", 11, 2, 2, 1, 1, ONNX_TS_UINT, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_bitshift, shift_attrs},
+	{"", "Where", 9, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_UNKNOWN, NULL, onnx_infer_broadcast, run_where},
+	SAME2("Pow", 1, ONNX_TS_NUMERIC, run_pow),
+	{"", "Mod", 10, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_mod, mod_attrs},
+	VAR("Min", 1, run_min),
+	VAR("Max", 1, run_max),
+	VAR("Sum", 1, run_sum),
+	VAR("Mean", 1, run_mean),
+	{0}
+};

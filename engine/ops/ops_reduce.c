@@ -1,12 +1,357 @@
 /*-------------------------------------------------------------------------
  *
  * ops_reduce.c
- *	  Operator family "reduce" (see op_tables.h).
+ *	  Reductions over a set of axes: ReduceSum, ReduceMean, ReduceMax,
+ *	  ReduceMin, ReduceProd, ReduceL1, ReduceL2, ReduceSumSquare,
+ *	  ReduceLogSum, ReduceLogSumExp; and ArgMax, ArgMin over one axis.
+ *
+ *	  X (d0..dn), axes -> Y with the axes reduced (kept as 1 with
+ *	  keepdims, the default).  Axes come from the attribute, or from input
+ *	  1 from opset 13 (ReduceSum) or 18 (the others); no axes reduce all,
+ *	  unless noop_with_empty_axes.  Computed in double; an empty reduction
+ *	  gives the identity (0, 1, -inf, +inf, ...).
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
+#include <stdio.h>
+
 #include "op_tables.h"
 
+typedef enum ReduceKind
+{
+	R_SUM,
+	R_MEAN,
+	R_MAX,
+	R_MIN,
+	R_PROD,
+	R_L1,
+	R_L2,
+	R_SUMSQ,
+	R_LOGSUM,
+	R_LOGSUMEXP
+} ReduceKind;
+
+/* Which axes to reduce; false (with error) if invalid. *all when none. */
+static OnnxStatus
+reduce_axes(OnnxKernelCtx *ctx, int rank, bool axes_input, bool *red, bool *noop)
+{
+	const int64_t *ax = NULL;
+	int			n = 0;
+	bool		given = false;
+
+	*noop = false;
+	for (int d = 0; d < rank; d++)
+		red[d] = false;
+	if (axes_input)
+	{
+		const OnnxTensor *t = onnx_in(ctx, 1);
+
+		if (t && t->count > 0)
+		{
+			if (t->dtype != ONNX_DTYPE_INT64)
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axes must be int64");
+			ax = t->data;
+			n = (int) t->count;
+			given = true;
+		}
+	}
+	else if (onnx_attr(ctx->node, "axes"))
+	{
+		n = onnx_attr_ints(ctx->node, "axes", &ax);
+		given = n > 0;
+	}
+	if (!given)
+	{
+		if (onnx_attr_int(ctx->node, "noop_with_empty_axes", 0))
+		{
+			*noop = true;
+			return ONNX_OK;
+		}
+		for (int d = 0; d < rank; d++)
+			red[d] = true;
+		return ONNX_OK;
+	}
+	for (int i = 0; i < n; i++)
+	{
+		int			d;
+
+		if (!onnx_norm_axis(ax[i], rank, &d))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+									(long long) ax[i], rank);
+		red[d] = true;
+	}
+	return ONNX_OK;
+}
+
+static double
+reduce_init(ReduceKind k)
+{
+	switch (k)
+	{
+		case R_MAX:
+			return -INFINITY;
+		case R_MIN:
+			return INFINITY;
+		case R_PROD:
+			return 1;
+		case R_LOGSUMEXP:
+			return -INFINITY;
+		default:
+			return 0;
+	}
+}
+
+static OnnxStatus
+run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	bool		keep = onnx_attr_int(ctx->node, "keepdims", 1) != 0;
+	bool		red[ONNX_MAX_RANK],
+				noop;
+	int64_t		dims[ONNX_MAX_RANK],
+				odims[ONNX_MAX_RANK],
+				ostride[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK],
+				nred = 1;
+	int			orank = 0;
+	double	   *acc;
+	double	   *mx = NULL;
+	OnnxTensor *y;
+	OnnxStatus	st;
+	bool		integer;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if ((st = reduce_axes(ctx, x->rank, ctx->opset >= axes_input_since, red, &noop)) != ONNX_OK)
+		return st;
+	integer = !onnx_dtype_is_float(x->dtype);
+	if (noop)
+	{
+		if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+			return ctx->err->status;
+		if (x->nbytes)
+			memcpy(y->data, x->data, x->nbytes);
+		return ONNX_OK;
+	}
+	for (int d = 0; d < x->rank; d++)
+	{
+		dims[d] = red[d] ? 1 : x->dims[d];
+		if (red[d])
+			nred *= x->dims[d];
+		if (!red[d] || keep)
+			odims[orank++] = red[d] ? 1 : x->dims[d];
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, orank, odims)) == NULL)
+		return ctx->err->status;
+	if ((kind == R_MAX || kind == R_MIN) && nred == 0 && integer)
+		return ONNX_OK;			/* no identity in integers: zeros */
+	acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (y->count + 1));
+	if (acc == NULL)
+		return ctx->err->status;
+	if (kind == R_LOGSUMEXP)
+	{
+		mx = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (y->count + 1));
+		if (mx == NULL)
+		{
+			onnx_kernel_free(ctx, acc);
+			return ctx->err->status;
+		}
+	}
+	for (int64_t i = 0; i < y->count; i++)
+	{
+		acc[i] = reduce_init(kind);
+		if (mx)
+			mx[i] = -INFINITY;
+	}
+	{
+		int64_t		s = 1;
+
+		for (int d = x->rank - 1; d >= 0; d--)
+		{
+			ostride[d] = red[d] ? 0 : s;
+			s *= dims[d];
+		}
+	}
+	/* pass 1 (LogSumExp: the maximum per output) */
+	for (int pass = mx ? 0 : 1; pass < 2; pass++)
+	{
+		memset(idx, 0, sizeof(idx));
+		for (int64_t i = 0; i < x->count; i++)
+		{
+			int64_t		o = 0;
+			double		v = onnx_tensor_get_f64(x, i);
+
+			for (int d = 0; d < x->rank; d++)
+				o += idx[d] * ostride[d];
+			if (pass == 0)
+			{
+				if (v > mx[o])
+					mx[o] = v;
+			}
+			else
+				switch (kind)
+				{
+					case R_SUM:
+					case R_MEAN:
+						acc[o] += v;
+						break;
+					case R_MAX:
+						if (v > acc[o] || isnan(v))
+							acc[o] = v;
+						break;
+					case R_MIN:
+						if (v < acc[o] || isnan(v))
+							acc[o] = v;
+						break;
+					case R_PROD:
+						acc[o] *= v;
+						break;
+					case R_L1:
+						acc[o] += fabs(v);
+						break;
+					case R_L2:
+					case R_SUMSQ:
+						acc[o] += v * v;
+						break;
+					case R_LOGSUM:
+						acc[o] += v;
+						break;
+					case R_LOGSUMEXP:
+						if (acc[o] == -INFINITY)
+							acc[o] = 0;
+						acc[o] += exp(v - (isinf(mx[o]) ? 0 : mx[o]));
+						break;
+				}
+			for (int d = x->rank - 1; d >= 0; d--)
+			{
+				if (++idx[d] < x->dims[d])
+					break;
+				idx[d] = 0;
+			}
+		}
+	}
+	for (int64_t o = 0; o < y->count; o++)
+	{
+		double		v = acc[o];
+
+		switch (kind)
+		{
+			case R_MEAN:
+				v = nred ? v / (double) nred : NAN;
+				break;
+			case R_L2:
+				v = sqrt(v);
+				break;
+			case R_LOGSUM:
+				v = log(v);
+				break;
+			case R_LOGSUMEXP:
+				v = v == -INFINITY ? -INFINITY : log(v) + (isinf(mx[o]) ? 0 : mx[o]);
+				break;
+			default:
+				break;
+		}
+		if (integer)
+			onnx_tensor_set_i64(y, o, (int64_t) (kind == R_MEAN ? trunc(v) : v));
+		else
+			onnx_tensor_set_f64(y, o, v);
+	}
+	onnx_kernel_free(ctx, acc);
+	onnx_kernel_free(ctx, mx);
+	return ONNX_OK;
+}
+
+#define RED(fname, kind, since_in) \
+	static OnnxStatus fname(OnnxKernelCtx *ctx) { return run_reduce(ctx, kind, since_in); }
+
+RED(run_reduce_sum, R_SUM, 13)
+RED(run_reduce_mean, R_MEAN, 18)
+RED(run_reduce_max, R_MAX, 18)
+RED(run_reduce_min, R_MIN, 18)
+RED(run_reduce_prod, R_PROD, 18)
+RED(run_reduce_l1, R_L1, 18)
+RED(run_reduce_l2, R_L2, 18)
+RED(run_reduce_sumsq, R_SUMSQ, 18)
+RED(run_reduce_logsum, R_LOGSUM, 18)
+RED(run_reduce_logsumexp, R_LOGSUMEXP, 18)
+
+/* ArgMax/ArgMin: X along axis -> int64 indices (keepdims, select_last_index). */
+static OnnxStatus
+run_arg(OnnxKernelCtx *ctx, bool is_max)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0);
+	bool		keep = onnx_attr_int(ctx->node, "keepdims", 1) != 0;
+	bool		last = onnx_attr_int(ctx->node, "select_last_index", 0) != 0;
+	int64_t		odims[ONNX_MAX_RANK],
+				outer = 1,
+				inner = 1,
+				n;
+	int			ax,
+				orank = 0;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range", (long long) axis);
+	n = x->dims[ax];
+	if (n == 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s over an empty axis", ctx->node->op_type);
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			outer *= x->dims[d];
+		else if (d > ax)
+			inner *= x->dims[d];
+		if (d != ax || keep)
+			odims[orank++] = d == ax ? 1 : x->dims[d];
+	}
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT64, orank, odims)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++)
+		{
+			int64_t		best = 0;
+			double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
+
+			for (int64_t k = 1; k < n; k++)
+			{
+				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
+				bool		better = is_max ? (last ? v >= bv : v > bv) : (last ? v <= bv : v < bv);
+
+				if (better)
+				{
+					bv = v;
+					best = k;
+				}
+			}
+			((int64_t *) y->data)[o * inner + in] = best;
+		}
+	return ONNX_OK;
+}
+
+static OnnxStatus run_argmax(OnnxKernelCtx *ctx) { return run_arg(ctx, true); }
+static OnnxStatus run_argmin(OnnxKernelCtx *ctx) { return run_arg(ctx, false); }
+
+#define R1(name, since, fn) \
+	{"", name, since, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
+#define R2(name, since, fn) \
+	{"", name, since, 1, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
+
 const OnnxOpDef onnx_ops_reduce[] = {
+	R1("ReduceSum", 1, run_reduce_sum), R2("ReduceSum", 13, run_reduce_sum),
+	R1("ReduceMean", 1, run_reduce_mean), R2("ReduceMean", 18, run_reduce_mean),
+	R1("ReduceMax", 1, run_reduce_max), R2("ReduceMax", 18, run_reduce_max),
+	R1("ReduceMin", 1, run_reduce_min), R2("ReduceMin", 18, run_reduce_min),
+	R1("ReduceProd", 1, run_reduce_prod), R2("ReduceProd", 18, run_reduce_prod),
+	R1("ReduceL1", 1, run_reduce_l1), R2("ReduceL1", 18, run_reduce_l1),
+	R1("ReduceL2", 1, run_reduce_l2), R2("ReduceL2", 18, run_reduce_l2),
+	R1("ReduceSumSquare", 1, run_reduce_sumsq), R2("ReduceSumSquare", 18, run_reduce_sumsq),
+	R1("ReduceLogSum", 1, run_reduce_logsum), R2("ReduceLogSum", 18, run_reduce_logsum),
+	R1("ReduceLogSumExp", 1, run_reduce_logsumexp), R2("ReduceLogSumExp", 18, run_reduce_logsumexp),
+	{"", "ArgMax", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_INT64, NULL, NULL, run_argmax},
+	{"", "ArgMin", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_INT64, NULL, NULL, run_argmin},
 	{0}
 };

@@ -82,8 +82,9 @@ binary_apply(OnnxKernelCtx *ctx, const BinaryKernel *k)
 				pc[i] = k->f32(pa[i], pb[0]);
 			return ONNX_OK;
 		}
-		/* row vector broadcast: A (M,N) op B (N) */
-		if (a->count == c->count && b->count == c->dims[c->rank - 1] && c->rank >= 1)
+		/* row vector broadcast: A (M,N) op B (N) or (1,..,1,N) */
+		if (a->count == c->count && c->rank >= 1 && b->rank >= 1 &&
+			b->dims[b->rank - 1] == c->dims[c->rank - 1] && b->count == b->dims[b->rank - 1])
 		{
 			int64_t		n = b->count;
 

@@ -11,6 +11,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <float.h>
 #include <math.h>
 
 #include "op_tables.h"
@@ -159,6 +160,163 @@ run_leaky_relu(OnnxKernelCtx *ctx)
 	return unary_apply(ctx, &leaky_relu_kernel, &p);
 }
 
+
+UNARY_FLOAT(sin, sinf(x), sin(x))
+UNARY_RUN(sin, NULL)
+UNARY_FLOAT(cos, cosf(x), cos(x))
+UNARY_RUN(cos, NULL)
+UNARY_FLOAT(tan, tanf(x), tan(x))
+UNARY_RUN(tan, NULL)
+UNARY_FLOAT(asin, asinf(x), asin(x))
+UNARY_RUN(asin, NULL)
+UNARY_FLOAT(acos, acosf(x), acos(x))
+UNARY_RUN(acos, NULL)
+UNARY_FLOAT(atan, atanf(x), atan(x))
+UNARY_RUN(atan, NULL)
+UNARY_FLOAT(sinh, sinhf(x), sinh(x))
+UNARY_RUN(sinh, NULL)
+UNARY_FLOAT(cosh, coshf(x), cosh(x))
+UNARY_RUN(cosh, NULL)
+UNARY_FLOAT(asinh, asinhf(x), asinh(x))
+UNARY_RUN(asinh, NULL)
+UNARY_FLOAT(acosh, acoshf(x), acosh(x))
+UNARY_RUN(acosh, NULL)
+UNARY_FLOAT(atanh, atanhf(x), atanh(x))
+UNARY_RUN(atanh, NULL)
+UNARY_FLOAT(erf, erff(x), erf(x))
+UNARY_RUN(erf, NULL)
+UNARY_FLOAT(sign, (float) ((x > 0) - (x < 0)), (double) ((x > 0) - (x < 0)))
+static int64_t
+sign_i64(int64_t x, const UnaryParams *p)
+{
+	(void) p;
+	return (x > 0) - (x < 0);
+}
+UNARY_RUN(sign, sign_i64)
+/* Round: half to even */
+UNARY_FLOAT(round, nearbyintf(x), nearbyint(x))
+UNARY_RUN(round, NULL)
+UNARY_FLOAT(softplus, x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)), x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
+UNARY_RUN(softplus, NULL)
+UNARY_FLOAT(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
+UNARY_RUN(softsign, NULL)
+UNARY_FLOAT(mish, x * tanhf(x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x))),
+			x * tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
+UNARY_RUN(mish, NULL)
+UNARY_FLOAT(hardswish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)), x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
+UNARY_RUN(hardswish, NULL)
+
+/* Parametrised activations: a, b from attributes. */
+UNARY_FLOAT(elu, x >= 0 ? x : (float) p->a * (expf(x) - 1.0f), x >= 0 ? x : p->a * (exp(x) - 1.0))
+UNARY_FLOAT(selu, x > 0 ? (float) p->b * x : (float) p->b * ((float) p->a * expf(x) - (float) p->a),
+			x > 0 ? p->b * x : p->b * (p->a * exp(x) - p->a))
+UNARY_FLOAT(celu, fmaxf(0.0f, x) + fminf(0.0f, (float) p->a * (expf(x / (float) p->a) - 1.0f)),
+			fmax(0.0, x) + fmin(0.0, p->a * (exp(x / p->a) - 1.0)))
+UNARY_FLOAT(hardsigmoid, fmaxf(0.0f, fminf(1.0f, (float) p->a * x + (float) p->b)),
+			fmax(0.0, fmin(1.0, p->a * x + p->b)))
+UNARY_FLOAT(thresholded_relu, x > (float) p->a ? x : 0.0f, x > p->a ? x : 0.0)
+UNARY_FLOAT(shrink, x < -(float) p->a ? x + (float) p->b : (x > (float) p->a ? x - (float) p->b : 0.0f),
+			x < -p->a ? x + p->b : (x > p->a ? x - p->b : 0.0))
+UNARY_FLOAT(gelu, p->a ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
+			: 0.5f * x * (1.0f + erff(x * 0.70710678f)),
+			p->a ? 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+			: 0.5 * x * (1.0 + erf(x * 0.7071067811865476)))
+
+#define UNARY_PARAM_RUN(name, i64fn, pa, pb) \
+	static const UnaryKernel name##_kernel = {name##_f32, name##_f64, i64fn}; \
+	static OnnxStatus run_##name(OnnxKernelCtx *ctx) \
+	{ UnaryParams p = {pa, pb, 0}; return unary_apply(ctx, &name##_kernel, &p); }
+
+UNARY_PARAM_RUN(elu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(selu, NULL, onnx_attr_float(ctx->node, "alpha", 1.67326319217681884765625f),
+				onnx_attr_float(ctx->node, "gamma", 1.05070102214813232421875f))
+UNARY_PARAM_RUN(celu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(hardsigmoid, NULL, onnx_attr_float(ctx->node, "alpha", 0.2f), onnx_attr_float(ctx->node, "beta", 0.5f))
+UNARY_PARAM_RUN(thresholded_relu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(shrink, NULL, onnx_attr_float(ctx->node, "lambd", 0.5f), onnx_attr_float(ctx->node, "bias", 0.0f))
+UNARY_PARAM_RUN(gelu, NULL, strcmp(onnx_attr_string(ctx->node, "approximate", "none"), "tanh") == 0 ? 1 : 0, 0)
+
+/* IsNaN / IsInf: X (float) -> bool */
+static OnnxStatus
+run_isnan_isinf(OnnxKernelCtx *ctx, bool nan_test)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	bool		pos = onnx_attr_int(ctx->node, "detect_positive", 1) != 0;
+	bool		neg = onnx_attr_int(ctx->node, "detect_negative", 1) != 0;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_BOOL, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		double		v = onnx_tensor_get_f64(x, i);
+
+		((uint8_t *) y->data)[i] = nan_test ? isnan(v) != 0 : (isinf(v) && ((v > 0 && pos) || (v < 0 && neg)));
+	}
+	return ONNX_OK;
+}
+
+static OnnxStatus run_isnan(OnnxKernelCtx *ctx) { return run_isnan_isinf(ctx, true); }
+static OnnxStatus run_isinf(OnnxKernelCtx *ctx) { return run_isnan_isinf(ctx, false); }
+
+/* Clip: X, min, max (attributes before opset 11, optional inputs after) */
+static OnnxStatus
+run_clip(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	OnnxTensor *y;
+	double		lo = -INFINITY,
+				hi = INFINITY;
+	bool		integer;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	integer = !onnx_dtype_is_float(x->dtype);
+	if (ctx->opset < 11)
+	{
+		lo = onnx_attr_float(ctx->node, "min", -FLT_MAX);
+		hi = onnx_attr_float(ctx->node, "max", FLT_MAX);
+	}
+	else
+	{
+		const OnnxTensor *tmin = onnx_in(ctx, 1);
+		const OnnxTensor *tmax = onnx_in(ctx, 2);
+
+		if (tmin && tmin->count)
+			lo = onnx_tensor_get_f64(tmin, 0);
+		if (tmax && tmax->count)
+			hi = onnx_tensor_get_f64(tmax, 0);
+	}
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		if (integer)
+		{
+			int64_t		v = onnx_tensor_get_i64(x, i);
+
+			if (lo > -INFINITY && (double) v < lo)
+				v = (int64_t) lo;
+			if (hi < INFINITY && (double) v > hi)
+				v = (int64_t) hi;
+			onnx_tensor_set_i64(y, i, v);
+		}
+		else
+		{
+			double		v = onnx_tensor_get_f64(x, i);
+
+			if (v < lo)
+				v = lo;
+			if (v > hi)
+				v = hi;
+			onnx_tensor_set_f64(y, i, v);
+		}
+	}
+	return ONNX_OK;
+}
+
 #define F ONNX_TS_FLOAT
 #define FS (ONNX_TS_FLOAT | ONNX_TS_SINT)
 #define UN(name, since, types, fn) \
@@ -177,5 +335,21 @@ const OnnxOpDef onnx_ops_unary[] = {
 	UN("Floor", 1, F, run_floor),
 	UN("Ceil", 1, F, run_ceil),
 	UN("LeakyRelu", 1, F, run_leaky_relu),
+	UN("Sin", 7, F, run_sin), UN("Cos", 7, F, run_cos), UN("Tan", 7, F, run_tan),
+	UN("Asin", 7, F, run_asin), UN("Acos", 7, F, run_acos), UN("Atan", 7, F, run_atan),
+	UN("Sinh", 9, F, run_sinh), UN("Cosh", 9, F, run_cosh), UN("Asinh", 9, F, run_asinh),
+	UN("Acosh", 9, F, run_acosh), UN("Atanh", 9, F, run_atanh),
+	UN("Erf", 9, ONNX_TS_NUMERIC, run_erf),
+	UN("Sign", 9, ONNX_TS_NUMERIC, run_sign),
+	UN("Round", 11, F, run_round),
+	UN("Softplus", 1, F, run_softplus), UN("Softsign", 1, F, run_softsign),
+	UN("Mish", 18, F, run_mish), UN("HardSwish", 14, F, run_hardswish),
+	UN("Elu", 1, F, run_elu), UN("Selu", 1, F, run_selu), UN("Celu", 12, F, run_celu),
+	UN("HardSigmoid", 1, F, run_hardsigmoid), UN("ThresholdedRelu", 10, F, run_thresholded_relu),
+	UN("Shrink", 9, ONNX_TS_NUMERIC, run_shrink), UN("Gelu", 20, F, run_gelu),
+	{"", "IsNaN", 9, 1, 1, 1, 1, F, ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_isnan},
+	{"", "IsInf", 10, 1, 1, 1, 1, F, ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_isinf},
+	{"", "Clip", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_clip},
+	{"", "Clip", 11, 1, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_clip},
 	{0}
 };

@@ -108,6 +108,260 @@ run_log_softmax(OnnxKernelCtx *ctx)
 
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
 
+
+/*
+ * BatchNormalization (inference): X (N, C, ...), scale, B, mean, var (C)
+ * -> Y = scale * (X - mean) / sqrt(var + epsilon) + B.  training_mode
+ * outputs (opset 14+) use the batch statistics.
+ */
+static OnnxStatus
+run_batchnorm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *sc = onnx_in(ctx, 1);
+	const OnnxTensor *bi = onnx_in(ctx, 2);
+	const OnnxTensor *mean = onnx_in(ctx, 3);
+	const OnnxTensor *var = onnx_in(ctx, 4);
+	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
+	double		momentum = onnx_attr_float(ctx->node, "momentum", 0.9f);
+	bool		training = onnx_attr_int(ctx->node, "training_mode", 0) != 0;
+	int64_t		N,
+				C,
+				S = 1;
+	OnnxTensor *y;
+	double	   *m,
+			   *v;
+
+	if (!x || !sc || !bi || !mean || !var || x->rank < 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "BatchNormalization needs X (N, C, ...) and four (C) inputs");
+	N = x->dims[0];
+	C = x->dims[1];
+	for (int d = 2; d < x->rank; d++)
+		S *= x->dims[d];
+	if (sc->count != C || bi->count != C || mean->count != C || var->count != C)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale, B, mean and var must have %lld values", (long long) C);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	m = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (C + 1));
+	v = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (C + 1));
+	if (!m || !v)
+	{
+		onnx_kernel_free(ctx, m);
+		return ctx->err->status;
+	}
+	for (int64_t c = 0; c < C; c++)
+	{
+		if (training)
+		{
+			double		sum = 0,
+						sq = 0;
+
+			for (int64_t n = 0; n < N; n++)
+				for (int64_t k = 0; k < S; k++)
+				{
+					double		xv = onnx_tensor_get_f64(x, (n * C + c) * S + k);
+
+					sum += xv;
+					sq += xv * xv;
+				}
+			m[c] = N * S != 0 ? sum / (double) (N * S) : 0;
+			v[c] = N * S != 0 ? sq / (double) (N * S) - m[c] * m[c] : 0;
+		}
+		else
+		{
+			m[c] = onnx_tensor_get_f64(mean, c);
+			v[c] = onnx_tensor_get_f64(var, c);
+		}
+	}
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t c = 0; c < C; c++)
+		{
+			double		a = onnx_tensor_get_f64(sc, c) / sqrt(v[c] + eps);
+			double		b = onnx_tensor_get_f64(bi, c) - m[c] * a;
+			int64_t		base = (n * C + c) * S;
+
+			if (x->dtype == ONNX_DTYPE_FLOAT)
+				for (int64_t k = 0; k < S; k++)
+					((float *) y->data)[base + k] = (float) (((const float *) x->data)[base + k] * a + b);
+			else
+				for (int64_t k = 0; k < S; k++)
+					onnx_tensor_set_f64(y, base + k, onnx_tensor_get_f64(x, base + k) * a + b);
+		}
+	if (training)
+	{
+		OnnxTensor *rm = ctx->n_outputs > 1 ? onnx_out_like(ctx, 1, mean->dtype, mean) : NULL;
+		OnnxTensor *rv = ctx->n_outputs > 2 ? onnx_out_like(ctx, 2, var->dtype, var) : NULL;
+
+		for (int64_t c = 0; c < C; c++)
+		{
+			if (rm)
+				onnx_tensor_set_f64(rm, c, onnx_tensor_get_f64(mean, c) * momentum + m[c] * (1 - momentum));
+			if (rv)
+				onnx_tensor_set_f64(rv, c, onnx_tensor_get_f64(var, c) * momentum + v[c] * (1 - momentum));
+		}
+	}
+	onnx_kernel_free(ctx, m);
+	onnx_kernel_free(ctx, v);
+	return ONNX_OK;
+}
+
+/*
+ * LayerNormalization: X normalized over axes [axis, rank) -> Y, optional
+ * Mean and InvStdDev (shape of X with those axes 1).  Scale and B
+ * broadcast over the normalized part.
+ */
+static OnnxStatus
+run_layernorm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *sc = onnx_in(ctx, 1);
+	const OnnxTensor *bi = onnx_in(ctx, 2);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", -1);
+	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
+	int			ax;
+	int64_t		outer = 1,
+				inner = 1,
+				sdims[ONNX_MAX_RANK];
+	OnnxTensor *y,
+			   *mo = NULL,
+			   *io = NULL;
+
+	if (x == NULL || sc == NULL || !onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LayerNormalization needs X, Scale and an axis in range");
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			outer *= x->dims[d];
+		else
+			inner *= x->dims[d];
+		sdims[d] = d < ax ? x->dims[d] : 1;
+	}
+	if (sc->count != inner && sc->count != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scale must broadcast to the normalized shape");
+	if (bi && bi->count != inner && bi->count != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must broadcast to the normalized shape");
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0 &&
+		(mo = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)
+		return ctx->err->status;
+	if (ctx->n_outputs > 2 && ctx->node->outputs[2] >= 0 &&
+		(io = onnx_out(ctx, 2, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < outer; o++)
+	{
+		double		sum = 0,
+					sq = 0,
+					mean,
+					inv;
+		int64_t		base = o * inner;
+
+		for (int64_t k = 0; k < inner; k++)
+		{
+			double		v = onnx_tensor_get_f64(x, base + k);
+
+			sum += v;
+		}
+		mean = inner ? sum / (double) inner : 0;
+		for (int64_t k = 0; k < inner; k++)
+		{
+			double		d = onnx_tensor_get_f64(x, base + k) - mean;
+
+			sq += d * d;
+		}
+		inv = 1.0 / sqrt((inner ? sq / (double) inner : 0) + eps);
+		for (int64_t k = 0; k < inner; k++)
+		{
+			double		v = (onnx_tensor_get_f64(x, base + k) - mean) * inv;
+
+			v = v * onnx_tensor_get_f64(sc, sc->count == 1 ? 0 : k) +
+				(bi ? onnx_tensor_get_f64(bi, bi->count == 1 ? 0 : k) : 0);
+			onnx_tensor_set_f64(y, base + k, v);
+		}
+		if (mo)
+			onnx_tensor_set_f64(mo, o, mean);
+		if (io)
+			onnx_tensor_set_f64(io, o, inv);
+	}
+	return ONNX_OK;
+}
+
+/* InstanceNormalization: X (N, C, ...) normalized per (n, c), then scale, B (C). */
+static OnnxStatus
+run_instancenorm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *sc = onnx_in(ctx, 1);
+	const OnnxTensor *bi = onnx_in(ctx, 2);
+	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
+	int64_t		N,
+				C,
+				S = 1;
+	OnnxTensor *y;
+
+	if (!x || !sc || !bi || x->rank < 2 || sc->count != x->dims[1] || bi->count != x->dims[1])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "InstanceNormalization needs X (N, C, ...), scale and B (C)");
+	N = x->dims[0];
+	C = x->dims[1];
+	for (int d = 2; d < x->rank; d++)
+		S *= x->dims[d];
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t c = 0; c < C; c++)
+		{
+			int64_t		base = (n * C + c) * S;
+			double		sum = 0,
+						sq = 0,
+						mean,
+						inv;
+
+			for (int64_t k = 0; k < S; k++)
+				sum += onnx_tensor_get_f64(x, base + k);
+			mean = S ? sum / (double) S : 0;
+			for (int64_t k = 0; k < S; k++)
+			{
+				double		d = onnx_tensor_get_f64(x, base + k) - mean;
+
+				sq += d * d;
+			}
+			inv = 1.0 / sqrt((S ? sq / (double) S : 0) + eps);
+			for (int64_t k = 0; k < S; k++)
+				onnx_tensor_set_f64(y, base + k, (onnx_tensor_get_f64(x, base + k) - mean) * inv *
+									onnx_tensor_get_f64(sc, c) + onnx_tensor_get_f64(bi, c));
+		}
+	return ONNX_OK;
+}
+
+/* Dropout at inference: Y = X, mask (optional) all true. */
+static OnnxStatus
+run_dropout(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *ratio = ctx->opset >= 12 ? onnx_in(ctx, 1) : NULL;
+	const OnnxTensor *train = ctx->opset >= 12 ? onnx_in(ctx, 2) : NULL;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if (train && train->count && onnx_tensor_get_i64(train, 0) &&
+		!(ratio && ratio->count && onnx_tensor_get_f64(ratio, 0) == 0.0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Dropout in training mode is not supported");
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (x->nbytes)
+		memcpy(y->data, x->data, x->nbytes);
+	if (ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0)
+	{
+		OnnxTensor *mask = onnx_out_like(ctx, 1, ONNX_DTYPE_BOOL, x);
+
+		if (mask == NULL)
+			return ctx->err->status;
+		memset(mask->data, 1, (size_t) mask->count);
+	}
+	return ONNX_OK;
+}
+
 #define NN1(name, since, fn) \
 	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn, axis_attrs}
 
@@ -116,5 +370,9 @@ const OnnxOpDef onnx_ops_nn[] = {
 	NN1("Softmax", 13, run_softmax),
 	NN1("LogSoftmax", 1, run_log_softmax),
 	NN1("LogSoftmax", 13, run_log_softmax),
+	{"", "BatchNormalization", 1, 5, 5, 1, 5, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_batchnorm},
+	{"", "LayerNormalization", 17, 2, 3, 1, 3, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_layernorm},
+	{"", "InstanceNormalization", 1, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_instancenorm},
+	{"", "Dropout", 1, 1, 3, 1, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_dropout},
 	{0}
 };

@@ -6,7 +6,7 @@
  *	  Equal, Less, Greater, LessOrEqual, GreaterOrEqual -> bool;
  *	  And, Or, Xor, Not (bool); BitwiseAnd/Or/Xor/Not, BitShift (integers);
  *	  Where(cond, X, Y); Pow(X, Y) (Y of any numeric type); Mod (fmod);
- *	  Min, Max, Sum, Mean (1..n inputs).
+ *	  Min, Max, Sum, Mean (1..n inputs); PRelu.
  *
  *	  Elements are read as double (float types), int64 (signed) or uint64
  *	  (unsigned), so every numeric dtype shares one loop.
@@ -378,6 +378,40 @@ run_mod(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* ---- PRelu: X, slope broadcast to X -> x < 0 ? slope * x : x ---- */
+
+static OnnxStatus
+run_prelu(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
+	OnnxTensor *y;
+	OnnxBcastIter it;
+
+	if (!ins[0] || !ins[1] || ins[0]->dtype != ins[1]->dtype)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "PRelu needs X and slope of one type");
+	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+		return ctx->err->status;
+	if (y->count != ins[0]->count)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "slope must broadcast to the shape of X");
+	onnx_bcast_init(&it, y, 2, ins);
+	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
+	{
+		if (onnx_dtype_is_float(y->dtype))
+		{
+			double		x = onnx_tensor_get_f64(ins[0], it.off[0]);
+
+			onnx_tensor_set_f64(y, i, x < 0 ? x * onnx_tensor_get_f64(ins[1], it.off[1]) : x);
+		}
+		else
+		{
+			int64_t		x = onnx_tensor_get_i64(ins[0], it.off[0]);
+
+			onnx_tensor_set_i64(y, i, x < 0 ? (int64_t) ((uint64_t) x * (uint64_t) onnx_tensor_get_i64(ins[1], it.off[1])) : x);
+		}
+	}
+	return ONNX_OK;
+}
+
 /* ---- Min, Max, Sum, Mean over 1..n inputs ---- */
 
 typedef enum VarOp
@@ -491,6 +525,7 @@ const OnnxOpDef onnx_ops_compare[] = {
 	{"", "Where", 9, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_UNKNOWN, NULL, onnx_infer_broadcast, run_where},
 	SAME2("Pow", 1, ONNX_TS_NUMERIC, run_pow),
 	{"", "Mod", 10, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_mod, mod_attrs},
+	SAME2("PRelu", 1, ONNX_TS_FLOAT | ONNX_TS_SINT | ONNX_TS_UINT, run_prelu),
 	VAR("Min", 1, run_min),
 	VAR("Max", 1, run_max),
 	VAR("Sum", 1, run_sum),

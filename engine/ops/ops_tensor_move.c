@@ -2,7 +2,7 @@
  *
  * ops_tensor_move.c
  *	  Operators that move elements without arithmetic: Transpose, Concat,
- *	  Split, Slice, Gather, GatherElements, Tile.  Every dtype: elements are
+ *	  Split, Slice, Gather, GatherElements, Tile, Pad.  Every dtype: elements are
  *	  copied by size, strings duplicated (a tensor owns its strings).
  *
  *-------------------------------------------------------------------------
@@ -618,6 +618,150 @@ run_tile(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* ---- Pad: X (d) -> (d + begin + end), modes constant/reflect/edge/wrap ---- */
+
+static OnnxStatus
+run_pad(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const char *mode = onnx_attr_string(ctx->node, "mode", "constant");
+	int64_t		pb[ONNX_MAX_RANK] = {0},
+				pe[ONNX_MAX_RANK] = {0},
+				dims[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK],
+				xstride[ONNX_MAX_RANK];
+	double		cval = 0;
+	const OnnxTensor *tcv = NULL;
+	int			r,
+				m;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Pad input is missing");
+	r = x->rank;
+	m = strcmp(mode, "constant") == 0 ? 0 : strcmp(mode, "reflect") == 0 ? 1 :
+		strcmp(mode, "edge") == 0 ? 2 : strcmp(mode, "wrap") == 0 ? 3 : -1;
+	if (m < 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "Pad mode \"%s\" is not supported", mode);
+	if (ctx->opset < 11)
+	{
+		const int64_t *pads;
+		int			n = onnx_attr_ints(ctx->node, "pads", &pads);
+
+		if (n != 2 * r)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "pads must have %d values", 2 * r);
+		for (int d = 0; d < r; d++)
+		{
+			pb[d] = pads[d];
+			pe[d] = pads[r + d];
+		}
+		cval = onnx_attr_float(ctx->node, "value", 0.0f);
+	}
+	else
+	{
+		const OnnxTensor *tp = onnx_in(ctx, 1);
+		const OnnxTensor *ta = ctx->opset >= 18 ? onnx_in(ctx, 3) : NULL;
+		int			na = ta ? (int) ta->count : r;
+
+		tcv = onnx_in(ctx, 2);
+		if (tp == NULL || tp->count != 2 * na)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "pads must have %d values", 2 * na);
+		for (int i = 0; i < na; i++)
+		{
+			int			d = i;
+
+			if (ta && !onnx_norm_axis(onnx_tensor_get_i64(ta, i), r, &d))
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Pad axis is out of range");
+			pb[d] = onnx_tensor_get_i64(tp, i);
+			pe[d] = onnx_tensor_get_i64(tp, na + i);
+		}
+	}
+	for (int d = 0; d < r; d++)
+	{
+		int64_t		n;
+
+		if (__builtin_add_overflow(x->dims[d], pb[d], &n) || __builtin_add_overflow(n, pe[d], &n) || n < 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "pads make dimension %d negative or too large", d);
+		if (m != 0 && x->dims[d] == 0 && n > 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "cannot %s-pad an empty dimension", mode);
+		if (m == 1 && (pb[d] >= x->dims[d] || pe[d] >= x->dims[d]) && (pb[d] > 0 || pe[d] > 0) && x->dims[d] < 2)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "reflect padding needs at least 2 elements");
+		dims[d] = n;
+	}
+	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
+		return ctx->err->status;
+	{
+		int64_t		s = 1;
+
+		for (int d = r - 1; d >= 0; d--)
+		{
+			xstride[d] = s;
+			s *= x->dims[d];
+		}
+	}
+	memset(idx, 0, sizeof(idx));
+	for (int64_t o = 0; o < y->count; o++)
+	{
+		int64_t		xoff = 0;
+		bool		outside = false;
+
+		for (int d = 0; d < r && !outside; d++)
+		{
+			int64_t		i = idx[d] - pb[d],
+						n = x->dims[d];
+
+			if (i < 0 || i >= n)
+			{
+				if (m == 0)
+					outside = true;
+				else if (m == 2)
+					i = i < 0 ? 0 : n - 1;
+				else if (m == 3)
+					i = ((i % n) + n) % n;
+				else
+				{
+					int64_t		period = 2 * (n - 1);
+
+					i = period ? ((i % period) + period) % period : 0;
+					if (i >= n)
+						i = period - i;
+				}
+			}
+			xoff += i * xstride[d];
+		}
+		if (outside)
+		{
+			if (tcv && tcv->count && x->dtype == ONNX_DTYPE_STRING)
+			{
+				if (!copy_elem(ctx, y, o, tcv, 0))
+					return OOM_STATUS(ctx);
+			}
+			else if (x->dtype == ONNX_DTYPE_STRING)
+			{
+				char	   *e = onnx_kernel_alloc(ctx, 1);
+
+				if (e == NULL)
+					return OOM_STATUS(ctx);
+				e[0] = '\0';
+				((char **) y->data)[o] = e;
+			}
+			else if (tcv && tcv->count)
+				memcpy((char *) y->data + o * onnx_dtype_size(x->dtype), tcv->data, onnx_dtype_size(x->dtype));
+			else
+				onnx_tensor_set_f64(y, o, cval);
+		}
+		else if (!copy_elem(ctx, y, o, x, xoff))
+			return OOM_STATUS(ctx);
+		for (int d = r - 1; d >= 0; d--)
+		{
+			if (++idx[d] < dims[d])
+				break;
+			idx[d] = 0;
+		}
+	}
+	return ONNX_OK;
+}
+
 static const OnnxAttrSpec perm_attrs[] = {{"perm", ONNX_ATTR_INTS}, {NULL}};
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
 
@@ -636,5 +780,8 @@ const OnnxOpDef onnx_ops_tensor_move[] = {
 	MOVE("Gather", 1, 2, 2, 1, 1, NULL, run_gather, axis_attrs),
 	MOVE("GatherElements", 11, 2, 2, 1, 1, NULL, run_gather_elements, axis_attrs),
 	MOVE("Tile", 6, 2, 2, 1, 1, NULL, run_tile, NULL),
+	MOVE("Pad", 1, 1, 1, 1, 1, NULL, run_pad, NULL),
+	MOVE("Pad", 11, 2, 3, 1, 1, NULL, run_pad, NULL),
+	MOVE("Pad", 18, 2, 4, 1, 1, NULL, run_pad, NULL),
 	{0}
 };

@@ -18,6 +18,7 @@
 #include <limits.h>
 
 #include "datatype/timestamp.h"
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 #include "onnx_engine.h"
@@ -54,6 +55,9 @@ extern void OnnxReportEngineError(const OnnxError *err, const char *model_name)
 extern OnnxModel *OnnxLoadModelOrError(const void *bytes, size_t len,
 									   const OnnxAllocator *alloc,
 									   const char *model_name);
+
+/* float_array.c */
+extern ArrayType *OnnxFloat4Array(const float *vals, int ndim, const int *dims);
 
 /* progress.c */
 extern void OnnxProgressInit(void);

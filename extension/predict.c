@@ -219,8 +219,12 @@ static ArrayType *
 tensor_to_float4_array(const OnnxTensor *t, int ndim, const int *dims, const char *output,
 					   const char *name)
 {
-	Datum	   *vals = palloc(sizeof(Datum) * Max(t->count, 1));
+	Datum	   *vals;
 	int			lbs[MAXDIM];
+
+	if (t->dtype == ONNX_DTYPE_FLOAT)
+		return OnnxFloat4Array(t->data, ndim, dims);
+	vals = palloc(sizeof(Datum) * Max(t->count, 1));
 
 	for (int64 i = 0; i < t->count; i++)
 	{

@@ -78,6 +78,12 @@ output_datum(const OnnxValue *v, int64 r, int64 nvalid, Oid t, const char *out, 
 		int64		base = r * per;
 		Oid			elem = get_element_type(t);
 
+		if (elem == FLOAT4OID && o->dtype == ONNX_DTYPE_FLOAT)
+		{
+			int			n = (int) per;
+
+			return PointerGetDatum(OnnxFloat4Array((const float *) o->data + base, 1, &n));
+		}
 		if (OidIsValid(elem))
 		{
 			Datum	   *vals = palloc(sizeof(Datum) * Max(per, 1));

@@ -27,6 +27,7 @@ extern const OnnxOpDef onnx_ops_rnn[];	/* ops_rnn.c: RNN, GRU, LSTM */
 extern const OnnxOpDef onnx_ops_detection[];	/* ops_detection.c: NonMaxSuppression */
 extern const OnnxOpDef onnx_ops_text[];	/* ops_text.c: TfIdfVectorizer */
 extern const OnnxOpDef onnx_ops_signal[];	/* ops_signal.c: DFT, windows */
+extern const OnnxOpDef onnx_ops_loss[];	/* ops_loss.c: NLL, SoftmaxCrossEntropy */
 extern const OnnxOpDef onnx_ops_compare[];	/* ops_compare.c: comparison, logic, Where, Pow, Mod, variadic */
 
 #endif

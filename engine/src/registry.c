@@ -32,6 +32,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_text,
 	onnx_ops_signal,
 	onnx_ops_compare,
+	onnx_ops_loss,
 	NULL
 };
 

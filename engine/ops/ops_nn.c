@@ -362,6 +362,109 @@ run_dropout(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* RMSNormalization: X / sqrt(mean(X^2 over [axis, rank)) + epsilon) * scale. */
+static OnnxStatus
+run_rmsnorm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *sc = onnx_in(ctx, 1);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", -1);
+	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
+	int64_t		outer = 1,
+				inner = 1;
+	int			ax;
+	OnnxTensor *y;
+	OnnxBcastIter it;
+	const OnnxTensor *pair[1];
+
+	if (x == NULL || sc == NULL || !onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "RMSNormalization needs X, scale and an axis in range");
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			outer *= x->dims[d];
+		else
+			inner *= x->dims[d];
+	}
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	{
+		int			r;
+		int64_t		bd[ONNX_MAX_RANK];
+
+		if (!onnx_broadcast_shape(x->rank, x->dims, sc->rank, sc->dims, &r, bd) || r != x->rank)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale does not broadcast to X");
+	}
+	pair[0] = sc;
+	onnx_bcast_init(&it, y, 1, pair);
+	for (int64_t o = 0; o < outer; o++)
+	{
+		double		sq = 0,
+					inv;
+
+		for (int64_t k = 0; k < inner; k++)
+		{
+			double		v = onnx_tensor_get_f64(x, o * inner + k);
+
+			sq += v * v;
+		}
+		inv = 1.0 / sqrt((inner ? sq / (double) inner : 0) + eps);
+		for (int64_t k = 0; k < inner; k++, onnx_bcast_next(&it))
+			onnx_tensor_set_f64(y, o * inner + k,
+								onnx_tensor_get_f64(x, o * inner + k) * inv * onnx_tensor_get_f64(sc, it.off[0]));
+	}
+	return ONNX_OK;
+}
+
+/* Hardmax: 1 at the first maximum along the axis (2-D coercion before 13). */
+static OnnxStatus
+run_hardmax(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	bool		legacy = ctx->opset < 13;
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
+	int64_t		outer = 1,
+				n = 1,
+				inner = 1;
+	int			ax;
+	OnnxTensor *y;
+
+	if (x == NULL || !onnx_norm_axis(axis, x->rank, &ax))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Hardmax axis is out of range");
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			outer *= x->dims[d];
+		else if (d == ax || legacy)
+			n *= x->dims[d];
+		else
+			inner *= x->dims[d];
+	}
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (n == 0)
+		return ONNX_OK;
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++)
+		{
+			int64_t		best = 0;
+			double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
+
+			for (int64_t k = 1; k < n; k++)
+			{
+				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
+
+				if (v > bv)
+				{
+					bv = v;
+					best = k;
+				}
+			}
+			onnx_tensor_set_f64(y, (o * n + best) * inner + in, 1.0);
+		}
+	return ONNX_OK;
+}
+
 #define NN1(name, since, fn) \
 	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn, axis_attrs}
 
@@ -373,6 +476,9 @@ const OnnxOpDef onnx_ops_nn[] = {
 	{"", "BatchNormalization", 1, 5, 5, 1, 5, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_batchnorm},
 	{"", "LayerNormalization", 17, 2, 3, 1, 3, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_layernorm},
 	{"", "InstanceNormalization", 1, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_instancenorm},
+	{"", "RMSNormalization", 23, 2, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rmsnorm},
+	NN1("Hardmax", 1, run_hardmax),
+	NN1("Hardmax", 13, run_hardmax),
 	{"", "Dropout", 1, 1, 3, 1, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_dropout},
 	{0}
 };

@@ -2,7 +2,7 @@
  *
  * ops_tensor_move.c
  *	  Operators that move elements without arithmetic: Transpose, Concat,
- *	  Split, Slice, Gather, GatherElements, Tile, Pad.  Every dtype: elements are
+ *	  Split, Slice, Gather, GatherElements, Tile, Pad, Trilu.  Every dtype: elements are
  *	  copied by size, strings duplicated (a tensor owns its strings).
  *
  *-------------------------------------------------------------------------
@@ -762,6 +762,49 @@ run_pad(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* ---- Trilu: X (..., N, M) keeps j - i >= k (upper) or j - i <= k (lower) ---- */
+
+static OnnxStatus
+run_trilu(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *tk = onnx_in(ctx, 1);
+	bool		upper = onnx_attr_int(ctx->node, "upper", 1) != 0;
+	int64_t		k = tk && tk->count ? onnx_tensor_get_i64(tk, 0) : 0;
+	int64_t		rows,
+				cols;
+	OnnxTensor *y;
+
+	if (x == NULL || x->rank < 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Trilu needs a tensor of rank 2 or more");
+	rows = x->dims[x->rank - 2];
+	cols = x->dims[x->rank - 1];
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < x->count; o++)
+	{
+		int64_t		j = o % cols;
+		int64_t		i = (o / (cols ? cols : 1)) % (rows ? rows : 1);
+		bool		keep = upper ? (j - i >= k) : (j - i <= k);
+
+		if (keep)
+		{
+			if (!copy_elem(ctx, y, o, x, o))
+				return OOM_STATUS(ctx);
+		}
+		else if (x->dtype == ONNX_DTYPE_STRING)
+		{
+			char	   *e = onnx_kernel_alloc(ctx, 1);
+
+			if (e == NULL)
+				return OOM_STATUS(ctx);
+			e[0] = '\0';
+			((char **) y->data)[o] = e;
+		}
+	}
+	return ONNX_OK;
+}
+
 static const OnnxAttrSpec perm_attrs[] = {{"perm", ONNX_ATTR_INTS}, {NULL}};
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
 
@@ -780,6 +823,7 @@ const OnnxOpDef onnx_ops_tensor_move[] = {
 	MOVE("Gather", 1, 2, 2, 1, 1, NULL, run_gather, axis_attrs),
 	MOVE("GatherElements", 11, 2, 2, 1, 1, NULL, run_gather_elements, axis_attrs),
 	MOVE("Tile", 6, 2, 2, 1, 1, NULL, run_tile, NULL),
+	MOVE("Trilu", 14, 1, 2, 1, 1, NULL, run_trilu, NULL),
 	MOVE("Pad", 1, 1, 1, 1, 1, NULL, run_pad, NULL),
 	MOVE("Pad", 11, 2, 3, 1, 1, NULL, run_pad, NULL),
 	MOVE("Pad", 18, 2, 4, 1, 1, NULL, run_pad, NULL),

@@ -85,6 +85,8 @@ run_suite engine-unit-sanitizers engine/build-san/test_engine test/fixtures
 run_suite conformance-sanitizers "$PY" test/conformance/run_conformance.py \
 	--bin engine/build-san/onnx_node_test
 
+run_suite ml-models "$PY" test/ml/run_ml_tests.py
+
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT
 run_suite pg_regress pg_regress_suite

@@ -27,6 +27,8 @@ extern const OnnxOpDef onnx_ops_rnn[];	/* ops_rnn.c: RNN, GRU, LSTM */
 extern const OnnxOpDef onnx_ops_detection[];	/* ops_detection.c: NonMaxSuppression */
 extern const OnnxOpDef onnx_ops_text[];	/* ops_text.c: TfIdfVectorizer */
 extern const OnnxOpDef onnx_ops_signal[];	/* ops_signal.c: DFT, windows */
+extern const OnnxOpDef onnx_ops_trees[];	/* ops_trees.c: ai.onnx.ml tree ensembles */
+extern const OnnxOpDef onnx_ops_linear_ml[];	/* ops_linear_ml.c: ai.onnx.ml linear models, Normalizer, ZipMap */
 extern const OnnxOpDef onnx_ops_loss[];	/* ops_loss.c: NLL, SoftmaxCrossEntropy */
 extern const OnnxOpDef onnx_ops_compare[];	/* ops_compare.c: comparison, logic, Where, Pow, Mod, variadic */
 

@@ -33,6 +33,8 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_signal,
 	onnx_ops_compare,
 	onnx_ops_loss,
+	onnx_ops_trees,
+	onnx_ops_linear_ml,
 	NULL
 };
 

@@ -358,6 +358,37 @@ seq_from_proto(const Onnx__SequenceProto *sp, const OnnxAllocator *alloc,
 	return ONNX_OK;
 }
 
+/*
+ * The engine holds a map's values as one 1-D tensor (items[0]); MapProto
+ * holds them as a sequence of one scalar tensor per key.  Convert when
+ * every value is a scalar of one dtype; otherwise keep the sequence.
+ */
+static OnnxStatus
+map_values_as_tensor(OnnxValue *vals, int64_t n, const OnnxAllocator *alloc, OnnxError *err)
+{
+	OnnxValue	t;
+	OnnxStatus	st;
+
+	if (vals->n_items != n || n == 0)
+		return ONNX_OK;
+	for (int64_t i = 0; i < n; i++)
+		if (vals->items[i].kind != ONNX_VALUE_TENSOR || vals->items[i].tensor.count != 1 ||
+			vals->items[i].tensor.dtype != vals->items[0].tensor.dtype ||
+			vals->items[i].tensor.dtype == ONNX_DTYPE_STRING)
+			return ONNX_OK;
+	memset(&t, 0, sizeof(t));
+	t.kind = ONNX_VALUE_TENSOR;
+	if ((st = onnx_tensor_set_shape(&t.tensor, vals->items[0].tensor.dtype, 1, &n, err)) != ONNX_OK ||
+		(st = onnx_tensor_alloc_data(&t.tensor, alloc, err)) != ONNX_OK)
+		return st;
+	for (int64_t i = 0; i < n; i++)
+		memcpy((char *) t.tensor.data + i * onnx_dtype_size(t.tensor.dtype), vals->items[i].tensor.data,
+			   onnx_dtype_size(t.tensor.dtype));
+	onnx_value_release(alloc, vals);
+	*vals = t;
+	return ONNX_OK;
+}
+
 static OnnxStatus
 map_from_proto(const Onnx__MapProto *mp, const OnnxAllocator *alloc,
 			   OnnxValue *v, OnnxError *err)
@@ -394,10 +425,14 @@ map_from_proto(const Onnx__MapProto *mp, const OnnxAllocator *alloc,
 	if ((st = alloc_items(v, 1, alloc, err)) != ONNX_OK)
 		return st;
 	v->n_items = 1;
-	if (mp->values)
-		return seq_from_proto(mp->values, alloc, &v->items[0], err);
-	v->items[0].kind = ONNX_VALUE_SEQUENCE;
-	return ONNX_OK;
+	if (mp->values == NULL)
+	{
+		v->items[0].kind = ONNX_VALUE_SEQUENCE;
+		return ONNX_OK;
+	}
+	if ((st = seq_from_proto(mp->values, alloc, &v->items[0], err)) != ONNX_OK)
+		return st;
+	return map_values_as_tensor(&v->items[0], n, alloc, err);
 }
 
 static OnnxStatus

@@ -6,9 +6,10 @@
  *	  X (N, F) -> Regressor: Y (N, n_targets) float;
  *	              Classifier: label (N) int64 | string, scores (N, C) float.
  *
- *	  The node attributes are flattened into index arrays (children by
- *	  index, leaf weights in CSR form) and trees are evaluated tree-outer,
- *	  row-inner over blocks of rows.  Every reference between nodes is
+ *	  At load (OpDef.prepare) the node attributes are flattened into index
+ *	  arrays in the model arena (children by index, leaf weights in CSR
+ *	  form); runs evaluate the trees tree-outer, row-inner over blocks of
+ *	  rows, on X converted to double once.  Every reference between nodes is
  *	  checked; a walk longer than the node count (a cycle) is an error.
  *	  NaN features follow nodes_missing_value_tracks_true.
  *
@@ -41,7 +42,25 @@ typedef struct Forest
 	int64_t	   *leaf_start;		/* CSR of leaf weights, n + 1 */
 	int64_t	   *w_target;
 	double	   *w_value;
+	int64_t		max_feat;		/* largest feature index read, -1 if none */
+	struct TreeNode *nodes;		/* packed copy for the walks */
+	bool		all_leq;		/* every branch is BRANCH_LEQ (fast path) */
+	int32_t    *depth;			/* per root: longest path in edges */
 } Forest;
+
+/*
+ * One node as the walks read it: 24 bytes, one cache line holds most of
+ * a path's step.  For a leaf, tru/fal delimit its weights in the CSR.
+ */
+typedef struct TreeNode
+{
+	double		thr;
+	int32_t		feat;
+	int32_t		tru;			/* leaves: first weight in the CSR */
+	int32_t		fal;			/* leaves: end of its weights */
+	uint8_t		mode;
+	uint8_t		miss;
+} TreeNode;
 
 static const Forest *sort_forest;
 
@@ -81,7 +100,18 @@ find_node(const Forest *f, int64_t tree, int64_t id)
 	return -1;
 }
 
-/* Allocate n * size zeroed bytes through the kernel; NULL on failure. */
+/* n + 1 zeroed elements of size bytes from the model arena; NULL on failure. */
+static void *
+aalloc(OnnxArena *arena, int64_t n, size_t size)
+{
+	size_t		bytes;
+
+	if (n < 0 || onnx_mul_overflow_size((size_t) (n + 1), size, &bytes))
+		return NULL;
+	return onnx_arena_alloc(arena, bytes);
+}
+
+/* Per-run scratch through the kernel, remembered in list for freeing. */
 static void *
 kalloc(OnnxKernelCtx *ctx, int64_t n, size_t size, void **list, int *nl)
 {
@@ -97,12 +127,11 @@ kalloc(OnnxKernelCtx *ctx, int64_t n, size_t size, void **list, int *nl)
 
 /*
  * Flatten the node attributes and the leaf weights (prefix "target" or
- * "class") into f.  Allocations go into list (freed by the caller).
+ * "class") of node nd into f, in the model arena (done once, at load).
  */
 static OnnxStatus
-build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, int *nl)
+build_forest(const OnnxNode *nd, const char *wprefix, Forest *f, OnnxArena *arena, OnnxError *err)
 {
-	const OnnxNode *nd = ctx->node;
 	const int64_t *treeids,
 			   *nodeids,
 			   *featids,
@@ -129,32 +158,32 @@ build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, in
 		onnx_attr_ints(nd, "nodes_falsenodeids", &falseids) != n ||
 		modes == NULL || modes->type != ONNX_ATTR_STRINGS || modes->n != n ||
 		(vt ? (vt->t == NULL || vt->t->count != n) : nv != n) || (nm && nm != n) || n == 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "tree node attributes are missing or differ in length");
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "tree node attributes are missing or differ in length");
 	snprintf(name, sizeof(name), "%s_treeids", wprefix);
 	nw = onnx_attr_ints(nd, name, &wtree);
 	snprintf(name, sizeof(name), "%s_nodeids", wprefix);
 	if (onnx_attr_ints(nd, name, &wnode) != nw)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf weight attributes differ in length");
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "leaf weight attributes differ in length");
 	snprintf(name, sizeof(name), "%s_ids", wprefix);
 	if (onnx_attr_ints(nd, name, &wid) != nw)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf weight attributes differ in length");
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "leaf weight attributes differ in length");
 	snprintf(name, sizeof(name), "%s_weights_as_tensor", wprefix);
 	wt = onnx_attr(nd, name);
 	snprintf(name, sizeof(name), "%s_weights", wprefix);
 	if (!wt && onnx_attr_floats(nd, name, &wvals) != nw)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf weights differ in length");
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "leaf weights differ in length");
 	if (wt && (wt->t == NULL || wt->t->count != nw))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf weights differ in length");
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "leaf weights differ in length");
 
 	f->n = n;
-	if (!(f->tree = kalloc(ctx, n, sizeof(int64_t), list, nl)) || !(f->id = kalloc(ctx, n, sizeof(int64_t), list, nl)) ||
-		!(f->feat = kalloc(ctx, n, sizeof(int64_t), list, nl)) || !(f->thr = kalloc(ctx, n, sizeof(double), list, nl)) ||
-		!(f->mode = kalloc(ctx, n, 1, list, nl)) || !(f->miss_true = kalloc(ctx, n, 1, list, nl)) ||
-		!(f->tru = kalloc(ctx, n, sizeof(int64_t), list, nl)) || !(f->fal = kalloc(ctx, n, sizeof(int64_t), list, nl)) ||
-		!(f->order = kalloc(ctx, n, sizeof(int64_t), list, nl)) || !(f->roots = kalloc(ctx, n, sizeof(int64_t), list, nl)) ||
-		!(f->leaf_start = kalloc(ctx, n + 1, sizeof(int64_t), list, nl)) ||
-		!(f->w_target = kalloc(ctx, nw, sizeof(int64_t), list, nl)) || !(f->w_value = kalloc(ctx, nw, sizeof(double), list, nl)))
-		return ctx->err->status;
+	if (!(f->tree = aalloc(arena, n, sizeof(int64_t))) || !(f->id = aalloc(arena, n, sizeof(int64_t))) ||
+		!(f->feat = aalloc(arena, n, sizeof(int64_t))) || !(f->thr = aalloc(arena, n, sizeof(double))) ||
+		!(f->mode = aalloc(arena, n, 1)) || !(f->miss_true = aalloc(arena, n, 1)) ||
+		!(f->tru = aalloc(arena, n, sizeof(int64_t))) || !(f->fal = aalloc(arena, n, sizeof(int64_t))) ||
+		!(f->order = aalloc(arena, n, sizeof(int64_t))) || !(f->roots = aalloc(arena, n, sizeof(int64_t))) ||
+		!(f->leaf_start = aalloc(arena, n + 1, sizeof(int64_t))) ||
+		!(f->w_target = aalloc(arena, nw, sizeof(int64_t))) || !(f->w_value = aalloc(arena, nw, sizeof(double))))
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing a tree ensemble");
 	for (int64_t i = 0; i < n; i++)
 	{
 		const char *m = modes->strings[i];
@@ -169,14 +198,14 @@ build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, in
 			strcmp(m, "BRANCH_EQ") == 0 ? M_EQ : strcmp(m, "BRANCH_NEQ") == 0 ? M_NEQ :
 			strcmp(m, "LEAF") == 0 ? M_LEAF : 255;
 		if (f->mode[i] == 255)
-			return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "tree node mode \"%s\" is not supported", m);
+			return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "tree node mode \"%s\" is not supported", m);
 		f->order[i] = i;
 	}
 	sort_forest = f;
 	qsort(f->order, (size_t) n, sizeof(int64_t), cmp_key);
 	for (int64_t k = 1; k < n; k++)
 		if (f->tree[f->order[k]] == f->tree[f->order[k - 1]] && f->id[f->order[k]] == f->id[f->order[k - 1]])
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "tree %lld has node %lld twice",
+			return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "tree %lld has node %lld twice",
 									(long long) f->tree[f->order[k]], (long long) f->id[f->order[k]]);
 	for (int64_t i = 0; i < n; i++)
 	{
@@ -185,7 +214,7 @@ build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, in
 		f->tru[i] = find_node(f, treeids[i], trueids[i]);
 		f->fal[i] = find_node(f, treeids[i], falseids[i]);
 		if (f->tru[i] < 0 || f->fal[i] < 0)
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "tree %lld node %lld points to a missing node",
+			return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "tree %lld node %lld points to a missing node",
 									(long long) treeids[i], (long long) nodeids[i]);
 	}
 	/* roots: the first node listed for each tree */
@@ -204,16 +233,16 @@ build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, in
 		int64_t		leaf = find_node(f, wtree[k], wnode[k]);
 
 		if (leaf < 0)
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "a leaf weight names a missing node");
+			return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "a leaf weight names a missing node");
 		f->leaf_start[leaf + 1]++;
 	}
 	for (int64_t i = 0; i < n; i++)
 		f->leaf_start[i + 1] += f->leaf_start[i];
 	{
-		int64_t    *fill = kalloc(ctx, n, sizeof(int64_t), list, nl);
+		int64_t    *fill = aalloc(arena, n, sizeof(int64_t));
 
 		if (fill == NULL)
-			return ctx->err->status;
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing a tree ensemble");
 		for (int64_t k = 0; k < nw; k++)
 		{
 			int64_t		leaf = find_node(f, wtree[k], wnode[k]);
@@ -223,29 +252,109 @@ build_forest(OnnxKernelCtx *ctx, const char *wprefix, Forest *f, void **list, in
 			f->w_value[pos] = wt ? onnx_tensor_get_f64(wt->t, k) : wvals[k];
 		}
 	}
+	f->max_feat = -1;
+	for (int64_t i = 0; i < n; i++)
+		if (f->mode[i] != M_LEAF && f->feat[i] > f->max_feat)
+			f->max_feat = f->feat[i];
+	for (int64_t i = 0; i < n; i++)
+		if (f->mode[i] != M_LEAF && f->feat[i] < 0)
+			return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "a tree node has a negative feature index");
+	if (n > INT32_MAX || f->max_feat > INT32_MAX || nw > INT32_MAX)
+		return onnx_error_set(err, ONNX_ERR_LIMIT, "tree ensemble is too large");
+	f->nodes = onnx_arena_alloc(arena, sizeof(TreeNode) * (size_t) (n + 1));
+	if (f->nodes == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing a tree ensemble");
+	f->all_leq = true;
+	for (int64_t i = 0; i < n; i++)
+	{
+		TreeNode   *t = &f->nodes[i];
+
+		t->thr = f->thr[i];
+		t->feat = (int32_t) f->feat[i];
+		t->mode = f->mode[i];
+		t->miss = f->miss_true[i];
+		if (f->mode[i] == M_LEAF)
+		{
+			t->tru = (int32_t) f->leaf_start[i];
+			t->fal = (int32_t) f->leaf_start[i + 1];
+		}
+		else
+		{
+			t->tru = (int32_t) f->tru[i];
+			t->fal = (int32_t) f->fal[i];
+			if (f->mode[i] != M_LEQ)
+				f->all_leq = false;
+		}
+	}
+	/*
+	 * Every tree must be a tree: a depth-first walk from each root visits
+	 * at most n nodes (a cycle or a shared subtree would exceed that), so
+	 * the run-time walks always reach a leaf.
+	 */
+	{
+		int64_t    *stack = aalloc(arena, n + 2, sizeof(int64_t));
+		int64_t    *sdepth = aalloc(arena, n + 2, sizeof(int64_t));
+
+		f->depth = aalloc(arena, f->n_roots, sizeof(int32_t));
+		if (stack == NULL || sdepth == NULL || f->depth == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing a tree ensemble");
+		for (int64_t r = 0; r < f->n_roots; r++)
+		{
+			int64_t		sp = 0,
+						visits = 0,
+						maxd = 0;
+
+			stack[sp] = f->roots[r];
+			sdepth[sp++] = 0;
+			while (sp > 0)
+			{
+				int64_t		i = stack[--sp];
+				int64_t		d = sdepth[sp];
+
+				if (++visits > n || sp + 2 > n + 2)
+					return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
+										  "tree %lld has a cycle or a shared subtree", (long long) f->tree[f->roots[r]]);
+				if (d > maxd)
+					maxd = d;
+				if (f->mode[i] == M_LEAF)
+					continue;
+				stack[sp] = f->tru[i];
+				sdepth[sp++] = d + 1;
+				stack[sp] = f->fal[i];
+				sdepth[sp++] = d + 1;
+			}
+			f->depth[r] = (int32_t) maxd;
+		}
+	}
 	return ONNX_OK;
 }
 
-/* Walk one tree for row x (F features); the leaf index or -1 (cycle). */
-static inline int64_t
-walk(const Forest *f, int64_t root, const OnnxTensor *x, int64_t row, int64_t F)
+/* Walk one tree for row xr; the leaf's node (trees are acyclic: checked at load). */
+static inline const TreeNode *
+walk_packed(const TreeNode *nodes, int64_t root, const double *xr, bool all_leq)
 {
-	int64_t		i = root;
+	const TreeNode *nd = &nodes[root];
 
-	for (int64_t steps = 0; steps <= f->n; steps++)
+	if (all_leq)
 	{
-		double		v,
-					t;
+		while (nd->mode != M_LEAF)
+		{
+			double		v = xr[nd->feat];
+
+			nd = &nodes[(v <= nd->thr || (nd->miss && isnan(v))) ? nd->tru : nd->fal];
+		}
+		return nd;
+	}
+	while (nd->mode != M_LEAF)
+	{
+		double		v = xr[nd->feat],
+					t = nd->thr;
 		bool		go;
 
-		if (f->mode[i] == M_LEAF)
-			return i;
-		v = onnx_tensor_get_f64(x, row * F + f->feat[i]);
-		t = f->thr[i];
 		if (isnan(v))
-			go = f->miss_true[i];
+			go = nd->miss;
 		else
-			switch (f->mode[i])
+			switch (nd->mode)
 			{
 				case M_LEQ:
 					go = v <= t;
@@ -266,9 +375,9 @@ walk(const Forest *f, int64_t root, const OnnxTensor *x, int64_t row, int64_t F)
 					go = v != t;
 					break;
 			}
-		i = go ? f->tru[i] : f->fal[i];
+		nd = &nodes[go ? nd->tru : nd->fal];
 	}
-	return -1;
+	return nd;
 }
 
 #define ROW_BLOCK 256
@@ -281,41 +390,70 @@ static OnnxStatus
 accumulate(OnnxKernelCtx *ctx, const Forest *f, const OnnxTensor *x, int64_t N, int64_t F,
 		   int64_t T, int agg, double *acc)
 {
-	for (int64_t r = 0; r < f->n; r++)
-		if (f->mode[r] != M_LEAF && (f->feat[r] < 0 || f->feat[r] >= F))
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-									"a tree reads feature %lld, X has %lld", (long long) f->feat[r], (long long) F);
+	double	   *xd;
+
+	if (f->max_feat >= F)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"a tree reads feature %lld, X has %lld", (long long) f->max_feat, (long long) F);
+	/* X as double once, so the walks read plain arrays */
+	xd = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (N * F + 1));
+	if (xd == NULL)
+		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT)
+		for (int64_t i = 0; i < N * F; i++)
+			xd[i] = ((const float *) x->data)[i];
+	else
+		for (int64_t i = 0; i < N * F; i++)
+			xd[i] = onnx_tensor_get_f64(x, i);
 	for (int64_t b0 = 0; b0 < N; b0 += ROW_BLOCK)
 	{
 		int64_t		b1 = b0 + ROW_BLOCK < N ? b0 + ROW_BLOCK : N;
 
 		if (onnx_kernel_should_abort(ctx))
+		{
+			onnx_kernel_free(ctx, xd);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		}
 		for (int64_t t = 0; t < f->n_roots; t++)
-			for (int64_t row = b0; row < b1; row++)
+		{
+			const TreeNode *nodes = f->nodes;
+			int32_t		root = (int32_t) f->roots[t];
+
+			for (int64_t row = b0; row < b1; row += 8)
 			{
-				int64_t		leaf = walk(f, f->roots[t], x, row, F);
+				int32_t		idx[8];
+				int			m = b1 - row < 8 ? (int) (b1 - row) : 8;
 
-				if (leaf < 0)
-					return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "a tree has a cycle");
-				for (int64_t k = f->leaf_start[leaf]; k < f->leaf_start[leaf + 1]; k++)
+				for (int k = 0; k < m; k++)
+					idx[k] = (int32_t) (walk_packed(nodes, root, xd + (row + k) * F, f->all_leq) - nodes);
+				for (int k = 0; k < m; k++)
 				{
-					int64_t		tg = f->w_target[k];
-					double	   *a;
+					const TreeNode *leaf = &nodes[idx[k]];
 
-					if (tg < 0 || tg >= T)
-						return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf target %lld is out of range",
-												(long long) tg);
-					a = &acc[row * T + tg];
-					if (agg == 2)
-						*a = *a < f->w_value[k] ? *a : f->w_value[k];
-					else if (agg == 3)
-						*a = *a > f->w_value[k] ? *a : f->w_value[k];
-					else
-						*a += f->w_value[k];
+					for (int64_t w = leaf->tru; w < leaf->fal; w++)
+					{
+						int64_t		tg = f->w_target[w];
+						double	   *a;
+
+						if (tg < 0 || tg >= T)
+						{
+							onnx_kernel_free(ctx, xd);
+							return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "leaf target %lld is out of range",
+													(long long) tg);
+						}
+						a = &acc[(row + k) * T + tg];
+						if (agg == 2)
+							*a = *a < f->w_value[w] ? *a : f->w_value[w];
+						else if (agg == 3)
+							*a = *a > f->w_value[w] ? *a : f->w_value[w];
+						else
+							*a += f->w_value[w];
+					}
 				}
 			}
+		}
 	}
+	onnx_kernel_free(ctx, xd);
 	return ONNX_OK;
 }
 
@@ -347,7 +485,7 @@ run_tree_regressor(OnnxKernelCtx *ctx)
 	int			agg = strcmp(aggs, "SUM") == 0 ? 0 : strcmp(aggs, "AVERAGE") == 0 ? 1 :
 		strcmp(aggs, "MIN") == 0 ? 2 : strcmp(aggs, "MAX") == 0 ? 3 : -1;
 	int			post = ml_post_transform(ctx->node);
-	Forest		f;
+	const Forest *fp = ctx->node->prepared;
 	void	   *list[32];
 	int			nl = 0;
 	int64_t		N,
@@ -363,12 +501,8 @@ run_tree_regressor(OnnxKernelCtx *ctx)
 								"X must be (N, F), with a known aggregate_function and post_transform");
 	N = x->rank == 2 ? x->dims[0] : 1;
 	F = x->rank == 2 ? x->dims[1] : (x->rank == 1 ? x->dims[0] : 1);
-	memset(&f, 0, sizeof(f));
-	if ((st = build_forest(ctx, "target", &f, list, &nl)) != ONNX_OK)
-	{
-		free_list(ctx, list, nl);
-		return st;
-	}
+	if (fp == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "tree ensemble was not prepared");
 	if (!(acc = kalloc(ctx, N * T, sizeof(double), list, &nl)) || !(base = kalloc(ctx, T, sizeof(double), list, &nl)))
 	{
 		free_list(ctx, list, nl);
@@ -376,7 +510,7 @@ run_tree_regressor(OnnxKernelCtx *ctx)
 	}
 	for (int64_t i = 0; i < N * T; i++)
 		acc[i] = agg == 2 ? INFINITY : (agg == 3 ? -INFINITY : 0);
-	if ((st = accumulate(ctx, &f, x, N, F, T, agg, acc)) != ONNX_OK)
+	if ((st = accumulate(ctx, fp, x, N, F, T, agg, acc)) != ONNX_OK)
 	{
 		free_list(ctx, list, nl);
 		return st;
@@ -395,8 +529,8 @@ run_tree_regressor(OnnxKernelCtx *ctx)
 
 		for (int64_t t = 0; t < T; t++)
 		{
-			if (agg == 1 && f.n_roots)
-				s[t] /= (double) f.n_roots;
+			if (agg == 1 && fp->n_roots)
+				s[t] /= (double) fp->n_roots;
 			if ((agg == 2 || agg == 3) && isinf(s[t]))
 				s[t] = 0;
 			s[t] += base[t];
@@ -415,7 +549,7 @@ run_tree_classifier(OnnxKernelCtx *ctx)
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	int			post = ml_post_transform(ctx->node);
 	MlLabels	labels;
-	Forest		f;
+	const Forest *fp = ctx->node->prepared;
 	void	   *list[32];
 	int			nl = 0;
 	int64_t		N,
@@ -442,19 +576,15 @@ run_tree_classifier(OnnxKernelCtx *ctx)
 	for (int i = 1; i < ncid; i++)
 		if (cids[i] != cids[0])
 			binary = false;
-	memset(&f, 0, sizeof(f));
-	if ((st = build_forest(ctx, "class", &f, list, &nl)) != ONNX_OK)
-	{
-		free_list(ctx, list, nl);
-		return st;
-	}
+	if (fp == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "tree ensemble was not prepared");
 	if (!(acc = kalloc(ctx, N * (C < 2 ? 2 : C), sizeof(double), list, &nl)) ||
 		!(base = kalloc(ctx, C < 2 ? 2 : C, sizeof(double), list, &nl)))
 	{
 		free_list(ctx, list, nl);
 		return ctx->err->status;
 	}
-	if ((st = accumulate(ctx, &f, x, N, F, C < 2 ? 2 : C, 0, acc)) != ONNX_OK)
+	if ((st = accumulate(ctx, fp, x, N, F, C < 2 ? 2 : C, 0, acc)) != ONNX_OK)
 	{
 		free_list(ctx, list, nl);
 		return st;
@@ -500,10 +630,39 @@ run_tree_classifier(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* Load-time layout of the trees (OpDef.prepare). */
+static OnnxStatus
+prepare_forest(OnnxNode *node, OnnxArena *arena, const char *wprefix, OnnxError *err)
+{
+	Forest	   *f = onnx_arena_alloc(arena, sizeof(Forest));
+	OnnxStatus	st;
+
+	if (f == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing a tree ensemble");
+	if ((st = build_forest(node, wprefix, f, arena, err)) != ONNX_OK)
+		return st;
+	node->prepared = f;
+	return ONNX_OK;
+}
+
+static OnnxStatus
+prepare_regressor(OnnxNode *node, OnnxArena *arena, OnnxError *err)
+{
+	return prepare_forest(node, arena, "target", err);
+}
+
+static OnnxStatus
+prepare_classifier(OnnxNode *node, OnnxArena *arena, OnnxError *err)
+{
+	return prepare_forest(node, arena, "class", err);
+}
+
 #define TREE_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
 const OnnxOpDef onnx_ops_trees[] = {
-	{"ai.onnx.ml", "TreeEnsembleRegressor", 1, 1, 1, 1, 1, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_tree_regressor},
-	{"ai.onnx.ml", "TreeEnsembleClassifier", 1, 1, 1, 1, 2, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_tree_classifier},
+	{"ai.onnx.ml", "TreeEnsembleRegressor", 1, 1, 1, 1, 1, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL,
+	run_tree_regressor, NULL, prepare_regressor},
+	{"ai.onnx.ml", "TreeEnsembleClassifier", 1, 1, 1, 1, 2, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL,
+	run_tree_classifier, NULL, prepare_classifier},
 	{0}
 };

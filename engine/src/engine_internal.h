@@ -153,6 +153,7 @@ typedef struct OnnxNode
 	int			index;			/* position in execution order */
 	bool		skip;			/* folded into another node by the optimizer */
 	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
+	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 
 /* Where a value comes from. */
@@ -275,6 +276,12 @@ typedef struct OnnxOpDef
 	OnnxStatus	(*run) (OnnxKernelCtx *ctx);
 	/* optional: attribute types, refused at load when they disagree */
 	const OnnxAttrSpec *attrs;
+	/*
+	 * optional: build kernel state from the attributes once, at load, into
+	 * node->prepared; memory from onnx_arena_alloc(arena) (freed with the
+	 * model).  Errors refuse the model.
+	 */
+	OnnxStatus	(*prepare) (OnnxNode *node, OnnxArena *arena, OnnxError *err);
 } OnnxOpDef;
 
 /* Each operator family file exports a table ending with a {0} entry. */

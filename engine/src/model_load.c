@@ -128,7 +128,8 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 									  n->name, n->op_type, spec->name, attr_type_name(a->type),
 									  attr_type_name(spec->type));
 		}
-		if (n->def->check && (st = n->def->check(n, err)) != ONNX_OK)
+		if ((n->def->check && (st = n->def->check(n, err)) != ONNX_OK) ||
+			(n->def->prepare && (st = n->def->prepare(n, &model->arena, err)) != ONNX_OK))
 		{
 			snprintf(err->op, sizeof(err->op), "%s", n->op_type);
 			snprintf(err->node, sizeof(err->node), "%s", n->name);

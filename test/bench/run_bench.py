@@ -176,12 +176,13 @@ def main():
     if not os.path.exists(os.path.join(mdir, "bert_layer.onnx")):
         subprocess.run([sys.executable, os.path.join(HERE, "make_bench_models.py"), mdir], check=True)
     models = [(n, os.path.join(mdir, n + ".onnx")) for n in ("mlp", "resnet18", "bert_layer")]
-    gbm = os.path.join(ROOT, "test", "ml", "generated", "bench_gbm_500", "model.onnx")
-    if os.path.exists(gbm):
-        models.append(("gbm_500", gbm))
+    gbm = os.path.join(mdir, "gbm_500.onnx")
+    if not os.path.exists(gbm):
+        subprocess.run([sys.executable, os.path.join(HERE, "make_gbm.py"), gbm], check=True, cwd="/tmp")
     batches = [1, 64] if args.quick else [1, 64, 1024]
     print("machine:", machine())
     eng = engine_level(models, batches, 0.5 if args.quick else 1.5)
+    eng += engine_level([("gbm_500", gbm)], [1, 10000] if not args.quick else [1, 1024], 0.5 if args.quick else 1.5)
     sql = None
     if not args.no_sql:
         sql = sql_level(os.path.join(mdir, "mlp.onnx"), 30000 if args.quick else 100000)

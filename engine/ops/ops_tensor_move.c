@@ -57,6 +57,31 @@ copy_run(OnnxKernelCtx *ctx, OnnxTensor *dst, int64_t di, const OnnxTensor *src,
 
 #define OOM_STATUS(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
 
+/* Row-major element strides of t. */
+static void
+row_strides(const OnnxTensor *t, int64_t *stride)
+{
+	int64_t		s = 1;
+
+	for (int d = t->rank - 1; d >= 0; d--)
+	{
+		stride[d] = s;
+		s *= t->dims[d];
+	}
+}
+
+/* Advance a row-major multi-index over dims[0..rank). */
+static inline void
+next_index(int64_t *idx, const int64_t *dims, int rank)
+{
+	for (int d = rank - 1; d >= 0; d--)
+	{
+		if (++idx[d] < dims[d])
+			return;
+		idx[d] = 0;
+	}
+}
+
 /* ---- Transpose: X (d0..dn) -> Y (d[perm0]..d[permn]) ---- */
 
 static OnnxStatus
@@ -94,15 +119,7 @@ run_transpose(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
-	{
-		int64_t		s = 1;
-
-		for (int d = r - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	/* walk Y in order; the innermost Y axis moves X by xstride[perm[r-1]] */
 	{
@@ -429,15 +446,7 @@ run_slice(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -447,12 +456,7 @@ run_slice(OnnxKernelCtx *ctx)
 			xoff += (start[d] + idx[d] * step[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return OOM_STATUS(ctx);
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < dims[d])
-				break;
-			idx[d] = 0;
-		}
+		next_index(idx, dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -533,15 +537,7 @@ run_gather_elements(OnnxKernelCtx *ctx)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "indices dimension %d exceeds the data's", d);
 	if ((y = onnx_out_like(ctx, 0, x->dtype, ind)) == NULL)
 		return ctx->err->status;
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -557,12 +553,7 @@ run_gather_elements(OnnxKernelCtx *ctx)
 			xoff += (d == ax ? i : idx[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return OOM_STATUS(ctx);
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < ind->dims[d])
-				break;
-			idx[d] = 0;
-		}
+		next_index(idx, ind->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -590,15 +581,7 @@ run_tile(OnnxKernelCtx *ctx)
 	}
 	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -608,12 +591,7 @@ run_tile(OnnxKernelCtx *ctx)
 			xoff += (idx[d] % x->dims[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return OOM_STATUS(ctx);
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < dims[d])
-				break;
-			idx[d] = 0;
-		}
+		next_index(idx, dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -690,15 +668,7 @@ run_pad(OnnxKernelCtx *ctx)
 	}
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
-	{
-		int64_t		s = 1;
-
-		for (int d = r - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -752,12 +722,7 @@ run_pad(OnnxKernelCtx *ctx)
 		}
 		else if (!copy_elem(ctx, y, o, x, xoff))
 			return OOM_STATUS(ctx);
-		for (int d = r - 1; d >= 0; d--)
-		{
-			if (++idx[d] < dims[d])
-				break;
-			idx[d] = 0;
-		}
+		next_index(idx, dims, r);
 	}
 	return ONNX_OK;
 }

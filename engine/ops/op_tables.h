@@ -21,8 +21,8 @@ extern const OnnxOpDef onnx_ops_pool[];	/* ops_pool.c: pooling */
 extern const OnnxOpDef onnx_ops_quant[];	/* ops_quant.c: quantization, integer matmul */
 extern const OnnxOpDef onnx_ops_control[];	/* ops_control.c: If, Loop, Scan */
 extern const OnnxOpDef onnx_ops_sequence[];	/* ops_sequence.c: sequences and optionals */
-extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: TopK, CumSum, OneHot, NonZero, ... */
-extern const OnnxOpDef onnx_ops_ml[];	/* ops_ml.c: ai.onnx.ml */
+extern const OnnxOpDef onnx_ops_misc[];	/* ops_misc.c: CumSum and small utilities */
+extern const OnnxOpDef onnx_ops_ml[];	/* ops_ml.c: ai.onnx.ml LabelEncoder, Binarizer, ... */
 extern const OnnxOpDef onnx_ops_rnn[];	/* ops_rnn.c: RNN, GRU, LSTM */
 extern const OnnxOpDef onnx_ops_detection[];	/* ops_detection.c: NonMaxSuppression */
 extern const OnnxOpDef onnx_ops_text[];	/* ops_text.c: TfIdfVectorizer */
@@ -31,5 +31,13 @@ extern const OnnxOpDef onnx_ops_trees[];	/* ops_trees.c: ai.onnx.ml tree ensembl
 extern const OnnxOpDef onnx_ops_linear_ml[];	/* ops_linear_ml.c: ai.onnx.ml linear models, Normalizer, ZipMap */
 extern const OnnxOpDef onnx_ops_loss[];	/* ops_loss.c: NLL, SoftmaxCrossEntropy */
 extern const OnnxOpDef onnx_ops_compare[];	/* ops_compare.c: comparison, logic, Where, Pow, Mod, variadic */
+
+extern const OnnxOpDef onnx_ops_index[];	/* ops_index.c: GatherND, Scatter*, TopK, OneHot, NonZero, Unique, Compress, ReverseSequence, DepthToSpace, SpaceToDepth, CenterCropPad */
+extern const OnnxOpDef onnx_ops_einsum[];	/* ops_einsum.c: Einsum */
+extern const OnnxOpDef onnx_ops_image[];	/* ops_image.c: Resize, Upsample, GridSample, AffineGrid, RoiAlign, Col2Im */
+extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, RotaryEmbedding, LinearAttention, CausalConvWithState */
+extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */
+extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
+extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */
 
 #endif

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ops_linear_ml.c
- *	  ai.onnx.ml LinearClassifier, LinearRegressor, Normalizer, ZipMap.
+ *	  ai.onnx.ml LinearClassifier, LinearRegressor, Normalizer, ZipMap,
+ *	  and the preprocessing of pipelines: Scaler, Imputer, OneHotEncoder.
  *
  *	  LinearClassifier: X (N, F), coefficients (K * F), intercepts (K)
  *	    -> label (N), scores (N, K) (K = 1 with two classes: [-s, s]).
@@ -276,12 +277,132 @@ fail:
 	return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory building ZipMap's maps");
 }
 
+/* Scaler: Y = (X - offset) * scale, offset/scale of length 1 or F. */
+static OnnxStatus
+run_scaler(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const float *off,
+			   *sc;
+	int			noff = onnx_attr_floats(ctx->node, "offset", &off);
+	int			nsc = onnx_attr_floats(ctx->node, "scale", &sc);
+	int64_t		F;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scaler input is missing");
+	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
+	if ((noff > 1 && noff != F) || (nsc > 1 && nsc != F))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "offset and scale must have 1 or %lld values", (long long) F);
+	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_FLOAT, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		int64_t		j = F ? i % F : 0;
+		double		o = noff ? off[noff == 1 ? 0 : j] : 0;
+		double		k = nsc ? sc[nsc == 1 ? 0 : j] : 1;
+
+		((float *) y->data)[i] = (float) ((onnx_tensor_get_f64(x, i) - o) * k);
+	}
+	return ONNX_OK;
+}
+
+/* Imputer: values equal to replaced_value (NaN matches NaN) -> imputed value of their column. */
+static OnnxStatus
+run_imputer(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const float *fv;
+	const int64_t *iv;
+	int			nf = onnx_attr_floats(ctx->node, "imputed_value_floats", &fv);
+	int			ni = onnx_attr_ints(ctx->node, "imputed_value_int64s", &iv);
+	double		rf = onnx_attr_float(ctx->node, "replaced_value_float", 0.0f);
+	int64_t		ri = onnx_attr_int(ctx->node, "replaced_value_int64", 0);
+	int64_t		F;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Imputer input is missing");
+	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
+	if (onnx_dtype_is_float(x->dtype) ? (nf != 1 && nf != F) : (ni != 1 && ni != F))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "imputed values must have 1 or %lld entries", (long long) F);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		int64_t		j = F ? i % F : 0;
+
+		if (onnx_dtype_is_float(x->dtype))
+		{
+			double		v = onnx_tensor_get_f64(x, i);
+			bool		hit = isnan(rf) ? isnan(v) : v == rf;
+
+			onnx_tensor_set_f64(y, i, hit ? fv[nf == 1 ? 0 : j] : v);
+		}
+		else
+		{
+			int64_t		v = onnx_tensor_get_i64(x, i);
+
+			onnx_tensor_set_i64(y, i, v == ri ? iv[ni == 1 ? 0 : j] : v);
+		}
+	}
+	return ONNX_OK;
+}
+
+/* OneHotEncoder: X (...) -> Y (..., categories) float; unknown: zeros, or an error with zeros=0. */
+static OnnxStatus
+run_onehot_encoder(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const int64_t *cats;
+	int			nci = onnx_attr_ints(ctx->node, "cats_int64s", &cats);
+	const OnnxAttr *cs = onnx_attr(ctx->node, "cats_strings");
+	int			nc = nci ? nci : (cs && cs->type == ONNX_ATTR_STRINGS ? cs->n : 0);
+	bool		zeros = onnx_attr_int(ctx->node, "zeros", 1) != 0;
+	int64_t		dims[ONNX_MAX_RANK];
+	OnnxTensor *y;
+
+	if (x == NULL || nc == 0 || x->rank >= ONNX_MAX_RANK)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "OneHotEncoder needs an input and categories");
+	if ((x->dtype == ONNX_DTYPE_STRING) != (nci == 0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input type does not match the categories");
+	memcpy(dims, x->dims, sizeof(int64_t) * x->rank);
+	dims[x->rank] = nc;
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, x->rank + 1, dims)) == NULL)
+		return ctx->err->status;
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		int			hit = -1;
+
+		for (int k = 0; k < nc && hit < 0; k++)
+		{
+			if (nci)
+				hit = onnx_tensor_get_i64(x, i) == cats[k] ? k : -1;
+			else
+			{
+				const char *v = ((char *const *) x->data)[i];
+
+				hit = strcmp(v ? v : "", cs->strings[k]) == 0 ? k : -1;
+			}
+		}
+		if (hit >= 0)
+			((float *) y->data)[i * nc + hit] = 1.0f;
+		else if (!zeros)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "value %lld of the input is not a known category",
+									(long long) i);
+	}
+	return ONNX_OK;
+}
+
 #define ML_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
 const OnnxOpDef onnx_ops_linear_ml[] = {
 	{"ai.onnx.ml", "LinearClassifier", 1, 1, 1, 1, 2, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_classifier},
 	{"ai.onnx.ml", "LinearRegressor", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_regressor},
 	{"ai.onnx.ml", "Normalizer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_normalizer},
+	{"ai.onnx.ml", "Scaler", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_scaler},
+	{"ai.onnx.ml", "Imputer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_SAME, NULL, NULL, run_imputer},
+	{"ai.onnx.ml", "OneHotEncoder", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_onehot_encoder},
 	{"ai.onnx.ml", "ZipMap", 1, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_UNKNOWN, NULL, NULL, run_zipmap},
 	{0}
 };

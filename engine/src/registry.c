@@ -35,6 +35,13 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_loss,
 	onnx_ops_trees,
 	onnx_ops_linear_ml,
+	onnx_ops_index,
+	onnx_ops_einsum,
+	onnx_ops_image,
+	onnx_ops_attention,
+	onnx_ops_string,
+	onnx_ops_ml_svm,
+	onnx_ops_ml_encode,
 	NULL
 };
 

@@ -1,12 +1,740 @@
 /*-------------------------------------------------------------------------
  *
  * ops_attention.c
- *	  Operator family "attention": Attention, RotaryEmbedding, LinearAttention, CausalConvWithState.
+ *	  Operator family "attention": Attention, RotaryEmbedding, LinearAttention,
+ *	  CausalConvWithState and ai.onnx.preview FlexAttention.
+ *
+ * Attention and FlexAttention compute in float (float, float16, bfloat16
+ * inputs) or double (double inputs).  Every tensor is seen through a
+ * "work" copy of the same layout in that type: the tensor's own data when
+ * its dtype already is the work type, a converted scratch copy otherwise.
+ * Q·Kᵀ and P·V are one BLAS GEMM per (batch, head); 3-D (B, S, H*D)
+ * inputs are read in place with a row stride of H*D.
+ *
+ * Scratch memory comes from the kernel allocator and is freed before the
+ * kernel returns; outputs go through onnx_out (memory limit enforced).
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
+
 #include "op_tables.h"
 
+/* ---- work-type conversion ---- */
+
+/* Whether output i of the node is wanted (present and named). */
+static bool
+want_out(OnnxKernelCtx *ctx, int i)
+{
+	return i < ctx->n_outputs && i < ctx->node->n_outputs && ctx->node->outputs[i] >= 0;
+}
+
+/* n elements of t from element off converted into dst (float or double). */
+static void
+load_work(const OnnxTensor *t, int64_t off, int64_t n, void *dst, bool dbl)
+{
+	float	   *f = (float *) dst;
+	double	   *d = (double *) dst;
+
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_FLOAT:
+			for (int64_t i = 0; i < n; i++)
+			{
+				if (dbl)
+					d[i] = ((const float *) t->data)[off + i];
+				else
+					f[i] = ((const float *) t->data)[off + i];
+			}
+			break;
+		case ONNX_DTYPE_DOUBLE:
+			for (int64_t i = 0; i < n; i++)
+			{
+				if (dbl)
+					d[i] = ((const double *) t->data)[off + i];
+				else
+					f[i] = (float) ((const double *) t->data)[off + i];
+			}
+			break;
+		case ONNX_DTYPE_FLOAT16:
+			for (int64_t i = 0; i < n; i++)
+			{
+				float		v = onnx_half_to_float(((const uint16_t *) t->data)[off + i]);
+
+				if (dbl)
+					d[i] = v;
+				else
+					f[i] = v;
+			}
+			break;
+		case ONNX_DTYPE_BFLOAT16:
+			for (int64_t i = 0; i < n; i++)
+			{
+				float		v = onnx_bf16_to_float(((const uint16_t *) t->data)[off + i]);
+
+				if (dbl)
+					d[i] = v;
+				else
+					f[i] = v;
+			}
+			break;
+		case ONNX_DTYPE_BOOL:
+			/* a boolean mask: true takes part (0), false is masked (-inf) */
+			for (int64_t i = 0; i < n; i++)
+			{
+				bool		keep = ((const uint8_t *) t->data)[off + i] != 0;
+
+				if (dbl)
+					d[i] = keep ? 0.0 : -INFINITY;
+				else
+					f[i] = keep ? 0.0f : -INFINITY;
+			}
+			break;
+		default:
+			for (int64_t i = 0; i < n; i++)
+			{
+				double		v = onnx_tensor_get_f64(t, off + i);
+
+				if (dbl)
+					d[i] = v;
+				else
+					f[i] = (float) v;
+			}
+			break;
+	}
+}
+
+/* n work elements from src into t from element off (converted). */
+static void
+store_work(OnnxTensor *t, int64_t off, int64_t n, const void *src, bool dbl)
+{
+	const float *f = (const float *) src;
+	const double *d = (const double *) src;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		double		v = dbl ? d[i] : f[i];
+
+		switch (t->dtype)
+		{
+			case ONNX_DTYPE_FLOAT:
+				((float *) t->data)[off + i] = (float) v;
+				break;
+			case ONNX_DTYPE_DOUBLE:
+				((double *) t->data)[off + i] = v;
+				break;
+			case ONNX_DTYPE_FLOAT16:
+				((uint16_t *) t->data)[off + i] = onnx_float_to_half((float) v);
+				break;
+			case ONNX_DTYPE_BFLOAT16:
+				((uint16_t *) t->data)[off + i] = onnx_float_to_bf16((float) v);
+				break;
+			default:
+				onnx_tensor_set_f64(t, off + i, v);
+				break;
+		}
+	}
+}
+
+/*
+ * The work view of input t: its data when t already holds the work type,
+ * else a converted copy in *owned (free with onnx_kernel_free).  NULL with
+ * the error set on allocation failure.
+ */
+static const void *
+work_in(OnnxKernelCtx *ctx, const OnnxTensor *t, bool dbl, void **owned)
+{
+	size_t		esz = dbl ? sizeof(double) : sizeof(float);
+
+	*owned = NULL;
+	if (t->dtype == (dbl ? ONNX_DTYPE_DOUBLE : ONNX_DTYPE_FLOAT))
+		return t->data;
+	if ((*owned = onnx_kernel_alloc(ctx, esz * (size_t) t->count)) == NULL)
+		return NULL;
+	load_work(t, 0, t->count, *owned, dbl);
+	return *owned;
+}
+
+/*
+ * Where results for output tensor t are written: its data in the work
+ * type, else scratch in *owned to be stored with work_out_finish.
+ */
+static void *
+work_out(OnnxKernelCtx *ctx, OnnxTensor *t, bool dbl, void **owned)
+{
+	size_t		esz = dbl ? sizeof(double) : sizeof(float);
+
+	*owned = NULL;
+	if (t->dtype == (dbl ? ONNX_DTYPE_DOUBLE : ONNX_DTYPE_FLOAT))
+		return t->data;
+	*owned = onnx_kernel_alloc(ctx, esz * (size_t) t->count);
+	return *owned;
+}
+
+/* Convert the scratch of work_out into t and free it. */
+static void
+work_out_finish(OnnxKernelCtx *ctx, OnnxTensor *t, void *owned, bool dbl)
+{
+	if (owned == NULL)
+		return;
+	store_work(t, 0, t->count, owned, dbl);
+	onnx_kernel_free(ctx, owned);
+}
+
+/* ---- scaled dot-product attention core ---- */
+
+/* A 4-D (batch, head, row, col) view: element strides of batch, head, row. */
+typedef struct AttnView
+{
+	const void *p;
+	int64_t		sb,
+				sh,
+				sr;
+} AttnView;
+
+/*
+ * Everything one (batch, head) pair needs.  Scores are (Sq, T): T =
+ * past + kv length.  The mask view is broadcast (stride 0 where its dim is
+ * 1) with mask_len <= T columns; columns past it are masked.
+ */
+typedef struct AttnPlan
+{
+	int64_t		B,
+				Hq,
+				Hkv,
+				Sq,
+				T,
+				D,
+				Dv,
+				past,
+				group;			/* Hq / Hkv */
+	double		scale;
+	double		softcap;		/* <= 0: none */
+	bool		causal;
+	AttnView	q,
+				k,
+				v;
+	bool		has_mask;
+	AttnView	mask;
+	int64_t		mask_len;
+	const int64_t *nonpad;		/* (B,) or NULL */
+} AttnPlan;
+
+/*
+ * Per-element stages on one (Sq, T) score block of the work type T:
+ * scores (GEMM), softcap, bias (mask, causal, padding), softmax (a row with
+ * every entry -inf becomes zeros, not NaN), and Y = P·V (GEMM).
+ */
+#define DEFINE_ATTN_STAGES(TYPE, SFX, GEMM, EXP, TANH) \
+static void \
+attn_scores_##SFX(const AttnPlan *pl, int64_t b, int64_t h, TYPE *sc) \
+{ \
+	int64_t		kh = h / pl->group; \
+	const TYPE *q = (const TYPE *) pl->q.p + b * pl->q.sb + h * pl->q.sh; \
+	const TYPE *k = (const TYPE *) pl->k.p + b * pl->k.sb + kh * pl->k.sh; \
+\
+	if (pl->D == 0) \
+	{ \
+		memset(sc, 0, sizeof(TYPE) * (size_t) (pl->Sq * pl->T)); \
+		return; \
+	} \
+	GEMM(false, true, pl->Sq, pl->T, pl->D, (TYPE) pl->scale, q, pl->q.sr, \
+		 k, pl->k.sr, 0, sc, pl->T); \
+} \
+\
+static void \
+attn_softcap_##SFX(const AttnPlan *pl, TYPE *sc) \
+{ \
+	TYPE		cap = (TYPE) pl->softcap; \
+\
+	for (int64_t i = 0; i < pl->Sq * pl->T; i++) \
+		sc[i] = cap * TANH(sc[i] / cap); \
+} \
+\
+static void \
+attn_bias_##SFX(const AttnPlan *pl, int64_t b, int64_t h, TYPE *sc) \
+{ \
+	int64_t		valid = pl->T; \
+\
+	if (pl->nonpad && pl->nonpad[b] < valid) \
+		valid = pl->nonpad[b] < 0 ? 0 : pl->nonpad[b]; \
+	for (int64_t i = 0; i < pl->Sq; i++) \
+	{ \
+		TYPE	   *row = sc + i * pl->T; \
+		int64_t		stop = valid; \
+\
+		if (pl->has_mask) \
+		{ \
+			const TYPE *m = (const TYPE *) pl->mask.p + b * pl->mask.sb + \
+				h * pl->mask.sh + i * pl->mask.sr; \
+\
+			for (int64_t j = 0; j < pl->mask_len; j++) \
+				row[j] += m[j]; \
+			if (pl->mask_len < stop) \
+				stop = pl->mask_len; \
+		} \
+		if (pl->causal && i + pl->past + 1 < stop) \
+			stop = i + pl->past + 1; \
+		for (int64_t j = stop; j < pl->T; j++) \
+			row[j] = -INFINITY; \
+	} \
+} \
+\
+static void \
+attn_softmax_##SFX(int64_t rows, int64_t n, TYPE *sc) \
+{ \
+	for (int64_t i = 0; i < rows; i++) \
+	{ \
+		TYPE	   *row = sc + i * n; \
+		TYPE		mx = -INFINITY, \
+					sum = 0; \
+\
+		for (int64_t j = 0; j < n; j++) \
+			if (row[j] > mx) \
+				mx = row[j]; \
+		if (mx == -INFINITY) \
+		{ \
+			memset(row, 0, sizeof(TYPE) * (size_t) n); \
+			continue; \
+		} \
+		for (int64_t j = 0; j < n; j++) \
+		{ \
+			row[j] = EXP(row[j] - mx); \
+			sum += row[j]; \
+		} \
+		for (int64_t j = 0; j < n; j++) \
+			row[j] /= sum; \
+	} \
+} \
+\
+static void \
+attn_pv_##SFX(const AttnPlan *pl, int64_t b, int64_t h, const TYPE *p, \
+			  TYPE *y, int64_t ldy) \
+{ \
+	int64_t		kh = h / pl->group; \
+	const TYPE *v = (const TYPE *) pl->v.p + b * pl->v.sb + kh * pl->v.sh; \
+\
+	if (pl->T == 0) \
+	{ \
+		for (int64_t i = 0; i < pl->Sq; i++) \
+			memset(y + i * ldy, 0, sizeof(TYPE) * (size_t) pl->Dv); \
+		return; \
+	} \
+	GEMM(false, false, pl->Sq, pl->Dv, pl->T, 1, p, pl->T, v, pl->v.sr, 0, y, ldy); \
+}
+
+DEFINE_ATTN_STAGES(float, f32, onnx_blas_sgemm, expf, tanhf)
+DEFINE_ATTN_STAGES(double, f64, onnx_blas_dgemm, exp, tanh)
+
+/*
+ * Attention for every (batch, head): Y block (Sq, Dv) at y + b*ysb + h*ysh
+ * with row stride ldy; qk (B, Hq, Sq, T) receives the scores at stage
+ * qk_mode (0 matmul, 1 softcap, 2 bias, 3 softmax) when not NULL.
+ */
+static OnnxStatus
+attn_run_all(OnnxKernelCtx *ctx, const AttnPlan *pl, bool dbl, void *y,
+			 int64_t ysb, int64_t ysh, int64_t ldy, void *qk, int qk_mode)
+{
+	size_t		esz = dbl ? sizeof(double) : sizeof(float);
+	int64_t		blk = pl->Sq * pl->T;
+	char	   *sc = onnx_kernel_alloc(ctx, esz * (size_t) blk);
+
+	if (sc == NULL)
+		return ctx->err->status;
+	for (int64_t b = 0; b < pl->B; b++)
+		for (int64_t h = 0; h < pl->Hq; h++)
+		{
+			char	   *qkb = qk ? (char *) qk + esz * (size_t) ((b * pl->Hq + h) * blk) : NULL;
+			char	   *yb = (char *) y + esz * (size_t) (b * ysb + h * ysh);
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, sc);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+			if (dbl)
+				attn_scores_f64(pl, b, h, (double *) sc);
+			else
+				attn_scores_f32(pl, b, h, (float *) sc);
+			for (int stage = 0; stage < 4; stage++)
+			{
+				if (stage == 1 && pl->softcap > 0)
+				{
+					if (dbl)
+						attn_softcap_f64(pl, (double *) sc);
+					else
+						attn_softcap_f32(pl, (float *) sc);
+				}
+				else if (stage == 2)
+				{
+					if (dbl)
+						attn_bias_f64(pl, b, h, (double *) sc);
+					else
+						attn_bias_f32(pl, b, h, (float *) sc);
+				}
+				else if (stage == 3)
+				{
+					if (dbl)
+						attn_softmax_f64(pl->Sq, pl->T, (double *) sc);
+					else
+						attn_softmax_f32(pl->Sq, pl->T, (float *) sc);
+				}
+				if (qkb && stage == qk_mode)
+					memcpy(qkb, sc, esz * (size_t) blk);
+			}
+			if (dbl)
+				attn_pv_f64(pl, b, h, (const double *) sc, (double *) yb, ldy);
+			else
+				attn_pv_f32(pl, b, h, (const float *) sc, (float *) yb, ldy);
+		}
+	onnx_kernel_free(ctx, sc);
+	return ONNX_OK;
+}
+
+/* ---- Attention (23, 24) ---- */
+
+/*
+ * Shape of one of Q, K, V as (B, H, S, D) with its view strides; a 3-D
+ * tensor (B, S, H*D) needs heads, which must divide its hidden size.
+ */
+static OnnxStatus
+attn_shape(OnnxKernelCtx *ctx, const char *what, const OnnxTensor *t, int64_t heads,
+		   int64_t *dims, AttnView *view)
+{
+	if (t->rank == 4)
+	{
+		memcpy(dims, t->dims, sizeof(int64_t) * 4);
+		view->sb = dims[1] * dims[2] * dims[3];
+		view->sh = dims[2] * dims[3];
+		view->sr = dims[3];
+		return ONNX_OK;
+	}
+	if (heads <= 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"3-D %s needs q_num_heads and kv_num_heads attributes > 0", what);
+	if (t->dims[2] % heads != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"%s hidden size %lld is not divisible by %lld heads",
+								what, (long long) t->dims[2], (long long) heads);
+	dims[0] = t->dims[0];
+	dims[1] = heads;
+	dims[2] = t->dims[1];
+	dims[3] = t->dims[2] / heads;
+	view->sb = t->dims[1] * t->dims[2];
+	view->sh = dims[3];
+	view->sr = t->dims[2];
+	return ONNX_OK;
+}
+
+/*
+ * Mask (..., Sq or 1, <= T) right-aligned on (B, Hq, Sq, T): broadcast
+ * strides into pl->mask (data converted by the caller).
+ */
+static OnnxStatus
+attn_mask_plan(OnnxKernelCtx *ctx, const OnnxTensor *m, AttnPlan *pl)
+{
+	int64_t		want[4] = {pl->B, pl->Hq, pl->Sq, pl->T};
+	int64_t		dims[4] = {1, 1, 1, 1};
+	int64_t		stride = 1;
+	int64_t		st[4];
+
+	if (m->rank < 1 || m->rank > 4)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"attn_mask must have rank 1 to 4, got %d", m->rank);
+	for (int i = 0; i < m->rank; i++)
+		dims[4 - m->rank + i] = m->dims[i];
+	if (dims[3] > pl->T)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"attn_mask last dimension %lld is longer than the total sequence length %lld",
+								(long long) dims[3], (long long) pl->T);
+	for (int i = 0; i < 3; i++)
+		if (dims[i] != 1 && dims[i] != want[i])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"attn_mask dimension %d (%lld) does not broadcast to %lld",
+									i - 4 + m->rank, (long long) dims[i], (long long) want[i]);
+	for (int i = 3; i >= 0; i--)
+	{
+		st[i] = dims[i] == 1 ? 0 : stride;
+		stride *= dims[i];
+	}
+	pl->has_mask = true;
+	pl->mask_len = dims[3];
+	pl->mask.sb = st[0];
+	pl->mask.sh = st[1];
+	pl->mask.sr = st[2];
+	return ONNX_OK;
+}
+
+/*
+ * Present cache (B, Hkv, past + S, D): past rows then the new rows of the
+ * view x, in the work type.
+ */
+static void
+attn_concat(const OnnxTensor *past, const void *x, const AttnView *xv, int64_t B,
+			int64_t H, int64_t P, int64_t S, int64_t D, bool dbl, void *dst)
+{
+	size_t		esz = dbl ? sizeof(double) : sizeof(float);
+	int64_t		T = P + S;
+
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t h = 0; h < H; h++)
+		{
+			char	   *o = (char *) dst + esz * (size_t) ((b * H + h) * T * D);
+
+			if (P > 0)
+				load_work(past, (b * H + h) * P * D, P * D, o, dbl);
+			for (int64_t s = 0; s < S; s++)
+				memcpy(o + esz * (size_t) ((P + s) * D),
+					   (const char *) x + esz * (size_t) (b * xv->sb + h * xv->sh + s * xv->sr),
+					   esz * (size_t) D);
+		}
+}
+
+/* Scratch of the Attention kernel, freed together. */
+typedef struct AttnScratch
+{
+	void	   *q,
+			   *k,
+			   *v,
+			   *mask,
+			   *kcat,
+			   *vcat,
+			   *y,
+			   *qk;
+	int64_t    *nonpad;
+} AttnScratch;
+
+static void
+attn_scratch_free(OnnxKernelCtx *ctx, AttnScratch *s)
+{
+	void	   *all[] = {s->q, s->k, s->v, s->mask, s->kcat, s->vcat, s->y, s->qk, s->nonpad};
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (all[i])
+			onnx_kernel_free(ctx, all[i]);
+}
+
+/*
+ * Build the present key or value cache (output index oi when wanted) and
+ * point view at the cache used for the products.
+ */
+static OnnxStatus
+attn_cache(OnnxKernelCtx *ctx, int oi, const OnnxTensor *past, const void *x,
+		   AttnView *view, const int64_t *dims, int64_t P, OnnxDType dtype,
+		   bool dbl, void **owned)
+{
+	int64_t		B = dims[0],
+				H = dims[1],
+				S = dims[2],
+				D = dims[3];
+	int64_t		odims[4] = {B, H, P + S, D};
+	OnnxTensor *out = NULL;
+	void	   *dst;
+
+	if (want_out(ctx, oi))
+	{
+		if ((out = onnx_out(ctx, oi, dtype, 4, odims)) == NULL)
+			return ctx->err->status;
+		dst = work_out(ctx, out, dbl, owned);
+	}
+	else if (past == NULL)
+	{
+		view->p = x;
+		return ONNX_OK;
+	}
+	else
+		dst = *owned = onnx_kernel_alloc(ctx, (dbl ? sizeof(double) : sizeof(float)) *
+										 (size_t) (B * H * (P + S) * D));
+	if (dst == NULL)
+		return ctx->err->status;
+	attn_concat(past, x, view, B, H, P, S, D, dbl, dst);
+	if (out)
+		store_work(out, 0, *owned ? out->count : 0, *owned ? *owned : dst, dbl);
+	view->p = dst;
+	view->sb = H * (P + S) * D;
+	view->sh = (P + S) * D;
+	view->sr = D;
+	return ONNX_OK;
+}
+
+/* Check a past cache (B, H, P, D) against the new K or V. */
+static OnnxStatus
+attn_check_past(OnnxKernelCtx *ctx, const char *what, const OnnxTensor *p,
+				const int64_t *dims)
+{
+	if (p->rank != 4 || p->dims[0] != dims[0] || p->dims[1] != dims[1] || p->dims[3] != dims[3])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"%s must have shape (%lld, %lld, past_sequence_length, %lld)",
+								what, (long long) dims[0], (long long) dims[1], (long long) dims[3]);
+	return ONNX_OK;
+}
+
+/* Check and size Q, K, V into pl; views set, data not yet. */
+static OnnxStatus
+attn_plan_shapes(OnnxKernelCtx *ctx, const OnnxTensor *q, const OnnxTensor *k,
+				 const OnnxTensor *v, int64_t *qd, int64_t *kd, int64_t *vd, AttnPlan *pl)
+{
+	int64_t		qh = onnx_attr_int(ctx->node, "q_num_heads", 0);
+	int64_t		kvh = onnx_attr_int(ctx->node, "kv_num_heads", 0);
+	OnnxStatus	st;
+
+	if ((q->rank != 3 && q->rank != 4) || k->rank != q->rank || v->rank != q->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Q, K and V must all be 3-D or all 4-D");
+	if ((st = attn_shape(ctx, "Q", q, qh, qd, &pl->q)) != ONNX_OK ||
+		(st = attn_shape(ctx, "K", k, kvh, kd, &pl->k)) != ONNX_OK ||
+		(st = attn_shape(ctx, "V", v, kvh, vd, &pl->v)) != ONNX_OK)
+		return st;
+	if (kd[0] != qd[0] || vd[0] != qd[0])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Q, K and V batch sizes differ");
+	if (kd[1] != vd[1] || kd[2] != vd[2])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"K and V must have the same heads and sequence length");
+	if (kd[3] != qd[3])
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Q head size %lld differs from K head size %lld",
+								(long long) qd[3], (long long) kd[3]);
+	if (kd[1] <= 0 || qd[1] % kd[1] != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"q_num_heads %lld must be a multiple of kv_num_heads %lld",
+								(long long) qd[1], (long long) kd[1]);
+	pl->B = qd[0];
+	pl->Hq = qd[1];
+	pl->Sq = qd[2];
+	pl->D = qd[3];
+	pl->Hkv = kd[1];
+	pl->Dv = vd[3];
+	pl->group = qd[1] / kd[1];
+	return ONNX_OK;
+}
+
+/*
+ * Attention: Q (B, Hq, Sq, D) | (B, Sq, Hq*D), K (B, Hkv, S, D), V (B, Hkv,
+ * S, Dv), attn_mask, past_key (B, Hkv, P, D), past_value (B, Hkv, P, Dv),
+ * nonpad_kv_seqlen (B,) -> Y (B, Hq, Sq, Dv) | (B, Sq, Hq*Dv), present_key,
+ * present_value (B, Hkv, P+S, ·), qk_matmul_output (B, Hq, Sq, P+S).
+ */
+static OnnxStatus
+run_attention(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *q = onnx_in(ctx, 0),
+			   *k = onnx_in(ctx, 1),
+			   *v = onnx_in(ctx, 2),
+			   *mask = onnx_in(ctx, 3),
+			   *pk = onnx_in(ctx, 4),
+			   *pv = onnx_in(ctx, 5),
+			   *np = onnx_in(ctx, 6);
+	const OnnxAttr *scale_attr = onnx_attr(ctx->node, "scale");
+	int			qk_mode = (int) onnx_attr_int(ctx->node, "qk_matmul_output_mode", 0);
+	AttnPlan	pl;
+	AttnScratch s;
+	int64_t		qd[4],
+				kd[4],
+				vd[4],
+				P = 0;
+	bool		dbl;
+	OnnxTensor *y,
+			   *qk = NULL;
+	void	   *yw,
+			   *qkw = NULL;
+	OnnxStatus	st;
+
+	memset(&pl, 0, sizeof(pl));
+	memset(&s, 0, sizeof(s));
+	if (!q || !k || !v)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Q, K and V are required");
+	if ((st = attn_plan_shapes(ctx, q, k, v, qd, kd, vd, &pl)) != ONNX_OK)
+		return st;
+	if ((pk == NULL) != (pv == NULL))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"past_key and past_value must be given together");
+	if (pk)
+	{
+		if ((st = attn_check_past(ctx, "past_key", pk, kd)) != ONNX_OK ||
+			(st = attn_check_past(ctx, "past_value", pv, vd)) != ONNX_OK)
+			return st;
+		if (pk->dims[2] != pv->dims[2])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"past_key and past_value sequence lengths differ");
+		P = pk->dims[2];
+	}
+	if (qk_mode < 0 || qk_mode > 3)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"qk_matmul_output_mode must be 0 to 3, got %d", qk_mode);
+	dbl = q->dtype == ONNX_DTYPE_DOUBLE;
+	pl.past = P;
+	pl.T = P + kd[2];
+	pl.causal = onnx_attr_int(ctx->node, "is_causal", 0) != 0;
+	pl.softcap = onnx_attr_float(ctx->node, "softcap", 0.0f);
+	pl.scale = scale_attr ? scale_attr->f : 1.0 / sqrt((double) (pl.D > 0 ? pl.D : 1));
+	if (mask && (st = attn_mask_plan(ctx, mask, &pl)) != ONNX_OK)
+		return st;
+	if (np)
+	{
+		if (np->count != pl.B || np->dtype != ONNX_DTYPE_INT64)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"nonpad_kv_seqlen must be int64 of shape (%lld)", (long long) pl.B);
+		pl.nonpad = (const int64_t *) np->data;
+	}
+
+	/* outputs */
+	{
+		int64_t		ydims[4] = {pl.B, pl.Hq, pl.Sq, pl.Dv};
+		int64_t		y3[3] = {pl.B, pl.Sq, pl.Hq * pl.Dv};
+
+		y = q->rank == 4 ? onnx_out(ctx, 0, q->dtype, 4, ydims) : onnx_out(ctx, 0, q->dtype, 3, y3);
+		if (y == NULL)
+			return ctx->err->status;
+	}
+	if (want_out(ctx, 3))
+	{
+		int64_t		qkdims[4] = {pl.B, pl.Hq, pl.Sq, pl.T};
+
+		if ((qk = onnx_out(ctx, 3, q->dtype, 4, qkdims)) == NULL)
+			return ctx->err->status;
+	}
+
+	/* work views */
+	st = ctx->err->status;
+	if ((pl.q.p = work_in(ctx, q, dbl, &s.q)) == NULL ||
+		(pl.k.p = work_in(ctx, k, dbl, &s.k)) == NULL ||
+		(pl.v.p = work_in(ctx, v, dbl, &s.v)) == NULL ||
+		(mask && (pl.mask.p = work_in(ctx, mask, dbl, &s.mask)) == NULL) ||
+		(yw = work_out(ctx, y, dbl, &s.y)) == NULL ||
+		(qk && (qkw = work_out(ctx, qk, dbl, &s.qk)) == NULL))
+		goto fail;
+	if ((st = attn_cache(ctx, 1, pk, pl.k.p, &pl.k, kd, P, k->dtype, dbl, &s.kcat)) != ONNX_OK ||
+		(st = attn_cache(ctx, 2, pv, pl.v.p, &pl.v, vd, P, v->dtype, dbl, &s.vcat)) != ONNX_OK)
+		goto fail;
+
+	if (q->rank == 4)
+		st = attn_run_all(ctx, &pl, dbl, yw, pl.Hq * pl.Sq * pl.Dv, pl.Sq * pl.Dv, pl.Dv, qkw, qk_mode);
+	else
+		st = attn_run_all(ctx, &pl, dbl, yw, pl.Sq * pl.Hq * pl.Dv, pl.Dv, pl.Hq * pl.Dv, qkw, qk_mode);
+	if (st != ONNX_OK)
+		goto fail;
+	work_out_finish(ctx, y, s.y, dbl);
+	s.y = NULL;
+	if (qk)
+		work_out_finish(ctx, qk, s.qk, dbl);
+	s.qk = NULL;
+	attn_scratch_free(ctx, &s);
+	return ONNX_OK;
+
+fail:
+	attn_scratch_free(ctx, &s);
+	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
+}
+
+static const OnnxAttrSpec attention_attrs[] = {
+	{"is_causal", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
+	{"q_num_heads", ONNX_ATTR_INT}, {"qk_matmul_output_mode", ONNX_ATTR_INT},
+	{"scale", ONNX_ATTR_FLOAT}, {"softcap", ONNX_ATTR_FLOAT},
+	{"softmax_precision", ONNX_ATTR_INT}, {NULL}
+};
+
 const OnnxOpDef onnx_ops_attention[] = {
+	{"", "Attention", 23, 3, 6, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
+	{"", "Attention", 24, 3, 7, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
 	{0}
 };

@@ -726,6 +726,252 @@ fail:
 	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
 }
 
+/* ---- RotaryEmbedding (23) ---- */
+
+/*
+ * Rotate one head vector x (D) into y with cos/sin rows (rd/2): the first
+ * rd entries as halves or interleaved pairs, the rest copied.
+ */
+static void
+rope_row(const float *x, float *y, const float *c, const float *sn, int64_t D,
+		 int64_t rd, bool interleaved)
+{
+	int64_t		half = rd / 2;
+
+	for (int64_t i = 0; i < half; i++)
+	{
+		int64_t		i1 = interleaved ? 2 * i : i,
+					i2 = interleaved ? 2 * i + 1 : i + half;
+		float		x1 = x[i1],
+					x2 = x[i2];
+
+		y[i1] = c[i] * x1 - sn[i] * x2;
+		y[i2] = sn[i] * x1 + c[i] * x2;
+	}
+	for (int64_t i = rd; i < D; i++)
+		y[i] = x[i];
+}
+
+/*
+ * RotaryEmbedding: X (B, H, S, D) | (B, S, H*D), cos_cache, sin_cache
+ * (max_pos, rd/2) with position_ids (B, S), or (B, S, rd/2) without
+ * -> Y like X.
+ */
+static OnnxStatus
+run_rotary_embedding(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *cc = onnx_in(ctx, 1),
+			   *sc = onnx_in(ctx, 2),
+			   *pos = onnx_in(ctx, 3);
+	bool		interleaved = onnx_attr_int(ctx->node, "interleaved", 0) != 0;
+	int64_t		rd = onnx_attr_int(ctx->node, "rotary_embedding_dim", 0);
+	int64_t		heads = onnx_attr_int(ctx->node, "num_heads", 0);
+	int64_t		B,
+				H,
+				S,
+				D,
+				half;
+	void	   *xo = NULL,
+			   *co = NULL,
+			   *so = NULL,
+			   *yo = NULL;
+	const float *xw,
+			   *cw,
+			   *sw;
+	float	   *yw;
+	OnnxTensor *y;
+
+	if (!x || !cc || !sc)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, cos_cache and sin_cache are required");
+	if (x->rank == 4)
+	{
+		B = x->dims[0];
+		H = x->dims[1];
+		S = x->dims[2];
+		D = x->dims[3];
+	}
+	else if (x->rank == 3)
+	{
+		if (heads <= 0 || x->dims[2] % heads != 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"3-D input needs num_heads > 0 dividing its hidden size %lld",
+									(long long) x->dims[2]);
+		B = x->dims[0];
+		S = x->dims[1];
+		H = heads;
+		D = x->dims[2] / heads;
+	}
+	else
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input must be 3-D or 4-D, got rank %d", x->rank);
+	if (rd == 0)
+		rd = D;
+	if (rd < 0 || rd > D || rd % 2 != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"rotary_embedding_dim %lld must be even and at most the head size %lld",
+								(long long) rd, (long long) D);
+	half = rd / 2;
+	if (cc->rank != sc->rank || memcmp(cc->dims, sc->dims, sizeof(int64_t) * cc->rank) != 0 ||
+		cc->rank < 1 || cc->dims[cc->rank - 1] != half)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"cos_cache and sin_cache must have the same shape ending in rotary_embedding_dim/2 = %lld",
+								(long long) half);
+	if (pos)
+	{
+		if (cc->rank != 2 || pos->dtype != ONNX_DTYPE_INT64 || pos->count != B * S ||
+			(pos->rank == 2 && (pos->dims[0] != B || pos->dims[1] != S)))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"position_ids must be int64 (%lld, %lld) and the caches 2-D",
+									(long long) B, (long long) S);
+		for (int64_t i = 0; i < pos->count; i++)
+			if (((const int64_t *) pos->data)[i] < 0 || ((const int64_t *) pos->data)[i] >= cc->dims[0])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"position id %lld is outside the cache of %lld positions",
+										(long long) ((const int64_t *) pos->data)[i], (long long) cc->dims[0]);
+	}
+	else if (cc->rank != 3 || cc->dims[0] != B || cc->dims[1] != S)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"without position_ids the caches must have shape (%lld, %lld, %lld)",
+								(long long) B, (long long) S, (long long) half);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if ((xw = work_in(ctx, x, false, &xo)) == NULL ||
+		(cw = work_in(ctx, cc, false, &co)) == NULL ||
+		(sw = work_in(ctx, sc, false, &so)) == NULL ||
+		(yw = work_out(ctx, y, false, &yo)) == NULL)
+		goto done;
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t s = 0; s < S; s++)
+		{
+			int64_t		p = pos ? ((const int64_t *) pos->data)[b * S + s] : b * S + s;
+
+			for (int64_t h = 0; h < H; h++)
+			{
+				int64_t		off = x->rank == 4 ? ((b * H + h) * S + s) * D : (b * S + s) * H * D + h * D;
+
+				rope_row(xw + off, yw + off, cw + p * half, sw + p * half, D, rd, interleaved);
+			}
+		}
+	work_out_finish(ctx, y, yo, false);
+	yo = NULL;
+done:
+	if (xo)
+		onnx_kernel_free(ctx, xo);
+	if (co)
+		onnx_kernel_free(ctx, co);
+	if (so)
+		onnx_kernel_free(ctx, so);
+	if (yo)
+		onnx_kernel_free(ctx, yo);
+	return ctx->err->status;
+}
+
+static const OnnxAttrSpec rotary_attrs[] = {
+	{"interleaved", ONNX_ATTR_INT}, {"num_heads", ONNX_ATTR_INT},
+	{"rotary_embedding_dim", ONNX_ATTR_INT}, {NULL}
+};
+
+/* ---- CausalConvWithState (27) ---- */
+
+/*
+ * CausalConvWithState: input (B, C, L), weight (C, 1, K), bias (C),
+ * past_state (B, C, K-1) -> output (B, C, L) = depthwise causal conv of
+ * [past, input] (+ SiLU), present_state (B, C, K-1) = last K-1 of it.
+ */
+static OnnxStatus
+run_causal_conv(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *w = onnx_in(ctx, 1),
+			   *bias = onnx_in(ctx, 2),
+			   *past = onnx_in(ctx, 3);
+	const char *act = onnx_attr_string(ctx->node, "activation", "none");
+	bool		silu;
+	int64_t		B,
+				C,
+				L,
+				K,
+				pdims[3];
+	float	   *pad = NULL,
+			   *wk = NULL,
+			   *row = NULL;
+	OnnxTensor *y,
+			   *ps;
+
+	if (strcmp(act, "silu") == 0 || strcmp(act, "swish") == 0)
+		silu = true;
+	else if (strcmp(act, "none") == 0)
+		silu = false;
+	else
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"activation must be \"none\", \"silu\" or \"swish\", got \"%s\"", act);
+	if (!x || !w || x->rank != 3 || w->rank != 3)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"input (B, C, L) and weight (C, 1, K) are required");
+	B = x->dims[0];
+	C = x->dims[1];
+	L = x->dims[2];
+	K = w->dims[2];
+	if (w->dims[0] != C || w->dims[1] != 1 || K < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"weight must have shape (%lld, 1, k) with k >= 1", (long long) C);
+	if (bias && bias->count != C)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "bias must have %lld values", (long long) C);
+	pdims[0] = B;
+	pdims[1] = C;
+	pdims[2] = K - 1;
+	if (past && (past->rank != 3 || memcmp(past->dims, pdims, sizeof(pdims)) != 0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"past_state must have shape (%lld, %lld, %lld)",
+								(long long) B, (long long) C, (long long) (K - 1));
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL ||
+		(ps = onnx_out(ctx, 1, x->dtype, 3, pdims)) == NULL)
+		return ctx->err->status;
+	if ((pad = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (L + K))) == NULL ||
+		(wk = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (C * K + C))) == NULL ||
+		(row = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (L + 1))) == NULL)
+		goto done;
+	load_work(w, 0, C * K, wk, false);
+	if (bias)
+		load_work(bias, 0, C, wk + C * K, false);
+	else
+		memset(wk + C * K, 0, sizeof(float) * (size_t) C);
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t c = 0; c < C; c++)
+		{
+			const float *wc = wk + c * K;
+
+			/* pad (L + K - 1) = [past or zeros (K-1), input (L)] */
+			if (past)
+				load_work(past, (b * C + c) * (K - 1), K - 1, pad, false);
+			else
+				memset(pad, 0, sizeof(float) * (size_t) (K - 1));
+			load_work(x, (b * C + c) * L, L, pad + K - 1, false);
+			for (int64_t t = 0; t < L; t++)
+			{
+				float		acc = wk[C * K + c];
+
+				for (int64_t j = 0; j < K; j++)
+					acc += wc[j] * pad[t + j];
+				if (silu)
+					acc = acc / (1.0f + expf(-acc));
+				row[t] = acc;
+			}
+			store_work(y, (b * C + c) * L, L, row, false);
+			store_work(ps, (b * C + c) * (K - 1), K - 1, pad + L, false);
+		}
+done:
+	if (pad)
+		onnx_kernel_free(ctx, pad);
+	if (wk)
+		onnx_kernel_free(ctx, wk);
+	if (row)
+		onnx_kernel_free(ctx, row);
+	return ctx->err->status;
+}
+
+static const OnnxAttrSpec causal_conv_attrs[] = {{"activation", ONNX_ATTR_STRING}, {NULL}};
+
 static const OnnxAttrSpec attention_attrs[] = {
 	{"is_causal", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
 	{"q_num_heads", ONNX_ATTR_INT}, {"qk_matmul_output_mode", ONNX_ATTR_INT},
@@ -736,5 +982,7 @@ static const OnnxAttrSpec attention_attrs[] = {
 const OnnxOpDef onnx_ops_attention[] = {
 	{"", "Attention", 23, 3, 6, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
 	{"", "Attention", 24, 3, 7, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
+	{"", "RotaryEmbedding", 23, 3, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary_embedding, rotary_attrs},
+	{"", "CausalConvWithState", 27, 2, 4, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_causal_conv, causal_conv_attrs},
 	{0}
 };

@@ -972,6 +972,204 @@ done:
 
 static const OnnxAttrSpec causal_conv_attrs[] = {{"activation", ONNX_ATTR_STRING}, {NULL}};
 
+/* ---- LinearAttention (27) ---- */
+
+/* Rank-3 (B, T, last) input whose last dim is one of a or b; name for errors. */
+static bool
+linattn_side(const OnnxTensor *t, int64_t B, int64_t T, int64_t a, int64_t b)
+{
+	return t->rank == 3 && t->dims[0] == B && t->dims[1] == T &&
+		(t->dims[2] == a || t->dims[2] == b);
+}
+
+/*
+ * One recurrence step of one KV head on its state S (dk, dv): decay
+ * S *= exp(g), delta v <- beta (v - Sᵀk), write S += k ⊗ v.  g has gn
+ * values (1 or dk); tmp holds dv floats.
+ */
+static void
+linattn_update(float *S, const float *k, const float *v, const float *g, int64_t gn,
+			   const float *beta, int64_t dk, int64_t dv, float *tmp)
+{
+	if (g)
+		for (int64_t d = 0; d < dk; d++)
+		{
+			float		e = expf(g[gn == 1 ? 0 : d]);
+
+			for (int64_t m = 0; m < dv; m++)
+				S[d * dv + m] *= e;
+		}
+	memcpy(tmp, v, sizeof(float) * (size_t) dv);
+	if (beta)
+	{
+		for (int64_t m = 0; m < dv; m++)
+		{
+			float		r = 0;
+
+			for (int64_t d = 0; d < dk; d++)
+				r += S[d * dv + m] * k[d];
+			tmp[m] = *beta * (v[m] - r);
+		}
+	}
+	for (int64_t d = 0; d < dk; d++)
+		for (int64_t m = 0; m < dv; m++)
+			S[d * dv + m] += k[d] * tmp[m];
+}
+
+/*
+ * LinearAttention: query (B, T, Hq*dk), key (B, T, Hkv*dk), value (B, T,
+ * Hkv*dv), past_state (B, Hkv, dk, dv), decay (B, T, Hkv | Hkv*dk), beta
+ * (B, T, Hkv | 1) -> output (B, T, Hq*dv), present_state (B, Hkv, dk, dv).
+ * The recurrence runs in float; query head h reads KV head h / (Hq/Hkv).
+ */
+static OnnxStatus
+run_linear_attention(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *q = onnx_in(ctx, 0),
+			   *k = onnx_in(ctx, 1),
+			   *v = onnx_in(ctx, 2),
+			   *past = onnx_in(ctx, 3),
+			   *decay = onnx_in(ctx, 4),
+			   *beta = onnx_in(ctx, 5);
+	const char *rule = onnx_attr_string(ctx->node, "update_rule", "gated_delta");
+	int64_t		Hq = onnx_attr_int(ctx->node, "q_num_heads", 0),
+				Hkv = onnx_attr_int(ctx->node, "kv_num_heads", 0);
+	double		scale = onnx_attr_float(ctx->node, "scale", 0.0f);
+	bool		gating,
+				delta;
+	int64_t		B,
+				T,
+				dk,
+				dv,
+				sdims[4],
+				odims[3];
+	float	   *w[6] = {NULL},
+			   *st = NULL,
+			   *out = NULL,
+			   *tmp = NULL;
+	void	   *own[6] = {NULL},
+			   *own_y = NULL,
+			   *own_st = NULL;
+	OnnxTensor *y,
+			   *ps;
+
+	if (strcmp(rule, "linear") == 0 || strcmp(rule, "gated") == 0 ||
+		strcmp(rule, "delta") == 0 || strcmp(rule, "gated_delta") == 0)
+	{
+		gating = strncmp(rule, "gated", 5) == 0;
+		delta = strcmp(rule, "delta") == 0 || strcmp(rule, "gated_delta") == 0;
+	}
+	else
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"update_rule must be linear, gated, delta or gated_delta, got \"%s\"", rule);
+	if (Hq <= 0 || Hkv <= 0 || Hq % Hkv != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"q_num_heads %lld must be a positive multiple of kv_num_heads %lld",
+								(long long) Hq, (long long) Hkv);
+	if (gating != (decay != NULL) || delta != (beta != NULL))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"update_rule %s %s decay and %s beta", rule,
+								gating ? "needs" : "forbids", delta ? "needs" : "forbids");
+	if (!q || !k || !v || q->rank != 3 || k->rank != 3 || v->rank != 3)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "query, key and value must be 3-D (B, T, H*D)");
+	B = q->dims[0];
+	T = q->dims[1];
+	if (q->dims[2] % Hq != 0 || v->dims[2] % Hkv != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"query and value hidden sizes must be divisible by their head counts");
+	dk = q->dims[2] / Hq;
+	dv = v->dims[2] / Hkv;
+	if (!linattn_side(k, B, T, Hkv * dk, Hkv * dk) || !linattn_side(v, B, T, Hkv * dv, Hkv * dv))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"key must be (%lld, %lld, %lld) and value (%lld, %lld, kv_num_heads*d_v)",
+								(long long) B, (long long) T, (long long) (Hkv * dk), (long long) B, (long long) T);
+	if (decay && !linattn_side(decay, B, T, Hkv, Hkv * dk))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"decay must be (%lld, %lld, %lld or %lld)",
+								(long long) B, (long long) T, (long long) Hkv, (long long) (Hkv * dk));
+	if (beta && !linattn_side(beta, B, T, Hkv, 1))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"beta must be (%lld, %lld, %lld or 1)", (long long) B, (long long) T, (long long) Hkv);
+	sdims[0] = B;
+	sdims[1] = Hkv;
+	sdims[2] = dk;
+	sdims[3] = dv;
+	if (past && (past->rank != 4 || memcmp(past->dims, sdims, sizeof(sdims)) != 0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"past_state must have shape (%lld, %lld, %lld, %lld)",
+								(long long) B, (long long) Hkv, (long long) dk, (long long) dv);
+	if (scale == 0.0)
+		scale = 1.0 / sqrt((double) (dk > 0 ? dk : 1));
+	odims[0] = B;
+	odims[1] = T;
+	odims[2] = Hq * dv;
+	if ((y = onnx_out(ctx, 0, q->dtype, 3, odims)) == NULL ||
+		(ps = onnx_out(ctx, 1, past ? past->dtype : q->dtype, 4, sdims)) == NULL)
+		return ctx->err->status;
+	{
+		const OnnxTensor *ins[6] = {q, k, v, past, decay, beta};
+
+		for (int i = 0; i < 6; i++)
+			if (ins[i] && i != 3 && (w[i] = (float *) work_in(ctx, ins[i], false, &own[i])) == NULL)
+				goto done;
+	}
+	if ((st = work_out(ctx, ps, false, &own_st)) == NULL ||
+		(out = work_out(ctx, y, false, &own_y)) == NULL ||
+		(tmp = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (dv + 1))) == NULL)
+		goto done;
+	if (past)
+		load_work(past, 0, past->count, st, false);
+	else
+		memset(st, 0, sizeof(float) * (size_t) ps->count);
+	for (int64_t t = 0; t < T; t++)
+		for (int64_t b = 0; b < B; b++)
+			for (int64_t kh = 0; kh < Hkv; kh++)
+			{
+				int64_t		bt = b * T + t;
+				float	   *S = st + (b * Hkv + kh) * dk * dv;
+				int64_t		gn = decay ? decay->dims[2] / Hkv : 0;
+				const float *g = decay ? w[4] + bt * decay->dims[2] + kh * gn : NULL;
+				const float *bp = beta ? w[5] + bt * beta->dims[2] + (beta->dims[2] == 1 ? 0 : kh) : NULL;
+
+				linattn_update(S, w[1] + bt * Hkv * dk + kh * dk, w[2] + bt * Hkv * dv + kh * dv,
+							   g, gn, bp, dk, dv, tmp);
+				for (int64_t h = kh * (Hq / Hkv); h < (kh + 1) * (Hq / Hkv); h++)
+				{
+					const float *qv = w[0] + bt * Hq * dk + h * dk;
+					float	   *o = out + bt * Hq * dv + h * dv;
+
+					for (int64_t m = 0; m < dv; m++)
+					{
+						float		acc = 0;
+
+						for (int64_t d = 0; d < dk; d++)
+							acc += qv[d] * S[d * dv + m];
+						o[m] = (float) scale * acc;
+					}
+				}
+			}
+	work_out_finish(ctx, y, own_y, false);
+	work_out_finish(ctx, ps, own_st, false);
+	own_y = own_st = NULL;
+done:
+	for (int i = 0; i < 6; i++)
+		if (own[i])
+			onnx_kernel_free(ctx, own[i]);
+	if (own_y)
+		onnx_kernel_free(ctx, own_y);
+	if (own_st)
+		onnx_kernel_free(ctx, own_st);
+	if (tmp)
+		onnx_kernel_free(ctx, tmp);
+	return ctx->err->status;
+}
+
+static const OnnxAttrSpec linear_attention_attrs[] = {
+	{"chunk_size", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
+	{"q_num_heads", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT},
+	{"update_rule", ONNX_ATTR_STRING}, {NULL}
+};
+
 static const OnnxAttrSpec attention_attrs[] = {
 	{"is_causal", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
 	{"q_num_heads", ONNX_ATTR_INT}, {"qk_matmul_output_mode", ONNX_ATTR_INT},
@@ -983,6 +1181,7 @@ const OnnxOpDef onnx_ops_attention[] = {
 	{"", "Attention", 23, 3, 6, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
 	{"", "Attention", 24, 3, 7, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
 	{"", "RotaryEmbedding", 23, 3, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary_embedding, rotary_attrs},
+	{"", "LinearAttention", 27, 3, 6, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_attention, linear_attention_attrs},
 	{"", "CausalConvWithState", 27, 2, 4, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_causal_conv, causal_conv_attrs},
 	{0}
 };

@@ -1170,6 +1170,147 @@ static const OnnxAttrSpec linear_attention_attrs[] = {
 	{"update_rule", ONNX_ATTR_STRING}, {NULL}
 };
 
+/* ---- FlexAttention (ai.onnx.preview 1) ---- */
+
+/*
+ * Run modifier subgraph g on *t (B, Hq, L, S) and replace *t's data with
+ * its output, which must keep the dtype and shape.
+ */
+static OnnxStatus
+flex_modify(OnnxKernelCtx *ctx, const char *what, const OnnxGraph *g, OnnxTensor *t)
+{
+	const OnnxAllocator *alloc = onnx_kernel_allocator(ctx);
+	OnnxValue	in,
+				out;
+	OnnxStatus	st;
+
+	if (g->n_inputs != 1 || g->n_outputs != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL,
+								"%s must have one input and one output", what);
+	memset(&in, 0, sizeof(in));
+	memset(&out, 0, sizeof(out));
+	in.kind = ONNX_VALUE_TENSOR;
+	in.tensor = *t;
+	if ((st = onnx_kernel_run_subgraph(ctx, g, 1, &in, &out)) != ONNX_OK)
+		return st;
+	if (out.kind != ONNX_VALUE_TENSOR || out.tensor.dtype != t->dtype ||
+		out.tensor.rank != 4 || memcmp(out.tensor.dims, t->dims, sizeof(int64_t) * 4) != 0)
+	{
+		onnx_value_release(alloc, &out);
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"%s must return a tensor of the shape and type of its input", what);
+	}
+	memcpy(t->data, out.tensor.data, t->nbytes);
+	onnx_value_release(alloc, &out);
+	return ONNX_OK;
+}
+
+/*
+ * FlexAttention: Q (B, Hq, L, D), K (B, Hkv, S, D), V (B, Hkv, S, Dv) ->
+ * Y (B, Hq, L, Dv).  Scores (B, Hq, L, S) in softmax_precision (float, or
+ * double for double inputs) go through score_mod, softmax and prob_mod.
+ */
+static OnnxStatus
+run_flex_attention(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *q = onnx_in(ctx, 0),
+			   *k = onnx_in(ctx, 1),
+			   *v = onnx_in(ctx, 2);
+	const OnnxAttr *scale_attr = onnx_attr(ctx->node, "scale");
+	const OnnxAttr *score_mod = onnx_attr(ctx->node, "score_mod");
+	const OnnxAttr *prob_mod = onnx_attr(ctx->node, "prob_mod");
+	int64_t		prec = onnx_attr_int(ctx->node, "softmax_precision", 0);
+	AttnPlan	pl;
+	AttnScratch s;
+	int64_t		qd[4],
+				kd[4],
+				vd[4],
+				sdims[4];
+	bool		dbl;
+	size_t		esz;
+	OnnxTensor	sc,
+			   *y;
+	void	   *yw;
+	OnnxStatus	st;
+
+	memset(&pl, 0, sizeof(pl));
+	memset(&s, 0, sizeof(s));
+	memset(&sc, 0, sizeof(sc));
+	if (!q || !k || !v || q->rank != 4)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Q, K and V must be 4-D tensors");
+	if ((st = attn_plan_shapes(ctx, q, k, v, qd, kd, vd, &pl)) != ONNX_OK)
+		return st;
+	if (prec != 0 && prec != ONNX_DTYPE_FLOAT && prec != ONNX_DTYPE_DOUBLE)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED,
+								"softmax_precision %lld is not supported (float or double)", (long long) prec);
+	dbl = prec == ONNX_DTYPE_DOUBLE || (prec == 0 && q->dtype == ONNX_DTYPE_DOUBLE);
+	esz = dbl ? sizeof(double) : sizeof(float);
+	pl.T = kd[2];
+	pl.scale = scale_attr ? scale_attr->f : 1.0 / sqrt((double) (pl.D > 0 ? pl.D : 1));
+	sdims[0] = pl.B;
+	sdims[1] = pl.Hq;
+	sdims[2] = pl.Sq;
+	sdims[3] = pl.T;
+	qd[3] = pl.Dv;				/* Y (B, Hq, L, Dv) */
+	if ((y = onnx_out(ctx, 0, q->dtype, 4, qd)) == NULL)
+		return ctx->err->status;
+	if (onnx_tensor_set_shape(&sc, dbl ? ONNX_DTYPE_DOUBLE : ONNX_DTYPE_FLOAT, 4, sdims, ctx->err) != ONNX_OK)
+		return onnx_kernel_fail(ctx, ctx->err->status, "%s", ctx->err->message);
+	st = ONNX_OK;
+	if ((pl.q.p = work_in(ctx, q, dbl, &s.q)) == NULL ||
+		(pl.k.p = work_in(ctx, k, dbl, &s.k)) == NULL ||
+		(pl.v.p = work_in(ctx, v, dbl, &s.v)) == NULL ||
+		(yw = work_out(ctx, y, dbl, &s.y)) == NULL ||
+		(sc.data = s.qk = onnx_kernel_alloc(ctx, sc.nbytes)) == NULL)
+		goto fail;
+	for (int64_t b = 0; b < pl.B; b++)
+		for (int64_t h = 0; h < pl.Hq; h++)
+		{
+			char	   *blk = (char *) sc.data + esz * (size_t) ((b * pl.Hq + h) * pl.Sq * pl.T);
+
+			if (dbl)
+				attn_scores_f64(&pl, b, h, (double *) blk);
+			else
+				attn_scores_f32(&pl, b, h, (float *) blk);
+		}
+	if (score_mod && score_mod->type == ONNX_ATTR_GRAPH && score_mod->g &&
+		(st = flex_modify(ctx, "score_mod", score_mod->g, &sc)) != ONNX_OK)
+		goto fail;
+	if (dbl)
+		attn_softmax_f64(pl.B * pl.Hq * pl.Sq, pl.T, (double *) sc.data);
+	else
+		attn_softmax_f32(pl.B * pl.Hq * pl.Sq, pl.T, (float *) sc.data);
+	if (prob_mod && prob_mod->type == ONNX_ATTR_GRAPH && prob_mod->g &&
+		(st = flex_modify(ctx, "prob_mod", prob_mod->g, &sc)) != ONNX_OK)
+		goto fail;
+	for (int64_t b = 0; b < pl.B; b++)
+		for (int64_t h = 0; h < pl.Hq; h++)
+		{
+			size_t		po = esz * (size_t) ((b * pl.Hq + h) * pl.Sq * pl.T);
+			size_t		yo = esz * (size_t) ((b * pl.Hq + h) * pl.Sq * pl.Dv);
+
+			if (dbl)
+				attn_pv_f64(&pl, b, h, (const double *) ((char *) sc.data + po),
+							(double *) ((char *) yw + yo), pl.Dv);
+			else
+				attn_pv_f32(&pl, b, h, (const float *) ((char *) sc.data + po),
+							(float *) ((char *) yw + yo), pl.Dv);
+		}
+	work_out_finish(ctx, y, s.y, dbl);
+	s.y = NULL;
+	attn_scratch_free(ctx, &s);
+	return ONNX_OK;
+
+fail:
+	attn_scratch_free(ctx, &s);
+	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
+}
+
+static const OnnxAttrSpec flex_attrs[] = {
+	{"prob_mod", ONNX_ATTR_GRAPH}, {"score_mod", ONNX_ATTR_GRAPH},
+	{"scale", ONNX_ATTR_FLOAT}, {"softmax_precision", ONNX_ATTR_INT}, {NULL}
+};
+
 static const OnnxAttrSpec attention_attrs[] = {
 	{"is_causal", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
 	{"q_num_heads", ONNX_ATTR_INT}, {"qk_matmul_output_mode", ONNX_ATTR_INT},
@@ -1183,5 +1324,6 @@ const OnnxOpDef onnx_ops_attention[] = {
 	{"", "RotaryEmbedding", 23, 3, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary_embedding, rotary_attrs},
 	{"", "LinearAttention", 27, 3, 6, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_attention, linear_attention_attrs},
 	{"", "CausalConvWithState", 27, 2, 4, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_causal_conv, causal_conv_attrs},
+	{"ai.onnx.preview", "FlexAttention", 1, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_flex_attention, flex_attrs},
 	{0}
 };

@@ -336,10 +336,15 @@ attn_run_all(OnnxKernelCtx *ctx, const AttnPlan *pl, bool dbl, void *y,
 			 int64_t ysb, int64_t ysh, int64_t ldy, void *qk, int qk_mode)
 {
 	size_t		esz = dbl ? sizeof(double) : sizeof(float);
-	int64_t		blk = pl->Sq * pl->T;
-	char	   *sc = onnx_kernel_alloc(ctx, esz * (size_t) blk);
+	int64_t		blk;
+	size_t		bytes;
+	char	   *sc;
 
-	if (sc == NULL)
+	if (onnx_mul_overflow_i64(pl->Sq, pl->T, &blk) ||
+		onnx_mul_overflow_size(esz, (size_t) blk, &bytes))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "attention scores of %lld x %lld are too large",
+								(long long) pl->Sq, (long long) pl->T);
+	if ((sc = onnx_kernel_alloc(ctx, bytes)) == NULL)
 		return ctx->err->status;
 	for (int64_t b = 0; b < pl->B; b++)
 		for (int64_t h = 0; h < pl->Hq; h++)
@@ -974,7 +979,7 @@ static const OnnxAttrSpec causal_conv_attrs[] = {{"activation", ONNX_ATTR_STRING
 
 /* ---- LinearAttention (27) ---- */
 
-/* Rank-3 (B, T, last) input whose last dim is one of a or b; name for errors. */
+/* Whether t is (B, T, a) or (B, T, b). */
 static bool
 linattn_side(const OnnxTensor *t, int64_t B, int64_t T, int64_t a, int64_t b)
 {

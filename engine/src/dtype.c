@@ -366,7 +366,9 @@ onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v)
 			((uint64_t *) d)[i] = (uint64_t) v;
 			break;
 		default:
-			onnx_tensor_set_f64(t, i, (double) v);
+			/* float types; strings and other non-numeric types are left as they are */
+			if (onnx_dtype_is_float(t->dtype))
+				onnx_tensor_set_f64(t, i, (double) v);
 			break;
 	}
 }

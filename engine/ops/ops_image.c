@@ -87,6 +87,7 @@ typedef struct RzAxis
 	double		len;			/* length_resized as a real (scale * in) */
 	double		roi_lo;
 	double		roi_hi;
+	bool		roi_f32;		/* roi was float: roi_lo * (in - 1) rounds to float */
 	bool		resized;		/* false: identity, no table */
 	int			taps;
 	int64_t    *idx;			/* (out, taps) source indices in [0, in) */
@@ -202,9 +203,15 @@ rz_source_coord(const RzParams *p, const RzAxis *a, int64_t y)
 		case RZ_TF_HALF_PIXEL_FOR_NN:
 			return (yd + 0.5) / a->scale;
 		case RZ_TF_CROP_AND_RESIZE:
-			if (a->len == 1)
-				return (a->roi_hi - a->roi_lo) * (in - 1) / 2 + a->roi_lo * (in - 1);
-			return yd * (a->roi_hi - a->roi_lo) * (in - 1) / (a->len - 1) + a->roi_lo * (in - 1);
+			{
+				/* the start offset in the roi's precision, as the reference does */
+				double		start = a->roi_f32 ? (double) (float) (a->roi_lo * (in - 1))
+				: a->roi_lo * (in - 1);
+
+				if (a->len == 1)
+					return (a->roi_hi - a->roi_lo) * (in - 1) / 2 + start;
+				return yd * (a->roi_hi - a->roi_lo) * (in - 1) / (a->len - 1) + start;
+			}
 	}
 	return 0.0;
 }
@@ -396,33 +403,19 @@ rz_store(OnnxTensor *t, int64_t i, double v)
 
 /* ---- nearest: gather ---- */
 
-/* Copy one element of size esz. */
-static inline void
-rz_copy_elem(char *dst, const char *src, size_t esz)
-{
-	switch (esz)
-	{
-		case 1:
-			*dst = *src;
-			break;
-		case 2:
-			memcpy(dst, src, 2);
-			break;
-		case 4:
-			memcpy(dst, src, 4);
-			break;
-		case 8:
-			memcpy(dst, src, 8);
-			break;
-		default:
-			memcpy(dst, src, esz);
-			break;
-	}
-}
+/* Gather one output row: d[k] = s[idx[k]] for elements of type T. */
+#define RZ_GATHER_ROW(T, d, s, idx, n) \
+	do { \
+		T		   *d_ = (T *) (d); \
+		const T    *s_ = (const T *) (s); \
+		for (int64_t k_ = 0; k_ < (n); k_++) \
+			d_[k_] = s_[(idx)[k_]]; \
+	} while (0)
 
 /*
  * X (d0..dr-1) -> Y (o0..or-1), Y[o] = X[idx0[o0], ..., idx_r-1[o_r-1]];
  * elements outside a tf_crop_and_resize crop take the extrapolation value.
+ * A row whose source row equals the previous one is copied from it.
  */
 static OnnxStatus
 rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
@@ -433,9 +426,13 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 	int64_t		stride[ONNX_MAX_RANK],
 				o[ONNX_MAX_RANK] = {0},
 				last_out = ax[r - 1].out,
-				rows = y->count / last_out;
+				rows = y->count / last_out,
+				prev_base = -1;
+	bool		crop = p->coord == RZ_TF_CROP_AND_RESIZE;
 	const char *src = x->data;
 	char	   *dst = y->data;
+	const int64_t *li = ax[r - 1].idx;
+	const uint8_t *le = ax[r - 1].extrap;
 
 	stride[r - 1] = 1;
 	for (int i = r - 2; i >= 0; i--)
@@ -445,8 +442,7 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 		int64_t		base = 0,
 					pos = row * last_out;
 		bool		outside = false;
-		const int64_t *li = ax[r - 1].idx;
-		const uint8_t *le = ax[r - 1].extrap;
+		char	   *d = dst + (size_t) pos * esz;
 
 		if ((row & 1023) == 1023 && onnx_kernel_should_abort(ctx))
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
@@ -455,14 +451,43 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 			base += ax[i].idx[o[i]] * stride[i];
 			outside |= ax[i].extrap[o[i]] != 0;
 		}
-		for (int64_t k = 0; k < last_out; k++)
+		if (crop)
 		{
-			if (outside || le[k])
-				rz_store(y, pos + k, p->extrapolation);
-			else
-				rz_copy_elem(dst + (size_t) (pos + k) * esz,
-							 src + (size_t) (base + li[k]) * esz, esz);
+			for (int64_t k = 0; k < last_out; k++)
+			{
+				if (outside || le[k])
+					rz_store(y, pos + k, p->extrapolation);
+				else
+					memcpy(d + (size_t) k * esz, src + (size_t) (base + li[k]) * esz, esz);
+			}
 		}
+		else if (base == prev_base)
+			memcpy(d, d - (size_t) last_out * esz, (size_t) last_out * esz);
+		else
+		{
+			const char *s = src + (size_t) base * esz;
+
+			switch (esz)
+			{
+				case 1:
+					RZ_GATHER_ROW(uint8_t, d, s, li, last_out);
+					break;
+				case 2:
+					RZ_GATHER_ROW(uint16_t, d, s, li, last_out);
+					break;
+				case 4:
+					RZ_GATHER_ROW(uint32_t, d, s, li, last_out);
+					break;
+				case 8:
+					RZ_GATHER_ROW(uint64_t, d, s, li, last_out);
+					break;
+				default:
+					for (int64_t k = 0; k < last_out; k++)
+						memcpy(d + (size_t) k * esz, s + (size_t) li[k] * esz, esz);
+					break;
+			}
+		}
+		prev_base = base;
 		for (int i = r - 2; i >= 0; i--)
 		{
 			if (++o[i] < ax[i].out)
@@ -476,80 +501,134 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 /* ---- plane: float linear/cubic over the last two axes ---- */
 
 /*
- * X (P, H, W) float -> Y (P, oH, oW): each output sums taps_h x taps_w
- * inputs with the tables of the two axes (either may be the identity).
+ * Along rows: src (R, W) -> dst (R, oW), dst[r][ox] = sum_k w[ox][k] *
+ * src[r][idx[ox][k]].
  */
-static OnnxStatus
-rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
-			 const RzAxis *aw, const float *x, float *y, int64_t planes)
+static void
+rz_plane_rows(const RzAxis *aw, const float *src, float *dst, int64_t R)
 {
-	int			th = ah->taps,
-				tw = aw->taps;
-	int64_t		H = ah->in,
-				W = aw->in,
-				oH = ah->out,
+	int			tw = aw->taps;
+	int64_t		W = aw->in,
 				oW = aw->out;
-	float		ev = (float) p->extrapolation;
 
-	for (int64_t pl = 0; pl < planes; pl++)
+	for (int64_t r = 0; r < R; r++)
 	{
-		const float *xp = x + pl * H * W;
-		float	   *yp = y + pl * oH * oW;
+		const float *s = src + r * W;
+		float	   *d = dst + r * oW;
 
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		for (int64_t oy = 0; oy < oH; oy++)
-		{
-			const int64_t *ih = ah->idx + oy * th;
-			const float *wh = ah->wf + oy * th;
-			float	   *yr = yp + oy * oW;
-
-			if (ah->extrap[oy])
+		if (tw == 2)
+			for (int64_t ox = 0; ox < oW; ox++)
 			{
-				for (int64_t ox = 0; ox < oW; ox++)
-					yr[ox] = ev;
-				continue;
-			}
-			if (th == 2 && tw == 2)
-			{
-				const float *r0 = xp + ih[0] * W,
-						   *r1 = xp + ih[1] * W;
+				const int64_t *iw = aw->idx + ox * 2;
+				const float *ww = aw->wf + ox * 2;
 
-				for (int64_t ox = 0; ox < oW; ox++)
-				{
-					const int64_t *iw = aw->idx + ox * 2;
-					const float *ww = aw->wf + ox * 2;
-
-					yr[ox] = aw->extrap[ox] ? ev :
-						wh[0] * (ww[0] * r0[iw[0]] + ww[1] * r0[iw[1]]) +
-						wh[1] * (ww[0] * r1[iw[0]] + ww[1] * r1[iw[1]]);
-				}
-				continue;
+				d[ox] = ww[0] * s[iw[0]] + ww[1] * s[iw[1]];
 			}
+		else
 			for (int64_t ox = 0; ox < oW; ox++)
 			{
 				const int64_t *iw = aw->idx + ox * tw;
 				const float *ww = aw->wf + ox * tw;
 				float		acc = 0;
 
-				if (aw->extrap[ox])
-				{
-					yr[ox] = ev;
-					continue;
-				}
-				for (int kh = 0; kh < th; kh++)
-				{
-					const float *row = xp + ih[kh] * W;
-					float		racc = 0;
+				for (int k = 0; k < tw; k++)
+					acc += ww[k] * s[iw[k]];
+				d[ox] = acc;
+			}
+	}
+}
 
-					for (int kw = 0; kw < tw; kw++)
-						racc += ww[kw] * row[iw[kw]];
-					acc += wh[kh] * racc;
-				}
-				yr[ox] = acc;
+/*
+ * Along columns: src (H, L) -> dst (oH, L), dst[oy] = sum_k w[oy][k] *
+ * src[idx[oy][k]] (whole rows, contiguous).
+ */
+static void
+rz_plane_cols(const RzAxis *ah, const float *src, float *dst, int64_t L)
+{
+	int			th = ah->taps;
+
+	for (int64_t oy = 0; oy < ah->out; oy++)
+	{
+		const int64_t *ih = ah->idx + oy * th;
+		const float *wh = ah->wf + oy * th;
+		float	   *d = dst + oy * L;
+
+		if (th == 1)
+			memcpy(d, src + ih[0] * L, sizeof(float) * L);
+		else if (th == 2)
+		{
+			const float *s0 = src + ih[0] * L,
+					   *s1 = src + ih[1] * L;
+			float		w0 = wh[0],
+						w1 = wh[1];
+
+			for (int64_t i = 0; i < L; i++)
+				d[i] = w0 * s0[i] + w1 * s1[i];
+		}
+		else
+		{
+			for (int64_t i = 0; i < L; i++)
+				d[i] = 0;
+			for (int k = 0; k < th; k++)
+			{
+				const float *sk = src + ih[k] * L;
+				float		wk = wh[k];
+
+				for (int64_t i = 0; i < L; i++)
+					d[i] += wk * sk[i];
 			}
 		}
 	}
+}
+
+/*
+ * X (P, H, W) float -> Y (P, oH, oW), per plane in two passes through a
+ * scratch plane: rows then columns when H * oW <= oH * W, else columns
+ * then rows (the scratch is at most max(H * W, oH * oW) floats).  Either
+ * axis may be the identity; outputs outside the crop take the
+ * extrapolation value.
+ */
+static OnnxStatus
+rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
+			 const RzAxis *aw, const float *x, float *y, int64_t planes)
+{
+	int64_t		H = ah->in,
+				W = aw->in,
+				oH = ah->out,
+				oW = aw->out;
+	bool		rows_first = H * oW <= oH * W;
+	float		ev = (float) p->extrapolation;
+	float	   *tmp;
+
+	if ((tmp = onnx_kernel_alloc(ctx, sizeof(float) * (rows_first ? H * oW : oH * W))) == NULL)
+		return ctx->err->status;
+	for (int64_t pl = 0; pl < planes; pl++)
+	{
+		const float *xp = x + pl * H * W;
+		float	   *yp = y + pl * oH * oW;
+
+		if (onnx_kernel_should_abort(ctx))
+		{
+			onnx_kernel_free(ctx, tmp);
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		}
+		if (rows_first)
+		{
+			rz_plane_rows(aw, xp, tmp, H);
+			rz_plane_cols(ah, tmp, yp, oW);
+		}
+		else
+		{
+			rz_plane_cols(ah, xp, tmp, W);
+			rz_plane_rows(aw, tmp, yp, oH);
+		}
+		if (p->coord == RZ_TF_CROP_AND_RESIZE)
+			for (int64_t oy = 0; oy < oH; oy++)
+				for (int64_t ox = 0; ox < oW; ox++)
+					if (ah->extrap[oy] || aw->extrap[ox])
+						yp[oy * oW + ox] = ev;
+	}
+	onnx_kernel_free(ctx, tmp);
 	return ONNX_OK;
 }
 
@@ -768,6 +847,7 @@ rz_geometry(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 		{
 			ax[axes[k]].roi_lo = onnx_tensor_get_f64(in->roi, k);
 			ax[axes[k]].roi_hi = onnx_tensor_get_f64(in->roi, n_axes + k);
+			ax[axes[k]].roi_f32 = in->roi->dtype != ONNX_DTYPE_DOUBLE;
 		}
 	}
 	for (int i = 0; i < x->rank; i++)
@@ -829,7 +909,7 @@ rz_execute(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 			st = rz_run_nearest(ctx, p, ax, x, y);
 		else if (x->dtype == ONNX_DTYPE_FLOAT && first_resized >= r - 2)
 		{
-			RzAxis		unit = {1, 1, 1, 1, 0, 1, false, 1};
+			RzAxis		unit = {.in = 1, .out = 1, .scale = 1, .len = 1, .roi_hi = 1, .taps = 1};
 			int64_t		zero = 0;
 			float		one = 1;
 			uint8_t		no = 0;

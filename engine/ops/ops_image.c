@@ -596,11 +596,17 @@ rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
 				W = aw->in,
 				oH = ah->out,
 				oW = aw->out;
-	bool		rows_first = H * oW <= oH * W;
+	int64_t		n_rows_first,
+				n_cols_first;
+	bool		ovf_rows = onnx_mul_overflow_i64(H, oW, &n_rows_first),
+				ovf_cols = onnx_mul_overflow_i64(oH, W, &n_cols_first);
+	bool		rows_first = !ovf_rows && (ovf_cols || n_rows_first <= n_cols_first);
 	float		ev = (float) p->extrapolation;
 	float	   *tmp;
 
-	if ((tmp = onnx_kernel_alloc(ctx, sizeof(float) * (rows_first ? H * oW : oH * W))) == NULL)
+	/* the smaller of the two fits: it is at most max(H * W, oH * oW) */
+	if ((tmp = onnx_kernel_alloc(ctx, sizeof(float) *
+								 (size_t) (rows_first ? n_rows_first : n_cols_first))) == NULL)
 		return ctx->err->status;
 	for (int64_t pl = 0; pl < planes; pl++)
 	{
@@ -895,7 +901,10 @@ rz_execute(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 	if (y->count == 0)
 		return ONNX_OK;
 	if (first_resized == r)
-		return memcpy(y->data, x->data, x->nbytes), ONNX_OK;
+	{
+		memcpy(y->data, x->data, x->nbytes);
+		return ONNX_OK;
+	}
 	for (int i = 0; i < r && st == ONNX_OK; i++)
 	{
 		if (ax[i].resized)

@@ -34,8 +34,8 @@ extern const OnnxOpDef onnx_ops_compare[];	/* ops_compare.c: comparison, logic, 
 
 extern const OnnxOpDef onnx_ops_index[];	/* ops_index.c: GatherND, Scatter*, TopK, OneHot, NonZero, Unique, Compress, ReverseSequence, DepthToSpace, SpaceToDepth, CenterCropPad */
 extern const OnnxOpDef onnx_ops_einsum[];	/* ops_einsum.c: Einsum */
-extern const OnnxOpDef onnx_ops_image[];	/* ops_image.c: Resize, Upsample, GridSample, AffineGrid, RoiAlign, Col2Im */
-extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, RotaryEmbedding, LinearAttention, CausalConvWithState */
+extern const OnnxOpDef onnx_ops_image[];	/* ops_image.c: Resize, Upsample, AffineGrid */
+extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, RotaryEmbedding, LinearAttention, CausalConvWithState, FlexAttention */
 extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */
 extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
 extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */

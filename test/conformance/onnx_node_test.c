@@ -209,12 +209,14 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 {
 	int			n_in = onnx_model_input_count(m);
 	int			n_out = onnx_model_output_count(m);
+	OnnxValue  *decoded = calloc((size_t) n_in + 1, sizeof(OnnxValue));
 	OnnxValue  *ins = calloc((size_t) n_in + 1, sizeof(OnnxValue));
 	OnnxValue  *outs = calloc((size_t) n_out + 1, sizeof(OnnxValue));
 	OnnxValue  *exps = calloc((size_t) n_out + 1, sizeof(OnnxValue));
 	const char **names = calloc((size_t) n_in + 1, sizeof(char *));
-	int			given = 0,
-				ok = 1;
+	int			n_decoded = 0,
+				given = 0,
+				ok = 0;
 	OnnxError	err;
 	char		path[4096];
 
@@ -228,40 +230,35 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 		if (buf == NULL)
 			break;
 		if (onnx_value_decode(buf, len, onnx_model_input(m, i)->kind, &onnx_malloc_allocator,
-							  &ins[i], &err) != ONNX_OK)
+							  &decoded[i], &err) != ONNX_OK)
 		{
 			snprintf(why, sizeof(why), "cannot decode %s: %s", path, err.message);
 			free(buf);
-			return 0;
+			goto done;
 		}
 		free(buf);
-		names[i] = onnx_model_input(m, i)->name;
-		given++;
+		n_decoded++;
 	}
-	/* an optional input given as an empty optional is simply not bound */
+	/* bind shallow copies; an optional input given as an empty optional is simply not bound */
+	for (int i = 0; i < n_decoded; i++)
 	{
-		int			k = 0;
-
-		for (int i = 0; i < given; i++)
+		if (decoded[i].kind == ONNX_VALUE_OPTIONAL && onnx_model_input(m, i)->kind != ONNX_VALUE_OPTIONAL)
 		{
-			if (ins[i].kind == ONNX_VALUE_OPTIONAL && onnx_model_input(m, i)->kind != ONNX_VALUE_OPTIONAL)
-			{
-				if (ins[i].n_items == 0)
-					continue;
-				ins[k] = ins[i].items[0];
-			}
-			else
-				ins[k] = ins[i];
-			names[k++] = names[i];
+			if (decoded[i].n_items == 0)
+				continue;
+			ins[given] = decoded[i].items[0];
 		}
-		given = k;
+		else
+			ins[given] = decoded[i];
+		names[given++] = onnx_model_input(m, i)->name;
 	}
 	if (onnx_session_run(s, given, names, ins, n_out, NULL, outs, &err) != ONNX_OK)
 	{
 		snprintf(why, sizeof(why), "run: %s: %s%s%s%s", onnx_status_name(err.status), err.message,
 				 err.op[0] ? " (op " : "", err.op, err.op[0] ? ")" : "");
-		return 0;
+		goto done;
 	}
+	ok = 1;
 	for (int i = 0; i < n_out && ok; i++)
 	{
 		size_t		len;
@@ -277,19 +274,22 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 		{
 			snprintf(why, sizeof(why), "cannot decode %s: %s", path, err.message);
 			free(buf);
-			return 0;
+			ok = 0;
+			break;
 		}
 		free(buf);
 		snprintf(what, sizeof(what), "output %d (%s)", i, onnx_model_output(m, i)->name);
 		ok = compare_value(&outs[i], &exps[i], what);
 	}
+done:
 	for (int i = 0; i < n_out; i++)
 	{
 		onnx_value_release(&onnx_malloc_allocator, &outs[i]);
 		onnx_value_release(&onnx_malloc_allocator, &exps[i]);
 	}
-	for (int i = 0; i < given; i++)
-		onnx_value_release(&onnx_malloc_allocator, &ins[i]);
+	for (int i = 0; i < n_decoded; i++)
+		onnx_value_release(&onnx_malloc_allocator, &decoded[i]);
+	free(decoded);
 	free(ins);
 	free(outs);
 	free(exps);

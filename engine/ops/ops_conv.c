@@ -586,7 +586,11 @@ run_conv(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	if ((st = conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
+		return st;
+	if (ctx->node->fused_relu)
+		onnx_tensor_relu_inplace(y);	/* Relu folded in by optimize.c */
+	return ONNX_OK;
 }
 
 /* ---- ConvTranspose ---- */

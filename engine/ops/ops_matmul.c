@@ -268,21 +268,7 @@ run_gemm(OnnxKernelCtx *ctx)
 			}
 	}
 	if (ctx->node->fused_relu)
-	{
-		/* Relu folded in by the optimizer (optimize.c) */
-		if (y->dtype == ONNX_DTYPE_FLOAT)
-		{
-			/* zero every value with the sign bit set: branch-free, vectorizes */
-			int32_t    *p = y->data;
-
-			for (int64_t i = 0; i < y->count; i++)
-				p[i] &= ~(p[i] >> 31);
-		}
-		else
-			for (int64_t i = 0; i < y->count; i++)
-				if (!(onnx_tensor_get_f64(y, i) > 0))
-					onnx_tensor_set_f64(y, i, 0.0);
-	}
+		onnx_tensor_relu_inplace(y);	/* Relu folded in by optimize.c */
 	return ONNX_OK;
 }
 

@@ -167,6 +167,104 @@ pool_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, \
 DEFINE_POOL_CORE(float, f32)
 DEFINE_POOL_CORE(double, f64)
 
+/*
+ * Valid kernel taps [lo, hi) of one spatial dim for a window starting at
+ * st (in input coordinates), and the window's length counting pads (*hp).
+ */
+static inline void
+pool_taps(int64_t st, int64_t in, int64_t pe, int64_t d, int64_t k,
+		  int64_t *lo, int64_t *hi, int64_t *hp)
+{
+	*lo = st >= 0 ? 0 : (-st + d - 1) / d;
+	*hi = in - st > 0 ? (in - st + d - 1) / d : 0;
+	*hp = in + pe - st > 0 ? (in + pe - st + d - 1) / d : 0;
+	if (*hi > k)
+		*hi = k;
+	if (*hp > k)
+		*hp = k;
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+/*
+ * 2-D float max or average pool without indices, the CNN case:
+ * x (NC, H, W) -> y (NC, oH, oW).  Same results as pool_core_f32 (max
+ * keeps the first of equal values, NaN never wins after the first tap;
+ * averages are summed in double), without its per-tap index arithmetic.
+ */
+static OnnxStatus
+pool2d_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp,
+		   const float *x, float *y, int64_t NC)
+{
+	int64_t		H = g->in[0],
+				W = g->in[1],
+				oH = g->out[0],
+				oW = g->out[1];
+
+	for (int64_t nc = 0; nc < NC; nc++)
+	{
+		const float *xp = x + nc * g->in_size;
+		float	   *yp = y + nc * g->out_size;
+
+		if (onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		for (int64_t oh = 0; oh < oH; oh++)
+		{
+			int64_t		sh = oh * g->s[0] - g->pb[0],
+						hlo,
+						hhi,
+						hpad;
+
+			pool_taps(sh, H, g->pe[0], g->d[0], g->k[0], &hlo, &hhi, &hpad);
+			for (int64_t ow = 0; ow < oW; ow++)
+			{
+				int64_t		sw = ow * g->s[1] - g->pb[1],
+							wlo,
+							whi,
+							wpad;
+
+				pool_taps(sw, W, g->pe[1], g->d[1], g->k[1], &wlo, &whi, &wpad);
+				if (pp->mode == POOL_MAX)
+				{
+					float		m = -INFINITY;
+					bool		first = true;
+
+					for (int64_t kh = hlo; kh < hhi; kh++)
+					{
+						const float *row = xp + (sh + kh * g->d[0]) * W + sw;
+
+						for (int64_t kw = wlo; kw < whi; kw++)
+						{
+							float		v = row[kw * g->d[1]];
+
+							if (first || v > m)
+								m = v;
+							first = false;
+						}
+					}
+					yp[oh * oW + ow] = m;
+				}
+				else
+				{
+					double		acc = 0;
+					int64_t		cnt = pp->count_include_pad ? hpad * wpad
+						: (hhi - hlo) * (whi - wlo);
+
+					for (int64_t kh = hlo; kh < hhi; kh++)
+					{
+						const float *row = xp + (sh + kh * g->d[0]) * W + sw;
+
+						for (int64_t kw = wlo; kw < whi; kw++)
+							acc += row[kw * g->d[1]];
+					}
+					yp[oh * oW + ow] = (float) (acc / (double) cnt);
+				}
+			}
+		}
+	}
+	return ONNX_OK;
+}
+
 /* Run the pool core on tensor x into y (and indices), staging odd types. */
 static OnnxStatus
 pool_dispatch(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp,
@@ -178,6 +276,8 @@ pool_dispatch(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp,
 			   *dy;
 	OnnxStatus	st;
 
+	if (x->dtype == ONNX_DTYPE_FLOAT && g->nsp == 2 && idx == NULL && pp->mode != POOL_LP)
+		return pool2d_f32(ctx, g, pp, x->data, y->data, NC);
 	if (x->dtype == ONNX_DTYPE_FLOAT)
 		return pool_core_f32(ctx, g, pp, x->data, y->data, idx, NC);
 	if (x->dtype == ONNX_DTYPE_DOUBLE)

@@ -245,7 +245,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
 		return st;
-	onnx_graph_optimize(g);
+	onnx_graph_optimize(g, &m->arena);
 
 	/* public copies of input and output infos */
 	m->input_infos = onnx_arena_alloc(&m->arena, sizeof(OnnxValueInfo) * (size_t) (g->n_inputs + 1));

@@ -4,9 +4,14 @@
  *	  Graph rewrites done once at load, after operator resolution and
  *	  inference.  Each keeps the graph's results unchanged.
  *
- *	  - Gemm followed by Relu: when Gemm's output feeds only that Relu and
- *	    is not a graph output, Gemm writes the Relu's output and applies
- *	    the activation in place; the Relu node is skipped.
+ *	  - Conv followed by BatchNormalization (inference), both with constant
+ *	    float weights used nowhere else: the normalization is folded into
+ *	    the convolution's weights and bias, and the BatchNormalization node
+ *	    is skipped.
+ *	  - Gemm or Conv followed by Relu: when its output feeds only that
+ *	    Relu and is not a graph output, the producer writes the Relu's
+ *	    output and applies the activation in place; the Relu node is
+ *	    skipped.
  *
  *	  Graphs with subgraphs (If, Loop, Scan) are left as they are, so no
  *	  captured value can be rewritten under a subgraph.
@@ -15,6 +20,8 @@
  */
 #include "engine_internal.h"
 #include "optimize.h"
+
+#include <math.h>
 
 static bool
 has_subgraphs(const OnnxGraph *g)
@@ -40,14 +47,131 @@ consumers(const OnnxGraph *g, int id)
 	return n;
 }
 
-/* Fold Relu into the Gemm that feeds it. */
+/* The float32 initializer tensor of value id with n elements, or NULL. */
+static OnnxTensor *
+const_f32(OnnxGraph *g, int id, int64_t n)
+{
+	OnnxTensor *t;
+
+	if (id < 0 || g->values[id].source != ONNX_SRC_INITIALIZER || g->values[id].init == NULL ||
+		g->values[id].is_output)
+		return NULL;
+	t = &g->values[id].init->tensor;
+	if (g->values[id].init->kind != ONNX_VALUE_TENSOR || t->dtype != ONNX_DTYPE_FLOAT ||
+		t->data == NULL || t->count != n)
+		return NULL;
+	return t;
+}
+
+/*
+ * Fold BatchNormalization into the Conv that feeds it:
+ *	 s = scale / sqrt(var + eps);  W'[m] = W[m] * s[m];
+ *	 B'[m] = (B[m] - mean[m]) * s[m] + bias[m]
+ * W (M, C/group, k...) and B (M) must be float initializers read only by
+ * this Conv, and the BN's four parameters float initializers (M).  A Conv
+ * without B takes the BN's bias initializer (read only by the BN) as B'.
+ */
 static void
-fuse_gemm_relu(OnnxGraph *g)
+fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *bn = &g->nodes[i];
+		OnnxNode   *conv;
+		OnnxTensor *w,
+				   *b,
+				   *scale,
+				   *bias,
+				   *mean,
+				   *var;
+		int			mid,
+					bias_id;
+		int64_t		M,
+					per;
+		float		eps;
+
+		if (bn->skip || bn->domain[0] || strcmp(bn->op_type, "BatchNormalization") != 0 ||
+			bn->n_inputs != 5 || bn->outputs[0] < 0 || onnx_attr_int(bn, "training_mode", 0) != 0)
+			continue;
+		for (int k = 1; k < bn->n_outputs; k++)
+			if (bn->outputs[k] >= 0)
+				goto next;
+		mid = bn->inputs[0];
+		if (mid < 0 || g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output ||
+			g->values[mid].producer < 0 || consumers(g, mid) != 1)
+			continue;
+		conv = &g->nodes[g->values[mid].producer];
+		if (conv->skip || conv->fused_relu || conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
+			conv->n_outputs != 1 || conv->outputs[0] != mid || conv->n_inputs < 2 ||
+			conv->inputs[1] < 0 || consumers(g, conv->inputs[1]) != 1 ||
+			g->values[conv->inputs[1]].init == NULL)
+			continue;
+		w = &g->values[conv->inputs[1]].init->tensor;
+		if (w->rank < 3 || w->dims[0] <= 0)
+			continue;
+		M = w->dims[0];
+		if ((w = const_f32(g, conv->inputs[1], w->count)) == NULL ||
+			(scale = const_f32(g, bn->inputs[1], M)) == NULL ||
+			(bias = const_f32(g, bn->inputs[2], M)) == NULL ||
+			(mean = const_f32(g, bn->inputs[3], M)) == NULL ||
+			(var = const_f32(g, bn->inputs[4], M)) == NULL)
+			continue;
+		if (conv->n_inputs >= 3 && conv->inputs[2] >= 0)
+		{
+			bias_id = conv->inputs[2];
+			if (consumers(g, bias_id) != 1 || (b = const_f32(g, bias_id, M)) == NULL)
+				continue;
+		}
+		else
+		{
+			int		   *ins;
+
+			/* the BN's bias becomes the Conv's B; it must be read by the BN alone */
+			bias_id = bn->inputs[2];
+			if (consumers(g, bias_id) != 1 ||
+				(ins = onnx_arena_alloc(arena, sizeof(int) * 3)) == NULL)
+				continue;
+			ins[0] = conv->inputs[0];
+			ins[1] = conv->inputs[1];
+			ins[2] = bias_id;
+			conv->inputs = ins;
+			conv->n_inputs = 3;
+			b = NULL;
+		}
+		eps = onnx_attr_float(bn, "epsilon", 1e-5f);
+		per = w->count / M;
+		for (int64_t m = 0; m < M; m++)
+		{
+			float	   *sc = scale->data,
+					   *bi = bias->data,
+					   *mu = mean->data,
+					   *va = var->data,
+					   *wd = (float *) w->data + m * per;
+			float		sm = sc[m] / sqrtf(va[m] + (float) eps);
+			float		b0 = b ? ((float *) b->data)[m] : 0.0f;
+
+			for (int64_t j = 0; j < per; j++)
+				wd[j] *= sm;
+			((float *) g->values[bias_id].init->tensor.data)[m] = (b0 - mu[m]) * sm + bi[m];
+		}
+		/* the Conv now writes the BN's output */
+		conv->outputs[0] = bn->outputs[0];
+		g->values[bn->outputs[0]].producer = g->values[mid].producer;
+		g->values[mid].last_use = -1;
+		bn->skip = true;
+next:
+		;
+	}
+}
+
+/* Fold Relu into the Gemm or Conv that feeds it. */
+static void
+fuse_relu(OnnxGraph *g)
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
 		OnnxNode   *relu = &g->nodes[i];
-		OnnxNode   *gemm;
+		OnnxNode   *src;
 		int			mid,
 					prod;
 
@@ -60,13 +184,14 @@ fuse_gemm_relu(OnnxGraph *g)
 		prod = g->values[mid].producer;
 		if (prod < 0)
 			continue;
-		gemm = &g->nodes[prod];
-		if (gemm->skip || gemm->fused_relu || gemm->domain[0] ||
-			strcmp(gemm->op_type, "Gemm") != 0 || gemm->n_outputs != 1 || gemm->outputs[0] != mid ||
+		src = &g->nodes[prod];
+		if (src->skip || src->fused_relu || src->domain[0] ||
+			(strcmp(src->op_type, "Gemm") != 0 && strcmp(src->op_type, "Conv") != 0) ||
+			src->n_outputs != 1 || src->outputs[0] != mid ||
 			consumers(g, mid) != 1)
 			continue;
-		gemm->outputs[0] = relu->outputs[0];
-		gemm->fused_relu = true;
+		src->outputs[0] = relu->outputs[0];
+		src->fused_relu = true;
 		g->values[relu->outputs[0]].producer = prod;
 		g->values[mid].last_use = -1;
 		relu->skip = true;
@@ -75,9 +200,10 @@ fuse_gemm_relu(OnnxGraph *g)
 
 /* Apply every rewrite to the main graph. */
 void
-onnx_graph_optimize(OnnxGraph *g)
+onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 {
 	if (has_subgraphs(g))
 		return;
-	fuse_gemm_relu(g);
+	fold_conv_batchnorm(g, arena);
+	fuse_relu(g);
 }

@@ -4,6 +4,6 @@
 
 #include "engine_internal.h"
 
-extern void onnx_graph_optimize(OnnxGraph *g);
+extern void onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena);
 
 #endif

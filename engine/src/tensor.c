@@ -209,3 +209,24 @@ onnx_norm_axis(int64_t axis, int rank, int *out)
 	*out = (int) (axis < 0 ? axis + rank : axis);
 	return true;
 }
+
+/*
+ * y = max(y, 0) in place, for an activation the optimizer folded into its
+ * producer (optimize.c).  float32 zeroes every value with the sign bit set
+ * (branch-free, vectorizes); other types go through double.
+ */
+void
+onnx_tensor_relu_inplace(OnnxTensor *y)
+{
+	if (y->dtype == ONNX_DTYPE_FLOAT)
+	{
+		int32_t    *p = y->data;
+
+		for (int64_t i = 0; i < y->count; i++)
+			p[i] &= ~(p[i] >> 31);
+	}
+	else
+		for (int64_t i = 0; i < y->count; i++)
+			if (!(onnx_tensor_get_f64(y, i) > 0))
+				onnx_tensor_set_f64(y, i, 0.0);
+}

@@ -208,6 +208,57 @@ topk_cmp(int64_t a, int64_t b, const void *arg)
 	return (a > b) - (a < b);
 }
 
+/* Restore the heap below position i (root: the worst kept id by cmp). */
+static void
+sift_down(int64_t *h, int64_t n, int64_t i, IdCmp cmp, const void *arg)
+{
+	for (;;)
+	{
+		int64_t		w = i,
+					l = 2 * i + 1,
+					r = l + 1,
+					t;
+
+		if (l < n && cmp(h[l], h[w], arg) > 0)
+			w = l;
+		if (r < n && cmp(h[r], h[w], arg) > 0)
+			w = r;
+		if (w == i)
+			return;
+		t = h[w];
+		h[w] = h[i];
+		h[i] = t;
+		i = w;
+	}
+}
+
+/*
+ * The k first of ids 0..n-1 in cmp order, in that order, into ids[0..k)
+ * (tmp holds n ids).  A heap of the k best when k is small, else a sort.
+ */
+static void
+select_first(int64_t *ids, int64_t *tmp, int64_t n, int64_t k, IdCmp cmp, const void *arg)
+{
+	if (k * 8 >= n)
+	{
+		for (int64_t j = 0; j < n; j++)
+			ids[j] = j;
+		sort_ids(ids, tmp, n, cmp, arg);
+		return;
+	}
+	for (int64_t j = 0; j < k; j++)
+		ids[j] = j;
+	for (int64_t j = k / 2 - 1; j >= 0; j--)
+		sift_down(ids, k, j, cmp, arg);
+	for (int64_t j = k; j < n; j++)
+		if (k > 0 && cmp(j, ids[0], arg) < 0)
+		{
+			ids[0] = j;
+			sift_down(ids, k, 0, cmp, arg);
+		}
+	sort_ids(ids, tmp, k, cmp, arg);
+}
+
 static OnnxStatus
 run_topk(OnnxKernelCtx *ctx)
 {
@@ -269,9 +320,7 @@ run_topk(OnnxKernelCtx *ctx)
 		for (int64_t i = 0; i < inner; i++)
 		{
 			s.base = o * n * inner + i;
-			for (int64_t j = 0; j < n; j++)
-				ids[j] = j;
-			sort_ids(ids, tmp, n, topk_cmp, &s);
+			select_first(ids, tmp, n, k, topk_cmp, &s);
 			for (int64_t j = 0; j < k; j++)
 			{
 				int64_t		yo = (o * k + j) * inner + i;
@@ -404,7 +453,8 @@ run_nonzero(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "NonZero input is missing");
 	for (int64_t i = 0; i < x->count; i++)
 		nnz += elem_nonzero(x, i);
-	dims[0] = x->rank;
+	/* a scalar counts as a 1-element vector (as onnxruntime does) */
+	dims[0] = x->rank > 0 ? x->rank : 1;
 	dims[1] = nnz;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT64, 2, dims)) == NULL)
 		return ctx->err->status;

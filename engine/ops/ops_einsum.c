@@ -414,9 +414,9 @@ lay_out(const EinPlan *pl, int op, const OnnxTensor *x, const int *lab, int nlab
 }
 
 /*
- * Whether the two-operand plan is a batched matrix product: float or
- * double, no repeated label in an operand, no broadcast dimension, and
- * every summed label in both operands.
+ * Whether the two-operand plan is a batched matrix product worth BLAS:
+ * float or double, no repeated label in an operand, no broadcast
+ * dimension, every summed label in both operands, and M * N > 1.
  */
 static bool
 is_batch_matmul(const EinPlan *pl, const OnnxTensor **xs)
@@ -424,6 +424,7 @@ is_batch_matmul(const EinPlan *pl, const OnnxTensor **xs)
 	bool		in_a[EIN_LABELS] = {false},
 				in_b[EIN_LABELS] = {false},
 				is_out[EIN_LABELS] = {false};
+	int64_t		mn = 1;
 
 	if (pl->n_ops != 2 || xs[0]->dtype != xs[1]->dtype ||
 		(xs[0]->dtype != ONNX_DTYPE_FLOAT && xs[0]->dtype != ONNX_DTYPE_DOUBLE))
@@ -441,9 +442,14 @@ is_batch_matmul(const EinPlan *pl, const OnnxTensor **xs)
 	for (int i = 0; i < pl->out_rank; i++)
 		is_out[pl->out_lab[i]] = true;
 	for (int l = 0; l < EIN_LABELS; l++)
+	{
 		if ((in_a[l] || in_b[l]) && !is_out[l] && !(in_a[l] && in_b[l]))
 			return false;
-	return true;
+		if (is_out[l] && in_a[l] != in_b[l])
+			mn *= pl->size[l];
+	}
+	/* batched dot products (M = N = 1) are faster in the general loop */
+	return mn > 1;
 }
 
 /* Label l's position in lab[0..n), or -1. */
@@ -559,6 +565,117 @@ einsum_matmul(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onnx
 	return ONNX_OK;
 }
 
+/* ---- more than two operands: contraction pair by pair ---- */
+
+/*
+ * Y (out_lab) = contraction of a (labels la) and b (labels lb) with the
+ * label sizes of pl: a two-operand plan run by BLAS or the general loop.
+ */
+static OnnxStatus
+einsum_pair(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor *a, const int *la,
+			const OnnxTensor *b, const int *lb, const int *out_lab, int out_rank, OnnxTensor *y)
+{
+	EinPlan		sub = *pl;
+	const OnnxTensor *xs[2] = {a, b};
+
+	sub.n_ops = 2;
+	sub.op_rank[0] = a->rank;
+	sub.op_rank[1] = b->rank;
+	memcpy(sub.op_lab[0], la, sizeof(int) * a->rank);
+	memcpy(sub.op_lab[1], lb, sizeof(int) * b->rank);
+	memset(sub.used, 0, sizeof(sub.used));
+	for (int d = 0; d < a->rank; d++)
+		sub.used[la[d]] = true;
+	for (int d = 0; d < b->rank; d++)
+		sub.used[lb[d]] = true;
+	sub.out_rank = out_rank;
+	memcpy(sub.out_lab, out_lab, sizeof(int) * out_rank);
+	if (is_batch_matmul(&sub, xs))
+		return einsum_matmul(ctx, &sub, xs, y);
+	return einsum_general(ctx, &sub, xs, y);
+}
+
+/*
+ * Contract float or double operands left to right into y.  Each
+ * intermediate keeps the labels still needed (by a later operand or the
+ * output) and must not be larger than the inputs and output together;
+ * *done is false (nothing written) when one would be.
+ */
+static OnnxStatus
+einsum_chain(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, OnnxTensor *y, bool *done)
+{
+	OnnxTensor	cur = *xs[0];
+	int			cur_lab[ONNX_MAX_RANK];
+	int64_t		budget = y->count;
+	void	   *owned = NULL;
+	OnnxStatus	st = ONNX_OK;
+
+	*done = false;
+	for (int i = 0; i < pl->n_ops; i++)
+		budget += xs[i]->count;
+	memcpy(cur_lab, pl->op_lab[0], sizeof(int) * cur.rank);
+	for (int i = 1; i < pl->n_ops; i++)
+	{
+		bool		need[EIN_LABELS] = {false},
+					taken[EIN_LABELS] = {false};
+		int			nxt_lab[ONNX_MAX_RANK],
+					nr = 0;
+		OnnxTensor	nxt;
+
+		if (i == pl->n_ops - 1)
+		{
+			st = einsum_pair(ctx, pl, &cur, cur_lab, xs[i], pl->op_lab[i], pl->out_lab, pl->out_rank, y);
+			*done = st == ONNX_OK;
+			break;
+		}
+		for (int d = 0; d < pl->out_rank; d++)
+			need[pl->out_lab[d]] = true;
+		for (int j = i + 1; j < pl->n_ops; j++)
+			for (int d = 0; d < pl->op_rank[j]; d++)
+				need[pl->op_lab[j][d]] = true;
+		memset(&nxt, 0, sizeof(nxt));
+		nxt.dtype = y->dtype;
+		nxt.count = 1;
+		for (int k = 0; k < 2; k++)
+		{
+			const int  *lab = k ? pl->op_lab[i] : cur_lab;
+			int			r = k ? xs[i]->rank : cur.rank;
+
+			for (int d = 0; d < r; d++)
+				if (need[lab[d]] && !taken[lab[d]])
+				{
+					if (nr == ONNX_MAX_RANK ||
+						onnx_mul_overflow_i64(nxt.count, pl->size[lab[d]], &nxt.count))
+						nxt.count = budget + 1;
+					else
+					{
+						taken[lab[d]] = true;
+						nxt_lab[nr] = lab[d];
+						nxt.dims[nr++] = pl->size[lab[d]];
+					}
+				}
+		}
+		nxt.rank = nr;
+		if (nxt.count > budget)
+			break;				/* too large: the general loop does it all */
+		nxt.nbytes = (size_t) nxt.count * onnx_dtype_size(nxt.dtype);
+		if ((nxt.data = onnx_kernel_alloc(ctx, nxt.nbytes)) == NULL)
+		{
+			st = ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+			break;
+		}
+		st = einsum_pair(ctx, pl, &cur, cur_lab, xs[i], pl->op_lab[i], nxt_lab, nr, &nxt);
+		onnx_kernel_free(ctx, owned);
+		owned = nxt.data;
+		if (st != ONNX_OK)
+			break;
+		cur = nxt;
+		memcpy(cur_lab, nxt_lab, sizeof(int) * nr);
+	}
+	onnx_kernel_free(ctx, owned);
+	return st;
+}
+
 /* ---- Einsum: inputs by the equation -> Y (output labels) ---- */
 
 static OnnxStatus
@@ -626,6 +743,14 @@ run_einsum(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (is_batch_matmul(&pl, xs))
 		return einsum_matmul(ctx, &pl, xs, y);
+	if (pl.n_ops > 2 && (y->dtype == ONNX_DTYPE_FLOAT || y->dtype == ONNX_DTYPE_DOUBLE))
+	{
+		bool		done;
+		OnnxStatus	st = einsum_chain(ctx, &pl, xs, y, &done);
+
+		if (st != ONNX_OK || done)
+			return st;
+	}
 	return einsum_general(ctx, &pl, xs, y);
 }
 

@@ -462,7 +462,52 @@ find_label(const int *lab, int n, int l)
 	return -1;
 }
 
-/* A (batch.., M.., K..) @ B (batch.., K.., N..) -> C (batch.., M.., N..) -> Y (out labels) */
+/* dst = x (nx) ++ y (ny) ++ z (nz); returns the length. */
+static int
+concat_labels(int *dst, const int *x, int nx, const int *y, int ny, const int *z, int nz)
+{
+	memcpy(dst, x, sizeof(int) * nx);
+	memcpy(dst + nx, y, sizeof(int) * ny);
+	memcpy(dst + nx + ny, z, sizeof(int) * nz);
+	return nx + ny + nz;
+}
+
+/*
+ * Operand op as a batch of (rows, cols) matrices over the labels
+ * bat ++ rows ++ cols: its own data when its labels are in that order
+ * (*trans false) or in bat ++ cols ++ rows (*trans true), else a copy laid
+ * out in the first order into *copy.  NULL on out of memory.
+ */
+static const void *
+matmul_operand(OnnxKernelCtx *ctx, const EinPlan *pl, int op, const OnnxTensor *x,
+			   const int *bat, int nbat, const int *rows, int nr, const int *cols, int ncl,
+			   bool *trans, void **copy)
+{
+	int			want[ONNX_MAX_RANK];
+	int			n = concat_labels(want, bat, nbat, rows, nr, cols, ncl);
+
+	*trans = false;
+	*copy = NULL;
+	if (memcmp(want, pl->op_lab[op], sizeof(int) * n) == 0)
+		return x->data;
+	concat_labels(want, bat, nbat, cols, ncl, rows, nr);
+	if (memcmp(want, pl->op_lab[op], sizeof(int) * n) == 0)
+	{
+		*trans = true;
+		return x->data;
+	}
+	concat_labels(want, bat, nbat, rows, nr, cols, ncl);
+	if ((*copy = onnx_kernel_alloc(ctx, x->nbytes ? x->nbytes : 1)) == NULL)
+		return NULL;
+	lay_out(pl, op, x, want, n, *copy);
+	return *copy;
+}
+
+/*
+ * A (batch.., M.., K..) @ B (batch.., K.., N..) -> C (batch.., M.., N..) -> Y (out labels).
+ * Batch labels in output order, M in A's order, N in B's, K in A's; an
+ * operand already in (or transposed from) that layout is used in place.
+ */
 static OnnxStatus
 einsum_matmul(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, OnnxTensor *y)
 {
@@ -472,78 +517,78 @@ einsum_matmul(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onnx
 				rb = pl->op_rank[1];
 	int			bat[ONNX_MAX_RANK],
 				ml[ONNX_MAX_RANK],
-				nlb[ONNX_MAX_RANK],
+				nl[ONNX_MAX_RANK],
 				kl[ONNX_MAX_RANK],
+				c_lab[ONNX_MAX_RANK],
 				nbat = 0,
 				nm = 0,
 				nn = 0,
-				nk = 0;
-	int			a_lab[ONNX_MAX_RANK],
-				b_lab[ONNX_MAX_RANK],
-				c_lab[ONNX_MAX_RANK],
-				nc = 0;
+				nk = 0,
+				nc;
 	int64_t		B = 1,
 				M = 1,
 				N = 1,
 				K = 1;
 	bool		dbl = y->dtype == ONNX_DTYPE_DOUBLE;
-	size_t		es = dbl ? 8 : 4;
-	char	   *pa,
-			   *pb,
-			   *pc;
-	bool		c_direct;
+	const char *pa,
+			   *pb;
+	char	   *pc;
+	void	   *ca = NULL,
+			   *cb = NULL;
+	bool		ta,
+				tb,
+				c_direct;
+	OnnxStatus	st = ONNX_OK;
 
 	for (int i = 0; i < pl->out_rank; i++)
-	{
-		int			l = pl->out_lab[i];
-		bool		a = find_label(la, ra, l) >= 0,
-					b = find_label(lb, rb, l) >= 0;
-
-		if (a && b)
-			bat[nbat++] = l, B *= pl->size[l];
-		else if (a)
-			ml[nm++] = l, M *= pl->size[l];
-		else
-			nlb[nn++] = l, N *= pl->size[l];
-	}
+		if (find_label(la, ra, pl->out_lab[i]) >= 0 && find_label(lb, rb, pl->out_lab[i]) >= 0)
+		{
+			bat[nbat++] = pl->out_lab[i];
+			B *= pl->size[pl->out_lab[i]];
+		}
 	for (int d = 0; d < ra; d++)
+	{
 		if (find_label(pl->out_lab, pl->out_rank, la[d]) < 0)
-			kl[nk++] = la[d], K *= pl->size[la[d]];
-	memcpy(a_lab, bat, sizeof(int) * nbat);
-	memcpy(a_lab + nbat, ml, sizeof(int) * nm);
-	memcpy(a_lab + nbat + nm, kl, sizeof(int) * nk);
-	memcpy(b_lab, bat, sizeof(int) * nbat);
-	memcpy(b_lab + nbat, kl, sizeof(int) * nk);
-	memcpy(b_lab + nbat + nk, nlb, sizeof(int) * nn);
-	memcpy(c_lab, bat, sizeof(int) * nbat);
-	memcpy(c_lab + nbat, ml, sizeof(int) * nm);
-	memcpy(c_lab + nbat + nm, nlb, sizeof(int) * nn);
-	nc = nbat + nm + nn;
+		{
+			kl[nk++] = la[d];
+			K *= pl->size[la[d]];
+		}
+		else if (find_label(lb, rb, la[d]) < 0)
+		{
+			ml[nm++] = la[d];
+			M *= pl->size[la[d]];
+		}
+	}
+	for (int d = 0; d < rb; d++)
+		if (find_label(la, ra, lb[d]) < 0)
+		{
+			nl[nn++] = lb[d];
+			N *= pl->size[lb[d]];
+		}
+	nc = concat_labels(c_lab, bat, nbat, ml, nm, nl, nn);
 	c_direct = memcmp(c_lab, pl->out_lab, sizeof(int) * nc) == 0;
-	pa = onnx_kernel_alloc(ctx, (size_t) (xs[0]->count ? xs[0]->count : 1) * es);
-	pb = onnx_kernel_alloc(ctx, (size_t) (xs[1]->count ? xs[1]->count : 1) * es);
-	pc = c_direct ? y->data : onnx_kernel_alloc(ctx, (size_t) (y->count ? y->count : 1) * es);
+	pa = matmul_operand(ctx, pl, 0, xs[0], bat, nbat, ml, nm, kl, nk, &ta, &ca);
+	pb = pa ? matmul_operand(ctx, pl, 1, xs[1], bat, nbat, kl, nk, nl, nn, &tb, &cb) : NULL;
+	pc = c_direct ? y->data : onnx_kernel_alloc(ctx, y->nbytes ? y->nbytes : 1);
 	if (pa == NULL || pb == NULL || pc == NULL)
 	{
-		onnx_kernel_free(ctx, pa);
-		onnx_kernel_free(ctx, pb);
-		if (!c_direct)
-			onnx_kernel_free(ctx, pc);
-		return ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+		st = ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+		goto done;
 	}
-	lay_out(pl, 0, xs[0], a_lab, ra, pa);
-	lay_out(pl, 1, xs[1], b_lab, rb, pb);
 	if (K == 0)
-		memset(pc, 0, (size_t) y->count * es);
+		memset(pc, 0, y->nbytes);
 	else
 		for (int64_t b = 0; b < B; b++)
 		{
+			/* A_b (M,K) or (K,M) transposed; B_b (K,N) or (N,K) transposed */
 			if (dbl)
-				onnx_blas_dgemm(false, false, M, N, K, 1.0, (double *) pa + b * M * K, K,
-								(double *) pb + b * K * N, N, 0.0, (double *) pc + b * M * N, N);
+				onnx_blas_dgemm(ta, tb, M, N, K, 1.0, (const double *) pa + b * M * K, ta ? M : K,
+								(const double *) pb + b * K * N, tb ? K : N,
+								0.0, (double *) pc + b * M * N, N);
 			else
-				onnx_blas_sgemm(false, false, M, N, K, 1.0f, (float *) pa + b * M * K, K,
-								(float *) pb + b * K * N, N, 0.0f, (float *) pc + b * M * N, N);
+				onnx_blas_sgemm(ta, tb, M, N, K, 1.0f, (const float *) pa + b * M * K, ta ? M : K,
+								(const float *) pb + b * K * N, tb ? K : N,
+								0.0f, (float *) pc + b * M * N, N);
 		}
 	if (!c_direct)
 	{
@@ -558,11 +603,13 @@ einsum_matmul(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onnx
 			ct.dims[i] = pl->size[c_lab[i]];
 		ct.data = pc;
 		lay_out(&cp, 0, &ct, pl->out_lab, pl->out_rank, y->data);
-		onnx_kernel_free(ctx, pc);
 	}
-	onnx_kernel_free(ctx, pa);
-	onnx_kernel_free(ctx, pb);
-	return ONNX_OK;
+done:
+	if (!c_direct && pc)
+		onnx_kernel_free(ctx, pc);
+	onnx_kernel_free(ctx, ca);
+	onnx_kernel_free(ctx, cb);
+	return st;
 }
 
 /* ---- more than two operands: contraction pair by pair ---- */

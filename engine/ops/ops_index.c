@@ -164,13 +164,20 @@ elem_cmp(const OnnxTensor *t, int64_t a, int64_t b)
 
 				return (x > y) - (x < y);
 			}
+		case ONNX_DTYPE_INT64:
+			{
+				int64_t		x = ((const int64_t *) t->data)[a],
+							y = ((const int64_t *) t->data)[b];
+
+				return (x > y) - (x < y);
+			}
 		case ONNX_DTYPE_FLOAT:
 		case ONNX_DTYPE_DOUBLE:
 		case ONNX_DTYPE_FLOAT16:
 		case ONNX_DTYPE_BFLOAT16:
 			{
-				double		x = onnx_tensor_get_f64(t, a),
-							y = onnx_tensor_get_f64(t, b);
+				double		x = t->dtype == ONNX_DTYPE_FLOAT ? ((const float *) t->data)[a] : onnx_tensor_get_f64(t, a),
+							y = t->dtype == ONNX_DTYPE_FLOAT ? ((const float *) t->data)[b] : onnx_tensor_get_f64(t, b);
 
 				if (isnan(x) || isnan(y))
 					return isnan(x) - isnan(y);

@@ -341,6 +341,15 @@ run_topk(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* TopK-1 takes k as an attribute: present and not negative. */
+static OnnxStatus
+check_topk(const OnnxNode *node, OnnxError *err)
+{
+	if (node->opset < 10 && onnx_attr_int(node, "k", -1) < 0)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "TopK-1 needs a non-negative attribute k");
+	return ONNX_OK;
+}
+
 /* Outputs 1.. are int64 (TopK indices, Unique's index outputs). */
 static OnnxStatus
 infer_rest_int64(OnnxInferCtx *ctx)
@@ -1401,7 +1410,7 @@ static const OnnxAttrSpec ccp_attrs[] = {{"axes", ONNX_ATTR_INTS}, {NULL}};
 #define IDX(name, since, mi, ma, mo, xo, types, out, check, infer, fn, attrs) \
 	{"", name, since, mi, ma, mo, xo, types, out, check, infer, fn, attrs}
 #define TOPK(since, mi, ma) \
-	IDX("TopK", since, mi, ma, 2, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, infer_rest_int64, run_topk, topk_attrs)
+	IDX("TopK", since, mi, ma, 2, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, check_topk, infer_rest_int64, run_topk, topk_attrs)
 #define SCATTER_EL(name, since) \
 	IDX(name, since, 3, 3, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_reduction, NULL, run_scatter_elements, scatter_attrs)
 #define SCATTER_ND(since) \

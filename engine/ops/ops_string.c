@@ -1,3 +1,4 @@
+/* HELPER: first read /work/notes/helper_common.md (rules, build and test commands, commit on your branch, do not edit ledger/README, deadline 06:00 UTC), then delete this line. */
 /*-------------------------------------------------------------------------
  *
  * ops_string.c

@@ -148,46 +148,57 @@ check_normalizer(const OnnxNode *node, OnnxError *err)
 	return ONNX_OK;
 }
 
-/* True if s is one of the stopwords (compared in lower case when folding). */
+/*
+ * True if s is one of the n words (already lower-cased when folding; s is
+ * then lower-cased into the scratch buffer tmp, strlen(s) + 1 bytes).
+ */
 static bool
-is_stopword(OnnxKernelCtx *ctx, const char *s, const OnnxAttr *stop, bool fold, bool *oom)
+is_stopword(const char *s, char *const *words, int n, bool fold, char *tmp)
 {
-	char	   *ls = NULL;
-	bool		hit = false;
-
-	if (stop == NULL || stop->n == 0)
-		return false;
 	if (fold)
 	{
-		if ((ls = kernel_strndup(ctx, s, strlen(s))) == NULL)
-		{
-			*oom = true;
-			return false;
-		}
-		utf8_change_case(ls, false);
+		strcpy(tmp, s);
+		utf8_change_case(tmp, false);
+		s = tmp;
 	}
-	for (int k = 0; k < stop->n && !hit; k++)
+	for (int k = 0; k < n; k++)
+		if (strcmp(s, words[k]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Copies of the stopwords attribute, lower-cased when folding, in *words
+ * (n entries, freed by free_words); false when out of memory.
+ */
+static bool
+load_stopwords(OnnxKernelCtx *ctx, bool fold, char ***words, int *n)
+{
+	const OnnxAttr *stop = onnx_attr(ctx->node, "stopwords");
+
+	*n = stop && stop->type == ONNX_ATTR_STRINGS ? stop->n : 0;
+	if ((*words = onnx_kernel_alloc(ctx, sizeof(char *) * (size_t) (*n + 1))) == NULL)
+		return false;
+	memset(*words, 0, sizeof(char *) * (size_t) (*n + 1));
+	for (int k = 0; k < *n; k++)
 	{
 		const char *w = stop->strings[k] ? stop->strings[k] : "";
 
-		if (!fold)
-			hit = strcmp(s, w) == 0;
-		else
-		{
-			char	   *lw = kernel_strndup(ctx, w, strlen(w));
-
-			if (lw == NULL)
-			{
-				*oom = true;
-				break;
-			}
-			utf8_change_case(lw, false);
-			hit = strcmp(ls, lw) == 0;
-			onnx_kernel_free(ctx, lw);
-		}
+		if (((*words)[k] = kernel_strndup(ctx, w, strlen(w))) == NULL)
+			return false;
+		if (fold)
+			utf8_change_case((*words)[k], false);
 	}
-	onnx_kernel_free(ctx, ls);
-	return hit;
+	return true;
+}
+
+static void
+free_words(OnnxKernelCtx *ctx, char **words, int n)
+{
+	if (words)
+		for (int k = 0; k < n; k++)
+			onnx_kernel_free(ctx, words[k]);
+	onnx_kernel_free(ctx, words);
 }
 
 /*
@@ -199,10 +210,10 @@ static OnnxStatus
 run_string_normalizer(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxAttr *stop = onnx_attr(ctx->node, "stopwords");
 	const char *act = onnx_attr_string(ctx->node, "case_change_action", "NONE");
 	bool		fold = onnx_attr_int(ctx->node, "is_case_sensitive", 0) == 0;
-	bool		oom = false;
+	char	  **words = NULL;
+	int			nwords = 0;
 	bool	   *keep;
 	int64_t		kept = 0,
 				dims[2];
@@ -210,20 +221,30 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 
 	if (x == NULL || x->dtype != ONNX_DTYPE_STRING || !(x->rank == 1 || (x->rank == 2 && x->dims[0] == 1)))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "StringNormalizer needs a string tensor (C) or (1, C)");
-	if (stop && stop->type != ONNX_ATTR_STRINGS)
-		stop = NULL;
 	if ((keep = onnx_kernel_alloc(ctx, (size_t) x->count + 1)) == NULL)
 		return ctx->err->status;
-	for (int64_t i = 0; i < x->count && !oom; i++)
+	if (!load_stopwords(ctx, fold, &words, &nwords))
 	{
-		keep[i] = !is_stopword(ctx, str_at(x, i), stop, fold, &oom);
-		kept += keep[i];
-	}
-	if (oom)
-	{
+		free_words(ctx, words, nwords);
 		onnx_kernel_free(ctx, keep);
 		return ctx->err->status;
 	}
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		const char *s = str_at(x, i);
+		char	   *tmp = NULL;
+
+		if (fold && nwords && (tmp = onnx_kernel_alloc(ctx, strlen(s) + 1)) == NULL)
+		{
+			free_words(ctx, words, nwords);
+			onnx_kernel_free(ctx, keep);
+			return ctx->err->status;
+		}
+		keep[i] = !is_stopword(s, words, nwords, fold && nwords, tmp);
+		kept += keep[i];
+		onnx_kernel_free(ctx, tmp);
+	}
+	free_words(ctx, words, nwords);
 	dims[0] = 1;
 	dims[x->rank - 1] = kept ? kept : 1;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_STRING, x->rank, dims)) == NULL)
@@ -231,7 +252,7 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 		onnx_kernel_free(ctx, keep);
 		return ctx->err->status;
 	}
-	for (int64_t i = 0, o = 0; i < x->count || (kept == 0 && o == 0); i++)
+	for (int64_t i = 0, o = 0; o < y->count; i++)
 	{
 		const char *s = kept == 0 ? "" : str_at(x, i);
 		char	   *d;
@@ -446,7 +467,7 @@ rb_put(RegexBuf *b, const char *t)
 		b->len += n;
 	}
 	else
-		snprintf(b->why, sizeof(b->why), "the pattern is too long");
+		snprintf(b->why, sizeof(b->why), "the translated pattern exceeds %zu bytes", b->cap);
 	b->s[b->len] = '\0';
 }
 
@@ -684,8 +705,7 @@ static bool
 compile_pattern(const OnnxNode *node, regex_t *re, char *why, size_t whylen)
 {
 	const char *pat = onnx_attr_string(node, "pattern", NULL);
-	size_t		cap;
-	char		stack[1024];
+	char		stack[16384];
 	RegexBuf	b;
 	int			rc;
 	bool		ok;
@@ -695,15 +715,9 @@ compile_pattern(const OnnxNode *node, regex_t *re, char *why, size_t whylen)
 		snprintf(why, whylen, "RegexFullMatch needs a pattern attribute");
 		return false;
 	}
-	cap = strlen(pat) * 12 + 16;
 	memset(&b, 0, sizeof(b));
-	b.cap = cap <= sizeof(stack) ? sizeof(stack) : 0;
+	b.cap = sizeof(stack);
 	b.s = stack;
-	if (b.cap == 0)
-	{
-		snprintf(why, whylen, "the pattern is too long (%zu bytes)", strlen(pat));
-		return false;
-	}
 	b.s[0] = '\0';
 	ok = translate_re2(pat, &b);
 	if (!ok)

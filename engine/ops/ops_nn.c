@@ -111,6 +111,28 @@ static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
 
 
 /*
+ * Mean (into *mean) and 1 / sqrt(variance + eps) (returned) of the len
+ * elements of x from base; population variance, in double.
+ */
+static double
+span_stats(const OnnxTensor *x, int64_t base, int64_t len, double eps, double *mean)
+{
+	double		sum = 0,
+				sq = 0;
+
+	for (int64_t k = 0; k < len; k++)
+		sum += onnx_tensor_get_f64(x, base + k);
+	*mean = len ? sum / (double) len : 0;
+	for (int64_t k = 0; k < len; k++)
+	{
+		double		d = onnx_tensor_get_f64(x, base + k) - *mean;
+
+		sq += d * d;
+	}
+	return 1.0 / sqrt((len ? sq / (double) len : 0) + eps);
+}
+
+/*
  * BatchNormalization (inference): X (N, C, ...), scale, B, mean, var (C)
  * -> Y = scale * (X - mean) / sqrt(var + epsilon) + B.  training_mode
  * outputs (opset 14+) use the batch statistics.
@@ -251,26 +273,10 @@ run_layernorm(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	for (int64_t o = 0; o < outer; o++)
 	{
-		double		sum = 0,
-					sq = 0,
-					mean,
-					inv;
 		int64_t		base = o * inner;
+		double		mean,
+					inv = span_stats(x, base, inner, eps, &mean);
 
-		for (int64_t k = 0; k < inner; k++)
-		{
-			double		v = onnx_tensor_get_f64(x, base + k);
-
-			sum += v;
-		}
-		mean = inner ? sum / (double) inner : 0;
-		for (int64_t k = 0; k < inner; k++)
-		{
-			double		d = onnx_tensor_get_f64(x, base + k) - mean;
-
-			sq += d * d;
-		}
-		inv = 1.0 / sqrt((inner ? sq / (double) inner : 0) + eps);
 		for (int64_t k = 0; k < inner; k++)
 		{
 			double		v = (onnx_tensor_get_f64(x, base + k) - mean) * inv;
@@ -284,53 +290,6 @@ run_layernorm(OnnxKernelCtx *ctx)
 		if (io)
 			onnx_tensor_set_f64(io, o, inv);
 	}
-	return ONNX_OK;
-}
-
-/* InstanceNormalization: X (N, C, ...) normalized per (n, c), then scale, B (C). */
-static OnnxStatus
-run_instancenorm(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *sc = onnx_in(ctx, 1);
-	const OnnxTensor *bi = onnx_in(ctx, 2);
-	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
-	int64_t		N,
-				C,
-				S = 1;
-	OnnxTensor *y;
-
-	if (!x || !sc || !bi || x->rank < 2 || sc->count != x->dims[1] || bi->count != x->dims[1])
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "InstanceNormalization needs X (N, C, ...), scale and B (C)");
-	N = x->dims[0];
-	C = x->dims[1];
-	for (int d = 2; d < x->rank; d++)
-		S *= x->dims[d];
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-		return ctx->err->status;
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t c = 0; c < C; c++)
-		{
-			int64_t		base = (n * C + c) * S;
-			double		sum = 0,
-						sq = 0,
-						mean,
-						inv;
-
-			for (int64_t k = 0; k < S; k++)
-				sum += onnx_tensor_get_f64(x, base + k);
-			mean = S ? sum / (double) S : 0;
-			for (int64_t k = 0; k < S; k++)
-			{
-				double		d = onnx_tensor_get_f64(x, base + k) - mean;
-
-				sq += d * d;
-			}
-			inv = 1.0 / sqrt((S ? sq / (double) S : 0) + eps);
-			for (int64_t k = 0; k < S; k++)
-				onnx_tensor_set_f64(y, base + k, (onnx_tensor_get_f64(x, base + k) - mean) * inv *
-									onnx_tensor_get_f64(sc, c) + onnx_tensor_get_f64(bi, c));
-		}
 	return ONNX_OK;
 }
 
@@ -467,20 +426,17 @@ run_hardmax(OnnxKernelCtx *ctx)
 }
 
 /*
- * GroupNormalization: X (N, C, ...), scale, bias -> Y (N, C, ...), with
- * mean and variance over each of num_groups groups of C / num_groups
- * channels per instance; scale and bias are (num_groups) before opset 21
- * and (C) from 21.  Statistics in double (stash_type is at least float).
+ * Group statistics: X (N, C, S...) split per instance into G groups of
+ * C / G channels; each group normalized to zero mean and unit variance
+ * (plus eps), then Y = scale[p] * that + bias[p], p the channel when
+ * per_channel, else the group.  Statistics in double.
  */
 static OnnxStatus
-run_groupnorm(OnnxKernelCtx *ctx)
+normalize_groups(OnnxKernelCtx *ctx, int64_t G, bool per_channel, double eps)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *sc = onnx_in(ctx, 1);
 	const OnnxTensor *bi = onnx_in(ctx, 2);
-	int64_t		G = onnx_attr_int(ctx->node, "num_groups", 0);
-	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
-	bool		per_channel = ctx->opset >= 21;
 	int64_t		N,
 				C,
 				S = 1,
@@ -489,10 +445,13 @@ run_groupnorm(OnnxKernelCtx *ctx)
 	OnnxTensor *y;
 
 	if (!x || !sc || !bi || x->rank < 2)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "GroupNormalization needs X (N, C, ...), scale and bias");
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs X (N, C, ...), scale and bias",
+								ctx->node->op_type);
 	N = x->dims[0];
 	C = x->dims[1];
-	if (G <= 0 || C % G != 0)
+	if (G == 0)
+		G = C;					/* InstanceNormalization */
+	if (G < 0 || (G > 0 && C % G != 0))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "num_groups %lld does not divide the %lld channels",
 								(long long) G, (long long) C);
 	per = per_channel ? C : G;
@@ -501,29 +460,19 @@ run_groupnorm(OnnxKernelCtx *ctx)
 								(long long) per, per_channel ? "channel" : "group");
 	for (int d = 2; d < x->rank; d++)
 		S *= x->dims[d];
-	cg = C / G;
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
+	if (G == 0)
+		return ONNX_OK;
+	cg = C / G;
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t g = 0; g < G; g++)
 		{
 			int64_t		base = (n * C + g * cg) * S,
 						len = cg * S;
-			double		sum = 0,
-						sq = 0,
-						mean,
-						inv;
+			double		mean,
+						inv = span_stats(x, base, len, eps, &mean);
 
-			for (int64_t k = 0; k < len; k++)
-				sum += onnx_tensor_get_f64(x, base + k);
-			mean = len ? sum / (double) len : 0;
-			for (int64_t k = 0; k < len; k++)
-			{
-				double		d = onnx_tensor_get_f64(x, base + k) - mean;
-
-				sq += d * d;
-			}
-			inv = 1.0 / sqrt((len ? sq / (double) len : 0) + eps);
 			for (int64_t k = 0; k < len; k++)
 			{
 				int64_t		p = per_channel ? g * cg + k / S : g;
@@ -533,6 +482,29 @@ run_groupnorm(OnnxKernelCtx *ctx)
 			}
 		}
 	return ONNX_OK;
+}
+
+/* InstanceNormalization: X (N, C, ...) normalized per (n, c), then scale, B (C). */
+static OnnxStatus
+run_instancenorm(OnnxKernelCtx *ctx)
+{
+	return normalize_groups(ctx, 0, true, onnx_attr_float(ctx->node, "epsilon", 1e-5f));
+}
+
+/*
+ * GroupNormalization: X (N, C, ...), scale, bias -> Y (N, C, ...), with
+ * mean and variance over each of num_groups groups of C / num_groups
+ * channels per instance; scale and bias are (num_groups) before opset 21
+ * and (C) from 21.  stash_type asks for at least float: done in double.
+ */
+static OnnxStatus
+run_groupnorm(OnnxKernelCtx *ctx)
+{
+	int64_t		G = onnx_attr_int(ctx->node, "num_groups", 0);
+
+	if (G <= 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "num_groups must be positive, got %lld", (long long) G);
+	return normalize_groups(ctx, G, ctx->opset >= 21, onnx_attr_float(ctx->node, "epsilon", 1e-5f));
 }
 
 /*

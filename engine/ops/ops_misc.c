@@ -157,6 +157,18 @@ run_bitcast(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* At load: "to" names a type BitCast can produce. */
+static OnnxStatus
+check_bitcast(const OnnxNode *node, OnnxError *err)
+{
+	int64_t		to = onnx_attr_int(node, "to", 0);
+
+	if (to <= 0 || to >= ONNX_DTYPE_COUNT || element_bits((OnnxDType) to) == 0)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "BitCast needs \"to\" to name a non-string tensor type, got %lld",
+							  (long long) to);
+	return ONNX_OK;
+}
+
 /*
  * Det: X (..., M, M) -> Y (...), by LU decomposition with partial
  * pivoting in double.
@@ -361,7 +373,7 @@ static const OnnxAttrSpec bitcast_attrs[] = {{"to", ONNX_ATTR_INT}, {NULL}};
 const OnnxOpDef onnx_ops_misc[] = {
 	{"", "CumSum", 11, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_cumsum, cum_attrs},
 	{"", "CumProd", 26, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_cumprod, cum_attrs},
-	{"", "BitCast", 26, 1, 1, 1, 1, ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_ATTR_TO, NULL, NULL, run_bitcast, bitcast_attrs},
+	{"", "BitCast", 26, 1, 1, 1, 1, ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_ATTR_TO, check_bitcast, NULL, run_bitcast, bitcast_attrs},
 	{"", "Det", 11, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_det},
 	{"", "Det", 22, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_det},
 	{TRAINING, "Adagrad", 1, 5, -1, 2, -1, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_adagrad},

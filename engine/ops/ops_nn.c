@@ -558,6 +558,15 @@ run_lrn(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* At load: LRN's size is given and positive. */
+static OnnxStatus
+check_lrn(const OnnxNode *node, OnnxError *err)
+{
+	if (onnx_attr_int(node, "size", 0) < 1)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "LRN needs a positive size attribute");
+	return ONNX_OK;
+}
+
 /*
  * X viewed as (outer, n, inner) around one axis: the loop bounds of the
  * per-axis normalizations.  False if the axis is out of range.
@@ -761,8 +770,8 @@ const OnnxOpDef onnx_ops_nn[] = {
 	NN1("Hardmax", 13, run_hardmax),
 	{"", "GroupNormalization", 18, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
 	{"", "GroupNormalization", 21, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
-	{"", "LRN", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lrn, lrn_attrs},
-	{"", "LRN", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lrn, lrn_attrs},
+	{"", "LRN", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
+	{"", "LRN", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
 	{"", "LpNormalization", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
 	{"", "LpNormalization", 22, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
 	{"", "MeanVarianceNormalization", 9, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_mvn, mvn_attrs},

@@ -319,7 +319,8 @@ is_space(char c)
 /*
  * Split s: with a delimiter, at each occurrence (empty pieces kept); with
  * none, at whitespace runs (leading and trailing whitespace dropped).  At
- * most maxsplit splits (negative: no limit); the rest is the last piece.
+ * most maxsplit splits (negative: no limit); the rest is the last piece
+ * (as Python's str.split: after maxsplit, whitespace mode keeps it whole).
  * Reports the count and, when starts/lens are given, the pieces.
  */
 static int64_t
@@ -341,14 +342,7 @@ split_one(const char *s, const char *delim, int64_t maxsplit, const char **start
 				break;
 			b = p;
 			if (maxsplit >= 0 && n == maxsplit)
-			{
-				/* the rest, without trailing whitespace */
-				const char *e = p + strlen(p);
-
-				while (e > b && is_space(e[-1]))
-					e--;
-				p = e;
-			}
+				p += strlen(p);	/* the rest, trailing whitespace kept */
 			else
 				while (*p && !is_space(*p))
 					p++;

@@ -21,21 +21,6 @@
 
 #include "op_tables.h"
 
-/* Copy of the n bytes at s, NUL-terminated, owned by the frame. */
-static char *
-kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n)
-{
-	char	   *d = onnx_kernel_alloc(ctx, n + 1);
-
-	if (d)
-	{
-		if (n)
-			memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
 /* String element i of t ("" for a NULL entry). */
 static const char *
 str_at(const OnnxTensor *t, int64_t i)
@@ -184,7 +169,7 @@ load_stopwords(OnnxKernelCtx *ctx, bool fold, char ***words, int *n)
 	{
 		const char *w = stop->strings[k] ? stop->strings[k] : "";
 
-		if (((*words)[k] = kernel_strndup(ctx, w, strlen(w))) == NULL)
+		if (((*words)[k] = onnx_kernel_strndup(ctx, w, strlen(w))) == NULL)
 			return false;
 		if (fold)
 			utf8_change_case((*words)[k], false);
@@ -259,7 +244,7 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 
 		if (kept && !keep[i])
 			continue;
-		if ((d = kernel_strndup(ctx, s, strlen(s))) == NULL)
+		if ((d = onnx_kernel_strndup(ctx, s, strlen(s))) == NULL)
 		{
 			onnx_kernel_free(ctx, keep);
 			return ctx->err->status;
@@ -423,7 +408,7 @@ run_string_split(OnnxKernelCtx *ctx)
 
 		for (int64_t k = 0; k < width; k++)
 		{
-			char	   *d = k < n ? kernel_strndup(ctx, starts[k], lens[k]) : kernel_strndup(ctx, "", 0);
+			char	   *d = k < n ? onnx_kernel_strndup(ctx, starts[k], lens[k]) : onnx_kernel_strndup(ctx, "", 0);
 
 			if (d == NULL)
 			{

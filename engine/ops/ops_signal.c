@@ -229,10 +229,15 @@ run_stft(OnnxKernelCtx *ctx)
 	dims[3] = 2;
 	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
 		return ctx->err->status;
-	if ((w = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) flen)) == NULL)
+	/* w: window, then the twiddles cos, sin of -2 pi j / flen */
+	if ((w = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) flen * 3)) == NULL)
 		return ctx->err->status;
 	for (int64_t t = 0; t < flen; t++)
+	{
 		w[t] = win ? onnx_tensor_get_f64(win, t) : 1.0;
+		w[flen + t] = cos(-2.0 * M_PI * (double) t / (double) flen);
+		w[2 * flen + t] = sin(-2.0 * M_PI * (double) t / (double) flen);
+	}
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t f = 0; f < frames; f++)
 		{
@@ -251,12 +256,14 @@ run_stft(OnnxKernelCtx *ctx)
 
 				for (int64_t t = 0; t < flen; t++)
 				{
-					double		ang = -2.0 * M_PI * (double) ((k * t) % flen) / (double) flen;
+					int64_t		j = (k * t) % flen;
+					double		c = w[flen + j],
+								sn = w[2 * flen + j];
 					double		xr = w[t] * onnx_tensor_get_f64(x, (start + t) * comps);
 					double		xi = comps == 2 ? w[t] * onnx_tensor_get_f64(x, (start + t) * comps + 1) : 0;
 
-					re += xr * cos(ang) - xi * sin(ang);
-					im += xr * sin(ang) + xi * cos(ang);
+					re += xr * c - xi * sn;
+					im += xr * sn + xi * c;
 				}
 				onnx_tensor_set_f64(y, o, re);
 				onnx_tensor_set_f64(y, o + 1, im);

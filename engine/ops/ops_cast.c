@@ -142,20 +142,11 @@ infer_castlike(OnnxInferCtx *ctx)
 	return onnx_infer_same_shape(ctx);
 }
 
-/* Copy of C string s owned by the frame. */
+/* Copy of C string s ("" for NULL) owned by the frame. */
 static char *
 kernel_strdup(OnnxKernelCtx *ctx, const char *s)
 {
-	size_t		n = s ? strlen(s) : 0;
-	char	   *d = onnx_kernel_alloc(ctx, n + 1);
-
-	if (d)
-	{
-		if (n)
-			memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
+	return onnx_kernel_strndup(ctx, s ? s : "", s ? strlen(s) : 0);
 }
 
 /* Fast loops for the common pairs; false if (x, y) is not one of them. */

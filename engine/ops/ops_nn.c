@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ops_nn.c
- *	  Neural-network operators over an axis: Softmax, LogSoftmax (and
- *	  normalizations, Dropout as they are added).
+ *	  Neural-network operators over an axis: Softmax, LogSoftmax, Hardmax,
+ *	  the normalizations (Batch, Layer, Instance, RMS, Group, LRN, Lp,
+ *	  MeanVariance), Swish and Dropout.
  *
  *-------------------------------------------------------------------------
  */
@@ -108,6 +109,28 @@ run_log_softmax(OnnxKernelCtx *ctx)
 
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
 
+
+/*
+ * Mean (into *mean) and 1 / sqrt(variance + eps) (returned) of the len
+ * elements of x from base; population variance, in double.
+ */
+static double
+span_stats(const OnnxTensor *x, int64_t base, int64_t len, double eps, double *mean)
+{
+	double		sum = 0,
+				sq = 0;
+
+	for (int64_t k = 0; k < len; k++)
+		sum += onnx_tensor_get_f64(x, base + k);
+	*mean = len ? sum / (double) len : 0;
+	for (int64_t k = 0; k < len; k++)
+	{
+		double		d = onnx_tensor_get_f64(x, base + k) - *mean;
+
+		sq += d * d;
+	}
+	return 1.0 / sqrt((len ? sq / (double) len : 0) + eps);
+}
 
 /*
  * BatchNormalization (inference): X (N, C, ...), scale, B, mean, var (C)
@@ -250,26 +273,10 @@ run_layernorm(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	for (int64_t o = 0; o < outer; o++)
 	{
-		double		sum = 0,
-					sq = 0,
-					mean,
-					inv;
 		int64_t		base = o * inner;
+		double		mean,
+					inv = span_stats(x, base, inner, eps, &mean);
 
-		for (int64_t k = 0; k < inner; k++)
-		{
-			double		v = onnx_tensor_get_f64(x, base + k);
-
-			sum += v;
-		}
-		mean = inner ? sum / (double) inner : 0;
-		for (int64_t k = 0; k < inner; k++)
-		{
-			double		d = onnx_tensor_get_f64(x, base + k) - mean;
-
-			sq += d * d;
-		}
-		inv = 1.0 / sqrt((inner ? sq / (double) inner : 0) + eps);
 		for (int64_t k = 0; k < inner; k++)
 		{
 			double		v = (onnx_tensor_get_f64(x, base + k) - mean) * inv;
@@ -283,53 +290,6 @@ run_layernorm(OnnxKernelCtx *ctx)
 		if (io)
 			onnx_tensor_set_f64(io, o, inv);
 	}
-	return ONNX_OK;
-}
-
-/* InstanceNormalization: X (N, C, ...) normalized per (n, c), then scale, B (C). */
-static OnnxStatus
-run_instancenorm(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *sc = onnx_in(ctx, 1);
-	const OnnxTensor *bi = onnx_in(ctx, 2);
-	double		eps = onnx_attr_float(ctx->node, "epsilon", 1e-5f);
-	int64_t		N,
-				C,
-				S = 1;
-	OnnxTensor *y;
-
-	if (!x || !sc || !bi || x->rank < 2 || sc->count != x->dims[1] || bi->count != x->dims[1])
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "InstanceNormalization needs X (N, C, ...), scale and B (C)");
-	N = x->dims[0];
-	C = x->dims[1];
-	for (int d = 2; d < x->rank; d++)
-		S *= x->dims[d];
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-		return ctx->err->status;
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t c = 0; c < C; c++)
-		{
-			int64_t		base = (n * C + c) * S;
-			double		sum = 0,
-						sq = 0,
-						mean,
-						inv;
-
-			for (int64_t k = 0; k < S; k++)
-				sum += onnx_tensor_get_f64(x, base + k);
-			mean = S ? sum / (double) S : 0;
-			for (int64_t k = 0; k < S; k++)
-			{
-				double		d = onnx_tensor_get_f64(x, base + k) - mean;
-
-				sq += d * d;
-			}
-			inv = 1.0 / sqrt((S ? sq / (double) S : 0) + eps);
-			for (int64_t k = 0; k < S; k++)
-				onnx_tensor_set_f64(y, base + k, (onnx_tensor_get_f64(x, base + k) - mean) * inv *
-									onnx_tensor_get_f64(sc, c) + onnx_tensor_get_f64(bi, c));
-		}
 	return ONNX_OK;
 }
 
@@ -465,6 +425,335 @@ run_hardmax(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/*
+ * Group statistics: X (N, C, S...) split per instance into G groups of
+ * C / G channels; each group normalized to zero mean and unit variance
+ * (plus eps), then Y = scale[p] * that + bias[p], p the channel when
+ * per_channel, else the group.  Statistics in double.
+ */
+static OnnxStatus
+normalize_groups(OnnxKernelCtx *ctx, int64_t G, bool per_channel, double eps)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *sc = onnx_in(ctx, 1);
+	const OnnxTensor *bi = onnx_in(ctx, 2);
+	int64_t		N,
+				C,
+				S = 1,
+				cg,
+				per;
+	OnnxTensor *y;
+
+	if (!x || !sc || !bi || x->rank < 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs X (N, C, ...), scale and bias",
+								ctx->node->op_type);
+	N = x->dims[0];
+	C = x->dims[1];
+	if (G == 0)
+		G = C;					/* InstanceNormalization */
+	if (G < 0 || (G > 0 && C % G != 0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "num_groups %lld does not divide the %lld channels",
+								(long long) G, (long long) C);
+	per = per_channel ? C : G;
+	if (sc->count != per || bi->count != per)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale and bias need %lld elements (one per %s)",
+								(long long) per, per_channel ? "channel" : "group");
+	for (int d = 2; d < x->rank; d++)
+		S *= x->dims[d];
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (G == 0)
+		return ONNX_OK;
+	cg = C / G;
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t g = 0; g < G; g++)
+		{
+			int64_t		base = (n * C + g * cg) * S,
+						len = cg * S;
+			double		mean,
+						inv = span_stats(x, base, len, eps, &mean);
+
+			for (int64_t k = 0; k < len; k++)
+			{
+				int64_t		p = per_channel ? g * cg + k / S : g;
+
+				onnx_tensor_set_f64(y, base + k, (onnx_tensor_get_f64(x, base + k) - mean) * inv *
+									onnx_tensor_get_f64(sc, p) + onnx_tensor_get_f64(bi, p));
+			}
+		}
+	return ONNX_OK;
+}
+
+/* InstanceNormalization: X (N, C, ...) normalized per (n, c), then scale, B (C). */
+static OnnxStatus
+run_instancenorm(OnnxKernelCtx *ctx)
+{
+	return normalize_groups(ctx, 0, true, onnx_attr_float(ctx->node, "epsilon", 1e-5f));
+}
+
+/*
+ * GroupNormalization: X (N, C, ...), scale, bias -> Y (N, C, ...), with
+ * mean and variance over each of num_groups groups of C / num_groups
+ * channels per instance; scale and bias are (num_groups) before opset 21
+ * and (C) from 21.  stash_type asks for at least float: done in double.
+ */
+static OnnxStatus
+run_groupnorm(OnnxKernelCtx *ctx)
+{
+	int64_t		G = onnx_attr_int(ctx->node, "num_groups", 0);
+
+	if (G <= 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "num_groups must be positive, got %lld", (long long) G);
+	return normalize_groups(ctx, G, ctx->opset >= 21, onnx_attr_float(ctx->node, "epsilon", 1e-5f));
+}
+
+/*
+ * LRN: X (N, C, ...) -> Y = X / (bias + alpha / size * square_sum) ^ beta,
+ * square_sum over channels [c - floor((size-1)/2), c + ceil((size-1)/2)].
+ */
+static OnnxStatus
+run_lrn(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	double		alpha = onnx_attr_float(ctx->node, "alpha", 1e-4f);
+	double		beta = onnx_attr_float(ctx->node, "beta", 0.75f);
+	double		bias = onnx_attr_float(ctx->node, "bias", 1.0f);
+	int64_t		size = onnx_attr_int(ctx->node, "size", 0);
+	int64_t		N,
+				C,
+				S = 1,
+				lo,
+				hi;
+	OnnxTensor *y;
+
+	if (x == NULL || x->rank < 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LRN needs X (N, C, ...)");
+	if (size < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LRN needs a positive size, got %lld", (long long) size);
+	N = x->dims[0];
+	C = x->dims[1];
+	for (int d = 2; d < x->rank; d++)
+		S *= x->dims[d];
+	lo = (size - 1) / 2;
+	hi = size / 2;				/* ceil((size - 1) / 2) */
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t c = 0; c < C; c++)
+			for (int64_t k = 0; k < S; k++)
+			{
+				double		sq = 0;
+				int64_t		from = c - lo < 0 ? 0 : c - lo;
+				int64_t		to = c + hi > C - 1 ? C - 1 : c + hi;
+
+				for (int64_t i = from; i <= to; i++)
+				{
+					double		v = onnx_tensor_get_f64(x, (n * C + i) * S + k);
+
+					sq += v * v;
+				}
+				onnx_tensor_set_f64(y, (n * C + c) * S + k, onnx_tensor_get_f64(x, (n * C + c) * S + k) /
+									pow(bias + alpha / (double) size * sq, beta));
+			}
+	return ONNX_OK;
+}
+
+/* At load: LRN's size is given and positive. */
+static OnnxStatus
+check_lrn(const OnnxNode *node, OnnxError *err)
+{
+	if (onnx_attr_int(node, "size", 0) < 1)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "LRN needs a positive size attribute");
+	return ONNX_OK;
+}
+
+/*
+ * X viewed as (outer, n, inner) around one axis: the loop bounds of the
+ * per-axis normalizations.  False if the axis is out of range.
+ */
+static bool
+split_at_axis(const OnnxTensor *x, int64_t axis, int64_t *outer, int64_t *n, int64_t *inner)
+{
+	int			ax;
+
+	if (!onnx_norm_axis(axis, x->rank, &ax))
+		return false;
+	*outer = *inner = 1;
+	*n = x->dims[ax];
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			*outer *= x->dims[d];
+		else if (d > ax)
+			*inner *= x->dims[d];
+	}
+	return true;
+}
+
+/* LpNormalization: X / ||X||_p along axis (p 1 or 2); a zero norm gives 0. */
+static OnnxStatus
+run_lpnorm(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", -1);
+	int64_t		p = onnx_attr_int(ctx->node, "p", 2);
+	int64_t		outer,
+				n,
+				inner;
+	OnnxTensor *y;
+
+	if (x == NULL || !split_at_axis(x, axis, &outer, &n, &inner))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LpNormalization needs X and an axis in range");
+	if (p != 1 && p != 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LpNormalization p must be 1 or 2, got %lld", (long long) p);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	for (int64_t o = 0; o < outer; o++)
+		for (int64_t in = 0; in < inner; in++)
+		{
+			double		norm = 0;
+
+			for (int64_t k = 0; k < n; k++)
+			{
+				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
+
+				norm += p == 1 ? fabs(v) : v * v;
+			}
+			if (p == 2)
+				norm = sqrt(norm);
+			for (int64_t k = 0; k < n; k++)
+			{
+				int64_t		off = (o * n + k) * inner + in;
+
+				onnx_tensor_set_f64(y, off, norm == 0 ? 0 : onnx_tensor_get_f64(x, off) / norm);
+			}
+		}
+	return ONNX_OK;
+}
+
+/*
+ * MeanVarianceNormalization: (X - mean) / (sqrt(var) + 1e-9) with mean and
+ * (population) variance over the axes attribute (default 0, 2, 3).
+ */
+static OnnxStatus
+run_mvn(OnnxKernelCtx *ctx)
+{
+	static const int64_t dflt_axes[] = {0, 2, 3};
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const int64_t *axes;
+	int			nax = onnx_attr_ints(ctx->node, "axes", &axes);
+	bool		red[ONNX_MAX_RANK] = {0};
+	int64_t		ostride[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK],
+				groups = 1,
+				nred = 1;
+	double	   *acc;
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if (onnx_attr(ctx->node, "axes") == NULL)
+	{
+		axes = dflt_axes;
+		nax = 3;
+	}
+	for (int i = 0; i < nax; i++)
+	{
+		int			ax;
+
+		if (!onnx_norm_axis(axes[i], x->rank, &ax))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
+									(long long) axes[i], x->rank);
+		red[ax] = true;
+	}
+	for (int d = x->rank - 1; d >= 0; d--)
+	{
+		ostride[d] = red[d] ? 0 : groups;
+		if (red[d])
+			nred *= x->dims[d];
+		else
+			groups *= x->dims[d];
+	}
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (x->count == 0)
+		return ONNX_OK;
+	if ((acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (2 * groups))) == NULL)
+		return ctx->err->status;
+	memset(acc, 0, sizeof(double) * (size_t) (2 * groups));
+	/* pass 0: sums, pass 1: squared deviations, pass 2: output */
+	for (int pass = 0; pass < 3; pass++)
+	{
+		memset(idx, 0, sizeof(idx));
+		for (int64_t i = 0; i < x->count; i++)
+		{
+			int64_t		g = 0;
+			double		v = onnx_tensor_get_f64(x, i);
+
+			for (int d = 0; d < x->rank; d++)
+				g += idx[d] * ostride[d];
+			if (pass == 0)
+				acc[g] += v;
+			else if (pass == 1)
+				acc[groups + g] += (v - acc[g]) * (v - acc[g]);
+			else
+				onnx_tensor_set_f64(y, i, (v - acc[g]) / (sqrt(acc[groups + g] / (double) nred) + 1e-9));
+			for (int d = x->rank - 1; d >= 0; d--)
+			{
+				if (++idx[d] < x->dims[d])
+					break;
+				idx[d] = 0;
+			}
+		}
+		if (pass == 0)
+			for (int64_t g = 0; g < groups; g++)
+				acc[g] /= (double) nred;
+	}
+	onnx_kernel_free(ctx, acc);
+	return ONNX_OK;
+}
+
+/* Swish: Y = X * sigmoid(alpha * X). */
+static OnnxStatus
+run_swish(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	double		alpha = onnx_attr_float(ctx->node, "alpha", 1.0f);
+	OnnxTensor *y;
+
+	if (x == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT)
+	{
+		const float *px = (const float *) x->data;
+		float	   *py = (float *) y->data;
+		float		a = (float) alpha;
+
+		for (int64_t i = 0; i < x->count; i++)
+			py[i] = px[i] / (1.0f + expf(-a * px[i]));
+		return ONNX_OK;
+	}
+	for (int64_t i = 0; i < x->count; i++)
+	{
+		double		v = onnx_tensor_get_f64(x, i);
+
+		onnx_tensor_set_f64(y, i, v / (1.0 + exp(-alpha * v)));
+	}
+	return ONNX_OK;
+}
+
+static const OnnxAttrSpec groupnorm_attrs[] = {
+	{"num_groups", ONNX_ATTR_INT}, {"epsilon", ONNX_ATTR_FLOAT}, {"stash_type", ONNX_ATTR_INT}, {NULL}
+};
+static const OnnxAttrSpec lrn_attrs[] = {
+	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT}, {"bias", ONNX_ATTR_FLOAT}, {"size", ONNX_ATTR_INT}, {NULL}
+};
+static const OnnxAttrSpec lpnorm_attrs[] = {{"axis", ONNX_ATTR_INT}, {"p", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec mvn_attrs[] = {{"axes", ONNX_ATTR_INTS}, {NULL}};
+static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {NULL}};
+
 #define NN1(name, since, fn) \
 	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn, axis_attrs}
 
@@ -479,6 +768,15 @@ const OnnxOpDef onnx_ops_nn[] = {
 	{"", "RMSNormalization", 23, 2, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rmsnorm},
 	NN1("Hardmax", 1, run_hardmax),
 	NN1("Hardmax", 13, run_hardmax),
+	{"", "GroupNormalization", 18, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
+	{"", "GroupNormalization", 21, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
+	{"", "LRN", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
+	{"", "LRN", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
+	{"", "LpNormalization", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
+	{"", "LpNormalization", 22, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
+	{"", "MeanVarianceNormalization", 9, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_mvn, mvn_attrs},
+	{"", "MeanVarianceNormalization", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_mvn, mvn_attrs},
+	{"", "Swish", 24, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_swish, swish_attrs},
 	{"", "Dropout", 1, 1, 3, 1, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_dropout},
 	{0}
 };

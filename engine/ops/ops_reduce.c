@@ -339,12 +339,15 @@ static OnnxStatus run_argmin(OnnxKernelCtx *ctx) { return run_arg(ctx, false); }
 	{"", name, since, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
 #define R2(name, since, fn) \
 	{"", name, since, 1, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
+/* ReduceMax/ReduceMin 20 also take bool (max = any, min = all) */
+#define R2B(name, since, fn) \
+	{"", name, since, 1, 2, 1, 1, ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_SAME, NULL, NULL, fn}
 
 const OnnxOpDef onnx_ops_reduce[] = {
 	R1("ReduceSum", 1, run_reduce_sum), R2("ReduceSum", 13, run_reduce_sum),
 	R1("ReduceMean", 1, run_reduce_mean), R2("ReduceMean", 18, run_reduce_mean),
-	R1("ReduceMax", 1, run_reduce_max), R2("ReduceMax", 18, run_reduce_max),
-	R1("ReduceMin", 1, run_reduce_min), R2("ReduceMin", 18, run_reduce_min),
+	R1("ReduceMax", 1, run_reduce_max), R2("ReduceMax", 18, run_reduce_max), R2B("ReduceMax", 20, run_reduce_max),
+	R1("ReduceMin", 1, run_reduce_min), R2("ReduceMin", 18, run_reduce_min), R2B("ReduceMin", 20, run_reduce_min),
 	R1("ReduceProd", 1, run_reduce_prod), R2("ReduceProd", 18, run_reduce_prod),
 	R1("ReduceL1", 1, run_reduce_l1), R2("ReduceL1", 18, run_reduce_l1),
 	R1("ReduceL2", 1, run_reduce_l2), R2("ReduceL2", 18, run_reduce_l2),

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ops_signal.c
- *	  Signal processing: DFT (opsets 17 and 20) and the window generators
- *	  HannWindow, HammingWindow, BlackmanWindow.
+ *	  Signal processing: DFT (opsets 17 and 20), STFT, MelWeightMatrix and
+ *	  the window generators HannWindow, HammingWindow, BlackmanWindow.
  *
  *	  DFT: X (..., N, 1 real | 2 complex) along axis -> (..., M, 2), or
  *	  (..., M, 1) for an inverse onesided transform (irfft).  The signal
@@ -176,9 +176,188 @@ run_blackman(OnnxKernelCtx *ctx)
 	return run_window(ctx, 2);
 }
 
+/*
+ * STFT: signal (batch, L, 1 real | 2 complex), frame_step (scalar),
+ * window (frame_length) optional, frame_length (scalar) optional ->
+ * (batch, frames, bins, 2), frames = 1 + (L - frame_length) / frame_step,
+ * bins = frame_length / 2 + 1 when onesided (real signals only), else
+ * frame_length.  Each frame is multiplied by the window, then a direct DFT.
+ */
+static OnnxStatus
+run_stft(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	const OnnxTensor *tstep = onnx_in(ctx, 1);
+	const OnnxTensor *win = onnx_in(ctx, 2);
+	const OnnxTensor *tlen = onnx_in(ctx, 3);
+	bool		onesided = onnx_attr_int(ctx->node, "onesided", 1) != 0;
+	int64_t		B,
+				L,
+				comps,
+				step,
+				flen,
+				frames,
+				bins,
+				dims[4];
+	double	   *w;
+	OnnxTensor *y;
+
+	if (x == NULL || x->rank != 3 || (x->dims[2] != 1 && x->dims[2] != 2))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"STFT signal must be (batch, length, 1 | 2)");
+	if (tstep == NULL || tstep->count != 1 || (step = onnx_tensor_get_i64(tstep, 0)) < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "STFT frame_step must be a positive scalar");
+	B = x->dims[0];
+	L = x->dims[1];
+	comps = x->dims[2];
+	if (win && win->rank != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "STFT window must be 1-D");
+	if (tlen && tlen->count != 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "STFT frame_length must be a scalar");
+	flen = tlen ? onnx_tensor_get_i64(tlen, 0) : win ? win->dims[0] : L;
+	if (flen < 1 || flen > L || (win && win->dims[0] != flen))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"STFT frame_length %lld must be in [1, %lld] and match the window",
+								(long long) flen, (long long) L);
+	if (onesided && comps == 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "STFT onesided needs a real signal");
+	frames = 1 + (L - flen) / step;
+	bins = onesided ? flen / 2 + 1 : flen;
+	dims[0] = B;
+	dims[1] = frames;
+	dims[2] = bins;
+	dims[3] = 2;
+	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
+		return ctx->err->status;
+	/* w: window, then the twiddles cos, sin of -2 pi j / flen */
+	if ((w = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) flen * 3)) == NULL)
+		return ctx->err->status;
+	for (int64_t t = 0; t < flen; t++)
+	{
+		w[t] = win ? onnx_tensor_get_f64(win, t) : 1.0;
+		w[flen + t] = cos(-2.0 * M_PI * (double) t / (double) flen);
+		w[2 * flen + t] = sin(-2.0 * M_PI * (double) t / (double) flen);
+	}
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t f = 0; f < frames; f++)
+		{
+			int64_t		start = b * L + f * step;
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, w);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+			for (int64_t k = 0; k < bins; k++)
+			{
+				double		re = 0,
+							im = 0;
+				int64_t		o = ((b * frames + f) * bins + k) * 2;
+
+				for (int64_t t = 0; t < flen; t++)
+				{
+					int64_t		j = (k * t) % flen;
+					double		c = w[flen + j],
+								sn = w[2 * flen + j];
+					double		xr = w[t] * onnx_tensor_get_f64(x, (start + t) * comps);
+					double		xi = comps == 2 ? w[t] * onnx_tensor_get_f64(x, (start + t) * comps + 1) : 0;
+
+					re += xr * c - xi * sn;
+					im += xr * sn + xi * c;
+				}
+				onnx_tensor_set_f64(y, o, re);
+				onnx_tensor_set_f64(y, o + 1, im);
+			}
+		}
+	onnx_kernel_free(ctx, w);
+	return ONNX_OK;
+}
+
+/*
+ * MelWeightMatrix: num_mel_bins, dft_length, sample_rate (int scalars),
+ * lower_edge_hertz, upper_edge_hertz (float scalars) ->
+ * (dft_length / 2 + 1, num_mel_bins) of output_datatype: triangular
+ * filters peaking at 1, their edges num_mel_bins + 2 points evenly spaced
+ * on the mel scale mel(f) = 2595 log10(1 + f / 700), each mapped to the
+ * spectrogram bin floor((dft_length + 1) * f / sample_rate).
+ */
+static OnnxStatus
+run_melweight(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *in[5];
+	int64_t		dt = onnx_attr_int(ctx->node, "output_datatype", ONNX_DTYPE_FLOAT);
+	int64_t		mels,
+				dftlen,
+				rate,
+				nspec,
+				dims[2];
+	double		lo,
+				hi,
+				step;
+	int64_t    *edge;
+	OnnxTensor *y;
+
+	for (int i = 0; i < 5; i++)
+		if ((in[i] = onnx_in(ctx, i)) == NULL || in[i]->count != 1)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MelWeightMatrix input %d must be a scalar", i);
+	mels = onnx_tensor_get_i64(in[0], 0);
+	dftlen = onnx_tensor_get_i64(in[1], 0);
+	rate = onnx_tensor_get_i64(in[2], 0);
+	lo = onnx_tensor_get_f64(in[3], 0);
+	hi = onnx_tensor_get_f64(in[4], 0);
+	if (mels < 1 || mels > (1 << 20) || dftlen < 1 || dftlen > (1 << 26) || rate < 1 ||
+		!(lo >= 0) || !(hi >= lo) || !isfinite(hi))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"MelWeightMatrix needs positive num_mel_bins, dft_length, sample_rate "
+								"and 0 <= lower_edge_hertz <= upper_edge_hertz");
+	if (dt <= 0 || dt >= ONNX_DTYPE_COUNT || dt == ONNX_DTYPE_STRING || dt == ONNX_DTYPE_BOOL ||
+		!onnx_dtype_size((OnnxDType) dt))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "output_datatype %lld is not supported", (long long) dt);
+	nspec = dftlen / 2 + 1;
+	dims[0] = nspec;
+	dims[1] = mels;
+	if ((y = onnx_out(ctx, 0, (OnnxDType) dt, 2, dims)) == NULL)
+		return ctx->err->status;
+	if ((edge = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (mels + 2))) == NULL)
+		return ctx->err->status;
+	lo = 2595.0 * log10(1.0 + lo / 700.0);
+	hi = 2595.0 * log10(1.0 + hi / 700.0);
+	step = (hi - lo) / (double) (mels + 2);
+	for (int64_t i = 0; i < mels + 2; i++)
+	{
+		double		hz = 700.0 * (pow(10.0, ((double) i * step + lo) / 2595.0) - 1.0);
+
+		edge[i] = (int64_t) floor((double) (dftlen + 1) * hz / (double) rate);
+		if (edge[i] < 0 || edge[i] >= nspec)
+		{
+			onnx_kernel_free(ctx, edge);
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"upper_edge_hertz maps past the last spectrogram bin (sample_rate / 2)");
+		}
+	}
+	for (int64_t i = 0; i < mels; i++)
+	{
+		int64_t		l = edge[i],
+					c = edge[i + 1],
+					r = edge[i + 2];
+
+		if (c == l)
+			onnx_tensor_set_f64(y, c * mels + i, 1.0);
+		else
+			for (int64_t j = l; j <= c; j++)
+				onnx_tensor_set_f64(y, j * mels + i, (double) (j - l) / (double) (c - l));
+		for (int64_t j = c; j < r; j++)
+			onnx_tensor_set_f64(y, j * mels + i, (double) (r - j) / (double) (r - c));
+	}
+	onnx_kernel_free(ctx, edge);
+	return ONNX_OK;
+}
+
 static const OnnxAttrSpec dft_attrs[] = {
 	{"axis", ONNX_ATTR_INT}, {"inverse", ONNX_ATTR_INT}, {"onesided", ONNX_ATTR_INT}, {NULL}
 };
+static const OnnxAttrSpec stft_attrs[] = {{"onesided", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec mel_attrs[] = {{"output_datatype", ONNX_ATTR_INT}, {NULL}};
 static const OnnxAttrSpec window_attrs[] = {
 	{"periodic", ONNX_ATTR_INT}, {"output_datatype", ONNX_ATTR_INT}, {NULL}
 };
@@ -190,6 +369,9 @@ static const OnnxAttrSpec window_attrs[] = {
 const OnnxOpDef onnx_ops_signal[] = {
 	{"", "DFT", 17, 1, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_dft, dft_attrs},
 	{"", "DFT", 20, 1, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_dft, dft_attrs},
+	{"", "STFT", 17, 2, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_stft, stft_attrs},
+	{"", "MelWeightMatrix", 17, 5, 5, 1, 1, ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64),
+	 ONNX_OUT_UNKNOWN, NULL, NULL, run_melweight, mel_attrs},
 	WINDOW("HannWindow", run_hann),
 	WINDOW("HammingWindow", run_hamming),
 	WINDOW("BlackmanWindow", run_blackman),

@@ -347,6 +347,8 @@ extern OnnxStatus onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v);
 /* Scratch memory for the duration of the kernel call (freed by caller). */
 extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);
 extern void onnx_kernel_free(OnnxKernelCtx *ctx, void *p);
+/* Copy of the first n bytes of s, NUL-terminated, from onnx_kernel_alloc. */
+extern char *onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n);
 extern const OnnxAllocator *onnx_kernel_allocator(OnnxKernelCtx *ctx);
 
 /* Fail the kernel with a message naming the node. */

@@ -320,6 +320,20 @@ onnx_kernel_free(OnnxKernelCtx *ctx, void *p)
 	ctx->session->alloc->free(ctx->session->alloc->ctx, p);
 }
 
+char *
+onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n)
+{
+	char	   *d = onnx_kernel_alloc(ctx, n + 1);
+
+	if (d)
+	{
+		if (n)
+			memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
 const OnnxAllocator *
 onnx_kernel_allocator(OnnxKernelCtx *ctx)
 {

@@ -24,6 +24,7 @@
 static double rel_tol = 1e-3;
 static double abs_tol = 1e-7;
 static char why[2048];
+static int	old_bf16_data;		/* expected output relabelled from uint16 */
 
 static void *
 read_file(const char *path, size_t *len)
@@ -106,6 +107,8 @@ elem_f64(const OnnxTensor *t, int64_t i)
 static int
 compare_tensor(const OnnxTensor *got, const OnnxTensor *exp, const char *what)
 {
+	double		rtol = rel_tol;
+
 	if (got->dtype != exp->dtype)
 	{
 		snprintf(why, sizeof(why), "%s: dtype %s, expected %s", what,
@@ -154,6 +157,12 @@ compare_tensor(const OnnxTensor *got, const OnnxTensor *exp, const char *what)
 		}
 		return 1;
 	}
+	/*
+	 * onnx 1.12 made its bfloat16 expectations by truncating, the spec
+	 * (and the newer data) round to nearest even: allow one bfloat16 ulp.
+	 */
+	if (exp->dtype == ONNX_DTYPE_BFLOAT16 && old_bf16_data)
+		rtol = 1.0 / 128;
 	for (int64_t i = 0; i < exp->count; i++)
 	{
 		double		a = elem_f64(got, i);
@@ -163,7 +172,7 @@ compare_tensor(const OnnxTensor *got, const OnnxTensor *exp, const char *what)
 			continue;
 		if (isinf(b) && a == b)
 			continue;
-		if (!(fabs(a - b) <= abs_tol + rel_tol * fabs(b)))
+		if (!(fabs(a - b) <= abs_tol + rtol * fabs(b)))
 		{
 			snprintf(why, sizeof(why), "%s[%lld]: %.9g, expected %.9g", what, (long long) i, a, b);
 			return 0;
@@ -204,6 +213,23 @@ compare_value(const OnnxValue *got, const OnnxValue *exp, const char *what)
 	return 1;
 }
 
+/*
+ * Older test data (onnx 1.12) stores bfloat16 tensors as uint16 (numpy has
+ * no bfloat16): take the bits as the bfloat16 the model declares.  Returns
+ * 1 when it relabelled.
+ */
+static int
+relabel_bfloat16(OnnxValue *v, const OnnxValueInfo *info)
+{
+	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype == ONNX_DTYPE_UINT16 &&
+		info->dtype == ONNX_DTYPE_BFLOAT16)
+	{
+		v->tensor.dtype = ONNX_DTYPE_BFLOAT16;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 {
@@ -237,6 +263,7 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 			goto done;
 		}
 		free(buf);
+		relabel_bfloat16(&decoded[i], onnx_model_input(m, i));
 		n_decoded++;
 	}
 	/* bind shallow copies; an optional input given as an empty optional is simply not bound */
@@ -278,6 +305,7 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 			break;
 		}
 		free(buf);
+		old_bf16_data = relabel_bfloat16(&exps[i], onnx_model_output(m, i));
 		snprintf(what, sizeof(what), "output %d (%s)", i, onnx_model_output(m, i)->name);
 		ok = compare_value(&outs[i], &exps[i], what);
 	}

@@ -18,22 +18,6 @@
 /* Elements processed between abort checks. */
 #define SHAPE_CHUNK 65536
 
-/* Copy of C string s owned by the frame (NULL with err set). */
-static char *
-kernel_strdup(OnnxKernelCtx *ctx, const char *s)
-{
-	size_t		n = s ? strlen(s) : 0;
-	char	   *d = onnx_kernel_alloc(ctx, n + 1);
-
-	if (d)
-	{
-		if (n)
-			memcpy(d, s, n);
-		d[n] = '\0';
-	}
-	return d;
-}
-
 /* Copy the elements of x into y (same dtype and count; strings duplicated). */
 static OnnxStatus
 copy_data(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x)
@@ -43,7 +27,7 @@ copy_data(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x)
 	if (x->dtype == ONNX_DTYPE_STRING)
 	{
 		for (int64_t i = 0; i < x->count; i++)
-			if ((((char **) y->data)[i] = kernel_strdup(ctx, ((char *const *) x->data)[i])) == NULL)
+			if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) x->data)[i])) == NULL)
 				return ctx->err->status;
 	}
 	else if (x->nbytes)
@@ -562,7 +546,7 @@ run_expand(OnnxKernelCtx *ctx)
 	{
 		if (x->dtype == ONNX_DTYPE_STRING)
 		{
-			if ((((char **) y->data)[i] = kernel_strdup(ctx, ((char *const *) x->data)[it.off[0]])) == NULL)
+			if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) x->data)[it.off[0]])) == NULL)
 				return ctx->err->status;
 		}
 		else
@@ -811,7 +795,7 @@ run_constant(OnnxKernelCtx *ctx)
 			((int64_t *) y->data)[0] = a->i;
 			break;
 		case ONNX_ATTR_STRING:
-			if ((((char **) y->data)[0] = kernel_strdup(ctx, a->s)) == NULL)
+			if ((((char **) y->data)[0] = onnx_kernel_strdup(ctx, a->s)) == NULL)
 				return ctx->err->status;
 			break;
 		case ONNX_ATTR_FLOATS:
@@ -824,7 +808,7 @@ run_constant(OnnxKernelCtx *ctx)
 			break;
 		case ONNX_ATTR_STRINGS:
 			for (int i = 0; i < a->n; i++)
-				if ((((char **) y->data)[i] = kernel_strdup(ctx, a->strings[i])) == NULL)
+				if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, a->strings[i])) == NULL)
 					return ctx->err->status;
 			break;
 		default:
@@ -927,7 +911,7 @@ run_constant_of_shape(OnnxKernelCtx *ctx)
 	{
 		if (v->dtype == ONNX_DTYPE_STRING)
 		{
-			if ((((char **) y->data)[i] = kernel_strdup(ctx, ((char *const *) v->data)[0])) == NULL)
+			if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) v->data)[0])) == NULL)
 				return ctx->err->status;
 		}
 		else

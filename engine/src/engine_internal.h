@@ -349,6 +349,7 @@ extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);
 extern void onnx_kernel_free(OnnxKernelCtx *ctx, void *p);
 /* Copy of the first n bytes of s, NUL-terminated, from onnx_kernel_alloc. */
 extern char *onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n);
+extern char *onnx_kernel_strdup(OnnxKernelCtx *ctx, const char *s);
 extern const OnnxAllocator *onnx_kernel_allocator(OnnxKernelCtx *ctx);
 
 /* Fail the kernel with a message naming the node. */

@@ -334,6 +334,13 @@ onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n)
 	return d;
 }
 
+/* Copy of C string s (NULL reads as "") owned by the frame; NULL with err set. */
+char *
+onnx_kernel_strdup(OnnxKernelCtx *ctx, const char *s)
+{
+	return onnx_kernel_strndup(ctx, s ? s : "", s ? strlen(s) : 0);
+}
+
 const OnnxAllocator *
 onnx_kernel_allocator(OnnxKernelCtx *ctx)
 {

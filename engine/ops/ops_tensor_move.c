@@ -318,6 +318,9 @@ run_split(OnnxKernelCtx *ctx)
 	{
 		if (sizes[i] < 0)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split size %lld is negative", (long long) sizes[i]);
+		if (sizes[i] > x->dims[ax] - sum)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "split sizes add up to more than the axis's %lld",
+									(long long) x->dims[ax]);
 		sum += sizes[i];
 	}
 	if (sum != x->dims[ax])

@@ -321,7 +321,9 @@ onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v)
 			((uint8_t *) d)[i] = v != 0;
 			break;
 		default:
-			onnx_tensor_set_i64(t, i, isnan(v) ? 0 : (int64_t) v);
+			/* integers: NaN stores 0, out-of-range values saturate (the C cast would be undefined) */
+			onnx_tensor_set_i64(t, i, isnan(v) ? 0 : v >= 9223372036854775807.0 ? INT64_MAX :
+								v <= -9223372036854775808.0 ? INT64_MIN : (int64_t) v);
 			break;
 	}
 }

@@ -341,8 +341,23 @@ extern OnnxTensor *onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 /* Same as onnx_out with the shape of t. */
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);
-/* Set output i to a value (ownership moves to the frame). */
+/*
+ * Set output i to a value of any kind (ownership moves to the frame; on
+ * failure, the memory limit included, *v is released).
+ */
 extern OnnxStatus onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v);
+
+/*
+ * Count a value the kernel holds between subgraph runs (loop state,
+ * accumulated outputs) against the session's memory limit, and give the
+ * bytes back before releasing it or moving it out with onnx_out_value.
+ */
+extern OnnxStatus onnx_kernel_charge(OnnxKernelCtx *ctx, const OnnxValue *v);
+extern void onnx_kernel_uncharge(OnnxKernelCtx *ctx, const OnnxValue *v);
+/* What the memory limit counts for a value (items and their descriptors too). */
+extern size_t onnx_value_bytes(const OnnxValue *v);
+/* ONNX_ERR_LIMIT unless bytes more fit the memory limit (check before building). */
+extern OnnxStatus onnx_kernel_check_memory(OnnxKernelCtx *ctx, size_t bytes);
 
 /* Scratch memory for the duration of the kernel call (freed by caller). */
 extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);

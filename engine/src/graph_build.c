@@ -471,6 +471,52 @@ mark_captures(const OnnxGraph *g, int levels, OnnxGraph *target, int node_idx)
 		}
 }
 
+/*
+ * The values of target that subgraph g (levels below target) captures:
+ * counted when ids is NULL, else stored at ids[*n...].  A node must run
+ * after the producers of what its subgraphs capture (implicit inputs).
+ */
+static void
+collect_captures(const OnnxGraph *g, int levels, int *ids, int *n)
+{
+	for (int i = 0; i < g->n_values; i++)
+	{
+		const OnnxValueSlot *v = &g->values[i];
+
+		if (v->source == ONNX_SRC_OUTER && v->outer_depth == levels)
+		{
+			if (ids)
+				ids[*n] = v->outer_id;
+			(*n)++;
+		}
+	}
+	for (int k = 0; k < g->n_nodes; k++)
+		for (int a = 0; a < g->nodes[k].n_attrs; a++)
+		{
+			const OnnxAttr *at = &g->nodes[k].attrs[a];
+
+			if (at->type == ONNX_ATTR_GRAPH && at->g)
+				collect_captures(at->g, levels + 1, ids, n);
+			for (int j = 0; at->type == ONNX_ATTR_GRAPHS && j < at->n; j++)
+				collect_captures(at->graphs[j], levels + 1, ids, n);
+		}
+}
+
+/* Captures of node's subgraphs (see collect_captures). */
+static void
+node_captures(const OnnxNode *node, int *ids, int *n)
+{
+	for (int a = 0; a < node->n_attrs; a++)
+	{
+		const OnnxAttr *at = &node->attrs[a];
+
+		if (at->type == ONNX_ATTR_GRAPH && at->g)
+			collect_captures(at->g, 1, ids, n);
+		for (int j = 0; at->type == ONNX_ATTR_GRAPHS && j < at->n; j++)
+			collect_captures(at->graphs[j], 1, ids, n);
+	}
+}
+
 /* ---- topological order ---- */
 
 static OnnxStatus
@@ -485,16 +531,27 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 	int		   *first_use = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (nv + 1));
 	int		   *use_node;
 	int		   *use_next;
+	int		   *cap_ids = NULL;
 	int			n_uses = 0,
+				n_caps = 0,
 				head = 0,
 				tail = 0;
 
 	if (!indeg || !order || !sorted || !producer || !first_use)
 		return OOM(bc);
 	for (int i = 0; i < n; i++)
+	{
 		n_uses += g->nodes[i].n_inputs;
-	use_node = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + 1));
-	use_next = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + 1));
+		node_captures(&g->nodes[i], NULL, &n_caps);
+	}
+	if (n_caps > 0)
+	{
+		cap_ids = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) n_caps);
+		if (cap_ids == NULL)
+			return OOM(bc);
+	}
+	use_node = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + n_caps + 1));
+	use_next = onnx_arena_alloc(bc->arena, sizeof(int) * (size_t) (n_uses + n_caps + 1));
 	if (!use_node || !use_next)
 		return OOM(bc);
 	for (int v = 0; v < nv; v++)
@@ -512,9 +569,16 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 	 */
 	n_uses = 0;
 	for (int i = 0; i < n; i++)
-		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+	{
+		int			nc = 0;
+
+		if (cap_ids)
+			node_captures(&g->nodes[i], cap_ids, &nc);
+		for (int k = 0; k < g->nodes[i].n_inputs + nc; k++)
 		{
-			int			id = g->nodes[i].inputs[k];
+			/* explicit inputs, then the values its subgraphs capture */
+			int			id = k < g->nodes[i].n_inputs ? g->nodes[i].inputs[k] :
+				cap_ids[k - g->nodes[i].n_inputs];
 
 			if (id < 0 || g->values[id].source != ONNX_SRC_NODE || producer[id] < 0)
 				continue;
@@ -523,6 +587,7 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 			use_next[n_uses] = first_use[id];
 			first_use[id] = n_uses++;
 		}
+	}
 	for (int i = 0; i < n; i++)
 		if (indeg[i] == 0)
 			order[tail++] = i;

@@ -231,7 +231,42 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 	return st;
 }
 
-/* Infer every node of g in order, then its subgraphs. */
+/*
+ * Infer a subgraph (If branch, Loop/Scan body).  Its captures were copied
+ * from the enclosing graphs when it was built, before inference: refresh
+ * them first from the values they name, which are inferred by now.
+ */
+static OnnxStatus
+infer_subgraph(OnnxGraph *sub, OnnxError *err)
+{
+	for (int i = 0; i < sub->n_values; i++)
+	{
+		OnnxValueSlot *v = &sub->values[i];
+		const OnnxGraph *p = sub;
+
+		if (v->source != ONNX_SRC_OUTER)
+			continue;
+		for (int k = 0; k < v->outer_depth && p; k++)
+			p = p->parent;
+		if (p && v->outer_id >= 0 && v->outer_id < p->n_values)
+		{
+			const OnnxValueInfo *src = &p->values[v->outer_id].info;
+
+			if (src->dtype != ONNX_DTYPE_UNDEFINED || src->rank >= 0)
+			{
+				v->info = *src;
+				v->info.name = v->name;
+			}
+		}
+	}
+	return onnx_graph_infer(sub, err);
+}
+
+/*
+ * Infer every node of g in order.  A node's subgraphs are inferred before
+ * the node itself, so that If, Loop and Scan can take their output types
+ * from the subgraphs' outputs.
+ */
 OnnxStatus
 onnx_graph_infer(OnnxGraph *g, OnnxError *err)
 {
@@ -242,17 +277,17 @@ onnx_graph_infer(OnnxGraph *g, OnnxError *err)
 
 		if (n->def == NULL)
 			continue;
-		if ((st = infer_node(g, n, err)) != ONNX_OK)
-			return st;
 		for (int a = 0; a < n->n_attrs; a++)
 		{
 			if (n->attrs[a].type == ONNX_ATTR_GRAPH && n->attrs[a].g &&
-				(st = onnx_graph_infer(n->attrs[a].g, err)) != ONNX_OK)
+				(st = infer_subgraph(n->attrs[a].g, err)) != ONNX_OK)
 				return st;
 			for (int k = 0; n->attrs[a].type == ONNX_ATTR_GRAPHS && k < n->attrs[a].n; k++)
-				if ((st = onnx_graph_infer(n->attrs[a].graphs[k], err)) != ONNX_OK)
+				if ((st = infer_subgraph(n->attrs[a].graphs[k], err)) != ONNX_OK)
 					return st;
 		}
+		if ((st = infer_node(g, n, err)) != ONNX_OK)
+			return st;
 	}
 	return ONNX_OK;
 }

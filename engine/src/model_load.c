@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 
+#include "function_inline.h"
 #include "graph_build.h"
 #include "infer.h"
 #include "optimize.h"
@@ -208,6 +209,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	OnnxStatus	st;
 	MissingOps	missing;
 	OnnxGraph  *g;
+	OnnxArena	tmp;
+	const Onnx__GraphProto *gp;
 
 	if (mp->ir_version < 1)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "model has no IR version: the bytes are probably not an ONNX model");
@@ -219,10 +222,6 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "model has no graph");
 	if ((st = convert_meta(m, mp, err)) != ONNX_OK)
 		return st;
-	if (mp->n_functions > 0)
-	{
-		/* local functions are only a problem if a node calls one: noted below */
-	}
 	memset(&bc, 0, sizeof(bc));
 	bc.model = m;
 	bc.arena = &m->arena;
@@ -230,7 +229,18 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	bc.arena_alloc.free = arena_hook_free;
 	bc.arena_alloc.ctx = &m->arena;
 	bc.err = err;
-	if ((st = onnx_graph_build(&bc, mp->graph, NULL, &g)) != ONNX_OK)
+
+	/*
+	 * Calls of model-local functions become the functions' bodies first;
+	 * the rewritten protobuf lives in a temporary arena, freed once the
+	 * graph (which copies what it keeps) is built.
+	 */
+	onnx_arena_init(&tmp, m->alloc);
+	st = onnx_inline_functions(&tmp, mp, &gp, err);
+	if (st == ONNX_OK)
+		st = onnx_graph_build(&bc, gp, NULL, &g);
+	onnx_arena_free_all(&tmp);
+	if (st != ONNX_OK)
 		return st;
 	m->graph = g;
 	m->meta.graph_name = g->name;

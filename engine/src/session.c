@@ -88,6 +88,31 @@ buffer_put(OnnxSession *s, void *p, size_t size)
 	s->alloc->free(s->alloc->ctx, p);
 }
 
+/*
+ * Bytes a value holds: tensor data, and for a sequence, map or optional
+ * its items and their descriptors (a sequence of a million scalars is
+ * mostly descriptors).  What live_bytes counts for it.
+ */
+size_t
+onnx_value_bytes(const OnnxValue *v)
+{
+	size_t		n = (v->kind == ONNX_VALUE_TENSOR || v->kind == ONNX_VALUE_MAP) ?
+		v->tensor.nbytes : 0;
+
+	n += sizeof(OnnxValue) * (size_t) (v->n_items > 0 ? v->n_items : 0);
+	for (int i = 0; i < v->n_items; i++)
+		n += onnx_value_bytes(&v->items[i]);
+	return n;
+}
+
+#define value_bytes onnx_value_bytes
+
+static void
+live_sub(OnnxSession *s, size_t n)
+{
+	s->live_bytes = s->live_bytes >= n ? s->live_bytes - n : 0;
+}
+
 /* Release a frame-owned value, returning tensor buffers to the pool. */
 static void
 frame_value_release(OnnxSession *s, OnnxValue *v)
@@ -95,14 +120,12 @@ frame_value_release(OnnxSession *s, OnnxValue *v)
 	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING &&
 		v->tensor.data && v->n_items == 0)
 	{
-		if (s->live_bytes >= v->tensor.nbytes)
-			s->live_bytes -= v->tensor.nbytes;
+		live_sub(s, v->tensor.nbytes);
 		buffer_put(s, v->tensor.data, v->tensor.nbytes ? v->tensor.nbytes : 1);
 		memset(v, 0, sizeof(*v));
 		return;
 	}
-	if (v->kind == ONNX_VALUE_TENSOR && s->live_bytes >= v->tensor.nbytes)
-		s->live_bytes -= v->tensor.nbytes;
+	live_sub(s, value_bytes(v));
 	onnx_value_release(s->alloc, v);
 }
 
@@ -297,10 +320,55 @@ onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v)
 	o = ctx->outputs[i];
 	if (o->kind != ONNX_VALUE_NONE)
 		frame_value_release(ctx->session, o);
+	/* sequences and optionals count against the memory limit too */
+	if (onnx_kernel_charge(ctx, v) != ONNX_OK)
+	{
+		onnx_value_release(ctx->session->alloc, v);
+		return ctx->err->status;
+	}
 	*o = *v;
-	if (o->kind == ONNX_VALUE_TENSOR)
-		ctx->session->live_bytes += o->tensor.nbytes;
 	memset(v, 0, sizeof(*v));
+	return ONNX_OK;
+}
+
+/*
+ * Count a value a kernel holds outside any frame (Loop and Scan state,
+ * accumulated scan outputs, sequence elements being built) against the
+ * memory limit: ONNX_ERR_LIMIT, with the node named, when it would be
+ * exceeded.  onnx_kernel_uncharge gives the bytes back before the value
+ * is released or moved into an output with onnx_out_value.
+ */
+OnnxStatus
+onnx_kernel_charge(OnnxKernelCtx *ctx, const OnnxValue *v)
+{
+	OnnxSession *s = ctx->session;
+	size_t		n = value_bytes(v);
+
+	if (s->opts.max_memory && s->live_bytes + n > s->opts.max_memory)
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
+								"a value of %zu bytes would exceed the memory limit of %zu bytes",
+								n, s->opts.max_memory);
+	s->live_bytes += n;
+	return ONNX_OK;
+}
+
+void
+onnx_kernel_uncharge(OnnxKernelCtx *ctx, const OnnxValue *v)
+{
+	live_sub(ctx->session, value_bytes(v));
+}
+
+/* ONNX_ERR_LIMIT (node named) unless bytes more would fit the memory limit. */
+OnnxStatus
+onnx_kernel_check_memory(OnnxKernelCtx *ctx, size_t bytes)
+{
+	OnnxSession *s = ctx->session;
+
+	if (s->opts.max_memory && (bytes > s->opts.max_memory ||
+							   s->live_bytes > s->opts.max_memory - bytes))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
+								"%zu bytes more would exceed the memory limit of %zu bytes",
+								bytes, s->opts.max_memory);
 	return ONNX_OK;
 }
 
@@ -391,8 +459,7 @@ frame_take(OnnxSession *s, OnnxFrame *f, int id, OnnxValue *out, OnnxError *err)
 	if (f->g->values[id].source == ONNX_SRC_NODE && f->owned[id])
 	{
 		*out = *v;
-		if (out->kind == ONNX_VALUE_TENSOR && s->live_bytes >= out->tensor.nbytes)
-			s->live_bytes -= out->tensor.nbytes;
+		live_sub(s, value_bytes(out));
 		memset(v, 0, sizeof(*v));
 		f->owned[id] = false;
 		return ONNX_OK;
@@ -419,8 +486,16 @@ onnx_kernel_run_subgraph(OnnxKernelCtx *ctx, const OnnxGraph *g, int n_inputs,
 	st = exec_graph(s, &f, ctx->err);
 	for (i = 0; st == ONNX_OK && i < g->n_outputs; i++)
 	{
+		int			dup = -1;
+
 		/* an output listed twice is taken once and copied after */
-		st = frame_take(s, &f, g->outputs[i], &outputs[i], ctx->err);
+		for (int k = 0; k < i; k++)
+			if (g->outputs[k] == g->outputs[i])
+				dup = k;
+		if (dup >= 0)
+			st = onnx_value_copy(&outputs[i], &outputs[dup], s->alloc, ctx->err);
+		else
+			st = frame_take(s, &f, g->outputs[i], &outputs[i], ctx->err);
 	}
 	if (st != ONNX_OK)
 		for (int k = 0; k < i; k++)
@@ -590,6 +665,7 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	OnnxFrame	f;
 	OnnxStatus	st;
 	int			taken = 0;
+	int		   *out_ids = NULL;
 
 	onnx_error_clear(err);
 	if (s == NULL)
@@ -645,9 +721,16 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	st = exec_graph(s, &f, err);
 
 	/* hand outputs over */
+	if (st == ONNX_OK && n_outputs > 0)
+	{
+		out_ids = s->alloc->alloc(s->alloc->ctx, sizeof(int) * (size_t) n_outputs);
+		if (out_ids == NULL)
+			st = onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	}
 	for (int i = 0; st == ONNX_OK && i < n_outputs; i++)
 	{
-		int			id = -1;
+		int			id = -1,
+					dup = -1;
 
 		if (output_names == NULL)
 			id = i < g->n_outputs ? g->outputs[i] : -1;
@@ -662,12 +745,21 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 								output_names ? output_names[i] : "?");
 			break;
 		}
-		st = frame_take(s, &f, id, &outputs[i], err);
+		/* an output asked for twice is taken once and copied after */
 		taken = i + 1;
+		for (int k = 0; k < i; k++)
+			if (out_ids[k] == id)
+				dup = k;
+		out_ids[i] = id;
+		if (dup >= 0)
+			st = onnx_value_copy(&outputs[i], &outputs[dup], s->alloc, err);
+		else
+			st = frame_take(s, &f, id, &outputs[i], err);
 	}
 	if (st != ONNX_OK)
 		for (int i = 0; i < taken; i++)
 			onnx_value_release(s->alloc, &outputs[i]);
+	s->alloc->free(s->alloc->ctx, out_ids);
 	/* inputs are borrowed */
 	for (int k = 0; k < g->n_values; k++)
 		if (g->values[k].source != ONNX_SRC_NODE)

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dummy_inputs.h"
 
@@ -58,6 +59,22 @@ dummy_inputs_free(const OnnxModel *m, OnnxValue *ins)
 		free(ins[i].tensor.data);
 }
 
+/*
+ * A run is cancelled (ONNX_ERR_CANCELLED) after this many seconds: a
+ * hostile model may loop for ever (a Loop with neither trip count nor
+ * condition), which only the abort callback ends.
+ */
+#define DUMMY_RUN_SECONDS 5
+
+static int
+deadline_passed(void *ctx)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec >= *(const time_t *) ctx;
+}
+
 OnnxStatus
 dummy_run_model(const void *model, size_t len, const unsigned char *data, size_t data_len,
 				OnnxError *err, const char **stage)
@@ -71,6 +88,7 @@ dummy_run_model(const void *model, size_t len, const unsigned char *data, size_t
 	OnnxValue  *ins,
 			   *outs;
 	const char **names;
+	time_t		deadline;
 
 	*stage = "load";
 	if ((st = onnx_model_load(model, len, NULL, &m, err)) != ONNX_OK)
@@ -78,6 +96,14 @@ dummy_run_model(const void *model, size_t len, const unsigned char *data, size_t
 	*stage = "prepare";
 	opts.threads = 1;
 	opts.max_memory = (size_t) 256 << 20;
+	{
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		deadline = now.tv_sec + DUMMY_RUN_SECONDS;
+	}
+	opts.abort_fn = deadline_passed;
+	opts.abort_ctx = &deadline;
 	if ((st = onnx_session_create(m, &opts, &s, err)) != ONNX_OK)
 	{
 		onnx_model_free(m);

@@ -16,7 +16,10 @@ extern void dummy_inputs_make(const OnnxModel *m, OnnxValue *ins, const char **n
 							  int64_t dyn_dim, const unsigned char *bytes, size_t len);
 extern void dummy_inputs_free(const OnnxModel *m, OnnxValue *ins);
 
-/* Load, prepare (256 MB limit) and run once; returns the final status. */
+/*
+ * Load, prepare (256 MB limit) and run once, cancelled after 5 seconds;
+ * returns the final status.
+ */
 extern OnnxStatus dummy_run_model(const void *model, size_t len, const unsigned char *data,
 								  size_t data_len, OnnxError *err, const char **stage);
 

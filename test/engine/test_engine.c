@@ -311,6 +311,202 @@ test_cancel_and_limits(void)
 	free(bytes);
 }
 
+/* Aborts from its n-th call on; counts the calls. */
+typedef struct AbortAfter
+{
+	long		calls;
+	long		after;
+} AbortAfter;
+
+static int
+abort_after(void *ctx)
+{
+	AbortAfter *a = ctx;
+
+	return ++a->calls > a->after;
+}
+
+/* Scalar, vector helpers for the loop fixture's inputs. */
+static OnnxValue
+tensor_value(OnnxDType dt, int rank, int64_t n, void *data, size_t esize)
+{
+	OnnxValue	v = {0};
+
+	v.kind = ONNX_VALUE_TENSOR;
+	v.tensor.dtype = dt;
+	v.tensor.rank = rank;
+	v.tensor.dims[0] = rank ? n : 0;
+	v.tensor.count = n;
+	v.tensor.nbytes = (size_t) n * esize;
+	v.tensor.data = data;
+	return v;
+}
+
+/*
+ * loop.onnx: Loop(trips, c, x) with a body of no node that carries x and
+ * gathers it as a scan output.  With 2^63-1 trips it ends only through the
+ * abort callback (asked every iteration, though the body runs no node) or
+ * the memory limit.
+ */
+static void
+test_loop(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("loop.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	AbortAfter	ab = {0, 1000};
+	int64_t		trips = 3;
+	uint8_t		cond = 1;
+	float		x[4] = {1, 2, 3, 4};
+	OnnxValue	in[3],
+				out[2];
+	const char *names[] = {"trips", "c", "x"};
+
+	in[0] = tensor_value(ONNX_DTYPE_INT64, 0, 1, &trips, sizeof(trips));
+	in[1] = tensor_value(ONNX_DTYPE_BOOL, 0, 1, &cond, 1);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT, 1, 4, x, sizeof(float));
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_OK, "loop fixture loads");
+	if (m == NULL)
+	{
+		printf("# %s\n", err.message);
+		free(bytes);
+		return;
+	}
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 3, names, in, 2, NULL, out, &err) == ONNX_OK &&
+		  out[1].tensor.rank == 2 && out[1].tensor.dims[0] == 3 && out[1].tensor.dims[1] == 4 &&
+		  ((float *) out[1].tensor.data)[11] == 4 && ((float *) out[0].tensor.data)[0] == 1,
+		  "Loop of 3 trips carries x and gathers it 3 times");
+	onnx_value_release(&onnx_malloc_allocator, &out[0]);
+	onnx_value_release(&onnx_malloc_allocator, &out[1]);
+	onnx_session_free(s);
+
+	trips = INT64_MAX;
+	opts.abort_fn = abort_after;
+	opts.abort_ctx = &ab;
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 3, names, in, 2, NULL, out, &err) == ONNX_ERR_CANCELLED &&
+		  ab.calls > 1000, "a Loop whose body has no node is cancelled by the abort callback");
+	CHECK(strcmp(err.op, "Loop") == 0, "the cancellation names the Loop");
+	onnx_session_free(s);
+
+	opts.abort_fn = NULL;
+	opts.max_memory = 64 * 1024;
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 3, names, in, 2, NULL, out, &err) == ONNX_ERR_LIMIT,
+		  "a Loop gathering scan outputs for ever stops at the memory limit");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+}
+
+/* function.onnx: nested model-local functions; function_recursive.onnx. */
+static void
+test_functions(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("function.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	float		x[3] = {1, -2, 0.5f};
+	OnnxValue	in,
+				out;
+	const char *names[] = {"x"};
+
+	in = tensor_value(ONNX_DTYPE_FLOAT, 1, 3, x, sizeof(float));
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_OK, "model-local functions are inlined at load");
+	if (m)
+	{
+		onnx_session_create(m, &opts, &s, &err);
+		CHECK(onnx_session_run(s, 1, names, &in, 1, NULL, &out, &err) == ONNX_OK &&
+			  out.tensor.count == 3 && ((float *) out.tensor.data)[0] == 12 &&
+			  ((float *) out.tensor.data)[1] == -24 && ((float *) out.tensor.data)[2] == 6,
+			  "function attributes: a caller's value and a default (y = 12 x)");
+		onnx_value_release(&onnx_malloc_allocator, &out);
+		onnx_session_free(s);
+		onnx_model_free(m);
+	}
+	free(bytes);
+	bytes = read_fixture("function_recursive.onnx", &len);
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_ERR_INVALID_MODEL && m == NULL &&
+		  strstr(err.message, "calls itself") != NULL,
+		  "a self-recursive model-local function is refused at load");
+	free(bytes);
+}
+
+/*
+ * Fail every allocation of load, create and run of fixture in turn: each
+ * failure is ONNX_ERR_OUT_OF_MEMORY and leaks nothing.
+ */
+static void
+alloc_sweep(const char *fixture, int n_in, const char *const *names, const OnnxValue *in,
+			int n_out)
+{
+	size_t		len;
+	void	   *bytes = read_fixture(fixture, &len);
+	int			all_clean = 1,
+				leaks = 0;
+	long		n;
+	char		what[200];
+
+	for (n = 0; n < 100000; n++)
+	{
+		CountingAlloc c = {0, 0, n};
+		OnnxAllocator a = {counting_alloc, counting_free, &c};
+		OnnxModel  *m = NULL;
+		OnnxSession *s = NULL;
+		OnnxSessionOptions opts = {0};
+		OnnxValue	out[4];
+		OnnxError	err;
+		OnnxStatus	st;
+
+		st = onnx_model_load(bytes, len, &a, &m, &err);
+		if (st == ONNX_OK)
+			st = onnx_session_create(m, &opts, &s, &err);
+		if (st == ONNX_OK && (st = onnx_session_run(s, n_in, names, in, n_out, NULL, out, &err)) == ONNX_OK)
+			for (int i = 0; i < n_out; i++)
+				onnx_value_release(&a, &out[i]);
+		onnx_session_free(s);
+		onnx_model_free(m);
+		if (st != ONNX_OK && st != ONNX_ERR_OUT_OF_MEMORY)
+		{
+			printf("# %s, allocation %ld: %s: %s\n", fixture, n, onnx_status_name(st), err.message);
+			all_clean = 0;
+		}
+		if (c.allocs != c.frees)
+			leaks++;
+		if (st == ONNX_OK)
+			break;
+	}
+	printf("# %s: %ld allocation points tried\n", fixture, n);
+	snprintf(what, sizeof(what), "%s: every failed allocation is out of memory, nothing leaks", fixture);
+	CHECK(all_clean && leaks == 0, what);
+	free(bytes);
+}
+
+static void
+test_control_alloc_failures(void)
+{
+	int64_t		trips = 3;
+	uint8_t		cond = 1;
+	float		x[4] = {1, 2, 3, 4};
+	OnnxValue	in[3];
+	const char *loop_names[] = {"trips", "c", "x"};
+	const char *fn_names[] = {"x"};
+
+	in[0] = tensor_value(ONNX_DTYPE_INT64, 0, 1, &trips, sizeof(trips));
+	in[1] = tensor_value(ONNX_DTYPE_BOOL, 0, 1, &cond, 1);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT, 1, 4, x, sizeof(float));
+	alloc_sweep("loop.onnx", 3, loop_names, in, 2);
+	in[0] = tensor_value(ONNX_DTYPE_FLOAT, 1, 3, x, sizeof(float));
+	alloc_sweep("function.onnx", 1, fn_names, in, 1);
+}
+
 static void
 test_alloc_failures(void)
 {
@@ -410,6 +606,9 @@ main(int argc, char **argv)
 	test_cancel_and_limits();
 	test_alloc_failures();
 	test_unsupported();
+	test_loop();
+	test_functions();
+	test_control_alloc_failures();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

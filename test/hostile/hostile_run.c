@@ -33,6 +33,7 @@ static const char *const must_refuse[] = {
 	"hand_opset_999", "hand_opset_negative", "hand_add_one_input", "hand_relu_three_inputs",
 	"hand_duplicate_attribute", "hand_gemm_alpha_string", "hand_float_data_short", "hand_string_data_short",
 	"hand_int64_data_short", "hand_data_type_999", "hand_sparse_index_out_of_range",
+	"hand_function_recursive", "hand_function_mutual_recursion", "hand_function_exponential",
 	"raw_empty", "raw_zero_bytes", "raw_varint_endless", "raw_length_past_end",
 	"raw_group_wire_type", "raw_text", "raw_nesting_300", NULL
 };

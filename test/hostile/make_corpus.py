@@ -11,7 +11,8 @@ directory (default test/hostile/corpus/, git-ignored):
            unknown IR versions and opsets, wrong arity, attribute types
            that disagree, string and typed-field counts that disagree,
            sparse indices out of range, oversized run-time shapes, huge
-           graphs
+           graphs, loops that never end or never stop growing, model-local
+           functions that recurse or expand exponentially
 
 Every case must end in a clean error or a valid result, never a crash or
 a hang: test/hostile/hostile_run.c (engine) and
@@ -132,6 +133,33 @@ def hand_cases():
     nodes = [helper.make_node("Identity", ["x" if i == 0 else "t%d" % (i - 1)], ["t%d" % i]) for i in range(100000)]
     nodes.append(helper.make_node("Identity", ["t99999"], ["y"]))
     cases["chain_100k_nodes"] = mk(nodes, [f("x", [1])], [f("y", [1])])
+    # control flow that never ends or never stops growing: the run must end
+    # (cancelled by the harness's deadline, or at the memory limit)
+    vb = lambda n, t, s: helper.make_tensor_value_info(n, t, s)
+    body = helper.make_graph([], "body", [vb("i", TensorProto.INT64, []), vb("c", TensorProto.BOOL, []), f("x_in", [1])],
+                             [vb("c", TensorProto.BOOL, []), f("x_in", [1])])
+    cases["loop_forever"] = mk([helper.make_node("Loop", ["", "", "x"], ["y"], body=body)], [f("x", [1])], [f("y", [1])])
+    body = helper.make_graph([], "body", [vb("i", TensorProto.INT64, []), vb("c", TensorProto.BOOL, []), f("x_in", [4096])],
+                             [vb("c", TensorProto.BOOL, []), f("x_in", [4096]), f("x_in", [4096])])
+    cases["loop_grow"] = mk([helper.make_node("Loop", ["", "", "x"], ["y", "ys"], body=body)], [f("x", [4096])],
+                            [f("y", [4096]), f("ys", None)])
+    # model-local functions: recursion (direct and mutual), exponential expansion
+    def fn(name, nodes):
+        return helper.make_function("local", name, ["X"], ["Y"], nodes, [helper.make_opsetid("", OPSET), helper.make_opsetid("local", 1)])
+
+    def fmodel(funcs):
+        m = mk([helper.make_node("F0", ["x"], ["y"], domain="local")], [f("x", [1])], [f("y", [1])])
+        m.opset_import.append(helper.make_opsetid("local", 1))
+        m.functions.extend(funcs)
+        return m
+    cases["function_recursive"] = fmodel([fn("F0", [helper.make_node("F0", ["X"], ["Y"], domain="local")])])
+    cases["function_mutual_recursion"] = fmodel([fn("F0", [helper.make_node("F1", ["X"], ["Y"], domain="local")]),
+                                                 fn("F1", [helper.make_node("F0", ["X"], ["Y"], domain="local")])])
+    # F_k calls F_(k+1) twice: 2^24 copies of F_24's body if nothing stopped it
+    funcs = [fn("F%d" % k, [helper.make_node("F%d" % (k + 1), ["X"], ["a"], domain="local"),
+                            helper.make_node("F%d" % (k + 1), ["a"], ["Y"], domain="local")]) for k in range(24)]
+    funcs.append(fn("F24", [helper.make_node("Relu", ["X"], ["Y"])]))
+    cases["function_exponential"] = fmodel(funcs)
     return {"hand_" + k: v.SerializeToString() for k, v in cases.items()}
 
 

@@ -39,5 +39,6 @@ extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, Rota
 extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */
 extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
 extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */
+extern const OnnxOpDef onnx_ops_random[];	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
 
 #endif

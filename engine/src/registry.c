@@ -42,6 +42,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_string,
 	onnx_ops_ml_svm,
 	onnx_ops_ml_encode,
+	onnx_ops_random,
 	NULL
 };
 

@@ -403,6 +403,122 @@ test_loop(void)
 	free(bytes);
 }
 
+/* Run random.onnx once in a new session on p (n) and logits (2, 4). */
+static OnnxStatus
+run_random(OnnxModel *m, float *p, int64_t n, float *logits, OnnxValue *out, OnnxError *err)
+{
+	OnnxSession *s = NULL;
+	OnnxSessionOptions opts = {0};
+	OnnxValue	in[2];
+	const char *names[] = {"p", "logits"};
+	OnnxStatus	st;
+
+	in[0] = tensor_value(ONNX_DTYPE_FLOAT, 1, n, p, sizeof(float));
+	in[1] = tensor_value(ONNX_DTYPE_FLOAT, 2, 8, logits, sizeof(float));
+	in[1].tensor.dims[0] = 2;
+	in[1].tensor.dims[1] = 4;
+	if ((st = onnx_session_create(m, &opts, &s, err)) != ONNX_OK)
+		return st;
+	st = onnx_session_run(s, 2, names, in, 7, NULL, out, err);
+	onnx_session_free(s);
+	return st;
+}
+
+static void
+release_values(OnnxValue *v, int n)
+{
+	for (int i = 0; i < n; i++)
+		onnx_value_release(&onnx_malloc_allocator, &v[i]);
+}
+
+/*
+ * random.onnx: seeded outputs repeat across sessions, unseeded ones do
+ * not; ranges, moments and the support of Bernoulli and Multinomial.
+ */
+static void
+test_random(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("random.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxError	err;
+	float		p[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+	float		logits[8] = {0, -INFINITY, 1, -INFINITY, -INFINITY, -INFINITY, -INFINITY, 2};
+	OnnxValue	a[7],
+				b[7];
+	const float *u,
+			   *nv;
+	const int64_t *mv;
+	double		sum = 0,
+				sq = 0,
+				mean,
+				sd;
+	int			ok = 1,
+				seen0 = 0,
+				seen2 = 0;
+
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_OK, "random fixture loads");
+	if (m == NULL)
+	{
+		printf("# %s\n", err.message);
+		free(bytes);
+		return;
+	}
+	if (run_random(m, p, 8, logits, a, &err) != ONNX_OK || run_random(m, p, 8, logits, b, &err) != ONNX_OK)
+	{
+		CHECK(0, "random fixture runs");
+		printf("# %s\n", err.message);
+		onnx_model_free(m);
+		free(bytes);
+		return;
+	}
+	u = a[0].tensor.data;
+	for (int i = 0; i < 1000; i++)
+		if (!(u[i] >= -2.0f && u[i] < 3.0f))
+			ok = 0;
+	CHECK(ok && a[0].tensor.count == 1000, "RandomUniform values lie in [low, high)");
+	CHECK(memcmp(a[0].tensor.data, b[0].tensor.data, a[0].tensor.nbytes) == 0,
+		  "RandomUniform with a seed repeats across sessions");
+	CHECK(memcmp(a[1].tensor.data, b[1].tensor.data, a[1].tensor.nbytes) != 0,
+		  "RandomUniform without a seed differs between runs");
+	nv = a[2].tensor.data;
+	for (int i = 0; i < 100000; i++)
+	{
+		sum += nv[i];
+		sq += (double) nv[i] * nv[i];
+	}
+	mean = sum / 100000;
+	sd = sqrt(sq / 100000 - mean * mean);
+	printf("# RandomNormal(1.5, 2): mean %.4f, stddev %.4f\n", mean, sd);
+	CHECK(fabs(mean - 1.5) < 0.03 && fabs(sd - 2.0) < 0.03,
+		  "RandomNormal sample mean and stddev of 100000 values within 0.03");
+	ok = 1;
+	for (int i = 0; i < 8; i++)
+		if (((float *) a[3].tensor.data)[i] != p[i])
+			ok = 0;
+	CHECK(ok, "Bernoulli of probabilities 0 and 1 gives 0 and 1");
+	mv = a[4].tensor.data;
+	ok = a[4].tensor.dtype == ONNX_DTYPE_INT64 && a[4].tensor.dims[0] == 2 && a[4].tensor.dims[1] == 1000;
+	for (int i = 0; ok && i < 1000; i++)
+	{
+		seen0 += mv[i] == 0;
+		seen2 += mv[i] == 2;
+		if ((mv[i] != 0 && mv[i] != 2) || mv[1000 + i] != 3)
+			ok = 0;
+	}
+	CHECK(ok && seen0 > 0 && seen2 > seen0, "Multinomial draws only classes of non-zero probability");
+	CHECK(a[5].tensor.dtype == ONNX_DTYPE_FLOAT16 && a[5].tensor.count == 8 &&
+		  a[6].tensor.dtype == ONNX_DTYPE_DOUBLE && a[6].tensor.count == 8,
+		  "RandomUniformLike and RandomNormalLike follow the dtype attribute");
+	release_values(a, 7);
+	release_values(b, 7);
+	p[0] = 1.5f;
+	CHECK(run_random(m, p, 8, logits, a, &err) == ONNX_ERR_INVALID_ARGUMENT &&
+		  strstr(err.message, "[0, 1]") != NULL, "Bernoulli refuses a probability above 1");
+	onnx_model_free(m);
+	free(bytes);
+}
+
 /* function.onnx: nested model-local functions; function_recursive.onnx. */
 static void
 test_functions(void)
@@ -609,6 +725,7 @@ main(int argc, char **argv)
 	test_loop();
 	test_functions();
 	test_control_alloc_failures();
+	test_random();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -448,7 +448,8 @@ run_multinomial(OnnxKernelCtx *ctx)
 	dims[1] = S;
 	if ((y = onnx_out(ctx, 0, random_out_dtype(ctx->node, x->dtype), 2, dims)) == NULL)
 		return ctx->err->status;
-	if ((cdf = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) C)) == NULL)
+	if (onnx_kernel_check_memory(ctx, sizeof(double) * (size_t) C) != ONNX_OK ||
+		(cdf = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) C)) == NULL)
 		return ctx->err->status;
 	rand_init(&r, ctx->node);
 	for (int64_t b = 0; b < B; b++)

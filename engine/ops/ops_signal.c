@@ -8,7 +8,8 @@
  *	  (..., M, 1) for an inverse onesided transform (irfft).  The signal
  *	  is cropped or zero-padded to dft_length (default N, or 2*(N-1) for
  *	  inverse onesided); onesided keeps the first dft_length/2 + 1 bins;
- *	  inverse divides by dft_length.  A direct O(N^2) transform in double.
+ *	  inverse divides by dft_length.  A direct O(N^2) transform in double
+ *	  with an exact twiddle table.
  *
  *-------------------------------------------------------------------------
  */
@@ -16,6 +17,70 @@
 
 #include "op_tables.h"
 
+/*
+ * Twiddles tw (L, 2): cos and sin of 2 pi j / L for j in [0, L), in
+ * double.  The angle is reduced to a quadrant exactly (4 j = q L + r), so
+ * multiples of L / 4 give exact 0 and +-1 and symmetric indices give
+ * values of equal magnitude.
+ */
+static void
+dft_twiddles(int64_t L, double *tw)
+{
+	for (int64_t j = 0; j < L; j++)
+	{
+		int64_t		q = (4 * j) / L,
+					r = (4 * j) % L;
+		double		a = (M_PI / 2.0) * (double) r / (double) L;
+		double		c = r ? cos(a) : 1.0,
+					s = r ? sin(a) : 0.0;
+
+		switch (q)
+		{
+			case 0:
+				tw[2 * j] = c, tw[2 * j + 1] = s;
+				break;
+			case 1:
+				tw[2 * j] = -s, tw[2 * j + 1] = c;
+				break;
+			case 2:
+				tw[2 * j] = -c, tw[2 * j + 1] = -s;
+				break;
+			default:
+				tw[2 * j] = s, tw[2 * j + 1] = -c;
+				break;
+		}
+	}
+}
+
+/*
+ * One signal line of the DFT input into z (L, 2) as complex doubles: x's
+ * elements at base + t * stride (comps per element) for t < min(n_in, L),
+ * zeros past n_in; for an inverse onesided transform, bins past n_in are
+ * the conjugates of bins L - t (Hermitian symmetry).
+ */
+static void
+dft_load_line(const OnnxTensor *x, int64_t base, int64_t stride, int64_t comps,
+			  int64_t n_in, int64_t L, bool hermitian, double *z)
+{
+	for (int64_t t = 0; t < L; t++)
+	{
+		int64_t		src = t < n_in ? t : hermitian ? L - t : -1;
+		double		sign = t < n_in ? 1.0 : -1.0;
+
+		z[2 * t] = z[2 * t + 1] = 0;
+		if (src < 0 || src >= n_in)
+			continue;
+		z[2 * t] = onnx_tensor_get_f64(x, (base + src * stride) * comps);
+		if (comps == 2)
+			z[2 * t + 1] = sign * onnx_tensor_get_f64(x, (base + src * stride) * comps + 1);
+	}
+}
+
+/*
+ * DFT: X (..., N, 1 | 2) along axis -> Y (..., M, 2 | 1), see the file
+ * header.  Each output bin k sums z[t] * exp(-+2 pi i k t / L) in double
+ * with the twiddle of index k t mod L from an exact table.
+ */
 static OnnxStatus
 run_dft(OnnxKernelCtx *ctx)
 {
@@ -35,6 +100,9 @@ run_dft(OnnxKernelCtx *ctx)
 				outer = 1,
 				inner = 1,
 				dims[ONNX_MAX_RANK];
+	double		sgn = inverse ? 1.0 : -1.0,
+			   *tw,
+			   *z;
 	OnnxTensor *y;
 
 	if (x == NULL || x->rank < 2 || (x->dims[x->rank - 1] != 1 && x->dims[x->rank - 1] != 2))
@@ -62,47 +130,38 @@ run_dft(OnnxKernelCtx *ctx)
 	dims[r - 1] = (inverse && onesided) ? 1 : 2;
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	/* tw (L, 2) twiddles, then z (L, 2) one signal line */
+	if (onnx_kernel_check_memory(ctx, sizeof(double) * 4 * (size_t) L) != ONNX_OK ||
+		(tw = onnx_kernel_alloc(ctx, sizeof(double) * 4 * (size_t) L)) == NULL)
+		return ctx->err->status;
+	z = tw + 2 * L;
+	dft_twiddles(L, tw);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t i = 0; i < inner; i++)
 		{
 			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, tw);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+			dft_load_line(x, o * n_in * inner + i, inner, comps, n_in, L, inverse && onesided, z);
 			for (int64_t k = 0; k < M; k++)
 			{
 				double		re = 0,
 							im = 0;
+				int64_t		j = 0;	/* k t mod L */
 
 				for (int64_t t = 0; t < L; t++)
 				{
-					double		xr,
-								xi,
-								ang,
-								c,
-								s;
+					double		c = tw[2 * j],
+								s = sgn * tw[2 * j + 1];
 
-					if (inverse && onesided)
-					{
-						/* Hermitian spectrum from the first n_in bins */
-						int64_t		src = t < n_in ? t : L - t;
-						double		sign = t < n_in ? 1.0 : -1.0;
-
-						if (src < 0 || src >= n_in)
-							continue;
-						xr = onnx_tensor_get_f64(x, ((o * n_in + src) * inner + i) * comps);
-						xi = comps == 2 ? sign * onnx_tensor_get_f64(x, ((o * n_in + src) * inner + i) * comps + 1) : 0;
-					}
-					else
-					{
-						if (t >= n_in)
-							continue;	/* zero padding */
-						xr = onnx_tensor_get_f64(x, ((o * n_in + t) * inner + i) * comps);
-						xi = comps == 2 ? onnx_tensor_get_f64(x, ((o * n_in + t) * inner + i) * comps + 1) : 0;
-					}
-					ang = 2.0 * M_PI * (double) ((k * t) % L) / (double) L * (inverse ? 1.0 : -1.0);
-					c = cos(ang);
-					s = sin(ang);
-					re += xr * c - xi * s;
-					im += xr * s + xi * c;
+					re += z[2 * t] * c - z[2 * t + 1] * s;
+					im += z[2 * t] * s + z[2 * t + 1] * c;
+					if ((j += k) >= L)
+						j -= L;
 				}
 				if (inverse)
 				{
@@ -118,6 +177,7 @@ run_dft(OnnxKernelCtx *ctx)
 				}
 			}
 		}
+	onnx_kernel_free(ctx, tw);
 	return ONNX_OK;
 }
 

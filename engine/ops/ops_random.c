@@ -188,8 +188,9 @@ check_random(const OnnxNode *node, OnnxError *err)
 		else
 			ok = random_float_dtype(dt->i);
 		if (!ok)
-			return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s does not produce dtype %lld",
-								  op, (long long) dt->i);
+			return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s does not produce dtype %s (%lld)",
+								  op, dt->i > 0 && dt->i < ONNX_DTYPE_COUNT ?
+								  onnx_dtype_name((OnnxDType) dt->i) : "unknown", (long long) dt->i);
 	}
 	if (strcmp(op, "RandomUniform") == 0 || strcmp(op, "RandomNormal") == 0)
 	{
@@ -282,7 +283,7 @@ random_output(OnnxKernelCtx *ctx)
 		if (!random_float_dtype(dt))
 		{
 			onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED,
-							 "%s of a %s input needs a float \"dtype\" attribute",
+							 "%s of an input of type %s needs a float \"dtype\" attribute",
 							 ctx->node->op_type, onnx_dtype_name(x->dtype));
 			return NULL;
 		}

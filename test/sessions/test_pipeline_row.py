@@ -15,7 +15,11 @@ Labels must equal scikit-learn's and onnxruntime's exactly; probabilities
 must match both to rtol 1e-4.  The table also holds NaN incomes (imputed),
 categories never seen in training (all-zero one-hot, as
 handle_unknown='ignore' says), and a row with a SQL NULL (its outputs are
-NULL, the statement goes on)."""
+NULL, the statement goes on).
+
+A second model takes its categorical columns as one text[] input, has
+string class labels and no ZipMap (zipmap=False): labels come back as
+text from onnx_score and as JSON strings from onnx_run_row and onnx_run."""
 import json
 
 import numpy as np
@@ -80,6 +84,42 @@ def references(pipe, model_bytes, df):
     ort_label, ort_maps = sess.run(None, feed)
     ort_prob = np.array([[m[0], m[1]] for m in ort_maps])
     return sk_label, sk_prob, ort_label, ort_prob
+
+
+def string_label_model():
+    """OneHotEncoder + LogisticRegression on a (N, 2) string input with
+    string labels, converted with zipmap=False; the pipeline, bytes, rows."""
+    rng = np.random.default_rng(3)
+    x = np.stack([rng.choice(["a", "b", "c"], 200), rng.choice(["x", "y"], 200)], 1)
+    y = np.where((x[:, 0] == "a") | (x[:, 1] == "y"), "churn", "stay")
+    pipe = Pipeline([("onehot", OneHotEncoder(handle_unknown="ignore")), ("clf", LogisticRegression())]).fit(x, y)
+    onx = to_onnx(pipe, initial_types=[("cats", StringTensorType([None, 2]))],
+                  options={id(pipe.steps[-1][1]): {"zipmap": False}},
+                  target_opset={"": 17, "ai.onnx.ml": 3})
+    return pipe, onx.SerializeToString(), x[:40]
+
+
+def check_string_labels(t, c):
+    """text[] in, string labels out, through onnx_score, onnx_run_row and onnx_run."""
+    pipe, model_bytes, x = string_label_model()
+    expected = [str(v) for v in pipe.predict(x)]
+    prob = pipe.predict_proba(x)
+    c.execute("SELECT onnx_create_model('string_labels', %s)", (model_bytes,))
+    c.execute("CREATE TABLE answers (id int, cats text[])")
+    for i, row in enumerate(x):
+        c.execute("INSERT INTO answers VALUES (%s, %s)", (i, [str(v) for v in row]))
+    rows = c.execute("SELECT label, probabilities FROM onnx_score('string_labels', "
+                     "'SELECT id, cats FROM answers ORDER BY id') "
+                     "AS s(id int, cats text[], label text, probabilities float4[]) ORDER BY id").fetchall()
+    t.check([r[0] for r in rows] == expected and close([r[1] for r in rows], prob),
+            "onnx_score: text[] input, string labels as text, probabilities as float4[]")
+    got = c.execute("SELECT onnx_run_row('string_labels', a) ->> 'label' FROM answers a ORDER BY id").fetchall()
+    t.check([r[0] for r in got] == expected, "onnx_run_row: string labels as JSON strings")
+    got = c.execute("SELECT onnx_run('string_labels', %s::jsonb)",
+                    (json.dumps({"cats": {"dtype": "string", "shape": [len(x), 2],
+                                          "data": [str(v) for v in x.ravel()]}}),)).fetchone()[0]
+    t.check(got["label"]["dtype"] == "string" and got["label"]["data"] == expected,
+            "onnx_run: a (N, 2) string tensor in, string labels out")
 
 
 def close(a, b):
@@ -154,6 +194,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         t.check("age" in str(e), "a text column bound to a float input is refused", str(e))
     print("# example row: %s" % json.dumps(got[0]))
+    check_string_labels(t, c)
     t.finish()
 
 

@@ -622,9 +622,69 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 	return ONNX_OK;
 }
 
+/*
+ * Whether a caller's value is well formed: every tensor in it has a rank
+ * in [0, ONNX_MAX_RANK], non-negative dims whose product is its count,
+ * data for that many elements (nbytes), and items where it has any.  The
+ * engine trusts nothing else about a value it is given.
+ */
+static bool
+value_is_well_formed(const OnnxValue *v, int depth, char *why, size_t len)
+{
+	const OnnxTensor *t = &v->tensor;
+	int64_t		count = 1;
+
+	if (depth > 16)
+	{
+		snprintf(why, len, "values nest too deeply");
+		return false;
+	}
+	if (v->kind == ONNX_VALUE_TENSOR || v->kind == ONNX_VALUE_MAP)
+	{
+		size_t		esize = onnx_dtype_size(t->dtype);
+
+		if (t->rank < 0 || t->rank > ONNX_MAX_RANK)
+		{
+			snprintf(why, len, "rank %d is outside [0, %d]", t->rank, ONNX_MAX_RANK);
+			return false;
+		}
+		for (int d = 0; d < t->rank; d++)
+			if (t->dims[d] < 0 || onnx_mul_overflow_i64(count, t->dims[d], &count))
+			{
+				snprintf(why, len, "dimension %d (%lld) is negative or the shape overflows", d,
+						 (long long) t->dims[d]);
+				return false;
+			}
+		if (t->count != count)
+		{
+			snprintf(why, len, "the shape has %lld elements but the tensor says %lld",
+					 (long long) count, (long long) t->count);
+			return false;
+		}
+		if (count > 0 && (t->data == NULL ||
+						  (esize > 0 && (t->nbytes / esize < (uint64_t) count))))
+		{
+			snprintf(why, len, "the tensor holds %zu bytes, %lld elements of %s need more",
+					 t->nbytes, (long long) count, onnx_dtype_name(t->dtype));
+			return false;
+		}
+	}
+	if (v->n_items > 0 && v->items == NULL)
+	{
+		snprintf(why, len, "%d items are announced but none are given", v->n_items);
+		return false;
+	}
+	for (int i = 0; i < v->n_items; i++)
+		if (!value_is_well_formed(&v->items[i], depth + 1, why, len))
+			return false;
+	return true;
+}
+
 static bool
 tensor_matches_info(const OnnxValue *v, const OnnxValueInfo *info, char *why, size_t len)
 {
+	if (!value_is_well_formed(v, 0, why, len))
+		return false;
 	if (info->kind != v->kind)
 	{
 		snprintf(why, len, "expected %s", info->type_text ? info->type_text : "another kind of value");

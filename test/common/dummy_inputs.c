@@ -37,7 +37,11 @@ dummy_inputs_make(const OnnxModel *m, OnnxValue *ins, const char **names,
 			t->count *= t->dims[d];
 		}
 		if (t->count > (1 << 24))
+		{
+			/* too big to build: an empty batch of the same rank instead */
+			t->dims[0] = 0;
 			t->count = 0;
+		}
 		t->nbytes = (size_t) t->count * esize;
 		t->data = calloc(t->nbytes + 1, 1);
 		if (t->dtype == ONNX_DTYPE_STRING)

@@ -5,6 +5,7 @@
 #ifndef ML_COMMON_H
 #define ML_COMMON_H
 
+#include <float.h>
 #include <math.h>
 
 #include "op_tables.h"
@@ -37,94 +38,161 @@ ml_post_transform(const OnnxNode *n)
 	return -1;
 }
 
-/* erf^-1(x) for x in (-1, 1): Giles' approximation and two Newton steps. */
-static inline double
-ml_erfinv(double x)
+/*
+ * The transforms as onnxruntime computes them (its ml_common.h): in single
+ * precision, with its approximations, because onnxruntime is what users
+ * compare against.  PROBIT uses Winitzki's erf^-1 approximation (a =
+ * 0.147), not an exact inverse.
+ */
+static inline float
+ml_logistic(float v)
 {
-	double		w,
-				p,
-				r;
+	float		e = 1.0f / (1.0f + expf(-fabsf(v)));
 
-	if (x <= -1)
-		return -INFINITY;
-	if (x >= 1)
-		return INFINITY;
-	w = -log((1.0 - x) * (1.0 + x));
-	if (w < 5.0)
-	{
-		w -= 2.5;
-		p = 2.81022636e-08;
-		p = 3.43273939e-07 + p * w;
-		p = -3.5233877e-06 + p * w;
-		p = -4.39150654e-06 + p * w;
-		p = 0.00021858087 + p * w;
-		p = -0.00125372503 + p * w;
-		p = -0.00417768164 + p * w;
-		p = 0.246640727 + p * w;
-		p = 1.50140941 + p * w;
-	}
-	else
-	{
-		w = sqrt(w) - 3.0;
-		p = -0.000200214257;
-		p = 0.000100950558 + p * w;
-		p = 0.00134934322 + p * w;
-		p = -0.00367342844 + p * w;
-		p = 0.00573950773 + p * w;
-		p = -0.0076224613 + p * w;
-		p = 0.00943887047 + p * w;
-		p = 1.00167406 + p * w;
-		p = 2.83297682 + p * w;
-	}
-	r = p * x;
-	for (int i = 0; i < 2; i++)		/* Newton on erf(r) = x */
-		r -= (erf(r) - x) / (2.0 / sqrt(M_PI) * exp(-r * r));
-	return r;
+	return v < 0 ? 1.0f - e : e;
 }
 
-/* Probit: the inverse standard normal CDF. */
-static inline double
-ml_probit(double p)
+static inline float
+ml_erfinv(float x)
 {
-	return sqrt(2.0) * ml_erfinv(2 * p - 1);
+	float		sgn = x < 0 ? -1.0f : 1.0f;
+	float		l,
+				v,
+				v2,
+				v3;
+
+	x = (1 - x) * (1 + x);
+	l = logf(x);
+	v = 2 / ((float) M_PI * 0.147f) + 0.5f * l;
+	v2 = 1 / 0.147f * l;
+	v3 = -v + sqrtf(v * v - v2);
+	return sgn * sqrtf(v3);
+}
+
+static inline float
+ml_probit(float p)
+{
+	return (float) M_SQRT2 * ml_erfinv(2 * p - 1);
+}
+
+static inline void
+ml_softmax(float *s, int64_t n)
+{
+	float		mx = -FLT_MAX,
+				sum = 0;
+
+	for (int64_t i = 0; i < n; i++)
+		if (s[i] > mx)
+			mx = s[i];
+	for (int64_t i = 0; i < n; i++)
+	{
+		s[i] = expf(s[i] - mx);
+		sum += s[i];
+	}
+	for (int64_t i = 0; i < n; i++)
+		s[i] = s[i] / sum;
+}
+
+/* SOFTMAX_ZERO: values within 1e-7 of zero stay (scaled) zeros. */
+static inline void
+ml_softmax_zero(float *s, int64_t n)
+{
+	float		mx = -FLT_MAX,
+				sum = 0,
+				e;
+
+	for (int64_t i = 0; i < n; i++)
+		if (s[i] > mx)
+			mx = s[i];
+	e = expf(-mx);
+	for (int64_t i = 0; i < n; i++)
+	{
+		if (s[i] > 0.0000001f || s[i] < -0.0000001f)
+		{
+			s[i] = expf(s[i] - mx);
+			sum += s[i];
+		}
+		else
+			s[i] = s[i] * e;
+	}
+	for (int64_t i = 0; i < n; i++)
+		s[i] = s[i] / sum;
 }
 
 /* Apply a post-transform in place to one row of n scores. */
 static inline void
-ml_apply_post(int post, double *s, int64_t n)
+ml_apply_post_f(int post, float *s, int64_t n)
 {
 	switch (post)
 	{
 		case ML_POST_LOGISTIC:
 			for (int64_t i = 0; i < n; i++)
-				s[i] = 1.0 / (1.0 + exp(-s[i]));
+				s[i] = ml_logistic(s[i]);
 			break;
 		case ML_POST_SOFTMAX:
+			ml_softmax(s, n);
+			break;
 		case ML_POST_SOFTMAX_ZERO:
-			{
-				double		mx = -INFINITY,
-							sum = 0;
-
-				for (int64_t i = 0; i < n; i++)
-					if (s[i] > mx)
-						mx = s[i];
-				for (int64_t i = 0; i < n; i++)
-				{
-					if (post == ML_POST_SOFTMAX_ZERO && s[i] == 0)
-						continue;
-					s[i] = exp(s[i] - mx);
-					sum += s[i];
-				}
-				for (int64_t i = 0; i < n; i++)
-					s[i] = sum > 0 ? s[i] / sum : 0;
-				break;
-			}
+			ml_softmax_zero(s, n);
+			break;
 		case ML_POST_PROBIT:
 			for (int64_t i = 0; i < n; i++)
 				s[i] = ml_probit(s[i]);
 			break;
 		default:
 			break;
+	}
+}
+
+/*
+ * onnxruntime's write_scores: n >= 2 scores are transformed; a single
+ * score is written alone (add_second < 0), as [probit(s), s] (PROBIT), or
+ * expanded to two
+ * columns by add_second: 0, 1 -> [1 - s, s] (no transform); 2, 3 ->
+ * [logistic(-s), logistic(s)] under LOGISTIC, else [-s, s].  s holds at
+ * least 2 slots; returns the number of values now in s.
+ */
+static inline int64_t
+ml_write_scores(int post, float *s, int64_t n, int add_second)
+{
+	if (n >= 2)
+	{
+		ml_apply_post_f(post, s, n);
+		return n;
+	}
+	if (n < 1)
+		return 0;
+	if (post == ML_POST_PROBIT)
+	{
+		/* onnxruntime leaves the raw score in the second column */
+		s[1] = s[0];
+		s[0] = ml_probit(s[0]);
+		return 2;
+	}
+	switch (add_second)
+	{
+		case 0:
+		case 1:
+			s[1] = s[0];
+			s[0] = 1 - s[0];
+			return 2;
+		case 2:
+		case 3:
+			if (post == ML_POST_LOGISTIC)
+			{
+				float		v = s[0];
+
+				s[1] = ml_logistic(v);
+				s[0] = ml_logistic(-v);
+			}
+			else
+			{
+				s[1] = s[0];
+				s[0] = -s[0];
+			}
+			return 2;
+		default:
+			return 1;
 	}
 }
 
@@ -176,6 +244,167 @@ ml_set_label(OnnxKernelCtx *ctx, OnnxTensor *y, const MlLabels *l, int64_t r, in
 	else
 		((int64_t *) y->data)[r] = k >= 0 && k < l->n ? l->ints[k] : k;
 	return true;
+}
+
+/* Copy of s (NULL: "") through the kernel's allocator, for string outputs. */
+static inline char *
+ml_strdup(OnnxKernelCtx *ctx, const char *s)
+{
+	size_t		n = s ? strlen(s) : 0;
+	char	   *d = onnx_kernel_alloc(ctx, n + 1);
+
+	if (d)
+	{
+		if (n)
+			memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+/*
+ * A lookup table built at load (model arena): keys are strings or 64-bit
+ * words (integers, or canonical double bits: -0 as 0, one NaN), mapped to
+ * their position.  Open addressing, at most half full.
+ */
+typedef struct MlHash
+{
+	int64_t		cap;			/* a power of two */
+	int64_t    *slot;			/* position + 1, 0: empty */
+	bool		str;
+	const char **skeys;
+	uint64_t   *ikeys;
+} MlHash;
+
+static inline uint64_t
+ml_hash_word(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return x;
+}
+
+static inline uint64_t
+ml_hash_str(const char *s)
+{
+	uint64_t	h = UINT64_C(1469598103934665603);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char) *s) * UINT64_C(1099511628211);
+	return ml_hash_word(h);
+}
+
+/* A double as a key word: -0 as 0, every NaN the same. */
+static inline uint64_t
+ml_double_key(double v)
+{
+	uint64_t	u;
+
+	if (v == 0)
+		v = 0;
+	if (isnan(v))
+		v = NAN;
+	memcpy(&u, &v, sizeof(u));
+	return u;
+}
+
+/*
+ * Build over n keys (skeys for strings, else ikeys, copied); with
+ * last_wins a repeated key maps to its last position, else its first.
+ */
+static inline bool
+ml_hash_build(MlHash *h, OnnxArena *arena, int64_t n, const char *const *skeys, const uint64_t *ikeys,
+			  bool last_wins)
+{
+	int64_t		cap = 16;
+
+	while (cap < 2 * n + 2)
+		cap *= 2;
+	h->cap = cap;
+	h->str = skeys != NULL;
+	h->slot = onnx_arena_alloc(arena, sizeof(int64_t) * (size_t) cap);
+	h->skeys = NULL;
+	h->ikeys = NULL;
+	if (h->slot == NULL)
+		return false;
+	if (h->str)
+	{
+		h->skeys = onnx_arena_alloc(arena, sizeof(char *) * (size_t) (n + 1));
+		if (h->skeys == NULL)
+			return false;
+		for (int64_t i = 0; i < n; i++)
+			h->skeys[i] = skeys[i] ? skeys[i] : "";
+	}
+	else
+	{
+		h->ikeys = onnx_arena_alloc(arena, sizeof(uint64_t) * (size_t) (n + 1));
+		if (h->ikeys == NULL)
+			return false;
+		if (n > 0 && ikeys != NULL)
+			memcpy(h->ikeys, ikeys, sizeof(uint64_t) * (size_t) n);
+	}
+	for (int64_t i = 0; i < n; i++)
+	{
+		uint64_t	k = h->str ? ml_hash_str(h->skeys[i]) : ml_hash_word(h->ikeys[i]);
+		int64_t		p = (int64_t) (k & (uint64_t) (cap - 1));
+
+		for (;; p = (p + 1) & (cap - 1))
+		{
+			int64_t		j = h->slot[p] - 1;
+
+			if (j < 0)
+			{
+				h->slot[p] = i + 1;
+				break;
+			}
+			if (h->str ? strcmp(h->skeys[j], h->skeys[i]) == 0 : h->ikeys[j] == h->ikeys[i])
+			{
+				if (last_wins)
+					h->slot[p] = i + 1;
+				break;
+			}
+		}
+	}
+	return true;
+}
+
+/* Position of a key, or -1. */
+static inline int64_t
+ml_hash_find_str(const MlHash *h, const char *s)
+{
+	int64_t		p;
+
+	if (s == NULL)
+		s = "";
+	p = (int64_t) (ml_hash_str(s) & (uint64_t) (h->cap - 1));
+	for (;; p = (p + 1) & (h->cap - 1))
+	{
+		int64_t		j = h->slot[p] - 1;
+
+		if (j < 0)
+			return -1;
+		if (strcmp(h->skeys[j], s) == 0)
+			return j;
+	}
+}
+
+static inline int64_t
+ml_hash_find_word(const MlHash *h, uint64_t w)
+{
+	int64_t		p = (int64_t) (ml_hash_word(w) & (uint64_t) (h->cap - 1));
+
+	for (;; p = (p + 1) & (h->cap - 1))
+	{
+		int64_t		j = h->slot[p] - 1;
+
+		if (j < 0)
+			return -1;
+		if (h->ikeys[j] == w)
+			return j;
+	}
 }
 
 #endif

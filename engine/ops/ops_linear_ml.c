@@ -8,6 +8,7 @@
  *	    -> label (N), scores (N, K) (K = 1 with two classes: [-s, s]).
  *	  LinearRegressor: X (N, F) -> Y (N, targets).
  *	  Normalizer: X (N, F) rows scaled to unit MAX, L1 or L2 norm.
+ *	  Scaler, Imputer, OneHotEncoder: as onnxruntime computes them.
  *	  ZipMap: X (N, C) -> a sequence of N maps label -> probability.
  *
  *-------------------------------------------------------------------------
@@ -27,52 +28,70 @@ linear_scores(OnnxKernelCtx *ctx, const OnnxTensor *x, int64_t K, double *s, int
 	int64_t		N = x->rank == 2 ? x->dims[0] : 1;
 	int64_t		F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
 
-	if (nc != K * F || (ni && ni != K))
+	if (nc != K * F)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"coefficients must have %lld values and intercepts %lld for X with %lld features",
-								(long long) (K * F), (long long) K, (long long) F);
+								"coefficients must have %lld values for X with %lld features",
+								(long long) (K * F), (long long) F);
+	if (ni != K)
+		ni = 0;					/* onnxruntime uses intercepts only when there is one per row */
 	for (int64_t r = 0; r < N; r++)
 		for (int64_t k = 0; k < K; k++)
 		{
 			double		acc = ni ? icpt[k] : 0;
 
+			/* inputs are taken as float, as onnxruntime casts them */
 			for (int64_t j = 0; j < F; j++)
-				acc += onnx_tensor_get_f64(x, r * F + j) * coef[k * F + j];
+				acc += (double) (float) onnx_tensor_get_f64(x, r * F + j) * coef[k * F + j];
 			s[r * K + k] = acc;
 		}
 	*Np = N;
 	return ONNX_OK;
 }
 
+/*
+ * LinearClassifier as onnxruntime computes it: K = number of intercepts
+ * (else coefficients / F) score rows; the label is the argmax of the raw
+ * scores, or for K = 1 the sign of the score (labels[1] / labels[0] with
+ * two labels, else 1 / 0).  Scores: K > 1 transformed per row; K = 1 with
+ * two labels expanded to [1 - p, p], p = logistic(s) under LOGISTIC and s
+ * otherwise; PROBIT alone applied to a single score.
+ */
 static OnnxStatus
 run_linear_classifier(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	int			post = ml_post_transform(ctx->node);
 	MlLabels	labels;
-	const float *coef;
+	const float *coef,
+			   *icpt;
 	int			nc = onnx_attr_floats(ctx->node, "coefficients", &coef);
+	int			ni = onnx_attr_floats(ctx->node, "intercepts", &icpt);
 	int64_t		F,
 				K,
 				N,
 				S,
 				sdims[2];
 	double	   *s;
+	float	   *row;
 	OnnxTensor *ylab,
 			   *ysc = NULL;
 	OnnxStatus	st;
+	bool		add_second;
 
 	ml_labels(ctx->node, "classlabels_ints", "classlabels_strings", &labels);
-	if (x == NULL || x->rank > 2 || post < 0 || labels.n < 1)
+	if (x == NULL || x->rank > 2 || x->rank < 1 || post < 0 || labels.n < 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X must be (N, F), with class labels and a known post_transform");
-	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
-	K = F ? nc / F : 0;
+	F = x->dims[x->rank - 1];
+	K = ni ? ni : (F ? nc / F : 0);
 	if (K < 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "coefficients do not fit %lld features", (long long) F);
-	S = (K == 1 && labels.n == 2) ? 2 : K;
-	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) ((x->rank == 2 ? x->dims[0] : 1) * S + 1));
+	add_second = K == 1 && labels.n == 2;
+	S = add_second ? 2 : K;
+	N = x->rank == 2 ? x->dims[0] : 1;
+	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (N * K + 1) + sizeof(float) * (size_t) (S + 2));
 	if (s == NULL)
 		return ctx->err->status;
+	row = (float *) (s + N * K + 1);
 	if ((st = linear_scores(ctx, x, K, s, &N)) != ONNX_OK)
 	{
 		onnx_kernel_free(ctx, s);
@@ -86,56 +105,71 @@ run_linear_classifier(OnnxKernelCtx *ctx)
 		onnx_kernel_free(ctx, s);
 		return ctx->err->status;
 	}
-	/* expand single scores to [-s, s], from the last row backwards */
-	if (S == 2 && K == 1)
-		for (int64_t r = N - 1; r >= 0; r--)
-		{
-			double		v = s[r];
-
-			s[r * 2] = -v;
-			s[r * 2 + 1] = v;
-		}
 	for (int64_t r = 0; r < N; r++)
 	{
-		double	   *row = &s[r * S];
-		int64_t		best = 0;
+		const double *sr = &s[r * K];
+		bool		ok = true;
 
-		ml_apply_post(post, row, S);
-		if (S > 1)
+		for (int64_t k = 0; k < K; k++)
+			row[k] = (float) sr[k];
+		if (K == 1)
 		{
-			for (int64_t k = 1; k < S; k++)
-				if (row[k] > row[best])
-					best = k;
-			if (!ml_set_label(ctx, ylab, &labels, r, best))
+			bool		pos = row[0] > 0;
+
+			if (labels.n == 2)
+				ok = ml_set_label(ctx, ylab, &labels, r, pos ? 1 : 0);
+			else if (labels.strings)
 			{
-				onnx_kernel_free(ctx, s);
-				return ctx->err->status;
+				char	   *d = onnx_kernel_alloc(ctx, 2);
+
+				ok = d != NULL;
+				if (d)
+				{
+					d[0] = pos ? '1' : '0';
+					d[1] = 0;
+					((char **) ylab->data)[r] = d;
+				}
+			}
+			else
+				((int64_t *) ylab->data)[r] = pos ? 1 : 0;
+			if (post == ML_POST_PROBIT)
+			{
+				row[0] = ml_probit(row[0]);
+				row[1] = 0;
+			}
+			else if (add_second)
+			{
+				row[1] = post == ML_POST_LOGISTIC ? ml_logistic(row[0]) : row[0];
+				row[0] = 1 - row[1];
 			}
 		}
 		else
 		{
-			/* one class, one score: the class or 0 by threshold */
-			double		thr = post == ML_POST_NONE ? 0 : 0.5;
+			int64_t		best = 0;
 
-			if (labels.strings)
-			{
-				if (!ml_set_label(ctx, ylab, &labels, r, row[0] >= thr ? 0 : -1))
-				{
-					onnx_kernel_free(ctx, s);
-					return ctx->err->status;
-				}
-			}
-			else
-				((int64_t *) ylab->data)[r] = row[0] >= thr ? labels.ints[0] : 0;
+			for (int64_t k = 1; k < K; k++)
+				if (row[k] > row[best])
+					best = k;
+			ok = ml_set_label(ctx, ylab, &labels, r, best);
+			ml_apply_post_f(post, row, K);
+		}
+		if (!ok)
+		{
+			onnx_kernel_free(ctx, s);
+			return ctx->err->status;
 		}
 		if (ysc)
-			for (int64_t k = 0; k < S; k++)
-				((float *) ysc->data)[r * S + k] = (float) row[k];
+			memcpy((float *) ysc->data + r * S, row, sizeof(float) * (size_t) S);
 	}
 	onnx_kernel_free(ctx, s);
 	return ONNX_OK;
 }
 
+/*
+ * LinearRegressor as onnxruntime computes it: intercepts only when there
+ * is one per target; transforms per row for several targets, PROBIT alone
+ * for one.
+ */
 static OnnxStatus
 run_linear_regressor(OnnxKernelCtx *ctx)
 {
@@ -145,14 +179,17 @@ run_linear_regressor(OnnxKernelCtx *ctx)
 	int64_t		N,
 				dims[2];
 	double	   *s;
+	float	   *row;
 	OnnxTensor *y;
 	OnnxStatus	st;
 
 	if (x == NULL || x->rank > 2 || post < 0 || T < 1 || T > (1 << 20))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X must be (N, F), with targets >= 1 and a known post_transform");
-	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) ((x->rank == 2 ? x->dims[0] : 1) * T + 1));
+	N = x->rank == 2 ? x->dims[0] : 1;
+	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (N * T + 1) + sizeof(float) * (size_t) (T + 1));
 	if (s == NULL)
 		return ctx->err->status;
+	row = (float *) (s + N * T + 1);
 	if ((st = linear_scores(ctx, x, T, s, &N)) != ONNX_OK)
 	{
 		onnx_kernel_free(ctx, s);
@@ -167,44 +204,81 @@ run_linear_regressor(OnnxKernelCtx *ctx)
 	}
 	for (int64_t r = 0; r < N; r++)
 	{
-		ml_apply_post(post, &s[r * T], T);
 		for (int64_t t = 0; t < T; t++)
-			((float *) y->data)[r * T + t] = (float) s[r * T + t];
+			row[t] = (float) s[r * T + t];
+		if (T > 1)
+			ml_apply_post_f(post, row, T);
+		else if (post == ML_POST_PROBIT)
+			row[0] = ml_probit(row[0]);
+		memcpy((float *) y->data + r * T, row, sizeof(float) * (size_t) T);
 	}
 	onnx_kernel_free(ctx, s);
 	return ONNX_OK;
 }
 
+/*
+ * Normalizer as onnxruntime computes it, in float: along axis 1 (a 1-D X
+ * is one vector); MAX divides by the largest value, L1 by the sum of
+ * absolute values, L2 gives sign(x) * sqrt(x^2 / sum x^2); a zero norm
+ * leaves the values as they are.
+ */
 static OnnxStatus
 run_normalizer(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const char *norm = onnx_attr_string(ctx->node, "norm", "MAX");
 	int			kind = strcmp(norm, "MAX") == 0 ? 0 : strcmp(norm, "L1") == 0 ? 1 : strcmp(norm, "L2") == 0 ? 2 : -1;
-	int64_t		N,
-				F;
-	OnnxTensor *y;
+	int64_t		stride,
+				inc,
+				loops;
+	float	   *y;
+	OnnxTensor *yt;
 
-	if (x == NULL || x->rank > 2 || kind < 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X must be (N, F) and norm MAX, L1 or L2");
-	N = x->rank == 2 ? x->dims[0] : 1;
-	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
-	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_FLOAT, x)) == NULL)
+	if (x == NULL || x->rank < 1 || kind < 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Normalizer needs X and norm MAX, L1 or L2");
+	if ((yt = onnx_out_like(ctx, 0, ONNX_DTYPE_FLOAT, x)) == NULL)
 		return ctx->err->status;
-	for (int64_t r = 0; r < N; r++)
+	y = yt->data;
+	stride = x->rank == 1 ? x->dims[0] : x->dims[1];
+	inc = 1;
+	for (int d = 2; d < x->rank; d++)
+		inc *= x->dims[d];
+	loops = stride ? x->count / stride : 0;
+	for (int64_t n = 0; n < loops; n++)
 	{
-		double		z = 0;
+		int64_t		off = (n % inc) + (n / inc) * (stride * inc);
+		float		z = kind == 0 ? -FLT_MAX : 0.0f;
 
-		for (int64_t j = 0; j < F; j++)
+		for (int64_t s = 0, i = off; s < stride; s++, i += inc)
 		{
-			double		v = onnx_tensor_get_f64(x, r * F + j);
+			float		v = (float) onnx_tensor_get_f64(x, i);
 
-			z = kind == 0 ? (v > z || j == 0 ? v : z) : kind == 1 ? z + fabs(v) : z + v * v;
+			if (kind == 0)
+				z = v > z ? v : z;
+			else if (kind == 1)
+				z += fabsf(v);
+			else
+			{
+				/* x * x in the input's type, then float */
+				float		sq = x->dtype == ONNX_DTYPE_DOUBLE ? (float) (onnx_tensor_get_f64(x, i) * onnx_tensor_get_f64(x, i)) :
+					x->dtype == ONNX_DTYPE_FLOAT ? v * v :
+					(float) (onnx_tensor_get_i64(x, i) * onnx_tensor_get_i64(x, i));
+
+				y[i] = sq;
+				z += sq;
+			}
 		}
-		if (kind == 2)
-			z = sqrt(z);
-		for (int64_t j = 0; j < F; j++)
-			((float *) y->data)[r * F + j] = (float) (z != 0 ? onnx_tensor_get_f64(x, r * F + j) / z : 0);
+		for (int64_t s = 0, i = off; s < stride; s++, i += inc)
+		{
+			float		v = (float) onnx_tensor_get_f64(x, i);
+
+			if (z == 0)
+				y[i] = v;
+			else if (kind == 2)
+				y[i] = onnx_tensor_get_f64(x, i) < 0 ? -sqrtf(y[i] / z) : sqrtf(y[i] / z);
+			else
+				y[i] = v / z;
+		}
 	}
 	return ONNX_OK;
 }
@@ -277,7 +351,11 @@ fail:
 	return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory building ZipMap's maps");
 }
 
-/* Scaler: Y = (X - offset) * scale, offset/scale of length 1 or F. */
+/*
+ * Scaler: Y = (X - offset) * scale, offset and scale of length 1 or
+ * dims[1] (onnxruntime's stride: the last dimension of a 1-D X, else
+ * dimension 1); in float except for double inputs.
+ */
 static OnnxStatus
 run_scaler(OnnxKernelCtx *ctx)
 {
@@ -289,9 +367,9 @@ run_scaler(OnnxKernelCtx *ctx)
 	int64_t		F;
 	OnnxTensor *y;
 
-	if (x == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scaler input is missing");
-	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
+	if (x == NULL || x->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scaler input is missing or a scalar");
+	F = x->rank == 1 ? x->dims[0] : x->dims[1];
 	if ((noff > 1 && noff != F) || (nsc > 1 && nsc != F))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "offset and scale must have 1 or %lld values", (long long) F);
 	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_FLOAT, x)) == NULL)
@@ -299,15 +377,22 @@ run_scaler(OnnxKernelCtx *ctx)
 	for (int64_t i = 0; i < x->count; i++)
 	{
 		int64_t		j = F ? i % F : 0;
-		double		o = noff ? off[noff == 1 ? 0 : j] : 0;
-		double		k = nsc ? sc[nsc == 1 ? 0 : j] : 1;
+		float		o = noff ? off[noff == 1 ? 0 : j] : 0.0f;
+		float		k = nsc ? sc[nsc == 1 ? 0 : j] : 1.0f;
 
-		((float *) y->data)[i] = (float) ((onnx_tensor_get_f64(x, i) - o) * k);
+		if (x->dtype == ONNX_DTYPE_DOUBLE)
+			((float *) y->data)[i] = (float) ((((const double *) x->data)[i] - o) * k);
+		else
+			((float *) y->data)[i] = ((float) onnx_tensor_get_f64(x, i) - o) * k;
 	}
 	return ONNX_OK;
 }
 
-/* Imputer: values equal to replaced_value (NaN matches NaN) -> imputed value of their column. */
+/*
+ * Imputer: values equal to replaced_value (NaN matches NaN) -> imputed
+ * value of their column when there is one per column (onnxruntime's
+ * stride: dims[1], or dims[0] of a 1-D X), else the first.
+ */
 static OnnxStatus
 run_imputer(OnnxKernelCtx *ctx)
 {
@@ -316,77 +401,120 @@ run_imputer(OnnxKernelCtx *ctx)
 	const int64_t *iv;
 	int			nf = onnx_attr_floats(ctx->node, "imputed_value_floats", &fv);
 	int			ni = onnx_attr_ints(ctx->node, "imputed_value_int64s", &iv);
-	double		rf = onnx_attr_float(ctx->node, "replaced_value_float", 0.0f);
+	float		rf = onnx_attr_float(ctx->node, "replaced_value_float", 0.0f);
 	int64_t		ri = onnx_attr_int(ctx->node, "replaced_value_int64", 0);
+	bool		flt;
 	int64_t		F;
 	OnnxTensor *y;
 
-	if (x == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Imputer input is missing");
-	F = x->rank >= 1 ? x->dims[x->rank - 1] : 1;
-	if (onnx_dtype_is_float(x->dtype) ? (nf != 1 && nf != F) : (ni != 1 && ni != F))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "imputed values must have 1 or %lld entries", (long long) F);
+	if (x == NULL || x->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Imputer input is missing or a scalar");
+	flt = onnx_dtype_is_float(x->dtype);
+	F = x->rank == 1 ? x->dims[0] : x->dims[1];
+	if (flt ? nf < 1 : ni < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Imputer has no imputed values for %s input",
+								onnx_dtype_name(x->dtype));
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	for (int64_t i = 0; i < x->count; i++)
 	{
 		int64_t		j = F ? i % F : 0;
 
-		if (onnx_dtype_is_float(x->dtype))
+		if (flt)
 		{
 			double		v = onnx_tensor_get_f64(x, i);
 			bool		hit = isnan(rf) ? isnan(v) : v == rf;
 
-			onnx_tensor_set_f64(y, i, hit ? fv[nf == 1 ? 0 : j] : v);
+			onnx_tensor_set_f64(y, i, hit ? fv[nf == F ? j : 0] : v);
 		}
 		else
 		{
 			int64_t		v = onnx_tensor_get_i64(x, i);
 
-			onnx_tensor_set_i64(y, i, v == ri ? iv[ni == 1 ? 0 : j] : v);
+			onnx_tensor_set_i64(y, i, v == ri ? iv[ni == F ? j : 0] : v);
 		}
 	}
 	return ONNX_OK;
 }
 
-/* OneHotEncoder: X (...) -> Y (..., categories) float; unknown: zeros, or an error with zeros=0. */
+/*
+ * OneHotEncoder: X (...) -> Y (..., categories) float; numbers are cast
+ * to int64 (truncated) and looked up in cats_int64s, strings in
+ * cats_strings (hashed at load; a repeated category counts at its last
+ * position, as in onnxruntime).  Unknown: zeros, or an error with zeros=0.
+ */
+typedef struct OneHot
+{
+	MlHash		h;
+	int64_t		n;
+	bool		str;
+} OneHot;
+
+static OnnxStatus
+prepare_onehot_encoder(OnnxNode *node, OnnxArena *arena, OnnxError *err)
+{
+	OneHot	   *o = onnx_arena_alloc(arena, sizeof(OneHot));
+	const int64_t *cats;
+	int			nci = onnx_attr_ints(node, "cats_int64s", &cats);
+	const OnnxAttr *cs = onnx_attr(node, "cats_strings");
+	uint64_t   *w = NULL;
+
+	if (o == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	o->str = nci == 0;
+	o->n = nci ? nci : (cs && cs->type == ONNX_ATTR_STRINGS ? cs->n : 0);
+	if (o->n == 0)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "OneHotEncoder needs cats_int64s or cats_strings");
+	if (!o->str)
+	{
+		if ((w = onnx_arena_alloc(arena, sizeof(uint64_t) * (size_t) o->n)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		for (int64_t i = 0; i < o->n; i++)
+			w[i] = (uint64_t) cats[i];
+	}
+	if (!ml_hash_build(&o->h, arena, o->n, o->str ? cs->strings : NULL, w, true))
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	node->prepared = o;
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_onehot_encoder(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	const int64_t *cats;
-	int			nci = onnx_attr_ints(ctx->node, "cats_int64s", &cats);
-	const OnnxAttr *cs = onnx_attr(ctx->node, "cats_strings");
-	int			nc = nci ? nci : (cs && cs->type == ONNX_ATTR_STRINGS ? cs->n : 0);
+	const OneHot *o = ctx->node->prepared;
 	bool		zeros = onnx_attr_int(ctx->node, "zeros", 1) != 0;
 	int64_t		dims[ONNX_MAX_RANK];
 	OnnxTensor *y;
 
-	if (x == NULL || nc == 0 || x->rank >= ONNX_MAX_RANK)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "OneHotEncoder needs an input and categories");
-	if ((x->dtype == ONNX_DTYPE_STRING) != (nci == 0))
+	if (o == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "OneHotEncoder was not prepared");
+	if (x == NULL || x->rank >= ONNX_MAX_RANK)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "OneHotEncoder needs an input");
+	if ((x->dtype == ONNX_DTYPE_STRING) != o->str)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input type does not match the categories");
 	memcpy(dims, x->dims, sizeof(int64_t) * x->rank);
-	dims[x->rank] = nc;
+	dims[x->rank] = o->n;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, x->rank + 1, dims)) == NULL)
 		return ctx->err->status;
 	for (int64_t i = 0; i < x->count; i++)
 	{
-		int			hit = -1;
+		int64_t		hit;
 
-		for (int k = 0; k < nc && hit < 0; k++)
+		if (o->str)
+			hit = ml_hash_find_str(&o->h, ((char *const *) x->data)[i]);
+		else
 		{
-			if (nci)
-				hit = onnx_tensor_get_i64(x, i) == cats[k] ? k : -1;
-			else
-			{
-				const char *v = ((char *const *) x->data)[i];
+			double		v = onnx_tensor_get_f64(x, i);
 
-				hit = strcmp(v ? v : "", cs->strings[k]) == 0 ? k : -1;
-			}
+			if (onnx_dtype_is_float(x->dtype) && !(v > -9.2233720368547758e18 && v < 9.2233720368547758e18))
+				hit = -1;		/* NaN or out of int64: no category */
+			else
+				hit = ml_hash_find_word(&o->h, (uint64_t) (onnx_dtype_is_float(x->dtype) ? (int64_t) v :
+																  onnx_tensor_get_i64(x, i)));
 		}
 		if (hit >= 0)
-			((float *) y->data)[i * nc + hit] = 1.0f;
+			((float *) y->data)[i * o->n + hit] = 1.0f;
 		else if (!zeros)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "value %lld of the input is not a known category",
 									(long long) i);
@@ -402,7 +530,8 @@ const OnnxOpDef onnx_ops_linear_ml[] = {
 	{"ai.onnx.ml", "Normalizer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_normalizer},
 	{"ai.onnx.ml", "Scaler", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_scaler},
 	{"ai.onnx.ml", "Imputer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_SAME, NULL, NULL, run_imputer},
-	{"ai.onnx.ml", "OneHotEncoder", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_onehot_encoder},
+	{"ai.onnx.ml", "OneHotEncoder", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_onehot_encoder,
+	NULL, prepare_onehot_encoder},
 	{"ai.onnx.ml", "ZipMap", 1, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_UNKNOWN, NULL, NULL, run_zipmap},
 	{0}
 };

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Every generated classical-ML case (test/ml/generated/<case>/, in the ONNX
-node-test layout: model.onnx, test_data_set_0/input_N.pb, output_N.pb,
-made by test/ml/make_ml_models.py) scored through SQL with onnx_run and
-compared with the expected outputs: labels and integers exact, floats to
-rtol 1e-4 (atol 1e-5), ZipMap outputs key by key.  Prints one check per
-case; no cases generated is reported and counts as one failure."""
+node-test layout: model.onnx, test_data_set_K/input_N.pb, output_N.pb,
+made by test/ml/make_ml_models.py) scored through SQL with onnx_run (one
+input per column for the multi-input pipelines) and compared with the
+expected outputs of every data set: set 0 holds onnxruntime's outputs, set 1
+the original library's (scikit-learn, LightGBM, XGBoost).  Labels and
+integers exact, floats to rtol 1e-4 (atol 1e-5), ZipMap outputs key by key.
+Prints one check per case and data set; no cases generated is reported and
+counts as one failure."""
 import glob
 import json
 import os
@@ -84,16 +87,20 @@ def main():
                 p = os.path.join(d, "test_data_set_0", "input_%d.pb" % k)
                 feed[vi.name] = to_json(load_pb(p, "tensor"))
             got = c.execute("SELECT onnx_run(%s, %s::jsonb)", (name, json.dumps(feed))).fetchone()[0]
-            ok = True
-            for k, vo in enumerate(outs):
-                p = os.path.join(d, "test_data_set_0", "output_%d.pb" % k)
-                if not os.path.exists(p):
-                    continue
-                kind = "seq" if vo.type.HasField("sequence_type") else "tensor"
-                if not close(got[vo.name], load_pb(p, kind)):
-                    ok = False
-                    print("# %s: output %s differs" % (name, vo.name))
-            t.check(ok, "%s through SQL matches the expected outputs" % name)
+            k = 0
+            while os.path.isdir(os.path.join(d, "test_data_set_%d" % k)):
+                ok = True
+                for j, vo in enumerate(outs):
+                    p = os.path.join(d, "test_data_set_%d" % k, "output_%d.pb" % j)
+                    if not os.path.exists(p):
+                        continue
+                    kind = "seq" if vo.type.HasField("sequence_type") else "tensor"
+                    if not close(got[vo.name], load_pb(p, kind)):
+                        ok = False
+                        print("# %s: output %s differs from data set %d" % (name, vo.name, k))
+                t.check(ok, "%s through SQL matches %s" % (name, "onnxruntime" if k == 0 else
+                                                           "the library" if k == 1 else "data set %d" % k))
+                k += 1
         except Exception as e:  # noqa: BLE001
             t.check(False, "%s through SQL" % name, str(e)[:300])
     t.finish()

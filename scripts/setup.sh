@@ -18,7 +18,7 @@ fi
 
 APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libprotobuf-c-dev
 	protobuf-c-compiler libopenblas-dev libonnx-testdata build-essential clang
-	libclang-rt-14-dev python3 python3-venv python3-pip"
+	libclang-rt-14-dev libgomp1 python3 python3-venv python3-pip"
 missing=""
 for p in $APT_PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

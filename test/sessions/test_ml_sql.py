@@ -49,7 +49,7 @@ def close(got, exp):
         if not isinstance(got, list) or len(got) != len(exp):
             return False
         for g, e in zip(got, exp):
-            ek = {str(k): v for k, v in e.items()}
+            ek = {(k.decode() if isinstance(k, bytes) else str(k)): v for k, v in e.items()}
             if set(g.keys()) != set(ek.keys()):
                 return False
             if not all(abs(float(g[k]) - float(ek[k])) <= 1e-5 + 1e-4 * abs(float(ek[k])) for k in ek):

@@ -163,6 +163,42 @@ DEFINE_IM2COL(float, f32)
 DEFINE_IM2COL(double, f64)
 
 /*
+ * One im2col row of a stride-1 2-D window whose output width equals the
+ * input width W: dst (OH, W)[oh][j] = plane (H, W)[oh + hoff][j + koff],
+ * zero outside the plane.  The valid output rows read one contiguous
+ * block of the plane, so it is copied at once and the columns outside
+ * [lo, hi) (wrapped in from neighbouring rows) are zeroed after.
+ */
+#define DEFINE_SHIFTED_PLANE(T, SFX) \
+static void \
+shifted_plane_##SFX(const T *plane, int64_t H, int64_t W, int64_t OH, int64_t hoff, \
+					int64_t koff, int64_t lo, int64_t hi, T *dst) \
+{ \
+	int64_t		r0 = hoff < 0 ? -hoff : 0, \
+				r1 = H - hoff < OH ? H - hoff : OH; \
+\
+	if (r1 <= r0 || hi <= lo) \
+	{ \
+		memset(dst, 0, sizeof(T) * OH * W); \
+		return; \
+	} \
+	memset(dst, 0, sizeof(T) * (r0 * W + lo)); \
+	memcpy(dst + r0 * W + lo, plane + (r0 + hoff) * W + lo + koff, \
+		   sizeof(T) * ((r1 - 1 - r0) * W + hi - lo)); \
+	for (int64_t r = r0; r < r1; r++) \
+	{ \
+		for (int64_t j = 0; j < lo; j++) \
+			dst[r * W + j] = 0; \
+		for (int64_t j = hi; j < W; j++) \
+			dst[r * W + j] = 0; \
+	} \
+	memset(dst + (r1 - 1) * W + hi, 0, sizeof(T) * ((OH - r1) * W + W - hi)); \
+}
+
+DEFINE_SHIFTED_PLANE(float, f32)
+DEFINE_SHIFTED_PLANE(double, f64)
+
+/*
  * 2-D gather of whole images: img (channels, H, W) -> col (channels*KH*KW,
  * OH*OW), rows ld apart; the same result as im2col over all positions,
  * with the bounds of each kernel tap worked out once per tap and row.
@@ -191,6 +227,12 @@ im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, T *col, int64
 					hi = OW; \
 				if (lo > hi) \
 					lo = hi; \
+				if (sh == 1 && sw == 1 && OW == Wd) \
+				{ \
+					shifted_plane_##SFX(img + c * H * Wd, H, Wd, OH, kh * g->d[0] - g->pb[0], \
+										koff, lo, hi, dst); \
+					continue; \
+				} \
 				for (int64_t oh = 0; oh < OH; oh++) \
 				{ \
 					int64_t		ih = oh * sh + kh * g->d[0] - g->pb[0]; \

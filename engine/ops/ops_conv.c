@@ -21,6 +21,7 @@
 #define COL_BUDGET ((int64_t) 2 << 20)
 #endif	/* bytes of im2col buffer */
 #define BLAS_DIM_MAX ((int64_t) INT32_MAX)
+#define GATHER_MAP_MAX ((int64_t) 1024)	/* entries of a gather map */
 
 /* Whether the window is the identity map (1x1 kernel, stride 1, no pads). */
 static bool
@@ -262,13 +263,58 @@ im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, T *col, int64
 DEFINE_IM2COL_2D(float, f32)
 DEFINE_IM2COL_2D(double, f64)
 
-/* im2col gather of positions [p0, p0 + nc), the 2-D whole-image case fast. */
+/*
+ * Gather map of a 2-D window geometry for small output images: entry
+ * kk * P + p is the offset in the (H, W) plane read by kernel tap kk at
+ * output position p, or -1 where that falls in the padding.  The caller
+ * checks k_size * P <= GATHER_MAP_MAX and H * W <= INT32_MAX.
+ */
+static void
+gather_map_build(const ConvGeom *g, int32_t *map)
+{
+	for (int64_t kh = 0; kh < g->k[0]; kh++)
+		for (int64_t kw = 0; kw < g->k[1]; kw++)
+			for (int64_t oh = 0; oh < g->out[0]; oh++)
+				for (int64_t ow = 0; ow < g->out[1]; ow++)
+				{
+					int64_t		ih = oh * g->s[0] + kh * g->d[0] - g->pb[0],
+								iw = ow * g->s[1] + kw * g->d[1] - g->pb[1];
+
+					*map++ = (ih < 0 || ih >= g->in[0] || iw < 0 || iw >= g->in[1])
+						? -1 : (int32_t) (ih * g->in[1] + iw);
+				}
+}
+
+/*
+ * im2col gather of positions [p0, p0 + nc) into col (rows ld apart):
+ * through map (whole images, see gather_map_build) when given, else the
+ * 2-D whole-image path, else the general one.
+ */
 #define DEFINE_GATHER(T, SFX) \
 static inline void \
 gather_##SFX(const ConvGeom *g, const T *img, int64_t channels, int64_t p0, int64_t nc, \
-			 T *col, int64_t ld) \
+			 T *col, int64_t ld, const int32_t *map) \
 { \
-	if (g->nsp == 2 && p0 == 0 && nc == g->out_size) \
+	if (map) \
+	{ \
+		int64_t		taps = g->k_size, \
+					P = g->out_size; \
+\
+		for (int64_t c = 0; c < channels; c++) \
+		{ \
+			const T    *plane = img + c * g->in_size; \
+\
+			for (int64_t kk = 0; kk < taps; kk++) \
+			{ \
+				T		   *d = col + (c * taps + kk) * ld; \
+				const int32_t *mk = map + kk * P; \
+\
+				for (int64_t p = 0; p < P; p++) \
+					d[p] = mk[p] >= 0 ? plane[mk[p]] : 0; \
+			} \
+		} \
+	} \
+	else if (g->nsp == 2 && p0 == 0 && nc == g->out_size) \
 		im2col_2d_##SFX(g, img, channels, col, ld); \
 	else \
 		im2col_##SFX(g, (T *) img, channels, p0, nc, col, ld, false); \
@@ -407,13 +453,14 @@ conv_batch_images(int64_t N, int64_t K, int64_t Mg, int64_t P, size_t elem)
  * side, one GEMM gives t (Mg, cnt*P) = W_g (Mg, K) @ col, and t is
  * scattered to Y (N, M, P) with the bias added.  One GEMM with many
  * columns instead of one per image amortises the packing of W.
- * col holds K*nb*P elements, t Mg*nb*P.
+ * col holds K*nb*P elements, t Mg*nb*P; map is NULL or the geometry's
+ * gather map.
  */
 #define DEFINE_CONV_BATCHED(T, SFX, GEMM) \
 static OnnxStatus \
 conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				   const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group, \
-				   int64_t K, int64_t nb, T *col, T *t) \
+				   int64_t K, int64_t nb, T *col, T *t, const int32_t *map) \
 { \
 	int64_t		Cg = C / group, \
 				Mg = M / group, \
@@ -430,7 +477,7 @@ conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w
 		{ \
 			for (int64_t j = 0; j < cnt; j++) \
 				gather_##SFX(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, 0, P, \
-							 col + j * P, ld); \
+							 col + j * P, ld, map); \
 			GEMM(false, false, Mg, ld, K, 1, w + gi * Mg * K, K, col, ld, 0, t, ld); \
 			for (int64_t j = 0; j < cnt; j++) \
 				for (int64_t m = 0; m < Mg; m++) \
@@ -484,6 +531,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		(nb = conv_batch_images(N, K, Mg, P, sizeof(T))) >= 2) \
 	{ \
 		T		   *t; \
+		int32_t    *map = NULL; \
 		OnnxStatus	st; \
 \
 		/* both buffers are at most COL_BUDGET bytes by conv_batch_images */ \
@@ -494,7 +542,19 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 			onnx_kernel_free(ctx, col); \
 			return ctx->err->status; \
 		} \
-		st = conv_batched_##SFX(ctx, g, x, w, b, y, N, C, M, group, K, nb, col, t); \
+		if (g->nsp == 2 && g->k_size * P <= GATHER_MAP_MAX && g->in_size <= INT32_MAX) \
+		{ \
+			if ((map = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (g->k_size * P))) == NULL) \
+			{ \
+				onnx_kernel_free(ctx, t); \
+				onnx_kernel_free(ctx, col); \
+				return ctx->err->status; \
+			} \
+			gather_map_build(g, map); \
+		} \
+		st = conv_batched_##SFX(ctx, g, x, w, b, y, N, C, M, group, K, nb, col, t, map); \
+		if (map) \
+			onnx_kernel_free(ctx, map); \
 		onnx_kernel_free(ctx, t); \
 		onnx_kernel_free(ctx, col); \
 		return st; \
@@ -549,7 +609,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 					onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 				} \
-				gather_##SFX(g, xg, Cg, p0, nc, col, nc); \
+				gather_##SFX(g, xg, Cg, p0, nc, col, nc, NULL); \
 				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
 			} \
 		} \

@@ -17,8 +17,11 @@
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
 
-#define COL_BUDGET ((int64_t) 4 << 20)	/* bytes of im2col buffer */
+#ifndef COL_BUDGET
+#define COL_BUDGET ((int64_t) 2 << 20)
+#endif	/* bytes of im2col buffer */
 #define BLAS_DIM_MAX ((int64_t) INT32_MAX)
+#define GATHER_MAP_MAX ((int64_t) 1024)	/* entries of a gather map */
 
 /* Whether the window is the identity map (1x1 kernel, stride 1, no pads). */
 static bool
@@ -39,14 +42,15 @@ ceil_div_pos(int64_t a, int64_t b)
 
 /*
  * im2col over output positions [p0, p0 + nc) of a window geometry.
- * img (channels, in...) <-> col (channels * k_size, nc).  Gather fills
+ * img (channels, in...) <-> col (channels * k_size, nc), rows ld apart
+ * (ld >= nc; several images may sit side by side).  Gather fills
  * col (zeros where the window is in the padding); scatter adds col into
  * img (col2im, the adjoint).  Works on lines of the last spatial dim.
  */
 #define DEFINE_IM2COL(T, SFX) \
 static void \
 im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc, \
-			 T *col, bool scatter) \
+			 T *col, int64_t ld, bool scatter) \
 { \
 	int			nsp = g->nsp, \
 				last = nsp - 1; \
@@ -69,7 +73,7 @@ im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc
 \
 		for (int64_t kk = 0; kk < g->k_size; kk++, row++) \
 		{ \
-			T		   *dst = col + row * nc; \
+			T		   *dst = col + row * ld; \
 			int64_t		o[ONNX_MAX_RANK]; \
 			int64_t		koff = kidx[last] * g->d[last] - g->pb[last]; \
 			int64_t		ow_min, \
@@ -158,6 +162,166 @@ im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc
 
 DEFINE_IM2COL(float, f32)
 DEFINE_IM2COL(double, f64)
+
+/*
+ * One im2col row of a stride-1 2-D window whose output width equals the
+ * input width W: dst (OH, W)[oh][j] = plane (H, W)[oh + hoff][j + koff],
+ * zero outside the plane.  The valid output rows read one contiguous
+ * block of the plane, so it is copied at once and the columns outside
+ * [lo, hi) (wrapped in from neighbouring rows) are zeroed after.
+ */
+#define DEFINE_SHIFTED_PLANE(T, SFX) \
+static void \
+shifted_plane_##SFX(const T *plane, int64_t H, int64_t W, int64_t OH, int64_t hoff, \
+					int64_t koff, int64_t lo, int64_t hi, T *dst) \
+{ \
+	int64_t		r0 = hoff < 0 ? -hoff : 0, \
+				r1 = H - hoff < OH ? H - hoff : OH; \
+\
+	if (r1 <= r0 || hi <= lo) \
+	{ \
+		memset(dst, 0, sizeof(T) * OH * W); \
+		return; \
+	} \
+	memset(dst, 0, sizeof(T) * (r0 * W + lo)); \
+	memcpy(dst + r0 * W + lo, plane + (r0 + hoff) * W + lo + koff, \
+		   sizeof(T) * ((r1 - 1 - r0) * W + hi - lo)); \
+	for (int64_t r = r0; r < r1; r++) \
+	{ \
+		for (int64_t j = 0; j < lo; j++) \
+			dst[r * W + j] = 0; \
+		for (int64_t j = hi; j < W; j++) \
+			dst[r * W + j] = 0; \
+	} \
+	memset(dst + (r1 - 1) * W + hi, 0, sizeof(T) * ((OH - r1) * W + W - hi)); \
+}
+
+DEFINE_SHIFTED_PLANE(float, f32)
+DEFINE_SHIFTED_PLANE(double, f64)
+
+/*
+ * 2-D gather of whole images: img (channels, H, W) -> col (channels*KH*KW,
+ * OH*OW), rows ld apart; the same result as im2col over all positions,
+ * with the bounds of each kernel tap worked out once per tap and row.
+ */
+#define DEFINE_IM2COL_2D(T, SFX) \
+static void \
+im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, T *col, int64_t ld) \
+{ \
+	int64_t		H = g->in[0], \
+				Wd = g->in[1], \
+				OH = g->out[0], \
+				OW = g->out[1], \
+				sh = g->s[0], \
+				sw = g->s[1]; \
+	T		   *dst = col; \
+\
+	for (int64_t c = 0; c < channels; c++) \
+		for (int64_t kh = 0; kh < g->k[0]; kh++) \
+			for (int64_t kw = 0; kw < g->k[1]; kw++, dst += ld) \
+			{ \
+				int64_t		koff = kw * g->d[1] - g->pb[1]; \
+				int64_t		lo = koff >= 0 ? 0 : ceil_div_pos(-koff, sw), \
+							hi = Wd - koff <= 0 ? 0 : ceil_div_pos(Wd - koff, sw); \
+\
+				if (hi > OW) \
+					hi = OW; \
+				if (lo > hi) \
+					lo = hi; \
+				if (sh == 1 && sw == 1 && OW == Wd) \
+				{ \
+					shifted_plane_##SFX(img + c * H * Wd, H, Wd, OH, kh * g->d[0] - g->pb[0], \
+										koff, lo, hi, dst); \
+					continue; \
+				} \
+				for (int64_t oh = 0; oh < OH; oh++) \
+				{ \
+					int64_t		ih = oh * sh + kh * g->d[0] - g->pb[0]; \
+					T		   *d = dst + oh * OW; \
+					const T    *src = img + (c * H + ih) * Wd + koff; \
+\
+					if (ih < 0 || ih >= H) \
+					{ \
+						for (int64_t j = 0; j < OW; j++) \
+							d[j] = 0; \
+						continue; \
+					} \
+					for (int64_t j = 0; j < lo; j++) \
+						d[j] = 0; \
+					if (sw == 1) \
+						for (int64_t j = lo; j < hi; j++) \
+							d[j] = src[j]; \
+					else \
+						for (int64_t j = lo; j < hi; j++) \
+							d[j] = src[j * sw]; \
+					for (int64_t j = hi; j < OW; j++) \
+						d[j] = 0; \
+				} \
+			} \
+}
+
+DEFINE_IM2COL_2D(float, f32)
+DEFINE_IM2COL_2D(double, f64)
+
+/*
+ * Gather map of a 2-D window geometry for small output images: entry
+ * kk * P + p is the offset in the (H, W) plane read by kernel tap kk at
+ * output position p, or -1 where that falls in the padding.  The caller
+ * checks k_size * P <= GATHER_MAP_MAX and H * W <= INT32_MAX.
+ */
+static void
+gather_map_build(const ConvGeom *g, int32_t *map)
+{
+	for (int64_t kh = 0; kh < g->k[0]; kh++)
+		for (int64_t kw = 0; kw < g->k[1]; kw++)
+			for (int64_t oh = 0; oh < g->out[0]; oh++)
+				for (int64_t ow = 0; ow < g->out[1]; ow++)
+				{
+					int64_t		ih = oh * g->s[0] + kh * g->d[0] - g->pb[0],
+								iw = ow * g->s[1] + kw * g->d[1] - g->pb[1];
+
+					*map++ = (ih < 0 || ih >= g->in[0] || iw < 0 || iw >= g->in[1])
+						? -1 : (int32_t) (ih * g->in[1] + iw);
+				}
+}
+
+/*
+ * im2col gather of positions [p0, p0 + nc) into col (rows ld apart):
+ * through map (whole images, see gather_map_build) when given, else the
+ * 2-D whole-image path, else the general one.
+ */
+#define DEFINE_GATHER(T, SFX) \
+static inline void \
+gather_##SFX(const ConvGeom *g, const T *img, int64_t channels, int64_t p0, int64_t nc, \
+			 T *col, int64_t ld, const int32_t *map) \
+{ \
+	if (map) \
+	{ \
+		int64_t		taps = g->k_size, \
+					P = g->out_size; \
+\
+		for (int64_t c = 0; c < channels; c++) \
+		{ \
+			const T    *plane = img + c * g->in_size; \
+\
+			for (int64_t kk = 0; kk < taps; kk++) \
+			{ \
+				T		   *d = col + (c * taps + kk) * ld; \
+				const int32_t *mk = map + kk * P; \
+\
+				for (int64_t p = 0; p < P; p++) \
+					d[p] = mk[p] >= 0 ? plane[mk[p]] : 0; \
+			} \
+		} \
+	} \
+	else if (g->nsp == 2 && p0 == 0 && nc == g->out_size) \
+		im2col_2d_##SFX(g, img, channels, col, ld); \
+	else \
+		im2col_##SFX(g, (T *) img, channels, p0, nc, col, ld, false); \
+}
+
+DEFINE_GATHER(float, f32)
+DEFINE_GATHER(double, f64)
 
 /* Output positions per im2col chunk for rows rows of T-sized elements. */
 static int64_t
@@ -267,11 +431,80 @@ DEFINE_DEPTHWISE(float, f32)
 DEFINE_DEPTHWISE(double, f64)
 
 /*
+ * Images per GEMM for the batched path: as many whole images of P output
+ * positions as fit both the column buffer (K rows) and the GEMM result
+ * (Mg rows) in COL_BUDGET bytes each, at most N.  Below 2 the per-image
+ * path is used.
+ */
+static int64_t
+conv_batch_images(int64_t N, int64_t K, int64_t Mg, int64_t P, size_t elem)
+{
+	int64_t		nb = COL_BUDGET / (int64_t) elem / K / P,
+				nt = COL_BUDGET / (int64_t) elem / Mg / P;
+
+	if (nt < nb)
+		nb = nt;
+	return nb < N ? nb : N;
+}
+
+/*
+ * Batched conv for small output images (K, Mg, P > 0): per run of nb
+ * images and group, col (K, cnt*P) holds the images' im2col blocks side by
+ * side, one GEMM gives t (Mg, cnt*P) = W_g (Mg, K) @ col, and t is
+ * scattered to Y (N, M, P) with the bias added.  One GEMM with many
+ * columns instead of one per image amortises the packing of W.
+ * col holds K*nb*P elements, t Mg*nb*P; map is NULL or the geometry's
+ * gather map.
+ */
+#define DEFINE_CONV_BATCHED(T, SFX, GEMM) \
+static OnnxStatus \
+conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
+				   const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group, \
+				   int64_t K, int64_t nb, T *col, T *t, const int32_t *map) \
+{ \
+	int64_t		Cg = C / group, \
+				Mg = M / group, \
+				P = g->out_size; \
+\
+	for (int64_t n0 = 0; n0 < N; n0 += nb) \
+	{ \
+		int64_t		cnt = N - n0 < nb ? N - n0 : nb, \
+					ld = cnt * P; \
+\
+		if (onnx_kernel_should_abort(ctx)) \
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
+		for (int64_t gi = 0; gi < group; gi++) \
+		{ \
+			for (int64_t j = 0; j < cnt; j++) \
+				gather_##SFX(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, 0, P, \
+							 col + j * P, ld, map); \
+			GEMM(false, false, Mg, ld, K, 1, w + gi * Mg * K, K, col, ld, 0, t, ld); \
+			for (int64_t j = 0; j < cnt; j++) \
+				for (int64_t m = 0; m < Mg; m++) \
+				{ \
+					T		   *ym = y + ((n0 + j) * M + gi * Mg + m) * P; \
+					const T    *tm = t + m * ld + j * P; \
+					T			bv = b ? b[gi * Mg + m] : 0; \
+\
+					for (int64_t p = 0; p < P; p++) \
+						ym[p] = tm[p] + bv; \
+				} \
+		} \
+	} \
+	return ONNX_OK; \
+}
+
+DEFINE_CONV_BATCHED(float, f32, onnx_blas_sgemm)
+DEFINE_CONV_BATCHED(double, f64, onnx_blas_dgemm)
+
+/*
  * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
  *	 -> Y (N,M,out...), Y zeroed on entry.
  * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) + bias
  * with K = C/g * prod(k), P = prod(out); the bias is written first and
- * accumulated into by the GEMM (beta = 1).
+ * accumulated into by the GEMM (beta = 1).  Small output images of a
+ * batch go through conv_batched (several images per GEMM); depthwise
+ * kernels through depthwise.
  */
 #define DEFINE_CONV_CORE(T, SFX, GEMM) \
 static OnnxStatus \
@@ -282,7 +515,8 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				Mg = M / group, \
 				K, \
 				P = g->out_size, \
-				chunk; \
+				chunk, \
+				nb; \
 	bool		direct = geom_is_pointwise(g); \
 	T			beta = b ? 1 : 0; \
 	T		   *col = NULL; \
@@ -293,6 +527,38 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
 								"Conv matrix dimensions exceed 2^31 (K %lld, P %lld)", \
 								(long long) K, (long long) P); \
+	if (K > 0 && P > 0 && Mg > 0 && !(Cg == 1 && g->nsp <= 2 && group > 1) && \
+		(nb = conv_batch_images(N, K, Mg, P, sizeof(T))) >= 2) \
+	{ \
+		T		   *t; \
+		int32_t    *map = NULL; \
+		OnnxStatus	st; \
+\
+		/* both buffers are at most COL_BUDGET bytes by conv_batch_images */ \
+		if ((col = onnx_kernel_alloc(ctx, (size_t) (K * nb * P) * sizeof(T))) == NULL) \
+			return ctx->err->status; \
+		if ((t = onnx_kernel_alloc(ctx, (size_t) (Mg * nb * P) * sizeof(T))) == NULL) \
+		{ \
+			onnx_kernel_free(ctx, col); \
+			return ctx->err->status; \
+		} \
+		if (g->nsp == 2 && g->k_size * P <= GATHER_MAP_MAX && g->in_size <= INT32_MAX) \
+		{ \
+			if ((map = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (g->k_size * P))) == NULL) \
+			{ \
+				onnx_kernel_free(ctx, t); \
+				onnx_kernel_free(ctx, col); \
+				return ctx->err->status; \
+			} \
+			gather_map_build(g, map); \
+		} \
+		st = conv_batched_##SFX(ctx, g, x, w, b, y, N, C, M, group, K, nb, col, t, map); \
+		if (map) \
+			onnx_kernel_free(ctx, map); \
+		onnx_kernel_free(ctx, t); \
+		onnx_kernel_free(ctx, col); \
+		return st; \
+	} \
 	if (b) \
 		for (int64_t n = 0; n < N; n++) \
 			for (int64_t m = 0; m < M; m++) \
@@ -343,7 +609,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 					onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 				} \
-				im2col_##SFX(g, (T *) xg, Cg, p0, nc, col, false); \
+				gather_##SFX(g, xg, Cg, p0, nc, col, nc, NULL); \
 				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
 			} \
 		} \
@@ -412,7 +678,7 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 						GEMM(true, false, Kr, nc, Cg, 1, wg, Kr, xg + p0, P, 0, col, nc); \
 					else \
 						memset(col, 0, sizeof(T) * (size_t) (Kr * nc)); \
-					im2col_##SFX(g, yg, Mg, p0, nc, col, true); \
+					im2col_##SFX(g, yg, Mg, p0, nc, col, nc, true); \
 				} \
 			} \
 		onnx_kernel_free(ctx, col); \
@@ -782,10 +1048,10 @@ run_col2im(OnnxKernelCtx *ctx)
 
 		if (x->dtype == ONNX_DTYPE_FLOAT)
 			im2col_f32(&g, (float *) y->data + n * ys, C, 0, g.out_size,
-					   (float *) x->data + n * xs, true);
+					   (float *) x->data + n * xs, g.out_size, true);
 		else if (x->dtype == ONNX_DTYPE_DOUBLE)
 			im2col_f64(&g, (double *) y->data + n * ys, C, 0, g.out_size,
-					   (double *) x->data + n * xs, true);
+					   (double *) x->data + n * xs, g.out_size, true);
 		else
 			return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Col2Im does not support %s",
 									onnx_dtype_name(x->dtype));

@@ -431,6 +431,88 @@ release_values(OnnxValue *v, int n)
 		onnx_value_release(&onnx_malloc_allocator, &v[i]);
 }
 
+/* Run conv.onnx once on x (n, 8, 6, 7) into out[2] (h, y). */
+static OnnxStatus
+run_conv_fixture(OnnxModel *m, float *x, int64_t n, OnnxValue *out, OnnxError *err)
+{
+	OnnxSession *s = NULL;
+	OnnxSessionOptions opts = {0};
+	OnnxValue	in = tensor_value(ONNX_DTYPE_FLOAT, 4, n * 8 * 6 * 7, x, sizeof(float));
+	const char *names[] = {"x"};
+	OnnxStatus	st;
+
+	in.tensor.dims[0] = n;
+	in.tensor.dims[1] = 8;
+	in.tensor.dims[2] = 6;
+	in.tensor.dims[3] = 7;
+	if ((st = onnx_session_create(m, &opts, &s, err)) != ONNX_OK)
+		return st;
+	st = onnx_session_run(s, 1, names, &in, 2, NULL, out, err);
+	onnx_session_free(s);
+	return st;
+}
+
+/*
+ * conv.onnx: a batch of 6 images (several images per GEMM in Conv) gives
+ * the same outputs as each image run alone (one GEMM per image), up to
+ * rounding.
+ */
+static void
+test_conv_batch(void)
+{
+	enum
+	{
+		N = 6, IMG = 8 * 6 * 7
+	};
+	size_t		len;
+	void	   *bytes = read_fixture("conv.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxError	err;
+	float		x[N * IMG];
+	OnnxValue	all[2],
+				one[2];
+	int			ok = 1;
+
+	for (int i = 0; i < N * IMG; i++)
+		x[i] = (float) sin(0.37 * i) * 2.0f;
+	CHECK(onnx_model_load(bytes, len, NULL, &m, &err) == ONNX_OK, "conv fixture loads");
+	if (m == NULL || run_conv_fixture(m, x, N, all, &err) != ONNX_OK)
+	{
+		CHECK(0, "conv fixture runs on a batch");
+		printf("# %s\n", err.message);
+		if (m)
+			onnx_model_free(m);
+		free(bytes);
+		return;
+	}
+	for (int n = 0; n < N && ok; n++)
+	{
+		if (run_conv_fixture(m, x + n * IMG, 1, one, &err) != ONNX_OK)
+		{
+			printf("# %s\n", err.message);
+			ok = 0;
+			break;
+		}
+		for (int o = 0; o < 2; o++)
+		{
+			int64_t		per = one[o].tensor.count;
+			const float *a = (const float *) all[o].tensor.data + n * per,
+					   *b = one[o].tensor.data;
+
+			if (all[o].tensor.count != N * per)
+				ok = 0;
+			for (int64_t i = 0; i < per && ok; i++)
+				if (!(fabs(a[i] - b[i]) <= 1e-4 * (1 + fabs(b[i]))))
+					ok = 0;
+		}
+		release_values(one, 2);
+	}
+	CHECK(ok, "Conv of a batch equals Conv of each image alone");
+	release_values(all, 2);
+	onnx_model_free(m);
+	free(bytes);
+}
+
 /*
  * random.onnx: seeded outputs repeat across sessions, unseeded ones do
  * not; ranges, moments and the support of Bernoulli and Multinomial.
@@ -726,6 +808,7 @@ main(int argc, char **argv)
 	test_functions();
 	test_control_alloc_failures();
 	test_random();
+	test_conv_batch();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

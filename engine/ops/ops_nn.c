@@ -229,6 +229,67 @@ run_batchnorm(OnnxKernelCtx *ctx)
 }
 
 /*
+ * float32 LayerNormalization of outer rows of inner elements: X (outer,
+ * inner) -> Y (outer, inner); Scale and B hold inner values or one.  The
+ * row statistics are summed in double (as span_stats does); mo and io,
+ * when given, receive each row's mean and inverse standard deviation.
+ */
+static void
+layernorm_f32(const float *x, const OnnxTensor *sc, const OnnxTensor *bi, float *y,
+			  OnnxTensor *mo, OnnxTensor *io, int64_t outer, int64_t inner, double eps)
+{
+	const float *s = sc->data;
+	const float *b = bi ? (const float *) bi->data : NULL;
+	bool		s1 = sc->count == 1,
+				b1 = bi != NULL && bi->count == 1;
+
+	for (int64_t o = 0; o < outer; o++)
+	{
+		const float *xr = x + o * inner;
+		float	   *yr = y + o * inner;
+		double		acc[4] = {0, 0, 0, 0},
+					sum,
+					sq,
+					mean;
+		float		fm,
+					fi;
+		int64_t		k;
+
+		/* four partial sums keep the adds independent */
+		for (k = 0; k + 4 <= inner; k += 4)
+			for (int j = 0; j < 4; j++)
+				acc[j] += xr[k + j];
+		for (; k < inner; k++)
+			acc[0] += xr[k];
+		sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		mean = inner ? sum / (double) inner : 0;
+		fm = (float) mean;
+		acc[0] = acc[1] = acc[2] = acc[3] = 0;
+		for (k = 0; k + 4 <= inner; k += 4)
+			for (int j = 0; j < 4; j++)
+			{
+				double		d = (double) xr[k + j] - mean;
+
+				acc[j] += d * d;
+			}
+		for (; k < inner; k++)
+			acc[0] += ((double) xr[k] - mean) * ((double) xr[k] - mean);
+		sq = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		fi = (float) (1.0 / sqrt((inner ? sq / (double) inner : 0) + eps));
+		if (!s1 && b != NULL && !b1)
+			for (int64_t k = 0; k < inner; k++)
+				yr[k] = (xr[k] - fm) * fi * s[k] + b[k];
+		else
+			for (int64_t k = 0; k < inner; k++)
+				yr[k] = (xr[k] - fm) * fi * s[s1 ? 0 : k] + (b ? b[b1 ? 0 : k] : 0.0f);
+		if (mo)
+			((float *) mo->data)[o] = fm;
+		if (io)
+			((float *) io->data)[o] = fi;
+	}
+}
+
+/*
  * LayerNormalization: X normalized over axes [axis, rank) -> Y, optional
  * Mean and InvStdDev (shape of X with those axes 1).  Scale and B
  * broadcast over the normalized part.
@@ -271,6 +332,12 @@ run_layernorm(OnnxKernelCtx *ctx)
 	if (ctx->n_outputs > 2 && ctx->node->outputs[2] >= 0 &&
 		(io = onnx_out(ctx, 2, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)
 		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT && sc->dtype == ONNX_DTYPE_FLOAT &&
+		(bi == NULL || bi->dtype == ONNX_DTYPE_FLOAT))
+	{
+		layernorm_f32(x->data, sc, bi, y->data, mo, io, outer, inner, eps);
+		return ONNX_OK;
+	}
 	for (int64_t o = 0; o < outer; o++)
 	{
 		int64_t		base = o * inner;

@@ -154,6 +154,7 @@ typedef struct OnnxNode
 	int			index;			/* position in execution order */
 	bool		skip;			/* folded into another node by the optimizer */
 	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
+	const OnnxTensor *fused_bias;	/* float (N) added to MatMul rows (optimizer) */
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 

@@ -30,6 +30,67 @@ typedef struct UnaryKernel
 	int64_t		(*i64) (int64_t x, const UnaryParams *p);
 } UnaryKernel;
 
+/*
+ * erf in float32 without branches or calls, so loops over it vectorize:
+ * |x| < 1: x * P(x^2); 1 <= |x| < 4: 1 - exp(q(t) - x^2) with t = (|x| -
+ * 2.5) / 1.5 and q fitted to log(erfc(x)) + x^2; beyond, +-1.  Relative
+ * error about 1e-7 (polynomials fitted at Chebyshev nodes); NaN stays NaN.
+ */
+static inline float
+erf_f32_fast(float x)
+{
+	float		a = fabsf(x),
+				s = a * a,
+				c = fminf(a, 4.0f),
+				t = (c - 2.5f) * (1.0f / 1.5f),
+				small,
+				q,
+				y,
+				kf,
+				r,
+				e,
+				big;
+	int32_t		n;
+
+	small = 7.932747371e-05f;
+	small = small * s - 8.034607121e-04f;
+	small = small * s + 5.191188934e-03f;
+	small = small * s - 2.685538219e-02f;
+	small = small * s + 1.128362524e-01f;
+	small = small * s - 3.761262982e-01f;
+	small = small * s + 1.128379167e+00f;
+	small *= x;
+	q = 4.136663368e-05f;
+	q = q * t - 2.274034123e-04f;
+	q = q * t + 8.815708784e-04f;
+	q = q * t - 3.190472810e-03f;
+	q = q * t + 1.096112407e-02f;
+	q = q * t - 3.664749492e-02f;
+	q = q * t + 1.262393094e-01f;
+	q = q * t - 5.290210216e-01f;
+	q = q * t - 1.556815277e+00f;
+	/* e = exp(y) for y in [-17, 0]: 2^n * exp(r), |r| <= ln2/2 */
+	y = q - c * c;
+	kf = y * 1.442695041f + 12582912.0f;	/* round to nearest via 1.5*2^23 */
+	memcpy(&n, &kf, sizeof(n));
+	n -= 0x4B400000;
+	kf -= 12582912.0f;
+	r = y - kf * 0.693145752f;
+	r = r - kf * 1.428606820e-06f;
+	e = 1.0f / 5040.0f;
+	e = e * r + 1.0f / 720.0f;
+	e = e * r + 1.0f / 120.0f;
+	e = e * r + 1.0f / 24.0f;
+	e = e * r + 1.0f / 6.0f;
+	e = e * r + 0.5f;
+	e = e * r + 1.0f;
+	e = e * r + 1.0f;
+	n = (n + 127) << 23;
+	memcpy(&kf, &n, sizeof(kf));
+	big = copysignf(1.0f - e * kf, x);
+	return a < 1.0f ? small : (x != x ? x : big);
+}
+
 /* Apply k elementwise: X -> Y of the same shape and dtype. */
 static OnnxStatus
 unary_apply(OnnxKernelCtx *ctx, const UnaryKernel *k, const UnaryParams *p)
@@ -183,8 +244,31 @@ UNARY_FLOAT(acosh, acoshf(x), acosh(x))
 UNARY_RUN(acosh, NULL)
 UNARY_FLOAT(atanh, atanhf(x), atanh(x))
 UNARY_RUN(atanh, NULL)
-UNARY_FLOAT(erf, erff(x), erf(x))
-UNARY_RUN(erf, NULL)
+UNARY_FLOAT(erf, erf_f32_fast(x), erf(x))
+static const UnaryKernel erf_kernel = {erf_f32, erf_f64, NULL};
+
+/* Erf: a direct float32 loop (vectorizable); other types through unary_apply. */
+static OnnxStatus
+run_erf(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	UnaryParams p = {0, 0, 0};
+	OnnxTensor *y;
+
+	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
+		return unary_apply(ctx, &erf_kernel, &p);
+	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+		return ctx->err->status;
+	{
+		const float *in = x->data;
+		float	   *out = y->data;
+		int64_t		n = x->count;
+
+		for (int64_t i = 0; i < n; i++)
+			out[i] = erf_f32_fast(in[i]);
+	}
+	return ONNX_OK;
+}
 UNARY_FLOAT(sign, (float) ((x > 0) - (x < 0)), (double) ((x > 0) - (x < 0)))
 static int64_t
 sign_i64(int64_t x, const UnaryParams *p)
@@ -218,7 +302,7 @@ UNARY_FLOAT(thresholded_relu, x > (float) p->a ? x : 0.0f, x > p->a ? x : 0.0)
 UNARY_FLOAT(shrink, x < -(float) p->a ? x + (float) p->b : (x > (float) p->a ? x - (float) p->b : 0.0f),
 			x < -p->a ? x + p->b : (x > p->a ? x - p->b : 0.0))
 UNARY_FLOAT(gelu, p->a ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
-			: 0.5f * x * (1.0f + erff(x * 0.70710678f)),
+			: 0.5f * x * (1.0f + erf_f32_fast(x * 0.70710678f)),
 			p->a ? 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
 			: 0.5 * x * (1.0 + erf(x * 0.7071067811865476)))
 

@@ -102,7 +102,9 @@ run_matmul(OnnxKernelCtx *ctx)
 		odims[orank++] = M;
 	if (b->rank > 1)
 		odims[orank++] = N;
-	if ((c = onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
+	/* BLAS with beta 0 (or the bias rows below) writes every element of C */
+	if ((c = (bias != NULL || (K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE))) ?
+		 onnx_out_raw(ctx, 0, a->dtype, orank, odims) : onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
 		return ctx->err->status;
 	if (c->count == 0)
 		return ONNX_OK;

@@ -44,7 +44,8 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 		else
 			inner *= x->dims[i];
 	}
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	/* every element is written below (none when n is 0) */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
@@ -70,9 +71,20 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 					py[i * inner] = e;
 					sum += e;
 				}
-				for (int64_t i = 0; i < n; i++)
-					py[i * inner] = log_out ? (px[i * inner] - mx) - (float) log(sum)
-						: (float) (py[i * inner] / sum);
+				if (log_out)
+				{
+					float		ls = (float) log(sum);
+
+					for (int64_t i = 0; i < n; i++)
+						py[i * inner] = (px[i * inner] - mx) - ls;
+				}
+				else
+				{
+					double		inv = 1.0 / sum;
+
+					for (int64_t i = 0; i < n; i++)
+						py[i * inner] = (float) (py[i * inner] * inv);
+				}
 			}
 			else
 			{
@@ -324,7 +336,8 @@ run_layernorm(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scale must broadcast to the normalized shape");
 	if (bi && bi->count != inner && bi->count != 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must broadcast to the normalized shape");
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	/* Y: every element is written below */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0 &&
 		(mo = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)

@@ -285,7 +285,7 @@ run_erf(OnnxKernelCtx *ctx)
 
 	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
 		return unary_apply(ctx, &erf_kernel, &p);
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	{
 		const float *in = x->data;

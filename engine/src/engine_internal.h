@@ -339,6 +339,12 @@ extern const OnnxTensor *onnx_in(OnnxKernelCtx *ctx, int i);
  */
 extern OnnxTensor *onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 							int rank, const int64_t *dims);
+/*
+ * onnx_out without zeroing the data (strings are still NULL), for a
+ * kernel that writes every element itself before returning.
+ */
+extern OnnxTensor *onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
+								int rank, const int64_t *dims);
 /* Same as onnx_out with the shape of t. */
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);

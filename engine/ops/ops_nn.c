@@ -10,6 +10,36 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "vecmath.h"
+
+/*
+ * Softmax of one contiguous float32 row: y = exp(x - max) / sum, the sum
+ * in double (four partial sums), exp through vecmath.h (AVX2 variant
+ * where gcc can).
+ */
+ONNX_VEC_CLONES
+static void
+softmax_row_f32(const float *x, float *y, int64_t n)
+{
+	float		mx = x[0];
+	double		acc[4] = {0, 0, 0, 0},
+				inv;
+	int64_t		i;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > mx)
+			mx = x[i];
+	for (i = 0; i < n; i++)
+		y[i] = exp_f32_fast(x[i] - mx);
+	for (i = 0; i + 4 <= n; i += 4)
+		for (int j = 0; j < 4; j++)
+			acc[j] += y[i + j];
+	for (; i < n; i++)
+		acc[0] += y[i];
+	inv = 1.0 / ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	for (i = 0; i < n; i++)
+		y[i] = (float) (y[i] * inv);
+}
 
 /*
  * Softmax family over X viewed as (outer, n, inner).  Opset < 13 flattens
@@ -54,7 +84,9 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 		{
 			int64_t		base = o * n * inner + in;
 
-			if (x->dtype == ONNX_DTYPE_FLOAT)
+			if (x->dtype == ONNX_DTYPE_FLOAT && inner == 1 && !log_out)
+				softmax_row_f32((const float *) x->data + base, (float *) y->data + base, n);
+			else if (x->dtype == ONNX_DTYPE_FLOAT)
 			{
 				const float *px = (const float *) x->data + base;
 				float	   *py = (float *) y->data + base;

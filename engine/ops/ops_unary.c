@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "vecmath.h"
 
 typedef struct UnaryParams
 {
@@ -29,95 +30,6 @@ typedef struct UnaryKernel
 	double		(*f64) (double x, const UnaryParams *p);
 	int64_t		(*i64) (int64_t x, const UnaryParams *p);
 } UnaryKernel;
-
-/* The bits of a float32, and back. */
-static inline uint32_t
-f32_bits(float f)
-{
-	uint32_t	u;
-
-	memcpy(&u, &f, sizeof(u));
-	return u;
-}
-
-static inline float
-bits_f32(uint32_t u)
-{
-	float		f;
-
-	memcpy(&f, &u, sizeof(f));
-	return f;
-}
-
-/* Bits of a where mask is all ones, of b where it is zero. */
-static inline float
-select_f32(uint32_t mask, float a, float b)
-{
-	return bits_f32((f32_bits(a) & mask) | (f32_bits(b) & ~mask));
-}
-
-/*
- * erf in float32 without branches or calls, so loops over it vectorize:
- * |x| < 1: x * P(x^2); 1 <= |x| < 4: 1 - exp(q(t) - x^2) with t = (|x| -
- * 2.5) / 1.5 and q fitted to log(erfc(x)) + x^2; beyond, +-1.  Relative
- * error at most 2e-7 for normal results (polynomials fitted at Chebyshev
- * nodes); NaN stays NaN.
- */
-static inline float
-erf_f32_fast(float x)
-{
-	uint32_t	ia = f32_bits(x) & 0x7FFFFFFFu;
-	float		a = bits_f32(ia),
-				s = a * a,
-				c = select_f32(-(uint32_t) (ia < 0x40800000u), a, 4.0f),	/* min(a, 4) */
-				t = (c - 2.5f) * (1.0f / 1.5f),
-				small,
-				q,
-				y,
-				kf,
-				r,
-				e,
-				big;
-	int32_t		n;
-
-	small = 7.932747371e-05f;
-	small = small * s - 8.034607121e-04f;
-	small = small * s + 5.191188934e-03f;
-	small = small * s - 2.685538219e-02f;
-	small = small * s + 1.128362524e-01f;
-	small = small * s - 3.761262982e-01f;
-	small = small * s + 1.128379167e+00f;
-	small *= x;
-	q = 4.136663368e-05f;
-	q = q * t - 2.274034123e-04f;
-	q = q * t + 8.815708784e-04f;
-	q = q * t - 3.190472810e-03f;
-	q = q * t + 1.096112407e-02f;
-	q = q * t - 3.664749492e-02f;
-	q = q * t + 1.262393094e-01f;
-	q = q * t - 5.290210216e-01f;
-	q = q * t - 1.556815277e+00f;
-	/* e = exp(y) for y in [-17, 0]: 2^n * exp(r), |r| <= ln2/2 */
-	y = q - c * c;
-	kf = y * 1.442695041f + 12582912.0f;	/* round to nearest via 1.5*2^23 */
-	n = (int32_t) f32_bits(kf) - 0x4B400000;
-	kf -= 12582912.0f;
-	r = y - kf * 0.693145752f;
-	r = r - kf * 1.428606820e-06f;
-	e = 1.0f / 5040.0f;
-	e = e * r + 1.0f / 720.0f;
-	e = e * r + 1.0f / 120.0f;
-	e = e * r + 1.0f / 24.0f;
-	e = e * r + 1.0f / 6.0f;
-	e = e * r + 0.5f;
-	e = e * r + 1.0f;
-	e = e * r + 1.0f;
-	big = 1.0f - e * bits_f32((uint32_t) (n + 127) << 23);
-	big = bits_f32(f32_bits(big) | (f32_bits(x) & 0x80000000u));	/* sign of x */
-	/* integer masks rather than branches: |x| < 1, NaN */
-	big = select_f32(-(uint32_t) (ia < 0x3F800000u), small, big);
-	return select_f32(-(uint32_t) (ia > 0x7F800000u), x, big);
-}
 
 /* Apply k elementwise: X -> Y of the same shape and dtype. */
 static OnnxStatus
@@ -275,13 +187,8 @@ UNARY_RUN(atanh, NULL)
 UNARY_FLOAT(erf, erf_f32_fast(x), erf(x))
 static const UnaryKernel erf_kernel = {erf_f32, erf_f64, NULL};
 
-/*
- * out[i] = erf(in[i]) for n floats.  With gcc on x86-64 the loop is also
- * compiled for AVX2 and the variant is chosen at load (target_clones).
- */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-__attribute__((target_clones("avx2", "default")))
-#endif
+/* out[i] = erf(in[i]) for n floats (AVX2 variant where gcc can). */
+ONNX_VEC_CLONES
 static void
 erf_f32_loop(const float *in, float *out, int64_t n)
 {

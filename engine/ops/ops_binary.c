@@ -23,7 +23,10 @@ typedef struct BinaryKernel
 	int64_t		(*i64) (int64_t a, int64_t b);
 } BinaryKernel;
 
-/* Broadcast output for inputs a and b, or NULL with the error set. */
+/*
+ * Broadcast output for inputs a and b, or NULL with the error set.  Not
+ * zeroed: binary_apply, its only caller, writes every element or fails.
+ */
 static OnnxTensor *
 binary_out(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *b, OnnxDType dt)
 {
@@ -40,7 +43,7 @@ binary_out(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *b, OnnxDTy
 						 onnx_shape_text(a, sa, sizeof(sa)), onnx_shape_text(b, sb, sizeof(sb)));
 		return NULL;
 	}
-	return onnx_out(ctx, 0, dt, rank, dims);
+	return onnx_out_raw(ctx, 0, dt, rank, dims);
 }
 
 /* Apply k to A and B (same dtype) into C of the same dtype. */

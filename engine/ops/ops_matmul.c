@@ -66,6 +66,8 @@ run_matmul(OnnxKernelCtx *ctx)
 	int			orank = 0;
 	int64_t		nbatch = 1;
 	OnnxTensor *c;
+	const OnnxTensor *bias = ctx->node->fused_bias;
+	float		beta = 0.0f;
 
 	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MatMul needs inputs of rank 1 or more");
@@ -100,10 +102,23 @@ run_matmul(OnnxKernelCtx *ctx)
 		odims[orank++] = M;
 	if (b->rank > 1)
 		odims[orank++] = N;
-	if ((c = onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
+	/* BLAS with beta 0 (or the bias rows below) writes every element of C */
+	if ((c = (bias != NULL || (K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE))) ?
+		 onnx_out_raw(ctx, 0, a->dtype, orank, odims) : onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
 		return ctx->err->status;
 	if (c->count == 0)
 		return ONNX_OK;
+	if (bias != NULL)
+	{
+		/* Add of a bias folded in by optimize.c: C starts as the bias rows */
+		if (c->dtype != ONNX_DTYPE_FLOAT || b->rank < 2 || bias->count != N)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"MatMul with a folded bias needs float inputs and %lld bias values",
+									(long long) N);
+		for (int64_t r = 0; r < c->count / N; r++)
+			memcpy((float *) c->data + r * N, bias->data, sizeof(float) * (size_t) N);
+		beta = 1.0f;
+	}
 
 	/* B without batch dims: fold A's batches into M, one GEMM */
 	if (rb == 0 && (c->dtype == ONNX_DTYPE_FLOAT || c->dtype == ONNX_DTYPE_DOUBLE))
@@ -127,7 +142,7 @@ run_matmul(OnnxKernelCtx *ctx)
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			if (c->dtype == ONNX_DTYPE_FLOAT)
 				onnx_blas_sgemm(false, false, nr, N, K, 1.0f, (const float *) a->data + r0 * K, K,
-								b->data, N, 0.0f, (float *) c->data + r0 * N, N);
+								b->data, N, beta, (float *) c->data + r0 * N, N);
 			else
 				onnx_blas_dgemm(false, false, nr, N, K, 1.0, (const double *) a->data + r0 * K, K,
 								b->data, N, 0.0, (double *) c->data + r0 * N, N);
@@ -160,7 +175,7 @@ run_matmul(OnnxKernelCtx *ctx)
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			if (c->dtype == ONNX_DTYPE_FLOAT)
 				onnx_blas_sgemm(false, false, M, N, K, 1.0f, (const float *) a->data + aoff, K,
-								(const float *) b->data + boff, N, 0.0f, (float *) c->data + coff, N);
+								(const float *) b->data + boff, N, beta, (float *) c->data + coff, N);
 			else if (c->dtype == ONNX_DTYPE_DOUBLE)
 				onnx_blas_dgemm(false, false, M, N, K, 1.0, (const double *) a->data + aoff, K,
 								(const double *) b->data + boff, N, 0.0, (double *) c->data + coff, N);

@@ -10,6 +10,36 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "vecmath.h"
+
+/*
+ * Softmax of one contiguous float32 row: y = exp(x - max) / sum, the sum
+ * in double (four partial sums), exp through vecmath.h (AVX2 variant
+ * where gcc can).
+ */
+ONNX_VEC_CLONES
+static void
+softmax_row_f32(const float *x, float *y, int64_t n)
+{
+	float		mx = x[0];
+	double		acc[4] = {0, 0, 0, 0},
+				inv;
+	int64_t		i;
+
+	for (i = 1; i < n; i++)
+		if (x[i] > mx)
+			mx = x[i];
+	for (i = 0; i < n; i++)
+		y[i] = exp_f32_fast(x[i] - mx);
+	for (i = 0; i + 4 <= n; i += 4)
+		for (int j = 0; j < 4; j++)
+			acc[j] += y[i + j];
+	for (; i < n; i++)
+		acc[0] += y[i];
+	inv = 1.0 / ((acc[0] + acc[1]) + (acc[2] + acc[3]));
+	for (i = 0; i < n; i++)
+		y[i] = (float) (y[i] * inv);
+}
 
 /*
  * Softmax family over X viewed as (outer, n, inner).  Opset < 13 flattens
@@ -44,7 +74,8 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 		else
 			inner *= x->dims[i];
 	}
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	/* every element is written below (none when n is 0) */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
@@ -53,7 +84,9 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 		{
 			int64_t		base = o * n * inner + in;
 
-			if (x->dtype == ONNX_DTYPE_FLOAT)
+			if (x->dtype == ONNX_DTYPE_FLOAT && inner == 1 && !log_out)
+				softmax_row_f32((const float *) x->data + base, (float *) y->data + base, n);
+			else if (x->dtype == ONNX_DTYPE_FLOAT)
 			{
 				const float *px = (const float *) x->data + base;
 				float	   *py = (float *) y->data + base;
@@ -70,9 +103,20 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 					py[i * inner] = e;
 					sum += e;
 				}
-				for (int64_t i = 0; i < n; i++)
-					py[i * inner] = log_out ? (px[i * inner] - mx) - (float) log(sum)
-						: (float) (py[i * inner] / sum);
+				if (log_out)
+				{
+					float		ls = (float) log(sum);
+
+					for (int64_t i = 0; i < n; i++)
+						py[i * inner] = (px[i * inner] - mx) - ls;
+				}
+				else
+				{
+					double		inv = 1.0 / sum;
+
+					for (int64_t i = 0; i < n; i++)
+						py[i * inner] = (float) (py[i * inner] * inv);
+				}
 			}
 			else
 			{
@@ -229,6 +273,67 @@ run_batchnorm(OnnxKernelCtx *ctx)
 }
 
 /*
+ * float32 LayerNormalization of outer rows of inner elements: X (outer,
+ * inner) -> Y (outer, inner); Scale and B hold inner values or one.  The
+ * row statistics are summed in double (as span_stats does); mo and io,
+ * when given, receive each row's mean and inverse standard deviation.
+ */
+static void
+layernorm_f32(const float *x, const OnnxTensor *sc, const OnnxTensor *bi, float *y,
+			  OnnxTensor *mo, OnnxTensor *io, int64_t outer, int64_t inner, double eps)
+{
+	const float *s = sc->data;
+	const float *b = bi ? (const float *) bi->data : NULL;
+	bool		s1 = sc->count == 1,
+				b1 = bi != NULL && bi->count == 1;
+
+	for (int64_t o = 0; o < outer; o++)
+	{
+		const float *xr = x + o * inner;
+		float	   *yr = y + o * inner;
+		double		acc[4] = {0, 0, 0, 0},
+					sum,
+					sq,
+					mean;
+		float		fm,
+					fi;
+		int64_t		k;
+
+		/* four partial sums keep the adds independent */
+		for (k = 0; k + 4 <= inner; k += 4)
+			for (int j = 0; j < 4; j++)
+				acc[j] += xr[k + j];
+		for (; k < inner; k++)
+			acc[0] += xr[k];
+		sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		mean = inner ? sum / (double) inner : 0;
+		fm = (float) mean;
+		acc[0] = acc[1] = acc[2] = acc[3] = 0;
+		for (k = 0; k + 4 <= inner; k += 4)
+			for (int j = 0; j < 4; j++)
+			{
+				double		d = (double) xr[k + j] - mean;
+
+				acc[j] += d * d;
+			}
+		for (; k < inner; k++)
+			acc[0] += ((double) xr[k] - mean) * ((double) xr[k] - mean);
+		sq = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+		fi = (float) (1.0 / sqrt((inner ? sq / (double) inner : 0) + eps));
+		if (!s1 && b != NULL && !b1)
+			for (int64_t k = 0; k < inner; k++)
+				yr[k] = (xr[k] - fm) * fi * s[k] + b[k];
+		else
+			for (int64_t k = 0; k < inner; k++)
+				yr[k] = (xr[k] - fm) * fi * s[s1 ? 0 : k] + (b ? b[b1 ? 0 : k] : 0.0f);
+		if (mo)
+			((float *) mo->data)[o] = fm;
+		if (io)
+			((float *) io->data)[o] = fi;
+	}
+}
+
+/*
  * LayerNormalization: X normalized over axes [axis, rank) -> Y, optional
  * Mean and InvStdDev (shape of X with those axes 1).  Scale and B
  * broadcast over the normalized part.
@@ -263,7 +368,8 @@ run_layernorm(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scale must broadcast to the normalized shape");
 	if (bi && bi->count != inner && bi->count != 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must broadcast to the normalized shape");
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	/* Y: every element is written below */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0 &&
 		(mo = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)
@@ -271,6 +377,12 @@ run_layernorm(OnnxKernelCtx *ctx)
 	if (ctx->n_outputs > 2 && ctx->node->outputs[2] >= 0 &&
 		(io = onnx_out(ctx, 2, ONNX_DTYPE_FLOAT, x->rank, sdims)) == NULL)
 		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT && sc->dtype == ONNX_DTYPE_FLOAT &&
+		(bi == NULL || bi->dtype == ONNX_DTYPE_FLOAT))
+	{
+		layernorm_f32(x->data, sc, bi, y->data, mo, io, outer, inner, eps);
+		return ONNX_OK;
+	}
 	for (int64_t o = 0; o < outer; o++)
 	{
 		int64_t		base = o * inner;

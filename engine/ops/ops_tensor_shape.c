@@ -35,11 +35,11 @@ copy_data(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x)
 	return ONNX_OK;
 }
 
-/* Y := X with a new shape (same count); copies the data. */
+/* Y := X with a new shape (same count); copies the data (all of it). */
 static OnnxStatus
 copy_with_shape(OnnxKernelCtx *ctx, const OnnxTensor *x, int rank, const int64_t *dims)
 {
-	OnnxTensor *y = onnx_out(ctx, 0, x->dtype, rank, dims);
+	OnnxTensor *y = onnx_out_raw(ctx, 0, x->dtype, rank, dims);
 
 	if (y == NULL)
 		return ctx->err->status;

@@ -154,6 +154,7 @@ typedef struct OnnxNode
 	int			index;			/* position in execution order */
 	bool		skip;			/* folded into another node by the optimizer */
 	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
+	const OnnxTensor *fused_bias;	/* float (N) added to MatMul rows (optimizer) */
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 
@@ -338,6 +339,12 @@ extern const OnnxTensor *onnx_in(OnnxKernelCtx *ctx, int i);
  */
 extern OnnxTensor *onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 							int rank, const int64_t *dims);
+/*
+ * onnx_out without zeroing the data (strings are still NULL), for a
+ * kernel that writes every element itself before returning.
+ */
+extern OnnxTensor *onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
+								int rank, const int64_t *dims);
 /* Same as onnx_out with the shape of t. */
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);

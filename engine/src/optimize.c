@@ -13,6 +13,10 @@
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
  *
+ *	  - MatMul followed by Add of a constant float32 1-D bias with one
+ *	    value per output column: the MatMul writes the Add's output,
+ *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
+ *
  *	  Graphs with subgraphs (If, Loop, Scan) are left as they are, so no
  *	  captured value can be rewritten under a subgraph.
  *
@@ -198,6 +202,67 @@ fuse_relu(OnnxGraph *g)
 	}
 }
 
+/* Static last dimension of value id (its initializer's or inferred), or -1. */
+static int64_t
+last_dim(const OnnxGraph *g, int id)
+{
+	const OnnxValueSlot *v = &g->values[id];
+
+	if (v->init != NULL && v->init->kind == ONNX_VALUE_TENSOR)
+		return v->init->tensor.rank >= 2 ? v->init->tensor.dims[v->init->tensor.rank - 1] : -1;
+	return v->info.rank >= 2 ? v->info.dims[v->info.rank - 1] : -1;
+}
+
+/*
+ * Fold Add(MatMul(A, B), bias) (either input order) into the MatMul when
+ * bias is a float32 initializer of rank 1 whose length is B's static last
+ * dimension N (B of rank 2 or more), so the sum keeps the MatMul's shape.
+ */
+static void
+fuse_matmul_bias(OnnxGraph *g)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *add = &g->nodes[i];
+		OnnxNode   *mm;
+		const OnnxTensor *bias = NULL;
+		int			mid = -1;
+
+		if (add->skip || add->domain[0] || strcmp(add->op_type, "Add") != 0 || add->opset < 7 ||
+			add->n_inputs != 2 || add->n_outputs != 1 || add->outputs[0] < 0)
+			continue;
+		for (int k = 0; k < 2 && bias == NULL; k++)
+		{
+			int			in = add->inputs[k],
+						other = add->inputs[1 - k];
+			OnnxTensor *t;
+
+			if (in < 0 || other < 0 || g->values[in].source != ONNX_SRC_NODE ||
+				g->values[in].is_output || g->values[in].producer < 0 ||
+				g->values[other].init == NULL || g->values[other].init->kind != ONNX_VALUE_TENSOR)
+				continue;
+			t = &g->values[other].init->tensor;
+			if (t->rank != 1 || const_f32(g, other, t->count) == NULL)
+				continue;
+			mid = in;
+			bias = t;
+		}
+		if (bias == NULL)
+			continue;
+		mm = &g->nodes[g->values[mid].producer];
+		if (mm->skip || mm->fused_relu || mm->fused_bias || mm->domain[0] ||
+			strcmp(mm->op_type, "MatMul") != 0 || mm->n_inputs != 2 || mm->inputs[1] < 0 ||
+			mm->n_outputs != 1 || mm->outputs[0] != mid || consumers(g, mid) != 1 ||
+			last_dim(g, mm->inputs[1]) != bias->count)
+			continue;
+		mm->outputs[0] = add->outputs[0];
+		mm->fused_bias = bias;
+		g->values[add->outputs[0]].producer = g->values[mid].producer;
+		g->values[mid].last_use = -1;
+		add->skip = true;
+	}
+}
+
 /* Apply every rewrite to the main graph. */
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
@@ -206,4 +271,5 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 		return;
 	fold_conv_batchnorm(g, arena);
 	fuse_relu(g);
+	fuse_matmul_bias(g);
 }

@@ -244,8 +244,9 @@ onnx_in(OnnxKernelCtx *ctx, int i)
 	return &ctx->inputs[i]->tensor;
 }
 
-OnnxTensor *
-onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+/* onnx_out and onnx_out_raw: zero the data or leave it as it is. */
+static OnnxTensor *
+out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims, bool zero)
 {
 	OnnxSession *s = ctx->session;
 	OnnxValue  *v;
@@ -289,7 +290,8 @@ onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *di
 							 "out of memory allocating %zu bytes", t.nbytes);
 			return NULL;
 		}
-		memset(t.data, 0, t.nbytes ? t.nbytes : 1);
+		if (zero)
+			memset(t.data, 0, t.nbytes ? t.nbytes : 1);
 	}
 	t.device = ONNX_DEVICE_CPU;
 	s->live_bytes += t.nbytes;
@@ -298,6 +300,18 @@ onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *di
 	v->n_items = 0;
 	v->items = NULL;
 	return &v->tensor;
+}
+
+OnnxTensor *
+onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+{
+	return out_tensor(ctx, i, dtype, rank, dims, true);
+}
+
+OnnxTensor *
+onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+{
+	return out_tensor(ctx, i, dtype, rank, dims, dtype == ONNX_DTYPE_STRING);
 }
 
 OnnxTensor *

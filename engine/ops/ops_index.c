@@ -736,15 +736,7 @@ run_gathernd(OnnxKernelCtx *ctx)
 	}
 	if ((y = onnx_out(ctx, 0, x->dtype, rank, dims)) == NULL)
 		return ctx->err->status;
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	onnx_row_strides(x, xstride);
 	nbatch = dims_product(x->dims, 0, (int) b);
 	per_batch = dims_product(ind->dims, (int) b, ind->rank - 1);
 	slice = dims_product(x->dims, (int) (b + k), x->rank);
@@ -959,15 +951,7 @@ run_scatter_elements(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (!move_elems(ctx, y, 0, x, 0, x->count))
 		return KFAIL_OOM(ctx);
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	onnx_row_strides(x, xstride);
 	for (int64_t o = 0; o < ind->count; o++)
 	{
 		int64_t		v,
@@ -1027,15 +1011,7 @@ run_scatternd(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (!move_elems(ctx, y, 0, x, 0, x->count))
 		return KFAIL_OOM(ctx);
-	{
-		int64_t		s = 1;
-
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			xstride[d] = s;
-			s *= x->dims[d];
-		}
-	}
+	onnx_row_strides(x, xstride);
 	rows = dims_product(ind->dims, 0, ind->rank - 1);
 	slice = dims_product(x->dims, (int) k, x->rank);
 	for (int64_t r = 0; r < rows; r++)

@@ -57,19 +57,6 @@ copy_run(OnnxKernelCtx *ctx, OnnxTensor *dst, int64_t di, const OnnxTensor *src,
 
 #define OOM_STATUS(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
 
-/* Row-major element strides of t. */
-static void
-row_strides(const OnnxTensor *t, int64_t *stride)
-{
-	int64_t		s = 1;
-
-	for (int d = t->rank - 1; d >= 0; d--)
-	{
-		stride[d] = s;
-		s *= t->dims[d];
-	}
-}
-
 /* Advance a row-major multi-index over dims[0..rank). */
 static inline void
 next_index(int64_t *idx, const int64_t *dims, int rank)
@@ -119,7 +106,7 @@ run_transpose(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
-	row_strides(x, xstride);
+	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	/* walk Y in order; the innermost Y axis moves X by xstride[perm[r-1]] */
 	{
@@ -449,7 +436,7 @@ run_slice(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	row_strides(x, xstride);
+	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -540,7 +527,7 @@ run_gather_elements(OnnxKernelCtx *ctx)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "indices dimension %d exceeds the data's", d);
 	if ((y = onnx_out_like(ctx, 0, x->dtype, ind)) == NULL)
 		return ctx->err->status;
-	row_strides(x, xstride);
+	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -584,7 +571,7 @@ run_tile(OnnxKernelCtx *ctx)
 	}
 	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	row_strides(x, xstride);
+	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -671,7 +658,7 @@ run_pad(OnnxKernelCtx *ctx)
 	}
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
-	row_strides(x, xstride);
+	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{

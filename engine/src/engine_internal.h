@@ -76,6 +76,7 @@ extern OnnxStatus onnx_value_copy(OnnxValue *dst, const OnnxValue *src,
 								  const OnnxAllocator *alloc, OnnxError *err);
 /* "[2, 3]" into buf */
 extern const char *onnx_shape_text(const OnnxTensor *t, char *buf, size_t len);
+extern void onnx_row_strides(const OnnxTensor *t, int64_t *stride);	/* tensor.c */
 extern void onnx_tensor_relu_inplace(OnnxTensor *y);	/* tensor.c: y = max(y, 0) */
 extern bool onnx_dtype_is_float(OnnxDType dt);	/* float16/bfloat16/float/double */
 extern bool onnx_dtype_is_signed_int(OnnxDType dt);

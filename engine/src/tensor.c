@@ -230,3 +230,16 @@ onnx_tensor_relu_inplace(OnnxTensor *y)
 			if (!(onnx_tensor_get_f64(y, i) > 0))
 				onnx_tensor_set_f64(y, i, 0.0);
 }
+
+/* Row-major element strides of t: stride[rank - 1] = 1. */
+void
+onnx_row_strides(const OnnxTensor *t, int64_t *stride)
+{
+	int64_t		s = 1;
+
+	for (int d = t->rank - 1; d >= 0; d--)
+	{
+		stride[d] = s;
+		s *= t->dims[d];
+	}
+}

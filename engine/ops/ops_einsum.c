@@ -270,6 +270,28 @@ label_strides(const EinPlan *pl, int op, const OnnxTensor *x, int64_t *st)
 /* ---- general loop ---- */
 
 /*
+ * Advance the odometer over the labels loop[lo..hi) (the last fastest) by
+ * one step, moving each operand's offset off[i] along its strides st[i].
+ */
+static inline void
+ein_step(const EinPlan *pl, const int *loop, int lo, int hi, int n,
+		 int64_t st[][EIN_LABELS], int64_t *idx, int64_t *off)
+{
+	for (int q = hi - 1; q >= lo; q--)
+	{
+		int			l = loop[q];
+
+		for (int i = 0; i < n; i++)
+			off[i] += st[i][l];
+		if (++idx[l] < pl->size[l])
+			return;
+		for (int i = 0; i < n; i++)
+			off[i] -= st[i][l] * pl->size[l];
+		idx[l] = 0;
+	}
+}
+
+/*
  * Y[out labels] = sum over the other labels of the product of the
  * operands (buffers of T read through per-label strides).
  */
@@ -285,24 +307,10 @@ label_strides(const EinPlan *pl, int op, const OnnxTensor *x, int64_t *st)
 				for (int i = 0; i < n; i++) \
 					prod *= BUF[i][off[i]]; \
 				acc += prod; \
-				for (int q = nl - 1; q >= n_out_loop; q--) \
-				{ \
-					int		l = loop[q]; \
-					for (int i = 0; i < n; i++) off[i] += st[i][l]; \
-					if (++idx[l] < pl->size[l]) break; \
-					for (int i = 0; i < n; i++) off[i] -= st[i][l] * pl->size[l]; \
-					idx[l] = 0; \
-				} \
+				ein_step(pl, loop, n_out_loop, nl, n, st, idx, off); \
 			} \
 			STORE; \
-			for (int q = n_out_loop - 1; q >= 0; q--) \
-			{ \
-				int		l = loop[q]; \
-				for (int i = 0; i < n; i++) off[i] += st[i][l]; \
-				if (++idx[l] < pl->size[l]) break; \
-				for (int i = 0; i < n; i++) off[i] -= st[i][l] * pl->size[l]; \
-				idx[l] = 0; \
-			} \
+			ein_step(pl, loop, 0, n_out_loop, n, st, idx, off); \
 			if ((o & 4095) == 0 && onnx_kernel_should_abort(ctx)) \
 				goto cancelled; \
 		} \

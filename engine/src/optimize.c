@@ -38,17 +38,30 @@ has_subgraphs(const OnnxGraph *g)
 	return false;
 }
 
-/* Number of node inputs in g that read value id. */
-static int
-consumers(const OnnxGraph *g, int id)
+/*
+ * uses[id] = number of node inputs of g that read value id, skipped nodes
+ * included (counted once per optimization, kept up to date by rewrites
+ * that add an input); NULL if out of memory.
+ */
+static int *
+count_uses(const OnnxGraph *g, OnnxArena *arena)
 {
-	int			n = 0;
+	int		   *uses = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
 
+	if (uses == NULL)
+		return NULL;
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
-			if (g->nodes[i].inputs[k] == id)
-				n++;
-	return n;
+			if (g->nodes[i].inputs[k] >= 0)
+				uses[g->nodes[i].inputs[k]]++;
+	return uses;
+}
+
+/* Number of node inputs that read value id (0 for an absent value). */
+static inline int
+consumers(const int *uses, int id)
+{
+	return id >= 0 ? uses[id] : 0;
 }
 
 /* The float32 initializer tensor of value id with n elements, or NULL. */
@@ -76,7 +89,7 @@ const_f32(OnnxGraph *g, int id, int64_t n)
  * without B takes the BN's bias initializer (read only by the BN) as B'.
  */
 static void
-fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
+fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena, int *uses)
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
@@ -102,12 +115,12 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
 				goto next;
 		mid = bn->inputs[0];
 		if (mid < 0 || g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output ||
-			g->values[mid].producer < 0 || consumers(g, mid) != 1)
+			g->values[mid].producer < 0 || consumers(uses, mid) != 1)
 			continue;
 		conv = &g->nodes[g->values[mid].producer];
 		if (conv->skip || conv->fused_relu || conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
 			conv->n_outputs != 1 || conv->outputs[0] != mid || conv->n_inputs < 2 ||
-			conv->inputs[1] < 0 || consumers(g, conv->inputs[1]) != 1 ||
+			conv->inputs[1] < 0 || consumers(uses, conv->inputs[1]) != 1 ||
 			g->values[conv->inputs[1]].init == NULL)
 			continue;
 		w = &g->values[conv->inputs[1]].init->tensor;
@@ -123,7 +136,7 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
 		if (conv->n_inputs >= 3 && conv->inputs[2] >= 0)
 		{
 			bias_id = conv->inputs[2];
-			if (consumers(g, bias_id) != 1 || (b = const_f32(g, bias_id, M)) == NULL)
+			if (consumers(uses, bias_id) != 1 || (b = const_f32(g, bias_id, M)) == NULL)
 				continue;
 		}
 		else
@@ -132,7 +145,7 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
 
 			/* the BN's bias becomes the Conv's B; it must be read by the BN alone */
 			bias_id = bn->inputs[2];
-			if (consumers(g, bias_id) != 1 ||
+			if (consumers(uses, bias_id) != 1 ||
 				(ins = onnx_arena_alloc(arena, sizeof(int) * 3)) == NULL)
 				continue;
 			ins[0] = conv->inputs[0];
@@ -140,6 +153,7 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena)
 			ins[2] = bias_id;
 			conv->inputs = ins;
 			conv->n_inputs = 3;
+			uses[bias_id]++;
 			b = NULL;
 		}
 		eps = onnx_attr_float(bn, "epsilon", 1e-5f);
@@ -170,7 +184,7 @@ next:
 
 /* Fold Relu into the Gemm or Conv that feeds it. */
 static void
-fuse_relu(OnnxGraph *g)
+fuse_relu(OnnxGraph *g, const int *uses)
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
@@ -192,7 +206,7 @@ fuse_relu(OnnxGraph *g)
 		if (src->skip || src->fused_relu || src->domain[0] ||
 			(strcmp(src->op_type, "Gemm") != 0 && strcmp(src->op_type, "Conv") != 0) ||
 			src->n_outputs != 1 || src->outputs[0] != mid ||
-			consumers(g, mid) != 1)
+			consumers(uses, mid) != 1)
 			continue;
 		src->outputs[0] = relu->outputs[0];
 		src->fused_relu = true;
@@ -219,7 +233,7 @@ last_dim(const OnnxGraph *g, int id)
  * dimension N (B of rank 2 or more), so the sum keeps the MatMul's shape.
  */
 static void
-fuse_matmul_bias(OnnxGraph *g)
+fuse_matmul_bias(OnnxGraph *g, const int *uses)
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
@@ -252,7 +266,7 @@ fuse_matmul_bias(OnnxGraph *g)
 		mm = &g->nodes[g->values[mid].producer];
 		if (mm->skip || mm->fused_relu || mm->fused_bias || mm->domain[0] ||
 			strcmp(mm->op_type, "MatMul") != 0 || mm->n_inputs != 2 || mm->inputs[1] < 0 ||
-			mm->n_outputs != 1 || mm->outputs[0] != mid || consumers(g, mid) != 1 ||
+			mm->n_outputs != 1 || mm->outputs[0] != mid || consumers(uses, mid) != 1 ||
 			last_dim(g, mm->inputs[1]) != bias->count)
 			continue;
 		mm->outputs[0] = add->outputs[0];
@@ -267,9 +281,11 @@ fuse_matmul_bias(OnnxGraph *g)
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 {
-	if (has_subgraphs(g))
+	int		   *uses;
+
+	if (has_subgraphs(g) || (uses = count_uses(g, arena)) == NULL)
 		return;
-	fold_conv_batchnorm(g, arena);
-	fuse_relu(g);
-	fuse_matmul_bias(g);
+	fold_conv_batchnorm(g, arena, uses);
+	fuse_relu(g, uses);
+	fuse_matmul_bias(g, uses);
 }

@@ -244,6 +244,14 @@ onnx_in(OnnxKernelCtx *ctx, int i)
 	return &ctx->inputs[i]->tensor;
 }
 
+/* Whether bytes more than the session holds now would pass its memory limit. */
+static bool
+over_memory_limit(const OnnxSession *s, size_t bytes)
+{
+	return s->opts.max_memory &&
+		(bytes > s->opts.max_memory || s->live_bytes > s->opts.max_memory - bytes);
+}
+
 /* onnx_out and onnx_out_raw: zero the data or leave it as it is. */
 static OnnxTensor *
 out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims, bool zero)
@@ -266,7 +274,7 @@ out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 		onnx_kernel_fail(ctx, ctx->err->status, "%s", ctx->err->message);
 		return NULL;
 	}
-	if (s->opts.max_memory && s->live_bytes + t.nbytes > s->opts.max_memory)
+	if (over_memory_limit(s, t.nbytes))
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
 						 "output of %zu bytes would exceed the memory limit of %zu bytes",
@@ -355,14 +363,12 @@ onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v)
 OnnxStatus
 onnx_kernel_charge(OnnxKernelCtx *ctx, const OnnxValue *v)
 {
-	OnnxSession *s = ctx->session;
 	size_t		n = value_bytes(v);
+	OnnxStatus	st;
 
-	if (s->opts.max_memory && s->live_bytes + n > s->opts.max_memory)
-		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
-								"a value of %zu bytes would exceed the memory limit of %zu bytes",
-								n, s->opts.max_memory);
-	s->live_bytes += n;
+	if ((st = onnx_kernel_check_memory(ctx, n)) != ONNX_OK)
+		return st;
+	ctx->session->live_bytes += n;
 	return ONNX_OK;
 }
 
@@ -378,8 +384,7 @@ onnx_kernel_check_memory(OnnxKernelCtx *ctx, size_t bytes)
 {
 	OnnxSession *s = ctx->session;
 
-	if (s->opts.max_memory && (bytes > s->opts.max_memory ||
-							   s->live_bytes > s->opts.max_memory - bytes))
+	if (over_memory_limit(s, bytes))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
 								"%zu bytes more would exceed the memory limit of %zu bytes",
 								bytes, s->opts.max_memory);

@@ -86,6 +86,7 @@ run_suite conformance-sanitizers "$PY" test/conformance/run_conformance.py \
 	--bin engine/build-san/onnx_node_test
 
 run_suite ml-models "$PY" test/ml/run_ml_tests.py
+run_suite kernels "$PY" test/kernels/run_kernel_tests.py
 
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Kernel tests: every make_*_cases.py in test/kernels/ writes its cases
+(models with onnxruntime's outputs, see cases.py) into
+test/kernels/generated/<family>/, then each case runs through the engine
+(onnx_node_test) with the case's tolerance.  The cases aim at the fast
+paths of the kernels: shapes that take each specialisation, odd sizes that
+leave SIMD tails, broadcast patterns, attribute variants.
+
+    run_kernel_tests.py [--bin engine/build/onnx_node_test] [FAMILY ...]
+
+Prints a line per failing case, one per family, and last "N passed, N failed".
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+GEN = os.path.join(HERE, "generated")
+
+
+def run_case(binary, d):
+    tol = ["1e-4", "1e-5"]
+    tf = os.path.join(d, "tolerance.txt")
+    if os.path.exists(tf):
+        tol = open(tf).read().split()[:2]
+    try:
+        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], d],
+                           capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False, "TIMEOUT"
+    return r.returncode == 0 and r.stdout.startswith("PASS"), (r.stdout + r.stderr).strip()[:400]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "engine", "build", "onnx_node_test"))
+    ap.add_argument("families", nargs="*")
+    a = ap.parse_args()
+    passed = failed = 0
+    for script in sorted(glob.glob(os.path.join(HERE, "make_*_cases.py"))):
+        family = os.path.basename(script)[len("make_"):-len("_cases.py")]
+        if a.families and family not in a.families:
+            continue
+        out = os.path.join(GEN, family)
+        g = subprocess.run([sys.executable, script, out], capture_output=True, text=True)
+        if g.returncode != 0:
+            print("not ok - %s could not write its cases" % os.path.basename(script))
+            print(g.stderr[-2000:])
+            failed += 1
+            continue
+        ok = bad = 0
+        for d in sorted(glob.glob(os.path.join(out, "*", ""))):
+            good, msg = run_case(a.bin, d.rstrip("/"))
+            if not good:
+                print("not ok - %s/%s: %s" % (family, os.path.basename(d.rstrip("/")), msg))
+            ok += good
+            bad += not good
+        print("%s - %s: %d of %d cases" % ("ok" if not bad else "not ok", family, ok, ok + bad))
+        passed += ok
+        failed += bad
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

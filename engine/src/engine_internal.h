@@ -179,6 +179,7 @@ typedef struct OnnxValueSlot
 	int			producer;		/* node index or -1 */
 	int			last_use;		/* node index of the last consumer, -1 none */
 	bool		is_output;		/* a graph output: never freed during a run */
+	bool		overridable;	/* initializer a caller may replace (also an input) */
 } OnnxValueSlot;
 
 struct OnnxGraph
@@ -285,7 +286,24 @@ typedef struct OnnxOpDef
 	 * model).  Errors refuse the model.
 	 */
 	OnnxStatus	(*prepare) (OnnxNode *node, OnnxArena *arena, OnnxError *err);
+	/*
+	 * optional: called once at load after inference and the optimizer,
+	 * with the graph, to build state from constant inputs (packed
+	 * weights, transposed matrices) into node->prepared, memory from the
+	 * model's arena.  Inputs are constant only as onnx_const_input says;
+	 * a node without usable constants keeps node->prepared NULL and the
+	 * run takes its general path.  Errors refuse the model.
+	 */
+	OnnxStatus	(*pack) (OnnxNode *node, const OnnxGraph *g, OnnxArena *arena,
+						 OnnxError *err);
 } OnnxOpDef;
+
+/*
+ * The constant tensor feeding input k of node in graph g: an initializer
+ * the caller cannot override, or NULL (absent input, computed value,
+ * overridable initializer, captured outer value, not a tensor).
+ */
+extern const OnnxTensor *onnx_const_input(const OnnxGraph *g, const OnnxNode *node, int k);
 
 /* Each operator family file exports a table ending with a {0} entry. */
 extern const OnnxOpDef *onnx_registry_lookup(const char *domain, const char *name,

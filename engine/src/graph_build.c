@@ -722,7 +722,15 @@ build_graph_scoped(OnnxBuildCtx *bc, const Onnx__GraphProto *gp,
 			return onnx_error_set(bc->err, ONNX_ERR_INVALID_MODEL, "graph input %zu has no name", i);
 		existing = table_find(&sc.names, g, vi->name);
 		if (existing >= 0 && g->values[existing].source == ONNX_SRC_INITIALIZER)
+		{
+			/*
+			 * From IR version 4 an initializer that is also an input is a
+			 * default the caller may override (as in onnxruntime); before,
+			 * every initializer had to be listed and stays a constant.
+			 */
+			g->values[existing].overridable = bc->model->meta.ir_version >= 4;
 			continue;
+		}
 		if (existing >= 0)
 			return onnx_error_set(bc->err, ONNX_ERR_INVALID_MODEL, "graph input \"%s\" is listed more than once", vi->name);
 		if ((id = add_value(bc, &sc, vi->name, ONNX_SRC_INPUT)) < 0)

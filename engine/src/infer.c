@@ -153,7 +153,8 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 		int			id = n->inputs[i];
 
 		ins[i] = id >= 0 ? &g->values[id].info : NULL;
-		consts[i] = (id >= 0 && g->values[id].source == ONNX_SRC_INITIALIZER) ?
+		consts[i] = (id >= 0 && g->values[id].source == ONNX_SRC_INITIALIZER &&
+					  !g->values[id].overridable) ?
 			g->values[id].init : NULL;
 	}
 	for (int i = 0; i < n->n_outputs; i++)

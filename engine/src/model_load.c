@@ -13,6 +13,7 @@
 
 #include "function_inline.h"
 #include "graph_build.h"
+#include "pack.h"
 #include "infer.h"
 #include "optimize.h"
 #include "onnx.pb-c.h"
@@ -256,6 +257,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
 		return st;
 	onnx_graph_optimize(g, &m->arena);
+	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
+		return st;
 
 	/* public copies of input and output infos */
 	m->input_infos = onnx_arena_alloc(&m->arena, sizeof(OnnxValueInfo) * (size_t) (g->n_inputs + 1));

@@ -71,7 +71,7 @@ const_f32(OnnxGraph *g, int id, int64_t n)
 	OnnxTensor *t;
 
 	if (id < 0 || g->values[id].source != ONNX_SRC_INITIALIZER || g->values[id].init == NULL ||
-		g->values[id].is_output)
+		g->values[id].is_output || g->values[id].overridable)
 		return NULL;
 	t = &g->values[id].init->tensor;
 	if (g->values[id].init->kind != ONNX_VALUE_TENSOR || t->dtype != ONNX_DTYPE_FLOAT ||

@@ -767,9 +767,9 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 				id = g->inputs[k];
 		if (id < 0)
 			for (int k = 0; k < g->n_values; k++)
-				if (g->values[k].source == ONNX_SRC_INITIALIZER &&
+				if (g->values[k].source == ONNX_SRC_INITIALIZER && g->values[k].overridable &&
 					strcmp(g->values[k].name, input_names[i]) == 0)
-					id = k;		/* overriding an initializer */
+					id = k;		/* overriding an initializer listed as an input */
 		if (id < 0)
 		{
 			frame_free(s, &f);

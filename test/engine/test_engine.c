@@ -780,6 +780,87 @@ test_unsupported(void)
 	free(bytes);
 }
 
+/* Run override.onnx (y = x @ w + v) with x = [1, 2], optionally feeding w or v. */
+static OnnxStatus
+run_override(OnnxSession *s, const char *fed, const float *fed_data, int64_t fed_n,
+			 float *y3, OnnxError *err)
+{
+	float		xd[2] = {1, 2};
+	int64_t		xdims[2] = {1, 2};
+	int64_t		fdims[2] = {2, 3};
+	OnnxValue	in[2],
+				y;
+	const char *names[2] = {"x", fed};
+	OnnxStatus	st;
+
+	memset(in, 0, sizeof(in));
+	in[0].kind = ONNX_VALUE_TENSOR;
+	in[0].tensor.dtype = ONNX_DTYPE_FLOAT;
+	in[0].tensor.rank = 2;
+	memcpy(in[0].tensor.dims, xdims, sizeof(xdims));
+	in[0].tensor.count = 2;
+	in[0].tensor.nbytes = sizeof(xd);
+	in[0].tensor.data = xd;
+	if (fed)
+	{
+		in[1] = in[0];
+		in[1].tensor.rank = fed_n == 3 ? 1 : 2;
+		if (fed_n == 3)
+			in[1].tensor.dims[0] = 3;
+		else
+			memcpy(in[1].tensor.dims, fdims, sizeof(fdims));
+		in[1].tensor.count = fed_n;
+		in[1].tensor.nbytes = sizeof(float) * (size_t) fed_n;
+		in[1].tensor.data = (void *) fed_data;
+	}
+	st = onnx_session_run(s, fed ? 2 : 1, names, in, 1, NULL, &y, err);
+	if (st == ONNX_OK)
+	{
+		memcpy(y3, y.tensor.data, 3 * sizeof(float));
+		onnx_value_release(&onnx_malloc_allocator, &y);
+	}
+	return st;
+}
+
+/*
+ * An initializer also listed as an input (IR >= 4) is a default the
+ * caller may override; a plain initializer is a constant nobody overrides
+ * (kernels may have packed it at load).
+ */
+static void
+test_initializer_override(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("override.onnx", &len);
+	OnnxModel  *m;
+	OnnxSession *s;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	float		y[3];
+	const float w2[6] = {1, 0, 0, 0, 1, 0};
+	const float v3[3] = {5, 5, 5};
+
+	if (bytes == NULL || onnx_model_load(bytes, len, NULL, &m, &err) != ONNX_OK)
+	{
+		CHECK(0, "override fixture loads");
+		free(bytes);
+		return;
+	}
+	CHECK(onnx_model_input_count(m) == 1, "an overridable initializer is not a required input");
+	CHECK(onnx_session_create(m, &opts, &s, &err) == ONNX_OK, "override session");
+	/* x @ arange(6).reshape(2, 3) + 1 = [1*0+2*3, 1*1+2*4, 1*2+2*5] + 1 */
+	CHECK(run_override(s, NULL, NULL, 0, y, &err) == ONNX_OK &&
+		  y[0] == 7 && y[1] == 10 && y[2] == 13, "the stored default is used when not fed");
+	CHECK(run_override(s, "w", w2, 6, y, &err) == ONNX_OK &&
+		  y[0] == 2 && y[1] == 3 && y[2] == 1, "a fed value overrides an initializer listed as an input");
+	CHECK(run_override(s, "v", v3, 3, y, &err) == ONNX_ERR_INVALID_ARGUMENT &&
+		  strstr(err.message, "no input named \"v\"") != NULL,
+		  "a plain initializer cannot be overridden");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+}
+
 static void
 test_dtypes(void)
 {
@@ -809,6 +890,7 @@ main(int argc, char **argv)
 	test_control_alloc_failures();
 	test_random();
 	test_conv_batch();
+	test_initializer_override();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -50,7 +50,9 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None):
     os.makedirs(ds, exist_ok=True)
     onnx.save(model, os.path.join(d, "model.onnx"))
     outs = expected if expected is not None else reference(model, feed)
-    for i, gi in enumerate(model.graph.input):
+    inits = {t.name for t in model.graph.initializer}
+    fed = [gi for gi in model.graph.input if gi.name not in inits]
+    for i, gi in enumerate(fed):
         with open(os.path.join(ds, "input_%d.pb" % i), "wb") as f:
             f.write(numpy_helper.from_array(np.asarray(feed[gi.name]), gi.name).SerializeToString())
     for i, (go, val) in enumerate(zip(model.graph.output, outs)):

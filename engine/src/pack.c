@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * pack.c
+ *	  The load-time pass that lets kernels prepare constant inputs once
+ *	  (packed GEMM weights, transposed matrices) instead of on every run:
+ *	  after inference and the optimizer, every node whose operator has a
+ *	  pack hook gets it called with its graph, subgraphs included.
+ *
+ *	  What is constant: an initializer the caller cannot override.  Since
+ *	  IR version 4 an initializer also listed as a graph input is only a
+ *	  default (onnxruntime's rule too), so it is not constant.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <stdio.h>
+
+#include "engine_internal.h"
+#include "pack.h"
+
+const OnnxTensor *
+onnx_const_input(const OnnxGraph *g, const OnnxNode *node, int k)
+{
+	const OnnxValueSlot *v;
+	int			id;
+
+	if (k < 0 || k >= node->n_inputs || (id = node->inputs[k]) < 0 || id >= g->n_values)
+		return NULL;
+	v = &g->values[id];
+	if (v->source != ONNX_SRC_INITIALIZER || v->overridable || v->init == NULL ||
+		v->init->kind != ONNX_VALUE_TENSOR)
+		return NULL;
+	return &v->init->tensor;
+}
+
+OnnxStatus
+onnx_graph_pack(OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		OnnxStatus	st;
+
+		if (!n->skip && n->def && n->def->pack &&
+			(st = n->def->pack(n, g, arena, err)) != ONNX_OK)
+		{
+			snprintf(err->op, sizeof(err->op), "%s", n->op_type);
+			snprintf(err->node, sizeof(err->node), "%s", n->name);
+			return st;
+		}
+		for (int a = 0; a < n->n_attrs; a++)
+		{
+			const OnnxAttr *at = &n->attrs[a];
+
+			if (at->type == ONNX_ATTR_GRAPH && at->g &&
+				(st = onnx_graph_pack(at->g, arena, err)) != ONNX_OK)
+				return st;
+			for (int k = 0; at->type == ONNX_ATTR_GRAPHS && k < at->n; k++)
+				if ((st = onnx_graph_pack(at->graphs[k], arena, err)) != ONNX_OK)
+					return st;
+		}
+	}
+	return ONNX_OK;
+}

@@ -8,8 +8,11 @@
  *	  Where(cond, X, Y); Pow(X, Y) (Y of any numeric type); Mod (fmod);
  *	  Min, Max, Sum, Mean (1..n inputs); PRelu.
  *
- *	  Elements are read as double (float types), int64 (signed) or uint64
- *	  (unsigned), so every numeric dtype shares one loop.
+ *	  Comparisons, logic, Where, PRelu, the variadic ops and Pow of floats
+ *	  run eltwise.h's typed loops over broadcast runs; the rest (strings,
+ *	  bitwise ops, Mod, integer Pow) read elements as double (float
+ *	  types), int64 (signed) or uint64 (unsigned) so every numeric dtype
+ *	  shares one loop.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +20,7 @@
 #include <stdio.h>
 
 #include "op_tables.h"
+#include "eltwise.h"
 
 static inline uint64_t
 get_u64(const OnnxTensor *t, int64_t i)
@@ -43,116 +47,48 @@ set_u64(OnnxTensor *t, int64_t i, uint64_t v)
 		onnx_tensor_set_i64(t, i, (int64_t) v);
 }
 
-/* Broadcast output of n inputs (NULL inputs skipped). */
-static OnnxTensor *
-bcast_out(OnnxKernelCtx *ctx, int n, const OnnxTensor *const *ins, OnnxDType dt)
-{
-	int			rank = 0;
-	int64_t		dims[ONNX_MAX_RANK];
-	bool		first = true;
-
-	for (int i = 0; i < n; i++)
-	{
-		int64_t		nd[ONNX_MAX_RANK];
-		int			nr;
-
-		if (ins[i] == NULL)
-			continue;
-		if (first)
-		{
-			rank = ins[i]->rank;
-			memcpy(dims, ins[i]->dims, sizeof(int64_t) * (size_t) rank);
-			first = false;
-			continue;
-		}
-		if (!onnx_broadcast_shape(rank, dims, ins[i]->rank, ins[i]->dims, &nr, nd))
-		{
-			onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs cannot be broadcast together",
-							 ctx->node->op_type);
-			return NULL;
-		}
-		rank = nr;
-		memcpy(dims, nd, sizeof(int64_t) * (size_t) rank);
-	}
-	return onnx_out(ctx, 0, dt, rank, dims);
-}
-
 /* ---- comparisons ---- */
 
-typedef enum CmpOp
-{
-	CMP_EQ,
-	CMP_LT,
-	CMP_GT,
-	CMP_LE,
-	CMP_GE
-} CmpOp;
-
 static OnnxStatus
-run_compare(OnnxKernelCtx *ctx, CmpOp op)
+run_compare(OnnxKernelCtx *ctx, OnnxEwCmpOp op)
 {
 	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
 	const OnnxTensor *a = ins[0],
 			   *b = ins[1];
 	OnnxTensor *y;
 	OnnxBcastIter it;
+	OnnxEwBinFn fn;
 
 	if (a == NULL || b == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs two inputs", ctx->node->op_type);
 	if (a->dtype != b->dtype)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs differ in type (%s, %s)",
 								ctx->node->op_type, onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
-	if ((y = bcast_out(ctx, 2, ins, ONNX_DTYPE_BOOL)) == NULL)
+	if ((y = onnx_ew_out(ctx, 0, ONNX_DTYPE_BOOL, 2, ins, 3)) == NULL)
 		return ctx->err->status;
+	if ((fn = onnx_ew_cmp_fn(op, a->dtype)) != NULL)
+		return onnx_ew_binary(ctx, y, a, b, fn);
+	if (a->dtype != ONNX_DTYPE_STRING)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "%s does not support type %s",
+								ctx->node->op_type, onnx_dtype_name(a->dtype));
 	onnx_bcast_init(&it, y, 2, ins);
 	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
 	{
-		int			c;
+		const char *s = ((char *const *) a->data)[it.off[0]];
+		const char *t = ((char *const *) b->data)[it.off[1]];
+		int			c = strcmp(s ? s : "", t ? t : "");
 
-		if (a->dtype == ONNX_DTYPE_STRING)
-		{
-			const char *s = ((char *const *) a->data)[it.off[0]];
-			const char *t = ((char *const *) b->data)[it.off[1]];
-
-			c = strcmp(s ? s : "", t ? t : "");
-		}
-		else if (onnx_dtype_is_float(a->dtype))
-		{
-			double		x = onnx_tensor_get_f64(a, it.off[0]),
-						z = onnx_tensor_get_f64(b, it.off[1]);
-
-			if (isnan(x) || isnan(z))
-			{
-				((uint8_t *) y->data)[i] = 0;
-				continue;
-			}
-			c = x < z ? -1 : (x > z);
-		}
-		else if (onnx_dtype_is_unsigned_int(a->dtype))
-		{
-			uint64_t	x = get_u64(a, it.off[0]),
-						z = get_u64(b, it.off[1]);
-
-			c = x < z ? -1 : (x > z);
-		}
-		else
-		{
-			int64_t		x = onnx_tensor_get_i64(a, it.off[0]),
-						z = onnx_tensor_get_i64(b, it.off[1]);
-
-			c = x < z ? -1 : (x > z);
-		}
-		((uint8_t *) y->data)[i] = op == CMP_EQ ? c == 0 : op == CMP_LT ? c < 0 : op == CMP_GT ? c > 0 :
-			op == CMP_LE ? c <= 0 : c >= 0;
+		((uint8_t *) y->data)[i] = op == EW_EQ ? c == 0 : op == EW_LT ? c < 0 : op == EW_GT ? c > 0 :
+			op == EW_LE ? c <= 0 : c >= 0;
 	}
 	return ONNX_OK;
 }
 
-static OnnxStatus run_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_EQ); }
-static OnnxStatus run_less(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_LT); }
-static OnnxStatus run_greater(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_GT); }
-static OnnxStatus run_less_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_LE); }
-static OnnxStatus run_greater_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, CMP_GE); }
+static OnnxStatus run_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, EW_EQ); }
+static OnnxStatus run_less(OnnxKernelCtx *ctx) { return run_compare(ctx, EW_LT); }
+static OnnxStatus run_greater(OnnxKernelCtx *ctx) { return run_compare(ctx, EW_GT); }
+static OnnxStatus run_less_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, EW_LE); }
+static OnnxStatus run_greater_equal(OnnxKernelCtx *ctx) { return run_compare(ctx, EW_GE); }
 
 /* ---- logic and bitwise ---- */
 
@@ -186,7 +122,15 @@ run_bits(OnnxKernelCtx *ctx, BitOp op, bool logical)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "BitShift direction must be LEFT or RIGHT");
 		op = strcmp(dir, "LEFT") == 0 ? BIT_SHL : BIT_SHR;
 	}
-	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+	if (logical)
+	{
+		if ((y = onnx_ew_out(ctx, 0, ONNX_DTYPE_BOOL, 2, ins, 3)) == NULL)
+			return ctx->err->status;
+		return onnx_ew_binary(ctx, y, ins[0], ins[1],
+							  onnx_ew_cmp_fn(op == BIT_AND ? EW_AND : op == BIT_OR ? EW_OR : EW_XOR,
+											 ONNX_DTYPE_BOOL));
+	}
+	if ((y = onnx_ew_out(ctx, 0, ins[0]->dtype, 2, ins, 0)) == NULL)
 		return ctx->err->status;
 	onnx_bcast_init(&it, y, 2, ins);
 	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
@@ -214,8 +158,6 @@ run_bits(OnnxKernelCtx *ctx, BitOp op, bool logical)
 				v = z >= (uint64_t) bits ? 0 : (x & (bits == 64 ? ~UINT64_C(0) : ((UINT64_C(1) << bits) - 1))) >> z;
 				break;
 		}
-		if (logical)
-			v = v != 0;
 		set_u64(y, i, v);
 	}
 	return ONNX_OK;
@@ -251,6 +193,12 @@ static OnnxStatus run_bitwise_not(OnnxKernelCtx *ctx) { return run_not_common(ct
 
 /* ---- Where(cond, X, Y) ---- */
 
+static void
+where_run(const void *arg, void *y, const void *const *x, int64_t n, unsigned mode)
+{
+	(*(const OnnxEwWhereFn *) arg) (y, x[0], x[1], x[2], n, mode);
+}
+
 static OnnxStatus
 run_where(OnnxKernelCtx *ctx)
 {
@@ -261,9 +209,15 @@ run_where(OnnxKernelCtx *ctx)
 
 	if (!ins[0] || !ins[1] || !ins[2] || ins[0]->dtype != ONNX_DTYPE_BOOL || ins[1]->dtype != ins[2]->dtype)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Where needs a bool condition and X, Y of one type");
-	if ((y = bcast_out(ctx, 3, ins, ins[1]->dtype)) == NULL)
+	if ((y = onnx_ew_out(ctx, 0, ins[1]->dtype, 3, ins, 7)) == NULL)
 		return ctx->err->status;
 	es = onnx_dtype_size(y->dtype);
+	if (y->dtype != ONNX_DTYPE_STRING && (es == 1 || es == 2 || es == 4 || es == 8))
+	{
+		OnnxEwWhereFn fn = onnx_ew_table()->where[es == 1 ? 0 : es == 2 ? 1 : es == 4 ? 2 : 3];
+
+		return onnx_ew_broadcast(ctx, y, 3, ins, where_run, &fn);
+	}
 	onnx_bcast_init(&it, y, 3, ins);
 	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
 	{
@@ -308,17 +262,58 @@ ipow(int64_t b, int64_t e)
 	return (int64_t) r;
 }
 
+/*
+ * Pow of float32/float16/bfloat16 X by one exponent e (Y of one element,
+ * any numeric type) as a unary kernel: e = 2 as x * x, other integers in
+ * [-64, 64] by repeated squaring, +-0.5 through sqrt; false (nothing
+ * done) for other exponents.
+ */
+static bool
+pow_scalar(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, double e, OnnxStatus *st)
+{
+	float		p[2] = {0, 0};
+	OnnxEwUnOp	op;
+
+	if (e == 2)
+		op = EW_SQUARE;
+	else if (e == floor(e) && fabs(e) <= 64)
+	{
+		op = EW_POWI;
+		p[0] = (float) e;
+	}
+	else if (fabs(e) == 0.5)
+	{
+		op = EW_POW_HALF;
+		p[0] = e > 0 ? 1.0f : -1.0f;
+	}
+	else
+		return false;
+	*st = onnx_ew_unary(ctx, y, x, op, p);
+	return true;
+}
+
 static OnnxStatus
 run_pow(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
 	OnnxTensor *y;
 	OnnxBcastIter it;
+	OnnxDType	dt;
+	OnnxStatus	st;
 
 	if (!ins[0] || !ins[1] || ins[0]->dtype == ONNX_DTYPE_STRING || ins[1]->dtype == ONNX_DTYPE_STRING)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Pow needs numeric X and Y");
-	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+	dt = ins[0]->dtype;
+	if ((y = onnx_ew_out(ctx, 0, dt, 2, ins, 1)) == NULL)
 		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	if ((dt == ONNX_DTYPE_FLOAT || dt == ONNX_DTYPE_FLOAT16 || dt == ONNX_DTYPE_BFLOAT16) &&
+		ins[1]->count == 1 && y->count == ins[0]->count &&
+		pow_scalar(ctx, y, ins[0], onnx_tensor_get_f64(ins[1], 0), &st))
+		return st;
+	if (ins[1]->dtype == dt && onnx_dtype_is_float(dt))
+		return onnx_ew_binary(ctx, y, ins[0], ins[1], onnx_ew_bin_fn(EW_POW, dt));
 	onnx_bcast_init(&it, y, 2, ins);
 	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
 	{
@@ -344,7 +339,7 @@ run_mod(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Mod needs two inputs of one type");
 	if (onnx_dtype_is_float(ins[0]->dtype) && !use_fmod)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "Mod on floating-point inputs needs fmod=1");
-	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+	if ((y = onnx_ew_out(ctx, 0, ins[0]->dtype, 2, ins, 0)) == NULL)
 		return ctx->err->status;
 	onnx_bcast_init(&it, y, 2, ins);
 	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
@@ -385,31 +380,18 @@ run_prelu(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *ins[2] = {onnx_in(ctx, 0), onnx_in(ctx, 1)};
 	OnnxTensor *y;
-	OnnxBcastIter it;
+	OnnxEwBinFn fn;
 
 	if (!ins[0] || !ins[1] || ins[0]->dtype != ins[1]->dtype)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "PRelu needs X and slope of one type");
-	if ((y = bcast_out(ctx, 2, ins, ins[0]->dtype)) == NULL)
+	if ((fn = onnx_ew_bin_fn(EW_PRELU, ins[0]->dtype)) == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "PRelu does not support type %s",
+								onnx_dtype_name(ins[0]->dtype));
+	if ((y = onnx_ew_out(ctx, 0, ins[0]->dtype, 2, ins, 3)) == NULL)
 		return ctx->err->status;
 	if (y->count != ins[0]->count)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "slope must broadcast to the shape of X");
-	onnx_bcast_init(&it, y, 2, ins);
-	for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
-	{
-		if (onnx_dtype_is_float(y->dtype))
-		{
-			double		x = onnx_tensor_get_f64(ins[0], it.off[0]);
-
-			onnx_tensor_set_f64(y, i, x < 0 ? x * onnx_tensor_get_f64(ins[1], it.off[1]) : x);
-		}
-		else
-		{
-			int64_t		x = onnx_tensor_get_i64(ins[0], it.off[0]);
-
-			onnx_tensor_set_i64(y, i, x < 0 ? (int64_t) ((uint64_t) x * (uint64_t) onnx_tensor_get_i64(ins[1], it.off[1])) : x);
-		}
-	}
-	return ONNX_OK;
+	return onnx_ew_binary(ctx, y, ins[0], ins[1], fn);
 }
 
 /* ---- Min, Max, Sum, Mean over 1..n inputs ---- */
@@ -422,72 +404,68 @@ typedef enum VarOp
 	VAR_MEAN
 } VarOp;
 
+/*
+ * Y = X0 op X1 op ... (left to right, each step one broadcast pass over
+ * Y; Mean divides by n at the end).  Y may take X0's buffer: X0 is read
+ * by the first pass only, element by element, unless it is given again.
+ */
 static OnnxStatus
 run_variadic(OnnxKernelCtx *ctx, VarOp op)
 {
+	const OnnxTensor *all[64];
 	const OnnxTensor *ins[64];
 	int			n = 0;
 	OnnxTensor *y;
 	OnnxDType	dt;
+	OnnxEwBinFn fn;
+	OnnxStatus	st;
+	unsigned	reuse;
 
-	for (int i = 0; i < ctx->n_inputs && n < 64; i++)
-		if (onnx_in(ctx, i))
-			ins[n++] = onnx_in(ctx, i);
+	if (ctx->n_inputs > 64)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "%s takes at most 64 inputs", ctx->node->op_type);
+	for (int i = 0; i < ctx->n_inputs; i++)
+		if ((all[i] = onnx_in(ctx, i)) != NULL)
+			ins[n++] = all[i];
 	if (n == 0)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s needs at least one input", ctx->node->op_type);
 	dt = ins[0]->dtype;
 	for (int i = 1; i < n; i++)
 		if (ins[i]->dtype != dt)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s inputs differ in type", ctx->node->op_type);
-	if ((y = bcast_out(ctx, n, ins, dt)) == NULL)
+	fn = onnx_ew_bin_fn(op == VAR_MIN ? EW_MIN : op == VAR_MAX ? EW_MAX : EW_ADD, dt);
+	if (fn == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "%s does not support type %s",
+								ctx->node->op_type, onnx_dtype_name(dt));
+	/* X0's buffer only when no later input reads the same data */
+	reuse = all[0] != NULL;
+	for (int i = 1; i < n; i++)
+		if (ins[i]->data == ins[0]->data)
+			reuse = 0;
+	if ((y = onnx_ew_out(ctx, 0, dt, ctx->n_inputs, all, reuse)) == NULL)
 		return ctx->err->status;
-	for (int k = 0; k < n; k++)
+	if (n == 1)
 	{
-		const OnnxTensor *pair[1] = {ins[k]};
-		OnnxBcastIter it;
+		if (y->data != ins[0]->data && y->nbytes)
+			memcpy(y->data, ins[0]->data, y->nbytes);
+		return ONNX_OK;
+	}
+	if ((st = onnx_ew_binary(ctx, y, ins[0], ins[1], fn)) != ONNX_OK)
+		return st;
+	for (int k = 2; k < n; k++)
+		if ((st = onnx_ew_binary(ctx, y, y, ins[k], fn)) != ONNX_OK)
+			return st;
+	if (op == VAR_MEAN)
+	{
+		uint64_t	buf = 0;
+		OnnxTensor	count;
 
-		onnx_bcast_init(&it, y, 1, pair);
-		for (int64_t i = 0; i < y->count; i++, onnx_bcast_next(&it))
-		{
-			if (onnx_dtype_is_float(dt))
-			{
-				double		v = onnx_tensor_get_f64(ins[k], it.off[0]);
-				double		acc = onnx_tensor_get_f64(y, i);
-
-				if (k == 0)
-					acc = v;
-				else if (op == VAR_MIN)
-					acc = (isnan(v) || isnan(acc)) ? NAN : (v < acc ? v : acc);
-				else if (op == VAR_MAX)
-					acc = (isnan(v) || isnan(acc)) ? NAN : (v > acc ? v : acc);
-				else
-					acc += v;
-				if (op == VAR_MEAN && k == n - 1)
-					acc /= n;
-				onnx_tensor_set_f64(y, i, acc);
-			}
-			else if (onnx_dtype_is_unsigned_int(dt))
-			{
-				uint64_t	v = get_u64(ins[k], it.off[0]);
-				uint64_t	acc = get_u64(y, i);
-
-				acc = k == 0 ? v : op == VAR_MIN ? (v < acc ? v : acc) : op == VAR_MAX ? (v > acc ? v : acc) : acc + v;
-				if (op == VAR_MEAN && k == n - 1)
-					acc /= (uint64_t) n;
-				set_u64(y, i, acc);
-			}
-			else
-			{
-				int64_t		v = onnx_tensor_get_i64(ins[k], it.off[0]);
-				int64_t		acc = onnx_tensor_get_i64(y, i);
-
-				acc = k == 0 ? v : op == VAR_MIN ? (v < acc ? v : acc) : op == VAR_MAX ? (v > acc ? v : acc) :
-					(int64_t) ((uint64_t) acc + (uint64_t) v);
-				if (op == VAR_MEAN && k == n - 1)
-					acc /= n;
-				onnx_tensor_set_i64(y, i, acc);
-			}
-		}
+		memset(&count, 0, sizeof(count));
+		count.dtype = dt;
+		count.count = 1;
+		count.nbytes = onnx_dtype_size(dt);
+		count.data = &buf;
+		onnx_tensor_set_f64(&count, 0, n);
+		return onnx_ew_binary(ctx, y, y, &count, onnx_ew_bin_fn(EW_DIV, dt));
 	}
 	return ONNX_OK;
 }

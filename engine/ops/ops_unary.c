@@ -15,7 +15,7 @@
 #include <math.h>
 
 #include "op_tables.h"
-#include "vecmath.h"
+#include "eltwise.h"
 
 typedef struct UnaryParams
 {
@@ -24,14 +24,20 @@ typedef struct UnaryParams
 	double		c;
 } UnaryParams;
 
+/*
+ * ew: the vectorised float32 kernel of eltwise.h (also float16/bfloat16),
+ * or -1 for a plain loop over f32; f64 for doubles; i64, when not NULL,
+ * for integers.
+ */
 typedef struct UnaryKernel
 {
+	int			ew;
 	float		(*f32) (float x, const UnaryParams *p);
 	double		(*f64) (double x, const UnaryParams *p);
 	int64_t		(*i64) (int64_t x, const UnaryParams *p);
 } UnaryKernel;
 
-/* Apply k elementwise: X -> Y of the same shape and dtype. */
+/* Apply k elementwise: X -> Y of the same shape and dtype (maybe X's buffer). */
 static OnnxStatus
 unary_apply(OnnxKernelCtx *ctx, const UnaryKernel *k, const UnaryParams *p)
 {
@@ -41,10 +47,19 @@ unary_apply(OnnxKernelCtx *ctx, const UnaryKernel *k, const UnaryParams *p)
 
 	if (x == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is not a tensor");
-	y = onnx_out_like(ctx, 0, x->dtype, x);
-	if (y == NULL)
+	if (!onnx_dtype_is_float(x->dtype) && (k->i64 == NULL || !(ONNX_TS_INT & ONNX_T(x->dtype))))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "%s does not support type %s",
+								ctx->node->op_type, onnx_dtype_name(x->dtype));
+	if ((y = onnx_ew_out(ctx, 0, x->dtype, 1, &x, 1)) == NULL)
 		return ctx->err->status;
 	n = x->count;
+	if (k->ew >= 0 && (x->dtype == ONNX_DTYPE_FLOAT || x->dtype == ONNX_DTYPE_FLOAT16 ||
+					   x->dtype == ONNX_DTYPE_BFLOAT16))
+	{
+		float		fp[2] = {(float) p->a, (float) p->b};
+
+		return onnx_ew_unary(ctx, y, x, (OnnxEwUnOp) k->ew, fp);
+	}
 	switch (x->dtype)
 	{
 		case ONNX_DTYPE_FLOAT:
@@ -76,10 +91,6 @@ unary_apply(OnnxKernelCtx *ctx, const UnaryKernel *k, const UnaryParams *p)
 					onnx_float_to_bf16(k->f32(onnx_bf16_to_float(((const uint16_t *) x->data)[i]), p));
 			break;
 		default:
-			if (k->i64 == NULL || !(ONNX_TS_INT & ONNX_T(x->dtype)))
-				return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED,
-										"%s does not support type %s", ctx->node->op_type,
-										onnx_dtype_name(x->dtype));
 			for (int64_t i = 0; i < n; i++)
 				onnx_tensor_set_i64(y, i, k->i64(onnx_tensor_get_i64(x, i), p));
 			break;
@@ -92,175 +103,123 @@ unary_apply(OnnxKernelCtx *ctx, const UnaryKernel *k, const UnaryParams *p)
 	static float name##_f32(float x, const UnaryParams *p) { (void) p; return (expr32); } \
 	static double name##_f64(double x, const UnaryParams *p) { (void) p; return (expr64); }
 
+/* Define the f64 function of an operator with a vectorised float32 kernel. */
+#define UNARY_DOUBLE(name, expr64) \
+	static double name##_f64(double x, const UnaryParams *p) { (void) p; return (expr64); }
+
 /* A run function for kernel k with no attributes. */
-#define UNARY_RUN(name, i64fn) \
-	static const UnaryKernel name##_kernel = {name##_f32, name##_f64, i64fn}; \
+#define UNARY_RUN(name, ew, f32fn, i64fn) \
+	static const UnaryKernel name##_kernel = {ew, f32fn, name##_f64, i64fn}; \
 	static OnnxStatus run_##name(OnnxKernelCtx *ctx) \
 	{ UnaryParams p = {0, 0, 0}; return unary_apply(ctx, &name##_kernel, &p); }
 
-UNARY_FLOAT(relu, x > 0 ? x : 0.0f, x > 0 ? x : 0.0)
+/* ... and for a kernel whose attributes are a (and b). */
+#define UNARY_PARAM_RUN(name, ew, pa, pb) \
+	static const UnaryKernel name##_kernel = {ew, NULL, name##_f64, NULL}; \
+	static OnnxStatus run_##name(OnnxKernelCtx *ctx) \
+	{ UnaryParams p = {pa, pb, 0}; return unary_apply(ctx, &name##_kernel, &p); }
+
+/* An operator with a vectorised float32 kernel ew and expression expr64 for doubles. */
+#define UNARY_VEC(name, ew, i64fn, expr64) UNARY_DOUBLE(name, expr64) UNARY_RUN(name, ew, NULL, i64fn)
+
 static int64_t
 relu_i64(int64_t x, const UnaryParams *p)
 {
 	(void) p;
 	return x > 0 ? x : 0;
 }
-UNARY_RUN(relu, relu_i64)
 
-UNARY_FLOAT(sigmoid, x >= 0 ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)),
-			x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)))
-UNARY_RUN(sigmoid, NULL)
-
-UNARY_FLOAT(tanh, tanhf(x), tanh(x))
-UNARY_RUN(tanh, NULL)
-
-UNARY_FLOAT(exp, expf(x), exp(x))
-UNARY_RUN(exp, NULL)
-
-UNARY_FLOAT(log, logf(x), log(x))
-UNARY_RUN(log, NULL)
-
-UNARY_FLOAT(sqrt, sqrtf(x), sqrt(x))
-UNARY_RUN(sqrt, NULL)
-
-UNARY_FLOAT(abs, fabsf(x), fabs(x))
 static int64_t
 abs_i64(int64_t x, const UnaryParams *p)
 {
 	(void) p;
 	return x < 0 ? (int64_t) (0 - (uint64_t) x) : x;
 }
-UNARY_RUN(abs, abs_i64)
 
-UNARY_FLOAT(neg, -x, -x)
 static int64_t
 neg_i64(int64_t x, const UnaryParams *p)
 {
 	(void) p;
 	return (int64_t) (0 - (uint64_t) x);
 }
-UNARY_RUN(neg, neg_i64)
 
-UNARY_FLOAT(reciprocal, 1.0f / x, 1.0 / x)
-UNARY_RUN(reciprocal, NULL)
-
-UNARY_FLOAT(floor, floorf(x), floor(x))
-UNARY_RUN(floor, NULL)
-
-UNARY_FLOAT(ceil, ceilf(x), ceil(x))
-UNARY_RUN(ceil, NULL)
-
-/* LeakyRelu: x >= 0 ? x : alpha * x (alpha default 0.01) */
-UNARY_FLOAT(leaky_relu, x >= 0 ? x : (float) p->a * x, x >= 0 ? x : p->a * x)
-static const UnaryKernel leaky_relu_kernel = {leaky_relu_f32, leaky_relu_f64, NULL};
-static OnnxStatus
-run_leaky_relu(OnnxKernelCtx *ctx)
-{
-	UnaryParams p = {onnx_attr_float(ctx->node, "alpha", 0.01f), 0, 0};
-
-	return unary_apply(ctx, &leaky_relu_kernel, &p);
-}
-
-
-UNARY_FLOAT(sin, sinf(x), sin(x))
-UNARY_RUN(sin, NULL)
-UNARY_FLOAT(cos, cosf(x), cos(x))
-UNARY_RUN(cos, NULL)
-UNARY_FLOAT(tan, tanf(x), tan(x))
-UNARY_RUN(tan, NULL)
-UNARY_FLOAT(asin, asinf(x), asin(x))
-UNARY_RUN(asin, NULL)
-UNARY_FLOAT(acos, acosf(x), acos(x))
-UNARY_RUN(acos, NULL)
-UNARY_FLOAT(atan, atanf(x), atan(x))
-UNARY_RUN(atan, NULL)
-UNARY_FLOAT(sinh, sinhf(x), sinh(x))
-UNARY_RUN(sinh, NULL)
-UNARY_FLOAT(cosh, coshf(x), cosh(x))
-UNARY_RUN(cosh, NULL)
-UNARY_FLOAT(asinh, asinhf(x), asinh(x))
-UNARY_RUN(asinh, NULL)
-UNARY_FLOAT(acosh, acoshf(x), acosh(x))
-UNARY_RUN(acosh, NULL)
-UNARY_FLOAT(atanh, atanhf(x), atanh(x))
-UNARY_RUN(atanh, NULL)
-UNARY_FLOAT(erf, erf_f32_fast(x), erf(x))
-static const UnaryKernel erf_kernel = {erf_f32, erf_f64, NULL};
-
-/* out[i] = erf(in[i]) for n floats (AVX2 variant where gcc can). */
-ONNX_VEC_CLONES
-static void
-erf_f32_loop(const float *in, float *out, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-		out[i] = erf_f32_fast(in[i]);
-}
-
-/* Erf: a direct float32 loop (vectorizable); other types through unary_apply. */
-static OnnxStatus
-run_erf(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	UnaryParams p = {0, 0, 0};
-	OnnxTensor *y;
-
-	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
-		return unary_apply(ctx, &erf_kernel, &p);
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
-		return ctx->err->status;
-	erf_f32_loop(x->data, y->data, x->count);
-	return ONNX_OK;
-}
-UNARY_FLOAT(sign, (float) ((x > 0) - (x < 0)), (double) ((x > 0) - (x < 0)))
 static int64_t
 sign_i64(int64_t x, const UnaryParams *p)
 {
 	(void) p;
 	return (x > 0) - (x < 0);
 }
-UNARY_RUN(sign, sign_i64)
+
+/* NaN and -0 pass through Relu as onnxruntime lets them (x < 0 ? 0 : x) */
+UNARY_VEC(relu, EW_RELU, relu_i64, x < 0 ? 0.0 : x)
+UNARY_VEC(sigmoid, EW_SIGMOID, NULL, x >= 0 ? 1.0 / (1.0 + exp(-x)) : exp(x) / (1.0 + exp(x)))
+UNARY_VEC(tanh, EW_TANH, NULL, tanh(x))
+UNARY_VEC(exp, EW_EXP, NULL, exp(x))
+UNARY_VEC(log, EW_LOG, NULL, log(x))
+UNARY_VEC(sqrt, EW_SQRT, NULL, sqrt(x))
+UNARY_VEC(abs, EW_ABS, abs_i64, fabs(x))
+UNARY_VEC(neg, EW_NEG, neg_i64, -x)
+UNARY_VEC(reciprocal, EW_RECIPROCAL, NULL, 1.0 / x)
+UNARY_VEC(floor, EW_FLOOR, NULL, floor(x))
+UNARY_VEC(ceil, EW_CEIL, NULL, ceil(x))
 /* Round: half to even */
-UNARY_FLOAT(round, nearbyintf(x), nearbyint(x))
-UNARY_RUN(round, NULL)
-UNARY_FLOAT(softplus, x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x)), x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
-UNARY_RUN(softplus, NULL)
-UNARY_FLOAT(softsign, x / (1.0f + fabsf(x)), x / (1.0 + fabs(x)))
-UNARY_RUN(softsign, NULL)
-UNARY_FLOAT(mish, x * tanhf(x > 0 ? x + log1pf(expf(-x)) : log1pf(expf(x))),
-			x * tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
-UNARY_RUN(mish, NULL)
-UNARY_FLOAT(hardswish, x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f)), x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
-UNARY_RUN(hardswish, NULL)
+UNARY_VEC(round, EW_ROUND, NULL, nearbyint(x))
+/* Sign: NaN stays NaN (as numpy and onnxruntime) */
+UNARY_VEC(sign, EW_SIGN, sign_i64, x > 0 ? 1.0 : (x < 0 ? -1.0 : x * 0.0))
+UNARY_VEC(erf, EW_ERF, NULL, erf(x))
+UNARY_VEC(softplus, EW_SOFTPLUS, NULL, x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)))
+UNARY_VEC(softsign, EW_SOFTSIGN, NULL, x / (1.0 + fabs(x)))
+UNARY_VEC(mish, EW_MISH, NULL, x * tanh(x > 0 ? x + log1p(exp(-x)) : log1p(exp(x))))
+UNARY_VEC(hardswish, EW_HARDSWISH, NULL, x * fmax(0.0, fmin(1.0, x / 6.0 + 0.5)))
+
+/* libm per element (no vectorised kernel) */
+#define UNARY_LIBM(name) UNARY_FLOAT(name, name##f(x), name(x)) UNARY_RUN(name, -1, name##_f32, NULL)
+UNARY_LIBM(sin)
+UNARY_LIBM(cos)
+UNARY_LIBM(tan)
+UNARY_LIBM(asin)
+UNARY_LIBM(acos)
+UNARY_LIBM(atan)
+UNARY_LIBM(sinh)
+UNARY_LIBM(cosh)
+UNARY_LIBM(asinh)
+UNARY_LIBM(acosh)
+UNARY_LIBM(atanh)
 
 /* Parametrised activations: a, b from attributes. */
-UNARY_FLOAT(elu, x >= 0 ? x : (float) p->a * (expf(x) - 1.0f), x >= 0 ? x : p->a * (exp(x) - 1.0))
-UNARY_FLOAT(selu, x > 0 ? (float) p->b * x : (float) p->b * ((float) p->a * expf(x) - (float) p->a),
-			x > 0 ? p->b * x : p->b * (p->a * exp(x) - p->a))
-UNARY_FLOAT(celu, fmaxf(0.0f, x) + fminf(0.0f, (float) p->a * (expf(x / (float) p->a) - 1.0f)),
-			fmax(0.0, x) + fmin(0.0, p->a * (exp(x / p->a) - 1.0)))
-UNARY_FLOAT(hardsigmoid, fmaxf(0.0f, fminf(1.0f, (float) p->a * x + (float) p->b)),
-			fmax(0.0, fmin(1.0, p->a * x + p->b)))
-UNARY_FLOAT(thresholded_relu, x > (float) p->a ? x : 0.0f, x > p->a ? x : 0.0)
-UNARY_FLOAT(shrink, x < -(float) p->a ? x + (float) p->b : (x > (float) p->a ? x - (float) p->b : 0.0f),
-			x < -p->a ? x + p->b : (x > p->a ? x - p->b : 0.0))
-UNARY_FLOAT(gelu, p->a ? 0.5f * x * (1.0f + tanhf(0.7978845608f * (x + 0.044715f * x * x * x)))
-			: 0.5f * x * (1.0f + erf_f32_fast(x * 0.70710678f)),
-			p->a ? 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-			: 0.5 * x * (1.0 + erf(x * 0.7071067811865476)))
+UNARY_DOUBLE(leaky_relu, x < 0 ? p->a * x : x)
+UNARY_DOUBLE(elu, x < 0 ? p->a * (exp(x) - 1.0) : x)
+UNARY_DOUBLE(selu, x > 0 ? p->b * x : p->b * (p->a * exp(x) - p->a))
+UNARY_DOUBLE(celu, x < 0 ? p->a * (exp(x / p->a) - 1.0) : x)
+UNARY_DOUBLE(hardsigmoid, fmax(0.0, fmin(1.0, p->a * x + p->b)))
+UNARY_DOUBLE(thresholded_relu, x > p->a ? x : 0.0)
+UNARY_DOUBLE(shrink, x < -p->a ? x + p->b : (x > p->a ? x - p->b : 0.0))
+UNARY_DOUBLE(gelu, p->a ? 0.5 * x * (1.0 + tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
+			 : 0.5 * x * (1.0 + erf(x * 0.7071067811865476)))
 
-#define UNARY_PARAM_RUN(name, i64fn, pa, pb) \
-	static const UnaryKernel name##_kernel = {name##_f32, name##_f64, i64fn}; \
-	static OnnxStatus run_##name(OnnxKernelCtx *ctx) \
-	{ UnaryParams p = {pa, pb, 0}; return unary_apply(ctx, &name##_kernel, &p); }
-
-UNARY_PARAM_RUN(elu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
-UNARY_PARAM_RUN(selu, NULL, onnx_attr_float(ctx->node, "alpha", 1.67326319217681884765625f),
+UNARY_PARAM_RUN(leaky_relu, EW_LEAKY_RELU, onnx_attr_float(ctx->node, "alpha", 0.01f), 0)
+UNARY_PARAM_RUN(elu, EW_ELU, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(selu, EW_SELU, onnx_attr_float(ctx->node, "alpha", 1.67326319217681884765625f),
 				onnx_attr_float(ctx->node, "gamma", 1.05070102214813232421875f))
-UNARY_PARAM_RUN(celu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
-UNARY_PARAM_RUN(hardsigmoid, NULL, onnx_attr_float(ctx->node, "alpha", 0.2f), onnx_attr_float(ctx->node, "beta", 0.5f))
-UNARY_PARAM_RUN(thresholded_relu, NULL, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
-UNARY_PARAM_RUN(shrink, NULL, onnx_attr_float(ctx->node, "lambd", 0.5f), onnx_attr_float(ctx->node, "bias", 0.0f))
-UNARY_PARAM_RUN(gelu, NULL, strcmp(onnx_attr_string(ctx->node, "approximate", "none"), "tanh") == 0 ? 1 : 0, 0)
+UNARY_PARAM_RUN(celu, EW_CELU, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(hardsigmoid, EW_HARDSIGMOID, onnx_attr_float(ctx->node, "alpha", 0.2f),
+				onnx_attr_float(ctx->node, "beta", 0.5f))
+UNARY_PARAM_RUN(thresholded_relu, EW_THRESHOLDED_RELU, onnx_attr_float(ctx->node, "alpha", 1.0f), 0)
+UNARY_PARAM_RUN(shrink, EW_SHRINK, onnx_attr_float(ctx->node, "lambd", 0.5f),
+				onnx_attr_float(ctx->node, "bias", 0.0f))
+
+/* Gelu: the erf form, or the tanh approximation (approximate = "tanh") */
+static const UnaryKernel gelu_kernel = {EW_GELU, NULL, gelu_f64, NULL};
+static const UnaryKernel gelu_tanh_kernel = {EW_GELU_TANH, NULL, gelu_f64, NULL};
+
+static OnnxStatus
+run_gelu(OnnxKernelCtx *ctx)
+{
+	bool		tanh_form = strcmp(onnx_attr_string(ctx->node, "approximate", "none"), "tanh") == 0;
+	UnaryParams p = {tanh_form, 0, 0};
+
+	return unary_apply(ctx, tanh_form ? &gelu_tanh_kernel : &gelu_kernel, &p);
+}
 
 /* IsNaN / IsInf: X (float) -> bool */
 static OnnxStatus
@@ -300,6 +259,13 @@ run_clip(OnnxKernelCtx *ctx)
 	if (x == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
 	integer = !onnx_dtype_is_float(x->dtype);
+	/* an absent bound is the type's largest finite value, as onnxruntime has it (inf -> max) */
+	if (!integer)
+	{
+		hi = x->dtype == ONNX_DTYPE_DOUBLE ? DBL_MAX : x->dtype == ONNX_DTYPE_FLOAT16 ? 65504.0 :
+			x->dtype == ONNX_DTYPE_BFLOAT16 ? 3.3895313892515355e38 : FLT_MAX;
+		lo = -hi;
+	}
 	if (ctx->opset < 11)
 	{
 		lo = onnx_attr_float(ctx->node, "min", -FLT_MAX);
@@ -315,8 +281,15 @@ run_clip(OnnxKernelCtx *ctx)
 		if (tmax && tmax->count)
 			hi = onnx_tensor_get_f64(tmax, 0);
 	}
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	if ((y = onnx_ew_out(ctx, 0, x->dtype, 1, &x, 1)) == NULL)
 		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT || x->dtype == ONNX_DTYPE_FLOAT16 ||
+		x->dtype == ONNX_DTYPE_BFLOAT16)
+	{
+		float		p[2] = {(float) lo, (float) hi};
+
+		return onnx_ew_unary(ctx, y, x, EW_CLIP, p);
+	}
 	for (int64_t i = 0; i < x->count; i++)
 	{
 		if (integer)

@@ -364,6 +364,18 @@ extern OnnxTensor *onnx_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
  */
 extern OnnxTensor *onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								int rank, const int64_t *dims);
+/*
+ * Output i made of input k's buffer, dtype and shape, without allocating
+ * or copying, when the executor allows it: input k is a non-string tensor
+ * owned by the running frame (produced by an earlier node of the same
+ * graph: not a graph input, initializer, captured outer value or graph
+ * output), this node is its last consumer, and output i is consumed.
+ * NULL otherwise, with no error set (allocate as usual).  The kernel then
+ * reads input k's data while it writes the output: it must read element j
+ * of every input aliasing the buffer before writing element j, and never
+ * after (elementwise ops).
+ */
+extern OnnxTensor *onnx_out_reuse(OnnxKernelCtx *ctx, int i, int k);
 /* Same as onnx_out with the shape of t. */
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);
@@ -446,6 +458,26 @@ typedef struct OnnxBcastIter
 extern void onnx_bcast_init(OnnxBcastIter *it, const OnnxTensor *out, int n_in,
 							const OnnxTensor *const *ins);
 extern void onnx_bcast_next(OnnxBcastIter *it);
+
+/*
+ * The broadcast of up to 4 inputs to an output shape, collapsed: output
+ * dims of size 1 dropped, and adjacent dims merged where every input
+ * steps through both alike (contiguously, or broadcast in both).  Element
+ * strides per input, 0 where it is broadcast; the last dim's strides are
+ * 1 or 0, so runs along it are contiguous or a repeated scalar: X (N,C,H,W)
+ * op B (C,1,1) becomes dims (N, C, H*W) with B's strides (0, 1, 0).  At
+ * least one dim (of size 1 for a one-element output).
+ */
+typedef struct OnnxBcastPlan
+{
+	int			rank;
+	int			n_in;
+	int64_t		dims[ONNX_MAX_RANK];
+	int64_t		strides[4][ONNX_MAX_RANK];
+} OnnxBcastPlan;
+
+extern void onnx_bcast_plan(OnnxBcastPlan *p, int rank, const int64_t *dims, int n_in,
+							const OnnxTensor *const *ins);
 
 /* Normalise a possibly negative axis; false if out of range. */
 extern bool onnx_norm_axis(int64_t axis, int rank, int *out);

@@ -322,6 +322,46 @@ onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t
 	return out_tensor(ctx, i, dtype, rank, dims, dtype == ONNX_DTYPE_STRING);
 }
 
+/*
+ * Output i as input k's buffer (see engine_internal.h).  The input's
+ * frame slot keeps its description but is no longer owned, so the
+ * executor neither frees it after this node nor counts its bytes twice
+ * (they move to the output); exec_graph clears the slot afterwards.
+ */
+OnnxTensor *
+onnx_out_reuse(OnnxKernelCtx *ctx, int i, int k)
+{
+	OnnxFrame  *f = ctx->frame;
+	const OnnxNode *n = ctx->node;
+	const OnnxValueSlot *slot;
+	OnnxValue  *in,
+			   *v;
+	int			id;
+
+	if (f == NULL || i < 0 || i >= ctx->n_outputs || i >= n->n_outputs || n->outputs[i] < 0 ||
+		k < 0 || k >= n->n_inputs || (id = n->inputs[k]) < 0 || id >= f->g->n_values)
+		return NULL;
+	slot = &f->g->values[id];
+	in = &f->vals[id];
+	if (slot->source != ONNX_SRC_NODE || slot->is_output || !f->owned[id] ||
+		slot->last_use != n->index || &f->g->nodes[n->index] != n ||
+		in->kind != ONNX_VALUE_TENSOR || in->n_items != 0 ||
+		in->tensor.dtype == ONNX_DTYPE_STRING || in->tensor.data == NULL ||
+		in->tensor.nbytes == 0)
+		return NULL;
+	v = ctx->outputs[i];
+	if (v == in)
+		return NULL;
+	if (v->kind != ONNX_VALUE_NONE)
+		frame_value_release(ctx->session, v);
+	v->kind = ONNX_VALUE_TENSOR;
+	v->tensor = in->tensor;
+	v->n_items = 0;
+	v->items = NULL;
+	f->owned[id] = false;
+	return &v->tensor;
+}
+
 OnnxTensor *
 onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype, const OnnxTensor *t)
 {
@@ -613,17 +653,24 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			}
 			return st;
 		}
-		/* free values whose last consumer was this node */
+		/*
+		 * free values whose last consumer was this node; one whose buffer
+		 * an output took (onnx_out_reuse) is only forgotten
+		 */
 		for (int k = 0; k < n->n_inputs; k++)
 		{
 			int			id = n->inputs[k];
 
-			if (id >= 0 && g->values[id].last_use == ni && f->owned[id] &&
-				!g->values[id].is_output)
+			if (id < 0 || g->values[id].last_use != ni || g->values[id].is_output ||
+				g->values[id].source != ONNX_SRC_NODE)
+				continue;
+			if (f->owned[id])
 			{
 				frame_value_release(s, &f->vals[id]);
 				f->owned[id] = false;
 			}
+			else
+				memset(&f->vals[id], 0, sizeof(OnnxValue));
 		}
 		/* outputs nobody reads */
 		for (int k = 0; k < n->n_outputs; k++)

@@ -1,0 +1,394 @@
+/*-------------------------------------------------------------------------
+ *
+ * eltwise.c
+ *	  The elementwise driver (see eltwise.h): choosing the kernel table for
+ *	  the CPU, running kernels over broadcast shapes in contiguous runs,
+ *	  float16/bfloat16 through float32 in blocks, and outputs that reuse an
+ *	  input's buffer.
+ *
+ * The table is chosen once, on first use, from CPUID
+ * (__builtin_cpu_supports); a race between two first uses writes the same
+ * value.  onnx_simd_limit caps it (tests and benchmarks of the portable
+ * path).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "eltwise.h"
+#include "vecmath.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
+/* elements between two looks at the abort callback */
+#define EW_ABORT_EVERY (INT64_C(1) << 20)
+/* float16/bfloat16 elements converted at a time */
+#define EW_BLOCK 256
+
+static int	simd_cap = 2;		/* onnx_simd_limit */
+static const OnnxEwTable *chosen;
+
+/* ---- instruction-set dispatch ---- */
+
+#if defined(__x86_64__) && defined(__GNUC__)
+/* F16C (CPUID leaf 1, ECX bit 29): clang 14 has no name for it in __builtin_cpu_supports */
+static bool
+has_f16c(void)
+{
+	unsigned	a,
+				b,
+				c,
+				d;
+
+	return __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+}
+#endif
+
+static const OnnxEwTable *
+choose_table(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	if (simd_cap >= 2 && __builtin_cpu_supports("avx512f") &&
+		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+		__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
+		__builtin_cpu_supports("fma") && has_f16c())
+		return &onnx_ew_table_avx512;
+	if (simd_cap >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+		has_f16c())
+		return &onnx_ew_table_avx2;
+#endif
+	return &onnx_ew_table_portable;
+}
+
+const OnnxEwTable *
+onnx_ew_table(void)
+{
+	const OnnxEwTable *t = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+
+	if (t == NULL)
+	{
+		t = choose_table();
+		__atomic_store_n(&chosen, t, __ATOMIC_RELEASE);
+	}
+	return t;
+}
+
+/*
+ * Cap the instruction sets the elementwise kernels use: 0 portable C, 1
+ * up to AVX2, 2 (or negative) the best there is.  Returns the name of the
+ * level now in use.  For tests and benchmarks; not to be called while a
+ * session runs.
+ */
+const char *
+onnx_simd_limit(int level)
+{
+	simd_cap = level < 0 ? 2 : level;
+	__atomic_store_n(&chosen, choose_table(), __ATOMIC_RELEASE);
+	return chosen->name;
+}
+
+int
+onnx_ew_type(OnnxDType dt)
+{
+	switch (dt)
+	{
+		case ONNX_DTYPE_FLOAT:
+			return EW_F32;
+		case ONNX_DTYPE_DOUBLE:
+			return EW_F64;
+		case ONNX_DTYPE_INT8:
+			return EW_I8;
+		case ONNX_DTYPE_INT16:
+			return EW_I16;
+		case ONNX_DTYPE_INT32:
+			return EW_I32;
+		case ONNX_DTYPE_INT64:
+			return EW_I64;
+		case ONNX_DTYPE_UINT8:
+		case ONNX_DTYPE_BOOL:
+			return EW_U8;
+		case ONNX_DTYPE_UINT16:
+			return EW_U16;
+		case ONNX_DTYPE_UINT32:
+			return EW_U32;
+		case ONNX_DTYPE_UINT64:
+			return EW_U64;
+		default:
+			return -1;
+	}
+}
+
+/* typed-loop type of dt, float16/bfloat16 computing as float32 */
+static int
+compute_type(OnnxDType dt)
+{
+	if (dt == ONNX_DTYPE_FLOAT16 || dt == ONNX_DTYPE_BFLOAT16)
+		return EW_F32;
+	return onnx_ew_type(dt);
+}
+
+OnnxEwBinFn
+onnx_ew_bin_fn(OnnxEwBinOp op, OnnxDType dt)
+{
+	int			t = compute_type(dt);
+
+	return t < 0 || dt == ONNX_DTYPE_BOOL ? NULL : onnx_ew_table()->bin[op][t];
+}
+
+OnnxEwBinFn
+onnx_ew_cmp_fn(OnnxEwCmpOp op, OnnxDType dt)
+{
+	int			t = compute_type(dt);
+
+	return t < 0 ? NULL : onnx_ew_table()->cmp[op][t];
+}
+
+void
+onnx_vec_sigmoid_f32(float *y, const float *x, int64_t n)
+{
+	static const float none[2] = {0, 0};
+
+	onnx_ew_table()->unary[EW_SIGMOID] (y, x, n, none);
+}
+
+void
+onnx_vec_tanh_f32(float *y, const float *x, int64_t n)
+{
+	static const float none[2] = {0, 0};
+
+	onnx_ew_table()->unary[EW_TANH] (y, x, n, none);
+}
+
+/* ---- broadcast runs ---- */
+
+OnnxStatus
+onnx_ew_broadcast(OnnxKernelCtx *ctx, OnnxTensor *y, int n_in, const OnnxTensor *const *x,
+				  OnnxEwRunFn fn, const void *arg)
+{
+	OnnxBcastPlan p;
+	int64_t		idx[ONNX_MAX_RANK];
+	int64_t		off[4];
+	size_t		ysz = onnx_dtype_size(y->dtype),
+				xsz[4];
+	int64_t		inner,
+				outer,
+				since_check = 0;
+	unsigned	mode = 0;
+
+	if (y->count == 0)
+		return ONNX_OK;
+	onnx_bcast_plan(&p, y->rank, y->dims, n_in, x);
+	inner = p.dims[p.rank - 1];
+	outer = y->count / inner;
+	for (int k = 0; k < n_in; k++)
+	{
+		xsz[k] = onnx_dtype_size(x[k]->dtype);
+		off[k] = 0;
+		if (p.strides[k][p.rank - 1] != 0)
+			mode |= 1u << k;
+	}
+	for (int d = 0; d < p.rank; d++)
+		idx[d] = 0;
+	for (int64_t o = 0; o < outer; o++)
+	{
+		const void *xp[4];
+		char	   *yp = (char *) y->data + (size_t) (o * inner) * ysz;
+
+		/* long runs in chunks, so the abort callback is heard */
+		for (int64_t i0 = 0; i0 < inner; i0 += EW_ABORT_EVERY)
+		{
+			int64_t		m = inner - i0 < EW_ABORT_EVERY ? inner - i0 : EW_ABORT_EVERY;
+
+			for (int k = 0; k < n_in; k++)
+				xp[k] = (const char *) x[k]->data +
+					(size_t) (off[k] + ((mode >> k) & 1 ? i0 : 0)) * xsz[k];
+			fn(arg, yp + (size_t) i0 * ysz, xp, m, mode);
+			since_check += m;
+			if (since_check >= EW_ABORT_EVERY)
+			{
+				since_check = 0;
+				if (onnx_kernel_should_abort(ctx))
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+		}
+		/* next outer index: an odometer over the collapsed dims but the last */
+		for (int d = p.rank - 2; d >= 0; d--)
+		{
+			for (int k = 0; k < n_in; k++)
+				off[k] += p.strides[k][d];
+			if (++idx[d] < p.dims[d])
+				break;
+			for (int k = 0; k < n_in; k++)
+				off[k] -= p.strides[k][d] * p.dims[d];
+			idx[d] = 0;
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- binary ---- */
+
+typedef struct BinArg
+{
+	OnnxEwBinFn fn;
+	OnnxDType	in_dtype;		/* of a and b */
+	OnnxDType	out_dtype;
+	const OnnxEwTable *tab;
+} BinArg;
+
+static void
+bin_run(const void *arg, void *y, const void *const *x, int64_t n, unsigned mode)
+{
+	((const BinArg *) arg)->fn(y, x[0], x[1], n, mode);
+}
+
+/* Convert n 16-bit floats of dtype dt to float32. */
+static void
+to_f32(const OnnxEwTable *t, OnnxDType dt, float *dst, const void *src, int64_t n)
+{
+	(dt == ONNX_DTYPE_FLOAT16 ? t->half_to_f32 : t->bf16_to_f32) (dst, src, n);
+}
+
+static void
+from_f32(const OnnxEwTable *t, OnnxDType dt, void *dst, const float *src, int64_t n)
+{
+	(dt == ONNX_DTYPE_FLOAT16 ? t->f32_to_half : t->f32_to_bf16) (dst, src, n);
+}
+
+/*
+ * float16/bfloat16 a, b: blocks converted to float32, the float32 kernel,
+ * the block converted back (or written as it is for a bool output).
+ */
+static void
+bin_run_half(const void *arg, void *y, const void *const *x, int64_t n, unsigned mode)
+{
+	const BinArg *ba = arg;
+	float		ta[EW_BLOCK],
+				tb[EW_BLOCK],
+				ty[EW_BLOCK];
+	bool		boolean = ba->out_dtype == ONNX_DTYPE_BOOL;
+
+	if (!(mode & 1))
+		to_f32(ba->tab, ba->in_dtype, ta, x[0], 1);
+	if (!(mode & 2))
+		to_f32(ba->tab, ba->in_dtype, tb, x[1], 1);
+	for (int64_t i0 = 0; i0 < n; i0 += EW_BLOCK)
+	{
+		int64_t		m = n - i0 < EW_BLOCK ? n - i0 : EW_BLOCK;
+
+		if (mode & 1)
+			to_f32(ba->tab, ba->in_dtype, ta, (const uint16_t *) x[0] + i0, m);
+		if (mode & 2)
+			to_f32(ba->tab, ba->in_dtype, tb, (const uint16_t *) x[1] + i0, m);
+		if (boolean)
+			ba->fn((uint8_t *) y + i0, ta, tb, m, mode);
+		else
+		{
+			ba->fn(ty, ta, tb, m, mode);
+			from_f32(ba->tab, ba->out_dtype, (uint16_t *) y + i0, ty, m);
+		}
+	}
+}
+
+OnnxStatus
+onnx_ew_binary(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *a, const OnnxTensor *b,
+			   OnnxEwBinFn fn)
+{
+	const OnnxTensor *ins[2] = {a, b};
+	BinArg		arg = {fn, a->dtype, y->dtype, onnx_ew_table()};
+	bool		half = a->dtype == ONNX_DTYPE_FLOAT16 || a->dtype == ONNX_DTYPE_BFLOAT16;
+
+	return onnx_ew_broadcast(ctx, y, 2, ins, half ? bin_run_half : bin_run, &arg);
+}
+
+/* ---- unary ---- */
+
+OnnxStatus
+onnx_ew_unary(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, OnnxEwUnOp op,
+			  const float *p)
+{
+	const OnnxEwTable *t = onnx_ew_table();
+	OnnxEwUnFn	fn = t->unary[op];
+	int64_t		n = x->count;
+	int64_t		step = x->dtype == ONNX_DTYPE_FLOAT ? EW_ABORT_EVERY : EW_BLOCK;
+	int64_t		since_check = 0;
+
+	for (int64_t i0 = 0; i0 < n; i0 += step)
+	{
+		int64_t		m = n - i0 < step ? n - i0 : step;
+
+		if (x->dtype == ONNX_DTYPE_FLOAT)
+			fn((float *) y->data + i0, (const float *) x->data + i0, m, p);
+		else
+		{
+			float		tx[EW_BLOCK];
+
+			to_f32(t, x->dtype, tx, (const uint16_t *) x->data + i0, m);
+			fn(tx, tx, m, p);
+			from_f32(t, y->dtype, (uint16_t *) y->data + i0, tx, m);
+		}
+		since_check += m;
+		if (since_check >= EW_ABORT_EVERY)
+		{
+			since_check = 0;
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		}
+	}
+	return ONNX_OK;
+}
+
+/* ---- outputs ---- */
+
+OnnxTensor *
+onnx_ew_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int n, const OnnxTensor *const *ins,
+			unsigned reuse)
+{
+	int			rank = 0;
+	int64_t		dims[ONNX_MAX_RANK];
+	bool		first = true;
+
+	for (int k = 0; k < n; k++)
+	{
+		int64_t		nd[ONNX_MAX_RANK];
+		int			nr;
+
+		if (ins[k] == NULL)
+			continue;
+		if (first)
+		{
+			rank = ins[k]->rank;
+			memcpy(dims, ins[k]->dims, sizeof(int64_t) * (size_t) rank);
+			first = false;
+			continue;
+		}
+		if (!onnx_broadcast_shape(rank, dims, ins[k]->rank, ins[k]->dims, &nr, nd))
+		{
+			OnnxTensor	acc;
+			char		sa[128],
+						sb[128];
+
+			acc.rank = rank;
+			memcpy(acc.dims, dims, sizeof(int64_t) * (size_t) rank);
+			onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s cannot broadcast shapes %s and %s",
+							 ctx->node->op_type, onnx_shape_text(&acc, sa, sizeof(sa)),
+							 onnx_shape_text(ins[k], sb, sizeof(sb)));
+			return NULL;
+		}
+		rank = nr;
+		memcpy(dims, nd, sizeof(int64_t) * (size_t) rank);
+	}
+	/* an input of the output's shape and type may give its buffer */
+	for (int k = 0; k < n; k++)
+	{
+		OnnxTensor *t;
+
+		if (!((reuse >> k) & 1) || ins[k] == NULL || ins[k]->dtype != dtype ||
+			ins[k]->rank != rank || memcmp(ins[k]->dims, dims, sizeof(int64_t) * (size_t) rank) != 0)
+			continue;
+		if ((t = onnx_out_reuse(ctx, i, k)) != NULL)
+			return t;
+	}
+	return onnx_out_raw(ctx, i, dtype, rank, dims);
+}

@@ -162,58 +162,188 @@ onnx_vec_tanh_f32(float *y, const float *x, int64_t n)
 
 /* ---- broadcast runs ---- */
 
+/*
+ * Short runs are widened to several rows of the dim outside them (up to
+ * EW_WIDE_BYTES per input): inputs contiguous across both dims are read
+ * in place, one that repeats its run on every row (a row broadcast, A
+ * (M,80) + B (80)) from a copy of the run made once per block, one
+ * constant along each run (a column, A (M,4) * B (M,1)) from a copy with
+ * each value spread over its run, made per block.  That saves the driver
+ * and kernel set-up of every short run: runs under EW_SHORT_RUN elements
+ * are widened, and under EW_ROW_RUN when no input needs a per-block copy.
+ */
+#define EW_SHORT_RUN 64
+#define EW_ROW_RUN 512
+#define EW_WIDE_BYTES 4096
+
+typedef enum EwWide
+{
+	WIDE_IN_PLACE,				/* contiguous across the rows, or a scalar */
+	WIDE_ROW,					/* the same run on every row */
+	WIDE_COL					/* one value per row */
+} EwWide;
+
+/*
+ * Rows per widened run for plan p, kinds of the inputs in w; 1 when
+ * widening does not apply.
+ */
+static int64_t
+wide_rows(const OnnxBcastPlan *p, int n_in, const size_t *xsz, size_t ysz, EwWide *w)
+{
+	int			r = p->rank;
+	int64_t		n = p->dims[r - 1];
+	size_t		es = ysz;
+	bool		any = false,
+				col = false;
+
+	if (r < 2 || n >= EW_ROW_RUN)
+		return 1;
+	for (int k = 0; k < n_in; k++)
+	{
+		int64_t		s_in = p->strides[k][r - 1],
+					s_out = p->strides[k][r - 2];
+
+		if ((s_in == 1 && s_out == n) || (s_in == 0 && s_out == 0))
+			w[k] = WIDE_IN_PLACE;
+		else if (s_in == 1 && s_out == 0)
+			w[k] = WIDE_ROW;
+		else if (s_in == 0)
+			w[k] = WIDE_COL;
+		else
+			return 1;
+		any |= w[k] != WIDE_IN_PLACE;
+		col |= w[k] == WIDE_COL;
+		if (xsz[k] > es)
+			es = xsz[k];
+	}
+	if (!any || (col && n >= EW_SHORT_RUN))
+		return 1;
+	n = EW_WIDE_BYTES / (n * (int64_t) es);
+	return n < 2 ? 1 : n < p->dims[r - 2] ? n : p->dims[r - 2];
+}
+
+/* n copies of the element of size es at v, from dst on */
+#define FILL_AS(T) \
+	do { \
+		T			x_; \
+		memcpy(&x_, v, sizeof(T)); \
+		for (int64_t j = 0; j < n; j++) \
+			memcpy(dst + sizeof(T) * (size_t) j, &x_, sizeof(T)); \
+	} while (0)
+
+static void
+fill_run(unsigned char *dst, const void *v, int64_t n, size_t es)
+{
+	if (es == 1)
+		memset(dst, *(const unsigned char *) v, (size_t) n);
+	else if (es == 2)
+		FILL_AS(uint16_t);
+	else if (es == 4)
+		FILL_AS(uint32_t);
+	else
+		FILL_AS(uint64_t);
+}
+
 OnnxStatus
 onnx_ew_broadcast(OnnxKernelCtx *ctx, OnnxTensor *y, int n_in, const OnnxTensor *const *x,
 				  OnnxEwRunFn fn, const void *arg)
 {
 	OnnxBcastPlan p;
+	EwWide		w[4];
+	_Alignas(64) unsigned char wide[4][EW_WIDE_BYTES];
+	int64_t		wide_off[4];
 	int64_t		idx[ONNX_MAX_RANK];
 	int64_t		off[4];
 	size_t		ysz = onnx_dtype_size(y->dtype),
 				xsz[4];
 	int64_t		inner,
+				rows,
+				step,
 				outer,
 				since_check = 0;
+	int			r;
 	unsigned	mode = 0;
 
 	if (y->count == 0)
 		return ONNX_OK;
 	onnx_bcast_plan(&p, y->rank, y->dims, n_in, x);
-	inner = p.dims[p.rank - 1];
-	outer = y->count / inner;
+	r = p.rank;
 	for (int k = 0; k < n_in; k++)
 	{
 		xsz[k] = onnx_dtype_size(x[k]->dtype);
 		off[k] = 0;
-		if (p.strides[k][p.rank - 1] != 0)
+		wide_off[k] = -1;
+		if (p.strides[k][r - 1] != 0)
 			mode |= 1u << k;
 	}
-	for (int d = 0; d < p.rank; d++)
+	inner = p.dims[r - 1];
+	rows = r >= 2 ? p.dims[r - 2] : 1;
+	step = wide_rows(&p, n_in, xsz, ysz, w);
+	if (step > 1)
+		for (int k = 0; k < n_in; k++)
+			if (w[k] != WIDE_IN_PLACE)
+				mode |= 1u << k;
+	outer = y->count / (rows * inner);
+	for (int d = 0; d < r; d++)
 		idx[d] = 0;
 	for (int64_t o = 0; o < outer; o++)
 	{
-		const void *xp[4];
-		char	   *yp = (char *) y->data + (size_t) (o * inner) * ysz;
-
-		/* long runs in chunks, so the abort callback is heard */
-		for (int64_t i0 = 0; i0 < inner; i0 += EW_ABORT_EVERY)
+		for (int64_t b0 = 0; b0 < rows; b0 += step)
 		{
-			int64_t		m = inner - i0 < EW_ABORT_EVERY ? inner - i0 : EW_ABORT_EVERY;
+			int64_t		m = rows - b0 < step ? rows - b0 : step;
+			int64_t		len = m * inner;
+			char	   *yp = (char *) y->data + (size_t) ((o * rows + b0) * inner) * ysz;
+			const void *xp[4];
 
 			for (int k = 0; k < n_in; k++)
-				xp[k] = (const char *) x[k]->data +
-					(size_t) (off[k] + ((mode >> k) & 1 ? i0 : 0)) * xsz[k];
-			fn(arg, yp + (size_t) i0 * ysz, xp, m, mode);
-			since_check += m;
-			if (since_check >= EW_ABORT_EVERY)
 			{
-				since_check = 0;
-				if (onnx_kernel_should_abort(ctx))
-					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				const char *src = (const char *) x[k]->data;
+				int64_t		s_out = r >= 2 ? p.strides[k][r - 2] : 0;
+
+				if (step == 1 || w[k] == WIDE_IN_PLACE)
+					xp[k] = src + (size_t) (off[k] + b0 * s_out) * xsz[k];
+				else if (w[k] == WIDE_ROW)
+				{
+					/* the run once per distinct position, copied step times */
+					if (wide_off[k] != off[k])
+					{
+						size_t		run = (size_t) inner * xsz[k];
+
+						for (int64_t i = 0; i < step; i++)
+							memcpy(wide[k] + i * run, src + (size_t) off[k] * xsz[k], run);
+						wide_off[k] = off[k];
+					}
+					xp[k] = wide[k];
+				}
+				else
+				{
+					/* each row's value spread over its run */
+					for (int64_t i = 0; i < m; i++)
+						fill_run(wide[k] + (size_t) (i * inner) * xsz[k],
+								 src + (size_t) (off[k] + (b0 + i) * s_out) * xsz[k], inner, xsz[k]);
+					xp[k] = wide[k];
+				}
+			}
+			/* long runs in chunks, so the abort callback is heard */
+			for (int64_t i0 = 0; i0 < len; i0 += EW_ABORT_EVERY)
+			{
+				int64_t		c = len - i0 < EW_ABORT_EVERY ? len - i0 : EW_ABORT_EVERY;
+				const void *xc[4];
+
+				for (int k = 0; k < n_in; k++)
+					xc[k] = (const char *) xp[k] + ((mode >> k) & 1 ? (size_t) i0 * xsz[k] : 0);
+				fn(arg, yp + (size_t) i0 * ysz, xc, c, mode);
+				since_check += c;
+				if (since_check >= EW_ABORT_EVERY)
+				{
+					since_check = 0;
+					if (onnx_kernel_should_abort(ctx))
+						return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				}
 			}
 		}
-		/* next outer index: an odometer over the collapsed dims but the last */
-		for (int d = p.rank - 2; d >= 0; d--)
+		/* next outer index: an odometer over the collapsed dims but the last two */
+		for (int d = r - 3; d >= 0; d--)
 		{
 			for (int k = 0; k < n_in; k++)
 				off[k] += p.strides[k][d];

@@ -104,6 +104,7 @@ typedef enum OnnxEwUnOp
 	EW_SQUARE,					/* x * x */
 	EW_POWI,					/* x ^ p[0], p[0] an integer in [-64, 64] */
 	EW_POW_HALF,				/* x ^ 0.5 (p[0] = 1) or x ^ -0.5 (p[0] = -1) */
+	EW_SWISH,					/* x * sigmoid(p[0] x) */
 	EW_NUNARY
 } OnnxEwUnOp;
 

@@ -10,6 +10,7 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "eltwise.h"
 #include "vecmath.h"
 
 /*
@@ -825,7 +826,7 @@ run_mvn(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* Swish: Y = X * sigmoid(alpha * X). */
+/* Swish: Y = X * sigmoid(alpha * X), float32/16 on the vectorised kernel. */
 static OnnxStatus
 run_swish(OnnxKernelCtx *ctx)
 {
@@ -835,23 +836,19 @@ run_swish(OnnxKernelCtx *ctx)
 
 	if (x == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	if ((y = onnx_ew_out(ctx, 0, x->dtype, 1, &x, 1)) == NULL)
 		return ctx->err->status;
-	if (x->dtype == ONNX_DTYPE_FLOAT)
+	if (x->dtype != ONNX_DTYPE_DOUBLE)
 	{
-		const float *px = (const float *) x->data;
-		float	   *py = (float *) y->data;
-		float		a = (float) alpha;
+		float		p[2] = {(float) alpha, 0};
 
-		for (int64_t i = 0; i < x->count; i++)
-			py[i] = px[i] / (1.0f + expf(-a * px[i]));
-		return ONNX_OK;
+		return onnx_ew_unary(ctx, y, x, EW_SWISH, p);
 	}
 	for (int64_t i = 0; i < x->count; i++)
 	{
-		double		v = onnx_tensor_get_f64(x, i);
+		double		v = ((const double *) x->data)[i];
 
-		onnx_tensor_set_f64(y, i, v / (1.0 + exp(-alpha * v)));
+		((double *) y->data)[i] = v / (1.0 + exp(-alpha * v));
 	}
 	return ONNX_OK;
 }

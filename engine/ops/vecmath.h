@@ -87,6 +87,78 @@ exp_f32_fast(float y)
 	return select_f32(under, 0.0f, e * bits_f32((uint32_t) (n + 127) << 23));
 }
 
+/* 2^n for an integer n in [-126, 127]: the exponent field alone. */
+static inline float
+pow2i_f32(int32_t n)
+{
+	return bits_f32((uint32_t) (n + 127) << 23);
+}
+
+/*
+ * exp(x) = p * 2^n for x in [-104, 88.8]: x = n ln2 + r with |r| <= ln2/2
+ * (Cody-Waite, ln2 split so n * hi is exact), p = exp(r) = 1 + r + r^2
+ * q(r) with q of degree 4 fitted for least maximum relative error (3.1e-9
+ * in exact arithmetic).
+ */
+static inline float
+exp_parts_f32(float x, int32_t *n)
+{
+	float		kf = x * 1.44269504f + 12582912.0f;	/* round to nearest via 1.5 * 2^23 */
+	float		r,
+				p;
+
+	*n = (int32_t) (f32_bits(kf) - 0x4B400000u);
+	kf -= 12582912.0f;
+	r = x - kf * 0.693145752f;
+	r = r - kf * 1.42860677e-06f;
+	p = 1.381461276e-03f;
+	p = p * r + 8.368710056e-03f;
+	p = p * r + 4.166838899e-02f;
+	p = p * r + 1.666652113e-01f;
+	p = p * r + 4.999999404e-01f;
+	return (p * r) * r + r + 1.0f;
+}
+
+/*
+ * exp(x) in float32 over the whole range, without branches or calls:
+ * exp_parts_f32 on x clamped to [-104, 88.8], 2^n applied as two factors
+ * so that results down to the subnormals round once.  Overflow gives
+ * +inf, underflow 0, NaN stays NaN.  Measured over every float32 against
+ * double exp (test/engine/vecmath_accuracy.c): at most 1 ulp (with or
+ * without FMA), subnormal results within 1 ulp of the subnormal grid.
+ */
+static inline float
+exp_f32(float x)
+{
+	int32_t		n,
+				n1;
+	float		p;
+
+	x = x > 88.8f ? 88.8f : x;	/* NaN fails both tests and stays */
+	x = x < -104.0f ? -104.0f : x;
+	p = exp_parts_f32(x, &n);
+	n1 = n >> 1;
+	return p * pow2i_f32(n1) * pow2i_f32(n - n1);
+}
+
+/*
+ * exp(x) as exp_f32 but cheaper, for the activations that only need x <=
+ * 88.3 (exp of -|x| and the like): one scaling by 2^n, so results below
+ * 2^-126 are 0 (no subnormals); above 88.3 the value is garbage.  NaN
+ * stays NaN.  At most 1 ulp for results >= 2^-126.
+ */
+static inline float
+exp_lo_f32(float x)
+{
+	uint32_t	under = -(uint32_t) (x < -87.3365448f);	/* below 2^-126 */
+	int32_t		n;
+	float		p;
+
+	x = x > 88.3f ? 88.3f : x;
+	p = exp_parts_f32(x, &n);
+	return select_f32(under, 0.0f, p * pow2i_f32(n));
+}
+
 /*
  * erf in float32 without branches or calls, so loops over it vectorize:
  * |x| < 1: x * P(x^2); 1 <= |x| < 4: 1 - exp(q(t) - x^2) with t = (|x| -
@@ -118,56 +190,11 @@ erf_f32_fast(float x)
 	small = poly_f32(s, erf_small, 7);
 	small *= x;
 	q = poly_f32(t, erf_tail, 9);
-	big = 1.0f - exp_f32_fast(q - c * c);
+	big = 1.0f - exp_lo_f32(q - c * c);
 	big = bits_f32(f32_bits(big) | (f32_bits(x) & 0x80000000u));	/* sign of x */
 	/* integer masks rather than branches: |x| < 1, NaN */
 	big = select_f32(-(uint32_t) (ia < 0x3F800000u), small, big);
 	return select_f32(-(uint32_t) (ia > 0x7F800000u), x, big);
-}
-
-/* 2^n for an integer n in [-126, 127]: the exponent field alone. */
-static inline float
-pow2i_f32(int32_t n)
-{
-	return bits_f32((uint32_t) (n + 127) << 23);
-}
-
-/*
- * exp(x) in float32 over the whole range, without branches or calls:
- * x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split so k * hi is
- * exact), exp(r) = 1 + r + r^2 q(r) with q of degree 4 fitted for least
- * maximum relative error (3.1e-9 in exact arithmetic), and 2^k applied as
- * two factors so that results down to the subnormals round once.  x is
- * clamped to [-104, 88.8]: overflow gives +inf, underflow 0, NaN stays
- * NaN.  Measured over every float32 against double exp
- * (test/engine/vecmath_accuracy.c): at most 1 ulp for normal results
- * (1 ulp with and without FMA), subnormal results within 1 ulp of the
- * subnormal grid.
- */
-static inline float
-exp_f32(float x)
-{
-	float		kf,
-				r,
-				p;
-	int32_t		n,
-				n1;
-
-	x = x > 88.8f ? 88.8f : x;	/* NaN fails both tests and stays */
-	x = x < -104.0f ? -104.0f : x;
-	kf = x * 1.44269504f + 12582912.0f;	/* round to nearest via 1.5 * 2^23 */
-	n = (int32_t) (f32_bits(kf) - 0x4B400000u);
-	kf -= 12582912.0f;
-	r = x - kf * 0.693145752f;
-	r = r - kf * 1.42860677e-06f;
-	p = 1.381461276e-03f;
-	p = p * r + 8.368710056e-03f;
-	p = p * r + 4.166838899e-02f;
-	p = p * r + 1.666652113e-01f;
-	p = p * r + 4.999999404e-01f;
-	p = (p * r) * r + r + 1.0f;
-	n1 = n >> 1;
-	return p * pow2i_f32(n1) * pow2i_f32(n - n1);
 }
 
 /*
@@ -224,7 +251,7 @@ tanh_f32(float x)
 	q = q * z - 5.373971537e-02f;
 	q = q * z + 1.333144158e-01f;
 	q = q * z - 3.333328068e-01f;
-	e = exp_f32(-2.0f * a);
+	e = exp_lo_f32(-2.0f * a);
 	t = (1.0f - e) / (1.0f + e);
 	t = bits_f32(f32_bits(t) | (f32_bits(x) & 0x80000000u));
 	return select_f32(-(uint32_t) (a < 0.625f), x + x * z * q, t);
@@ -240,7 +267,7 @@ tanh_f32(float x)
 static inline float
 sigmoid_f32(float x)
 {
-	float		e = exp_f32(-bits_f32(f32_bits(x) & 0x7FFFFFFFu));
+	float		e = exp_lo_f32(-bits_f32(f32_bits(x) & 0x7FFFFFFFu));
 
 	return select_f32(-(uint32_t) (x < 0.0f), e, 1.0f) / (1.0f + e);
 }

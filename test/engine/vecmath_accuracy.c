@@ -205,10 +205,10 @@ main(int argc, char **argv)
 		{"exp", EW_EXP, exp, 1.5, 0, false},
 		{"log", EW_LOG, log, 1.0, 0, false},
 		{"tanh", EW_TANH, tanh, 2.0, 0, false},
-		{"sigmoid", EW_SIGMOID, ref_sigmoid, 2.5, 0, false},
+		{"sigmoid", EW_SIGMOID, ref_sigmoid, 2.5, 0x1p-126, false},
 		{"erf", EW_ERF, erf, 3.0, 0, false},
-		{"softplus", EW_SOFTPLUS, ref_softplus, 3.0, 0, false},
-		{"mish", EW_MISH, ref_mish, 4.0, 0x1p-140, false},
+		{"softplus", EW_SOFTPLUS, ref_softplus, 3.0, 0x1p-126, false},
+		{"mish", EW_MISH, ref_mish, 4.0, 0x1p-119, false},
 		{"gelu", EW_GELU, ref_gelu, 4.0, 0, true},
 		{"gelu_tanh", EW_GELU_TANH, ref_gelu_tanh, 4.0, 0, true},
 	};

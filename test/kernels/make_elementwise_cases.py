@@ -237,6 +237,16 @@ def unary_cases(out):
             sv = SPECIAL[1:] if op == "Sign" else SPECIAL
             one("%s_f16_special" % tag, sv.astype(np.float16), rtol=4e-3, atol=2e-3)
             one("%s_f64" % tag, data(np.float64, [37], 0.1 if op in ("Log", "Sqrt") else -6, 6))
+    for ai, attrs in enumerate([{}, {"alpha": 1.702}]):
+        node = helper.make_node("Swish", ["x"], ["y"], **attrs)
+        for name, x in [("n1000", data(np.float32, [1000], -10, 10)), ("special", SPECIAL),
+                        ("f16", data(np.float16, [37], -6, 6))]:
+            r, t = tol(x.dtype.type)
+            # Swish is opset 24; onnxruntime may not have it: then numpy is the reference
+            case(out, "swish_a%d_%s" % (ai, name), [node], {"x": x}, {"y": (x.dtype.type, None)}, opset=24,
+                 rtol=r, atol=t, np_ref=lambda f, a=attrs.get("alpha", 1.0): [
+                     (f["x"].astype(np.float64) / (1 + np.exp(-a * f["x"].astype(np.float64))))
+                     .astype(f["x"].dtype)])
     for dt in [np.int32, np.int64, np.int8]:
         for op in ["Relu", "Abs", "Neg", "Sign"]:
             case(out, "%s_%s" % (op.lower(), np.dtype(dt).name), [helper.make_node(op, ["x"], ["y"])],

@@ -197,7 +197,23 @@ typedef struct OnnxSessionOptions
 	size_t		max_memory;		/* bytes of live tensors per run; 0 = none */
 	OnnxAbortFn abort_fn;		/* may be NULL */
 	void	   *abort_ctx;
+	int			profile;		/* nonzero: time every node (onnx_session_profile) */
 } OnnxSessionOptions;
+
+/*
+ * Time spent in one operator type while profiling: calls and self time,
+ * i.e. a node's time less that of the nodes it ran in subgraphs (those are
+ * counted under their own op types), so the totals add up to the time
+ * spent in nodes.  op_type and domain point into the engine's operator
+ * table and stay valid for the life of the process.
+ */
+typedef struct OnnxOpProfile
+{
+	const char *op_type;
+	const char *domain;			/* "" is ai.onnx */
+	int64_t		calls;
+	uint64_t	total_ns;
+} OnnxOpProfile;
 
 /* Limits applied before protobuf decoding. */
 #define ONNX_MAX_PROTO_DEPTH 64
@@ -254,6 +270,20 @@ extern OnnxStatus onnx_session_run(OnnxSession *session,
 
 /* Bytes currently held by the session (weights, packed data, buffer pool). */
 extern size_t onnx_session_bytes(const OnnxSession *session);
+
+/*
+ * Per-operator-type times collected by the runs made with
+ * OnnxSessionOptions.profile on (CLOCK_MONOTONIC around each node), since
+ * the session was created or onnx_session_profile_reset.  Writes up to
+ * max entries, largest total_ns first, and returns how many operator
+ * types ran (0 when the session never profiled).
+ */
+extern int	onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries,
+								 int max);
+extern void onnx_session_profile_reset(OnnxSession *session);
+
+/* The name of the single-precision GEMM kernel in use, e.g. "OpenBLAS Prescott". */
+extern const char *onnx_gemm_kernel_name(void);
 
 /* ---- values ---- */
 

@@ -12,15 +12,19 @@
  *	  the model's inputs in graph-input order) and output_K.pb (the
  *	  expected graph outputs, in order).  One warm-up run, whose outputs
  *	  are checked, is followed by timed runs until the budget is spent
- *	  (at least --min-runs, at most --max-runs); the median is printed.
+ *	  (at least --min-runs, at most --max-runs); the median wall time
+ *	  and the median CPU time of the thread per run are printed.
  *	  Float outputs match when |ours - ref| <= 1e-4 * max(1, max|ref|) +
  *	  1e-3 * |ref| elementwise (NaN matches NaN); other types must be
  *	  equal.  --profile then runs the model again with the engine's
- *	  profiler on and prints the time per operator type.
+ *	  profiler on and prints the time per operator type (wall time, with
+ *	  the wall and CPU time of the profiled runs to scale it by when other
+ *	  processes took the core meanwhile).
  *
  *	  --serve keeps the session for a driver that alternates with another
  *	  engine: after the check it reads commands from stdin, "time N" (N
- *	  runs, answered by "times MS MS ..."), "profile N" (N profiled runs,
+ *	  runs, answered by "times MS MS ..." of wall time and "cpu_times MS
+ *	  MS ..." of thread CPU time), "profile N" (N profiled runs,
  *	  answered by the profile table) and "quit"; every answer ends with a
  *	  line "end".
  *
@@ -58,6 +62,16 @@ now_ms(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* CPU time of this thread: what a run costs when other processes share the cores. */
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
@@ -251,6 +265,13 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Median of sorted v[0..n), n > 0. */
+static double
+median(const double *v, int n)
+{
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Run n times with profiling on and print the per-op-type table. */
 static int
 profile_runs(Bench *b, int n, int threads)
@@ -261,7 +282,9 @@ profile_runs(Bench *b, int n, int threads)
 	uint64_t	total = 0;
 	int			k;
 	double		t0,
-				wall;
+				c0,
+				wall,
+				cpu;
 
 	opts.threads = threads;
 	opts.profile = 1;
@@ -272,10 +295,12 @@ profile_runs(Bench *b, int n, int threads)
 	}
 	onnx_session_profile_reset(b->session);
 	t0 = now_ms();
+	c0 = cpu_ms();
 	for (int r = 0; r < n; r++)
 		if (!run_once(b, NULL))
 			return 0;
 	wall = now_ms() - t0;
+	cpu = cpu_ms() - c0;
 	k = onnx_session_profile(b->session, e, MAX_PROFILE);
 	if (k > MAX_PROFILE)
 		k = MAX_PROFILE;
@@ -283,6 +308,7 @@ profile_runs(Bench *b, int n, int threads)
 		total += e[i].total_ns;
 	printf("profile_runs: %d\n", n);
 	printf("profile_wall_ms: %.3f\n", wall / n);
+	printf("profile_cpu_ms: %.3f\n", cpu / n);
 	printf("profile_nodes_ms: %.3f\n", total / 1e6 / n);
 	for (int i = 0; i < k; i++)
 		printf("profile: %s %s %.2f %.4f %.1f\n", e[i].op_type,
@@ -305,16 +331,24 @@ serve(Bench *b, int threads)
 
 		if (sscanf(line, "time %d", &n) == 1 && n > 0)
 		{
+			double	   *cpu = malloc(sizeof(double) * (size_t) n);
+
 			printf("times:");
 			for (int r = 0; r < n; r++)
 			{
-				double		t0 = now_ms();
+				double		t0 = now_ms(),
+							c0 = cpu_ms();
 
 				if (!run_once(b, NULL))
 					return 0;
+				cpu[r] = cpu_ms() - c0;
 				printf(" %.4f", now_ms() - t0);
 			}
+			printf("\ncpu_times:");
+			for (int r = 0; r < n; r++)
+				printf(" %.4f", cpu[r]);
 			printf("\n");
+			free(cpu);
 		}
 		else if (sscanf(line, "profile %d", &n) == 1 && n > 0)
 		{
@@ -351,7 +385,8 @@ main(int argc, char **argv)
 	double		t0,
 				max_err = 0,
 				worst = 0,
-				*times;
+			   *times,
+			   *cpu;
 	int			ok = 1,
 				runs = 0;
 
@@ -463,20 +498,26 @@ main(int argc, char **argv)
 	}
 
 	times = malloc(sizeof(double) * (size_t) max_runs);
+	cpu = malloc(sizeof(double) * (size_t) max_runs);
 	t0 = now_ms();
 	while (runs < min_runs || (runs < max_runs && now_ms() - t0 < budget * 1e3))
 	{
-		double		r0 = now_ms();
+		double		r0 = now_ms(),
+					c0 = cpu_ms();
 
 		if (!run_once(&b, NULL))
 			return 1;
+		cpu[runs] = cpu_ms() - c0;
 		times[runs++] = now_ms() - r0;
 	}
 	qsort(times, (size_t) runs, sizeof(double), cmp_double);
+	qsort(cpu, (size_t) runs, sizeof(double), cmp_double);
 	printf("runs: %d\n", runs);
-	printf("median_ms: %.4f\n", runs % 2 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2);
+	printf("median_ms: %.4f\n", median(times, runs));
 	printf("min_ms: %.4f\n", times[0]);
+	printf("median_cpu_ms: %.4f\n", median(cpu, runs));
 	free(times);
+	free(cpu);
 	if (profile && !profile_runs(&b, runs < 10 ? runs : 10, threads))
 		return 1;
 	ok = 1;

@@ -197,8 +197,14 @@ typedef struct OnnxSessionOptions
 	size_t		max_memory;		/* bytes of live tensors per run; 0 = none */
 	OnnxAbortFn abort_fn;		/* may be NULL */
 	void	   *abort_ctx;
-	int			profile;		/* nonzero: time every node (onnx_session_profile) */
+	int			profile;		/* time every node (onnx_session_profile): one of */
 } OnnxSessionOptions;
+
+#define ONNX_PROFILE_OFF 0
+#define ONNX_PROFILE_WALL 1		/* CLOCK_MONOTONIC: two reads per node, ~0.1 us */
+#define ONNX_PROFILE_CPU 2		/* the thread's CPU clock, which leaves out what
+								 * other processes take of the core: ~1 us per
+								 * node (two system calls) */
 
 /*
  * Time spent in one operator type while profiling: calls and self time,
@@ -273,7 +279,7 @@ extern size_t onnx_session_bytes(const OnnxSession *session);
 
 /*
  * Per-operator-type times collected by the runs made with
- * OnnxSessionOptions.profile on (CLOCK_MONOTONIC around each node), since
+ * OnnxSessionOptions.profile on (the chosen clock read around each node), since
  * the session was created or onnx_session_profile_reset.  Writes up to
  * max entries, largest total_ns first, and returns how many operator
  * types ran (0 when the session never profiled).

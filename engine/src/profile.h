@@ -20,8 +20,12 @@ extern OnnxStatus onnx_profile_create(const OnnxModel *model, const OnnxAllocato
 									  OnnxProfile **profile, OnnxError *err);
 extern void onnx_profile_free(OnnxProfile *profile, const OnnxAllocator *alloc);
 
-/* Run ctx's node through its kernel and add its self time to its operator. */
-extern OnnxStatus onnx_profile_run_node(OnnxProfile *profile, OnnxKernelCtx *ctx);
+/*
+ * Run ctx's node through its kernel and add its self time, read on the
+ * clock that mode (ONNX_PROFILE_WALL or ONNX_PROFILE_CPU) names, to its
+ * operator.
+ */
+extern OnnxStatus onnx_profile_run_node(OnnxProfile *profile, int mode, OnnxKernelCtx *ctx);
 
 /* Entries with calls, largest total first (see onnx_session_profile). */
 extern int	onnx_profile_read(const OnnxProfile *profile, OnnxOpProfile *entries, int max);

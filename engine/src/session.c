@@ -603,7 +603,7 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		ctx.outputs = outs;
 		ctx.frame = f;
 		ctx.err = err;
-		st = s->opts.profile ? onnx_profile_run_node(s->profile, &ctx) : n->def->run(&ctx);
+		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) : n->def->run(&ctx);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
 		for (int k = 0; k < n->n_outputs; k++)

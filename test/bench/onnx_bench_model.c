@@ -5,7 +5,7 @@
  *
  *	  usage: onnx_bench_model CASE_DIR [--budget SECONDS] [--min-runs N]
  *								[--max-runs N] [--threads N] [--profile]
- *								[--serve]
+ *								[--profile-cpu] [--serve]
  *			 onnx_bench_model --gemm-kernel
  *
  *	  CASE_DIR holds model.onnx and test_data_set_0/input_K.pb (bound to
@@ -18,15 +18,15 @@
  *	  1e-3 * |ref| elementwise (NaN matches NaN); other types must be
  *	  equal.  --profile then runs the model again with the engine's
  *	  profiler on and prints the time per operator type (wall time, with
- *	  the wall and CPU time of the profiled runs to scale it by when other
- *	  processes took the core meanwhile).
+ *	  the wall and CPU time of the profiled runs); --profile-cpu times the
+ *	  nodes on the thread's CPU clock instead, for a crowded machine.
  *
  *	  --serve keeps the session for a driver that alternates with another
  *	  engine: after the check it reads commands from stdin, "time N" (N
  *	  runs, answered by "times MS MS ..." of wall time and "cpu_times MS
- *	  MS ..." of thread CPU time), "profile N" (N profiled runs,
- *	  answered by the profile table) and "quit"; every answer ends with a
- *	  line "end".
+ *	  MS ..." of thread CPU time), "profile N" and "profile_cpu N" (N
+ *	  profiled runs, answered by the profile table) and "quit"; every
+ *	  answer ends with a line "end".
  *
  *	  Output is line based ("key: value") for run_real_models.py; exit
  *	  status 1 when the model cannot be loaded or run, 0 otherwise (a
@@ -272,9 +272,9 @@ median(const double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Run n times with profiling on and print the per-op-type table. */
+/* Run n times with profiling (mode) on and print the per-op-type table. */
 static int
-profile_runs(Bench *b, int n, int threads)
+profile_runs(Bench *b, int n, int threads, int mode)
 {
 	OnnxSessionOptions opts = {0};
 	OnnxOpProfile e[MAX_PROFILE];
@@ -287,7 +287,7 @@ profile_runs(Bench *b, int n, int threads)
 				cpu;
 
 	opts.threads = threads;
-	opts.profile = 1;
+	opts.profile = mode;
 	if (onnx_session_set_options(b->session, &opts, &err) != ONNX_OK)
 	{
 		printf("error: profiling: %s\n", err.message);
@@ -352,7 +352,12 @@ serve(Bench *b, int threads)
 		}
 		else if (sscanf(line, "profile %d", &n) == 1 && n > 0)
 		{
-			if (!profile_runs(b, n, threads))
+			if (!profile_runs(b, n, threads, ONNX_PROFILE_WALL))
+				return 0;
+		}
+		else if (sscanf(line, "profile_cpu %d", &n) == 1 && n > 0)
+		{
+			if (!profile_runs(b, n, threads, ONNX_PROFILE_CPU))
 				return 0;
 		}
 		else if (strncmp(line, "quit", 4) == 0)
@@ -406,7 +411,9 @@ main(int argc, char **argv)
 		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
 			threads = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--profile") == 0)
-			profile = 1;
+			profile = ONNX_PROFILE_WALL;
+		else if (strcmp(argv[i], "--profile-cpu") == 0)
+			profile = ONNX_PROFILE_CPU;
 		else if (strcmp(argv[i], "--serve") == 0)
 			serve_mode = 1;
 		else if (argv[i][0] != '-' && dir == NULL)
@@ -417,7 +424,7 @@ main(int argc, char **argv)
 	if (dir == NULL)
 	{
 		fprintf(stderr, "usage: onnx_bench_model CASE_DIR [--budget SECONDS] [--min-runs N] "
-				"[--max-runs N] [--threads N] [--profile] [--serve]\n"
+				"[--max-runs N] [--threads N] [--profile] [--profile-cpu] [--serve]\n"
 				"       onnx_bench_model --gemm-kernel\n");
 		return 2;
 	}
@@ -518,7 +525,7 @@ main(int argc, char **argv)
 	printf("median_cpu_ms: %.4f\n", median(cpu, runs));
 	free(times);
 	free(cpu);
-	if (profile && !profile_runs(&b, runs < 10 ? runs : 10, threads))
+	if (profile && !profile_runs(&b, runs < 10 ? runs : 10, threads, profile))
 		return 1;
 	ok = 1;
 

@@ -483,13 +483,16 @@ class Ours:
             got[key] = [float(t) for t in vals.split()]
         return list(zip(got["times"], got["cpu_times"]))
 
-    def profile(self, n):
-        """n profiled runs one by one: per op type the median over runs of
-        (ms, calls), and the median profiled ms per run."""
-        tables, walls = [], []
+    def profile(self, n, timed_ms, clock="cpu"):
+        """n profiled runs one by one, nodes timed on the thread's CPU clock
+        (clock "cpu") or the wall clock ("wall"): per op type the median
+        over runs of (ms, calls), less the profiler's own cost (the
+        profiled run's CPU time over the unprofiled median timed_ms,
+        shared by its node calls); and the median profiled CPU ms per run."""
+        tables, cpus = [], []
         for _ in range(n):
             table, wall, cpu = {}, 0.0, 0.0
-            for line in self.command("profile 1"):
+            for line in self.command("%s 1" % ("profile_cpu" if clock == "cpu" else "profile")):
                 if line.startswith("profile: "):
                     op, dom, calls, ms, _ = line[9:].split()
                     key = op if dom == "ai.onnx" else "%s:%s" % (dom, op)
@@ -498,10 +501,14 @@ class Ours:
                     wall = float(line.split()[1])
                 elif line.startswith("profile_cpu_ms: "):
                     cpu = float(line.split()[1])
-            scale = preempted_scale(wall, cpu)
-            tables.append({k: (ms * scale, c) for k, (ms, c) in table.items()})
-            walls.append(cpu)
-        return median_table(tables), statistics.median(walls)
+            scale = preempted_scale(wall, cpu) if clock == "wall" else 1.0
+            per_call = max(0.0, cpu - timed_ms) / max(1.0, sum(c for _, c in table.values()))
+            tables.append({k: (max(0.0, ms * scale - c * per_call), c) for k, (ms, c) in table.items()})
+            cpus.append(cpu)
+        ops = set(k for t in tables for k in t)
+        return ({op: (statistics.median(t.get(op, (0.0, 0.0))[0] for t in tables),
+                      next(t[op][1] for t in tables if op in t)) for op in ops},
+                statistics.median(cpus))
 
     def close(self):
         if self.p.poll() is None:
@@ -578,23 +585,23 @@ def preempted_scale(wall, cpu):
     """Factor to take out of a profiled run's node (wall) times what other
     processes had of the core: its CPU time over its wall time for a long
     run, which many scheduler slices cut evenly; 1 for a short one, which a
-    preemption hits in one node, and which the median over runs then
-    leaves out."""
+    preemption hits in one node, and which min_table then leaves out."""
     return min(1.0, cpu / wall) if wall > 50 else 1.0
 
 
-def median_table(tables):
-    """Per op type, the median over runs of its ms per run (0 in a run
-    without it), and its calls in the first run: profiles on a shared
-    machine are noisy, a median of single runs is not."""
+def min_table(tables):
+    """Per op type, its least ms over single runs, and its calls in the
+    first run: on a crowded machine a preemption lands in some node of
+    most short runs, so a median over runs still carries it; each op's
+    fastest run does not (it reads a little low where runs vary)."""
     ops = set(k for t in tables for k in t)
-    return {op: (statistics.median(t.get(op, (0.0, 0.0))[0] for t in tables),
-                 tables[0].get(op, (0.0, 0.0))[1]) for op in ops}
+    return {op: (min(t[op][0] for t in tables if op in t),
+                 next(t[op][1] for t in tables if op in t)) for op in ops}
 
 
 def ort_profile(path, feed, n, timed_ms):
     """onnxruntime's own profiler over n runs after a warm-up: per op type,
-    the median over runs of its ms per run.  A node's time is its self
+    its ms in its fastest run (min_table).  A node's time is its self
     time (less the nodes it ran in subgraphs, which onnxruntime also
     reports), scaled by preempted_scale, less the profiler's own cost per node:
     the run's CPU time over the unprofiled median timed_ms, spread evenly
@@ -634,7 +641,7 @@ def ort_profile(path, feed, n, timed_ms):
         cpus.append(cpu)
     if not tables:
         return {}, 0.0
-    return median_table(tables), statistics.median(cpus)
+    return min_table(tables), statistics.median(cpus)
 
 
 # onnxruntime's fused or layout-changed operators, by the ONNX op type whose work they do
@@ -735,11 +742,11 @@ def main():
             sys.stdout.flush()
             if args.profile:
                 n = max(1, min(20, int(budget / 2 / (o / 1e3))))
-                mp, mwall = ours.profile(n)
+                mp, mwall = ours.profile(n, o, "wall" if args.wall else "cpu")
                 tp, tprof = ort_profile(path, feed, max(1, min(20, int(budget / 2 / (t / 1e3)))), t)
                 profiles.append((name, o, t, mp, tp))
                 print("    ours: %s  [profiled run %s CPU ms]\n    ort:  %s  [profiled run %s CPU ms, "
-                      "profiler cost per node removed]\n    lose: %s" % (
+                      "profilers' cost per node removed]\n    lose: %s" % (
                           top(mp), fmt_ms(mwall), top(tp), fmt_ms(tprof), lose_text(mp, tp)))
         except Exception as e:
             refused.append((name, "run failed: %s" % str(e)[:200]))
@@ -770,11 +777,12 @@ def main():
         lines += ["", "Not run:", ""] + ["- %s: %s" % (n, why) for n, why in refused]
     summary = list(lines)
     if profiles:
-        lines += ["", "Per operator type, ms per run (median of single profiled runs; a run over 50 ms "
-                  "scaled by its CPU time over its wall time): ours from OnnxSessionOptions.profile, onnxruntime's "
-                  "from its profiler (self times, its fused kernels under their own names, its profiler's "
-                  "cost per node removed); \"where we lose\" maps its fused kernels to the ONNX op "
-                  "type (FusedConv to Conv, ...).", "",
+        lines += ["", "Per operator type, ms per run, each profiler's own cost per node taken out: ours from "
+                  "OnnxSessionOptions.profile (%s clock, median of up to 20 single runs); onnxruntime's "
+                  "from its profiler (wall clock: self times, its fastest of up to 20 single runs, a run "
+                  "over 50 ms scaled by its CPU time over its wall time; its fused kernels under their "
+                  "own names); \"where we lose\" maps its fused kernels to the ONNX op type (FusedConv "
+                  "to Conv, ...)." % ("wall" if args.wall else "thread CPU"), "",
                   "| model | ours top 3 | onnxruntime top 3 | where we lose most (ours vs ort ms) |",
                   "|---|---|---|---|"]
         for name, o, t, mp, tp in profiles:

@@ -835,7 +835,7 @@ test_profile(void)
 	onnx_value_release(&onnx_malloc_allocator, &y);
 	CHECK(onnx_session_profile(s, e, 64) == 0, "a session without profiling has no profile");
 
-	opts.profile = 1;
+	opts.profile = ONNX_PROFILE_WALL;
 	CHECK(onnx_session_set_options(s, &opts, &err) == ONNX_OK, "set_options turns profiling on");
 	ok = 1;
 	for (int r = 0; r < 3; r++)
@@ -869,6 +869,13 @@ test_profile(void)
 	onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
 	onnx_value_release(&onnx_malloc_allocator, &y);
 	CHECK(onnx_session_profile(s, e, 64) == 0, "runs with profiling off add nothing");
+	opts.profile = ONNX_PROFILE_CPU;
+	onnx_session_set_options(s, &opts, &err);
+	onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	n = onnx_session_profile(s, e, 64);
+	CHECK((p = profile_entry(e, n, "Softmax")) && p->calls == 1 && e[0].total_ns > 0,
+		  "the CPU-clock profile counts the nodes of one run");
 	onnx_session_free(s);
 	onnx_model_free(m);
 	free(bytes);

@@ -278,6 +278,14 @@ extern OnnxStatus onnx_session_run(OnnxSession *session,
 extern size_t onnx_session_bytes(const OnnxSession *session);
 
 /*
+ * Bytes of reusable run buffers the session keeps between runs (part of
+ * onnx_session_bytes), and a trim of them: buffers are freed, largest
+ * first, until at most keep_bytes remain.  A failed run keeps none.
+ */
+extern size_t onnx_session_pool_bytes(const OnnxSession *session);
+extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);
+
+/*
  * Per-operator-type times collected by the runs made with
  * OnnxSessionOptions.profile on (the chosen clock read around each node), since
  * the session was created or onnx_session_profile_reset.  Writes up to
@@ -320,6 +328,7 @@ extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
 extern const char *onnx_dtype_name(OnnxDType dtype);	/* "float32", ... */
 extern OnnxDType onnx_dtype_from_name(const char *name);	/* UNDEFINED if unknown */
 extern size_t onnx_dtype_size(OnnxDType dtype);	/* 0 if not representable */
+extern int	onnx_dtype_is_floating(OnnxDType dtype);	/* 1 for any float format, float8 too */
 extern const char *onnx_status_name(OnnxStatus status);
 
 /* ---- operator registry ---- */

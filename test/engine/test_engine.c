@@ -969,6 +969,35 @@ test_vecmath(void)
 	free(yt);
 }
 
+/* The float16 LSTM fixture under the allocation-failure sweep. */
+static void
+test_lstm_alloc_failures(void)
+{
+	uint16_t	x[4 * 3 * 5],
+				h0[2 * 3 * 6],
+				c0[2 * 3 * 6];
+	int32_t		lens[3] = {4, 2, 0};
+	OnnxValue	in[4];
+	const char *names[] = {"x", "lens", "h0", "c0"};
+	static const uint16_t halves[] = {0x3C00, 0xB800, 0x3400, 0xBC00, 0x0000, 0x3A00, 0xB266};
+
+	for (int i = 0; i < 60; i++)
+		x[i] = halves[i % 7];
+	for (int i = 0; i < 36; i++)
+	{
+		h0[i] = halves[(i + 3) % 7];
+		c0[i] = halves[(i + 5) % 7];
+	}
+	in[0] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 60, x, 2);
+	in[0].tensor.dims[0] = 4, in[0].tensor.dims[1] = 3, in[0].tensor.dims[2] = 5;
+	in[1] = tensor_value(ONNX_DTYPE_INT32, 1, 3, lens, 4);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 36, h0, 2);
+	in[2].tensor.dims[0] = 2, in[2].tensor.dims[1] = 3, in[2].tensor.dims[2] = 6;
+	in[3] = in[2];
+	in[3].tensor.data = c0;
+	alloc_sweep("lstm.onnx", 4, names, in, 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -987,6 +1016,7 @@ main(int argc, char **argv)
 	test_conv_batch();
 	test_initializer_override();
 	test_vecmath();
+	test_lstm_alloc_failures();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "onnx_engine.h"
+#include "vecmath.h"			/* engine-internal: the SIMD row kernels */
 
 static int	passed,
 			failed;
@@ -1044,6 +1045,129 @@ test_dtypes(void)
 	CHECK(onnx_registry_count() > 10, "registry has operators");
 }
 
+/*
+ * Error of got against the double ref in units of the float32 spacing at
+ * ref (the smallest subnormal below FLT_MIN); 0 for matching NaN/inf.
+ */
+static double
+ulp_error(float got, double ref)
+{
+	float		rf = (float) ref;
+	double		u;
+
+	if (isnan(ref) || isinf(ref))
+		return (isnan(ref) ? isnan(got) : got == rf) ? 0 : 1e30;
+	u = fabs(ref) < 1.1754944e-38 ? 1.4e-45 :
+		(double) nextafterf(fabsf(rf), INFINITY) - fabs((double) rf);
+	return fabs((double) got - ref) / u;
+}
+
+/*
+ * onnx_vec_sigmoid_f32 / onnx_vec_tanh_f32 at every instruction set level
+ * this CPU has, against double references: one float in every 4099 bit
+ * patterns (both signs, subnormals, huge, inf, NaN) and a dense sweep of
+ * [-20, 20], in rows of odd lengths so every vector tail runs.  Bounds
+ * are those vecmath.h states (sigmoid 2.9 ulp for x >= -87, else within
+ * 1.7e-38 of 0; tanh 1.6 ulp).
+ */
+static void
+test_vecmath(void)
+{
+	enum
+	{
+		N = 1 << 20
+	};
+	float	   *x = malloc(sizeof(float) * N),
+			   *ys = malloc(sizeof(float) * N),
+			   *yt = malloc(sizeof(float) * N);
+	int			best,
+				n = 0;
+	char		name[160];
+
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	best = (int) onnx_vec_isa();
+	for (uint64_t u = 0; u < ((uint64_t) 1 << 32) && n < N / 2; u += 4099)
+	{
+		uint32_t	b = (uint32_t) u;
+
+		memcpy(&x[n++], &b, sizeof(float));
+	}
+	for (int i = 0; n < N; i++)
+		x[n++] = -20.0f + 40.0f * (float) i / (float) (N / 2);
+	x[0] = INFINITY, x[1] = -INFINITY, x[2] = NAN, x[3] = 0.0f, x[4] = -0.0f;
+	for (int level = 0; level <= best; level++)
+	{
+		double		worst_s = 0,
+					worst_t = 0;
+		int			specials_ok,
+					off = 0;
+
+		onnx_vec_set_max_isa(level);
+		/* rows of 1, 2, ..., 37 floats, then the rest */
+		for (int len = 1; off < N; len = len < 37 ? len + 1 : N)
+		{
+			int			m = off + len <= N ? len : N - off;
+
+			onnx_vec_sigmoid_f32(x + off, ys + off, m);
+			onnx_vec_tanh_f32(x + off, yt + off, m);
+			off += m;
+		}
+		for (int i = 5; i < N; i++)
+		{
+			double		xd = x[i],
+						es = xd < -87 ? (fabs(ys[i] - 1 / (1 + exp(-xd))) < 1.7e-38 ? 0 : 1e30) :
+				ulp_error(ys[i], 1 / (1 + exp(-xd))),
+						et = ulp_error(yt[i], tanh(xd));
+
+			worst_s = es > worst_s || isnan(es) ? es : worst_s;
+			worst_t = et > worst_t || isnan(et) ? et : worst_t;
+		}
+		specials_ok = ys[0] == 1 && ys[1] == 0 && isnan(ys[2]) && ys[3] == 0.5f && ys[4] == 0.5f &&
+			yt[0] == 1 && yt[1] == -1 && isnan(yt[2]) && yt[3] == 0 && !signbit(yt[3]) &&
+			yt[4] == 0 && signbit(yt[4]);
+		printf("# vecmath level %d: sigmoid %.2f ulp, tanh %.2f ulp\n", level, worst_s, worst_t);
+		snprintf(name, sizeof(name), "vecmath level %d is used when capped to it", level);
+		CHECK((int) onnx_vec_isa() == level, name);
+		snprintf(name, sizeof(name), "vecmath level %d: sigmoid within 2.9 ulp, tanh within 1.6 ulp", level);
+		CHECK(worst_s <= 2.9 && worst_t <= 1.6, name);
+		snprintf(name, sizeof(name), "vecmath level %d: +-inf, NaN and +-0 give the exact results", level);
+		CHECK(specials_ok, name);
+	}
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	free(x);
+	free(ys);
+	free(yt);
+}
+
+/* The float16 LSTM fixture under the allocation-failure sweep. */
+static void
+test_lstm_alloc_failures(void)
+{
+	uint16_t	x[4 * 3 * 5],
+				h0[2 * 3 * 6],
+				c0[2 * 3 * 6];
+	int32_t		lens[3] = {4, 2, 0};
+	OnnxValue	in[4];
+	const char *names[] = {"x", "lens", "h0", "c0"};
+	static const uint16_t halves[] = {0x3C00, 0xB800, 0x3400, 0xBC00, 0x0000, 0x3A00, 0xB266};
+
+	for (int i = 0; i < 60; i++)
+		x[i] = halves[i % 7];
+	for (int i = 0; i < 36; i++)
+	{
+		h0[i] = halves[(i + 3) % 7];
+		c0[i] = halves[(i + 5) % 7];
+	}
+	in[0] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 60, x, 2);
+	in[0].tensor.dims[0] = 4, in[0].tensor.dims[1] = 3, in[0].tensor.dims[2] = 5;
+	in[1] = tensor_value(ONNX_DTYPE_INT32, 1, 3, lens, 4);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 36, h0, 2);
+	in[2].tensor.dims[0] = 2, in[2].tensor.dims[1] = 3, in[2].tensor.dims[2] = 6;
+	in[3] = in[2];
+	in[3].tensor.data = c0;
+	alloc_sweep("lstm.onnx", 4, names, in, 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1062,6 +1186,8 @@ main(int argc, char **argv)
 	test_conv_batch();
 	test_initializer_override();
 	test_profile();
+	test_vecmath();
+	test_lstm_alloc_failures();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -30,6 +30,7 @@ _PG_init(void)
 	OnnxSharedModelsInit();
 	OnnxStatsInit();
 	OnnxPrewarmInit();
+	OnnxVersionsInit();
 	/* after every onnx.* parameter is defined, the others are errors */
 	MarkGUCPrefixReserved("onnx");
 }

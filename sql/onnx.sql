@@ -194,3 +194,33 @@ CREATE FUNCTION @extschema@.onnx_predict_batch(model_sha256 bytea, inputs float4
 CREATE FUNCTION @extschema@.onnx_run(model_sha256 bytea, inputs jsonb)
 	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run_pinned'
 	LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+-- Copy a model to a postgres_fdw server (the remote database has the
+-- extension): through a temporary foreign table on its onnx_models, with
+-- the caller's user mapping; the remote trigger validates it.  Pinned calls
+-- (onnx_predict(bytea, ...)) are then pushed down by postgres_fdw when the
+-- server lists 'onnx' in its extensions option.
+CREATE FUNCTION @extschema@.onnx_push_model(server name, model text, remote_schema name DEFAULT 'public')
+	RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft text := pg_catalog.format('pg_temp.%I', 'onnx_push_' || server);
+BEGIN
+	IF server IS NULL OR model IS NULL THEN
+		RAISE EXCEPTION 'server and model name must not be null';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.onnx_models m WHERE m.name OPERATOR(pg_catalog.=) onnx_push_model.model) THEN
+		RAISE EXCEPTION 'ONNX model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE pg_catalog.format('DROP FOREIGN TABLE IF EXISTS %s', ft);
+	EXECUTE pg_catalog.format('CREATE FOREIGN TABLE %s (name text, model bytea, description text) '
+							  'SERVER %I OPTIONS (schema_name %L, table_name %L)',
+							  ft, server, remote_schema, 'onnx_models');
+	EXECUTE pg_catalog.format('DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1', ft) USING model;
+	EXECUTE pg_catalog.format('INSERT INTO %s (name, model, description) '
+							  'SELECT m.name, m.model, m.description FROM @extschema@.onnx_models m '
+							  'WHERE m.name OPERATOR(pg_catalog.=) $1', ft) USING model;
+	EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', ft);
+END
+$$;

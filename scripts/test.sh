@@ -88,8 +88,10 @@ mkdir -p "$LOGDIR/majors"
 	done
 ) &
 MAJORS_PID=$!
-# the Debian package, built in a copy of the tree (its clean step would
-# remove this tree's builds), also in the background
+# Citus from ../shared/vendor for the scale-out test, and the Debian package,
+# built in a copy of the tree (its clean step would remove this tree's
+# builds), also in the background
+( bash scripts/citus.sh > "$LOGDIR/citus-build.log" 2>&1 ) &
 ( bash scripts/package.sh build > "$LOGDIR/package-build.log" 2>&1; echo $? > "$LOGDIR/package-build.rc" ) &
 PACKAGE_PID=$!
 

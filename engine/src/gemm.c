@@ -94,6 +94,17 @@ onnx_gemm_force_isa(OnnxGemmIsa isa)
 	return true;
 }
 
+bool
+onnx_gemm_force_isa_named(const char *name)
+{
+	static const char *const names[] = {"auto", "ref", "avx2", "avx512"};
+
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return onnx_gemm_force_isa((OnnxGemmIsa) i);
+	return false;
+}
+
 /* ---- packing ---- */
 
 /*

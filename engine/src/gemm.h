@@ -118,6 +118,9 @@ extern const OnnxGemmKernel *onnx_gemm_kernel(void);
  */
 extern bool onnx_gemm_force_isa(OnnxGemmIsa isa);
 
+/* The same by name ("ref", "avx2", "avx512", "auto"), for test drivers. */
+extern bool onnx_gemm_force_isa_named(const char *name);
+
 /* Whether the CPU runs the kernel of isa. */
 extern bool onnx_gemm_isa_supported(OnnxGemmIsa isa);
 

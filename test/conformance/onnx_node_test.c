@@ -4,7 +4,11 @@
  *	  Run one ONNX backend test directory (model.onnx + test_data_set_N/
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
- *	  usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR
+ *	  usage: onnx_node_test [--rtol R] [--atol A] [--threads N]
+ *						   [--gemm-isa ref|avx2|avx512] TEST_DIR
+ *
+ *	  --threads sets the session's intra-op threads; --gemm-isa forces the
+ *	  engine GEMM's microkernel (kernel tests run every one).
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -15,11 +19,15 @@
  */
 #include <dirent.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx_engine.h"
+
+/* engine/src/gemm.c, for tests: force a GEMM microkernel by name */
+extern bool onnx_gemm_force_isa_named(const char *name);
 
 static double rel_tol = 1e-3;
 static double abs_tol = 1e-7;
@@ -344,12 +352,20 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			opts.threads = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--gemm-isa") == 0 && i + 1 < argc)
+		{
+			/* a CPU without that kernel runs the default one */
+			if (!onnx_gemm_force_isa_named(argv[++i]))
+				fprintf(stderr, "note: this CPU has no %s GEMM kernel\n", argv[i]);
+		}
 		else
 			dir = argv[i];
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--threads N] [--gemm-isa ISA] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);

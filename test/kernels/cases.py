@@ -2,7 +2,8 @@
 
 A case is a directory in the layout of the ONNX backend node tests
 (model.onnx, test_data_set_0/input_K.pb, output_K.pb) plus tolerance.txt
-("RTOL ATOL"); run_kernel_tests.py runs every case through the engine
+("RTOL ATOL") and, optionally, flags.txt (more onnx_node_test arguments,
+e.g. "--gemm-isa ref --threads 2"); run_kernel_tests.py runs every case through the engine
 (engine/build/onnx_node_test) and compares with onnxruntime's outputs.
 
     from cases import write_case, make_model
@@ -43,8 +44,9 @@ def reference(model, feed):
     return sess.run(None, feed)
 
 
-def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None):
-    """Write case out_dir/name; expected outputs from onnxruntime unless given."""
+def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, flags=None):
+    """Write case out_dir/name; expected outputs from onnxruntime unless given;
+    flags: extra onnx_node_test arguments for this case."""
     d = os.path.join(out_dir, name)
     ds = os.path.join(d, "test_data_set_0")
     os.makedirs(ds, exist_ok=True)
@@ -60,4 +62,7 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None):
             f.write(numpy_helper.from_array(np.asarray(val), go.name).SerializeToString())
     with open(os.path.join(d, "tolerance.txt"), "w") as f:
         f.write("%g %g\n" % (rtol, atol))
+    if flags:
+        with open(os.path.join(d, "flags.txt"), "w") as f:
+            f.write(" ".join(flags) + "\n")
     return d

@@ -26,8 +26,12 @@ def run_case(binary, d):
     tf = os.path.join(d, "tolerance.txt")
     if os.path.exists(tf):
         tol = open(tf).read().split()[:2]
+    flags = []
+    ff = os.path.join(d, "flags.txt")
+    if os.path.exists(ff):
+        flags = open(ff).read().split()
     try:
-        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], d],
+        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1]] + flags + [d],
                            capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return False, "TIMEOUT"

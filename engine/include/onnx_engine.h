@@ -263,6 +263,12 @@ extern size_t onnx_session_bytes(const OnnxSession *session);
 extern size_t onnx_session_pool_bytes(const OnnxSession *session);
 extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);
 
+/*
+ * The name of the single-precision GEMM kernel in use, e.g. "onnx avx512f
+ * 14x32 (OpenBLAS Prescott not used)".
+ */
+extern const char *onnx_gemm_kernel_name(void);
+
 /* ---- values ---- */
 
 /* Free what a value owns (for values the engine produced). */

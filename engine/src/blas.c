@@ -67,7 +67,7 @@ gemm_use_openblas(int64_t M, int64_t N, int64_t K)
 const char *
 onnx_gemm_kernel_name(void)
 {
-	static char name[200];
+	static char name[200];		/* racing first calls write the same text */
 
 	if (openblas_core_is_good())
 		snprintf(name, sizeof(name), "onnx %s; OpenBLAS %s where it measured faster",

@@ -37,6 +37,11 @@
 #define GT_ADD(a, b) _mm512_add_ps(a, b)
 #include "gemm_tile.h"
 
+#define GT_STORE(p, v) _mm512_storeu_ps(p, v)
+#define GT_HSUM(v) _mm512_reduce_add_ps(v)
+#define GV_NAME gemv_avx512
+#include "gemm_gemv.h"
+
 /*
  * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,32) + beta * C; m is a constant
  * in every instance, so the accumulators stay in registers.
@@ -97,13 +102,13 @@ micro_avx512(int64_t kc, const float *a, const float *b, int64_t ldb,
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
 	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 112, micro_avx512,
-	onnx_gemm_pack_t_avx2
+	onnx_gemm_pack_t_avx2, gemv_avx512
 };
 
 #else							/* not x86: never chosen */
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
-	"avx512f (not built)", ONNX_GEMM_ISA_AVX512, 1, 1, 1, 1, NULL, NULL
+	"avx512f (not built)", ONNX_GEMM_ISA_AVX512, 1, 1, 1, 1, NULL, NULL, NULL
 };
 
 #endif

@@ -27,7 +27,6 @@
 
 extern char *openblas_get_corename(void);
 extern void openblas_set_num_threads(int);
-extern const char *onnx_gemm_kernel_name(void);
 
 static int	threads = 1;
 static double budget = 0.25;	/* seconds per measurement */

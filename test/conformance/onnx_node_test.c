@@ -4,11 +4,8 @@
  *	  Run one ONNX backend test directory (model.onnx + test_data_set_N/
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
- *	  usage: onnx_node_test [--rtol R] [--atol A] [--threads N]
- *						   [--gemm-isa ref|avx2|avx512] TEST_DIR
- *
- *	  --threads sets the session's intra-op threads; --gemm-isa forces the
- *	  engine GEMM's microkernel (kernel tests run every one).
+ *	  usage: onnx_node_test [--rtol R] [--atol A] [--simd L] TEST_DIR
+ *	  (--simd caps the engine's vectorised kernels: 0 portable C, 1 AVX2)
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -352,20 +349,20 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
-		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-			opts.threads = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--gemm-isa") == 0 && i + 1 < argc)
+		else if (strcmp(argv[i], "--simd") == 0 && i + 1 < argc)
 		{
-			/* a CPU without that kernel runs the default one */
-			if (!onnx_gemm_force_isa_named(argv[++i]))
-				fprintf(stderr, "note: this CPU has no %s GEMM kernel\n", argv[i]);
+			int			level = atoi(argv[++i]);
+
+			/* the GEMM microkernel of that level (the best, past the CPU's) */
+			if (!onnx_gemm_force_isa_named(level == 0 ? "ref" : level == 1 ? "avx2" : "auto"))
+				onnx_gemm_force_isa_named("auto");
 		}
 		else
 			dir = argv[i];
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--threads N] [--gemm-isa ISA] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--simd L] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);

@@ -24,7 +24,6 @@
 #include "gemm.h"
 #include "parallel.h"
 
-extern const char *onnx_gemm_kernel_name(void);
 
 static int	passed,
 			failed;

@@ -2,8 +2,7 @@
 
 A case is a directory in the layout of the ONNX backend node tests
 (model.onnx, test_data_set_0/input_K.pb, output_K.pb) plus tolerance.txt
-("RTOL ATOL") and, optionally, flags.txt (more onnx_node_test arguments,
-e.g. "--gemm-isa ref --threads 2"); run_kernel_tests.py runs every case through the engine
+("RTOL ATOL"); run_kernel_tests.py runs every case through the engine
 (engine/build/onnx_node_test) and compares with onnxruntime's outputs.
 
     from cases import write_case, make_model
@@ -44,9 +43,9 @@ def reference(model, feed):
     return sess.run(None, feed)
 
 
-def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, flags=None):
-    """Write case out_dir/name; expected outputs from onnxruntime unless given;
-    flags: extra onnx_node_test arguments for this case."""
+def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, simd=None):
+    """Write case out_dir/name; expected outputs from onnxruntime unless given.
+    simd: instruction-set levels to run it at (e.g. (0, 1, 2)), default the best."""
     d = os.path.join(out_dir, name)
     ds = os.path.join(d, "test_data_set_0")
     os.makedirs(ds, exist_ok=True)
@@ -62,7 +61,7 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, 
             f.write(numpy_helper.from_array(np.asarray(val), go.name).SerializeToString())
     with open(os.path.join(d, "tolerance.txt"), "w") as f:
         f.write("%g %g\n" % (rtol, atol))
-    if flags:
-        with open(os.path.join(d, "flags.txt"), "w") as f:
-            f.write(" ".join(flags) + "\n")
+    if simd is not None:
+        with open(os.path.join(d, "simd.txt"), "w") as f:
+            f.write(" ".join(str(v) for v in simd) + "\n")
     return d

@@ -3,9 +3,9 @@
 
     make_gemm_cases.py OUT_DIR
 
-Every case is written once per GEMM microkernel (onnx_node_test
---gemm-isa auto, ref, avx2; auto is AVX-512 where the CPU has it), and
-some with two threads, so each kernel takes: constant B packed at load
+Every case runs once per instruction-set level (simd.txt "0 1 2": the
+portable C, AVX2 and best GEMM microkernels, AVX-512 where the CPU has
+it), so each kernel takes: constant B packed at load
 (MatMul, Gemm with and without transB), constant A packed (MatMul W @ x),
 non-constant operands packed per call, the few-row paths (M = 1..4), odd
 M, N, K that leave tile edges, K and M past the cache blocks (KC = 256,
@@ -18,7 +18,7 @@ import sys
 import numpy as np
 from onnx import helper
 
-from cases import make_model, reference, write_case
+from cases import make_model, write_case
 
 F = np.float32
 rng = np.random.default_rng(13)
@@ -123,14 +123,7 @@ def main():
     out = sys.argv[1]
     build()
     for name, m, feed, rtol, atol in CASES:
-        exp = reference(m, feed)
-        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=exp)
-        for isa in ("ref", "avx2"):
-            write_case(out, name + "_" + isa, m, feed, rtol=rtol, atol=atol, expected=exp,
-                       flags=["--gemm-isa", isa])
-        if "large" in name or "130x300" in name or "linear" in name:
-            write_case(out, name + "_threads2", m, feed, rtol=rtol, atol=atol, expected=exp,
-                       flags=["--threads", "2"])
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, simd=(0, 1, 2))
 
 
 if __name__ == "__main__":

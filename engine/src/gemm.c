@@ -288,8 +288,11 @@ gemm_block(const GemmJob *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 	float		scratch[ONNX_GEMM_STACK_FLOATS] __attribute__((aligned(64)));
 	float	   *abuf = scratch,
 			   *bbuf;
-	/* B read in place (no reuse to win by packing): few rows, not transposed */
-	bool		direct_b = g->pb == NULL && !g->tb && m1 - m0 <= mr;
+	/*
+	 * B read in place, not transposed: with few rows packing buys no reuse,
+	 * and a small B (16K floats) stays in cache without packing
+	 */
+	bool		direct_b = g->pb == NULL && !g->tb && (m1 - m0 <= mr || K * (n1 - n0) <= 65536);
 
 	/* the A block takes what the B panel leaves of the scratch */
 	mc = (ONNX_GEMM_STACK_FLOATS - kc * nr) / kc / mr * mr;

@@ -40,7 +40,8 @@
  * Threads: the caller passes a thread cap; with more than one thread the
  * work is split over engine/src/parallel.c's pool.  Nothing here
  * allocates: per-call packing buffers are fixed-size arrays on the
- * stack (see ONNX_GEMM_STACK_FLOATS), so no call can fail.
+ * stack (ONNX_GEMM_STACK_FLOATS floats, 256 KB, per calling thread), so
+ * no call can fail; the caller's stack must have that much to spare.
  *
  *-------------------------------------------------------------------------
  */
@@ -114,7 +115,7 @@ extern const OnnxGemmKernel onnx_gemm_kernel_avx2;
 extern const OnnxGemmKernel onnx_gemm_kernel_avx512;
 
 /* Largest per-call packing scratch, in floats, each thread keeps on its stack. */
-#define ONNX_GEMM_STACK_FLOATS (48 * 1024)
+#define ONNX_GEMM_STACK_FLOATS (64 * 1024)	/* 256 KB */
 
 /*
  * The kernel in use: chosen by CPUID at the first call, or the one forced

@@ -180,7 +180,7 @@ onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows,
 }
 
 const OnnxGemmKernel onnx_gemm_kernel_avx2 = {
-	"avx2+fma 6x16", ONNX_GEMM_ISA_AVX2, GEMM_MR, GEMM_NR, 256, 72, micro_avx2,
+	"avx2+fma 6x16", ONNX_GEMM_ISA_AVX2, GEMM_MR, GEMM_NR, 256, 168, micro_avx2,
 	onnx_gemm_pack_t_avx2, gemv_avx2
 };
 

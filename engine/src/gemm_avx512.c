@@ -101,7 +101,7 @@ micro_avx512(int64_t kc, const float *a, const float *b, int64_t ldb,
 }
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
-	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 112, micro_avx512,
+	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 224, micro_avx512,
 	onnx_gemm_pack_t_avx2, gemv_avx512
 };
 

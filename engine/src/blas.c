@@ -5,13 +5,21 @@
  *	  single entry point of every float32 matrix product: it chooses
  *	  between the engine's own GEMM (gemm.c) and OpenBLAS.
  *
- *	  The choice: OpenBLAS reaches the core's peak only when it knows the
- *	  CPU (its core name is one of its AVX2/AVX-512 cores); a build that
- *	  does not (Debian's 0.3.21 on recent Xeons runs its SSE3 "Prescott"
- *	  kernels, 4-5x below peak) never gets a call.  With a good core,
- *	  OpenBLAS still takes the shape classes where it measured faster
- *	  than ours (see gemm_use_openblas).  onnx_gemm_kernel_name says what
- *	  is used and why.
+ *	  The choice, from gemm_bench on an Intel Xeon (Sapphire Rapids class)
+ *	  with OpenBLAS 0.3.21 forced to each of its cores
+ *	  (OPENBLAS_CORETYPE, benchmark only):
+ *	  - OpenBLAS without an AVX2 or AVX-512 core (Debian's build runs its
+ *		SSE3 "Prescott" kernels on recent Xeons, 4-5x below peak): never.
+ *	  - OpenBLAS with an AVX2 core (Haswell, Zen): never.  Against our
+ *		AVX2 kernel it measured 0.91-1.08x for M > 4 and 2.5-4.7x slower
+ *		for M <= 4; against our AVX-512 kernel 1.4-2x slower.
+ *	  - OpenBLAS with an AVX-512 core (SkylakeX, Cooperlake,
+ *		SapphireRapids) while ours is AVX-512 too: it takes M > 4 when the
+ *		product is tiny (M*N*K <= 2^20: its small-matrix kernels skip
+ *		packing, 1.2-1.5x faster) or M >= 512 (its large packing buffers,
+ *		1.1-1.4x faster); ours takes M <= 4 (3x) and the middle (1.1x).
+ *	  Products whose weight was packed at load (gemm.h) always run ours.
+ *	  onnx_gemm_kernel_name says what is used.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,41 +35,41 @@ extern void openblas_set_num_threads(int num_threads);
 /* Thread cap of the session running on this thread (onnx_blas_set_threads). */
 static _Thread_local int blas_threads = 1;
 
-/*
- * OpenBLAS cores whose sgemm kernels use AVX2+FMA or AVX-512 (names as
- * openblas_get_corename gives them).
- */
-static bool
-openblas_core_is_good(void)
+/* OpenBLAS's kernels by its core name: 0 older, 1 AVX2, 2 AVX-512. */
+static int
+openblas_level(void)
 {
-	static const char *const good[] = {
-		"Haswell", "Zen", "SkylakeX", "Cooperlake", "CooperLake", "SapphireRapids", NULL
-	};
-	static int	answer = -1;	/* -1 unknown; racing threads compute the same */
+	static const char *const avx2[] = {"Haswell", "Zen", NULL};
+	static const char *const avx512[] = {"SkylakeX", "Cooperlake", "CooperLake", "SapphireRapids", NULL};
+	static int	level = -1;		/* racing first calls compute the same */
 
-	if (answer < 0)
+	if (level < 0)
 	{
 		const char *core = openblas_get_corename();
-		int			yes = 0;
+		int			l = 0;
 
-		for (int i = 0; core && good[i]; i++)
-			if (strcmp(core, good[i]) == 0)
-				yes = 1;
-		answer = yes;
+		for (int i = 0; core && avx2[i]; i++)
+			if (strcmp(core, avx2[i]) == 0)
+				l = 1;
+		for (int i = 0; core && avx512[i]; i++)
+			if (strcmp(core, avx512[i]) == 0)
+				l = 2;
+		level = l;
 	}
-	return answer == 1;
+	return level;
 }
 
-/*
- * Whether OpenBLAS takes this product: never without a good core; with
- * one, only the classes where it measured faster than our kernel.
- */
+/* Whether OpenBLAS takes this product (the rule in the file header). */
 static bool
 gemm_use_openblas(int64_t M, int64_t N, int64_t K)
 {
-	if (!openblas_core_is_good())
+	int64_t		work;
+
+	if (M <= ONNX_GEMM_GEMV_ROWS || openblas_level() < 2 ||
+		onnx_gemm_kernel()->isa != ONNX_GEMM_ISA_AVX512)
 		return false;
-	return false;
+	return M >= 512 || (!__builtin_mul_overflow(M, N, &work) &&
+						!__builtin_mul_overflow(work, K, &work) && work <= ((int64_t) 1 << 20));
 }
 
 const char *
@@ -69,8 +77,9 @@ onnx_gemm_kernel_name(void)
 {
 	static char name[200];		/* racing first calls write the same text */
 
-	if (openblas_core_is_good())
-		snprintf(name, sizeof(name), "onnx %s; OpenBLAS %s where it measured faster",
+	if (openblas_level() == 2 && onnx_gemm_kernel()->isa == ONNX_GEMM_ISA_AVX512)
+		snprintf(name, sizeof(name),
+				 "onnx %s; OpenBLAS %s for M > 4 with M*N*K <= 2^20 or M >= 512",
 				 onnx_gemm_kernel()->name, openblas_get_corename());
 	else
 		snprintf(name, sizeof(name), "onnx %s (OpenBLAS %s not used)",

@@ -16,9 +16,11 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine_internal.h"
 #include "gemm.h"
@@ -295,9 +297,35 @@ pool_task(void *arg, int64_t t)
 		onnx_parallel_for(2, 3, pool_inner, p);
 }
 
+/* Two tasks that each wait (up to 5 s) until both have started. */
+typedef struct PoolMeet
+{
+	pthread_t	who[2];
+	int			started;
+} PoolMeet;
+
+static void
+pool_meet_task(void *arg, int64_t t)
+{
+	PoolMeet   *p = arg;
+	struct timespec ts = {0, 1000000};
+
+	p->who[t] = pthread_self();
+	__atomic_fetch_add(&p->started, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 5000 && __atomic_load_n(&p->started, __ATOMIC_SEQ_CST) < 2; i++)
+		nanosleep(&ts, NULL);
+}
+
 static void
 test_pool(void)
 {
+	PoolMeet	meet = {{0}, 0};
+
+	/* two threads really run at once: each task waits for the other to start */
+	onnx_parallel_for(2, 2, pool_meet_task, &meet);
+	CHECK(meet.started == 2 && !pthread_equal(meet.who[0], meet.who[1]) &&
+		  (pthread_equal(meet.who[0], pthread_self()) || pthread_equal(meet.who[1], pthread_self())),
+		  "pool: the caller and a worker ran two tasks at the same time");
 	for (int threads = 1; threads <= 4; threads++)
 		for (int rep = 0; rep < 20; rep++)
 		{

@@ -24,6 +24,7 @@
 
 #include "gemm.h"
 #include "parallel.h"
+#include "vecmath.h"
 
 /* ---- kernel choice ---- */
 
@@ -82,7 +83,16 @@ onnx_gemm_kernel(void)
 		k = kernel_for(ONNX_GEMM_ISA_AUTO);
 		__atomic_store_n(&gemm_current, k, __ATOMIC_RELEASE);
 	}
-	return k;
+	/* the engine-wide cap of vectorised kernels (onnx_vec_set_max_isa) */
+	switch (onnx_vec_isa())
+	{
+		case ONNX_VEC_PORTABLE:
+			return &onnx_gemm_kernel_ref;
+		case ONNX_VEC_AVX2:
+			return k->isa == ONNX_GEMM_ISA_AVX512 ? &onnx_gemm_kernel_avx2 : k;
+		default:
+			return k;
+	}
 }
 
 bool
@@ -92,17 +102,6 @@ onnx_gemm_force_isa(OnnxGemmIsa isa)
 		return false;
 	__atomic_store_n(&gemm_current, kernel_for(isa), __ATOMIC_RELEASE);
 	return true;
-}
-
-bool
-onnx_gemm_force_isa_named(const char *name)
-{
-	static const char *const names[] = {"auto", "ref", "avx2", "avx512"};
-
-	for (int i = 0; i < 4; i++)
-		if (strcmp(name, names[i]) == 0)
-			return onnx_gemm_force_isa((OnnxGemmIsa) i);
-	return false;
 }
 
 /* ---- packing ---- */

@@ -119,7 +119,9 @@ extern const OnnxGemmKernel onnx_gemm_kernel_avx512;
 
 /*
  * The kernel in use: chosen by CPUID at the first call, or the one forced
- * by onnx_gemm_force_isa.
+ * by onnx_gemm_force_isa; capped by the engine-wide instruction-set limit
+ * of vecmath.h (onnx_vec_set_max_isa: tests run the portable kernel with
+ * onnx_node_test --isa portable).
  */
 extern const OnnxGemmKernel *onnx_gemm_kernel(void);
 
@@ -129,9 +131,6 @@ extern const OnnxGemmKernel *onnx_gemm_kernel(void);
  * Operands packed before keep their kernel.
  */
 extern bool onnx_gemm_force_isa(OnnxGemmIsa isa);
-
-/* The same by name ("ref", "avx2", "avx512", "auto"), for test drivers. */
-extern bool onnx_gemm_force_isa_named(const char *name);
 
 /* Whether the CPU runs the kernel of isa. */
 extern bool onnx_gemm_isa_supported(OnnxGemmIsa isa);

@@ -3,9 +3,9 @@
 
     make_gemm_cases.py OUT_DIR
 
-Every case runs once per instruction-set level (simd.txt "0 1 2": the
-portable C, AVX2 and best GEMM microkernels, AVX-512 where the CPU has
-it), so each kernel takes: constant B packed at load
+run_kernel_tests.py --isa portable|avx2|avx512 runs them on the portable
+C, AVX2 and AVX-512 GEMM microkernels (the test command runs all three),
+so each kernel takes: constant B packed at load
 (MatMul, Gemm with and without transB), constant A packed (MatMul W @ x),
 non-constant operands packed per call, the few-row paths (M = 1..4), odd
 M, N, K that leave tile edges, K and M past the cache blocks (KC = 256,
@@ -123,7 +123,7 @@ def main():
     out = sys.argv[1]
     build()
     for name, m, feed, rtol, atol in CASES:
-        write_case(out, name, m, feed, rtol=rtol, atol=atol, simd=(0, 1, 2))
+        write_case(out, name, m, feed, rtol=rtol, atol=atol)
 
 
 if __name__ == "__main__":

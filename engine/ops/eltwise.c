@@ -6,10 +6,9 @@
  *	  float16/bfloat16 through float32 in blocks, and outputs that reuse an
  *	  input's buffer.
  *
- * The table is chosen once, on first use, from CPUID
- * (__builtin_cpu_supports); a race between two first uses writes the same
- * value.  onnx_simd_limit caps it (tests and benchmarks of the portable
- * path).
+ * The table follows vecmath.h's run-time instruction-set level
+ * (onnx_vec_isa), which tests cap with onnx_vec_set_max_isa to run the
+ * portable path.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,8 +24,7 @@
 /* float16/bfloat16 elements converted at a time */
 #define EW_BLOCK 256
 
-static int	simd_cap = 2;		/* onnx_simd_limit */
-static const OnnxEwTable *chosen;
+static const OnnxEwTable *chosen[3];	/* per OnnxVecIsa level, once known */
 
 /* ---- instruction-set dispatch ---- */
 
@@ -44,48 +42,29 @@ has_f16c(void)
 }
 #endif
 
-static const OnnxEwTable *
-choose_table(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__)
-	__builtin_cpu_init();
-	if (simd_cap >= 2 && __builtin_cpu_supports("avx512f") &&
-		__builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-		__builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx2") &&
-		__builtin_cpu_supports("fma") && has_f16c())
-		return &onnx_ew_table_avx512;
-	if (simd_cap >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-		has_f16c())
-		return &onnx_ew_table_avx2;
-#endif
-	return &onnx_ew_table_portable;
-}
-
+/*
+ * The table of vecmath.h's instruction-set level (onnx_vec_isa: the CPU's
+ * best, under the cap tests set with onnx_vec_set_max_isa); the AVX
+ * tables also need F16C, which every AVX2 CPU has in practice.  Racing
+ * first calls store the same pointer.
+ */
 const OnnxEwTable *
 onnx_ew_table(void)
 {
-	const OnnxEwTable *t = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+	OnnxVecIsa	isa = onnx_vec_isa();
+	const OnnxEwTable *t = __atomic_load_n(&chosen[isa], __ATOMIC_ACQUIRE);
 
 	if (t == NULL)
 	{
-		t = choose_table();
-		__atomic_store_n(&chosen, t, __ATOMIC_RELEASE);
+		t = &onnx_ew_table_portable;
+#if defined(__x86_64__) && defined(__GNUC__)
+		if (has_f16c())
+			t = isa == ONNX_VEC_AVX512 ? &onnx_ew_table_avx512 :
+				isa == ONNX_VEC_AVX2 ? &onnx_ew_table_avx2 : t;
+#endif
+		__atomic_store_n(&chosen[isa], t, __ATOMIC_RELEASE);
 	}
 	return t;
-}
-
-/*
- * Cap the instruction sets the elementwise kernels use: 0 portable C, 1
- * up to AVX2, 2 (or negative) the best there is.  Returns the name of the
- * level now in use.  For tests and benchmarks; not to be called while a
- * session runs.
- */
-const char *
-onnx_simd_limit(int level)
-{
-	simd_cap = level < 0 ? 2 : level;
-	__atomic_store_n(&chosen, choose_table(), __ATOMIC_RELEASE);
-	return chosen->name;
 }
 
 int
@@ -142,22 +121,6 @@ onnx_ew_cmp_fn(OnnxEwCmpOp op, OnnxDType dt)
 	int			t = compute_type(dt);
 
 	return t < 0 ? NULL : onnx_ew_table()->cmp[op][t];
-}
-
-void
-onnx_vec_sigmoid_f32(float *y, const float *x, int64_t n)
-{
-	static const float none[2] = {0, 0};
-
-	onnx_ew_table()->unary[EW_SIGMOID] (y, x, n, none);
-}
-
-void
-onnx_vec_tanh_f32(float *y, const float *x, int64_t n)
-{
-	static const float none[2] = {0, 0};
-
-	onnx_ew_table()->unary[EW_TANH] (y, x, n, none);
 }
 
 /* ---- broadcast runs ---- */

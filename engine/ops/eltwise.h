@@ -13,9 +13,9 @@
  * broadcasts (NCHW op (C,1,1)), a row per run for row broadcasts.
  *
  * The kernels live in eltwise_kern.c, compiled three times: portable C,
- * AVX2+FMA+F16C and AVX-512 (F/BW/DQ/VL); onnx_ew_table() picks the best
- * table the CPU runs once, capped by onnx_simd_limit() so tests can take
- * the portable path.  Output y may be the same buffer as a vector input
+ * AVX2+FMA+F16C and AVX-512 (F/BW/DQ/VL); onnx_ew_table() picks the one
+ * of vecmath.h's run-time level (onnx_vec_isa, which tests cap with
+ * onnx_vec_set_max_isa to take the portable path).  Output y may be the same buffer as a vector input
  * (in-place reuse): every kernel reads element i of its inputs before it
  * writes element i of y, and never reads an earlier element again.
  *
@@ -133,7 +133,7 @@ extern const OnnxEwTable onnx_ew_table_portable;
 extern const OnnxEwTable onnx_ew_table_avx2;
 extern const OnnxEwTable onnx_ew_table_avx512;
 
-/* The kernels of the best level this CPU runs (within onnx_simd_limit). */
+/* The kernels of the instruction-set level in use (onnx_vec_isa). */
 extern const OnnxEwTable *onnx_ew_table(void);
 
 /* Typed-loop element type of dt: -1 when it has none. */

@@ -274,7 +274,7 @@ clamp01_f32(float t)
 static inline float
 softplus_f32(float x)
 {
-	return (x > 0.0f ? x : 0.0f) + log1p_pos_f32(exp_lo_f32(-abs_f32(x)));
+	return (x > 0.0f ? x : 0.0f) + log1p_pos_f32(exp_f32_fast(-abs_f32(x)));
 }
 
 /*
@@ -284,7 +284,7 @@ softplus_f32(float x)
 static inline float
 mish_f32(float x)
 {
-	float		e = exp_lo_f32(x < 20.0f ? x : 20.0f);
+	float		e = exp_f32_fast(x < 20.0f ? x : 20.0f);
 	float		m = e * (e + 2.0f);
 
 	return x < 20.0f ? x * (m / (m + 2.0f)) : x;
@@ -294,12 +294,12 @@ mish_f32(float x)
 static inline float
 gelu_tanh_f32(float x)
 {
-	return x * sigmoid_f32(1.5957691216f * (x + 0.044715f * x * x * x));
+	return x * sigmoid_f32_fast(1.5957691216f * (x + 0.044715f * x * x * x));
 }
 
 EW_UN(un_relu, x < 0.0f ? 0.0f : x)
-EW_UN(un_sigmoid, sigmoid_f32(x))
-EW_UN(un_tanh, tanh_f32(x))
+EW_UN(un_sigmoid, sigmoid_f32_fast(x))
+EW_UN(un_tanh, tanh_f32_fast(x))
 EW_UN(un_exp, exp_f32(x))
 EW_UN(un_log, log_f32(x))
 EW_UN(un_sqrt, sqrtf(x))
@@ -318,14 +318,14 @@ EW_UN(un_hardswish, x * clamp01_f32(x * (1.0f / 6.0f) + 0.5f))
 EW_UN(un_gelu, 0.5f * x * (1.0f + erf_f32_fast(x * 0.70710678f)))
 EW_UN(un_gelu_tanh, gelu_tanh_f32(x))
 EW_UN(un_leaky_relu, x < 0.0f ? pa * x : x)
-EW_UN(un_elu, x < 0.0f ? pa * (exp_lo_f32(x) - 1.0f) : x)
-EW_UN(un_celu, x < 0.0f ? pa * (exp_lo_f32(x / pa) - 1.0f) : x)
-EW_UN(un_selu, x > 0.0f ? pb * x : pb * (pa * exp_lo_f32(x) - pa))
+EW_UN(un_elu, x < 0.0f ? pa * (exp_f32_fast(x) - 1.0f) : x)
+EW_UN(un_celu, x < 0.0f ? pa * (exp_f32_fast(x / pa) - 1.0f) : x)
+EW_UN(un_selu, x > 0.0f ? pb * x : pb * (pa * exp_f32_fast(x) - pa))
 EW_UN(un_hardsigmoid, clamp01_f32(pa * x + pb))
 EW_UN(un_thresholded_relu, x > pa ? x : 0.0f)
 EW_UN(un_shrink, x < -pa ? x + pb : (x > pa ? x - pb : 0.0f))
 EW_UN(un_square, x * x)
-EW_UN(un_swish, x * sigmoid_f32(pa * x))
+EW_UN(un_swish, x * sigmoid_f32_fast(pa * x))
 /* Clip: a NaN bound is no bound (the comparison fails), NaN x stays */
 EW_UN(un_clip, (x < pa ? pa : x) > pb ? pb : (x < pa ? pa : x))
 

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * vecmath.h
- *	  Branch-free float32 helpers (bit casts, exp, erf) that gcc and clang
- *	  vectorize inside plain loops; for the elementwise and softmax kernels.
+ *	  Branch-free float32 helpers (bit casts, exp, log, erf, sigmoid, tanh) that
+ *	  gcc and clang vectorize inside plain loops; for the elementwise,
+ *	  softmax and recurrent kernels.  The row functions and the run-time
+ *	  choice of instruction set are in vecmath.c.
  *
  *-------------------------------------------------------------------------
  */
@@ -20,6 +22,51 @@
 #define ONNX_VEC_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define ONNX_VEC_CLONES
+#endif
+
+/*
+ * Run-time choice of instruction set for the row kernels (vecmath.c):
+ * the best the CPU supports, capped by onnx_vec_set_max_isa (tests use it
+ * to force the portable C path; process-wide).
+ */
+typedef enum OnnxVecIsa
+{
+	ONNX_VEC_PORTABLE = 0,		/* plain C (SSE2 on x86-64) */
+	ONNX_VEC_AVX2,				/* AVX2 + FMA */
+	ONNX_VEC_AVX512				/* AVX-512 F/BW/DQ/VL */
+} OnnxVecIsa;
+
+extern OnnxVecIsa onnx_vec_isa(void);
+extern void onnx_vec_set_max_isa(int isa);	/* an OnnxVecIsa */
+
+/*
+ * ONNX_VEC_DISPATCH(scope, name, body, params, args) defines the function
+ * "scope void name params" that runs "body args" compiled three times
+ * (AVX-512, AVX2+FMA, portable) and picks the copy by onnx_vec_isa().
+ * body is a static always-inline function in plain C whose loops the
+ * compiler vectorizes for each target; scope is static or empty.
+ */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define ONNX_VEC_INLINE static inline __attribute__((always_inline))
+#define ONNX_VEC_DISPATCH(scope, name, body, params, args) \
+	__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma"))) \
+	static void name##_avx512 params { body args; } \
+	__attribute__((target("avx2,fma"))) \
+	static void name##_avx2 params { body args; } \
+	static void name##_portable params { body args; } \
+	scope void name params \
+	{ \
+		switch (onnx_vec_isa()) \
+		{ \
+			case ONNX_VEC_AVX512: name##_avx512 args; break; \
+			case ONNX_VEC_AVX2: name##_avx2 args; break; \
+			default: name##_portable args; break; \
+		} \
+	}
+#else
+#define ONNX_VEC_INLINE static inline
+#define ONNX_VEC_DISPATCH(scope, name, body, params, args) \
+	scope void name params { body args; }
 #endif
 
 /* The bits of a float32, and back. */
@@ -57,34 +104,6 @@ poly_f32(float x, const float *c, int n)
 	for (int k = 1; k < n; k++)
 		p = p * x + c[k];
 	return p;
-}
-
-/*
- * exp(y) in float32 for y <= 0 without branches or calls: 2^n * exp(r)
- * with |r| <= ln2/2 and a degree-7 polynomial (relative error a few
- * ulp).  y below -87 gives 0 (no subnormal results); NaN stays NaN.
- */
-static inline float
-exp_f32_fast(float y)
-{
-	uint32_t	under = -(uint32_t) (y < -87.0f);
-	static const float exp_taylor[8] = {
-		1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f,
-		1.0f / 6.0f, 0.5f, 1.0f, 1.0f
-	};
-	float		kf,
-				r,
-				e;
-	int32_t		n;
-
-	y = select_f32(under, -87.0f, y);
-	kf = y * 1.442695041f + 12582912.0f;	/* round to nearest via 1.5*2^23 */
-	n = (int32_t) f32_bits(kf) - 0x4B400000;
-	kf -= 12582912.0f;
-	r = y - kf * 0.693145752f;
-	r = r - kf * 1.428606820e-06f;
-	e = poly_f32(r, exp_taylor, 8);
-	return select_f32(under, 0.0f, e * bits_f32((uint32_t) (n + 127) << 23));
 }
 
 /* 2^n for an integer n in [-126, 127]: the exponent field alone. */
@@ -142,13 +161,13 @@ exp_f32(float x)
 }
 
 /*
- * exp(x) as exp_f32 but cheaper, for the activations that only need x <=
- * 88.3 (exp of -|x| and the like): one scaling by 2^n, so results below
- * 2^-126 are 0 (no subnormals); above 88.3 the value is garbage.  NaN
- * stays NaN.  At most 1 ulp for results >= 2^-126.
+ * exp(x) as exp_f32 but cheaper, for softmax and the activations, which
+ * only need x <= 88.3 (exp of x - max, of -|x| and the like): one scaling
+ * by 2^n, so results below 2^-126 are 0 (no subnormals); above 88.3 the
+ * value is garbage.  NaN stays NaN.  At most 1 ulp for results >= 2^-126.
  */
 static inline float
-exp_lo_f32(float x)
+exp_f32_fast(float x)
 {
 	uint32_t	under = -(uint32_t) (x < -87.3365448f);	/* below 2^-126 */
 	int32_t		n;
@@ -190,7 +209,7 @@ erf_f32_fast(float x)
 	small = poly_f32(s, erf_small, 7);
 	small *= x;
 	q = poly_f32(t, erf_tail, 9);
-	big = 1.0f - exp_lo_f32(q - c * c);
+	big = 1.0f - exp_f32_fast(q - c * c);
 	big = bits_f32(f32_bits(big) | (f32_bits(x) & 0x80000000u));	/* sign of x */
 	/* integer masks rather than branches: |x| < 1, NaN */
 	big = select_f32(-(uint32_t) (ia < 0x3F800000u), small, big);
@@ -232,47 +251,6 @@ log_f32(float x)
 }
 
 /*
- * tanh(x) in float32 without branches or calls: |x| < 0.625: x + x^3
- * q(x^2), q of degree 4 fitted for least maximum relative error (4.4e-9);
- * beyond, (1 - e) / (1 + e) with e = exp(-2|x|) and x's sign.  +-inf give
- * +-1, NaN stays NaN, subnormals are returned as they are.  Measured over
- * every float32 against double tanh: at most 3 ulp.
- */
-static inline float
-tanh_f32(float x)
-{
-	float		a = bits_f32(f32_bits(x) & 0x7FFFFFFFu);
-	float		z = x * x;
-	float		q = -5.704986863e-03f;
-	float		e,
-				t;
-
-	q = q * z + 2.063908614e-02f;
-	q = q * z - 5.373971537e-02f;
-	q = q * z + 1.333144158e-01f;
-	q = q * z - 3.333328068e-01f;
-	e = exp_lo_f32(-2.0f * a);
-	t = (1.0f - e) / (1.0f + e);
-	t = bits_f32(f32_bits(t) | (f32_bits(x) & 0x80000000u));
-	return select_f32(-(uint32_t) (a < 0.625f), x + x * z * q, t);
-}
-
-/*
- * 1 / (1 + exp(-x)) in float32 without branches or calls: with e =
- * exp(-|x|), 1 / (1 + e) for x >= 0 and e / (1 + e) below, so neither
- * side cancels.  +inf gives 1, -inf 0, NaN stays NaN.  Measured over
- * every float32 against double: at most 3 ulp for results >= 2^-126,
- * subnormal results within 2 ulp of the subnormal grid.
- */
-static inline float
-sigmoid_f32(float x)
-{
-	float		e = exp_lo_f32(-bits_f32(f32_bits(x) & 0x7FFFFFFFu));
-
-	return select_f32(-(uint32_t) (x < 0.0f), e, 1.0f) / (1.0f + e);
-}
-
-/*
  * log(1 + u) for u in [0, 1] (and +inf) without cancellation: with w =
  * 1 + u rounded, log(w) * u / (w - 1) corrects the rounding of w (w - 1
  * is exact); u below half an ulp of 1 gives u.  Within 3 ulp.
@@ -288,11 +266,54 @@ log1p_pos_f32(float u)
 	return select_f32(-(uint32_t) (d == 0.0f), u, l);
 }
 
+/* ---- sigmoid and tanh (recurrent ops; row forms in vecmath.c) ---- */
+
 /*
- * Sigmoid and tanh over n contiguous floats (y may be x), vectorised for
- * the best instruction set the CPU has (eltwise.c).
+ * sigmoid(x) = 1 / (1 + exp(-x)) in float32 without branches or calls:
+ * with e = exp(-|x|) <= 1 (never overflows), 1 / (1 + e) for x >= 0 and
+ * e / (1 + e) below, one division, so neither side cancels.  Error at
+ * most 2.4 ulp of the result where it is >= 2^-126 (measured over every
+ * float, with and without FMA, test/engine/vecmath_accuracy.c); below
+ * x = -87.3 it returns 0 where the exact value is under 1.2e-38.
+ * sigmoid(+inf) = 1, sigmoid(-inf) = 0, NaN stays NaN.
  */
-extern void onnx_vec_sigmoid_f32(float *y, const float *x, int64_t n);
-extern void onnx_vec_tanh_f32(float *y, const float *x, int64_t n);
+static inline float
+sigmoid_f32_fast(float x)
+{
+	float		e = exp_f32_fast(bits_f32(f32_bits(x) | 0x80000000u));	/* exp(-|x|) */
+
+	return select_f32(-(uint32_t) (x < 0.0f), e, 1.0f) / (1.0f + e);
+}
+
+/*
+ * tanh(x) in float32 without branches or calls.  |x| < 0.625: x + x^3
+ * q(x^2) with q of degree 4 fitted for least maximum relative error (4.4e-9);
+ * above: (1 - e) / (1 + e) with e = exp(-2|x|) <= 0.29, so no
+ * cancellation; the sign restored from x.  Error at most 1.6 ulp of the
+ * result over every float (measured, with and without FMA), tanh(+-0) =
+ * +-0, subnormals returned as they are, tanh(+-inf) = +-1, |x| > 9.1
+ * gives exactly +-1, NaN stays NaN.
+ */
+static inline float
+tanh_f32_fast(float x)
+{
+	static const float tanh_small[5] = {
+		-5.704986863e-03f, 2.063908614e-02f, -5.373971537e-02f, 1.333144158e-01f,
+		-3.333328068e-01f
+	};
+	uint32_t	sign = f32_bits(x) & 0x80000000u;
+	float		a = bits_f32(f32_bits(x) & 0x7FFFFFFFu),
+				s = a * a,
+				small = a + a * s * poly_f32(s, tanh_small, 5),
+				e = exp_f32_fast(-2.0f * a),
+				big = (1.0f - e) / (1.0f + e);
+
+	big = select_f32(-(uint32_t) (a < 0.625f), small, big);
+	return bits_f32(f32_bits(big) | sign);
+}
+
+/* y[i] = sigmoid(x[i]), y[i] = tanh(x[i]) for n floats (y may be x). */
+extern void onnx_vec_sigmoid_f32(const float *x, float *y, int64_t n);
+extern void onnx_vec_tanh_f32(const float *x, float *y, int64_t n);
 
 #endif							/* ONNX_VECMATH_H */

@@ -3,7 +3,7 @@
 same process, runs alternated, median time per run.
 
     .venv/bin/python test/bench/bench_elementwise.py [--lib engine/build/libonnxengine.a]
-        [--base OTHER_LIB.a] [--simd L] [--runs N] [--filter SUBSTRING]
+        [--base OTHER_LIB.a] [--isa portable|avx2|avx512] [--runs N] [--filter SUBSTRING]
 
 Each case is a one-node model (or a short chain) on X (1,64,80,80) float32
 with the broadcast patterns the kernels specialise: equal shapes, a scalar,
@@ -66,12 +66,11 @@ def shared_lib(static_lib, tmp):
 
 
 class Engine:
-    def __init__(self, so_path, simd=None):
+    def __init__(self, so_path, isa=None):
         self.lib = ctypes.CDLL(so_path)
         self.alloc = ctypes.c_void_p.in_dll(self.lib, "onnx_malloc_allocator")
-        if simd is not None and hasattr(self.lib, "onnx_simd_limit"):
-            self.lib.onnx_simd_limit.restype = ctypes.c_char_p
-            self.lib.onnx_simd_limit(simd)
+        if isa is not None:
+            self.lib.onnx_vec_set_max_isa(["portable", "avx2", "avx512"].index(isa))
 
     def session(self, model_bytes):
         return Session(self, model_bytes)
@@ -237,7 +236,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--lib", default=os.path.join(ROOT, "engine", "build", "libonnxengine.a"))
     ap.add_argument("--base", help="another engine build to time in the same rounds")
-    ap.add_argument("--simd", type=int)
+    ap.add_argument("--isa", choices=["portable", "avx2", "avx512"])
     ap.add_argument("--runs", type=int, default=40)
     ap.add_argument("--filter", default="")
     ap.add_argument("--models", nargs="*", help="time these models end to end instead: model "
@@ -245,7 +244,7 @@ def main():
                     "test_data_set_0/input_K.pb); no argument: onnx's light model zoo")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ewbench-")
-    ours = Engine(shared_lib(a.lib, tmp), a.simd)
+    ours = Engine(shared_lib(a.lib, tmp), a.isa)
     base = Engine(shared_lib(a.base, tmp)) if a.base else None
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print("CPU: %s (%d cores), %s; one thread; median of %d alternated runs" %

@@ -212,32 +212,26 @@ main(int argc, char **argv)
 		{"gelu", EW_GELU, ref_gelu, 4.0, 0, true},
 		{"gelu_tanh", EW_GELU_TANH, ref_gelu_tanh, 4.0, 0, true},
 	};
-	const char *levels[] = {"portable", "avx2", "avx512"};
 	int			failed = 0;
-	const char *best;
 
 	if (stride == 0)
 		stride = 1;
-	best = onnx_simd_limit(-1);
-	for (int l = 0; l < 3; l++)
+	for (int l = ONNX_VEC_PORTABLE; l <= ONNX_VEC_AVX512; l++)
 	{
-#if defined(__x86_64__)
-		const OnnxEwTable *t = l == 0 ? &onnx_ew_table_portable :
-			l == 1 ? &onnx_ew_table_avx2 : &onnx_ew_table_avx512;
-#else
-		const OnnxEwTable *t = &onnx_ew_table_portable;
-#endif
+		const OnnxEwTable *t;
 
-		if (strcmp(onnx_simd_limit(l), levels[l]) != 0)
+		onnx_vec_set_max_isa(l);
+		if ((int) onnx_vec_isa() != l)
 		{
-			printf("skip %s (this CPU runs up to %s)\n", levels[l], best);
+			printf("skip level %d (this CPU runs up to level %d)\n", l, (int) onnx_vec_isa());
 			continue;
 		}
+		t = onnx_ew_table();
 		for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
 			failed += run_check(t, &checks[i], stride);
 		failed += run_conversions(t, stride);
 	}
-	onnx_simd_limit(-1);
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
 	printf("%d failed\n", failed);
 	return failed ? 1 : 0;
 }

@@ -293,6 +293,15 @@ extern int	onnx_registry_count(void);
 extern void onnx_registry_entry(int i, const char **domain, const char **name,
 								int *since_version);
 
+/*
+ * Cap the instruction sets the engine's vectorised kernels use: 0 the
+ * portable C path, 1 up to AVX2 + FMA, 2 or negative the best the CPU has
+ * (the default).  Returns the name of the level now in use ("portable",
+ * "avx2", "avx512").  Process-wide; for tests and benchmarks, called
+ * while no session runs.
+ */
+extern const char *onnx_simd_limit(int level);
+
 /* Whether the engine was built with CUDA, and a GPU is usable now. */
 extern int	onnx_cuda_available(char *why, size_t why_len);
 

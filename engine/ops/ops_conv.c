@@ -14,6 +14,7 @@
  */
 #include <math.h>
 
+#include "fused_act.h"
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
 
@@ -823,7 +824,7 @@ run_conv(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *w = onnx_in(ctx, 1);
-	const OnnxTensor *b = onnx_in(ctx, 2);
+	const OnnxTensor *b = onnx_in(ctx, 2) ? onnx_in(ctx, 2) : ctx->node->fused_bias;
 	int64_t		group,
 				M,
 				dims[ONNX_MAX_RANK];
@@ -854,8 +855,7 @@ run_conv(OnnxKernelCtx *ctx)
 		return ONNX_OK;
 	if ((st = conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
 		return st;
-	if (ctx->node->fused_relu)
-		onnx_tensor_relu_inplace(y);	/* Relu folded in by optimize.c */
+	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
 	return ONNX_OK;
 }
 
@@ -986,7 +986,10 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	if ((st = conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
+		return st;
+	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
+	return ONNX_OK;
 }
 
 /* ---- Col2Im ---- */

@@ -4,7 +4,8 @@
  *	  Run one ONNX backend test directory (model.onnx + test_data_set_N/
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
- *	  usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR
+ *	  usage: onnx_node_test [--rtol R] [--atol A] [--simd L] TEST_DIR
+ *	  (--simd caps the engine's vectorised kernels: 0 portable C, 1 AVX2)
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -344,12 +345,14 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
+		else if (strcmp(argv[i], "--simd") == 0 && i + 1 < argc)
+			onnx_simd_limit(atoi(argv[++i]));
 		else
 			dir = argv[i];
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--simd L] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);

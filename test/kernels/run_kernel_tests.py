@@ -2,7 +2,9 @@
 """Kernel tests: every make_*_cases.py in test/kernels/ writes its cases
 (models with onnxruntime's outputs, see cases.py) into
 test/kernels/generated/<family>/, then each case runs through the engine
-(onnx_node_test) with the case's tolerance.  The cases aim at the fast
+(onnx_node_test) with the case's tolerance, once per instruction-set
+level listed in the case's simd.txt (e.g. "0 1 2": portable C, AVX2,
+the best; default: the best only), so the portable fallbacks run too.  The cases aim at the fast
 paths of the kernels: shapes that take each specialisation, odd sizes that
 leave SIMD tails, broadcast patterns, attribute variants.
 
@@ -26,12 +28,19 @@ def run_case(binary, d):
     tf = os.path.join(d, "tolerance.txt")
     if os.path.exists(tf):
         tol = open(tf).read().split()[:2]
-    try:
-        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], d],
-                           capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return False, "TIMEOUT"
-    return r.returncode == 0 and r.stdout.startswith("PASS"), (r.stdout + r.stderr).strip()[:400]
+    levels = ["2"]
+    sf = os.path.join(d, "simd.txt")
+    if os.path.exists(sf):
+        levels = open(sf).read().split()
+    for level in levels:
+        try:
+            r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], "--simd", level, d],
+                               capture_output=True, text=True, timeout=120)
+        except subprocess.TimeoutExpired:
+            return False, "TIMEOUT (simd %s)" % level
+        if not (r.returncode == 0 and r.stdout.startswith("PASS")):
+            return False, ("simd %s: " % level) + (r.stdout + r.stderr).strip()[:400]
+    return True, ""
 
 
 def main():

@@ -16,6 +16,7 @@
 
 #include "fused_act.h"
 #include "op_tables.h"
+#include "conv_depthwise.h"
 #include "conv_pool_quant_util.h"
 
 #ifndef COL_BUDGET
@@ -500,7 +501,7 @@ DEFINE_CONV_BATCHED(double, f64, onnx_blas_dgemm)
 
 /*
  * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
- *	 -> Y (N,M,out...), Y zeroed on entry.
+ *	 -> Y (N,M,out...), every element written (Y's prior content is ignored).
  * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) + bias
  * with K = C/g * prod(k), P = prod(out); the bias is written first and
  * accumulated into by the GEMM (beta = 1).  Small output images of a
@@ -572,7 +573,11 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	if (K == 0 || P == 0 || Mg == 0) \
 		return ONNX_OK; \
 	if (Cg == 1 && g->nsp <= 2 && group > 1) \
+	{ \
+		if (b == NULL) \
+			memset(y, 0, sizeof(T) * (size_t) (N * M * P)); \
 		return depthwise_##SFX(ctx, g, x, w, y, N, C, M); \
+	} \
 	chunk = col_chunk(K, P, sizeof(T)); \
 	if (!direct) \
 	{ \
@@ -624,7 +629,7 @@ DEFINE_CONV_CORE(double, f64, onnx_blas_dgemm)
 
 /*
  * ConvTranspose core: X (N,C,xin...), W (C,M/group,k...), B (M) or NULL
- *	 -> Y (N,M,yout...), Y zeroed on entry.  g has in = yout, out = xin.
+ *	 -> Y (N,M,yout...), zeroed here first.  g has in = yout, out = xin.
  * Per image and group: col (M/g*prod(k), P) = W_g^T @ X_g (C/g, P), then
  * col2im scatter-adds col into Y_g.
  */
@@ -645,6 +650,7 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 	if (Kr > BLAS_DIM_MAX || P > BLAS_DIM_MAX || Cg > BLAS_DIM_MAX) \
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
 								"ConvTranspose matrix dimensions exceed 2^31"); \
+	memset(y, 0, sizeof(T) * (size_t) (N * M * g->in_size)); \
 	chunk = col_chunk(Kr, P, sizeof(T)); \
 	if (Kr > 0 && P > 0) \
 	{ \
@@ -723,23 +729,59 @@ typedef enum ConvKind
 	CONV_TRANSPOSE
 } ConvKind;
 
+/*
+ * float32 convolution of either kind, Y written whole, then the fused
+ * activation act: depthwise Conv directly (conv_depthwise.c), the rest
+ * through the GEMM cores.
+ */
+static OnnxStatus
+conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, const float *w,
+		 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+		 int64_t group)
+{
+	OnnxStatus	st;
+
+	if (kind == CONV_FORWARD && group == C && group > 1)
+	{
+		bool		handled;
+
+		st = onnx_conv_depthwise_f32(ctx, g, x, w, b, act, y, N, C, M, &handled);
+		if (st != ONNX_OK || handled)
+			return st;
+	}
+	st = kind == CONV_FORWARD
+		? conv_core_f32(ctx, g, x, w, b, y, N, C, M, group)
+		: convt_core_f32(ctx, g, x, w, b, y, N, C, M, group);
+	if (st == ONNX_OK && onnx_act_is_set(act))
+	{
+		int64_t		count = N * M * (kind == CONV_FORWARD ? g->out_size : g->in_size);
+
+		onnx_act_rows_f32(act, y, 1, count, count, NULL);
+	}
+	return st;
+}
+
+/* Y (zeroed) = act(conv(X, W) + B) for every float type. */
 static OnnxStatus
 conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTensor *x,
 			  const OnnxTensor *w, const OnnxTensor *b, OnnxTensor *y,
 			  int64_t N, int64_t C, int64_t M, int64_t group)
 {
+	const OnnxFusedAct *act = &ctx->node->fused_act;
 	OnnxStatus	st;
 
 	switch (x->dtype)
 	{
 		case ONNX_DTYPE_FLOAT:
-			return kind == CONV_FORWARD
-				? conv_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
-				: convt_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+			return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act, y->data,
+							N, C, M, group);
 		case ONNX_DTYPE_DOUBLE:
-			return kind == CONV_FORWARD
+			st = kind == CONV_FORWARD
 				? conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
 				: convt_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+			if (st == ONNX_OK)
+				onnx_act_tensor(act, y);
+			return st;
 		case ONNX_DTYPE_FLOAT16:
 		case ONNX_DTYPE_BFLOAT16:
 			{
@@ -754,10 +796,7 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 					st = ctx->err->status;
 				else
 				{
-					memset(fy, 0, sizeof(float) * (size_t) y->count);
-					st = kind == CONV_FORWARD
-						? conv_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group)
-						: convt_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group);
+					st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
 					if (st == ONNX_OK)
 						for (int64_t i = 0; i < y->count; i++)
 							onnx_tensor_set_f64(y, i, fy[i]);
@@ -849,14 +888,12 @@ run_conv(OnnxKernelCtx *ctx)
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	if ((st = conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
-		return st;
-	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
-	return ONNX_OK;
+	/* B, then the activation optimize.c folded in, applied on the way */
+	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
 /* ---- ConvTranspose ---- */
@@ -982,14 +1019,12 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.in, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	if ((st = conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
-		return st;
-	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
-	return ONNX_OK;
+	/* B, then the activation optimize.c folded in, applied on the way */
+	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
 /* ---- Col2Im ---- */

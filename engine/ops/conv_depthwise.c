@@ -26,6 +26,7 @@
  *-------------------------------------------------------------------------
  */
 #include "conv_depthwise.h"
+#include "conv_simd.h"
 #include "fused_act.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -84,24 +85,6 @@ dw_rows_c(const float *src, int64_t rs, int64_t ks, const int64_t *off, const fl
 				for (int64_t i = 0; i < OW; i++)
 					yr[i] += wv * in[i];
 			}
-	}
-}
-
-/* dst[i] = src[i] for i < n. */
-static void
-dw_copy_c(float *dst, const float *src, int64_t n)
-{
-	memcpy(dst, src, sizeof(float) * (size_t) n);
-}
-
-/* even[i] = src[2i], odd[i] = src[2i + 1] for i < n. */
-static void
-dw_deinterleave2_c(const float *src, float *even, float *odd, int64_t n)
-{
-	for (int64_t i = 0; i < n; i++)
-	{
-		even[i] = src[2 * i];
-		odd[i] = src[2 * i + 1];
 	}
 }
 
@@ -225,68 +208,6 @@ DEFINE_DW_BLOCK(avx512, DW_AVX512, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps,
 DEFINE_DW_BLOCK(avx2, DW_AVX2, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps,
 				_mm256_fmadd_ps, _mm256_storeu_ps, store_part_avx2)
 
-DW_AVX512 static void
-dw_deinterleave2_avx512(const float *src, float *even, float *odd, int64_t n)
-{
-	const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-	const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-	int64_t		i = 0;
-
-	for (; i + 16 <= n; i += 16)
-	{
-		__m512		a = _mm512_loadu_ps(src + 2 * i),
-					b = _mm512_loadu_ps(src + 2 * i + 16);
-
-		_mm512_storeu_ps(even + i, _mm512_permutex2var_ps(a, ie, b));
-		_mm512_storeu_ps(odd + i, _mm512_permutex2var_ps(a, io, b));
-	}
-	dw_deinterleave2_c(src + 2 * i, even + i, odd + i, n - i);
-}
-
-DW_AVX2 static void
-dw_deinterleave2_avx2(const float *src, float *even, float *odd, int64_t n)
-{
-	int64_t		i = 0;
-
-	for (; i + 8 <= n; i += 8)
-	{
-		__m256		a = _mm256_loadu_ps(src + 2 * i),
-					b = _mm256_loadu_ps(src + 2 * i + 8);
-		/* [a0 a2 b0 b2 | a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6] */
-		__m256		e = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)),
-					o = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
-
-		_mm256_storeu_ps(even + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
-		_mm256_storeu_ps(odd + i, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xD8)));
-	}
-	dw_deinterleave2_c(src + 2 * i, even + i, odd + i, n - i);
-}
-
-DW_AVX512 static void
-dw_copy_avx512(float *dst, const float *src, int64_t n)
-{
-	int64_t		i = 0;
-
-	for (; i + 16 <= n; i += 16)
-		_mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
-	if (i < n)
-	{
-		__mmask16	m = (__mmask16) ((1u << (n - i)) - 1);
-
-		_mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
-	}
-}
-
-DW_AVX2 static void
-dw_copy_avx2(float *dst, const float *src, int64_t n)
-{
-	int64_t		i = 0;
-
-	for (; i + 8 <= n; i += 8)
-		_mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-	for (; i < n; i++)
-		dst[i] = src[i];
-}
 #endif							/* DW_X86 */
 
 /* The kernels of one instruction set. */
@@ -294,31 +215,23 @@ typedef struct DwKernels
 {
 	int			vw;				/* floats per vector */
 	DwRowsFn	rows;
-	void		(*deinterleave2) (const float *src, float *even, float *odd, int64_t n);
-	void		(*copy) (float *dst, const float *src, int64_t n);
 } DwKernels;
 
-static const DwKernels dw_kernels_c = {1, dw_rows_c, dw_deinterleave2_c, dw_copy_c};
+static const DwKernels dw_kernels_c = {1, dw_rows_c};
 #ifdef DW_X86
-static const DwKernels dw_kernels_avx2 = {8, dw_rows_avx2, dw_deinterleave2_avx2, dw_copy_avx2};
-static const DwKernels dw_kernels_avx512 = {16, dw_rows_avx512, dw_deinterleave2_avx512,
-dw_copy_avx512};
+static const DwKernels dw_kernels_avx2 = {8, dw_rows_avx2};
+static const DwKernels dw_kernels_avx512 = {16, dw_rows_avx512};
 #endif
 
-/* The kernels for this CPU (within onnx_simd_limit). */
+/* The kernels for the level in use (conv_simd.h's for the row moves). */
 static const DwKernels *
-dw_kernels(void)
+dw_kernels(int level)
 {
 #ifdef DW_X86
-	switch (onnx_simd_level())
-	{
-		case ONNX_SIMD_AVX512:
-			return &dw_kernels_avx512;
-		case ONNX_SIMD_AVX2:
-			return &dw_kernels_avx2;
-		default:
-			break;
-	}
+	if (level == ONNX_SIMD_AVX512)
+		return &dw_kernels_avx512;
+	if (level == ONNX_SIMD_AVX2)
+		return &dw_kernels_avx2;
 #endif
 	return &dw_kernels_c;
 }
@@ -432,7 +345,7 @@ dw_phase_range(const DwPlan *p, int64_t ph, int64_t *lo, int64_t *hi)
  * outside the valid ranges): the valid part of each phase.
  */
 static void
-dw_prepare_row(const DwPlan *p, const DwKernels *k, const float *xr, float *dst)
+dw_prepare_row(const DwPlan *p, const ConvVec *k, const float *xr, float *dst)
 {
 	if (p->sw == 1)
 	{
@@ -471,7 +384,9 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 						const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
 						int64_t M, bool *handled)
 {
-	const DwKernels *k = dw_kernels();
+	int			level = onnx_simd_level();
+	const DwKernels *k = dw_kernels(level);
+	const ConvVec *v = onnx_conv_vec(level);
 	DwPlan		p;
 	int64_t		mult = M / C,
 				taps,
@@ -510,7 +425,7 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			}
 			for (int64_t j = p.j0; j < p.j1; j++)
-				dw_prepare_row(&p, k, xc + (j - p.ph) * p.W, P + j * p.rowlen);
+				dw_prepare_row(&p, v, xc + (j - p.ph) * p.W, P + j * p.rowlen);
 			for (int64_t oh = 0; oh < p.OH;)
 			{
 				int			R = p.OH - oh < rmax ? (int) (p.OH - oh) : rmax;

@@ -17,6 +17,7 @@
 #include "fused_act.h"
 #include "op_tables.h"
 #include "conv_depthwise.h"
+#include "conv_transpose.h"
 #include "conv_pool_quant_util.h"
 
 #ifndef COL_BUDGET
@@ -741,14 +742,14 @@ conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, c
 {
 	OnnxStatus	st;
 
-	if (kind == CONV_FORWARD && group == C && group > 1)
-	{
-		bool		handled;
+	bool		handled = false;
 
+	if (kind == CONV_FORWARD && group == C && group > 1)
 		st = onnx_conv_depthwise_f32(ctx, g, x, w, b, act, y, N, C, M, &handled);
-		if (st != ONNX_OK || handled)
-			return st;
-	}
+	else if (kind == CONV_TRANSPOSE)
+		st = onnx_conv_transpose_f32(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+	if (handled)
+		return st;
 	st = kind == CONV_FORWARD
 		? conv_core_f32(ctx, g, x, w, b, y, N, C, M, group)
 		: convt_core_f32(ctx, g, x, w, b, y, N, C, M, group);

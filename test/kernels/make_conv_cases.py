@@ -230,6 +230,18 @@ def main(out):
     conv_case(out, "ct_runtime_weights", (1, 3, 6, 7), (3, 4, 2, 2), dict(strides=[2, 2]), op=T, const_w=False)
     conv_case(out, "ct_nobias", (1, 3, 6, 7), (3, 4, 3, 3), dict(strides=[2, 2]), op=T, bias=False)
     conv_case(out, "ct_stride_beyond_kernel", (1, 2, 4, 5), (2, 2, 2, 2), dict(strides=[3, 3]), op=T)
+    # kernel == stride (pixel shuffle): pads, output padding, odd kernels, several row blocks
+    conv_case(out, "ct_k2_s2_outpad", (1, 3, 5, 7), (3, 2, 2, 2), dict(strides=[2, 2], output_padding=[1, 1]), op=T)
+    conv_case(out, "ct_k2_s2_pads", (2, 3, 5, 7), (3, 2, 2, 2), dict(strides=[2, 2], pads=[1, 0, 0, 1]), op=T)
+    conv_case(out, "ct_k3_s3", (1, 3, 5, 6), (3, 2, 3, 3), dict(strides=[3, 3], pads=[1, 2, 1, 0]), op=T)
+    conv_case(out, "ct_k2x3_s2x3_1d_like", (1, 2, 1, 9), (2, 3, 1, 3), dict(strides=[1, 3]), op=T)
+    conv_case(out, "ct_k2_s2_blocks_leaky", (1, 8, 80, 64), (8, 16, 2, 2), dict(strides=[2, 2]), op=T,
+              post=act("LeakyRelu", alpha=0.1), simd=(2,))
+    conv_case(out, "ct_k3_s2_blocks_sigmoid", (1, 8, 60, 64), (8, 16, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1]),
+              op=T, post=act("Sigmoid"), simd=(2,))
+    conv_case(out, "ct_k4_s2_group2_blocks", (2, 8, 40, 33), (8, 8, 4, 4), dict(strides=[2, 2], pads=[1, 1, 1, 1], group=2),
+              op=T, simd=(2,))
+    conv_case(out, "ct_1d_k3_s3", (2, 3, 17), (3, 2, 3), dict(strides=[3], pads=[1, 0], output_padding=[2]), op=T)
 
     # ---- fused activations ----
     shapes = [("dw", (1, 4, 9, 17), (4, 1, 3, 3), dict(group=4, pads=[1, 1, 1, 1])),

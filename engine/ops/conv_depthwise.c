@@ -238,21 +238,12 @@ dw_kernels(int level)
 
 /* ---- driver ---- */
 
-/* A 2-D view of the geometry (1-D as H = KH = 1) and the prepared plane's layout. */
+/* The 2-D geometry and the prepared plane's layout. */
 typedef struct DwPlan
 {
-	int64_t		H,
-				W,
-				OH,
-				OW,
-				sh,
-				sw,
-				dh,
-				dw,
-				ph,
-				pw;
+	ConvGeom2D	v;				/* image: the input */
 	int			KH,
-				KW;
+				KW;				/* v.k_h, v.k_w */
 	int64_t		Lp;				/* floats per phase of a prepared row */
 	int64_t		rowlen;			/* floats per prepared row: sw * Lp */
 	int64_t		Hp;				/* prepared rows: (OH-1)*sh + (KH-1)*dh + 1 */
@@ -279,42 +270,32 @@ round_up(int64_t v, int64_t m)
 static bool
 dw_plan(const ConvGeom *g, int vw, DwPlan *p)
 {
-	bool		two = g->nsp == 2;
 	int64_t		bytes,
 				step;
 
 	if (g->nsp < 1 || g->nsp > 2 || g->k_size > DW_MAX_TAPS || g->out_size == 0)
 		return false;
-	p->H = two ? g->in[0] : 1;
-	p->W = g->in[two];
-	p->OH = two ? g->out[0] : 1;
-	p->OW = g->out[two];
-	p->KH = (int) (two ? g->k[0] : 1);
-	p->KW = (int) g->k[two];
-	p->sh = two ? g->s[0] : 1;
-	p->sw = g->s[two];
-	p->dh = two ? g->d[0] : 1;
-	p->dw = g->d[two];
-	p->ph = two ? g->pb[0] : 0;
-	p->pw = g->pb[two];
+	cpq_geom_2d(g, &p->v);
+	p->KH = (int) p->v.k_h;
+	p->KW = (int) p->v.k_w;
 	/* every value below is bounded by CONV_ATTR_MAX or an image size < 2^40 */
-	if (p->OW > ((int64_t) 1 << 30) || p->OH > ((int64_t) 1 << 30) || p->dw > ((int64_t) 1 << 20) ||
-		p->dh > ((int64_t) 1 << 20) || p->sw > DW_MAX_STRIDE || p->sh > ((int64_t) 1 << 20))
+	if (p->v.out_w > ((int64_t) 1 << 30) || p->v.out_h > ((int64_t) 1 << 30) || p->v.d_w > ((int64_t) 1 << 20) ||
+		p->v.d_h > ((int64_t) 1 << 20) || p->v.s_w > DW_MAX_STRIDE || p->v.s_h > ((int64_t) 1 << 20))
 		return false;
 	/* the kernels read whole steps of min(4, vectors) vectors past every row start */
-	step = (int64_t) vw * ((p->OW + vw - 1) / vw < 4 ? (p->OW + vw - 1) / vw : 4);
-	p->Lp = round_up(round_up(p->OW, step) + (p->KW - 1) * p->dw / p->sw + 1, DW_ALIGN);
-	p->rowlen = p->sw * p->Lp;
-	p->Hp = (p->OH - 1) * p->sh + (int64_t) (p->KH - 1) * p->dh + 1;
-	p->j0 = p->ph < p->Hp ? p->ph : p->Hp;
-	p->j1 = p->ph + p->H < p->Hp ? p->ph + p->H : p->Hp;
+	step = (int64_t) vw * ((p->v.out_w + vw - 1) / vw < 4 ? (p->v.out_w + vw - 1) / vw : 4);
+	p->Lp = round_up(round_up(p->v.out_w, step) + (p->KW - 1) * p->v.d_w / p->v.s_w + 1, DW_ALIGN);
+	p->rowlen = p->v.s_w * p->Lp;
+	p->Hp = (p->v.out_h - 1) * p->v.s_h + (int64_t) (p->KH - 1) * p->v.d_h + 1;
+	p->j0 = p->v.p_h < p->Hp ? p->v.p_h : p->Hp;
+	p->j1 = p->v.p_h + p->v.in_h < p->Hp ? p->v.p_h + p->v.in_h : p->Hp;
 	if (onnx_mul_overflow_i64(p->Hp, p->rowlen, &bytes) ||
 		onnx_mul_overflow_i64(bytes, (int64_t) sizeof(float), &bytes) || bytes > DW_PLANE_BUDGET)
 		return false;
-	for (int64_t ph = 0; ph < p->sw; ph++)
+	for (int64_t ph = 0; ph < p->v.s_w; ph++)
 		dw_phase_range(p, ph, &p->lo[ph], &p->hi[ph]);
 	p->both_lo = p->both_hi = 0;
-	if (p->sw == 2)
+	if (p->v.s_w == 2)
 	{
 		p->both_lo = p->lo[0] > p->lo[1] ? p->lo[0] : p->lo[1];
 		p->both_hi = p->hi[0] < p->hi[1] ? p->hi[0] : p->hi[1];
@@ -330,8 +311,8 @@ dw_plan(const ConvGeom *g, int vw, DwPlan *p)
 static void
 dw_phase_range(const DwPlan *p, int64_t ph, int64_t *lo, int64_t *hi)
 {
-	*lo = p->pw > ph ? (p->pw - ph + p->sw - 1) / p->sw : 0;
-	*hi = (p->W + p->pw - ph + p->sw - 1) / p->sw;
+	*lo = p->v.p_w > ph ? (p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w : 0;
+	*hi = (p->v.in_w + p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w;
 	if (*lo > p->Lp)
 		*lo = p->Lp;
 	if (*hi > p->Lp)
@@ -347,20 +328,20 @@ dw_phase_range(const DwPlan *p, int64_t ph, int64_t *lo, int64_t *hi)
 static void
 dw_prepare_row(const DwPlan *p, const ConvVec *k, const float *xr, float *dst)
 {
-	if (p->sw == 1)
+	if (p->v.s_w == 1)
 	{
-		k->copy(dst + p->lo[0], xr + p->lo[0] - p->pw, p->hi[0] - p->lo[0]);
+		k->copy(dst + p->lo[0], xr + p->lo[0] - p->v.p_w, p->hi[0] - p->lo[0]);
 		return;
 	}
-	if (p->sw == 2 && p->both_hi > p->both_lo)
+	if (p->v.s_w == 2 && p->both_hi > p->both_lo)
 	{
 		/* both phases valid on [both_lo, both_hi): one deinterleave, edges one by one */
-		k->deinterleave2(xr + 2 * p->both_lo - p->pw, dst + p->both_lo, dst + p->Lp + p->both_lo,
+		k->deinterleave2(xr + 2 * p->both_lo - p->v.p_w, dst + p->both_lo, dst + p->Lp + p->both_lo,
 						 p->both_hi - p->both_lo);
 		for (int64_t ph = 0; ph < 2; ph++)
 		{
 			float	   *d = dst + ph * p->Lp;
-			const float *src = xr + ph - p->pw;
+			const float *src = xr + ph - p->v.p_w;
 
 			for (int64_t i = p->lo[ph]; i < p->both_lo; i++)
 				d[i] = src[i * 2];
@@ -369,13 +350,13 @@ dw_prepare_row(const DwPlan *p, const ConvVec *k, const float *xr, float *dst)
 		}
 		return;
 	}
-	for (int64_t ph = 0; ph < p->sw; ph++)
+	for (int64_t ph = 0; ph < p->v.s_w; ph++)
 	{
 		float	   *d = dst + ph * p->Lp;
-		const float *src = xr + ph - p->pw;
+		const float *src = xr + ph - p->v.p_w;
 
 		for (int64_t i = p->lo[ph]; i < p->hi[ph]; i++)
-			d[i] = src[i * p->sw];
+			d[i] = src[i * p->v.s_w];
 	}
 }
 
@@ -400,22 +381,22 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 		return ONNX_OK;
 	*handled = true;
 	taps = (int64_t) p.KH * p.KW;
-	plane = p.OH * p.OW;
-	rmax = dw_rows_per_call(p.OW, k->vw);
+	plane = p.v.out_h * p.v.out_w;
+	rmax = dw_rows_per_call(p.v.out_w, k->vw);
 	/* the prepared plane, then the tap offsets; bounded by dw_plan */
 	if ((P = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (p.Hp * p.rowlen) +
 							   sizeof(int64_t) * (size_t) p.KW)) == NULL)
 		return ctx->err->status;
 	off = (int64_t *) (P + p.Hp * p.rowlen);
 	for (int kw = 0; kw < p.KW; kw++)
-		off[kw] = (kw * p.dw % p.sw) * p.Lp + kw * p.dw / p.sw;
+		off[kw] = (kw * p.v.d_w % p.v.s_w) * p.Lp + kw * p.v.d_w / p.v.s_w;
 	/* the pads: zero once, no channel's copy writes them */
 	memset(P, 0, sizeof(float) * (size_t) (p.Hp * p.rowlen));
 
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)
 		{
-			const float *xc = x + (n * C + c) * p.H * p.W;
+			const float *xc = x + (n * C + c) * p.v.in_h * p.v.in_w;
 			float	   *yc = y + (n * M + c * mult) * plane;
 			int64_t		done = 0;	/* rows the activation has seen */
 
@@ -425,21 +406,21 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			}
 			for (int64_t j = p.j0; j < p.j1; j++)
-				dw_prepare_row(&p, v, xc + (j - p.ph) * p.W, P + j * p.rowlen);
-			for (int64_t oh = 0; oh < p.OH;)
+				dw_prepare_row(&p, v, xc + (j - p.v.p_h) * p.v.in_w, P + j * p.rowlen);
+			for (int64_t oh = 0; oh < p.v.out_h;)
 			{
-				int			R = p.OH - oh < rmax ? (int) (p.OH - oh) : rmax;
+				int			R = p.v.out_h - oh < rmax ? (int) (p.v.out_h - oh) : rmax;
 
 				for (int64_t m = c * mult; m < (c + 1) * mult; m++)
-					k->rows(P + oh * p.sh * p.rowlen, p.sh * p.rowlen, p.dh * p.rowlen, off,
-							w + m * taps, b ? b[m] : 0.0f, y + (n * M + m) * plane + oh * p.OW,
-							p.OW, p.OW, p.KH, p.KW, R);
+					k->rows(P + oh * p.v.s_h * p.rowlen, p.v.s_h * p.rowlen, p.v.d_h * p.rowlen, off,
+							w + m * taps, b ? b[m] : 0.0f, y + (n * M + m) * plane + oh * p.v.out_w,
+							p.v.out_w, p.v.out_w, p.KH, p.KW, R);
 				oh += R;
 				/* activation over the finished rows while they are in cache */
-				if (onnx_act_is_set(act) && ((oh - done) * p.OW >= DW_ACT_BLOCK || oh == p.OH))
+				if (onnx_act_is_set(act) && ((oh - done) * p.v.out_w >= DW_ACT_BLOCK || oh == p.v.out_h))
 				{
 					for (int64_t j = 0; j < mult; j++)
-						onnx_act_rows_f32(act, yc + j * plane + done * p.OW, 1, (oh - done) * p.OW,
+						onnx_act_rows_f32(act, yc + j * plane + done * p.v.out_w, 1, (oh - done) * p.v.out_w,
 										  0, NULL);
 					done = oh;
 				}

@@ -26,52 +26,28 @@
 #define CT_COL_BUDGET ((int64_t) 1 << 20)	/* bytes of the column block */
 #define CT_DIM_MAX ((int64_t) INT32_MAX)	/* GEMM dimensions */
 
-/* A 2-D view of the geometry (1-D as H = OH = KH = 1). */
+/* The 2-D geometry: the image is the output, the window positions are X. */
 typedef struct CtPlan
 {
-	int64_t		H,
-				W,
-				OH,
-				OW,
-				KH,
-				KW,
-				sh,
-				sw,
-				dh,
-				dw,
-				ph,
-				pw;
+	ConvGeom2D	v;
 	bool		shuffle;		/* kernel == stride, no dilation: no overlaps */
 } CtPlan;
 
 static void
 ct_plan(const ConvGeom *g, CtPlan *p)
 {
-	bool		two = g->nsp == 2;
-
-	p->H = two ? g->out[0] : 1;
-	p->W = g->out[two];
-	p->OH = two ? g->in[0] : 1;
-	p->OW = g->in[two];
-	p->KH = two ? g->k[0] : 1;
-	p->KW = g->k[two];
-	p->sh = two ? g->s[0] : 1;
-	p->sw = g->s[two];
-	p->dh = two ? g->d[0] : 1;
-	p->dw = g->d[two];
-	p->ph = two ? g->pb[0] : 0;
-	p->pw = g->pb[two];
-	p->shuffle = p->KH == p->sh && p->KW == p->sw && p->dh == 1 && p->dw == 1;
+	cpq_geom_2d(g, &p->v);
+	p->shuffle = p->v.k_h == p->v.s_h && p->v.k_w == p->v.s_w && p->v.d_h == 1 && p->v.d_w == 1;
 }
 
 /* Input columns iw with 0 <= iw*sw + off < OW, as [*lo, *hi). */
 static void
 ct_cols(const CtPlan *p, int64_t off, int64_t *lo, int64_t *hi)
 {
-	*lo = off >= 0 ? 0 : (-off + p->sw - 1) / p->sw;
-	*hi = p->OW - off <= 0 ? 0 : (p->OW - off + p->sw - 1) / p->sw;
-	if (*hi > p->W)
-		*hi = p->W;
+	*lo = off >= 0 ? 0 : (-off + p->v.s_w - 1) / p->v.s_w;
+	*hi = p->v.in_w - off <= 0 ? 0 : (p->v.in_w - off + p->v.s_w - 1) / p->v.s_w;
+	if (*hi > p->v.out_w)
+		*hi = p->v.out_w;
 	if (*lo > *hi)
 		*lo = *hi;
 }
@@ -83,13 +59,13 @@ ct_cols(const CtPlan *p, int64_t off, int64_t *lo, int64_t *hi)
 static void
 ct_shuffle_row(const CtPlan *p, const ConvVec *v, const float *c, int64_t ldc, float *yr)
 {
-	int64_t		covered = p->W * p->sw - p->pw;	/* outputs some input reaches */
+	int64_t		covered = p->v.out_w * p->v.s_w - p->v.p_w;	/* outputs some input reaches */
 
 	if (covered < 0)
 		covered = 0;
-	if (covered > p->OW)
-		covered = p->OW;
-	if (p->KW == 2 && p->pw == 0)
+	if (covered > p->v.in_w)
+		covered = p->v.in_w;
+	if (p->v.k_w == 2 && p->v.p_w == 0)
 	{
 		const float *a = c,
 				   *b = c + ldc;
@@ -100,17 +76,17 @@ ct_shuffle_row(const CtPlan *p, const ConvVec *v, const float *c, int64_t ldc, f
 			yr[covered - 1] = a[n];
 	}
 	else
-		for (int64_t kw = 0; kw < p->KW; kw++)
+		for (int64_t kw = 0; kw < p->v.k_w; kw++)
 		{
 			int64_t		lo,
 						hi;
 			const float *ck = c + kw * ldc;
 
-			ct_cols(p, kw - p->pw, &lo, &hi);
+			ct_cols(p, kw - p->v.p_w, &lo, &hi);
 			for (int64_t iw = lo; iw < hi; iw++)
-				yr[iw * p->sw + kw - p->pw] = ck[iw];
+				yr[iw * p->v.s_w + kw - p->v.p_w] = ck[iw];
 		}
-	memset(yr + covered, 0, sizeof(float) * (size_t) (p->OW - covered));
+	memset(yr + covered, 0, sizeof(float) * (size_t) (p->v.in_w - covered));
 }
 
 /* yr[iw*sw + off] += c[iw] for the iw that land inside the row. */
@@ -121,7 +97,7 @@ ct_add_row(const CtPlan *p, const float *c, int64_t off, float *yr)
 				hi;
 
 	ct_cols(p, off, &lo, &hi);
-	if (p->sw == 1)
+	if (p->v.s_w == 1)
 	{
 		float	   *restrict d = yr + off;
 
@@ -130,7 +106,7 @@ ct_add_row(const CtPlan *p, const float *c, int64_t off, float *yr)
 	}
 	else
 		for (int64_t iw = lo; iw < hi; iw++)
-			yr[iw * p->sw + off] += c[iw];
+			yr[iw * p->v.s_w + off] += c[iw];
 }
 
 /*
@@ -143,26 +119,26 @@ static void
 ct_col2im(const CtPlan *p, const ConvVec *v, const float *col, int64_t ld, int64_t Mg,
 		  int64_t ih0, int64_t ih1, float *yg, const float *bg, const OnnxFusedAct *act)
 {
-	int64_t		plane = p->OH * p->OW;
+	int64_t		plane = p->v.in_h * p->v.in_w;
 
 	for (int64_t m = 0; m < Mg; m++)
-		for (int64_t kh = 0; kh < p->KH; kh++)
+		for (int64_t kh = 0; kh < p->v.k_h; kh++)
 			for (int64_t ih = ih0; ih < ih1; ih++)
 			{
-				int64_t		oh = ih * p->sh - p->ph + kh * p->dh;
-				const float *c = col + ((m * p->KH + kh) * p->KW) * ld + (ih - ih0) * p->W;
-				float	   *yr = yg + m * plane + oh * p->OW;
+				int64_t		oh = ih * p->v.s_h - p->v.p_h + kh * p->v.d_h;
+				const float *c = col + ((m * p->v.k_h + kh) * p->v.k_w) * ld + (ih - ih0) * p->v.out_w;
+				float	   *yr = yg + m * plane + oh * p->v.in_w;
 
-				if (oh < 0 || oh >= p->OH)
+				if (oh < 0 || oh >= p->v.in_h)
 					continue;
 				if (p->shuffle)
 				{
 					ct_shuffle_row(p, v, c, ld, yr);
-					onnx_act_rows_f32(act, yr, 1, p->OW, 0, bg ? bg + m : NULL);
+					onnx_act_rows_f32(act, yr, 1, p->v.in_w, 0, bg ? bg + m : NULL);
 				}
 				else
-					for (int64_t kw = 0; kw < p->KW; kw++)
-						ct_add_row(p, c + kw * ld, kw * p->dw - p->pw, yr);
+					for (int64_t kw = 0; kw < p->v.k_w; kw++)
+						ct_add_row(p, c + kw * ld, kw * p->v.d_w - p->v.p_w, yr);
 			}
 }
 
@@ -187,9 +163,9 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 		return ONNX_OK;
 	*handled = true;
 	ct_plan(g, &p);
-	P = p.H * p.W;
-	plane = p.OH * p.OW;
-	if (onnx_mul_overflow_i64(Mg, p.KH * p.KW, &Kr))
+	P = p.v.out_h * p.v.out_w;
+	plane = p.v.in_h * p.v.in_w;
+	if (onnx_mul_overflow_i64(Mg, p.v.k_h * p.v.k_w, &Kr))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose kernel size overflows");
 	if (Kr > CT_DIM_MAX || P > CT_DIM_MAX || Cg > CT_DIM_MAX)
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "ConvTranspose matrix dimensions exceed 2^31");
@@ -203,12 +179,12 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 		return ONNX_OK;
 	}
 	/* input rows per block: the column block within budget, at least one row */
-	rows = CT_COL_BUDGET / (int64_t) sizeof(float) / Kr / p.W;
+	rows = CT_COL_BUDGET / (int64_t) sizeof(float) / Kr / p.v.out_w;
 	if (rows < 1)
 		rows = 1;
-	if (rows > p.H)
-		rows = p.H;
-	if (onnx_mul_overflow_i64(rows * p.W, Kr, &ld))
+	if (rows > p.v.out_h)
+		rows = p.v.out_h;
+	if (onnx_mul_overflow_i64(rows * p.v.out_w, Kr, &ld))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose column block overflows");
 	if ((col = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) ld)) == NULL)
 		return ctx->err->status;
@@ -224,10 +200,10 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 
 			if (!p.shuffle)
 				memset(yg, 0, sizeof(float) * (size_t) (Mg * plane));
-			for (int64_t ih0 = 0; ih0 < p.H; ih0 += rows)
+			for (int64_t ih0 = 0; ih0 < p.v.out_h; ih0 += rows)
 			{
-				int64_t		ih1 = ih0 + rows < p.H ? ih0 + rows : p.H,
-							nc = (ih1 - ih0) * p.W,
+				int64_t		ih1 = ih0 + rows < p.v.out_h ? ih0 + rows : p.v.out_h,
+							nc = (ih1 - ih0) * p.v.out_w,
 							final;
 
 				if (onnx_kernel_should_abort(ctx))
@@ -236,36 +212,36 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				}
 				/* col (Kr, nc) = W_g^T (Kr, Cg) @ X_g[:, ih0*W ..] (Cg, nc) */
-				onnx_blas_sgemm(true, false, Kr, nc, Cg, 1.0f, wg, Kr, xg + ih0 * p.W, P, 0.0f,
+				onnx_blas_sgemm(true, false, Kr, nc, Cg, 1.0f, wg, Kr, xg + ih0 * p.v.out_w, P, 0.0f,
 								col, nc);
 				ct_col2im(&p, v, col, nc, Mg, ih0, ih1, yg, bg, act);
 				if (p.shuffle)
 				{
 					/* rows no input reaches: act(bias) */
-					int64_t		reached = p.H * p.sh - p.ph;
+					int64_t		reached = p.v.out_h * p.v.s_h - p.v.p_h;
 
-					if (ih1 < p.H || reached >= p.OH)
+					if (ih1 < p.v.out_h || reached >= p.v.in_h)
 						continue;
 					if (reached < 0)
 						reached = 0;
 					for (int64_t m = 0; m < Mg; m++)
 					{
-						float	   *rest = yg + m * plane + reached * p.OW;
+						float	   *rest = yg + m * plane + reached * p.v.in_w;
 
-						memset(rest, 0, sizeof(float) * (size_t) ((p.OH - reached) * p.OW));
-						onnx_act_rows_f32(act, rest, 1, (p.OH - reached) * p.OW, 0, bg ? bg + m : NULL);
+						memset(rest, 0, sizeof(float) * (size_t) ((p.v.in_h - reached) * p.v.in_w));
+						onnx_act_rows_f32(act, rest, 1, (p.v.in_h - reached) * p.v.in_w, 0, bg ? bg + m : NULL);
 					}
 					continue;
 				}
 				/* rows no later input row reaches are final */
-				final = ih1 == p.H ? p.OH : ih1 * p.sh - p.ph;
-				if (final > p.OH)
-					final = p.OH;
+				final = ih1 == p.v.out_h ? p.v.in_h : ih1 * p.v.s_h - p.v.p_h;
+				if (final > p.v.in_h)
+					final = p.v.in_h;
 				if (final > done)
 				{
 					for (int64_t m = 0; m < Mg; m++)
-						onnx_act_rows_f32(act, yg + m * plane + done * p.OW, 1,
-										  (final - done) * p.OW, 0, bg ? bg + m : NULL);
+						onnx_act_rows_f32(act, yg + m * plane + done * p.v.in_w, 1,
+										  (final - done) * p.v.in_w, 0, bg ? bg + m : NULL);
 					done = final;
 				}
 			}

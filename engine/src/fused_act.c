@@ -186,6 +186,8 @@ onnx_act_f64(const OnnxFusedAct *act, double x)
 {
 	double		t;
 
+	if (act == NULL)
+		return x;
 	switch (act->kind)
 	{
 		case ONNX_ACT_NONE:

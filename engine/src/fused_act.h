@@ -21,7 +21,7 @@
 extern void onnx_act_rows_f32(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n,
 							  int64_t ld, const float *bias);
 
-/* The activation of one value, in double precision (the reference). */
+/* The activation of one value, in double precision (act NULL: x). */
 extern double onnx_act_f64(const OnnxFusedAct *act, double x);
 
 /*

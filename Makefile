@@ -7,7 +7,7 @@
 
 EXTENSION = onnx
 MODULE_big = onnx
-DATA = onnx--0.1.0.sql
+DATA = $(wildcard onnx--*.sql)
 PGFILEDESC = "onnx - ONNX model scoring inside PostgreSQL"
 
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))

@@ -36,6 +36,9 @@
 #define ONNX_MAX_MEMORY_DEFAULT (1024 * 1024)	/* kB: 1 GB */
 #define ONNX_MAX_MEMORY_MIN 0
 #define ONNX_MAX_MEMORY_MAX (INT_MAX)
+#define ONNX_MAX_CACHED_MEMORY_DEFAULT (256 * 1024)	/* kB: 256 MB */
+#define ONNX_MAX_CACHED_MEMORY_MIN 0
+#define ONNX_MAX_CACHED_MEMORY_MAX (INT_MAX)
 
 /* guc.c */
 extern int	onnx_device;
@@ -44,11 +47,13 @@ extern int	onnx_max_threads;
 extern int	onnx_cache_size;
 extern int	onnx_batch_size;
 extern int	onnx_max_memory_kb;
+extern int	onnx_max_cached_memory_kb;
 extern void OnnxGucInit(void);
 extern int	OnnxEffectiveThreads(void);
 
 /* engine_glue.c */
 extern OnnxAllocator *OnnxContextAllocator(MemoryContext cxt);
+extern void OnnxReleaseFreedMemory(void);
 extern int	OnnxAbortRequested(void *ctx);
 extern void OnnxReportEngineError(const OnnxError *err, const char *model_name)
 			pg_attribute_noreturn();
@@ -64,6 +69,15 @@ extern void OnnxProgressInit(void);
 extern void OnnxProgressStart(const char *model);
 extern void OnnxProgressUpdate(int64 rows_done);
 extern void OnnxProgressEnd(void);
+
+/* model_text.c */
+extern char *OnnxModelString(const char *s, size_t len, const char *what,
+							 const char *model_name);
+extern char *OnnxModelCString(const char *s, const char *what, const char *model_name);
+extern void OnnxCheckModelText(const OnnxModel *model, const char *model_name);
+extern void OnnxCheckOutputText(const OnnxValue *v, const char *output,
+								const char *model_name);
+extern char *OnnxMessageText(const char *s);
 
 /* model_info.c */
 extern Jsonb *OnnxValueInfosJsonb(const OnnxModel *model, bool inputs);
@@ -83,9 +97,14 @@ typedef struct OnnxCacheEntry
 	int64		hits;
 	TimestampTz last_used;
 	int64		bytes;			/* model bytea size */
+	char		sha256[65];		/* content hash of the cached version */
+	bool		confirmed;		/* read as the latest version: good until invalidated */
+	TimestampTz stmt_start;		/* else good only for this statement */
+	uint32		stmt_lxid;
 } OnnxCacheEntry;
 
 extern void OnnxCacheInit(void);
+extern void OnnxCheckModelName(const char *name);
 extern OnnxCacheEntry *OnnxCacheGet(const char *name);
 
 /*

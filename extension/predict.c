@@ -153,16 +153,17 @@ BindFloatInput(const OnnxValueInfo *vi, ArrayType *arr, bool batch, const char *
 		}
 		if (batch)
 		{
+			if (vi->rank < 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("input \"%s\" of ONNX model \"%s\" is a scalar and has no batch dimension",
+								vi->name, name),
+						 errhint("Use onnx_predict() for a model whose input is a scalar.")));
 			if (vi->dims[0] >= 0 && vi->dims[0] != rows)
 				ereport(ERROR,
 						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 						 errmsg("input \"%s\" of ONNX model \"%s\" has a fixed first dimension of " INT64_FORMAT ", got %d rows",
 								vi->name, name, vi->dims[0], adims[0])));
-			if (vi->rank < 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-						 errmsg("input \"%s\" of ONNX model \"%s\" is a scalar and has no batch dimension",
-								vi->name, name)));
 			n = adims[1];
 		}
 		if ((dyn < 0 && per != n) || (dyn >= 0 && (per == 0 || n % per != 0)))

@@ -20,6 +20,8 @@
 #include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -28,6 +30,7 @@
 typedef struct ProgressSlot
 {
 	int			pid;			/* 0 when idle */
+	Oid			userid;			/* role running it */
 	char		model[128];
 	int64		rows_done;
 	TimestampTz started;
@@ -94,7 +97,8 @@ OnnxProgressStart(const char *model)
 		return;
 	s->rows_done = 0;
 	s->started = GetCurrentTimestamp();
-	strlcpy(s->model, model, sizeof(s->model));
+	strlcpy(s->model, model, sizeof(s->model));	/* names have at most 120 bytes */
+	s->userid = GetUserId();
 	pg_write_barrier();
 	s->pid = MyProcPid;
 }
@@ -119,12 +123,17 @@ OnnxProgressEnd(void)
 
 PG_FUNCTION_INFO_V1(onnx_score_progress);
 
-/* Running onnx_score calls: pid, model, rows done, elapsed, rows per second. */
+/*
+ * Running onnx_score calls: pid, model, rows done, elapsed, rows per
+ * second.  Other roles' runs only for roles with the privileges of
+ * pg_read_all_stats, as in pg_stat_activity.
+ */
 Datum
 onnx_score_progress(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TimestampTz now = GetCurrentTimestamp();
+	bool		see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	if (slots == NULL)
 		ereport(ERROR,
@@ -139,7 +148,7 @@ onnx_score_progress(PG_FUNCTION_ARGS)
 		bool		nulls[5] = {false};
 		double		secs;
 
-		if (copy.pid == 0)
+		if (copy.pid == 0 || (!see_all && !has_privs_of_role(GetUserId(), copy.userid)))
 			continue;
 		copy.model[sizeof(copy.model) - 1] = '\0';
 		secs = (double) (now - copy.started) / USECS_PER_SEC;

@@ -118,5 +118,5 @@ onnx_run(PG_FUNCTION_ARGS)
 	if (OnnxSessionRun(entry, n_in, in_names, in_vals, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
 
-	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, false));
+	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, false, name));
 }

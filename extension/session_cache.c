@@ -12,6 +12,21 @@
  * invalid; they are freed at the next lookup, never while in use.
  * Bounded by onnx.cache_size with least-recently-used eviction.
  *
+ * What may be cached: a model is read with the latest snapshot, after
+ * pending invalidations were accepted, so a change committed later always
+ * sends an invalidation this backend has not seen yet.  An invalidation
+ * that arrives while the model is being read, or a read that had to use
+ * the statement's snapshot (parallel mode cannot take a new one), gives an
+ * entry good for the current statement only.  A statement that starts
+ * after a change commits therefore scores the new version.
+ *
+ * Row security: when a policy applies to the current user, every call
+ * checks with a query that the user sees the model's row, and that it is
+ * the cached version.
+ *
+ * Memory kept between calls: the sessions' run buffers are trimmed after
+ * every run so that together they stay within onnx.max_cached_memory.
+ *
  * Each entry owns a memory context holding the engine's model, session
  * and run-time memory; evicting the entry deletes the context.
  *
@@ -20,6 +35,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/xact.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
@@ -31,6 +47,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -38,6 +55,8 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "onnx_ext.h"
@@ -48,6 +67,8 @@
 static HTAB *session_cache = NULL;
 static MemoryContext cache_cxt = NULL;
 static Oid	models_relid = InvalidOid;
+static uint64 inval_count = 0;	/* invalidations of onnx_models seen */
+static size_t pool_total = 0;	/* run buffers kept by all cached sessions */
 
 /* Relcache callback: a change to onnx_models makes every entry stale. */
 static void
@@ -58,6 +79,7 @@ invalidate_callback(Datum arg, Oid relid)
 
 	if (relid != InvalidOid && relid != models_relid)
 		return;
+	inval_count++;
 	models_relid = InvalidOid;	/* the table may have been dropped */
 	if (session_cache == NULL)
 		return;
@@ -148,6 +170,8 @@ OnnxModelsRelid(bool missing_ok)
 static void
 free_entry(OnnxCacheEntry *e)
 {
+	if (e->session)
+		pool_total -= Min(pool_total, onnx_session_pool_bytes(e->session));
 	onnx_session_free(e->session);
 	onnx_model_free(e->model);
 	if (e->cxt)
@@ -248,6 +272,61 @@ fill_options(OnnxSessionOptions *opts)
 	opts->abort_fn = OnnxAbortRequested;
 }
 
+/* Identity of the current statement, for entries good for it only. */
+static void
+current_statement(OnnxCacheEntry *e)
+{
+	e->stmt_start = GetCurrentStatementStartTimestamp();
+	e->stmt_lxid = MyProc->lxid;
+}
+
+static bool
+same_statement(const OnnxCacheEntry *e)
+{
+	return e->stmt_start == GetCurrentStatementStartTimestamp() && e->stmt_lxid == MyProc->lxid;
+}
+
+/*
+ * Run query (one text parameter: the model name) as the current user,
+ * read-only, with the latest snapshot unless in parallel mode; returns
+ * whether that snapshot was the latest.  The caller is connected to SPI.
+ */
+static bool
+read_models(const char *query, const char *name, long limit)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1] = {CStringGetTextDatum(name)};
+	SPIPlanPtr	plan;
+	bool		latest = !IsInParallelMode();
+	int			rc;
+
+	if ((plan = SPI_prepare(query, 1, argtypes)) == NULL)
+		elog(ERROR, "could not prepare a query of onnx_models: %s",
+			 SPI_result_code_string(SPI_result));
+	rc = SPI_execute_snapshot(plan, args, NULL, latest ? GetLatestSnapshot() : InvalidSnapshot,
+							  InvalidSnapshot, true, false, limit);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading onnx_models failed: %s", SPI_result_code_string(rc));
+	return latest;
+}
+
+static void
+report_missing(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("ONNX model \"%s\" does not exist", name),
+			 errhint("Store it with onnx_create_model().")));
+}
+
+/* "SELECT cols FROM schema.onnx_models WHERE name = $1", every name qualified. */
+static char *
+models_query(const char *cols)
+{
+	return psprintf("SELECT %s FROM %s.onnx_models WHERE name OPERATOR(pg_catalog.=) $1", cols,
+					quote_identifier(get_namespace_name(OnnxExtensionSchema())));
+}
+
 /*
  * Read, load and prepare a model into a new context (child of the current
  * one until it succeeds, so an error frees it with the transaction).
@@ -255,44 +334,102 @@ fill_options(OnnxSessionOptions *opts)
 static void
 load_entry(const char *name, OnnxCacheEntry *tmp)
 {
-	Oid			schema = OnnxExtensionSchema();
-	char	   *query;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	char	   *query = models_query("model, sha256");
 	bool		isnull;
 	bytea	   *model_bytes;
+	char	   *sha;
 	MemoryContext cxt;
 	OnnxSessionOptions opts;
 	OnnxError	err;
+	uint64		seen;
+	bool		latest;
 	int			rc;
 
-	query = psprintf("SELECT model FROM %s.onnx_models WHERE name = $1",
-					 quote_identifier(get_namespace_name(schema)));
-	args[0] = CStringGetTextDatum(name);
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "onnx model",
 								ALLOCSET_DEFAULT_SIZES);
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	rc = SPI_execute_with_args(query, 1, argtypes, args, NULL, true, 1);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading onnx_models failed: %s", SPI_result_code_string(rc));
+	/* changes committed from here on send invalidations not yet seen */
+	AcceptInvalidationMessages();
+	seen = inval_count;
+	latest = read_models(query, name, 1);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("ONNX model \"%s\" does not exist", name),
-				 errhint("Store it with onnx_create_model().")));
+		report_missing(name);
 	model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 												1, &isnull));
+	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
 	tmp->cxt = cxt;
 	tmp->alloc = OnnxContextAllocator(cxt);
 	tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
 	tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes),
 									  tmp->alloc, name);
 	SPI_finish();
+	/* models stored by an older version were not checked */
+	OnnxCheckModelText(tmp->model, name);
 	fill_options(&opts);
 	tmp->device = opts.device;
 	if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
+	tmp->confirmed = latest && inval_count == seen;
+	current_statement(tmp);
+}
+
+/*
+ * With row security on onnx_models for the current user: the user must
+ * see the model's row (else it does not exist for them), and the cached
+ * entry must be the version they see.
+ */
+static bool
+row_security_allows(const char *name, const OnnxCacheEntry *e)
+{
+	bool		same;
+	char	   *sha;
+	int			rc;
+
+	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
+	read_models(models_query("sha256"), name, 1);
+	if (SPI_processed == 0)
+		report_missing(name);
+	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	same = sha != NULL && strcmp(sha, e->sha256) == 0;
+	SPI_finish();
+	return same;
+}
+
+/*
+ * A cache hit reads no table, so inside a transaction nothing else may
+ * make this backend see invalidations: accept them at the first call of
+ * each statement (cheap when there are none), so that a statement that
+ * starts after a change commits scores the new version.  Later calls of
+ * the same statement do not look again.
+ */
+static void
+accept_invalidations_once_per_statement(void)
+{
+	static TimestampTz last_start = 0;
+	static uint32 last_lxid = 0;
+
+	if (last_start != GetCurrentStatementStartTimestamp() || last_lxid != MyProc->lxid)
+	{
+		AcceptInvalidationMessages();
+		last_start = GetCurrentStatementStartTimestamp();
+		last_lxid = MyProc->lxid;
+	}
+}
+
+/* Model names: 1 to MODEL_NAME_MAX bytes (the table's CHECK says the same). */
+void
+OnnxCheckModelName(const char *name)
+{
+	size_t		len = strlen(name);
+
+	if (len == 0 || len > MODEL_NAME_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ONNX model name \"%s\"", name),
+				 errdetail("Model names have 1 to %d bytes; this one has %zu.", MODEL_NAME_MAX, len)));
 }
 
 /*
@@ -309,11 +446,8 @@ OnnxCacheGet(const char *name)
 	OnnxCacheEntry tmp;
 	bool		found;
 
-	if (strlen(name) == 0 || strlen(name) > MODEL_NAME_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid ONNX model name \"%s\"", name),
-				 errdetail("Model names have 1 to %d bytes.", MODEL_NAME_MAX)));
+	OnnxCheckModelName(name);
+	accept_invalidations_once_per_statement();
 	relid = OnnxModelsRelid(false);
 	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (acl != ACLCHECK_OK)
@@ -324,7 +458,9 @@ OnnxCacheGet(const char *name)
 	ensure_cache();
 	snprintf(key, sizeof(key), "%d:%s", onnx_device, name);
 	e = hash_search(session_cache, key, HASH_FIND, NULL);
-	if (e && !e->valid)
+	if (e && (!e->valid || (!e->confirmed && !same_statement(e)) ||
+			  (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED &&
+			   !row_security_allows(name, e))))
 	{
 		remove_entry(e);
 		e = NULL;
@@ -351,10 +487,60 @@ OnnxCacheGet(const char *name)
 	e->model = tmp.model;
 	e->session = tmp.session;
 	e->bytes = tmp.bytes;
+	memcpy(e->sha256, tmp.sha256, sizeof(e->sha256));
+	e->confirmed = tmp.confirmed;
+	e->stmt_start = tmp.stmt_start;
+	e->stmt_lxid = tmp.stmt_lxid;
 	e->valid = true;
 	e->hits = 0;
 	e->last_used = GetCurrentTimestamp();
 	return e;
+}
+
+/*
+ * After a run of session, whose run buffers were before bytes: trim it so
+ * that all cached sessions keep at most onnx.max_cached_memory, then the
+ * others if this one alone cannot make room (pinned ones included: their
+ * buffers are only a cache).  Freed memory that the C library keeps is
+ * handed back to the system after a large trim.
+ */
+static void
+keep_within_budget(OnnxSession *session, size_t before)
+{
+	size_t		budget = (size_t) onnx_max_cached_memory_kb * 1024;
+	size_t		others;
+	size_t		trimmed = 0;
+
+	pool_total -= Min(pool_total, before);
+	others = pool_total;
+	if (onnx_session_pool_bytes(session) + others > budget)
+	{
+		size_t		mine = onnx_session_pool_bytes(session);
+
+		onnx_session_trim(session, budget > others ? budget - others : 0);
+		trimmed += mine - onnx_session_pool_bytes(session);
+	}
+	pool_total += onnx_session_pool_bytes(session);
+	if (pool_total > budget && session_cache)
+	{
+		HASH_SEQ_STATUS status;
+		OnnxCacheEntry *e;
+
+		hash_seq_init(&status, session_cache);
+		while ((e = hash_seq_search(&status)) != NULL)
+		{
+			size_t		had;
+
+			if (e->session == session || e->session == NULL)
+				continue;
+			had = onnx_session_pool_bytes(e->session);
+			onnx_session_trim(e->session, 0);
+			trimmed += had;
+			pool_total -= Min(pool_total, had);
+		}
+	}
+	if (trimmed >= 32 * 1024 * 1024)
+		OnnxReleaseFreedMemory();
 }
 
 /* Run a cached session with the current thread and memory settings. */
@@ -366,12 +552,16 @@ OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs, const char *const *names,
 	OnnxSessionOptions opts;
 	OnnxStatus	st;
 
+	size_t		before = onnx_session_pool_bytes(entry->session);
+
 	fill_options(&opts);
 	opts.device = entry->device;
 	if ((st = onnx_session_set_options(entry->session, &opts, err)) != ONNX_OK)
 		return st;
-	return onnx_session_run(entry->session, n_inputs, names, inputs, n_outputs,
-							out_names, outputs, err);
+	st = onnx_session_run(entry->session, n_inputs, names, inputs, n_outputs,
+						  out_names, outputs, err);
+	keep_within_budget(entry->session, before);
+	return st;
 }
 
 PG_FUNCTION_INFO_V1(onnx_cache_info);

@@ -36,3 +36,9 @@ FROM unnested u JOIN accounts a USING (id);
 
 -- 3-D input for a rank-2 model is refused with the expected shape
 SELECT onnx_predict_batch('mlp', '{{{1,2,3,4}}}');
+-- a model whose input is a scalar has no batch dimension
+\set scalar_b64 `base64 -w0 test/fixtures/scalar.onnx`
+SELECT onnx_create_model('scalar', decode(:'scalar_b64', 'base64'));
+SELECT onnx_predict('scalar', '{5}');
+SELECT onnx_predict_batch('scalar', '{{5}}');
+SELECT onnx_drop_model('scalar');

@@ -70,6 +70,11 @@ SELECT * FROM onnx_score('mlp', 'SELECT id, features::text AS features FROM scor
 SELECT * FROM onnx_score('mlp', 'DELETE FROM score_rows RETURNING id, features')
      AS s(id int, features float4[], p float4[]);
 SELECT * FROM onnx_score('nothere', 'SELECT 1') AS s(x int, p float4[]);
+-- the query reads through a read-only cursor: data-modifying WITH and row locks are refused
+SELECT * FROM onnx_score('mlp', 'WITH d AS (DELETE FROM score_rows RETURNING id, features) SELECT * FROM d')
+     AS s(id int, features float4[], p float4[]);
+SELECT * FROM onnx_score('mlp', 'SELECT id, features FROM score_rows FOR UPDATE')
+     AS s(id int, features float4[], p float4[]);
 SELECT count(*) FROM score_rows;
 
 DROP TABLE score_out;

@@ -40,6 +40,18 @@ SELECT name FROM onnx_models ORDER BY name;
 SELECT jsonb_pretty(onnx_model_info('mlp'));
 SELECT onnx_model_info('nothere');
 
--- NULL arguments
+-- model names: 1 to 120 bytes (not characters), one rule at insert and at scoring
+SELECT onnx_create_model(repeat('é', 61), decode(:'mlp_b64', 'base64'));
+INSERT INTO onnx_models (name, model) VALUES (repeat('é', 61), decode(:'mlp_b64', 'base64'));
+SELECT onnx_create_model(repeat('é', 60), decode(:'mlp_b64', 'base64'));
+SELECT array_length(onnx_predict(repeat('é', 60), '{1,2,3,4}'), 1) AS n;
+SELECT onnx_drop_model(repeat('é', 60));
+SELECT onnx_create_model('', decode(:'mlp_b64', 'base64'));
+
+-- NULL arguments: errors, not silent no-ops (pg_read_binary_file(path, true)
+-- gives NULL for a missing file)
+SELECT onnx_replace_model('mlp', NULL);
+SELECT onnx_replace_model(NULL, decode(:'mlp_b64', 'base64'));
+SELECT onnx_drop_model(NULL);
 SELECT onnx_create_model(NULL, decode(:'mlp_b64', 'base64'));
 SELECT onnx_model_info(NULL) IS NULL AS null_info;

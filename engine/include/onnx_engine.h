@@ -255,6 +255,14 @@ extern OnnxStatus onnx_session_run(OnnxSession *session,
 /* Bytes currently held by the session (weights, packed data, buffer pool). */
 extern size_t onnx_session_bytes(const OnnxSession *session);
 
+/*
+ * Bytes of reusable run buffers the session keeps between runs (part of
+ * onnx_session_bytes), and a trim of them: buffers are freed, largest
+ * first, until at most keep_bytes remain.  A failed run keeps none.
+ */
+extern size_t onnx_session_pool_bytes(const OnnxSession *session);
+extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);
+
 /* ---- values ---- */
 
 /* Free what a value owns (for values the engine produced). */
@@ -284,6 +292,7 @@ extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
 extern const char *onnx_dtype_name(OnnxDType dtype);	/* "float32", ... */
 extern OnnxDType onnx_dtype_from_name(const char *name);	/* UNDEFINED if unknown */
 extern size_t onnx_dtype_size(OnnxDType dtype);	/* 0 if not representable */
+extern int	onnx_dtype_is_floating(OnnxDType dtype);	/* 1 for any float format, float8 too */
 extern const char *onnx_status_name(OnnxStatus status);
 
 /* ---- operator registry ---- */

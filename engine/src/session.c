@@ -178,6 +178,28 @@ onnx_session_bytes(const OnnxSession *session)
 	return sizeof(*session) + session->pool_bytes + session->model->arena.total;
 }
 
+size_t
+onnx_session_pool_bytes(const OnnxSession *session)
+{
+	return session->pool_bytes;
+}
+
+void
+onnx_session_trim(OnnxSession *session, size_t keep_bytes)
+{
+	while (session->n_pool > 0 && session->pool_bytes > keep_bytes)
+	{
+		int			largest = 0;
+
+		for (int i = 1; i < session->n_pool; i++)
+			if (session->pool[i].size > session->pool[largest].size)
+				largest = i;
+		session->alloc->free(session->alloc->ctx, session->pool[largest].ptr);
+		session->pool_bytes -= session->pool[largest].size;
+		session->pool[largest] = session->pool[--session->n_pool];
+	}
+}
+
 /* ---- frames ---- */
 
 static OnnxStatus
@@ -845,6 +867,8 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 			f.owned[k] = false;
 	frame_free(s, &f);
 	s->live_bytes = 0;
+	if (st != ONNX_OK)
+		onnx_session_trim(s, 0);	/* a failed run keeps nothing */
 	return st;
 }
 

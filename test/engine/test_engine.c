@@ -307,6 +307,33 @@ test_cancel_and_limits(void)
 	CHECK(onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_ERR_LIMIT,
 		  "memory limit refuses a run");
 	onnx_session_free(s);
+
+	/* run buffers kept between runs: trimmed on request, none after a failure */
+	{
+		float	   *rows = calloc(512 * 4, sizeof(float));
+		OnnxValue	big = x;
+
+		big.tensor.dims[0] = 512;
+		big.tensor.count = 512 * 4;
+		big.tensor.nbytes = 512 * 4 * sizeof(float);
+		big.tensor.data = rows;
+		opts.max_memory = 0;
+		onnx_session_create(m, &opts, &s, &err);
+		CHECK(onnx_session_run(s, 1, names, &big, 1, NULL, &y, &err) == ONNX_OK &&
+			  onnx_session_pool_bytes(s) > 0, "a run leaves reusable buffers in the session");
+		onnx_value_release(&onnx_malloc_allocator, &y);
+		onnx_session_trim(s, 0);
+		CHECK(onnx_session_pool_bytes(s) == 0, "onnx_session_trim frees them");
+		CHECK(onnx_session_run(s, 1, names, &big, 1, NULL, &y, &err) == ONNX_OK &&
+			  onnx_session_pool_bytes(s) > 0, "the next run refills the pool");
+		onnx_value_release(&onnx_malloc_allocator, &y);
+		opts.max_memory = 20000;
+		onnx_session_set_options(s, &opts, &err);
+		CHECK(onnx_session_run(s, 1, names, &big, 1, NULL, &y, &err) == ONNX_ERR_LIMIT &&
+			  onnx_session_pool_bytes(s) == 0, "a failed run keeps no buffers");
+		onnx_session_free(s);
+		free(rows);
+	}
 	onnx_model_free(m);
 	free(bytes);
 }

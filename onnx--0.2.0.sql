@@ -1,0 +1,107 @@
+/* onnx--0.2.0.sql - install script of the onnx extension, version 0.2.0 */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION onnx" to load this file. \quit
+
+-- The model store.  Dumped by pg_dump (extension configuration table);
+-- readable and writable only through ordinary GRANTs (none to PUBLIC).
+CREATE TABLE @extschema@.onnx_models (
+	name text PRIMARY KEY
+		CONSTRAINT onnx_models_name_check CHECK (pg_catalog.octet_length(name) BETWEEN 1 AND 120),
+	model bytea NOT NULL,
+	description text,
+	sha256 text NOT NULL,
+	size_bytes bigint NOT NULL,
+	ir_version bigint NOT NULL,
+	opsets jsonb NOT NULL,
+	producer text,
+	inputs jsonb NOT NULL,
+	outputs jsonb NOT NULL,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.onnx_models', '');
+REVOKE ALL ON @extschema@.onnx_models FROM PUBLIC;
+
+COMMENT ON TABLE @extschema@.onnx_models IS
+	'ONNX models; every insert or update is validated and its metadata filled by a trigger';
+
+-- Internal: validates rows of onnx_models only (it checks the table by OID).
+CREATE FUNCTION @extschema@.onnx_models_trigger() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'onnx_models_trigger' LANGUAGE C;
+REVOKE ALL ON FUNCTION @extschema@.onnx_models_trigger() FROM PUBLIC;
+
+-- Fires also under session_replication_role = replica (logical replication
+-- apply, pg_restore --disable-triggers does not skip it either).
+CREATE TRIGGER onnx_models_validate
+	BEFORE INSERT OR UPDATE OR DELETE ON @extschema@.onnx_models
+	FOR EACH ROW EXECUTE FUNCTION @extschema@.onnx_models_trigger();
+ALTER TABLE @extschema@.onnx_models ENABLE ALWAYS TRIGGER onnx_models_validate;
+
+-- Model management (caller's privileges on onnx_models apply).
+CREATE FUNCTION @extschema@.onnx_create_model(name text, model bytea, description text DEFAULT NULL)
+	RETURNS void AS 'MODULE_PATHNAME', 'onnx_create_model'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Not STRICT: a null name or model is an error, not a silent no-op.
+CREATE FUNCTION @extschema@.onnx_replace_model(name text, model bytea)
+	RETURNS void AS 'MODULE_PATHNAME', 'onnx_replace_model'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.onnx_drop_model(name text)
+	RETURNS void AS 'MODULE_PATHNAME', 'onnx_drop_model'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+CREATE FUNCTION @extschema@.onnx_model_info(name text)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_model_info'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Scoring.
+CREATE FUNCTION @extschema@.onnx_predict(model text, input float4[])
+	RETURNS float4[] AS 'MODULE_PATHNAME', 'onnx_predict'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_predict(model text, input float4[], output text)
+	RETURNS float4[] AS 'MODULE_PATHNAME', 'onnx_predict_output'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_predict_batch(model text, inputs float4[])
+	RETURNS float4[] AS 'MODULE_PATHNAME', 'onnx_predict_batch'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Introspection.
+CREATE FUNCTION @extschema@.onnx_cache_info(
+	OUT model text, OUT device text, OUT model_bytes bigint,
+	OUT session_bytes bigint, OUT hits bigint, OUT last_used timestamptz)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_cache_info'
+	LANGUAGE C STRICT VOLATILE PARALLEL RESTRICTED;
+
+CREATE FUNCTION @extschema@.onnx_cuda_is_available()
+	RETURNS boolean AS 'MODULE_PATHNAME', 'onnx_cuda_is_available'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Named inputs to named outputs, every dtype, JSON tensors.
+CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_run(model text, inputs jsonb, outputs text[])
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
+-- Batch scoring of a query: each row's columns followed by the outputs.
+CREATE FUNCTION @extschema@.onnx_score(model text, query text)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_score'
+	LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE;
+
+-- Progress of running onnx_score calls (needs shared_preload_libraries).
+CREATE FUNCTION @extschema@.onnx_score_progress(
+	OUT pid int, OUT model text, OUT rows_done bigint, OUT elapsed interval,
+	OUT rows_per_second float8)
+	RETURNS SETOF record AS 'MODULE_PATHNAME', 'onnx_score_progress'
+	LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
+
+-- Score one table row with a (multi-input) model: fields bound by name.
+CREATE FUNCTION @extschema@.onnx_run_row(model text, row_value anyelement)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run_row'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;

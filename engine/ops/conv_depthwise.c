@@ -4,15 +4,11 @@
  *	  Direct float32 depthwise convolution, vectorised over the output
  *	  width (see conv_depthwise.h).
  *
- *	  Per input channel, the input plane is copied once into a prepared
- *	  plane: zeros stand for the pads (rows above and below, columns left
- *	  and right), and a stride-s row is split into its s phases, so that
- *	  for kernel column kw the inputs of consecutive outputs are
- *	  consecutive floats (Lp floats per phase, rowlen = s * Lp per row):
+ *	  Per input channel, the input plane is copied once into a plane of
+ *	  prepared rows (conv_simd.h: pads as zeros, a stride-s row split into
+ *	  its s phases), rows above and below the image being rows of zeros:
  *
- *		P[j][phase * Lp + i] = x[j - pad_top][i * s + phase - pad_left]  (0 outside)
  *		y[oh][ow] = bias + sum_{kh,kw} w[kh][kw] * P[oh*sh + kh*dh][off[kw] + ow]
- *		off[kw] = (kw*dw % s) * Lp + kw*dw / s
  *
  *	  Each output row is then a sum of shifted rows times broadcast
  *	  weights: AVX-512 and AVX2 kernels computing up to 8 vectors of
@@ -34,9 +30,7 @@
 #define DW_X86 1
 #endif
 
-#define DW_ALIGN 16				/* prepared rows: a multiple of 16 floats */
 #define DW_MAX_TAPS 1024		/* larger kernels take the general path */
-#define DW_MAX_STRIDE 16		/* wider strides take the general path */
 #define DW_PLANE_BUDGET ((int64_t) 16 << 20)	/* bytes of the prepared plane */
 #define DW_ACT_BLOCK 1024		/* outputs per activation pass */
 
@@ -238,126 +232,31 @@ dw_kernels(int level)
 
 /* ---- driver ---- */
 
-/* The 2-D geometry and the prepared plane's layout. */
+/* The prepared rows and the plane they make (conv_simd.h). */
 typedef struct DwPlan
 {
-	ConvGeom2D	v;				/* image: the input */
+	ConvRows	r;
 	int			KH,
-				KW;				/* v.k_h, v.k_w */
-	int64_t		Lp;				/* floats per phase of a prepared row */
-	int64_t		rowlen;			/* floats per prepared row: sw * Lp */
-	int64_t		Hp;				/* prepared rows: (OH-1)*sh + (KH-1)*dh + 1 */
+				KW;				/* r.v.k_h, r.v.k_w */
 	int64_t		j0,
-				j1;				/* prepared rows [j0, j1) hold input rows j - ph */
-	int64_t		lo[DW_MAX_STRIDE],
-				hi[DW_MAX_STRIDE];	/* valid range of each phase */
-	int64_t		both_lo,
-				both_hi;		/* stride 2: where both phases are valid */
+				j1;				/* prepared rows [j0, j1) hold input rows j - p_h */
 } DwPlan;
 
-static void dw_phase_range(const DwPlan *p, int64_t ph, int64_t *lo, int64_t *hi);
-
-static inline int64_t
-round_up(int64_t v, int64_t m)
-{
-	return (v + m - 1) / m * m;
-}
-
-/*
- * Fill the plan for a kernel of vector width vw; false when the geometry
- * is too large for this kernel.
- */
+/* Fill the plan for kernels of vector width vw; false when out of bounds. */
 static bool
 dw_plan(const ConvGeom *g, int vw, DwPlan *p)
 {
-	int64_t		bytes,
-				step;
+	int64_t		bytes;
 
-	if (g->nsp < 1 || g->nsp > 2 || g->k_size > DW_MAX_TAPS || g->out_size == 0)
+	if (g->k_size > DW_MAX_TAPS || !onnx_conv_rows_plan(g, vw, &p->r))
 		return false;
-	cpq_geom_2d(g, &p->v);
-	p->KH = (int) p->v.k_h;
-	p->KW = (int) p->v.k_w;
-	/* every value below is bounded by CONV_ATTR_MAX or an image size < 2^40 */
-	if (p->v.out_w > ((int64_t) 1 << 30) || p->v.out_h > ((int64_t) 1 << 30) || p->v.d_w > ((int64_t) 1 << 20) ||
-		p->v.d_h > ((int64_t) 1 << 20) || p->v.s_w > DW_MAX_STRIDE || p->v.s_h > ((int64_t) 1 << 20))
-		return false;
-	/* the kernels read whole steps of min(4, vectors) vectors past every row start */
-	step = (int64_t) vw * ((p->v.out_w + vw - 1) / vw < 4 ? (p->v.out_w + vw - 1) / vw : 4);
-	p->Lp = round_up(round_up(p->v.out_w, step) + (p->KW - 1) * p->v.d_w / p->v.s_w + 1, DW_ALIGN);
-	p->rowlen = p->v.s_w * p->Lp;
-	p->Hp = (p->v.out_h - 1) * p->v.s_h + (int64_t) (p->KH - 1) * p->v.d_h + 1;
-	p->j0 = p->v.p_h < p->Hp ? p->v.p_h : p->Hp;
-	p->j1 = p->v.p_h + p->v.in_h < p->Hp ? p->v.p_h + p->v.in_h : p->Hp;
-	if (onnx_mul_overflow_i64(p->Hp, p->rowlen, &bytes) ||
-		onnx_mul_overflow_i64(bytes, (int64_t) sizeof(float), &bytes) || bytes > DW_PLANE_BUDGET)
-		return false;
-	for (int64_t ph = 0; ph < p->v.s_w; ph++)
-		dw_phase_range(p, ph, &p->lo[ph], &p->hi[ph]);
-	p->both_lo = p->both_hi = 0;
-	if (p->v.s_w == 2)
-	{
-		p->both_lo = p->lo[0] > p->lo[1] ? p->lo[0] : p->lo[1];
-		p->both_hi = p->hi[0] < p->hi[1] ? p->hi[0] : p->hi[1];
-	}
-	return true;
-}
-
-/*
- * Valid range [lo, hi) of phase ph of a prepared row: the i < Lp with
- * 0 <= i * sw + ph - pw < W.  Outside it a prepared row holds zeros,
- * written once per call (the plane's pads).
- */
-static void
-dw_phase_range(const DwPlan *p, int64_t ph, int64_t *lo, int64_t *hi)
-{
-	*lo = p->v.p_w > ph ? (p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w : 0;
-	*hi = (p->v.in_w + p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w;
-	if (*lo > p->Lp)
-		*lo = p->Lp;
-	if (*hi > p->Lp)
-		*hi = p->Lp;
-	if (*hi < *lo)
-		*hi = *lo;
-}
-
-/*
- * Prepared row of input row xr (W floats) into dst (rowlen floats, zero
- * outside the valid ranges): the valid part of each phase.
- */
-static void
-dw_prepare_row(const DwPlan *p, const ConvVec *k, const float *xr, float *dst)
-{
-	if (p->v.s_w == 1)
-	{
-		k->copy(dst + p->lo[0], xr + p->lo[0] - p->v.p_w, p->hi[0] - p->lo[0]);
-		return;
-	}
-	if (p->v.s_w == 2 && p->both_hi > p->both_lo)
-	{
-		/* both phases valid on [both_lo, both_hi): one deinterleave, edges one by one */
-		k->deinterleave2(xr + 2 * p->both_lo - p->v.p_w, dst + p->both_lo, dst + p->Lp + p->both_lo,
-						 p->both_hi - p->both_lo);
-		for (int64_t ph = 0; ph < 2; ph++)
-		{
-			float	   *d = dst + ph * p->Lp;
-			const float *src = xr + ph - p->v.p_w;
-
-			for (int64_t i = p->lo[ph]; i < p->both_lo; i++)
-				d[i] = src[i * 2];
-			for (int64_t i = p->both_hi; i < p->hi[ph]; i++)
-				d[i] = src[i * 2];
-		}
-		return;
-	}
-	for (int64_t ph = 0; ph < p->v.s_w; ph++)
-	{
-		float	   *d = dst + ph * p->Lp;
-		const float *src = xr + ph - p->v.p_w;
-
-		for (int64_t i = p->lo[ph]; i < p->hi[ph]; i++)
-			d[i] = src[i * p->v.s_w];
-	}
+	p->KH = (int) p->r.v.k_h;
+	p->KW = (int) p->r.v.k_w;
+	p->j0 = p->r.v.p_h < p->r.Hp ? p->r.v.p_h : p->r.Hp;
+	p->j1 = p->r.v.p_h + p->r.v.in_h < p->r.Hp ? p->r.v.p_h + p->r.v.in_h : p->r.Hp;
+	return !(onnx_mul_overflow_i64(p->r.Hp, p->r.rowlen, &bytes) ||
+			 onnx_mul_overflow_i64(bytes, (int64_t) sizeof(float), &bytes) ||
+			 bytes > DW_PLANE_BUDGET);
 }
 
 OnnxStatus
@@ -381,22 +280,21 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 		return ONNX_OK;
 	*handled = true;
 	taps = (int64_t) p.KH * p.KW;
-	plane = p.v.out_h * p.v.out_w;
-	rmax = dw_rows_per_call(p.v.out_w, k->vw);
+	plane = p.r.v.out_h * p.r.v.out_w;
+	rmax = dw_rows_per_call(p.r.v.out_w, k->vw);
 	/* the prepared plane, then the tap offsets; bounded by dw_plan */
-	if ((P = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (p.Hp * p.rowlen) +
+	if ((P = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (p.r.Hp * p.r.rowlen) +
 							   sizeof(int64_t) * (size_t) p.KW)) == NULL)
 		return ctx->err->status;
-	off = (int64_t *) (P + p.Hp * p.rowlen);
-	for (int kw = 0; kw < p.KW; kw++)
-		off[kw] = (kw * p.v.d_w % p.v.s_w) * p.Lp + kw * p.v.d_w / p.v.s_w;
+	off = (int64_t *) (P + p.r.Hp * p.r.rowlen);
+	onnx_conv_rows_offsets(&p.r, off);
 	/* the pads: zero once, no channel's copy writes them */
-	memset(P, 0, sizeof(float) * (size_t) (p.Hp * p.rowlen));
+	memset(P, 0, sizeof(float) * (size_t) (p.r.Hp * p.r.rowlen));
 
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)
 		{
-			const float *xc = x + (n * C + c) * p.v.in_h * p.v.in_w;
+			const float *xc = x + (n * C + c) * p.r.v.in_h * p.r.v.in_w;
 			float	   *yc = y + (n * M + c * mult) * plane;
 			int64_t		done = 0;	/* rows the activation has seen */
 
@@ -406,21 +304,21 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			}
 			for (int64_t j = p.j0; j < p.j1; j++)
-				dw_prepare_row(&p, v, xc + (j - p.v.p_h) * p.v.in_w, P + j * p.rowlen);
-			for (int64_t oh = 0; oh < p.v.out_h;)
+				onnx_conv_rows_prepare(&p.r, v, xc + (j - p.r.v.p_h) * p.r.v.in_w, P + j * p.r.rowlen);
+			for (int64_t oh = 0; oh < p.r.v.out_h;)
 			{
-				int			R = p.v.out_h - oh < rmax ? (int) (p.v.out_h - oh) : rmax;
+				int			R = p.r.v.out_h - oh < rmax ? (int) (p.r.v.out_h - oh) : rmax;
 
 				for (int64_t m = c * mult; m < (c + 1) * mult; m++)
-					k->rows(P + oh * p.v.s_h * p.rowlen, p.v.s_h * p.rowlen, p.v.d_h * p.rowlen, off,
-							w + m * taps, b ? b[m] : 0.0f, y + (n * M + m) * plane + oh * p.v.out_w,
-							p.v.out_w, p.v.out_w, p.KH, p.KW, R);
+					k->rows(P + oh * p.r.v.s_h * p.r.rowlen, p.r.v.s_h * p.r.rowlen, p.r.v.d_h * p.r.rowlen, off,
+							w + m * taps, b ? b[m] : 0.0f, y + (n * M + m) * plane + oh * p.r.v.out_w,
+							p.r.v.out_w, p.r.v.out_w, p.KH, p.KW, R);
 				oh += R;
 				/* activation over the finished rows while they are in cache */
-				if (onnx_act_is_set(act) && ((oh - done) * p.v.out_w >= DW_ACT_BLOCK || oh == p.v.out_h))
+				if (onnx_act_is_set(act) && ((oh - done) * p.r.v.out_w >= DW_ACT_BLOCK || oh == p.r.v.out_h))
 				{
 					for (int64_t j = 0; j < mult; j++)
-						onnx_act_rows_f32(act, yc + j * plane + done * p.v.out_w, 1, (oh - done) * p.v.out_w,
+						onnx_act_rows_f32(act, yc + j * plane + done * p.r.v.out_w, 1, (oh - done) * p.r.v.out_w,
 										  0, NULL);
 					done = oh;
 				}

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * conv_simd.c
- *	  Row moves for the convolution kernels (see conv_simd.h).
+ *	  Row moves and prepared rows for the direct convolution kernels (see
+ *	  conv_simd.h).
  *
  *-------------------------------------------------------------------------
  */
@@ -165,4 +166,99 @@ onnx_conv_vec(int level)
 		return &vec_avx2;
 #endif
 	return &vec_c;
+}
+
+/* ---- prepared rows ---- */
+
+static inline int64_t
+round_up(int64_t v, int64_t m)
+{
+	return (v + m - 1) / m * m;
+}
+
+/* Valid range [lo, hi) of phase ph: the i < Lp with 0 <= i*s_w + ph - p_w < in_w. */
+static void
+phase_range(const ConvRows *p, int64_t ph, int64_t *lo, int64_t *hi)
+{
+	*lo = p->v.p_w > ph ? (p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w : 0;
+	*hi = (p->v.in_w + p->v.p_w - ph + p->v.s_w - 1) / p->v.s_w;
+	if (*lo > p->Lp)
+		*lo = p->Lp;
+	if (*hi > p->Lp)
+		*hi = p->Lp;
+	if (*hi < *lo)
+		*hi = *lo;
+}
+
+bool
+onnx_conv_rows_plan(const ConvGeom *g, int vw, ConvRows *p)
+{
+	int64_t		step,
+				nv;
+
+	if (g->nsp < 1 || g->nsp > 2 || g->out_size == 0)
+		return false;
+	cpq_geom_2d(g, &p->v);
+	/* every value below then stays far from the int64 limits */
+	if (p->v.out_w > ((int64_t) 1 << 30) || p->v.out_h > ((int64_t) 1 << 30) ||
+		p->v.k_w > ((int64_t) 1 << 20) || p->v.k_h > ((int64_t) 1 << 20) ||
+		p->v.d_w > ((int64_t) 1 << 20) || p->v.d_h > ((int64_t) 1 << 20) ||
+		p->v.s_w > CONV_ROWS_MAX_STRIDE || p->v.s_h > ((int64_t) 1 << 20))
+		return false;
+	nv = (p->v.out_w + vw - 1) / vw;
+	step = (int64_t) vw * (nv < 4 ? nv : 4);
+	p->Lp = round_up(round_up(p->v.out_w, step) + (p->v.k_w - 1) * p->v.d_w / p->v.s_w + 1, 16);
+	p->rowlen = p->v.s_w * p->Lp;
+	p->Hp = (p->v.out_h - 1) * p->v.s_h + (p->v.k_h - 1) * p->v.d_h + 1;
+	for (int64_t ph = 0; ph < p->v.s_w; ph++)
+		phase_range(p, ph, &p->lo[ph], &p->hi[ph]);
+	p->both_lo = p->both_hi = 0;
+	if (p->v.s_w == 2)
+	{
+		p->both_lo = p->lo[0] > p->lo[1] ? p->lo[0] : p->lo[1];
+		p->both_hi = p->hi[0] < p->hi[1] ? p->hi[0] : p->hi[1];
+	}
+	return true;
+}
+
+void
+onnx_conv_rows_offsets(const ConvRows *p, int64_t *off)
+{
+	for (int64_t kw = 0; kw < p->v.k_w; kw++)
+		off[kw] = (kw * p->v.d_w % p->v.s_w) * p->Lp + kw * p->v.d_w / p->v.s_w;
+}
+
+void
+onnx_conv_rows_prepare(const ConvRows *p, const ConvVec *k, const float *xr, float *dst)
+{
+	if (p->v.s_w == 1)
+	{
+		k->copy(dst + p->lo[0], xr + p->lo[0] - p->v.p_w, p->hi[0] - p->lo[0]);
+		return;
+	}
+	if (p->v.s_w == 2 && p->both_hi > p->both_lo)
+	{
+		/* both phases valid on [both_lo, both_hi): one deinterleave, edges one by one */
+		k->deinterleave2(xr + 2 * p->both_lo - p->v.p_w, dst + p->both_lo, dst + p->Lp + p->both_lo,
+						 p->both_hi - p->both_lo);
+		for (int64_t ph = 0; ph < 2; ph++)
+		{
+			float	   *d = dst + ph * p->Lp;
+			const float *src = xr + ph - p->v.p_w;
+
+			for (int64_t i = p->lo[ph]; i < p->both_lo; i++)
+				d[i] = src[i * 2];
+			for (int64_t i = p->both_hi; i < p->hi[ph]; i++)
+				d[i] = src[i * 2];
+		}
+		return;
+	}
+	for (int64_t ph = 0; ph < p->v.s_w; ph++)
+	{
+		float	   *d = dst + ph * p->Lp;
+		const float *src = xr + ph - p->v.p_w;
+
+		for (int64_t i = p->lo[ph]; i < p->hi[ph]; i++)
+			d[i] = src[i * p->v.s_w];
+	}
 }

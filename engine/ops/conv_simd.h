@@ -1,15 +1,27 @@
 /*-------------------------------------------------------------------------
  *
  * conv_simd.h
- *	  Row moves the convolution kernels share (conv_simd.c): copies,
- *	  stride-2 splits and merges, in portable C, AVX2 and AVX-512.
+ *	  What the direct convolution kernels share (conv_simd.c): row moves
+ *	  (copies, stride-2 splits and merges) in portable C, AVX2 and
+ *	  AVX-512, and prepared input rows.
+ *
+ *	  A prepared row is an input row with zeros for the left and right
+ *	  pads, split into its s_w phases so that for kernel column kw the
+ *	  inputs of consecutive outputs are consecutive floats:
+ *
+ *		row[phase * Lp + i] = x[i * s_w + phase - p_w]   (0 outside the row)
+ *		output ow, tap kw reads row[off[kw] + ow],
+ *		off[kw] = (kw*d_w % s_w) * Lp + kw*d_w / s_w
+ *
+ *	  Kernels read whole steps of up to 4 vectors past each output row
+ *	  start, so Lp covers the output width rounded up to that step.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CONV_SIMD_H
 #define CONV_SIMD_H
 
-#include "engine_internal.h"
+#include "conv_pool_quant_util.h"
 
 typedef struct ConvVec
 {
@@ -23,5 +35,37 @@ typedef struct ConvVec
 
 /* The row moves of an instruction-set level (ONNX_SIMD_*). */
 extern const ConvVec *onnx_conv_vec(int level);
+
+#define CONV_ROWS_MAX_STRIDE 16	/* wider strides: no prepared rows */
+
+/* The layout of prepared rows for a geometry. */
+typedef struct ConvRows
+{
+	ConvGeom2D	v;				/* image: the input */
+	int64_t		Lp;				/* floats per phase */
+	int64_t		rowlen;			/* floats per prepared row: s_w * Lp */
+	int64_t		Hp;				/* rows all windows cover: (out_h-1)*s_h + (k_h-1)*d_h + 1 */
+	int64_t		lo[CONV_ROWS_MAX_STRIDE],
+				hi[CONV_ROWS_MAX_STRIDE];	/* valid range of each phase */
+	int64_t		both_lo,
+				both_hi;		/* stride 2: where both phases are valid */
+} ConvRows;
+
+/*
+ * Plan prepared rows of 1-D or 2-D geometry g for kernels of vector
+ * width vw (floats); false when g is outside what they take (rank, a
+ * stride above CONV_ROWS_MAX_STRIDE, sizes near the int64 limits).
+ */
+extern bool onnx_conv_rows_plan(const ConvGeom *g, int vw, ConvRows *p);
+
+/* off[kw] for kw < k_w (see the file header). */
+extern void onnx_conv_rows_offsets(const ConvRows *p, int64_t *off);
+
+/*
+ * Prepare input row xr (in_w floats) into dst (rowlen floats): writes the
+ * valid range of each phase only; the rest of dst must already be zero.
+ */
+extern void onnx_conv_rows_prepare(const ConvRows *p, const ConvVec *k, const float *xr,
+								   float *dst);
 
 #endif							/* CONV_SIMD_H */

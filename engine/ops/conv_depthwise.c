@@ -25,11 +25,6 @@
 #include "conv_simd.h"
 #include "fused_act.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define DW_X86 1
-#endif
-
 #define DW_MAX_TAPS 1024		/* larger kernels take the general path */
 #define DW_PLANE_BUDGET ((int64_t) 16 << 20)	/* bytes of the prepared plane */
 #define DW_ACT_BLOCK 1024		/* outputs per activation pass */
@@ -82,7 +77,7 @@ dw_rows_c(const float *src, int64_t rs, int64_t ks, const int64_t *off, const fl
 	}
 }
 
-#ifdef DW_X86
+#ifdef CONV_X86
 
 /*
  * The vector kernels: R rows x V vectors of accumulators (at most 8, so
@@ -130,10 +125,9 @@ dw_block_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, con
 		} \
 } \
 \
-ATTR static inline __attribute__((always_inline)) void \
-dw_rows_kw_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, \
-				 const float *w, float bias, float *y, int64_t ldy, int64_t OW, int KH, int KW, \
-				 int R) \
+ATTR static void \
+dw_rows_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, const float *w, \
+			  float bias, float *y, int64_t ldy, int64_t OW, int KH, int KW, int R) \
 { \
 	while (R > 0) \
 	{ \
@@ -162,13 +156,6 @@ dw_rows_kw_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, \
 		y += r * ldy; \
 		R -= r; \
 	} \
-} \
-\
-ATTR static void \
-dw_rows_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, const float *w, \
-			  float bias, float *y, int64_t ldy, int64_t OW, int KH, int KW, int R) \
-{ \
-	dw_rows_kw_##ISA(src, rs, ks, off, w, bias, y, ldy, OW, KH, KW, R); \
 }
 
 /* One case of dw_rows' switch: a block of R rows x V vectors. */
@@ -178,31 +165,12 @@ dw_rows_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, cons
 					   R, V); \
 		break;
 
-#define DW_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-#define DW_AVX2 __attribute__((target("avx2,fma")))
+DEFINE_DW_BLOCK(avx512, CONV_AVX512, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps,
+				_mm512_fmadd_ps, _mm512_storeu_ps, conv_store_part_avx512)
+DEFINE_DW_BLOCK(avx2, CONV_AVX2, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps,
+				_mm256_fmadd_ps, _mm256_storeu_ps, conv_store_part_avx2)
 
-/* Store the first n (< 16) lanes. */
-DW_AVX512 static inline void
-store_part_avx512(float *p, __m512 v, int64_t n)
-{
-	_mm512_mask_storeu_ps(p, (__mmask16) ((1u << n) - 1), v);
-}
-
-/* Store the first n (< 8) lanes. */
-DW_AVX2 static inline void
-store_part_avx2(float *p, __m256 v, int64_t n)
-{
-	__m256i		lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-
-	_mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int) n), lane), v);
-}
-
-DEFINE_DW_BLOCK(avx512, DW_AVX512, __m512, 16, _mm512_set1_ps, _mm512_loadu_ps,
-				_mm512_fmadd_ps, _mm512_storeu_ps, store_part_avx512)
-DEFINE_DW_BLOCK(avx2, DW_AVX2, __m256, 8, _mm256_set1_ps, _mm256_loadu_ps,
-				_mm256_fmadd_ps, _mm256_storeu_ps, store_part_avx2)
-
-#endif							/* DW_X86 */
+#endif							/* CONV_X86 */
 
 /* The kernels of one instruction set. */
 typedef struct DwKernels
@@ -212,7 +180,7 @@ typedef struct DwKernels
 } DwKernels;
 
 static const DwKernels dw_kernels_c = {1, dw_rows_c};
-#ifdef DW_X86
+#ifdef CONV_X86
 static const DwKernels dw_kernels_avx2 = {8, dw_rows_avx2};
 static const DwKernels dw_kernels_avx512 = {16, dw_rows_avx512};
 #endif
@@ -221,7 +189,7 @@ static const DwKernels dw_kernels_avx512 = {16, dw_rows_avx512};
 static const DwKernels *
 dw_kernels(int level)
 {
-#ifdef DW_X86
+#ifdef CONV_X86
 	if (level == ONNX_SIMD_AVX512)
 		return &dw_kernels_avx512;
 	if (level == ONNX_SIMD_AVX2)

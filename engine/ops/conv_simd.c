@@ -8,13 +8,6 @@
  */
 #include "conv_simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define CV_X86 1
-#define CV_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-#define CV_AVX2 __attribute__((target("avx2,fma")))
-#endif
-
 /* ---- portable C ---- */
 
 static void
@@ -43,11 +36,11 @@ interleave2_c(float *dst, const float *a, const float *b, int64_t n)
 	}
 }
 
-#ifdef CV_X86
+#ifdef CONV_X86
 
 /* ---- AVX-512 ---- */
 
-CV_AVX512 static void
+CONV_AVX512 static void
 copy_avx512(float *dst, const float *src, int64_t n)
 {
 	int64_t		i = 0;
@@ -62,7 +55,7 @@ copy_avx512(float *dst, const float *src, int64_t n)
 	}
 }
 
-CV_AVX512 static void
+CONV_AVX512 static void
 deinterleave2_avx512(const float *src, float *even, float *odd, int64_t n)
 {
 	const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
@@ -80,7 +73,7 @@ deinterleave2_avx512(const float *src, float *even, float *odd, int64_t n)
 	deinterleave2_c(src + 2 * i, even + i, odd + i, n - i);
 }
 
-CV_AVX512 static void
+CONV_AVX512 static void
 interleave2_avx512(float *dst, const float *a, const float *b, int64_t n)
 {
 	const __m512i ilo = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -100,7 +93,7 @@ interleave2_avx512(float *dst, const float *a, const float *b, int64_t n)
 
 /* ---- AVX2 ---- */
 
-CV_AVX2 static void
+CONV_AVX2 static void
 copy_avx2(float *dst, const float *src, int64_t n)
 {
 	int64_t		i = 0;
@@ -111,7 +104,7 @@ copy_avx2(float *dst, const float *src, int64_t n)
 		dst[i] = src[i];
 }
 
-CV_AVX2 static void
+CONV_AVX2 static void
 deinterleave2_avx2(const float *src, float *even, float *odd, int64_t n)
 {
 	int64_t		i = 0;
@@ -130,7 +123,7 @@ deinterleave2_avx2(const float *src, float *even, float *odd, int64_t n)
 	deinterleave2_c(src + 2 * i, even + i, odd + i, n - i);
 }
 
-CV_AVX2 static void
+CONV_AVX2 static void
 interleave2_avx2(float *dst, const float *a, const float *b, int64_t n)
 {
 	int64_t		i = 0;
@@ -148,10 +141,10 @@ interleave2_avx2(float *dst, const float *a, const float *b, int64_t n)
 	}
 	interleave2_c(dst + 2 * i, a + i, b + i, n - i);
 }
-#endif							/* CV_X86 */
+#endif							/* CONV_X86 */
 
 static const ConvVec vec_c = {copy_c, deinterleave2_c, interleave2_c};
-#ifdef CV_X86
+#ifdef CONV_X86
 static const ConvVec vec_avx2 = {copy_avx2, deinterleave2_avx2, interleave2_avx2};
 static const ConvVec vec_avx512 = {copy_avx512, deinterleave2_avx512, interleave2_avx512};
 #endif
@@ -159,7 +152,7 @@ static const ConvVec vec_avx512 = {copy_avx512, deinterleave2_avx512, interleave
 const ConvVec *
 onnx_conv_vec(int level)
 {
-#ifdef CV_X86
+#ifdef CONV_X86
 	if (level == ONNX_SIMD_AVX512)
 		return &vec_avx512;
 	if (level == ONNX_SIMD_AVX2)

@@ -23,6 +23,29 @@
 
 #include "conv_pool_quant_util.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define CONV_X86 1
+#define CONV_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
+#define CONV_AVX2 __attribute__((target("avx2,fma")))
+
+/* Store the first n (< 16) lanes of v at p. */
+CONV_AVX512 static inline void
+conv_store_part_avx512(float *p, __m512 v, int64_t n)
+{
+	_mm512_mask_storeu_ps(p, (__mmask16) ((1u << n) - 1), v);
+}
+
+/* Store the first n (< 8) lanes of v at p. */
+CONV_AVX2 static inline void
+conv_store_part_avx2(float *p, __m256 v, int64_t n)
+{
+	__m256i		lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+
+	_mm256_maskstore_ps(p, _mm256_cmpgt_epi32(_mm256_set1_epi32((int) n), lane), v);
+}
+#endif
+
 typedef struct ConvVec
 {
 	/* dst[i] = src[i] for i < n */

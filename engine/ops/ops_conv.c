@@ -17,6 +17,7 @@
 #include "fused_act.h"
 #include "op_tables.h"
 #include "conv_depthwise.h"
+#include "conv_direct.h"
 #include "conv_transpose.h"
 #include "conv_pool_quant_util.h"
 
@@ -772,24 +773,122 @@ typedef enum ConvKind
 } ConvKind;
 
 /*
+ * Load-time state of a Conv whose float32 weights are constant (the pack
+ * hook, conv_pack): the weights packed for conv_direct.c.
+ */
+typedef struct ConvPrepared
+{
+	const void *w_data;			/* the weights it was made from */
+	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
+} ConvPrepared;
+
+/* Whether a Conv's attributes make a 1x1 window the identity (stride 1, no pads). */
+static bool
+attrs_pointwise(const OnnxNode *node, const OnnxTensor *w)
+{
+	const int64_t *v;
+	int			n;
+
+	for (int i = 2; i < w->rank; i++)
+		if (w->dims[i] != 1)
+			return false;
+	n = onnx_attr_ints(node, "strides", &v);
+	for (int i = 0; i < n; i++)
+		if (v[i] != 1)
+			return false;
+	n = onnx_attr_ints(node, "pads", &v);
+	for (int i = 0; i < n; i++)
+		if (v[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims
+ * that the direct kernel will read are packed for it once, into the
+ * model's arena.  Anything else keeps node->prepared NULL.
+ */
+static OnnxStatus
+conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	const OnnxTensor *w = onnx_const_input(g, node, 1);
+	int64_t		group = onnx_attr_int(node, "group", 1),
+				taps = 1,
+				n;
+	ConvPrepared *cp;
+	float	   *packed;
+
+	if (w == NULL || w->dtype != ONNX_DTYPE_FLOAT || w->rank < 3 || w->rank > 4 || group < 1 ||
+		w->dims[0] % group != 0 || w->count == 0)
+		return ONNX_OK;
+	for (int i = 2; i < w->rank; i++)
+		taps *= w->dims[i];		/* <= count, no overflow */
+	if (!onnx_conv_direct_suits(w->dims[0] / group, w->dims[1], group, taps, attrs_pointwise(node, w)) ||
+		!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
+		return ONNX_OK;
+	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+		(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	onnx_conv_direct_pack(w->data, w->dims[0], w->dims[1], taps, group, packed);
+	cp->w_data = w->data;
+	cp->direct_w = packed;
+	node->prepared = cp;
+	return ONNX_OK;
+}
+
+/*
+ * Direct convolution (few output channels per group): with the weights
+ * packed at load, or packed into scratch now.  *handled false: not taken.
+ */
+static OnnxStatus
+conv_direct(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
+			const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			int64_t group, bool *handled)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+	float	   *packed = NULL;
+	int64_t		n;
+	OnnxStatus	st;
+
+	*handled = false;
+	if (!onnx_conv_direct_suits(M / group, C / group, group, g->k_size, geom_is_pointwise(g)))
+		return ONNX_OK;
+	if (cp == NULL || cp->w_data != (const void *) w)
+	{
+		if (!onnx_conv_direct_packed_size(M, C / group, g->k_size, group, &n))
+			return ONNX_OK;
+		if ((packed = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
+			return ctx->err->status;
+		onnx_conv_direct_pack(w, M, C / group, g->k_size, group, packed);
+	}
+	st = onnx_conv_direct_f32(ctx, g, x, packed ? packed : cp->direct_w, b, act, y, N, C, M, group,
+							  handled);
+	if (packed)
+		onnx_kernel_free(ctx, packed);
+	return st;
+}
+
+/*
  * float32 convolution of either kind, Y written whole, then the fused
- * activation act: depthwise Conv directly (conv_depthwise.c), the rest
- * through the GEMM cores.
+ * activation act: depthwise Conv directly (conv_depthwise.c), few output
+ * channels per group directly (conv_direct.c), ConvTranspose of 1 or 2
+ * spatial dims in conv_transpose.c, the rest through the GEMM cores.
  */
 static OnnxStatus
 conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, const float *w,
 		 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
 		 int64_t group)
 {
-	OnnxStatus	st;
-
+	OnnxStatus	st = ONNX_OK;
 	bool		handled = false;
 
 	if (kind == CONV_FORWARD && group == C && group > 1)
 		st = onnx_conv_depthwise_f32(ctx, g, x, w, b, act, y, N, C, M, &handled);
-	else if (kind == CONV_TRANSPOSE)
+	else if (kind == CONV_FORWARD)
+		st = conv_direct(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+	else
 		st = onnx_conv_transpose_f32(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
-	if (handled)
+	if (handled || st != ONNX_OK)
 		return st;
 	if (kind == CONV_FORWARD)
 		return conv_core_f32(ctx, g, x, w, b, act, y, N, C, M, group);
@@ -1548,9 +1647,9 @@ infer_qlinear_conv(OnnxInferCtx *ctx)
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
-	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
-	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
+	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
+	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
+	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
 	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},

@@ -207,6 +207,25 @@ def main(out):
         conv_case(out, "k4_autopad_%s" % ap.lower(), (1, 3, 11, 13), (4, 3, 4, 4), dict(auto_pad=ap, strides=[2, 2]))
     conv_case(out, "k3_runtime_weights", (2, 3, 8, 9), (4, 3, 3, 3), dict(pads=[1, 1, 1, 1]), const_w=False)
 
+    # ---- direct (few output channels per group): channel blocks of 8 and their tails,
+    # several bands of rows, strides, dilations; 49 output channels take im2col + GEMM ----
+    for m in (1, 5, 13, 24, 48, 49):
+        conv_case(out, "direct_m%d" % m, (1, 6, 11, 23), (m, 6, 3, 3), dict(pads=[1, 1, 1, 1]))
+    conv_case(out, "direct_bands_relu", (1, 64, 60, 100), (24, 64, 3, 3), dict(pads=[1, 1, 1, 1]),
+              post=act("Relu"), simd=ALL_SIMD, rtol=2e-4, atol=1e-4)
+    conv_case(out, "direct_bands_s2", (2, 32, 41, 90), (16, 32, 3, 3), dict(pads=[1, 0, 1, 2], strides=[2, 2]),
+              rtol=2e-4, atol=1e-4)
+    conv_case(out, "direct_s2_dil2", (1, 5, 19, 37), (7, 5, 3, 3), dict(pads=[2, 1, 0, 2], strides=[2, 2], dilations=[2, 2]))
+    conv_case(out, "direct_s3x2_k5x2", (1, 4, 20, 33), (9, 4, 5, 2), dict(pads=[2, 0, 1, 1], strides=[3, 2]))
+    conv_case(out, "direct_1x1_s2", (1, 16, 17, 33), (12, 16, 1, 1), dict(strides=[2, 2]))
+    conv_case(out, "direct_1d", (3, 8, 50), (10, 8, 5), dict(pads=[2, 1], strides=[2]))
+    conv_case(out, "direct_group2", (2, 8, 13, 29), (10, 4, 3, 3), dict(group=2, pads=[1, 1, 1, 1]))
+    conv_case(out, "direct_in1", (2, 1, 30, 47), (8, 1, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
+    conv_case(out, "direct_w1", (1, 3, 12, 1), (5, 3, 3, 1), dict(pads=[1, 0, 1, 0]))
+    conv_case(out, "direct_wide", (1, 3, 4, 300), (6, 3, 3, 3), dict(pads=[1, 1, 1, 1]))
+    conv_case(out, "direct_first_layer_s2", (1, 3, 64, 64), (16, 3, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]),
+              post=act("HardSwish"))
+
     # ---- ConvTranspose ----
     T = "ConvTranspose"
     conv_case(out, "ct_k2_s2", (1, 4, 7, 9), (4, 3, 2, 2), dict(strides=[2, 2]), op=T)

@@ -135,8 +135,10 @@ dw_rows_##ISA(const float *src, int64_t rs, int64_t ks, const int64_t *off, cons
 \
 		for (int64_t i = 0; i < OW;) \
 		{ \
-			int64_t		nv = (OW - i + VW - 1) / VW; \
-			int			v = nv >= 4 ? 4 : (int) nv; \
+			int64_t		nv = (OW - i + VW - 1) / VW, \
+						steps = (nv + 3) / 4; \
+			/* even steps of at most 4 vectors: 5 as 3 + 2, not 4 + 1 */ \
+			int			v = (int) ((nv + steps - 1) / steps); \
 			int			rr = r * v > 8 ? 8 / v : r; /* at most 8 accumulators */ \
 \
 			for (int r0 = 0; r0 < r; r0 += rr) \

@@ -171,6 +171,7 @@ dc_row_avx512(const float *band, int64_t cs, int64_t ks, const int64_t *off, con
 	{
 		int64_t		nv = (OW - i + 15) / 16;
 
+		nv = (nv + (nv + 2) / 3 - 1) / ((nv + 2) / 3);	/* even steps: 4 as 2 + 2 */
 		if (nv >= 3)
 			dc_block_avx512(band, cs, ks, off, wp, bias, y, ldy, mcount, i, OW, Cg, KH, KW, 0, 3);
 		else if (nv == 2)

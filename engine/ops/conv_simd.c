@@ -36,9 +36,33 @@ interleave2_c(float *dst, const float *a, const float *b, int64_t n)
 	}
 }
 
+static void
+axpy_c(float *restrict y, const float *restrict x, float a, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		y[i] += a * x[i];
+}
+
 #ifdef CONV_X86
 
 /* ---- AVX-512 ---- */
+
+CONV_AVX512 static void
+axpy_avx512(float *y, const float *x, float a, int64_t n)
+{
+	__m512		va = _mm512_set1_ps(a);
+	int64_t		i = 0;
+
+	for (; i + 16 <= n; i += 16)
+		_mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+	if (i < n)
+	{
+		__mmask16	m = (__mmask16) ((1u << (n - i)) - 1);
+
+		_mm512_mask_storeu_ps(y + i, m, _mm512_fmadd_ps(va, _mm512_maskz_loadu_ps(m, x + i),
+														_mm512_maskz_loadu_ps(m, y + i)));
+	}
+}
 
 CONV_AVX512 static void
 copy_avx512(float *dst, const float *src, int64_t n)
@@ -94,6 +118,18 @@ interleave2_avx512(float *dst, const float *a, const float *b, int64_t n)
 /* ---- AVX2 ---- */
 
 CONV_AVX2 static void
+axpy_avx2(float *y, const float *x, float a, int64_t n)
+{
+	__m256		va = _mm256_set1_ps(a);
+	int64_t		i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+	for (; i < n; i++)
+		y[i] += a * x[i];
+}
+
+CONV_AVX2 static void
 copy_avx2(float *dst, const float *src, int64_t n)
 {
 	int64_t		i = 0;
@@ -143,10 +179,11 @@ interleave2_avx2(float *dst, const float *a, const float *b, int64_t n)
 }
 #endif							/* CONV_X86 */
 
-static const ConvVec vec_c = {copy_c, deinterleave2_c, interleave2_c};
+static const ConvVec vec_c = {copy_c, deinterleave2_c, interleave2_c, axpy_c};
 #ifdef CONV_X86
-static const ConvVec vec_avx2 = {copy_avx2, deinterleave2_avx2, interleave2_avx2};
-static const ConvVec vec_avx512 = {copy_avx512, deinterleave2_avx512, interleave2_avx512};
+static const ConvVec vec_avx2 = {copy_avx2, deinterleave2_avx2, interleave2_avx2, axpy_avx2};
+static const ConvVec vec_avx512 = {copy_avx512, deinterleave2_avx512, interleave2_avx512,
+axpy_avx512};
 #endif
 
 const ConvVec *

@@ -54,6 +54,8 @@ typedef struct ConvVec
 	void		(*deinterleave2) (const float *src, float *even, float *odd, int64_t n);
 	/* dst[2i] = a[i], dst[2i + 1] = b[i] for i < n */
 	void		(*interleave2) (float *dst, const float *a, const float *b, int64_t n);
+	/* y[i] += a * x[i] for i < n */
+	void		(*axpy) (float *y, const float *x, float a, int64_t n);
 } ConvVec;
 
 /* The row moves of an instruction-set level (ONNX_SIMD_*). */

@@ -25,6 +25,8 @@
 
 #define CT_COL_BUDGET ((int64_t) 1 << 20)	/* bytes of the column block */
 #define CT_DIM_MAX ((int64_t) INT32_MAX)	/* GEMM dimensions */
+#define CT_FEW_ROWS 8			/* col rows computed by ct_few_rows, not GEMM */
+#define CT_FEW_COLS 512			/* columns per block there */
 
 /* The 2-D geometry: the image is the output, the window positions are X. */
 typedef struct CtPlan
@@ -142,6 +144,27 @@ ct_col2im(const CtPlan *p, const ConvVec *v, const float *col, int64_t ld, int64
 			}
 }
 
+/*
+ * col (Kr, n) = W^T (Kr, Cg) @ X (Cg, n), W stored (Cg, Kr), X rows ldx
+ * apart, for few rows Kr: per block of columns, each row of X is read
+ * once from memory and added into the Kr rows of col while in cache.
+ */
+static void
+ct_few_rows(const ConvVec *v, int64_t Kr, int64_t n, int64_t Cg, const float *w,
+			const float *x, int64_t ldx, float *col)
+{
+	for (int64_t j0 = 0; j0 < n; j0 += CT_FEW_COLS)
+	{
+		int64_t		nc = n - j0 < CT_FEW_COLS ? n - j0 : CT_FEW_COLS;
+
+		for (int64_t k = 0; k < Kr; k++)
+			memset(col + k * n + j0, 0, sizeof(float) * (size_t) nc);
+		for (int64_t c = 0; c < Cg; c++)
+			for (int64_t k = 0; k < Kr; k++)
+				v->axpy(col + k * n + j0, x + c * ldx + j0, w[c * Kr + k], nc);
+	}
+}
+
 OnnxStatus
 onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
 						const float *b, const OnnxFusedAct *act, float *y, int64_t N,
@@ -212,8 +235,11 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				}
 				/* col (Kr, nc) = W_g^T (Kr, Cg) @ X_g[:, ih0*W ..] (Cg, nc) */
-				onnx_blas_sgemm(true, false, Kr, nc, Cg, 1.0f, wg, Kr, xg + ih0 * p.v.out_w, P, 0.0f,
-								col, nc);
+				if (Kr <= CT_FEW_ROWS)
+					ct_few_rows(v, Kr, nc, Cg, wg, xg + ih0 * p.v.out_w, P, col);
+				else
+					onnx_blas_sgemm(true, false, Kr, nc, Cg, 1.0f, wg, Kr, xg + ih0 * p.v.out_w, P,
+									0.0f, col, nc);
 				ct_col2im(&p, v, col, nc, Mg, ih0, ih1, yg, bg, act);
 				if (p.shuffle)
 				{

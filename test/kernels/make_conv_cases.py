@@ -261,6 +261,10 @@ def main(out):
     conv_case(out, "ct_k4_s2_group2_blocks", (2, 8, 40, 33), (8, 8, 4, 4), dict(strides=[2, 2], pads=[1, 1, 1, 1], group=2),
               op=T, simd=(2,))
     conv_case(out, "ct_1d_k3_s3", (2, 3, 17), (3, 2, 3), dict(strides=[3], pads=[1, 0], output_padding=[2]), op=T)
+    # few col rows (output channels x taps <= 8): no GEMM, several column blocks
+    conv_case(out, "ct_few_rows_k2_s2", (1, 24, 40, 33), (24, 1, 2, 2), dict(strides=[2, 2]), op=T,
+              post=act("Sigmoid"))
+    conv_case(out, "ct_few_rows_k3_s1", (2, 5, 9, 70), (5, 1, 3, 1), dict(pads=[1, 0, 1, 0]), op=T)
 
     # ---- fused activations ----
     shapes = [("dw", (1, 4, 9, 17), (4, 1, 3, 3), dict(group=4, pads=[1, 1, 1, 1])),

@@ -24,6 +24,7 @@
 #include "fused_act.h"
 
 #define CT_COL_BUDGET ((int64_t) 1 << 20)	/* bytes of the column block */
+#define CT_ROW_MAX ((int64_t) 4 << 20)	/* floats of one input row's column block */
 #define CT_DIM_MAX ((int64_t) INT32_MAX)	/* GEMM dimensions */
 #define CT_FEW_ROWS 8			/* col rows computed by ct_few_rows, not GEMM */
 #define CT_FEW_COLS 512			/* columns per block there */
@@ -184,12 +185,14 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 	*handled = false;
 	if (g->nsp < 1 || g->nsp > 2)
 		return ONNX_OK;
-	*handled = true;
 	ct_plan(g, &p);
 	P = p.v.out_h * p.v.out_w;
 	plane = p.v.in_h * p.v.in_w;
-	if (onnx_mul_overflow_i64(Mg, p.v.k_h * p.v.k_w, &Kr))
-		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose kernel size overflows");
+	/* one input row's column block must stay bounded, else the general path */
+	if (onnx_mul_overflow_i64(Mg, p.v.k_h * p.v.k_w, &Kr) || onnx_mul_overflow_i64(Kr, p.v.out_w, &ld) ||
+		ld > CT_ROW_MAX)
+		return ONNX_OK;
+	*handled = true;
 	if (Kr > CT_DIM_MAX || P > CT_DIM_MAX || Cg > CT_DIM_MAX)
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "ConvTranspose matrix dimensions exceed 2^31");
 	if (P == 0 || Kr == 0)

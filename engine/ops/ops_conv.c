@@ -522,7 +522,8 @@ DEFINE_CONV_BATCHED(double, f64, onnx_blas_dgemm)
 
 /*
  * Output positions per tile of the GEMM path: whole output rows of a 2-D
- * geometry (so the row gather applies), at least one row; for the
+ * geometry (so the row gather applies), at least one row unless one
+ * row's columns exceed 4 * COL_BUDGET bytes; for the
  * pointwise path (no column buffer, rows = 0) a tile of Y that stays in
  * cache for the epilogue.
  */
@@ -539,7 +540,8 @@ conv_tile(const ConvGeom *g, int64_t rows, int64_t Mg, size_t elem)
 		return nc < P ? nc : P;
 	}
 	nc = col_chunk(rows, P, elem);
-	if (g->nsp == 2 && g->out[1] > 0 && nc < P)
+	if (g->nsp == 2 && g->out[1] > 0 && nc < P &&
+		g->out[1] <= 4 * COL_BUDGET / (int64_t) elem / rows)
 	{
 		int64_t		OW = g->out[1];
 

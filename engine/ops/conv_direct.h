@@ -13,7 +13,7 @@
 #include "conv_pool_quant_util.h"
 
 #define CONV_DIRECT_MR 8		/* output channels per weight block */
-#define CONV_DIRECT_MAX_M 48	/* more output channels per group: im2col + GEMM */
+#define CONV_DIRECT_MAX_M 64	/* more output channels per group: im2col + GEMM */
 
 /*
  * Whether the direct kernel is meant for a convolution with Mg output

@@ -208,8 +208,8 @@ def main(out):
     conv_case(out, "k3_runtime_weights", (2, 3, 8, 9), (4, 3, 3, 3), dict(pads=[1, 1, 1, 1]), const_w=False)
 
     # ---- direct (few output channels per group): channel blocks of 8 and their tails,
-    # several bands of rows, strides, dilations; 49 output channels take im2col + GEMM ----
-    for m in (1, 5, 13, 24, 48, 49):
+    # several bands of rows, strides, dilations; 65 output channels take im2col + GEMM ----
+    for m in (1, 5, 13, 24, 64, 65):
         conv_case(out, "direct_m%d" % m, (1, 6, 11, 23), (m, 6, 3, 3), dict(pads=[1, 1, 1, 1]))
     conv_case(out, "direct_bands_relu", (1, 64, 60, 100), (24, 64, 3, 3), dict(pads=[1, 1, 1, 1]),
               post=act("Relu"), simd=ALL_SIMD, rtol=2e-4, atol=1e-4)

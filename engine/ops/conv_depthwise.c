@@ -14,7 +14,7 @@
  *	  weights: AVX-512 and AVX2 kernels computing up to 8 vectors of
  *	  outputs at once (a few rows of one channel, so the FMA chains
  *	  overlap), and a portable C one, chosen per call by
- *	  onnx_simd_level().  The bias starts the sums; the fused activation
+ *	  onnx_vec_isa().  The bias starts the sums; the fused activation
  *	  runs over each block of finished rows while they are in cache.
  *	  The pads of the prepared plane are written once per call, since no
  *	  channel's copy touches them.
@@ -192,9 +192,9 @@ static const DwKernels *
 dw_kernels(int level)
 {
 #ifdef CONV_X86
-	if (level == ONNX_SIMD_AVX512)
+	if (level == ONNX_VEC_AVX512)
 		return &dw_kernels_avx512;
-	if (level == ONNX_SIMD_AVX2)
+	if (level == ONNX_VEC_AVX2)
 		return &dw_kernels_avx2;
 #endif
 	return &dw_kernels_c;
@@ -234,7 +234,7 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 						const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
 						int64_t M, bool *handled)
 {
-	int			level = onnx_simd_level();
+	int			level = onnx_vec_isa();
 	const DwKernels *k = dw_kernels(level);
 	const ConvVec *v = onnx_conv_vec(level);
 	DwPlan		p;

@@ -207,12 +207,12 @@ static DcRowFn
 dc_row_kernel(int level, int *vw)
 {
 #ifdef CONV_X86
-	if (level == ONNX_SIMD_AVX512)
+	if (level == ONNX_VEC_AVX512)
 	{
 		*vw = 16;
 		return dc_row_avx512;
 	}
-	if (level == ONNX_SIMD_AVX2)
+	if (level == ONNX_VEC_AVX2)
 	{
 		*vw = 8;
 		return dc_row_avx2;
@@ -229,7 +229,7 @@ onnx_conv_direct_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 					 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
 					 int64_t M, int64_t group, bool *handled)
 {
-	int			level = onnx_simd_level(),
+	int			level = onnx_vec_isa(),
 				vw;
 	DcRowFn		row_fn = dc_row_kernel(level, &vw);
 	const ConvVec *vec = onnx_conv_vec(level);

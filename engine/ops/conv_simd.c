@@ -190,9 +190,9 @@ const ConvVec *
 onnx_conv_vec(int level)
 {
 #ifdef CONV_X86
-	if (level == ONNX_SIMD_AVX512)
+	if (level == ONNX_VEC_AVX512)
 		return &vec_avx512;
-	if (level == ONNX_SIMD_AVX2)
+	if (level == ONNX_VEC_AVX2)
 		return &vec_avx2;
 #endif
 	return &vec_c;

@@ -22,6 +22,7 @@
 #define CONV_SIMD_H
 
 #include "conv_pool_quant_util.h"
+#include "vecmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -58,7 +59,7 @@ typedef struct ConvVec
 	void		(*axpy) (float *y, const float *x, float a, int64_t n);
 } ConvVec;
 
-/* The row moves of an instruction-set level (ONNX_SIMD_*). */
+/* The row moves of an instruction-set level (OnnxVecIsa). */
 extern const ConvVec *onnx_conv_vec(int level);
 
 #define CONV_ROWS_MAX_STRIDE 16	/* wider strides: no prepared rows */

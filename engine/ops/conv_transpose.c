@@ -171,7 +171,7 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 						const float *b, const OnnxFusedAct *act, float *y, int64_t N,
 						int64_t C, int64_t M, int64_t group, bool *handled)
 {
-	const ConvVec *v = onnx_conv_vec(onnx_simd_level());
+	const ConvVec *v = onnx_conv_vec(onnx_vec_isa());
 	CtPlan		p;
 	int64_t		Cg = C / group,
 				Mg = M / group,

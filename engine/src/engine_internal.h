@@ -487,16 +487,6 @@ extern void onnx_bcast_next(OnnxBcastIter *it);
 /* Normalise a possibly negative axis; false if out of range. */
 extern bool onnx_norm_axis(int64_t axis, int rank, int *out);
 
-/* ---- instruction sets (simd.c) ---- */
-
-/* Levels of vectorised kernels, each including the ones below. */
-#define ONNX_SIMD_PORTABLE 0	/* plain C */
-#define ONNX_SIMD_AVX2 1		/* AVX2 + FMA */
-#define ONNX_SIMD_AVX512 2		/* AVX-512 F/BW/DQ/VL + AVX2 + FMA */
-
-/* The best level the CPU runs, capped by onnx_simd_limit (onnx_engine.h). */
-extern int	onnx_simd_level(void);
-
 /* ---- BLAS (one file) ---- */
 
 /* C (M,N) = alpha * op(A) (M,K) @ op(B) (K,N) + beta * C, row-major */

@@ -2,19 +2,11 @@
  *
  * fused_act.c
  *	  Bias and activation epilogues (see fused_act.h).  The loops are plain
- *	  C written without branches or calls, compiled three times (portable,
- *	  AVX2 + FMA, AVX-512) so the compiler vectorises each; the variant is
- *	  chosen per call by onnx_simd_level().
- *
- *	  Error bounds (float32, against the exact function):
- *	  - sigmoid: e = exp(-|x|) (vecmath.h, a few ulp), 1/(1+e) or e/(1+e):
- *		relative error below 4e-7.
- *	  - tanh: |x| < 0.625: x * P(x^2), P of degree 5 fitted at Chebyshev
- *		nodes, relative error below 1.2e-7; above, (1-e)/(1+e) with
- *		e = exp(-2|x|) <= 0.29, relative error below 4e-7.
- *	  - SiLU: x * sigmoid(x), one more rounding.
- *	  NaN inputs give NaN except through Relu/Clip/HardSigmoid/HardSwish,
- *	  which compare (as onnxruntime's do).
+ *	  C without branches or calls, compiled for AVX-512, AVX2+FMA and
+ *	  portable C by vecmath.h's ONNX_VEC_DISPATCH (chosen per call by
+ *	  onnx_vec_isa()).  Sigmoid and tanh are vecmath.h's (at most 2.9 and
+ *	  1.6 ulp); SiLU is x * sigmoid(x), one more rounding.  NaN inputs give
+ *	  NaN except through Relu/Clip/HardSigmoid/HardSwish, which compare.
  *
  *-------------------------------------------------------------------------
  */
@@ -22,33 +14,6 @@
 
 #include "fused_act.h"
 #include "vecmath.h"
-
-/* 1 / (1 + exp(-x)) (see the file header for the error) */
-static inline float
-sigmoid_f32(float x)
-{
-	float		e = exp_f32_fast(-fabsf(x)),
-				r = 1.0f / (1.0f + e);
-
-	return x >= 0.0f ? r : e * r;
-}
-
-/* tanh(x) (see the file header for the error) */
-static inline float
-tanh_f32(float x)
-{
-	static const float tanh_small[6] = {
-		-0.005664775148034096f, 0.020595679059624672f, -0.05372267961502075f,
-		0.13331149518489838f, -0.3333326280117035f, 1.0f
-	};
-	float		a = fabsf(x),
-				e = exp_f32_fast(-2.0f * a),
-				big = (1.0f - e) / (1.0f + e),
-				small = a * poly_f32(a * a, tanh_small, 6),
-				t = a < 0.625f ? small : big;
-
-	return copysignf(t, x);
-}
 
 /* max(lo, min(hi, v)) with NaN kept */
 static inline float
@@ -59,10 +24,10 @@ clamp_f32(float v, float lo, float hi)
 }
 
 /*
- * The epilogue body, inlined into one function per instruction set; one
- * loop per kind so each vectorises on its own.
+ * The epilogue body, compiled once per instruction set; one loop per kind
+ * so each vectorises on its own.
  */
-static inline __attribute__((always_inline)) void
+ONNX_VEC_INLINE void
 act_rows_body(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
 			  const float *bias)
 {
@@ -116,48 +81,28 @@ act_rows_body(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_
 				break;
 			case ONNX_ACT_SIGMOID:
 				for (int64_t i = 0; i < n; i++)
-					p[i] = sigmoid_f32(p[i] + b);
+					p[i] = sigmoid_f32_fast(p[i] + b);
 				break;
 			case ONNX_ACT_SILU:
 				for (int64_t i = 0; i < n; i++)
 				{
 					float		v = p[i] + b;
 
-					p[i] = v * sigmoid_f32(v);
+					p[i] = v * sigmoid_f32_fast(v);
 				}
 				break;
 			case ONNX_ACT_TANH:
 				for (int64_t i = 0; i < n; i++)
-					p[i] = tanh_f32(p[i] + b);
+					p[i] = tanh_f32_fast(p[i] + b);
 				break;
 		}
 	}
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma")))
-static void
-act_rows_avx512(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
-				const float *bias)
-{
-	act_rows_body(act, y, rows, n, ld, bias);
-}
-
-__attribute__((target("avx2,fma")))
-static void
-act_rows_avx2(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
-			  const float *bias)
-{
-	act_rows_body(act, y, rows, n, ld, bias);
-}
-#endif
-
-static void
-act_rows_portable(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
-				  const float *bias)
-{
-	act_rows_body(act, y, rows, n, ld, bias);
-}
+ONNX_VEC_DISPATCH(static, act_rows, act_rows_body,
+				  (const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
+				   const float *bias),
+				  (act, y, rows, n, ld, bias))
 
 void
 onnx_act_rows_f32(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,
@@ -165,20 +110,7 @@ onnx_act_rows_f32(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, in
 {
 	if (rows <= 0 || n <= 0 || (!onnx_act_is_set(act) && bias == NULL))
 		return;
-#if defined(__x86_64__) && defined(__GNUC__)
-	switch (onnx_simd_level())
-	{
-		case ONNX_SIMD_AVX512:
-			act_rows_avx512(act, y, rows, n, ld, bias);
-			return;
-		case ONNX_SIMD_AVX2:
-			act_rows_avx2(act, y, rows, n, ld, bias);
-			return;
-		default:
-			break;
-	}
-#endif
-	act_rows_portable(act, y, rows, n, ld, bias);
+	act_rows(act, y, rows, n, ld, bias);
 }
 
 double

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "engine_internal.h"
+#include "profile.h"
 
 #define POOL_SLOTS 32
 #define POOL_MIN_BYTES 4096
@@ -39,6 +40,7 @@ struct OnnxSession
 	int			n_pool;
 	PoolEntry	pool[POOL_SLOTS];
 	int			abort_counter;
+	OnnxProfile *profile;		/* per-op times; set while opts.profile is on */
 };
 
 typedef struct OnnxFrame
@@ -136,6 +138,7 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 					OnnxSession **session, OnnxError *err)
 {
 	OnnxSession *s;
+	const OnnxAllocator *alloc;
 
 	onnx_error_clear(err);
 	*session = NULL;
@@ -148,16 +151,27 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 		if (!onnx_cuda_available(why, sizeof(why)))
 			return onnx_error_set(err, ONNX_ERR_DEVICE, "CUDA is not available: %s", why);
 	}
-	s = model->alloc->alloc(model->alloc->ctx, sizeof(OnnxSession));
+	alloc = opts && opts->alloc ? opts->alloc : model->alloc;
+	s = alloc->alloc(alloc->ctx, sizeof(OnnxSession));
 	if (s == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
 	memset(s, 0, sizeof(*s));
 	s->model = model;
-	s->alloc = model->alloc;
+	s->alloc = alloc;
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.threads <= 0)
 		s->opts.threads = 1;
+	if (s->opts.profile)
+	{
+		OnnxStatus	st = onnx_profile_create(model, s->alloc, &s->profile, err);
+
+		if (st != ONNX_OK)
+		{
+			s->alloc->free(s->alloc->ctx, s);
+			return st;
+		}
+	}
 	*session = s;
 	return ONNX_OK;
 }
@@ -169,6 +183,7 @@ onnx_session_free(OnnxSession *session)
 		return;
 	for (int i = 0; i < session->n_pool; i++)
 		session->alloc->free(session->alloc->ctx, session->pool[i].ptr);
+	onnx_profile_free(session->profile, session->alloc);
 	session->alloc->free(session->alloc->ctx, session);
 }
 
@@ -612,7 +627,7 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		ctx.outputs = outs;
 		ctx.frame = f;
 		ctx.err = err;
-		st = n->def->run(&ctx);
+		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) : n->def->run(&ctx);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
 		for (int k = 0; k < n->n_outputs; k++)
@@ -881,8 +896,29 @@ onnx_session_set_options(OnnxSession *session, const OnnxSessionOptions *opts,
 	if (opts->device != session->opts.device)
 		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
 							  "a session cannot change device; create a new one");
+	if (opts->profile && session->profile == NULL)
+	{
+		OnnxStatus	st = onnx_profile_create(session->model, session->alloc,
+											 &session->profile, err);
+
+		if (st != ONNX_OK)
+			return st;
+	}
 	session->opts = *opts;
 	if (session->opts.threads <= 0)
 		session->opts.threads = 1;
 	return ONNX_OK;
+}
+
+/* Per-operator times of the profiled runs (profile.c). */
+int
+onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries, int max)
+{
+	return onnx_profile_read(session->profile, entries, max);
+}
+
+void
+onnx_session_profile_reset(OnnxSession *session)
+{
+	onnx_profile_reset(session->profile);
 }

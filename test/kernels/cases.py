@@ -43,9 +43,10 @@ def reference(model, feed):
     return sess.run(None, feed)
 
 
-def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, simd=None):
+def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, isa=None):
     """Write case out_dir/name; expected outputs from onnxruntime unless given.
-    simd: instruction-set levels to run it at (e.g. (0, 1, 2)), default the best."""
+    isa: instruction-set levels to run it at (e.g. ("portable", "avx2", "avx512")),
+    default the best the machine has."""
     d = os.path.join(out_dir, name)
     ds = os.path.join(d, "test_data_set_0")
     os.makedirs(ds, exist_ok=True)
@@ -61,7 +62,7 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, 
             f.write(numpy_helper.from_array(np.asarray(val), go.name).SerializeToString())
     with open(os.path.join(d, "tolerance.txt"), "w") as f:
         f.write("%g %g\n" % (rtol, atol))
-    if simd is not None:
-        with open(os.path.join(d, "simd.txt"), "w") as f:
-            f.write(" ".join(str(v) for v in simd) + "\n")
+    if isa is not None:
+        with open(os.path.join(d, "isa.txt"), "w") as f:
+            f.write(" ".join(isa) + "\n")
     return d

@@ -11,7 +11,7 @@ GEMM (2-D, 1-D, 3-D, batches), ConvTranspose with every attribute, and
 every fused activation (with cases where the pattern must not fuse).
 Widths 1, 7, 17, 33 leave SIMD tails; batches 1 and 3.  Weights are
 initializers (the load-time pack path) or graph inputs (the run-time path).
-The depthwise and epilogue cases also run on the portable C path (simd.txt).
+Most cases also run on the AVX2 and portable C paths (isa.txt).
 """
 import os
 import sys
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases import make_model, write_case  # noqa: E402
 
 rng = np.random.default_rng(20240613)
-ALL_SIMD = (0, 1, 2)
+ALL_ISA = ("portable", "avx2", "avx512")
 
 
 def randn(*shape):
@@ -31,7 +31,7 @@ def randn(*shape):
 
 
 def conv_case(out, name, x_shape, w_shape, attrs=None, bias=True, op="Conv", const_w=True,
-              post=None, simd=ALL_SIMD, extra_outputs=(), rtol=1e-4, atol=1e-5, batch_first=None):
+              post=None, isa=ALL_ISA, extra_outputs=(), rtol=1e-4, atol=1e-5, batch_first=None):
     """One Conv/ConvTranspose node on x, followed by the nodes post(y) returns."""
     attrs = attrs or {}
     x = randn(*x_shape)
@@ -66,7 +66,7 @@ def conv_case(out, name, x_shape, w_shape, attrs=None, bias=True, op="Conv", con
     for e in extra_outputs:
         outputs[e] = (np.float32, None)
     model = make_model(nodes, inputs, outputs, initializers=inits)
-    write_case(out, name, model, feed, rtol=rtol, atol=atol, simd=simd)
+    write_case(out, name, model, feed, rtol=rtol, atol=atol, isa=isa)
 
 
 def act(kind, **kw):
@@ -172,7 +172,7 @@ def main(out):
     # ---- 1x1 convolutions ----
     for n in (1, 3):
         for wd in (1, 7, 17, 33):
-            conv_case(out, "pw_n%d_w%d" % (n, wd), (n, 16, 5, wd), (24, 16, 1, 1), simd=(2,))
+            conv_case(out, "pw_n%d_w%d" % (n, wd), (n, 16, 5, wd), (24, 16, 1, 1), isa=("avx512",))
     conv_case(out, "pw_s2", (1, 8, 9, 17), (12, 8, 1, 1), dict(strides=[2, 2]))
     conv_case(out, "pw_s2_batch3", (3, 8, 10, 16), (12, 8, 1, 1), dict(strides=[2, 2]))
     conv_case(out, "pw_s21", (1, 8, 9, 17), (12, 8, 1, 1), dict(strides=[2, 1]))
@@ -212,7 +212,7 @@ def main(out):
     for m in (1, 5, 13, 24, 64, 65):
         conv_case(out, "direct_m%d" % m, (1, 6, 11, 23), (m, 6, 3, 3), dict(pads=[1, 1, 1, 1]))
     conv_case(out, "direct_bands_relu", (1, 64, 60, 100), (24, 64, 3, 3), dict(pads=[1, 1, 1, 1]),
-              post=act("Relu"), simd=ALL_SIMD, rtol=2e-4, atol=1e-4)
+              post=act("Relu"), isa=ALL_ISA, rtol=2e-4, atol=1e-4)
     conv_case(out, "direct_bands_s2", (2, 32, 41, 90), (16, 32, 3, 3), dict(pads=[1, 0, 1, 2], strides=[2, 2]),
               rtol=2e-4, atol=1e-4)
     conv_case(out, "direct_s2_dil2", (1, 5, 19, 37), (7, 5, 3, 3), dict(pads=[2, 1, 0, 2], strides=[2, 2], dilations=[2, 2]))
@@ -255,11 +255,11 @@ def main(out):
     conv_case(out, "ct_k3_s3", (1, 3, 5, 6), (3, 2, 3, 3), dict(strides=[3, 3], pads=[1, 2, 1, 0]), op=T)
     conv_case(out, "ct_k2x3_s2x3_1d_like", (1, 2, 1, 9), (2, 3, 1, 3), dict(strides=[1, 3]), op=T)
     conv_case(out, "ct_k2_s2_blocks_leaky", (1, 8, 80, 64), (8, 16, 2, 2), dict(strides=[2, 2]), op=T,
-              post=act("LeakyRelu", alpha=0.1), simd=(2,))
+              post=act("LeakyRelu", alpha=0.1), isa=("avx512",))
     conv_case(out, "ct_k3_s2_blocks_sigmoid", (1, 8, 60, 64), (8, 16, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1]),
-              op=T, post=act("Sigmoid"), simd=(2,))
+              op=T, post=act("Sigmoid"), isa=("avx512",))
     conv_case(out, "ct_k4_s2_group2_blocks", (2, 8, 40, 33), (8, 8, 4, 4), dict(strides=[2, 2], pads=[1, 1, 1, 1], group=2),
-              op=T, simd=(2,))
+              op=T, isa=("avx512",))
     conv_case(out, "ct_1d_k3_s3", (2, 3, 17), (3, 2, 3), dict(strides=[3], pads=[1, 0], output_padding=[2]), op=T)
     # few col rows (output channels x taps <= 8): no GEMM, several column blocks
     conv_case(out, "ct_few_rows_k2_s2", (1, 24, 40, 33), (24, 1, 2, 2), dict(strides=[2, 2]), op=T,
@@ -335,7 +335,7 @@ def main(out):
                            initializers=[("w", np.ones((1, 1, 1, 1), np.float32))])
         exp = fn(x.astype(np.float64)).astype(np.float32)
         write_case(out, "accuracy_%s" % aname, model, {"x": x}, rtol=5e-7, atol=1e-7, expected=[exp],
-                   simd=ALL_SIMD)
+                   isa=ALL_ISA)
 
 
 if __name__ == "__main__":

@@ -2,13 +2,17 @@
 """Kernel tests: every make_*_cases.py in test/kernels/ writes its cases
 (models with onnxruntime's outputs, see cases.py) into
 test/kernels/generated/<family>/, then each case runs through the engine
-(onnx_node_test) with the case's tolerance, once per instruction-set
-level listed in the case's simd.txt (e.g. "0 1 2": portable C, AVX2,
-the best; default: the best only), so the portable fallbacks run too.  The cases aim at the fast
+(onnx_node_test) with the case's tolerance.  The cases aim at the fast
 paths of the kernels: shapes that take each specialisation, odd sizes that
 leave SIMD tails, broadcast patterns, attribute variants.
 
-    run_kernel_tests.py [--bin engine/build/onnx_node_test] [FAMILY ...]
+    run_kernel_tests.py [--bin engine/build/onnx_node_test] [--isa LEVEL] [FAMILY ...]
+
+--isa portable|avx2|avx512 caps the engine's run-time SIMD dispatch, to
+test the portable C kernels on a machine that has AVX-512.  Without it, a
+case runs once per level its isa.txt lists (e.g. "portable avx2 avx512"),
+else once at the best level, so the fallbacks of the kernels such a case
+aims at are tested in every run.
 
 Prints a line per failing case, one per family, and last "N passed, N failed".
 """
@@ -23,29 +27,30 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GEN = os.path.join(HERE, "generated")
 
 
-def run_case(binary, d):
+def run_case(binary, d, isa=None):
     tol = ["1e-4", "1e-5"]
     tf = os.path.join(d, "tolerance.txt")
     if os.path.exists(tf):
         tol = open(tf).read().split()[:2]
-    levels = ["2"]
-    sf = os.path.join(d, "simd.txt")
-    if os.path.exists(sf):
-        levels = open(sf).read().split()
+    levels = [isa]
+    lf = os.path.join(d, "isa.txt")
+    if isa is None and os.path.exists(lf):
+        levels = open(lf).read().split()
     for level in levels:
         try:
-            r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], "--simd", level, d],
+            r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1]] + (["--isa", level] if level else []) + [d],
                                capture_output=True, text=True, timeout=120)
         except subprocess.TimeoutExpired:
-            return False, "TIMEOUT (simd %s)" % level
+            return False, "TIMEOUT (isa %s)" % level
         if not (r.returncode == 0 and r.stdout.startswith("PASS")):
-            return False, ("simd %s: " % level) + (r.stdout + r.stderr).strip()[:400]
+            return False, ("isa %s: " % level if level else "") + (r.stdout + r.stderr).strip()[:400]
     return True, ""
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "engine", "build", "onnx_node_test"))
+    ap.add_argument("--isa", choices=["portable", "avx2", "avx512"])
     ap.add_argument("families", nargs="*")
     a = ap.parse_args()
     passed = failed = 0
@@ -62,7 +67,7 @@ def main():
             continue
         ok = bad = 0
         for d in sorted(glob.glob(os.path.join(out, "*", ""))):
-            good, msg = run_case(a.bin, d.rstrip("/"))
+            good, msg = run_case(a.bin, d.rstrip("/"), a.isa)
             if not good:
                 print("not ok - %s/%s: %s" % (family, os.path.basename(d.rstrip("/")), msg))
             ok += good

@@ -139,6 +139,39 @@ typedef struct OnnxAttr
 
 struct OnnxOpDef;
 
+/*
+ * An activation the optimizer folded into the node that produces its
+ * input (optimize.c); the producer applies it to output 0 while writing
+ * it (fused_act.c).  alpha and beta per kind:
+ *	 RELU			max(x, 0)
+ *	 CLIP			min(max(x, alpha), beta)
+ *	 LEAKY_RELU		x < 0 ? alpha * x : x
+ *	 HARD_SIGMOID	max(0, min(1, alpha * x + beta))
+ *	 HARD_SWISH		x * max(0, min(1, alpha * x + beta))  (HardSwish: 1/6, 1/2)
+ *	 SIGMOID		1 / (1 + exp(-x))
+ *	 SILU			x * sigmoid(x)
+ *	 TANH			tanh(x)
+ */
+typedef enum OnnxActKind
+{
+	ONNX_ACT_NONE = 0,
+	ONNX_ACT_RELU,
+	ONNX_ACT_CLIP,
+	ONNX_ACT_LEAKY_RELU,
+	ONNX_ACT_HARD_SIGMOID,
+	ONNX_ACT_HARD_SWISH,
+	ONNX_ACT_SIGMOID,
+	ONNX_ACT_SILU,
+	ONNX_ACT_TANH
+} OnnxActKind;
+
+typedef struct OnnxFusedAct
+{
+	OnnxActKind kind;
+	float		alpha;
+	float		beta;
+} OnnxFusedAct;
+
 typedef struct OnnxNode
 {
 	const char *name;
@@ -154,8 +187,12 @@ typedef struct OnnxNode
 	int			opset;			/* the model's opset for the node's domain */
 	int			index;			/* position in execution order */
 	bool		skip;			/* folded into another node by the optimizer */
-	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
-	const OnnxTensor *fused_bias;	/* float (N) added to MatMul rows (optimizer) */
+	OnnxFusedAct fused_act;		/* activation of output 0 (optimizer) */
+	/*
+	 * float32 bias folded in by the optimizer: (N) added to MatMul rows,
+	 * or (M) added to the output channels of a Conv that has no B
+	 */
+	const OnnxTensor *fused_bias;
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 

@@ -35,13 +35,18 @@ copy_data(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x)
 	return ONNX_OK;
 }
 
-/* Y := X with a new shape (same count); copies the data (all of it). */
+/*
+ * Y := X (input 0) with a new shape (same count): X's buffer itself when
+ * the executor allows (onnx_out_alias), else a copy of the data.
+ */
 static OnnxStatus
 copy_with_shape(OnnxKernelCtx *ctx, const OnnxTensor *x, int rank, const int64_t *dims)
 {
-	OnnxTensor *y = onnx_out_raw(ctx, 0, x->dtype, rank, dims);
+	OnnxTensor *y;
 
-	if (y == NULL)
+	if (onnx_out_alias(ctx, 0, 0, rank, dims) != NULL)
+		return ONNX_OK;
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, rank, dims)) == NULL)
 		return ctx->err->status;
 	return copy_data(ctx, y, x);
 }

@@ -4,6 +4,8 @@
  *	  Graph rewrites done once at load, after operator resolution and
  *	  inference.  Each keeps the graph's results unchanged.
  *
+ *	  - Identity: its readers read its input instead, unless its output is
+ *	    a graph output or captured by a subgraph; the node is skipped.
  *	  - Conv followed by BatchNormalization (inference), both with constant
  *	    float weights used nowhere else: the normalization is folded into
  *	    the convolution's weights and bias, and the BatchNormalization node
@@ -12,13 +14,14 @@
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
- *
  *	  - MatMul followed by Add of a constant float32 1-D bias with one
  *	    value per output column: the MatMul writes the Add's output,
  *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
  *
- *	  Graphs with subgraphs (If, Loop, Scan) are left as they are, so no
- *	  captured value can be rewritten under a subgraph.
+ *	  Subgraphs (If branches, Loop and Scan bodies) are optimized the same
+ *	  way.  A value a subgraph captures counts as one more use, so no
+ *	  rewrite changes or takes over what a subgraph reads: its producer
+ *	  keeps writing it, and an initializer it reads is never rewritten.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,21 +30,12 @@
 
 #include <math.h>
 
-static bool
-has_subgraphs(const OnnxGraph *g)
-{
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int a = 0; a < g->nodes[i].n_attrs; a++)
-			if (g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPH ||
-				g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPHS)
-				return true;
-	return false;
-}
-
 /*
  * uses[id] = number of node inputs of g that read value id, skipped nodes
- * included (counted once per optimization, kept up to date by rewrites
- * that add an input); NULL if out of memory.
+ * included, plus one per capture of id by a subgraph (at any depth), so
+ * that no rewrite takes a value a subgraph reads for its own (counted once
+ * per optimization, kept up to date by rewrites that add an input); NULL
+ * if out of memory.
  */
 static int *
 count_uses(const OnnxGraph *g, OnnxArena *arena)
@@ -54,6 +48,7 @@ count_uses(const OnnxGraph *g, OnnxArena *arena)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 			if (g->nodes[i].inputs[k] >= 0)
 				uses[g->nodes[i].inputs[k]]++;
+	onnx_graph_count_captures(g, uses);
 	return uses;
 }
 
@@ -277,15 +272,78 @@ fuse_matmul_bias(OnnxGraph *g, const int *uses)
 	}
 }
 
-/* Apply every rewrite to the main graph. */
+/*
+ * Identity whose output is neither a graph output nor captured by a
+ * subgraph: its readers read its input instead, and the node is skipped
+ * (and reads nothing, so that the rewrites after it see the true uses).
+ */
+static void
+remove_identities(OnnxGraph *g, OnnxArena *arena)
+{
+	int		   *captured = NULL;
+	int		   *alias = NULL;
+	bool		any = false;
+
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		int			in,
+					out;
+
+		if (n->skip || n->domain[0] || strcmp(n->op_type, "Identity") != 0 ||
+			n->n_inputs != 1 || n->n_outputs != 1 || (in = n->inputs[0]) < 0 ||
+			(out = n->outputs[0]) < 0 || g->values[out].is_output)
+			continue;
+		if (captured == NULL)
+		{
+			captured = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			alias = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			if (captured == NULL || alias == NULL)
+				return;
+			onnx_graph_count_captures(g, captured);
+			for (int v = 0; v < g->n_values; v++)
+				alias[v] = v;
+		}
+		if (captured[out])
+			continue;
+		/* nodes are in execution order: in is resolved already */
+		alias[out] = alias[in];
+		n->skip = true;
+		n->n_inputs = 0;
+		n->n_outputs = 0;
+		g->values[out].last_use = -1;
+		any = true;
+	}
+	if (!any)
+		return;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+		{
+			int			id = g->nodes[i].inputs[k];
+
+			if (id >= 0 && alias[id] != id)
+			{
+				g->nodes[i].inputs[k] = alias[id];
+				if (g->values[alias[id]].last_use < i)
+					g->values[alias[id]].last_use = i;
+			}
+		}
+}
+
+/* Apply every rewrite to g, then to its subgraphs. */
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 {
+	OnnxGraph  *sub;
 	int		   *uses;
 
-	if (has_subgraphs(g) || (uses = count_uses(g, arena)) == NULL)
+	remove_identities(g, arena);
+	if ((uses = count_uses(g, arena)) == NULL)
 		return;
 	fold_conv_batchnorm(g, arena, uses);
 	fuse_relu(g, uses);
 	fuse_matmul_bias(g, uses);
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			onnx_graph_optimize(sub, arena);
 }

@@ -8,8 +8,9 @@
  *	  Constant inputs: initializers the caller cannot override (those of
  *	  the model and those folding made; onnx_const_value), captured from
  *	  an enclosing graph too, and absent optional inputs.  Shape and Size
- *	  of a value whose static shape is fully known are constant as well:
- *	  they run on a tensor with that shape and no data.
+ *	  of a value whose static shape is known (the dims Shape's start and
+ *	  end select) are constant as well: they run on a tensor with that
+ *	  shape and no data.
  *
  *	  Nodes go in execution order, each re-inferred first when one of its
  *	  inputs became constant or better known, so chains fold in one pass
@@ -47,10 +48,10 @@
 #include "const_fold.h"
 #include "infer.h"
 
-/* Outputs of one node larger than this are not folded. */
-#define FOLD_MAX_NODE_BYTES ((size_t) 512 << 20)
+/* Outputs of one node larger than this are not folded (onnxruntime's bound too). */
+#define FOLD_MAX_NODE_BYTES ((size_t) 1 << 30)
 /* All folded values alive at once, per model. */
-#define FOLD_BUDGET_BYTES ((size_t) 1 << 30)
+#define FOLD_BUDGET_BYTES ((size_t) 2 << 30)
 /* Nodes with more inputs or outputs than this are left alone. */
 #define FOLD_MAX_IO 64
 
@@ -110,35 +111,45 @@ count_readers(const OnnxGraph *g, OnnxArena *arena)
 	return r;
 }
 
-/* Whether static info describes a tensor of fully known shape. */
-static bool
-shape_known(const OnnxValueInfo *info)
-{
-	if (info->kind != ONNX_VALUE_TENSOR || info->rank < 0 || info->rank > ONNX_MAX_RANK)
-		return false;
-	for (int d = 0; d < info->rank; d++)
-		if (info->dims[d] < 0)
-			return false;
-	return true;
-}
-
 /*
- * A tensor with the static shape of info and no data, for Shape and Size
- * (their kernels read the shape only).  False if the count overflows.
+ * For Shape or Size node n reading a value of static info: a tensor with
+ * that shape and no data (their kernels read the shape only), when the
+ * dims n reads are known: all of them for Size, those in [start, end)
+ * for Shape (the others read as 1).  False otherwise.
  */
 static bool
-shape_only_value(const OnnxValueInfo *info, OnnxValue *v)
+shape_only_value(const OnnxNode *n, const OnnxValueInfo *info, OnnxValue *v)
 {
 	int64_t		count = 1;
+	int64_t		start = 0,
+				end = info->rank;
 
+	if (info->kind != ONNX_VALUE_TENSOR || info->rank < 0 || info->rank > ONNX_MAX_RANK)
+		return false;
+	if (strcmp(n->op_type, "Shape") == 0)
+	{
+		/* the clamping of run_shape */
+		start = onnx_attr_int(n, "start", 0);
+		end = onnx_attr_int(n, "end", INT64_MAX);
+		if (start < 0)
+			start = start < -info->rank ? 0 : start + info->rank;
+		if (end < 0)
+			end = end < -info->rank ? 0 : end + info->rank;
+		start = start > info->rank ? info->rank : start;
+		end = end > info->rank ? info->rank : end;
+	}
 	memset(v, 0, sizeof(*v));
 	v->kind = ONNX_VALUE_TENSOR;
 	v->tensor.dtype = info->dtype != ONNX_DTYPE_UNDEFINED ? info->dtype : ONNX_DTYPE_UINT8;
 	v->tensor.rank = info->rank;
 	for (int d = 0; d < info->rank; d++)
 	{
-		v->tensor.dims[d] = info->dims[d];
-		if (onnx_mul_overflow_i64(count, info->dims[d], &count))
+		bool		read = d >= start && d < end;
+
+		if (read && info->dims[d] < 0)
+			return false;
+		v->tensor.dims[d] = read ? info->dims[d] : 1;
+		if (onnx_mul_overflow_i64(count, v->tensor.dims[d], &count))
 			return false;
 	}
 	v->tensor.count = count;
@@ -216,8 +227,7 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 			continue;
 		if ((ins[k] = onnx_const_value(g, id)) != NULL)
 			continue;
-		if (!shape_op || !shape_known(&g->values[id].info) ||
-			!shape_only_value(&g->values[id].info, &shapes[k]))
+		if (!shape_op || !shape_only_value(n, &g->values[id].info, &shapes[k]))
 			return ONNX_OK;
 		ins[k] = &shapes[k];
 	}

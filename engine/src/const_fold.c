@@ -303,14 +303,13 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 
 /*
  * Re-infer n when an input became constant or better known since the
- * first inference; a failure keeps what was known before.  Marks the
- * outputs whose info changed.
+ * first inference, or when forced; a failure keeps what was known before.
+ * Marks the outputs whose info changed.
  */
 static void
-reinfer_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, bool *changed)
+reinfer_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, bool *changed, bool any)
 {
 	OnnxValueInfo before[FOLD_MAX_IO];
-	bool		any = false;
 
 	if (n->n_outputs > FOLD_MAX_IO)
 		return;
@@ -351,10 +350,7 @@ fold_subgraphs(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, bool *changed)
 			return st;
 	}
 	/* an If or Loop takes its output types from the bodies, which may know more now */
-	for (int k = 0; k < n->n_inputs; k++)
-		if (n->inputs[k] >= 0)
-			changed[n->inputs[k]] = true;
-	reinfer_node(fc, g, n, changed);
+	reinfer_node(fc, g, n, changed, true);
 	return ONNX_OK;
 }
 
@@ -381,7 +377,7 @@ fold_graph(FoldCtx *fc, OnnxGraph *g)
 			st = fold_subgraphs(fc, g, n, changed);
 		else
 		{
-			reinfer_node(fc, g, n, changed);
+			reinfer_node(fc, g, n, changed, false);
 			st = fold_node(fc, g, n, reader, changed);
 		}
 		if (st != ONNX_OK)

@@ -91,9 +91,10 @@ foldable_op(const OnnxNode *n)
 }
 
 /*
- * remaining[id] = readers of value id that still run: inputs of nodes not
- * skipped, captures by subgraphs, and 1 for a graph output.  Folding a node
- * takes its inputs off; a folded value nobody reads any more is freed.
+ * reader[id] = readers of value id that still run: inputs of nodes not
+ * skipped, and 1 for a graph output (fold_graph adds the captures by
+ * subgraphs).  Folding a node takes its inputs off; a folded value nobody
+ * reads any more is freed.
  */
 static int *
 count_readers(const OnnxGraph *g, OnnxArena *arena)

@@ -413,6 +413,13 @@ extern OnnxStatus onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v);
  */
 extern OnnxStatus onnx_kernel_charge(OnnxKernelCtx *ctx, const OnnxValue *v);
 extern void onnx_kernel_uncharge(OnnxKernelCtx *ctx, const OnnxValue *v);
+/*
+ * Free a value the kernel owns (from a subgraph run, or built by the
+ * kernel through its allocator), tensor buffers going back to the
+ * session's pool for the next outputs; the memory-limit accounting is
+ * left as it is (uncharge first what was charged).
+ */
+extern void onnx_kernel_release(OnnxKernelCtx *ctx, OnnxValue *v);
 /* What the memory limit counts for a value (items and their descriptors too). */
 extern size_t onnx_value_bytes(const OnnxValue *v);
 /* ONNX_ERR_LIMIT unless bytes more fit the memory limit (check before building). */

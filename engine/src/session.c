@@ -99,22 +99,37 @@ live_sub(OnnxSession *s, size_t n)
 	s->live_bytes = s->live_bytes >= n ? s->live_bytes - n : 0;
 }
 
-/* Release a frame-owned value, returning tensor buffers to the pool. */
+/*
+ * Free value v, a tensor's buffer going back to the pool; no accounting.
+ * Empty is kind NONE: the other fields are rewritten whole by whoever
+ * fills the value next.
+ */
 static void
-frame_value_release(OnnxSession *s, OnnxValue *v)
+value_release_to_pool(OnnxSession *s, OnnxValue *v)
 {
 	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING &&
 		v->tensor.data && v->n_items == 0)
 	{
-		live_sub(s, v->tensor.nbytes);
 		buffer_put(s, v->tensor.data, v->tensor.nbytes ? v->tensor.nbytes : 1);
-		/* empty is kind NONE; the rest is rewritten by whoever fills it next */
 		v->kind = ONNX_VALUE_NONE;
 		v->tensor.data = NULL;
 		return;
 	}
-	live_sub(s, value_bytes(v));
 	onnx_value_release(s->alloc, v);
+}
+
+/* Release a frame-owned value (counted in live_bytes) into the pool. */
+static void
+frame_value_release(OnnxSession *s, OnnxValue *v)
+{
+	live_sub(s, value_bytes(v));
+	value_release_to_pool(s, v);
+}
+
+void
+onnx_kernel_release(OnnxKernelCtx *ctx, OnnxValue *v)
+{
+	value_release_to_pool(ctx->session, v);
 }
 
 /* ---- sessions ---- */

@@ -27,7 +27,9 @@ or written twice shows under ASan.
                input that is also an output, of an initializer, of a value
                read again later, of a value read only by them (taken over),
                chains of them, Loop carried values and scan outputs that
-               are views, an If branch returning a reshaped outer value
+               are views, Scan rows read in place (either direction) and
+               copied (another axis), an If branch returning a reshaped
+               outer value
 """
 import os
 import sys
@@ -376,6 +378,25 @@ def aliasing(out):
                    {"v": (F, None), "w": (F, None), "items": (F, None)},
                    [c("trips", np.array(3, np.int64)), c("cond", np.array(True))])
     write_case(out, "loop_carried_views", m, {"v0": rnd(2, 3), "w0": rnd(2, 3)})
+
+    # Scan rows read in place along axis 0 (forwards and reversed), copied
+    # along axis 1; a scan output that is the row itself, reshaped
+    body = helper.make_graph(
+        [helper.make_node("Add", ["s", "row"], ["s1"]),
+         helper.make_node("Mul", ["s1", "col"], ["s_out"]),
+         helper.make_node("Reshape", ["row", "s14"], ["row_out"]),
+         helper.make_node("Identity", ["rrow"], ["rrow_out"])],
+        "body", [vi("s", TensorProto.FLOAT, [4]), vi("row", TensorProto.FLOAT, [4]),
+                 vi("rrow", TensorProto.FLOAT, [4]), vi("col", TensorProto.FLOAT, [4])],
+        [vi("s_out", TensorProto.FLOAT, [4]), vi("row_out", TensorProto.FLOAT, [1, 4]),
+         vi("rrow_out", TensorProto.FLOAT, [4])],
+        [numpy_helper.from_array(np.array([1, 4], np.int64), "s14")])
+    m = make_model([helper.make_node("Scan", ["s0", "xs", "xs", "xt"], ["s", "rows", "rrows"], body=body,
+                                     num_scan_inputs=3, scan_input_directions=[0, 1, 0],
+                                     scan_input_axes=[0, 0, 1])],
+                   {"s0": (F, [4]), "xs": (F, [5, 4]), "xt": (F, [4, 5])},
+                   {"s": (F, None), "rows": (F, None), "rrows": (F, None)}, opset=21)
+    write_case(out, "scan_rows_in_place", m, {"s0": rnd(4), "xs": rnd(5, 4), "xt": rnd(4, 5)})
 
     # an If branch returning a reshaped outer value (a view of a capture)
     then_g = helper.make_graph([helper.make_node("Reshape", ["x", "s12"], ["t"])], "then", [],

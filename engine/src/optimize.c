@@ -6,6 +6,10 @@
  *
  *	  - Identity: its readers read its input instead, unless its output is
  *	    a graph output or captured by a subgraph; the node is skipped.
+ *	  - Reshape to a constant shape (no dim copied from the input) of the
+ *	    output of Reshape, Flatten, Squeeze or Unsqueeze read by nothing
+ *	    else: it reshapes that node's input directly, and the node is
+ *	    skipped (chains collapse into their last Reshape).
  *	  - Conv followed by BatchNormalization (inference), both with constant
  *	    float weights used nowhere else: the normalization is folded into
  *	    the convolution's weights and bias, and the BatchNormalization node
@@ -330,6 +334,70 @@ remove_identities(OnnxGraph *g, OnnxArena *arena)
 		}
 }
 
+/* Whether n only reshapes its input 0 (row-major order and count kept). */
+static bool
+is_reshape_like(const OnnxNode *n)
+{
+	return !n->skip && n->domain[0] == '\0' && n->n_outputs == 1 && n->n_inputs >= 1 &&
+		n->inputs[0] >= 0 &&
+		(strcmp(n->op_type, "Reshape") == 0 || strcmp(n->op_type, "Flatten") == 0 ||
+		 strcmp(n->op_type, "Squeeze") == 0 || strcmp(n->op_type, "Unsqueeze") == 0);
+}
+
+/*
+ * A Reshape to a constant shape that copies no dim from its input (no 0,
+ * or allowzero) depends on its input's element count only, so it may read
+ * the input of a reshape-like producer (Reshape, Flatten, Squeeze,
+ * Unsqueeze) directly when nothing else reads the producer's output; the
+ * producer is then skipped, and chains collapse into their last Reshape.
+ * As in onnxruntime, a producer that would have failed at run time (a
+ * bad shape) no longer runs.
+ */
+static void
+collapse_reshapes(OnnxGraph *g, int *uses)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *r = &g->nodes[i];
+		const OnnxTensor *shape;
+		bool		copies_dims = false;
+
+		if (!is_reshape_like(r) || strcmp(r->op_type, "Reshape") != 0 || r->opset < 5 ||
+			r->n_inputs != 2 || (shape = onnx_const_input(g, r, 1)) == NULL ||
+			shape->dtype != ONNX_DTYPE_INT64)
+			continue;
+		for (int64_t k = 0; k < shape->count; k++)
+			if (((const int64_t *) shape->data)[k] == 0)
+				copies_dims = true;
+		if (copies_dims && onnx_attr_int(r, "allowzero", 0) == 0)
+			continue;
+		for (;;)
+		{
+			int			mid = r->inputs[0];
+			int			p = g->values[mid].producer;
+			OnnxNode   *prod;
+
+			if (g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output || p < 0 ||
+				consumers(uses, mid) != 1 || !is_reshape_like(prod = &g->nodes[p]) ||
+				prod->outputs[0] != mid)
+				break;
+			/* r reads what prod read; prod reads nothing and is skipped */
+			r->inputs[0] = prod->inputs[0];
+			uses[mid]--;
+			for (int k = 0; k < prod->n_inputs; k++)
+				if (prod->inputs[k] >= 0)
+					uses[prod->inputs[k]]--;
+			uses[r->inputs[0]]++;
+			if (g->values[r->inputs[0]].last_use < i)
+				g->values[r->inputs[0]].last_use = i;
+			g->values[mid].last_use = -1;
+			prod->skip = true;
+			prod->n_inputs = 0;
+			prod->n_outputs = 0;
+		}
+	}
+}
+
 /* Apply every rewrite to g, then to its subgraphs. */
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
@@ -340,6 +408,7 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 	remove_identities(g, arena);
 	if ((uses = count_uses(g, arena)) == NULL)
 		return;
+	collapse_reshapes(g, uses);
 	fold_conv_batchnorm(g, arena, uses);
 	fuse_relu(g, uses);
 	fuse_matmul_bias(g, uses);

@@ -2,6 +2,7 @@
 """Per-node overhead of the executor against onnxruntime, one thread.
 
     .venv/bin/python test/bench/node_overhead.py [--dir /tmp/node_overhead] [--budget 2]
+                                                 [--bin engine/build/onnx_run_model] [MODEL ...]
 
 Models (written to --dir), each on a tiny input so that the kernels do
 almost nothing and the time is the executor's:
@@ -13,16 +14,18 @@ almost nothing and the time is the executor's:
   if_chain         200 If nodes in a chain, each branch one Add (201 nodes)
   scan             a Scan over 1,000 rows, 3-node body
 
-Ours: engine/build/onnx_run_model --runs N (median-free mean of N runs
-after a warm-up); onnxruntime: InferenceSession.run, median of many,
-intra_op 1 thread, with all graph optimisations (what users get) and
-with none (ORT_DISABLE_ALL: its bare executor, no Identity elimination
-or constant folding).  Per node = time / nodes (Loop: / (iterations x
-body nodes)).  The two are timed alternately, three rounds.
+CPU time, not wall time, so that other processes on a shared machine
+count less: ours is the CPU time of engine/build/onnx_run_model with 3N
+runs less that with N runs, over 2N (loading cancels out); onnxruntime's
+is this process's CPU time over N InferenceSession.run calls, one thread,
+with all graph optimisations (what users get) and with none
+(ORT_DISABLE_ALL: its bare executor, no Identity elimination or constant
+folding).  Per node = time / nodes (Loop: / (iterations x body nodes)).
+The three are timed in turn, three rounds, medians reported.
 """
 import argparse
 import os
-import re
+import resource
 import statistics
 import subprocess
 import time
@@ -118,7 +121,8 @@ CASES = [("add_chain", add_chain), ("identity_chain", identity_chain), ("reshape
          ("loop", loop), ("if_chain", if_chain), ("scan", scan)]
 
 
-def time_ort(path, level, budget):
+def time_ort(path, level, runs):
+    """CPU seconds per run of onnxruntime (this process, one thread)."""
     so = ort.SessionOptions()
     so.intra_op_num_threads = 1
     so.inter_op_num_threads = 1
@@ -126,33 +130,39 @@ def time_ort(path, level, budget):
     sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
     feed = inputs_like_ours(sess, 1)
     sess.run(None, feed)
-    times = []
-    end = time.perf_counter() + budget
-    while len(times) < 5 or (time.perf_counter() < end and len(times) < 2000):
-        t0 = time.perf_counter()
+    t0 = time.process_time()
+    for _ in range(runs):
         sess.run(None, feed)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return (time.process_time() - t0) / runs
 
 
-def time_ours(path, budget):
-    p = subprocess.run([RUN_MODEL, path, "--runs", "20"], capture_output=True, text=True)
-    m = re.search(r"([0-9.]+) ms per run", p.stdout)
-    if p.returncode != 0 or not m:
+def child_cpu(binary, path, runs):
+    """CPU seconds (user + system) of one onnx_run_model with runs runs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([binary, path, "--runs", str(runs)], capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
         raise SystemExit("onnx_run_model failed on %s: %s" % (path, p.stdout[-300:] + p.stderr[-300:]))
-    t = float(m.group(1)) / 1e3
-    runs = max(20, min(20000, int(budget / max(t, 1e-7))))
-    best = []
-    for _ in range(3):
-        p = subprocess.run([RUN_MODEL, path, "--runs", str(runs // 3 + 1)], capture_output=True, text=True)
-        best.append(float(re.search(r"([0-9.]+) ms per run", p.stdout).group(1)) / 1e3)
-    return statistics.median(best)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def time_ours(binary, path, runs):
+    """CPU seconds per run of the engine: two processes, runs and 3 x runs,
+    so that loading and starting cancel out."""
+    return max(child_cpu(binary, path, 3 * runs) - child_cpu(binary, path, runs), 0.0) / (2 * runs)
+
+
+def runs_for(path, budget):
+    """Runs of about budget seconds (from one timed onnxruntime run)."""
+    t = time_ort(path, ort.GraphOptimizationLevel.ORT_DISABLE_ALL, 3)
+    return max(10, min(20000, int(budget / max(t, 1e-7))))
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dir", default="/tmp/node_overhead")
     ap.add_argument("--budget", type=float, default=2.0)
+    ap.add_argument("--bin", default=RUN_MODEL, help="onnx_run_model to time (another build: before/after)")
     ap.add_argument("cases", nargs="*")
     a = ap.parse_args()
     os.makedirs(a.dir, exist_ok=True)
@@ -165,11 +175,12 @@ def main():
         m, nodes = make()
         path = os.path.join(a.dir, name + ".onnx")
         onnx.save(m, path)
+        runs = runs_for(path, a.budget / 3)
         ours, full, bare = [], [], []
         for _ in range(3):
-            ours.append(time_ours(path, a.budget / 3))
-            full.append(time_ort(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, a.budget / 3))
-            bare.append(time_ort(path, ort.GraphOptimizationLevel.ORT_DISABLE_ALL, a.budget / 3))
+            ours.append(time_ours(a.bin, path, runs))
+            full.append(time_ort(path, ort.GraphOptimizationLevel.ORT_ENABLE_ALL, runs))
+            bare.append(time_ort(path, ort.GraphOptimizationLevel.ORT_DISABLE_ALL, runs))
         o, f, b = (statistics.median(x) / nodes * 1e6 for x in (ours, full, bare))
         print("%-16s %6d %10.3f %10.3f %10.3f %8.2f %8.2f" % (name, nodes, o, f, b, o / f, o / b))
 

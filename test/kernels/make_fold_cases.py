@@ -434,6 +434,24 @@ def aliasing(out):
                    [c("s12", np.array([2, 12], np.int64)), c("ax0", np.array([0], np.int64))])
     write_case(out, "reshape_identity_chain", m, {"x": x})
 
+    # Reshape of reshape-like ops: collapsed onto the first input when the
+    # target copies no dim (-1 is fine), not when it has a 0 (copies a dim
+    # of the Unsqueeze's output) or the intermediate is read again
+    nodes = [helper.make_node("Unsqueeze", ["x", "ax0"], ["u"]),              # (1, 2, 3, 4)
+             helper.make_node("Flatten", ["u"], ["f"], axis=2),                # (2, 12)
+             helper.make_node("Reshape", ["f", "t_m1"], ["a"]),                # (4, 6): collapses to x
+             helper.make_node("Unsqueeze", ["x", "ax0"], ["u3"]),
+             helper.make_node("Reshape", ["u3", "t_zero"], ["b"]),             # (1, 24): 0 copies dim 0
+             helper.make_node("Unsqueeze", ["x", "ax0"], ["u2"]),
+             helper.make_node("Reshape", ["u2", "t_m1"], ["c"]),                # u2 read again below
+             helper.make_node("ReduceSum", ["u2"], ["u2s"], keepdims=0),
+             helper.make_node("Reshape", ["f", "t_az"], ["d"], allowzero=1)]    # f read twice: kept
+    m = make_model(nodes, {"x": (F, [2, 3, 4])},
+                   {"a": (F, None), "b": (F, None), "c": (F, None), "u2s": (F, None), "d": (F, None)},
+                   [c("ax0", np.array([0], np.int64)), c("t_m1", np.array([4, -1], np.int64)),
+                    c("t_zero", np.array([0, -1], np.int64)), c("t_az", np.array([24, 1], np.int64))])
+    write_case(out, "reshape_of_reshapes_collapsed", m, {"x": x})
+
 
 def main():
     out = sys.argv[1]

@@ -387,14 +387,17 @@ static OnnxStatus
 run_if(OnnxKernelCtx *ctx)
 {
 	const OnnxGraph *g;
-	OnnxValue  *outs;
+	OnnxValue	few[8];
+	OnnxValue  *outs = few;
 	OnnxStatus	st;
 	bool		cond;
 
 	if (!onnx_ctl_cond(ctx, onnx_in(ctx, 0), "If condition", &cond))
 		return ctx->err->status;
 	g = onnx_ctl_graph_attr(ctx->node, cond ? "then_branch" : "else_branch");
-	if ((outs = values_alloc(ctx, g->n_outputs)) == NULL)
+	if (g->n_outputs <= 8)
+		memset(few, 0, sizeof(few));
+	else if ((outs = values_alloc(ctx, g->n_outputs)) == NULL)
 		return ctx->err->status;
 	st = onnx_kernel_run_subgraph(ctx, g, 0, NULL, outs);
 	for (int i = 0; st == ONNX_OK && i < g->n_outputs; i++)
@@ -403,7 +406,8 @@ run_if(OnnxKernelCtx *ctx)
 			st = onnx_out_value(ctx, i, &outs[i]);
 	}
 	release_all(ctx, outs, g->n_outputs);
-	onnx_kernel_free(ctx, outs);
+	if (outs != few)
+		onnx_kernel_free(ctx, outs);
 	return st;
 }
 

@@ -633,6 +633,21 @@ frame_take(OnnxSession *s, OnnxFrame *f, int id, OnnxValue *out, OnnxError *err)
 		f->state[id] = SLOT_BORROWED;
 		return ONNX_OK;
 	}
+	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING && v->n_items == 0)
+	{
+		/* a plain tensor: the copy's buffer comes from the pool */
+		*out = *v;
+		out->tensor.data = buffer_get(s, v->tensor.nbytes ? v->tensor.nbytes : 1);
+		if (out->tensor.data == NULL)
+		{
+			memset(out, 0, sizeof(*out));
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory copying a value");
+		}
+		if (v->tensor.nbytes)
+			memcpy(out->tensor.data, v->tensor.data, v->tensor.nbytes);
+		out->tensor.device = ONNX_DEVICE_CPU;
+		return ONNX_OK;
+	}
 	return onnx_value_copy(out, v, s->alloc, err);
 }
 

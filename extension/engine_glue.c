@@ -10,6 +10,10 @@
  */
 #include "postgres.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
@@ -39,6 +43,18 @@ OnnxContextAllocator(MemoryContext cxt)
 	a->free = context_free;
 	a->ctx = cxt;
 	return a;
+}
+
+/*
+ * Give memory the C library keeps after large frees back to the system
+ * (glibc keeps freed heap memory below its mmap threshold).
+ */
+void
+OnnxReleaseFreedMemory(void)
+{
+#ifdef __GLIBC__
+	malloc_trim(0);
+#endif
 }
 
 /* Engine abort callback: a cancel or termination request is pending. */
@@ -81,6 +97,11 @@ errcode_for_status(OnnxStatus status)
 void
 OnnxReportEngineError(const OnnxError *err, const char *model_name)
 {
+	/* node and value names come from the model: invalid bytes are escaped */
+	char	   *message = OnnxMessageText(err->message);
+	char	   *op = OnnxMessageText(err->op);
+	char	   *node = OnnxMessageText(err->node);
+
 	if (err->status == ONNX_ERR_CANCELLED)
 		CHECK_FOR_INTERRUPTS();
 	if (err->status == ONNX_ERR_INVALID_MODEL || err->status == ONNX_ERR_UNSUPPORTED)
@@ -89,14 +110,14 @@ OnnxReportEngineError(const OnnxError *err, const char *model_name)
 				 errmsg("%s ONNX model \"%s\"",
 						err->status == ONNX_ERR_UNSUPPORTED ? "unsupported" : "invalid",
 						model_name ? model_name : ""),
-				 err->op[0] ? errdetail("%s (operator %s, node \"%s\")", err->message, err->op, err->node)
-				 : errdetail("%s", err->message)));
+				 op[0] ? errdetail("%s (operator %s, node \"%s\")", message, op, node)
+				 : errdetail("%s", message)));
 	ereport(ERROR,
 			(errcode(errcode_for_status(err->status)),
-			 errmsg("%s", err->message),
+			 errmsg("%s", message),
 			 model_name ? errdetail("Model \"%s\"%s%s%s%s.", model_name,
-									err->op[0] ? ", operator " : "", err->op,
-									err->node[0] ? ", node " : "", err->node) : 0));
+									op[0] ? ", operator " : "", op,
+									node[0] ? ", node " : "", node) : 0));
 	pg_unreachable();
 }
 

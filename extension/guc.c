@@ -18,6 +18,7 @@ int			onnx_max_threads = 4;
 int			onnx_cache_size = ONNX_CACHE_SIZE_DEFAULT;
 int			onnx_batch_size = ONNX_BATCH_SIZE_DEFAULT;
 int			onnx_max_memory_kb = ONNX_MAX_MEMORY_DEFAULT;
+int			onnx_max_cached_memory_kb = ONNX_MAX_CACHED_MEMORY_DEFAULT;
 
 static const struct config_enum_entry device_options[] = {
 	{"cpu", ONNX_DEVICE_CPU, false},
@@ -52,7 +53,12 @@ OnnxGucInit(void)
 							"0 means no limit.  Only superusers can change it.",
 							&onnx_max_memory_kb, ONNX_MAX_MEMORY_DEFAULT, ONNX_MAX_MEMORY_MIN,
 							ONNX_MAX_MEMORY_MAX, PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("onnx");
+	DefineCustomIntVariable("onnx.max_cached_memory",
+							"Memory a backend keeps between calls in run buffers of its cached models.",
+							"Buffers beyond it are freed after each run.  Only superusers can change it.",
+							&onnx_max_cached_memory_kb, ONNX_MAX_CACHED_MEMORY_DEFAULT,
+							ONNX_MAX_CACHED_MEMORY_MIN, ONNX_MAX_CACHED_MEMORY_MAX, PGC_SUSET,
+							GUC_UNIT_KB, NULL, NULL, NULL);
 }
 
 /* onnx.threads limited by onnx.max_threads. */

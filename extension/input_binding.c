@@ -12,6 +12,8 @@
  */
 #include "postgres.h"
 
+#include "mb/pg_wchar.h"
+
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -124,8 +126,13 @@ put_scalar(OnnxTensor *x, int64 i, Datum d, Oid t)
 			onnx_tensor_set_f64(x, i, DatumGetFloat8(DirectFunctionCall1(numeric_float8, d)));
 			break;
 		default:				/* text, varchar */
-			((char **) x->data)[i] = TextDatumGetCString(d);
-			break;
+			{
+				char	   *str = TextDatumGetCString(d);
+
+				/* the engine's strings are UTF-8 */
+				((char **) x->data)[i] = pg_server_to_any(str, strlen(str), PG_UTF8);
+				break;
+			}
 	}
 }
 

@@ -34,20 +34,35 @@
 #include "utils/fmgrprotos.h"
 
 #include "json_tensor.h"
+#include "mb/pg_wchar.h"
+#include "onnx_ext.h"
 
 #define JSON_ERROR(input, ...) \
 	ereport(ERROR, (errcode(ERRCODE_INVALID_TEXT_REPRESENTATION), \
 					errmsg("invalid value for input \"%s\"", input), \
 					errdetail(__VA_ARGS__)))
 
-/* Text of a jsonb scalar, for messages. */
+/* Text of a JSON number. */
+static char *
+numeric_text(JsonbValue *v)
+{
+	return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+}
+
+/* Text of a jsonb scalar, for messages (long numbers shortened). */
 static char *
 scalar_text(JsonbValue *v)
 {
 	switch (v->type)
 	{
 		case jbvNumeric:
-			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+			{
+				char	   *s = numeric_text(v);
+
+				if (strlen(s) > 40)
+					return psprintf("%.20s... (%zu digits)", s, strlen(s));
+				return s;
+			}
 		case jbvString:
 			return psprintf("\"%.*s\"", v->val.string.len, v->val.string.val);
 		case jbvBool:
@@ -57,6 +72,52 @@ scalar_text(JsonbValue *v)
 		default:
 			return pstrdup("an array or object");
 	}
+}
+
+/* Largest finite value of the 8- and 4-bit float formats (0 for others). */
+static double
+small_float_max(OnnxDType dt)
+{
+	switch (dt)
+	{
+		case ONNX_DTYPE_FLOAT8E4M3FN:
+			return 448;
+		case ONNX_DTYPE_FLOAT8E4M3FNUZ:
+			return 240;
+		case ONNX_DTYPE_FLOAT8E5M2:
+		case ONNX_DTYPE_FLOAT8E5M2FNUZ:
+			return 57344;
+		case ONNX_DTYPE_FLOAT8E8M0:
+			return ldexp(1.0, 127);
+		case ONNX_DTYPE_FLOAT4E2M1:
+			return 6;
+		default:
+			return 0;
+	}
+}
+
+/*
+ * Whether the finite number d has a finite value in float type dt: within
+ * the largest finite value of the small formats (float8e8m0 holds positive
+ * numbers only), and rounding to a finite value (checked by storing and
+ * reading back).
+ */
+static bool
+fits_float_type(OnnxDType dt, double d)
+{
+	uint64		cell = 0;
+	OnnxTensor	t;
+	double		max = small_float_max(dt);
+
+	if (max > 0 && (fabs(d) > max || (dt == ONNX_DTYPE_FLOAT8E8M0 && d <= 0)))
+		return false;
+	memset(&t, 0, sizeof(t));
+	t.dtype = dt;
+	t.count = 1;
+	t.nbytes = onnx_dtype_size(dt);
+	t.data = &cell;
+	onnx_tensor_set_f64(&t, 0, d);
+	return isfinite(onnx_tensor_get_f64(&t, 0));
 }
 
 /* Store the JSON scalar v as element i of t (dtype already set). */
@@ -69,7 +130,9 @@ set_element(OnnxTensor *t, int64 i, JsonbValue *v, const char *input)
 	{
 		if (v->type != jbvString)
 			JSON_ERROR(input, "Expected a string, got %s.", scalar_text(v));
-		((char **) t->data)[i] = pnstrdup(v->val.string.val, v->val.string.len);
+		/* the engine's strings are UTF-8 */
+		((char **) t->data)[i] = pg_server_to_any(pnstrdup(v->val.string.val, v->val.string.len),
+												  v->val.string.len, PG_UTF8);
 		return;
 	}
 	if (dt == ONNX_DTYPE_BOOL)
@@ -83,13 +146,18 @@ set_element(OnnxTensor *t, int64 i, JsonbValue *v, const char *input)
 			JSON_ERROR(input, "Expected true or false, got %s.", scalar_text(v));
 		return;
 	}
-	if (dt == ONNX_DTYPE_FLOAT || dt == ONNX_DTYPE_DOUBLE || dt == ONNX_DTYPE_FLOAT16 ||
-		dt == ONNX_DTYPE_BFLOAT16)
+	if (onnx_dtype_is_floating(dt))
 	{
 		double		d;
 
 		if (v->type == jbvNumeric)
-			d = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+		{
+			/* a finite number must stay finite in the input's type */
+			d = strtod(numeric_text(v), NULL);
+			if (isinf(d) || !fits_float_type(dt, d))
+				JSON_ERROR(input, "Value %s is out of the range of %s.", scalar_text(v),
+						   onnx_dtype_name(dt));
+		}
 		else if (v->type == jbvString)
 		{
 			char	   *s = pnstrdup(v->val.string.val, v->val.string.len);
@@ -165,6 +233,22 @@ set_element(OnnxTensor *t, int64 i, JsonbValue *v, const char *input)
 		return;
 	}
 	JSON_ERROR(input, "Expected an integer, got %s.", scalar_text(v));
+}
+
+/* A dimension of "shape": a non-negative integer that fits int64. */
+static int64
+shape_dim(JsonbValue *v, const char *input)
+{
+	char	   *s = numeric_text(v);
+	char	   *end;
+	long long	x;
+
+	errno = 0;
+	x = strtoll(s, &end, 10);
+	if (*end != '\0' || errno != 0 || x < 0)
+		JSON_ERROR(input, "\"shape\" must hold non-negative integers that fit int64, got %s.",
+				   scalar_text(v));
+	return (int64) x;
 }
 
 static void
@@ -298,9 +382,7 @@ tensor_from_json(JsonbValue *jv, OnnxDType dt, OnnxTensor *t, const char *input)
 					continue;
 				if (v.type != jbvNumeric || rank >= ONNX_MAX_RANK)
 					JSON_ERROR(input, "\"shape\" must be an array of at most %d integers.", ONNX_MAX_RANK);
-				dims[rank] = DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v.val.numeric)));
-				if (dims[rank] < 0)
-					JSON_ERROR(input, "\"shape\" has a negative dimension.");
+				dims[rank] = shape_dim(&v, input);
 				rank++;
 			}
 		}
@@ -335,8 +417,8 @@ tensor_from_json(JsonbValue *jv, OnnxDType dt, OnnxTensor *t, const char *input)
 		int			rank = nested_shape(jv->val.binary.data, dims, input);
 
 		alloc_tensor(t, dt, rank, dims, input);
-		if (t->count > 0)
-			fill_nested(t, jv->val.binary.data, 0, &pos, input);
+		/* also when empty: [[], [1, 2]] is ragged, not a 2 x 0 tensor */
+		fill_nested(t, jv->val.binary.data, 0, &pos, input);
 		return;
 	}
 	/* a scalar */
@@ -354,6 +436,20 @@ OnnxValueFromJson(JsonbValue *jv, const OnnxValueInfo *vi, OnnxValue *out)
 		if (vi->kind == ONNX_VALUE_OPTIONAL)
 			return false;
 		JSON_ERROR(vi->name, "null is only allowed for optional inputs; the input is %s.", vi->type_text);
+	}
+	if (vi->kind == ONNX_VALUE_OPTIONAL)
+	{
+		/* a present optional: its value as a plain tensor or sequence */
+		OnnxValueInfo inner = *vi;
+
+		inner.kind = vi->type_text && strncmp(vi->type_text, "optional(seq(", 13) == 0 ?
+			ONNX_VALUE_SEQUENCE : ONNX_VALUE_TENSOR;
+		out->kind = ONNX_VALUE_OPTIONAL;
+		out->elem_dtype = vi->dtype;
+		out->n_items = 1;
+		out->items = palloc0(sizeof(OnnxValue));
+		OnnxValueFromJson(jv, &inner, &out->items[0]);
+		return true;
 	}
 	if (vi->kind == ONNX_VALUE_SEQUENCE)
 	{
@@ -398,7 +494,8 @@ append_element(StringInfo buf, const OnnxTensor *t, int64 i)
 	switch (t->dtype)
 	{
 		case ONNX_DTYPE_STRING:
-			escape_json(buf, ((char *const *) t->data)[i] ? ((char *const *) t->data)[i] : "");
+			/* checked UTF-8 by OnnxCheckOutputText; in the database encoding */
+			escape_json(buf, OnnxModelCString(((char *const *) t->data)[i], "a string", NULL));
 			return;
 		case ONNX_DTYPE_BOOL:
 			appendStringInfoString(buf, ((uint8 *) t->data)[i] ? "true" : "false");
@@ -553,7 +650,7 @@ OnnxValueToRowJson(StringInfo buf, const OnnxValue *v)
  */
 Datum
 OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
-				   const OnnxAllocator *alloc, bool row_form)
+				   const OnnxAllocator *alloc, bool row_form, const char *model_name)
 {
 	StringInfoData buf;
 
@@ -565,7 +662,8 @@ OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
 		{
 			if (i)
 				appendStringInfoString(&buf, ", ");
-			escape_json(&buf, names[i]);
+			OnnxCheckOutputText(&outs[i], names[i], model_name);
+			escape_json(&buf, OnnxModelCString(names[i], "an output name", model_name));
 			appendStringInfoString(&buf, ": ");
 			if (row_form)
 				OnnxValueToRowJson(&buf, &outs[i]);

@@ -12,6 +12,7 @@ extern bool OnnxValueFromJson(JsonbValue *jv, const OnnxValueInfo *vi, OnnxValue
 extern void OnnxValueToJson(StringInfo buf, const OnnxValue *v);
 extern void OnnxValueToRowJson(StringInfo buf, const OnnxValue *v);
 extern Datum OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
-								 const OnnxAllocator *alloc, bool row_form);
+								 const OnnxAllocator *alloc, bool row_form,
+								 const char *model_name);
 
 #endif

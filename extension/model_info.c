@@ -23,10 +23,11 @@ jsonb_from_text(const char *json)
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 
+/* A model string (checked UTF-8 at load) as JSON in the database encoding. */
 static void
 append_json_string(StringInfo buf, const char *s)
 {
-	escape_json(buf, s ? s : "");
+	escape_json(buf, OnnxModelCString(s, "a text", NULL));
 }
 
 /* {"name":..., "type":"tensor(float)", "shape":[ "batch", 4 ]} */

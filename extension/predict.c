@@ -153,16 +153,17 @@ BindFloatInput(const OnnxValueInfo *vi, ArrayType *arr, bool batch, const char *
 		}
 		if (batch)
 		{
+			if (vi->rank < 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("input \"%s\" of ONNX model \"%s\" is a scalar and has no batch dimension",
+								vi->name, name),
+						 errhint("Use onnx_predict() for a model whose input is a scalar.")));
 			if (vi->dims[0] >= 0 && vi->dims[0] != rows)
 				ereport(ERROR,
 						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 						 errmsg("input \"%s\" of ONNX model \"%s\" has a fixed first dimension of " INT64_FORMAT ", got %d rows",
 								vi->name, name, vi->dims[0], adims[0])));
-			if (vi->rank < 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-						 errmsg("input \"%s\" of ONNX model \"%s\" is a scalar and has no batch dimension",
-								vi->name, name)));
 			n = adims[1];
 		}
 		if ((dyn < 0 && per != n) || (dyn >= 0 && (per == 0 || n % per != 0)))
@@ -346,9 +347,8 @@ output_to_array(const OnnxValue *v, bool flat, bool batch, const char *output, c
 
 /* Shared body of the predict functions. */
 static Datum
-predict_common(FunctionCallInfo fcinfo, bool batch, const char *output_name)
+predict_common(FunctionCallInfo fcinfo, const char *name, bool batch, const char *output_name)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 	OnnxCacheEntry *entry = OnnxCacheGet(name);
 	const OnnxValueInfo *vi = single_float_input(entry->model, name);
@@ -385,7 +385,16 @@ PG_FUNCTION_INFO_V1(onnx_predict);
 Datum
 onnx_predict(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_pinned);
+
+/* onnx_predict(model_sha256 bytea, input): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), false, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_output);
@@ -394,7 +403,8 @@ PG_FUNCTION_INFO_V1(onnx_predict_output);
 Datum
 onnx_predict_output(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false,
+						  text_to_cstring(PG_GETARG_TEXT_PP(2)));
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_batch);
@@ -403,7 +413,16 @@ PG_FUNCTION_INFO_V1(onnx_predict_batch);
 Datum
 onnx_predict_batch(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, true, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_batch_pinned);
+
+/* onnx_predict_batch(model_sha256 bytea, rows): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_batch_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), true, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_cuda_is_available);

@@ -17,9 +17,10 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
+#include "catalog/pg_authid.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
@@ -28,6 +29,7 @@
 typedef struct ProgressSlot
 {
 	int			pid;			/* 0 when idle */
+	Oid			userid;			/* role running it */
 	char		model[128];
 	int64		rows_done;
 	TimestampTz started;
@@ -80,9 +82,11 @@ OnnxProgressInit(void)
 static ProgressSlot *
 my_slot(void)
 {
-	if (slots == NULL || MyBackendId <= 0 || MyBackendId >= n_slots)
+	int			slot = OnnxMyProcSlot();
+
+	if (slots == NULL || slot < 0 || slot >= n_slots)
 		return NULL;
-	return &slots[MyBackendId];
+	return &slots[slot];
 }
 
 void
@@ -94,7 +98,8 @@ OnnxProgressStart(const char *model)
 		return;
 	s->rows_done = 0;
 	s->started = GetCurrentTimestamp();
-	strlcpy(s->model, model, sizeof(s->model));
+	strlcpy(s->model, model, sizeof(s->model));	/* names have at most 120 bytes */
+	s->userid = GetUserId();
 	pg_write_barrier();
 	s->pid = MyProcPid;
 }
@@ -119,12 +124,17 @@ OnnxProgressEnd(void)
 
 PG_FUNCTION_INFO_V1(onnx_score_progress);
 
-/* Running onnx_score calls: pid, model, rows done, elapsed, rows per second. */
+/*
+ * Running onnx_score calls: pid, model, rows done, elapsed, rows per
+ * second.  Other roles' runs only for roles with the privileges of
+ * pg_read_all_stats, as in pg_stat_activity.
+ */
 Datum
 onnx_score_progress(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	TimestampTz now = GetCurrentTimestamp();
+	bool		see_all = has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS);
 
 	if (slots == NULL)
 		ereport(ERROR,
@@ -139,7 +149,7 @@ onnx_score_progress(PG_FUNCTION_ARGS)
 		bool		nulls[5] = {false};
 		double		secs;
 
-		if (copy.pid == 0)
+		if (copy.pid == 0 || (!see_all && !has_privs_of_role(GetUserId(), copy.userid)))
 			continue;
 		copy.model[sizeof(copy.model) - 1] = '\0';
 		secs = (double) (now - copy.started) / USECS_PER_SEC;

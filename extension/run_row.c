@@ -99,5 +99,5 @@ onnx_run_row(PG_FUNCTION_ARGS)
 		out_names[k] = onnx_model_output(model, k)->name;
 	if (OnnxSessionRun(entry, n_in, in_names, ins, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
-	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, true));
+	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, true, name));
 }

@@ -37,6 +37,7 @@
 #include "utils/fmgrprotos.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 
 #include "input_binding.h"
 #include "json_tensor.h"
@@ -110,7 +111,7 @@ output_datum(const OnnxValue *v, int64 r, int64 nvalid, Oid t, const char *out, 
 					case TEXTOID:
 						if (o->dtype != ONNX_DTYPE_STRING)
 							goto bad_type;
-						vals[k] = CStringGetTextDatum(((char **) o->data)[base + k] ? ((char **) o->data)[base + k] : "");
+						vals[k] = CStringGetTextDatum(OnnxModelCString(((char **) o->data)[base + k], out, name));
 						break;
 					default:
 						goto bad_type;
@@ -140,7 +141,7 @@ output_datum(const OnnxValue *v, int64 r, int64 nvalid, Oid t, const char *out, 
 				return BoolGetDatum(onnx_tensor_get_i64(o, base) != 0);
 			case TEXTOID:
 				if (o->dtype == ONNX_DTYPE_STRING)
-					return CStringGetTextDatum(((char **) o->data)[base] ? ((char **) o->data)[base] : "");
+					return CStringGetTextDatum(OnnxModelCString(((char **) o->data)[base], out, name));
 				return CStringGetTextDatum(psprintf("%.9g", onnx_tensor_get_f64(o, base)));
 			default:
 				break;
@@ -209,6 +210,7 @@ score_batch(OnnxPinnedSession *pin, InputBinding *b, SPITupleTable *tt, TupleDes
 						 errmsg("output \"%s\" of ONNX model \"%s\" does not have one entry per row",
 								out_names[k], name),
 						 errhint("onnx_score needs outputs whose first dimension is the batch.")));
+			OnnxCheckOutputText(&outs[k], out_names[k], name);
 		}
 		for (uint64 r = 0; r < tt->numvals; r++)
 		{
@@ -232,6 +234,40 @@ score_batch(OnnxPinnedSession *pin, InputBinding *b, SPITupleTable *tt, TupleDes
 			onnx_value_release(pin->copy.alloc, &outs[k]);
 	}
 	PG_END_TRY();
+}
+
+/*
+ * The query is read through a read-only cursor: say clearly what that
+ * refuses (SPI would only say "SELECT is not allowed in a non-volatile
+ * function" for a data-modifying WITH).
+ */
+static void
+refuse_writing_query(SPIPlanPtr plan)
+{
+	ListCell   *lc;
+
+	foreach(lc, SPI_plan_get_plan_sources(plan))
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+		ListCell   *lq;
+
+		foreach(lq, ps->query_list)
+		{
+			Query	   *q = lfirst_node(Query, lq);
+
+			if (q->hasModifyingCTE)
+				ereport(ERROR,
+						(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+						 errmsg("the query of onnx_score must not modify data"),
+						 errdetail("It has a WITH clause that inserts, updates or deletes rows."),
+						 errhint("Run the data-modifying statement first, then score its results.")));
+			if (q->rowMarks != NIL)
+				ereport(ERROR,
+						(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+						 errmsg("the query of onnx_score must not lock rows"),
+						 errdetail("FOR UPDATE and FOR SHARE are not allowed in it.")));
+		}
+	}
 }
 
 PG_FUNCTION_INFO_V1(onnx_score);
@@ -278,6 +314,7 @@ onnx_score(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the query of onnx_score must be a single SELECT")));
+		refuse_writing_query(plan);
 		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 		OnnxProgressStart(name);
 		for (;;)

@@ -8,15 +8,21 @@
 #                                 environment to reach it (eval-able)
 #   scripts/pgcluster.sh stop     stop it
 #
+# ONNX_PG_PORT and ONNX_PG_NAME (a suffix of the data and socket folders)
+# give a second cluster beside the first, e.g. a logical replication
+# subscriber.  wal_level is logical, so any cluster can publish.
+#
 # initdb refuses to run as root, so under root the cluster runs as the
 # unprivileged system user "onnxpg" (created if missing).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PGBIN="$(/usr/lib/postgresql/15/bin/pg_config --bindir)"
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+PGBIN="$("$PG_CONFIG" --bindir)"
 PORT="${ONNX_PG_PORT:-54329}"
-DATA="$ROOT/.pgdata"
-SOCK="$ROOT/.pgrun"
+NAME="${ONNX_PG_NAME:-}"
+DATA="$ROOT/.pgdata$NAME"
+SOCK="$ROOT/.pgrun$NAME"
 RUNAS=()
 DBUSER="$(id -un)"
 
@@ -51,7 +57,7 @@ case "${1:-}" in
 		"${RUNAS[@]}" "$PGBIN/initdb" -D "$DATA" -U "$DBUSER" --auth=trust \
 			--no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
 		"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off -c shared_preload_libraries=onnx" \
+			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off -c shared_preload_libraries=onnx -c wal_level=logical" \
 			start >/dev/null
 		{
 			echo "export PGHOST='$SOCK'"

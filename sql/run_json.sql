@@ -1,9 +1,7 @@
 -- onnx_run: named inputs to named outputs with JSON tensors, every dtype.
-\set dtypes_b64 `base64 -w0 test/fixtures/dtypes.onnx`
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
-SELECT onnx_create_model('dtypes', decode(:'dtypes_b64', 'base64'));
+SELECT onnx_create_model('dtypes', (SELECT data FROM onnx_test_fixtures WHERE name = 'dtypes.onnx'));
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
@@ -51,4 +49,31 @@ SELECT onnx_run('dtypes', '{"x_i64": [1.5]}');
 SELECT onnx_run('dtypes', '{"x_u64": [-1]}');
 SELECT onnx_run('dtypes', '{"x_s": [1]}');
 SELECT onnx_run('mlp', NULL) IS NULL AS null_inputs;
+-- shapes hold non-negative integers that fit int64; arrays are rectangular
+-- even when empty; a finite number must be finite in the input's type
+-- (infinities are the strings "Infinity" and "-Infinity")
+SELECT onnx_run('mlp', '{"features": {"dtype": "float32", "shape": [0.5, 4], "data": [1, 2, 3, 4]}}');
+SELECT onnx_run('mlp', '{"features": {"dtype": "float32", "shape": [9223372036854775808, 4], "data": []}}');
+SELECT onnx_run('mlp', '{"features": [[], [1, 2]]}');
+SELECT onnx_run('mlp', '{"features": [[1e39, 2, 3, 4]]}');
+SELECT onnx_run('dtypes', '{"x_f64": [1e400]}');
+SELECT onnx_run('dtypes', '{"x_f16": [65520]}');
+SELECT onnx_run('dtypes', '{"x_f32": [3.4028234e38], "x_f64": [1.7976931348623157e308], "x_f16": [65504],
+  "x_bf16": [], "x_i8": [], "x_i16": [], "x_i32": [], "x_i64": [], "x_u8": [], "x_u16": [],
+  "x_u32": [], "x_u64": [], "x_b": [], "x_s": []}', '{y_f32, y_f64, y_f16}') -> 'y_f16' AS largest_float16;
 SELECT onnx_drop_model('dtypes');
+
+-- float8 and float4 types take and give numbers, as float16 does; an
+-- optional input takes null (absent) or its value (present)
+SELECT onnx_create_model('json_types', (SELECT data FROM onnx_test_fixtures WHERE name = 'json_types.onnx'));
+SELECT key, value FROM jsonb_each(onnx_run('json_types', '{
+  "x_e4m3fn": [0.46875, -448, 0.001953125], "x_e4m3fnuz": [0.46875, -240],
+  "x_e5m2": [0.5, 57344, -0.0000152587890625], "x_e5m2fnuz": [1.5, -57344],
+  "x_e8m0": [0.125, 1, 1024], "x_f4e2m1": [0.5, -6, 1.5],
+  "opt": [1, 2], "opt_seq": [[1], [2, 3]]}')) ORDER BY key;
+SELECT onnx_run('json_types', '{"x_e4m3fn": [], "x_e4m3fnuz": [], "x_e5m2": [], "x_e5m2fnuz": [],
+  "x_e8m0": [], "x_f4e2m1": [], "opt": null, "opt_seq": null}', '{has, has_seq}');
+SELECT onnx_run('json_types', '{"x_e4m3fn": [449]}');
+SELECT onnx_run('json_types', '{"x_f4e2m1": [7]}');
+SELECT onnx_run('json_types', '{"x_e8m0": [-1]}');
+SELECT onnx_drop_model('json_types');

@@ -1,8 +1,7 @@
 -- onnx_score: batch scoring of a query; columns bound by name; NULL rows
 -- give NULL outputs; usable in CREATE TABLE AS and INSERT ... SELECT.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
@@ -70,6 +69,11 @@ SELECT * FROM onnx_score('mlp', 'SELECT id, features::text AS features FROM scor
 SELECT * FROM onnx_score('mlp', 'DELETE FROM score_rows RETURNING id, features')
      AS s(id int, features float4[], p float4[]);
 SELECT * FROM onnx_score('nothere', 'SELECT 1') AS s(x int, p float4[]);
+-- the query reads through a read-only cursor: data-modifying WITH and row locks are refused
+SELECT * FROM onnx_score('mlp', 'WITH d AS (DELETE FROM score_rows RETURNING id, features) SELECT * FROM d')
+     AS s(id int, features float4[], p float4[]);
+SELECT * FROM onnx_score('mlp', 'SELECT id, features FROM score_rows FOR UPDATE')
+     AS s(id int, features float4[], p float4[]);
 SELECT count(*) FROM score_rows;
 
 DROP TABLE score_out;

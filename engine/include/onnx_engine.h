@@ -197,7 +197,35 @@ typedef struct OnnxSessionOptions
 	size_t		max_memory;		/* bytes of live tensors per run; 0 = none */
 	OnnxAbortFn abort_fn;		/* may be NULL */
 	void	   *abort_ctx;
+	int			profile;		/* time every node (onnx_session_profile): one of */
+	/*
+	 * Allocator of everything a session allocates (run buffers, outputs,
+	 * scratch); NULL means the model's.  A model loaded into memory other
+	 * processes share gives its sessions a private one here.
+	 */
+	const struct OnnxAllocator *alloc;
 } OnnxSessionOptions;
+
+#define ONNX_PROFILE_OFF 0
+#define ONNX_PROFILE_WALL 1		/* CLOCK_MONOTONIC: two reads per node, ~0.1 us */
+#define ONNX_PROFILE_CPU 2		/* the thread's CPU clock, which leaves out what
+								 * other processes take of the core: ~1 us per
+								 * node (two system calls) */
+
+/*
+ * Time spent in one operator type while profiling: calls and self time,
+ * i.e. a node's time less that of the nodes it ran in subgraphs (those are
+ * counted under their own op types), so the totals add up to the time
+ * spent in nodes.  op_type and domain point into the engine's operator
+ * table and stay valid for the life of the process.
+ */
+typedef struct OnnxOpProfile
+{
+	const char *op_type;
+	const char *domain;			/* "" is ai.onnx */
+	int64_t		calls;
+	uint64_t	total_ns;
+} OnnxOpProfile;
 
 /* Limits applied before protobuf decoding. */
 #define ONNX_MAX_PROTO_DEPTH 64
@@ -215,6 +243,19 @@ typedef struct OnnxSessionOptions
 extern OnnxStatus onnx_model_load(const void *bytes, size_t len,
 								  const OnnxAllocator *alloc,
 								  OnnxModel **model, OnnxError *err);
+
+/*
+ * onnx_model_load with the model's memory (graph, weights, packed data:
+ * everything onnx_model_free releases) from alloc and the memory needed
+ * only while loading (protobuf decoding) from scratch.  Once loaded, a
+ * model is never written: runs only read it, so it may live in memory
+ * that several processes map read-only, as long as its sessions allocate
+ * from elsewhere (OnnxSessionOptions.alloc).
+ */
+extern OnnxStatus onnx_model_load_in(const void *bytes, size_t len,
+									 const OnnxAllocator *alloc,
+									 const OnnxAllocator *scratch,
+									 OnnxModel **model, OnnxError *err);
 extern void onnx_model_free(OnnxModel *model);
 
 extern void onnx_model_meta(const OnnxModel *model, OnnxModelMeta *meta);
@@ -255,6 +296,28 @@ extern OnnxStatus onnx_session_run(OnnxSession *session,
 /* Bytes currently held by the session (weights, packed data, buffer pool). */
 extern size_t onnx_session_bytes(const OnnxSession *session);
 
+/*
+ * Bytes of reusable run buffers the session keeps between runs (part of
+ * onnx_session_bytes), and a trim of them: buffers are freed, largest
+ * first, until at most keep_bytes remain.  A failed run keeps none.
+ */
+extern size_t onnx_session_pool_bytes(const OnnxSession *session);
+extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);
+
+/*
+ * Per-operator-type times collected by the runs made with
+ * OnnxSessionOptions.profile on (the chosen clock read around each node), since
+ * the session was created or onnx_session_profile_reset.  Writes up to
+ * max entries, largest total_ns first, and returns how many operator
+ * types ran (0 when the session never profiled).
+ */
+extern int	onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries,
+								 int max);
+extern void onnx_session_profile_reset(OnnxSession *session);
+
+/* The name of the single-precision GEMM kernel in use, e.g. "OpenBLAS Prescott". */
+extern const char *onnx_gemm_kernel_name(void);
+
 /* ---- values ---- */
 
 /* Free what a value owns (for values the engine produced). */
@@ -284,6 +347,7 @@ extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
 extern const char *onnx_dtype_name(OnnxDType dtype);	/* "float32", ... */
 extern OnnxDType onnx_dtype_from_name(const char *name);	/* UNDEFINED if unknown */
 extern size_t onnx_dtype_size(OnnxDType dtype);	/* 0 if not representable */
+extern int	onnx_dtype_is_floating(OnnxDType dtype);	/* 1 for any float format, float8 too */
 extern const char *onnx_status_name(OnnxStatus status);
 
 /* ---- operator registry ---- */

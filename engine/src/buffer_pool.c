@@ -105,6 +105,35 @@ onnx_pool_put(OnnxBufferPool *pool, void *p, size_t size)
 }
 
 void
+onnx_pool_trim(OnnxBufferPool *pool, size_t keep_bytes)
+{
+	while (pool->bytes > keep_bytes)
+	{
+		int			large = -1,
+					small = -1;
+
+		for (int i = 0; i < pool->n_large; i++)
+			if (large < 0 || pool->large[i].size > pool->large[large].size)
+				large = i;
+		if (large >= 0)
+		{
+			pool->alloc->free(pool->alloc->ctx, pool->large[large].ptr);
+			pool->bytes -= pool->large[large].size;
+			pool->large[large] = pool->large[--pool->n_large];
+			continue;
+		}
+		for (int b = 0; b < POOL_SMALL_BUCKETS; b++)
+			if (pool->small[b].n > 0 && (small < 0 || pool->small[b].size > pool->small[small].size))
+				small = b;
+		if (small < 0)
+			break;
+		pool->alloc->free(pool->alloc->ctx, pool->small[small].ptr[--pool->small[small].n]);
+		pool->bytes -= pool->small[small].size;
+		pool->small_bytes -= pool->small[small].size;
+	}
+}
+
+void
 onnx_pool_free_all(OnnxBufferPool *pool)
 {
 	for (int i = 0; i < pool->n_large; i++)

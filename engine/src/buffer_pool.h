@@ -36,6 +36,8 @@ extern void onnx_pool_init(OnnxBufferPool *pool, const OnnxAllocator *alloc);
 extern void *onnx_pool_get(OnnxBufferPool *pool, size_t size);
 /* Give back p, whose usable size is at least size (frees what the pool cannot keep). */
 extern void onnx_pool_put(OnnxBufferPool *pool, void *p, size_t size);
+/* Free buffers, largest first, until the pool holds at most keep_bytes. */
+extern void onnx_pool_trim(OnnxBufferPool *pool, size_t keep_bytes);
 extern void onnx_pool_free_all(OnnxBufferPool *pool);
 
 #endif

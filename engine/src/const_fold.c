@@ -37,9 +37,12 @@
  *	  bound) is left to run, and fail, at run time; running out of memory
  *	  fails the load.
  *
- *	  Folded values are owned by the model (OnnxModel.folded).  One that
- *	  only folded nodes read is freed as soon as the last of them is
- *	  folded, so intermediate constants of a chain do not stay.
+ *	  Folded values are owned by the model (OnnxModel.folded), in its
+ *	  memory; the kernels run in a session on the load's scratch allocator
+ *	  (their outputs copied into the model's memory when that is another
+ *	  allocator).  One that only folded nodes read is freed as soon as the
+ *	  last of them is folded, so intermediate constants of a chain do not
+ *	  stay.
  *
  *-------------------------------------------------------------------------
  */
@@ -58,6 +61,7 @@
 typedef struct FoldCtx
 {
 	OnnxModel  *model;
+	const OnnxAllocator *scratch;	/* the session's: freed by the end of the load */
 	OnnxSession *session;		/* runs the kernels; its memory limit is the bound */
 	OnnxError  *err;
 } FoldCtx;
@@ -241,6 +245,7 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 	if (room == 0)
 		return ONNX_OK;
 	opts.threads = 1;
+	opts.alloc = fc->scratch;
 	opts.max_memory = room;
 	if ((st = onnx_session_set_options(fc->session, &opts, fc->err)) != ONNX_OK)
 		return st;
@@ -260,13 +265,26 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 			st = ONNX_ERR_UNSUPPORTED;	/* not a constant an initializer can hold */
 	}
 	for (int k = 0; st == ONNX_OK && k < n->n_outputs; k++)
-		if (n->outputs[k] >= 0 &&
-			(fv[k] = onnx_arena_alloc(&fc->model->arena, sizeof(OnnxFoldedValue))) == NULL)
+	{
+		if (n->outputs[k] < 0)
+			continue;
+		if ((fv[k] = onnx_arena_alloc(&fc->model->arena, sizeof(OnnxFoldedValue))) == NULL)
 			st = onnx_error_set(fc->err, ONNX_ERR_OUT_OF_MEMORY, "out of memory folding constants");
+		else if (fc->scratch == fc->model->alloc)
+		{
+			fv[k]->value = outs[k];		/* already the model's memory */
+			memset(&outs[k], 0, sizeof(OnnxValue));
+		}
+		else
+			st = onnx_value_copy(&fv[k]->value, &outs[k], fc->model->alloc, fc->err);
+	}
+	for (int k = 0; k < n->n_outputs; k++)
+		onnx_value_release(fc->scratch, &outs[k]);
 	if (st != ONNX_OK)
 	{
 		for (int k = 0; k < n->n_outputs; k++)
-			onnx_value_release(fc->model->alloc, &outs[k]);
+			if (fv[k])
+				onnx_value_release(fc->model->alloc, &fv[k]->value);
 		return st == ONNX_ERR_OUT_OF_MEMORY ? st : ONNX_OK;
 	}
 
@@ -276,12 +294,8 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 		OnnxValueSlot *v;
 
 		if (fv[k] == NULL)
-		{
-			onnx_value_release(fc->model->alloc, &outs[k]);
 			continue;
-		}
 		v = &g->values[n->outputs[k]];
-		fv[k]->value = outs[k];
 		fv[k]->next = fc->model->folded;
 		fc->model->folded = fv[k];
 		fc->model->folded_bytes += onnx_value_bytes(&fv[k]->value);
@@ -388,15 +402,17 @@ fold_graph(FoldCtx *fc, OnnxGraph *g)
 }
 
 OnnxStatus
-onnx_graph_fold(OnnxModel *model, OnnxGraph *g, OnnxError *err)
+onnx_graph_fold(OnnxModel *model, OnnxGraph *g, const OnnxAllocator *scratch, OnnxError *err)
 {
 	FoldCtx		fc;
 	OnnxSessionOptions opts = {0};
 	OnnxStatus	st;
 
 	fc.model = model;
+	fc.scratch = scratch ? scratch : model->alloc;
 	fc.err = err;
 	opts.threads = 1;
+	opts.alloc = fc.scratch;
 	if ((st = onnx_session_create(model, &opts, &fc.session, err)) != ONNX_OK)
 		return st;
 	st = fold_graph(&fc, g);

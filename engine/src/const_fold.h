@@ -6,9 +6,11 @@
 
 /*
  * Fold the constant nodes of g and its subgraphs (after inference, before
- * the optimizer).  Fails only when memory runs out.
+ * the optimizer); the kernels' own memory comes from scratch, what stays
+ * from the model's allocator.  Fails only when memory runs out.
  */
-extern OnnxStatus onnx_graph_fold(OnnxModel *model, OnnxGraph *g, OnnxError *err);
+extern OnnxStatus onnx_graph_fold(OnnxModel *model, OnnxGraph *g,
+								  const OnnxAllocator *scratch, OnnxError *err);
 /* Release the values folding made (at model free). */
 extern void onnx_model_free_folded(OnnxModel *model);
 

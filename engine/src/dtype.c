@@ -9,6 +9,7 @@
 #include <math.h>
 
 #include "engine_internal.h"
+#include "shape_cast_util.h"
 
 static const char *const dtype_names[ONNX_DTYPE_COUNT] = {
 	[ONNX_DTYPE_UNDEFINED] = "undefined",
@@ -106,6 +107,13 @@ onnx_dtype_size(OnnxDType dtype)
 		default:
 			return 0;
 	}
+}
+
+/* Public: every floating-point format, the 8- and 4-bit ones included. */
+int
+onnx_dtype_is_floating(OnnxDType dtype)
+{
+	return scu_is_floating(dtype);
 }
 
 bool
@@ -263,6 +271,8 @@ onnx_tensor_get_f64(const OnnxTensor *t, int64_t i)
 		case ONNX_DTYPE_UINT2:
 			return ((const uint8_t *) d)[i];
 		default:
+			if (scu_is_small_float(t->dtype))
+				return scu_small_float_decode(t->dtype, ((const uint8_t *) d)[i]);
 			return 0;
 	}
 }
@@ -321,6 +331,14 @@ onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v)
 			((uint8_t *) d)[i] = v != 0;
 			break;
 		default:
+			if (scu_is_small_float(t->dtype))
+			{
+				/* nearest value; out of range gives NaN or +-Inf, as Cast without saturate */
+				ScuCastOpts o = {false, SCU_ROUND_NEAREST};
+
+				((uint8_t *) d)[i] = scu_small_float_encode(t->dtype, v, &o);
+				break;
+			}
 			/* integers: NaN stores 0, out-of-range values saturate (the C cast would be undefined) */
 			onnx_tensor_set_i64(t, i, isnan(v) ? 0 : v >= 9223372036854775807.0 ? INT64_MAX :
 								v <= -9223372036854775808.0 ? INT64_MIN : (int64_t) v);

@@ -217,7 +217,8 @@ convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 }
 
 static OnnxStatus
-load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
+load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *scratch,
+				OnnxError *err)
 {
 	OnnxBuildCtx bc;
 	OnnxStatus	st;
@@ -249,7 +250,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	 * the rewritten protobuf lives in a temporary arena, freed once the
 	 * graph (which copies what it keeps) is built.
 	 */
-	onnx_arena_init(&tmp, m->alloc);
+	onnx_arena_init(&tmp, scratch);
 	st = onnx_inline_functions(&tmp, mp, &gp, err);
 	if (st == ONNX_OK)
 		st = onnx_graph_build(&bc, gp, NULL, &g);
@@ -270,7 +271,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
 		return st;
-	if ((st = onnx_graph_fold(m, g, err)) != ONNX_OK)
+	if ((st = onnx_graph_fold(m, g, scratch, err)) != ONNX_OK)
 		return st;
 	onnx_graph_optimize(g, &m->arena);
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
@@ -293,6 +294,14 @@ OnnxStatus
 onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 				OnnxModel **model, OnnxError *err)
 {
+	return onnx_model_load_in(bytes, len, alloc, alloc, model, err);
+}
+
+/* Public: the same, the model's memory from alloc, decoding's from scratch. */
+OnnxStatus
+onnx_model_load_in(const void *bytes, size_t len, const OnnxAllocator *alloc,
+				   const OnnxAllocator *scratch, OnnxModel **model, OnnxError *err)
+{
 	OnnxPbAlloc pb;
 	Onnx__ModelProto *mp;
 	OnnxModel  *m;
@@ -302,11 +311,13 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	*model = NULL;
 	if (alloc == NULL)
 		alloc = &onnx_malloc_allocator;
+	if (scratch == NULL)
+		scratch = alloc;
 	if (bytes == NULL || len == 0)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "model is empty");
 	if ((st = onnx_proto_guard(&onnx__model_proto__descriptor, bytes, len, err)) != ONNX_OK)
 		return st;
-	onnx_pb_alloc_init(&pb, alloc);
+	onnx_pb_alloc_init(&pb, scratch);
 	mp = onnx__model_proto__unpack(&pb.pa, len, bytes);
 	if (mp == NULL && pb.failed)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory decoding the model");
@@ -321,7 +332,7 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	memset(m, 0, sizeof(*m));
 	m->alloc = alloc;
 	onnx_arena_init(&m->arena, alloc);
-	st = load_from_proto(m, mp, err);
+	st = load_from_proto(m, mp, scratch, err);
 	onnx__model_proto__free_unpacked(mp, &pb.pa);
 	if (st != ONNX_OK)
 	{

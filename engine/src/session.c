@@ -28,6 +28,7 @@
 
 #include "buffer_pool.h"
 #include "engine_internal.h"
+#include "profile.h"
 
 /* What a frame does with a value slot at the end of the run. */
 enum
@@ -58,6 +59,7 @@ struct OnnxSession
 	OnnxBufferPool pool;
 	FrameSlots *frames;			/* model->n_graphs, by OnnxGraph.id */
 	size_t		frame_bytes;
+	OnnxProfile *profile;		/* per-op times; set while opts.profile is on */
 };
 
 typedef struct OnnxFrame
@@ -139,6 +141,7 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 					OnnxSession **session, OnnxError *err)
 {
 	OnnxSession *s;
+	const OnnxAllocator *alloc;
 
 	onnx_error_clear(err);
 	*session = NULL;
@@ -151,25 +154,36 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 		if (!onnx_cuda_available(why, sizeof(why)))
 			return onnx_error_set(err, ONNX_ERR_DEVICE, "CUDA is not available: %s", why);
 	}
-	s = model->alloc->alloc(model->alloc->ctx, sizeof(OnnxSession));
+	alloc = opts && opts->alloc ? opts->alloc : model->alloc;
+	s = alloc->alloc(alloc->ctx, sizeof(OnnxSession));
 	if (s == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
 	memset(s, 0, sizeof(*s));
-	s->frames = model->alloc->alloc(model->alloc->ctx,
-									sizeof(FrameSlots) * (size_t) (model->n_graphs + 1));
+	s->frames = alloc->alloc(alloc->ctx, sizeof(FrameSlots) * (size_t) (model->n_graphs + 1));
 	if (s->frames == NULL)
 	{
-		model->alloc->free(model->alloc->ctx, s);
+		alloc->free(alloc->ctx, s);
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
 	}
 	memset(s->frames, 0, sizeof(FrameSlots) * (size_t) (model->n_graphs + 1));
 	s->model = model;
-	s->alloc = model->alloc;
+	s->alloc = alloc;
 	onnx_pool_init(&s->pool, s->alloc);
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.threads <= 0)
 		s->opts.threads = 1;
+	if (s->opts.profile)
+	{
+		OnnxStatus	st = onnx_profile_create(model, s->alloc, &s->profile, err);
+
+		if (st != ONNX_OK)
+		{
+			s->alloc->free(s->alloc->ctx, s->frames);
+			s->alloc->free(s->alloc->ctx, s);
+			return st;
+		}
+	}
 	*session = s;
 	return ONNX_OK;
 }
@@ -186,6 +200,7 @@ onnx_session_free(OnnxSession *session)
 		session->alloc->free(session->alloc->ctx, session->frames[i].state);
 	}
 	session->alloc->free(session->alloc->ctx, session->frames);
+	onnx_profile_free(session->profile, session->alloc);
 	session->alloc->free(session->alloc->ctx, session);
 }
 
@@ -194,6 +209,18 @@ onnx_session_bytes(const OnnxSession *session)
 {
 	return sizeof(*session) + session->pool.bytes + session->frame_bytes +
 		session->model->arena.total + session->model->folded_bytes;
+}
+
+size_t
+onnx_session_pool_bytes(const OnnxSession *session)
+{
+	return session->pool.bytes;
+}
+
+void
+onnx_session_trim(OnnxSession *session, size_t keep_bytes)
+{
+	onnx_pool_trim(&session->pool, keep_bytes);
 }
 
 /* ---- frames ---- */
@@ -777,7 +804,8 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			}
 		}
 		ctx_init(&ctx, s, n, ins, outs, f, err);
-		st = n->def->run(&ctx);
+		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) :
+			n->def->run(&ctx);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
 		if (ctx.stolen | ctx.viewed)
@@ -1052,6 +1080,8 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 		s->alloc->free(s->alloc->ctx, out_ids);
 	frame_free(s, &f);
 	s->live_bytes = 0;
+	if (st != ONNX_OK)
+		onnx_session_trim(s, 0);	/* a failed run keeps nothing */
 	return st;
 }
 
@@ -1064,8 +1094,29 @@ onnx_session_set_options(OnnxSession *session, const OnnxSessionOptions *opts,
 	if (opts->device != session->opts.device)
 		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
 							  "a session cannot change device; create a new one");
+	if (opts->profile && session->profile == NULL)
+	{
+		OnnxStatus	st = onnx_profile_create(session->model, session->alloc,
+											 &session->profile, err);
+
+		if (st != ONNX_OK)
+			return st;
+	}
 	session->opts = *opts;
 	if (session->opts.threads <= 0)
 		session->opts.threads = 1;
 	return ONNX_OK;
+}
+
+/* Per-operator times of the profiled runs (profile.c). */
+int
+onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries, int max)
+{
+	return onnx_profile_read(session->profile, entries, max);
+}
+
+void
+onnx_session_profile_reset(OnnxSession *session)
+{
+	onnx_profile_reset(session->profile);
 }

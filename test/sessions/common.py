@@ -29,6 +29,13 @@ class Tally:
         sys.exit(1 if self.failed else 0)
 
 
+def pg_bindir():
+    """Binaries of the PostgreSQL under test: PG_CONFIG's, else the system's 15."""
+    import subprocess
+    pg_config = os.environ.get("PG_CONFIG", "/usr/lib/postgresql/15/bin/pg_config")
+    return subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def fixture_bytes(name):
     with open(os.path.join(FIXTURES, name), "rb") as f:
         return f.read()
@@ -45,3 +52,18 @@ def fresh_database(name):
     def connect(autocommit=True):
         return psycopg.connect(dbname=name, autocommit=autocommit)
     return connect
+
+
+def matmul_model(k, n, seed=0, scale=0.01):
+    """Bytes of a model y = x @ w, x float32 (N, k), w (k, n) random normal * scale."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = (np.random.default_rng(seed).standard_normal((k, n)) * scale).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "matmul",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])],
+                          [numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m.SerializeToString()

@@ -4,6 +4,12 @@
  *	  Graph rewrites done once at load, after operator resolution and
  *	  inference.  Each keeps the graph's results unchanged.
  *
+ *	  - Identity: its readers read its input instead, unless its output is
+ *	    a graph output or captured by a subgraph; the node is skipped.
+ *	  - Reshape to a constant shape (no dim copied from the input) of the
+ *	    output of Reshape, Flatten, Squeeze or Unsqueeze read by nothing
+ *	    else: it reshapes that node's input directly, and the node is
+ *	    skipped (chains collapse into their last Reshape).
  *	  - Conv followed by BatchNormalization (inference), both with constant
  *	    float weights used nowhere else: the normalization is folded into
  *	    the convolution's weights and bias, and the BatchNormalization node
@@ -12,13 +18,14 @@
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
- *
  *	  - MatMul followed by Add of a constant float32 1-D bias with one
  *	    value per output column: the MatMul writes the Add's output,
  *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
  *
- *	  Graphs with subgraphs (If, Loop, Scan) are left as they are, so no
- *	  captured value can be rewritten under a subgraph.
+ *	  Subgraphs (If branches, Loop and Scan bodies) are optimized the same
+ *	  way.  A value a subgraph captures counts as one more use, so no
+ *	  rewrite changes or takes over what a subgraph reads: its producer
+ *	  keeps writing it, and an initializer it reads is never rewritten.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,21 +34,12 @@
 
 #include <math.h>
 
-static bool
-has_subgraphs(const OnnxGraph *g)
-{
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int a = 0; a < g->nodes[i].n_attrs; a++)
-			if (g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPH ||
-				g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPHS)
-				return true;
-	return false;
-}
-
 /*
  * uses[id] = number of node inputs of g that read value id, skipped nodes
- * included (counted once per optimization, kept up to date by rewrites
- * that add an input); NULL if out of memory.
+ * included, plus one per capture of id by a subgraph (at any depth), so
+ * that no rewrite takes a value a subgraph reads for its own (counted once
+ * per optimization, kept up to date by rewrites that add an input); NULL
+ * if out of memory.
  */
 static int *
 count_uses(const OnnxGraph *g, OnnxArena *arena)
@@ -54,6 +52,7 @@ count_uses(const OnnxGraph *g, OnnxArena *arena)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 			if (g->nodes[i].inputs[k] >= 0)
 				uses[g->nodes[i].inputs[k]]++;
+	onnx_graph_count_captures(g, uses);
 	return uses;
 }
 
@@ -185,7 +184,8 @@ next:
 
 /*
  * Readers of every value: node indices user[off[id] .. off[id + 1]), a
- * node once per input that reads the value, skipped nodes included.
+ * node once per input that reads the value, skipped nodes included; -1
+ * for a use by a subgraph (a capture), which no rewrite may take over.
  */
 typedef struct Users
 {
@@ -212,6 +212,8 @@ users_build(const OnnxGraph *g, OnnxArena *arena, const int *uses, Users *u)
 	u->off[g->n_values] = total;
 	if ((u->user = onnx_arena_alloc(arena, sizeof(int) * ((size_t) total + 1))) == NULL)
 		return false;
+	for (int k = 0; k < total; k++)
+		u->user[k] = -1;
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 			if (g->nodes[i].inputs[k] >= 0)
@@ -244,6 +246,8 @@ sole_reader(OnnxGraph *g, const int *uses, const Users *u, int id, bool any_type
 	if (id < 0 || g->values[id].source != ONNX_SRC_NODE || g->values[id].is_output ||
 		consumers(uses, id) != 1 || (!any_type && g->values[id].info.dtype != ONNX_DTYPE_FLOAT))
 		return NULL;
+	if (u->user[u->off[id]] < 0)
+		return NULL;			/* read by a subgraph */
 	n = &g->nodes[u->user[u->off[id]]];
 	return n->skip || n->domain[0] || n->n_outputs != 1 || n->outputs[0] < 0 ? NULL : n;
 }
@@ -355,6 +359,8 @@ match_gated(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatch *m)
 	int			a = u->user[u->off[x]],
 				b = u->user[u->off[x] + 1];
 
+	if (a < 0 || b < 0)
+		return false;			/* read by a subgraph */
 	for (int pass = 0; pass < 2; pass++)
 	{
 		OnnxNode   *gate = &g->nodes[pass ? b : a];
@@ -391,6 +397,8 @@ match_spelled_hardswish(OnnxGraph *g, const int *uses, const Users *u, int x, Ac
 	int			a = u->user[u->off[x]],
 				b = u->user[u->off[x] + 1];
 
+	if (a < 0 || b < 0)
+		return false;			/* read by a subgraph */
 	for (int pass = 0; pass < 2; pass++)
 	{
 		OnnxNode   *add = &g->nodes[pass ? b : a];
@@ -694,16 +702,140 @@ fuse_matmul_bias(OnnxGraph *g, const int *uses)
 	}
 }
 
-/* Apply every rewrite to the main graph. */
+/*
+ * Identity whose output is neither a graph output nor captured by a
+ * subgraph: its readers read its input instead, and the node is skipped
+ * (and reads nothing, so that the rewrites after it see the true uses).
+ */
+static void
+remove_identities(OnnxGraph *g, OnnxArena *arena)
+{
+	int		   *captured = NULL;
+	int		   *alias = NULL;
+	bool		any = false;
+
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		int			in,
+					out;
+
+		if (n->skip || n->domain[0] || strcmp(n->op_type, "Identity") != 0 ||
+			n->n_inputs != 1 || n->n_outputs != 1 || (in = n->inputs[0]) < 0 ||
+			(out = n->outputs[0]) < 0 || g->values[out].is_output)
+			continue;
+		if (captured == NULL)
+		{
+			captured = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			alias = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			if (captured == NULL || alias == NULL)
+				return;
+			onnx_graph_count_captures(g, captured);
+			for (int v = 0; v < g->n_values; v++)
+				alias[v] = v;
+		}
+		if (captured[out])
+			continue;
+		/* nodes are in execution order: in is resolved already */
+		alias[out] = alias[in];
+		n->skip = true;
+		n->n_inputs = 0;
+		n->n_outputs = 0;
+		g->values[out].last_use = -1;
+		any = true;
+	}
+	if (!any)
+		return;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+		{
+			int			id = g->nodes[i].inputs[k];
+
+			if (id >= 0 && alias[id] != id)
+			{
+				g->nodes[i].inputs[k] = alias[id];
+				if (g->values[alias[id]].last_use < i)
+					g->values[alias[id]].last_use = i;
+			}
+		}
+}
+
+/* Whether n only reshapes its input 0 (row-major order and count kept). */
+static bool
+is_reshape_like(const OnnxNode *n)
+{
+	return !n->skip && n->domain[0] == '\0' && n->n_outputs == 1 && n->n_inputs >= 1 &&
+		n->inputs[0] >= 0 &&
+		(strcmp(n->op_type, "Reshape") == 0 || strcmp(n->op_type, "Flatten") == 0 ||
+		 strcmp(n->op_type, "Squeeze") == 0 || strcmp(n->op_type, "Unsqueeze") == 0);
+}
+
+/*
+ * A Reshape to a constant shape that copies no dim from its input (no 0,
+ * or allowzero) depends on its input's element count only, so it may read
+ * the input of a reshape-like producer (Reshape, Flatten, Squeeze,
+ * Unsqueeze) directly when nothing else reads the producer's output; the
+ * producer is then skipped, and chains collapse into their last Reshape.
+ * As in onnxruntime, a producer that would have failed at run time (a
+ * bad shape) no longer runs.
+ */
+static void
+collapse_reshapes(OnnxGraph *g, int *uses)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *r = &g->nodes[i];
+		const OnnxTensor *shape;
+		bool		copies_dims = false;
+
+		if (!is_reshape_like(r) || strcmp(r->op_type, "Reshape") != 0 || r->opset < 5 ||
+			r->n_inputs != 2 || (shape = onnx_const_input(g, r, 1)) == NULL ||
+			shape->dtype != ONNX_DTYPE_INT64)
+			continue;
+		for (int64_t k = 0; k < shape->count; k++)
+			if (((const int64_t *) shape->data)[k] == 0)
+				copies_dims = true;
+		if (copies_dims && onnx_attr_int(r, "allowzero", 0) == 0)
+			continue;
+		for (;;)
+		{
+			int			mid = r->inputs[0];
+			int			p = g->values[mid].producer;
+			OnnxNode   *prod;
+
+			if (g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output || p < 0 ||
+				consumers(uses, mid) != 1 || !is_reshape_like(prod = &g->nodes[p]) ||
+				prod->outputs[0] != mid)
+				break;
+			/* r reads what prod read; prod reads nothing and is skipped */
+			r->inputs[0] = prod->inputs[0];
+			uses[mid]--;
+			for (int k = 0; k < prod->n_inputs; k++)
+				if (prod->inputs[k] >= 0)
+					uses[prod->inputs[k]]--;
+			uses[r->inputs[0]]++;
+			if (g->values[r->inputs[0]].last_use < i)
+				g->values[r->inputs[0]].last_use = i;
+			g->values[mid].last_use = -1;
+			prod->skip = true;
+			prod->n_inputs = 0;
+			prod->n_outputs = 0;
+		}
+	}
+}
+
+/* Apply every rewrite to g, then to its subgraphs. */
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 {
+	OnnxGraph  *sub;
 	int		   *uses;
-
-	if (has_subgraphs(g) || (uses = count_uses(g, arena)) == NULL)
-		return;
 	Users		u;
 
+	remove_identities(g, arena);
+	if ((uses = count_uses(g, arena)) == NULL)
+		return;
+	collapse_reshapes(g, uses);
 	fold_conv_batchnorm(g, arena, uses);
 	if (users_build(g, arena, uses, &u))
 	{
@@ -711,4 +843,7 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 		fuse_activations(g, uses, &u);
 	}
 	fuse_matmul_bias(g, uses);
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			onnx_graph_optimize(sub, arena);
 }

@@ -10,11 +10,13 @@
  *-------------------------------------------------------------------------
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "onnx_engine.h"
+#include "onnx.pb-c.h"			/* to build a model in the test */
 #include "vecmath.h"			/* engine-internal: the SIMD row kernels */
 
 static int	passed,
@@ -82,6 +84,44 @@ counting_free(void *ctx, void *p)
 		c->frees++;
 		free(p);
 	}
+}
+
+/* ---- byte-counting allocator: what is held now and at most ---- */
+
+typedef struct ByteAlloc
+{
+	size_t		now;
+	size_t		peak;
+	long		calls;
+} ByteAlloc;
+
+static void *
+byte_alloc(void *ctx, size_t size)
+{
+	ByteAlloc  *b = ctx;
+	size_t	   *p = malloc(size + 16);
+
+	if (p == NULL)
+		return NULL;
+	p[0] = size;
+	b->now += size;
+	if (b->now > b->peak)
+		b->peak = b->now;
+	b->calls++;
+	return (char *) p + 16;
+}
+
+static void
+byte_free(void *ctx, void *ptr)
+{
+	ByteAlloc  *b = ctx;
+	size_t	   *p;
+
+	if (ptr == NULL)
+		return;
+	p = (size_t *) ((char *) ptr - 16);
+	b->now -= p[0];
+	free(p);
 }
 
 static void
@@ -749,6 +789,83 @@ test_control_alloc_failures(void)
 	alloc_sweep("function.onnx", 1, fn_names, in, 1);
 }
 
+/*
+ * fold.onnx: y = If(max(x) > 1e30, r + sum(ConstantOfShape(10^10 floats)),
+ * Relu(r)), r = Reshape(x @ ConstantOfShape([256, 1024], 0.01), Concat(
+ * Shape(x)[0], -1)).  Folding at load builds the 1 MiB weight and the
+ * Reshape's shape once, never the 40 GB constant of the branch no run
+ * takes; a run then holds so little that a 256 KiB memory limit passes
+ * (the weight alone would not fit it), and in the steady state a run
+ * calls the allocator only for what it hands back.
+ */
+static void
+test_fold(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("fold.onnx", &len);
+	ByteAlloc	ba = {0, 0, 0};
+	OnnxAllocator a = {byte_alloc, byte_free, &ba};
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxSessionOptions opts = {0};
+	OnnxError	err;
+	float		x[256];
+	double		sum = 0;
+	OnnxValue	in,
+				y;
+	const char *names[] = {"x"};
+	int			ok = 1;
+	long		calls[4];
+
+	for (int i = 0; i < 256; i++)
+	{
+		x[i] = (float) (-1.0 + 2.0 * i / 255.0 + 0.5);
+		sum += x[i];
+	}
+	in = tensor_value(ONNX_DTYPE_FLOAT, 2, 256, x, sizeof(float));
+	in.tensor.dims[0] = 1;
+	in.tensor.dims[1] = 256;
+	CHECK(onnx_model_load(bytes, len, &a, &m, &err) == ONNX_OK, "fold fixture loads");
+	if (m == NULL)
+	{
+		printf("# %s\n", err.message);
+		free(bytes);
+		return;
+	}
+	printf("# fold.onnx: load held at most %zu bytes, the model holds %zu\n", ba.peak, ba.now);
+	CHECK(ba.peak < ((size_t) 16 << 20),
+		  "a ConstantOfShape of 10^10 floats is not built at load (under 16 MiB held)");
+	opts.max_memory = 256 * 1024;
+	CHECK(onnx_session_create(m, &opts, &s, &err) == ONNX_OK, "fold session");
+	for (int r = 0; r < 4 && ok; r++)
+	{
+		long		before = ba.calls;
+
+		if (onnx_session_run(s, 1, names, &in, 1, NULL, &y, &err) != ONNX_OK)
+		{
+			printf("# run %d: %s\n", r, err.message);
+			ok = 0;
+			break;
+		}
+		calls[r] = ba.calls - before;
+		for (int j = 0; j < 1024 && ok; j++)
+			if (fabs(((float *) y.tensor.data)[j] - fmax(sum * 0.01, 0)) > 1e-4)
+				ok = 0;
+		onnx_value_release(&a, &y);
+	}
+	CHECK(ok, "folded weight and shape give x @ 0.01 reshaped, under a 256 KiB memory limit");
+	if (ok)
+	{
+		printf("# allocator calls per run: %ld, %ld, %ld, %ld\n", calls[0], calls[1], calls[2], calls[3]);
+		CHECK(calls[3] <= 3, "a run in the steady state calls the allocator at most 3 times");
+	}
+	onnx_session_free(s);
+	onnx_model_free(m);
+	CHECK(ba.now == 0, "fold fixture: everything freed");
+	free(bytes);
+	alloc_sweep("fold.onnx", 1, names, &in, 1);
+}
+
 static void
 test_alloc_failures(void)
 {
@@ -1168,6 +1285,130 @@ test_lstm_alloc_failures(void)
 	alloc_sweep("lstm.onnx", 4, names, in, 3);
 }
 
+/*
+ * The serialized model y = Tanh(Exp(Neg(Sigmoid(Relu(x))))), x and y
+ * float (n); malloc'ed, length in *len.
+ */
+static void *
+elementwise_chain_model(int64_t n, size_t *len)
+{
+	static char *ops[] = {"Relu", "Sigmoid", "Neg", "Exp", "Tanh"};
+	static char *names[] = {"x", "t1", "t2", "t3", "t4", "y"};
+	Onnx__NodeProto nodes[5],
+			   *node_ptrs[5];
+	Onnx__TensorShapeProto__Dimension dim = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__INIT,
+			   *dims[1] = {&dim};
+	Onnx__TensorShapeProto shape = ONNX__TENSOR_SHAPE_PROTO__INIT;
+	Onnx__TypeProto__Tensor tt = ONNX__TYPE_PROTO__TENSOR__INIT;
+	Onnx__TypeProto type = ONNX__TYPE_PROTO__INIT;
+	Onnx__ValueInfoProto in = ONNX__VALUE_INFO_PROTO__INIT,
+			   *ins[1] = {&in},
+				out = ONNX__VALUE_INFO_PROTO__INIT,
+			   *outs[1] = {&out};
+	Onnx__GraphProto g = ONNX__GRAPH_PROTO__INIT;
+	Onnx__OperatorSetIdProto opset = ONNX__OPERATOR_SET_ID_PROTO__INIT,
+			   *opsets[1] = {&opset};
+	Onnx__ModelProto m = ONNX__MODEL_PROTO__INIT;
+	void	   *buf;
+
+	for (int i = 0; i < 5; i++)
+	{
+		onnx__node_proto__init(&nodes[i]);
+		nodes[i].op_type = ops[i];
+		nodes[i].n_input = 1;
+		nodes[i].input = &names[i];
+		nodes[i].n_output = 1;
+		nodes[i].output = &names[i + 1];
+		node_ptrs[i] = &nodes[i];
+	}
+	dim.value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+	dim.dim_value = n;
+	shape.n_dim = 1;
+	shape.dim = dims;
+	tt.has_elem_type = 1;
+	tt.elem_type = ONNX_DTYPE_FLOAT;
+	tt.shape = &shape;
+	type.value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+	type.tensor_type = &tt;
+	in.name = "x";
+	in.type = &type;
+	out.name = "y";
+	out.type = &type;
+	g.name = "chain";
+	g.n_node = 5;
+	g.node = node_ptrs;
+	g.n_input = 1;
+	g.input = ins;
+	g.n_output = 1;
+	g.output = outs;
+	opset.domain = "";
+	opset.has_version = 1;
+	opset.version = 21;
+	m.has_ir_version = 1;
+	m.ir_version = 10;
+	m.n_opset_import = 1;
+	m.opset_import = opsets;
+	m.graph = &g;
+	*len = onnx__model_proto__get_packed_size(&m);
+	buf = malloc(*len);
+	onnx__model_proto__pack(&m, buf);
+	return buf;
+}
+
+/*
+ * A chain of elementwise ops runs in one buffer: each output takes over
+ * its input's (the memory limit leaves room for one intermediate tensor
+ * only), the graph input is not written, the results are right.
+ */
+static void
+test_elementwise_in_place(void)
+{
+	const int64_t n = 1000;
+	size_t		len;
+	void	   *bytes = elementwise_chain_model(n, &len);
+	float	   *xs = malloc(sizeof(float) * n);
+	const char *names[] = {"x"};
+	OnnxModel  *m;
+	OnnxSession *s;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	OnnxValue	x = {0},
+				y = {0};
+	bool		right = true,
+				kept = true;
+
+	for (int64_t i = 0; i < n; i++)
+		xs[i] = (float) (i - n / 2) / 100.0f;
+	x.kind = ONNX_VALUE_TENSOR;
+	x.tensor.dtype = ONNX_DTYPE_FLOAT;
+	x.tensor.rank = 1;
+	x.tensor.dims[0] = n;
+	x.tensor.count = n;
+	x.tensor.nbytes = sizeof(float) * n;
+	x.tensor.data = xs;
+	CHECK(onnx_model_load(bytes, len, &onnx_malloc_allocator, &m, &err) == ONNX_OK,
+		  "an elementwise chain built in the test loads");
+	opts.max_memory = sizeof(float) * n * 3 / 2;
+	onnx_session_create(m, &opts, &s, &err);
+	CHECK(onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_OK,
+		  "its five ops run in one buffer (memory limit of 1.5 tensors)");
+	for (int64_t i = 0; i < n && y.kind == ONNX_VALUE_TENSOR; i++)
+	{
+		double		v = xs[i] > 0 ? xs[i] : 0;
+
+		v = tanh(exp(-1.0 / (1.0 + exp(-v))));
+		right &= fabs(((float *) y.tensor.data)[i] - v) <= 1e-6 * fabs(v);
+		kept &= xs[i] == (float) (i - n / 2) / 100.0f;
+	}
+	CHECK(y.kind == ONNX_VALUE_TENSOR && right, "the chain computed in place is right");
+	CHECK(kept, "the graph input is not written");
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(xs);
+	free(bytes);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1182,12 +1423,14 @@ main(int argc, char **argv)
 	test_loop();
 	test_functions();
 	test_control_alloc_failures();
+	test_fold();
 	test_random();
 	test_conv_batch();
 	test_initializer_override();
 	test_profile();
 	test_vecmath();
 	test_lstm_alloc_failures();
+	test_elementwise_in_place();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

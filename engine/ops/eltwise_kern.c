@@ -270,7 +270,10 @@ clamp01_f32(float t)
 	return t > 1.0f ? 1.0f : t;
 }
 
-/* softplus: log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)) */
+/*
+ * softplus: log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)); at most 2.8
+ * ulp where the result is >= 2^-126 (test/engine/vecmath_accuracy.c)
+ */
 static inline float
 softplus_f32(float x)
 {
@@ -279,7 +282,8 @@ softplus_f32(float x)
 
 /*
  * mish: x tanh(softplus(x)) = x n / (n + 2) with e = exp(x), n = e (e +
- * 2); beyond x = 20 the factor is 1 in float32.
+ * 2); beyond x = 20 the factor is 1 in float32.  At most 4.7 ulp where
+ * the result is above 1.5e-36 in magnitude (below x = -87 it is 0).
  */
 static inline float
 mish_f32(float x)
@@ -290,7 +294,12 @@ mish_f32(float x)
 	return x < 20.0f ? x * (m / (m + 2.0f)) : x;
 }
 
-/* gelu, tanh form: 0.5 x (1 + tanh(u)) = x sigmoid(2u), no cancellation */
+/*
+ * gelu, tanh form: 0.5 x (1 + tanh(u)) = x sigmoid(2u), no cancellation;
+ * within 2.1 ulp of x of the exact value (the erf form, 0.5 x (1 +
+ * erf(x / sqrt 2)) below, within 1.9 ulp of x).  Relative to the result
+ * the error grows for very negative x, where gelu is a tiny difference.
+ */
 static inline float
 gelu_tanh_f32(float x)
 {

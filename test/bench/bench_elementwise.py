@@ -53,8 +53,10 @@ class Error(ctypes.Structure):
 
 
 class Options(ctypes.Structure):
+    """OnnxSessionOptions (fields an older build lacks are simply not read)."""
     _fields_ = [("device", ctypes.c_int), ("threads", ctypes.c_int), ("max_memory", ctypes.c_size_t),
-                ("abort_fn", ctypes.c_void_p), ("abort_ctx", ctypes.c_void_p)]
+                ("abort_fn", ctypes.c_void_p), ("abort_ctx", ctypes.c_void_p), ("profile", ctypes.c_int),
+                ("alloc", ctypes.c_void_p)]
 
 
 def shared_lib(static_lib, tmp):
@@ -87,7 +89,7 @@ class Session:
         if lib.onnx_model_load(model_bytes, ctypes.c_size_t(len(model_bytes)), ctypes.c_void_p(alloc),
                                ctypes.byref(self.model), ctypes.byref(self.err)) != 0:
             raise RuntimeError(self.err.message.decode())
-        opts = Options(0, 1, 0, None, None)
+        opts = Options(0, 1, 0, None, None, 0, None)
         if lib.onnx_session_create(self.model, ctypes.byref(opts), ctypes.byref(self.sess),
                                    ctypes.byref(self.err)) != 0:
             raise RuntimeError(self.err.message.decode())

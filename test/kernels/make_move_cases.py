@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""Kernel cases for the data-movement operators (engine/ops/ops_tensor_move.c
+over engine/src/strided_copy.c).
+
+    make_move_cases.py OUT_DIR
+
+Transpose: 2-D tiles with odd sizes (blocked transpose), channel shuffles
+(contiguous runs), permutations of rank 3 to 6, every element size.
+Slice: negative, strided, reversed and out-of-range starts/ends/steps,
+omitted and negative axes, the opset-1 attribute form, empty results.
+Concat/Split: every axis, uneven and empty parts.  Gather: negative
+indices, axis != 0, int32/int64 indices, scalar and 2-D indices.  Pad:
+constant, reflect, edge and wrap with asymmetric pads (also wider than the
+dim), zero pads, negative pads, axes, the opset-2 attribute form.  Tile:
+repeats of 0 to 3 on every dim.  Dtypes float32, float16, float64, int64,
+int32, uint8, bool and string.  Expected outputs from onnxruntime.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases import make_model, write_case  # noqa: E402
+
+rng = np.random.default_rng(20261207)
+
+
+def arr(shape, dt=np.float32):
+    """Random data of a dtype (strings: short words)."""
+    if dt == np.str_ or dt == object:
+        words = np.array(["a", "bc", "", "def", "xyz0", "q"], dtype=object)
+        return words[rng.integers(0, len(words), shape)].astype(object)
+    if dt == np.bool_:
+        return rng.integers(0, 2, shape).astype(np.bool_)
+    if np.issubdtype(dt, np.integer):
+        return rng.integers(-100 if np.issubdtype(dt, np.signedinteger) else 0, 100, shape).astype(dt)
+    return rng.standard_normal(shape).astype(dt)
+
+
+def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inputs=(), expected=None):
+    """A one-node model: op(x, consts...) with constant inputs as initializers;
+    expected: a function giving the outputs where onnxruntime refuses the case
+    (always used for strings)."""
+    attrs = attrs or {}
+    names = ["x"] + [c[0] for c in consts]
+    node = helper.make_node(op, names, ["y%d" % i for i in range(n_out)], **attrs)
+    dt = object if x.dtype == object else x.dtype
+    inputs = {"x": (dt, list(x.shape))}
+    feed = {"x": x}
+    for nm, v in extra_inputs:
+        inputs[nm] = (v.dtype, list(v.shape))
+        feed[nm] = v
+    kw = {} if opset is None else {"opset": opset}
+    m = make_model([node], inputs, {"y%d" % i: (dt, None) for i in range(n_out)},
+                   initializers=[(c[0], c[1]) for c in consts], **kw)
+    if expected is not None and x.dtype == object:
+        write_case(out, name, m, feed, rtol=0, atol=0, expected=expected())
+        return
+    try:
+        write_case(out, name, m, feed, rtol=0, atol=0)
+    except Exception:
+        if expected is None:
+            raise
+        write_case(out, name, m, feed, rtol=0, atol=0, expected=expected())
+
+
+def np_pad(x, pads, mode, value=0):
+    """numpy's Pad: positive parts padded (reflect repeats its mirror), then negative parts cropped."""
+    r = x.ndim
+    pos = [(max(pads[d], 0), max(pads[r + d], 0)) for d in range(r)]
+    kw = {"constant_values": value} if mode == "constant" else {}
+    y = np.pad(x, pos, mode={"wrap": "wrap", "edge": "edge", "reflect": "reflect", "constant": "constant"}[mode], **kw)
+    sl = tuple(slice(max(-pads[d], 0), y.shape[d] - max(-pads[r + d], 0)) for d in range(r))
+    return [y[sl]]
+
+
+def i64(*v):
+    return np.array(v, dtype=np.int64)
+
+
+DTYPES = [np.float32, np.float16, np.float64, np.int64, np.int32, np.uint8, np.bool_, object]
+
+
+def dname(dt):
+    return "str" if dt == object else np.dtype(dt).name
+
+
+def transpose_cases(out):
+    for shape, perm in [((17, 33), (1, 0)), ((4, 4), (1, 0)), ((3, 70), (1, 0)), ((64, 5), (1, 0)),
+                        ((1, 4, 3, 7, 7), (0, 2, 1, 3, 4)), ((2, 3, 5), (2, 0, 1)), ((2, 3, 5), (1, 2, 0)),
+                        ((2, 3, 5), (0, 2, 1)), ((5, 1, 6, 1, 7), (4, 3, 2, 1, 0)),
+                        ((2, 3, 4, 5), (3, 1, 2, 0)), ((1, 24, 19, 18), (0, 2, 3, 1)),
+                        ((1, 19, 18, 24), (0, 3, 1, 2)), ((2, 2, 3, 2, 3, 2), (5, 3, 1, 4, 2, 0))]:
+        one(out, "transpose_%s_%s" % ("x".join(map(str, shape)), "".join(map(str, perm))), "Transpose",
+            arr(shape), {"perm": list(perm)})
+    one(out, "transpose_default_perm", "Transpose", arr((3, 4, 5)))
+    for dt in DTYPES:
+        one(out, "transpose_%s" % dname(dt), "Transpose", arr((9, 21), dt), {"perm": [1, 0]})
+        one(out, "transpose_%s_3d" % dname(dt), "Transpose", arr((3, 5, 6), dt), {"perm": [2, 0, 1]})
+    one(out, "transpose_empty", "Transpose", arr((3, 0, 4)), {"perm": [2, 1, 0]})
+
+
+def slice_cases(out):
+    x = arr((6, 7, 9))
+    specs = [
+        ("basic", (1, 0), (4, 5), (0, 1), None),
+        ("neg_start", (-3,), (100,), (2,), None),
+        ("neg_end", (0,), (-2,), (1,), None),
+        ("step2", (0, 1), (9, 7), (2, 1), (3, 2)),
+        ("step3_inner", (1,), (9,), (2,), (3,)),
+        ("rev_all", (-1,), (-10,), (2,), (-1,)),
+        ("rev_step2", (8, 5), (0, -100), (2, 0), (-2, -1)),
+        ("rev_step3", (100,), (-100,), (1,), (-3,)),
+        ("int64_limits", (0, -9223372036854775807 - 1), (9223372036854775807, 9223372036854775807), (1, 2), None),
+        ("int64_min_step", (8,), (-9223372036854775807,), (2,), (-9223372036854775807 - 1,)),
+        ("huge_step", (0,), (9,), (2,), (9223372036854775807,)),
+        ("neg_axes", (2, 1), (5, 4), (-1, -3), None),
+        ("empty", (5,), (2,), (1,), None),
+        ("empty_rev", (2,), (5,), (1,), (-1,)),
+        ("start_past_end", (50,), (60,), (0,), None),
+        ("whole_rows", (1,), (3,), (0,), None),
+    ]
+    for name, st, en, ax, sp in specs:
+        consts = [("starts", i64(*st)), ("ends", i64(*en)), ("axes", i64(*ax))]
+        if sp is not None:
+            consts.append(("steps", i64(*sp)))
+        one(out, "slice_%s" % name, "Slice", x, consts=consts)
+    # axes omitted: the first dims in order
+    one(out, "slice_no_axes", "Slice", x, consts=[("starts", i64(1, 2)), ("ends", i64(5, -1))])
+    # silero's weight slices: row blocks of a (512, 128) matrix
+    w = arr((512, 128))
+    for lo, hi in [(0, 128), (384, 512), (128, 384)]:
+        one(out, "slice_rows_%d_%d" % (lo, hi), "Slice", w, consts=[("starts", i64(lo)), ("ends", i64(hi)),
+                                                                       ("axes", i64(0))])
+    # opset 1..9: starts/ends/axes attributes
+    one(out, "slice_opset9", "Slice", x, {"starts": [1, -4], "ends": [100, -1], "axes": [0, 2]}, opset=9)
+    one(out, "slice_opset9_no_axes", "Slice", x, {"starts": [1, 2], "ends": [3, 6]}, opset=9)
+    for dt in DTYPES:
+        one(out, "slice_%s" % dname(dt), "Slice", arr((5, 11), dt),
+            consts=[("starts", i64(1, 9)), ("ends", i64(4, 0)), ("axes", i64(0, 1)), ("steps", i64(2, -3))])
+    # a Slice whose starts are a graph input (run-time values)
+    node = helper.make_node("Slice", ["x", "s", "e"], ["y"])
+    m = make_model([node], {"x": (np.float32, [6, 7, 9]), "s": (np.int64, [2]), "e": (np.int64, [2])},
+                   {"y": (np.float32, None)})
+    write_case(out, "slice_runtime_starts", m, {"x": x, "s": i64(-5, 2), "e": i64(5, 8)}, rtol=0, atol=0)
+
+
+def concat_split_cases(out):
+    for ax in (0, 1, 2, -1):
+        a, b, c = arr((2, 3, 5)), arr((2, 3, 5)), arr((2, 3, 5))
+        shp = list(a.shape)
+        shp[ax] = 4
+        b = arr(tuple(shp))
+        node = helper.make_node("Concat", ["a", "b", "c"], ["y"], axis=ax)
+        m = make_model([node], {"a": (np.float32, list(a.shape)), "b": (np.float32, list(b.shape)),
+                                "c": (np.float32, list(c.shape))}, {"y": (np.float32, None)})
+        write_case(out, "concat_axis%d" % ax, m, {"a": a, "b": b, "c": c}, rtol=0, atol=0)
+    for dt in DTYPES:
+        a, b = arr((3, 2), dt), arr((3, 0), dt)
+        c = arr((3, 5), dt)
+        odt = object if dt == object else dt
+        node = helper.make_node("Concat", ["a", "b", "c"], ["y"], axis=1)
+        m = make_model([node], {"a": (odt, [3, 2]), "b": (odt, [3, 0]), "c": (odt, [3, 5])}, {"y": (odt, None)})
+        write_case(out, "concat_%s_with_empty" % dname(dt), m, {"a": a, "b": b, "c": c}, rtol=0, atol=0)
+    x = arr((4, 9, 5))
+    one(out, "split_equal_axis1", "Split", x, {"axis": 1}, n_out=3, opset=13)
+    one(out, "split_sizes_axis2", "Split", x, {"axis": 2}, consts=[("split", i64(1, 0, 4))], n_out=3, opset=13)
+    one(out, "split_sizes_axis0", "Split", x, {"axis": -3}, consts=[("split", i64(3, 1))], n_out=2, opset=13)
+    one(out, "split_num_outputs_uneven", "Split", x, {"axis": 1, "num_outputs": 4}, n_out=4, opset=18)
+    one(out, "split_attr_opset11", "Split", x, {"axis": 1, "split": [2, 7]}, n_out=2, opset=11)
+    for dt in (np.float16, np.int64, np.uint8, object):
+        one(out, "split_%s" % dname(dt), "Split", arr((4, 6), dt), {"axis": 1}, n_out=2, opset=13)
+
+
+def gather_cases(out):
+    x = arr((5, 6, 7))
+    specs = [
+        ("axis0", 0, i64(0, 4, -1, 2)),
+        ("axis1_neg", 1, i64(-6, 5, 0, -1, 3)),
+        ("axis2", 2, i64(6, -7, 3)),
+        ("axis_neg1", -1, i64(1, 1, 0)),
+        ("scalar", 1, np.array(-2, dtype=np.int64)),
+        ("idx2d_axis1", 1, np.array([[0, -1], [3, 2], [5, 5]], dtype=np.int64)),
+        ("int32_axis2", 2, np.array([0, -3, 6, 2], dtype=np.int32)),
+        ("int32_axis0", 0, np.array([[4], [-5]], dtype=np.int32)),
+        ("empty_idx", 1, np.zeros((0,), dtype=np.int64)),
+    ]
+    for name, ax, ind in specs:
+        one(out, "gather_%s" % name, "Gather", x, {"axis": ax}, consts=[("i", ind)])
+    for dt in DTYPES:
+        for ax in (0, 1):
+            x = arr((4, 5), dt)
+            ind = i64(3, -1, 0, -4)
+            # onnxruntime 1.32 gathers strings along axis 0 wrongly: numpy is the reference there
+            one(out, "gather_%s_axis%d" % (dname(dt), ax), "Gather", x, {"axis": ax}, consts=[("i", ind)],
+                expected=(lambda x=x, ax=ax, ind=ind: [np.take(x, ind, axis=ax)]) if dt == object else None)
+    # indices fed at run time (an embedding lookup)
+    node = helper.make_node("Gather", ["x", "i"], ["y"], axis=0)
+    m = make_model([node], {"x": (np.float32, [10, 16]), "i": (np.int64, [2, 3])}, {"y": (np.float32, None)})
+    write_case(out, "gather_runtime_rows", m, {"x": arr((10, 16)), "i": np.array([[9, -10, 3], [0, 0, -1]])},
+               rtol=0, atol=0)
+
+
+def pad_cases(out):
+    x = arr((2, 3, 5, 6))
+    pads = [
+        ("asym", [0, 0, 1, 2, 0, 1, 3, 0]),
+        ("all_dims", [1, 2, 0, 1, 2, 0, 3, 1]),
+        ("zero", [0] * 8),
+        ("wide", [0, 0, 4, 5, 0, 0, 6, 4]),
+    ]
+    for mode in ("constant", "reflect", "edge", "wrap"):
+        for name, p in pads:
+            consts = [("pads", i64(*p))]
+            if mode == "constant":
+                consts.append(("value", np.array(1.5, dtype=np.float32)))
+            one(out, "pad_%s_%s" % (mode, name), "Pad", x, {"mode": mode}, consts=consts, opset=19,
+                expected=lambda p=p, mode=mode: np_pad(x, p, mode, 1.5))
+        neg = [0, 0, -1, 2, 0, 1, 1, -2]
+        one(out, "pad_%s_negative" % mode, "Pad", x, {"mode": mode}, consts=[("pads", i64(*neg))],
+            opset=19, expected=lambda mode=mode: np_pad(x, neg, mode))
+        one(out, "pad_%s_axes" % mode, "Pad", x, {"mode": mode},
+            consts=[("pads", i64(2, 1, 1, 3)), ("value", np.array(-2, dtype=np.float32)), ("axes", i64(-1, 1))],
+            opset=19, expected=lambda mode=mode: np_pad(x, [0, 1, 0, 2, 0, 3, 0, 1], mode, -2))
+        one(out, "pad_%s_1d" % mode, "Pad", arr((7,)), {"mode": mode}, consts=[("pads", i64(3, 5))], opset=19)
+    one(out, "pad_constant_default_value", "Pad", x, {"mode": "constant"}, consts=[("pads", i64(0, 1, 0, 1, 0, 0, 2, 2))],
+        opset=19)
+    one(out, "pad_opset2_value", "Pad", x, {"mode": "constant", "pads": [0, 0, 1, 1, 0, 0, 2, 0], "value": 3.25},
+        opset=2)
+    one(out, "pad_opset2_reflect", "Pad", x, {"mode": "reflect", "pads": [0, 0, 1, 1, 0, 0, 2, 3]}, opset=2)
+    one(out, "pad_constant_empty_dim", "Pad", arr((2, 0, 3)), {"mode": "constant"},
+        consts=[("pads", i64(1, 2, 0, 0, 1, 1)), ("value", np.array(7, dtype=np.float32))], opset=19)
+    for dt in (np.float16, np.float64, np.int64, np.int32, np.uint8, np.bool_):
+        cv = np.array(1, dtype=dt)
+        one(out, "pad_%s_constant" % dname(dt), "Pad", arr((3, 4), dt), {"mode": "constant"},
+            consts=[("pads", i64(1, 2, 2, 1)), ("value", cv)], opset=19)
+        one(out, "pad_%s_reflect" % dname(dt), "Pad", arr((3, 4), dt), {"mode": "reflect"},
+            consts=[("pads", i64(2, 1, 0, 3))], opset=19)
+
+
+def tile_cases(out):
+    for shape, reps in [((3, 5), (2, 3)), ((2, 3, 4), (1, 1, 3)), ((2, 3, 4), (3, 1, 1)), ((7,), (5,)),
+                        ((2, 1, 3, 2), (2, 3, 1, 2)), ((3, 4), (0, 2)), ((1, 1), (4, 9))]:
+        one(out, "tile_%s_%s" % ("x".join(map(str, shape)), "x".join(map(str, reps))), "Tile", arr(shape),
+            consts=[("r", i64(*reps))])
+    for dt in DTYPES:
+        one(out, "tile_%s" % dname(dt), "Tile", arr((2, 3), dt), consts=[("r", i64(3, 2))])
+
+
+def main():
+    out = sys.argv[1]
+    transpose_cases(out)
+    slice_cases(out)
+    concat_split_cases(out)
+    gather_cases(out)
+    pad_cases(out)
+    tile_cases(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,13 +6,20 @@
 #   make WITH_CUDA=1    also build the CUDA kernels (needs nvcc)
 
 EXTENSION = onnx
+EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\\([^']*\\)'/\\1/p" onnx.control)
 MODULE_big = onnx
-DATA = $(wildcard onnx--*.sql)
+# the current version's install script is made from sql/onnx.sql; released
+# install scripts and the upgrade scripts between versions are kept as they are
+DATA_built = onnx--$(EXTVERSION).sql
+DATA = $(filter-out $(DATA_built),$(wildcard onnx--*.sql))
 PGFILEDESC = "onnx - ONNX model scoring inside PostgreSQL"
 
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard extension/*.c)))
 
-REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+# sql/, expected/: fixtures.sql (written by test/fixtures/make_fixtures.py)
+# loads the fixture models into the database first; sql/onnx.sql is the
+# install script, not a test
+REGRESS = fixtures $(filter-out fixtures onnx,$(basename $(notdir $(sort $(wildcard sql/*.sql)))))
 REGRESS_OPTS = --inputdir=. --load-extension=onnx
 
 ENGINE_BUILD = engine/build
@@ -33,9 +40,18 @@ include $(PGXS)
 
 $(shlib): $(ENGINE_LIB)
 
+$(DATA_built): sql/onnx.sql
+	cp $< $@
+
 $(ENGINE_LIB): engine-lib
 
 engine-lib:
 	$(MAKE) -C engine BUILD=build WITH_CUDA=$(WITH_CUDA)
 
-.PHONY: engine-lib
+# TAP tests (PostgreSQL::Test::Cluster) for what needs more than one
+# server or a restart: test/t/*.pl.  Run as a user initdb accepts.
+PROVE_TESTS ?= test/t/*.pl
+prove_installcheck:
+	$(prove_installcheck)
+
+.PHONY: engine-lib prove_installcheck

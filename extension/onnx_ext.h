@@ -22,6 +22,7 @@
 #include "utils/jsonb.h"
 
 #include "onnx_engine.h"
+#include "pg_compat.h"
 
 /* GUC bounds: DEFAULT / MIN / MAX */
 #define ONNX_THREADS_DEFAULT 1
@@ -55,8 +56,8 @@ extern int	OnnxEffectiveThreads(void);
 extern OnnxAllocator *OnnxContextAllocator(MemoryContext cxt);
 extern void OnnxReleaseFreedMemory(void);
 extern int	OnnxAbortRequested(void *ctx);
-extern void OnnxReportEngineError(const OnnxError *err, const char *model_name)
-			pg_attribute_noreturn();
+OnnxNoReturnBefore extern void OnnxReportEngineError(const OnnxError *err,
+													const char *model_name) OnnxNoReturnAfter;
 extern OnnxModel *OnnxLoadModelOrError(const void *bytes, size_t len,
 									   const OnnxAllocator *alloc,
 									   const char *model_name);

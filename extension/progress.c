@@ -17,7 +17,6 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "storage/backendid.h"
 #include "storage/ipc.h"
 #include "storage/shmem.h"
 #include "catalog/pg_authid.h"
@@ -83,9 +82,11 @@ OnnxProgressInit(void)
 static ProgressSlot *
 my_slot(void)
 {
-	if (slots == NULL || MyBackendId <= 0 || MyBackendId >= n_slots)
+	int			slot = OnnxMyProcSlot();
+
+	if (slots == NULL || slot < 0 || slot >= n_slots)
 		return NULL;
-	return &slots[MyBackendId];
+	return &slots[slot];
 }
 
 void

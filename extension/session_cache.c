@@ -277,13 +277,13 @@ static void
 current_statement(OnnxCacheEntry *e)
 {
 	e->stmt_start = GetCurrentStatementStartTimestamp();
-	e->stmt_lxid = MyProc->lxid;
+	e->stmt_lxid = OnnxMyLocalXid();
 }
 
 static bool
 same_statement(const OnnxCacheEntry *e)
 {
-	return e->stmt_start == GetCurrentStatementStartTimestamp() && e->stmt_lxid == MyProc->lxid;
+	return e->stmt_start == GetCurrentStatementStartTimestamp() && e->stmt_lxid == OnnxMyLocalXid();
 }
 
 /*
@@ -411,11 +411,11 @@ accept_invalidations_once_per_statement(void)
 	static TimestampTz last_start = 0;
 	static uint32 last_lxid = 0;
 
-	if (last_start != GetCurrentStatementStartTimestamp() || last_lxid != MyProc->lxid)
+	if (last_start != GetCurrentStatementStartTimestamp() || last_lxid != OnnxMyLocalXid())
 	{
 		AcceptInvalidationMessages();
 		last_start = GetCurrentStatementStartTimestamp();
-		last_lxid = MyProc->lxid;
+		last_lxid = OnnxMyLocalXid();
 	}
 }
 

@@ -9,4 +9,4 @@ cd "$ROOT"
 bash scripts/setup.sh
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT
-/usr/lib/postgresql/15/bin/psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo.sql
+"$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --bindir)/psql" -X -q -v ON_ERROR_STOP=1 -f scripts/demo.sql

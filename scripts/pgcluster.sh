@@ -17,7 +17,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-PGBIN="$(/usr/lib/postgresql/15/bin/pg_config --bindir)"
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
+PGBIN="$("$PG_CONFIG" --bindir)"
 PORT="${ONNX_PG_PORT:-54329}"
 NAME="${ONNX_PG_NAME:-}"
 DATA="$ROOT/.pgdata$NAME"

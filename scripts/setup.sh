@@ -18,7 +18,7 @@ fi
 
 APT_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-contrib libprotobuf-c-dev
 	protobuf-c-compiler libopenblas-dev libonnx-testdata build-essential clang
-	libclang-rt-14-dev libgomp1 python3 python3-venv python3-pip"
+	libclang-rt-14-dev libgomp1 python3 python3-venv python3-pip libipc-run-perl"
 missing=""
 for p in $APT_PACKAGES; do
 	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -40,7 +40,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.requirements 2>/dev/null)" != "$
 	echo "$REQ_HASH" > .venv/.requirements
 fi
 
-PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+PG_CONFIG="${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}"
 echo "setup: building"
 make -s -j"$(nproc)" PG_CONFIG="$PG_CONFIG" >/dev/null
 $SUDO make -s install PG_CONFIG="$PG_CONFIG" >/dev/null

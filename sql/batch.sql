@@ -1,8 +1,7 @@
 -- onnx_predict_batch: rows x features in one engine run; grouped scoring
 -- with array_agg.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
@@ -37,8 +36,7 @@ FROM unnested u JOIN accounts a USING (id);
 -- 3-D input for a rank-2 model is refused with the expected shape
 SELECT onnx_predict_batch('mlp', '{{{1,2,3,4}}}');
 -- a model whose input is a scalar has no batch dimension
-\set scalar_b64 `base64 -w0 test/fixtures/scalar.onnx`
-SELECT onnx_create_model('scalar', decode(:'scalar_b64', 'base64'));
+SELECT onnx_create_model('scalar', (SELECT data FROM onnx_test_fixtures WHERE name = 'scalar.onnx'));
 SELECT onnx_predict('scalar', '{5}');
 SELECT onnx_predict_batch('scalar', '{{5}}');
 SELECT onnx_drop_model('scalar');

@@ -1,12 +1,9 @@
 -- Models with control flow, model-local functions and random operators
 -- score through SQL like any other (test/fixtures/make_fixtures.py).
-\set loop_b64 `base64 -w0 test/fixtures/loop.onnx`
-\set function_b64 `base64 -w0 test/fixtures/function.onnx`
-\set random_b64 `base64 -w0 test/fixtures/random.onnx`
 \o /dev/null
-SELECT onnx_create_model('loop', decode(:'loop_b64', 'base64'));
-SELECT onnx_create_model('function', decode(:'function_b64', 'base64'));
-SELECT onnx_create_model('random', decode(:'random_b64', 'base64'));
+SELECT onnx_create_model('loop', (SELECT data FROM onnx_test_fixtures WHERE name = 'loop.onnx'));
+SELECT onnx_create_model('function', (SELECT data FROM onnx_test_fixtures WHERE name = 'function.onnx'));
+SELECT onnx_create_model('random', (SELECT data FROM onnx_test_fixtures WHERE name = 'random.onnx'));
 \o
 
 -- Loop: three trips carry x and gather it as a scan output

@@ -1,9 +1,8 @@
 -- GPU execution: runs only where this build has CUDA and a GPU is usable;
 -- elsewhere it checks the error and skips (expected/gpu_1.out is the GPU
 -- variant).
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 SELECT onnx_cuda_is_available() AS cuda \gset

@@ -22,9 +22,8 @@ RESET ROLE;
 DROP ROLE onnx_regress_guc;
 
 -- asking for CUDA where this build or machine has none is an error saying so
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 SELECT onnx_cuda_is_available() AS cuda \gset

@@ -1,7 +1,6 @@
 -- Scoring functions are PARALLEL SAFE and give the same answers in workers.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 

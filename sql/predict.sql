@@ -1,13 +1,11 @@
 -- onnx_predict on the MLP fixture, matched against onnxruntime's outputs
 -- (test/fixtures/make_fixtures.py) to 1e-5.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
-CREATE TEMP TABLE mlp_rows (id int, features float4[], expected float4[]);
-\copy mlp_rows FROM 'test/fixtures/mlp_rows.csv' WITH (FORMAT csv)
+CREATE TEMP TABLE mlp_rows AS SELECT * FROM onnx_test_mlp_rows;
 
 -- every row within 1e-5 of onnxruntime
 SELECT id,

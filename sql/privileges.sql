@@ -1,7 +1,6 @@
 -- Model bytes are not readable by PUBLIC; GRANTs decide who reads and writes.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
@@ -12,7 +11,7 @@ GRANT SELECT ON onnx_models TO onnx_regress_reader;
 SET ROLE onnx_regress_nobody;
 SELECT count(*) FROM onnx_models;
 SELECT onnx_predict('mlp', '{1,2,3,4}');
-SELECT onnx_create_model('x', decode(:'mlp_b64', 'base64'));
+SELECT onnx_create_model('x', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'));
 RESET ROLE;
 
 -- a session cached by the superuser is not a way around the check

@@ -1,9 +1,7 @@
 -- onnx_run: named inputs to named outputs with JSON tensors, every dtype.
-\set dtypes_b64 `base64 -w0 test/fixtures/dtypes.onnx`
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
-SELECT onnx_create_model('dtypes', decode(:'dtypes_b64', 'base64'));
+SELECT onnx_create_model('dtypes', (SELECT data FROM onnx_test_fixtures WHERE name = 'dtypes.onnx'));
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 
@@ -67,8 +65,7 @@ SELECT onnx_drop_model('dtypes');
 
 -- float8 and float4 types take and give numbers, as float16 does; an
 -- optional input takes null (absent) or its value (present)
-\set json_types_b64 `base64 -w0 test/fixtures/json_types.onnx`
-SELECT onnx_create_model('json_types', decode(:'json_types_b64', 'base64'));
+SELECT onnx_create_model('json_types', (SELECT data FROM onnx_test_fixtures WHERE name = 'json_types.onnx'));
 SELECT key, value FROM jsonb_each(onnx_run('json_types', '{
   "x_e4m3fn": [0.46875, -448, 0.001953125], "x_e4m3fnuz": [0.46875, -240],
   "x_e5m2": [0.5, 57344, -0.0000152587890625], "x_e5m2fnuz": [1.5, -57344],

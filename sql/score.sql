@@ -1,8 +1,7 @@
 -- onnx_score: batch scoring of a query; columns bound by name; NULL rows
 -- give NULL outputs; usable in CREATE TABLE AS and INSERT ... SELECT.
-\set mlp_b64 `base64 -w0 test/fixtures/mlp.onnx`
 \o /dev/null
-SELECT onnx_create_model('mlp', decode(:'mlp_b64', 'base64'))
+SELECT onnx_create_model('mlp', (SELECT data FROM onnx_test_fixtures WHERE name = 'mlp.onnx'))
 WHERE NOT EXISTS (SELECT 1 FROM onnx_models WHERE name = 'mlp');
 \o
 

@@ -197,7 +197,29 @@ typedef struct OnnxSessionOptions
 	size_t		max_memory;		/* bytes of live tensors per run; 0 = none */
 	OnnxAbortFn abort_fn;		/* may be NULL */
 	void	   *abort_ctx;
+	int			profile;		/* time every node (onnx_session_profile): one of */
 } OnnxSessionOptions;
+
+#define ONNX_PROFILE_OFF 0
+#define ONNX_PROFILE_WALL 1		/* CLOCK_MONOTONIC: two reads per node, ~0.1 us */
+#define ONNX_PROFILE_CPU 2		/* the thread's CPU clock, which leaves out what
+								 * other processes take of the core: ~1 us per
+								 * node (two system calls) */
+
+/*
+ * Time spent in one operator type while profiling: calls and self time,
+ * i.e. a node's time less that of the nodes it ran in subgraphs (those are
+ * counted under their own op types), so the totals add up to the time
+ * spent in nodes.  op_type and domain point into the engine's operator
+ * table and stay valid for the life of the process.
+ */
+typedef struct OnnxOpProfile
+{
+	const char *op_type;
+	const char *domain;			/* "" is ai.onnx */
+	int64_t		calls;
+	uint64_t	total_ns;
+} OnnxOpProfile;
 
 /* Limits applied before protobuf decoding. */
 #define ONNX_MAX_PROTO_DEPTH 64
@@ -262,6 +284,20 @@ extern size_t onnx_session_bytes(const OnnxSession *session);
  */
 extern size_t onnx_session_pool_bytes(const OnnxSession *session);
 extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);
+
+/*
+ * Per-operator-type times collected by the runs made with
+ * OnnxSessionOptions.profile on (the chosen clock read around each node), since
+ * the session was created or onnx_session_profile_reset.  Writes up to
+ * max entries, largest total_ns first, and returns how many operator
+ * types ran (0 when the session never profiled).
+ */
+extern int	onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries,
+								 int max);
+extern void onnx_session_profile_reset(OnnxSession *session);
+
+/* The name of the single-precision GEMM kernel in use, e.g. "OpenBLAS Prescott". */
+extern const char *onnx_gemm_kernel_name(void);
 
 /* ---- values ---- */
 

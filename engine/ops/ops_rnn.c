@@ -4,22 +4,33 @@
  *	  Recurrent layers: RNN, GRU, LSTM (every opset; layout from 14).
  *
  * Shapes (layout 0; layout 1 swaps seq and batch in X and Y, and puts
- * batch first in the state outputs):
+ * batch first in the states):
  *	  X (seq, batch, in), W (dirs, G*hid, in), R (dirs, G*hid, hid),
  *	  B (dirs, 2*G*hid), sequence_lens (batch), initial_h (dirs, batch, hid),
  *	  LSTM: initial_c (dirs, batch, hid), P (dirs, 3*hid)
  *	  -> Y (seq, dirs, batch, hid), Y_h (dirs, batch, hid), LSTM: Y_c
  * with G = 1 (RNN), 3 (GRU: gates z r h), 4 (LSTM: gates i o f c).
- * Steps past a row's sequence length give zeros in Y and keep the state.
- * Computed in double for float, float16 and double inputs.
+ * Steps past a row's sequence length give zeros in Y and keep the state;
+ * a reverse direction starts at each row's last valid step; a row of
+ * length 0 gets zeros in Y_h and Y_c (as onnxruntime).
+ *
+ * Computation, per direction, in float32 (float16, bfloat16 and double
+ * inputs are converted, outputs converted back):
+ *	  XW (seq*batch, G*hid) = X (seq*batch, in) @ W^T (in, G*hid) + bias
+ * once for all steps (rows in X's own order), then per step
+ *	  HR (batch, G*hid) = H (batch, hid) @ R^T (hid, G*hid)
+ * and the gates of each row (rnn_cell.c).  bias is Wb + Rb, except the
+ * h gate of a GRU with linear_before_reset, whose Rb_h stays inside the
+ * reset product.  Constant W, R, B and P are converted and the biases
+ * summed once at load (rnn_pack); float32 weights are used in place.
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
-#include <stdio.h>
 #include <strings.h>
 
 #include "op_tables.h"
+#include "rnn_cell.h"
 
 typedef enum RnnKind
 {
@@ -28,432 +39,696 @@ typedef enum RnnKind
 	RNN_LSTM
 } RnnKind;
 
-typedef struct Activation
+/* The attributes of a node, read and checked. */
+typedef struct RnnAttrs
 {
-	int			fn;				/* index into activation_names */
-	double		alpha;
-	double		beta;
-} Activation;
+	RnnKind		kind;
+	int			G;				/* gates: 1, 3 or 4 */
+	int			per_dir;		/* activations per direction: 1, 2 or 3 */
+	int			dirs;
+	bool		reverse;		/* the one direction runs backwards */
+	int			layout;
+	int64_t		hid;			/* hidden_size, or -1 (from R) */
+	float		clip;			/* +inf without clip */
+	bool		input_forget;
+	bool		lbr;			/* GRU linear_before_reset */
+	RnnAct		acts[6];		/* per direction: f, g, h */
+} RnnAttrs;
 
-static const char *const activation_names[] = {
+/*
+ * Constant weights as float32, made at load: all directions, NULL where
+ * the input is not constant.  in and hid are the sizes they were made for.
+ */
+typedef struct RnnPrepared
+{
+	int64_t		in,
+				hid;
+	const float *w;				/* W (dirs, G*hid, in) */
+	const float *r;				/* R (dirs, G*hid, hid) */
+	const float *bias;			/* (dirs, G*hid): see the file header */
+	const float *rbh;			/* GRU linear_before_reset: Rb_h (dirs, hid) */
+	const float *p;				/* LSTM: P (dirs, 3*hid) */
+} RnnPrepared;
+
+static const char *const act_names[] = {
 	"Relu", "Tanh", "Sigmoid", "Affine", "LeakyRelu", "ThresholdedRelu", "ScaledTanh",
 	"HardSigmoid", "Elu", "Softsign", "Softplus", NULL
 };
 
-/* Default alpha/beta of each activation (ONNX RNN spec). */
+/*
+ * Default alpha/beta of each activation, and how many of the
+ * activation_alpha / activation_beta lists it takes (the lists are
+ * consumed in order by the activations that have parameters).
+ */
 static void
-activation_defaults(int fn, double *alpha, double *beta)
+act_defaults(RnnAct *a, int *n_alpha, int *n_beta)
 {
-	*alpha = 0;
-	*beta = 0;
-	switch (fn)
-	{
-		case 3:					/* Affine */
-			*alpha = 1.0;
-			break;
-		case 4:					/* LeakyRelu */
-			*alpha = 0.01;
-			break;
-		case 5:					/* ThresholdedRelu */
-			*alpha = 1.0;
-			break;
-		case 6:					/* ScaledTanh */
-			*alpha = 1.0;
-			*beta = 1.0;
-			break;
-		case 7:					/* HardSigmoid */
-			*alpha = 0.2;
-			*beta = 0.5;
-			break;
-		case 8:					/* Elu */
-			*alpha = 1.0;
-			break;
-		default:
-			break;
-	}
+	static const float alpha[] = {0, 0, 0, 1.0f, 0.01f, 1.0f, 1.0f, 0.2f, 1.0f, 0, 0};
+	static const float beta[] = {0, 0, 0, 0, 0, 0, 1.0f, 0.5f, 0, 0, 0};
+	static const char takes_alpha[] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0};
+	static const char takes_beta[] = {0, 0, 0, 1, 0, 0, 1, 1, 0, 0, 0};
+
+	a->alpha = alpha[a->fn];
+	a->beta = beta[a->fn];
+	*n_alpha = takes_alpha[a->fn];
+	*n_beta = takes_beta[a->fn];
 }
 
-static double
-activate(const Activation *a, double x)
-{
-	switch (a->fn)
-	{
-		case 0:
-			return x > 0 ? x : 0;
-		case 1:
-			return tanh(x);
-		case 2:
-			return 1.0 / (1.0 + exp(-x));
-		case 3:
-			return a->alpha * x + a->beta;
-		case 4:
-			return x >= 0 ? x : a->alpha * x;
-		case 5:
-			return x > a->alpha ? x : 0;
-		case 6:
-			return a->alpha * tanh(a->beta * x);
-		case 7:
-			{
-				double		v = a->alpha * x + a->beta;
-
-				return v < 0 ? 0 : (v > 1 ? 1 : v);
-			}
-		case 8:
-			return x >= 0 ? x : a->alpha * (exp(x) - 1);
-		case 9:
-			return x / (1 + fabs(x));
-		default:
-			return log1p(exp(-fabs(x))) + (x > 0 ? x : 0);	/* Softplus */
-	}
-}
-
-/* Read the activations (n per direction) with their alpha/beta lists. */
+/* Read and check the attributes; err names what is wrong. */
 static OnnxStatus
-read_activations(OnnxKernelCtx *ctx, int per_dir, int dirs, const int *defaults, Activation *out)
+rnn_read_attrs(const OnnxNode *node, RnnAttrs *at, OnnxError *err)
 {
-	const OnnxAttr *names = onnx_attr(ctx->node, "activations");
-	const float *alphas;
-	const float *betas;
-	int			na = onnx_attr_floats(ctx->node, "activation_alpha", &alphas);
-	int			nb = onnx_attr_floats(ctx->node, "activation_beta", &betas);
-	int			n = per_dir * dirs;
+	static const RnnActFn defaults[3][3] = {
+		{RNN_ACT_TANH}, {RNN_ACT_SIGMOID, RNN_ACT_TANH},
+		{RNN_ACT_SIGMOID, RNN_ACT_TANH, RNN_ACT_TANH}
+	};
+	const char *direction = onnx_attr_string(node, "direction", "forward");
+	const OnnxAttr *names = onnx_attr(node, "activations");
+	const float *alphas,
+			   *betas;
+	int			na = onnx_attr_floats(node, "activation_alpha", &alphas);
+	int			nb = onnx_attr_floats(node, "activation_beta", &betas);
+	int			ia = 0,
+				ib = 0,
+				n;
+	float		clip = onnx_attr_float(node, "clip", 0.0f);
 
-	for (int i = 0; i < n; i++)
+	at->kind = strcmp(node->op_type, "LSTM") == 0 ? RNN_LSTM :
+		(strcmp(node->op_type, "GRU") == 0 ? RNN_GRU : RNN_PLAIN);
+	at->G = at->kind == RNN_PLAIN ? 1 : (at->kind == RNN_GRU ? 3 : 4);
+	at->per_dir = at->kind == RNN_PLAIN ? 1 : (at->kind == RNN_GRU ? 2 : 3);
+	at->dirs = strcmp(direction, "bidirectional") == 0 ? 2 : 1;
+	at->reverse = strcmp(direction, "reverse") == 0;
+	if (at->dirs == 1 && !at->reverse && strcmp(direction, "forward") != 0)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
+							  "direction \"%s\" is not forward, reverse or bidirectional", direction);
+	at->layout = (int) onnx_attr_int(node, "layout", 0);
+	if (at->layout != 0 && at->layout != 1)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "layout must be 0 or 1");
+	at->hid = onnx_attr_int(node, "hidden_size", -1);
+	if (onnx_attr(node, "hidden_size") && (at->hid <= 0 || at->hid > (1 << 20)))
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "hidden_size %lld is out of range",
+							  (long long) at->hid);
+	/* no clip, or a non-positive one (ignored, as before): no bound */
+	at->clip = clip > 0 ? clip : INFINITY;
+	at->input_forget = onnx_attr_int(node, "input_forget", 0) != 0;
+	at->lbr = onnx_attr_int(node, "linear_before_reset", 0) != 0;
+	if (names && names->type == ONNX_ATTR_STRINGS &&
+		names->n != at->per_dir && names->n != at->per_dir * at->dirs)
+		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL,
+							  "activations lists %d functions, expected %d or %d",
+							  names->n, at->per_dir, at->per_dir * at->dirs);
+	/* one list for both directions, or one per direction */
+	n = names && names->type == ONNX_ATTR_STRINGS ? names->n : at->per_dir;
+	for (int i = 0; i < at->per_dir * at->dirs; i++)
 	{
-		int			fn = defaults[i % per_dir];
+		RnnAct	   *a = &at->acts[i];
+		int			ta,
+					tb;
 
+		if (i >= n)
+		{
+			*a = at->acts[i - n];
+			continue;
+		}
+		a->fn = defaults[at->per_dir - 1][i % at->per_dir];
 		if (names && names->type == ONNX_ATTR_STRINGS)
 		{
-			if (names->n != per_dir && names->n != n)
-				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL,
-										"activations lists %d functions, expected %d or %d",
-										names->n, per_dir, n);
-			fn = -1;
-			for (int k = 0; activation_names[k]; k++)
-				if (strcasecmp(names->strings[i % names->n], activation_names[k]) == 0)
-					fn = k;
-			if (fn < 0)
-				return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "activation \"%s\" is not supported",
-										names->strings[i % names->n]);
+			const char *name = names->strings[i];
+			int			k;
+
+			for (k = 0; act_names[k]; k++)
+				if (strcasecmp(name, act_names[k]) == 0)
+					break;
+			if (act_names[k] == NULL)
+				return onnx_error_set(err, ONNX_ERR_UNSUPPORTED,
+									  "activation \"%s\" is not supported", name);
+			a->fn = (RnnActFn) k;
 		}
-		out[i].fn = fn;
-		activation_defaults(fn, &out[i].alpha, &out[i].beta);
-		if (i < na)
-			out[i].alpha = alphas[i];
-		if (i < nb)
-			out[i].beta = betas[i];
+		act_defaults(a, &ta, &tb);
+		if (ta && ia < na)
+			a->alpha = alphas[ia++];
+		if (tb && ib < nb)
+			a->beta = betas[ib++];
 	}
 	return ONNX_OK;
 }
 
-/* Tensor element of an optional input as double; 0 when absent. */
-static inline double
-opt_get(const OnnxTensor *t, int64_t i)
+/* Element i of a float tensor as float32 (any other numeric type too). */
+static inline float
+elem_f32(const OnnxTensor *t, int64_t i)
 {
-	return t ? onnx_tensor_get_f64(t, i) : 0.0;
-}
-
-static inline double
-clipped(double v, double clip)
-{
-	return clip > 0 ? fmax(-clip, fmin(clip, v)) : v;
-}
-
-/* Weights of one direction. */
-typedef struct RnnDir
-{
-	const OnnxTensor *x,
-			   *w,
-			   *r,
-			   *b,
-			   *p;
-	int64_t		woff,
-				roff,
-				boff,
-				poff;
-	int64_t		in,
-				hid;
-	int			G;
-	double		clip;
-	const Activation *f,
-			   *g,
-			   *h;
-	bool		input_forget;
-	bool		lbr;
-} RnnDir;
-
-/* dot(X row at xoff, W row j) */
-static double
-x_dot_w(const RnnDir *rd, int64_t xoff, int64_t j)
-{
-	double		acc = 0;
-
-	for (int64_t k = 0; k < rd->in; k++)
-		acc += onnx_tensor_get_f64(rd->x, xoff + k) * onnx_tensor_get_f64(rd->w, rd->woff + j * rd->in + k);
-	return acc;
-}
-
-/* dot(v (hid), R row j) */
-static double
-v_dot_r(const RnnDir *rd, const double *v, int64_t j)
-{
-	double		acc = 0;
-
-	for (int64_t k = 0; k < rd->hid; k++)
-		acc += v[k] * onnx_tensor_get_f64(rd->r, rd->roff + j * rd->hid + k);
-	return acc;
-}
-
-/* Bias of gate row j: Wb_j + Rb_j (or just Rb_j with only_r). */
-static double
-bias(const RnnDir *rd, int64_t j, bool w_part, bool r_part)
-{
-	return (w_part ? opt_get(rd->b, rd->boff + j) : 0) +
-		(r_part ? opt_get(rd->b, rd->boff + rd->G * rd->hid + j) : 0);
-}
-
-/* One RNN step: H = f(X W^T + H R^T + Wb + Rb); tmp holds hid doubles. */
-static void
-step_rnn(const RnnDir *rd, int64_t xoff, double *H, double *tmp)
-{
-	for (int64_t k = 0; k < rd->hid; k++)
-		tmp[k] = activate(rd->f, clipped(x_dot_w(rd, xoff, k) + v_dot_r(rd, H, k) + bias(rd, k, true, true), rd->clip));
-	memcpy(H, tmp, sizeof(double) * rd->hid);
-}
-
-/* One LSTM step (gates i o f c; peepholes i o f); tmp holds 4*hid doubles. */
-static void
-step_lstm(const RnnDir *rd, int64_t xoff, double *H, double *C, double *tmp)
-{
-	int64_t		hid = rd->hid;
-
-	for (int64_t j = 0; j < 4 * hid; j++)
-		tmp[j] = x_dot_w(rd, xoff, j) + v_dot_r(rd, H, j) + bias(rd, j, true, true);
-	for (int64_t k = 0; k < hid; k++)
+	switch (t->dtype)
 	{
-		double		it = activate(rd->f, clipped(tmp[k] + opt_get(rd->p, rd->poff + k) * C[k], rd->clip));
-		double		ft = rd->input_forget ? 1 - it :
-			activate(rd->f, clipped(tmp[2 * hid + k] + opt_get(rd->p, rd->poff + 2 * hid + k) * C[k], rd->clip));
-		double		ct = activate(rd->g, clipped(tmp[3 * hid + k], rd->clip));
-
-		C[k] = ft * C[k] + it * ct;
-		tmp[3 * hid + k] = activate(rd->f, clipped(tmp[hid + k] + opt_get(rd->p, rd->poff + hid + k) * C[k], rd->clip));
+		case ONNX_DTYPE_FLOAT:
+			return ((const float *) t->data)[i];
+		case ONNX_DTYPE_FLOAT16:
+			return onnx_half_to_float(((const uint16_t *) t->data)[i]);
+		case ONNX_DTYPE_BFLOAT16:
+			return onnx_bf16_to_float(((const uint16_t *) t->data)[i]);
+		case ONNX_DTYPE_DOUBLE:
+			return (float) ((const double *) t->data)[i];
+		default:
+			return (float) onnx_tensor_get_f64(t, i);
 	}
-	for (int64_t k = 0; k < hid; k++)
-		H[k] = tmp[3 * hid + k] * activate(rd->h, C[k]);
 }
 
-/* One GRU step (gates z r h); tmp holds 4*hid doubles. */
+/*
+ * Summed biases of all directions into bias (dirs, G*hid) and, for a GRU
+ * with linear_before_reset, rbh (dirs, hid); B (dirs, 2*G*hid) may be
+ * NULL (zeros).
+ */
 static void
-step_gru(const RnnDir *rd, int64_t xoff, double *H, double *tmp)
+fill_bias(const RnnAttrs *at, int64_t hid, const OnnxTensor *b, float *bias, float *rbh)
 {
-	int64_t		hid = rd->hid;
-	double	   *z = tmp,
-			   *rg = tmp + hid,
-			   *rh = tmp + 2 * hid,
-			   *hn = tmp + 3 * hid;
+	int64_t		gh = at->G * hid;
 
-	for (int64_t k = 0; k < hid; k++)
+	for (int d = 0; d < at->dirs; d++)
 	{
-		z[k] = activate(rd->f, clipped(x_dot_w(rd, xoff, k) + v_dot_r(rd, H, k) + bias(rd, k, true, true), rd->clip));
-		rg[k] = activate(rd->f, clipped(x_dot_w(rd, xoff, hid + k) + v_dot_r(rd, H, hid + k) +
-										bias(rd, hid + k, true, true), rd->clip));
-		rh[k] = rg[k] * H[k];
-	}
-	for (int64_t k = 0; k < hid; k++)
-	{
-		int64_t		j = 2 * hid + k;
-		double		pre = x_dot_w(rd, xoff, j) + bias(rd, j, true, false);
+		int64_t		boff = d * 2 * gh;
 
-		if (rd->lbr)			/* r (.) (H R_h^T + Rb_h) */
-			pre += rg[k] * (v_dot_r(rd, H, j) + bias(rd, j, false, true));
-		else					/* (r (.) H) R_h^T + Rb_h */
-			pre += v_dot_r(rd, rh, j) + bias(rd, j, false, true);
-		hn[k] = activate(rd->g, clipped(pre, rd->clip));
+		for (int64_t j = 0; j < gh; j++)
+		{
+			float		wb = b ? elem_f32(b, boff + j) : 0,
+						rb = b ? elem_f32(b, boff + gh + j) : 0;
+			bool		keep_rb = rbh && j >= 2 * hid;	/* Rb_h stays apart */
+
+			bias[d * gh + j] = keep_rb ? wb : wb + rb;
+			if (keep_rb)
+				rbh[d * hid + j - 2 * hid] = rb;
+		}
 	}
-	for (int64_t k = 0; k < hid; k++)
-		H[k] = (1 - z[k]) * hn[k] + z[k] * H[k];
 }
 
+/* A float tensor's elements as float32 in arena memory (the data itself if float32). */
+static const float *
+pack_f32(const OnnxTensor *t, OnnxArena *arena)
+{
+	float	   *out;
+
+	if (t->dtype == ONNX_DTYPE_FLOAT)
+		return t->data;
+	if ((size_t) t->count > SIZE_MAX / sizeof(float) ||
+		(out = onnx_arena_alloc(arena, sizeof(float) * (size_t) t->count)) == NULL)
+		return NULL;
+	for (int64_t i = 0; i < t->count; i++)
+		out[i] = elem_f32(t, i);
+	return out;
+}
+
+/* Shape test for a 3-D weight: (dirs, rows, cols). */
+static bool
+weight_shape_is(const OnnxTensor *t, int64_t dirs, int64_t rows, int64_t cols)
+{
+	return t && t->rank == 3 && t->dims[0] == dirs && t->dims[1] == rows && t->dims[2] == cols;
+}
+
+/*
+ * Load-time hook: constant W, R, B, P converted to float32 (or used in
+ * place) and the biases summed, into node->prepared.  A node whose
+ * attributes or constant shapes are wrong is left to the run to report.
+ */
 static OnnxStatus
-run_recurrent(OnnxKernelCtx *ctx, RnnKind kind)
+rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 {
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *w = onnx_in(ctx, 1);
-	const OnnxTensor *r = onnx_in(ctx, 2);
-	const OnnxTensor *b = onnx_in(ctx, 3);
-	const OnnxTensor *lens = onnx_in(ctx, 4);
-	const OnnxTensor *h0 = onnx_in(ctx, 5);
-	const OnnxTensor *c0 = kind == RNN_LSTM ? onnx_in(ctx, 6) : NULL;
-	const OnnxTensor *peep = kind == RNN_LSTM ? onnx_in(ctx, 7) : NULL;
-	const char *direction = onnx_attr_string(ctx->node, "direction", "forward");
-	int64_t		layout = onnx_attr_int(ctx->node, "layout", 0);
-	int			G = kind == RNN_PLAIN ? 1 : (kind == RNN_GRU ? 3 : 4);
-	int			per_dir = kind == RNN_PLAIN ? 1 : (kind == RNN_GRU ? 2 : 3);
-	int			dirs = strcmp(direction, "bidirectional") == 0 ? 2 : 1;
-	static const int plain_defaults[] = {1};
-	static const int gru_defaults[] = {2, 1};
-	static const int lstm_defaults[] = {2, 1, 1};
+	const OnnxTensor *w = onnx_const_input(g, node, 1);
+	const OnnxTensor *r = onnx_const_input(g, node, 2);
+	const OnnxTensor *b = onnx_const_input(g, node, 3);
+	const OnnxTensor *p = onnx_const_input(g, node, 7);
+	bool		b_absent = node->n_inputs <= 3 || node->inputs[3] < 0;
+	RnnAttrs	at;
+	RnnPrepared *pr;
+	OnnxError	ignored;
+	int64_t		hid,
+				in;
+
+	if (w == NULL || r == NULL || r->rank != 3 || rnn_read_attrs(node, &at, &ignored) != ONNX_OK)
+		return ONNX_OK;
+	/* the sizes follow from constant W and R (the run checks X against them) */
+	hid = at.hid > 0 ? at.hid : r->dims[2];
+	in = w->rank == 3 ? w->dims[2] : -1;
+	if (!weight_shape_is(w, at.dirs, at.G * hid, in) ||
+		!weight_shape_is(r, at.dirs, at.G * hid, hid))
+		return ONNX_OK;
+	if ((pr = onnx_arena_alloc(arena, sizeof(RnnPrepared))) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	pr->in = in;
+	pr->hid = hid;
+	if ((pr->w = pack_f32(w, arena)) == NULL || (pr->r = pack_f32(r, arena)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if (b_absent || (b && b->count == (int64_t) at.dirs * 2 * at.G * hid))
+	{
+		float	   *bias = onnx_arena_alloc(arena, sizeof(float) * (size_t) (at.dirs * at.G * hid));
+		float	   *rbh = NULL;
+
+		if (bias && at.kind == RNN_GRU && at.lbr)
+			rbh = onnx_arena_alloc(arena, sizeof(float) * (size_t) (at.dirs * hid));
+		if (bias == NULL || (at.kind == RNN_GRU && at.lbr && rbh == NULL))
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		fill_bias(&at, hid, b, bias, rbh);
+		pr->bias = bias;
+		pr->rbh = rbh;
+	}
+	if (at.kind == RNN_LSTM && p && p->count == (int64_t) at.dirs * 3 * hid &&
+		(pr->p = pack_f32(p, arena)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	node->prepared = pr;
+	return ONNX_OK;
+}
+
+/* Sizes and float32 views of one run's operands. */
+typedef struct RnnRun
+{
+	const RnnAttrs *at;
 	int64_t		seq,
 				batch,
 				in,
 				hid;
-	int64_t		ydims[4],
-				hdims[3];
-	OnnxTensor *y,
-			   *yh = NULL,
-			   *yc = NULL;
-	double	   *H,
-			   *C,
-			   *tmp;
-	Activation	acts[6];
-	OnnxStatus	st = ONNX_OK;
+	const float *x;				/* X rows in X's order */
+	const float *w,
+			   *r,
+			   *bias,
+			   *rbh,
+			   *p;				/* all directions, as in RnnPrepared */
+	const float *h0,
+			   *c0;				/* states in the output layout, or NULL */
+	const int64_t *lens;		/* per row, or NULL: all seq */
+	float	   *y,
+			   *yh,
+			   *yc;				/* outputs as float32, NULL when not wanted */
+	/* scratch, of xw_n and work_n floats */
+	int64_t		xw_n,
+				work_n;
+	float	   *xw;				/* (seq*batch, G*hid) */
+	float	   *hs,
+			   *cs;				/* states (batch, hid) */
+	float	   *hr;				/* (batch, G*hid) */
+	float	   *rh;				/* GRU: (batch, hid) */
+	float	   *tmp;			/* 4*hid */
+} RnnRun;
 
-	if (x == NULL || w == NULL || r == NULL || x->rank != 3 || w->rank != 3 || r->rank != 3)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, W and R must be 3-D tensors");
-	if (dirs == 1 && strcmp(direction, "forward") != 0 && strcmp(direction, "reverse") != 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL,
-								"direction \"%s\" is not forward, reverse or bidirectional", direction);
-	if (layout != 0 && layout != 1)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "layout must be 0 or 1");
-	seq = layout ? x->dims[1] : x->dims[0];
-	batch = layout ? x->dims[0] : x->dims[1];
-	in = x->dims[2];
-	hid = onnx_attr_int(ctx->node, "hidden_size", r->dims[2]);
-	if (hid <= 0 || hid > (1 << 20) || w->dims[0] != dirs || w->dims[1] != G * hid ||
-		w->dims[2] != in || r->dims[0] != dirs || r->dims[1] != G * hid || r->dims[2] != hid)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"W must be [%d, %lld, %lld] and R [%d, %lld, %lld]", dirs,
-								(long long) (G * hid), (long long) in, dirs,
-								(long long) (G * hid), (long long) hid);
-	if (b && b->count != (int64_t) dirs * 2 * G * hid)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have %lld values",
-								(long long) dirs * 2 * G * hid);
-	if (lens && lens->count != batch)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "sequence_lens must have %lld values",
-								(long long) batch);
-	if ((h0 && h0->count != dirs * batch * hid) || (c0 && c0->count != dirs * batch * hid))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "initial states must have %lld values",
-								(long long) (dirs * batch * hid));
-	if (peep && peep->count != (int64_t) dirs * 3 * hid)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "P must have %lld values",
-								(long long) dirs * 3 * hid);
-	if ((st = read_activations(ctx, per_dir, dirs,
-							   kind == RNN_PLAIN ? plain_defaults :
-							   (kind == RNN_GRU ? gru_defaults : lstm_defaults), acts)) != ONNX_OK)
-		return st;
+/* Offset of state row (d, b): (dirs, batch, hid), or (batch, dirs, hid) in layout 1. */
+static inline int64_t
+state_off(const RnnRun *rr, int d, int64_t b)
+{
+	return (rr->at->layout ? b * rr->at->dirs + d : d * rr->batch + b) * rr->hid;
+}
 
-	if (layout == 0)
+/* Row of X (and XW) for step t of batch row b. */
+static inline int64_t
+x_row(const RnnRun *rr, int64_t t, int64_t b)
+{
+	return rr->at->layout ? b * rr->seq + t : t * rr->batch + b;
+}
+
+/* Offset of Y's row (t, d, b). */
+static inline int64_t
+y_off(const RnnRun *rr, int64_t t, int d, int64_t b)
+{
+	return (rr->at->layout ? (b * rr->seq + t) * rr->at->dirs + d :
+			(t * rr->at->dirs + d) * rr->batch + b) * rr->hid;
+}
+
+/* One direction over all steps; see the file header. */
+static OnnxStatus
+run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
+{
+	const RnnAttrs *at = rr->at;
+	int64_t		hid = rr->hid,
+				gh = at->G * hid,
+				batch = rr->batch,
+				rows = rr->seq * batch,
+				steps = 0;
+	const float *w = rr->w + d * gh * rr->in,
+			   *r = rr->r + d * gh * hid,
+			   *bias = rr->bias + d * gh;
+	bool		gru2 = at->kind == RNN_GRU && !at->lbr;	/* two products per step */
+	RnnCell		cell;
+
+	cell.hid = hid;
+	cell.clip = at->clip;
+	cell.f = at->acts[d * at->per_dir];
+	cell.g = at->acts[d * at->per_dir + (at->per_dir > 1)];
+	cell.h = at->acts[d * at->per_dir + 2 * (at->per_dir > 2)];
+	cell.fused = at->kind == RNN_PLAIN ? cell.f.fn == RNN_ACT_TANH :
+		(cell.f.fn == RNN_ACT_SIGMOID && cell.g.fn == RNN_ACT_TANH &&
+		 (at->kind == RNN_GRU || cell.h.fn == RNN_ACT_TANH));
+	cell.input_forget = at->input_forget;
+	cell.peep = rr->p ? rr->p + d * 3 * hid : NULL;
+	cell.rbh = rr->rbh ? rr->rbh + d * hid : NULL;
+	cell.tmp = rr->tmp;
+
+	/* XW (rows, gh) = X (rows, in) @ W^T (in, gh) + bias */
+	for (int64_t i = 0; i < rows; i++)
+		memcpy(rr->xw + i * gh, bias, sizeof(float) * (size_t) gh);
+	if (rr->in > 0)
+		onnx_blas_sgemm(false, true, rows, gh, rr->in, 1.0f, rr->x, rr->in, w, rr->in,
+						1.0f, rr->xw, gh);
+
+	for (int64_t b = 0; b < batch; b++)
 	{
-		ydims[0] = seq, ydims[1] = dirs, ydims[2] = batch, ydims[3] = hid;
-		hdims[0] = dirs, hdims[1] = batch, hdims[2] = hid;
-	}
-	else
-	{
-		ydims[0] = batch, ydims[1] = seq, ydims[2] = dirs, ydims[3] = hid;
-		hdims[0] = batch, hdims[1] = dirs, hdims[2] = hid;
-	}
-	if ((y = onnx_out(ctx, 0, x->dtype, 4, ydims)) == NULL)
-		return ctx->err->status;
-	if (ctx->n_outputs > 1 && (yh = onnx_out(ctx, 1, x->dtype, 3, hdims)) == NULL)
-		return ctx->err->status;
-	if (kind == RNN_LSTM && ctx->n_outputs > 2 && (yc = onnx_out(ctx, 2, x->dtype, 3, hdims)) == NULL)
-		return ctx->err->status;
-	H = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (hid + 1));
-	C = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (hid + 1));
-	tmp = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (4 * hid + 1));
-	if (!H || !C || !tmp)
-		goto done;
+		int64_t		len = rr->lens ? rr->lens[b] : rr->seq;
 
-	for (int d = 0; d < dirs && st == ONNX_OK; d++)
-	{
-		RnnDir		rd;
-		bool		reverse = dirs == 2 ? d == 1 : strcmp(direction, "reverse") == 0;
-
-		rd.x = x, rd.w = w, rd.r = r, rd.b = b, rd.p = peep;
-		rd.woff = (int64_t) d * G * hid * in;
-		rd.roff = (int64_t) d * G * hid * hid;
-		rd.boff = (int64_t) d * 2 * G * hid;
-		rd.poff = (int64_t) d * 3 * hid;
-		rd.in = in, rd.hid = hid, rd.G = G;
-		rd.clip = onnx_attr_float(ctx->node, "clip", 0.0f);
-		rd.f = &acts[d * per_dir];
-		rd.g = per_dir > 1 ? &acts[d * per_dir + 1] : rd.f;
-		rd.h = per_dir > 2 ? &acts[d * per_dir + 2] : rd.g;
-		rd.input_forget = onnx_attr_int(ctx->node, "input_forget", 0) != 0;
-		rd.lbr = onnx_attr_int(ctx->node, "linear_before_reset", 0) != 0;
-
-		for (int64_t bi = 0; bi < batch; bi++)
+		for (int64_t k = 0; k < hid; k++)
 		{
-			int64_t		len = lens ? onnx_tensor_get_i64(lens, bi) : seq;
-			int64_t		hoff = layout ? (bi * dirs + d) * hid : (d * batch + bi) * hid;
+			rr->hs[b * hid + k] = rr->h0 ? rr->h0[state_off(rr, d, b) + k] : 0;
+			rr->cs[b * hid + k] = rr->c0 ? rr->c0[state_off(rr, d, b) + k] : 0;
+		}
+		steps = len > steps ? len : steps;
+	}
+	if (gru2)
+		memset(rr->rh, 0, sizeof(float) * (size_t) (batch * hid));
 
-			if (len < 0 || len > seq)
+	for (int64_t s = 0; s < steps; s++)
+	{
+		if (onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		/* HR (batch, gh) = H (batch, hid) @ R^T (hid, gh); GRU: z and r columns first */
+		onnx_blas_sgemm(false, true, batch, gru2 ? 2 * hid : gh, hid, 1.0f, rr->hs, hid,
+						r, hid, 0.0f, rr->hr, gh);
+		for (int pass = 0; pass < (gru2 ? 2 : 1); pass++)
+		{
+			if (pass == 1)		/* HR[:, 2hid:] (batch, hid) = (rt (.) H) @ R_h^T */
+				onnx_blas_sgemm(false, true, batch, hid, hid, 1.0f, rr->rh, hid,
+								r + 2 * hid * hid, hid, 0.0f, rr->hr + 2 * hid, gh);
+			for (int64_t b = 0; b < batch; b++)
 			{
-				st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-									  "sequence_lens[%lld] is %lld, outside [0, %lld]",
-									  (long long) bi, (long long) len, (long long) seq);
-				break;
-			}
-			for (int64_t k = 0; k < hid; k++)
-			{
-				H[k] = opt_get(h0, (d * batch + bi) * hid + k);
-				C[k] = opt_get(c0, (d * batch + bi) * hid + k);
-			}
-			for (int64_t step = 0; step < len; step++)
-			{
-				int64_t		t = reverse ? len - 1 - step : step;
-				int64_t		xoff = layout ? (bi * seq + t) * in : (t * batch + bi) * in;
-				int64_t		yoff = layout ? ((bi * seq + t) * dirs + d) * hid : ((t * dirs + d) * batch + bi) * hid;
+				int64_t		len = rr->lens ? rr->lens[b] : rr->seq;
+				int64_t		t = reverse ? len - 1 - s : s;
+				const float *a = rr->xw + x_row(rr, t, b) * gh;
+				float	   *hr = rr->hr + b * gh,
+						   *h = rr->hs + b * hid;
 
-				if (onnx_kernel_should_abort(ctx))
-				{
-					st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-					break;
-				}
-				if (kind == RNN_PLAIN)
-					step_rnn(&rd, xoff, H, tmp);
-				else if (kind == RNN_GRU)
-					step_gru(&rd, xoff, H, tmp);
+				if (s >= len)
+					continue;
+				if (at->kind == RNN_LSTM)
+					rnn_cell_lstm(&cell, a, hr, rr->cs + b * hid, h);
+				else if (at->kind == RNN_PLAIN)
+					rnn_cell_plain(&cell, a, hr, h);
+				else if (!gru2)
+					rnn_cell_gru_lbr(&cell, a, hr, h);
+				else if (pass == 0)
+					rnn_cell_gru_zr(&cell, a, hr, h, rr->rh + b * hid);
 				else
-					step_lstm(&rd, xoff, H, C, tmp);
-				for (int64_t k = 0; k < hid; k++)
-					onnx_tensor_set_f64(y, yoff + k, H[k]);
-			}
-			for (int64_t k = 0; k < hid; k++)
-			{
-				if (yh)
-					onnx_tensor_set_f64(yh, hoff + k, H[k]);
-				if (yc)
-					onnx_tensor_set_f64(yc, hoff + k, C[k]);
+					rnn_cell_gru_h(&cell, a, hr, h);
+				if (rr->y && pass == gru2)
+					memcpy(rr->y + y_off(rr, t, d, b), h, sizeof(float) * (size_t) hid);
 			}
 		}
 	}
-done:
-	onnx_kernel_free(ctx, H);
-	onnx_kernel_free(ctx, C);
-	onnx_kernel_free(ctx, tmp);
-	if (!H || !C || !tmp)
+	/* the last states; zeros for an empty sequence (as onnxruntime) */
+	for (int64_t b = 0; b < batch; b++)
+	{
+		bool		empty = rr->lens && rr->lens[b] == 0;
+
+		if (rr->yh && empty)
+			memset(rr->yh + state_off(rr, d, b), 0, sizeof(float) * (size_t) hid);
+		else if (rr->yh)
+			memcpy(rr->yh + state_off(rr, d, b), rr->hs + b * hid, sizeof(float) * (size_t) hid);
+		if (rr->yc && empty)
+			memset(rr->yc + state_off(rr, d, b), 0, sizeof(float) * (size_t) hid);
+		else if (rr->yc)
+			memcpy(rr->yc + state_off(rr, d, b), rr->cs + b * hid, sizeof(float) * (size_t) hid);
+	}
+	return ONNX_OK;
+}
+
+/*
+ * Scratch memory of one run: float32 copies of whatever is not float32
+ * already, freed together at the end.
+ */
+#define RNN_MAX_SCRATCH 16
+
+typedef struct RnnScratch
+{
+	void	   *blocks[RNN_MAX_SCRATCH];
+	int			n;
+} RnnScratch;
+
+/* n elements of size bytes each (overflow and memory limit checked), or NULL. */
+static void *
+scratch_alloc(OnnxKernelCtx *ctx, RnnScratch *sc, int64_t n, size_t size)
+{
+	size_t		bytes;
+	void	   *p;
+
+	if (sc->n == RNN_MAX_SCRATCH)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "too many recurrent scratch blocks");
+		return NULL;
+	}
+	if (n < 0 || onnx_mul_overflow_size((size_t) n, size, &bytes))
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "recurrent scratch size overflows");
+		return NULL;
+	}
+	if (onnx_kernel_check_memory(ctx, bytes) != ONNX_OK ||
+		(p = onnx_kernel_alloc(ctx, bytes)) == NULL)
+		return NULL;
+	sc->blocks[sc->n++] = p;
+	return p;
+}
+
+static float *
+scratch_floats(OnnxKernelCtx *ctx, RnnScratch *sc, int64_t n)
+{
+	return scratch_alloc(ctx, sc, n, sizeof(float));
+}
+
+/* t's elements as float32: its data when float32, else a converted copy. */
+static const float *
+view_f32(OnnxKernelCtx *ctx, RnnScratch *sc, const OnnxTensor *t)
+{
+	float	   *out;
+
+	if (t->dtype == ONNX_DTYPE_FLOAT)
+		return t->data;
+	if ((out = scratch_floats(ctx, sc, t->count)) == NULL)
+		return NULL;
+	for (int64_t i = 0; i < t->count; i++)
+		out[i] = elem_f32(t, i);
+	return out;
+}
+
+/* An output as float32: its data when float32, else scratch converted by store_output. */
+static float *
+output_f32(OnnxKernelCtx *ctx, RnnScratch *sc, OnnxTensor *t)
+{
+	if (t == NULL || t->dtype == ONNX_DTYPE_FLOAT)
+		return t ? t->data : NULL;
+	return scratch_floats(ctx, sc, t->count);
+}
+
+static void
+store_output(OnnxTensor *t, const float *v)
+{
+	if (t == NULL || t->dtype == ONNX_DTYPE_FLOAT)
+		return;
+	for (int64_t i = 0; i < t->count; i++)
+	{
+		if (t->dtype == ONNX_DTYPE_FLOAT16)
+			((uint16_t *) t->data)[i] = onnx_float_to_half(v[i]);
+		else if (t->dtype == ONNX_DTYPE_BFLOAT16)
+			((uint16_t *) t->data)[i] = onnx_float_to_bf16(v[i]);
+		else
+			onnx_tensor_set_f64(t, i, v[i]);
+	}
+}
+
+/* Whether output i of the node is there (not absent or past the end). */
+static bool
+output_wanted(OnnxKernelCtx *ctx, int i)
+{
+	return i < ctx->n_outputs && ctx->node->outputs[i] >= 0;
+}
+
+/* Check the inputs' shapes against the attributes; fill the sizes of rr. */
+static OnnxStatus
+check_shapes(OnnxKernelCtx *ctx, const RnnAttrs *at, RnnRun *rr)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *w = onnx_in(ctx, 1),
+			   *r = onnx_in(ctx, 2),
+			   *b = onnx_in(ctx, 3),
+			   *lens = onnx_in(ctx, 4),
+			   *h0 = onnx_in(ctx, 5),
+			   *c0 = at->kind == RNN_LSTM ? onnx_in(ctx, 6) : NULL,
+			   *p = at->kind == RNN_LSTM ? onnx_in(ctx, 7) : NULL;
+	int64_t		gh,
+				states;
+
+	if (x == NULL || w == NULL || r == NULL || x->rank != 3 || w->rank != 3 || r->rank != 3)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, W and R must be 3-D tensors");
+	rr->seq = at->layout ? x->dims[1] : x->dims[0];
+	rr->batch = at->layout ? x->dims[0] : x->dims[1];
+	rr->in = x->dims[2];
+	rr->hid = at->hid > 0 ? at->hid : r->dims[2];
+	gh = at->G * rr->hid;
+	if (rr->hid <= 0 || rr->hid > (1 << 20) || !weight_shape_is(w, at->dirs, gh, rr->in) ||
+		!weight_shape_is(r, at->dirs, gh, rr->hid))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"W must be [%d, %lld, %lld] and R [%d, %lld, %lld]", at->dirs,
+								(long long) gh, (long long) rr->in, at->dirs,
+								(long long) gh, (long long) rr->hid);
+	/* batch is unbounded when in is 0: every product with it is checked */
+	if (onnx_mul_overflow_i64(at->dirs * rr->hid, rr->batch, &states) ||
+		onnx_mul_overflow_i64(rr->seq, rr->batch, &rr->xw_n) ||
+		onnx_mul_overflow_i64(rr->xw_n, gh, &rr->xw_n) ||
+		onnx_mul_overflow_i64(3 * rr->hid + gh, rr->batch, &rr->work_n) ||
+		__builtin_add_overflow(rr->work_n, 4 * rr->hid, &rr->work_n))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "recurrent sizes overflow");
+	if (b && b->count != (int64_t) at->dirs * 2 * gh)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have %lld values",
+								(long long) at->dirs * 2 * gh);
+	if (lens && lens->count != rr->batch)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "sequence_lens must have %lld values",
+								(long long) rr->batch);
+	if ((h0 && h0->count != states) || (c0 && c0->count != states))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "initial states must have %lld values",
+								(long long) states);
+	if (p && p->count != (int64_t) at->dirs * 3 * rr->hid)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "P must have %lld values",
+								(long long) at->dirs * 3 * rr->hid);
+	return ONNX_OK;
+}
+
+/* Sequence lengths checked into lens (batch), or NULL when every row is full. */
+static OnnxStatus
+read_lens(OnnxKernelCtx *ctx, RnnScratch *sc, const OnnxTensor *t, RnnRun *rr)
+{
+	int64_t    *lens;
+	bool		full = true;
+
+	rr->lens = NULL;
+	if (t == NULL)
+		return ONNX_OK;
+	if ((lens = scratch_alloc(ctx, sc, rr->batch, sizeof(int64_t))) == NULL)
 		return ctx->err->status;
+	for (int64_t b = 0; b < rr->batch; b++)
+	{
+		lens[b] = onnx_tensor_get_i64(t, b);
+		if (lens[b] < 0 || lens[b] > rr->seq)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"sequence_lens[%lld] is %lld, outside [0, %lld]",
+									(long long) b, (long long) lens[b], (long long) rr->seq);
+		full = full && lens[b] == rr->seq;
+	}
+	rr->lens = full ? NULL : lens;
+	return ONNX_OK;
+}
+
+/* The float32 operands (prepared at load, or viewed/converted now) and scratch. */
+static OnnxStatus
+setup_run(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
+{
+	const RnnAttrs *at = rr->at;
+	const RnnPrepared *pr = ctx->node->prepared;
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *b = onnx_in(ctx, 3),
+			   *h0 = onnx_in(ctx, 5),
+			   *c0 = at->kind == RNN_LSTM ? onnx_in(ctx, 6) : NULL,
+			   *p = at->kind == RNN_LSTM ? onnx_in(ctx, 7) : NULL;
+	int64_t		hid = rr->hid,
+				gh = at->G * hid;
+	float	   *work;
+	bool		lbr = at->kind == RNN_GRU && at->lbr;
+
+	if (pr && (pr->in != rr->in || pr->hid != hid))
+		pr = NULL;
+	rr->x = view_f32(ctx, sc, x);
+	rr->w = pr ? pr->w : view_f32(ctx, sc, onnx_in(ctx, 1));
+	rr->r = pr ? pr->r : view_f32(ctx, sc, onnx_in(ctx, 2));
+	rr->h0 = h0 ? view_f32(ctx, sc, h0) : NULL;
+	rr->c0 = c0 ? view_f32(ctx, sc, c0) : NULL;
+	rr->p = pr && pr->p ? pr->p : (p ? view_f32(ctx, sc, p) : NULL);
+	if (!rr->x || !rr->w || !rr->r || (h0 && !rr->h0) || (c0 && !rr->c0) || (p && !rr->p))
+		return ctx->err->status;
+	if (pr && pr->bias)
+	{
+		rr->bias = pr->bias;
+		rr->rbh = pr->rbh;
+	}
+	else
+	{
+		float	   *bias = scratch_floats(ctx, sc, at->dirs * gh);
+		float	   *rbh = lbr ? scratch_floats(ctx, sc, at->dirs * hid) : NULL;
+
+		if (bias == NULL || (lbr && rbh == NULL))
+			return ctx->err->status;
+		fill_bias(at, hid, b, bias, rbh);
+		rr->bias = bias;
+		rr->rbh = rbh;
+	}
+	if ((rr->xw = scratch_floats(ctx, sc, rr->xw_n)) == NULL ||
+		(work = scratch_floats(ctx, sc, rr->work_n)) == NULL)
+		return ctx->err->status;
+	rr->hs = work;
+	rr->cs = rr->hs + rr->batch * hid;
+	rr->rh = rr->cs + rr->batch * hid;
+	rr->hr = rr->rh + rr->batch * hid;
+	rr->tmp = rr->hr + rr->batch * gh;
+	return ONNX_OK;
+}
+
+static OnnxStatus
+run_recurrent(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	RnnAttrs	at;
+	RnnRun		rr;
+	RnnScratch	sc;
+	int64_t		ydims[4],
+				hdims[3];
+	OnnxTensor *y = NULL,
+			   *yh = NULL,
+			   *yc = NULL;
+	OnnxStatus	st;
+
+	memset(&rr, 0, sizeof(rr));
+	sc.n = 0;
+	if ((st = rnn_read_attrs(ctx->node, &at, ctx->err)) != ONNX_OK)
+		return onnx_kernel_fail(ctx, st, "%s", ctx->err->message);
+	rr.at = &at;
+	if ((st = check_shapes(ctx, &at, &rr)) != ONNX_OK)
+		return st;
+	if (at.layout == 0)
+	{
+		ydims[0] = rr.seq, ydims[1] = at.dirs, ydims[2] = rr.batch, ydims[3] = rr.hid;
+		hdims[0] = at.dirs, hdims[1] = rr.batch, hdims[2] = rr.hid;
+	}
+	else
+	{
+		ydims[0] = rr.batch, ydims[1] = rr.seq, ydims[2] = at.dirs, ydims[3] = rr.hid;
+		hdims[0] = rr.batch, hdims[1] = at.dirs, hdims[2] = rr.hid;
+	}
+	/* every element is written, except Y's past a row's length: zeroed */
+	if ((st = read_lens(ctx, &sc, onnx_in(ctx, 4), &rr)) != ONNX_OK ||
+		(output_wanted(ctx, 0) &&
+		 (y = (rr.lens ? onnx_out : onnx_out_raw) (ctx, 0, x->dtype, 4, ydims)) == NULL) ||
+		(output_wanted(ctx, 1) && (yh = onnx_out_raw(ctx, 1, x->dtype, 3, hdims)) == NULL) ||
+		(at.kind == RNN_LSTM && output_wanted(ctx, 2) &&
+		 (yc = onnx_out_raw(ctx, 2, x->dtype, 3, hdims)) == NULL))
+		st = ctx->err->status;
+	if (st == ONNX_OK)
+		st = setup_run(ctx, &sc, &rr);
+	if (st == ONNX_OK &&
+		((y && (rr.y = output_f32(ctx, &sc, y)) == NULL) ||
+		 (yh && (rr.yh = output_f32(ctx, &sc, yh)) == NULL) ||
+		 (yc && (rr.yc = output_f32(ctx, &sc, yc)) == NULL)))
+		st = ctx->err->status;
+	if (st == ONNX_OK && y && y->dtype != ONNX_DTYPE_FLOAT && rr.lens)
+		memset(rr.y, 0, sizeof(float) * (size_t) y->count);
+	for (int d = 0; d < at.dirs && st == ONNX_OK; d++)
+		st = run_direction(ctx, &rr, d, at.dirs == 2 ? d == 1 : at.reverse);
+	if (st == ONNX_OK)
+	{
+		store_output(y, rr.y);
+		store_output(yh, rr.yh);
+		store_output(yc, rr.yc);
+	}
+	for (int i = 0; i < sc.n; i++)
+		onnx_kernel_free(ctx, sc.blocks[i]);
 	return st;
-}
-
-static OnnxStatus
-run_rnn(OnnxKernelCtx *ctx)
-{
-	return run_recurrent(ctx, RNN_PLAIN);
-}
-
-static OnnxStatus
-run_gru(OnnxKernelCtx *ctx)
-{
-	return run_recurrent(ctx, RNN_GRU);
-}
-
-static OnnxStatus
-run_lstm(OnnxKernelCtx *ctx)
-{
-	return run_recurrent(ctx, RNN_LSTM);
 }
 
 static const OnnxAttrSpec rnn_attrs[] = {
@@ -463,12 +738,13 @@ static const OnnxAttrSpec rnn_attrs[] = {
 	{"input_forget", ONNX_ATTR_INT}, {"linear_before_reset", ONNX_ATTR_INT}, {NULL}
 };
 
-#define RNN_OP(name, since, maxin, maxout, fn) \
-	{"", name, since, 3, maxin, 0, maxout, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, fn, rnn_attrs}
+#define RNN_OP(name, since, maxin, maxout) \
+	{"", name, since, 3, maxin, 0, maxout, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, \
+	 run_recurrent, rnn_attrs, NULL, rnn_pack}
 
 const OnnxOpDef onnx_ops_rnn[] = {
-	RNN_OP("RNN", 1, 6, 2, run_rnn),
-	RNN_OP("GRU", 1, 6, 2, run_gru),
-	RNN_OP("LSTM", 1, 8, 3, run_lstm),
+	RNN_OP("RNN", 1, 6, 2),
+	RNN_OP("GRU", 1, 6, 2),
+	RNN_OP("LSTM", 1, 8, 3),
 	{0}
 };

@@ -5,6 +5,8 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <stdio.h>
+
 #include <cblas.h>
 
 #include "engine_internal.h"
@@ -71,4 +73,15 @@ onnx_blas_set_threads(int threads)
 		openblas_set_num_threads(threads);
 		current = threads;
 	}
+}
+
+/* The sgemm kernel OpenBLAS chose for this CPU, e.g. "OpenBLAS Prescott". */
+const char *
+onnx_gemm_kernel_name(void)
+{
+	static char name[64];
+
+	if (name[0] == '\0')
+		snprintf(name, sizeof(name), "OpenBLAS %s", openblas_get_corename());
+	return name;
 }

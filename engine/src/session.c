@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "engine_internal.h"
+#include "profile.h"
 
 #define POOL_SLOTS 32
 #define POOL_MIN_BYTES 4096
@@ -39,6 +40,7 @@ struct OnnxSession
 	int			n_pool;
 	PoolEntry	pool[POOL_SLOTS];
 	int			abort_counter;
+	OnnxProfile *profile;		/* per-op times; set while opts.profile is on */
 };
 
 typedef struct OnnxFrame
@@ -158,6 +160,16 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 		s->opts = *opts;
 	if (s->opts.threads <= 0)
 		s->opts.threads = 1;
+	if (s->opts.profile)
+	{
+		OnnxStatus	st = onnx_profile_create(model, s->alloc, &s->profile, err);
+
+		if (st != ONNX_OK)
+		{
+			s->alloc->free(s->alloc->ctx, s);
+			return st;
+		}
+	}
 	*session = s;
 	return ONNX_OK;
 }
@@ -169,6 +181,7 @@ onnx_session_free(OnnxSession *session)
 		return;
 	for (int i = 0; i < session->n_pool; i++)
 		session->alloc->free(session->alloc->ctx, session->pool[i].ptr);
+	onnx_profile_free(session->profile, session->alloc);
 	session->alloc->free(session->alloc->ctx, session);
 }
 
@@ -612,7 +625,7 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		ctx.outputs = outs;
 		ctx.frame = f;
 		ctx.err = err;
-		st = n->def->run(&ctx);
+		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) : n->def->run(&ctx);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
 		for (int k = 0; k < n->n_outputs; k++)
@@ -881,8 +894,29 @@ onnx_session_set_options(OnnxSession *session, const OnnxSessionOptions *opts,
 	if (opts->device != session->opts.device)
 		return onnx_error_set(err, ONNX_ERR_INVALID_ARGUMENT,
 							  "a session cannot change device; create a new one");
+	if (opts->profile && session->profile == NULL)
+	{
+		OnnxStatus	st = onnx_profile_create(session->model, session->alloc,
+											 &session->profile, err);
+
+		if (st != ONNX_OK)
+			return st;
+	}
 	session->opts = *opts;
 	if (session->opts.threads <= 0)
 		session->opts.threads = 1;
 	return ONNX_OK;
+}
+
+/* Per-operator times of the profiled runs (profile.c). */
+int
+onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entries, int max)
+{
+	return onnx_profile_read(session->profile, entries, max);
+}
+
+void
+onnx_session_profile_reset(OnnxSession *session)
+{
+	onnx_profile_reset(session->profile);
 }

@@ -32,19 +32,33 @@ import onnxruntime as ort
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 RUN_MODEL = os.path.join(ROOT, "engine", "build", "onnx_run_model")
+BENCH_MODEL = os.path.join(ROOT, "engine", "build", "onnx_bench_model")
 sys.path.insert(0, os.path.join(ROOT, "test", "sessions"))
 
 
-def machine():
-    cpu = "unknown cpu"
+def cpu_model():
+    """The CPU's model name from /proc/cpuinfo."""
     try:
         for line in open("/proc/cpuinfo"):
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return "%s, %d cores, %s" % (cpu, os.cpu_count(), platform.platform())
+    return platform.processor() or "unknown cpu"
+
+
+def machine():
+    return "%s, %d cores, %s; GEMM kernel: %s" % (cpu_model(), os.cpu_count(), platform.platform(),
+                                                  gemm_kernel())
+
+
+def gemm_kernel():
+    """The engine's GEMM kernel name (onnx_gemm_kernel_name), e.g. "OpenBLAS Prescott"."""
+    try:
+        p = subprocess.run([BENCH_MODEL, "--gemm-kernel"], capture_output=True, text=True, timeout=30)
+        return p.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown (engine/build/onnx_bench_model missing)"
 
 
 def inputs_like_ours(sess, batch):

@@ -4,7 +4,10 @@
  *	  Run one ONNX backend test directory (model.onnx + test_data_set_N/
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
- *	  usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR
+ *	  usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] TEST_DIR
+ *
+ *	  --isa portable|avx2|avx512 caps the instruction set of the engine's
+ *	  run-time dispatched kernels (vecmath.h), to test the portable path.
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -20,6 +23,9 @@
 #include <string.h>
 
 #include "onnx_engine.h"
+
+/* engine-internal (vecmath.h): cap the SIMD level of the row kernels */
+extern void onnx_vec_set_max_isa(int isa);
 
 static double rel_tol = 1e-3;
 static double abs_tol = 1e-7;
@@ -344,12 +350,18 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
+		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
+		{
+			const char *isa = argv[++i];
+
+			onnx_vec_set_max_isa(strcmp(isa, "portable") == 0 ? 0 : strcmp(isa, "avx2") == 0 ? 1 : 2);
+		}
 		else
 			dir = argv[i];
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);

@@ -15,7 +15,7 @@ else
 	pass=$((pass + 1))
 fi
 # the engine compiles with no PostgreSQL include path at all
-if grep -q "$(/usr/lib/postgresql/15/bin/pg_config --includedir-server 2>/dev/null || echo /nonexistent)" \
+if grep -q "$("${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}" --includedir-server 2>/dev/null || echo /nonexistent)" \
 	"$ROOT/engine/Makefile"; then
 	echo "not ok - engine/Makefile names the PostgreSQL include directory"
 	fail=$((fail + 1))

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "onnx_engine.h"
+#include "vecmath.h"			/* engine-internal: the SIMD row kernels */
 
 static int	passed,
 			failed;
@@ -669,8 +670,8 @@ test_functions(void)
  * failure is ONNX_ERR_OUT_OF_MEMORY and leaks nothing.
  */
 static void
-alloc_sweep(const char *fixture, int n_in, const char *const *names, const OnnxValue *in,
-			int n_out)
+alloc_sweep_opts(const char *fixture, int n_in, const char *const *names, const OnnxValue *in,
+				 int n_out, const OnnxSessionOptions *base)
 {
 	size_t		len;
 	void	   *bytes = read_fixture(fixture, &len);
@@ -685,7 +686,7 @@ alloc_sweep(const char *fixture, int n_in, const char *const *names, const OnnxV
 		OnnxAllocator a = {counting_alloc, counting_free, &c};
 		OnnxModel  *m = NULL;
 		OnnxSession *s = NULL;
-		OnnxSessionOptions opts = {0};
+		OnnxSessionOptions opts = *base;
 		OnnxValue	out[4];
 		OnnxError	err;
 		OnnxStatus	st;
@@ -709,9 +710,19 @@ alloc_sweep(const char *fixture, int n_in, const char *const *names, const OnnxV
 			break;
 	}
 	printf("# %s: %ld allocation points tried\n", fixture, n);
-	snprintf(what, sizeof(what), "%s: every failed allocation is out of memory, nothing leaks", fixture);
+	snprintf(what, sizeof(what), "%s%s: every failed allocation is out of memory, nothing leaks",
+			 fixture, base->profile ? " (profiled)" : "");
 	CHECK(all_clean && leaks == 0, what);
 	free(bytes);
+}
+
+static void
+alloc_sweep(const char *fixture, int n_in, const char *const *names, const OnnxValue *in,
+			int n_out)
+{
+	OnnxSessionOptions opts = {0};
+
+	alloc_sweep_opts(fixture, n_in, names, in, n_out, &opts);
 }
 
 static void
@@ -728,6 +739,12 @@ test_control_alloc_failures(void)
 	in[1] = tensor_value(ONNX_DTYPE_BOOL, 0, 1, &cond, 1);
 	in[2] = tensor_value(ONNX_DTYPE_FLOAT, 1, 4, x, sizeof(float));
 	alloc_sweep("loop.onnx", 3, loop_names, in, 2);
+	{
+		OnnxSessionOptions prof = {0};
+
+		prof.profile = 1;
+		alloc_sweep_opts("loop_add.onnx", 3, loop_names, in, 1, &prof);
+	}
 	in[0] = tensor_value(ONNX_DTYPE_FLOAT, 1, 3, x, sizeof(float));
 	alloc_sweep("function.onnx", 1, fn_names, in, 1);
 }
@@ -788,6 +805,133 @@ test_alloc_failures(void)
 	printf("# %ld allocation points tried\n", n);
 	CHECK(all_clean, "every failed allocation gives ONNX_ERR_OUT_OF_MEMORY");
 	CHECK(leaks == 0, "no allocation leaks on any failure path");
+	free(bytes);
+}
+
+/* The profile entry of op_type in e[0..n), or NULL. */
+static const OnnxOpProfile *
+profile_entry(const OnnxOpProfile *e, int n, const char *op_type)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(e[i].op_type, op_type) == 0)
+			return &e[i];
+	return NULL;
+}
+
+/*
+ * The profiler: per-op-type calls count the nodes run (body nodes of a
+ * Loop under their own op types, once per trip), entries come largest
+ * first, reset empties them, and a session that does not profile counts
+ * nothing until set_options turns profiling on.
+ */
+static void
+test_profile(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("mlp.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxError	err;
+	OnnxSessionOptions opts = {0};
+	OnnxOpProfile e[64],
+				top[2];
+	const OnnxOpProfile *p;
+	float		data[8] = {1, 2, 3, 4, -1, 0.5f, 2, 0};
+	OnnxValue	x,
+				y,
+				in[3];
+	const char *names[] = {"features"};
+	const char *loop_names[] = {"trips", "c", "x"};
+	int			n,
+				ok;
+	int64_t		calls = 0,
+				trips = 4;
+	uint8_t		cond = 1;
+	uint64_t	ns = 0;
+
+	x = tensor_value(ONNX_DTYPE_FLOAT, 2, 8, data, sizeof(float));
+	x.tensor.dims[0] = 2;
+	x.tensor.dims[1] = 4;
+	if (onnx_model_load(bytes, len, NULL, &m, &err) != ONNX_OK)
+	{
+		CHECK(0, "mlp loads for profiling");
+		free(bytes);
+		return;
+	}
+	onnx_session_create(m, &opts, &s, &err);
+	onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	CHECK(onnx_session_profile(s, e, 64) == 0, "a session without profiling has no profile");
+
+	opts.profile = ONNX_PROFILE_WALL;
+	CHECK(onnx_session_set_options(s, &opts, &err) == ONNX_OK, "set_options turns profiling on");
+	ok = 1;
+	for (int r = 0; r < 3; r++)
+	{
+		ok &= onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err) == ONNX_OK;
+		onnx_value_release(&onnx_malloc_allocator, &y);
+	}
+	n = onnx_session_profile(s, e, 64);
+	for (int i = 0; i < n; i++)
+	{
+		calls += e[i].calls;
+		ns += e[i].total_ns;
+		if (i > 0 && e[i].total_ns > e[i - 1].total_ns)
+			ok = 0;
+		if (e[i].calls % 3 != 0 || strcmp(e[i].domain, "") != 0)
+			ok = 0;
+	}
+	CHECK(ok && n >= 4 && ns > 0, "3 profiled runs: every op type ran a multiple of 3 times, largest first");
+	/* the optimizer may fuse some of the 11 nodes, never these */
+	CHECK((p = profile_entry(e, n, "Softmax")) && p->calls == 3 &&
+		  (p = profile_entry(e, n, "Tanh")) && p->calls == 3 &&
+		  (p = profile_entry(e, n, "Sigmoid")) && p->calls == 3 &&
+		  calls >= 3 * 5 && calls <= 3 * 11, "profile counts the mlp's nodes once per run");
+	CHECK(onnx_session_profile(s, top, 2) == n && top[0].calls == e[0].calls &&
+		  top[0].total_ns == e[0].total_ns && top[1].total_ns == e[1].total_ns,
+		  "a short buffer receives the largest entries and the count of all");
+	onnx_session_profile_reset(s);
+	CHECK(onnx_session_profile(s, e, 64) == 0, "reset empties the profile");
+	opts.profile = 0;
+	onnx_session_set_options(s, &opts, &err);
+	onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	CHECK(onnx_session_profile(s, e, 64) == 0, "runs with profiling off add nothing");
+	opts.profile = ONNX_PROFILE_CPU;
+	onnx_session_set_options(s, &opts, &err);
+	onnx_session_run(s, 1, names, &x, 1, NULL, &y, &err);
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	n = onnx_session_profile(s, e, 64);
+	CHECK((p = profile_entry(e, n, "Softmax")) && p->calls == 1 && e[0].total_ns > 0,
+		  "the CPU-clock profile counts the nodes of one run");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+
+	/* a Loop's body nodes count under their own op types, once per trip */
+	bytes = read_fixture("loop_add.onnx", &len);
+	in[0] = tensor_value(ONNX_DTYPE_INT64, 0, 1, &trips, sizeof(trips));
+	in[1] = tensor_value(ONNX_DTYPE_BOOL, 0, 1, &cond, 1);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT, 1, 2, data, sizeof(float));
+	if (onnx_model_load(bytes, len, NULL, &m, &err) != ONNX_OK)
+	{
+		CHECK(0, "loop_add loads");
+		free(bytes);
+		return;
+	}
+	opts.profile = 1;
+	CHECK(onnx_session_create(m, &opts, &s, &err) == ONNX_OK &&
+		  onnx_session_run(s, 3, loop_names, in, 1, NULL, &y, &err) == ONNX_OK &&
+		  ((float *) y.tensor.data)[0] == 5 && ((float *) y.tensor.data)[1] == 6,
+		  "profiled Loop of 4 trips adds 4");
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	n = onnx_session_profile(s, e, 64);
+	CHECK((p = profile_entry(e, n, "Loop")) && p->calls == 1 &&
+		  (p = profile_entry(e, n, "Add")) && p->calls == 4 &&
+		  (p = profile_entry(e, n, "Identity")) && p->calls == 4,
+		  "profile counts a Loop once and its body's nodes once per trip");
+	onnx_session_free(s);
+	onnx_model_free(m);
 	free(bytes);
 }
 
@@ -901,6 +1045,129 @@ test_dtypes(void)
 	CHECK(onnx_registry_count() > 10, "registry has operators");
 }
 
+/*
+ * Error of got against the double ref in units of the float32 spacing at
+ * ref (the smallest subnormal below FLT_MIN); 0 for matching NaN/inf.
+ */
+static double
+ulp_error(float got, double ref)
+{
+	float		rf = (float) ref;
+	double		u;
+
+	if (isnan(ref) || isinf(ref))
+		return (isnan(ref) ? isnan(got) : got == rf) ? 0 : 1e30;
+	u = fabs(ref) < 1.1754944e-38 ? 1.4e-45 :
+		(double) nextafterf(fabsf(rf), INFINITY) - fabs((double) rf);
+	return fabs((double) got - ref) / u;
+}
+
+/*
+ * onnx_vec_sigmoid_f32 / onnx_vec_tanh_f32 at every instruction set level
+ * this CPU has, against double references: one float in every 4099 bit
+ * patterns (both signs, subnormals, huge, inf, NaN) and a dense sweep of
+ * [-20, 20], in rows of odd lengths so every vector tail runs.  Bounds
+ * are those vecmath.h states (sigmoid 2.9 ulp for x >= -87, else within
+ * 1.7e-38 of 0; tanh 1.6 ulp).
+ */
+static void
+test_vecmath(void)
+{
+	enum
+	{
+		N = 1 << 20
+	};
+	float	   *x = malloc(sizeof(float) * N),
+			   *ys = malloc(sizeof(float) * N),
+			   *yt = malloc(sizeof(float) * N);
+	int			best,
+				n = 0;
+	char		name[160];
+
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	best = (int) onnx_vec_isa();
+	for (uint64_t u = 0; u < ((uint64_t) 1 << 32) && n < N / 2; u += 4099)
+	{
+		uint32_t	b = (uint32_t) u;
+
+		memcpy(&x[n++], &b, sizeof(float));
+	}
+	for (int i = 0; n < N; i++)
+		x[n++] = -20.0f + 40.0f * (float) i / (float) (N / 2);
+	x[0] = INFINITY, x[1] = -INFINITY, x[2] = NAN, x[3] = 0.0f, x[4] = -0.0f;
+	for (int level = 0; level <= best; level++)
+	{
+		double		worst_s = 0,
+					worst_t = 0;
+		int			specials_ok,
+					off = 0;
+
+		onnx_vec_set_max_isa(level);
+		/* rows of 1, 2, ..., 37 floats, then the rest */
+		for (int len = 1; off < N; len = len < 37 ? len + 1 : N)
+		{
+			int			m = off + len <= N ? len : N - off;
+
+			onnx_vec_sigmoid_f32(x + off, ys + off, m);
+			onnx_vec_tanh_f32(x + off, yt + off, m);
+			off += m;
+		}
+		for (int i = 5; i < N; i++)
+		{
+			double		xd = x[i],
+						es = xd < -87 ? (fabs(ys[i] - 1 / (1 + exp(-xd))) < 1.7e-38 ? 0 : 1e30) :
+				ulp_error(ys[i], 1 / (1 + exp(-xd))),
+						et = ulp_error(yt[i], tanh(xd));
+
+			worst_s = es > worst_s || isnan(es) ? es : worst_s;
+			worst_t = et > worst_t || isnan(et) ? et : worst_t;
+		}
+		specials_ok = ys[0] == 1 && ys[1] == 0 && isnan(ys[2]) && ys[3] == 0.5f && ys[4] == 0.5f &&
+			yt[0] == 1 && yt[1] == -1 && isnan(yt[2]) && yt[3] == 0 && !signbit(yt[3]) &&
+			yt[4] == 0 && signbit(yt[4]);
+		printf("# vecmath level %d: sigmoid %.2f ulp, tanh %.2f ulp\n", level, worst_s, worst_t);
+		snprintf(name, sizeof(name), "vecmath level %d is used when capped to it", level);
+		CHECK((int) onnx_vec_isa() == level, name);
+		snprintf(name, sizeof(name), "vecmath level %d: sigmoid within 2.9 ulp, tanh within 1.6 ulp", level);
+		CHECK(worst_s <= 2.9 && worst_t <= 1.6, name);
+		snprintf(name, sizeof(name), "vecmath level %d: +-inf, NaN and +-0 give the exact results", level);
+		CHECK(specials_ok, name);
+	}
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	free(x);
+	free(ys);
+	free(yt);
+}
+
+/* The float16 LSTM fixture under the allocation-failure sweep. */
+static void
+test_lstm_alloc_failures(void)
+{
+	uint16_t	x[4 * 3 * 5],
+				h0[2 * 3 * 6],
+				c0[2 * 3 * 6];
+	int32_t		lens[3] = {4, 2, 0};
+	OnnxValue	in[4];
+	const char *names[] = {"x", "lens", "h0", "c0"};
+	static const uint16_t halves[] = {0x3C00, 0xB800, 0x3400, 0xBC00, 0x0000, 0x3A00, 0xB266};
+
+	for (int i = 0; i < 60; i++)
+		x[i] = halves[i % 7];
+	for (int i = 0; i < 36; i++)
+	{
+		h0[i] = halves[(i + 3) % 7];
+		c0[i] = halves[(i + 5) % 7];
+	}
+	in[0] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 60, x, 2);
+	in[0].tensor.dims[0] = 4, in[0].tensor.dims[1] = 3, in[0].tensor.dims[2] = 5;
+	in[1] = tensor_value(ONNX_DTYPE_INT32, 1, 3, lens, 4);
+	in[2] = tensor_value(ONNX_DTYPE_FLOAT16, 3, 36, h0, 2);
+	in[2].tensor.dims[0] = 2, in[2].tensor.dims[1] = 3, in[2].tensor.dims[2] = 6;
+	in[3] = in[2];
+	in[3].tensor.data = c0;
+	alloc_sweep("lstm.onnx", 4, names, in, 3);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -918,6 +1185,9 @@ main(int argc, char **argv)
 	test_random();
 	test_conv_batch();
 	test_initializer_override();
+	test_profile();
+	test_vecmath();
+	test_lstm_alloc_failures();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -6,7 +6,10 @@ test/kernels/generated/<family>/, then each case runs through the engine
 paths of the kernels: shapes that take each specialisation, odd sizes that
 leave SIMD tails, broadcast patterns, attribute variants.
 
-    run_kernel_tests.py [--bin engine/build/onnx_node_test] [FAMILY ...]
+    run_kernel_tests.py [--bin engine/build/onnx_node_test] [--isa LEVEL] [FAMILY ...]
+
+--isa portable|avx2|avx512 caps the engine's run-time SIMD dispatch, to
+test the portable C kernels on a machine that has AVX-512.
 
 Prints a line per failing case, one per family, and last "N passed, N failed".
 """
@@ -21,13 +24,13 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GEN = os.path.join(HERE, "generated")
 
 
-def run_case(binary, d):
+def run_case(binary, d, isa=None):
     tol = ["1e-4", "1e-5"]
     tf = os.path.join(d, "tolerance.txt")
     if os.path.exists(tf):
         tol = open(tf).read().split()[:2]
     try:
-        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], d],
+        r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1]] + (["--isa", isa] if isa else []) + [d],
                            capture_output=True, text=True, timeout=120)
     except subprocess.TimeoutExpired:
         return False, "TIMEOUT"
@@ -37,6 +40,7 @@ def run_case(binary, d):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "engine", "build", "onnx_node_test"))
+    ap.add_argument("--isa", choices=["portable", "avx2", "avx512"])
     ap.add_argument("families", nargs="*")
     a = ap.parse_args()
     passed = failed = 0
@@ -53,7 +57,7 @@ def main():
             continue
         ok = bad = 0
         for d in sorted(glob.glob(os.path.join(out, "*", ""))):
-            good, msg = run_case(a.bin, d.rstrip("/"))
+            good, msg = run_case(a.bin, d.rstrip("/"), a.isa)
             if not good:
                 print("not ok - %s/%s: %s" % (family, os.path.basename(d.rstrip("/")), msg))
             ok += good

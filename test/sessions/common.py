@@ -29,6 +29,13 @@ class Tally:
         sys.exit(1 if self.failed else 0)
 
 
+def pg_bindir():
+    """Binaries of the PostgreSQL under test: PG_CONFIG's, else the system's 15."""
+    import subprocess
+    pg_config = os.environ.get("PG_CONFIG", "/usr/lib/postgresql/15/bin/pg_config")
+    return subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True).stdout.strip()
+
+
 def fixture_bytes(name):
     with open(os.path.join(FIXTURES, name), "rb") as f:
         return f.read()

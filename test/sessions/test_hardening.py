@@ -16,9 +16,9 @@ import onnx
 import psycopg
 from onnx import TensorProto, helper, numpy_helper
 
-from common import Tally, fixture_bytes, fresh_database
+from common import pg_bindir, Tally, fixture_bytes, fresh_database
 
-PGBIN = "/usr/lib/postgresql/15/bin"
+PGBIN = pg_bindir()
 t = Tally()
 DB = "onnx_sessions_hardening"
 connect = fresh_database(DB)

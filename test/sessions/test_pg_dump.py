@@ -4,10 +4,10 @@ models, and a restore into a new database gives the same predictions."""
 import os
 import subprocess
 
-from common import Tally, fixture_bytes, fresh_database
+from common import pg_bindir, Tally, fixture_bytes, fresh_database
 import psycopg
 
-PGBIN = "/usr/lib/postgresql/15/bin"
+PGBIN = pg_bindir()
 t = Tally()
 connect = fresh_database("onnx_dump_src")
 with connect() as c:

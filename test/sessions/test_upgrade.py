@@ -6,6 +6,7 @@ version (functions with their flags and privileges, the table's columns,
 constraints, triggers and privileges), as pg_stat_statements' upgrade
 tests do."""
 import glob
+import json
 import os
 import re
 
@@ -61,6 +62,12 @@ def shape(c):
 
 
 t.check(current == versions[-1], "the default version %s is the newest install script" % current, str(versions))
+meta = json.load(open(os.path.join(ROOT, "META.json")))
+t.check(meta["version"] == meta["provides"]["onnx"]["version"] == current,
+        "META.json gives the same version (%s)" % meta["version"])
+t.check(("## %s" % current) in open(os.path.join(ROOT, "CHANGELOG.md")).read(), "CHANGELOG.md has the version")
+t.check(("(%s)" % current) in open(os.path.join(ROOT, "debian", "changelog")).readline(),
+        "debian/changelog's newest entry is the version")
 ref = fresh("onnx_upgrade_fresh")
 want = shape(ref)
 mlp = fixture_bytes("mlp.onnx")

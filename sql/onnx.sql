@@ -1,4 +1,4 @@
-/* onnx--0.2.0.sql - install script of the onnx extension, version 0.2.0 */
+/* sql/onnx.sql - install script of the onnx extension, copied to onnx--VERSION.sql by make */
 
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION onnx" to load this file. \quit
@@ -22,6 +22,10 @@ CREATE TABLE @extschema@.onnx_models (
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.onnx_models', '');
 REVOKE ALL ON @extschema@.onnx_models FROM PUBLIC;
+-- The extension is trusted: a database owner may create it, and then owns
+-- the model store (to grant on it); everything else stays the bootstrap
+-- superuser's.
+ALTER TABLE @extschema@.onnx_models OWNER TO @extowner@;
 
 COMMENT ON TABLE @extschema@.onnx_models IS
 	'ONNX models; every insert or update is validated and its metadata filled by a trigger';

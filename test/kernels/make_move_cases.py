@@ -249,8 +249,91 @@ def tile_cases(out):
         one(out, "tile_%s" % dname(dt), "Tile", arr((2, 3), dt), consts=[("r", i64(3, 2))])
 
 
+def pool_case(out, name, op, shape, attrs, dt=np.float32, opset=None, n_out=1, rtol=1e-5, atol=1e-6):
+    x = arr(shape, dt)
+    outs = {"y0": (dt, None)}
+    if n_out == 2:
+        outs["y1"] = (np.int64, None)
+    node = helper.make_node(op, ["x"], list(outs), **attrs)
+    kw = {} if opset is None else {"opset": opset}
+    m = make_model([node], {"x": (dt, list(shape))}, outs, **kw)
+    write_case(out, name, m, {"x": x}, rtol=rtol, atol=atol)
+
+
+def pool_cases(out):
+    """Both layouts of pool_fast.c: flat (1-D/2-D planes narrower than 64)
+    and rows (wider planes, 3-D); every attribute."""
+    small, wide = (2, 3, 13, 11), (1, 2, 9, 70)
+    geoms = [
+        ("k2s2", {"kernel_shape": [2, 2], "strides": [2, 2]}),
+        ("k3s1p1", {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),
+        ("k3s2", {"kernel_shape": [3, 3], "strides": [2, 2]}),
+        ("k3s2_asym", {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 0, 1, 1]}),
+        ("k3s2_ceil", {"kernel_shape": [3, 3], "strides": [2, 2], "ceil_mode": 1}),
+        ("k2s2_ceil_pads", {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 0, 0, 1], "ceil_mode": 1}),
+        ("k3_dil2", {"kernel_shape": [3, 3], "dilations": [2, 2], "pads": [2, 1, 1, 2]}),
+        ("k2_dil13_s3", {"kernel_shape": [2, 2], "dilations": [1, 3], "strides": [3, 2], "ceil_mode": 1}),
+        ("k1x3", {"kernel_shape": [1, 3], "pads": [0, 1, 0, 1]}),
+        ("k5x2_s31", {"kernel_shape": [5, 2], "strides": [3, 1], "pads": [2, 0, 2, 1]}),
+        ("same_upper", {"kernel_shape": [3, 2], "strides": [2, 2], "auto_pad": "SAME_UPPER"}),
+        ("same_lower", {"kernel_shape": [2, 3], "strides": [1, 2], "auto_pad": "SAME_LOWER"}),
+        ("valid", {"kernel_shape": [3, 3], "strides": [2, 1], "auto_pad": "VALID"}),
+        ("s4", {"kernel_shape": [2, 3], "strides": [4, 4], "pads": [1, 1, 1, 1]}),
+    ]
+    for gname, at in geoms:
+        for lay, shape in (("flat", small), ("rows", wide)):
+            pool_case(out, "maxpool_%s_%s" % (lay, gname), "MaxPool", shape, at)
+            for cip in (0, 1):
+                if cip and "auto_pad" in at:
+                    continue
+                pool_case(out, "avgpool_%s_%s_cip%d" % (lay, gname, cip), "AveragePool", shape,
+                          dict(at, count_include_pad=cip))
+    # 7x7 planes of many channels (inception's), a whole-plane window (the global shortcut)
+    pool_case(out, "maxpool_7x7_many", "MaxPool", (1, 40, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]})
+    pool_case(out, "avgpool_7x7_many", "AveragePool", (1, 40, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]})
+    pool_case(out, "avgpool_whole_plane", "AveragePool", (2, 5, 7, 7), {"kernel_shape": [7, 7]})
+    pool_case(out, "maxpool_whole_plane", "MaxPool", (2, 5, 6, 3), {"kernel_shape": [6, 3]})
+    # 1-D and 3-D
+    for gname, at in [("k3s2", {"kernel_shape": [3], "strides": [2], "pads": [1, 0]}),
+                      ("k4_ceil_dil", {"kernel_shape": [4], "dilations": [2], "ceil_mode": 1, "strides": [3]})]:
+        pool_case(out, "maxpool_1d_%s" % gname, "MaxPool", (2, 3, 29), at)
+        pool_case(out, "avgpool_1d_%s" % gname, "AveragePool", (2, 3, 29), dict(at, count_include_pad=1))
+        pool_case(out, "maxpool_1d_wide_%s" % gname, "MaxPool", (1, 2, 131), at)
+    for gname, at in [("k2s2", {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]}),
+                      ("k3p1_ceil", {"kernel_shape": [3, 3, 3], "strides": [2, 2, 2], "pads": [1, 0, 1, 1, 1, 0],
+                                     "ceil_mode": 1})]:
+        pool_case(out, "maxpool_3d_%s" % gname, "MaxPool", (1, 2, 7, 6, 9), at)
+        for cip in (0, 1):
+            pool_case(out, "avgpool_3d_%s_cip%d" % (gname, cip), "AveragePool", (1, 2, 7, 6, 9),
+                      dict(at, count_include_pad=cip))
+    # Indices: 2-D kernel (both storage orders), 3-D through the general core
+    for so in (0, 1):
+        pool_case(out, "maxpool_indices_so%d" % so, "MaxPool", (2, 3, 9, 8),
+                  {"kernel_shape": [3, 2], "strides": [2, 2], "pads": [1, 0, 1, 1], "storage_order": so}, n_out=2)
+    pool_case(out, "maxpool_indices_dil_ceil", "MaxPool", (1, 2, 11, 10),
+              {"kernel_shape": [2, 2], "strides": [2, 3], "dilations": [2, 1], "ceil_mode": 1}, n_out=2)
+    pool_case(out, "maxpool_indices_3d", "MaxPool", (1, 2, 4, 5, 6), {"kernel_shape": [2, 2, 2], "strides": [2, 2, 2]},
+              n_out=2)
+    # narrow types staged through float32
+    for dt in (np.float16, np.uint8, np.int8):
+        pool_case(out, "maxpool_%s" % dname(dt), "MaxPool", (1, 3, 10, 9),
+                  {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}, dt=dt, rtol=0, atol=0)
+    pool_case(out, "avgpool_float16", "AveragePool", (1, 3, 10, 9), {"kernel_shape": [2, 2], "pads": [1, 1, 0, 0]},
+              dt=np.float16, rtol=1e-3, atol=1e-3)
+    pool_case(out, "maxpool_float64", "MaxPool", (1, 2, 8, 8), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]},
+              dt=np.float64)
+    pool_case(out, "lppool_2d", "LpPool", (1, 2, 8, 9), {"kernel_shape": [3, 2], "p": 2, "strides": [2, 1]})
+    # global pools: plane reductions
+    for shape in [(1, 16, 7, 7), (2, 3, 1, 1), (1, 4, 5, 17), (1, 2, 3, 4, 5), (3, 5, 37)]:
+        tag = "x".join(map(str, shape))
+        pool_case(out, "globalavg_%s" % tag, "GlobalAveragePool", shape, {})
+        pool_case(out, "globalmax_%s" % tag, "GlobalMaxPool", shape, {})
+    pool_case(out, "globalavg_float16", "GlobalAveragePool", (1, 4, 9, 9), {}, dt=np.float16, rtol=1e-3, atol=1e-3)
+
+
 def main():
     out = sys.argv[1]
+    pool_cases(out)
     transpose_cases(out)
     slice_cases(out)
     concat_split_cases(out)

@@ -249,7 +249,9 @@ def tile_cases(out):
         one(out, "tile_%s" % dname(dt), "Tile", arr((2, 3), dt), consts=[("r", i64(3, 2))])
 
 
-def pool_case(out, name, op, shape, attrs, dt=np.float32, opset=None, n_out=1, rtol=1e-5, atol=1e-6):
+def pool_case(out, name, op, shape, attrs, dt=np.float32, opset=None, n_out=1, rtol=1e-5, atol=1e-6,
+              expected=None):
+    """One op on a random x; expected(x) gives the outputs where onnxruntime refuses the case."""
     x = arr(shape, dt)
     outs = {"y0": (dt, None)}
     if n_out == 2:
@@ -257,7 +259,18 @@ def pool_case(out, name, op, shape, attrs, dt=np.float32, opset=None, n_out=1, r
     node = helper.make_node(op, ["x"], list(outs), **attrs)
     kw = {} if opset is None else {"opset": opset}
     m = make_model([node], {"x": (dt, list(shape))}, outs, **kw)
-    write_case(out, name, m, {"x": x}, rtol=rtol, atol=atol)
+    write_case(out, name, m, {"x": x}, rtol=rtol, atol=atol, expected=expected(x) if expected else None)
+
+
+def np_lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0):
+    """The ONNX LRN formula in float64 (onnxruntime takes odd sizes only)."""
+    xd = x.astype(np.float64)
+    sq = np.zeros_like(xd)
+    C = x.shape[1]
+    for c in range(C):
+        lo, hi = max(0, c - (size - 1) // 2), min(C - 1, c + size // 2)
+        sq[:, c] = (xd[:, lo:hi + 1] ** 2).sum(axis=1)
+    return [(xd / (bias + alpha / size * sq) ** beta).astype(x.dtype)]
 
 
 def pool_cases(out):
@@ -331,8 +344,34 @@ def pool_cases(out):
     pool_case(out, "globalavg_float16", "GlobalAveragePool", (1, 4, 9, 9), {}, dt=np.float16, rtol=1e-3, atol=1e-3)
 
 
+def nn_cases(out):
+    """LRN (sliding channel window, each power form), Softmax/LogSoftmax on every axis."""
+    for size in (1, 2, 3, 4, 5):
+        pool_case(out, "lrn_size%d" % size, "LRN", (2, 7, 5, 6), {"size": size}, rtol=1e-5, atol=1e-6,
+                  expected=(lambda x, size=size: np_lrn(x, size)) if size % 2 == 0 else None)
+    for beta in (0.75, 0.5, 1.0, 0.6, 0.3):
+        pool_case(out, "lrn_beta%g" % beta, "LRN", (1, 9, 4, 4),
+                  {"size": 5, "beta": beta, "alpha": 0.5, "bias": 2.0}, rtol=1e-5, atol=1e-6)
+    # spatial chunks of 512 with a tail, many channels, the zoo's attributes
+    pool_case(out, "lrn_chunks", "LRN", (1, 16, 23, 29), {"size": 5, "alpha": 1e-4, "beta": 0.75, "bias": 1.0},
+              rtol=1e-5, atol=1e-6)
+    pool_case(out, "lrn_large_values", "LRN", (1, 6, 3, 5), {"size": 3, "alpha": 2.0, "beta": 0.6, "bias": 0.5},
+              rtol=1e-5, atol=1e-6)
+    pool_case(out, "lrn_1d", "LRN", (2, 5, 9), {"size": 3}, rtol=1e-5, atol=1e-6, expected=lambda x: np_lrn(x, 3))
+    pool_case(out, "lrn_float64", "LRN", (1, 5, 3, 3), {"size": 3}, dt=np.float64, expected=lambda x: np_lrn(x, 3))
+    for op in ("Softmax", "LogSoftmax"):
+        for shape, ax in [((3, 1000), -1), ((2, 17), 1), ((4, 5, 6), 1), ((2, 3, 600), 1), ((7, 9, 2), 0),
+                          ((1, 4, 8, 8), 1), ((5, 1), -1), ((3, 4, 1), 1)]:
+            pool_case(out, "%s_%s_axis%d" % (op.lower(), "x".join(map(str, shape)), ax), op, shape, {"axis": ax},
+                      rtol=1e-5, atol=1e-6)
+        # opset 11: the dims from axis on flattened into one
+        pool_case(out, "%s_opset11_flatten" % op.lower(), op, (2, 3, 4), {"axis": 1}, opset=11, rtol=1e-5, atol=1e-6)
+        pool_case(out, "%s_float64" % op.lower(), op, (3, 5, 4), {"axis": 1}, dt=np.float64)
+
+
 def main():
     out = sys.argv[1]
+    nn_cases(out)
     pool_cases(out)
     transpose_cases(out)
     slice_cases(out)

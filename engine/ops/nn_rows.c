@@ -16,6 +16,7 @@
 #include <math.h>
 
 #include "nn_rows.h"
+#include "slice_blocks.h"
 #include "vecmath.h"
 
 /* Spatial positions (LRN) or inner positions (Softmax) per chunk. */
@@ -344,15 +345,7 @@ OnnxStatus
 onnx_softmax_f32(OnnxKernelCtx *ctx, const float *x, float *y, int64_t outer, int64_t n, int64_t inner,
 				 bool log_out)
 {
-	/* slices in blocks of about a million elements between abort checks */
-	int64_t		per = n * inner,
-				step = per > 0 && per < ((int64_t) 1 << 20) ? ((int64_t) 1 << 20) / per : 1;
-
-	for (int64_t o = 0; o < outer; o += step)
-	{
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		softmax_rows(x + o * per, y + o * per, outer - o < step ? outer - o : step, n, inner, log_out);
-	}
+	SLICE_BLOCKS(ctx, outer, n * inner, o, k,
+				 softmax_rows(x + o * n * inner, y + o * n * inner, k, n, inner, log_out));
 	return ONNX_OK;
 }

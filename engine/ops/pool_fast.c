@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "pool_fast.h"
+#include "slice_blocks.h"
 #include "vecmath.h"
 
 /*
@@ -650,9 +651,6 @@ OnnxStatus
 onnx_global_pool_f32(OnnxKernelCtx *ctx, bool is_max, const float *x, float *y,
 					 int64_t NC, int64_t S)
 {
-	/* planes in blocks of about a million values between abort checks */
-	int64_t		step = S > 0 && S < ((int64_t) 1 << 20) ? ((int64_t) 1 << 20) / S : 1;
-
 	if (S == 0)
 	{
 		/* empty planes: the max of nothing, 0 / 0 */
@@ -660,11 +658,6 @@ onnx_global_pool_f32(OnnxKernelCtx *ctx, bool is_max, const float *x, float *y,
 			y[p] = is_max ? -INFINITY : NAN;
 		return ONNX_OK;
 	}
-	for (int64_t p = 0; p < NC; p += step)
-	{
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		global_pool_planes(is_max, x + p * S, y + p, NC - p < step ? NC - p : step, S);
-	}
+	SLICE_BLOCKS(ctx, NC, S, p, n, global_pool_planes(is_max, x + p * S, y + p, n, S));
 	return ONNX_OK;
 }

@@ -39,7 +39,8 @@ def arr(shape, dt=np.float32):
     return rng.standard_normal(shape).astype(dt)
 
 
-def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inputs=(), expected=None):
+def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inputs=(), expected=None,
+        out_dtype=None, rtol=0, atol=0):
     """A one-node model: op(x, consts...) with constant inputs as initializers;
     expected: a function giving the outputs where onnxruntime refuses the case
     (always used for strings)."""
@@ -53,17 +54,17 @@ def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inpu
         inputs[nm] = (v.dtype, list(v.shape))
         feed[nm] = v
     kw = {} if opset is None else {"opset": opset}
-    m = make_model([node], inputs, {"y%d" % i: (dt, None) for i in range(n_out)},
+    m = make_model([node], inputs, {"y%d" % i: (out_dtype or dt, None) for i in range(n_out)},
                    initializers=[(c[0], c[1]) for c in consts], **kw)
     if expected is not None and x.dtype == object:
-        write_case(out, name, m, feed, rtol=0, atol=0, expected=expected())
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected())
         return
     try:
-        write_case(out, name, m, feed, rtol=0, atol=0)
+        write_case(out, name, m, feed, rtol=rtol, atol=atol)
     except Exception:
         if expected is None:
             raise
-        write_case(out, name, m, feed, rtol=0, atol=0, expected=expected())
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected())
 
 
 def np_pad(x, pads, mode, value=0):
@@ -369,8 +370,66 @@ def nn_cases(out):
         pool_case(out, "%s_float64" % op.lower(), op, (3, 5, 4), {"axis": 1}, dt=np.float64)
 
 
+REDUCE_OPS = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
+              "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp"]
+
+
+def reduce_case(out, name, op, x, axes, keepdims=1, noop=None, opset=18):
+    """Axes as an input from opset 18 (13 for ReduceSum), an attribute before."""
+    attrs = {"keepdims": keepdims}
+    if noop is not None:
+        attrs["noop_with_empty_axes"] = noop
+    consts = []
+    axes_input = opset >= (13 if op == "ReduceSum" else 18)
+    if axes is not None:
+        if axes_input:
+            consts.append(("axes", i64(*axes)))
+        else:
+            attrs["axes"] = list(axes)
+    one(out, name, op, x, attrs, consts=consts, opset=opset, rtol=1e-5, atol=1e-6)
+
+
+def reduce_cases(out):
+    """Last axis (row lanes), middle axes (column chunks of 512), all axes,
+    separate runs of axes (repeated passes), keepdims both ways, empty axes."""
+    x = arr((3, 37, 5))
+    pos = (np.abs(arr((3, 37, 5))) + 0.5).astype(np.float32)     # logs need x > 0
+    near1 = (1.0 + 0.01 * arr((3, 37, 5))).astype(np.float32)   # products stay finite
+    for op in REDUCE_OPS:
+        data = pos if op == "ReduceLogSum" else near1 if op == "ReduceProd" else x
+        low = op.lower()
+        for axes, tag in [((-1,), "last"), ((1,), "middle"), ((0,), "first"), ((0, 1, 2), "all"),
+                          ((0, 2), "runs"), ((2, 1), "last2")]:
+            if op == "ReduceLogSumExp" and tag == "runs":
+                tag = "runs_general"
+            reduce_case(out, "%s_%s_keep" % (low, tag), op, data, axes)
+            reduce_case(out, "%s_%s_drop" % (low, tag), op, data, axes, keepdims=0)
+        reduce_case(out, "%s_no_axes" % low, op, data, None)
+        reduce_case(out, "%s_noop_empty" % low, op, data, None, noop=1)
+        reduce_case(out, "%s_opset13_attr" % low, op, data, (1,), opset=13 if op != "ReduceSum" else 11)
+    big = arr((2, 3, 700))
+    for op in ("ReduceMean", "ReduceMax", "ReduceSum"):
+        reduce_case(out, "%s_inner_chunks" % op.lower(), op, big.transpose(0, 2, 1).copy(), (2,))
+        reduce_case(out, "%s_long_rows" % op.lower(), op, big, (2,))
+        reduce_case(out, "%s_4d_runs" % op.lower(), op, arr((2, 3, 4, 5)), (1, 3))
+    reduce_case(out, "reducemean_size1_axis", "ReduceMean", arr((4, 1, 3)), (1,))
+    reduce_case(out, "reducesum_int64", "ReduceSum", arr((4, 5), np.int64), (1,))
+    reduce_case(out, "reducemax_float64", "ReduceMax", arr((4, 5), np.float64), (0,))
+    # ties (small integers) for first/last index
+    ties = rng.integers(0, 3, (4, 9, 6)).astype(np.float32)
+    for op in ("ArgMax", "ArgMin"):
+        for ax in (0, 1, 2, -1):
+            for last in (0, 1):
+                one(out, "%s_axis%d_last%d" % (op.lower(), ax, last), op, ties,
+                    {"axis": ax, "select_last_index": last}, out_dtype=np.int64)
+        one(out, "%s_drop" % op.lower(), op, arr((3, 700)), {"axis": 1, "keepdims": 0}, out_dtype=np.int64)
+        one(out, "%s_inner_chunks" % op.lower(), op, arr((3, 4, 600)), {"axis": 1}, out_dtype=np.int64)
+        one(out, "%s_int64" % op.lower(), op, arr((3, 5), np.int64), {"axis": 1}, out_dtype=np.int64)
+
+
 def main():
     out = sys.argv[1]
+    reduce_cases(out)
     nn_cases(out)
     pool_cases(out)
     transpose_cases(out)

@@ -110,20 +110,82 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
 /* The max of a and b, b when a is NaN: after a start at -inf, NaN never wins. */
 #define MAXF(a, b) ((a) > (b) ? (a) : (b))
 
-/* yr[0..n) = reduce over k < K of vb[i * SV + k * D] (the window columns). */
+/*
+ * d[j] = reduce over k < K of s[j + k * step], j < n: one loop for K of 2
+ * and 3 (each value loaded once), K passes otherwise; max turns NaN into
+ * -inf.
+ */
+ONNX_VEC_INLINE void
+pool_streams(float *d, const float *s, int64_t n, int64_t step, int64_t K, bool is_max)
+{
+	const float *s1 = s + step,
+			   *s2 = s + 2 * step;
+
+	if (K == 2 && is_max)
+		for (int64_t j = 0; j < n; j++)
+			d[j] = MAXF(s1[j], MAXF(s[j], -INFINITY));
+	else if (K == 2)
+		for (int64_t j = 0; j < n; j++)
+			d[j] = s[j] + s1[j];
+	else if (K == 3 && is_max)
+		for (int64_t j = 0; j < n; j++)
+			d[j] = MAXF(s2[j], MAXF(s1[j], MAXF(s[j], -INFINITY)));
+	else if (K == 3)
+		for (int64_t j = 0; j < n; j++)
+			d[j] = (s[j] + s1[j]) + s2[j];
+	else
+	{
+		if (is_max)
+			for (int64_t j = 0; j < n; j++)
+				d[j] = MAXF(s[j], -INFINITY);
+		else
+			for (int64_t j = 0; j < n; j++)
+				d[j] = s[j];
+		for (int64_t k = 1; k < K; k++)
+		{
+			const float *sk = s + k * step;
+
+			if (is_max)
+				for (int64_t j = 0; j < n; j++)
+					d[j] = MAXF(sk[j], d[j]);
+			else
+				for (int64_t j = 0; j < n; j++)
+					d[j] += sk[j];
+		}
+	}
+}
+
+/*
+ * yr[0..n) = reduce over k < K of vb[i * SV + k * D] (the window columns,
+ * no NaN among them): one loop for K of 2 and 3, K passes otherwise.
+ */
 #define HPASS(SV) \
 	do { \
-		for (int64_t i = 0; i < n; i++) \
-			yr[i] = vb[i * (SV)]; \
-		for (int64_t k = 1; k < K; k++) \
+		const float *v1 = vb + D, \
+				   *v2 = vb + 2 * D; \
+		if (K == 3 && is_max) \
+			for (int64_t i = 0; i < n; i++) \
+				yr[i] = MAXF(v2[i * (SV)], MAXF(v1[i * (SV)], vb[i * (SV)])); \
+		else if (K == 3) \
+			for (int64_t i = 0; i < n; i++) \
+				yr[i] = (vb[i * (SV)] + v1[i * (SV)]) + v2[i * (SV)]; \
+		else if (K == 2 && is_max) \
+			for (int64_t i = 0; i < n; i++) \
+				yr[i] = MAXF(v1[i * (SV)], vb[i * (SV)]); \
+		else \
 		{ \
-			const float *vk = vb + k * D; \
-			if (is_max) \
-				for (int64_t i = 0; i < n; i++) \
-					yr[i] = MAXF(vk[i * (SV)], yr[i]); \
-			else \
-				for (int64_t i = 0; i < n; i++) \
-					yr[i] += vk[i * (SV)]; \
+			for (int64_t i = 0; i < n; i++) \
+				yr[i] = vb[i * (SV)]; \
+			for (int64_t k = 1; k < K; k++) \
+			{ \
+				const float *vk = vb + k * D; \
+				if (is_max) \
+					for (int64_t i = 0; i < n; i++) \
+						yr[i] = MAXF(vk[i * (SV)], yr[i]); \
+				else \
+					for (int64_t i = 0; i < n; i++) \
+						yr[i] += vk[i * (SV)]; \
+			} \
 		} \
 	} while (0)
 
@@ -244,6 +306,20 @@ pool_rows_body(const ConvGeom *g, const PoolTaps *t, bool is_max, bool include_p
 				v[w] = is_max ? -INFINITY : 0.0f;
 			pool_row(g, t, is_max, include_pad, 0, 0, v, 0, pcnt, yp + orow * oW);
 		}
+		else if (no == 1)
+		{
+			/* 2-D: the valid rows are evenly spaced */
+			const float *r0 = xp + (start[0] + klo[0] * g->d[0]) * W;
+
+			if (vcnt == 1 && !is_max)
+				vr = r0;		/* a sum of one row: read in place */
+			else
+			{
+				pool_streams(v, r0, W, g->d[0] * W, vcnt, is_max);
+				vr = v;
+			}
+			pool_row(g, t, is_max, include_pad, a, b, vr, vcnt, pcnt, yp + orow * oW);
+		}
 		else
 		{
 			/* combine the rows of every valid outer tap into v */
@@ -325,9 +401,10 @@ typedef struct PoolFlat
 } PoolFlat;
 
 /*
- * Flat layout, G planes: xp (G, H, W) -> yp (G, oH, oW).  P, V, Z are
- * scratch of G blocks; P's pads hold the fill value already (only the
- * image parts are written here).  The vertical pass combines the kh
+ * Flat layout, G planes: xp (G, H, W) -> yp (G, oH, oW).  Pbuf, V, Z are
+ * scratch of G blocks; Pbuf's pads hold the fill value already (only the
+ * image parts are written here); without pads Pbuf is NULL and the
+ * planes are read in place.  The vertical pass combines the kh
  * rows below every row of the whole buffer (one loop; max turns NaN into
  * -inf on the way), the horizontal one the kw columns right of every
  * element (one loop), averages divide by cntb (one block: the count at
@@ -337,57 +414,34 @@ typedef struct PoolFlat
  */
 ONNX_VEC_INLINE void
 pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
-			   const float *xp, float *yp, float *P, float *V, float *Z)
+			   const float *xp, float *yp, float *Pbuf, float *V, float *Z)
 {
 	int64_t		Wp = f->Wp,
 				blk = f->Hp * Wp,
 				nv = G * blk - (f->kh - 1) * f->dh * Wp,
 				oHW = f->oH * f->oW;
+	const float *P = Pbuf ? Pbuf : xp;
 	const float *vsrc = P;
 
-	for (int64_t g = 0; g < G; g++)
+	for (int64_t g = 0; g < G && Pbuf; g++)
 		for (int64_t h = 0; h < f->H; h++)
-			memcpy(P + g * blk + (f->pt + h) * Wp + f->pl, xp + (g * f->H + h) * f->W,
+			memcpy(Pbuf + g * blk + (f->pt + h) * Wp + f->pl, xp + (g * f->H + h) * f->W,
 				   sizeof(float) * (size_t) f->W);
 	/* V[j] = reduce over the kh rows from j */
 	if (f->kh > 1 || is_max)
 	{
-		if (is_max)
-			for (int64_t j = 0; j < nv; j++)
-				V[j] = MAXF(P[j], -INFINITY);	/* NaN to -inf */
-		else
-			for (int64_t j = 0; j < nv; j++)
-				V[j] = P[j];
-		for (int64_t k = 1; k < f->kh; k++)
-		{
-			const float *pk = P + k * f->dh * Wp;
-
-			if (is_max)
-				for (int64_t j = 0; j < nv; j++)
-					V[j] = MAXF(pk[j], V[j]);
-			else
-				for (int64_t j = 0; j < nv; j++)
-					V[j] += pk[j];
-		}
+		pool_streams(V, P, nv, f->dh * Wp, f->kh, is_max);
 		vsrc = V;
 	}
 	/* Z[j] = reduce over the kw columns from j; then the output positions */
+	pool_streams(Z, vsrc, nv - (f->kw - 1) * f->dw, f->dw, f->kw, is_max);
+	for (int64_t g = 0; g < G && !is_max; g++)
 	{
-		const float *vb = vsrc;
-		float	   *yr = Z;
-		int64_t		n = nv - (f->kw - 1) * f->dw,
-					K = f->kw,
-					D = f->dw;
+		float	   *zb = Z + g * blk;
+		int64_t		m = g == G - 1 ? nv - (f->kw - 1) * f->dw - g * blk : blk;
 
-		HPASS(1);
-		for (int64_t g = 0; g < G && !is_max; g++)
-		{
-			float	   *zb = Z + g * blk;
-			int64_t		m = g == G - 1 ? n - g * blk : blk;
-
-			for (int64_t j = 0; j < m; j++)
-				zb[j] /= cntb[j];
-		}
+		for (int64_t j = 0; j < m; j++)
+			zb[j] /= cntb[j];
 	}
 	for (int64_t g = 0; g < G; g++)
 		for (int64_t oh = 0; oh < f->oH; oh++)
@@ -405,8 +459,8 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 
 ONNX_VEC_DISPATCH(static, pool_flat, pool_flat_body,
 				  (const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
-				   const float *xp, float *yp, float *P, float *V, float *Z),
-				  (f, is_max, cntb, G, xp, yp, P, V, Z))
+				   const float *xp, float *yp, float *Pbuf, float *V, float *Z),
+				  (f, is_max, cntb, G, xp, yp, Pbuf, V, Z))
 
 /* Flat layout of g (1 or 2 spatial dims). */
 static void
@@ -453,6 +507,7 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 	float	   *buf,
 			   *cntb;
 	int			l = g->nsp - 1;
+	bool		inplace;
 
 	*done = false;
 	if (g->nsp > 2 || g->in[l] >= POOL_FLAT_MAX_W)
@@ -466,7 +521,9 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 	if ((buf = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (3 * G * blk + blk + 1))) == NULL)
 		return ctx->err->status;
 	cntb = buf + 3 * G * blk;
-	for (int64_t i = 0; i < G * blk; i++)
+	/* planes that need no pad are read where they are */
+	inplace = f.pt == 0 && f.pl == 0 && f.Hp == f.H && f.Wp == f.W;
+	for (int64_t i = 0; i < G * blk && !inplace; i++)
 		buf[i] = is_max ? -INFINITY : 0.0f;
 	for (int64_t i = 0; i < blk; i++)
 		cntb[i] = 1.0f;
@@ -487,8 +544,8 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 			onnx_kernel_free(ctx, buf);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 		}
-		pool_flat(&f, is_max, cntb, n, x + p * g->in_size, y + p * g->out_size, buf, buf + G * blk,
-				  buf + 2 * G * blk);
+		pool_flat(&f, is_max, cntb, n, x + p * g->in_size, y + p * g->out_size, inplace ? NULL : buf,
+				  buf + G * blk, buf + 2 * G * blk);
 	}
 	onnx_kernel_free(ctx, buf);
 	*done = true;
@@ -508,11 +565,28 @@ onnx_pool_f32(OnnxKernelCtx *ctx, const ConvGeom *g, bool is_max, bool include_p
 				done;
 	OnnxStatus	st = ONNX_OK;
 
-	/* one window covering each whole plane without pads: a global pool */
+	/* one window holding each whole plane: a global pool (the mean rescaled for pads) */
 	for (int i = 0; i < g->nsp; i++)
-		whole &= g->out[i] == 1 && g->pb[i] == 0 && g->pe[i] == 0 && g->d[i] == 1 && g->k[i] == g->in[i];
+		whole &= g->out[i] == 1 && g->d[i] == 1 && g->k[i] - g->pb[i] >= g->in[i] && g->in[i] > 0;
 	if (whole)
-		return onnx_global_pool_f32(ctx, is_max, x, y, NC, g->in_size);
+	{
+		double		cnt = 1;
+
+		if ((st = onnx_global_pool_f32(ctx, is_max, x, y, NC, g->in_size)) != ONNX_OK || is_max || !include_pad)
+			return st;
+		for (int i = 0; i < g->nsp; i++)
+		{
+			int64_t		lo,
+						hi,
+						hp;
+
+			pool_taps(-g->pb[i], g->in[i], g->pe[i], 1, g->k[i], &lo, &hi, &hp);
+			cnt *= (double) hp;
+		}
+		for (int64_t p = 0; p < NC; p++)
+			y[p] = (float) ((double) y[p] * ((double) g->in_size / cnt));
+		return ONNX_OK;
+	}
 	if ((mem = pool_taps_table(ctx, g, &t)) == NULL)
 		return ctx->err->status;
 	if ((st = pool_flat_planes(ctx, g, &t, is_max, include_pad, x, y, NC, &done)) != ONNX_OK || done)

@@ -307,6 +307,11 @@ def pool_cases(out):
     pool_case(out, "avgpool_7x7_many", "AveragePool", (1, 40, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]})
     pool_case(out, "avgpool_whole_plane", "AveragePool", (2, 5, 7, 7), {"kernel_shape": [7, 7]})
     pool_case(out, "maxpool_whole_plane", "MaxPool", (2, 5, 6, 3), {"kernel_shape": [6, 3]})
+    for cip in (0, 1):
+        # inception's last pool: a 7x7 window over a padded 6x6 plane
+        pool_case(out, "avgpool_whole_padded_cip%d" % cip, "AveragePool", (1, 8, 6, 6),
+                  {"kernel_shape": [7, 7], "pads": [0, 0, 1, 1], "count_include_pad": cip})
+    pool_case(out, "maxpool_whole_padded", "MaxPool", (1, 8, 6, 6), {"kernel_shape": [7, 7], "pads": [1, 0, 0, 1]})
     # 1-D and 3-D
     for gname, at in [("k3s2", {"kernel_shape": [3], "strides": [2], "pads": [1, 0]}),
                       ("k4_ceil_dil", {"kernel_shape": [4], "dilations": [2], "ceil_mode": 1, "strides": [3]})]:

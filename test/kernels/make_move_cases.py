@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Kernel cases for the data-movement operators (engine/ops/ops_tensor_move.c
-over engine/src/strided_copy.c).
+and Expand, over engine/src/strided_copy.c), pooling, LRN, Softmax and the
+reductions.
 
     make_move_cases.py OUT_DIR
 
@@ -12,8 +13,22 @@ Concat/Split: every axis, uneven and empty parts.  Gather: negative
 indices, axis != 0, int32/int64 indices, scalar and 2-D indices.  Pad:
 constant, reflect, edge and wrap with asymmetric pads (also wider than the
 dim), zero pads, negative pads, axes, the opset-2 attribute form.  Tile:
-repeats of 0 to 3 on every dim.  Dtypes float32, float16, float64, int64,
-int32, uint8, bool and string.  Expected outputs from onnxruntime.
+repeats of 0 to 3 on every dim.  Expand: fills, repeated rows, new
+leading dims.  Dtypes float32, float16, float64, int64, int32, uint8, bool
+and string.
+
+Pooling (engine/ops/pool_fast.c): both layouts (flat planes narrower than
+64, rows otherwise and in 3-D), every attribute (asymmetric pads,
+ceil_mode, dilations, strides 1 to 4, count_include_pad both ways,
+auto_pad), Indices in both storage orders, narrow dtypes, global pools.
+LRN and Softmax (engine/ops/nn_rows.c): sizes 1 to 5, each power form,
+chunk tails, every axis.  Reductions and ArgMax/ArgMin
+(engine/ops/reduce_fast.c): last, middle, first, all and separate axes,
+keepdims both ways, noop_with_empty_axes, ties with select_last_index.
+
+Expected outputs from onnxruntime, from numpy where onnxruntime refuses a
+case (even LRN sizes, reflect pads wider than the dim) or is wrong
+(strings gathered along axis 0).  Run with --isa portable/avx2 too.
 """
 import os
 import sys
@@ -432,8 +447,21 @@ def reduce_cases(out):
         one(out, "%s_int64" % op.lower(), op, arr((3, 5), np.int64), {"axis": 1}, out_dtype=np.int64)
 
 
+def expand_cases(out):
+    """Expand as one strided copy: stride-0 inner dims (fills), repeated
+    rows (memcpy runs), new leading dims, every element size."""
+    for shape, to in [((3, 1), (3, 5)), ((1, 5), (4, 5)), ((2, 1, 4), (3, 2, 6, 4)), ((), (2, 3)),
+                      ((3, 1, 1), (3, 4, 5)), ((1, 7, 1, 3), (2, 7, 5, 3)), ((4,), (2, 3, 4)),
+                      ((2, 3), (1, 2, 3)), ((2, 1), (2, 0))]:
+        one(out, "expand_%s_to_%s" % ("x".join(map(str, shape)) or "scalar", "x".join(map(str, to))), "Expand",
+            arr(shape), consts=[("shape", i64(*to))])
+    for dt in DTYPES:
+        one(out, "expand_%s" % dname(dt), "Expand", arr((3, 1, 2), dt), consts=[("shape", i64(2, 3, 4, 2))])
+
+
 def main():
     out = sys.argv[1]
+    expand_cases(out)
     reduce_cases(out)
     nn_cases(out)
     pool_cases(out)

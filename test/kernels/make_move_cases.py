@@ -14,7 +14,7 @@ indices, axis != 0, int32/int64 indices, scalar and 2-D indices.  Pad:
 constant, reflect, edge and wrap with asymmetric pads (also wider than the
 dim), zero pads, negative pads, axes, the opset-2 attribute form.  Tile:
 repeats of 0 to 3 on every dim.  Expand: fills, repeated rows, new
-leading dims.  Dtypes float32, float16, float64, int64, int32, uint8, bool
+leading dims.  Nearest Resize by integer factors and others.  Dtypes float32, float16, float64, int64, int32, uint8, bool
 and string.
 
 Pooling (engine/ops/pool_fast.c): both layouts (flat planes narrower than
@@ -459,8 +459,32 @@ def expand_cases(out):
         one(out, "expand_%s" % dname(dt), "Expand", arr((3, 1, 2), dt), consts=[("shape", i64(2, 3, 4, 2))])
 
 
+def resize_cases(out):
+    """Nearest Resize by integer factors (each element repeated along the
+    last axis), and the general gather for other factors and modes."""
+    for name, shape, scales, at in [
+        ("x2", (1, 3, 5, 7), (1, 1, 2, 2), {}),
+        ("x3_last_only", (2, 3, 4, 5), (1, 1, 1, 3), {}),
+        ("x4x8", (1, 2, 3, 3), (1, 1, 4, 8), {}),
+        ("x2_rows_only", (1, 2, 3, 4), (1, 1, 2, 1), {}),
+        ("x1_5", (1, 2, 4, 6), (1, 1, 1.5, 1.5), {}),
+        ("x2_half_pixel", (1, 2, 4, 5), (1, 1, 2, 2), {"coordinate_transformation_mode": "half_pixel",
+                                                       "nearest_mode": "round_prefer_ceil"}),
+        ("x2_1d", (2, 3, 9), (1, 1, 2), {}),
+        ("x2_3d", (1, 2, 3, 4, 5), (1, 1, 2, 2, 2), {}),
+    ]:
+        node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest",
+                                **dict({"coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}, **at))
+        for dt in (np.float32, np.uint8, np.int32, np.int8):    # onnxruntime's Resize types
+            x = arr(shape, dt)
+            m = make_model([node], {"x": (dt, list(shape))}, {"y": (dt, None)},
+                           initializers=[("s", np.array(scales, dtype=np.float32))], opset=19)
+            write_case(out, "resize_nearest_%s_%s" % (name, dname(dt)), m, {"x": x}, rtol=0, atol=0)
+
+
 def main():
     out = sys.argv[1]
+    resize_cases(out)
     expand_cases(out)
     reduce_cases(out)
     nn_cases(out)

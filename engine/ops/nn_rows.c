@@ -245,19 +245,33 @@ softmax_body(const float *x, float *y, int64_t rows, int64_t n, int64_t inner, b
 
 		if (inner == 1)
 		{
-			float		mx = xo[0];
-			double		acc[8] = {0, 0, 0, 0, 0, 0, 0, 0},
-						sum;
+			float		mx,
+						l[16];
+			double		sum;
 			int64_t		i;
 
-			for (i = 1; i < n; i++)
+			/* the max in 16 lanes started at x[0]: a NaN there wins, later ones never */
+			for (int j = 0; j < 16; j++)
+				l[j] = xo[0];
+			for (i = 0; i + 16 <= n; i += 16)
+				for (int j = 0; j < 16; j++)
+					l[j] = MAXF(xo[i + j], l[j]);
+			mx = l[0];
+			for (int j = 1; j < 16; j++)
+				mx = MAXF(l[j], mx);
+			for (; i < n; i++)
 				mx = MAXF(xo[i], mx);
 			for (i = 0; i < n; i++)
 				yo[i] = exp_f32_fast(xo[i] - mx);
-			for (i = 0; i + 8 <= n; i += 8)
-				for (int j = 0; j < 8; j++)
-					acc[j] += yo[i + j];
-			sum = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+			/* the sum in 16 float lanes, added up in double */
+			for (int j = 0; j < 16; j++)
+				l[j] = 0;
+			for (i = 0; i + 16 <= n; i += 16)
+				for (int j = 0; j < 16; j++)
+					l[j] += yo[i + j];
+			sum = 0;
+			for (int j = 0; j < 16; j++)
+				sum += l[j];
 			for (; i < n; i++)
 				sum += yo[i];
 			if (log_out)

@@ -14,7 +14,8 @@ indices, axis != 0, int32/int64 indices, scalar and 2-D indices.  Pad:
 constant, reflect, edge and wrap with asymmetric pads (also wider than the
 dim), zero pads, negative pads, axes, the opset-2 attribute form.  Tile:
 repeats of 0 to 3 on every dim.  Expand: fills, repeated rows, new
-leading dims.  Nearest Resize by integer factors and others.  Dtypes float32, float16, float64, int64, int32, uint8, bool
+leading dims.  Nearest Resize by integer factors and others.
+DepthToSpace (both modes) and SpaceToDepth.  Dtypes float32, float16, float64, int64, int32, uint8, bool
 and string.
 
 Pooling (engine/ops/pool_fast.c): both layouts (flat planes narrower than
@@ -482,8 +483,26 @@ def resize_cases(out):
             write_case(out, "resize_nearest_%s_%s" % (name, dname(dt)), m, {"x": x}, rtol=0, atol=0)
 
 
+def depth_space_cases(out):
+    """DepthToSpace (DCR, CRD) and SpaceToDepth as 6-D strided copies."""
+    for b in (2, 3):
+        for mode in ("DCR", "CRD"):
+            one(out, "depthtospace_%s_b%d" % (mode.lower(), b), "DepthToSpace", arr((2, 2 * b * b, 3, 5)),
+                {"blocksize": b, "mode": mode})
+        one(out, "spacetodepth_b%d" % b, "SpaceToDepth", arr((2, 3, 2 * b, 3 * b)), {"blocksize": b})
+    def np_d2s(x, b=2):
+        n, c, h, w = x.shape
+        t = x.reshape(n, b, b, c // (b * b), h, w).transpose(0, 3, 4, 1, 5, 2)
+        return [t.reshape(n, c // (b * b), h * b, w * b)]
+
+    for dt in (np.float16, np.int64, np.uint8, object):
+        x = arr((1, 8, 2, 3), dt)
+        one(out, "depthtospace_%s" % dname(dt), "DepthToSpace", x, {"blocksize": 2}, expected=lambda x=x: np_d2s(x))
+
+
 def main():
     out = sys.argv[1]
+    depth_space_cases(out)
     resize_cases(out)
     expand_cases(out)
     reduce_cases(out)

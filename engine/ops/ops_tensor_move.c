@@ -597,6 +597,61 @@ run_gather(OnnxKernelCtx *ctx)
 
 /* ---- GatherElements: out[i][j][k] = data[index along axis] ---- */
 
+/* One row of GatherElements: ys[k] = xs[base + i_k * sa + k * sl]. */
+#define GATHER_ELEMS_ROW(T) \
+	do { \
+		T		   *yt = (T *) y->data + row * n; \
+		const T    *xt = (const T *) x->data + base; \
+		for (int64_t k = 0; k < n; k++) \
+			yt[k] = xt[gather_index(ind, row * n + k, na) * sa + k * sl]; \
+	} while (0)
+
+/*
+ * GatherElements of fixed-size elements with int32/int64 indices already
+ * checked: row by row along the last dim, typed loads.
+ */
+static OnnxStatus
+gather_elements_fixed(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *ind, OnnxTensor *y, int ax)
+{
+	int			r = x->rank;
+	int64_t		xs[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK] = {0},
+				n = ind->dims[r - 1],
+				rows = n ? ind->count / n : 0,
+				na = x->dims[ax],
+				sa,
+				sl;
+	size_t		es = onnx_dtype_size(x->dtype);
+
+	onnx_row_strides(x, xs);
+	sa = xs[ax];
+	sl = ax == r - 1 ? 0 : 1;	/* the last dim steps along X unless it is the axis */
+	for (int64_t row = 0; row < rows; row++)
+	{
+		int64_t		base = 0;
+
+		if ((row & 4095) == 4095 && onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		for (int d = 0; d < r - 1; d++)
+			base += d == ax ? 0 : idx[d] * xs[d];
+		if (es == 4)
+			GATHER_ELEMS_ROW(uint32_t);
+		else if (es == 8)
+			GATHER_ELEMS_ROW(uint64_t);
+		else if (es == 2)
+			GATHER_ELEMS_ROW(uint16_t);
+		else if (es == 1)
+			GATHER_ELEMS_ROW(uint8_t);
+		else
+			for (int64_t k = 0; k < n; k++)
+				memcpy((char *) y->data + (size_t) (row * n + k) * es,
+					   (const char *) x->data + (size_t) (base + gather_index(ind, row * n + k, na) * sa + k * sl) * es,
+					   es);
+		next_index(idx, ind->dims, r - 1);
+	}
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_gather_elements(OnnxKernelCtx *ctx)
 {
@@ -615,8 +670,18 @@ run_gather_elements(OnnxKernelCtx *ctx)
 	for (int d = 0; d < x->rank; d++)
 		if (d != ax && ind->dims[d] > x->dims[d])
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "indices dimension %d exceeds the data's", d);
-	if ((y = onnx_out_like(ctx, 0, x->dtype, ind)) == NULL)
+	if ((y = out_filled(ctx, 0, x->dtype, ind->rank, ind->dims)) == NULL)
 		return ctx->err->status;
+	/* every index checked before anything moves */
+	for (int64_t o = 0; o < ind->count; o++)
+	{
+		int64_t		i = onnx_tensor_get_i64(ind, o);
+
+		if (i < -x->dims[ax] || i >= x->dims[ax])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range", (long long) i);
+	}
+	if (x->dtype != ONNX_DTYPE_STRING && (ind->dtype == ONNX_DTYPE_INT64 || ind->dtype == ONNX_DTYPE_INT32))
+		return gather_elements_fixed(ctx, x, ind, y, ax);
 	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
@@ -626,9 +691,6 @@ run_gather_elements(OnnxKernelCtx *ctx)
 
 		if (i < 0)
 			i += x->dims[ax];
-		if (i < 0 || i >= x->dims[ax])
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range",
-									(long long) onnx_tensor_get_i64(ind, o));
 		for (int d = 0; d < x->rank; d++)
 			xoff += (d == ax ? i : idx[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))

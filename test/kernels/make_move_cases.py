@@ -10,7 +10,8 @@ Transpose: 2-D tiles with odd sizes (blocked transpose), channel shuffles
 Slice: negative, strided, reversed and out-of-range starts/ends/steps,
 omitted and negative axes, the opset-1 attribute form, empty results.
 Concat/Split: every axis, uneven and empty parts.  Gather: negative
-indices, axis != 0, int32/int64 indices, scalar and 2-D indices.  Pad:
+indices, axis != 0, int32/int64 indices, scalar and 2-D indices;
+GatherElements on every axis.  Pad:
 constant, reflect, edge and wrap with asymmetric pads (also wider than the
 dim), zero pads, negative pads, axes, the opset-2 attribute form.  Tile:
 repeats of 0 to 3 on every dim.  Expand: fills, repeated rows, new
@@ -213,6 +214,20 @@ def gather_cases(out):
             # onnxruntime 1.32 gathers strings along axis 0 wrongly: numpy is the reference there
             one(out, "gather_%s_axis%d" % (dname(dt), ax), "Gather", x, {"axis": ax}, consts=[("i", ind)],
                 expected=(lambda x=x, ax=ax, ind=ind: [np.take(x, ind, axis=ax)]) if dt == object else None)
+    # GatherElements: indices smaller than the data off the axis, negative, int32
+    x3 = arr((4, 5, 6))
+    for ax in (0, 1, 2, -1):
+        shp = [3, 4, 5]
+        shp[ax] = 7
+        ind = rng.integers(-x3.shape[ax], x3.shape[ax], shp).astype(np.int64)
+        one(out, "gatherelements_axis%d" % ax, "GatherElements", x3, {"axis": ax}, consts=[("i", ind)])
+    one(out, "gatherelements_int32_1d", "GatherElements", arr((9,)), {"axis": 0},
+        consts=[("i", np.array([8, -9, 0, 3, 3], dtype=np.int32))])
+    for dt in (np.float16, np.int64, np.uint8, np.bool_, object):
+        xd = arr((3, 4), dt)
+        ind = np.array([[0, -1, 2], [3, 1, 0]], dtype=np.int64)
+        one(out, "gatherelements_%s" % dname(dt), "GatherElements", xd, {"axis": 1}, consts=[("i", ind)],
+            expected=lambda xd=xd, ind=ind: [np.take_along_axis(xd[:2], np.where(ind < 0, ind + 4, ind), axis=1)])
     # indices fed at run time (an embedding lookup)
     node = helper.make_node("Gather", ["x", "i"], ["y"], axis=0)
     m = make_model([node], {"x": (np.float32, [10, 16]), "i": (np.int64, [2, 3])}, {"y": (np.float32, None)})

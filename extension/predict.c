@@ -347,9 +347,8 @@ output_to_array(const OnnxValue *v, bool flat, bool batch, const char *output, c
 
 /* Shared body of the predict functions. */
 static Datum
-predict_common(FunctionCallInfo fcinfo, bool batch, const char *output_name)
+predict_common(FunctionCallInfo fcinfo, const char *name, bool batch, const char *output_name)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 	OnnxCacheEntry *entry = OnnxCacheGet(name);
 	const OnnxValueInfo *vi = single_float_input(entry->model, name);
@@ -386,7 +385,16 @@ PG_FUNCTION_INFO_V1(onnx_predict);
 Datum
 onnx_predict(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_pinned);
+
+/* onnx_predict(model_sha256 bytea, input): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), false, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_output);
@@ -395,7 +403,8 @@ PG_FUNCTION_INFO_V1(onnx_predict_output);
 Datum
 onnx_predict_output(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false,
+						  text_to_cstring(PG_GETARG_TEXT_PP(2)));
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_batch);
@@ -404,7 +413,16 @@ PG_FUNCTION_INFO_V1(onnx_predict_batch);
 Datum
 onnx_predict_batch(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, true, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_batch_pinned);
+
+/* onnx_predict_batch(model_sha256 bytea, rows): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_batch_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), true, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_cuda_is_available);

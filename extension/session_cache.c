@@ -47,6 +47,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -61,7 +62,7 @@
 
 #include "onnx_ext.h"
 
-#define CACHE_KEY_LEN (NAMEDATALEN * 2)
+#define CACHE_KEY_LEN ONNX_MODEL_REF_LEN
 #define MODEL_NAME_MAX 120
 
 static HTAB *session_cache = NULL;
@@ -173,7 +174,11 @@ free_entry(OnnxCacheEntry *e)
 	if (e->session)
 		pool_total -= Min(pool_total, onnx_session_pool_bytes(e->session));
 	onnx_session_free(e->session);
-	onnx_model_free(e->model);
+	if (e->shared_handle >= 0)
+		OnnxSharedModelRelease(e->shared_handle);
+	else
+		onnx_model_free(e->model);
+	e->shared_handle = -1;
 	if (e->cxt)
 		MemoryContextDelete(e->cxt);
 	e->session = NULL;
@@ -286,55 +291,76 @@ same_statement(const OnnxCacheEntry *e)
 	return e->stmt_start == GetCurrentStatementStartTimestamp() && e->stmt_lxid == OnnxMyLocalXid();
 }
 
+/* A parsed model reference (model_versions.c): name, version or hash pin. */
+typedef struct ModelRef
+{
+	const char *text;			/* as given */
+	char		name[128];		/* "" for a bare content hash */
+	int			version;		/* 0: not pinned by number */
+	char		prefix[65];		/* content hash prefix, "" if none */
+	bool		pinned;
+} ModelRef;
+
+static void
+parse_ref(const char *text, ModelRef *ref)
+{
+	ref->text = text;
+	OnnxParseModelRef(text, ref->name, sizeof(ref->name), &ref->version,
+					  ref->prefix, sizeof(ref->prefix));
+	ref->pinned = ref->version > 0 || ref->prefix[0] != '\0';
+	if (ref->name[0] != '\0' || !ref->pinned)
+		OnnxCheckModelName(ref->name);
+}
+
 /*
- * Run query (one text parameter: the model name) as the current user,
+ * Run the reference's query (OnnxModelRefQuery) as the current user,
  * read-only, with the latest snapshot unless in parallel mode; returns
  * whether that snapshot was the latest.  The caller is connected to SPI.
+ * A hash prefix that matches two different versions is an error.
  */
 static bool
-read_models(const char *query, const char *name, long limit)
+read_models(const char *cols, const ModelRef *ref, long limit)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(ref->name), Int32GetDatum(ref->version),
+	CStringGetTextDatum(psprintf("%s%%", ref->prefix))};
+	char	   *query = OnnxModelRefQuery(psprintf("sha256, %s", cols), ref->pinned);
 	SPIPlanPtr	plan;
 	bool		latest = !IsInParallelMode();
 	int			rc;
 
-	if ((plan = SPI_prepare(query, 1, argtypes)) == NULL)
+	if ((plan = SPI_prepare(query, 3, argtypes)) == NULL)
 		elog(ERROR, "could not prepare a query of onnx_models: %s",
 			 SPI_result_code_string(SPI_result));
 	rc = SPI_execute_snapshot(plan, args, NULL, latest ? GetLatestSnapshot() : InvalidSnapshot,
-							  InvalidSnapshot, true, false, limit);
+							  InvalidSnapshot, true, false, ref->pinned ? 2 : limit);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading onnx_models failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ONNX model \"%s\" does not exist", ref->text),
+				 ref->pinned ? errhint("onnx_model_versions(name) lists the kept versions.") :
+				 errhint("Store it with onnx_create_model().")));
+	if (SPI_processed > 1 &&
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+			   SPI_getvalue(SPI_tuptable->vals[1], SPI_tuptable->tupdesc, 1)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("ONNX model reference \"%s\" matches more than one version", ref->text),
+				 errhint("Give more digits of the content hash.")));
 	return latest;
 }
 
-static void
-report_missing(const char *name)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("ONNX model \"%s\" does not exist", name),
-			 errhint("Store it with onnx_create_model().")));
-}
-
-/* "SELECT cols FROM schema.onnx_models WHERE name = $1", every name qualified. */
-static char *
-models_query(const char *cols)
-{
-	return psprintf("SELECT %s FROM %s.onnx_models WHERE name OPERATOR(pg_catalog.=) $1", cols,
-					quote_identifier(get_namespace_name(OnnxExtensionSchema())));
-}
 
 /*
  * Read, load and prepare a model into a new context (child of the current
  * one until it succeeds, so an error frees it with the transaction).
  */
 static void
-load_entry(const char *name, OnnxCacheEntry *tmp)
+load_entry(const ModelRef *ref, OnnxCacheEntry *tmp)
 {
-	char	   *query = models_query("model, sha256");
+	const char *name = ref->text;
 	bool		isnull;
 	bytea	   *model_bytes;
 	char	   *sha;
@@ -343,35 +369,72 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
 	OnnxError	err;
 	uint64		seen;
 	bool		latest;
+	bool		failed;
+	instr_time	start,
+				elapsed;
 	int			rc;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "onnx model",
 								ALLOCSET_DEFAULT_SIZES);
+	tmp->cxt = cxt;
+	tmp->alloc = OnnxContextAllocator(cxt);
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	/* changes committed from here on send invalidations not yet seen */
 	AcceptInvalidationMessages();
 	seen = inval_count;
-	latest = read_models(query, name, 1);
-	if (SPI_processed == 0)
-		report_missing(name);
-	model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												1, &isnull));
-	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	INSTR_TIME_SET_CURRENT(start);
+
+	/* first the content hash: a prepared copy in shared memory needs no bytes */
+	latest = read_models("size_bytes, name", ref, 1);
+	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
-	tmp->cxt = cxt;
-	tmp->alloc = OnnxContextAllocator(cxt);
-	tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
-	tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes),
-									  tmp->alloc, name);
+	tmp->bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/* statistics by the model's own name, also for a pinned reference */
+	strlcpy(tmp->model_name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+			sizeof(tmp->model_name));
+	tmp->model = OnnxSharedModelFind(tmp->sha256, name, &tmp->shared_handle);
+	if (tmp->model == NULL)
+	{
+		latest &= read_models("model", ref, 1);
+		model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													2, &isnull));
+		sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
+		tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
+		/* one copy for all backends when shared memory has room, else private */
+		tmp->model = OnnxSharedModelGet(tmp->sha256, name, VARDATA_ANY(model_bytes),
+										VARSIZE_ANY_EXHDR(model_bytes), tmp->alloc,
+										&tmp->shared_handle, &failed, &err);
+		if (failed)
+			OnnxReportEngineError(&err, name);
+		if (tmp->model == NULL)
+			tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes),
+											  VARSIZE_ANY_EXHDR(model_bytes), tmp->alloc, name);
+	}
 	SPI_finish();
-	/* models stored by an older version were not checked */
-	OnnxCheckModelText(tmp->model, name);
-	fill_options(&opts);
-	tmp->device = opts.device;
-	if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
-		OnnxReportEngineError(&err, name);
-	tmp->confirmed = latest && inval_count == seen;
+	PG_TRY();
+	{
+		/* models stored by an older version were not checked */
+		OnnxCheckModelText(tmp->model, name);
+		fill_options(&opts);
+		opts.alloc = tmp->alloc;	/* run memory is always this backend's */
+		tmp->device = opts.device;
+		if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
+			OnnxReportEngineError(&err, name);
+	}
+	PG_CATCH();
+	{
+		if (tmp->shared_handle >= 0)
+			OnnxSharedModelRelease(tmp->shared_handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	OnnxStatPrepare(name, tmp->sha256, &tmp->stat, INSTR_TIME_GET_MILLISEC(elapsed));
+	/* a pinned version never changes: good until its entry is invalidated */
+	tmp->confirmed = ref->pinned || (latest && inval_count == seen);
 	current_statement(tmp);
 }
 
@@ -381,7 +444,7 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
  * entry must be the version they see.
  */
 static bool
-row_security_allows(const char *name, const OnnxCacheEntry *e)
+row_security_allows(const ModelRef *ref, const OnnxCacheEntry *e)
 {
 	bool		same;
 	char	   *sha;
@@ -389,9 +452,7 @@ row_security_allows(const char *name, const OnnxCacheEntry *e)
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	read_models(models_query("sha256"), name, 1);
-	if (SPI_processed == 0)
-		report_missing(name);
+	read_models("size_bytes", ref, 1);
 	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	same = sha != NULL && strcmp(sha, e->sha256) == 0;
 	SPI_finish();
@@ -430,6 +491,11 @@ OnnxCheckModelName(const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid ONNX model name \"%s\"", name),
 				 errdetail("Model names have 1 to %d bytes; this one has %zu.", MODEL_NAME_MAX, len)));
+	if (strchr(name, '@') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ONNX model name \"%s\"", name),
+				 errdetail("\"@\" pins a version in a model reference (name@3, name@3f9a1c2b) and cannot be part of a name.")));
 }
 
 /*
@@ -445,8 +511,9 @@ OnnxCacheGet(const char *name)
 	OnnxCacheEntry *e;
 	OnnxCacheEntry tmp;
 	bool		found;
+	ModelRef	ref;
 
-	OnnxCheckModelName(name);
+	parse_ref(name, &ref);
 	accept_invalidations_once_per_statement();
 	relid = OnnxModelsRelid(false);
 	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
@@ -460,7 +527,7 @@ OnnxCacheGet(const char *name)
 	e = hash_search(session_cache, key, HASH_FIND, NULL);
 	if (e && (!e->valid || (!e->confirmed && !same_statement(e)) ||
 			  (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED &&
-			   !row_security_allows(name, e))))
+			   !row_security_allows(&ref, e))))
 	{
 		remove_entry(e);
 		e = NULL;
@@ -469,11 +536,13 @@ OnnxCacheGet(const char *name)
 	{
 		e->hits++;
 		e->last_used = GetCurrentTimestamp();
+		OnnxStatCall(e->model_name, e->sha256, &e->stat);
 		return e;
 	}
 
 	memset(&tmp, 0, sizeof(tmp));
-	load_entry(name, &tmp);
+	tmp.shared_handle = -1;
+	load_entry(&ref, &tmp);
 	/* success: move into the cache */
 	MemoryContextSetParent(tmp.cxt, cache_cxt);
 	make_room();
@@ -488,12 +557,16 @@ OnnxCacheGet(const char *name)
 	e->session = tmp.session;
 	e->bytes = tmp.bytes;
 	memcpy(e->sha256, tmp.sha256, sizeof(e->sha256));
+	memcpy(e->model_name, tmp.model_name, sizeof(e->model_name));
+	e->shared_handle = tmp.shared_handle;
+	e->stat = tmp.stat;
 	e->confirmed = tmp.confirmed;
 	e->stmt_start = tmp.stmt_start;
 	e->stmt_lxid = tmp.stmt_lxid;
 	e->valid = true;
 	e->hits = 0;
 	e->last_used = GetCurrentTimestamp();
+	OnnxStatCall(e->model_name, e->sha256, &e->stat);
 	return e;
 }
 
@@ -553,13 +626,25 @@ OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs, const char *const *names,
 	OnnxStatus	st;
 
 	size_t		before = onnx_session_pool_bytes(entry->session);
+	instr_time	start,
+				elapsed;
+	int64		rows = 1;
 
 	fill_options(&opts);
 	opts.device = entry->device;
+	opts.alloc = entry->alloc;
 	if ((st = onnx_session_set_options(entry->session, &opts, err)) != ONNX_OK)
 		return st;
+	INSTR_TIME_SET_CURRENT(start);
 	st = onnx_session_run(entry->session, n_inputs, names, inputs, n_outputs,
 						  out_names, outputs, err);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	/* rows: the leading dimension of the first input (the batch) */
+	if (n_inputs > 0 && inputs[0].kind == ONNX_VALUE_TENSOR && inputs[0].tensor.rank > 0)
+		rows = inputs[0].tensor.dims[0];
+	OnnxStatRun(entry->model_name, entry->sha256, &entry->stat, rows,
+				INSTR_TIME_GET_MILLISEC(elapsed), st != ONNX_OK);
 	keep_within_budget(entry->session, before);
 	return st;
 }
@@ -580,8 +665,8 @@ onnx_cache_info(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, session_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {false};
+		Datum		values[7];
+		bool		nulls[7] = {false};
 		const char *colon = strchr(e->name, ':');
 
 		if (!e->valid)
@@ -592,6 +677,7 @@ onnx_cache_info(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum((int64) onnx_session_bytes(e->session));
 		values[4] = Int64GetDatum(e->hits);
 		values[5] = TimestampTzGetDatum(e->last_used);
+		values[6] = BoolGetDatum(e->shared_handle >= 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 
+#include "const_fold.h"
 #include "function_inline.h"
 #include "graph_build.h"
 #include "pack.h"
@@ -152,6 +153,18 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 	return ONNX_OK;
 }
 
+/* Number g and its subgraphs (OnnxGraph.id) from *next on. */
+static void
+number_graphs(OnnxGraph *g, int *next)
+{
+	OnnxGraph  *sub;
+
+	g->id = (*next)++;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			number_graphs(sub, next);
+}
+
 static OnnxStatus
 convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 {
@@ -204,7 +217,8 @@ convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 }
 
 static OnnxStatus
-load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
+load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *scratch,
+				OnnxError *err)
 {
 	OnnxBuildCtx bc;
 	OnnxStatus	st;
@@ -236,7 +250,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	 * the rewritten protobuf lives in a temporary arena, freed once the
 	 * graph (which copies what it keeps) is built.
 	 */
-	onnx_arena_init(&tmp, m->alloc);
+	onnx_arena_init(&tmp, scratch);
 	st = onnx_inline_functions(&tmp, mp, &gp, err);
 	if (st == ONNX_OK)
 		st = onnx_graph_build(&bc, gp, NULL, &g);
@@ -244,6 +258,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	if (st != ONNX_OK)
 		return st;
 	m->graph = g;
+	number_graphs(g, &m->n_graphs);
 	m->meta.graph_name = g->name;
 	m->meta.graph_doc = g->doc;
 
@@ -255,6 +270,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 							  "unsupported operator%s: %s", missing.count > 1 ? "s" : "",
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
+		return st;
+	if ((st = onnx_graph_fold(m, g, scratch, err)) != ONNX_OK)
 		return st;
 	onnx_graph_optimize(g, &m->arena);
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
@@ -277,6 +294,14 @@ OnnxStatus
 onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 				OnnxModel **model, OnnxError *err)
 {
+	return onnx_model_load_in(bytes, len, alloc, alloc, model, err);
+}
+
+/* Public: the same, the model's memory from alloc, decoding's from scratch. */
+OnnxStatus
+onnx_model_load_in(const void *bytes, size_t len, const OnnxAllocator *alloc,
+				   const OnnxAllocator *scratch, OnnxModel **model, OnnxError *err)
+{
 	OnnxPbAlloc pb;
 	Onnx__ModelProto *mp;
 	OnnxModel  *m;
@@ -286,11 +311,13 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	*model = NULL;
 	if (alloc == NULL)
 		alloc = &onnx_malloc_allocator;
+	if (scratch == NULL)
+		scratch = alloc;
 	if (bytes == NULL || len == 0)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "model is empty");
 	if ((st = onnx_proto_guard(&onnx__model_proto__descriptor, bytes, len, err)) != ONNX_OK)
 		return st;
-	onnx_pb_alloc_init(&pb, alloc);
+	onnx_pb_alloc_init(&pb, scratch);
 	mp = onnx__model_proto__unpack(&pb.pa, len, bytes);
 	if (mp == NULL && pb.failed)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory decoding the model");
@@ -305,7 +332,7 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	memset(m, 0, sizeof(*m));
 	m->alloc = alloc;
 	onnx_arena_init(&m->arena, alloc);
-	st = load_from_proto(m, mp, err);
+	st = load_from_proto(m, mp, scratch, err);
 	onnx__model_proto__free_unpacked(mp, &pb.pa);
 	if (st != ONNX_OK)
 	{
@@ -325,6 +352,7 @@ onnx_model_free(OnnxModel *model)
 	if (model == NULL)
 		return;
 	alloc = model->alloc;
+	onnx_model_free_folded(model);
 	onnx_arena_free_all(&model->arena);
 	alloc->free(alloc->ctx, model);
 }

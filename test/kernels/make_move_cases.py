@@ -30,7 +30,9 @@ keepdims both ways, noop_with_empty_axes, ties with select_last_index.
 
 Expected outputs from onnxruntime, from numpy where onnxruntime refuses a
 case (even LRN sizes, reflect pads wider than the dim) or is wrong
-(strings gathered along axis 0).  Run with --isa portable/avx2 too.
+(strings gathered along axis 0).  The cases of the vectorised kernels
+(pooling, LRN, Softmax, reductions) run at every instruction-set level
+(isa.txt).
 """
 import os
 import sys
@@ -42,6 +44,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cases import make_model, write_case  # noqa: E402
 
 rng = np.random.default_rng(20261207)
+# the vectorised kernels (pooling, LRN, Softmax, reductions) run at every level
+ALL_ISA = ("portable", "avx2", "avx512")
 
 
 def arr(shape, dt=np.float32):
@@ -57,7 +61,7 @@ def arr(shape, dt=np.float32):
 
 
 def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inputs=(), expected=None,
-        out_dtype=None, rtol=0, atol=0):
+        out_dtype=None, rtol=0, atol=0, isa=None):
     """A one-node model: op(x, consts...) with constant inputs as initializers;
     expected: a function giving the outputs where onnxruntime refuses the case
     (always used for strings)."""
@@ -74,14 +78,14 @@ def one(out, name, op, x, attrs=None, consts=(), opset=None, n_out=1, extra_inpu
     m = make_model([node], inputs, {"y%d" % i: (out_dtype or dt, None) for i in range(n_out)},
                    initializers=[(c[0], c[1]) for c in consts], **kw)
     if expected is not None and x.dtype == object:
-        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected())
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected(), isa=isa)
         return
     try:
-        write_case(out, name, m, feed, rtol=rtol, atol=atol)
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, isa=isa)
     except Exception:
         if expected is None:
             raise
-        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected())
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected(), isa=isa)
 
 
 def np_pad(x, pads, mode, value=0):
@@ -291,7 +295,8 @@ def pool_case(out, name, op, shape, attrs, dt=np.float32, opset=None, n_out=1, r
     node = helper.make_node(op, ["x"], list(outs), **attrs)
     kw = {} if opset is None else {"opset": opset}
     m = make_model([node], {"x": (dt, list(shape))}, outs, **kw)
-    write_case(out, name, m, {"x": x}, rtol=rtol, atol=atol, expected=expected(x) if expected else None)
+    write_case(out, name, m, {"x": x}, rtol=rtol, atol=atol, expected=expected(x) if expected else None,
+               isa=ALL_ISA)
 
 
 def np_lrn(x, size, alpha=1e-4, beta=0.75, bias=1.0):
@@ -422,7 +427,7 @@ def reduce_case(out, name, op, x, axes, keepdims=1, noop=None, opset=18):
             consts.append(("axes", i64(*axes)))
         else:
             attrs["axes"] = list(axes)
-    one(out, name, op, x, attrs, consts=consts, opset=opset, rtol=1e-5, atol=1e-6)
+    one(out, name, op, x, attrs, consts=consts, opset=opset, rtol=1e-5, atol=1e-6, isa=ALL_ISA)
 
 
 def reduce_cases(out):
@@ -457,9 +462,11 @@ def reduce_cases(out):
         for ax in (0, 1, 2, -1):
             for last in (0, 1):
                 one(out, "%s_axis%d_last%d" % (op.lower(), ax, last), op, ties,
-                    {"axis": ax, "select_last_index": last}, out_dtype=np.int64)
-        one(out, "%s_drop" % op.lower(), op, arr((3, 700)), {"axis": 1, "keepdims": 0}, out_dtype=np.int64)
-        one(out, "%s_inner_chunks" % op.lower(), op, arr((3, 4, 600)), {"axis": 1}, out_dtype=np.int64)
+                    {"axis": ax, "select_last_index": last}, out_dtype=np.int64, isa=ALL_ISA)
+        one(out, "%s_drop" % op.lower(), op, arr((3, 700)), {"axis": 1, "keepdims": 0}, out_dtype=np.int64,
+            isa=ALL_ISA)
+        one(out, "%s_inner_chunks" % op.lower(), op, arr((3, 4, 600)), {"axis": 1}, out_dtype=np.int64,
+            isa=ALL_ISA)
         one(out, "%s_int64" % op.lower(), op, arr((3, 5), np.int64), {"axis": 1}, out_dtype=np.int64)
 
 

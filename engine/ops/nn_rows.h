@@ -23,8 +23,9 @@ extern OnnxStatus onnx_lrn_f32(OnnxKernelCtx *ctx, const float *x, float *y, int
 
 /*
  * Softmax (or LogSoftmax when log_out) of X viewed as (outer, n, inner)
- * along n: exp(x - max) / sum, or x - max - log(sum); sums in double,
- * exp from vecmath.h's exp_f32_fast (a few ulp).
+ * along n: exp(x - max) / sum, or x - max - log(sum); the sum in 16 float
+ * lanes added in double (last axis) or in double (other axes), exp from
+ * vecmath.h's exp_f32_fast (a few ulp).
  */
 extern OnnxStatus onnx_softmax_f32(OnnxKernelCtx *ctx, const float *x, float *y, int64_t outer, int64_t n,
 								   int64_t inner, bool log_out);

@@ -370,10 +370,8 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 			default:
 				break;
 		}
-		if (integer)
-			onnx_tensor_set_i64(y, o, (int64_t) (kind == R_MEAN ? trunc(v) : v));
-		else
-			onnx_tensor_set_f64(y, o, v);
+		/* integers: a mean truncates; out-of-range values saturate (set_f64) */
+		onnx_tensor_set_f64(y, o, integer && kind == R_MEAN ? trunc(v) : v);
 	}
 	onnx_kernel_free(ctx, acc);
 	onnx_kernel_free(ctx, mx);

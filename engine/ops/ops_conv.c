@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "fused_act.h"
+#include "gemm.h"
 #include "op_tables.h"
 #include "conv_depthwise.h"
 #include "conv_direct.h"
@@ -441,6 +442,46 @@ DEFINE_DEPTHWISE(float, f32)
 DEFINE_DEPTHWISE(double, f64)
 
 /*
+ * Kernel state of a Conv with constant float32 weights, built at load (pack
+ * hook, conv_pack): the weights packed for conv_direct.c, or for the GEMM
+ * path one packed A operand per group (W_g (M/g, K) in Y_g = W_g @ col).
+ */
+typedef struct ConvPrepared
+{
+	const void *w_data;			/* the weights it was made from */
+	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
+	const OnnxGemmPacked **gemm_w;	/* per group, packed for onnx_sgemm_packed */
+	int64_t		gemm_mg,
+				gemm_k;			/* their shape: M/group x C/group * taps */
+} ConvPrepared;
+
+/*
+ * The GEMM of the convolution cores, Y_g (Mg, n) = W_g (Mg, K) @ B (K, n):
+ * on the group's weights packed at load when there are some (float32),
+ * else on W_g itself.  w is the whole weight tensor, wg the group's rows.
+ */
+static void
+conv_gemm_f32(OnnxKernelCtx *ctx, const float *w, const float *wg, int64_t Mg, int64_t n,
+			  int64_t K, const float *b, int64_t ldb, float *c, int64_t ldc)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+
+	if (cp && cp->gemm_w && cp->w_data == (const void *) w && cp->gemm_mg == Mg &&
+		cp->gemm_k == K)
+		onnx_sgemm_packed(Mg, n, K, 1.0f, false, NULL, 0, cp->gemm_w[(wg - w) / (Mg * K)],
+						  false, b, ldb, NULL, 0.0f, c, ldc, onnx_kernel_threads(ctx));
+	else
+		onnx_blas_sgemm(false, false, Mg, n, K, 1.0f, wg, K, b, ldb, 0.0f, c, ldc);
+}
+
+static void
+conv_gemm_f64(OnnxKernelCtx *ctx, const double *w, const double *wg, int64_t Mg, int64_t n,
+			  int64_t K, const double *b, int64_t ldb, double *c, int64_t ldc)
+{
+	onnx_blas_dgemm(false, false, Mg, n, K, 1.0, wg, K, b, ldb, 0.0, c, ldc);
+}
+
+/*
  * Images per GEMM for the batched path: as many whole images of P output
  * positions as fit both the column buffer (K rows) and the GEMM result
  * (Mg rows) in COL_BUDGET bytes each, at most N.  Below 2 the per-image
@@ -500,7 +541,7 @@ conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w
 			for (int64_t j = 0; j < cnt; j++) \
 				gather_##SFX(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, 0, P, \
 							 col + j * P, ld, map); \
-			GEMM(false, false, Mg, ld, K, 1, w + gi * Mg * K, K, col, ld, 0, t, ld); \
+			CONV_GEMM_##SFX(ctx, w, w + gi * Mg * K, Mg, ld, K, col, ld, t, ld); \
 			for (int64_t j = 0; j < cnt; j++) \
 			{ \
 				T		   *yg = y + ((n0 + j) * M + gi * Mg) * P; \
@@ -517,8 +558,10 @@ conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w
 /* the float32 epilogue under the name the macros use */
 #define act_rows_f32 onnx_act_rows_f32
 
-DEFINE_CONV_BATCHED(float, f32, onnx_blas_sgemm)
-DEFINE_CONV_BATCHED(double, f64, onnx_blas_dgemm)
+#define CONV_GEMM_f32 conv_gemm_f32
+#define CONV_GEMM_f64 conv_gemm_f64
+DEFINE_CONV_BATCHED(float, f32, unused)
+DEFINE_CONV_BATCHED(double, f64, unused)
 
 /*
  * Output positions per tile of the GEMM path: whole output rows of a 2-D
@@ -655,11 +698,11 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 				} \
 				if (direct) \
-					GEMM(false, false, Mg, nc, K, 1, wg, K, xg + p0, P, 0, yg + p0, P); \
+					CONV_GEMM_##SFX(ctx, w, wg, Mg, nc, K, xg + p0, P, yg + p0, P); \
 				else \
 				{ \
 					gather_##SFX(g, xg, Cg, p0, nc, col, nc, NULL); \
-					GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, 0, yg + p0, P); \
+					CONV_GEMM_##SFX(ctx, w, wg, Mg, nc, K, col, nc, yg + p0, P); \
 				} \
 				act_rows_##SFX(act, yg + p0, Mg, nc, P, b ? b + gi * Mg : NULL); \
 			} \
@@ -669,8 +712,8 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	return ONNX_OK; \
 }
 
-DEFINE_CONV_CORE(float, f32, onnx_blas_sgemm)
-DEFINE_CONV_CORE(double, f64, onnx_blas_dgemm)
+DEFINE_CONV_CORE(float, f32, unused)
+DEFINE_CONV_CORE(double, f64, unused)
 
 /*
  * ConvTranspose core: X (N,C,xin...), W (C,M/group,k...), B (M) or NULL
@@ -774,15 +817,6 @@ typedef enum ConvKind
 	CONV_TRANSPOSE
 } ConvKind;
 
-/*
- * Load-time state of a Conv whose float32 weights are constant (the pack
- * hook, conv_pack): the weights packed for conv_direct.c.
- */
-typedef struct ConvPrepared
-{
-	const void *w_data;			/* the weights it was made from */
-	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
-} ConvPrepared;
 
 /* Whether a Conv's attributes make a 1x1 window the identity (stride 1, no pads). */
 static bool
@@ -806,6 +840,45 @@ attrs_pointwise(const OnnxNode *node, const OnnxTensor *w)
 }
 
 /*
+ * Constant float32 weights of a Conv on the GEMM path (not depthwise, more
+ * output channels than the direct kernel takes): each group's W_g (Mg, K)
+ * packed once as the A operand of onnx_sgemm_packed.  Weights whose
+ * packing would overflow stay unpacked.
+ */
+static OnnxStatus
+conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
+			   OnnxArena *arena, OnnxError *err)
+{
+	int64_t		Mg = w->dims[0] / group,
+				K;
+	ConvPrepared *cp;
+	size_t		bytes;
+
+	if (w->dims[1] == 1 && group > 1 && w->rank <= 4)
+		return ONNX_OK;			/* depthwise: conv_depthwise.c */
+	if (onnx_mul_overflow_i64(w->dims[1], taps, &K) ||
+		!onnx_sgemm_pack_size(ONNX_GEMM_PACK_A, Mg, K, &bytes))
+		return ONNX_OK;
+	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+		(cp->gemm_w = onnx_arena_alloc(arena, sizeof(OnnxGemmPacked *) * (size_t) group)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	for (int64_t gi = 0; gi < group; gi++)
+	{
+		void	   *buf = onnx_arena_alloc(arena, bytes);
+
+		if (buf == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+		cp->gemm_w[gi] = onnx_sgemm_pack_a(buf, bytes, false, Mg, K,
+										   (const float *) w->data + gi * Mg * K, K);
+	}
+	cp->w_data = w->data;
+	cp->gemm_mg = Mg;
+	cp->gemm_k = K;
+	node->prepared = cp;
+	return ONNX_OK;
+}
+
+/*
  * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims
  * that the direct kernel will read are packed for it once, into the
  * model's arena.  Anything else keeps node->prepared NULL.
@@ -825,8 +898,9 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		return ONNX_OK;
 	for (int i = 2; i < w->rank; i++)
 		taps *= w->dims[i];		/* <= count, no overflow */
-	if (!onnx_conv_direct_suits(w->dims[0] / group, w->dims[1], group, taps, attrs_pointwise(node, w)) ||
-		!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
+	if (!onnx_conv_direct_suits(w->dims[0] / group, w->dims[1], group, taps, attrs_pointwise(node, w)))
+		return conv_pack_gemm(node, w, group, taps, arena, err);
+	if (!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
 		return ONNX_OK;
 	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
 		(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)

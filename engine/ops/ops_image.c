@@ -413,6 +413,45 @@ rz_store(OnnxTensor *t, int64_t i, double v)
 	} while (0)
 
 /*
+ * Integer upsampling of one row: d[k * f + j] = s[k] for k < n, j < f
+ * (each element repeated f times), elements of type T.
+ */
+#define RZ_REPEAT_ROW(T, d, s, n, f) \
+	do { \
+		T		   *d_ = (T *) (d); \
+		const T    *s_ = (const T *) (s); \
+		if ((f) == 2) \
+			for (int64_t k_ = 0; k_ < (n); k_++) \
+			{ \
+				d_[2 * k_] = s_[k_]; \
+				d_[2 * k_ + 1] = s_[k_]; \
+			} \
+		else \
+			for (int64_t k_ = 0; k_ < (n); k_++) \
+				for (int64_t j_ = 0; j_ < (f); j_++) \
+					d_[k_ * (f) + j_] = s_[k_]; \
+	} while (0)
+
+/*
+ * The factor f when the last axis's table repeats each input element f
+ * times in order (idx[k] = k / f, out = in * f: nearest upsampling by an
+ * integer), else 0.
+ */
+static int64_t
+rz_repeat_factor(const RzAxis *a)
+{
+	int64_t		f;
+
+	if (a->in <= 0 || a->out % a->in != 0 || a->taps != 1)
+		return 0;
+	f = a->out / a->in;
+	for (int64_t k = 0; k < a->out; k++)
+		if (a->idx[k] != k / f)
+			return 0;
+	return f;
+}
+
+/*
  * X (d0..dr-1) -> Y (o0..or-1), Y[o] = X[idx0[o0], ..., idx_r-1[o_r-1]];
  * elements outside a tf_crop_and_resize crop take the extrapolation value.
  * A row whose source row equals the previous one is copied from it.
@@ -433,6 +472,7 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 	char	   *dst = y->data;
 	const int64_t *li = ax[r - 1].idx;
 	const uint8_t *le = ax[r - 1].extrap;
+	int64_t		rep = crop ? 0 : rz_repeat_factor(&ax[r - 1]);
 
 	stride[r - 1] = 1;
 	for (int i = r - 2; i >= 0; i--)
@@ -463,6 +503,20 @@ rz_run_nearest(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *ax,
 		}
 		else if (base == prev_base)
 			memcpy(d, d - (size_t) last_out * esz, (size_t) last_out * esz);
+		else if (rep > 0 && (esz == 1 || esz == 2 || esz == 4 || esz == 8))
+		{
+			const char *s = src + (size_t) base * esz;
+			int64_t		n = ax[r - 1].in;
+
+			if (esz == 4)
+				RZ_REPEAT_ROW(uint32_t, d, s, n, rep);
+			else if (esz == 8)
+				RZ_REPEAT_ROW(uint64_t, d, s, n, rep);
+			else if (esz == 2)
+				RZ_REPEAT_ROW(uint16_t, d, s, n, rep);
+			else
+				RZ_REPEAT_ROW(uint8_t, d, s, n, rep);
+		}
 		else
 		{
 			const char *s = src + (size_t) base * esz;
@@ -896,7 +950,8 @@ rz_execute(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 		if (ax[i].resized && first_resized == r)
 			first_resized = i;
 	}
-	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
+	/* every path below writes every element */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "op_tables.h"
+#include "strided_copy.h"
 
 #define KFAIL_OOM(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
 
@@ -1174,6 +1175,21 @@ permute6(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, const int64_t *
 	}
 	for (int d = 0; d < 6; d++)
 		od[d] = in6[perm[d]];
+	if (x->dtype != ONNX_DTYPE_STRING)
+	{
+		/* fixed-size elements: one strided block copy */
+		int64_t		ss[6],
+					ds[6];
+
+		s = 1;
+		for (int d = 5; d >= 0; d--)
+		{
+			ss[d] = st[perm[d]];
+			ds[d] = s;
+			s *= od[d];
+		}
+		return onnx_copy_strided(ctx, onnx_dtype_size(x->dtype), 6, od, y->data, ds, x->data, ss) == ONNX_OK;
+	}
 	for (int64_t o = 0; o < y->count; o += od[5])
 	{
 		int64_t		xo = 0;

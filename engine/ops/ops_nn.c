@@ -11,36 +11,7 @@
 
 #include "op_tables.h"
 #include "eltwise.h"
-#include "vecmath.h"
-
-/*
- * Softmax of one contiguous float32 row: y = exp(x - max) / sum, the sum
- * in double (four partial sums), exp through vecmath.h (AVX2 variant
- * where gcc can).
- */
-ONNX_VEC_CLONES
-static void
-softmax_row_f32(const float *x, float *y, int64_t n)
-{
-	float		mx = x[0];
-	double		acc[4] = {0, 0, 0, 0},
-				inv;
-	int64_t		i;
-
-	for (i = 1; i < n; i++)
-		if (x[i] > mx)
-			mx = x[i];
-	for (i = 0; i < n; i++)
-		y[i] = exp_f32_fast(x[i] - mx);
-	for (i = 0; i + 4 <= n; i += 4)
-		for (int j = 0; j < 4; j++)
-			acc[j] += y[i + j];
-	for (; i < n; i++)
-		acc[0] += y[i];
-	inv = 1.0 / ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-	for (i = 0; i < n; i++)
-		y[i] = (float) (y[i] * inv);
-}
+#include "nn_rows.h"
 
 /*
  * Softmax family over X viewed as (outer, n, inner).  Opset < 13 flattens
@@ -80,61 +51,26 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
+	if (x->dtype == ONNX_DTYPE_FLOAT)
+		return onnx_softmax_f32(ctx, x->data, y->data, outer, n, inner, log_out);
+	/* other float types in double, element by element */
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
 		{
 			int64_t		base = o * n * inner + in;
+			double		mx = onnx_tensor_get_f64(x, base);
+			double		sum = 0;
 
-			if (x->dtype == ONNX_DTYPE_FLOAT && inner == 1 && !log_out)
-				softmax_row_f32((const float *) x->data + base, (float *) y->data + base, n);
-			else if (x->dtype == ONNX_DTYPE_FLOAT)
+			for (int64_t i = 1; i < n; i++)
+				if (onnx_tensor_get_f64(x, base + i * inner) > mx)
+					mx = onnx_tensor_get_f64(x, base + i * inner);
+			for (int64_t i = 0; i < n; i++)
+				sum += exp(onnx_tensor_get_f64(x, base + i * inner) - mx);
+			for (int64_t i = 0; i < n; i++)
 			{
-				const float *px = (const float *) x->data + base;
-				float	   *py = (float *) y->data + base;
-				float		mx = px[0];
-				double		sum = 0;
+				double		v = onnx_tensor_get_f64(x, base + i * inner) - mx;
 
-				for (int64_t i = 1; i < n; i++)
-					if (px[i * inner] > mx)
-						mx = px[i * inner];
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		e = expf(px[i * inner] - mx);
-
-					py[i * inner] = e;
-					sum += e;
-				}
-				if (log_out)
-				{
-					float		ls = (float) log(sum);
-
-					for (int64_t i = 0; i < n; i++)
-						py[i * inner] = (px[i * inner] - mx) - ls;
-				}
-				else
-				{
-					double		inv = 1.0 / sum;
-
-					for (int64_t i = 0; i < n; i++)
-						py[i * inner] = (float) (py[i * inner] * inv);
-				}
-			}
-			else
-			{
-				double		mx = onnx_tensor_get_f64(x, base);
-				double		sum = 0;
-
-				for (int64_t i = 1; i < n; i++)
-					if (onnx_tensor_get_f64(x, base + i * inner) > mx)
-						mx = onnx_tensor_get_f64(x, base + i * inner);
-				for (int64_t i = 0; i < n; i++)
-					sum += exp(onnx_tensor_get_f64(x, base + i * inner) - mx);
-				for (int64_t i = 0; i < n; i++)
-				{
-					double		v = onnx_tensor_get_f64(x, base + i * inner) - mx;
-
-					onnx_tensor_set_f64(y, base + i * inner, log_out ? v - log(sum) : exp(v) / sum);
-				}
+				onnx_tensor_set_f64(y, base + i * inner, log_out ? v - log(sum) : exp(v) / sum);
 			}
 		}
 	return ONNX_OK;
@@ -649,6 +585,12 @@ run_lrn(OnnxKernelCtx *ctx)
 		S *= x->dims[d];
 	lo = (size - 1) / 2;
 	hi = size / 2;				/* ceil((size - 1) / 2) */
+	if (x->dtype == ONNX_DTYPE_FLOAT)
+	{
+		if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
+			return ctx->err->status;
+		return onnx_lrn_f32(ctx, x->data, y->data, N, C, S, size, (float) alpha, (float) beta, (float) bias);
+	}
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	for (int64_t n = 0; n < N; n++)

@@ -6,15 +6,17 @@
  *
  * Pools work on X (N,C,spatial...) plane by plane.  For every output
  * position the window's valid kernel range is computed per dimension, so
- * padding is never read.  float32/float64 are pooled directly; other
- * types (float16, bfloat16, int8, uint8) are staged through float64.
+ * padding is never read.  float32 max and average pools run the
+ * separable kernels of pool_fast.c; float64, LpPool and N-D Indices the
+ * general core here; float16, bfloat16, int8 and uint8 are staged
+ * through float32 (exactly).
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
 
 #include "op_tables.h"
-#include "conv_pool_quant_util.h"
+#include "pool_fast.h"
 
 typedef enum PoolMode
 {
@@ -168,142 +170,102 @@ DEFINE_POOL_CORE(float, f32)
 DEFINE_POOL_CORE(double, f64)
 
 /*
- * Valid kernel taps [lo, hi) of one spatial dim for a window starting at
- * st (in input coordinates), and the window's length counting pads (*hp).
+ * float32 pools: the separable kernels of pool_fast.c, the 2-D indices
+ * kernel, the plane reductions for the global pools; LpPool and N-D
+ * Indices through the general core.
  */
-static inline void
-pool_taps(int64_t st, int64_t in, int64_t pe, int64_t d, int64_t k,
-		  int64_t *lo, int64_t *hi, int64_t *hp)
+static OnnxStatus
+pool_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, bool global,
+		 const float *x, float *y, int64_t *idx, int64_t NC)
 {
-	*lo = st >= 0 ? 0 : (-st + d - 1) / d;
-	*hi = in - st > 0 ? (in - st + d - 1) / d : 0;
-	*hp = in + pe - st > 0 ? (in + pe - st + d - 1) / d : 0;
-	if (*hi > k)
-		*hi = k;
-	if (*hp > k)
-		*hp = k;
-	if (*hi < *lo)
-		*hi = *lo;
+	if (pp->mode == POOL_LP || (idx != NULL && g->nsp != 2))
+		return pool_core_f32(ctx, g, pp, x, y, idx, NC);
+	if (idx != NULL)
+		return onnx_pool2d_max_idx_f32(ctx, g, pp->col_major, x, y, idx, NC);
+	if (global)
+		return onnx_global_pool_f32(ctx, pp->mode == POOL_MAX, x, y, NC, g->in_size);
+	return onnx_pool_f32(ctx, g, pp->mode == POOL_MAX, pp->count_include_pad, x, y, NC);
+}
+
+/* float16, bfloat16, int8, uint8 elements as float32 (all exact), and back. */
+static void
+pool_stage_in(const OnnxTensor *t, float *f)
+{
+	for (int64_t i = 0; i < t->count; i++)
+		switch (t->dtype)
+		{
+			case ONNX_DTYPE_FLOAT16:
+				f[i] = onnx_half_to_float(((const uint16_t *) t->data)[i]);
+				break;
+			case ONNX_DTYPE_BFLOAT16:
+				f[i] = onnx_bf16_to_float(((const uint16_t *) t->data)[i]);
+				break;
+			case ONNX_DTYPE_INT8:
+				f[i] = ((const int8_t *) t->data)[i];
+				break;
+			default:
+				f[i] = ((const uint8_t *) t->data)[i];
+				break;
+		}
+}
+
+/* Back from float32; integers saturate (an empty max window is -inf). */
+static void
+pool_stage_out(const float *f, OnnxTensor *t)
+{
+	for (int64_t i = 0; i < t->count; i++)
+		switch (t->dtype)
+		{
+			case ONNX_DTYPE_FLOAT16:
+				((uint16_t *) t->data)[i] = onnx_float_to_half(f[i]);
+				break;
+			case ONNX_DTYPE_BFLOAT16:
+				((uint16_t *) t->data)[i] = onnx_float_to_bf16(f[i]);
+				break;
+			case ONNX_DTYPE_INT8:
+				((int8_t *) t->data)[i] = (int8_t) (f[i] < -128.0f ? -128.0f : f[i] > 127.0f ? 127.0f : f[i]);
+				break;
+			default:
+				((uint8_t *) t->data)[i] = (uint8_t) (f[i] < 0.0f ? 0.0f : f[i] > 255.0f ? 255.0f : f[i]);
+				break;
+		}
 }
 
 /*
- * 2-D float max or average pool without indices, the CNN case:
- * x (NC, H, W) -> y (NC, oH, oW).  Same results as pool_core_f32 (max
- * keeps the first of equal values, NaN never wins after the first tap;
- * averages are summed in double), without its per-tap index arithmetic.
+ * Run a pool on tensor x into y (and indices): float32 directly, float64
+ * through the double core, the narrow types staged through float32.
  */
 static OnnxStatus
-pool2d_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp,
-		   const float *x, float *y, int64_t NC)
-{
-	int64_t		H = g->in[0],
-				W = g->in[1],
-				oH = g->out[0],
-				oW = g->out[1];
-
-	for (int64_t nc = 0; nc < NC; nc++)
-	{
-		const float *xp = x + nc * g->in_size;
-		float	   *yp = y + nc * g->out_size;
-
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		for (int64_t oh = 0; oh < oH; oh++)
-		{
-			int64_t		sh = oh * g->s[0] - g->pb[0],
-						hlo,
-						hhi,
-						hpad;
-
-			pool_taps(sh, H, g->pe[0], g->d[0], g->k[0], &hlo, &hhi, &hpad);
-			for (int64_t ow = 0; ow < oW; ow++)
-			{
-				int64_t		sw = ow * g->s[1] - g->pb[1],
-							wlo,
-							whi,
-							wpad;
-
-				pool_taps(sw, W, g->pe[1], g->d[1], g->k[1], &wlo, &whi, &wpad);
-				if (pp->mode == POOL_MAX)
-				{
-					float		m = -INFINITY;
-					bool		first = true;
-
-					for (int64_t kh = hlo; kh < hhi; kh++)
-					{
-						const float *row = xp + (sh + kh * g->d[0]) * W + sw;
-
-						for (int64_t kw = wlo; kw < whi; kw++)
-						{
-							float		v = row[kw * g->d[1]];
-
-							if (first || v > m)
-								m = v;
-							first = false;
-						}
-					}
-					yp[oh * oW + ow] = m;
-				}
-				else
-				{
-					double		acc = 0;
-					int64_t		cnt = pp->count_include_pad ? hpad * wpad
-						: (hhi - hlo) * (whi - wlo);
-
-					for (int64_t kh = hlo; kh < hhi; kh++)
-					{
-						const float *row = xp + (sh + kh * g->d[0]) * W + sw;
-
-						for (int64_t kw = wlo; kw < whi; kw++)
-							acc += row[kw * g->d[1]];
-					}
-					yp[oh * oW + ow] = (float) (acc / (double) cnt);
-				}
-			}
-		}
-	}
-	return ONNX_OK;
-}
-
-/* Run the pool core on tensor x into y (and indices), staging odd types. */
-static OnnxStatus
-pool_dispatch(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp,
+pool_dispatch(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, bool global,
 			  const OnnxTensor *x, OnnxTensor *y, OnnxTensor *ind)
 {
 	int64_t		NC = x->dims[0] * x->dims[1];
 	int64_t    *idx = ind ? (int64_t *) ind->data : NULL;
-	double	   *dx,
-			   *dy;
+	float	   *fx,
+			   *fy;
 	OnnxStatus	st;
 
-	if (x->dtype == ONNX_DTYPE_FLOAT && g->nsp == 2 && idx == NULL && pp->mode != POOL_LP)
-		return pool2d_f32(ctx, g, pp, x->data, y->data, NC);
 	if (x->dtype == ONNX_DTYPE_FLOAT)
-		return pool_core_f32(ctx, g, pp, x->data, y->data, idx, NC);
+		return pool_f32(ctx, g, pp, global, x->data, y->data, idx, NC);
 	if (x->dtype == ONNX_DTYPE_DOUBLE)
 		return pool_core_f64(ctx, g, pp, x->data, y->data, idx, NC);
-	if ((dx = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) x->count)) == NULL)
+	if (x->dtype != ONNX_DTYPE_FLOAT16 && x->dtype != ONNX_DTYPE_BFLOAT16 &&
+		x->dtype != ONNX_DTYPE_INT8 && x->dtype != ONNX_DTYPE_UINT8)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "pooling does not support %s",
+								onnx_dtype_name(x->dtype));
+	if ((fx = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) x->count)) == NULL)
 		return ctx->err->status;
-	if ((dy = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) y->count)) == NULL)
+	if ((fy = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) y->count)) == NULL)
 	{
-		onnx_kernel_free(ctx, dx);
+		onnx_kernel_free(ctx, fx);
 		return ctx->err->status;
 	}
-	for (int64_t i = 0; i < x->count; i++)
-		dx[i] = onnx_tensor_get_f64(x, i);
-	st = pool_core_f64(ctx, g, pp, dx, dy, idx, NC);
+	pool_stage_in(x, fx);
+	st = pool_f32(ctx, g, pp, global, fx, fy, idx, NC);
 	if (st == ONNX_OK)
-		for (int64_t i = 0; i < y->count; i++)
-		{
-			double		v = dy[i];
-
-			/* an all-padding max window is -inf: keep integer casts defined */
-			if (isinf(v))
-				v = v > 0 ? 1e18 : -1e18;
-			onnx_tensor_set_f64(y, i, v);
-		}
-	onnx_kernel_free(ctx, dx);
-	onnx_kernel_free(ctx, dy);
+		pool_stage_out(fy, y);
+	onnx_kernel_free(ctx, fx);
+	onnx_kernel_free(ctx, fy);
 	return st;
 }
 
@@ -367,14 +329,15 @@ pool_windowed(OnnxKernelCtx *ctx, PoolMode mode)
 	dims[0] = x->dims[0];
 	dims[1] = x->dims[1];
 	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	/* every element of Y is written by the pool */
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (mode == POOL_MAX && ctx->n_outputs > 1 && ctx->outputs[1] != NULL &&
 		(ind = onnx_out(ctx, 1, ONNX_DTYPE_INT64, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return pool_dispatch(ctx, &g, &pp, x, y, ind);
+	return pool_dispatch(ctx, &g, &pp, false, x, y, ind);
 }
 
 static OnnxStatus
@@ -426,11 +389,11 @@ pool_global(OnnxKernelCtx *ctx, PoolMode mode)
 	}
 	if ((st = cpq_geom_sizes(ctx, &g)) != ONNX_OK)
 		return st;
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return pool_dispatch(ctx, &g, &pp, x, y, NULL);
+	return pool_dispatch(ctx, &g, &pp, true, x, y, NULL);
 }
 
 static OnnxStatus

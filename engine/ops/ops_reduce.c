@@ -8,8 +8,11 @@
  *	  X (d0..dn), axes -> Y with the axes reduced (kept as 1 with
  *	  keepdims, the default).  Axes come from the attribute, or from input
  *	  1 from opset 13 (ReduceSum) or 18 (the others); no axes reduce all,
- *	  unless noop_with_empty_axes.  Computed in double; an empty reduction
- *	  gives the identity (0, 1, -inf, +inf, ...).
+ *	  unless noop_with_empty_axes: then nothing is reduced and each element
+ *	  only takes the op's transform (squared, absolute, log...), as in the
+ *	  ONNX reference.  Computed in double; an empty reduction gives the
+ *	  identity (0, 1, -inf, +inf, ...).  float32 runs reduce_fast.c's
+ *	  vector loops.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +20,7 @@
 #include <stdio.h>
 
 #include "op_tables.h"
+#include "reduce_fast.h"
 
 typedef enum ReduceKind
 {
@@ -32,15 +36,17 @@ typedef enum ReduceKind
 	R_LOGSUMEXP
 } ReduceKind;
 
-/* Which axes to reduce; false (with error) if invalid. *all when none. */
+/*
+ * Which axes to reduce into red[]: the given ones, all when none are
+ * given, none when none are given and noop_with_empty_axes is set.
+ */
 static OnnxStatus
-reduce_axes(OnnxKernelCtx *ctx, int rank, bool axes_input, bool *red, bool *noop)
+reduce_axes(OnnxKernelCtx *ctx, int rank, bool axes_input, bool *red)
 {
 	const int64_t *ax = NULL;
 	int			n = 0;
 	bool		given = false;
 
-	*noop = false;
 	for (int d = 0; d < rank; d++)
 		red[d] = false;
 	if (axes_input)
@@ -64,10 +70,7 @@ reduce_axes(OnnxKernelCtx *ctx, int rank, bool axes_input, bool *red, bool *noop
 	if (!given)
 	{
 		if (onnx_attr_int(ctx->node, "noop_with_empty_axes", 0))
-		{
-			*noop = true;
-			return ONNX_OK;
-		}
+			return ONNX_OK;		/* nothing reduced */
 		for (int d = 0; d < rank; d++)
 			red[d] = true;
 		return ONNX_OK;
@@ -102,13 +105,129 @@ reduce_init(ReduceKind k)
 	}
 }
 
+/* What the float32 path accumulates for a kind, and then along further groups. */
+static ReduceAcc
+reduce_acc(ReduceKind kind, bool first)
+{
+	switch (kind)
+	{
+		case R_MAX:
+			return RACC_MAX;
+		case R_MIN:
+			return RACC_MIN;
+		case R_PROD:
+			return RACC_PROD;
+		case R_LOGSUMEXP:
+			return RACC_LOGSUMEXP;
+		case R_L1:
+			return first ? RACC_SUMABS : RACC_SUM;
+		case R_L2:
+		case R_SUMSQ:
+			return first ? RACC_SUMSQ : RACC_SUM;
+		default:
+			return RACC_SUM;
+	}
+}
+
+/*
+ * float32 reduction into y (nred > 0, y non-empty): X's dims collapsed
+ * into runs of reduced and kept dims; each reduced run, innermost first,
+ * reduced as (outer, R, inner) by reduce_fast.c into a scratch tensor
+ * and the last into y, which then takes the kind's finish (mean, sqrt,
+ * log).  *done stays false when the shape needs the general path
+ * (LogSumExp over separate runs).
+ */
+static OnnxStatus
+reduce_f32(OnnxKernelCtx *ctx, ReduceKind kind, const OnnxTensor *x, const bool *red, int64_t nred,
+		   OnnxTensor *y, bool *done)
+{
+	int64_t		n[ONNX_MAX_RANK];
+	bool		r[ONNX_MAX_RANK];
+	int			ng = 0,
+				nr = 0;
+	const float *src = x->data;
+	float	   *tmp = NULL;
+	float	   *yf = y->data;
+	OnnxStatus	st = ONNX_OK;
+
+	*done = false;
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (x->dims[d] == 1)
+			continue;
+		if (ng > 0 && r[ng - 1] == red[d])
+			n[ng - 1] *= x->dims[d];
+		else
+		{
+			n[ng] = x->dims[d];
+			r[ng++] = red[d];
+			nr += red[d];
+		}
+	}
+	if (nr > 1 && kind == R_LOGSUMEXP)
+		return ONNX_OK;
+	if (nr == 0)
+	{
+		/* nothing to combine: every element is its own reduction */
+		n[ng] = 1;
+		r[ng++] = true;
+		nr = 1;
+	}
+	for (int g = ng - 1, step = 0; g >= 0; g--)
+	{
+		int64_t		outer = 1,
+					inner = 1;
+		float	   *dst;
+
+		if (!r[g])
+			continue;
+		for (int k = 0; k < g; k++)
+			outer *= n[k];
+		for (int k = g + 1; k < ng; k++)
+			inner *= n[k];
+		if (step == nr - 1)
+			dst = yf;
+		else
+		{
+			/* the first step's result is the largest: later ones reduce it in place */
+			if (tmp == NULL && (tmp = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (outer * inner + 1))) == NULL)
+				return ctx->err->status;
+			dst = tmp;
+		}
+		if ((st = onnx_reduce_f32(ctx, reduce_acc(kind, step == 0), src, dst, outer, n[g], inner)) != ONNX_OK)
+			break;
+		src = dst;
+		n[g] = 1;
+		step++;
+	}
+	onnx_kernel_free(ctx, tmp);
+	if (st != ONNX_OK)
+		return st;
+	for (int64_t o = 0; o < y->count; o++)
+		switch (kind)
+		{
+			case R_MEAN:
+				yf[o] = (float) ((double) yf[o] / (double) nred);
+				break;
+			case R_L2:
+				yf[o] = sqrtf(yf[o]);
+				break;
+			case R_LOGSUM:
+				yf[o] = logf(yf[o]);
+				break;
+			default:
+				break;
+		}
+	*done = true;
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	bool		keep = onnx_attr_int(ctx->node, "keepdims", 1) != 0;
-	bool		red[ONNX_MAX_RANK],
-				noop;
+	bool		red[ONNX_MAX_RANK];
 	int64_t		dims[ONNX_MAX_RANK],
 				odims[ONNX_MAX_RANK],
 				ostride[ONNX_MAX_RANK],
@@ -123,17 +242,9 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 
 	if (x == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
-	if ((st = reduce_axes(ctx, x->rank, ctx->opset >= axes_input_since, red, &noop)) != ONNX_OK)
+	if ((st = reduce_axes(ctx, x->rank, ctx->opset >= axes_input_since, red)) != ONNX_OK)
 		return st;
 	integer = !onnx_dtype_is_float(x->dtype);
-	if (noop)
-	{
-		if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-			return ctx->err->status;
-		if (x->nbytes)
-			memcpy(y->data, x->data, x->nbytes);
-		return ONNX_OK;
-	}
 	for (int d = 0; d < x->rank; d++)
 	{
 		dims[d] = red[d] ? 1 : x->dims[d];
@@ -146,6 +257,13 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 		return ctx->err->status;
 	if ((kind == R_MAX || kind == R_MIN) && nred == 0 && integer)
 		return ONNX_OK;			/* no identity in integers: zeros */
+	if (x->dtype == ONNX_DTYPE_FLOAT && nred > 0 && y->count > 0)
+	{
+		bool		done;
+
+		if ((st = reduce_f32(ctx, kind, x, red, nred, y, &done)) != ONNX_OK || done)
+			return st;
+	}
 	acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (y->count + 1));
 	if (acc == NULL)
 		return ctx->err->status;
@@ -252,10 +370,8 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 			default:
 				break;
 		}
-		if (integer)
-			onnx_tensor_set_i64(y, o, (int64_t) (kind == R_MEAN ? trunc(v) : v));
-		else
-			onnx_tensor_set_f64(y, o, v);
+		/* integers: a mean truncates; out-of-range values saturate (set_f64) */
+		onnx_tensor_set_f64(y, o, integer && kind == R_MEAN ? trunc(v) : v);
 	}
 	onnx_kernel_free(ctx, acc);
 	onnx_kernel_free(ctx, mx);
@@ -310,6 +426,8 @@ run_arg(OnnxKernelCtx *ctx, bool is_max)
 	}
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT64, orank, odims)) == NULL)
 		return ctx->err->status;
+	if (x->dtype == ONNX_DTYPE_FLOAT)
+		return onnx_arg_f32(ctx, is_max, last, x->data, y->data, outer, n, inner);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
 		{

@@ -5,11 +5,16 @@
  *	  Split, Slice, Gather, GatherElements, Tile, Pad, Trilu.  Every dtype: elements are
  *	  copied by size, strings duplicated (a tensor owns its strings).
  *
+ *	  Fixed-size elements move through onnx_copy_strided (strided_copy.c)
+ *	  in the largest contiguous runs the shapes allow; only strings take
+ *	  the element-by-element paths.
+ *
  *-------------------------------------------------------------------------
  */
 #include <stdio.h>
 
 #include "op_tables.h"
+#include "strided_copy.h"
 
 /* Copy element si of src to element di of dst (same dtype). */
 static inline bool
@@ -53,6 +58,18 @@ copy_run(OnnxKernelCtx *ctx, OnnxTensor *dst, int64_t di, const OnnxTensor *src,
 			memcpy((char *) dst->data + di * es, (const char *) src->data + si * es, (size_t) n * es);
 	}
 	return true;
+}
+
+/*
+ * Output i for a kernel that writes every element: not zeroed, except
+ * strings (NULL pointers until duplicated).
+ */
+static OnnxTensor *
+out_filled(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+{
+	if (dtype == ONNX_DTYPE_STRING)
+		return onnx_out(ctx, i, dtype, rank, dims);
+	return onnx_out_raw(ctx, i, dtype, rank, dims);
 }
 
 #define OOM_STATUS(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
@@ -102,46 +119,36 @@ run_transpose(OnnxKernelCtx *ctx)
 		perm[i] = (int) p;
 		dims[i] = x->dims[p];
 	}
+	if (x->dtype != ONNX_DTYPE_STRING)
+	{
+		int64_t		ystride[ONNX_MAX_RANK],
+					sstride[ONNX_MAX_RANK];
+
+		if ((y = onnx_out_raw(ctx, 0, x->dtype, r, dims)) == NULL)
+			return ctx->err->status;
+		onnx_row_strides(x, xstride);
+		onnx_row_strides(y, ystride);
+		for (int d = 0; d < r; d++)
+			sstride[d] = xstride[perm[d]];
+		return onnx_copy_strided(ctx, onnx_dtype_size(x->dtype), r, dims, y->data, ystride,
+								 x->data, sstride);
+	}
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
 	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
-	/* walk Y in order; the innermost Y axis moves X by xstride[perm[r-1]] */
+	/* strings: walk Y in order, duplicating each */
+	for (int64_t o = 0; o < y->count; o++)
 	{
-		int64_t		inner = r > 0 ? dims[r - 1] : 1;
-		int64_t		istep = r > 0 ? xstride[perm[r - 1]] : 1;
-		size_t		es = onnx_dtype_size(x->dtype);
+		int64_t		xoff = 0;
 
-		for (int64_t o = 0; o < y->count; o += inner)
-		{
-			int64_t		xoff = 0;
-
-			for (int d = 0; d < r - 1; d++)
-				xoff += idx[d] * xstride[perm[d]];
-			if (x->dtype == ONNX_DTYPE_STRING)
-			{
-				for (int64_t k = 0; k < inner; k++)
-					if (!copy_elem(ctx, y, o + k, x, xoff + k * istep))
-						return OOM_STATUS(ctx);
-			}
-			else if (es == 4)
-				for (int64_t k = 0; k < inner; k++)
-					((uint32_t *) y->data)[o + k] = ((const uint32_t *) x->data)[xoff + k * istep];
-			else if (es == 8)
-				for (int64_t k = 0; k < inner; k++)
-					((uint64_t *) y->data)[o + k] = ((const uint64_t *) x->data)[xoff + k * istep];
-			else
-				for (int64_t k = 0; k < inner; k++)
-					memcpy((char *) y->data + (o + k) * es, (const char *) x->data + (xoff + k * istep) * es, es);
-			for (int d = r - 2; d >= 0; d--)
-			{
-				if (++idx[d] < dims[d])
-					break;
-				idx[d] = 0;
-			}
-		}
+		for (int d = 0; d < r; d++)
+			xoff += idx[d] * xstride[perm[d]];
+		if (!copy_elem(ctx, y, o, x, xoff))
+			return OOM_STATUS(ctx);
+		next_index(idx, dims, r);
 	}
 	return ONNX_OK;
 }
@@ -227,7 +234,7 @@ run_concat(OnnxKernelCtx *ctx)
 		else if (d > ax)
 			inner *= first->dims[d];
 	}
-	if ((y = onnx_out(ctx, 0, first->dtype, r, dims)) == NULL)
+	if ((y = out_filled(ctx, 0, first->dtype, r, dims)) == NULL)
 		return ctx->err->status;
 	for (int64_t o = 0; o < outer; o++)
 		for (int i = 0; i < ctx->n_inputs; i++)
@@ -327,7 +334,7 @@ run_split(OnnxKernelCtx *ctx)
 
 		memcpy(dims, x->dims, sizeof(int64_t) * x->rank);
 		dims[ax] = sizes[i];
-		if ((y = onnx_out(ctx, i, x->dtype, x->rank, dims)) == NULL)
+		if ((y = out_filled(ctx, i, x->dtype, x->rank, dims)) == NULL)
 			return ctx->err->status;
 		for (int64_t o = 0; o < outer; o++)
 			if (!copy_run(ctx, y, o * sizes[i] * inner, x, (o * x->dims[ax] + off) * inner, sizes[i] * inner))
@@ -350,17 +357,20 @@ slice_range(int64_t dim, int64_t *start, int64_t end, int64_t step)
 		s += dim;
 	if (e < 0)
 		e += dim;
+	/* counts as (span - 1) / |step| + 1: no overflow for any step */
 	if (step > 0)
 	{
 		s = s < 0 ? 0 : (s > dim ? dim : s);
 		e = e < 0 ? 0 : (e > dim ? dim : e);
 		*start = s;
-		return e > s ? (e - s + step - 1) / step : 0;
+		return e > s ? (e - s - 1) / step + 1 : 0;
 	}
 	s = s < 0 ? -1 : (s > dim - 1 ? dim - 1 : s);
 	e = e < -1 ? -1 : (e > dim - 1 ? dim - 1 : e);
 	*start = s;
-	return s > e ? (s - e + (-step) - 1) / (-step) : 0;
+	if (s <= e)
+		return 0;
+	return step == INT64_MIN ? 1 : (s - e - 1) / (-step) + 1;
 }
 
 static OnnxStatus
@@ -432,11 +442,28 @@ run_slice(OnnxKernelCtx *ctx)
 			dims[d] = slice_range(x->dims[d], &start[d], onnx_tensor_get_i64(te, i), s);
 		}
 	}
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = out_filled(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
 	onnx_row_strides(x, xstride);
+	if (x->dtype != ONNX_DTYPE_STRING)
+	{
+		int64_t		ystride[ONNX_MAX_RANK],
+					sstride[ONNX_MAX_RANK],
+					base = 0;
+
+		/* Y (dims) <- X from start, stepping xstride * step per dim */
+		onnx_row_strides(y, ystride);
+		for (int d = 0; d < x->rank; d++)
+		{
+			base += start[d] * xstride[d];
+			sstride[d] = dims[d] > 1 ? xstride[d] * step[d] : 0;
+		}
+		return onnx_copy_strided(ctx, onnx_dtype_size(x->dtype), x->rank, dims, y->data, ystride,
+								 (const char *) x->data + base * (int64_t) onnx_dtype_size(x->dtype),
+								 sstride);
+	}
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -452,6 +479,60 @@ run_slice(OnnxKernelCtx *ctx)
 }
 
 /* ---- Gather: data (d0..dn), indices (i..) along axis ---- */
+
+/* Index k of an int32 or int64 tensor, made non-negative for an axis of n. */
+static inline int64_t
+gather_index(const OnnxTensor *ind, int64_t k, int64_t n)
+{
+	int64_t		i = ind->dtype == ONNX_DTYPE_INT64 ? ((const int64_t *) ind->data)[k]
+		: (int64_t) ((const int32_t *) ind->data)[k];
+
+	return i < 0 ? i + n : i;
+}
+
+#define GATHER_ELEMS(T) \
+	do { \
+		const T    *xs = (const T *) x->data; \
+		T		   *ys = (T *) y->data; \
+		for (int64_t o = 0; o < outer; o++) \
+			for (int64_t k = 0; k < K; k++) \
+				ys[o * K + k] = xs[o * n + gather_index(ind, k, n)]; \
+	} while (0)
+
+/*
+ * Gather of fixed-size elements with int32/int64 indices already checked:
+ * X (outer, n, inner), indices (K) -> Y (outer, K, inner), one memcpy of
+ * inner elements per index (typed loads when inner is 1).
+ */
+static OnnxStatus
+gather_rows(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *ind, OnnxTensor *y,
+			int64_t outer, int64_t n, int64_t inner)
+{
+	size_t		es = onnx_dtype_size(x->dtype);
+	int64_t		K = ind->count;
+	size_t		run = (size_t) inner * es;
+
+	if (inner == 1 && es == 4)
+		GATHER_ELEMS(uint32_t);
+	else if (inner == 1 && es == 8)
+		GATHER_ELEMS(uint64_t);
+	else if (inner == 1 && es == 2)
+		GATHER_ELEMS(uint16_t);
+	else if (inner == 1 && es == 1)
+		GATHER_ELEMS(uint8_t);
+	else
+		for (int64_t o = 0; o < outer; o++)
+		{
+			const char *xs = (const char *) x->data + (size_t) (o * n) * run;
+			char	   *ys = (char *) y->data + (size_t) (o * K) * run;
+
+			if ((o & 63) == 63 && onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			for (int64_t k = 0; k < K; k++)
+				memcpy(ys + (size_t) k * run, xs + (size_t) gather_index(ind, k, n) * run, run);
+		}
+	return ONNX_OK;
+}
 
 static OnnxStatus
 run_gather(OnnxKernelCtx *ctx)
@@ -485,8 +566,21 @@ run_gather(OnnxKernelCtx *ctx)
 		dims[r++] = x->dims[d];
 		inner *= x->dims[d];
 	}
-	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
+	if ((y = out_filled(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
+	if (outer == 0 || ind->count == 0)
+		return ONNX_OK;
+	/* every index checked before anything moves */
+	for (int64_t k = 0; k < ind->count; k++)
+	{
+		int64_t		i = onnx_tensor_get_i64(ind, k);
+
+		if (i < -x->dims[ax] || i >= x->dims[ax])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range [-%lld, %lld)",
+									(long long) i, (long long) x->dims[ax], (long long) x->dims[ax]);
+	}
+	if (x->dtype != ONNX_DTYPE_STRING && (ind->dtype == ONNX_DTYPE_INT64 || ind->dtype == ONNX_DTYPE_INT32))
+		return gather_rows(ctx, x, ind, y, outer, x->dims[ax], inner);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t k = 0; k < ind->count; k++)
 		{
@@ -494,10 +588,6 @@ run_gather(OnnxKernelCtx *ctx)
 
 			if (i < 0)
 				i += x->dims[ax];
-			if (i < 0 || i >= x->dims[ax])
-				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range [-%lld, %lld)",
-										(long long) onnx_tensor_get_i64(ind, k), (long long) x->dims[ax],
-										(long long) x->dims[ax]);
 			if (!copy_run(ctx, y, pos, x, (o * x->dims[ax] + i) * inner, inner))
 				return OOM_STATUS(ctx);
 			pos += inner;
@@ -506,6 +596,61 @@ run_gather(OnnxKernelCtx *ctx)
 }
 
 /* ---- GatherElements: out[i][j][k] = data[index along axis] ---- */
+
+/* One row of GatherElements: ys[k] = xs[base + i_k * sa + k * sl]. */
+#define GATHER_ELEMS_ROW(T) \
+	do { \
+		T		   *yt = (T *) y->data + row * n; \
+		const T    *xt = (const T *) x->data + base; \
+		for (int64_t k = 0; k < n; k++) \
+			yt[k] = xt[gather_index(ind, row * n + k, na) * sa + k * sl]; \
+	} while (0)
+
+/*
+ * GatherElements of fixed-size elements with int32/int64 indices already
+ * checked: row by row along the last dim, typed loads.
+ */
+static OnnxStatus
+gather_elements_fixed(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *ind, OnnxTensor *y, int ax)
+{
+	int			r = x->rank;
+	int64_t		xs[ONNX_MAX_RANK],
+				idx[ONNX_MAX_RANK] = {0},
+				n = ind->dims[r - 1],
+				rows = n ? ind->count / n : 0,
+				na = x->dims[ax],
+				sa,
+				sl;
+	size_t		es = onnx_dtype_size(x->dtype);
+
+	onnx_row_strides(x, xs);
+	sa = xs[ax];
+	sl = ax == r - 1 ? 0 : 1;	/* the last dim steps along X unless it is the axis */
+	for (int64_t row = 0; row < rows; row++)
+	{
+		int64_t		base = 0;
+
+		if ((row & 4095) == 4095 && onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		for (int d = 0; d < r - 1; d++)
+			base += d == ax ? 0 : idx[d] * xs[d];
+		if (es == 4)
+			GATHER_ELEMS_ROW(uint32_t);
+		else if (es == 8)
+			GATHER_ELEMS_ROW(uint64_t);
+		else if (es == 2)
+			GATHER_ELEMS_ROW(uint16_t);
+		else if (es == 1)
+			GATHER_ELEMS_ROW(uint8_t);
+		else
+			for (int64_t k = 0; k < n; k++)
+				memcpy((char *) y->data + (size_t) (row * n + k) * es,
+					   (const char *) x->data + (size_t) (base + gather_index(ind, row * n + k, na) * sa + k * sl) * es,
+					   es);
+		next_index(idx, ind->dims, r - 1);
+	}
+	return ONNX_OK;
+}
 
 static OnnxStatus
 run_gather_elements(OnnxKernelCtx *ctx)
@@ -525,8 +670,18 @@ run_gather_elements(OnnxKernelCtx *ctx)
 	for (int d = 0; d < x->rank; d++)
 		if (d != ax && ind->dims[d] > x->dims[d])
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "indices dimension %d exceeds the data's", d);
-	if ((y = onnx_out_like(ctx, 0, x->dtype, ind)) == NULL)
+	if ((y = out_filled(ctx, 0, x->dtype, ind->rank, ind->dims)) == NULL)
 		return ctx->err->status;
+	/* every index checked before anything moves */
+	for (int64_t o = 0; o < ind->count; o++)
+	{
+		int64_t		i = onnx_tensor_get_i64(ind, o);
+
+		if (i < -x->dims[ax] || i >= x->dims[ax])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range", (long long) i);
+	}
+	if (x->dtype != ONNX_DTYPE_STRING && (ind->dtype == ONNX_DTYPE_INT64 || ind->dtype == ONNX_DTYPE_INT32))
+		return gather_elements_fixed(ctx, x, ind, y, ax);
 	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
@@ -536,9 +691,6 @@ run_gather_elements(OnnxKernelCtx *ctx)
 
 		if (i < 0)
 			i += x->dims[ax];
-		if (i < 0 || i >= x->dims[ax])
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "index %lld is out of range",
-									(long long) onnx_tensor_get_i64(ind, o));
 		for (int d = 0; d < x->rank; d++)
 			xoff += (d == ax ? i : idx[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
@@ -549,6 +701,71 @@ run_gather_elements(OnnxKernelCtx *ctx)
 }
 
 /* ---- Tile: X (d) repeated (r) -> (d * r) ---- */
+
+/*
+ * Advance an odometer idx over the box n[0..d) of Y (strides ys); *off
+ * follows the element offset.
+ */
+static inline void
+box_next(int64_t *idx, const int64_t *n, const int64_t *ys, int d, int64_t *off)
+{
+	for (int k = d - 1; k >= 0; k--)
+	{
+		*off += ys[k];
+		if (++idx[k] < n[k])
+			return;
+		*off -= ys[k] * n[k];
+		idx[k] = 0;
+	}
+}
+
+/*
+ * Tile of fixed-size elements, Y non-empty: X copied to Y's origin block,
+ * then, innermost dim first, each slab along dim d (X's extent there,
+ * Y's full extent inside it) doubled by memcpy until it fills Y's dim.
+ */
+static OnnxStatus
+tile_fixed(OnnxKernelCtx *ctx, const OnnxTensor *x, OnnxTensor *y)
+{
+	size_t		es = onnx_dtype_size(x->dtype);
+	int64_t		xs[ONNX_MAX_RANK],
+				ys[ONNX_MAX_RANK],
+				inner = 1;
+	OnnxStatus	st;
+
+	onnx_row_strides(x, xs);
+	onnx_row_strides(y, ys);
+	if ((st = onnx_copy_strided(ctx, es, x->rank, x->dims, y->data, ys, x->data, xs)) != ONNX_OK)
+		return st;
+	for (int d = x->rank - 1; d >= 0; d--)
+	{
+		int64_t		reps = y->dims[d] / x->dims[d],
+					lines = 1,
+					idx[ONNX_MAX_RANK] = {0},
+					off = 0;
+		size_t		slab = (size_t) (x->dims[d] * inner) * es;
+
+		for (int k = 0; k < d && reps > 1; k++)
+			lines *= x->dims[k];
+		for (int64_t l = 0; l < lines && reps > 1; l++)
+		{
+			char	   *b = (char *) y->data + (size_t) off * es;
+
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			for (int64_t have = 1; have < reps;)
+			{
+				int64_t		c = have < reps - have ? have : reps - have;
+
+				memcpy(b + (size_t) have * slab, b, (size_t) c * slab);
+				have += c;
+			}
+			box_next(idx, x->dims, ys, d, &off);
+		}
+		inner *= y->dims[d];
+	}
+	return ONNX_OK;
+}
 
 static OnnxStatus
 run_tile(OnnxKernelCtx *ctx)
@@ -569,9 +786,13 @@ run_tile(OnnxKernelCtx *ctx)
 		if (r < 0 || onnx_mul_overflow_i64(x->dims[d], r, &dims[d]))
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "repeats[%d] = %lld is invalid", d, (long long) r);
 	}
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = out_filled(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
 	onnx_row_strides(x, xstride);
+	if (x->dtype != ONNX_DTYPE_STRING)
+		return tile_fixed(ctx, x, y);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
@@ -588,6 +809,95 @@ run_tile(OnnxKernelCtx *ctx)
 
 /* ---- Pad: X (d) -> (d + begin + end), modes constant/reflect/edge/wrap ---- */
 
+/* Index i (may be outside [0, n)) of a dim of n elements mapped by mode m (1 reflect, 2 edge, 3 wrap). */
+static inline int64_t
+pad_source(int64_t i, int64_t n, int m)
+{
+	if (i >= 0 && i < n)
+		return i;
+	if (m == 2)
+		return i < 0 ? 0 : n - 1;
+	if (m == 3)
+		return ((i % n) + n) % n;
+	{
+		int64_t		period = 2 * (n - 1);
+
+		i = period ? ((i % period) + period) % period : 0;
+		return i >= n ? period - i : i;
+	}
+}
+
+/*
+ * Pad of fixed-size elements, Y non-empty: the source X (xdims, strides
+ * xs, at src) copied into Y's interior at pb (all >= 0), then, innermost
+ * dim first, the pad slabs of every line along dim d (inside X's extent
+ * on the outer dims, Y's full extent on the inner ones) filled with val
+ * (constant) or copied from the interior slab that mode m maps them to.
+ */
+static OnnxStatus
+pad_fixed(OnnxKernelCtx *ctx, const void *src, const int64_t *xdims, const int64_t *xs,
+		  OnnxTensor *y, const int64_t *pb, int m, const void *val)
+{
+	size_t		es = onnx_dtype_size(y->dtype);
+	int			r = y->rank;
+	int64_t		ys[ONNX_MAX_RANK],
+				base = 0,
+				inner = 1,
+				count = 1;
+	OnnxStatus	st;
+
+	onnx_row_strides(y, ys);
+	for (int d = 0; d < r; d++)
+	{
+		base += pb[d] * ys[d];
+		count *= xdims[d];
+	}
+	if (count > 0 &&
+		(st = onnx_copy_strided(ctx, es, r, xdims, (char *) y->data + (size_t) base * es, ys,
+								src, xs)) != ONNX_OK)
+		return st;
+	for (int d = r - 1; d >= 0; d--)
+	{
+		int64_t		n = xdims[d],
+					yd = y->dims[d],
+					lines = 1,
+					idx[ONNX_MAX_RANK] = {0},
+					off = 0;
+		size_t		slab = (size_t) inner * es;
+
+		for (int k = 0; k < d; k++)
+		{
+			lines *= xdims[k];
+			off += pb[k] * ys[k];
+		}
+		for (int64_t l = 0; l < lines && yd > n; l++)
+		{
+			char	   *line = (char *) y->data + (size_t) off * es;
+
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			if (m == 0)
+			{
+				onnx_fill_elems(line, val, es, pb[d] * inner);
+				onnx_fill_elems(line + (size_t) (pb[d] + n) * slab, val, es, (yd - pb[d] - n) * inner);
+			}
+			else
+				for (int64_t p = 0; p < yd; p++)
+				{
+					if (p == pb[d])
+						p += n;		/* skip the interior */
+					if (p >= yd)
+						break;
+					memcpy(line + (size_t) p * slab,
+						   line + (size_t) (pb[d] + pad_source(p - pb[d], n, m)) * slab, slab);
+				}
+			box_next(idx, xdims, ys, d, &off);
+		}
+		inner *= yd;
+	}
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_pad(OnnxKernelCtx *ctx)
 {
@@ -596,8 +906,10 @@ run_pad(OnnxKernelCtx *ctx)
 	int64_t		pb[ONNX_MAX_RANK] = {0},
 				pe[ONNX_MAX_RANK] = {0},
 				dims[ONNX_MAX_RANK],
+				cdims[ONNX_MAX_RANK],
 				idx[ONNX_MAX_RANK],
-				xstride[ONNX_MAX_RANK];
+				xstride[ONNX_MAX_RANK],
+				crop = 0;
 	double		cval = 0;
 	const OnnxTensor *tcv = NULL;
 	int			r,
@@ -644,71 +956,86 @@ run_pad(OnnxKernelCtx *ctx)
 			pe[d] = onnx_tensor_get_i64(tp, na + i);
 		}
 	}
+	/* negative pads crop X first (as onnxruntime does), the rest pads the crop */
+	onnx_row_strides(x, xstride);
 	for (int d = 0; d < r; d++)
 	{
-		int64_t		n;
+		int64_t		n,
+					cut;
 
 		if (__builtin_add_overflow(x->dims[d], pb[d], &n) || __builtin_add_overflow(n, pe[d], &n) || n < 0)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "pads make dimension %d negative or too large", d);
-		if (m != 0 && x->dims[d] == 0 && n > 0)
+		cut = (pb[d] < 0 ? -pb[d] : 0) + (pe[d] < 0 ? -pe[d] : 0);
+		if (cut > x->dims[d])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "negative pads remove more than dimension %d holds", d);
+		cdims[d] = x->dims[d] - cut;
+		if (pb[d] < 0)
+		{
+			crop += -pb[d] * xstride[d];
+			pb[d] = 0;
+		}
+		if (pe[d] < 0)
+			pe[d] = 0;
+		if (m != 0 && cdims[d] == 0 && n > 0)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "cannot %s-pad an empty dimension", mode);
-		if (m == 1 && (pb[d] >= x->dims[d] || pe[d] >= x->dims[d]) && (pb[d] > 0 || pe[d] > 0) && x->dims[d] < 2)
+		if (m == 1 && (pb[d] > 0 || pe[d] > 0) && cdims[d] < 2)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "reflect padding needs at least 2 elements");
 		dims[d] = n;
 	}
+	if (x->dtype != ONNX_DTYPE_STRING)
+	{
+		uint64_t	val[2] = {0, 0};	/* the constant, as one element */
+		size_t		es = onnx_dtype_size(x->dtype);
+
+		if (es > sizeof(val))
+			return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Pad does not support %s", onnx_dtype_name(x->dtype));
+		if ((y = onnx_out_raw(ctx, 0, x->dtype, r, dims)) == NULL)
+			return ctx->err->status;
+		if (y->count == 0)
+			return ONNX_OK;
+		if (tcv && tcv->count && tcv->dtype == x->dtype)
+			memcpy(val, tcv->data, es);
+		else
+		{
+			OnnxTensor	one;
+
+			memset(&one, 0, sizeof(one));
+			one.dtype = x->dtype;
+			one.count = 1;
+			one.data = val;
+			onnx_tensor_set_f64(&one, 0, tcv && tcv->count ? onnx_tensor_get_f64(tcv, 0) : cval);
+		}
+		return pad_fixed(ctx, (const char *) x->data + crop * (int64_t) es, cdims, xstride, y, pb, m, val);
+	}
+	/* strings: element by element */
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
-	onnx_row_strides(x, xstride);
 	memset(idx, 0, sizeof(idx));
 	for (int64_t o = 0; o < y->count; o++)
 	{
-		int64_t		xoff = 0;
+		int64_t		xoff = crop;
 		bool		outside = false;
 
 		for (int d = 0; d < r && !outside; d++)
 		{
-			int64_t		i = idx[d] - pb[d],
-						n = x->dims[d];
+			int64_t		i = idx[d] - pb[d];
 
-			if (i < 0 || i >= n)
+			if (i < 0 || i >= cdims[d])
 			{
 				if (m == 0)
 					outside = true;
-				else if (m == 2)
-					i = i < 0 ? 0 : n - 1;
-				else if (m == 3)
-					i = ((i % n) + n) % n;
 				else
-				{
-					int64_t		period = 2 * (n - 1);
-
-					i = period ? ((i % period) + period) % period : 0;
-					if (i >= n)
-						i = period - i;
-				}
+					i = pad_source(i, cdims[d], m);
 			}
 			xoff += i * xstride[d];
 		}
 		if (outside)
 		{
-			if (tcv && tcv->count && x->dtype == ONNX_DTYPE_STRING)
-			{
-				if (!copy_elem(ctx, y, o, tcv, 0))
-					return OOM_STATUS(ctx);
-			}
-			else if (x->dtype == ONNX_DTYPE_STRING)
-			{
-				char	   *e = onnx_kernel_alloc(ctx, 1);
+			const char *v = tcv && tcv->count && tcv->dtype == ONNX_DTYPE_STRING ?
+				((char *const *) tcv->data)[0] : NULL;
 
-				if (e == NULL)
-					return OOM_STATUS(ctx);
-				e[0] = '\0';
-				((char **) y->data)[o] = e;
-			}
-			else if (tcv && tcv->count)
-				memcpy((char *) y->data + o * onnx_dtype_size(x->dtype), tcv->data, onnx_dtype_size(x->dtype));
-			else
-				onnx_tensor_set_f64(y, o, cval);
+			if ((((char **) y->data)[o] = onnx_kernel_strdup(ctx, v ? v : "")) == NULL)
+				return OOM_STATUS(ctx);
 		}
 		else if (!copy_elem(ctx, y, o, x, xoff))
 			return OOM_STATUS(ctx);

@@ -14,6 +14,7 @@
 
 #include "op_tables.h"
 #include "shape_cast_util.h"
+#include "strided_copy.h"
 
 /* Elements processed between abort checks. */
 #define SHAPE_CHUNK 65536
@@ -477,33 +478,22 @@ infer_unsqueeze(OnnxInferCtx *ctx)
 /* ---- Expand ---- */
 
 /*
- * Expand where X's last dim equals Y's: copy whole rows, iterating the
- * broadcast over the leading dims only.
+ * Expand of fixed-size elements: one strided block copy from X with
+ * stride 0 along the broadcast dims (runs become memcpys or fills).
  */
 static OnnxStatus
-expand_rows(OnnxKernelCtx *ctx, const OnnxTensor *x, OnnxTensor *y, size_t es)
+expand_fixed(OnnxKernelCtx *ctx, const OnnxTensor *x, OnnxTensor *y)
 {
-	OnnxTensor	xo = *x;
-	OnnxTensor	yo = *y;
-	const OnnxTensor *ins[1];
-	OnnxBcastIter it;
-	int64_t		inner = y->dims[y->rank - 1];
-	size_t		row = (size_t) inner * es;
-	int64_t		rows;
+	int64_t		xs[ONNX_MAX_RANK],
+				ys[ONNX_MAX_RANK],
+				ss[ONNX_MAX_RANK];
+	int			off = y->rank - x->rank;
 
-	xo.rank--;
-	yo.rank--;
-	rows = inner ? y->count / inner : 0;
-	ins[0] = &xo;
-	onnx_bcast_init(&it, &yo, 1, ins);
-	for (int64_t i = 0; i < rows; i++)
-	{
-		memcpy((char *) y->data + (size_t) i * row, (const char *) x->data + (size_t) it.off[0] * row, row);
-		onnx_bcast_next(&it);
-		if ((i & 1023) == 0 && onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-	}
-	return ONNX_OK;
+	onnx_row_strides(x, xs);
+	onnx_row_strides(y, ys);
+	for (int i = 0; i < y->rank; i++)
+		ss[i] = i < off || x->dims[i - off] == 1 ? 0 : xs[i - off];
+	return onnx_copy_strided(ctx, onnx_dtype_size(x->dtype), y->rank, y->dims, y->data, ys, x->data, ss);
 }
 
 /* Expand: X, shape (int64 1-D) -> X broadcast with shape (numpy rules). */
@@ -517,7 +507,6 @@ run_expand(OnnxKernelCtx *ctx)
 	int			r;
 	OnnxTensor *y;
 	OnnxBcastIter it;
-	size_t		es;
 
 	if (x == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Expand input must be a tensor");
@@ -538,24 +527,21 @@ run_expand(OnnxKernelCtx *ctx)
 								"Expand cannot broadcast input %s to the given shape",
 								onnx_shape_text(x, sx, sizeof(sx)));
 	}
+	if (x->dtype != ONNX_DTYPE_STRING)
+	{
+		if ((y = onnx_out_raw(ctx, 0, x->dtype, r, dims)) == NULL)
+			return ctx->err->status;
+		return y->count == 0 ? ONNX_OK : expand_fixed(ctx, x, y);
+	}
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	es = onnx_dtype_size(x->dtype);
-	if (x->dtype != ONNX_DTYPE_STRING && x->rank >= 1 && x->dims[x->rank - 1] == dims[r - 1])
-		return expand_rows(ctx, x, y, es);
 	ins[0] = x;
 	onnx_bcast_init(&it, y, 1, ins);
 	for (int64_t i = 0; i < y->count; i++)
 	{
-		if (x->dtype == ONNX_DTYPE_STRING)
-		{
-			if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) x->data)[it.off[0]])) == NULL)
-				return ctx->err->status;
-		}
-		else
-			memcpy((char *) y->data + i * es, (const char *) x->data + it.off[0] * es, es);
+		/* strings: each duplicated */
+		if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) x->data)[it.off[0]])) == NULL)
+			return ctx->err->status;
 		onnx_bcast_next(&it);
 		if ((i & (SHAPE_CHUNK - 1)) == 0 && onnx_kernel_should_abort(ctx))
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");

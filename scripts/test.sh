@@ -98,6 +98,9 @@ run_suite engine-isolation bash test/engine/check_engine_isolation.sh
 run_suite proto-fields "$PY" test/check_proto_fields.py
 run_suite conformance "$PY" test/conformance/run_conformance.py \
 	--summary test/conformance/summary.md
+# every model read-only while it runs: what sharing model memory between
+# backends relies on
+run_suite conformance-readonly-model "$PY" test/conformance/run_conformance.py --readonly-model
 ( cd /tmp && "$PY" "$ROOT/test/hostile/make_corpus.py" "$ROOT/test/hostile/corpus" ) > "$LOGDIR/corpus.log" 2>&1
 run_suite hostile-corpus timeout 600 engine/build/hostile_run test/hostile/corpus
 make -s -C engine BUILD=build-san SAN=1 >/dev/null 2>&1

@@ -198,6 +198,12 @@ typedef struct OnnxSessionOptions
 	OnnxAbortFn abort_fn;		/* may be NULL */
 	void	   *abort_ctx;
 	int			profile;		/* time every node (onnx_session_profile): one of */
+	/*
+	 * Allocator of everything a session allocates (run buffers, outputs,
+	 * scratch); NULL means the model's.  A model loaded into memory other
+	 * processes share gives its sessions a private one here.
+	 */
+	const struct OnnxAllocator *alloc;
 } OnnxSessionOptions;
 
 #define ONNX_PROFILE_OFF 0
@@ -237,6 +243,19 @@ typedef struct OnnxOpProfile
 extern OnnxStatus onnx_model_load(const void *bytes, size_t len,
 								  const OnnxAllocator *alloc,
 								  OnnxModel **model, OnnxError *err);
+
+/*
+ * onnx_model_load with the model's memory (graph, weights, packed data:
+ * everything onnx_model_free releases) from alloc and the memory needed
+ * only while loading (protobuf decoding) from scratch.  Once loaded, a
+ * model is never written: runs only read it, so it may live in memory
+ * that several processes map read-only, as long as its sessions allocate
+ * from elsewhere (OnnxSessionOptions.alloc).
+ */
+extern OnnxStatus onnx_model_load_in(const void *bytes, size_t len,
+									 const OnnxAllocator *alloc,
+									 const OnnxAllocator *scratch,
+									 OnnxModel **model, OnnxError *err);
 extern void onnx_model_free(OnnxModel *model);
 
 extern void onnx_model_meta(const OnnxModel *model, OnnxModelMeta *meta);

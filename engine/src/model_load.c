@@ -204,7 +204,8 @@ convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 }
 
 static OnnxStatus
-load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
+load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *scratch,
+				OnnxError *err)
 {
 	OnnxBuildCtx bc;
 	OnnxStatus	st;
@@ -236,7 +237,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 	 * the rewritten protobuf lives in a temporary arena, freed once the
 	 * graph (which copies what it keeps) is built.
 	 */
-	onnx_arena_init(&tmp, m->alloc);
+	onnx_arena_init(&tmp, scratch);
 	st = onnx_inline_functions(&tmp, mp, &gp, err);
 	if (st == ONNX_OK)
 		st = onnx_graph_build(&bc, gp, NULL, &g);
@@ -277,6 +278,14 @@ OnnxStatus
 onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 				OnnxModel **model, OnnxError *err)
 {
+	return onnx_model_load_in(bytes, len, alloc, alloc, model, err);
+}
+
+/* Public: the same, the model's memory from alloc, decoding's from scratch. */
+OnnxStatus
+onnx_model_load_in(const void *bytes, size_t len, const OnnxAllocator *alloc,
+				   const OnnxAllocator *scratch, OnnxModel **model, OnnxError *err)
+{
 	OnnxPbAlloc pb;
 	Onnx__ModelProto *mp;
 	OnnxModel  *m;
@@ -286,11 +295,13 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	*model = NULL;
 	if (alloc == NULL)
 		alloc = &onnx_malloc_allocator;
+	if (scratch == NULL)
+		scratch = alloc;
 	if (bytes == NULL || len == 0)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "model is empty");
 	if ((st = onnx_proto_guard(&onnx__model_proto__descriptor, bytes, len, err)) != ONNX_OK)
 		return st;
-	onnx_pb_alloc_init(&pb, alloc);
+	onnx_pb_alloc_init(&pb, scratch);
 	mp = onnx__model_proto__unpack(&pb.pa, len, bytes);
 	if (mp == NULL && pb.failed)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory decoding the model");
@@ -305,7 +316,7 @@ onnx_model_load(const void *bytes, size_t len, const OnnxAllocator *alloc,
 	memset(m, 0, sizeof(*m));
 	m->alloc = alloc;
 	onnx_arena_init(&m->arena, alloc);
-	st = load_from_proto(m, mp, err);
+	st = load_from_proto(m, mp, scratch, err);
 	onnx__model_proto__free_unpacked(mp, &pb.pa);
 	if (st != ONNX_OK)
 	{

@@ -138,6 +138,7 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 					OnnxSession **session, OnnxError *err)
 {
 	OnnxSession *s;
+	const OnnxAllocator *alloc;
 
 	onnx_error_clear(err);
 	*session = NULL;
@@ -150,12 +151,13 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 		if (!onnx_cuda_available(why, sizeof(why)))
 			return onnx_error_set(err, ONNX_ERR_DEVICE, "CUDA is not available: %s", why);
 	}
-	s = model->alloc->alloc(model->alloc->ctx, sizeof(OnnxSession));
+	alloc = opts && opts->alloc ? opts->alloc : model->alloc;
+	s = alloc->alloc(alloc->ctx, sizeof(OnnxSession));
 	if (s == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
 	memset(s, 0, sizeof(*s));
 	s->model = model;
-	s->alloc = model->alloc;
+	s->alloc = alloc;
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.threads <= 0)

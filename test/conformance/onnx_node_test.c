@@ -4,7 +4,12 @@
  *	  Run one ONNX backend test directory (model.onnx + test_data_set_N/
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
- *	  usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] TEST_DIR
+ *	  usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL]
+ *	                        [--readonly-model] TEST_DIR
+ *
+ *	  --readonly-model loads the model into its own mapping, makes that
+ *	  read-only and runs with a separate session allocator: a kernel that
+ *	  writes into the model (which shared model memory forbids) crashes.
  *
  *	  --isa portable|avx2|avx512 caps the instruction set of the engine's
  *	  run-time dispatched kernels (vecmath.h), to test the portable path.
@@ -17,6 +22,7 @@
  *-------------------------------------------------------------------------
  */
 #include <dirent.h>
+#include <sys/mman.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -331,6 +337,42 @@ done:
 	return ok;
 }
 
+/* A bump allocator over one private mapping, made read-only after the load. */
+typedef struct Region
+{
+	char	   *base;
+	size_t		used;
+	size_t		cap;
+} Region;
+
+static void *
+region_alloc(void *ctx, size_t size)
+{
+	Region	   *r = ctx;
+	size_t		at = (r->used + 63) & ~(size_t) 63;
+
+	if (size > r->cap || at > r->cap - size)
+		return NULL;
+	r->used = at + size;
+	return r->base + at;
+}
+
+static void
+region_free(void *ctx, void *ptr)
+{
+}
+
+/* Free a model loaded read-only (its mapping made writable again) or not. */
+static void
+release_model(OnnxModel *m, Region *region, int readonly_model)
+{
+	if (readonly_model)
+		mprotect(region->base, (region->used + 4095) & ~(size_t) 4095, PROT_READ | PROT_WRITE);
+	onnx_model_free(m);
+	if (readonly_model)
+		munmap(region->base, region->cap);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -343,6 +385,9 @@ main(int argc, char **argv)
 	OnnxError	err;
 	OnnxSessionOptions opts = {0};
 	int			sets = 0;
+	int			readonly_model = 0;
+	Region		region = {0};
+	OnnxAllocator region_allocator = {region_alloc, region_free, &region};
 
 	for (int i = 1; i < argc; i++)
 	{
@@ -350,6 +395,8 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
+		else if (strcmp(argv[i], "--readonly-model") == 0)
+			readonly_model = 1;
 		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
 		{
 			const char *isa = argv[++i];
@@ -361,7 +408,7 @@ main(int argc, char **argv)
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] [--readonly-model] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);
@@ -371,7 +418,19 @@ main(int argc, char **argv)
 		printf("FAIL cannot read %s\n", path);
 		return 1;
 	}
-	if (onnx_model_load(bytes, len, &onnx_malloc_allocator, &m, &err) != ONNX_OK)
+	if (readonly_model)
+	{
+		region.cap = (size_t) 1 << 33;
+		region.base = mmap(NULL, region.cap, PROT_READ | PROT_WRITE,
+						   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (region.base == MAP_FAILED)
+		{
+			printf("FAIL cannot map a region for the model\n");
+			return 1;
+		}
+	}
+	if (onnx_model_load_in(bytes, len, readonly_model ? &region_allocator : &onnx_malloc_allocator,
+						   &onnx_malloc_allocator, &m, &err) != ONNX_OK)
 	{
 		free(bytes);
 		printf("%s load: %s\n", err.status == ONNX_ERR_UNSUPPORTED ? "UNSUPPORTED" : "FAIL", err.message);
@@ -379,10 +438,16 @@ main(int argc, char **argv)
 	}
 	free(bytes);
 	opts.threads = 1;
+	if (readonly_model)
+	{
+		/* from here on a write into the model faults */
+		mprotect(region.base, (region.used + 4095) & ~(size_t) 4095, PROT_READ);
+		opts.alloc = &onnx_malloc_allocator;
+	}
 	if (onnx_session_create(m, &opts, &s, &err) != ONNX_OK)
 	{
 		printf("FAIL session: %s\n", err.message);
-		onnx_model_free(m);
+		release_model(m, &region, readonly_model);
 		return 1;
 	}
 	for (int k = 0;; k++)
@@ -399,12 +464,12 @@ main(int argc, char **argv)
 		{
 			printf("FAIL set %d: %s\n", k, why);
 			onnx_session_free(s);
-			onnx_model_free(m);
+			release_model(m, &region, readonly_model);
 			return 1;
 		}
 	}
 	onnx_session_free(s);
-	onnx_model_free(m);
+	release_model(m, &region, readonly_model);
 	if (sets == 0)
 	{
 		printf("FAIL no test data sets\n");

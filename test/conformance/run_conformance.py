@@ -64,9 +64,9 @@ def op_types(model_path):
         return ["?"]
 
 
-def run_one(binary, path, san_env):
+def run_one(binary, path, san_env, extra=()):
     try:
-        p = subprocess.run([binary, path], capture_output=True, text=True,
+        p = subprocess.run([binary, *extra, path], capture_output=True, text=True,
                            timeout=TIMEOUT_S, env=san_env)
     except subprocess.TimeoutExpired:
         return "HANG", "timed out after %d s" % TIMEOUT_S
@@ -99,6 +99,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "..", "engine", "build", "onnx_node_test"))
     ap.add_argument("--update-ledger", action="store_true")
+    ap.add_argument("--readonly-model", action="store_true",
+                    help="run with the model in read-only memory (a write into it crashes the test)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--summary", default=None)
     ap.add_argument("--filter", default=None)
@@ -123,7 +125,8 @@ def main():
                 jobs.append((suite, t, p))
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as ex:
-        futs = {ex.submit(run_one, args.bin, p, env): (s, t, p) for s, t, p in jobs}
+        extra = ["--readonly-model"] if args.readonly_model else []
+        futs = {ex.submit(run_one, args.bin, p, env, extra): (s, t, p) for s, t, p in jobs}
         for f in concurrent.futures.as_completed(futs):
             s, t, p = futs[f]
             results[(s, t)] = f.result() + (p,)

@@ -40,6 +40,10 @@ include $(PGXS)
 
 $(shlib): $(ENGINE_LIB)
 
+# the extension's objects follow the engine's public header and their own
+# (PGXS tracks no header dependencies unless PostgreSQL was built with them)
+$(OBJS): engine/include/onnx_engine.h $(wildcard extension/*.h)
+
 $(DATA_built): sql/onnx.sql
 	cp $< $@
 

@@ -59,7 +59,6 @@ OnnxGucInit(void)
 							&onnx_max_cached_memory_kb, ONNX_MAX_CACHED_MEMORY_DEFAULT,
 							ONNX_MAX_CACHED_MEMORY_MIN, ONNX_MAX_CACHED_MEMORY_MAX, PGC_SUSET,
 							GUC_UNIT_KB, NULL, NULL, NULL);
-	MarkGUCPrefixReserved("onnx");
 }
 
 /* onnx.threads limited by onnx.max_threads. */

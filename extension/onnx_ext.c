@@ -8,6 +8,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "utils/guc.h"
 
 #include "onnx_ext.h"
 
@@ -17,7 +18,8 @@ void		_PG_init(void);
 
 /*
  * Define GUCs and the session cache's invalidation callback; when loaded
- * through shared_preload_libraries, also the shared progress area.
+ * through shared_preload_libraries, also the shared areas: progress of
+ * onnx_score, shared model memory, statistics, and the prewarm workers.
  */
 void
 _PG_init(void)
@@ -25,4 +27,9 @@ _PG_init(void)
 	OnnxGucInit();
 	OnnxCacheInit();
 	OnnxProgressInit();
+	OnnxSharedModelsInit();
+	OnnxStatsInit();
+	OnnxPrewarmInit();
+	/* after every onnx.* parameter is defined, the others are errors */
+	MarkGUCPrefixReserved("onnx");
 }

@@ -85,6 +85,35 @@ extern Jsonb *OnnxValueInfosJsonb(const OnnxModel *model, bool inputs);
 extern Jsonb *OnnxOpsetsJsonb(const OnnxModel *model);
 extern Jsonb *OnnxModelInfoJsonb(const OnnxModel *model, const char *name);
 
+/* model_stats.c: where a backend's last statistics entry is */
+typedef struct OnnxStatRef
+{
+	void	   *entry;
+	uint64		generation;
+	Oid			userid;
+} OnnxStatRef;
+
+extern void OnnxStatsInit(void);
+extern void OnnxStatCall(const char *name, const char *sha256, OnnxStatRef *cache);
+extern void OnnxStatRun(const char *name, const char *sha256, OnnxStatRef *cache,
+						int64 rows, double ms, bool failed);
+extern void OnnxStatPrepare(const char *name, const char *sha256, OnnxStatRef *cache,
+							double ms);
+
+/* shared_models.c */
+extern void OnnxSharedModelsInit(void);
+extern OnnxModel *OnnxSharedModelGet(const char *sha256, const char *name,
+									 const void *bytes, size_t len,
+									 const OnnxAllocator *scratch, int *handle,
+									 bool *failed, OnnxError *err);
+extern OnnxModel *OnnxSharedModelFind(const char *sha256, const char *name, int *handle);
+extern void OnnxSharedModelRelease(int handle);
+extern bool OnnxSharedModelUsage(const char *sha256, int64 *bytes, int *backends);
+extern void OnnxSharedMemoryTotals(int64 *used, int64 *size, int *models);
+
+/* prewarm.c */
+extern void OnnxPrewarmInit(void);
+
 /* session_cache.c */
 typedef struct OnnxCacheEntry
 {
@@ -99,6 +128,9 @@ typedef struct OnnxCacheEntry
 	TimestampTz last_used;
 	int64		bytes;			/* model bytea size */
 	char		sha256[65];		/* content hash of the cached version */
+	char		model_name[128];	/* the name it was asked for */
+	int			shared_handle;	/* the model is in shared memory (>= 0) or private */
+	OnnxStatRef stat;			/* statistics entry of the last caller */
 	bool		confirmed;		/* read as the latest version: good until invalidated */
 	TimestampTz stmt_start;		/* else good only for this statement */
 	uint32		stmt_lxid;

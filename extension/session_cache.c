@@ -47,6 +47,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -173,7 +174,11 @@ free_entry(OnnxCacheEntry *e)
 	if (e->session)
 		pool_total -= Min(pool_total, onnx_session_pool_bytes(e->session));
 	onnx_session_free(e->session);
-	onnx_model_free(e->model);
+	if (e->shared_handle >= 0)
+		OnnxSharedModelRelease(e->shared_handle);
+	else
+		onnx_model_free(e->model);
+	e->shared_handle = -1;
 	if (e->cxt)
 		MemoryContextDelete(e->cxt);
 	e->session = NULL;
@@ -334,7 +339,6 @@ models_query(const char *cols)
 static void
 load_entry(const char *name, OnnxCacheEntry *tmp)
 {
-	char	   *query = models_query("model, sha256");
 	bool		isnull;
 	bytea	   *model_bytes;
 	char	   *sha;
@@ -343,34 +347,72 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
 	OnnxError	err;
 	uint64		seen;
 	bool		latest;
+	bool		failed;
+	instr_time	start,
+				elapsed;
 	int			rc;
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "onnx model",
 								ALLOCSET_DEFAULT_SIZES);
+	tmp->cxt = cxt;
+	tmp->alloc = OnnxContextAllocator(cxt);
+	strlcpy(tmp->model_name, name, sizeof(tmp->model_name));
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	/* changes committed from here on send invalidations not yet seen */
 	AcceptInvalidationMessages();
 	seen = inval_count;
-	latest = read_models(query, name, 1);
+	INSTR_TIME_SET_CURRENT(start);
+
+	/* first the content hash: a prepared copy in shared memory needs no bytes */
+	latest = read_models(models_query("sha256, size_bytes"), name, 1);
 	if (SPI_processed == 0)
 		report_missing(name);
-	model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-												1, &isnull));
-	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
-	tmp->cxt = cxt;
-	tmp->alloc = OnnxContextAllocator(cxt);
-	tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
-	tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes),
-									  tmp->alloc, name);
+	tmp->bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	tmp->model = OnnxSharedModelFind(tmp->sha256, name, &tmp->shared_handle);
+	if (tmp->model == NULL)
+	{
+		latest &= read_models(models_query("model, sha256"), name, 1);
+		if (SPI_processed == 0)
+			report_missing(name);
+		model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+													1, &isnull));
+		sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
+		tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
+		/* one copy for all backends when shared memory has room, else private */
+		tmp->model = OnnxSharedModelGet(tmp->sha256, name, VARDATA_ANY(model_bytes),
+										VARSIZE_ANY_EXHDR(model_bytes), tmp->alloc,
+										&tmp->shared_handle, &failed, &err);
+		if (failed)
+			OnnxReportEngineError(&err, name);
+		if (tmp->model == NULL)
+			tmp->model = OnnxLoadModelOrError(VARDATA_ANY(model_bytes),
+											  VARSIZE_ANY_EXHDR(model_bytes), tmp->alloc, name);
+	}
 	SPI_finish();
-	/* models stored by an older version were not checked */
-	OnnxCheckModelText(tmp->model, name);
-	fill_options(&opts);
-	tmp->device = opts.device;
-	if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
-		OnnxReportEngineError(&err, name);
+	PG_TRY();
+	{
+		/* models stored by an older version were not checked */
+		OnnxCheckModelText(tmp->model, name);
+		fill_options(&opts);
+		opts.alloc = tmp->alloc;	/* run memory is always this backend's */
+		tmp->device = opts.device;
+		if (onnx_session_create(tmp->model, &opts, &tmp->session, &err) != ONNX_OK)
+			OnnxReportEngineError(&err, name);
+	}
+	PG_CATCH();
+	{
+		if (tmp->shared_handle >= 0)
+			OnnxSharedModelRelease(tmp->shared_handle);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	OnnxStatPrepare(name, tmp->sha256, &tmp->stat, INSTR_TIME_GET_MILLISEC(elapsed));
 	tmp->confirmed = latest && inval_count == seen;
 	current_statement(tmp);
 }
@@ -469,10 +511,12 @@ OnnxCacheGet(const char *name)
 	{
 		e->hits++;
 		e->last_used = GetCurrentTimestamp();
+		OnnxStatCall(e->model_name, e->sha256, &e->stat);
 		return e;
 	}
 
 	memset(&tmp, 0, sizeof(tmp));
+	tmp.shared_handle = -1;
 	load_entry(name, &tmp);
 	/* success: move into the cache */
 	MemoryContextSetParent(tmp.cxt, cache_cxt);
@@ -488,12 +532,16 @@ OnnxCacheGet(const char *name)
 	e->session = tmp.session;
 	e->bytes = tmp.bytes;
 	memcpy(e->sha256, tmp.sha256, sizeof(e->sha256));
+	memcpy(e->model_name, tmp.model_name, sizeof(e->model_name));
+	e->shared_handle = tmp.shared_handle;
+	e->stat = tmp.stat;
 	e->confirmed = tmp.confirmed;
 	e->stmt_start = tmp.stmt_start;
 	e->stmt_lxid = tmp.stmt_lxid;
 	e->valid = true;
 	e->hits = 0;
 	e->last_used = GetCurrentTimestamp();
+	OnnxStatCall(e->model_name, e->sha256, &e->stat);
 	return e;
 }
 
@@ -553,13 +601,25 @@ OnnxSessionRun(OnnxCacheEntry *entry, int n_inputs, const char *const *names,
 	OnnxStatus	st;
 
 	size_t		before = onnx_session_pool_bytes(entry->session);
+	instr_time	start,
+				elapsed;
+	int64		rows = 1;
 
 	fill_options(&opts);
 	opts.device = entry->device;
+	opts.alloc = entry->alloc;
 	if ((st = onnx_session_set_options(entry->session, &opts, err)) != ONNX_OK)
 		return st;
+	INSTR_TIME_SET_CURRENT(start);
 	st = onnx_session_run(entry->session, n_inputs, names, inputs, n_outputs,
 						  out_names, outputs, err);
+	INSTR_TIME_SET_CURRENT(elapsed);
+	INSTR_TIME_SUBTRACT(elapsed, start);
+	/* rows: the leading dimension of the first input (the batch) */
+	if (n_inputs > 0 && inputs[0].kind == ONNX_VALUE_TENSOR && inputs[0].tensor.rank > 0)
+		rows = inputs[0].tensor.dims[0];
+	OnnxStatRun(entry->model_name, entry->sha256, &entry->stat, rows,
+				INSTR_TIME_GET_MILLISEC(elapsed), st != ONNX_OK);
 	keep_within_budget(entry->session, before);
 	return st;
 }
@@ -580,8 +640,8 @@ onnx_cache_info(PG_FUNCTION_ARGS)
 	hash_seq_init(&status, session_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {false};
+		Datum		values[7];
+		bool		nulls[7] = {false};
 		const char *colon = strchr(e->name, ':');
 
 		if (!e->valid)
@@ -592,6 +652,7 @@ onnx_cache_info(PG_FUNCTION_ARGS)
 		values[3] = Int64GetDatum((int64) onnx_session_bytes(e->session));
 		values[4] = Int64GetDatum(e->hits);
 		values[5] = TimestampTzGetDatum(e->last_used);
+		values[6] = BoolGetDatum(e->shared_handle >= 0);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	PG_RETURN_VOID();

@@ -52,3 +52,18 @@ def fresh_database(name):
     def connect(autocommit=True):
         return psycopg.connect(dbname=name, autocommit=autocommit)
     return connect
+
+
+def matmul_model(k, n, seed=0, scale=0.01):
+    """Bytes of a model y = x @ w, x float32 (N, k), w (k, n) random normal * scale."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = (np.random.default_rng(seed).standard_normal((k, n)) * scale).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "matmul",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", k])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", n])],
+                          [numpy_helper.from_array(w, "w")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m.SerializeToString()

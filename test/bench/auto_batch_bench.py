@@ -22,7 +22,6 @@ and >= 3x its own speed with auto_batch off.
 """
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -31,18 +30,10 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "sessions"))
+sys.path.insert(0, HERE)
 
 from common import fresh_database  # noqa: E402
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown cpu"
+from run_bench import cpu_model  # noqa: E402
 
 
 def models():

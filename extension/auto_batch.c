@@ -2,9 +2,9 @@
  *
  * auto_batch.c
  *	  The planner hook of auto-batching.  After standard planning, calls of
- *	  onnx_predict, onnx_run and onnx_run_row on a constant model name
- *	  (or a parameter) that a plan node evaluates once per row are handed
- *	  to an OnnxBatch custom scan node (batch_scan.c), which evaluates them
+ *	  onnx_predict, onnx_run and onnx_run_row on a constant model name or
+ *	  content hash (or a parameter) that a plan node evaluates once per
+ *	  row are handed to an OnnxBatch custom scan node (batch_scan.c), which evaluates them
  *	  for many rows in one engine run.  The plan is otherwise the one
  *	  standard planning chose; the node's layout is in auto_batch.h.
  *
@@ -112,20 +112,27 @@ lookup_kind(Oid funcid)
 
 			base = base ? base + 1 : bin;
 			d = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
-			if (!isnull && (strcmp(base, "onnx") == 0 || strcmp(base, "onnx.so") == 0))
+			if (!isnull && (strcmp(base, "onnx") == 0 || strcmp(base, "onnx.so") == 0) &&
+				proc->pronargs >= 2)
 			{
 				char	   *src = TextDatumGetCString(d);
+				Oid			first = proc->proargtypes.values[0];
+				int			nargs = proc->pronargs;
 
-				if (strcmp(src, "onnx_predict") == 0 && proc->pronargs == 2)
+				if (first == TEXTOID && nargs == 2 && strcmp(src, "onnx_predict") == 0)
 					kind = ONNX_CALL_PREDICT;
-				else if (strcmp(src, "onnx_predict_output") == 0 && proc->pronargs == 3)
+				else if (first == TEXTOID && nargs == 3 && strcmp(src, "onnx_predict_output") == 0)
 					kind = ONNX_CALL_PREDICT_OUTPUT;
-				else if (strcmp(src, "onnx_run") == 0 && proc->pronargs == 2)
+				else if (first == TEXTOID && nargs == 2 && strcmp(src, "onnx_run") == 0)
 					kind = ONNX_CALL_RUN;
-				else if (strcmp(src, "onnx_run") == 0 && proc->pronargs == 3)
+				else if (first == TEXTOID && nargs == 3 && strcmp(src, "onnx_run") == 0)
 					kind = ONNX_CALL_RUN_OUTPUTS;
-				else if (strcmp(src, "onnx_run_row") == 0 && proc->pronargs == 2)
+				else if (first == TEXTOID && nargs == 2 && strcmp(src, "onnx_run_row") == 0)
 					kind = ONNX_CALL_RUN_ROW;
+				else if (first == BYTEAOID && nargs == 2 && strcmp(src, "onnx_predict_pinned") == 0)
+					kind = ONNX_CALL_PREDICT_PINNED;
+				else if (first == BYTEAOID && nargs == 2 && strcmp(src, "onnx_run_pinned") == 0)
+					kind = ONNX_CALL_RUN_PINNED;
 			}
 		}
 	}
@@ -187,14 +194,17 @@ contain_onnx_call(Node *expr)
 	return contain_onnx_call_walker(expr, NULL);
 }
 
-/* A model or output name argument that is the same for every row. */
+/*
+ * A model or output name argument that is the same for every row: a
+ * constant or a parameter (of the statement, an initplan's result, or a
+ * nested loop's outer value: fixed until the node is rescanned).
+ */
 static bool
 is_row_invariant(Node *arg)
 {
 	while (arg && IsA(arg, RelabelType))
 		arg = (Node *) ((RelabelType *) arg)->arg;
-	return arg != NULL && (IsA(arg, Const) ||
-						   (IsA(arg, Param) && ((Param *) arg)->paramkind == PARAM_EXTERN));
+	return arg != NULL && (IsA(arg, Const) || IsA(arg, Param));
 }
 
 static bool

@@ -40,8 +40,13 @@ typedef enum OnnxCallKind
 	ONNX_CALL_PREDICT_OUTPUT,	/* onnx_predict(model, float4[], output) */
 	ONNX_CALL_RUN,				/* onnx_run(model, jsonb) */
 	ONNX_CALL_RUN_OUTPUTS,		/* onnx_run(model, jsonb, text[]) */
-	ONNX_CALL_RUN_ROW			/* onnx_run_row(model, row) */
+	ONNX_CALL_RUN_ROW,			/* onnx_run_row(model, row) */
+	ONNX_CALL_PREDICT_PINNED,	/* onnx_predict(model_sha256 bytea, float4[]) */
+	ONNX_CALL_RUN_PINNED		/* onnx_run(model_sha256 bytea, jsonb) */
 } OnnxCallKind;
+
+/* Whether the model argument is a content hash (bytea), not a name. */
+#define ONNX_CALL_IS_PINNED(k) ((k) == ONNX_CALL_PREDICT_PINNED || (k) == ONNX_CALL_RUN_PINNED)
 
 /* custom_private positions */
 #define BATCH_PRIV_FIRST_BATCH 0

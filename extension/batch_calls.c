@@ -485,6 +485,8 @@ static const BatchKindOps kind_ops[] = {
 	[ONNX_CALL_RUN] = {json_begin, json_classify, json_build},
 	[ONNX_CALL_RUN_OUTPUTS] = {json_begin, json_classify, json_build},
 	[ONNX_CALL_RUN_ROW] = {row_begin, row_classify, row_build},
+	[ONNX_CALL_PREDICT_PINNED] = {predict_begin, predict_classify, predict_build},
+	[ONNX_CALL_RUN_PINNED] = {json_begin, json_classify, json_build},
 };
 
 /*
@@ -541,9 +543,11 @@ OnnxBatchResult(BatchRun *run, int i)
 	{
 		case ONNX_CALL_PREDICT:
 		case ONNX_CALL_PREDICT_OUTPUT:
+		case ONNX_CALL_PREDICT_PINNED:
 			return PointerGetDatum(OnnxPredictResultArray(&rows[0], run->out_names[0], run->model));
 		case ONNX_CALL_RUN:
 		case ONNX_CALL_RUN_OUTPUTS:
+		case ONNX_CALL_RUN_PINNED:
 			return OnnxOutputsJsonb(run->n_out, run->out_names, rows, false, run->model);
 		case ONNX_CALL_RUN_ROW:
 			return OnnxOutputsJsonb(run->n_out, run->out_names, rows, true, run->model);

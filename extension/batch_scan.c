@@ -131,6 +131,7 @@ typedef struct BatchScanState
 	int			first_batch;
 	int			next_batch;
 	/* the buffer */
+	MemoryContext inv_cxt;		/* arguments the same for every row, until a rescan */
 	MemoryContext batch_cxt;
 	MemoryContext run_cxt;
 	int			nrows;
@@ -265,6 +266,8 @@ batch_begin(CustomScanState *node, EState *estate, int eflags)
 	bs->next_batch = bs->first_batch > 0 ? Min(bs->first_batch, bs->cap) : bs->cap;
 	bs->rowslot = ExecInitExtraTupleSlot(estate, child_desc, &TTSOpsVirtual);
 	bs->mtslot = ExecInitExtraTupleSlot(estate, child_desc, &TTSOpsMinimalTuple);
+	bs->inv_cxt = AllocSetContextCreate(estate->es_query_cxt, "onnx batch arguments",
+										ALLOCSET_SMALL_SIZES);
 	bs->batch_cxt = AllocSetContextCreate(estate->es_query_cxt, "onnx batch",
 										  ALLOCSET_DEFAULT_SIZES);
 	bs->run_cxt = AllocSetContextCreate(estate->es_query_cxt, "onnx batch run",
@@ -330,7 +333,7 @@ static void
 load_invariants(BatchScanState *bs, BatchCall *c)
 {
 	ExprContext *econtext = bs->css.ss.ps.ps_ExprContext;
-	MemoryContext old = MemoryContextSwitchTo(bs->css.ss.ps.state->es_query_cxt);
+	MemoryContext old = MemoryContextSwitchTo(bs->inv_cxt);
 
 	for (int a = 0; a < c->nargs; a++)
 	{
@@ -345,8 +348,6 @@ load_invariants(BatchScanState *bs, BatchCall *c)
 		else
 			c->inv[a] = datumCopy(d, c->argbyval[a], c->arglen[a]);
 	}
-	if (!c->invnull)
-		c->model = TextDatumGetCString(c->inv[0]);
 	c->inv_done = true;
 	MemoryContextSwitchTo(old);
 }
@@ -584,6 +585,14 @@ compute_batch(BatchScanState *bs, BatchCall *c, int r)
 		c->state[r] = ROW_ONE_BY_ONE;
 		return;
 	}
+	if (c->model == NULL)
+	{
+		/* the name the per-row call uses (a content hash may be refused) */
+		old = MemoryContextSwitchTo(bs->inv_cxt);
+		c->model = ONNX_CALL_IS_PINNED(c->kind) ? OnnxPinnedRef(DatumGetByteaPP(c->inv[0])) :
+			TextDatumGetCString(c->inv[0]);
+		MemoryContextSwitchTo(old);
+	}
 	old = MemoryContextSwitchTo(bs->run_cxt);
 	memset(&run, 0, sizeof(run));
 	run.kind = c->kind;
@@ -768,6 +777,14 @@ batch_rescan(CustomScanState *node)
 	bs->child_done = false;
 	bs->next_batch = bs->first_batch > 0 ? Min(bs->first_batch, bs->cap) : bs->cap;
 	MemoryContextReset(bs->batch_cxt);
+	MemoryContextReset(bs->inv_cxt);
+	/* parameters may have changed: names are read again */
+	for (int i = 0; i < bs->ncalls; i++)
+	{
+		bs->calls[i].inv_done = false;
+		bs->calls[i].invnull = false;
+		bs->calls[i].model = NULL;
+	}
 	if (child->chgParam == NULL)
 		ExecReScan(child);
 }
@@ -844,6 +861,12 @@ model_label(BatchCall *c)
 		return c->model;
 	while (IsA(arg, RelabelType))
 		arg = (Node *) ((RelabelType *) arg)->arg;
+	if (IsA(arg, Const) && !((Const *) arg)->constisnull && ONNX_CALL_IS_PINNED(c->kind))
+	{
+		bytea	   *hash = DatumGetByteaPP(((Const *) arg)->constvalue);
+
+		return VARSIZE_ANY_EXHDR(hash) == 32 ? OnnxPinnedRef(hash) : "?";
+	}
 	if (IsA(arg, Const) && !((Const *) arg)->constisnull)
 		return TextDatumGetCString(((Const *) arg)->constvalue);
 	if (IsA(arg, Param))

@@ -19,6 +19,7 @@
  */
 #include "postgres.h"
 
+#include "miscadmin.h"
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -68,6 +69,57 @@ column(TupleDesc desc, const char *name, Oid typid)
 	return att;
 }
 
+/*
+ * The version columns of a row being written (version, changed_by; absent
+ * before the 0.2.0 update): a new model keeps counting after the versions
+ * in the history; an update that changes the model archives the old
+ * version and takes the next number; one that keeps it keeps its version.
+ * Returns how many of the two columns it set.
+ */
+static int
+set_version(TriggerData *trig, Relation rel, Datum name, const char *sha,
+			int *cols, Datum *values, bool *nulls)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			vcol = SPI_fnumber(desc, "version");
+	int			bycol = SPI_fnumber(desc, "changed_by");
+	HeapTuple	old = TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_trigtuple : NULL;
+	bool		isnull;
+	int32		version;
+	int32		given;
+
+	if (vcol <= 0 || bycol <= 0)
+		return 0;
+	column(desc, "version", INT4OID);
+	column(desc, "changed_by", NAMEOID);
+	if (old)
+	{
+		char	   *old_sha = TextDatumGetCString(heap_getattr(old, column(desc, "sha256", TEXTOID),
+															   desc, &isnull));
+		Datum		old_name = heap_getattr(old, column(desc, "name", TEXTOID), desc, &isnull);
+		int32		old_version = DatumGetInt32(heap_getattr(old, vcol, desc, &isnull));
+
+		if (strcmp(old_sha, sha) == 0 &&
+			strcmp(TextDatumGetCString(old_name), TextDatumGetCString(name)) == 0)
+			return 0;			/* same model: same version, same author */
+		OnnxArchiveVersion(rel, old);
+		version = Max(isnull ? 0 : old_version, OnnxLatestArchivedVersion(rel, name)) + 1;
+	}
+	else
+	{
+		/* a restore brings its version numbers along */
+		given = DatumGetInt32(heap_getattr(trig->tg_trigtuple, vcol, desc, &isnull));
+		version = Max(isnull ? 0 : given, OnnxLatestArchivedVersion(rel, name) + 1);
+	}
+	cols[0] = vcol;
+	values[0] = Int32GetDatum(version);
+	nulls[0] = false;
+	cols[1] = bycol;
+	values[1] = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	nulls[1] = false;
+	return 2;
+}
+
 PG_FUNCTION_INFO_V1(onnx_models_trigger);
 
 /*
@@ -84,6 +136,7 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 	HeapTuple	tuple;
 	bool		isnull;
 	Datum		d;
+	Datum		d_name;
 	char	   *name;
 	bytea	   *model_bytes;
 	MemoryContext tmpcxt,
@@ -93,10 +146,12 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 	OnnxSessionOptions opts;
 	OnnxError	err;
 	OnnxModelMeta meta;
-	int			cols[8];
-	Datum		values[8];
-	bool		nulls[8] = {false};
+	int			cols[10];
+	Datum		values[10];
+	bool		nulls[10] = {false};
+	int			ncols;
 	char	   *producer;
+	char	   *sha;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BEFORE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trig->tg_event))
@@ -115,15 +170,19 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 	/* every change, deletes included, makes cached sessions stale at commit */
 	CacheInvalidateRelcache(rel);
 	if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
+	{
+		/* a dropped model keeps its last version in the history */
+		OnnxArchiveVersion(rel, trig->tg_trigtuple);
 		return PointerGetDatum(trig->tg_trigtuple);
+	}
 	tuple = TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple;
 
-	d = heap_getattr(tuple, column(desc, "name", TEXTOID), desc, &isnull);
+	d_name = heap_getattr(tuple, column(desc, "name", TEXTOID), desc, &isnull);
 	if (isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("ONNX model name must not be null")));
-	name = TextDatumGetCString(d);
+	name = TextDatumGetCString(d_name);
 	OnnxCheckModelName(name);
 	d = heap_getattr(tuple, column(desc, "model", BYTEAOID), desc, &isnull);
 	if (isnull)
@@ -147,8 +206,9 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 	producer = OnnxModelCString(meta.producer_version && meta.producer_version[0] ?
 								psprintf("%s %s", meta.producer_name, meta.producer_version) :
 								meta.producer_name, "producer_name", name);
+	sha = sha256_hex(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes));
 	cols[0] = column(desc, "sha256", TEXTOID);
-	values[0] = CStringGetTextDatum(sha256_hex(VARDATA_ANY(model_bytes), VARSIZE_ANY_EXHDR(model_bytes)));
+	values[0] = CStringGetTextDatum(sha);
 	cols[1] = column(desc, "size_bytes", INT8OID);
 	values[1] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(model_bytes));
 	cols[2] = column(desc, "ir_version", INT8OID);
@@ -164,12 +224,13 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 	values[6] = JsonbPGetDatum(OnnxValueInfosJsonb(model, false));
 	cols[7] = column(desc, "updated_at", TIMESTAMPTZOID);
 	values[7] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	ncols = 8 + set_version(trig, rel, d_name, sha, &cols[8], &values[8], &nulls[8]);
 
 	oldcxt = CurrentMemoryContext;
 	onnx_model_free(model);
 	MemoryContextDelete(tmpcxt);
 	MemoryContextSwitchTo(oldcxt);
-	tuple = heap_modify_tuple_by_cols(tuple, desc, 8, cols, values, nulls);
+	tuple = heap_modify_tuple_by_cols(tuple, desc, ncols, cols, values, nulls);
 	return PointerGetDatum(tuple);
 }
 

@@ -31,6 +31,7 @@ _PG_init(void)
 	OnnxSharedModelsInit();
 	OnnxStatsInit();
 	OnnxPrewarmInit();
+	OnnxVersionsInit();
 	OnnxAutoBatchInit();
 	/* after every onnx.* parameter is defined, the others are errors */
 	MarkGUCPrefixReserved("onnx");

@@ -20,9 +20,14 @@
 #include "datatype/timestamp.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "access/htup.h"
 
 #include "onnx_engine.h"
 #include "pg_compat.h"
+
+/* "device:" + name (120 bytes) + "@" + a 64-digit content hash, and NUL */
+#define ONNX_MODEL_REF_LEN 200
 
 /* GUC bounds: DEFAULT / MIN / MAX */
 #define ONNX_THREADS_DEFAULT 1
@@ -120,13 +125,22 @@ extern void OnnxSharedModelRelease(int handle);
 extern bool OnnxSharedModelUsage(const char *sha256, int64 *bytes, int *backends);
 extern void OnnxSharedMemoryTotals(int64 *used, int64 *size, int *models);
 
+/* model_versions.c */
+extern void OnnxVersionsInit(void);
+extern void OnnxParseModelRef(const char *ref, char *name, size_t name_len, int *version,
+							  char *sha_prefix, size_t prefix_len);
+extern char *OnnxModelRefQuery(const char *cols, bool pinned);
+extern void OnnxArchiveVersion(Relation models, HeapTuple old);
+extern int32 OnnxLatestArchivedVersion(Relation models, Datum name);
+extern char *OnnxPinnedRef(bytea *hash);
+
 /* prewarm.c */
 extern void OnnxPrewarmInit(void);
 
 /* session_cache.c */
 typedef struct OnnxCacheEntry
 {
-	char		name[NAMEDATALEN * 2];	/* hash key: model name */
+	char		name[ONNX_MODEL_REF_LEN];	/* hash key: "device:model reference" */
 	OnnxDevice	device;
 	MemoryContext cxt;			/* owns model, session, engine memory */
 	OnnxAllocator *alloc;

@@ -357,9 +357,8 @@ OnnxPredictResultArray(const OnnxValue *v, const char *output, const char *name)
 
 /* Shared body of the predict functions. */
 static Datum
-predict_common(FunctionCallInfo fcinfo, bool batch, const char *output_name)
+predict_common(FunctionCallInfo fcinfo, const char *name, bool batch, const char *output_name)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 	OnnxCacheEntry *entry = OnnxCacheGet(name);
 	const OnnxValueInfo *vi = OnnxPredictInput(entry->model, name);
@@ -396,7 +395,16 @@ PG_FUNCTION_INFO_V1(onnx_predict);
 Datum
 onnx_predict(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_pinned);
+
+/* onnx_predict(model_sha256 bytea, input): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), false, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_output);
@@ -405,7 +413,8 @@ PG_FUNCTION_INFO_V1(onnx_predict_output);
 Datum
 onnx_predict_output(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, false, text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), false,
+						  text_to_cstring(PG_GETARG_TEXT_PP(2)));
 }
 
 PG_FUNCTION_INFO_V1(onnx_predict_batch);
@@ -414,7 +423,16 @@ PG_FUNCTION_INFO_V1(onnx_predict_batch);
 Datum
 onnx_predict_batch(PG_FUNCTION_ARGS)
 {
-	return predict_common(fcinfo, true, NULL);
+	return predict_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)), true, NULL);
+}
+
+PG_FUNCTION_INFO_V1(onnx_predict_batch_pinned);
+
+/* onnx_predict_batch(model_sha256 bytea, rows): pinned to content, IMMUTABLE. */
+Datum
+onnx_predict_batch_pinned(PG_FUNCTION_ARGS)
+{
+	return predict_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)), true, NULL);
 }
 
 PG_FUNCTION_INFO_V1(onnx_cuda_is_available);

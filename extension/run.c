@@ -119,13 +119,10 @@ OnnxRunOutputNames(const OnnxModel *model, ArrayType *outputs, int *n_out)
 	return out_names;
 }
 
-PG_FUNCTION_INFO_V1(onnx_run);
-
-/* onnx_run(model, inputs [, outputs]): JSON object of named outputs. */
-Datum
-onnx_run(PG_FUNCTION_ARGS)
+/* onnx_run's body for the model reference name. */
+static Datum
+run_common(FunctionCallInfo fcinfo, const char *name)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Jsonb	   *inputs = PG_GETARG_JSONB_P(1);
 	OnnxCacheEntry *entry = OnnxCacheGet(name);
 	const OnnxModel *model = entry->model;
@@ -146,4 +143,22 @@ onnx_run(PG_FUNCTION_ARGS)
 		OnnxReportEngineError(&err, name);
 
 	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, false, name));
+}
+
+PG_FUNCTION_INFO_V1(onnx_run);
+
+/* onnx_run(model, inputs [, outputs]): JSON object of named outputs. */
+Datum
+onnx_run(PG_FUNCTION_ARGS)
+{
+	return run_common(fcinfo, text_to_cstring(PG_GETARG_TEXT_PP(0)));
+}
+
+PG_FUNCTION_INFO_V1(onnx_run_pinned);
+
+/* onnx_run(model_sha256 bytea, inputs): pinned to content, IMMUTABLE. */
+Datum
+onnx_run_pinned(PG_FUNCTION_ARGS)
+{
+	return run_common(fcinfo, OnnxPinnedRef(PG_GETARG_BYTEA_PP(0)));
 }

@@ -62,7 +62,7 @@
 
 #include "onnx_ext.h"
 
-#define CACHE_KEY_LEN (NAMEDATALEN * 2)
+#define CACHE_KEY_LEN ONNX_MODEL_REF_LEN
 #define MODEL_NAME_MAX 120
 
 static HTAB *session_cache = NULL;
@@ -291,54 +291,76 @@ same_statement(const OnnxCacheEntry *e)
 	return e->stmt_start == GetCurrentStatementStartTimestamp() && e->stmt_lxid == OnnxMyLocalXid();
 }
 
+/* A parsed model reference (model_versions.c): name, version or hash pin. */
+typedef struct ModelRef
+{
+	const char *text;			/* as given */
+	char		name[128];		/* "" for a bare content hash */
+	int			version;		/* 0: not pinned by number */
+	char		prefix[65];		/* content hash prefix, "" if none */
+	bool		pinned;
+} ModelRef;
+
+static void
+parse_ref(const char *text, ModelRef *ref)
+{
+	ref->text = text;
+	OnnxParseModelRef(text, ref->name, sizeof(ref->name), &ref->version,
+					  ref->prefix, sizeof(ref->prefix));
+	ref->pinned = ref->version > 0 || ref->prefix[0] != '\0';
+	if (ref->name[0] != '\0' || !ref->pinned)
+		OnnxCheckModelName(ref->name);
+}
+
 /*
- * Run query (one text parameter: the model name) as the current user,
+ * Run the reference's query (OnnxModelRefQuery) as the current user,
  * read-only, with the latest snapshot unless in parallel mode; returns
  * whether that snapshot was the latest.  The caller is connected to SPI.
+ * A hash prefix that matches two different versions is an error.
  */
 static bool
-read_models(const char *query, const char *name, long limit)
+read_models(const char *cols, const ModelRef *ref, long limit)
 {
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1] = {CStringGetTextDatum(name)};
+	Oid			argtypes[3] = {TEXTOID, INT4OID, TEXTOID};
+	Datum		args[3] = {CStringGetTextDatum(ref->name), Int32GetDatum(ref->version),
+	CStringGetTextDatum(psprintf("%s%%", ref->prefix))};
+	char	   *query = OnnxModelRefQuery(psprintf("sha256, %s", cols), ref->pinned);
 	SPIPlanPtr	plan;
 	bool		latest = !IsInParallelMode();
 	int			rc;
 
-	if ((plan = SPI_prepare(query, 1, argtypes)) == NULL)
+	if ((plan = SPI_prepare(query, 3, argtypes)) == NULL)
 		elog(ERROR, "could not prepare a query of onnx_models: %s",
 			 SPI_result_code_string(SPI_result));
 	rc = SPI_execute_snapshot(plan, args, NULL, latest ? GetLatestSnapshot() : InvalidSnapshot,
-							  InvalidSnapshot, true, false, limit);
+							  InvalidSnapshot, true, false, ref->pinned ? 2 : limit);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading onnx_models failed: %s", SPI_result_code_string(rc));
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("ONNX model \"%s\" does not exist", ref->text),
+				 ref->pinned ? errhint("onnx_model_versions(name) lists the kept versions.") :
+				 errhint("Store it with onnx_create_model().")));
+	if (SPI_processed > 1 &&
+		strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+			   SPI_getvalue(SPI_tuptable->vals[1], SPI_tuptable->tupdesc, 1)) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_PARAMETER),
+				 errmsg("ONNX model reference \"%s\" matches more than one version", ref->text),
+				 errhint("Give more digits of the content hash.")));
 	return latest;
 }
 
-static void
-report_missing(const char *name)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("ONNX model \"%s\" does not exist", name),
-			 errhint("Store it with onnx_create_model().")));
-}
-
-/* "SELECT cols FROM schema.onnx_models WHERE name = $1", every name qualified. */
-static char *
-models_query(const char *cols)
-{
-	return psprintf("SELECT %s FROM %s.onnx_models WHERE name OPERATOR(pg_catalog.=) $1", cols,
-					quote_identifier(get_namespace_name(OnnxExtensionSchema())));
-}
 
 /*
  * Read, load and prepare a model into a new context (child of the current
  * one until it succeeds, so an error frees it with the transaction).
  */
 static void
-load_entry(const char *name, OnnxCacheEntry *tmp)
+load_entry(const ModelRef *ref, OnnxCacheEntry *tmp)
 {
+	const char *name = ref->text;
 	bool		isnull;
 	bytea	   *model_bytes;
 	char	   *sha;
@@ -356,7 +378,6 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
 								ALLOCSET_DEFAULT_SIZES);
 	tmp->cxt = cxt;
 	tmp->alloc = OnnxContextAllocator(cxt);
-	strlcpy(tmp->model_name, name, sizeof(tmp->model_name));
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	/* changes committed from here on send invalidations not yet seen */
@@ -365,21 +386,20 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
 	INSTR_TIME_SET_CURRENT(start);
 
 	/* first the content hash: a prepared copy in shared memory needs no bytes */
-	latest = read_models(models_query("sha256, size_bytes"), name, 1);
-	if (SPI_processed == 0)
-		report_missing(name);
+	latest = read_models("size_bytes, name", ref, 1);
 	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
 	tmp->bytes = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	/* statistics by the model's own name, also for a pinned reference */
+	strlcpy(tmp->model_name, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3),
+			sizeof(tmp->model_name));
 	tmp->model = OnnxSharedModelFind(tmp->sha256, name, &tmp->shared_handle);
 	if (tmp->model == NULL)
 	{
-		latest &= read_models(models_query("model, sha256"), name, 1);
-		if (SPI_processed == 0)
-			report_missing(name);
+		latest &= read_models("model", ref, 1);
 		model_bytes = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-													1, &isnull));
-		sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+													2, &isnull));
+		sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 		strlcpy(tmp->sha256, sha ? sha : "", sizeof(tmp->sha256));
 		tmp->bytes = VARSIZE_ANY_EXHDR(model_bytes);
 		/* one copy for all backends when shared memory has room, else private */
@@ -413,7 +433,8 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
 	INSTR_TIME_SET_CURRENT(elapsed);
 	INSTR_TIME_SUBTRACT(elapsed, start);
 	OnnxStatPrepare(name, tmp->sha256, &tmp->stat, INSTR_TIME_GET_MILLISEC(elapsed));
-	tmp->confirmed = latest && inval_count == seen;
+	/* a pinned version never changes: good until its entry is invalidated */
+	tmp->confirmed = ref->pinned || (latest && inval_count == seen);
 	current_statement(tmp);
 }
 
@@ -423,7 +444,7 @@ load_entry(const char *name, OnnxCacheEntry *tmp)
  * entry must be the version they see.
  */
 static bool
-row_security_allows(const char *name, const OnnxCacheEntry *e)
+row_security_allows(const ModelRef *ref, const OnnxCacheEntry *e)
 {
 	bool		same;
 	char	   *sha;
@@ -431,9 +452,7 @@ row_security_allows(const char *name, const OnnxCacheEntry *e)
 
 	if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
-	read_models(models_query("sha256"), name, 1);
-	if (SPI_processed == 0)
-		report_missing(name);
+	read_models("size_bytes", ref, 1);
 	sha = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	same = sha != NULL && strcmp(sha, e->sha256) == 0;
 	SPI_finish();
@@ -472,6 +491,11 @@ OnnxCheckModelName(const char *name)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid ONNX model name \"%s\"", name),
 				 errdetail("Model names have 1 to %d bytes; this one has %zu.", MODEL_NAME_MAX, len)));
+	if (strchr(name, '@') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid ONNX model name \"%s\"", name),
+				 errdetail("\"@\" pins a version in a model reference (name@3, name@3f9a1c2b) and cannot be part of a name.")));
 }
 
 /*
@@ -487,8 +511,9 @@ OnnxCacheGet(const char *name)
 	OnnxCacheEntry *e;
 	OnnxCacheEntry tmp;
 	bool		found;
+	ModelRef	ref;
 
-	OnnxCheckModelName(name);
+	parse_ref(name, &ref);
 	accept_invalidations_once_per_statement();
 	relid = OnnxModelsRelid(false);
 	acl = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
@@ -502,7 +527,7 @@ OnnxCacheGet(const char *name)
 	e = hash_search(session_cache, key, HASH_FIND, NULL);
 	if (e && (!e->valid || (!e->confirmed && !same_statement(e)) ||
 			  (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED &&
-			   !row_security_allows(name, e))))
+			   !row_security_allows(&ref, e))))
 	{
 		remove_entry(e);
 		e = NULL;
@@ -517,7 +542,7 @@ OnnxCacheGet(const char *name)
 
 	memset(&tmp, 0, sizeof(tmp));
 	tmp.shared_handle = -1;
-	load_entry(name, &tmp);
+	load_entry(&ref, &tmp);
 	/* success: move into the cache */
 	MemoryContextSetParent(tmp.cxt, cache_cxt);
 	make_room();

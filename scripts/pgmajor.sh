@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # pgmajor.sh - a PostgreSQL major other than the system's 15, built from
 # Debian's source package of a newer suite (deb-src entries for trixie,
-# trixie-security and sid are added when missing), installed into a cache
-# folder that later runs reuse.  Prints the path of its pg_config.
+# trixie-security and sid are added when missing), with postgres_fdw,
+# installed into a cache folder that later runs reuse.  Prints the path of its pg_config.
 #
 #   scripts/pgmajor.sh MAJOR      e.g. 18
 #
@@ -26,7 +26,8 @@ if [ "$(id -u)" -eq 0 ] && id onnxpg >/dev/null 2>&1 && ! runuser -u onnxpg -- t
 fi
 PREFIX="$CACHE/$MAJOR"
 
-if [ -x "$PREFIX/bin/pg_config" ] && [ -f "$PREFIX/.built" ]; then
+STAMP="$PREFIX/.built-2"		# bump when the build below changes
+if [ -x "$PREFIX/bin/pg_config" ] && [ -f "$STAMP" ]; then
 	echo "$PREFIX/bin/pg_config"
 	exit 0
 fi
@@ -89,7 +90,9 @@ make -s install >>build.log 2>&1
 # pg_regress and the TAP modules for PGXS's installcheck and prove_installcheck
 make -s -C src/test/regress install >>build.log 2>&1 || true
 make -s -C src/test/perl install >>build.log 2>&1 || true
+# postgres_fdw, for the scale-out test
+make -s -C contrib/postgres_fdw install >>build.log 2>&1 || { tail -20 build.log >&2; exit 1; }
 chmod -R a+rX "$PREFIX"
-touch "$PREFIX/.built"
+touch "$STAMP"
 rm -rf "$SRC"
 echo "$PREFIX/bin/pg_config"

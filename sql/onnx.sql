@@ -18,7 +18,9 @@ CREATE TABLE @extschema@.onnx_models (
 	inputs jsonb NOT NULL,
 	outputs jsonb NOT NULL,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	version int,				-- set by the trigger: 1, 2, ... per name
+	changed_by name				-- who stored this version
 );
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.onnx_models', '');
 REVOKE ALL ON @extschema@.onnx_models FROM PUBLIC;
@@ -26,6 +28,23 @@ REVOKE ALL ON @extschema@.onnx_models FROM PUBLIC;
 -- the model store (to grant on it); everything else stays the bootstrap
 -- superuser's.
 ALTER TABLE @extschema@.onnx_models OWNER TO @extowner@;
+
+-- Previous versions: written by the trigger of onnx_models (as this table's
+-- owner), pruned to onnx.max_model_versions per model, dumped by pg_dump.
+CREATE TABLE @extschema@.onnx_model_history (
+	name text NOT NULL,
+	version int NOT NULL,
+	sha256 text NOT NULL,
+	model bytea NOT NULL,
+	size_bytes bigint NOT NULL,
+	created_at timestamptz NOT NULL,
+	created_by name,
+	replaced_at timestamptz NOT NULL,
+	PRIMARY KEY (name, version)
+);
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.onnx_model_history', '');
+REVOKE ALL ON @extschema@.onnx_model_history FROM PUBLIC;
+ALTER TABLE @extschema@.onnx_model_history OWNER TO @extowner@;
 
 COMMENT ON TABLE @extschema@.onnx_models IS
 	'ONNX models; every insert or update is validated and its metadata filled by a trigger';
@@ -139,3 +158,69 @@ CREATE FUNCTION @extschema@.onnx_stat_reset()
 	RETURNS void AS 'MODULE_PATHNAME', 'onnx_stat_reset'
 	LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 REVOKE ALL ON FUNCTION @extschema@.onnx_stat_reset() FROM PUBLIC;
+
+-- Versions: list, roll back; name@version and name@hashprefix work wherever
+-- a model name does.
+CREATE FUNCTION @extschema@.onnx_model_versions(model text,
+	OUT version int, OUT sha256 text, OUT size_bytes bigint, OUT created_at timestamptz,
+	OUT created_by name, OUT current boolean)
+	RETURNS SETOF record LANGUAGE sql STABLE PARALLEL SAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+	SELECT m.version, m.sha256, m.size_bytes, m.updated_at, m.changed_by, true
+	  FROM @extschema@.onnx_models m WHERE m.name OPERATOR(pg_catalog.=) $1
+	UNION ALL
+	SELECT h.version, h.sha256, h.size_bytes, h.created_at, h.created_by, false
+	  FROM @extschema@.onnx_model_history h WHERE h.name OPERATOR(pg_catalog.=) $1
+	ORDER BY 1
+	$$;
+
+CREATE FUNCTION @extschema@.onnx_rollback_model(name text, version int)
+	RETURNS void AS 'MODULE_PATHNAME', 'onnx_rollback_model'
+	LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Scoring pinned to content: the model named by its SHA-256 (32 bytes).
+-- The same content always gives the same result, so these are IMMUTABLE
+-- (expression indexes, generated columns) and have no collatable argument
+-- (postgres_fdw can push them to remote servers that have the content).
+CREATE FUNCTION @extschema@.onnx_predict(model_sha256 bytea, input float4[])
+	RETURNS float4[] AS 'MODULE_PATHNAME', 'onnx_predict_pinned'
+	LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_predict_batch(model_sha256 bytea, inputs float4[])
+	RETURNS float4[] AS 'MODULE_PATHNAME', 'onnx_predict_batch_pinned'
+	LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION @extschema@.onnx_run(model_sha256 bytea, inputs jsonb)
+	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run_pinned'
+	LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+-- Copy a model to a postgres_fdw server (the remote database has the
+-- extension): through a temporary foreign table on its onnx_models, with
+-- the caller's user mapping; the remote trigger validates it.  Pinned calls
+-- (onnx_predict(bytea, ...)) are then pushed down by postgres_fdw when the
+-- server lists 'onnx' in its extensions option.
+CREATE FUNCTION @extschema@.onnx_push_model(server name, model text, remote_schema name DEFAULT 'public')
+	RETURNS void LANGUAGE plpgsql VOLATILE PARALLEL UNSAFE
+	SET search_path = pg_catalog, pg_temp
+	AS $$
+DECLARE
+	ft text := pg_catalog.format('pg_temp.%I', 'onnx_push_' || server);
+BEGIN
+	IF server IS NULL OR model IS NULL THEN
+		RAISE EXCEPTION 'server and model name must not be null';
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM @extschema@.onnx_models m WHERE m.name OPERATOR(pg_catalog.=) onnx_push_model.model) THEN
+		RAISE EXCEPTION 'ONNX model "%" does not exist', model USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE pg_catalog.format('DROP FOREIGN TABLE IF EXISTS %s', ft);
+	EXECUTE pg_catalog.format('CREATE FOREIGN TABLE %s (name text, model bytea, description text) '
+							  'SERVER %I OPTIONS (schema_name %L, table_name %L)',
+							  ft, server, remote_schema, 'onnx_models');
+	EXECUTE pg_catalog.format('DELETE FROM %s WHERE name OPERATOR(pg_catalog.=) $1', ft) USING model;
+	EXECUTE pg_catalog.format('INSERT INTO %s (name, model, description) '
+							  'SELECT m.name, m.model, m.description FROM @extschema@.onnx_models m '
+							  'WHERE m.name OPERATOR(pg_catalog.=) $1', ft) USING model;
+	EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', ft);
+END
+$$;

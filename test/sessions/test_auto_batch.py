@@ -377,6 +377,19 @@ def main():
     same(c, "SELECT id, onnx_run_row('gb', x) FROM (SELECT id, f6 AS input FROM t) x ORDER BY id",
          "onnx_run_row on a single-input model, ZipMap in the row form")
 
+    sha = c.execute("SELECT decode(sha256, 'hex') FROM onnx_models WHERE name = 'lin'").fetchone()[0]
+    same(c, "SELECT id, onnx_predict(%s::bytea, f), onnx_run(%s::bytea, "
+            "jsonb_build_object('input', jsonb_build_array(to_jsonb(f)))) FROM t WHERE f IS NOT NULL ORDER BY id",
+         "the content-hash (pinned) forms of onnx_predict and onnx_run", params=(sha, sha))
+    same(c, "SELECT id, onnx_predict((SELECT min(name) FROM onnx_models WHERE name LIKE 'li%'), f) FROM t "
+            "ORDER BY id", "the model name from an initplan")
+    c.execute("CREATE TABLE um AS SELECT id, CASE WHEN grp < 2 THEN 'lin' ELSE 'mixing' END AS m FROM u")
+    same(c, "SELECT um.id, s.p FROM um, LATERAL (SELECT onnx_predict(um.m, t.f) AS p FROM t WHERE t.id < 30 "
+            "OFFSET 0) s ORDER BY 1, 2",
+         "the model name from the outer row of a LATERAL join (read again at each rescan)")
+    same(c, "SELECT id, onnx_predict('\\x00'::bytea, f) FROM t ORDER BY id",
+         "a content hash of the wrong length: the per-row error", error=True)
+
     # -- NULLs and errors, each the per-row call's own ---------------------------------
     c.execute("CREATE TABLE bad AS SELECT id, f FROM t WHERE id <= 60")
     c.execute("UPDATE bad SET f = f || 0.5::float4 WHERE id = 45")
@@ -459,7 +472,12 @@ def main():
         res["r"] = run(c, "SELECT count(onnx_predict('slow_rows', x)) FROM wide512")
     th = threading.Thread(target=slow)
     th.start()
-    time.sleep(0.5)
+    for _ in range(200):        # until the query runs (a busy machine starts it late)
+        if other.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND state = 'active' "
+                         "AND query LIKE '%%slow_rows%%'", (pid,)).fetchone()[0]:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)
     t0 = time.perf_counter()
     other.execute("SELECT pg_cancel_backend(%s)", (pid,))
     th.join()

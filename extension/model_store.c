@@ -159,16 +159,24 @@ onnx_models_trigger(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("onnx_models_trigger must be a BEFORE ROW trigger")));
 	rel = trig->tg_relation;
-	/* by OID: only the extension's own table, whatever the schema or layout */
-	if (RelationGetRelid(rel) != OnnxModelsRelid(false))
+	/*
+	 * By OID: only the extension's own table (or this node's Citus
+	 * placement of it), whatever the schema or layout.
+	 */
+	if (!OnnxIsModelsTable(rel))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("onnx_models_trigger fires only on the table onnx_models of extension onnx"),
 				 errdetail("It was fired on \"%s\".", RelationGetRelationName(rel))));
 	desc = RelationGetDescr(rel);
 
-	/* every change, deletes included, makes cached sessions stale at commit */
+	/*
+	 * Every change, deletes included, makes cached sessions stale at commit:
+	 * they listen to onnx_models itself, also when a Citus placement changed.
+	 */
 	CacheInvalidateRelcache(rel);
+	if (RelationGetRelid(rel) != OnnxModelsRelid(false))
+		CacheInvalidateRelcacheByRelid(OnnxModelsRelid(false));
 	if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
 	{
 		/* a dropped model keeps its last version in the history */

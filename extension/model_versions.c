@@ -111,7 +111,7 @@ OnnxParseModelRef(const char *ref, char *name, size_t name_len, int *version,
 char *
 OnnxModelRefQuery(const char *cols, bool pinned)
 {
-	char	   *models = ext_rel("onnx_models");
+	char	   *models = OnnxReadTable("onnx_models");
 
 	if (!pinned)
 		return psprintf("SELECT %s FROM %s WHERE name OPERATOR(pg_catalog.=) $1", cols, models);
@@ -120,7 +120,7 @@ OnnxModelRefQuery(const char *cols, bool pinned)
 					"WHERE ($1 OPERATOR(pg_catalog.=) '' OR name OPERATOR(pg_catalog.=) $1) "
 					"AND ($2 OPERATOR(pg_catalog.=) 0 OR version OPERATOR(pg_catalog.=) $2) "
 					"AND sha256 OPERATOR(pg_catalog.~~) $3 LIMIT 2",
-					cols, models, ext_rel("onnx_model_history"));
+					cols, models, OnnxReadTable("onnx_model_history"));
 }
 
 /*
@@ -162,7 +162,7 @@ static void
 archive_as_owner(void *arg)
 {
 	ArchiveArgs *a = arg;
-	char	   *hist = ext_rel("onnx_model_history");
+	char	   *hist = OnnxReadTable("onnx_model_history");
 	Oid			types[8] = {TEXTOID, INT4OID, TEXTOID, BYTEAOID, INT8OID, TIMESTAMPTZOID,
 		NAMEOID, TIMESTAMPTZOID};
 	int			rc;
@@ -244,7 +244,7 @@ next_version_as_owner(void *arg)
 		elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
 	rc = SPI_execute_with_args(psprintf("SELECT pg_catalog.max(version) FROM %s "
 										"WHERE name OPERATOR(pg_catalog.=) $1",
-										ext_rel("onnx_model_history")),
+										OnnxReadTable("onnx_model_history")),
 							   1, types, &a->name, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading model versions failed: %s", SPI_result_code_string(rc));

@@ -134,6 +134,10 @@ extern void OnnxArchiveVersion(Relation models, HeapTuple old);
 extern int32 OnnxLatestArchivedVersion(Relation models, Datum name);
 extern char *OnnxPinnedRef(bytea *hash);
 
+/* citus_tables.c */
+extern char *OnnxReadTable(const char *table);
+extern bool OnnxIsModelsTable(Relation rel);
+
 /* prewarm.c */
 extern void OnnxPrewarmInit(void);
 

@@ -11,6 +11,8 @@
 # ONNX_PG_PORT and ONNX_PG_NAME (a suffix of the data and socket folders)
 # give a second cluster beside the first, e.g. a logical replication
 # subscriber.  wal_level is logical, so any cluster can publish.
+# ONNX_PG_PRELOAD replaces shared_preload_libraries (default onnx);
+# ONNX_PG_OPTS adds server options ("-c name=value ...").
 #
 # initdb refuses to run as root, so under root the cluster runs as the
 # unprivileged system user "onnxpg" (created if missing).
@@ -57,7 +59,7 @@ case "${1:-}" in
 		"${RUNAS[@]}" "$PGBIN/initdb" -D "$DATA" -U "$DBUSER" --auth=trust \
 			--no-sync -E UTF8 --locale=C.UTF-8 >/dev/null
 		"${RUNAS[@]}" "$PGBIN/pg_ctl" -D "$DATA" -l "$DATA/server.log" -w \
-			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off -c shared_preload_libraries=onnx -c wal_level=logical" \
+			-o "-c port=$PORT -c unix_socket_directories=$SOCK -c listen_addresses='' -c fsync=off -c shared_preload_libraries=${ONNX_PG_PRELOAD:-onnx} -c wal_level=logical ${ONNX_PG_OPTS:-}" \
 			start >/dev/null
 		{
 			echo "export PGHOST='$SOCK'"

@@ -88,12 +88,15 @@ mkdir -p "$LOGDIR/majors"
 	done
 ) &
 MAJORS_PID=$!
-# the Debian package, built in a copy of the tree (its clean step would
-# remove this tree's builds), also in the background
+# Citus from ../shared/vendor for the scale-out test, and the Debian package,
+# built in a copy of the tree (its clean step would remove this tree's
+# builds), also in the background
+( bash scripts/citus.sh > "$LOGDIR/citus-build.log" 2>&1 ) &
 ( bash scripts/package.sh build > "$LOGDIR/package-build.log" 2>&1; echo $? > "$LOGDIR/package-build.rc" ) &
 PACKAGE_PID=$!
 
 run_suite engine-unit engine/build/test_engine test/fixtures
+run_suite gemm-unit engine/build/test_gemm
 run_suite engine-isolation bash test/engine/check_engine_isolation.sh
 run_suite proto-fields "$PY" test/check_proto_fields.py
 run_suite conformance "$PY" test/conformance/run_conformance.py \
@@ -106,11 +109,15 @@ run_suite hostile-corpus timeout 600 engine/build/hostile_run test/hostile/corpu
 make -s -C engine BUILD=build-san SAN=1 >/dev/null 2>&1
 run_suite hostile-corpus-sanitizers timeout 900 engine/build-san/hostile_run test/hostile/corpus
 run_suite engine-unit-sanitizers engine/build-san/test_engine test/fixtures
+run_suite gemm-unit-sanitizers engine/build-san/test_gemm
 run_suite conformance-sanitizers "$PY" test/conformance/run_conformance.py \
 	--bin engine/build-san/onnx_node_test
 
 run_suite ml-models "$PY" test/ml/run_ml_tests.py
 run_suite kernels "$PY" test/kernels/run_kernel_tests.py
+run_suite kernels-avx2 "$PY" test/kernels/run_kernel_tests.py --isa avx2
+run_suite kernels-portable "$PY" test/kernels/run_kernel_tests.py --isa portable
+run_suite kernels-sanitizers "$PY" test/kernels/run_kernel_tests.py --bin engine/build-san/onnx_node_test
 
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT

@@ -315,7 +315,10 @@ extern int	onnx_session_profile(const OnnxSession *session, OnnxOpProfile *entri
 								 int max);
 extern void onnx_session_profile_reset(OnnxSession *session);
 
-/* The name of the single-precision GEMM kernel in use, e.g. "OpenBLAS Prescott". */
+/*
+ * The name of the single-precision GEMM kernel in use, e.g. "onnx avx512f
+ * 14x32 (OpenBLAS Prescott not used)".
+ */
 extern const char *onnx_gemm_kernel_name(void);
 
 /* ---- values ---- */

@@ -3,14 +3,90 @@
  * ops_matmul.c
  *	  Matrix products: MatMul (numpy matmul semantics) and Gemm.
  *	  float32/float64 go through BLAS (src/blas.c); other numeric types
- *	  use a reference loop in double or int64.
+ *	  use a reference loop in double or int64.  A constant float32 2-D
+ *	  weight is packed once at load (pack hook) into the engine GEMM's
+ *	  panels (src/gemm.h), and runs read the panels instead of packing
+ *	  the weight on every call.
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
 #include <stdio.h>
 
+#include "gemm.h"
 #include "op_tables.h"
+
+/* node->prepared of MatMul and Gemm: the constant operand, packed. */
+typedef struct MatMulPacked
+{
+	const OnnxGemmPacked *pa;	/* op(A) (M,K) when A is the constant (MatMul only) */
+	const OnnxGemmPacked *pb;	/* op(B) (K,N) when B is */
+} MatMulPacked;
+
+/*
+ * Pack constant input k (0: A, 1: B) of a MatMul or Gemm, transposed by
+ * trans, into node->prepared.  Only float32 2-D constants are packed;
+ * anything else keeps the general path.
+ */
+static OnnxStatus
+pack_const_operand(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err,
+				   int k, bool trans)
+{
+	const OnnxTensor *t = onnx_const_input(g, node, k);
+	MatMulPacked *mp = node->prepared;
+	int64_t		rows,
+				cols;
+	size_t		bytes;
+	void	   *buf;
+	const OnnxGemmPacked *p;
+
+	if (t == NULL || t->dtype != ONNX_DTYPE_FLOAT || t->rank != 2 || t->count == 0)
+		return ONNX_OK;
+	rows = trans ? t->dims[1] : t->dims[0];
+	cols = trans ? t->dims[0] : t->dims[1];
+	if (!onnx_sgemm_pack_size(k == 0 ? ONNX_GEMM_PACK_A : ONNX_GEMM_PACK_B, rows, cols, &bytes))
+		return ONNX_OK;
+	if ((mp == NULL && (mp = onnx_arena_alloc(arena, sizeof(MatMulPacked))) == NULL) ||
+		(buf = onnx_arena_alloc(arena, bytes)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing the weight of %s",
+							  node->op_type);
+	node->prepared = mp;
+	if (k == 0)
+		p = mp->pa = onnx_sgemm_pack_a(buf, bytes, trans, rows, cols, t->data, t->dims[1]);
+	else
+		p = mp->pb = onnx_sgemm_pack_b(buf, bytes, trans, rows, cols, t->data, t->dims[1]);
+	if (p == NULL)
+		return onnx_error_set(err, ONNX_ERR_INTERNAL, "packing the weight of %s failed", node->op_type);
+	return ONNX_OK;
+}
+
+/* MatMul: pack B (the usual weight), else a constant A. */
+static OnnxStatus
+pack_matmul(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	OnnxStatus	st = pack_const_operand(node, g, arena, err, 1, false);
+
+	if (st == ONNX_OK && node->prepared == NULL)
+		st = pack_const_operand(node, g, arena, err, 0, false);
+	return st;
+}
+
+/* Gemm: pack op(B) when B is constant. */
+static OnnxStatus
+pack_gemm(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	return pack_const_operand(node, g, arena, err, 1, onnx_attr_int(node, "transB", 0) != 0);
+}
+
+/* The packed operand of input k, if it was packed with these dims (M,K) or (K,N). */
+static const OnnxGemmPacked *
+packed_operand(const OnnxKernelCtx *ctx, int k, int64_t rows, int64_t cols)
+{
+	const MatMulPacked *mp = ctx->node->prepared;
+	const OnnxGemmPacked *p = mp == NULL ? NULL : k == 0 ? mp->pa : mp->pb;
+
+	return p != NULL && p->rows == rows && p->cols == cols ? p : NULL;
+}
 
 /* C (M,N) = A (M,K) @ B (K,N) for one batch of non-BLAS types. */
 static void
@@ -124,11 +200,28 @@ run_matmul(OnnxKernelCtx *ctx)
 	if (rb == 0 && (c->dtype == ONNX_DTYPE_FLOAT || c->dtype == ONNX_DTYPE_DOUBLE))
 	{
 		int64_t		rows = (a->count / (K ? K : 1));
-
 		int64_t		block;
+		const OnnxGemmPacked *pb = b->rank == 2 ? packed_operand(ctx, 1, K, N) : NULL;
+		const OnnxGemmPacked *pa = a->rank == 2 ? packed_operand(ctx, 0, M, K) : NULL;
 
 		if (K == 0)
 			return ONNX_OK;
+		if (c->dtype == ONNX_DTYPE_FLOAT && pa != NULL)
+		{
+			/* constant A (M,K): column blocks of B, so cancel is prompt */
+			block = ((int64_t) 1 << 28) / (M * K > 0 ? M * K : 1);
+			if (block < 64)
+				block = 64;
+			for (int64_t c0 = 0; c0 < N; c0 += block)
+			{
+				if (c0 > 0 && onnx_kernel_should_abort(ctx))
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				onnx_sgemm_packed(M, N - c0 < block ? N - c0 : block, K, 1.0f, false, NULL, 0, pa,
+								  false, (const float *) b->data + c0, N, NULL, beta,
+								  (float *) c->data + c0, N, onnx_kernel_threads(ctx));
+			}
+			return ONNX_OK;
+		}
 		/* row blocks of about 2^28 multiply-adds, so cancel is prompt */
 		block = (int64_t) 1 << 28;
 		block = block / (N * K > 0 ? N * K : 1);
@@ -140,7 +233,11 @@ run_matmul(OnnxKernelCtx *ctx)
 
 			if (r0 > 0 && onnx_kernel_should_abort(ctx))
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			if (c->dtype == ONNX_DTYPE_FLOAT)
+			if (c->dtype == ONNX_DTYPE_FLOAT && pb != NULL)
+				onnx_sgemm_packed(nr, N, K, 1.0f, false, (const float *) a->data + r0 * K, K, NULL,
+								  false, NULL, 0, pb, beta, (float *) c->data + r0 * N, N,
+								  onnx_kernel_threads(ctx));
+			else if (c->dtype == ONNX_DTYPE_FLOAT)
 				onnx_blas_sgemm(false, false, nr, N, K, 1.0f, (const float *) a->data + r0 * K, K,
 								b->data, N, beta, (float *) c->data + r0 * N, N);
 			else
@@ -155,6 +252,7 @@ run_matmul(OnnxKernelCtx *ctx)
 					tbatch;
 		const OnnxTensor *bins[2];
 		OnnxBcastIter it;
+		const OnnxGemmPacked *pa;
 
 		/* iterate batches with broadcasting over the batch dims only */
 		memset(&tbatch, 0, sizeof(tbatch));
@@ -165,6 +263,8 @@ run_matmul(OnnxKernelCtx *ctx)
 		bins[0] = &ta;
 		bins[1] = &tb;
 		onnx_bcast_init(&it, &tbatch, 2, bins);
+		/* a constant 2-D A (no batch dims) is the same packed panels in every batch */
+		pa = a->rank == 2 ? packed_operand(ctx, 0, M, K) : NULL;
 		for (int64_t bi = 0; bi < nbatch; bi++, onnx_bcast_next(&it))
 		{
 			int64_t		aoff = it.off[0] * M * K;
@@ -173,7 +273,10 @@ run_matmul(OnnxKernelCtx *ctx)
 
 			if (onnx_kernel_should_abort(ctx))
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			if (c->dtype == ONNX_DTYPE_FLOAT)
+			if (c->dtype == ONNX_DTYPE_FLOAT && pa != NULL)
+				onnx_sgemm_packed(M, N, K, 1.0f, false, NULL, 0, pa, false, (const float *) b->data + boff, N,
+								  NULL, beta, (float *) c->data + coff, N, onnx_kernel_threads(ctx));
+			else if (c->dtype == ONNX_DTYPE_FLOAT)
 				onnx_blas_sgemm(false, false, M, N, K, 1.0f, (const float *) a->data + aoff, K,
 								(const float *) b->data + boff, N, beta, (float *) c->data + coff, N);
 			else if (c->dtype == ONNX_DTYPE_DOUBLE)
@@ -206,6 +309,7 @@ run_gemm(OnnxKernelCtx *ctx)
 				Kb,
 				dims[2];
 	OnnxTensor *y;
+	const OnnxGemmPacked *pb;
 
 	if (a == NULL || b == NULL || a->rank != 2 || b->rank != 2)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm needs 2-D A and B");
@@ -262,7 +366,10 @@ run_gemm(OnnxKernelCtx *ctx)
 	}
 	else
 		beta = 0.0f;
-	if (y->dtype == ONNX_DTYPE_FLOAT)
+	if (y->dtype == ONNX_DTYPE_FLOAT && (pb = packed_operand(ctx, 1, K, N)) != NULL)
+		onnx_sgemm_packed(M, N, K, alpha, ta, a->data, a->dims[1], NULL, false, NULL, 0, pb,
+						  beta, y->data, N, onnx_kernel_threads(ctx));
+	else if (y->dtype == ONNX_DTYPE_FLOAT)
 		onnx_blas_sgemm(ta, tb, M, N, K, alpha, a->data, a->dims[1], b->data, b->dims[1],
 						beta, y->data, N);
 	else if (y->dtype == ONNX_DTYPE_DOUBLE)
@@ -347,7 +454,9 @@ static const OnnxAttrSpec gemm_attrs[] = {
 };
 
 const OnnxOpDef onnx_ops_matmul[] = {
-	{"", "MatMul", 1, 2, 2, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_matmul, run_matmul},
-	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm, gemm_attrs},
+	{"", "MatMul", 1, 2, 2, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_matmul, run_matmul,
+	NULL, NULL, pack_matmul},
+	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm, gemm_attrs,
+	NULL, pack_gemm},
 	{0}
 };

@@ -1,0 +1,199 @@
+/*-------------------------------------------------------------------------
+ *
+ * gemm_avx2.c
+ *	  AVX2+FMA microkernel of the engine's SGEMM (see gemm.h): a tile of
+ *	  6 rows x 16 columns held in 12 ymm accumulators; per step of k, two
+ *	  vectors of the B panel are loaded and each row's A value is
+ *	  broadcast into two FMAs.  Edge columns use masked loads and stores
+ *	  of C; edge rows use the variant compiled for that row count.
+ *
+ *	  Compiled with target attributes, called only when CPUID reports
+ *	  AVX2 and FMA (gemm.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <immintrin.h>
+
+#include "gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+#define GEMM_MR 6
+#define GEMM_NV 2				/* ymm vectors per row */
+#define GEMM_NR (8 * GEMM_NV)
+
+#define GT_VEC __m256
+#define GT_W 8
+#define GT_MR GEMM_MR
+#define GT_NV GEMM_NV
+#define GT_TARGET AVX2
+#define GT_ZERO() _mm256_setzero_ps()
+#define GT_LOAD(p) _mm256_loadu_ps(p)
+#define GT_BCAST(p) _mm256_broadcast_ss(p)
+#define GT_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define GT_ADD(a, b) _mm256_add_ps(a, b)
+#include "gemm_tile.h"
+
+/* Sum of the eight lanes. */
+static inline AVX2 float
+hsum_avx2(__m256 v)
+{
+	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+#define GT_STORE(p, v) _mm256_storeu_ps(p, v)
+#define GT_HSUM(v) hsum_avx2(v)
+#define GV_NAME gemv_avx2
+#include "gemm_gemv.h"
+
+/*
+ * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,16) + beta * C; m is a constant
+ * in every instance, so the accumulators stay in registers.
+ */
+INLINE AVX2 void
+tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
+	 float *c, int64_t ldc, int n, float alpha, float beta)
+{
+	__m256		acc[4][GEMM_MR][GEMM_NV];
+	__m256i		mask[GEMM_NV];
+	__m256		va,
+				vb;
+
+	gt_accumulate(m, kc, a, b, ldb, c, ldc, acc);
+
+	/* epilogue: lane masks for the columns present, then C = alpha AB + beta C */
+#pragma GCC unroll 4
+	for (int v = 0; v < GEMM_NV; v++)
+		mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v),
+									 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+	va = _mm256_set1_ps(alpha);
+	vb = _mm256_set1_ps(beta);
+#pragma GCC unroll 8
+	for (int i = 0; i < m; i++)
+	{
+		float	   *cr = c + i * ldc;
+
+#pragma GCC unroll 4
+		for (int v = 0; v < GEMM_NV; v++)
+		{
+			__m256		r = _mm256_mul_ps(acc[0][i][v], va);
+
+			if (n >= GEMM_NR)
+			{
+				if (beta != 0.0f)
+					r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8 * v), r);
+				_mm256_storeu_ps(cr + 8 * v, r);
+			}
+			else
+			{
+				if (beta != 0.0f)
+					r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8 * v, mask[v]), r);
+				_mm256_maskstore_ps(cr + 8 * v, mask[v], r);
+			}
+		}
+	}
+}
+
+/* The microkernel of gemm.h: one instance of tile per row count. */
+static AVX2 void
+micro_avx2(int64_t kc, const float *a, const float *b, int64_t ldb,
+		   float *c, int64_t ldc, int m, int n, float alpha, float beta)
+{
+	switch (m)
+	{
+#define ROWS(r) case r: tile(r, kc, a, b, ldb, c, ldc, n, alpha, beta); break;
+			ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
+#undef ROWS
+		default:
+			break;
+	}
+}
+
+/*
+ * The transposing pack of gemm.h with 8x8 in-register transposes: eight
+ * rows of eight k values in, eight k-major vectors of eight rows out.
+ * Rows past `rows` read as zero; lanes past w are not stored.
+ */
+AVX2 void
+onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows, int64_t kc)
+{
+	for (int r0 = 0; r0 < w; r0 += 8)
+	{
+		int			nrow = rows - r0 < 0 ? 0 : rows - r0 > 8 ? 8 : rows - r0;
+		int			lanes = w - r0 < 8 ? w - r0 : 8;
+		__m256i		store = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes),
+											   _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		int64_t		k = 0;
+
+		for (; k + 8 <= kc; k += 8)
+		{
+			__m256		r[8],
+						t[8],
+						s[8];
+
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i++)
+				r[i] = i < nrow ? _mm256_loadu_ps(src + (r0 + i) * ld + k) : _mm256_setzero_ps();
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i += 2)
+			{
+				t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+				t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+			}
+#pragma GCC unroll 8
+			for (int i = 0; i < 8; i += 4)
+			{
+				s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+				s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+				s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+				s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+			}
+#pragma GCC unroll 8
+			for (int i = 0; i < 4; i++)
+			{
+				__m256		lo = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20),
+							hi = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+
+				if (lanes == 8)
+				{
+					_mm256_storeu_ps(dst + (k + i) * w + r0, lo);
+					_mm256_storeu_ps(dst + (k + i + 4) * w + r0, hi);
+				}
+				else
+				{
+					_mm256_maskstore_ps(dst + (k + i) * w + r0, store, lo);
+					_mm256_maskstore_ps(dst + (k + i + 4) * w + r0, store, hi);
+				}
+			}
+		}
+		for (; k < kc; k++)
+			for (int i = 0; i < lanes; i++)
+				dst[k * w + r0 + i] = i < nrow ? src[(r0 + i) * ld + k] : 0.0f;
+	}
+}
+
+const OnnxGemmKernel onnx_gemm_kernel_avx2 = {
+	"avx2+fma 6x16", ONNX_GEMM_ISA_AVX2, GEMM_MR, GEMM_NR, 256, 168, micro_avx2,
+	onnx_gemm_pack_t_avx2, gemv_avx2
+};
+
+#else							/* not x86: never chosen */
+
+void
+onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows, int64_t kc)
+{
+	onnx_gemm_pack_t_c(dst, w, src, ld, rows, kc);
+}
+
+const OnnxGemmKernel onnx_gemm_kernel_avx2 = {
+	"avx2+fma (not built)", ONNX_GEMM_ISA_AVX2, 1, 1, 1, 1, NULL, NULL, NULL
+};
+
+#endif

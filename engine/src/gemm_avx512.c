@@ -1,0 +1,114 @@
+/*-------------------------------------------------------------------------
+ *
+ * gemm_avx512.c
+ *	  AVX-512F microkernel of the engine's SGEMM (see gemm.h): a tile of
+ *	  GEMM_MR rows x 32 columns held in 28 zmm accumulators; per step of
+ *	  k, two vectors of the B panel are loaded and each row's A value is
+ *	  broadcast into two FMAs.  Edge columns use masked loads and stores
+ *	  of C; edge rows use the variant compiled for that row count.
+ *
+ *	  Compiled with target attributes, called only when CPUID reports
+ *	  AVX-512F (gemm.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <immintrin.h>
+
+#include "gemm.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+
+#define AVX512 __attribute__((target("avx512f,fma")))
+#define INLINE static inline __attribute__((always_inline))
+
+#define GEMM_MR 14
+#define GEMM_NV 2				/* zmm vectors per row */
+#define GEMM_NR (16 * GEMM_NV)
+
+#define GT_VEC __m512
+#define GT_W 16
+#define GT_MR GEMM_MR
+#define GT_NV GEMM_NV
+#define GT_TARGET AVX512
+#define GT_ZERO() _mm512_setzero_ps()
+#define GT_LOAD(p) _mm512_loadu_ps(p)
+#define GT_BCAST(p) _mm512_set1_ps(*(p))
+#define GT_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define GT_ADD(a, b) _mm512_add_ps(a, b)
+#include "gemm_tile.h"
+
+#define GT_STORE(p, v) _mm512_storeu_ps(p, v)
+#define GT_HSUM(v) _mm512_reduce_add_ps(v)
+#define GV_NAME gemv_avx512
+#include "gemm_gemv.h"
+
+/*
+ * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,32) + beta * C; m is a constant
+ * in every instance, so the accumulators stay in registers.
+ */
+INLINE AVX512 void
+tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
+	 float *c, int64_t ldc, int n, float alpha, float beta)
+{
+	__m512		acc[4][GEMM_MR][GEMM_NV];
+	__mmask16	mask[GEMM_NV];
+	__m512		va,
+				vb;
+
+	gt_accumulate(m, kc, a, b, ldb, c, ldc, acc);
+
+	/* epilogue: masks for the columns present, then C = alpha AB + beta C */
+#pragma GCC unroll 4
+	for (int v = 0; v < GEMM_NV; v++)
+	{
+		int			rem = n - 16 * v;
+
+		mask[v] = rem >= 16 ? (__mmask16) 0xFFFF : rem <= 0 ? 0 : (__mmask16) ((1u << rem) - 1);
+	}
+	va = _mm512_set1_ps(alpha);
+	vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+	for (int i = 0; i < m; i++)
+	{
+		float	   *cr = c + i * ldc;
+
+#pragma GCC unroll 4
+		for (int v = 0; v < GEMM_NV; v++)
+		{
+			__m512		r = _mm512_mul_ps(acc[0][i][v], va);
+
+			if (beta != 0.0f)
+				r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cr + 16 * v), r);
+			_mm512_mask_storeu_ps(cr + 16 * v, mask[v], r);
+		}
+	}
+}
+
+/* The microkernel of gemm.h: one instance of tile per row count. */
+static AVX512 void
+micro_avx512(int64_t kc, const float *a, const float *b, int64_t ldb,
+			 float *c, int64_t ldc, int m, int n, float alpha, float beta)
+{
+	switch (m)
+	{
+#define ROWS(r) case r: tile(r, kc, a, b, ldb, c, ldc, n, alpha, beta); break;
+			ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
+			ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
+#undef ROWS
+		default:
+			break;
+	}
+}
+
+const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
+	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 224, micro_avx512,
+	onnx_gemm_pack_t_avx2, gemv_avx512
+};
+
+#else							/* not x86: never chosen */
+
+const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
+	"avx512f (not built)", ONNX_GEMM_ISA_AVX512, 1, 1, 1, 1, NULL, NULL, NULL
+};
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * gemm_tile.h
+ *	  The accumulation loop shared by the SIMD microkernels (gemm_avx2.c,
+ *	  gemm_avx512.c), included once per instruction set after defining:
+ *
+ *		GT_VEC			vector type			GT_W	floats per vector
+ *		GT_MR, GT_NV	rows, vectors per row of the register tile
+ *		GT_TARGET		the target attribute
+ *		GT_ZERO(), GT_LOAD(p), GT_BCAST(p), GT_FMA(a, b, c) (a*b+c), GT_ADD(a, b)
+ *
+ *	  acc (m, GT_NV vectors) = Ap (m,kc) @ Bp (kc, GT_W*GT_NV), where Ap is a
+ *	  packed A panel (a[k*GT_MR + i]) and Bp row k starts at b + k*ldb.
+ *	  With few rows the FMA latency, not the FMA ports, would bound the
+ *	  loop, so up to four partial sums over interleaved k are kept and
+ *	  added at the end.
+ */
+
+#define GT_INLINE static inline __attribute__((always_inline))
+
+/* acc[s] += A column k (m values) x B row k, for one k. */
+GT_INLINE GT_TARGET void
+gt_step(const int m, const int s, const float *a, const float *b, GT_VEC acc[4][GT_MR][GT_NV])
+{
+	GT_VEC		bv[GT_NV];
+
+#pragma GCC unroll 4
+	for (int v = 0; v < GT_NV; v++)
+		bv[v] = GT_LOAD(b + GT_W * v);
+#pragma GCC unroll 16
+	for (int i = 0; i < m; i++)
+	{
+		GT_VEC		ai = GT_BCAST(a + i);
+
+#pragma GCC unroll 4
+		for (int v = 0; v < GT_NV; v++)
+			acc[s][i][v] = GT_FMA(ai, bv[v], acc[s][i][v]);
+	}
+}
+
+/*
+ * acc[0] = Ap @ Bp over kc steps, prefetching the C tile (m rows, ldc)
+ * the epilogue will update; m is a constant in every instance.
+ */
+GT_INLINE GT_TARGET void
+gt_accumulate(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
+			  const float *c, int64_t ldc, GT_VEC acc[4][GT_MR][GT_NV])
+{
+	const int	sets = m * GT_NV >= 8 ? 1 : m * GT_NV >= 4 ? 2 : 4;
+	int64_t		k = 0;
+
+#pragma GCC unroll 16
+	for (int i = 0; i < m; i++)
+	{
+		_mm_prefetch((const char *) (c + i * ldc), _MM_HINT_T0);
+		_mm_prefetch((const char *) (c + i * ldc + GT_W * GT_NV - 1), _MM_HINT_T0);
+	}
+
+#pragma GCC unroll 4
+	for (int s = 0; s < sets; s++)
+#pragma GCC unroll 16
+		for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+			for (int v = 0; v < GT_NV; v++)
+				acc[s][i][v] = GT_ZERO();
+#pragma GCC unroll 4
+	for (; k + sets <= kc; k += sets)
+	{
+#pragma GCC unroll 4
+		for (int s = 0; s < sets; s++)
+			gt_step(m, s, a + s * GT_MR, b + s * ldb, acc);
+		a += sets * GT_MR;
+		b += sets * ldb;
+	}
+	for (; k < kc; k++)
+	{
+		gt_step(m, 0, a, b, acc);
+		a += GT_MR;
+		b += ldb;
+	}
+#pragma GCC unroll 4
+	for (int s = 1; s < sets; s++)
+#pragma GCC unroll 16
+		for (int i = 0; i < m; i++)
+#pragma GCC unroll 4
+			for (int v = 0; v < GT_NV; v++)
+				acc[0][i][v] = GT_ADD(acc[0][i][v], acc[s][i][v]);
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Kernel cases for MatMul and Gemm (engine/ops/ops_matmul.c over src/gemm.c).
+
+    make_gemm_cases.py OUT_DIR
+
+run_kernel_tests.py --isa portable|avx2|avx512 runs them on the portable
+C, AVX2 and AVX-512 GEMM microkernels (the test command runs all three),
+so each kernel takes: constant B packed at load
+(MatMul, Gemm with and without transB), constant A packed (MatMul W @ x),
+non-constant operands packed per call, the few-row paths (M = 1..4), odd
+M, N, K that leave tile edges, K and M past the cache blocks (KC = 256,
+MC = 112), broadcast batch MatMul, 1-D operands, Gemm's transA, transB,
+alpha, beta and every C broadcast, and the optimizer's fusions: Add of a
+bias into MatMul, Relu into Gemm.
+"""
+import sys
+
+import numpy as np
+from onnx import helper
+
+from cases import make_model, write_case
+
+F = np.float32
+rng = np.random.default_rng(13)
+CASES = []
+
+
+def rnd(*shape):
+    return rng.uniform(-1, 1, size=shape).astype(F)
+
+
+def case(name, nodes, inputs, inits, feed, k):
+    """Record a one-output case; K sets the tolerance (float sums of K terms)."""
+    outs = {nodes[-1].output[0]: (F, None)}
+    m = make_model(nodes, {n: (F, list(feed[n].shape)) for n in inputs}, outs,
+                   initializers=list(inits.items()))
+    CASES.append((name, m, feed, 1e-4, 1e-5 * max(1.0, k / 8.0)))
+
+
+def matmul(name, a_shape, b_shape, const_a=False, const_b=False, bias=None, bias_first=False):
+    a, b = rnd(*a_shape), rnd(*b_shape)
+    inits, feed, inputs = {}, {}, []
+    for n, v, c in (("a", a, const_a), ("b", b, const_b)):
+        if c:
+            inits[n] = v
+        else:
+            feed[n] = v
+            inputs.append(n)
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["mm" if bias is not None else "y"])]
+    if bias is not None:
+        inits["bias"] = rnd(bias)
+        nodes.append(helper.make_node("Add", ["bias", "mm"] if bias_first else ["mm", "bias"], ["y"]))
+    case(name, nodes, inputs, inits, feed, a_shape[-1])
+
+
+def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b=True, relu=False):
+    a = rnd(*((K, M) if ta else (M, K)))
+    b = rnd(*((N, K) if tb else (K, N)))
+    attrs = {"transA": ta, "transB": tb}
+    if alpha is not None:
+        attrs["alpha"] = alpha
+    if beta is not None:
+        attrs["beta"] = beta
+    inits, feed, inputs = {}, {"a": a}, ["a"]
+    if const_b:
+        inits["b"] = b
+    else:
+        feed["b"] = b
+        inputs.append("b")
+    ins = ["a", "b"]
+    if c_shape is not None:
+        inits["c"] = rnd(*c_shape)
+        ins.append("c")
+    nodes = [helper.make_node("Gemm", ins, ["g" if relu else "y"], **attrs)]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["g"], ["y"]))
+    case(name, nodes, inputs, inits, feed, K)
+
+
+def build():
+    # MatMul, constant B packed at load: few rows, odd edges, past the blocks
+    for M, K, N in ((1, 64, 70), (2, 33, 45), (3, 5, 32), (4, 300, 33), (5, 1, 7), (17, 70, 1),
+                    (14, 256, 32), (130, 300, 100), (1, 600, 40)):
+        matmul("matmul_constb_%dx%dx%d" % (M, K, N), (M, K), (K, N), const_b=True)
+        matmul("matmul_inputb_%dx%dx%d" % (M, K, N), (M, K), (K, N))
+    matmul("matmul_constb_batched_a", (2, 3, 7, 20), (20, 19), const_b=True)
+    matmul("matmul_consta", (29, 40), (40, 50), const_a=True)
+    matmul("matmul_consta_batched_b", (6, 9), (3, 9, 35), const_a=True)
+    matmul("matmul_consta_vector_b", (31, 12), (12,), const_a=True)
+    matmul("matmul_vector_a_constb", (37,), (37, 18), const_b=True)
+    matmul("matmul_constb_vector", (5, 23), (23,), const_b=True)
+    matmul("matmul_broadcast_batch", (2, 1, 4, 13), (3, 13, 21))
+    matmul("matmul_broadcast_batch_b", (5, 17), (2, 3, 17, 6))
+    matmul("matmul_batch_both", (4, 9, 30), (4, 30, 11))
+    matmul("matmul_k0_bias", (3, 0), (0, 5), const_b=True, bias=5)
+    # fused bias: MatMul + Add(bias), either order, packed or not
+    matmul("matmul_bias_constb", (3, 50), (50, 40), const_b=True, bias=40)
+    matmul("matmul_bias_first_constb", (1, 50), (50, 40), const_b=True, bias=40, bias_first=True)
+    matmul("matmul_bias_inputb", (20, 30), (30, 33), bias=33)
+    matmul("matmul_bias_batched", (2, 7, 30), (30, 17), const_b=True, bias=17)
+    # Gemm: transposes, alpha/beta, C broadcast, packed or per call, fused Relu
+    for ta in (0, 1):
+        for tb in (0, 1):
+            gemm("gemm_t%d%d_constb" % (ta, tb), 19, 37, 45, ta, tb, c_shape=(37,))
+            gemm("gemm_t%d%d_inputb" % (ta, tb), 19, 37, 45, ta, tb, alpha=0.5, beta=2.0,
+                 c_shape=(19, 37), const_b=False)
+    # square weights: a transposition mistake in packing cannot hide behind a shape check
+    gemm("gemm_square_t01_constb", 7, 40, 40, tb=1, c_shape=(40,))
+    gemm("gemm_square_t10_constb", 40, 9, 40, ta=1, c_shape=(9,))
+    matmul("matmul_square_consta", (24, 24), (24, 5), const_a=True)
+    gemm("gemm_linear_m1", 1, 100, 64, tb=1, c_shape=(100,))
+    gemm("gemm_linear_m3", 3, 33, 300, tb=1, c_shape=(1, 33))
+    gemm("gemm_c_column", 9, 20, 8, c_shape=(9, 1), alpha=-1.5, beta=0.25)
+    gemm("gemm_c_scalar", 9, 20, 8, c_shape=(1,))
+    gemm("gemm_no_c", 16, 31, 17, alpha=2.0)
+    gemm("gemm_beta0_with_c", 16, 31, 17, beta=0.0, c_shape=(16, 31))
+    gemm("gemm_relu_constb", 40, 64, 100, tb=1, c_shape=(64,), relu=True)
+    gemm("gemm_relu_inputb", 3, 29, 10, c_shape=(29,), const_b=False, relu=True)
+    gemm("gemm_large", 150, 70, 520, tb=1, c_shape=(70,))
+
+
+def main():
+    out = sys.argv[1]
+    build()
+    for name, m, feed, rtol, atol in CASES:
+        write_case(out, name, m, feed, rtol=rtol, atol=atol)
+
+
+if __name__ == "__main__":
+    main()

@@ -581,6 +581,27 @@ push_expr(SkeletonContext *ctx, Node *expr)
 }
 
 static bool
+placeholder_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, CaseTestExpr) || IsA(node, CoerceToDomainValue) || IsA(node, SetToDefault))
+		return true;
+	return expression_tree_walker(node, placeholder_walker, context);
+}
+
+/*
+ * Whether expr holds a placeholder for a value its enclosing node supplies
+ * (an array coercion's element, a CASE's test value, a domain's value):
+ * it means nothing outside that node, so it cannot move below.
+ */
+static bool
+contain_placeholder(Node *expr)
+{
+	return placeholder_walker(expr, NULL);
+}
+
+static bool
 contains_call_walker(Node *node, SkeletonContext *ctx)
 {
 	if (node == NULL)
@@ -609,8 +630,11 @@ skeleton_mutator(Node *node, SkeletonContext *ctx)
 		return copyObject(node);
 	if (IsA(node, Var))
 		return (Node *) var_for(INDEX_VAR, push_expr(ctx, node), node);
-	if (ctx->subtrees && !IsA(node, Param) && !IsA(node, List) &&
-		!contains_call_walker(node, ctx) && !contain_volatile_functions(node))
+	/* parts of an expression, not expressions: only their contents move */
+	if (IsA(node, List) || IsA(node, CaseWhen) || IsA(node, TargetEntry))
+		return expression_tree_mutator(node, skeleton_mutator, ctx);
+	if (ctx->subtrees && !IsA(node, Param) && !contains_call_walker(node, ctx) &&
+		!contain_volatile_functions(node) && !contain_placeholder(node))
 		return (Node *) var_for(INDEX_VAR, push_expr(ctx, node), node);
 	if (IsA(node, SubPlan) || IsA(node, AlternativeSubPlan) || IsA(node, Aggref) ||
 		IsA(node, WindowFunc) || IsA(node, GroupingFunc) || IsA(node, PlaceHolderVar))

@@ -11,6 +11,17 @@ CREATE TABLE ab_rows AS
 SELECT g AS id, g % 3 AS grp, ARRAY[g, 1, -g, 0.5]::float4[] AS f FROM generate_series(1, 10) g;
 UPDATE ab_rows SET f = NULL WHERE id = 4;
 ANALYZE ab_rows;
+-- the node's lines of EXPLAIN ANALYZE (other lines differ between majors)
+CREATE FUNCTION pg_temp.batch_lines(q text) RETURNS SETOF text LANGUAGE plpgsql AS $$
+DECLARE
+	l text;
+BEGIN
+	FOR l IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
+		IF l ~ 'OnnxBatch|Models|Batch|Model |Removed' THEN
+			RETURN NEXT regexp_replace(l, ' \(actual.*\)$', '');
+		END IF;
+	END LOOP;
+END $$;
 
 -- the target list, a named output, NULL input gives NULL (values rounded:
 -- the last bits depend on the CPU's instruction set)
@@ -39,10 +50,17 @@ SELECT a.id, onnx_predict('ab_lin', a.f), onnx_predict('ab_mlp', b.f),
 FROM ab_rows a JOIN ab_rows b ON a.id = b.id + 1;
 
 -- EXPLAIN ANALYZE: batches, rows and the rows evaluated one by one per model
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT id, onnx_predict('ab_lin', f) FROM ab_rows;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON)
-SELECT id FROM ab_rows WHERE (onnx_predict('ab_lin', f))[1] > 0;
+SELECT pg_temp.batch_lines($$SELECT id, onnx_predict('ab_lin', f) FROM ab_rows$$);
+SELECT pg_temp.batch_lines($$SELECT id FROM ab_rows WHERE (onnx_predict('ab_lin', f))[1] > 0$$);
+-- in JSON: one object per model
+CREATE FUNCTION pg_temp.model_runs(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+	plan json;
+BEGIN
+	EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF, FORMAT JSON) ' || q INTO plan;
+	RETURN jsonb_path_query_first(plan::jsonb, '$.**."Model Runs"');
+END $$;
+SELECT pg_temp.model_runs($$SELECT id, onnx_predict('ab_lin', f), onnx_predict('ab_mlp', f) FROM ab_rows$$);
 
 -- what stays per row: volatile arguments, a model name per row, a call
 -- under CASE, onnx.auto_batch off
@@ -60,7 +78,7 @@ SET plan_cache_mode = force_generic_plan;
 PREPARE ab_q AS SELECT id, onnx_predict('ab_lin', f)::numeric(10,4)[] FROM ab_rows;
 EXECUTE ab_q;
 SET onnx.auto_batch = off;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE ab_q;
+SELECT pg_temp.batch_lines('EXECUTE ab_q');
 EXECUTE ab_q;
 RESET onnx.auto_batch;
 RESET plan_cache_mode;
@@ -81,8 +99,7 @@ SELECT id, onnx_run('ab_lin', '{"input": [[1, 2]]}') FROM ab_rows;
 -- a row of two samples is evaluated alone, as onnx_predict takes it
 UPDATE ab_bad SET f = f || f WHERE id = 2;
 UPDATE ab_bad SET f = '{7,7,7,7}' WHERE id = 7;
-EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF)
-SELECT id, onnx_predict('ab_lin', f) FROM ab_bad;
+SELECT pg_temp.batch_lines($$SELECT id, onnx_predict('ab_lin', f) FROM ab_bad$$);
 SELECT id, array_length(onnx_predict('ab_lin', f), 1) FROM ab_bad ORDER BY id;
 
 DROP TABLE ab_rows, ab_bad;

@@ -55,6 +55,7 @@ def main():
     n = args.rows
     connect = fresh_database("onnx_bench_auto_batch")
     c = connect()
+    c.prepare_threshold = None     # a cached plan would keep the setting it was made with
     c.execute("SET max_parallel_workers_per_gather = 0")
     pid = c.execute("SELECT pg_backend_pid()").fetchone()[0]
     stat = "/proc/%d/schedstat" % pid

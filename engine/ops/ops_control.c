@@ -43,7 +43,7 @@ void
 onnx_ctl_drop(OnnxKernelCtx *ctx, OnnxValue *v)
 {
 	onnx_kernel_uncharge(ctx, v);
-	onnx_value_release(onnx_kernel_allocator(ctx), v);
+	onnx_kernel_release(ctx, v);
 }
 
 OnnxStatus
@@ -58,13 +58,13 @@ onnx_ctl_list_push(OnnxKernelCtx *ctx, OnnxValueList *l, OnnxValue *v)
 
 		if ((uint64_t) cap > SIZE_MAX / sizeof(OnnxValue))
 		{
-			onnx_value_release(onnx_kernel_allocator(ctx), v);
+			onnx_kernel_release(ctx, v);
 			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "too many values");
 		}
 		nv = onnx_kernel_alloc(ctx, sizeof(OnnxValue) * (size_t) cap);
 		if (nv == NULL)
 		{
-			onnx_value_release(onnx_kernel_allocator(ctx), v);
+			onnx_kernel_release(ctx, v);
 			return ctx->err->status;
 		}
 		if (l->n)
@@ -75,7 +75,7 @@ onnx_ctl_list_push(OnnxKernelCtx *ctx, OnnxValueList *l, OnnxValue *v)
 	}
 	if ((st = onnx_kernel_charge(ctx, v)) != ONNX_OK)
 	{
-		onnx_value_release(onnx_kernel_allocator(ctx), v);
+		onnx_kernel_release(ctx, v);
 		return st;
 	}
 	l->v[l->n++] = *v;
@@ -180,7 +180,7 @@ emit(OnnxKernelCtx *ctx, int i, OnnxValue *v)
 	onnx_kernel_uncharge(ctx, v);
 	if (i >= ctx->n_outputs)
 	{
-		onnx_value_release(onnx_kernel_allocator(ctx), v);
+		onnx_kernel_release(ctx, v);
 		return ONNX_OK;
 	}
 	return onnx_out_value(ctx, i, v);
@@ -191,7 +191,7 @@ static void
 release_all(OnnxKernelCtx *ctx, OnnxValue *v, int n)
 {
 	for (int i = 0; v && i < n; i++)
-		onnx_value_release(onnx_kernel_allocator(ctx), &v[i]);
+		onnx_kernel_release(ctx, &v[i]);
 }
 
 /* Zeroed kernel memory for n values. */
@@ -233,7 +233,7 @@ take_slice(OnnxKernelCtx *ctx, const OnnxTensor *x, int axis, int64_t idx, OnnxV
 		if ((st = onnx_ctl_copy_elems(ctx, &out->tensor, o * inner, x,
 									  (o * x->dims[axis] + idx) * inner, inner)) != ONNX_OK)
 		{
-			onnx_value_release(onnx_kernel_allocator(ctx), out);
+			onnx_kernel_release(ctx, out);
 			return st;
 		}
 	return ONNX_OK;
@@ -387,14 +387,17 @@ static OnnxStatus
 run_if(OnnxKernelCtx *ctx)
 {
 	const OnnxGraph *g;
-	OnnxValue  *outs;
+	OnnxValue	few[8];
+	OnnxValue  *outs = few;
 	OnnxStatus	st;
 	bool		cond;
 
 	if (!onnx_ctl_cond(ctx, onnx_in(ctx, 0), "If condition", &cond))
 		return ctx->err->status;
 	g = onnx_ctl_graph_attr(ctx->node, cond ? "then_branch" : "else_branch");
-	if ((outs = values_alloc(ctx, g->n_outputs)) == NULL)
+	if (g->n_outputs <= 8)
+		memset(few, 0, sizeof(few));
+	else if ((outs = values_alloc(ctx, g->n_outputs)) == NULL)
 		return ctx->err->status;
 	st = onnx_kernel_run_subgraph(ctx, g, 0, NULL, outs);
 	for (int i = 0; st == ONNX_OK && i < g->n_outputs; i++)
@@ -403,7 +406,8 @@ run_if(OnnxKernelCtx *ctx)
 			st = onnx_out_value(ctx, i, &outs[i]);
 	}
 	release_all(ctx, outs, g->n_outputs);
-	onnx_kernel_free(ctx, outs);
+	if (outs != few)
+		onnx_kernel_free(ctx, outs);
 	return st;
 }
 
@@ -555,7 +559,7 @@ run_loop(OnnxKernelCtx *ctx)
 			st = ctx->err->status;
 			goto done;
 		}
-		onnx_value_release(onnx_kernel_allocator(ctx), &out[0]);
+		onnx_kernel_release(ctx, &out[0]);
 		for (int i = 0; i < nv; i++)
 		{
 			if (have)
@@ -569,7 +573,7 @@ run_loop(OnnxKernelCtx *ctx)
 			{
 				/* the uncharged ones must not be uncharged at the end */
 				for (int k = i; k < nv; k++)
-					onnx_value_release(onnx_kernel_allocator(ctx), &cur[k]);
+					onnx_kernel_release(ctx, &cur[k]);
 				goto done;
 			}
 		for (int k = 0; k < nk; k++)
@@ -635,6 +639,45 @@ typedef struct ScanRun
 } ScanRun;
 
 /*
+ * Row idx of x (dims[0] > idx) along axis 0 as a view into x's data, for
+ * a Scan body input: no copy, not owned (never released), valid while x
+ * is.  The body only reads its inputs and hands out copies of them.
+ */
+static void
+row_view(const OnnxTensor *x, int64_t idx, OnnxValue *out)
+{
+	int64_t		inner = x->count / x->dims[0];
+	size_t		es = onnx_dtype_size(x->dtype);
+
+	memset(out, 0, sizeof(*out));
+	out->kind = ONNX_VALUE_TENSOR;
+	out->tensor.dtype = x->dtype;
+	out->tensor.rank = x->rank - 1;
+	for (int d = 1; d < x->rank; d++)
+		out->tensor.dims[d - 1] = x->dims[d];
+	out->tensor.count = inner;
+	out->tensor.nbytes = (size_t) inner * es;
+	out->tensor.data = (char *) x->data + (size_t) (idx * inner) * es;
+	out->tensor.device = x->device;
+}
+
+/* Whether Scan reads input j of sr as row views (axis 0, not strings). */
+#define SCAN_VIEWS(sr, j) ((sr)->axes[j] == 0 && (sr)->xs[j]->dtype != ONNX_DTYPE_STRING)
+
+/* Release the scan input slices of one iteration (views are only forgotten). */
+static void
+release_slices(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *slices)
+{
+	for (int j = 0; j < sr->n_in; j++)
+	{
+		if (SCAN_VIEWS(sr, j))
+			memset(&slices[j], 0, sizeof(OnnxValue));
+		else
+			onnx_kernel_release(ctx, &slices[j]);
+	}
+}
+
+/*
  * Run the body len times.  states (n_state values) receive the final
  * state and lists (n_out) the scan output items, both charged and owned
  * by the kernel, also on failure (release with onnx_ctl_drop and
@@ -662,12 +705,18 @@ scan_iterate(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *states, OnnxValue
 		for (int i = 0; i < sr->n_state; i++)
 			in[i] = have ? states[i] : sr->state0[i];
 		for (int j = 0; j < sr->n_in; j++)
-			if ((st = take_slice(ctx, sr->xs[j], sr->axes[j], sr->rev[j] ? sr->len - 1 - t : t,
-								 &in[sr->n_state + j])) != ONNX_OK)
+		{
+			int64_t		idx = sr->rev[j] ? sr->len - 1 - t : t;
+
+			if (SCAN_VIEWS(sr, j))
+				row_view(sr->xs[j], idx, &in[sr->n_state + j]);
+			else if ((st = take_slice(ctx, sr->xs[j], sr->axes[j], idx,
+									  &in[sr->n_state + j])) != ONNX_OK)
 				goto done;
+		}
 		memset(out, 0, sizeof(OnnxValue) * (size_t) nout);
 		st = onnx_kernel_run_subgraph(ctx, sr->body, nin, in, out);
-		release_all(ctx, in + sr->n_state, sr->n_in);
+		release_slices(ctx, sr, in + sr->n_state);
 		if (st != ONNX_OK)
 			goto done;
 		for (int i = 0; i < sr->n_state; i++)
@@ -682,7 +731,7 @@ scan_iterate(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *states, OnnxValue
 			if ((st = onnx_kernel_charge(ctx, &states[i])) != ONNX_OK)
 			{
 				for (int k = i; k < sr->n_state; k++)
-					onnx_value_release(onnx_kernel_allocator(ctx), &states[k]);
+					onnx_kernel_release(ctx, &states[k]);
 				goto done;
 			}
 		for (int k = 0; k < sr->n_out; k++)
@@ -697,13 +746,13 @@ scan_iterate(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *states, OnnxValue
 				goto done;
 			if ((st = onnx_kernel_charge(ctx, &states[i])) != ONNX_OK)
 			{
-				onnx_value_release(onnx_kernel_allocator(ctx), &states[i]);
+				onnx_kernel_release(ctx, &states[i]);
 				goto done;
 			}
 		}
 done:
 	if (in)
-		release_all(ctx, in + sr->n_state, sr->n_in);
+		release_slices(ctx, sr, in + sr->n_state);
 	if (out)
 		release_all(ctx, out, nout);
 	onnx_kernel_free(ctx, in);

@@ -14,12 +14,18 @@
  */
 #include <math.h>
 
+#include "fused_act.h"
+#include "gemm.h"
 #include "op_tables.h"
+#include "conv_depthwise.h"
+#include "conv_direct.h"
+#include "conv_transpose.h"
 #include "conv_pool_quant_util.h"
 
 #ifndef COL_BUDGET
 #define COL_BUDGET ((int64_t) 2 << 20)
 #endif	/* bytes of im2col buffer */
+#define CONV_TILE_BYTES ((int64_t) 512 << 10)	/* bytes of a pointwise output tile */
 #define BLAS_DIM_MAX ((int64_t) INT32_MAX)
 #define GATHER_MAP_MAX ((int64_t) 1024)	/* entries of a gather map */
 
@@ -165,26 +171,30 @@ DEFINE_IM2COL(double, f64)
 
 /*
  * One im2col row of a stride-1 2-D window whose output width equals the
- * input width W: dst (OH, W)[oh][j] = plane (H, W)[oh + hoff][j + koff],
- * zero outside the plane.  The valid output rows read one contiguous
- * block of the plane, so it is copied at once and the columns outside
- * [lo, hi) (wrapped in from neighbouring rows) are zeroed after.
+ * input width W, for output rows [oh0, oh1):
+ * dst (oh1-oh0, W)[oh-oh0][j] = plane (H, W)[oh + hoff][j + koff], zero
+ * outside the plane.  The valid output rows read one contiguous block of
+ * the plane, so it is copied at once and the columns outside [lo, hi)
+ * (wrapped in from neighbouring rows) are zeroed after.
  */
 #define DEFINE_SHIFTED_PLANE(T, SFX) \
 static void \
-shifted_plane_##SFX(const T *plane, int64_t H, int64_t W, int64_t OH, int64_t hoff, \
-					int64_t koff, int64_t lo, int64_t hi, T *dst) \
+shifted_plane_##SFX(const T *plane, int64_t H, int64_t W, int64_t oh0, int64_t oh1, \
+					int64_t hoff, int64_t koff, int64_t lo, int64_t hi, T *dst) \
 { \
-	int64_t		r0 = hoff < 0 ? -hoff : 0, \
-				r1 = H - hoff < OH ? H - hoff : OH; \
+	int64_t		r0 = -hoff > oh0 ? -hoff : oh0, \
+				r1 = H - hoff < oh1 ? H - hoff : oh1, \
+				OH = oh1 - oh0; \
 \
 	if (r1 <= r0 || hi <= lo) \
 	{ \
 		memset(dst, 0, sizeof(T) * OH * W); \
 		return; \
 	} \
+	r0 -= oh0; \
+	r1 -= oh0; \
 	memset(dst, 0, sizeof(T) * (r0 * W + lo)); \
-	memcpy(dst + r0 * W + lo, plane + (r0 + hoff) * W + lo + koff, \
+	memcpy(dst + r0 * W + lo, plane + (r0 + oh0 + hoff) * W + lo + koff, \
 		   sizeof(T) * ((r1 - 1 - r0) * W + hi - lo)); \
 	for (int64_t r = r0; r < r1; r++) \
 	{ \
@@ -200,17 +210,18 @@ DEFINE_SHIFTED_PLANE(float, f32)
 DEFINE_SHIFTED_PLANE(double, f64)
 
 /*
- * 2-D gather of whole images: img (channels, H, W) -> col (channels*KH*KW,
- * OH*OW), rows ld apart; the same result as im2col over all positions,
- * with the bounds of each kernel tap worked out once per tap and row.
+ * 2-D gather of output rows [oh0, oh1) of whole images: img (channels,
+ * H, W) -> col (channels*KH*KW, (oh1-oh0)*OW), rows ld apart; the same
+ * result as im2col over those positions, with the bounds of each kernel
+ * tap worked out once per tap and row.
  */
 #define DEFINE_IM2COL_2D(T, SFX) \
 static void \
-im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, T *col, int64_t ld) \
+im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, int64_t oh0, int64_t oh1, \
+				T *col, int64_t ld) \
 { \
 	int64_t		H = g->in[0], \
 				Wd = g->in[1], \
-				OH = g->out[0], \
 				OW = g->out[1], \
 				sh = g->s[0], \
 				sw = g->s[1]; \
@@ -230,14 +241,14 @@ im2col_2d_##SFX(const ConvGeom *g, const T *img, int64_t channels, T *col, int64
 					lo = hi; \
 				if (sh == 1 && sw == 1 && OW == Wd) \
 				{ \
-					shifted_plane_##SFX(img + c * H * Wd, H, Wd, OH, kh * g->d[0] - g->pb[0], \
-										koff, lo, hi, dst); \
+					shifted_plane_##SFX(img + c * H * Wd, H, Wd, oh0, oh1, \
+										kh * g->d[0] - g->pb[0], koff, lo, hi, dst); \
 					continue; \
 				} \
-				for (int64_t oh = 0; oh < OH; oh++) \
+				for (int64_t oh = oh0; oh < oh1; oh++) \
 				{ \
 					int64_t		ih = oh * sh + kh * g->d[0] - g->pb[0]; \
-					T		   *d = dst + oh * OW; \
+					T		   *d = dst + (oh - oh0) * OW; \
 					const T    *src = img + (c * H + ih) * Wd + koff; \
 \
 					if (ih < 0 || ih >= H) \
@@ -288,7 +299,7 @@ gather_map_build(const ConvGeom *g, int32_t *map)
 /*
  * im2col gather of positions [p0, p0 + nc) into col (rows ld apart):
  * through map (whole images, see gather_map_build) when given, else the
- * 2-D whole-image path, else the general one.
+ * 2-D path for whole output rows, else the general one.
  */
 #define DEFINE_GATHER(T, SFX) \
 static inline void \
@@ -314,8 +325,8 @@ gather_##SFX(const ConvGeom *g, const T *img, int64_t channels, int64_t p0, int6
 			} \
 		} \
 	} \
-	else if (g->nsp == 2 && p0 == 0 && nc == g->out_size) \
-		im2col_2d_##SFX(g, img, channels, col, ld); \
+	else if (g->nsp == 2 && g->out[1] > 0 && p0 % g->out[1] == 0 && nc % g->out[1] == 0) \
+		im2col_2d_##SFX(g, img, channels, p0 / g->out[1], (p0 + nc) / g->out[1], col, ld); \
 	else \
 		im2col_##SFX(g, (T *) img, channels, p0, nc, col, ld, false); \
 }
@@ -431,6 +442,46 @@ DEFINE_DEPTHWISE(float, f32)
 DEFINE_DEPTHWISE(double, f64)
 
 /*
+ * Kernel state of a Conv with constant float32 weights, built at load (pack
+ * hook, conv_pack): the weights packed for conv_direct.c, or for the GEMM
+ * path one packed A operand per group (W_g (M/g, K) in Y_g = W_g @ col).
+ */
+typedef struct ConvPrepared
+{
+	const void *w_data;			/* the weights it was made from */
+	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
+	const OnnxGemmPacked **gemm_w;	/* per group, packed for onnx_sgemm_packed */
+	int64_t		gemm_mg,
+				gemm_k;			/* their shape: M/group x C/group * taps */
+} ConvPrepared;
+
+/*
+ * The GEMM of the convolution cores, Y_g (Mg, n) = W_g (Mg, K) @ B (K, n):
+ * on the group's weights packed at load when there are some (float32),
+ * else on W_g itself.  w is the whole weight tensor, wg the group's rows.
+ */
+static void
+conv_gemm_f32(OnnxKernelCtx *ctx, const float *w, const float *wg, int64_t Mg, int64_t n,
+			  int64_t K, const float *b, int64_t ldb, float *c, int64_t ldc)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+
+	if (cp && cp->gemm_w && cp->w_data == (const void *) w && cp->gemm_mg == Mg &&
+		cp->gemm_k == K)
+		onnx_sgemm_packed(Mg, n, K, 1.0f, false, NULL, 0, cp->gemm_w[(wg - w) / (Mg * K)],
+						  false, b, ldb, NULL, 0.0f, c, ldc, onnx_kernel_threads(ctx));
+	else
+		onnx_blas_sgemm(false, false, Mg, n, K, 1.0f, wg, K, b, ldb, 0.0f, c, ldc);
+}
+
+static void
+conv_gemm_f64(OnnxKernelCtx *ctx, const double *w, const double *wg, int64_t Mg, int64_t n,
+			  int64_t K, const double *b, int64_t ldb, double *c, int64_t ldc)
+{
+	onnx_blas_dgemm(false, false, Mg, n, K, 1.0, wg, K, b, ldb, 0.0, c, ldc);
+}
+
+/*
  * Images per GEMM for the batched path: as many whole images of P output
  * positions as fit both the column buffer (K rows) and the GEMM result
  * (Mg rows) in COL_BUDGET bytes each, at most N.  Below 2 the per-image
@@ -447,20 +498,32 @@ conv_batch_images(int64_t N, int64_t K, int64_t Mg, int64_t P, size_t elem)
 	return nb < N ? nb : N;
 }
 
+/* Y rows (rows, n), ld apart, in place: act(y + bias[r]) in double (float64 convolutions). */
+static void
+act_rows_f64(const OnnxFusedAct *act, double *y, int64_t rows, int64_t n, int64_t ld,
+			 const double *bias)
+{
+	if (!onnx_act_is_set(act) && bias == NULL)
+		return;
+	for (int64_t r = 0; r < rows; r++)
+		for (int64_t i = 0; i < n; i++)
+			y[r * ld + i] = onnx_act_f64(act, y[r * ld + i] + (bias ? bias[r] : 0));
+}
+
 /*
  * Batched conv for small output images (K, Mg, P > 0): per run of nb
  * images and group, col (K, cnt*P) holds the images' im2col blocks side by
  * side, one GEMM gives t (Mg, cnt*P) = W_g (Mg, K) @ col, and t is
- * scattered to Y (N, M, P) with the bias added.  One GEMM with many
- * columns instead of one per image amortises the packing of W.
+ * copied to Y (N, M, P) with the bias and the activation.  One GEMM with
+ * many columns instead of one per image amortises the packing of W.
  * col holds K*nb*P elements, t Mg*nb*P; map is NULL or the geometry's
  * gather map.
  */
 #define DEFINE_CONV_BATCHED(T, SFX, GEMM) \
 static OnnxStatus \
 conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
-				   const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group, \
-				   int64_t K, int64_t nb, T *col, T *t, const int32_t *map) \
+				   const T *b, const OnnxFusedAct *act, T *y, int64_t N, int64_t C, int64_t M, \
+				   int64_t group, int64_t K, int64_t nb, T *col, T *t, const int32_t *map) \
 { \
 	int64_t		Cg = C / group, \
 				Mg = M / group, \
@@ -478,38 +541,74 @@ conv_batched_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w
 			for (int64_t j = 0; j < cnt; j++) \
 				gather_##SFX(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, 0, P, \
 							 col + j * P, ld, map); \
-			GEMM(false, false, Mg, ld, K, 1, w + gi * Mg * K, K, col, ld, 0, t, ld); \
+			CONV_GEMM_##SFX(ctx, w, w + gi * Mg * K, Mg, ld, K, col, ld, t, ld); \
 			for (int64_t j = 0; j < cnt; j++) \
-				for (int64_t m = 0; m < Mg; m++) \
-				{ \
-					T		   *ym = y + ((n0 + j) * M + gi * Mg + m) * P; \
-					const T    *tm = t + m * ld + j * P; \
-					T			bv = b ? b[gi * Mg + m] : 0; \
+			{ \
+				T		   *yg = y + ((n0 + j) * M + gi * Mg) * P; \
 \
-					for (int64_t p = 0; p < P; p++) \
-						ym[p] = tm[p] + bv; \
-				} \
+				for (int64_t m = 0; m < Mg; m++) \
+					memcpy(yg + m * P, t + m * ld + j * P, sizeof(T) * (size_t) P); \
+				act_rows_##SFX(act, yg, Mg, P, P, b ? b + gi * Mg : NULL); \
+			} \
 		} \
 	} \
 	return ONNX_OK; \
 }
 
-DEFINE_CONV_BATCHED(float, f32, onnx_blas_sgemm)
-DEFINE_CONV_BATCHED(double, f64, onnx_blas_dgemm)
+/* the float32 epilogue under the name the macros use */
+#define act_rows_f32 onnx_act_rows_f32
+
+#define CONV_GEMM_f32 conv_gemm_f32
+#define CONV_GEMM_f64 conv_gemm_f64
+DEFINE_CONV_BATCHED(float, f32, unused)
+DEFINE_CONV_BATCHED(double, f64, unused)
+
+/*
+ * Output positions per tile of the GEMM path: whole output rows of a 2-D
+ * geometry (so the row gather applies), at least one row unless one
+ * row's columns exceed 4 * COL_BUDGET bytes; for the
+ * pointwise path (no column buffer, rows = 0) a tile of Y that stays in
+ * cache for the epilogue.
+ */
+static int64_t
+conv_tile(const ConvGeom *g, int64_t rows, int64_t Mg, size_t elem)
+{
+	int64_t		P = g->out_size,
+				nc;
+
+	if (rows == 0)
+	{
+		nc = CONV_TILE_BYTES / (int64_t) elem / (Mg > 0 ? Mg : 1);
+		nc = nc < 256 ? 256 : nc / 16 * 16;
+		return nc < P ? nc : P;
+	}
+	nc = col_chunk(rows, P, elem);
+	if (g->nsp == 2 && g->out[1] > 0 && nc < P &&
+		g->out[1] <= 4 * COL_BUDGET / (int64_t) elem / rows)
+	{
+		int64_t		OW = g->out[1];
+
+		nc = nc < OW ? OW : nc / OW * OW;
+	}
+	return nc;
+}
 
 /*
  * Conv core: X (N,C,in...), W (M,C/group,k...), B (M) or NULL
- *	 -> Y (N,M,out...), Y zeroed on entry.
- * Per image and group: Y_g (M/g, P) = W_g (M/g, K) @ col (K, P) + bias
- * with K = C/g * prod(k), P = prod(out); the bias is written first and
- * accumulated into by the GEMM (beta = 1).  Small output images of a
- * batch go through conv_batched (several images per GEMM); depthwise
- * kernels through depthwise.
+ *	 -> Y (N,M,out...) = act(conv + B), every element written.
+ * Per image, group and tile of output positions [p0, p0 + nc):
+ *	 Y_g[:, p0..] (M/g, nc) = W_g (M/g, K) @ col (K, nc)
+ * with K = C/g * prod(k), col the tile's im2col block (X_g itself for a
+ * pointwise window), then the bias and the activation over the tile while
+ * it is in cache.  Small output images of a batch go through
+ * conv_batched (several images per GEMM); depthwise kernels that
+ * conv_depthwise.c does not take through depthwise.
  */
 #define DEFINE_CONV_CORE(T, SFX, GEMM) \
 static OnnxStatus \
 conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
-				const T *b, T *y, int64_t N, int64_t C, int64_t M, int64_t group) \
+				const T *b, const OnnxFusedAct *act, T *y, int64_t N, int64_t C, int64_t M, \
+				int64_t group) \
 { \
 	int64_t		Cg = C / group, \
 				Mg = M / group, \
@@ -518,7 +617,6 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				chunk, \
 				nb; \
 	bool		direct = geom_is_pointwise(g); \
-	T			beta = b ? 1 : 0; \
 	T		   *col = NULL; \
 \
 	if (onnx_mul_overflow_i64(Cg, g->k_size, &K)) \
@@ -552,27 +650,27 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 			} \
 			gather_map_build(g, map); \
 		} \
-		st = conv_batched_##SFX(ctx, g, x, w, b, y, N, C, M, group, K, nb, col, t, map); \
+		st = conv_batched_##SFX(ctx, g, x, w, b, act, y, N, C, M, group, K, nb, col, t, map); \
 		if (map) \
 			onnx_kernel_free(ctx, map); \
 		onnx_kernel_free(ctx, t); \
 		onnx_kernel_free(ctx, col); \
 		return st; \
 	} \
-	if (b) \
-		for (int64_t n = 0; n < N; n++) \
-			for (int64_t m = 0; m < M; m++) \
-			{ \
-				T		   *ym = y + (n * M + m) * P; \
-\
-				for (int64_t p = 0; p < P; p++) \
-					ym[p] = b[m]; \
-			} \
 	if (K == 0 || P == 0 || Mg == 0) \
 		return ONNX_OK; \
 	if (Cg == 1 && g->nsp <= 2 && group > 1) \
-		return depthwise_##SFX(ctx, g, x, w, y, N, C, M); \
-	chunk = col_chunk(K, P, sizeof(T)); \
+	{ \
+		OnnxStatus	st; \
+\
+		/* depthwise accumulates into Y: zeros first, bias and act after */ \
+		memset(y, 0, sizeof(T) * (size_t) (N * M * P)); \
+		st = depthwise_##SFX(ctx, g, x, w, y, N, C, M); \
+		for (int64_t n = 0; st == ONNX_OK && n < N; n++) \
+			act_rows_##SFX(act, y + n * M * P, M, P, P, b); \
+		return st; \
+	} \
+	chunk = conv_tile(g, direct ? 0 : K, Mg, sizeof(T)); \
 	if (!direct) \
 	{ \
 		size_t		bytes; \
@@ -589,28 +687,24 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 			const T    *wg = w + gi * Mg * K; \
 			T		   *yg = y + (n * M + gi * Mg) * P; \
 \
-			if (onnx_kernel_should_abort(ctx)) \
-			{ \
-				if (col) \
-					onnx_kernel_free(ctx, col); \
-				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
-			} \
-			if (direct) \
-			{ \
-				GEMM(false, false, Mg, P, K, 1, wg, K, xg, P, beta, yg, P); \
-				continue; \
-			} \
 			for (int64_t p0 = 0; p0 < P; p0 += chunk) \
 			{ \
 				int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
-				if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
+				if (onnx_kernel_should_abort(ctx)) \
 				{ \
-					onnx_kernel_free(ctx, col); \
+					if (col) \
+						onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
 				} \
-				gather_##SFX(g, xg, Cg, p0, nc, col, nc, NULL); \
-				GEMM(false, false, Mg, nc, K, 1, wg, K, col, nc, beta, yg + p0, P); \
+				if (direct) \
+					CONV_GEMM_##SFX(ctx, w, wg, Mg, nc, K, xg + p0, P, yg + p0, P); \
+				else \
+				{ \
+					gather_##SFX(g, xg, Cg, p0, nc, col, nc, NULL); \
+					CONV_GEMM_##SFX(ctx, w, wg, Mg, nc, K, col, nc, yg + p0, P); \
+				} \
+				act_rows_##SFX(act, yg + p0, Mg, nc, P, b ? b + gi * Mg : NULL); \
 			} \
 		} \
 	if (col) \
@@ -618,12 +712,12 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	return ONNX_OK; \
 }
 
-DEFINE_CONV_CORE(float, f32, onnx_blas_sgemm)
-DEFINE_CONV_CORE(double, f64, onnx_blas_dgemm)
+DEFINE_CONV_CORE(float, f32, unused)
+DEFINE_CONV_CORE(double, f64, unused)
 
 /*
  * ConvTranspose core: X (N,C,xin...), W (C,M/group,k...), B (M) or NULL
- *	 -> Y (N,M,yout...), Y zeroed on entry.  g has in = yout, out = xin.
+ *	 -> Y (N,M,yout...), zeroed here first.  g has in = yout, out = xin.
  * Per image and group: col (M/g*prod(k), P) = W_g^T @ X_g (C/g, P), then
  * col2im scatter-adds col into Y_g.
  */
@@ -644,6 +738,7 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 	if (Kr > BLAS_DIM_MAX || P > BLAS_DIM_MAX || Cg > BLAS_DIM_MAX) \
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, \
 								"ConvTranspose matrix dimensions exceed 2^31"); \
+	memset(y, 0, sizeof(T) * (size_t) (N * M * g->in_size)); \
 	chunk = col_chunk(Kr, P, sizeof(T)); \
 	if (Kr > 0 && P > 0) \
 	{ \
@@ -722,23 +817,189 @@ typedef enum ConvKind
 	CONV_TRANSPOSE
 } ConvKind;
 
+
+/* Whether a Conv's attributes make a 1x1 window the identity (stride 1, no pads). */
+static bool
+attrs_pointwise(const OnnxNode *node, const OnnxTensor *w)
+{
+	const int64_t *v;
+	int			n;
+
+	for (int i = 2; i < w->rank; i++)
+		if (w->dims[i] != 1)
+			return false;
+	n = onnx_attr_ints(node, "strides", &v);
+	for (int i = 0; i < n; i++)
+		if (v[i] != 1)
+			return false;
+	n = onnx_attr_ints(node, "pads", &v);
+	for (int i = 0; i < n; i++)
+		if (v[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * Constant float32 weights of a Conv on the GEMM path (not depthwise, more
+ * output channels than the direct kernel takes): each group's W_g (Mg, K)
+ * packed once as the A operand of onnx_sgemm_packed.  Weights whose
+ * packing would overflow stay unpacked.
+ */
+static OnnxStatus
+conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
+			   OnnxArena *arena, OnnxError *err)
+{
+	int64_t		Mg = w->dims[0] / group,
+				K;
+	ConvPrepared *cp;
+	size_t		bytes;
+
+	if (w->dims[1] == 1 && group > 1 && w->rank <= 4)
+		return ONNX_OK;			/* depthwise: conv_depthwise.c */
+	if (onnx_mul_overflow_i64(w->dims[1], taps, &K) ||
+		!onnx_sgemm_pack_size(ONNX_GEMM_PACK_A, Mg, K, &bytes))
+		return ONNX_OK;
+	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+		(cp->gemm_w = onnx_arena_alloc(arena, sizeof(OnnxGemmPacked *) * (size_t) group)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	for (int64_t gi = 0; gi < group; gi++)
+	{
+		void	   *buf = onnx_arena_alloc(arena, bytes);
+
+		if (buf == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+		cp->gemm_w[gi] = onnx_sgemm_pack_a(buf, bytes, false, Mg, K,
+										   (const float *) w->data + gi * Mg * K, K);
+	}
+	cp->w_data = w->data;
+	cp->gemm_mg = Mg;
+	cp->gemm_k = K;
+	node->prepared = cp;
+	return ONNX_OK;
+}
+
+/*
+ * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims
+ * that the direct kernel will read are packed for it once, into the
+ * model's arena.  Anything else keeps node->prepared NULL.
+ */
+static OnnxStatus
+conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	const OnnxTensor *w = onnx_const_input(g, node, 1);
+	int64_t		group = onnx_attr_int(node, "group", 1),
+				taps = 1,
+				n;
+	ConvPrepared *cp;
+	float	   *packed;
+
+	if (w == NULL || w->dtype != ONNX_DTYPE_FLOAT || w->rank < 3 || w->rank > 4 || group < 1 ||
+		w->dims[0] % group != 0 || w->count == 0)
+		return ONNX_OK;
+	for (int i = 2; i < w->rank; i++)
+		taps *= w->dims[i];		/* <= count, no overflow */
+	if (!onnx_conv_direct_suits(w->dims[0] / group, w->dims[1], group, taps, attrs_pointwise(node, w)))
+		return conv_pack_gemm(node, w, group, taps, arena, err);
+	if (!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
+		return ONNX_OK;
+	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+		(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	onnx_conv_direct_pack(w->data, w->dims[0], w->dims[1], taps, group, packed);
+	cp->w_data = w->data;
+	cp->direct_w = packed;
+	node->prepared = cp;
+	return ONNX_OK;
+}
+
+/*
+ * Direct convolution (few output channels per group): with the weights
+ * packed at load, or packed into scratch now.  *handled false: not taken.
+ */
+static OnnxStatus
+conv_direct(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
+			const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			int64_t group, bool *handled)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+	float	   *packed = NULL;
+	int64_t		n;
+	OnnxStatus	st;
+
+	*handled = false;
+	if (!onnx_conv_direct_suits(M / group, C / group, group, g->k_size, geom_is_pointwise(g)))
+		return ONNX_OK;
+	if (cp == NULL || cp->w_data != (const void *) w)
+	{
+		if (!onnx_conv_direct_packed_size(M, C / group, g->k_size, group, &n))
+			return ONNX_OK;
+		if ((packed = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
+			return ctx->err->status;
+		onnx_conv_direct_pack(w, M, C / group, g->k_size, group, packed);
+	}
+	st = onnx_conv_direct_f32(ctx, g, x, packed ? packed : cp->direct_w, b, act, y, N, C, M, group,
+							  handled);
+	if (packed)
+		onnx_kernel_free(ctx, packed);
+	return st;
+}
+
+/*
+ * float32 convolution of either kind, Y written whole, then the fused
+ * activation act: depthwise Conv directly (conv_depthwise.c), few output
+ * channels per group directly (conv_direct.c), ConvTranspose of 1 or 2
+ * spatial dims in conv_transpose.c, the rest through the GEMM cores.
+ */
+static OnnxStatus
+conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, const float *w,
+		 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+		 int64_t group)
+{
+	OnnxStatus	st = ONNX_OK;
+	bool		handled = false;
+
+	if (kind == CONV_FORWARD && group == C && group > 1)
+		st = onnx_conv_depthwise_f32(ctx, g, x, w, b, act, y, N, C, M, &handled);
+	else if (kind == CONV_FORWARD)
+		st = conv_direct(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+	else
+		st = onnx_conv_transpose_f32(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+	if (handled || st != ONNX_OK)
+		return st;
+	if (kind == CONV_FORWARD)
+		return conv_core_f32(ctx, g, x, w, b, act, y, N, C, M, group);
+	st = convt_core_f32(ctx, g, x, w, b, y, N, C, M, group);
+	if (st == ONNX_OK && onnx_act_is_set(act))
+	{
+		int64_t		count = N * M * g->in_size;
+
+		onnx_act_rows_f32(act, y, 1, count, count, NULL);
+	}
+	return st;
+}
+
+/* Y (zeroed) = act(conv(X, W) + B) for every float type. */
 static OnnxStatus
 conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTensor *x,
 			  const OnnxTensor *w, const OnnxTensor *b, OnnxTensor *y,
 			  int64_t N, int64_t C, int64_t M, int64_t group)
 {
+	const OnnxFusedAct *act = &ctx->node->fused_act;
 	OnnxStatus	st;
 
 	switch (x->dtype)
 	{
 		case ONNX_DTYPE_FLOAT:
-			return kind == CONV_FORWARD
-				? conv_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
-				: convt_core_f32(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+			return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act, y->data,
+							N, C, M, group);
 		case ONNX_DTYPE_DOUBLE:
-			return kind == CONV_FORWARD
-				? conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group)
-				: convt_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+			if (kind == CONV_FORWARD)
+				return conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, act, y->data,
+									 N, C, M, group);
+			st = convt_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, y->data, N, C, M, group);
+			if (st == ONNX_OK)
+				onnx_act_tensor(act, y);
+			return st;
 		case ONNX_DTYPE_FLOAT16:
 		case ONNX_DTYPE_BFLOAT16:
 			{
@@ -753,10 +1014,7 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 					st = ctx->err->status;
 				else
 				{
-					memset(fy, 0, sizeof(float) * (size_t) y->count);
-					st = kind == CONV_FORWARD
-						? conv_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group)
-						: convt_core_f32(ctx, g, fx, fw, fb, fy, N, C, M, group);
+					st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
 					if (st == ONNX_OK)
 						for (int64_t i = 0; i < y->count; i++)
 							onnx_tensor_set_f64(y, i, fy[i]);
@@ -823,7 +1081,7 @@ run_conv(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *w = onnx_in(ctx, 1);
-	const OnnxTensor *b = onnx_in(ctx, 2);
+	const OnnxTensor *b = onnx_in(ctx, 2) ? onnx_in(ctx, 2) : ctx->node->fused_bias;
 	int64_t		group,
 				M,
 				dims[ONNX_MAX_RANK];
@@ -848,15 +1106,12 @@ run_conv(OnnxKernelCtx *ctx)
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	if ((st = conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group)) != ONNX_OK)
-		return st;
-	if (ctx->node->fused_relu)
-		onnx_tensor_relu_inplace(y);	/* Relu folded in by optimize.c */
-	return ONNX_OK;
+	/* B, then the activation optimize.c folded in, applied on the way */
+	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
 /* ---- ConvTranspose ---- */
@@ -982,10 +1237,11 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, g.in, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
+	/* B, then the activation optimize.c folded in, applied on the way */
 	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
@@ -1329,7 +1585,7 @@ int_conv_acc(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xzp,
 	else
 	{
 		memset(acc, 0, sizeof(double) * (size_t) count);
-		st = count ? conv_core_f64(ctx, g, dx, dw, db, acc, x->dims[0], x->dims[1], M, group) : ONNX_OK;
+		st = count ? conv_core_f64(ctx, g, dx, dw, db, NULL, acc, x->dims[0], x->dims[1], M, group) : ONNX_OK;
 	}
 	if (dx)
 		onnx_kernel_free(ctx, dx);
@@ -1467,9 +1723,9 @@ infer_qlinear_conv(OnnxInferCtx *ctx)
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
-	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
-	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv},
+	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
+	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
+	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
 	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},

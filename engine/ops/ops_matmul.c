@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "fused_act.h"
 #include "gemm.h"
 #include "op_tables.h"
 
@@ -389,8 +390,7 @@ run_gemm(OnnxKernelCtx *ctx)
 									alpha * acc + beta * onnx_tensor_get_f64(y, i * N + j));
 			}
 	}
-	if (ctx->node->fused_relu)
-		onnx_tensor_relu_inplace(y);	/* Relu folded in by optimize.c */
+	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
 	return ONNX_OK;
 }
 

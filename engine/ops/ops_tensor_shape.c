@@ -35,13 +35,18 @@ copy_data(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x)
 	return ONNX_OK;
 }
 
-/* Y := X with a new shape (same count); copies the data (all of it). */
+/*
+ * Y := X (input 0) with a new shape (same count): X's buffer itself when
+ * the executor allows (onnx_out_alias), else a copy of the data.
+ */
 static OnnxStatus
 copy_with_shape(OnnxKernelCtx *ctx, const OnnxTensor *x, int rank, const int64_t *dims)
 {
-	OnnxTensor *y = onnx_out_raw(ctx, 0, x->dtype, rank, dims);
+	OnnxTensor *y;
 
-	if (y == NULL)
+	if (onnx_out_alias(ctx, 0, 0, rank, dims) != NULL)
+		return ONNX_OK;
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, rank, dims)) == NULL)
 		return ctx->err->status;
 	return copy_data(ctx, y, x);
 }
@@ -902,21 +907,34 @@ run_constant_of_shape(OnnxKernelCtx *ctx)
 		if (((const int64_t *) s->data)[i] < 0)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"ConstantOfShape dimension %lld is negative", (long long) i);
-	if ((y = onnx_out(ctx, 0, v ? v->dtype : ONNX_DTYPE_FLOAT, (int) s->count, s->data)) == NULL)
+	if (v == NULL)				/* zeroed float */
+		return onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, (int) s->count, s->data) ? ONNX_OK : ctx->err->status;
+	if ((y = onnx_out_raw(ctx, 0, v->dtype, (int) s->count, s->data)) == NULL)
 		return ctx->err->status;
-	if (v == NULL)
-		return ONNX_OK;			/* zeroed float */
-	es = onnx_dtype_size(v->dtype);
-	for (int64_t i = 0; i < y->count; i++)
+	if (v->dtype == ONNX_DTYPE_STRING)
 	{
-		if (v->dtype == ONNX_DTYPE_STRING)
+		for (int64_t i = 0; i < y->count; i++)
 		{
 			if ((((char **) y->data)[i] = onnx_kernel_strdup(ctx, ((char *const *) v->data)[0])) == NULL)
 				return ctx->err->status;
+			if ((i & (SHAPE_CHUNK - 1)) == 0 && onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
 		}
-		else
-			memcpy((char *) y->data + i * es, v->data, es);
-		if ((i & (SHAPE_CHUNK - 1)) == 0 && onnx_kernel_should_abort(ctx))
+		return ONNX_OK;
+	}
+	/* y[0] = value, then the filled prefix copied onto the rest, doubling */
+	es = onnx_dtype_size(v->dtype);
+	if (y->count > 0)
+		memcpy(y->data, v->data, es);
+	for (int64_t filled = 1; filled < y->count;)
+	{
+		int64_t		n = filled < y->count - filled ? filled : y->count - filled;
+
+		if (n > SHAPE_CHUNK)
+			n = SHAPE_CHUNK;
+		memcpy((char *) y->data + (size_t) filled * es, y->data, (size_t) n * es);
+		filled += n;
+		if (n == SHAPE_CHUNK && onnx_kernel_should_abort(ctx))
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
 	}
 	return ONNX_OK;

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * attr.c
- *	  Attribute look-up with defaults, for kernels and checks.
+ *	  Attribute look-up with defaults, for kernels and checks, and the
+ *	  subgraphs that graph attributes hold.
  *
  *-------------------------------------------------------------------------
  */
@@ -79,4 +80,52 @@ onnx_attr_floats(const OnnxNode *node, const char *name, const float **out)
 		return 0;
 	*out = a->floats;
 	return a->n;
+}
+
+/* The i-th subgraph of node (graph, then graphs attributes, in order), or NULL. */
+OnnxGraph *
+onnx_node_subgraph(const OnnxNode *node, int i)
+{
+	for (int a = 0; a < node->n_attrs; a++)
+	{
+		const OnnxAttr *at = &node->attrs[a];
+
+		if (at->type == ONNX_ATTR_GRAPH && at->g && i-- == 0)
+			return at->g;
+		if (at->type == ONNX_ATTR_GRAPHS)
+		{
+			if (i < at->n)
+				return at->graphs[i];
+			i -= at->n;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Add to counts[id] one for every capture of value id of g by a subgraph
+ * of g's nodes, at any depth (an If branch nested in a Loop body that
+ * reads a value of g counts as well).
+ */
+static void
+count_captures_below(const OnnxGraph *sub, int levels, int *counts)
+{
+	OnnxGraph  *inner;
+
+	for (int i = 0; i < sub->n_values; i++)
+		if (sub->values[i].source == ONNX_SRC_OUTER && sub->values[i].outer_depth == levels)
+			counts[sub->values[i].outer_id]++;
+	for (int n = 0; n < sub->n_nodes; n++)
+		for (int k = 0; (inner = onnx_node_subgraph(&sub->nodes[n], k)) != NULL; k++)
+			count_captures_below(inner, levels + 1, counts);
+}
+
+void
+onnx_graph_count_captures(const OnnxGraph *g, int *counts)
+{
+	OnnxGraph  *sub;
+
+	for (int n = 0; n < g->n_nodes; n++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[n], k)) != NULL; k++)
+			count_captures_below(sub, 1, counts);
 }

@@ -26,6 +26,24 @@ extern void openblas_set_num_threads(int num_threads);
 /* Thread cap of the session running on this thread (onnx_blas_set_threads). */
 static _Thread_local int blas_threads = 1;
 
+/*
+ * Give OpenBLAS the thread cap, only right before calling it: in a forked
+ * process (a PostgreSQL backend) openblas_set_num_threads starts OpenBLAS's
+ * worker threads, which spin for a while after every call; a process that
+ * never calls OpenBLAS never gets them.
+ */
+static void
+openblas_threads(void)
+{
+	static int	current = -1;
+
+	if (blas_threads != current)
+	{
+		openblas_set_num_threads(blas_threads);
+		current = blas_threads;
+	}
+}
+
 /* The float32 kernel in use, and OpenBLAS's core for float64. */
 const char *
 onnx_gemm_kernel_name(void)
@@ -56,6 +74,7 @@ onnx_blas_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 {
 	if (M == 0 || N == 0)
 		return;
+	openblas_threads();
 	cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
 				trans_b ? CblasTrans : CblasNoTrans, (blasint) M, (blasint) N, (blasint) K,
 				alpha, A, (blasint) lda, B, (blasint) ldb, beta, C, (blasint) ldc);
@@ -63,19 +82,11 @@ onnx_blas_dgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
 
 /*
  * Cap the threads of the matrix products run on this thread: ours (per
- * thread) and OpenBLAS's (process-wide); set before every run.
+ * thread) and OpenBLAS's (process-wide, given when it is next called);
+ * set before every run.
  */
 void
 onnx_blas_set_threads(int threads)
 {
-	static int	current = -1;
-
-	if (threads < 1)
-		threads = 1;
-	blas_threads = threads;
-	if (threads != current)
-	{
-		openblas_set_num_threads(threads);
-		current = threads;
-	}
+	blas_threads = threads < 1 ? 1 : threads;
 }

@@ -154,3 +154,22 @@ cpq_round_even(double v)
 {
 	return nearbyint(v);		/* default FE_TONEAREST mode */
 }
+
+void
+cpq_geom_2d(const ConvGeom *g, ConvGeom2D *v)
+{
+	bool		two = g->nsp == 2;
+
+	v->in_h = two ? g->in[0] : 1;
+	v->in_w = g->in[two];
+	v->out_h = two ? g->out[0] : 1;
+	v->out_w = g->out[two];
+	v->k_h = two ? g->k[0] : 1;
+	v->k_w = g->k[two];
+	v->s_h = two ? g->s[0] : 1;
+	v->s_w = g->s[two];
+	v->d_h = two ? g->d[0] : 1;
+	v->d_w = g->d[two];
+	v->p_h = two ? g->pb[0] : 0;
+	v->p_w = g->pb[two];
+}

@@ -32,6 +32,30 @@ typedef struct ConvGeom
 	int64_t		out_size;		/* prod(out) */
 } ConvGeom;
 
+/*
+ * A geometry of 1 or 2 spatial dims seen as 2-D: image in_h x in_w,
+ * window positions out_h x out_w (a 1-D one is a single row: in_h =
+ * out_h = k_h = s_h = d_h = 1, p_h = 0).  p_h, p_w are the begin pads.
+ */
+typedef struct ConvGeom2D
+{
+	int64_t		in_h,
+				in_w,
+				out_h,
+				out_w,
+				k_h,
+				k_w,
+				s_h,
+				s_w,
+				d_h,
+				d_w,
+				p_h,
+				p_w;
+} ConvGeom2D;
+
+/* The 2-D view of g (nsp 1 or 2). */
+extern void cpq_geom_2d(const ConvGeom *g, ConvGeom2D *v);
+
 /* Largest accepted kernel, stride, dilation or pad value. */
 #define CONV_ATTR_MAX ((int64_t) 1 << 31)
 

@@ -139,6 +139,39 @@ typedef struct OnnxAttr
 
 struct OnnxOpDef;
 
+/*
+ * An activation the optimizer folded into the node that produces its
+ * input (optimize.c); the producer applies it to output 0 while writing
+ * it (fused_act.c).  alpha and beta per kind:
+ *	 RELU			max(x, 0)
+ *	 CLIP			min(max(x, alpha), beta)
+ *	 LEAKY_RELU		x < 0 ? alpha * x : x
+ *	 HARD_SIGMOID	max(0, min(1, alpha * x + beta))
+ *	 HARD_SWISH		x * max(0, min(1, alpha * x + beta))  (HardSwish: 1/6, 1/2)
+ *	 SIGMOID		1 / (1 + exp(-x))
+ *	 SILU			x * sigmoid(x)
+ *	 TANH			tanh(x)
+ */
+typedef enum OnnxActKind
+{
+	ONNX_ACT_NONE = 0,
+	ONNX_ACT_RELU,
+	ONNX_ACT_CLIP,
+	ONNX_ACT_LEAKY_RELU,
+	ONNX_ACT_HARD_SIGMOID,
+	ONNX_ACT_HARD_SWISH,
+	ONNX_ACT_SIGMOID,
+	ONNX_ACT_SILU,
+	ONNX_ACT_TANH
+} OnnxActKind;
+
+typedef struct OnnxFusedAct
+{
+	OnnxActKind kind;
+	float		alpha;
+	float		beta;
+} OnnxFusedAct;
+
 typedef struct OnnxNode
 {
 	const char *name;
@@ -153,9 +186,14 @@ typedef struct OnnxNode
 	const struct OnnxOpDef *def;
 	int			opset;			/* the model's opset for the node's domain */
 	int			index;			/* position in execution order */
-	bool		skip;			/* folded into another node by the optimizer */
-	bool		fused_relu;		/* apply Relu to output 0 (optimizer) */
-	const OnnxTensor *fused_bias;	/* float (N) added to MatMul rows (optimizer) */
+	bool		skip;			/* folded into another node by the optimizer, or
+								 * computed at load by constant folding */
+	OnnxFusedAct fused_act;		/* activation of output 0 (optimizer) */
+	/*
+	 * float32 bias folded in by the optimizer: (N) added to MatMul rows,
+	 * or (M) added to the output channels of a Conv that has no B
+	 */
+	const OnnxTensor *fused_bias;
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 
@@ -180,6 +218,7 @@ typedef struct OnnxValueSlot
 	int			last_use;		/* node index of the last consumer, -1 none */
 	bool		is_output;		/* a graph output: never freed during a run */
 	bool		overridable;	/* initializer a caller may replace (also an input) */
+	bool		folded;			/* initializer made by constant folding (const_fold.c) */
 } OnnxValueSlot;
 
 struct OnnxGraph
@@ -196,6 +235,7 @@ struct OnnxGraph
 	int			n_outputs;
 	int		   *outputs;		/* value ids */
 	const struct OnnxModel *model;
+	int			id;				/* 0 for the main graph, 1.. for subgraphs */
 };
 
 typedef struct OnnxOpsetEntry
@@ -213,7 +253,17 @@ struct OnnxModel
 	OnnxOpsetInfo *opsets;
 	OnnxValueInfo *input_infos; /* copies for the public API */
 	OnnxValueInfo *output_infos;
+	int			n_graphs;		/* main graph and subgraphs (OnnxGraph.id) */
+	struct OnnxFoldedValue *folded; /* values made by constant folding */
+	size_t		folded_bytes;	/* what they hold */
 };
+
+/* A value constant folding made (const_fold.c), owned by the model. */
+typedef struct OnnxFoldedValue
+{
+	OnnxValue	value;
+	struct OnnxFoldedValue *next;
+} OnnxFoldedValue;
 
 /* Opset version of a domain in the model, 0 if not imported. */
 extern int	onnx_model_opset(const OnnxModel *model, const char *domain);
@@ -305,6 +355,12 @@ typedef struct OnnxOpDef
  */
 extern const OnnxTensor *onnx_const_input(const OnnxGraph *g, const OnnxNode *node, int k);
 
+/*
+ * The constant value id of g stands for, following captures to the graph
+ * that defines it: an initializer the caller cannot override, or NULL.
+ */
+extern const OnnxValue *onnx_const_value(const OnnxGraph *g, int id);
+
 /* Each operator family file exports a table ending with a {0} entry. */
 extern const OnnxOpDef *onnx_registry_lookup(const char *domain, const char *name,
 											 int opset);
@@ -345,6 +401,8 @@ struct OnnxKernelCtx
 	OnnxValue **outputs;		/* NULL for an output nobody asked for */
 	void	   *frame;			/* the executing frame (for subgraphs) */
 	OnnxError  *err;
+	uint64_t	stolen;			/* inputs whose buffer an output took (onnx_out_alias) */
+	uint64_t	viewed;			/* outputs that view an input's buffer (onnx_out_alias) */
 };
 
 /* Tensor input i, or NULL if absent or not a tensor. */
@@ -368,6 +426,18 @@ extern OnnxTensor *onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);
 /*
+ * Output i as tensor input k under a new shape (same dtype and element
+ * count), without copying, when the executor can prove it safe: input k
+ * dies at this node (its buffer moves to the output), or input k lives
+ * for the whole run of the graph (a graph input, an initializer, a
+ * capture, or itself such a view: the output borrows it).  Returns NULL
+ * when neither holds (the kernel copies) or for a string tensor.  Output
+ * i must not have been written before; the kernel never writes into it.
+ */
+extern OnnxTensor *onnx_out_alias(OnnxKernelCtx *ctx, int i, int k, int rank,
+								  const int64_t *dims);
+
+/*
  * Set output i to a value of any kind (ownership moves to the frame; on
  * failure, the memory limit included, *v is released).
  */
@@ -380,6 +450,13 @@ extern OnnxStatus onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v);
  */
 extern OnnxStatus onnx_kernel_charge(OnnxKernelCtx *ctx, const OnnxValue *v);
 extern void onnx_kernel_uncharge(OnnxKernelCtx *ctx, const OnnxValue *v);
+/*
+ * Free a value the kernel owns (from a subgraph run, or built by the
+ * kernel through its allocator), tensor buffers going back to the
+ * session's pool for the next outputs; the memory-limit accounting is
+ * left as it is (uncharge first what was charged).
+ */
+extern void onnx_kernel_release(OnnxKernelCtx *ctx, OnnxValue *v);
 /* What the memory limit counts for a value (items and their descriptors too). */
 extern size_t onnx_value_bytes(const OnnxValue *v);
 /* ONNX_ERR_LIMIT unless bytes more fit the memory limit (check before building). */
@@ -411,6 +488,18 @@ extern OnnxStatus onnx_kernel_run_subgraph(OnnxKernelCtx *ctx, const OnnxGraph *
 										   int n_inputs, const OnnxValue *inputs,
 										   OnnxValue *outputs);
 
+/*
+ * Run node n once outside any graph run (constant folding at load):
+ * inputs[k] borrowed (NULL for absent), outputs[k] (n->n_outputs of them,
+ * n_outputs <= 64) receive values the caller owns (release with
+ * onnx_value_release on the session's allocator).  The session's memory
+ * limit bounds the outputs.  Nodes with subgraphs cannot run this way.
+ * On failure no output is left allocated.
+ */
+extern OnnxStatus onnx_session_run_node(OnnxSession *s, const OnnxNode *n,
+										const OnnxValue *const *inputs,
+										OnnxValue *outputs, OnnxError *err);
+
 /* ---- attributes ---- */
 
 extern const OnnxAttr *onnx_attr(const OnnxNode *node, const char *name);
@@ -418,6 +507,11 @@ extern int64_t onnx_attr_int(const OnnxNode *node, const char *name, int64_t dfl
 extern float onnx_attr_float(const OnnxNode *node, const char *name, float dflt);
 extern const char *onnx_attr_string(const OnnxNode *node, const char *name,
 									const char *dflt);
+/* The i-th subgraph of node (its graph and graphs attributes in order), or NULL. */
+extern OnnxGraph *onnx_node_subgraph(const OnnxNode *node, int i);
+/* counts[id] += captures of value id of g by the subgraphs of g's nodes, any depth. */
+extern void onnx_graph_count_captures(const OnnxGraph *g, int *counts);
+
 /* list forms: return count (0 if absent) and point *out at the data */
 extern int	onnx_attr_ints(const OnnxNode *node, const char *name, const int64_t **out);
 extern int	onnx_attr_floats(const OnnxNode *node, const char *name, const float **out);

@@ -133,8 +133,8 @@ merge_declared(OnnxValueInfo *now, const OnnxValueInfo *declared)
 		}
 }
 
-static OnnxStatus
-infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
+OnnxStatus
+onnx_node_infer(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 {
 	OnnxValueInfo declared[64];
 	OnnxStatus	st = ONNX_OK;
@@ -153,9 +153,7 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 		int			id = n->inputs[i];
 
 		ins[i] = id >= 0 ? &g->values[id].info : NULL;
-		consts[i] = (id >= 0 && g->values[id].source == ONNX_SRC_INITIALIZER &&
-					  !g->values[id].overridable) ?
-			g->values[id].init : NULL;
+		consts[i] = onnx_const_value(g, id);
 	}
 	for (int i = 0; i < n->n_outputs; i++)
 	{
@@ -233,12 +231,12 @@ infer_node(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 }
 
 /*
- * Infer a subgraph (If branch, Loop/Scan body).  Its captures were copied
- * from the enclosing graphs when it was built, before inference: refresh
- * them first from the values they name, which are inferred by now.
+ * Copy into the captures of subgraph sub the static infos of the values
+ * they name in the enclosing graphs (inferred by now; captures were copied
+ * when the subgraph was built, before inference).
  */
-static OnnxStatus
-infer_subgraph(OnnxGraph *sub, OnnxError *err)
+void
+onnx_subgraph_refresh_captures(OnnxGraph *sub)
 {
 	for (int i = 0; i < sub->n_values; i++)
 	{
@@ -260,6 +258,13 @@ infer_subgraph(OnnxGraph *sub, OnnxError *err)
 			}
 		}
 	}
+}
+
+/* Infer a subgraph (If branch, Loop/Scan body) after refreshing its captures. */
+static OnnxStatus
+infer_subgraph(OnnxGraph *sub, OnnxError *err)
+{
+	onnx_subgraph_refresh_captures(sub);
 	return onnx_graph_infer(sub, err);
 }
 
@@ -287,7 +292,7 @@ onnx_graph_infer(OnnxGraph *g, OnnxError *err)
 				if ((st = infer_subgraph(n->attrs[a].graphs[k], err)) != ONNX_OK)
 					return st;
 		}
-		if ((st = infer_node(g, n, err)) != ONNX_OK)
+		if ((st = onnx_node_infer(g, n, err)) != ONNX_OK)
 			return st;
 	}
 	return ONNX_OK;

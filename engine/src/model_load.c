@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 
+#include "const_fold.h"
 #include "function_inline.h"
 #include "graph_build.h"
 #include "pack.h"
@@ -152,6 +153,18 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 	return ONNX_OK;
 }
 
+/* Number g and its subgraphs (OnnxGraph.id) from *next on. */
+static void
+number_graphs(OnnxGraph *g, int *next)
+{
+	OnnxGraph  *sub;
+
+	g->id = (*next)++;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			number_graphs(sub, next);
+}
+
 static OnnxStatus
 convert_meta(OnnxModel *m, const Onnx__ModelProto *mp, OnnxError *err)
 {
@@ -245,6 +258,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 	if (st != ONNX_OK)
 		return st;
 	m->graph = g;
+	number_graphs(g, &m->n_graphs);
 	m->meta.graph_name = g->name;
 	m->meta.graph_doc = g->doc;
 
@@ -256,6 +270,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 							  "unsupported operator%s: %s", missing.count > 1 ? "s" : "",
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
+		return st;
+	if ((st = onnx_graph_fold(m, g, scratch, err)) != ONNX_OK)
 		return st;
 	onnx_graph_optimize(g, &m->arena);
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
@@ -336,6 +352,7 @@ onnx_model_free(OnnxModel *model)
 	if (model == NULL)
 		return;
 	alloc = model->alloc;
+	onnx_model_free_folded(model);
 	onnx_arena_free_all(&model->arena);
 	alloc->free(alloc->ctx, model);
 }

@@ -4,6 +4,12 @@
  *	  Graph rewrites done once at load, after operator resolution and
  *	  inference.  Each keeps the graph's results unchanged.
  *
+ *	  - Identity: its readers read its input instead, unless its output is
+ *	    a graph output or captured by a subgraph; the node is skipped.
+ *	  - Reshape to a constant shape (no dim copied from the input) of the
+ *	    output of Reshape, Flatten, Squeeze or Unsqueeze read by nothing
+ *	    else: it reshapes that node's input directly, and the node is
+ *	    skipped (chains collapse into their last Reshape).
  *	  - Conv followed by BatchNormalization (inference), both with constant
  *	    float weights used nowhere else: the normalization is folded into
  *	    the convolution's weights and bias, and the BatchNormalization node
@@ -12,13 +18,14 @@
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
- *
  *	  - MatMul followed by Add of a constant float32 1-D bias with one
  *	    value per output column: the MatMul writes the Add's output,
  *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
  *
- *	  Graphs with subgraphs (If, Loop, Scan) are left as they are, so no
- *	  captured value can be rewritten under a subgraph.
+ *	  Subgraphs (If branches, Loop and Scan bodies) are optimized the same
+ *	  way.  A value a subgraph captures counts as one more use, so no
+ *	  rewrite changes or takes over what a subgraph reads: its producer
+ *	  keeps writing it, and an initializer it reads is never rewritten.
  *
  *-------------------------------------------------------------------------
  */
@@ -27,21 +34,12 @@
 
 #include <math.h>
 
-static bool
-has_subgraphs(const OnnxGraph *g)
-{
-	for (int i = 0; i < g->n_nodes; i++)
-		for (int a = 0; a < g->nodes[i].n_attrs; a++)
-			if (g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPH ||
-				g->nodes[i].attrs[a].type == ONNX_ATTR_GRAPHS)
-				return true;
-	return false;
-}
-
 /*
  * uses[id] = number of node inputs of g that read value id, skipped nodes
- * included (counted once per optimization, kept up to date by rewrites
- * that add an input); NULL if out of memory.
+ * included, plus one per capture of id by a subgraph (at any depth), so
+ * that no rewrite takes a value a subgraph reads for its own (counted once
+ * per optimization, kept up to date by rewrites that add an input); NULL
+ * if out of memory.
  */
 static int *
 count_uses(const OnnxGraph *g, OnnxArena *arena)
@@ -54,6 +52,7 @@ count_uses(const OnnxGraph *g, OnnxArena *arena)
 		for (int k = 0; k < g->nodes[i].n_inputs; k++)
 			if (g->nodes[i].inputs[k] >= 0)
 				uses[g->nodes[i].inputs[k]]++;
+	onnx_graph_count_captures(g, uses);
 	return uses;
 }
 
@@ -118,7 +117,8 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena, int *uses)
 			g->values[mid].producer < 0 || consumers(uses, mid) != 1)
 			continue;
 		conv = &g->nodes[g->values[mid].producer];
-		if (conv->skip || conv->fused_relu || conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
+		if (conv->skip || conv->fused_act.kind != ONNX_ACT_NONE || conv->fused_bias ||
+			conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
 			conv->n_outputs != 1 || conv->outputs[0] != mid || conv->n_inputs < 2 ||
 			conv->inputs[1] < 0 || consumers(uses, conv->inputs[1]) != 1 ||
 			g->values[conv->inputs[1]].init == NULL)
@@ -182,37 +182,462 @@ next:
 	}
 }
 
-/* Fold Relu into the Gemm or Conv that feeds it. */
+/*
+ * Readers of every value: node indices user[off[id] .. off[id + 1]), a
+ * node once per input that reads the value, skipped nodes included; -1
+ * for a use by a subgraph (a capture), which no rewrite may take over.
+ */
+typedef struct Users
+{
+	int		   *off;
+	int		   *user;
+} Users;
+
+static bool
+users_build(const OnnxGraph *g, OnnxArena *arena, const int *uses, Users *u)
+{
+	int		   *fill;
+	int			total = 0;
+
+	u->off = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+	fill = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+	if (u->off == NULL || fill == NULL)
+		return false;
+	for (int id = 0; id < g->n_values; id++)
+	{
+		u->off[id] = total;
+		fill[id] = total;
+		total += uses[id];
+	}
+	u->off[g->n_values] = total;
+	if ((u->user = onnx_arena_alloc(arena, sizeof(int) * ((size_t) total + 1))) == NULL)
+		return false;
+	for (int k = 0; k < total; k++)
+		u->user[k] = -1;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+			if (g->nodes[i].inputs[k] >= 0)
+				u->user[fill[g->nodes[i].inputs[k]]++] = i;
+	return true;
+}
+
+/* The one-element float32 constant of value id, into *v. */
+static bool
+const_scalar(OnnxGraph *g, int id, float *v)
+{
+	OnnxTensor *t = const_f32(g, id, 1);
+
+	if (t == NULL)
+		return false;
+	*v = ((const float *) t->data)[0];
+	return true;
+}
+
+/*
+ * The node that alone reads value id, computed by a live node, not a
+ * graph output and of static type float32 unless any_type; NULL
+ * otherwise.
+ */
+static OnnxNode *
+sole_reader(OnnxGraph *g, const int *uses, const Users *u, int id, bool any_type)
+{
+	OnnxNode   *n;
+
+	if (id < 0 || g->values[id].source != ONNX_SRC_NODE || g->values[id].is_output ||
+		consumers(uses, id) != 1 || (!any_type && g->values[id].info.dtype != ONNX_DTYPE_FLOAT))
+		return NULL;
+	if (u->user[u->off[id]] < 0)
+		return NULL;			/* read by a subgraph */
+	n = &g->nodes[u->user[u->off[id]]];
+	return n->skip || n->domain[0] || n->n_outputs != 1 || n->outputs[0] < 0 ? NULL : n;
+}
+
+static bool
+is_op(const OnnxNode *n, const char *op)
+{
+	return n != NULL && strcmp(n->op_type, op) == 0;
+}
+
+/* Whether binary node n reads values a and b, in either order. */
+static bool
+reads_pair(const OnnxNode *n, int a, int b)
+{
+	return n->n_inputs == 2 &&
+		((n->inputs[0] == a && n->inputs[1] == b) || (n->inputs[0] == b && n->inputs[1] == a));
+}
+
+/* For binary node n reading value a: the constant scalar of its other input. */
+static bool
+other_scalar(OnnxGraph *g, const OnnxNode *n, int a, float *v)
+{
+	if (n->n_inputs != 2 || n->opset < 7)
+		return false;
+	if (n->inputs[0] == a)
+		return const_scalar(g, n->inputs[1], v);
+	return n->inputs[1] == a && const_scalar(g, n->inputs[0], v);
+}
+
+/* Clip's bounds (attributes before opset 11, constant inputs after). */
+static bool
+clip_bounds(OnnxGraph *g, const OnnxNode *clip, float *lo, float *hi)
+{
+	*lo = -INFINITY;
+	*hi = INFINITY;
+	if (clip->opset < 11)
+	{
+		*lo = onnx_attr_float(clip, "min", -3.402823e+38f);
+		*hi = onnx_attr_float(clip, "max", 3.402823e+38f);
+		return true;
+	}
+	if (clip->n_inputs > 1 && clip->inputs[1] >= 0 && !const_scalar(g, clip->inputs[1], lo))
+		return false;
+	if (clip->n_inputs > 2 && clip->inputs[2] >= 0 && !const_scalar(g, clip->inputs[2], hi))
+		return false;
+	return true;
+}
+
+/* An activation pattern found after a producer: what it computes and its nodes. */
+typedef struct ActMatch
+{
+	OnnxFusedAct act;
+	int			n_nodes;
+	OnnxNode   *nodes[4];		/* to skip, in order; the last writes the result */
+} ActMatch;
+
+/* One-input activation node n reading x: its kind and parameters. */
+static bool
+match_unary_act(OnnxGraph *g, const OnnxNode *n, int x, OnnxFusedAct *act)
+{
+	if (n->n_inputs < 1 || n->inputs[0] != x)
+		return false;
+	for (int k = 1; k < n->n_inputs; k++)
+		if (n->inputs[k] == x)
+			return false;
+	act->alpha = 0;
+	act->beta = 0;
+	if (is_op(n, "Relu"))
+		act->kind = ONNX_ACT_RELU;
+	else if (is_op(n, "LeakyRelu"))
+	{
+		act->kind = ONNX_ACT_LEAKY_RELU;
+		act->alpha = onnx_attr_float(n, "alpha", 0.01f);
+	}
+	else if (is_op(n, "HardSigmoid"))
+	{
+		act->kind = ONNX_ACT_HARD_SIGMOID;
+		act->alpha = onnx_attr_float(n, "alpha", 0.2f);
+		act->beta = onnx_attr_float(n, "beta", 0.5f);
+	}
+	else if (is_op(n, "HardSwish"))
+	{
+		act->kind = ONNX_ACT_HARD_SWISH;
+		act->alpha = 1.0f / 6.0f;
+		act->beta = 0.5f;
+	}
+	else if (is_op(n, "Sigmoid"))
+		act->kind = ONNX_ACT_SIGMOID;
+	else if (is_op(n, "Tanh"))
+		act->kind = ONNX_ACT_TANH;
+	else if (is_op(n, "Clip"))
+	{
+		act->kind = ONNX_ACT_CLIP;
+		if (!clip_bounds(g, n, &act->alpha, &act->beta) || isnan(act->alpha) || isnan(act->beta))
+			return false;
+	}
+	else
+		return false;
+	return n->n_inputs == 1 || act->kind == ONNX_ACT_CLIP;
+}
+
+/*
+ * x * gate(x) read by two nodes, gate and the Mul: SiLU for a Sigmoid
+ * gate, HardSwish(alpha, beta) for a HardSigmoid gate.
+ */
+static bool
+match_gated(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatch *m)
+{
+	int			a = u->user[u->off[x]],
+				b = u->user[u->off[x] + 1];
+
+	if (a < 0 || b < 0)
+		return false;			/* read by a subgraph */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		OnnxNode   *gate = &g->nodes[pass ? b : a];
+		OnnxNode   *mul;
+		OnnxFusedAct ga;
+
+		if (gate->skip || gate->domain[0] || gate->n_outputs != 1 ||
+			!match_unary_act(g, gate, x, &ga) ||
+			(ga.kind != ONNX_ACT_SIGMOID && ga.kind != ONNX_ACT_HARD_SIGMOID))
+			continue;
+		mul = sole_reader(g, uses, u, gate->outputs[0], false);
+		if (!is_op(mul, "Mul") || mul != &g->nodes[pass ? a : b] ||
+			!reads_pair(mul, x, gate->outputs[0]))
+			continue;
+		m->act = ga;
+		m->act.kind = ga.kind == ONNX_ACT_SIGMOID ? ONNX_ACT_SILU : ONNX_ACT_HARD_SWISH;
+		m->nodes[0] = gate;
+		m->nodes[1] = mul;
+		m->n_nodes = 2;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * HardSwish spelled out, x read by the Add and a Mul:
+ *	 Mul(x, Clip(Add(x, c), 0, h)) then Div by h (or Mul by 1/h), or
+ *	 Div (Mul) of the Clip first and Mul(x, .) last
+ * = x * max(0, min(1, x / h + c / h)).
+ */
+static bool
+match_spelled_hardswish(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatch *m)
+{
+	int			a = u->user[u->off[x]],
+				b = u->user[u->off[x] + 1];
+
+	if (a < 0 || b < 0)
+		return false;			/* read by a subgraph */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		OnnxNode   *add = &g->nodes[pass ? b : a];
+		OnnxNode   *clip,
+				   *n3,
+				   *n4;
+		float		c,
+					lo,
+					hi,
+					d;
+		OnnxNode   *mul = &g->nodes[pass ? a : b];
+
+		if (add->skip || add->domain[0] || !is_op(add, "Add") || add->n_outputs != 1 ||
+			!other_scalar(g, add, x, &c))
+			continue;
+		clip = sole_reader(g, uses, u, add->outputs[0], false);
+		if (!is_op(clip, "Clip") || clip->inputs[0] != add->outputs[0] ||
+			!clip_bounds(g, clip, &lo, &hi) || lo != 0.0f || !(hi > 0.0f) || isinf(hi))
+			continue;
+		n3 = sole_reader(g, uses, u, clip->outputs[0], false);
+		if (n3 == NULL || (n4 = sole_reader(g, uses, u, n3->outputs[0], false)) == NULL)
+			continue;
+		if (is_op(n3, "Mul") && n3 == mul && reads_pair(n3, x, clip->outputs[0]))
+		{
+			/* x * clip, then scaled */
+			if (!other_scalar(g, n4, n3->outputs[0], &d))
+				continue;
+		}
+		else if (is_op(n4, "Mul") && n4 == mul && reads_pair(n4, x, n3->outputs[0]))
+		{
+			/* clip scaled, then times x */
+			if (!other_scalar(g, n3, clip->outputs[0], &d))
+				continue;
+		}
+		else
+			continue;
+		if (is_op(n3, "Div") || is_op(n4, "Div"))
+		{
+			OnnxNode   *div = is_op(n3, "Div") ? n3 : n4;
+
+			/* the constant must be the divisor: Div(value, h) */
+			if (!(d == hi) ||
+				(div == n4 && div->inputs[0] != n3->outputs[0]) ||
+				(div == n3 && div->inputs[0] != clip->outputs[0]))
+				continue;
+		}
+		else if (!((is_op(n3, "Mul") && is_op(n4, "Mul")) && fabsf(d * hi - 1.0f) <= 1e-6f))
+			continue;
+		m->act.kind = ONNX_ACT_HARD_SWISH;
+		m->act.alpha = 1.0f / hi;
+		m->act.beta = c / hi;
+		m->nodes[0] = add;
+		m->nodes[1] = clip;
+		m->nodes[2] = n3;
+		m->nodes[3] = n4;
+		m->n_nodes = 4;
+		return true;
+	}
+	return false;
+}
+
+/* Activations a producer accepts: every kind for Conv and ConvTranspose, Relu for Gemm. */
+static bool
+accepts_act(const OnnxNode *src, OnnxActKind kind)
+{
+	if (src->domain[0])
+		return false;
+	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0)
+		return true;
+	return kind == ONNX_ACT_RELU && strcmp(src->op_type, "Gemm") == 0;
+}
+
+/*
+ * Fold the activation after a Conv, ConvTranspose (every kind) or Gemm
+ * (Relu) into it: the producer writes the activation's output and applies
+ * it while writing; the activation's nodes are skipped.  Every value in
+ * between is read only inside the pattern and is no graph output; all
+ * but Relu need float32 values.
+ */
 static void
-fuse_relu(OnnxGraph *g, const int *uses)
+fuse_activations(OnnxGraph *g, const int *uses, const Users *u)
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
-		OnnxNode   *relu = &g->nodes[i];
-		OnnxNode   *src;
+		OnnxNode   *src = &g->nodes[i];
+		ActMatch	m;
 		int			mid,
-					prod;
+					out;
 
-		if (relu->skip || relu->domain[0] || strcmp(relu->op_type, "Relu") != 0 ||
-			relu->n_inputs != 1 || relu->n_outputs != 1 || relu->outputs[0] < 0)
+		if (src->skip || src->fused_act.kind != ONNX_ACT_NONE || src->n_outputs != 1 ||
+			(mid = src->outputs[0]) < 0 || g->values[mid].source != ONNX_SRC_NODE ||
+			g->values[mid].is_output || !accepts_act(src, ONNX_ACT_RELU))
 			continue;
-		mid = relu->inputs[0];
-		if (mid < 0 || g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output)
+		memset(&m, 0, sizeof(m));
+		if (consumers(uses, mid) == 1)
+		{
+			OnnxNode   *n = sole_reader(g, uses, u, mid, true);
+
+			if (n == NULL || !match_unary_act(g, n, mid, &m.act))
+				continue;
+			if (m.act.kind != ONNX_ACT_RELU && g->values[mid].info.dtype != ONNX_DTYPE_FLOAT)
+				continue;
+			m.nodes[0] = n;
+			m.n_nodes = 1;
+		}
+		else if (consumers(uses, mid) == 2 && g->values[mid].info.dtype == ONNX_DTYPE_FLOAT)
+		{
+			if (!match_gated(g, uses, u, mid, &m) && !match_spelled_hardswish(g, uses, u, mid, &m))
+				continue;
+		}
+		else
 			continue;
-		prod = g->values[mid].producer;
-		if (prod < 0)
+		if (!accepts_act(src, m.act.kind))
 			continue;
-		src = &g->nodes[prod];
-		if (src->skip || src->fused_relu || src->domain[0] ||
-			(strcmp(src->op_type, "Gemm") != 0 && strcmp(src->op_type, "Conv") != 0) ||
-			src->n_outputs != 1 || src->outputs[0] != mid ||
-			consumers(uses, mid) != 1)
-			continue;
-		src->outputs[0] = relu->outputs[0];
-		src->fused_relu = true;
-		g->values[relu->outputs[0]].producer = prod;
+		out = m.nodes[m.n_nodes - 1]->outputs[0];
 		g->values[mid].last_use = -1;
-		relu->skip = true;
+		for (int k = 0; k < m.n_nodes; k++)
+		{
+			if (k < m.n_nodes - 1)
+				g->values[m.nodes[k]->outputs[0]].last_use = -1;
+			m.nodes[k]->skip = true;
+		}
+		src->outputs[0] = out;
+		src->fused_act = m.act;
+		g->values[out].producer = i;
+	}
+}
+
+/*
+ * The per-channel constant of value id for an output of rank rank with
+ * M channels (dim 1): a float32 initializer of one element, or of shape
+ * (..., M, 1, ..., 1) broadcasting along the channel dim only; NULL
+ * otherwise.
+ */
+static const float *
+channel_const(OnnxGraph *g, int id, int rank, int64_t M, bool *per_channel)
+{
+	OnnxTensor *t;
+
+	if (id < 0 || g->values[id].init == NULL || g->values[id].init->kind != ONNX_VALUE_TENSOR)
+		return NULL;
+	t = &g->values[id].init->tensor;
+	if (t->rank > rank || (t->count != 1 && t->count != M) || const_f32(g, id, t->count) == NULL)
+		return NULL;
+	for (int i = 0; i < t->rank; i++)
+	{
+		int			pos = rank - t->rank + i;
+
+		if (t->dims[i] != 1 && !(pos == 1 && t->dims[i] == M))
+			return NULL;
+	}
+	*per_channel = t->count != 1;
+	return t->data;
+}
+
+/*
+ * Fold Mul and Add by per-channel (or scalar) float32 constants after a
+ * Conv into its weights and bias: Mul(conv, s) gives W'[m] = W[m] * s[m],
+ * B'[m] = B[m] * s[m]; Add(conv, c) gives B'[m] = B[m] + c[m].  W and B
+ * must be float32 initializers read only by the Conv; a Conv without B
+ * gets an arena bias (fused_bias) for the Add.  Chains fold one by one.
+ */
+static void
+fold_conv_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Users *u)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *conv = &g->nodes[i];
+		OnnxTensor *w,
+				   *b = NULL;
+		int64_t		M,
+					per;
+		int			rank;
+
+		if (conv->skip || conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
+			conv->fused_act.kind != ONNX_ACT_NONE || conv->n_outputs != 1 || conv->n_inputs < 2 ||
+			conv->inputs[1] < 0 || consumers(uses, conv->inputs[1]) != 1 ||
+			g->values[conv->inputs[1]].init == NULL)
+			continue;
+		w = &g->values[conv->inputs[1]].init->tensor;
+		if (w->rank < 3 || w->dims[0] <= 0 || (w = const_f32(g, conv->inputs[1], w->count)) == NULL)
+			continue;
+		M = w->dims[0];
+		rank = w->rank;
+		per = w->count / M;
+		if (conv->n_inputs >= 3 && conv->inputs[2] >= 0 &&
+			(consumers(uses, conv->inputs[2]) != 1 || (b = const_f32(g, conv->inputs[2], M)) == NULL))
+			continue;
+		if (b == NULL && conv->fused_bias)
+			b = (OnnxTensor *) conv->fused_bias;
+		for (;;)
+		{
+			int			mid = conv->outputs[0];
+			OnnxNode   *op = sole_reader(g, uses, u, mid, false);
+			const float *c = NULL;
+			bool		per_channel = false,
+						mul;
+
+			if (op == NULL || op->opset < 7 || op->n_inputs != 2 ||
+				!(is_op(op, "Mul") || is_op(op, "Add")) || op->inputs[0] == op->inputs[1])
+				break;
+			mul = is_op(op, "Mul");
+			c = channel_const(g, op->inputs[op->inputs[0] == mid ? 1 : 0], rank, M, &per_channel);
+			if (c == NULL)
+				break;
+			if (!mul && b == NULL)
+			{
+				OnnxTensor *t = onnx_arena_alloc(arena, sizeof(OnnxTensor));
+				float	   *d = onnx_arena_alloc(arena, sizeof(float) * (size_t) M);
+				OnnxError	err;
+
+				if (t == NULL || d == NULL ||
+					onnx_tensor_set_shape(t, ONNX_DTYPE_FLOAT, 1, &M, &err) != ONNX_OK)
+					break;
+				t->data = d;
+				conv->fused_bias = b = t;
+			}
+			for (int64_t m = 0; m < M; m++)
+			{
+				float		v = c[per_channel ? m : 0];
+				float	   *bd = b ? (float *) b->data : NULL;
+
+				if (mul)
+				{
+					float	   *wd = (float *) w->data + m * per;
+
+					for (int64_t j = 0; j < per; j++)
+						wd[j] *= v;
+					if (bd)
+						bd[m] *= v;
+				}
+				else
+					bd[m] += v;
+			}
+			conv->outputs[0] = op->outputs[0];
+			g->values[op->outputs[0]].producer = i;
+			g->values[mid].last_use = -1;
+			op->skip = true;
+		}
 	}
 }
 
@@ -264,7 +689,7 @@ fuse_matmul_bias(OnnxGraph *g, const int *uses)
 		if (bias == NULL)
 			continue;
 		mm = &g->nodes[g->values[mid].producer];
-		if (mm->skip || mm->fused_relu || mm->fused_bias || mm->domain[0] ||
+		if (mm->skip || mm->fused_act.kind != ONNX_ACT_NONE || mm->fused_bias || mm->domain[0] ||
 			strcmp(mm->op_type, "MatMul") != 0 || mm->n_inputs != 2 || mm->inputs[1] < 0 ||
 			mm->n_outputs != 1 || mm->outputs[0] != mid || consumers(uses, mid) != 1 ||
 			last_dim(g, mm->inputs[1]) != bias->count)
@@ -277,15 +702,148 @@ fuse_matmul_bias(OnnxGraph *g, const int *uses)
 	}
 }
 
-/* Apply every rewrite to the main graph. */
+/*
+ * Identity whose output is neither a graph output nor captured by a
+ * subgraph: its readers read its input instead, and the node is skipped
+ * (and reads nothing, so that the rewrites after it see the true uses).
+ */
+static void
+remove_identities(OnnxGraph *g, OnnxArena *arena)
+{
+	int		   *captured = NULL;
+	int		   *alias = NULL;
+	bool		any = false;
+
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		int			in,
+					out;
+
+		if (n->skip || n->domain[0] || strcmp(n->op_type, "Identity") != 0 ||
+			n->n_inputs != 1 || n->n_outputs != 1 || (in = n->inputs[0]) < 0 ||
+			(out = n->outputs[0]) < 0 || g->values[out].is_output)
+			continue;
+		if (captured == NULL)
+		{
+			captured = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			alias = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+			if (captured == NULL || alias == NULL)
+				return;
+			onnx_graph_count_captures(g, captured);
+			for (int v = 0; v < g->n_values; v++)
+				alias[v] = v;
+		}
+		if (captured[out])
+			continue;
+		/* nodes are in execution order: in is resolved already */
+		alias[out] = alias[in];
+		n->skip = true;
+		n->n_inputs = 0;
+		n->n_outputs = 0;
+		g->values[out].last_use = -1;
+		any = true;
+	}
+	if (!any)
+		return;
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; k < g->nodes[i].n_inputs; k++)
+		{
+			int			id = g->nodes[i].inputs[k];
+
+			if (id >= 0 && alias[id] != id)
+			{
+				g->nodes[i].inputs[k] = alias[id];
+				if (g->values[alias[id]].last_use < i)
+					g->values[alias[id]].last_use = i;
+			}
+		}
+}
+
+/* Whether n only reshapes its input 0 (row-major order and count kept). */
+static bool
+is_reshape_like(const OnnxNode *n)
+{
+	return !n->skip && n->domain[0] == '\0' && n->n_outputs == 1 && n->n_inputs >= 1 &&
+		n->inputs[0] >= 0 &&
+		(strcmp(n->op_type, "Reshape") == 0 || strcmp(n->op_type, "Flatten") == 0 ||
+		 strcmp(n->op_type, "Squeeze") == 0 || strcmp(n->op_type, "Unsqueeze") == 0);
+}
+
+/*
+ * A Reshape to a constant shape that copies no dim from its input (no 0,
+ * or allowzero) depends on its input's element count only, so it may read
+ * the input of a reshape-like producer (Reshape, Flatten, Squeeze,
+ * Unsqueeze) directly when nothing else reads the producer's output; the
+ * producer is then skipped, and chains collapse into their last Reshape.
+ * As in onnxruntime, a producer that would have failed at run time (a
+ * bad shape) no longer runs.
+ */
+static void
+collapse_reshapes(OnnxGraph *g, int *uses)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *r = &g->nodes[i];
+		const OnnxTensor *shape;
+		bool		copies_dims = false;
+
+		if (!is_reshape_like(r) || strcmp(r->op_type, "Reshape") != 0 || r->opset < 5 ||
+			r->n_inputs != 2 || (shape = onnx_const_input(g, r, 1)) == NULL ||
+			shape->dtype != ONNX_DTYPE_INT64)
+			continue;
+		for (int64_t k = 0; k < shape->count; k++)
+			if (((const int64_t *) shape->data)[k] == 0)
+				copies_dims = true;
+		if (copies_dims && onnx_attr_int(r, "allowzero", 0) == 0)
+			continue;
+		for (;;)
+		{
+			int			mid = r->inputs[0];
+			int			p = g->values[mid].producer;
+			OnnxNode   *prod;
+
+			if (g->values[mid].source != ONNX_SRC_NODE || g->values[mid].is_output || p < 0 ||
+				consumers(uses, mid) != 1 || !is_reshape_like(prod = &g->nodes[p]) ||
+				prod->outputs[0] != mid)
+				break;
+			/* r reads what prod read; prod reads nothing and is skipped */
+			r->inputs[0] = prod->inputs[0];
+			uses[mid]--;
+			for (int k = 0; k < prod->n_inputs; k++)
+				if (prod->inputs[k] >= 0)
+					uses[prod->inputs[k]]--;
+			uses[r->inputs[0]]++;
+			if (g->values[r->inputs[0]].last_use < i)
+				g->values[r->inputs[0]].last_use = i;
+			g->values[mid].last_use = -1;
+			prod->skip = true;
+			prod->n_inputs = 0;
+			prod->n_outputs = 0;
+		}
+	}
+}
+
+/* Apply every rewrite to g, then to its subgraphs. */
 void
 onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 {
+	OnnxGraph  *sub;
 	int		   *uses;
+	Users		u;
 
-	if (has_subgraphs(g) || (uses = count_uses(g, arena)) == NULL)
+	remove_identities(g, arena);
+	if ((uses = count_uses(g, arena)) == NULL)
 		return;
+	collapse_reshapes(g, uses);
 	fold_conv_batchnorm(g, arena, uses);
-	fuse_relu(g, uses);
+	if (users_build(g, arena, uses, &u))
+	{
+		fold_conv_affine(g, arena, uses, &u);
+		fuse_activations(g, uses, &u);
+	}
 	fuse_matmul_bias(g, uses);
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			onnx_graph_optimize(sub, arena);
 }

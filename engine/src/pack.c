@@ -6,9 +6,11 @@
  *	  after inference and the optimizer, every node whose operator has a
  *	  pack hook gets it called with its graph, subgraphs included.
  *
- *	  What is constant: an initializer the caller cannot override.  Since
- *	  IR version 4 an initializer also listed as a graph input is only a
- *	  default (onnxruntime's rule too), so it is not constant.
+ *	  What is constant: an initializer the caller cannot override (one in
+ *	  the model or one constant folding made), also when a subgraph
+ *	  captures it from an enclosing graph.  Since IR version 4 an
+ *	  initializer also listed as a graph input is only a default
+ *	  (onnxruntime's rule too), so it is not constant.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,19 +19,37 @@
 #include "engine_internal.h"
 #include "pack.h"
 
+const OnnxValue *
+onnx_const_value(const OnnxGraph *g, int id)
+{
+	const OnnxValueSlot *v;
+
+	if (id < 0 || id >= g->n_values)
+		return NULL;
+	v = &g->values[id];
+	while (v->source == ONNX_SRC_OUTER)
+	{
+		for (int k = 0; k < v->outer_depth && g; k++)
+			g = g->parent;
+		if (g == NULL || v->outer_id < 0 || v->outer_id >= g->n_values)
+			return NULL;
+		v = &g->values[v->outer_id];
+	}
+	if (v->source != ONNX_SRC_INITIALIZER || v->overridable || v->init == NULL ||
+		v->init->kind == ONNX_VALUE_NONE)
+		return NULL;
+	return v->init;
+}
+
 const OnnxTensor *
 onnx_const_input(const OnnxGraph *g, const OnnxNode *node, int k)
 {
-	const OnnxValueSlot *v;
-	int			id;
+	const OnnxValue *v;
 
-	if (k < 0 || k >= node->n_inputs || (id = node->inputs[k]) < 0 || id >= g->n_values)
+	if (k < 0 || k >= node->n_inputs)
 		return NULL;
-	v = &g->values[id];
-	if (v->source != ONNX_SRC_INITIALIZER || v->overridable || v->init == NULL ||
-		v->init->kind != ONNX_VALUE_TENSOR)
-		return NULL;
-	return &v->init->tensor;
+	v = onnx_const_value(g, node->inputs[k]);
+	return v && v->kind == ONNX_VALUE_TENSOR ? &v->tensor : NULL;
 }
 
 OnnxStatus

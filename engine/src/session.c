@@ -6,10 +6,18 @@
  * A run executes the graph's nodes in topological order inside a frame
  * that holds one value per graph value.  Inputs and initializers are
  * borrowed; node outputs are owned by the frame and freed after their
- * last consumer (graph outputs excepted), their buffers going back to a
- * small per-session pool for reuse.  Subgraphs (If, Loop, Scan) run in
- * child frames that see their parents' values.  On any failure the frame
- * frees everything and the caller gets no output.
+ * last consumer (graph outputs excepted), their buffers going back to the
+ * session's pool (buffer_pool.c) for reuse.  Subgraphs (If, Loop, Scan)
+ * run in child frames that see their parents' values.  On any failure the
+ * frame frees everything and the caller gets no output.
+ *
+ * Per-node costs are kept small: a graph's value slots are allocated once
+ * per session and left empty between runs, initializers are read where
+ * they are, and Identity, Reshape, Flatten, Squeeze and Unsqueeze pass
+ * their input's buffer on (onnx_out_alias) instead of copying it: they
+ * take it over when their input dies with them, or borrow it when it
+ * lives for the whole run (a view, which the frame never frees and hands
+ * out only as a copy).
  *
  * Threading: one thread runs a session at a time; only the abort callback
  * is called back, on that thread.
@@ -18,17 +26,29 @@
  */
 #include <stdio.h>
 
+#include "buffer_pool.h"
 #include "engine_internal.h"
 #include "profile.h"
 
-#define POOL_SLOTS 32
-#define POOL_MIN_BYTES 4096
-
-typedef struct PoolEntry
+/* What a frame does with a value slot at the end of the run. */
+enum
 {
-	void	   *ptr;
-	size_t		size;
-} PoolEntry;
+	SLOT_BORROWED = 0,			/* empty, or not the frame's (inputs, initializers) */
+	SLOT_OWNED = 1,				/* the frame frees it */
+	SLOT_VIEW = 2				/* borrows a buffer that lives for the whole run */
+};
+
+/*
+ * A graph's value slots, kept by the session between runs (one graph runs
+ * at most once at a time: a subgraph never contains itself).  Idle slots
+ * are all empty, so a run starts without clearing them.
+ */
+typedef struct FrameSlots
+{
+	OnnxValue  *vals;			/* n_values */
+	uint8_t    *state;			/* n_values, SLOT_* */
+	bool		busy;
+} FrameSlots;
 
 struct OnnxSession
 {
@@ -36,10 +56,9 @@ struct OnnxSession
 	OnnxSessionOptions opts;
 	const OnnxAllocator *alloc;
 	size_t		live_bytes;		/* bytes of tensors owned by running frames */
-	size_t		pool_bytes;
-	int			n_pool;
-	PoolEntry	pool[POOL_SLOTS];
-	int			abort_counter;
+	OnnxBufferPool pool;
+	FrameSlots *frames;			/* model->n_graphs, by OnnxGraph.id */
+	size_t		frame_bytes;
 	OnnxProfile *profile;		/* per-op times; set while opts.profile is on */
 };
 
@@ -47,48 +66,15 @@ typedef struct OnnxFrame
 {
 	const OnnxGraph *g;
 	struct OnnxFrame *parent;
-	OnnxValue  *vals;			/* n_values */
-	bool	   *owned;			/* n_values */
+	OnnxValue  *vals;			/* n_values; initializers are read from the graph */
+	uint8_t    *state;			/* n_values, SLOT_* */
+	FrameSlots *slots;			/* where vals come from; NULL: allocated for this frame */
 } OnnxFrame;
 
 /* ---- buffers ---- */
 
-static void *
-buffer_get(OnnxSession *s, size_t size)
-{
-	int			best = -1;
-
-	if (size >= POOL_MIN_BYTES)
-		for (int i = 0; i < s->n_pool; i++)
-			if (s->pool[i].size >= size && s->pool[i].size <= size * 2 &&
-				(best < 0 || s->pool[i].size < s->pool[best].size))
-				best = i;
-	if (best >= 0)
-	{
-		void	   *p = s->pool[best].ptr;
-
-		s->pool_bytes -= s->pool[best].size;
-		s->pool[best] = s->pool[--s->n_pool];
-		return p;
-	}
-	return s->alloc->alloc(s->alloc->ctx, size ? size : 1);
-}
-
-static void
-buffer_put(OnnxSession *s, void *p, size_t size)
-{
-	if (p == NULL)
-		return;
-	if (size >= POOL_MIN_BYTES && s->n_pool < POOL_SLOTS)
-	{
-		s->pool[s->n_pool].ptr = p;
-		s->pool[s->n_pool].size = size;
-		s->n_pool++;
-		s->pool_bytes += size;
-		return;
-	}
-	s->alloc->free(s->alloc->ctx, p);
-}
+#define buffer_get(s, size) onnx_pool_get(&(s)->pool, (size))
+#define buffer_put(s, p, size) onnx_pool_put(&(s)->pool, (p), (size))
 
 /*
  * Bytes a value holds: tensor data, and for a sequence, map or optional
@@ -115,20 +101,37 @@ live_sub(OnnxSession *s, size_t n)
 	s->live_bytes = s->live_bytes >= n ? s->live_bytes - n : 0;
 }
 
-/* Release a frame-owned value, returning tensor buffers to the pool. */
+/*
+ * Free value v, a tensor's buffer going back to the pool; no accounting.
+ * Empty is kind NONE: the other fields are rewritten whole by whoever
+ * fills the value next.
+ */
 static void
-frame_value_release(OnnxSession *s, OnnxValue *v)
+value_release_to_pool(OnnxSession *s, OnnxValue *v)
 {
 	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING &&
 		v->tensor.data && v->n_items == 0)
 	{
-		live_sub(s, v->tensor.nbytes);
 		buffer_put(s, v->tensor.data, v->tensor.nbytes ? v->tensor.nbytes : 1);
-		memset(v, 0, sizeof(*v));
+		v->kind = ONNX_VALUE_NONE;
+		v->tensor.data = NULL;
 		return;
 	}
-	live_sub(s, value_bytes(v));
 	onnx_value_release(s->alloc, v);
+}
+
+/* Release a frame-owned value (counted in live_bytes) into the pool. */
+static void
+frame_value_release(OnnxSession *s, OnnxValue *v)
+{
+	live_sub(s, value_bytes(v));
+	value_release_to_pool(s, v);
+}
+
+void
+onnx_kernel_release(OnnxKernelCtx *ctx, OnnxValue *v)
+{
+	value_release_to_pool(ctx->session, v);
 }
 
 /* ---- sessions ---- */
@@ -156,8 +159,16 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 	if (s == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
 	memset(s, 0, sizeof(*s));
+	s->frames = alloc->alloc(alloc->ctx, sizeof(FrameSlots) * (size_t) (model->n_graphs + 1));
+	if (s->frames == NULL)
+	{
+		alloc->free(alloc->ctx, s);
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory creating a session");
+	}
+	memset(s->frames, 0, sizeof(FrameSlots) * (size_t) (model->n_graphs + 1));
 	s->model = model;
 	s->alloc = alloc;
+	onnx_pool_init(&s->pool, s->alloc);
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.threads <= 0)
@@ -168,6 +179,7 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 
 		if (st != ONNX_OK)
 		{
+			s->alloc->free(s->alloc->ctx, s->frames);
 			s->alloc->free(s->alloc->ctx, s);
 			return st;
 		}
@@ -181,8 +193,13 @@ onnx_session_free(OnnxSession *session)
 {
 	if (session == NULL)
 		return;
-	for (int i = 0; i < session->n_pool; i++)
-		session->alloc->free(session->alloc->ctx, session->pool[i].ptr);
+	onnx_pool_free_all(&session->pool);
+	for (int i = 0; i <= session->model->n_graphs; i++)
+	{
+		session->alloc->free(session->alloc->ctx, session->frames[i].vals);
+		session->alloc->free(session->alloc->ctx, session->frames[i].state);
+	}
+	session->alloc->free(session->alloc->ctx, session->frames);
 	onnx_profile_free(session->profile, session->alloc);
 	session->alloc->free(session->alloc->ctx, session);
 }
@@ -190,68 +207,100 @@ onnx_session_free(OnnxSession *session)
 size_t
 onnx_session_bytes(const OnnxSession *session)
 {
-	return sizeof(*session) + session->pool_bytes + session->model->arena.total;
+	return sizeof(*session) + session->pool.bytes + session->frame_bytes +
+		session->model->arena.total + session->model->folded_bytes;
 }
 
 size_t
 onnx_session_pool_bytes(const OnnxSession *session)
 {
-	return session->pool_bytes;
+	return session->pool.bytes;
 }
 
 void
 onnx_session_trim(OnnxSession *session, size_t keep_bytes)
 {
-	while (session->n_pool > 0 && session->pool_bytes > keep_bytes)
-	{
-		int			largest = 0;
-
-		for (int i = 1; i < session->n_pool; i++)
-			if (session->pool[i].size > session->pool[largest].size)
-				largest = i;
-		session->alloc->free(session->alloc->ctx, session->pool[largest].ptr);
-		session->pool_bytes -= session->pool[largest].size;
-		session->pool[largest] = session->pool[--session->n_pool];
-	}
+	onnx_pool_trim(&session->pool, keep_bytes);
 }
 
 /* ---- frames ---- */
 
+/*
+ * Start frame f for graph g: the session's idle slots for g, or new ones
+ * when they are busy (not expected: a graph never runs inside itself).
+ */
 static OnnxStatus
 frame_init(OnnxSession *s, OnnxFrame *f, const OnnxGraph *g, OnnxFrame *parent,
 		   OnnxError *err)
 {
 	size_t		n = (size_t) g->n_values + 1;
+	FrameSlots *fs = (g->id >= 0 && g->id <= s->model->n_graphs) ? &s->frames[g->id] : NULL;
 
 	f->g = g;
 	f->parent = parent;
+	f->slots = NULL;
+	if (fs && !fs->busy)
+	{
+		if (fs->vals == NULL)
+		{
+			fs->vals = s->alloc->alloc(s->alloc->ctx, sizeof(OnnxValue) * n);
+			fs->state = s->alloc->alloc(s->alloc->ctx, n);
+			if (!fs->vals || !fs->state)
+			{
+				s->alloc->free(s->alloc->ctx, fs->vals);
+				s->alloc->free(s->alloc->ctx, fs->state);
+				fs->vals = NULL;
+				fs->state = NULL;
+				return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory starting a run");
+			}
+			memset(fs->vals, 0, sizeof(OnnxValue) * n);
+			memset(fs->state, 0, n);
+			s->frame_bytes += (sizeof(OnnxValue) + 1) * n;
+		}
+		fs->busy = true;
+		f->slots = fs;
+		f->vals = fs->vals;
+		f->state = fs->state;
+		return ONNX_OK;
+	}
 	f->vals = s->alloc->alloc(s->alloc->ctx, sizeof(OnnxValue) * n);
-	f->owned = s->alloc->alloc(s->alloc->ctx, sizeof(bool) * n);
-	if (!f->vals || !f->owned)
+	f->state = s->alloc->alloc(s->alloc->ctx, n);
+	if (!f->vals || !f->state)
 	{
 		s->alloc->free(s->alloc->ctx, f->vals);
-		s->alloc->free(s->alloc->ctx, f->owned);
+		s->alloc->free(s->alloc->ctx, f->state);
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory starting a run");
 	}
 	memset(f->vals, 0, sizeof(OnnxValue) * n);
-	memset(f->owned, 0, sizeof(bool) * n);
-	for (int i = 0; i < g->n_values; i++)
-		if (g->values[i].source == ONNX_SRC_INITIALIZER)
-			f->vals[i] = *g->values[i].init;
+	memset(f->state, 0, n);
 	return ONNX_OK;
 }
 
+/* Release what the frame owns and leave its slots empty (and idle). */
 static void
 frame_free(OnnxSession *s, OnnxFrame *f)
 {
 	for (int i = 0; i < f->g->n_values; i++)
-		if (f->owned[i])
+	{
+		if (f->state[i] == SLOT_OWNED)
 			frame_value_release(s, &f->vals[i]);
-	s->alloc->free(s->alloc->ctx, f->vals);
-	s->alloc->free(s->alloc->ctx, f->owned);
+		else
+			f->vals[i].kind = ONNX_VALUE_NONE;	/* empty; refilled whole */
+		f->state[i] = SLOT_BORROWED;
+	}
+	if (f->slots)
+		f->slots->busy = false;
+	else
+	{
+		s->alloc->free(s->alloc->ctx, f->vals);
+		s->alloc->free(s->alloc->ctx, f->state);
+	}
 }
 
-/* The value of id in frame f, following captures to enclosing frames. */
+/*
+ * The value of id in frame f: captures follow to the enclosing frames,
+ * initializers are read from the graph unless the caller overrode them.
+ */
 static OnnxValue *
 frame_get(OnnxFrame *f, int id)
 {
@@ -267,6 +316,8 @@ frame_get(OnnxFrame *f, int id)
 			return NULL;
 		return frame_get(p, v->outer_id);
 	}
+	if (v->source == ONNX_SRC_INITIALIZER && f->vals[id].kind == ONNX_VALUE_NONE)
+		return v->init;
 	return &f->vals[id];
 }
 
@@ -289,13 +340,100 @@ over_memory_limit(const OnnxSession *s, size_t bytes)
 		(bytes > s->opts.max_memory || s->live_bytes > s->opts.max_memory - bytes);
 }
 
+#define BIT(i) (UINT64_C(1) << (i))
+
+/* Empty output i, which the kernel writes again (a view is only forgotten). */
+static void
+clear_output(OnnxKernelCtx *ctx, int i)
+{
+	if (i < 64 && (ctx->viewed & BIT(i)))
+	{
+		memset(ctx->outputs[i], 0, sizeof(OnnxValue));
+		ctx->viewed &= ~BIT(i);
+		return;
+	}
+	frame_value_release(ctx->session, ctx->outputs[i]);
+}
+
+OnnxTensor *
+onnx_out_alias(OnnxKernelCtx *ctx, int i, int k, int rank, const int64_t *dims)
+{
+	OnnxFrame  *f = ctx->frame;
+	const OnnxNode *n = ctx->node;
+	const OnnxValueSlot *slot;
+	const OnnxValue *x;
+	OnnxValue  *y;
+	int64_t		count = 1;
+	int			id;
+	bool		steal;
+
+	if (f == NULL || i < 0 || i >= 64 || i >= ctx->n_outputs || k < 0 || k >= 64 ||
+		k >= ctx->n_inputs || n->outputs[i] < 0 || (id = n->inputs[k]) < 0 ||
+		rank < 0 || rank > ONNX_MAX_RANK)
+		return NULL;
+	x = ctx->inputs[k];
+	y = ctx->outputs[i];
+	if (x == NULL || x->kind != ONNX_VALUE_TENSOR || x->n_items != 0 ||
+		x->tensor.dtype == ONNX_DTYPE_STRING || y->kind != ONNX_VALUE_NONE)
+		return NULL;
+	for (int d = 0; d < rank; d++)
+		if (dims[d] < 0 || onnx_mul_overflow_i64(count, dims[d], &count))
+			return NULL;
+	if (count != x->tensor.count)
+		return NULL;
+	/* a value read twice by this node is taken once at most */
+	for (int j = 0; j < n->n_inputs && j < 64; j++)
+		if (n->inputs[j] == id && (ctx->stolen & BIT(j)))
+			return NULL;
+	slot = &f->g->values[id];
+	steal = slot->source == ONNX_SRC_NODE && f->state[id] == SLOT_OWNED &&
+		slot->last_use == n->index && !slot->is_output;
+	if (!steal && slot->source == ONNX_SRC_NODE && f->state[id] != SLOT_VIEW)
+		return NULL;
+	y->tensor.dtype = x->tensor.dtype;
+	y->tensor.rank = rank;
+	memcpy(y->tensor.dims, dims, sizeof(int64_t) * (size_t) rank);
+	memset(y->tensor.dims + rank, 0, sizeof(int64_t) * (size_t) (ONNX_MAX_RANK - rank));
+	y->tensor.count = x->tensor.count;
+	y->tensor.nbytes = x->tensor.nbytes;
+	y->tensor.data = x->tensor.data;
+	y->tensor.device = x->tensor.device;
+	y->n_items = 0;
+	y->items = NULL;
+	y->elem_dtype = x->elem_dtype;
+	y->kind = ONNX_VALUE_TENSOR;
+	if (steal)
+		ctx->stolen |= BIT(k);
+	else
+		ctx->viewed |= BIT(i);
+	return &y->tensor;
+}
+
+/*
+ * After node n ran (or failed): an input whose buffer an output took is
+ * emptied without freeing it, an output that views an input is marked so.
+ */
+static void
+settle_aliases(OnnxFrame *f, const OnnxNode *n, const OnnxKernelCtx *ctx)
+{
+	for (int k = 0; ctx->stolen && k < n->n_inputs && k < 64; k++)
+		if (ctx->stolen & BIT(k))
+		{
+			memset(&f->vals[n->inputs[k]], 0, sizeof(OnnxValue));
+			f->state[n->inputs[k]] = SLOT_BORROWED;
+		}
+	for (int k = 0; ctx->viewed && k < n->n_outputs && k < 64; k++)
+		if (ctx->viewed & BIT(k))
+			f->state[n->outputs[k]] = SLOT_VIEW;
+}
+
 /* onnx_out and onnx_out_raw: zero the data or leave it as it is. */
 static OnnxTensor *
 out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims, bool zero)
 {
 	OnnxSession *s = ctx->session;
 	OnnxValue  *v;
-	OnnxTensor	t;
+	OnnxTensor *t;
 
 	if (i < 0 || i >= ctx->n_outputs)
 	{
@@ -304,23 +442,25 @@ out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 	}
 	v = ctx->outputs[i];
 	if (v->kind != ONNX_VALUE_NONE)
-		frame_value_release(s, v);
-	memset(&t, 0, sizeof(t));
-	if (onnx_tensor_set_shape(&t, dtype, rank, dims, ctx->err) != ONNX_OK)
+		clear_output(ctx, i);
+	/* built in place; the value stays empty (kind NONE) until it is complete */
+	t = &v->tensor;
+	t->data = NULL;
+	if (onnx_tensor_set_shape(t, dtype, rank, dims, ctx->err) != ONNX_OK)
 	{
 		onnx_kernel_fail(ctx, ctx->err->status, "%s", ctx->err->message);
 		return NULL;
 	}
-	if (over_memory_limit(s, t.nbytes))
+	if (over_memory_limit(s, t->nbytes))
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT,
 						 "output of %zu bytes would exceed the memory limit of %zu bytes",
-						 t.nbytes, s->opts.max_memory);
+						 t->nbytes, s->opts.max_memory);
 		return NULL;
 	}
 	if (dtype == ONNX_DTYPE_STRING)
 	{
-		if (onnx_tensor_alloc_data(&t, s->alloc, ctx->err) != ONNX_OK)
+		if (onnx_tensor_alloc_data(t, s->alloc, ctx->err) != ONNX_OK)
 		{
 			onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
 			return NULL;
@@ -328,23 +468,23 @@ out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 	}
 	else
 	{
-		t.data = buffer_get(s, t.nbytes ? t.nbytes : 1);
-		if (t.data == NULL)
+		t->data = buffer_get(s, t->nbytes ? t->nbytes : 1);
+		if (t->data == NULL)
 		{
 			onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY,
-							 "out of memory allocating %zu bytes", t.nbytes);
+							 "out of memory allocating %zu bytes", t->nbytes);
 			return NULL;
 		}
 		if (zero)
-			memset(t.data, 0, t.nbytes ? t.nbytes : 1);
+			memset(t->data, 0, t->nbytes ? t->nbytes : 1);
 	}
-	t.device = ONNX_DEVICE_CPU;
-	s->live_bytes += t.nbytes;
+	t->device = ONNX_DEVICE_CPU;
+	s->live_bytes += t->nbytes;
 	v->kind = ONNX_VALUE_TENSOR;
-	v->tensor = t;
 	v->n_items = 0;
 	v->items = NULL;
-	return &v->tensor;
+	v->elem_dtype = ONNX_DTYPE_UNDEFINED;
+	return t;
 }
 
 OnnxTensor *
@@ -378,7 +518,7 @@ onnx_out_value(OnnxKernelCtx *ctx, int i, OnnxValue *v)
 	}
 	o = ctx->outputs[i];
 	if (o->kind != ONNX_VALUE_NONE)
-		frame_value_release(ctx->session, o);
+		clear_output(ctx, i);
 	/* sequences and optionals count against the memory limit too */
 	if (onnx_kernel_charge(ctx, v) != ONNX_OK)
 	{
@@ -512,12 +652,27 @@ frame_take(OnnxSession *s, OnnxFrame *f, int id, OnnxValue *out, OnnxError *err)
 
 	if (v == NULL)
 		return onnx_error_set(err, ONNX_ERR_INTERNAL, "captured value not found");
-	if (f->g->values[id].source == ONNX_SRC_NODE && f->owned[id])
+	if (f->g->values[id].source == ONNX_SRC_NODE && f->state[id] == SLOT_OWNED)
 	{
 		*out = *v;
 		live_sub(s, value_bytes(out));
 		memset(v, 0, sizeof(*v));
-		f->owned[id] = false;
+		f->state[id] = SLOT_BORROWED;
+		return ONNX_OK;
+	}
+	if (v->kind == ONNX_VALUE_TENSOR && v->tensor.dtype != ONNX_DTYPE_STRING && v->n_items == 0)
+	{
+		/* a plain tensor: the copy's buffer comes from the pool */
+		*out = *v;
+		out->tensor.data = buffer_get(s, v->tensor.nbytes ? v->tensor.nbytes : 1);
+		if (out->tensor.data == NULL)
+		{
+			memset(out, 0, sizeof(*out));
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory copying a value");
+		}
+		if (v->tensor.nbytes)
+			memcpy(out->tensor.data, v->tensor.data, v->tensor.nbytes);
+		out->tensor.device = ONNX_DEVICE_CPU;
 		return ONNX_OK;
 	}
 	return onnx_value_copy(out, v, s->alloc, err);
@@ -556,11 +711,39 @@ onnx_kernel_run_subgraph(OnnxKernelCtx *ctx, const OnnxGraph *g, int n_inputs,
 	if (st != ONNX_OK)
 		for (int k = 0; k < i; k++)
 			onnx_value_release(s->alloc, &outputs[k]);
-	/* borrowed inputs must not be freed by frame_free */
-	for (int k = 0; k < n_inputs; k++)
-		f.owned[g->inputs[k]] = false;
 	frame_free(s, &f);
 	return st;
+}
+
+/* The context of a kernel call of node n (frame NULL: outside a graph run). */
+static inline void
+ctx_init(OnnxKernelCtx *ctx, OnnxSession *s, const OnnxNode *n, const OnnxValue **ins,
+		 OnnxValue **outs, OnnxFrame *f, OnnxError *err)
+{
+	ctx->session = s;
+	ctx->node = n;
+	ctx->opset = n->opset;
+	ctx->n_inputs = n->n_inputs;
+	ctx->inputs = ins;
+	ctx->n_outputs = n->n_outputs;
+	ctx->outputs = outs;
+	ctx->frame = f;
+	ctx->err = err;
+	ctx->stolen = 0;
+	ctx->viewed = 0;
+}
+
+/* Release value id after its last reader, node ni, unless the frame does not own it. */
+static inline void
+release_dead(OnnxSession *s, OnnxFrame *f, int id, int ni)
+{
+	const OnnxValueSlot *v = &f->g->values[id];
+
+	if (f->state[id] == SLOT_OWNED && v->last_use == ni && !v->is_output)
+	{
+		frame_value_release(s, &f->vals[id]);
+		f->state[id] = SLOT_BORROWED;
+	}
 }
 
 static OnnxStatus
@@ -609,30 +792,35 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		}
 		for (int k = 0; k < n->n_outputs; k++)
 		{
-			memset(&scr[k], 0, sizeof(OnnxValue));
 			if (n->outputs[k] >= 0)
 			{
 				outs[k] = &f->vals[n->outputs[k]];
-				f->owned[n->outputs[k]] = true;
+				f->state[n->outputs[k]] = SLOT_OWNED;
 			}
 			else
+			{
+				memset(&scr[k], 0, sizeof(OnnxValue));
 				outs[k] = &scr[k];
+			}
 		}
-		ctx.session = s;
-		ctx.node = n;
-		ctx.opset = n->opset;
-		ctx.n_inputs = n->n_inputs;
-		ctx.inputs = ins;
-		ctx.n_outputs = n->n_outputs;
-		ctx.outputs = outs;
-		ctx.frame = f;
-		ctx.err = err;
-		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) : n->def->run(&ctx);
+		ctx_init(&ctx, s, n, ins, outs, f, err);
+		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) :
+			n->def->run(&ctx);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
+		if (ctx.stolen | ctx.viewed)
+			settle_aliases(f, n, &ctx);
+		/* scratch outputs, and outputs nobody reads */
 		for (int k = 0; k < n->n_outputs; k++)
-			if (n->outputs[k] < 0)
+		{
+			if (n->outputs[k] >= 0)
+			{
+				if (st == ONNX_OK)
+					release_dead(s, f, n->outputs[k], -1);
+			}
+			else if (scr[k].kind != ONNX_VALUE_NONE)
 				frame_value_release(s, &scr[k]);
+		}
 		if (ins != in_buf)
 		{
 			s->alloc->free(s->alloc->ctx, (void *) ins);
@@ -650,32 +838,39 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			}
 			return st;
 		}
-		/* free values whose last consumer was this node */
+		/* free values whose last reader was this node */
 		for (int k = 0; k < n->n_inputs; k++)
-		{
-			int			id = n->inputs[k];
-
-			if (id >= 0 && g->values[id].last_use == ni && f->owned[id] &&
-				!g->values[id].is_output)
-			{
-				frame_value_release(s, &f->vals[id]);
-				f->owned[id] = false;
-			}
-		}
-		/* outputs nobody reads */
-		for (int k = 0; k < n->n_outputs; k++)
-		{
-			int			id = n->outputs[k];
-
-			if (id >= 0 && g->values[id].last_use < 0 && !g->values[id].is_output &&
-				f->owned[id])
-			{
-				frame_value_release(s, &f->vals[id]);
-				f->owned[id] = false;
-			}
-		}
+			if (n->inputs[k] >= 0)
+				release_dead(s, f, n->inputs[k], ni);
 	}
 	return ONNX_OK;
+}
+
+OnnxStatus
+onnx_session_run_node(OnnxSession *s, const OnnxNode *n, const OnnxValue *const *inputs,
+					  OnnxValue *outputs, OnnxError *err)
+{
+	OnnxValue  *outs[64];
+	OnnxKernelCtx ctx;
+	OnnxStatus	st;
+
+	onnx_error_clear(err);
+	if (n->n_outputs > 64 || n->def == NULL || n->def->run == NULL)
+		return onnx_error_set(err, ONNX_ERR_INTERNAL, "node cannot run alone");
+	for (int k = 0; k < n->n_outputs; k++)
+	{
+		memset(&outputs[k], 0, sizeof(OnnxValue));
+		outs[k] = &outputs[k];
+	}
+	ctx_init(&ctx, s, n, (const OnnxValue **) inputs, outs, NULL, err);
+	st = n->def->run(&ctx);
+	if (st == ONNX_OK && err->status != ONNX_OK)
+		st = err->status;
+	if (st != ONNX_OK)
+		for (int k = 0; k < n->n_outputs; k++)
+			frame_value_release(s, &outputs[k]);
+	s->live_bytes = 0;
+	return st;
 }
 
 /*
@@ -781,7 +976,8 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	OnnxFrame	f;
 	OnnxStatus	st;
 	int			taken = 0;
-	int		   *out_ids = NULL;
+	int			id_buf[16];
+	int		   *out_ids = id_buf;
 
 	onnx_error_clear(err);
 	if (s == NULL)
@@ -799,7 +995,10 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 		int			id = -1;
 		char		why[200];
 
-		for (int k = 0; k < g->n_inputs; k++)
+		/* callers mostly pass the inputs in the model's order */
+		if (i < g->n_inputs && strcmp(g->values[g->inputs[i]].name, input_names[i]) == 0)
+			id = g->inputs[i];
+		for (int k = 0; id < 0 && k < g->n_inputs; k++)
 			if (strcmp(g->values[g->inputs[k]].name, input_names[i]) == 0)
 				id = g->inputs[k];
 		if (id < 0)
@@ -837,7 +1036,7 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	st = exec_graph(s, &f, err);
 
 	/* hand outputs over */
-	if (st == ONNX_OK && n_outputs > 0)
+	if (st == ONNX_OK && n_outputs > 16)
 	{
 		out_ids = s->alloc->alloc(s->alloc->ctx, sizeof(int) * (size_t) n_outputs);
 		if (out_ids == NULL)
@@ -850,8 +1049,10 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 
 		if (output_names == NULL)
 			id = i < g->n_outputs ? g->outputs[i] : -1;
+		else if (i < g->n_outputs && strcmp(g->values[g->outputs[i]].name, output_names[i]) == 0)
+			id = g->outputs[i];
 		else
-			for (int k = 0; k < g->n_outputs; k++)
+			for (int k = 0; id < 0 && k < g->n_outputs; k++)
 				if (strcmp(g->values[g->outputs[k]].name, output_names[i]) == 0)
 					id = g->outputs[k];
 		if (id < 0)
@@ -875,11 +1076,8 @@ onnx_session_run(OnnxSession *s, int n_inputs, const char *const *input_names,
 	if (st != ONNX_OK)
 		for (int i = 0; i < taken; i++)
 			onnx_value_release(s->alloc, &outputs[i]);
-	s->alloc->free(s->alloc->ctx, out_ids);
-	/* inputs are borrowed */
-	for (int k = 0; k < g->n_values; k++)
-		if (g->values[k].source != ONNX_SRC_NODE)
-			f.owned[k] = false;
+	if (out_ids != id_buf)
+		s->alloc->free(s->alloc->ctx, out_ids);
 	frame_free(s, &f);
 	s->live_bytes = 0;
 	if (st != ONNX_OK)

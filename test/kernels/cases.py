@@ -43,8 +43,10 @@ def reference(model, feed):
     return sess.run(None, feed)
 
 
-def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None):
-    """Write case out_dir/name; expected outputs from onnxruntime unless given."""
+def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, isa=None):
+    """Write case out_dir/name; expected outputs from onnxruntime unless given.
+    isa: instruction-set levels to run it at (e.g. ("portable", "avx2", "avx512")),
+    default the best the machine has."""
     d = os.path.join(out_dir, name)
     ds = os.path.join(d, "test_data_set_0")
     os.makedirs(ds, exist_ok=True)
@@ -60,4 +62,7 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None):
             f.write(numpy_helper.from_array(np.asarray(val), go.name).SerializeToString())
     with open(os.path.join(d, "tolerance.txt"), "w") as f:
         f.write("%g %g\n" % (rtol, atol))
+    if isa is not None:
+        with open(os.path.join(d, "isa.txt"), "w") as f:
+            f.write(" ".join(isa) + "\n")
     return d

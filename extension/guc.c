@@ -19,6 +19,7 @@ int			onnx_cache_size = ONNX_CACHE_SIZE_DEFAULT;
 int			onnx_batch_size = ONNX_BATCH_SIZE_DEFAULT;
 int			onnx_max_memory_kb = ONNX_MAX_MEMORY_DEFAULT;
 int			onnx_max_cached_memory_kb = ONNX_MAX_CACHED_MEMORY_DEFAULT;
+bool		onnx_auto_batch = true;
 
 static const struct config_enum_entry device_options[] = {
 	{"cpu", ONNX_DEVICE_CPU, false},
@@ -59,6 +60,10 @@ OnnxGucInit(void)
 							&onnx_max_cached_memory_kb, ONNX_MAX_CACHED_MEMORY_DEFAULT,
 							ONNX_MAX_CACHED_MEMORY_MIN, ONNX_MAX_CACHED_MEMORY_MAX, PGC_SUSET,
 							GUC_UNIT_KB, NULL, NULL, NULL);
+	DefineCustomBoolVariable("onnx.auto_batch",
+							 "Scores per-row calls of ordinary queries in batches.",
+							 "onnx_predict, onnx_run and onnx_run_row calls on a constant model name are evaluated for many rows at once; the results are those of the per-row calls.",
+							 &onnx_auto_batch, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* onnx.threads limited by onnx.max_threads. */

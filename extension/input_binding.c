@@ -264,3 +264,17 @@ OnnxRowIsScorable(const InputBinding *b, int n_in, HeapTuple row, TupleDesc desc
 	}
 	return true;
 }
+
+/* Values the bound column of a scorable row holds (its elements, or 1). */
+int64
+OnnxRowValueCount(const InputBinding *b, HeapTuple row, TupleDesc desc)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(row, desc, b->col, &isnull);
+	ArrayType  *a;
+
+	if (!OidIsValid(b->elemtype))
+		return 1;
+	a = DatumGetArrayTypeP(d);
+	return ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+}

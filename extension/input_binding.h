@@ -31,6 +31,7 @@ typedef struct InputBinding
 extern void OnnxBindInputs(const OnnxModel *model, TupleDesc qdesc, InputBinding *b,
 						   const char *name, bool allow_fallback);
 extern bool OnnxRowIsScorable(const InputBinding *b, int n_in, HeapTuple row, TupleDesc desc);
+extern int64 OnnxRowValueCount(const InputBinding *b, HeapTuple row, TupleDesc desc);
 extern void OnnxBuildInput(InputBinding *b, const RowSet *rows, const bool *valid,
 						   int64 nvalid, OnnxTensor *x, const char *name);
 

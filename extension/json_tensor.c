@@ -645,32 +645,46 @@ OnnxValueToRowJson(StringInfo buf, const OnnxValue *v)
 }
 
 /*
- * {"name": value, ...} of n engine outputs as jsonb (row form or object
- * form); the outputs are released through alloc whatever happens.
+ * {"name": value, ...} of n engine outputs as jsonb, in the row form or the
+ * object form; the outputs are left as they are.
+ */
+Datum
+OnnxOutputsJsonb(int n, const char *const *names, const OnnxValue *outs, bool row_form,
+				 const char *model_name)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	for (int i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(&buf, ", ");
+		OnnxCheckOutputText(&outs[i], names[i], model_name);
+		escape_json(&buf, OnnxModelCString(names[i], "an output name", model_name));
+		appendStringInfoString(&buf, ": ");
+		if (row_form)
+			OnnxValueToRowJson(&buf, &outs[i]);
+		else
+			OnnxValueToJson(&buf, &outs[i]);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+}
+
+/*
+ * OnnxOutputsJsonb, then the outputs are released through alloc whatever
+ * happens.
  */
 Datum
 OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
 				   const OnnxAllocator *alloc, bool row_form, const char *model_name)
 {
-	StringInfoData buf;
+	Datum		result = (Datum) 0;
 
-	initStringInfo(&buf);
 	PG_TRY();
 	{
-		appendStringInfoChar(&buf, '{');
-		for (int i = 0; i < n; i++)
-		{
-			if (i)
-				appendStringInfoString(&buf, ", ");
-			OnnxCheckOutputText(&outs[i], names[i], model_name);
-			escape_json(&buf, OnnxModelCString(names[i], "an output name", model_name));
-			appendStringInfoString(&buf, ": ");
-			if (row_form)
-				OnnxValueToRowJson(&buf, &outs[i]);
-			else
-				OnnxValueToJson(&buf, &outs[i]);
-		}
-		appendStringInfoChar(&buf, '}');
+		result = OnnxOutputsJsonb(n, names, outs, row_form, model_name);
 	}
 	PG_FINALLY();
 	{
@@ -678,5 +692,5 @@ OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
 			onnx_value_release(alloc, &outs[i]);
 	}
 	PG_END_TRY();
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	return result;
 }

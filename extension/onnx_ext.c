@@ -17,9 +17,10 @@ PG_MODULE_MAGIC;
 void		_PG_init(void);
 
 /*
- * Define GUCs and the session cache's invalidation callback; when loaded
- * through shared_preload_libraries, also the shared areas: progress of
- * onnx_score, shared model memory, statistics, and the prewarm workers.
+ * Define GUCs, the session cache's invalidation callback and the planner
+ * hook of auto-batching; when loaded through shared_preload_libraries,
+ * also the shared areas: progress of onnx_score, shared model memory,
+ * statistics, and the prewarm workers.
  */
 void
 _PG_init(void)
@@ -31,6 +32,7 @@ _PG_init(void)
 	OnnxStatsInit();
 	OnnxPrewarmInit();
 	OnnxVersionsInit();
+	OnnxAutoBatchInit();
 	/* after every onnx.* parameter is defined, the others are errors */
 	MarkGUCPrefixReserved("onnx");
 }

@@ -54,6 +54,7 @@ extern int	onnx_cache_size;
 extern int	onnx_batch_size;
 extern int	onnx_max_memory_kb;
 extern int	onnx_max_cached_memory_kb;
+extern bool onnx_auto_batch;
 extern void OnnxGucInit(void);
 extern int	OnnxEffectiveThreads(void);
 
@@ -66,6 +67,14 @@ OnnxNoReturnBefore extern void OnnxReportEngineError(const OnnxError *err,
 extern OnnxModel *OnnxLoadModelOrError(const void *bytes, size_t len,
 									   const OnnxAllocator *alloc,
 									   const char *model_name);
+
+/* predict.c */
+extern const OnnxValueInfo *OnnxPredictInput(const OnnxModel *model, const char *name);
+extern ArrayType *OnnxPredictResultArray(const OnnxValue *v, const char *output,
+										 const char *name);
+
+/* auto_batch.c: the planner hook of auto-batching */
+extern void OnnxAutoBatchInit(void);
 
 /* float_array.c */
 extern ArrayType *OnnxFloat4Array(const float *vals, int ndim, const int *dims);

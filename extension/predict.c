@@ -56,8 +56,8 @@ info_shape_text(const OnnxValueInfo *vi)
 }
 
 /* The single input of the model, or an error. */
-static const OnnxValueInfo *
-single_float_input(const OnnxModel *model, const char *name)
+const OnnxValueInfo *
+OnnxPredictInput(const OnnxModel *model, const char *name)
 {
 	const OnnxValueInfo *vi;
 
@@ -345,13 +345,23 @@ output_to_array(const OnnxValue *v, bool flat, bool batch, const char *output, c
 	return tensor_to_float4_array(t, ndim, dims, output, name);
 }
 
+/*
+ * onnx_predict's result for output v of a run whose input was one 1-D
+ * array (also one row's slice of a batched run: auto-batching).
+ */
+ArrayType *
+OnnxPredictResultArray(const OnnxValue *v, const char *output, const char *name)
+{
+	return output_to_array(v, true, false, output, name);
+}
+
 /* Shared body of the predict functions. */
 static Datum
 predict_common(FunctionCallInfo fcinfo, const char *name, bool batch, const char *output_name)
 {
 	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 	OnnxCacheEntry *entry = OnnxCacheGet(name);
-	const OnnxValueInfo *vi = single_float_input(entry->model, name);
+	const OnnxValueInfo *vi = OnnxPredictInput(entry->model, name);
 	OnnxValue	in;
 	OnnxValue	out;
 	OnnxError	err;

@@ -42,21 +42,16 @@ input_names_text(const OnnxModel *model)
 	return buf.data;
 }
 
-/* onnx_run's body for the model reference name. */
-static Datum
-run_common(FunctionCallInfo fcinfo, const char *name)
+/*
+ * Values of the model inputs named in the JSON object inputs, in its key
+ * order: fills vals and names (room for every model input) and returns
+ * how many; errors as onnx_run raises them.
+ */
+int
+OnnxRunInputs(const OnnxModel *model, Jsonb *inputs, const char *name, OnnxValue *vals,
+			  const char **names)
 {
-	Jsonb	   *inputs = PG_GETARG_JSONB_P(1);
-	OnnxCacheEntry *entry = OnnxCacheGet(name);
-	const OnnxModel *model = entry->model;
-	int			max_in = onnx_model_input_count(model);
-	OnnxValue  *in_vals = palloc0(sizeof(OnnxValue) * (max_in + 1));
-	const char **in_names = palloc0(sizeof(char *) * (max_in + 1));
 	int			n_in = 0;
-	int			n_out;
-	const char **out_names;
-	OnnxValue  *outs;
-	OnnxError	err;
 	JsonbIterator *it;
 	JsonbValue	k,
 				v;
@@ -83,19 +78,29 @@ run_common(FunctionCallInfo fcinfo, const char *name)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("ONNX model \"%s\" has no input named \"%s\"", name, key),
 					 errdetail("The model takes: %s.", input_names_text(model))));
-		if (OnnxValueFromJson(&v, onnx_model_input(model, idx), &in_vals[n_in]))
-			in_names[n_in++] = onnx_model_input(model, idx)->name;
+		if (OnnxValueFromJson(&v, onnx_model_input(model, idx), &vals[n_in]))
+			names[n_in++] = onnx_model_input(model, idx)->name;
 	}
+	return n_in;
+}
 
-	if (PG_NARGS() > 2 && !PG_ARGISNULL(2))
+/*
+ * The outputs onnx_run returns: those of the text array outputs, or every
+ * model output when it is NULL.
+ */
+const char **
+OnnxRunOutputNames(const OnnxModel *model, ArrayType *outputs, int *n_out)
+{
+	const char **out_names;
+
+	if (outputs != NULL)
 	{
-		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(2);
 		Datum	   *elems;
 		bool	   *nulls;
 
-		deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n_out);
-		out_names = palloc0(sizeof(char *) * (n_out + 1));
-		for (int i = 0; i < n_out; i++)
+		deconstruct_array(outputs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, n_out);
+		out_names = palloc0(sizeof(char *) * (*n_out + 1));
+		for (int i = 0; i < *n_out; i++)
 		{
 			if (nulls[i])
 				ereport(ERROR,
@@ -106,11 +111,33 @@ run_common(FunctionCallInfo fcinfo, const char *name)
 	}
 	else
 	{
-		n_out = onnx_model_output_count(model);
-		out_names = palloc0(sizeof(char *) * (n_out + 1));
-		for (int i = 0; i < n_out; i++)
+		*n_out = onnx_model_output_count(model);
+		out_names = palloc0(sizeof(char *) * (*n_out + 1));
+		for (int i = 0; i < *n_out; i++)
 			out_names[i] = onnx_model_output(model, i)->name;
 	}
+	return out_names;
+}
+
+/* onnx_run's body for the model reference name. */
+static Datum
+run_common(FunctionCallInfo fcinfo, const char *name)
+{
+	Jsonb	   *inputs = PG_GETARG_JSONB_P(1);
+	OnnxCacheEntry *entry = OnnxCacheGet(name);
+	const OnnxModel *model = entry->model;
+	int			max_in = onnx_model_input_count(model);
+	OnnxValue  *in_vals = palloc0(sizeof(OnnxValue) * (max_in + 1));
+	const char **in_names = palloc0(sizeof(char *) * (max_in + 1));
+	int			n_in;
+	int			n_out;
+	const char **out_names;
+	OnnxValue  *outs;
+	OnnxError	err;
+
+	n_in = OnnxRunInputs(model, inputs, name, in_vals, in_names);
+	out_names = OnnxRunOutputNames(model, PG_NARGS() > 2 && !PG_ARGISNULL(2) ?
+								   PG_GETARG_ARRAYTYPE_P(2) : NULL, &n_out);
 	outs = palloc0(sizeof(OnnxValue) * (n_out + 1));
 	if (OnnxSessionRun(entry, n_in, in_names, in_vals, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);

@@ -2,7 +2,8 @@
 """Refresh the generated parts of README.md: the supported-operator table
 (from the engine's registry, engine/build/onnx_list_ops), the conformance
 pass rates (test/conformance/summary.md, written by run_conformance.py
---summary) and the benchmark table (test/bench/results.md).
+--summary), the benchmark table (test/bench/results.md) and the
+auto-batching benchmark (test/bench/auto_batch_results.md).
 
     .venv/bin/python scripts/update_readme.py
 """
@@ -49,12 +50,18 @@ def bench():
     return open(p).read() if os.path.exists(p) else "No benchmark run yet."
 
 
+def auto_batch():
+    p = os.path.join(ROOT, "test", "bench", "auto_batch_results.md")
+    return open(p).read() if os.path.exists(p) else "No auto-batching benchmark run yet."
+
+
 def main():
     path = os.path.join(ROOT, "README.md")
     text = open(path).read()
     text = replace(text, "operators", operators())
     text = replace(text, "conformance", conformance())
     text = replace(text, "bench", bench())
+    text = replace(text, "autobatch", auto_batch())
     open(path, "w").write(text)
 
 

@@ -46,6 +46,12 @@
 #include <stdlib.h>
 
 #include "ml_common.h"
+#include "vecmath.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define TREES_AVX512 1
+#endif
 
 enum
 {
@@ -1309,17 +1315,150 @@ complete_descend_rows(const CNode *cn, int D, const float *xc, int64_t m, int32_
 	}
 }
 
+#ifdef TREES_AVX512
+#define CV_LANES 16				/* rows a vector */
+#define CV_VECS 4				/* vectors walked together */
+
+/*
+ * complete_descend_rows with AVX-512, for the first m - m % 64 rows (the
+ * count is returned; the caller walks the rest): sixteen rows a vector,
+ * four vectors interleaved.  The splits of the first four levels (nodes
+ * 0..14) come from registers, deeper ones are gathered; the features are
+ * gathered from the column-major block.  A step is the scalar one: "x <
+ * thr" is an ordered compare (NaN goes right), i = 2i + 1 + !(x < thr).
+ *
+ *	  xc (F columns of ROW_BLOCK rows), cn (2^D - 1 splits) -> idx (m) leaves
+ */
+__attribute__((target("avx512f")))
+static int64_t
+complete_descend_rows_avx512(const CNode *cn, int D, const float *xc, int64_t m, int32_t *idx)
+{
+	const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+	const __m512i one = _mm512_set1_epi32(1);
+	const __m512i two = _mm512_set1_epi32(2);
+	const __m512i first = _mm512_set1_epi32((1 << D) - 1);
+	float		top_thr[CV_LANES] = {0};
+	int32_t		top_feat[CV_LANES] = {0};
+	int			top = D < 4 ? D : 4;
+	int64_t		r = 0;
+	__m512		tthr;
+	__m512i		tfeat;
+
+	/* the splits of levels 0 .. top-1: nodes 0 .. 2^top - 2 (at most 15) */
+	for (int i = 0; i < (1 << top) - 1; i++)
+	{
+		top_thr[i] = cn[i].thr;
+		top_feat[i] = cn[i].feat;
+	}
+	tthr = _mm512_loadu_ps(top_thr);
+	tfeat = _mm512_loadu_si512(top_feat);
+	for (; r + CV_LANES * CV_VECS <= m; r += CV_LANES * CV_VECS)
+	{
+		__m512i		i[CV_VECS],
+					row[CV_VECS];
+
+		for (int v = 0; v < CV_VECS; v++)
+		{
+			i[v] = _mm512_setzero_si512();
+			row[v] = _mm512_add_epi32(lane, _mm512_set1_epi32((int) (r + CV_LANES * v)));
+		}
+		for (int d = 0; d < D; d++)
+			for (int v = 0; v < CV_VECS; v++)
+			{
+				__m512		thr;
+				__m512i		feat,
+							next;
+				__m512		x;
+				__mmask16	lt;
+
+				if (d < top)
+				{
+					thr = _mm512_permutexvar_ps(i[v], tthr);
+					feat = _mm512_permutexvar_epi32(i[v], tfeat);
+				}
+				else
+				{
+					thr = _mm512_i32gather_ps(i[v], (const float *) cn, sizeof(CNode));
+					feat = _mm512_i32gather_epi32(i[v], (const int32_t *) cn + 1, sizeof(CNode));
+				}
+				x = _mm512_i32gather_ps(_mm512_add_epi32(feat, row[v]), xc, sizeof(float));
+				lt = _mm512_cmp_ps_mask(x, thr, _CMP_LT_OQ);
+				next = _mm512_add_epi32(_mm512_add_epi32(i[v], i[v]), two);
+				i[v] = _mm512_mask_sub_epi32(next, lt, next, one);
+			}
+		for (int v = 0; v < CV_VECS; v++)
+			_mm512_storeu_si512(idx + r + CV_LANES * v, _mm512_sub_epi32(i[v], first));
+	}
+	return r;
+}
+
+/*
+ * acc[r] += cv[idx[r]] for the first n - n % 16 rows of one target (T =
+ * 1), as the scalar loop adds: in float (f32: the double holds a float,
+ * and a float sum rounded once is the float addition) or in double.
+ * Returns the rows done.
+ */
+__attribute__((target("avx512f")))
+static int64_t
+complete_add_leaves_avx512(const float *cv, const int32_t *idx, int64_t n, double *acc, bool f32)
+{
+	int64_t		r = 0;
+
+	for (; r + CV_LANES <= n; r += CV_LANES)
+	{
+		__m512		w = _mm512_i32gather_ps(_mm512_loadu_si512(idx + r), cv, sizeof(float));
+		__m256		lo = _mm512_castps512_ps256(w);
+		__m256		hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(w), 1));
+		__m512d		a0 = _mm512_loadu_pd(acc + r);
+		__m512d		a1 = _mm512_loadu_pd(acc + r + 8);
+
+		if (f32)
+		{
+			a0 = _mm512_cvtps_pd(_mm256_add_ps(_mm512_cvtpd_ps(a0), lo));
+			a1 = _mm512_cvtps_pd(_mm256_add_ps(_mm512_cvtpd_ps(a1), hi));
+		}
+		else
+		{
+			a0 = _mm512_add_pd(a0, _mm512_cvtps_pd(lo));
+			a1 = _mm512_add_pd(a1, _mm512_cvtps_pd(hi));
+		}
+		_mm512_storeu_pd(acc + r, a0);
+		_mm512_storeu_pd(acc + r + 8, a1);
+	}
+	return r;
+}
+#endif
+
 static void
 complete_rows(const Forest *f, const float *xc, int64_t m, double *acc, int64_t T, int agg)
 {
 	int32_t		idx[ROW_BLOCK];
+#ifdef TREES_AVX512
+	bool		avx512 = onnx_vec_isa() >= ONNX_VEC_AVX512;
+#endif
 
 	for (int64_t t = 0; t < f->n_trees; t++)
 	{
 		const float *cv = f->cv + f->cv_off[t];
 		int64_t		tg = f->tree_target[t];
+		int64_t		done = 0;
 
-		complete_descend_rows(f->cn + f->cn_off[t], f->depth[t], xc, m, idx);
+#ifdef TREES_AVX512
+		if (avx512)
+			done = complete_descend_rows_avx512(f->cn + f->cn_off[t], f->depth[t], xc, m, idx);
+#endif
+		complete_descend_rows(f->cn + f->cn_off[t], f->depth[t], xc + done, m - done, idx + done);
+#ifdef TREES_AVX512
+		if (avx512 && T == 1 && ((agg & 7) == AGG_SUM || (agg & 7) == AGG_AVERAGE))
+		{
+			bool		f32 = (agg & AGG_F32) != 0;
+			int64_t		r = complete_add_leaves_avx512(cv, idx, m, acc, f32);
+
+			for (; r < m; r++)
+				acc[r] = f32 ? (float) (acc[r] + cv[idx[r]]) : acc[r] + cv[idx[r]];
+			continue;
+		}
+#endif
 		if (agg == (AGG_SUM | AGG_F32) || agg == (AGG_AVERAGE | AGG_F32))
 			for (int64_t r = 0; r < m; r++)
 				acc[r * T + tg] = (float) (acc[r * T + tg] + cv[idx[r]]);

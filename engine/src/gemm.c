@@ -269,7 +269,6 @@ typedef struct GemmJob
 			   *pb;
 	float	   *C;
 	int64_t		ldc;
-	bool		gemv;			/* few rows, B unpacked: the kernel's gemv */
 	bool		split_rows;		/* tasks own row ranges (else column ranges) */
 	int64_t		chunk;			/* rows or columns per task */
 } GemmJob;
@@ -345,41 +344,6 @@ gemm_block(const GemmJob *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 	}
 }
 
-/* Depth of the A rows a few-row product stages at a time (stack). */
-#define GEMV_KB 4096
-
-/*
- * C[0:M, n0:n1] for M <= ONNX_GEMM_GEMV_ROWS with B unpacked: B is read
- * once, in memory order, by the kernel's few-row routine; A's rows are
- * staged contiguous and scaled by alpha, GEMV_KB deep at a time.
- */
-static void
-gemv_block(const GemmJob *g, int64_t n0, int64_t n1)
-{
-	float		abuf[ONNX_GEMM_GEMV_ROWS * GEMV_KB] __attribute__((aligned(64)));
-	int64_t		M = g->M;
-
-	for (int64_t i = 0; i < M; i++)
-	{
-		float	   *c = g->C + i * g->ldc;
-
-		for (int64_t j = n0; j < n1; j++)
-			c[j] = g->beta == 0.0f ? 0.0f : g->beta * c[j];
-	}
-	for (int64_t k0 = 0; k0 < g->K; k0 += GEMV_KB)
-	{
-		int64_t		kb = g->K - k0 < GEMV_KB ? g->K - k0 : GEMV_KB;
-
-		for (int64_t i = 0; i < M; i++)
-			for (int64_t k = 0; k < kb; k++)
-				abuf[i * kb + k] = g->alpha *
-					(g->ta ? g->A[(k0 + k) * g->lda + i] : g->A[i * g->lda + k0 + k]);
-		g->kr->gemv((int) M, kb, abuf, g->tb,
-					g->tb ? g->B + n0 * g->ldb + k0 : g->B + k0 * g->ldb + n0, g->ldb,
-					g->C + n0, g->ldc, n1 - n0);
-	}
-}
-
 /* Task t of a parallel job: its row or column range. */
 static void
 gemm_task(void *arg, int64_t t)
@@ -391,8 +355,6 @@ gemm_task(void *arg, int64_t t)
 
 	if (g->split_rows)
 		gemm_block(g, lo, lo + g->chunk < g->M ? lo + g->chunk : g->M, 0, g->N);
-	else if (g->gemv)
-		gemv_block(g, lo, hi_n);
 	else
 		gemm_block(g, 0, g->M, lo, hi_n);
 }
@@ -436,7 +398,6 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 	g.pb = pb;
 	g.C = C;
 	g.ldc = ldc;
-	g.gemv = pa == NULL && pb == NULL && M <= ONNX_GEMM_GEMV_ROWS;
 
 	if (threads > 1 && !__builtin_mul_overflow(M, N, &work) &&
 		!__builtin_mul_overflow(work, K, &work) && work >= GEMM_PARALLEL_MIN_WORK)
@@ -446,7 +407,7 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 		int64_t		ntasks;
 
 		/* columns when each thread gets a few panels, else rows */
-		if (g.gemv || npanels >= 2 * (int64_t) threads || npanels >= mpanels)
+		if (npanels >= 2 * (int64_t) threads || npanels >= mpanels)
 		{
 			int64_t		per = (npanels + threads - 1) / threads;
 
@@ -467,10 +428,7 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 			return;
 		}
 	}
-	if (g.gemv)
-		gemv_block(&g, 0, N);
-	else
-		gemm_block(&g, 0, M, 0, N);
+	gemm_block(&g, 0, M, 0, N);
 }
 
 void

@@ -86,16 +86,6 @@ extern void onnx_gemm_pack_t_c(float *dst, int w, const float *src, int64_t ld, 
 extern void onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows,
 								  int64_t kc);
 
-/*
- * Few-row kernel (m <= ONNX_GEMM_GEMV_ROWS), for an operand B read once:
- * C (m,N) += a (m,kb) @ op(B) (kb,N), where a holds contiguous rows
- * (a[i*kb + k]) already scaled by alpha, and op(B) is B (kb rows of N,
- * ldb) or, trans_b, B^T with B (N rows of kb, ldb).  C is only added to.
- */
-#define ONNX_GEMM_GEMV_ROWS 4
-typedef void (*OnnxGemmGemv) (int m, int64_t kb, const float *a, bool trans_b, const float *B,
-							  int64_t ldb, float *C, int64_t ldc, int64_t N);
-
 typedef struct OnnxGemmKernel
 {
 	const char *name;			/* "avx512f 14x32" */
@@ -106,7 +96,6 @@ typedef struct OnnxGemmKernel
 				mc;				/* cache blocks: depth, rows of A per block */
 	OnnxGemmMicro micro;
 	OnnxGemmPackT pack_t;
-	OnnxGemmGemv gemv;
 } OnnxGemmKernel;
 
 /* The per-ISA tables (gemm_ref.c, gemm_avx2.c, gemm_avx512.c). */

@@ -34,24 +34,7 @@
 #define GT_LOAD(p) _mm256_loadu_ps(p)
 #define GT_BCAST(p) _mm256_broadcast_ss(p)
 #define GT_FMA(a, b, c) _mm256_fmadd_ps(a, b, c)
-#define GT_ADD(a, b) _mm256_add_ps(a, b)
 #include "gemm_tile.h"
-
-/* Sum of the eight lanes. */
-static inline AVX2 float
-hsum_avx2(__m256 v)
-{
-	__m128		s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-
-	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-	s = _mm_add_ss(s, _mm_movehdup_ps(s));
-	return _mm_cvtss_f32(s);
-}
-
-#define GT_STORE(p, v) _mm256_storeu_ps(p, v)
-#define GT_HSUM(v) hsum_avx2(v)
-#define GV_NAME gemv_avx2
-#include "gemm_gemv.h"
 
 /*
  * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,16) + beta * C; m is a constant
@@ -61,7 +44,7 @@ INLINE AVX2 void
 tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 	 float *c, int64_t ldc, int n, float alpha, float beta)
 {
-	__m256		acc[4][GEMM_MR][GEMM_NV];
+	__m256		acc[GEMM_MR][GEMM_NV];
 	__m256i		mask[GEMM_NV];
 	__m256		va,
 				vb;
@@ -83,7 +66,7 @@ tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 #pragma GCC unroll 4
 		for (int v = 0; v < GEMM_NV; v++)
 		{
-			__m256		r = _mm256_mul_ps(acc[0][i][v], va);
+			__m256		r = _mm256_mul_ps(acc[i][v], va);
 
 			if (n >= GEMM_NR)
 			{
@@ -181,7 +164,7 @@ onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows,
 
 const OnnxGemmKernel onnx_gemm_kernel_avx2 = {
 	"avx2+fma 6x16", ONNX_GEMM_ISA_AVX2, GEMM_MR, GEMM_NR, 256, 168, micro_avx2,
-	onnx_gemm_pack_t_avx2, gemv_avx2
+	onnx_gemm_pack_t_avx2
 };
 
 #else							/* not x86: never chosen */
@@ -193,7 +176,7 @@ onnx_gemm_pack_t_avx2(float *dst, int w, const float *src, int64_t ld, int rows,
 }
 
 const OnnxGemmKernel onnx_gemm_kernel_avx2 = {
-	"avx2+fma (not built)", ONNX_GEMM_ISA_AVX2, 1, 1, 1, 1, NULL, NULL, NULL
+	"avx2+fma (not built)", ONNX_GEMM_ISA_AVX2, 1, 1, 1, 1, NULL, NULL
 };
 
 #endif

@@ -34,13 +34,7 @@
 #define GT_LOAD(p) _mm512_loadu_ps(p)
 #define GT_BCAST(p) _mm512_set1_ps(*(p))
 #define GT_FMA(a, b, c) _mm512_fmadd_ps(a, b, c)
-#define GT_ADD(a, b) _mm512_add_ps(a, b)
 #include "gemm_tile.h"
-
-#define GT_STORE(p, v) _mm512_storeu_ps(p, v)
-#define GT_HSUM(v) _mm512_reduce_add_ps(v)
-#define GV_NAME gemv_avx512
-#include "gemm_gemv.h"
 
 /*
  * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,32) + beta * C; m is a constant
@@ -50,7 +44,7 @@ INLINE AVX512 void
 tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 	 float *c, int64_t ldc, int n, float alpha, float beta)
 {
-	__m512		acc[4][GEMM_MR][GEMM_NV];
+	__m512		acc[GEMM_MR][GEMM_NV];
 	__mmask16	mask[GEMM_NV];
 	__m512		va,
 				vb;
@@ -75,7 +69,7 @@ tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 #pragma GCC unroll 4
 		for (int v = 0; v < GEMM_NV; v++)
 		{
-			__m512		r = _mm512_mul_ps(acc[0][i][v], va);
+			__m512		r = _mm512_mul_ps(acc[i][v], va);
 
 			if (beta != 0.0f)
 				r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cr + 16 * v), r);
@@ -102,13 +96,13 @@ micro_avx512(int64_t kc, const float *a, const float *b, int64_t ldb,
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
 	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 224, micro_avx512,
-	onnx_gemm_pack_t_avx2, gemv_avx512
+	onnx_gemm_pack_t_avx2
 };
 
 #else							/* not x86: never chosen */
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
-	"avx512f (not built)", ONNX_GEMM_ISA_AVX512, 1, 1, 1, 1, NULL, NULL, NULL
+	"avx512f (not built)", ONNX_GEMM_ISA_AVX512, 1, 1, 1, 1, NULL, NULL
 };
 
 #endif

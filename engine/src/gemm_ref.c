@@ -3,8 +3,8 @@
  * gemm_ref.c
  *	  Portable C microkernel of the engine's SGEMM (see gemm.h): a tile of
  *	  4 rows x 16 columns accumulated in a local array the compiler may
- *	  vectorise for the baseline instruction set; the transposing pack and
- *	  the few-row kernel as plain loops.  Used on CPUs without
+ *	  vectorise for the baseline instruction set; the transposing pack as
+ *	  a plain loop.  Used on CPUs without
  *	  AVX2, and forced by tests so the driver's portable path is checked.
  *
  *-------------------------------------------------------------------------
@@ -57,33 +57,7 @@ onnx_gemm_pack_t_c(float *dst, int w, const float *src, int64_t ld, int rows, in
 			dst[k * w + r] = 0.0f;
 }
 
-/* The few-row kernel of gemm.h: rows of B, or dot products with rows of B^T. */
-static void
-gemv_ref(int m, int64_t kb, const float *a, bool trans_b, const float *B, int64_t ldb,
-		 float *C, int64_t ldc, int64_t N)
-{
-	for (int i = 0; i < m; i++)
-	{
-		const float *ai = a + i * kb;
-		float	   *ci = C + i * ldc;
-
-		if (!trans_b)
-			for (int64_t k = 0; k < kb; k++)
-				for (int64_t j = 0; j < N; j++)
-					ci[j] += ai[k] * B[k * ldb + j];
-		else
-			for (int64_t j = 0; j < N; j++)
-			{
-				float		s = 0.0f;
-
-				for (int64_t k = 0; k < kb; k++)
-					s += ai[k] * B[j * ldb + k];
-				ci[j] += s;
-			}
-	}
-}
-
 const OnnxGemmKernel onnx_gemm_kernel_ref = {
 	"portable C 4x16", ONNX_GEMM_ISA_REF, GEMM_MR, GEMM_NR, 256, 64, micro_ref,
-	onnx_gemm_pack_t_c, gemv_ref
+	onnx_gemm_pack_t_c
 };

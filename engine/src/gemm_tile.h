@@ -6,20 +6,24 @@
  *		GT_VEC			vector type			GT_W	floats per vector
  *		GT_MR, GT_NV	rows, vectors per row of the register tile
  *		GT_TARGET		the target attribute
- *		GT_ZERO(), GT_LOAD(p), GT_BCAST(p), GT_FMA(a, b, c) (a*b+c), GT_ADD(a, b)
+ *		GT_ZERO(), GT_LOAD(p), GT_BCAST(p), GT_FMA(a, b, c) (a*b+c)
  *
  *	  acc (m, GT_NV vectors) = Ap (m,kc) @ Bp (kc, GT_W*GT_NV), where Ap is a
  *	  packed A panel (a[k*GT_MR + i]) and Bp row k starts at b + k*ldb.
- *	  With few rows the FMA latency, not the FMA ports, would bound the
- *	  loop, so up to four partial sums over interleaved k are kept and
- *	  added at the end.
+ *
+ *	  Row invariance: every element is one fused multiply-add chain over k
+ *	  in order, from zero, whatever the tile's row count, so a row of C
+ *	  gets the same bits alone (M = 1) as in any block of rows; scoring a
+ *	  row by itself and in a batch agree bit for bit.  (Partial sums over
+ *	  interleaved k would hide the FMA latency for few rows, but change
+ *	  the rounding with the row count.)
  */
 
 #define GT_INLINE static inline __attribute__((always_inline))
 
-/* acc[s] += A column k (m values) x B row k, for one k. */
+/* acc += A column k (m values) x B row k, for one k. */
 GT_INLINE GT_TARGET void
-gt_step(const int m, const int s, const float *a, const float *b, GT_VEC acc[4][GT_MR][GT_NV])
+gt_step(const int m, const float *a, const float *b, GT_VEC acc[GT_MR][GT_NV])
 {
 	GT_VEC		bv[GT_NV];
 
@@ -33,55 +37,34 @@ gt_step(const int m, const int s, const float *a, const float *b, GT_VEC acc[4][
 
 #pragma GCC unroll 4
 		for (int v = 0; v < GT_NV; v++)
-			acc[s][i][v] = GT_FMA(ai, bv[v], acc[s][i][v]);
+			acc[i][v] = GT_FMA(ai, bv[v], acc[i][v]);
 	}
 }
 
 /*
- * acc[0] = Ap @ Bp over kc steps, prefetching the C tile (m rows, ldc)
- * the epilogue will update; m is a constant in every instance.
+ * acc = Ap @ Bp over kc steps, prefetching the C tile (m rows, ldc) the
+ * epilogue will update; m is a constant in every instance.
  */
 GT_INLINE GT_TARGET void
 gt_accumulate(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
-			  const float *c, int64_t ldc, GT_VEC acc[4][GT_MR][GT_NV])
+			  const float *c, int64_t ldc, GT_VEC acc[GT_MR][GT_NV])
 {
-	const int	sets = m * GT_NV >= 8 ? 1 : m * GT_NV >= 4 ? 2 : 4;
-	int64_t		k = 0;
-
 #pragma GCC unroll 16
 	for (int i = 0; i < m; i++)
 	{
 		_mm_prefetch((const char *) (c + i * ldc), _MM_HINT_T0);
 		_mm_prefetch((const char *) (c + i * ldc + GT_W * GT_NV - 1), _MM_HINT_T0);
 	}
-
-#pragma GCC unroll 4
-	for (int s = 0; s < sets; s++)
 #pragma GCC unroll 16
-		for (int i = 0; i < m; i++)
+	for (int i = 0; i < m; i++)
 #pragma GCC unroll 4
-			for (int v = 0; v < GT_NV; v++)
-				acc[s][i][v] = GT_ZERO();
+		for (int v = 0; v < GT_NV; v++)
+			acc[i][v] = GT_ZERO();
 #pragma GCC unroll 4
-	for (; k + sets <= kc; k += sets)
+	for (int64_t k = 0; k < kc; k++)
 	{
-#pragma GCC unroll 4
-		for (int s = 0; s < sets; s++)
-			gt_step(m, s, a + s * GT_MR, b + s * ldb, acc);
-		a += sets * GT_MR;
-		b += sets * ldb;
-	}
-	for (; k < kc; k++)
-	{
-		gt_step(m, 0, a, b, acc);
+		gt_step(m, a, b, acc);
 		a += GT_MR;
 		b += ldb;
 	}
-#pragma GCC unroll 4
-	for (int s = 1; s < sets; s++)
-#pragma GCC unroll 16
-		for (int i = 0; i < m; i++)
-#pragma GCC unroll 4
-			for (int v = 0; v < GT_NV; v++)
-				acc[0][i][v] = GT_ADD(acc[0][i][v], acc[s][i][v]);
 }

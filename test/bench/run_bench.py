@@ -10,8 +10,8 @@ weights) and test/ml/ (the 500-tree gradient-boosted model, when present).
 A model the engine cannot load yet is listed with the reason.
 
 SQL level (needs the throw-away cluster: eval "$(bash scripts/pgcluster.sh
-start)"): 100,000 rows of 256 features, the MLP: per-row onnx_predict,
-onnx_score, and a Python client that fetches the rows with psycopg, scores
+start)"): 100,000 rows of 256 features, the MLP: per-row onnx_predict (with
+onnx.auto_batch off, and auto-batched), onnx_score, and a Python client that fetches the rows with psycopg, scores
 with onnxruntime and writes the predictions back, against the same write
 back done in the database (UPDATE ... FROM onnx_score).
 
@@ -150,7 +150,11 @@ def sql_level(mlp_path, nrows):
         print("%-34s %8.2f s  (%.0f rows/s)" % (key, res[key], nrows / res[key]))
         sys.stdout.flush()
 
+    c.execute("SET onnx.auto_batch = off")
     timed("per-row onnx_predict", lambda: c.execute(
+        "SELECT count(onnx_predict('mlp', features)) FROM bench").fetchone())
+    c.execute("SET onnx.auto_batch = on")
+    timed("per-row onnx_predict, auto-batched", lambda: c.execute(
         "SELECT count(onnx_predict('mlp', features)) FROM bench").fetchone())
     timed("onnx_score (batch 1024)", lambda: c.execute(
         """SELECT count(p) FROM onnx_score('mlp', 'SELECT id, features FROM bench')

@@ -8,7 +8,9 @@
  *	  larger than the cache blocks), all transposes, alpha/beta, leading
  *	  dimensions larger than the rows, prepacked A and B, and 1 or 2
  *	  threads.  Also checks that nothing outside C's corner is written
- *	  and that beta == 0 does not read C.
+ *	  and that beta == 0 does not read C, and row invariance: every row of
+ *	  C has the same bits computed alone, in blocks of any size or in the
+ *	  whole product (packed or not, transposed or not, 1 or 2 threads).
  *
  *	  usage: test_gemm [-v]
  *	  Prints "ok"/"not ok" per check and a last line "N passed, N failed".
@@ -274,6 +276,99 @@ test_pack_api(void)
 		  "pack size covers header and padded panels");
 }
 
+/*
+ * Row invariance (gemm.h): C (M,N) computed whole, then again in blocks
+ * of rows (1, 2, 3, 5, 14, 17, ...): every row must have the same bits.
+ * Through onnx_sgemm_packed (B packed or not) and onnx_blas_sgemm.
+ */
+static void
+test_row_invariance(OnnxGemmIsa isa)
+{
+	static const int64_t shapes[][3] = {{300, 256, 256}, {130, 10, 700}, {77, 45, 3}, {41, 1000, 33}};
+	static const int64_t blocks[] = {1, 2, 3, 4, 5, 7, 14, 17, 32, 64};
+	int			cases = 0,
+				bad = 0;
+	char		first[256] = "";
+
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++)
+		for (int v = 0; v < 12; v++)
+		{
+			int64_t		M = shapes[s][0],
+						N = shapes[s][1],
+						K = shapes[s][2];
+			bool		ta = (v & 1) != 0,
+						tb = (v & 2) != 0;
+			bool		packed = (v & 4) != 0 && v < 8,
+						via_blas = v >= 8;
+			int			threads = 1 + (v % 3 == 0);
+			float		alpha = v % 2 ? 1.5f : 1.0f,
+						beta = v % 4 == 3 ? 0.5f : 0.0f;
+			int64_t		lda = ta ? M : K,
+						ldb = tb ? K : N;
+			float	   *A = malloc(sizeof(float) * (size_t) (M * K)),
+					   *B = malloc(sizeof(float) * (size_t) (K * N)),
+					   *C0 = malloc(sizeof(float) * (size_t) (M * N)),
+					   *Cw = malloc(sizeof(float) * (size_t) (M * N)),
+					   *Cb = malloc(sizeof(float) * (size_t) (M * N)),
+					   *Ab = malloc(sizeof(float) * (size_t) (M * K));
+			void	   *buf = NULL;
+			const OnnxGemmPacked *pb = NULL;
+			size_t		bytes;
+
+			for (int64_t i = 0; i < M * K; i++)
+				A[i] = rnd();
+			for (int64_t i = 0; i < K * N; i++)
+				B[i] = rnd();
+			for (int64_t i = 0; i < M * N; i++)
+				C0[i] = rnd();
+			if (packed && onnx_sgemm_pack_size(ONNX_GEMM_PACK_B, K, N, &bytes))
+			{
+				buf = malloc(bytes);
+				pb = onnx_sgemm_pack_b(buf, bytes, tb, K, N, B, ldb);
+			}
+			memcpy(Cw, C0, sizeof(float) * (size_t) (M * N));
+			if (via_blas)
+			{
+				onnx_blas_set_threads(threads);
+				onnx_blas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, Cw, N);
+			}
+			else
+				onnx_sgemm_packed(M, N, K, alpha, ta, A, lda, NULL, tb, B, ldb, pb, beta, Cw, N, threads);
+			for (size_t bi = 0; bi < sizeof(blocks) / sizeof(blocks[0]); bi++)
+			{
+				memcpy(Cb, C0, sizeof(float) * (size_t) (M * N));
+				for (int64_t r0 = 0; r0 < M; r0 += blocks[bi])
+				{
+					int64_t		m = M - r0 < blocks[bi] ? M - r0 : blocks[bi];
+
+					/* the block's rows of op(A), laid out as the whole product's */
+					for (int64_t i = 0; i < m; i++)
+						for (int64_t k = 0; k < K; k++)
+							Ab[ta ? k * m + i : i * K + k] = ta ? A[k * lda + r0 + i] : A[(r0 + i) * lda + k];
+					if (via_blas)
+						onnx_blas_sgemm(ta, tb, m, N, K, alpha, Ab, ta ? m : K, B, ldb, beta, Cb + r0 * N, N);
+					else
+						onnx_sgemm_packed(m, N, K, alpha, ta, Ab, ta ? m : K, NULL, tb, B, ldb, pb, beta,
+										  Cb + r0 * N, N, threads);
+				}
+				cases++;
+				if (memcmp(Cw, Cb, sizeof(float) * (size_t) (M * N)) != 0 && bad++ == 0)
+					snprintf(first, sizeof(first), "M=%lld N=%lld K=%lld ta=%d tb=%d packed=%d blas=%d "
+							 "threads=%d, blocks of %lld rows", (long long) M, (long long) N, (long long) K,
+							 ta, tb, packed, via_blas, threads, (long long) blocks[bi]);
+			}
+			free(A);
+			free(B);
+			free(C0);
+			free(Cw);
+			free(Cb);
+			free(Ab);
+			free(buf);
+		}
+	CHECK(bad == 0, "%s: row invariance, %d products computed whole and in blocks of 1 to 64 rows "
+		  "give the same bits%s%s", isa_name(isa), cases, bad ? "; first difference: " : "", first);
+}
+
 /* The pool runs every task exactly once, nested calls included. */
 typedef struct PoolArg
 {
@@ -363,6 +458,7 @@ main(int argc, char **argv)
 		test_small_shapes(isas[i]);
 		test_large_shapes(isas[i]);
 		test_degenerate();
+		test_row_invariance(isas[i]);
 	}
 	onnx_gemm_force_isa(ONNX_GEMM_ISA_AUTO);
 	test_pack_api();

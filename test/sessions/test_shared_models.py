@@ -172,8 +172,9 @@ su.execute("CREATE TABLE rows AS SELECT i, ARRAY[i, i, i, i]::float4[] AS f FROM
 su.execute("GRANT SELECT ON rows TO PUBLIC")
 su.execute("SELECT onnx_create_model('lin', %s)", (matmul_model(4, 2, seed=3),))
 par = connect()
+# row by row (auto-batching would score the 3,000 rows in a few runs)
 for s in ("SET parallel_setup_cost = 0", "SET parallel_tuple_cost = 0", "SET min_parallel_table_scan_size = 0",
-          "SET max_parallel_workers_per_gather = 2"):
+          "SET max_parallel_workers_per_gather = 2", "SET onnx.auto_batch = off"):
     par.execute(s)
 plan = "\n".join(r[0] for r in par.execute(
     "EXPLAIN SELECT sum((onnx_predict('lin', f))[1]) FROM rows").fetchall())

@@ -31,8 +31,10 @@ def randn(*shape):
 
 
 def conv_case(out, name, x_shape, w_shape, attrs=None, bias=True, op="Conv", const_w=True,
-              post=None, isa=ALL_ISA, extra_outputs=(), rtol=1e-4, atol=1e-5, batch_first=None):
-    """One Conv/ConvTranspose node on x, followed by the nodes post(y) returns."""
+              post=None, isa=ALL_ISA, extra_outputs=(), rtol=1e-4, atol=1e-5, batch_first=None,
+              dynamic=False):
+    """One Conv/ConvTranspose node on x, followed by the nodes post(y) returns;
+    dynamic: x's dims are symbolic (no static shape at load)."""
     attrs = attrs or {}
     x = randn(*x_shape)
     w = (randn(*w_shape) / np.sqrt(max(1, np.prod(w_shape[1:])))).astype(np.float32)
@@ -42,7 +44,7 @@ def conv_case(out, name, x_shape, w_shape, attrs=None, bias=True, op="Conv", con
         m = w_shape[1] * attrs.get("group", 1)
     ins = ["x", "w"]
     inits, feed = [], {"x": x}
-    inputs = {"x": (np.float32, list(x_shape))}
+    inputs = {"x": (np.float32, ["d%d" % i for i in range(len(x_shape))] if dynamic else list(x_shape))}
     if const_w:
         inits.append(("w", w))
     else:

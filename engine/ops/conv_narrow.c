@@ -1,0 +1,287 @@
+/*-------------------------------------------------------------------------
+ *
+ * conv_narrow.c
+ *	  float32 convolution with few output positions per image (see
+ *	  conv_narrow.h): the 1-D convolutions of audio models after their
+ *	  strided front end (4, 2, 1 positions), an STFT written as a strided
+ *	  Conv over one channel, a classifier head over a 1x1 map.
+ *
+ *	  The im2col path computes Y_g (Mg, P) = W_g (Mg, K) @ col (K, P): its
+ *	  microkernel runs along P in vectors of 16 or 32 columns, so with
+ *	  P = 4 it does 8 times the arithmetic it needs.  Here the product is
+ *	  turned round, T (P, Mg) = col^T (P, K) @ W_g^T (K, Mg), so the
+ *	  vectors run along the output channels and P becomes the tile's row
+ *	  count; W_g^T is packed once at load (ops_conv.c) as the GEMM's B
+ *	  operand.  col^T's rows are the windows themselves: gathered through
+ *	  a map of (position, tap) -> input offset, or, for one input channel
+ *	  of a 1-D signal whose windows lie inside it, read in place (row p
+ *	  starts at p * stride, lda = stride): no copy at all.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "conv_narrow.h"
+#include "fused_act.h"
+
+#define NARROW_ROWS_MAX 64		/* rows of colT per GEMM (images x P) */
+#define NARROW_COL_BYTES ((int64_t) 2 << 20)	/* colT at most, else fewer rows */
+
+bool
+onnx_conv_narrow_suits(int64_t P, int64_t Mg, int64_t Cg, int64_t group)
+{
+	return P >= 1 && P <= CONV_NARROW_MAX_P && Mg >= CONV_NARROW_MIN_M &&
+		!(Cg == 1 && group > 1);
+}
+
+/*
+ * map[p * taps + t] = offset in an input plane of tap t of output
+ * position p's window, or -1 where it falls in the padding.
+ */
+static void
+window_map(const ConvGeom *g, int32_t *map)
+{
+	int64_t		P = g->out_size,
+				taps = g->k_size;
+
+	for (int64_t p = 0; p < P; p++)
+	{
+		int64_t		o[ONNX_MAX_RANK];
+		int64_t		rem = p;
+
+		for (int i = g->nsp - 1; i >= 0; i--)
+		{
+			o[i] = rem % g->out[i];
+			rem /= g->out[i];
+		}
+		for (int64_t t = 0; t < taps; t++)
+		{
+			int64_t		r = t,
+						off = 0,
+						kidx[ONNX_MAX_RANK];
+			bool		inside = true;
+
+			for (int i = g->nsp - 1; i >= 0; i--)
+			{
+				kidx[i] = r % g->k[i];
+				r /= g->k[i];
+			}
+			for (int i = 0; i < g->nsp; i++)
+			{
+				int64_t		ii = o[i] * g->s[i] + kidx[i] * g->d[i] - g->pb[i];
+
+				if (ii < 0 || ii >= g->in[i])
+				{
+					inside = false;
+					break;
+				}
+				off = off * g->in[i] + ii;
+			}
+			map[p * taps + t] = inside ? (int32_t) off : -1;
+		}
+	}
+}
+
+/*
+ * Whether every window of a 1-D geometry over one channel is a contiguous
+ * run inside the signal: then col^T row p is x + p * s - pb.
+ */
+static bool
+windows_in_place(const ConvGeom *g, int64_t Cg)
+{
+	return Cg == 1 && g->nsp == 1 && g->d[0] == 1 && g->pb[0] == 0 &&
+		(g->out[0] - 1) * g->s[0] + g->k[0] <= g->in[0];
+}
+
+/* colT rows of image xg (Cg planes): colT[p][c * taps + t] for p < P. */
+static void
+gather_rows(const ConvGeom *g, const float *xg, int64_t Cg, const int32_t *map, float *colT,
+			int64_t K)
+{
+	int64_t		P = g->out_size,
+				taps = g->k_size;
+
+	for (int64_t p = 0; p < P; p++)
+	{
+		const int32_t *mp = map + p * taps;
+		float	   *row = colT + p * K;
+
+		for (int64_t c = 0; c < Cg; c++)
+		{
+			const float *plane = xg + c * g->in_size;
+			float	   *d = row + c * taps;
+
+			for (int64_t t = 0; t < taps; t++)
+				d[t] = mp[t] >= 0 ? plane[mp[t]] : 0.0f;
+		}
+	}
+}
+
+/*
+ * Y_g blocks of cnt images from T (cnt * P, Mg):
+ * y[j][m][p] = act(T[j * P + p][m] + bias[m]); yg is image 0's group
+ * block (Mg, P), images img_stride floats apart.  The bias is added in
+ * the transposing loop and act runs over the block as one row, which is
+ * act(y + bias) of the im2col path's epilogue element for element.
+ */
+static void
+store_transposed(const float *t, int64_t cnt, int64_t P, int64_t Mg, float *yg,
+				 int64_t img_stride, const float *bias, const OnnxFusedAct *act)
+{
+	for (int64_t j = 0; j < cnt; j++)
+	{
+		float	   *yj = yg + j * img_stride;
+		const float *tj = t + j * P * Mg;
+
+		for (int64_t m = 0; m < Mg; m++)
+		{
+			float		bm = bias ? bias[m] : 0.0f;
+
+			for (int64_t p = 0; p < P; p++)
+				yj[m * P + p] = bias ? tj[p * Mg + m] + bm : tj[p * Mg + m];
+		}
+		onnx_act_rows_f32(act, yj, 1, Mg * P, Mg * P, NULL);
+	}
+}
+
+OnnxStatus
+onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
+					 const OnnxGemmPacked *const *wt, const float *b, const OnnxFusedAct *act,
+					 float *y, int64_t N, int64_t C, int64_t M, int64_t group, bool *handled)
+{
+	int64_t		Cg = C / group,
+				Mg = M / group,
+				P = g->out_size,
+				K,
+				nb,
+				rows;
+	bool		in_place = windows_in_place(g, Cg);
+	int32_t    *map = NULL;
+	float	   *colT = NULL,
+			   *t = NULL;
+	int			threads = onnx_kernel_threads(ctx);
+
+	*handled = false;
+	if (!onnx_conv_narrow_suits(P, Mg, Cg, group) || N < 1 ||
+		onnx_mul_overflow_i64(Cg, g->k_size, &K) || K < 1 || K > INT32_MAX ||
+		g->in_size > INT32_MAX)
+		return ONNX_OK;
+	if (wt == NULL && Mg * K > CONV_NARROW_UNPACKED_MAX)
+		return ONNX_OK;
+	/* images per GEMM: whole images, at most NARROW_ROWS_MAX rows and the colT budget */
+	nb = NARROW_ROWS_MAX / P;
+	if (nb * P * K > NARROW_COL_BYTES / (int64_t) sizeof(float))
+		nb = NARROW_COL_BYTES / (int64_t) sizeof(float) / K / P;
+	if (nb < 1)
+		return ONNX_OK;
+	if (nb > N)
+		nb = N;
+	if (in_place)
+		nb = 1;					/* images are not one stride apart */
+	rows = nb * P;
+	*handled = true;
+	if ((t = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (rows * Mg))) == NULL)
+		return ctx->err->status;
+	if (!in_place &&
+		((colT = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (rows * K))) == NULL ||
+		 (map = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * g->k_size))) == NULL))
+	{
+		if (colT)
+			onnx_kernel_free(ctx, colT);
+		onnx_kernel_free(ctx, t);
+		return ctx->err->status;
+	}
+	if (map)
+		window_map(g, map);
+	for (int64_t n0 = 0; n0 < N; n0 += nb)
+	{
+		int64_t		cnt = N - n0 < nb ? N - n0 : nb;
+
+		if (onnx_kernel_should_abort(ctx))
+		{
+			if (colT)
+				onnx_kernel_free(ctx, colT);
+			if (map)
+				onnx_kernel_free(ctx, map);
+			onnx_kernel_free(ctx, t);
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		}
+		for (int64_t gi = 0; gi < group; gi++)
+		{
+			const float *a;
+			int64_t		lda;
+
+			if (in_place)
+			{
+				a = x + (n0 * C + gi * Cg) * g->in_size;
+				lda = g->s[0];
+			}
+			else
+			{
+				for (int64_t j = 0; j < cnt; j++)
+					gather_rows(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, map,
+								colT + j * P * K, K);
+				a = colT;
+				lda = K;
+			}
+			/* T (cnt*P, Mg) = colT (cnt*P, K) @ W_g^T (K, Mg) */
+			onnx_sgemm_packed(cnt * P, Mg, K, 1.0f, false, a, lda, NULL,
+							  true, w + gi * Mg * K, K, wt ? wt[gi] : NULL,
+							  0.0f, t, Mg, threads);
+			store_transposed(t, cnt, P, Mg, y + (n0 * M + gi * Mg) * P, M * P,
+							 b ? b + gi * Mg : NULL, act);
+		}
+	}
+	if (colT)
+		onnx_kernel_free(ctx, colT);
+	if (map)
+		onnx_kernel_free(ctx, map);
+	onnx_kernel_free(ctx, t);
+	return ONNX_OK;
+}
+
+int64_t
+onnx_conv_static_positions(const OnnxNode *node, const OnnxValueInfo *xi, const OnnxTensor *w)
+{
+	const char *auto_pad = onnx_attr_string(node, "auto_pad", "NOTSET");
+	const int64_t *s,
+			   *d,
+			   *pads;
+	int			nsp = w->rank - 2,
+				ns = onnx_attr_ints(node, "strides", &s),
+				nd = onnx_attr_ints(node, "dilations", &d),
+				np = onnx_attr_ints(node, "pads", &pads);
+	int64_t		P = 1;
+
+	if (xi == NULL || xi->kind != ONNX_VALUE_TENSOR || xi->rank != w->rank || nsp < 1 ||
+		(ns && ns != nsp) || (nd && nd != nsp) || (np && np != 2 * nsp))
+		return -1;
+	for (int i = 0; i < nsp; i++)
+	{
+		int64_t		in = xi->dims[2 + i],
+					k = w->dims[2 + i],
+					si = ns ? s[i] : 1,
+					di = nd ? d[i] : 1,
+					span,
+					out;
+
+		/* attribute values the run would refuse: leave it to the run */
+		if (in < 0 || k < 1 || si < 1 || si > CONV_ATTR_MAX || di < 1 || di > CONV_ATTR_MAX ||
+			k > CONV_ATTR_MAX || in > CONV_ATTR_MAX)
+			return -1;
+		span = (k - 1) * di + 1;
+		if (strcmp(auto_pad, "SAME_UPPER") == 0 || strcmp(auto_pad, "SAME_LOWER") == 0)
+			out = (in + si - 1) / si;
+		else if (strcmp(auto_pad, "VALID") == 0)
+			out = in >= span ? (in - span) / si + 1 : 0;
+		else
+		{
+			int64_t		pt = np ? pads[i] + pads[i + nsp] : 0;
+
+			if (pt < 0 || pt > 2 * CONV_ATTR_MAX)
+				return -1;
+			out = in + pt >= span ? (in + pt - span) / si + 1 : 0;
+		}
+		if (out < 1 || onnx_mul_overflow_i64(P, out, &P))
+			return -1;
+	}
+	return P;
+}

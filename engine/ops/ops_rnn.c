@@ -22,13 +22,17 @@
  * and the gates of each row (rnn_cell.c).  bias is Wb + Rb, except the
  * h gate of a GRU with linear_before_reset, whose Rb_h stays inside the
  * reset product.  Constant W, R, B and P are converted and the biases
- * summed once at load (rnn_pack); float32 weights are used in place.
+ * summed once at load (rnn_pack); float32 weights are used in place, and
+ * W^T and R^T of each direction are also packed once as the GEMM's B
+ * operand (gemm.h), so a step does not repack R (hid x G*hid floats, as
+ * many as the step's multiply-adds at batch 1).
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
 #include <strings.h>
 
+#include "gemm.h"
 #include "op_tables.h"
 #include "rnn_cell.h"
 
@@ -68,6 +72,9 @@ typedef struct RnnPrepared
 	const float *bias;			/* (dirs, G*hid): see the file header */
 	const float *rbh;			/* GRU linear_before_reset: Rb_h (dirs, hid) */
 	const float *p;				/* LSTM: P (dirs, 3*hid) */
+	const OnnxGemmPacked *wp[2];	/* per direction W^T (in, G*hid), packed, or NULL */
+	const OnnxGemmPacked *rp[2];	/* R^T (hid, G*hid); GRU without lbr: z, r columns */
+	const OnnxGemmPacked *rhp[2];	/* GRU without lbr: R_h^T (hid, hid) */
 } RnnPrepared;
 
 static const char *const act_names[] = {
@@ -244,6 +251,27 @@ weight_shape_is(const OnnxTensor *t, int64_t dirs, int64_t rows, int64_t cols)
 }
 
 /*
+ * op(B) (K, N) = M^T for M (N, K) float32, packed in arena memory as the
+ * GEMM's B operand; NULL when it would be too large (the run then packs
+ * per product).
+ */
+static const OnnxGemmPacked *
+pack_bt(const float *m, int64_t n, int64_t k, OnnxArena *arena, bool *oom)
+{
+	size_t		bytes;
+	void	   *buf;
+
+	if (n < 1 || k < 1 || !onnx_sgemm_pack_size(ONNX_GEMM_PACK_B, k, n, &bytes))
+		return NULL;
+	if ((buf = onnx_arena_alloc(arena, bytes)) == NULL)
+	{
+		*oom = true;
+		return NULL;
+	}
+	return onnx_sgemm_pack_b(buf, bytes, true, k, n, m, k);
+}
+
+/*
  * Load-time hook: constant W, R, B, P converted to float32 (or used in
  * place) and the biases summed, into node->prepared.  A node whose
  * attributes or constant shapes are wrong is left to the run to report.
@@ -272,6 +300,7 @@ rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		return ONNX_OK;
 	if ((pr = onnx_arena_alloc(arena, sizeof(RnnPrepared))) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	memset(pr, 0, sizeof(*pr));
 	pr->in = in;
 	pr->hid = hid;
 	if ((pr->w = pack_f32(w, arena)) == NULL || (pr->r = pack_f32(r, arena)) == NULL)
@@ -292,6 +321,19 @@ rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	if (at.kind == RNN_LSTM && p && p->count == (int64_t) at.dirs * 3 * hid &&
 		(pr->p = pack_f32(p, arena)) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	for (int d = 0; d < at.dirs; d++)
+	{
+		int64_t		gh = at.G * hid;
+		bool		gru2 = at.kind == RNN_GRU && !at.lbr,
+					oom = false;
+
+		pr->wp[d] = pack_bt(pr->w + d * gh * in, gh, in, arena, &oom);
+		pr->rp[d] = pack_bt(pr->r + d * gh * hid, gru2 ? 2 * hid : gh, hid, arena, &oom);
+		if (gru2)
+			pr->rhp[d] = pack_bt(pr->r + d * gh * hid + 2 * hid * hid, hid, hid, arena, &oom);
+		if (oom)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	}
 	node->prepared = pr;
 	return ONNX_OK;
 }
@@ -310,6 +352,7 @@ typedef struct RnnRun
 			   *bias,
 			   *rbh,
 			   *p;				/* all directions, as in RnnPrepared */
+	const RnnPrepared *packed;	/* W^T, R^T packed at load, or NULL */
 	const float *h0,
 			   *c0;				/* states in the output layout, or NULL */
 	const int64_t *lens;		/* per row, or NULL: all seq */
@@ -349,6 +392,21 @@ y_off(const RnnRun *rr, int64_t t, int d, int64_t b)
 			(t * rr->at->dirs + d) * rr->batch + b) * rr->hid;
 }
 
+/*
+ * C (M, N) = A (M, K) @ Bm^T + beta * C, Bm (N, K) row-major (rows K
+ * apart), on its copy packed at load when there is one.
+ */
+static void
+rnn_gemm(OnnxKernelCtx *ctx, int64_t M, int64_t N, int64_t K, const float *A, const float *Bm,
+		 const OnnxGemmPacked *packed, float beta, float *C, int64_t ldc)
+{
+	if (packed)
+		onnx_sgemm_packed(M, N, K, 1.0f, false, A, K, NULL, true, Bm, K, packed, beta, C, ldc,
+						  onnx_kernel_threads(ctx));
+	else
+		onnx_blas_sgemm(false, true, M, N, K, 1.0f, A, K, Bm, K, beta, C, ldc);
+}
+
 /* One direction over all steps; see the file header. */
 static OnnxStatus
 run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
@@ -382,8 +440,8 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
 	for (int64_t i = 0; i < rows; i++)
 		memcpy(rr->xw + i * gh, bias, sizeof(float) * (size_t) gh);
 	if (rr->in > 0)
-		onnx_blas_sgemm(false, true, rows, gh, rr->in, 1.0f, rr->x, rr->in, w, rr->in,
-						1.0f, rr->xw, gh);
+		rnn_gemm(ctx, rows, gh, rr->in, rr->x, w, rr->packed ? rr->packed->wp[d] : NULL, 1.0f,
+				 rr->xw, gh);
 
 	for (int64_t b = 0; b < batch; b++)
 	{
@@ -404,13 +462,13 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
 		if (onnx_kernel_should_abort(ctx))
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 		/* HR (batch, gh) = H (batch, hid) @ R^T (hid, gh); GRU: z and r columns first */
-		onnx_blas_sgemm(false, true, batch, gru2 ? 2 * hid : gh, hid, 1.0f, rr->hs, hid,
-						r, hid, 0.0f, rr->hr, gh);
+		rnn_gemm(ctx, batch, gru2 ? 2 * hid : gh, hid, rr->hs, r,
+				 rr->packed ? rr->packed->rp[d] : NULL, 0.0f, rr->hr, gh);
 		for (int pass = 0; pass < (gru2 ? 2 : 1); pass++)
 		{
 			if (pass == 1)		/* HR[:, 2hid:] (batch, hid) = (rt (.) H) @ R_h^T */
-				onnx_blas_sgemm(false, true, batch, hid, hid, 1.0f, rr->rh, hid,
-								r + 2 * hid * hid, hid, 0.0f, rr->hr + 2 * hid, gh);
+				rnn_gemm(ctx, batch, hid, hid, rr->rh, r + 2 * hid * hid,
+						 rr->packed ? rr->packed->rhp[d] : NULL, 0.0f, rr->hr + 2 * hid, gh);
 			for (int64_t b = 0; b < batch; b++)
 			{
 				int64_t		len = rr->lens ? rr->lens[b] : rr->seq;
@@ -635,6 +693,7 @@ setup_run(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
 
 	if (pr && (pr->in != rr->in || pr->hid != hid))
 		pr = NULL;
+	rr->packed = pr;
 	rr->x = view_f32(ctx, sc, x);
 	rr->w = pr ? pr->w : view_f32(ctx, sc, onnx_in(ctx, 1));
 	rr->r = pr ? pr->r : view_f32(ctx, sc, onnx_in(ctx, 2));

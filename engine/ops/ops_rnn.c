@@ -34,6 +34,7 @@
 
 #include "gemm.h"
 #include "op_tables.h"
+#include "parallel.h"
 #include "rnn_cell.h"
 
 typedef enum RnnKind
@@ -407,42 +408,54 @@ rnn_gemm(OnnxKernelCtx *ctx, int64_t M, int64_t N, int64_t K, const float *A, co
 		onnx_blas_sgemm(false, true, M, N, K, 1.0f, A, K, Bm, K, beta, C, ldc);
 }
 
-/* One direction over all steps; see the file header. */
-static OnnxStatus
-run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
+/* One direction of a run: its operands and scratch (its own), its cell, its progress. */
+typedef struct RnnDir
 {
+	RnnRun		rr;				/* the run's, with this direction's scratch */
+	int			d;
+	bool		reverse;
+	RnnCell		cell;
+	int64_t		steps;			/* the longest row's length */
+} RnnDir;
+
+/*
+ * Start direction dd->d: its cell, XW (rows, gh) = X (rows, in) @ W^T
+ * (in, gh) + bias for every step, and the initial states.
+ */
+static void
+dir_begin(OnnxKernelCtx *ctx, RnnDir *dd)
+{
+	const RnnRun *rr = &dd->rr;
 	const RnnAttrs *at = rr->at;
+	int			d = dd->d;
 	int64_t		hid = rr->hid,
 				gh = at->G * hid,
 				batch = rr->batch,
-				rows = rr->seq * batch,
-				steps = 0;
+				rows = rr->seq * batch;
 	const float *w = rr->w + d * gh * rr->in,
-			   *r = rr->r + d * gh * hid,
 			   *bias = rr->bias + d * gh;
-	bool		gru2 = at->kind == RNN_GRU && !at->lbr;	/* two products per step */
-	RnnCell		cell;
+	RnnCell    *cell = &dd->cell;
 
-	cell.hid = hid;
-	cell.clip = at->clip;
-	cell.f = at->acts[d * at->per_dir];
-	cell.g = at->acts[d * at->per_dir + (at->per_dir > 1)];
-	cell.h = at->acts[d * at->per_dir + 2 * (at->per_dir > 2)];
-	cell.fused = at->kind == RNN_PLAIN ? cell.f.fn == RNN_ACT_TANH :
-		(cell.f.fn == RNN_ACT_SIGMOID && cell.g.fn == RNN_ACT_TANH &&
-		 (at->kind == RNN_GRU || cell.h.fn == RNN_ACT_TANH));
-	cell.input_forget = at->input_forget;
-	cell.peep = rr->p ? rr->p + d * 3 * hid : NULL;
-	cell.rbh = rr->rbh ? rr->rbh + d * hid : NULL;
-	cell.tmp = rr->tmp;
+	cell->hid = hid;
+	cell->clip = at->clip;
+	cell->f = at->acts[d * at->per_dir];
+	cell->g = at->acts[d * at->per_dir + (at->per_dir > 1)];
+	cell->h = at->acts[d * at->per_dir + 2 * (at->per_dir > 2)];
+	cell->fused = at->kind == RNN_PLAIN ? cell->f.fn == RNN_ACT_TANH :
+		(cell->f.fn == RNN_ACT_SIGMOID && cell->g.fn == RNN_ACT_TANH &&
+		 (at->kind == RNN_GRU || cell->h.fn == RNN_ACT_TANH));
+	cell->input_forget = at->input_forget;
+	cell->peep = rr->p ? rr->p + d * 3 * hid : NULL;
+	cell->rbh = rr->rbh ? rr->rbh + d * hid : NULL;
+	cell->tmp = rr->tmp;
 
-	/* XW (rows, gh) = X (rows, in) @ W^T (in, gh) + bias */
 	for (int64_t i = 0; i < rows; i++)
 		memcpy(rr->xw + i * gh, bias, sizeof(float) * (size_t) gh);
 	if (rr->in > 0)
 		rnn_gemm(ctx, rows, gh, rr->in, rr->x, w, rr->packed ? rr->packed->wp[d] : NULL, 1.0f,
 				 rr->xw, gh);
 
+	dd->steps = 0;
 	for (int64_t b = 0; b < batch; b++)
 	{
 		int64_t		len = rr->lens ? rr->lens[b] : rr->seq;
@@ -452,15 +465,30 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
 			rr->hs[b * hid + k] = rr->h0 ? rr->h0[state_off(rr, d, b) + k] : 0;
 			rr->cs[b * hid + k] = rr->c0 ? rr->c0[state_off(rr, d, b) + k] : 0;
 		}
-		steps = len > steps ? len : steps;
+		dd->steps = len > dd->steps ? len : dd->steps;
 	}
-	if (gru2)
+	if (at->kind == RNN_GRU && !at->lbr)
 		memset(rr->rh, 0, sizeof(float) * (size_t) (batch * hid));
+}
 
-	for (int64_t s = 0; s < steps; s++)
+/*
+ * Steps [s0, s1) of a started direction.  Calls nothing of the session
+ * but its thread cap: it may run on a pool thread (run_directions).
+ */
+static void
+dir_steps(OnnxKernelCtx *ctx, RnnDir *dd, int64_t s0, int64_t s1)
+{
+	const RnnRun *rr = &dd->rr;
+	const RnnAttrs *at = rr->at;
+	int			d = dd->d;
+	int64_t		hid = rr->hid,
+				gh = at->G * hid,
+				batch = rr->batch;
+	const float *r = rr->r + d * gh * hid;
+	bool		gru2 = at->kind == RNN_GRU && !at->lbr;	/* two products per step */
+
+	for (int64_t s = s0; s < s1; s++)
 	{
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 		/* HR (batch, gh) = H (batch, hid) @ R^T (hid, gh); GRU: z and r columns first */
 		rnn_gemm(ctx, batch, gru2 ? 2 * hid : gh, hid, rr->hs, r,
 				 rr->packed ? rr->packed->rp[d] : NULL, 0.0f, rr->hr, gh);
@@ -472,7 +500,7 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
 			for (int64_t b = 0; b < batch; b++)
 			{
 				int64_t		len = rr->lens ? rr->lens[b] : rr->seq;
-				int64_t		t = reverse ? len - 1 - s : s;
+				int64_t		t = dd->reverse ? len - 1 - s : s;
 				const float *a = rr->xw + x_row(rr, t, b) * gh;
 				float	   *hr = rr->hr + b * gh,
 						   *h = rr->hs + b * hid;
@@ -480,34 +508,108 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
 				if (s >= len)
 					continue;
 				if (at->kind == RNN_LSTM)
-					rnn_cell_lstm(&cell, a, hr, rr->cs + b * hid, h);
+					rnn_cell_lstm(&dd->cell, a, hr, rr->cs + b * hid, h);
 				else if (at->kind == RNN_PLAIN)
-					rnn_cell_plain(&cell, a, hr, h);
+					rnn_cell_plain(&dd->cell, a, hr, h);
 				else if (!gru2)
-					rnn_cell_gru_lbr(&cell, a, hr, h);
+					rnn_cell_gru_lbr(&dd->cell, a, hr, h);
 				else if (pass == 0)
-					rnn_cell_gru_zr(&cell, a, hr, h, rr->rh + b * hid);
+					rnn_cell_gru_zr(&dd->cell, a, hr, h, rr->rh + b * hid);
 				else
-					rnn_cell_gru_h(&cell, a, hr, h);
+					rnn_cell_gru_h(&dd->cell, a, hr, h);
 				if (rr->y && pass == gru2)
 					memcpy(rr->y + y_off(rr, t, d, b), h, sizeof(float) * (size_t) hid);
 			}
 		}
 	}
-	/* the last states; zeros for an empty sequence (as onnxruntime) */
-	for (int64_t b = 0; b < batch; b++)
+}
+
+/* The last states of a finished direction; zeros for an empty sequence (as onnxruntime). */
+static void
+dir_end(RnnDir *dd)
+{
+	const RnnRun *rr = &dd->rr;
+	int64_t		hid = rr->hid;
+
+	for (int64_t b = 0; b < rr->batch; b++)
 	{
 		bool		empty = rr->lens && rr->lens[b] == 0;
+		int64_t		so = state_off(rr, dd->d, b);
 
 		if (rr->yh && empty)
-			memset(rr->yh + state_off(rr, d, b), 0, sizeof(float) * (size_t) hid);
+			memset(rr->yh + so, 0, sizeof(float) * (size_t) hid);
 		else if (rr->yh)
-			memcpy(rr->yh + state_off(rr, d, b), rr->hs + b * hid, sizeof(float) * (size_t) hid);
+			memcpy(rr->yh + so, rr->hs + b * hid, sizeof(float) * (size_t) hid);
 		if (rr->yc && empty)
-			memset(rr->yc + state_off(rr, d, b), 0, sizeof(float) * (size_t) hid);
+			memset(rr->yc + so, 0, sizeof(float) * (size_t) hid);
 		else if (rr->yc)
-			memcpy(rr->yc + state_off(rr, d, b), rr->cs + b * hid, sizeof(float) * (size_t) hid);
+			memcpy(rr->yc + so, rr->cs + b * hid, sizeof(float) * (size_t) hid);
 	}
+}
+
+/* Steps per round between two looks at the abort callback. */
+#define RNN_ROUND_STEPS 32
+
+/* Multiply-adds of a direction's recurrence below which a second thread costs more than it saves. */
+#define RNN_PARALLEL_MIN_WORK ((int64_t) 1 << 17)
+
+typedef struct RnnRound
+{
+	OnnxKernelCtx *ctx;
+	RnnDir	   *dirs;
+	int64_t		s0,
+				s1;
+} RnnRound;
+
+/* Task t of a parallel round: direction t's steps of the round. */
+static void
+round_task(void *arg, int64_t t)
+{
+	RnnRound   *rd = arg;
+
+	RnnDir	   *dd = &rd->dirs[t];
+
+	dir_steps(rd->ctx, dd, rd->s0, rd->s1 < dd->steps ? rd->s1 : dd->steps);
+}
+
+/*
+ * Every direction of a run (dirs[0..n), each with its own scratch): each
+ * is started, stepped in rounds of RNN_ROUND_STEPS with the abort
+ * callback heard between rounds, and finished.  With two directions and
+ * two threads the directions of a round run at once (they share nothing
+ * but the outputs, where they write disjoint rows); the answer is the
+ * same bits as one after the other.
+ */
+static OnnxStatus
+run_directions(OnnxKernelCtx *ctx, RnnDir *dirs, int n)
+{
+	const RnnRun *rr = &dirs[0].rr;
+	int64_t		steps = 0,
+				work;
+	bool		together;
+
+	for (int i = 0; i < n; i++)
+	{
+		dir_begin(ctx, &dirs[i]);
+		steps = dirs[i].steps > steps ? dirs[i].steps : steps;
+	}
+	together = n == 2 && onnx_kernel_threads(ctx) >= 2 &&
+		!onnx_mul_overflow_i64(steps * rr->batch, rr->at->G * rr->hid, &work) &&
+		!onnx_mul_overflow_i64(work, rr->hid, &work) && work >= RNN_PARALLEL_MIN_WORK;
+	for (int64_t s0 = 0; s0 < steps; s0 += RNN_ROUND_STEPS)
+	{
+		RnnRound	rd = {ctx, dirs, s0, steps - s0 < RNN_ROUND_STEPS ? steps : s0 + RNN_ROUND_STEPS};
+
+		if (onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+		if (together)
+			onnx_parallel_for(2, 2, round_task, &rd);
+		else
+			for (int i = 0; i < n; i++)
+				dir_steps(ctx, &dirs[i], rd.s0, rd.s1 < dirs[i].steps ? rd.s1 : dirs[i].steps);
+	}
+	for (int i = 0; i < n; i++)
+		dir_end(&dirs[i]);
 	return ONNX_OK;
 }
 
@@ -515,7 +617,7 @@ run_direction(OnnxKernelCtx *ctx, const RnnRun *rr, int d, bool reverse)
  * Scratch memory of one run: float32 copies of whatever is not float32
  * already, freed together at the end.
  */
-#define RNN_MAX_SCRATCH 16
+#define RNN_MAX_SCRATCH 20
 
 typedef struct RnnScratch
 {
@@ -675,6 +777,23 @@ read_lens(OnnxKernelCtx *ctx, RnnScratch *sc, const OnnxTensor *t, RnnRun *rr)
 	return ONNX_OK;
 }
 
+/* A direction's scratch: XW and the states, products and gate temporaries. */
+static OnnxStatus
+dir_scratch(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
+{
+	float	   *work;
+
+	if ((rr->xw = scratch_floats(ctx, sc, rr->xw_n)) == NULL ||
+		(work = scratch_floats(ctx, sc, rr->work_n)) == NULL)
+		return ctx->err->status;
+	rr->hs = work;
+	rr->cs = rr->hs + rr->batch * rr->hid;
+	rr->rh = rr->cs + rr->batch * rr->hid;
+	rr->hr = rr->rh + rr->batch * rr->hid;
+	rr->tmp = rr->hr + rr->batch * rr->at->G * rr->hid;
+	return ONNX_OK;
+}
+
 /* The float32 operands (prepared at load, or viewed/converted now) and scratch. */
 static OnnxStatus
 setup_run(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
@@ -688,7 +807,6 @@ setup_run(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
 			   *p = at->kind == RNN_LSTM ? onnx_in(ctx, 7) : NULL;
 	int64_t		hid = rr->hid,
 				gh = at->G * hid;
-	float	   *work;
 	bool		lbr = at->kind == RNN_GRU && at->lbr;
 
 	if (pr && (pr->in != rr->in || pr->hid != hid))
@@ -718,15 +836,7 @@ setup_run(OnnxKernelCtx *ctx, RnnScratch *sc, RnnRun *rr)
 		rr->bias = bias;
 		rr->rbh = rbh;
 	}
-	if ((rr->xw = scratch_floats(ctx, sc, rr->xw_n)) == NULL ||
-		(work = scratch_floats(ctx, sc, rr->work_n)) == NULL)
-		return ctx->err->status;
-	rr->hs = work;
-	rr->cs = rr->hs + rr->batch * hid;
-	rr->rh = rr->cs + rr->batch * hid;
-	rr->hr = rr->rh + rr->batch * hid;
-	rr->tmp = rr->hr + rr->batch * gh;
-	return ONNX_OK;
+	return dir_scratch(ctx, sc, rr);
 }
 
 static OnnxStatus
@@ -777,8 +887,22 @@ run_recurrent(OnnxKernelCtx *ctx)
 		st = ctx->err->status;
 	if (st == ONNX_OK && y && y->dtype != ONNX_DTYPE_FLOAT && rr.lens)
 		memset(rr.y, 0, sizeof(float) * (size_t) y->count);
-	for (int d = 0; d < at.dirs && st == ONNX_OK; d++)
-		st = run_direction(ctx, &rr, d, at.dirs == 2 ? d == 1 : at.reverse);
+	if (st == ONNX_OK)
+	{
+		RnnDir		dirs[2];
+
+		for (int d = 0; d < at.dirs; d++)
+		{
+			dirs[d].rr = rr;
+			dirs[d].d = d;
+			dirs[d].reverse = at.dirs == 2 ? d == 1 : at.reverse;
+		}
+		/* the second direction gets scratch of its own */
+		if (at.dirs == 2)
+			st = dir_scratch(ctx, &sc, &dirs[1].rr);
+		if (st == ONNX_OK)
+			st = run_directions(ctx, dirs, at.dirs);
+	}
 	if (st == ONNX_OK)
 	{
 		store_output(y, rr.y);

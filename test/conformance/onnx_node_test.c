@@ -5,7 +5,7 @@
  *	  input_K.pb, output_K.pb) through the engine and compare.
  *
  *	  usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL]
- *	                        [--readonly-model] TEST_DIR
+ *	                        [--threads N] [--readonly-model] TEST_DIR
  *
  *	  --readonly-model loads the model into its own mapping, makes that
  *	  read-only and runs with a separate session allocator: a kernel that
@@ -13,6 +13,9 @@
  *
  *	  --isa portable|avx2|avx512 caps the instruction set of the engine's
  *	  run-time dispatched kernels (vecmath.h), to test the portable path.
+ *
+ *	  --threads N runs the session with N intra-op threads (default 1), to
+ *	  test the kernels' parallel paths.
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -386,6 +389,7 @@ main(int argc, char **argv)
 	OnnxSessionOptions opts = {0};
 	int			sets = 0;
 	int			readonly_model = 0;
+	int			threads = 1;
 	Region		region = {0};
 	OnnxAllocator region_allocator = {region_alloc, region_free, &region};
 
@@ -395,6 +399,8 @@ main(int argc, char **argv)
 			rel_tol = atof(argv[++i]);
 		else if (strcmp(argv[i], "--atol") == 0 && i + 1 < argc)
 			abs_tol = atof(argv[++i]);
+		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
+			threads = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--readonly-model") == 0)
 			readonly_model = 1;
 		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
@@ -408,7 +414,8 @@ main(int argc, char **argv)
 	}
 	if (dir == NULL)
 	{
-		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] [--readonly-model] TEST_DIR\n");
+		fprintf(stderr, "usage: onnx_node_test [--rtol R] [--atol A] [--isa LEVEL] [--threads N] "
+				"[--readonly-model] TEST_DIR\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/model.onnx", dir);
@@ -437,7 +444,7 @@ main(int argc, char **argv)
 		return err.status == ONNX_ERR_UNSUPPORTED ? 3 : 1;
 	}
 	free(bytes);
-	opts.threads = 1;
+	opts.threads = threads < 1 ? 1 : threads;
 	if (readonly_model)
 	{
 		/* from here on a write into the model faults */

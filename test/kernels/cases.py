@@ -43,10 +43,12 @@ def reference(model, feed):
     return sess.run(None, feed)
 
 
-def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, isa=None):
+def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, isa=None,
+               threads=None):
     """Write case out_dir/name; expected outputs from onnxruntime unless given.
     isa: instruction-set levels to run it at (e.g. ("portable", "avx2", "avx512")),
-    default the best the machine has."""
+    default the best the machine has; threads: intra-op thread counts to run
+    it with (e.g. (1, 2)), default 1."""
     d = os.path.join(out_dir, name)
     ds = os.path.join(d, "test_data_set_0")
     os.makedirs(ds, exist_ok=True)
@@ -65,4 +67,7 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, 
     if isa is not None:
         with open(os.path.join(d, "isa.txt"), "w") as f:
             f.write(" ".join(isa) + "\n")
+    if threads is not None:
+        with open(os.path.join(d, "threads.txt"), "w") as f:
+            f.write(" ".join(str(t) for t in threads) + "\n")
     return d

@@ -86,7 +86,8 @@ def to_bf16(a):
 
 def case(out, name, op, T, B, I, H, direction="forward", layout=0, bias=True, lens=None,
          states=True, peep=False, acts=None, alpha=None, beta=None, clip=None, input_forget=None,
-         lbr=None, const=True, want=None, dtype=np.float32, scale=1.0, seed=0, rtol=1e-4, atol=1e-5):
+         lbr=None, const=True, want=None, dtype=np.float32, scale=1.0, seed=0, rtol=1e-4, atol=1e-5,
+         threads=None):
     dirs = 2 if direction == "bidirectional" else 1
     rng = np.random.default_rng(seed)
     vals = make_values(op, T, B, I, H, dirs, rng, lens, peep, scale)
@@ -178,7 +179,7 @@ def case(out, name, op, T, B, I, H, direction="forward", layout=0, bias=True, le
     if write_bf16:
         write_raw_case(out, name, m, feed, expected, rtol, atol)
     else:
-        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected)
+        write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=expected, threads=threads)
 
 
 def write_raw_case(out, name, model, feed, expected, rtol, atol):
@@ -317,6 +318,20 @@ def main(out):
                 case(out, "%s_%s_%s" % (op.lower(), tag, "const" if const else "fed"), op, 7, 3, 5, 17,
                      dtype=dt, const=const, lens=[7, 4, 0], direction="bidirectional", peep=op == "LSTM",
                      seed=31, rtol=tol[0], atol=tol[1])
+
+    # 7. two threads: the directions of a bidirectional layer run at once
+    #    (enough work per direction, over 40 steps: two rounds of 32), with
+    #    mixed lengths, GRU with and without linear_before_reset, weights
+    #    packed at load and fed; one thread and two give the same answer
+    for op in ops:
+        for const in (True, False):
+            case(out, "%s_threads_bidi_%s" % (op.lower(), "const" if const else "fed"), op, 40, 3, 9, 64,
+                 direction="bidirectional", lens=[40, 33, 0], const=const, peep=op == "LSTM",
+                 lbr=0 if op == "GRU" else None, seed=41, threads=(1, 2))
+    case(out, "gru_lbr1_threads_bidi", "GRU", 40, 2, 9, 64, direction="bidirectional", lbr=1, seed=42,
+         threads=(1, 2))
+    case(out, "lstm_threads_forward", "LSTM", 40, 3, 9, 64, seed=43, threads=(1, 2))
+    case(out, "lstm_threads_small", "LSTM", 5, 1, 4, 8, direction="bidirectional", seed=44, threads=(1, 2))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ leave SIMD tails, broadcast patterns, attribute variants.
 test the portable C kernels on a machine that has AVX-512.  Without it, a
 case runs once per level its isa.txt lists (e.g. "portable avx2 avx512"),
 else once at the best level, so the fallbacks of the kernels such a case
-aims at are tested in every run.
+aims at are tested in every run; a case with threads.txt (e.g. "1 2") runs
+at each level with each of those intra-op thread counts, so the kernels'
+parallel paths are tested too.
 
 Prints a line per failing case, one per family, and last "N passed, N failed".
 """
@@ -36,14 +38,21 @@ def run_case(binary, d, isa=None):
     lf = os.path.join(d, "isa.txt")
     if isa is None and os.path.exists(lf):
         levels = open(lf).read().split()
+    threads = ["1"]
+    tf = os.path.join(d, "threads.txt")
+    if os.path.exists(tf):
+        threads = open(tf).read().split()
     for level in levels:
-        try:
-            r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1]] + (["--isa", level] if level else []) + [d],
-                               capture_output=True, text=True, timeout=120)
-        except subprocess.TimeoutExpired:
-            return False, "TIMEOUT (isa %s)" % level
-        if not (r.returncode == 0 and r.stdout.startswith("PASS")):
-            return False, ("isa %s: " % level if level else "") + (r.stdout + r.stderr).strip()[:400]
+        for th in threads:
+            try:
+                r = subprocess.run([binary, "--rtol", tol[0], "--atol", tol[1], "--threads", th] +
+                                   (["--isa", level] if level else []) + [d],
+                                   capture_output=True, text=True, timeout=120)
+            except subprocess.TimeoutExpired:
+                return False, "TIMEOUT (isa %s, threads %s)" % (level, th)
+            if not (r.returncode == 0 and r.stdout.startswith("PASS")):
+                where = ("isa %s, " % level if level else "") + "threads %s: " % th
+                return False, where + (r.stdout + r.stderr).strip()[:400]
     return True, ""
 
 

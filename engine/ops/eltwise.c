@@ -10,9 +10,16 @@
  * (onnx_vec_isa), which tests cap with onnx_vec_set_max_isa to run the
  * portable path.
  *
+ * Threads: a run of EW_PARALLEL_MIN elements or more is cut into chunks
+ * (multiples of EW_BLOCK elements, at least EW_TASK_MIN) that the pool
+ * runs at once; a kernel's vector tail stays at the run's end, so every
+ * element gets the bits of one thread.  Runs shorter than that (a
+ * channel broadcast over small planes) stay on the calling thread.
+ *
  *-------------------------------------------------------------------------
  */
 #include "eltwise.h"
+#include "parallel.h"
 #include "vecmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -123,6 +130,71 @@ onnx_ew_cmp_fn(OnnxEwCmpOp op, OnnxDType dt)
 	return t < 0 ? NULL : onnx_ew_table()->cmp[op][t];
 }
 
+/* ---- runs on several threads ---- */
+
+/* Elements of a run from which it is split over threads, and the least a task gets. */
+#define EW_PARALLEL_MIN (INT64_C(1) << 16)
+#define EW_TASK_MIN (INT64_C(1) << 14)
+
+/* One run cut into tasks of per elements (the last one shorter). */
+typedef struct EwSplit
+{
+	OnnxEwRunFn fn;				/* broadcast runs, or NULL: un */
+	const void *arg;
+	OnnxEwUnFn	un;				/* float32 unary kernel */
+	const float *un_p;
+	char	   *y;
+	const void *x[4];
+	size_t		xsz[4],
+				ysz;
+	int			n_in;
+	unsigned	mode;
+	int64_t		n,
+				per;
+} EwSplit;
+
+static void
+split_task(void *arg, int64_t t)
+{
+	const EwSplit *sp = arg;
+	int64_t		i0 = t * sp->per,
+				c = sp->n - i0 < sp->per ? sp->n - i0 : sp->per;
+	const void *xc[4];
+
+	for (int k = 0; k < sp->n_in; k++)
+		xc[k] = (const char *) sp->x[k] + ((sp->mode >> k) & 1 ? (size_t) i0 * sp->xsz[k] : 0);
+	if (sp->fn)
+		sp->fn(sp->arg, sp->y + (size_t) i0 * sp->ysz, xc, c, sp->mode);
+	else
+		sp->un((float *) sp->y + i0, (const float *) xc[0], c, sp->un_p);
+}
+
+/*
+ * Run sp (its fn or un over n elements) on up to threads threads when the
+ * run is long enough, else on this one.
+ */
+static void
+split_run(EwSplit *sp, int threads)
+{
+	int64_t		tasks = 1;
+
+	if (threads > 1 && sp->n >= EW_PARALLEL_MIN)
+	{
+		sp->per = (sp->n + threads - 1) / threads;
+		sp->per = (sp->per + EW_BLOCK - 1) / EW_BLOCK * EW_BLOCK;
+		if (sp->per < EW_TASK_MIN)
+			sp->per = EW_TASK_MIN;
+		tasks = (sp->n + sp->per - 1) / sp->per;
+	}
+	if (tasks > 1)
+		onnx_parallel_for(threads, tasks, split_task, sp);
+	else
+	{
+		sp->per = sp->n;
+		split_task(sp, 0);
+	}
+}
+
 /* ---- broadcast runs ---- */
 
 /*
@@ -224,7 +296,8 @@ onnx_ew_broadcast(OnnxKernelCtx *ctx, OnnxTensor *y, int n_in, const OnnxTensor 
 				step,
 				outer,
 				since_check = 0;
-	int			r;
+	int			r,
+				threads = onnx_kernel_threads(ctx);
 	unsigned	mode = 0;
 
 	if (y->count == 0)
@@ -291,11 +364,18 @@ onnx_ew_broadcast(OnnxKernelCtx *ctx, OnnxTensor *y, int n_in, const OnnxTensor 
 			for (int64_t i0 = 0; i0 < len; i0 += EW_ABORT_EVERY)
 			{
 				int64_t		c = len - i0 < EW_ABORT_EVERY ? len - i0 : EW_ABORT_EVERY;
-				const void *xc[4];
+				EwSplit		sp = {fn, arg, NULL, NULL, yp + (size_t) i0 * ysz};
 
 				for (int k = 0; k < n_in; k++)
-					xc[k] = (const char *) xp[k] + ((mode >> k) & 1 ? (size_t) i0 * xsz[k] : 0);
-				fn(arg, yp + (size_t) i0 * ysz, xc, c, mode);
+				{
+					sp.x[k] = (const char *) xp[k] + ((mode >> k) & 1 ? (size_t) i0 * xsz[k] : 0);
+					sp.xsz[k] = xsz[k];
+				}
+				sp.ysz = ysz;
+				sp.n_in = n_in;
+				sp.mode = mode;
+				sp.n = c;
+				split_run(&sp, threads);
 				since_check += c;
 				if (since_check >= EW_ABORT_EVERY)
 				{
@@ -412,7 +492,17 @@ onnx_ew_unary(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, OnnxEwUnOp
 		int64_t		m = n - i0 < step ? n - i0 : step;
 
 		if (x->dtype == ONNX_DTYPE_FLOAT)
-			fn((float *) y->data + i0, (const float *) x->data + i0, m, p);
+		{
+			EwSplit		sp = {NULL, NULL, fn, p, (char *) ((float *) y->data + i0)};
+
+			sp.x[0] = (const float *) x->data + i0;
+			sp.xsz[0] = sizeof(float);
+			sp.ysz = sizeof(float);
+			sp.n_in = 1;
+			sp.mode = 1;
+			sp.n = m;
+			split_run(&sp, onnx_kernel_threads(ctx));
+		}
 		else
 		{
 			float		tx[EW_BLOCK];

@@ -64,7 +64,7 @@ def data(dt, shape, lo=-4.0, hi=4.0, nonzero=False):
 
 
 def case(out, name, nodes, feed, outputs, initializers=(), opset=None, rtol=1e-4, atol=1e-5,
-         np_ref=None):
+         np_ref=None, threads=None):
     """Write a case; expected outputs from onnxruntime, or from np_ref(feed) (a list) where
     onnxruntime has no kernel for a type the ONNX spec allows.  Left out if neither can."""
     global written
@@ -80,7 +80,7 @@ def case(out, name, nodes, feed, outputs, initializers=(), opset=None, rtol=1e-4
             return
         with np.errstate(all="ignore"):
             exp = [np.asarray(v) for v in np_ref(feed)]
-    write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=exp)
+    write_case(out, name, m, feed, rtol=rtol, atol=atol, expected=exp, threads=threads)
     written += 1
 
 
@@ -377,11 +377,39 @@ def reuse_cases(out):
          {"x": x}, {"y": (f, None)}, initializers=[("zero", f(0))])
 
 
+def thread_cases(out):
+    """Runs of 2^16 elements or more, cut into chunks that two threads run
+    at once (eltwise.c): odd lengths leave a vector tail at the run's end;
+    a channel broadcast over large planes splits each plane's run; the
+    float16 path converts in blocks; X op X writes in place.  Run at 1 and
+    2 threads."""
+    f, mk, th = np.float32, helper.make_node, (1, 2)
+    a, b = data(f, [3, 200, 117]), data(f, [3, 200, 117])
+    case(out, "threads_add_equal", [mk("Add", ["a", "b"], ["y"])], {"a": a, "b": b}, {"y": (f, None)},
+         threads=th)
+    case(out, "threads_mul_scalar", [mk("Mul", ["a", "s"], ["y"])], {"a": a}, {"y": (f, None)},
+         initializers=[("s", f(1.5))], threads=th)
+    case(out, "threads_channel", [mk("Sub", ["x", "c"], ["y"])],
+         {"x": data(f, [1, 3, 300, 301]), "c": data(f, [3, 1, 1])}, {"y": (f, None)}, threads=th)
+    case(out, "threads_sigmoid", [mk("Sigmoid", ["x"], ["y"])], {"x": data(f, [70001])}, {"y": (f, None)},
+         threads=th)
+    case(out, "threads_clip", [mk("Clip", ["x", "lo", "hi"], ["y"])], {"x": data(f, [70001])},
+         {"y": (f, None)}, initializers=[("lo", f(-1)), ("hi", f(2))], threads=th)
+    case(out, "threads_where", [mk("Where", ["c", "a", "b"], ["y"])],
+         {"c": RNG.uniform(size=[3, 200, 117]) < 0.5, "a": a, "b": b}, {"y": (f, None)}, threads=th)
+    case(out, "threads_in_place", [mk("Exp", ["x"], ["e"]), mk("Mul", ["e", "e"], ["y"])],
+         {"x": data(f, [70001], -2, 2)}, {"y": (f, None)}, threads=th)
+    h = np.float16
+    case(out, "threads_f16_add", [mk("Add", ["a", "b"], ["y"])],
+         {"a": data(h, [70001]), "b": data(h, [70001])}, {"y": (h, None)}, rtol=2e-3, atol=1e-3,
+         threads=th)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for fn in [binary_cases, compare_cases, where_cases, variadic_cases, unary_cases, clip_cases,
-               pow_cases, reuse_cases]:
+               pow_cases, reuse_cases, thread_cases]:
         fn(out)
     for s in skipped:
         print("skipped " + s, file=sys.stderr)

@@ -46,6 +46,7 @@
 #include <stdlib.h>
 
 #include "ml_common.h"
+#include "parallel.h"
 #include "vecmath.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -1725,18 +1726,97 @@ load_block_d(const Forest *f, const OnnxTensor *x, int64_t F, int64_t r0, int64_
 }
 
 /*
+ * Every tree for rows [r0, r0 + m) (m <= ROW_BLOCK) into acc and has
+ * (the whole outputs), with xb as the block's buffer.  Calls nothing of
+ * the session: it may run on a pool thread (forest_eval).
+ */
+static void
+eval_block(const Forest *f, const OnnxTensor *x, int64_t F, int64_t W, int64_t r0, int64_t m,
+		   int agg, double *acc, uint8_t *has, void *xb)
+{
+	int64_t		T = f->T;
+	double	   *a = acc + r0 * T;
+	uint8_t    *h = has ? has + r0 * T : NULL;
+
+	switch (f->layout)
+	{
+		case LAYOUT_FLOAT:
+			load_block_f(f, x, F, r0, m, xb);
+			if (f->complete && m >= 4)
+				complete_rows(f, xb, m, a, T, agg);
+			else if (m < 4)
+				for (int64_t r = 0; r < m; r++)
+					fast_trees(f, fastf_descend_trees, false, (float *) xb + r, a + r * T, h ? h + r * T : NULL, agg);
+			else
+				fast_rows(f, fastf_descend_rows, false, xb, W, m, a, h, T, agg);
+			break;
+		case LAYOUT_DOUBLE:
+			load_block_d(f, x, F, r0, m, xb, W, f->need_neg);
+			if (m < 4)
+				for (int64_t r = 0; r < m; r++)
+					fast_trees(f, fastd_descend_trees, true, (double *) xb + r * W, a + r * T, h ? h + r * T : NULL, agg);
+			else
+				fast_rows(f, fastd_descend_rows, true, xb, W, m, a, h, T, agg);
+			break;
+		default:
+			load_block_d(f, x, F, r0, m, xb, W, false);
+			generic_rows(f, xb, W, m, a, h, T, agg);
+			break;
+	}
+}
+
+/* Row blocks of one round on the pool: task t takes block b0 + t and buffer t. */
+typedef struct TreeRound
+{
+	const Forest *f;
+	const OnnxTensor *x;
+	int64_t		N,
+				F,
+				W,
+				b0;
+	int			agg;
+	double	   *acc;
+	uint8_t    *has;
+	char	   *bufs;
+	size_t		buf_bytes;
+} TreeRound;
+
+static void
+tree_task(void *arg, int64_t t)
+{
+	const TreeRound *tr = arg;
+	int64_t		r0 = (tr->b0 + t) * ROW_BLOCK,
+				m = tr->N - r0 < ROW_BLOCK ? tr->N - r0 : ROW_BLOCK;
+
+	eval_block(tr->f, tr->x, tr->F, tr->W, r0, m, tr->agg, tr->acc, tr->has,
+			   tr->bufs + (size_t) t * tr->buf_bytes);
+}
+
+/* Row-tree walks below which a second thread costs more than it saves. */
+#define TREES_PARALLEL_MIN_WORK ((int64_t) 1 << 15)
+/* Bytes of row buffers a parallel evaluation may take. */
+#define TREES_PARALLEL_BUF_MAX ((size_t) 16 << 20)
+
+/*
  * Every tree for every row into acc (N x T, initialised by the caller);
- * has (N x T or NULL) marks the targets a row got weights for.
+ * has (N x T or NULL) marks the targets a row got weights for.  With
+ * several threads, rounds of row blocks (one buffer each) run on the
+ * pool, the abort callback heard between rounds; a row's sum over the
+ * trees is the same whichever thread walks it.
  */
 static OnnxStatus
 forest_eval(OnnxKernelCtx *ctx, const Forest *f, const OnnxTensor *x, int64_t N, int64_t F,
 			int agg, double *acc, uint8_t *has)
 {
-	int64_t		T = f->T;
 	int64_t		W = f->layout == LAYOUT_GENERIC ? f->K : (f->need_neg ? 2 * (int64_t) f->K : f->K);
-	int64_t		B = N < ROW_BLOCK ? N : ROW_BLOCK;
-	size_t		esz = f->layout == LAYOUT_FLOAT ? sizeof(float) : sizeof(double);
-	void	   *xb;
+	int64_t		B = N < ROW_BLOCK ? N : ROW_BLOCK,
+				blocks = (N + ROW_BLOCK - 1) / ROW_BLOCK,
+				per_round = 1,
+				work;
+	size_t		esz = f->layout == LAYOUT_FLOAT ? sizeof(float) : sizeof(double),
+				buf_bytes;
+	int			threads = onnx_kernel_threads(ctx);
+	char	   *bufs;
 
 	if (f->K > F)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
@@ -1744,47 +1824,33 @@ forest_eval(OnnxKernelCtx *ctx, const Forest *f, const OnnxTensor *x, int64_t N,
 	if (N == 0 || f->n_trees == 0)
 		return ONNX_OK;
 	/* float layout: column-major, ROW_BLOCK rows a column; others row-major */
-	xb = onnx_kernel_alloc(ctx, esz * (size_t) ((f->layout == LAYOUT_FLOAT ? ROW_BLOCK : B) * W + 1));
-	if (xb == NULL)
-		return ctx->err->status;
-	for (int64_t r0 = 0; r0 < N; r0 += ROW_BLOCK)
+	buf_bytes = esz * (size_t) ((f->layout == LAYOUT_FLOAT ? ROW_BLOCK : B) * W + 1);
+	buf_bytes = (buf_bytes + 63) / 64 * 64;
+	if (threads > 1 && blocks > 1 && !onnx_mul_overflow_i64(N, f->n_trees, &work) &&
+		work >= TREES_PARALLEL_MIN_WORK)
 	{
-		int64_t		m = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
-		double	   *a = acc + r0 * T;
-		uint8_t    *h = has ? has + r0 * T : NULL;
+		per_round = 4 * (int64_t) threads;
+		while (per_round > threads && (size_t) per_round * buf_bytes > TREES_PARALLEL_BUF_MAX)
+			per_round--;
+		if ((size_t) per_round * buf_bytes > TREES_PARALLEL_BUF_MAX)
+			per_round = 1;
+		if (per_round > blocks)
+			per_round = blocks;
+	}
+	if ((bufs = onnx_kernel_alloc(ctx, buf_bytes * (size_t) per_round)) == NULL)
+		return ctx->err->status;
+	for (int64_t b0 = 0; b0 < blocks; b0 += per_round)
+	{
+		TreeRound	tr = {f, x, N, F, W, b0, agg, acc, has, bufs, buf_bytes};
 
 		if (onnx_kernel_should_abort(ctx))
 		{
-			onnx_kernel_free(ctx, xb);
+			onnx_kernel_free(ctx, bufs);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 		}
-		switch (f->layout)
-		{
-			case LAYOUT_FLOAT:
-				load_block_f(f, x, F, r0, m, xb);
-				if (f->complete && m >= 4)
-					complete_rows(f, xb, m, a, T, agg);
-				else if (m < 4)
-					for (int64_t r = 0; r < m; r++)
-						fast_trees(f, fastf_descend_trees, false, (float *) xb + r, a + r * T, h ? h + r * T : NULL, agg);
-				else
-					fast_rows(f, fastf_descend_rows, false, xb, W, m, a, h, T, agg);
-				break;
-			case LAYOUT_DOUBLE:
-				load_block_d(f, x, F, r0, m, xb, W, f->need_neg);
-				if (m < 4)
-					for (int64_t r = 0; r < m; r++)
-						fast_trees(f, fastd_descend_trees, true, (double *) xb + r * W, a + r * T, h ? h + r * T : NULL, agg);
-				else
-					fast_rows(f, fastd_descend_rows, true, xb, W, m, a, h, T, agg);
-				break;
-			default:
-				load_block_d(f, x, F, r0, m, xb, W, false);
-				generic_rows(f, xb, W, m, a, h, T, agg);
-				break;
-		}
+		onnx_parallel_for(threads, blocks - b0 < per_round ? blocks - b0 : per_round, tree_task, &tr);
 	}
-	onnx_kernel_free(ctx, xb);
+	onnx_kernel_free(ctx, bufs);
 	return ONNX_OK;
 }
 

@@ -118,6 +118,17 @@ def main():
     m = regressor(rng, 30, 6, 1, "SUM", modes=("BRANCH_LEQ", "BRANCH_LT", "BRANCH_GT", "BRANCH_GTE"))
     write_case(out, "trees_modes_ties", m, {"X": rows(rng, 300, ties=True)}, rtol=0, atol=0)
     write_case(out, "trees_classifier", classifier(rng, 45, 6, 3), {"X": rows(rng, 300)}, rtol=0, atol=0)
+    # rounds of 128-row blocks on two threads (enough rows x trees), the last block short
+    rng = np.random.default_rng(12)
+    th = (1, 2)
+    write_case(out, "trees_threads_complete", regressor(rng, 40, 6, 1, "SUM"), {"X": rows(rng, 1000)},
+               rtol=0, atol=0, threads=th)
+    write_case(out, "trees_threads_lopsided_nan", regressor(rng, 60, 7, 2, "SUM", lopsided=True),
+               {"X": rows(rng, 700, nan=True)}, rtol=0, atol=0, threads=th)
+    write_case(out, "trees_threads_avg_t3", regressor(rng, 40, 5, 3, "AVERAGE", base=[0.5] * 3),
+               {"X": rows(rng, 1100)}, rtol=1e-5, atol=1e-5, threads=th)
+    write_case(out, "trees_threads_classifier", classifier(rng, 45, 6, 3), {"X": rows(rng, 900)},
+               rtol=0, atol=0, threads=th)
 
 
 if __name__ == "__main__":

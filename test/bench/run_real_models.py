@@ -221,9 +221,9 @@ def imagenet_input(seed=7):
 
 # ---------------------------------------------------------------- feeds as the packages make them
 
-def ort_session(path, profile_dir=None):
+def ort_session(path, profile_dir=None, threads=1):
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     if profile_dir:
         so.enable_profiling = True
@@ -439,9 +439,9 @@ def shape_text(feed, order):
 class Ours:
     """onnx_bench_model --serve on a case: load, warm-up, check, then timed rounds."""
 
-    def __init__(self, case):
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
-        self.p = subprocess.Popen([BENCH, case, "--serve", "--threads", "1"], stdin=subprocess.PIPE,
+    def __init__(self, case, threads=1):
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+        self.p = subprocess.Popen([BENCH, case, "--serve", "--threads", str(threads)], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
         self.info = {}
         self.mismatch = []
@@ -524,8 +524,8 @@ class Ours:
 class Theirs:
     """onnxruntime through an IO binding bound once."""
 
-    def __init__(self, path, feed, profile_dir=None):
-        self.sess = ort_session(path, profile_dir)
+    def __init__(self, path, feed, profile_dir=None, threads=1):
+        self.sess = ort_session(path, profile_dir, threads)
         self.bind = self.sess.io_binding()
         for n, v in feed.items():
             self.bind.bind_cpu_input(n, np.ascontiguousarray(v))

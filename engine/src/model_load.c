@@ -92,7 +92,8 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 		OnnxStatus	st;
 
 		n->opset = opset;
-		if (opset == 0 && n->domain[0] == '\0')
+		/* onnxruntime, too, takes version 1 of com.microsoft when not imported */
+		if (opset == 0 && (n->domain[0] == '\0' || strcmp(n->domain, "com.microsoft") == 0))
 			opset = n->opset = 1;
 		if (opset == 0)
 		{

@@ -500,7 +500,7 @@ const OnnxOpDef onnx_ops_ms_fused[] = {
 	run_contrib_layernorm, norm_attrs, prepare_contrib_layernorm},
 	{MS, "LayerNormalization", 1, 2, 3, 1, 3, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape,
 	run_contrib_layernorm, norm_attrs, prepare_contrib_layernorm},
-	{MS, "EmbedLayerNormalization", 1, 7, 9, 1, 3, ONNX_T(ONNX_DTYPE_INT32), ONNX_OUT_UNKNOWN, NULL, NULL,
+	{MS, "EmbedLayerNormalization", 1, 1, 9, 1, 3, ONNX_T(ONNX_DTYPE_INT32), ONNX_OUT_UNKNOWN, NULL, NULL,
 	run_embed_layernorm, embed_attrs},
 	{0}
 };

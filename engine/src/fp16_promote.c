@@ -31,8 +31,9 @@
  *	- float16 in value_info and subgraph input and output types, in
  *	  tensor, sequence, optional and map types, becomes float32.
  * A main-graph input or output whose type holds float16 inside a sequence,
- * map or optional cannot be cast at the boundary: such a model is left as
- * it is (computed in float16).
+ * map or optional cannot be cast at the boundary, nor an output whose
+ * element type is not declared: such a model is left as it is (computed
+ * in float16).
  *
  *-------------------------------------------------------------------------
  */
@@ -803,6 +804,16 @@ onnx_promote_float16(OnnxArena *tmp, const Onnx__GraphProto *g,
 	for (size_t i = 0; i < g->n_output; i++)
 		if (g->output[i] && type_has_f16(g->output[i]->type) && !is_f16_tensor_type(g->output[i]->type))
 			return ONNX_OK;
+	/* nor can an output without a declared element type (it might be float16) */
+	for (size_t i = 0; i < g->n_output; i++)
+	{
+		const Onnx__TypeProto *t = g->output[i] ? g->output[i]->type : NULL;
+
+		if (t == NULL || t->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET ||
+			(t->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+			 (t->tensor_type == NULL || t->tensor_type->elem_type == 0)))
+			return ONNX_OK;
+	}
 	memset(&p, 0, sizeof(p));
 	p.arena = tmp;
 	p.err = err;

@@ -46,8 +46,8 @@ want_out(OnnxKernelCtx *ctx, int i)
 /* ---- activations ---- */
 
 /*
- * Y = act(X + bias) (bias absent: act(X)); bias broadcasts numpy-style
- * (a (C) vector over the last axis in practice).
+ * Y = act(X + bias) (bias absent: act(X)); bias is a (C) vector over the
+ * last axis; p holds the activation's two parameters.
  */
 static OnnxStatus
 bias_act(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *bias, OnnxEwUnOp op,
@@ -84,27 +84,33 @@ bias_act(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *bias, OnnxEw
 static OnnxStatus
 run_gelu(OnnxKernelCtx *ctx)
 {
-	return bias_act(ctx, onnx_in(ctx, 0), NULL, EW_GELU, NULL);
+	static const float none[2] = {0, 0};
+
+	return bias_act(ctx, onnx_in(ctx, 0), NULL, EW_GELU, none);
 }
 
 static OnnxStatus
 run_bias_gelu(OnnxKernelCtx *ctx)
 {
-	return bias_act(ctx, onnx_in(ctx, 0), onnx_in(ctx, 1), EW_GELU, NULL);
+	static const float none[2] = {0, 0};
+
+	return bias_act(ctx, onnx_in(ctx, 0), onnx_in(ctx, 1), EW_GELU, none);
 }
 
 static OnnxStatus
 run_fast_gelu(OnnxKernelCtx *ctx)
 {
-	return bias_act(ctx, onnx_in(ctx, 0), onnx_in(ctx, 1), EW_GELU_TANH, NULL);
+	static const float none[2] = {0, 0};
+
+	return bias_act(ctx, onnx_in(ctx, 0), onnx_in(ctx, 1), EW_GELU_TANH, none);
 }
 
 static OnnxStatus
 run_quick_gelu(OnnxKernelCtx *ctx)
 {
-	float		alpha = onnx_attr_float(ctx->node, "alpha", 1.702f);
+	float		p[2] = {onnx_attr_float(ctx->node, "alpha", 1.702f), 0};
 
-	return bias_act(ctx, onnx_in(ctx, 0), NULL, EW_SWISH, &alpha);
+	return bias_act(ctx, onnx_in(ctx, 0), NULL, EW_SWISH, p);
 }
 
 /* BiasAdd: X (N, S, C) + bias (C) + skip (N, S, C) -> Y (N, S, C). */

@@ -45,6 +45,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_random,
 	onnx_ops_ms_fused,
 	onnx_ops_ms_attention,
+	onnx_ops_ms_fused_linear,
 	NULL
 };
 

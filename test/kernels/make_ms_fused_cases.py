@@ -21,6 +21,11 @@ ms_attention.c), expected outputs from onnxruntime (see cases.py).
                qkv_hidden_sizes with a different V size, scale;
                MultiHeadAttention with bias, key_padding_mask (B, T),
                cross attention (L != S), 4-D key/value, past_key/past_value
+  linear       FusedConv with each activation (Relu, Tanh, Sigmoid, LeakyRelu,
+               HardSigmoid, Clip), without bias, grouped and strided;
+               FusedGemm with each activation, transposes, alpha/beta, C;
+               FusedMatMul with alpha, transA/transB, batch broadcasting
+               (3-D x 2-D, 2-D x 3-D, (2,1,..) x (1,3,..)), 1-D operands
 """
 import os
 import sys
@@ -146,6 +151,46 @@ def main():
     case(out, "mha_past", "MultiHeadAttention", ["q", "k", "v", "", "", "", "pk", "pv"], ["y", "pko", "pvo"],
          {"q": q, "k": r(B, S, D), "v": r(B, S, D), "pk": r(B, N, 3, D // N), "pv": r(B, N, 3, D // N)},
          num_heads=N, unidirectional=1)
+
+    linear_cases(out)
+
+
+def linear_cases(out):
+    x = r(2, 6, 9, 11)
+    w = r(8, 6, 3, 3, scale=0.4)
+    cb = r(8)
+    acts = [("relu", "Relu", []), ("tanh", "Tanh", []), ("sigmoid", "Sigmoid", []),
+            ("leaky", "LeakyRelu", [0.13]), ("hardsig", "HardSigmoid", [0.3, 0.4]), ("clip", "Clip", [-0.5, 0.7])]
+    for tag, act, params in acts:
+        kw = {"activation": act}
+        if params:
+            kw["activation_params"] = params
+        case(out, "fused_conv_" + tag, "FusedConv", ["x", "w", "b"], ["y"], {"x": x, "w": w, "b": cb},
+             pads=[1, 1, 1, 1], **kw)
+    case(out, "fused_conv_nobias_stride", "FusedConv", ["x", "w"], ["y"], {"x": x, "w": w},
+         strides=[2, 2], activation="Relu")
+    case(out, "fused_conv_group", "FusedConv", ["x", "wg", "b"], ["y"], {"x": x, "wg": r(8, 3, 3, 3), "b": cb},
+         group=2, pads=[0, 1, 0, 1], activation="LeakyRelu", activation_params=[0.2])
+    a, bm, c = r(5, 13), r(13, 7), r(7)
+    for tag, act, alpha, beta in (("relu", "Relu", None, None), ("tanh", "Tanh", None, None),
+                                  ("sigmoid", "Sigmoid", None, None), ("leaky", "LeakyRelu", 0.05, None),
+                                  ("hardsig", "HardSigmoid", 0.25, 0.45)):
+        kw = {"activation": act}
+        if alpha is not None:
+            kw["activation_alpha"] = alpha
+        if beta is not None:
+            kw["activation_beta"] = beta
+        case(out, "fused_gemm_" + tag, "FusedGemm", ["a", "bm", "c"], ["y"], {"a": a, "bm": bm, "c": c}, **kw)
+    case(out, "fused_gemm_trans", "FusedGemm", ["at", "bt", "c2"], ["y"],
+         {"at": r(13, 5), "bt": r(7, 13), "c2": r(5, 7)}, transA=1, transB=1, alpha=0.7, beta=1.3,
+         activation="Relu")
+    case(out, "fused_matmul_alpha", "FusedMatMul", ["a", "bm"], ["y"], {"a": a, "bm": bm}, alpha=0.5)
+    case(out, "fused_matmul_trans", "FusedMatMul", ["at", "bt"], ["y"], {"at": r(3, 13, 5), "bt": r(7, 13)},
+         transA=1, transB=1, alpha=1.5)
+    case(out, "fused_matmul_bcast", "FusedMatMul", ["a4", "b4"], ["y"], {"a4": r(2, 1, 5, 13), "b4": r(1, 3, 13, 7)},
+         alpha=2.0)
+    case(out, "fused_matmul_2x3", "FusedMatMul", ["a", "b3"], ["y"], {"a": a, "b3": r(4, 13, 7)}, transB=0)
+    case(out, "fused_matmul_1d", "FusedMatMul", ["v", "b3"], ["y"], {"v": r(13), "b3": r(4, 13, 7)}, alpha=0.3)
 
 
 if __name__ == "__main__":

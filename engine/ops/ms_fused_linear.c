@@ -1,0 +1,265 @@
+/*-------------------------------------------------------------------------
+ *
+ * ms_fused_linear.c
+ *	  Operator family "ms_fused_linear": com.microsoft FusedConv, FusedGemm
+ *	  and FusedMatMul with onnxruntime's semantics (its
+ *	  docs/ContribOperators.md), float32.
+ *
+ *	  FusedConv(X, W, B?)   Conv, then the activation named by attribute
+ *	      "activation" (Relu, Tanh, Sigmoid, LeakyRelu, HardSigmoid, Clip)
+ *	      with "activation_params"; the optional fourth input Z (added
+ *	      before the activation) is refused.
+ *	  FusedGemm(A, B, C?)   Gemm, then the activation with
+ *	      "activation_alpha" / "activation_beta".
+ *	  FusedMatMul(A, B)     alpha * op(A) @ op(B), numpy batch broadcasting,
+ *	      transA / transB transpose the last two axes (transBatchA /
+ *	      transBatchB are refused).
+ *
+ *	  FusedConv and FusedGemm are the engine's own Conv and Gemm operators
+ *	  (packed weights, convolution kernels) with the activation set as the
+ *	  node's fused epilogue (OnnxNode.fused_act, applied while the output
+ *	  is in cache), exactly as the optimizer folds Conv + Relu.  FusedMatMul
+ *	  is one SGEMM per batch element.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "op_tables.h"
+#include "gemm.h"
+
+/* The ONNX operator this one runs (cached: a pointer into a static table). */
+static const OnnxOpDef *
+base_def(const OnnxNode *node)
+{
+	static const OnnxOpDef *conv,
+			   *gemm;
+	bool		is_conv = strcmp(node->op_type, "FusedConv") == 0;
+	const OnnxOpDef **slot = is_conv ? &conv : &gemm;
+	const OnnxOpDef *d = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+
+	if (d == NULL)
+	{
+		d = onnx_registry_lookup("", is_conv ? "Conv" : "Gemm", 13);
+		__atomic_store_n(slot, d, __ATOMIC_RELEASE);
+	}
+	return d;
+}
+
+/*
+ * The activation of a FusedConv / FusedGemm node as the fused epilogue;
+ * an unknown activation or the Z input refuses the model.
+ */
+static OnnxStatus
+prepare_fused(OnnxNode *node, OnnxArena *arena, OnnxError *err)
+{
+	const char *act = onnx_attr_string(node, "activation", "");
+	bool		is_conv = strcmp(node->op_type, "FusedConv") == 0;
+	const float *params = NULL;
+	int			np = is_conv ? onnx_attr_floats(node, "activation_params", &params) : 0;
+	float		a,
+				b;
+	OnnxFusedAct *fa = &node->fused_act;
+
+	if (base_def(node) == NULL)
+		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s: base operator missing", node->op_type);
+	if (is_conv && node->n_inputs > 3 && node->inputs[3] >= 0)
+		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "FusedConv with the sum input Z is not supported");
+	a = is_conv ? (np > 0 ? params[0] : NAN) : onnx_attr_float(node, "activation_alpha", NAN);
+	b = is_conv ? (np > 1 ? params[1] : NAN) : onnx_attr_float(node, "activation_beta", NAN);
+	memset(fa, 0, sizeof(*fa));
+	if (act[0] == '\0')
+		fa->kind = ONNX_ACT_NONE;
+	else if (strcmp(act, "Relu") == 0)
+		fa->kind = ONNX_ACT_RELU;
+	else if (strcmp(act, "Tanh") == 0)
+		fa->kind = ONNX_ACT_TANH;
+	else if (strcmp(act, "Sigmoid") == 0)
+		fa->kind = ONNX_ACT_SIGMOID;
+	else if (strcmp(act, "LeakyRelu") == 0)
+	{
+		fa->kind = ONNX_ACT_LEAKY_RELU;
+		fa->alpha = isnan(a) ? 0.01f : a;
+	}
+	else if (strcmp(act, "HardSigmoid") == 0)
+	{
+		fa->kind = ONNX_ACT_HARD_SIGMOID;
+		fa->alpha = isnan(a) ? 0.2f : a;
+		fa->beta = isnan(b) ? 0.5f : b;
+	}
+	else if (strcmp(act, "Clip") == 0)
+	{
+		fa->kind = ONNX_ACT_CLIP;
+		fa->alpha = isnan(a) ? -INFINITY : a;
+		fa->beta = isnan(b) ? INFINITY : b;
+	}
+	else
+		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s: activation \"%s\" is not supported",
+							  node->op_type, act);
+	return ONNX_OK;
+}
+
+/* Infer, pack and run through the base operator. */
+static OnnxStatus
+infer_fused(OnnxInferCtx *ctx)
+{
+	const OnnxOpDef *d = base_def(ctx->node);
+
+	return d && d->infer ? d->infer(ctx) : ONNX_OK;
+}
+
+static OnnxStatus
+pack_fused(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	const OnnxOpDef *d = base_def(node);
+
+	return d && d->pack ? d->pack(node, g, arena, err) : ONNX_OK;
+}
+
+static OnnxStatus
+run_fused(OnnxKernelCtx *ctx)
+{
+	const OnnxOpDef *d = base_def(ctx->node);
+
+	if (d == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "base operator missing");
+	return d->run(ctx);
+}
+
+/*
+ * FusedMatMul: A (..., M, K) (or (..., K, M) with transA), B (..., K, N)
+ * (or (..., N, K) with transB) -> Y (broadcast batch..., M, N) = alpha A B.
+ * A 1-D A is a row (K), a 1-D B a column (K); their unit axes are dropped.
+ */
+static OnnxStatus
+run_fused_matmul(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *a = onnx_in(ctx, 0),
+			   *b = onnx_in(ctx, 1);
+	float		alpha = onnx_attr_float(ctx->node, "alpha", 1.0f);
+	bool		ta = onnx_attr_int(ctx->node, "transA", 0) != 0,
+				tb = onnx_attr_int(ctx->node, "transB", 0) != 0;
+	int64_t		ad[ONNX_MAX_RANK],
+				bd[ONNX_MAX_RANK],
+				yd[ONNX_MAX_RANK],
+				M,
+				K,
+				N,
+				Kb,
+				batch = 1;
+	int			ra,
+				rb,
+				ry,
+				nb;
+	OnnxTensor *y;
+
+	if (a == NULL || b == NULL || a->dtype != ONNX_DTYPE_FLOAT || b->dtype != ONNX_DTYPE_FLOAT ||
+		a->rank < 1 || b->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul needs float32 A and B of rank >= 1");
+	if (onnx_attr_int(ctx->node, "transBatchA", 0) || onnx_attr_int(ctx->node, "transBatchB", 0))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "FusedMatMul with transBatchA/transBatchB is not supported");
+	/* A as (..., M, K) stored rows, B as (..., K, N) */
+	ra = a->rank < 2 ? 2 : a->rank;
+	rb = b->rank < 2 ? 2 : b->rank;
+	if (a->rank == 1)
+	{
+		ad[0] = 1;
+		ad[1] = a->dims[0];
+		ta = false;
+	}
+	else
+		memcpy(ad, a->dims, sizeof(int64_t) * a->rank);
+	if (b->rank == 1)
+	{
+		bd[0] = b->dims[0];
+		bd[1] = 1;
+		tb = false;
+	}
+	else
+		memcpy(bd, b->dims, sizeof(int64_t) * b->rank);
+	M = ta ? ad[ra - 1] : ad[ra - 2];
+	K = ta ? ad[ra - 2] : ad[ra - 1];
+	Kb = tb ? bd[rb - 1] : bd[rb - 2];
+	N = tb ? bd[rb - 2] : bd[rb - 1];
+	if (K != Kb)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: inner dimensions %lld and %lld differ",
+								(long long) K, (long long) Kb);
+	if (!onnx_broadcast_shape(ra - 2, ad, rb - 2, bd, &nb, yd))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: batch dimensions do not broadcast");
+	for (int d = 0; d < nb; d++)
+		batch *= yd[d];
+	ry = nb;
+	if (a->rank > 1)
+		yd[ry++] = M;
+	if (b->rank > 1)
+		yd[ry++] = N;
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, ry, yd)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	for (int64_t i = 0; i < batch; i++)
+	{
+		int64_t		rem = i,
+					ia = 0,
+					ib = 0,
+					sa = 1,
+					sb = 1;
+
+		/* batch index i -> the batch element of A and of B (broadcast dims fixed at 0) */
+		for (int d = nb - 1; d >= 0; d--)
+		{
+			int64_t		c = rem % yd[d];
+			int			da = d - (nb - (ra - 2)),
+						db = d - (nb - (rb - 2));
+
+			rem /= yd[d];
+			if (da >= 0)
+			{
+				ia += (ad[da] == 1 ? 0 : c) * sa;
+				sa *= ad[da];
+			}
+			if (db >= 0)
+			{
+				ib += (bd[db] == 1 ? 0 : c) * sb;
+				sb *= bd[db];
+			}
+		}
+		if (K == 0)
+			memset((float *) y->data + i * M * N, 0, (size_t) (M * N) * sizeof(float));
+		else
+			onnx_sgemm(ta, tb, M, N, K, alpha, (const float *) a->data + ia * M * K, ta ? M : K,
+					   (const float *) b->data + ib * K * N, tb ? K : N, 0.0f,
+					   (float *) y->data + i * M * N, N, onnx_kernel_threads(ctx));
+		if ((i & 63) == 63 && onnx_kernel_should_abort(ctx))
+			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+	}
+	return ONNX_OK;
+}
+
+static const OnnxAttrSpec fused_conv_attrs[] = {
+	{"activation", ONNX_ATTR_STRING}, {"activation_params", ONNX_ATTR_FLOATS},
+	{"auto_pad", ONNX_ATTR_STRING}, {"dilations", ONNX_ATTR_INTS}, {"group", ONNX_ATTR_INT},
+	{"kernel_shape", ONNX_ATTR_INTS}, {"pads", ONNX_ATTR_INTS}, {"strides", ONNX_ATTR_INTS}, {NULL}
+};
+static const OnnxAttrSpec fused_gemm_attrs[] = {
+	{"activation", ONNX_ATTR_STRING}, {"activation_alpha", ONNX_ATTR_FLOAT},
+	{"activation_beta", ONNX_ATTR_FLOAT}, {"activation_gamma", ONNX_ATTR_FLOAT},
+	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT},
+	{"transB", ONNX_ATTR_INT}, {NULL}
+};
+static const OnnxAttrSpec fused_matmul_attrs[] = {
+	{"alpha", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT},
+	{"transBatchA", ONNX_ATTR_INT}, {"transBatchB", ONNX_ATTR_INT}, {NULL}
+};
+
+#define MS "com.microsoft"
+#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
+
+const OnnxOpDef onnx_ops_ms_fused_linear[] = {
+	{MS, "FusedConv", 1, 2, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, infer_fused, run_fused, fused_conv_attrs,
+	prepare_fused, pack_fused},
+	{MS, "FusedGemm", 1, 2, 3, 1, 1, F32, ONNX_OUT_SAME, NULL, infer_fused, run_fused, fused_gemm_attrs,
+	prepare_fused, pack_fused},
+	{MS, "FusedMatMul", 1, 2, 2, 1, 1, F32, ONNX_OUT_SAME, NULL, NULL, run_fused_matmul, fused_matmul_attrs},
+	{0}
+};

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * ms_attention.c
- *	  Operator family "ms_attention": com.microsoft Attention and
- *	  MultiHeadAttention with onnxruntime's semantics (its
+ *	  Operator family "ms_attention": com.microsoft Attention,
+ *	  MultiHeadAttention and RotaryEmbedding with onnxruntime's semantics (its
  *	  docs/ContribOperators.md), float32.
  *
  *	  Attention(input (B, S, D), weights (D, Dq + Dk + Dv), bias?,
@@ -22,6 +22,15 @@
  *	  before its start, (B, T) or (B, S, T) where the mask is 0;
  *	  key_padding_mask (B) lengths or (B, T) zeros; unidirectional masks
  *	  keys after the query's own position (past included).
+ *
+ *	  RotaryEmbedding(input (B, S, N * hd) or (B, N, S, hd), position_ids
+ *	            (B, S) or (1) = offset of position 0, cos_cache, sin_cache
+ *	            (max position, rot / 2)) -> output (input's shape)
+ *	      rotates the first rot = rotary_embedding_dim (default hd) values
+ *	      of each head, halves (x[i], x[i + rot/2]) or, interleaved, pairs
+ *	      (x[2i], x[2i+1]): (x1 cos - x2 sin, x2 cos + x1 sin); hd is
+ *	      hidden / num_heads, or 2 * cos_cache's width without num_heads.
+ *	      onnxruntime ignores the "scale" attribute; so does this.
  *
  *	  Q·Kᵀ and P·V are one GEMM each per (batch, head) on the engine's
  *	  SGEMM, reading heads in place through row strides.
@@ -561,6 +570,96 @@ done:
 	return st;
 }
 
+/* RotaryEmbedding (com.microsoft), see the file header. */
+static OnnxStatus
+run_rotary(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *pid = onnx_in(ctx, 1),
+			   *cc = onnx_in(ctx, 2),
+			   *sc = onnx_in(ctx, 3);
+	int64_t		N = onnx_attr_int(ctx->node, "num_heads", 0),
+				rot = onnx_attr_int(ctx->node, "rotary_embedding_dim", 0);
+	bool		inter = onnx_attr_int(ctx->node, "interleaved", 0) != 0;
+	int64_t		B,
+				S,
+				hd,
+				half,
+				maxp;
+	OnnxTensor *y;
+
+	if (x == NULL || pid == NULL || cc == NULL || sc == NULL || x->dtype != ONNX_DTYPE_FLOAT ||
+		cc->dtype != ONNX_DTYPE_FLOAT || sc->dtype != ONNX_DTYPE_FLOAT || cc->rank != 2 || sc->rank != 2 ||
+		cc->dims[0] != sc->dims[0] || cc->dims[1] != sc->dims[1] || (x->rank != 3 && x->rank != 4) ||
+		(pid->dtype != ONNX_DTYPE_INT64 && pid->dtype != ONNX_DTYPE_INT32))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"RotaryEmbedding needs float32 input (B, S, H) or (B, N, S, hd), integer "
+								"position_ids and float32 caches of one shape");
+	B = x->dims[0];
+	S = x->rank == 3 ? x->dims[1] : x->dims[2];
+	maxp = cc->dims[0];
+	if (x->rank == 4)
+	{
+		N = x->dims[1];
+		hd = x->dims[3];
+	}
+	else if (N > 0)
+		hd = x->dims[2] % N == 0 ? x->dims[2] / N : -1;
+	else
+	{
+		hd = rot > 0 ? -1 : 2 * cc->dims[1];
+		N = hd > 0 && x->dims[2] % hd == 0 ? x->dims[2] / hd : 0;
+	}
+	if (rot == 0)
+		rot = hd;
+	half = rot / 2;
+	if (hd <= 0 || N <= 0 || rot <= 0 || rot % 2 || rot > hd || cc->dims[1] < half)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"RotaryEmbedding: head size, rotary_embedding_dim and cache width disagree");
+	if (!(pid->count == 1 || (pid->rank == 2 && pid->dims[0] == B && pid->dims[1] == S)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "position_ids must be (B, S) or (1)");
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, x->rank, x->dims)) == NULL)
+		return ctx->err->status;
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t s = 0; s < S; s++)
+		{
+			int64_t		p = pid->count == 1 ? onnx_tensor_get_i64(pid, 0) + s : onnx_tensor_get_i64(pid, b * S + s);
+			const float *c,
+					   *sn;
+
+			if (p < 0 || p >= maxp)
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"position %lld outside the caches (%lld positions)", (long long) p,
+										(long long) maxp);
+			c = (const float *) cc->data + p * cc->dims[1];
+			sn = (const float *) sc->data + p * sc->dims[1];
+			for (int64_t h = 0; h < N; h++)
+			{
+				int64_t		off = x->rank == 3 ? (b * S + s) * N * hd + h * hd : ((b * N + h) * S + s) * hd;
+				const float *xv = (const float *) x->data + off;
+				float	   *yv = (float *) y->data + off;
+
+				for (int64_t i = 0; i < half; i++)
+				{
+					int64_t		i1 = inter ? 2 * i : i,
+								i2 = inter ? 2 * i + 1 : i + half;
+					float		x1 = xv[i1],
+								x2 = xv[i2];
+
+					yv[i1] = x1 * c[i] - x2 * sn[i];
+					yv[i2] = x2 * c[i] + x1 * sn[i];
+				}
+				for (int64_t i = rot; i < hd; i++)
+					yv[i] = xv[i];
+			}
+		}
+	return ONNX_OK;
+}
+
+static const OnnxAttrSpec rotary_attrs[] = {
+	{"interleaved", ONNX_ATTR_INT}, {"is_packed_batching", ONNX_ATTR_INT}, {"num_heads", ONNX_ATTR_INT},
+	{"rotary_embedding_dim", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+};
 static const OnnxAttrSpec attention_attrs[] = {
 	{"num_heads", ONNX_ATTR_INT}, {"unidirectional", ONNX_ATTR_INT},
 	{"qkv_hidden_sizes", ONNX_ATTR_INTS}, {"mask_filter_value", ONNX_ATTR_FLOAT},
@@ -578,5 +677,7 @@ static const OnnxAttrSpec mha_attrs[] = {
 const OnnxOpDef onnx_ops_ms_attention[] = {
 	{MS, "Attention", 1, 2, 7, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
 	{MS, "MultiHeadAttention", 1, 3, 10, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_mha, mha_attrs},
+	{MS, "RotaryEmbedding", 1, 4, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary,
+	rotary_attrs},
 	{0}
 };

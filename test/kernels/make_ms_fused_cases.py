@@ -21,6 +21,9 @@ ms_attention.c), expected outputs from onnxruntime (see cases.py).
                qkv_hidden_sizes with a different V size, scale;
                MultiHeadAttention with bias, key_padding_mask (B, T),
                cross attention (L != S), 4-D key/value, past_key/past_value
+  rotary       RotaryEmbedding 3-D (with and without num_heads, halves and
+               interleaved), 4-D (B, N, S, hd), a position offset (1),
+               partial rotary_embedding_dim
   linear       FusedConv with each activation (Relu, Tanh, Sigmoid, LeakyRelu,
                HardSigmoid, Clip), without bias, grouped and strided;
                FusedGemm with each activation, transposes, alpha/beta, C;
@@ -153,6 +156,25 @@ def main():
          num_heads=N, unidirectional=1)
 
     linear_cases(out)
+    rotary_cases(out)
+
+
+def rotary_cases(out):
+    B, S, N, H, P = 2, 5, 3, 8, 16
+    cos, sin = r(P, H // 2), r(P, H // 2)
+    pid = rng.integers(0, P, (B, S)).astype(np.int64)
+    x3 = r(B, S, N * H)
+    for inter in (0, 1):
+        case(out, "rotary_3d_%d" % inter, "RotaryEmbedding", ["x", "p", "c", "s"], ["y"],
+             {"x": x3, "p": pid, "c": cos, "s": sin}, interleaved=inter, num_heads=N)
+    case(out, "rotary_3d_noheads", "RotaryEmbedding", ["x", "p", "c", "s"], ["y"],
+         {"x": x3, "p": pid, "c": cos, "s": sin})
+    case(out, "rotary_offset", "RotaryEmbedding", ["x", "p1", "c", "s"], ["y"],
+         {"x": x3, "p1": np.array([4], np.int64), "c": cos, "s": sin}, num_heads=N)
+    case(out, "rotary_4d_interleaved", "RotaryEmbedding", ["x4", "p", "c", "s"], ["y"],
+         {"x4": r(B, N, S, H), "p": pid, "c": cos, "s": sin}, interleaved=1)
+    case(out, "rotary_partial", "RotaryEmbedding", ["x", "p", "c2", "s2"], ["y"],
+         {"x": x3, "p": pid, "c2": r(P, 2), "s2": r(P, 2)}, num_heads=N, rotary_embedding_dim=4)
 
 
 def linear_cases(out):

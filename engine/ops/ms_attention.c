@@ -271,6 +271,7 @@ run_attention(OnnxKernelCtx *ctx)
 				dims[5];
 	size_t		n;
 	float	   *qkv = NULL,
+			   *kv_scratch = NULL,
 			   *kall = NULL,
 			   *vall = NULL,
 			   *mk = NULL;
@@ -356,14 +357,31 @@ run_attention(OnnxKernelCtx *ctx)
 			onnx_kernel_free(ctx, qkv);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "present needs equal K and V sizes");
 		}
-		if ((present = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 5, dims)) == NULL)
+		if (want_out(ctx, 1))
 		{
-			onnx_kernel_free(ctx, qkv);
-			return ctx->err->status;
+			if ((present = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 5, dims)) == NULL)
+			{
+				onnx_kernel_free(ctx, qkv);
+				return ctx->err->status;
+			}
+			kall = present->data;
+		}
+		else
+		{
+			/* past without a present output: K and V in scratch */
+			size_t		bytes;
+
+			if (onnx_mul_overflow_size((size_t) (2 * B * N), (size_t) T, &bytes) ||
+				onnx_mul_overflow_size(bytes, (size_t) j.dk * sizeof(float), &bytes) ||
+				(kv_scratch = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
+			{
+				onnx_kernel_free(ctx, qkv);
+				return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
+			}
+			kall = kv_scratch;
 		}
 		kn = (size_t) (B * N * T * j.dk);
-		kall = present->data;
-		vall = (float *) present->data + kn;
+		vall = kall + kn;
 		concat_past(kall, past, &j.k, B, N, P, S, j.dk);
 		if (past)
 		{
@@ -380,6 +398,7 @@ run_attention(OnnxKernelCtx *ctx)
 	mk = build_mask(ctx, mask, causal, B, S, T, P, filter, &mask_rows, &none);
 	if (mk == NULL && !none)
 	{
+		onnx_kernel_free(ctx, kv_scratch);
 		onnx_kernel_free(ctx, qkv);
 		return ctx->err->status;
 	}
@@ -389,6 +408,7 @@ run_attention(OnnxKernelCtx *ctx)
 	j.y = y->data;
 	st = attn_run(ctx, &j);
 	onnx_kernel_free(ctx, mk);
+	onnx_kernel_free(ctx, kv_scratch);
 	onnx_kernel_free(ctx, qkv);
 	return st;
 }
@@ -435,6 +455,22 @@ mha_view(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t B, int
 							"query, key and value must be (B, L, N * head size) or (B, N, L, head size)");
 }
 
+/* Scratch (rows, T, hd) floats in *owned, or NULL with the error set. */
+static float *
+kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd, float **owned)
+{
+	size_t		bytes;
+
+	if (onnx_mul_overflow_size((size_t) rows, (size_t) T, &bytes) ||
+		onnx_mul_overflow_size(bytes, (size_t) hd * sizeof(float), &bytes) ||
+		(*owned = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
+		return NULL;
+	}
+	return *owned;
+}
+
 /* MultiHeadAttention: separate query, key, value (optional bias, past). */
 static OnnxStatus
 run_mha(OnnxKernelCtx *ctx)
@@ -464,6 +500,8 @@ run_mha(OnnxKernelCtx *ctx)
 	float	   *oq = NULL,
 			   *ok = NULL,
 			   *ov = NULL,
+			   *ks = NULL,
+			   *vs = NULL,
 			   *mk = NULL;
 	const float *bd = bias ? bias->data : NULL;
 	OnnxTensor *y,
@@ -528,25 +566,46 @@ run_mha(OnnxKernelCtx *ctx)
 	}
 	if (pk || want_out(ctx, 1) || want_out(ctx, 2))
 	{
+		float	   *kd,
+				   *vd;
+
 		dims[0] = B;
 		dims[1] = N;
 		dims[2] = T;
 		dims[3] = j.dk;
-		if ((outk = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+		if (want_out(ctx, 1))
+		{
+			if ((outk = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+			{
+				st = ctx->err->status;
+				goto done;
+			}
+			kd = outk->data;
+		}
+		else if ((kd = kv_alloc(ctx, B * N, T, j.dk, &ks)) == NULL)
 		{
 			st = ctx->err->status;
 			goto done;
 		}
 		dims[3] = j.dv;
-		if ((outv = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+		if (want_out(ctx, 2))
+		{
+			if ((outv = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+			{
+				st = ctx->err->status;
+				goto done;
+			}
+			vd = outv->data;
+		}
+		else if ((vd = kv_alloc(ctx, B * N, T, j.dv, &vs)) == NULL)
 		{
 			st = ctx->err->status;
 			goto done;
 		}
-		concat_past(outk->data, pk, &j.k, B, N, P, L, j.dk);
-		concat_past(outv->data, pv, &j.v, B, N, P, L, j.dv);
-		j.k = (HeadView) {outk->data, N * T * j.dk, T * j.dk, j.dk};
-		j.v = (HeadView) {outv->data, N * T * j.dv, T * j.dv, j.dv};
+		concat_past(kd, pk, &j.k, B, N, P, L, j.dk);
+		concat_past(vd, pv, &j.v, B, N, P, L, j.dv);
+		j.k = (HeadView) {kd, N * T * j.dk, T * j.dk, j.dk};
+		j.v = (HeadView) {vd, N * T * j.dv, T * j.dv, j.dv};
 	}
 	j.scale = onnx_attr_float(ctx->node, "scale", 0.0f);
 	if (j.scale == 0.0f)
@@ -564,6 +623,8 @@ run_mha(OnnxKernelCtx *ctx)
 	st = attn_run(ctx, &j);
 done:
 	onnx_kernel_free(ctx, mk);
+	onnx_kernel_free(ctx, ks);
+	onnx_kernel_free(ctx, vs);
 	onnx_kernel_free(ctx, oq);
 	onnx_kernel_free(ctx, ok);
 	onnx_kernel_free(ctx, ov);

@@ -299,7 +299,7 @@ run_attention(OnnxKernelCtx *ctx)
 	}
 	else
 		Dq = Dk = Dv = W / 3;
-	if (Dq < 0 || Dk < 0 || Dv < 0 || Dq + Dk + Dv != W || Dq != Dk || Dq % N || Dv % N ||
+	if (Dq < 0 || Dk < 0 || Dv < 0 || Dq > W || Dk > W || Dv > W || Dq + Dk + Dv != W || Dq != Dk || Dq % N || Dv % N ||
 		(bias && (bias->dtype != ONNX_DTYPE_FLOAT || bias->count != W)))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"Attention: weights, bias and qkv_hidden_sizes disagree with num_heads");

@@ -186,8 +186,6 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 								(long long) K, (long long) Kb);
 	if (!onnx_broadcast_shape(ra - 2, ad, rb - 2, bd, &nb, yd))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: batch dimensions do not broadcast");
-	for (int d = 0; d < nb; d++)
-		batch *= yd[d];
 	ry = nb;
 	if (a->rank > 1)
 		yd[ry++] = M;
@@ -197,6 +195,8 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
+	for (int d = 0; d < nb; d++)
+		batch *= yd[d];			/* divides y->count: no overflow */
 	for (int64_t i = 0; i < batch; i++)
 	{
 		int64_t		rem = i,

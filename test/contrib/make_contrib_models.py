@@ -13,7 +13,8 @@ git-ignored):
         Attention, SkipLayerNormalization, BiasGelu; _mha:
         MultiHeadAttention; _rawmask: Attention with the 2-D mask and
         LayerNormalization at opset 13; gpt2: SkipLayerNormalization,
-        FastGelu)
+        FastGelu; gpt2_hf, the Hugging Face export pattern: Attention with
+        unidirectional=1, EmbedLayerNormalization with position ids)
   f16_<fixture>_<keep|nokeep>   onnxruntime.transformers.float16.
         convert_float_to_float16 (keep_io_types on and off) of the MLP, CNN
         and BERT-layer fixtures of test/bench/make_bench_models.py and of
@@ -48,7 +49,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "bench"))
 
-from transformer_graphs import bert, gpt2  # noqa: E402
+from transformer_graphs import bert, gpt2, gpt2_hf  # noqa: E402
 
 EXPECT = {"bert": {"EmbedLayerNormalization", "Attention", "SkipLayerNormalization", "BiasGelu"},
           "gpt2": {"SkipLayerNormalization", "FastGelu"}}
@@ -92,7 +93,7 @@ def transformer_cases(out):
     mask[1, 11:] = 0                      # right padding, as tokenizers write it
     feeds = {"bert": {"input_ids": ids, "token_type_ids": (np.arange(S) >= 9).astype(np.int64)[None].repeat(B, 0),
                       "attention_mask": mask},
-             "gpt2": {"input_ids": ids}}
+             "gpt2": {"input_ids": ids}, "gpt2_hf": {"input_ids": ids}}
     from onnxruntime.transformers.fusion_options import FusionOptions
 
     def mha(o):
@@ -106,8 +107,9 @@ def transformer_cases(out):
     variants = [("bert", "", None, EXPECT["bert"]),
                 ("bert", "_mha", mha, {"EmbedLayerNormalization", "MultiHeadAttention", "SkipLayerNormalization"}),
                 ("bert", "_rawmask", raw_mask, {"Attention", "SkipLayerNormalization", "BiasGelu"}),
-                ("gpt2", "", None, EXPECT["gpt2"])]
-    for name, fn in (("bert", bert), ("gpt2", gpt2)):
+                ("gpt2", "", None, EXPECT["gpt2"]),
+                ("gpt2_hf", "", None, {"Attention", "EmbedLayerNormalization", "SkipLayerNormalization", "FastGelu"})]
+    for name, fn in (("bert", bert), ("gpt2", gpt2), ("gpt2_hf", gpt2_hf)):
         src = os.path.join(out, "_%s.onnx" % name)
         os.makedirs(out, exist_ok=True)
         onnx.save(fn(), src)
@@ -117,10 +119,10 @@ def transformer_cases(out):
             if model != name:
                 continue
             for f16 in (False, True):
-                o = FusionOptions(name)
+                o = FusionOptions(name[:4])
                 if tweak:
                     tweak(o)
-                opt = optimizer.optimize_model(src, model_type=name, num_heads=4, hidden_size=64, opt_level=0,
+                opt = optimizer.optimize_model(src, model_type=name[:4], num_heads=4, hidden_size=64, opt_level=0,
                                                optimization_options=o)
                 if f16:
                     opt.convert_float_to_float16(keep_io_types=True)

@@ -145,3 +145,52 @@ def gpt2(layers=2, S=16, H=64, heads=4, vocab=101, max_pos=64, seed=1):
     out = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", vocab])]
     graph = helper.make_graph(g.nodes, "gpt2", ins, out, g.inits)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
+
+
+def gpt2_hf(layers=2, H=64, heads=4, vocab=101, max_pos=64, seed=2):
+    """GPT-2 as the Hugging Face model exports without past: Conv1D
+    projections as Reshape -> Gemm -> Reshape, the causal mask sliced from a
+    (1, 1, max_pos, max_pos) bool buffer by the shape of the scores, Where;
+    the optimizer fuses its attention into Attention(unidirectional=1)."""
+    g = G(seed)
+    hd = H // heads
+    word = g.w([vocab, H], 0.5, "wte")
+    pos = g.w([max_pos, H], 0.5, "wpe")
+    seq = g.op("Gather", [g.op("Shape", ["input_ids"]), g.i64(1)], axis=0)
+    pid = g.op("Unsqueeze", [g.op("Range", [g.i64(0), seq, g.i64(1)]), g.i64([0])])
+    x = g.op("Add", [g.op("Gather", [word, "input_ids"]), g.op("Gather", [pos, pid])])
+    causal = g.c(np.tril(np.ones((max_pos, max_pos), bool)).reshape(1, 1, max_pos, max_pos), "bias")
+
+    def conv1d(h, i, o):
+        """Reshape (B*S, i) -> Gemm -> Reshape (B, S, o)."""
+        lead = g.op("Slice", [g.op("Shape", [h]), g.i64([0]), g.i64([2])])
+        flat = g.op("Reshape", [h, g.i64([-1, i])])
+        y = g.op("Gemm", [flat, g.w([i, o], 1 / math.sqrt(i)), g.w([o], 0.02, "bias")])
+        return g.op("Reshape", [y, g.op("Concat", [lead, g.i64([o])], axis=0)])
+
+    for _ in range(layers):
+        h = g.layer_norm(x, H)
+        q, k, v = g.op("Split", [conv1d(h, H, 3 * H), g.i64([H, H, H])], n_out=3, axis=2)
+        q = g.heads(q, heads, hd, [0, 2, 1, 3])
+        k = g.heads(k, heads, hd, [0, 2, 3, 1])
+        v = g.heads(v, heads, hd, [0, 2, 1, 3])
+        s = g.op("Div", [g.op("MatMul", [q, k]), g.f(math.sqrt(hd))])
+        shp = g.op("Shape", [s])
+        ns = g.op("Squeeze", [g.op("Slice", [shp, g.i64([3]), g.i64([4])])])
+        nd = g.op("Squeeze", [g.op("Slice", [shp, g.i64([2]), g.i64([3])])])
+        start = g.op("Unsqueeze", [g.op("Sub", [ns, nd]), g.i64([0])])
+        end = g.op("Unsqueeze", [ns, g.i64([0])])
+        m = g.op("Slice", [causal, start, end, g.i64([2])])
+        m = g.op("Slice", [m, g.i64([0]), end, g.i64([3])])
+        p = g.op("Softmax", [g.op("Where", [m, s, g.f(-10000.0)])], axis=-1)
+        ctx = g.op("Transpose", [g.op("MatMul", [p, v])], perm=[0, 2, 1, 3])
+        ctx = g.op("Reshape", [ctx, g.i64([0, 0, H])])
+        x = g.op("Add", [x, conv1d(ctx, H, H)])
+        h = g.layer_norm(x, H)
+        x = g.op("Add", [x, conv1d(g.gelu_tanh(conv1d(h, H, 4 * H)), 4 * H, H)])
+    x = g.layer_norm(x, H)
+    g.nodes.append(helper.make_node("MatMul", [x, g.op("Transpose", [word], perm=[1, 0])], ["logits"]))
+    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
+    out = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", vocab])]
+    graph = helper.make_graph(g.nodes, "gpt2_hf", ins, out, g.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)

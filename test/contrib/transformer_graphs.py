@@ -110,16 +110,31 @@ def bert(layers=2, S=16, H=64, heads=4, F=256, vocab=101, types=2, max_pos=64, s
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
 
 
+def gpt2_embed(g, H, vocab, max_pos):
+    """Token and position embeddings of input_ids: (word table, seq, x)."""
+    word = g.w([vocab, H], 0.5, "wte")
+    pos = g.w([max_pos, H], 0.5, "wpe")
+    seq = g.op("Gather", [g.op("Shape", ["input_ids"]), g.i64(1)], axis=0)
+    pid = g.op("Unsqueeze", [g.op("Range", [g.i64(0), seq, g.i64(1)]), g.i64([0])])
+    return word, seq, g.op("Add", [g.op("Gather", [word, "input_ids"]), g.op("Gather", [pos, pid])])
+
+
+def gpt2_head(g, x, word, H, vocab, name):
+    """Final LayerNorm, tied projection to logits, the model."""
+    x = g.layer_norm(x, H)
+    g.nodes.append(helper.make_node("MatMul", [x, g.op("Transpose", [word], perm=[1, 0])], ["logits"]))
+    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
+    out = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", vocab])]
+    graph = helper.make_graph(g.nodes, name, ins, out, g.inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
+
+
 def gpt2(layers=2, S=16, H=64, heads=4, vocab=101, max_pos=64, seed=1):
     """input_ids (int64, (B, S)) -> logits (B, S, vocab); causal self-attention,
     pre-LayerNorm, tanh Gelu, tied output projection."""
     g = G(seed)
     hd = H // heads
-    word = g.w([vocab, H], 0.5, "wte")
-    pos = g.w([max_pos, H], 0.5, "wpe")
-    seq = g.op("Gather", [g.op("Shape", ["input_ids"]), g.i64(1)], axis=0)
-    pid = g.op("Unsqueeze", [g.op("Range", [g.i64(0), seq, g.i64(1)]), g.i64([0])])
-    x = g.op("Add", [g.op("Gather", [word, "input_ids"]), g.op("Gather", [pos, pid])])
+    word, seq, x = gpt2_embed(g, H, vocab, max_pos)
     causal = g.c(np.tril(np.ones((max_pos, max_pos), np.uint8)).astype(bool).reshape(1, 1, max_pos, max_pos), "bias")
     for _ in range(layers):
         h = g.layer_norm(x, H)
@@ -139,12 +154,7 @@ def gpt2(layers=2, S=16, H=64, heads=4, vocab=101, max_pos=64, seed=1):
         x = g.op("Add", [x, g.linear(ctx, H, H)])
         h = g.layer_norm(x, H)
         x = g.op("Add", [x, g.linear(g.gelu_tanh(g.linear(h, H, 4 * H)), 4 * H, H)])
-    x = g.layer_norm(x, H)
-    g.nodes.append(helper.make_node("MatMul", [x, g.op("Transpose", [word], perm=[1, 0])], ["logits"]))
-    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
-    out = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", vocab])]
-    graph = helper.make_graph(g.nodes, "gpt2", ins, out, g.inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
+    return gpt2_head(g, x, word, H, vocab, "gpt2")
 
 
 def gpt2_hf(layers=2, H=64, heads=4, vocab=101, max_pos=64, seed=2):
@@ -154,11 +164,7 @@ def gpt2_hf(layers=2, H=64, heads=4, vocab=101, max_pos=64, seed=2):
     the optimizer fuses its attention into Attention(unidirectional=1)."""
     g = G(seed)
     hd = H // heads
-    word = g.w([vocab, H], 0.5, "wte")
-    pos = g.w([max_pos, H], 0.5, "wpe")
-    seq = g.op("Gather", [g.op("Shape", ["input_ids"]), g.i64(1)], axis=0)
-    pid = g.op("Unsqueeze", [g.op("Range", [g.i64(0), seq, g.i64(1)]), g.i64([0])])
-    x = g.op("Add", [g.op("Gather", [word, "input_ids"]), g.op("Gather", [pos, pid])])
+    word, seq, x = gpt2_embed(g, H, vocab, max_pos)
     causal = g.c(np.tril(np.ones((max_pos, max_pos), bool)).reshape(1, 1, max_pos, max_pos), "bias")
 
     def conv1d(h, i, o):
@@ -188,9 +194,4 @@ def gpt2_hf(layers=2, H=64, heads=4, vocab=101, max_pos=64, seed=2):
         x = g.op("Add", [x, conv1d(ctx, H, H)])
         h = g.layer_norm(x, H)
         x = g.op("Add", [x, conv1d(g.gelu_tanh(conv1d(h, H, 4 * H)), 4 * H, H)])
-    x = g.layer_norm(x, H)
-    g.nodes.append(helper.make_node("MatMul", [x, g.op("Transpose", [word], perm=[1, 0])], ["logits"]))
-    ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
-    out = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "seq", vocab])]
-    graph = helper.make_graph(g.nodes, "gpt2_hf", ins, out, g.inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=8)
+    return gpt2_head(g, x, word, H, vocab, "gpt2_hf")

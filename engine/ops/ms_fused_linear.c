@@ -11,9 +11,10 @@
  *	      before the activation) is refused.
  *	  FusedGemm(A, B, C?)   Gemm, then the activation with
  *	      "activation_alpha" / "activation_beta".
- *	  FusedMatMul(A, B)     alpha * op(A) @ op(B), numpy batch broadcasting,
- *	      transA / transB transpose the last two axes (transBatchA /
- *	      transBatchB are refused).
+ *	  FusedMatMul(A, B)     alpha * op(A) @ op(B), numpy batch broadcasting;
+ *	      transBatchA / transBatchB first move axis 0 of an operand of rank
+ *	      >= 3 behind its other batch axes (perm 1, ..., R-2, 0, R-1), then
+ *	      transA / transB transpose the last two axes.
  *
  *	  FusedConv and FusedGemm are the engine's own Conv and Gemm operators
  *	  (packed weights, convolution kernels) with the activation set as the
@@ -127,6 +128,40 @@ run_fused(OnnxKernelCtx *ctx)
 }
 
 /*
+ * t with axis 0 moved behind the other batch axes (perm 1, ..., R-2, 0,
+ * R-1) into a scratch copy *owned (dims into dims); false with the error
+ * set when out of memory.
+ */
+static bool
+trans_batch(OnnxKernelCtx *ctx, const OnnxTensor *t, int64_t *dims, float **owned)
+{
+	int			R = t->rank;
+	int64_t		inner = t->dims[R - 1],
+				mid = 1;
+	const float *src = t->data;
+	float	   *dst;
+
+	for (int d = 1; d < R - 1; d++)
+		mid *= t->dims[d];
+	for (int d = 0; d < R - 2; d++)
+		dims[d] = t->dims[d + 1];
+	dims[R - 2] = t->dims[0];
+	dims[R - 1] = inner;
+	if ((dst = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float))) == NULL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return false;
+	}
+	/* src (d0, mid, inner) -> dst (mid, d0, inner) */
+	for (int64_t i0 = 0; i0 < t->dims[0]; i0++)
+		for (int64_t m = 0; m < mid; m++)
+			memcpy(dst + (m * t->dims[0] + i0) * inner, src + (i0 * mid + m) * inner,
+				   (size_t) inner * sizeof(float));
+	*owned = dst;
+	return true;
+}
+
+/*
  * FusedMatMul: A (..., M, K) (or (..., K, M) with transA), B (..., K, N)
  * (or (..., N, K) with transB) -> Y (broadcast batch..., M, N) = alpha A B.
  * A 1-D A is a row (K), a 1-D B a column (K); their unit axes are dropped.
@@ -138,7 +173,14 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 			   *b = onnx_in(ctx, 1);
 	float		alpha = onnx_attr_float(ctx->node, "alpha", 1.0f);
 	bool		ta = onnx_attr_int(ctx->node, "transA", 0) != 0,
-				tb = onnx_attr_int(ctx->node, "transB", 0) != 0;
+				tb = onnx_attr_int(ctx->node, "transB", 0) != 0,
+				tba = onnx_attr_int(ctx->node, "transBatchA", 0) != 0,
+				tbb = onnx_attr_int(ctx->node, "transBatchB", 0) != 0;
+	const float *pa,
+			   *pb;
+	float	   *owned_a = NULL,
+			   *owned_b = NULL;
+	OnnxStatus	st = ONNX_OK;
 	int64_t		ad[ONNX_MAX_RANK],
 				bd[ONNX_MAX_RANK],
 				yd[ONNX_MAX_RANK],
@@ -156,12 +198,19 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 	if (a == NULL || b == NULL || a->dtype != ONNX_DTYPE_FLOAT || b->dtype != ONNX_DTYPE_FLOAT ||
 		a->rank < 1 || b->rank < 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul needs float32 A and B of rank >= 1");
-	if (onnx_attr_int(ctx->node, "transBatchA", 0) || onnx_attr_int(ctx->node, "transBatchB", 0))
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "FusedMatMul with transBatchA/transBatchB is not supported");
-	/* A as (..., M, K) stored rows, B as (..., K, N) */
+	if ((tba || tbb) && (a->rank < 3 || b->rank < 3))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: transBatchA/B need operands of rank >= 3");
 	ra = a->rank < 2 ? 2 : a->rank;
 	rb = b->rank < 2 ? 2 : b->rank;
-	if (a->rank == 1)
+	pa = a->data;
+	pb = b->data;
+	if (tba)
+	{
+		if (!trans_batch(ctx, a, ad, &owned_a))
+			return ctx->err->status;
+		pa = owned_a;
+	}
+	else if (a->rank == 1)
 	{
 		ad[0] = 1;
 		ad[1] = a->dims[0];
@@ -169,7 +218,16 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 	}
 	else
 		memcpy(ad, a->dims, sizeof(int64_t) * a->rank);
-	if (b->rank == 1)
+	if (tbb)
+	{
+		if (!trans_batch(ctx, b, bd, &owned_b))
+		{
+			onnx_kernel_free(ctx, owned_a);
+			return ctx->err->status;
+		}
+		pb = owned_b;
+	}
+	else if (b->rank == 1)
 	{
 		bd[0] = b->dims[0];
 		bd[1] = 1;
@@ -182,19 +240,24 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 	Kb = tb ? bd[rb - 1] : bd[rb - 2];
 	N = tb ? bd[rb - 2] : bd[rb - 1];
 	if (K != Kb)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: inner dimensions %lld and %lld differ",
-								(long long) K, (long long) Kb);
-	if (!onnx_broadcast_shape(ra - 2, ad, rb - 2, bd, &nb, yd))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: batch dimensions do not broadcast");
+		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: inner dimensions %lld and %lld differ",
+							  (long long) K, (long long) Kb);
+	else if (!onnx_broadcast_shape(ra - 2, ad, rb - 2, bd, &nb, yd))
+		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: batch dimensions do not broadcast");
+	if (st != ONNX_OK)
+		goto done;
 	ry = nb;
 	if (a->rank > 1)
 		yd[ry++] = M;
 	if (b->rank > 1)
 		yd[ry++] = N;
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, ry, yd)) == NULL)
-		return ctx->err->status;
+	{
+		st = ctx->err->status;
+		goto done;
+	}
 	if (y->count == 0)
-		return ONNX_OK;
+		goto done;
 	for (int d = 0; d < nb; d++)
 		batch *= yd[d];			/* divides y->count: no overflow */
 	for (int64_t i = 0; i < batch; i++)
@@ -227,13 +290,18 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 		if (K == 0)
 			memset((float *) y->data + i * M * N, 0, (size_t) (M * N) * sizeof(float));
 		else
-			onnx_sgemm(ta, tb, M, N, K, alpha, (const float *) a->data + ia * M * K, ta ? M : K,
-					   (const float *) b->data + ib * K * N, tb ? K : N, 0.0f,
-					   (float *) y->data + i * M * N, N, onnx_kernel_threads(ctx));
+			onnx_sgemm(ta, tb, M, N, K, alpha, pa + ia * M * K, ta ? M : K, pb + ib * K * N, tb ? K : N,
+					   0.0f, (float *) y->data + i * M * N, N, onnx_kernel_threads(ctx));
 		if ((i & 63) == 63 && onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+		{
+			st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+			break;
+		}
 	}
-	return ONNX_OK;
+done:
+	onnx_kernel_free(ctx, owned_a);
+	onnx_kernel_free(ctx, owned_b);
+	return st;
 }
 
 static const OnnxAttrSpec fused_conv_attrs[] = {

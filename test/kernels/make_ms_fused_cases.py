@@ -27,7 +27,7 @@ ms_attention.c), expected outputs from onnxruntime (see cases.py).
   linear       FusedConv with each activation (Relu, Tanh, Sigmoid, LeakyRelu,
                HardSigmoid, Clip), without bias, grouped and strided;
                FusedGemm with each activation, transposes, alpha/beta, C;
-               FusedMatMul with alpha, transA/transB, batch broadcasting
+               FusedMatMul with alpha, transA/transB, transBatchA/B, batch broadcasting
                (3-D x 2-D, 2-D x 3-D, (2,1,..) x (1,3,..)), 1-D operands
 """
 import os
@@ -212,6 +212,15 @@ def linear_cases(out):
     case(out, "fused_matmul_bcast", "FusedMatMul", ["a4", "b4"], ["y"], {"a4": r(2, 1, 5, 13), "b4": r(1, 3, 13, 7)},
          alpha=2.0)
     case(out, "fused_matmul_2x3", "FusedMatMul", ["a", "b3"], ["y"], {"a": a, "b3": r(4, 13, 7)}, transB=0)
+    for tba, tbb, ta, tb in ((1, 0, 0, 0), (0, 1, 0, 0), (1, 1, 0, 1), (1, 0, 1, 0)):
+        sa = (5, 4, 13) if not ta else (13, 4, 5)       # after the batch move: (4, 5, 13) / (4, 13, 5)
+        sb = (13, 4, 7) if not tb else (7, 4, 13)
+        if not tba:
+            sa = (4,) + tuple(d for i, d in enumerate(sa) if i != 1)
+        if not tbb:
+            sb = (4,) + tuple(d for i, d in enumerate(sb) if i != 1)
+        case(out, "fused_matmul_tb_%d%d%d%d" % (tba, tbb, ta, tb), "FusedMatMul", ["ta", "tb"], ["y"],
+             {"ta": r(*sa), "tb": r(*sb)}, transBatchA=tba, transBatchB=tbb, transA=ta, transB=tb, alpha=0.8)
     case(out, "fused_matmul_1d", "FusedMatMul", ["v", "b3"], ["y"], {"v": r(13), "b3": r(4, 13, 7)}, alpha=0.3)
 
 

@@ -7,8 +7,8 @@
  *
  *	  FusedConv(X, W, B?)   Conv, then the activation named by attribute
  *	      "activation" (Relu, Tanh, Sigmoid, LeakyRelu, HardSigmoid, Clip)
- *	      with "activation_params"; the optional fourth input Z (added
- *	      before the activation) is refused.
+ *	      with "activation_params"; the optional fourth input Z (of the
+ *	      output's shape) is added before the activation.
  *	  FusedGemm(A, B, C?)   Gemm, then the activation with
  *	      "activation_alpha" / "activation_beta".
  *	  FusedMatMul(A, B)     alpha * op(A) @ op(B), numpy batch broadcasting;
@@ -27,6 +27,7 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "fused_act.h"
 #include "gemm.h"
 
 /* The ONNX operator this one runs (cached: a pointer into a static table). */
@@ -64,8 +65,6 @@ prepare_fused(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 
 	if (base_def(node) == NULL)
 		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s: base operator missing", node->op_type);
-	if (is_conv && node->n_inputs > 3 && node->inputs[3] >= 0)
-		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "FusedConv with the sum input Z is not supported");
 	a = is_conv ? (np > 0 ? params[0] : NAN) : onnx_attr_float(node, "activation_alpha", NAN);
 	b = is_conv ? (np > 1 ? params[1] : NAN) : onnx_attr_float(node, "activation_beta", NAN);
 	memset(fa, 0, sizeof(*fa));
@@ -117,14 +116,43 @@ pack_fused(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	return d && d->pack ? d->pack(node, g, arena, err) : ONNX_OK;
 }
 
+/*
+ * Run the base operator; with FusedConv's Z, run it on a copy of the node
+ * without the activation, add Z and apply the activation after.
+ */
 static OnnxStatus
 run_fused(OnnxKernelCtx *ctx)
 {
 	const OnnxOpDef *d = base_def(ctx->node);
+	const OnnxTensor *z = ctx->n_inputs > 3 ? onnx_in(ctx, 3) : NULL;
+	OnnxNode	plain;
+	OnnxKernelCtx c2;
+	const OnnxTensor *y;
+	OnnxStatus	st;
 
 	if (d == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "base operator missing");
-	return d->run(ctx);
+	if (z == NULL)
+		return d->run(ctx);
+	plain = *ctx->node;
+	plain.fused_act.kind = ONNX_ACT_NONE;
+	c2 = *ctx;
+	c2.node = &plain;
+	c2.n_inputs = 3;
+	if ((st = d->run(&c2)) != ONNX_OK)
+		return st;
+	ctx->stolen |= c2.stolen;
+	ctx->viewed |= c2.viewed;
+	if (ctx->outputs[0] == NULL)
+		return ONNX_OK;			/* an output nobody reads: discarded */
+	y = ctx->outputs[0]->kind == ONNX_VALUE_TENSOR ? &ctx->outputs[0]->tensor : NULL;
+	if (y == NULL || y->dtype != ONNX_DTYPE_FLOAT || z->dtype != ONNX_DTYPE_FLOAT || z->rank != y->rank ||
+		memcmp(z->dims, y->dims, sizeof(int64_t) * y->rank) != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedConv: Z must be float32 of the output's shape");
+	for (int64_t i = 0; i < y->count; i++)
+		((float *) y->data)[i] += ((const float *) z->data)[i];
+	onnx_act_tensor(&ctx->node->fused_act, (OnnxTensor *) y);
+	return ONNX_OK;
 }
 
 /*

@@ -25,7 +25,8 @@ ms_attention.c), expected outputs from onnxruntime (see cases.py).
                interleaved), 4-D (B, N, S, hd), a position offset (1),
                partial rotary_embedding_dim
   linear       FusedConv with each activation (Relu, Tanh, Sigmoid, LeakyRelu,
-               HardSigmoid, Clip), without bias, grouped and strided;
+               HardSigmoid, Clip), without bias, grouped and strided, the sum
+               input Z;
                FusedGemm with each activation, transposes, alpha/beta, C;
                FusedMatMul with alpha, transA/transB, transBatchA/B, batch broadcasting
                (3-D x 2-D, 2-D x 3-D, (2,1,..) x (1,3,..)), 1-D operands
@@ -193,6 +194,10 @@ def linear_cases(out):
          strides=[2, 2], activation="Relu")
     case(out, "fused_conv_group", "FusedConv", ["x", "wg", "b"], ["y"], {"x": x, "wg": r(8, 3, 3, 3), "b": cb},
          group=2, pads=[0, 1, 0, 1], activation="LeakyRelu", activation_params=[0.2])
+    case(out, "fused_conv_z", "FusedConv", ["x", "w", "b", "z"], ["y"],
+         {"x": x, "w": w, "b": cb, "z": r(2, 8, 9, 11)}, pads=[1, 1, 1, 1], activation="Relu")
+    case(out, "fused_conv_z_sigmoid_nobias", "FusedConv", ["x", "w", "", "z"], ["y"],
+         {"x": x, "w": w, "z": r(2, 8, 9, 11)}, pads=[1, 1, 1, 1], activation="Sigmoid")
     a, bm, c = r(5, 13), r(13, 7), r(7)
     for tag, act, alpha, beta in (("relu", "Relu", None, None), ("tanh", "Tanh", None, None),
                                   ("sigmoid", "Sigmoid", None, None), ("leaky", "LeakyRelu", 0.05, None),

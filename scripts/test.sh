@@ -118,6 +118,7 @@ run_suite kernels "$PY" test/kernels/run_kernel_tests.py
 run_suite kernels-avx2 "$PY" test/kernels/run_kernel_tests.py --isa avx2
 run_suite kernels-portable "$PY" test/kernels/run_kernel_tests.py --isa portable
 run_suite kernels-sanitizers "$PY" test/kernels/run_kernel_tests.py --bin engine/build-san/onnx_node_test
+run_suite contrib-models "$PY" test/contrib/run_contrib_models.py
 
 eval "$(bash scripts/pgcluster.sh start)"
 trap 'bash scripts/pgcluster.sh stop' EXIT

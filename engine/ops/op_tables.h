@@ -39,6 +39,9 @@ extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, Rota
 extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */
 extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
 extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */
-extern const OnnxOpDef onnx_ops_random[];	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
+extern const OnnxOpDef onnx_ops_random[];
+extern const OnnxOpDef onnx_ops_ms_attention[];	/* ms_attention.c: com.microsoft Attention, MultiHeadAttention, RotaryEmbedding */
+extern const OnnxOpDef onnx_ops_ms_fused_linear[];	/* ms_fused_linear.c: com.microsoft FusedConv, FusedGemm, FusedMatMul */
+extern const OnnxOpDef onnx_ops_ms_fused[];	/* ms_fused.c: com.microsoft Gelu family, BiasAdd, LayerNorm fusions */	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
 
 #endif

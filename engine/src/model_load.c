@@ -16,6 +16,7 @@
 #include "graph_build.h"
 #include "pack.h"
 #include "infer.h"
+#include "fp16_promote.h"
 #include "optimize.h"
 #include "onnx.pb-c.h"
 #include "proto_guard.h"
@@ -91,7 +92,8 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 		OnnxStatus	st;
 
 		n->opset = opset;
-		if (opset == 0 && n->domain[0] == '\0')
+		/* onnxruntime, too, takes version 1 of com.microsoft when not imported */
+		if (opset == 0 && (n->domain[0] == '\0' || strcmp(n->domain, "com.microsoft") == 0))
 			opset = n->opset = 1;
 		if (opset == 0)
 		{
@@ -252,6 +254,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 	 */
 	onnx_arena_init(&tmp, scratch);
 	st = onnx_inline_functions(&tmp, mp, &gp, err);
+	if (st == ONNX_OK)
+		st = onnx_promote_float16(&tmp, gp, &gp, err);
 	if (st == ONNX_OK)
 		st = onnx_graph_build(&bc, gp, NULL, &g);
 	onnx_arena_free_all(&tmp);

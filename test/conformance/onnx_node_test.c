@@ -16,6 +16,9 @@
  *
  *	  --threads N runs the session with N intra-op threads (default 1), to
  *	  test the kernels' parallel paths.
+ *	  --dump DIR writes the engine's tensor outputs of the first data set
+ *	  to DIR/ours_K.bin (values as float64, row-major) and DIR/ours_K.txt
+ *	  (the dims), for drivers that compare with their own rule.
  *
  *	  Prints one line: "PASS", "FAIL <why>" or "UNSUPPORTED <why>" and
  *	  exits 0, 1 or 3.  A crash or hang is caught by the driver
@@ -40,6 +43,7 @@ static double rel_tol = 1e-3;
 static double abs_tol = 1e-7;
 static char why[2048];
 static int	old_bf16_data;		/* expected output relabelled from uint16 */
+static const char *dump_dir;	/* --dump: where to write our outputs */
 
 static void *
 read_file(const char *path, size_t *len)
@@ -245,6 +249,44 @@ relabel_bfloat16(OnnxValue *v, const OnnxValueInfo *info)
 	return 0;
 }
 
+/* Write the tensor outputs as float64 values and their dims (--dump). */
+static void
+dump_outputs(const OnnxValue *outs, int n_out)
+{
+	char		path[4096];
+
+	for (int i = 0; i < n_out; i++)
+	{
+		const OnnxTensor *t;
+		int64_t		n = 1;
+		FILE	   *f;
+
+		if (outs[i].kind != ONNX_VALUE_TENSOR)
+			continue;
+		t = &outs[i].tensor;
+		snprintf(path, sizeof(path), "%s/ours_%d.txt", dump_dir, i);
+		if ((f = fopen(path, "w")) == NULL)
+			continue;
+		for (int d = 0; d < t->rank; d++)
+		{
+			fprintf(f, "%lld ", (long long) t->dims[d]);
+			n *= t->dims[d];
+		}
+		fprintf(f, "\n");
+		fclose(f);
+		snprintf(path, sizeof(path), "%s/ours_%d.bin", dump_dir, i);
+		if ((f = fopen(path, "wb")) == NULL)
+			continue;
+		for (int64_t k = 0; k < n && t->dtype != ONNX_DTYPE_STRING; k++)
+		{
+			double		v = onnx_tensor_get_f64(t, k);
+
+			fwrite(&v, sizeof(v), 1, f);
+		}
+		fclose(f);
+	}
+}
+
 static int
 run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 {
@@ -301,6 +343,8 @@ run_data_set(OnnxSession *s, const OnnxModel *m, const char *dir)
 		goto done;
 	}
 	ok = 1;
+	if (dump_dir != NULL)
+		dump_outputs(outs, n_out);
 	for (int i = 0; i < n_out && ok; i++)
 	{
 		size_t		len;
@@ -403,6 +447,8 @@ main(int argc, char **argv)
 			threads = atoi(argv[++i]);
 		else if (strcmp(argv[i], "--readonly-model") == 0)
 			readonly_model = 1;
+		else if (strcmp(argv[i], "--dump") == 0 && i + 1 < argc)
+			dump_dir = argv[++i];
 		else if (strcmp(argv[i], "--isa") == 0 && i + 1 < argc)
 		{
 			const char *isa = argv[++i];

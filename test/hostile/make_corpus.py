@@ -189,6 +189,77 @@ def raw_cases():
     return out
 
 
+def contrib_cases():
+    """com.microsoft fusions with hostile attributes and shapes, and float16
+    models that stress the float32 promotion (engine/src/fp16_promote.c)."""
+    cases = {}
+    ms = "com.microsoft"
+    i32 = TensorProto.INT32
+
+    def msm(name, node, inputs, outputs, inits=()):
+        m = mk([node], inputs, outputs, inits)
+        m.opset_import.append(helper.make_opsetid(ms, 1))
+        cases["contrib_" + name] = m.SerializeToString()
+
+    def w(name, shape, v=0.5):
+        return numpy_helper.from_array(np.full(shape, v, np.float32), name)
+
+    n = helper.make_node
+    x3 = f("x", [2, 3, 8])
+    for tag, attrs in (("heads_huge", {"num_heads": 1 << 40}), ("heads_neg", {"num_heads": -2}),
+                       ("qkv_sizes_neg", {"num_heads": 2, "qkv_hidden_sizes": [-8, 16, 16]}),
+                       ("qkv_sizes_big", {"num_heads": 2, "qkv_hidden_sizes": [1 << 40, 1 << 40, 8]})):
+        msm("attention_" + tag, n("Attention", ["x", "w", "b"], ["y"], domain=ms, **attrs), [x3], [f("y", None)],
+            [w("w", [8, 24]), w("b", [24])])
+    msm("attention_mask_huge", n("Attention", ["x", "w", "b", "m"], ["y"], domain=ms, num_heads=2),
+        [x3], [f("y", None)], [w("w", [8, 24]), w("b", [24]),
+                               numpy_helper.from_array(np.array([1 << 30, -5, 7, 1 << 31 - 1], np.int32), "m")])
+    msm("attention_past_bad", n("Attention", ["x", "w", "b", "", "p"], ["y", "pr"], domain=ms, num_heads=2),
+        [x3], [f("y", None), f("pr", None)], [w("w", [8, 24]), w("b", [24]), w("p", [2, 2, 2, 1 << 20, 0])])
+    msm("mha_kv_bad", n("MultiHeadAttention", ["q", "k", "v"], ["y"], domain=ms, num_heads=3),
+        [f("q", [2, 3, 8]), f("k", [2, 4, 5, 2]), f("v", [2, 3, 9])], [f("y", None)])
+    msm("embed_ids_far", n("EmbedLayerNormalization", ["ids", "", "we", "pe", "", "g", "b"], ["y", "mi"], domain=ms),
+        [helper.make_tensor_value_info("ids", i32, [2, 3])], [f("y", None), helper.make_tensor_value_info("mi", i32, None)],
+        [w("we", [1, 4]), w("pe", [2, 4]), w("g", [4]), w("b", [4])])
+    msm("rotary_dim_odd", n("RotaryEmbedding", ["x", "p", "c", "s"], ["y"], domain=ms, num_heads=2,
+                            rotary_embedding_dim=3), [x3, helper.make_tensor_value_info("p", TensorProto.INT64, [2, 3])],
+        [f("y", None)], [w("c", [4, 2]), w("s", [4, 2])])
+    msm("rotary_pos_far", n("RotaryEmbedding", ["x", "p", "c", "s"], ["y"], domain=ms, num_heads=2),
+        [x3], [f("y", None)], [numpy_helper.from_array(np.array([1 << 40], np.int64), "p"),
+                               w("c", [4, 2]), w("s", [4, 2])])
+    msm("skip_ln_skip_big", n("SkipLayerNormalization", ["x", "s", "g"], ["y"], domain=ms),
+        [x3, f("s", [5, 2, 3, 8])], [f("y", None)], [w("g", [8])])
+    msm("fused_matmul_k_mismatch", n("FusedMatMul", ["x", "b"], ["y"], domain=ms, transB=1),
+        [x3], [f("y", None)], [w("b", [8, 3])])
+    msm("fused_conv_z", n("FusedConv", ["x", "w", "", "z"], ["y"], domain=ms, activation="Relu"),
+        [f("x", [1, 2, 4, 4]), f("z", [1, 2, 4, 4])], [f("y", None)], [w("w", [2, 2, 1, 1])])
+    msm("fused_gemm_act_bad", n("FusedGemm", ["x", "b"], ["y"], domain=ms, activation="Softplus"),
+        [f("x", [2, 3])], [f("y", None)], [w("b", [3, 4])])
+    # float16 promotion: a value already named like the promoted copy, an fp16
+    # initializer with short raw data, an output without a declared type,
+    # a float16 sequence output, an fp16 initializer that is input and output
+    h = TensorProto.FLOAT16
+    hx = helper.make_tensor_value_info("x", h, [2])
+    m = mk([n("Identity", ["x"], ["x#f32"]), n("Add", ["x", "x#f32"], ["y"])], [hx],
+           [helper.make_tensor_value_info("y", h, None)])
+    cases["contrib_f16_name_clash"] = m.SerializeToString()
+    short = bare_tensor("c", h, [4])
+    short.raw_data = b"\x00\x3c\x00"
+    m = mk([n("Add", ["x", "c"], ["y"])], [helper.make_tensor_value_info("x", h, [4])],
+           [helper.make_tensor_value_info("y", h, None)], [short])
+    cases["contrib_f16_raw_short"] = m.SerializeToString()
+    m = mk([n("Mul", ["x", "x"], ["y"])], [hx], [helper.ValueInfoProto(name="y")])
+    cases["contrib_f16_untyped_output"] = m.SerializeToString()
+    m = mk([n("SequenceConstruct", ["x", "x"], ["y"])], [hx],
+           [helper.make_tensor_sequence_value_info("y", h, None)])
+    cases["contrib_f16_sequence_output"] = m.SerializeToString()
+    c16 = numpy_helper.from_array(np.ones(2, np.float16), "c")
+    m = mk([n("Add", ["x", "c"], ["y"])], [hx, helper.make_tensor_value_info("c", h, [2])],
+           [helper.make_tensor_value_info("y", h, None), helper.make_tensor_value_info("c", h, [2])], [c16])
+    cases["contrib_f16_init_in_out"] = m.SerializeToString()
+    return cases
+
+
 def mutations(rng):
     out = {}
     for fx in sorted(os.listdir(FIXTURES)):
@@ -227,6 +298,7 @@ def main():
     cases = {}
     cases.update(hand_cases())
     cases.update(raw_cases())
+    cases.update(contrib_cases())
     cases.update(mutations(rng))
     for name, data in cases.items():
         with open(os.path.join(out, name + ".onnx"), "wb") as fh:

@@ -1,0 +1,744 @@
+/*-------------------------------------------------------------------------
+ *
+ * ms_attention.c
+ *	  Operator family "ms_attention": com.microsoft Attention,
+ *	  MultiHeadAttention and RotaryEmbedding with onnxruntime's semantics (its
+ *	  docs/ContribOperators.md), float32.
+ *
+ *	  Attention(input (B, S, D), weights (D, Dq + Dk + Dv), bias?,
+ *	            mask_index?, past?, attention_bias?)
+ *	      -> output (B, S, Dv), present? (2, B, N, P + S, hd)
+ *	      Q, K, V = input @ weights + bias, split by qkv_hidden_sizes
+ *	      (default three equal parts), N = num_heads heads each.
+ *	  MultiHeadAttention(query (B, S, D), key (B, L, D) or (B, N, L, hd),
+ *	            value likewise, bias? (Dq + Dk + Dv), key_padding_mask?,
+ *	            attention_bias?, past_key?, past_value? (B, N, P, hd))
+ *	      -> output (B, S, Dv), present_key?, present_value?
+ *
+ *	  Per batch b and head h: P = softmax(scale * Q Kᵀ + mask + bias),
+ *	  out = P V, scale = attribute "scale" or 1 / sqrt(head size).  The
+ *	  additive mask is mask_filter_value (default -10000) where a key is
+ *	  masked: mask_index (B) keys at or after the row's length, (2B) also
+ *	  before its start, (B, T) or (B, S, T) where the mask is 0;
+ *	  key_padding_mask (B) lengths or (B, T) zeros; unidirectional masks
+ *	  keys after the query's own position (past included).
+ *
+ *	  RotaryEmbedding(input (B, S, N * hd) or (B, N, S, hd), position_ids
+ *	            (B, S) or (1) = offset of position 0, cos_cache, sin_cache
+ *	            (max position, rot / 2)) -> output (input's shape)
+ *	      rotates the first rot = rotary_embedding_dim (default hd) values
+ *	      of each head, halves (x[i], x[i + rot/2]) or, interleaved, pairs
+ *	      (x[2i], x[2i+1]): (x1 cos - x2 sin, x2 cos + x1 sin); hd is
+ *	      hidden / num_heads, or 2 * cos_cache's width without num_heads.
+ *	      onnxruntime ignores the "scale" attribute; so does this.
+ *
+ *	  Q·Kᵀ and P·V are one GEMM each per (batch, head) on the engine's
+ *	  SGEMM, reading heads in place through row strides.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "op_tables.h"
+#include "gemm.h"
+#include "nn_rows.h"
+
+/* Whether output i of the node is wanted (present and named). */
+static bool
+want_out(OnnxKernelCtx *ctx, int i)
+{
+	return i < ctx->n_outputs && i < ctx->node->n_outputs && ctx->node->outputs[i] >= 0;
+}
+
+/* A head-major view: element (b, h, t, d) at p[b * sb + h * sh + t * st + d]. */
+typedef struct HeadView
+{
+	const float *p;
+	int64_t		sb,
+				sh,
+				st;
+} HeadView;
+
+/* What one attention computes. */
+typedef struct AttnJob
+{
+	int64_t		B,
+				N,
+				S,				/* queries */
+				T,				/* keys (past included) */
+				dk,				/* Q and K head size */
+				dv;				/* V head size */
+	float		scale;
+	HeadView	q,
+				k,
+				v;
+	const float *mask;			/* additive (B, mask_rows, T) or NULL */
+	int64_t		mask_rows;		/* 1 or S */
+	const OnnxTensor *bias;		/* attention_bias (B|1, N|1, S, T) or NULL */
+	float	   *y;				/* (B, S, N * dv) */
+} AttnJob;
+
+/* Run the job: scores, mask, bias, softmax and P V for every (b, h). */
+static OnnxStatus
+attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
+{
+	size_t		n;
+	float	   *sc,
+			   *pr;
+
+	if (onnx_mul_overflow_size((size_t) j->S, (size_t) j->T, &n) ||
+		onnx_mul_overflow_size(n, sizeof(float), &n))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "attention scores too large");
+	sc = onnx_kernel_alloc(ctx, n ? n : 1);
+	pr = onnx_kernel_alloc(ctx, n ? n : 1);
+	if (sc == NULL || pr == NULL)
+	{
+		onnx_kernel_free(ctx, sc);
+		onnx_kernel_free(ctx, pr);
+		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	}
+	for (int64_t b = 0; b < j->B; b++)
+		for (int64_t h = 0; h < j->N; h++)
+		{
+			const float *q = j->q.p + b * j->q.sb + h * j->q.sh;
+			const float *k = j->k.p + b * j->k.sb + h * j->k.sh;
+			const float *v = j->v.p + b * j->v.sb + h * j->v.sh;
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, sc);
+				onnx_kernel_free(ctx, pr);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+			}
+			if (j->T == 0)
+				continue;
+			/* scores (S, T) = scale * Q (S, dk) @ K (T, dk)ᵀ */
+			onnx_sgemm(false, true, j->S, j->T, j->dk, j->scale, q, j->q.st, k, j->k.st,
+					   0.0f, sc, j->T, 1);
+			if (j->mask)
+			{
+				const float *m = j->mask + b * j->mask_rows * j->T;
+
+				for (int64_t s = 0; s < j->S; s++)
+					for (int64_t t = 0; t < j->T; t++)
+						sc[s * j->T + t] += m[(j->mask_rows == 1 ? 0 : s) * j->T + t];
+			}
+			if (j->bias)
+			{
+				const OnnxTensor *ab = j->bias;
+				int64_t		bb = ab->dims[0] == 1 ? 0 : b,
+							hh = ab->dims[1] == 1 ? 0 : h;
+				const float *a = (const float *) ab->data + (bb * ab->dims[1] + hh) * j->S * j->T;
+
+				for (int64_t i = 0; i < j->S * j->T; i++)
+					sc[i] += a[i];
+			}
+			onnx_softmax_f32(ctx, sc, pr, j->S, j->T, 1, false);
+			/* out (S, dv) = P (S, T) @ V (T, dv), rows N * dv apart */
+			onnx_sgemm(false, false, j->S, j->dv, j->T, 1.0f, pr, j->T, v, j->v.st, 0.0f,
+					   j->y + b * j->S * j->N * j->dv + h * j->dv, j->N * j->dv, 1);
+		}
+	onnx_kernel_free(ctx, sc);
+	onnx_kernel_free(ctx, pr);
+	return ONNX_OK;
+}
+
+/*
+ * Additive mask (B, rows, T) from mask_index / key_padding_mask m (may be
+ * NULL) and causality (past P keys before the S queries); *rows is 1 or S.
+ * NULL with *out_none when nothing is masked; NULL otherwise means error
+ * (set).
+ */
+static float *
+build_mask(OnnxKernelCtx *ctx, const OnnxTensor *m, bool causal, int64_t B, int64_t S,
+		   int64_t T, int64_t P, float filter, int64_t *rows, bool *none)
+{
+	float	   *mk;
+	size_t		n;
+
+	*none = false;
+	*rows = causal || (m && m->rank == 3) ? S : 1;
+	if (m == NULL && !causal)
+	{
+		*none = true;
+		return NULL;
+	}
+	if (m && m->dtype != ONNX_DTYPE_INT32 && m->dtype != ONNX_DTYPE_INT64 && m->dtype != ONNX_DTYPE_FLOAT &&
+		m->dtype != ONNX_DTYPE_BOOL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "mask dtype %s not supported", onnx_dtype_name(m->dtype));
+		return NULL;
+	}
+	if (m && !((m->rank == 1 && (m->dims[0] == B || m->dims[0] == 2 * B)) ||
+			   (m->rank == 2 && m->dims[0] == B && m->dims[1] == T) ||
+			   (m->rank == 3 && m->dims[0] == B && m->dims[1] == S && m->dims[2] == T)))
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+						 "mask must be (B), (2B), (B, T) or (B, S, T) with T = %lld keys", (long long) T);
+		return NULL;
+	}
+	if (onnx_mul_overflow_size((size_t) B, (size_t) *rows, &n) ||
+		onnx_mul_overflow_size(n, (size_t) T, &n) || onnx_mul_overflow_size(n, sizeof(float), &n))
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "mask too large");
+		return NULL;
+	}
+	if ((mk = onnx_kernel_alloc(ctx, n ? n : 1)) == NULL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return NULL;
+	}
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t r = 0; r < *rows; r++)
+			for (int64_t t = 0; t < T; t++)
+			{
+				bool		masked = false;
+
+				if (m && m->rank == 1)
+				{
+					int64_t		end = onnx_tensor_get_i64(m, b),
+								start = m->dims[0] == 2 * B ? onnx_tensor_get_i64(m, B + b) : 0;
+
+					masked = t >= end || t < start;
+				}
+				else if (m && m->rank == 2)
+					masked = onnx_tensor_get_f64(m, b * T + t) == 0;
+				else if (m)
+					masked = onnx_tensor_get_f64(m, (b * S + r) * T + t) == 0;
+				if (causal && t > P + r)
+					masked = true;
+				mk[(b * *rows + r) * T + t] = masked ? filter : 0.0f;
+			}
+	return mk;
+}
+
+/* attention_bias t: float32 (B|1, N|1, S, T), or an error. */
+static bool
+bias_ok(const OnnxTensor *t, int64_t B, int64_t N, int64_t S, int64_t T)
+{
+	return t->dtype == ONNX_DTYPE_FLOAT && t->rank == 4 && (t->dims[0] == 1 || t->dims[0] == B) &&
+		(t->dims[1] == 1 || t->dims[1] == N) && t->dims[2] == S && t->dims[3] == T;
+}
+
+/*
+ * K or V of all heads with past rows first: dst (B, N, P + L, hd) from past
+ * (B, N, P, hd) or NULL and the new rows (view src).
+ */
+static void
+concat_past(float *dst, const OnnxTensor *past, const HeadView *src, int64_t B, int64_t N,
+			int64_t P, int64_t L, int64_t hd)
+{
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t h = 0; h < N; h++)
+		{
+			float	   *d = dst + (b * N + h) * (P + L) * hd;
+
+			if (P > 0)
+				memcpy(d, (const float *) past->data + (b * N + h) * P * hd, (size_t) (P * hd) * sizeof(float));
+			for (int64_t t = 0; t < L; t++)
+				memcpy(d + (P + t) * hd, src->p + b * src->sb + h * src->sh + t * src->st,
+					   (size_t) hd * sizeof(float));
+		}
+}
+
+/*
+ * Attention: the packed projection, optional past (2, B, N, P, hd) and
+ * present output, then attn_run.
+ */
+static OnnxStatus
+run_attention(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *w = onnx_in(ctx, 1),
+			   *bias = onnx_in(ctx, 2),
+			   *mask = onnx_in(ctx, 3),
+			   *past = onnx_in(ctx, 4),
+			   *abias = onnx_in(ctx, 5);
+	int64_t		N = onnx_attr_int(ctx->node, "num_heads", 0);
+	bool		causal = onnx_attr_int(ctx->node, "unidirectional", 0) != 0;
+	float		filter = onnx_attr_float(ctx->node, "mask_filter_value", -10000.0f);
+	const int64_t *hs;
+	int64_t		B,
+				S,
+				D,
+				W,
+				Dq,
+				Dk,
+				Dv,
+				P = 0,
+				T,
+				mask_rows,
+				dims[5];
+	size_t		n;
+	float	   *qkv = NULL,
+			   *kv_scratch = NULL,
+			   *kall = NULL,
+			   *vall = NULL,
+			   *mk = NULL;
+	OnnxTensor *y,
+			   *present = NULL;
+	AttnJob		j;
+	bool		none;
+	OnnxStatus	st;
+
+	if (x == NULL || w == NULL || x->rank != 3 || w->rank != 2 || x->dtype != ONNX_DTYPE_FLOAT ||
+		w->dtype != ONNX_DTYPE_FLOAT || w->dims[0] != x->dims[2] || N <= 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Attention needs float32 input (B, S, D), weights (D, 3H) and num_heads > 0");
+	if (onnx_attr_int(ctx->node, "do_rotary", 0) != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Attention with do_rotary is not supported");
+	B = x->dims[0];
+	S = x->dims[1];
+	D = x->dims[2];
+	W = w->dims[1];
+	if (onnx_attr_ints(ctx->node, "qkv_hidden_sizes", &hs) == 3)
+	{
+		Dq = hs[0];
+		Dk = hs[1];
+		Dv = hs[2];
+	}
+	else
+		Dq = Dk = Dv = W / 3;
+	if (Dq < 0 || Dk < 0 || Dv < 0 || Dq > W || Dk > W || Dv > W || Dq + Dk + Dv != W || Dq != Dk || Dq % N || Dv % N ||
+		(bias && (bias->dtype != ONNX_DTYPE_FLOAT || bias->count != W)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Attention: weights, bias and qkv_hidden_sizes disagree with num_heads");
+	if (past)
+	{
+		if (past->dtype != ONNX_DTYPE_FLOAT || past->rank != 5 || past->dims[0] != 2 || past->dims[1] != B ||
+			past->dims[2] != N || past->dims[4] != Dk / N || Dk != Dv)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "past must be (2, B, N, P, head size)");
+		P = past->dims[3];
+	}
+	T = P + S;
+	if (abias && !bias_ok(abias, B, N, S, T))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "attention_bias must be float32 (B|1, N|1, S, T)");
+	dims[0] = B;
+	dims[1] = S;
+	dims[2] = Dv;
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 3, dims)) == NULL)
+		return ctx->err->status;
+	/* QKV (B*S, W) = X (B*S, D) @ weights (D, W) + bias */
+	if (onnx_mul_overflow_size((size_t) (B * S), (size_t) W, &n) || onnx_mul_overflow_size(n, sizeof(float), &n))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Attention projection too large");
+	if ((qkv = onnx_kernel_alloc(ctx, n ? n : 1)) == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if (bias)
+		for (int64_t r = 0; r < B * S; r++)
+			memcpy(qkv + r * W, bias->data, (size_t) W * sizeof(float));
+	if (B * S > 0 && W > 0)
+		onnx_sgemm(false, false, B * S, W, D, 1.0f, x->data, D, w->data, W, bias ? 1.0f : 0.0f,
+				   qkv, W, onnx_kernel_threads(ctx));
+	memset(&j, 0, sizeof(j));
+	j.B = B;
+	j.N = N;
+	j.S = S;
+	j.T = T;
+	j.dk = Dk / N;
+	j.dv = Dv / N;
+	j.scale = onnx_attr_float(ctx->node, "scale", 0.0f);
+	if (j.scale == 0.0f)
+		j.scale = 1.0f / sqrtf((float) j.dk);
+	j.q = (HeadView) {qkv, S * W, j.dk, W};
+	j.k = (HeadView) {qkv + Dq, S * W, j.dk, W};
+	j.v = (HeadView) {qkv + Dq + Dk, S * W, j.dv, W};
+	if (past || want_out(ctx, 1))
+	{
+		/* K and V with past rows: (B, N, T, hd) each, written to present when wanted */
+		size_t		kn;
+
+		dims[0] = 2;
+		dims[1] = B;
+		dims[2] = N;
+		dims[3] = T;
+		dims[4] = j.dk;
+		if (Dk != Dv)
+		{
+			onnx_kernel_free(ctx, qkv);
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "present needs equal K and V sizes");
+		}
+		if (want_out(ctx, 1))
+		{
+			if ((present = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 5, dims)) == NULL)
+			{
+				onnx_kernel_free(ctx, qkv);
+				return ctx->err->status;
+			}
+			kall = present->data;
+		}
+		else
+		{
+			/* past without a present output: K and V in scratch */
+			size_t		bytes;
+
+			if (onnx_mul_overflow_size((size_t) (2 * B * N), (size_t) T, &bytes) ||
+				onnx_mul_overflow_size(bytes, (size_t) j.dk * sizeof(float), &bytes) ||
+				(kv_scratch = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
+			{
+				onnx_kernel_free(ctx, qkv);
+				return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
+			}
+			kall = kv_scratch;
+		}
+		kn = (size_t) (B * N * T * j.dk);
+		vall = kall + kn;
+		concat_past(kall, past, &j.k, B, N, P, S, j.dk);
+		if (past)
+		{
+			OnnxTensor	pv = *past;
+
+			pv.data = (float *) past->data + (size_t) (B * N * P * j.dk);
+			concat_past(vall, &pv, &j.v, B, N, P, S, j.dv);
+		}
+		else
+			concat_past(vall, NULL, &j.v, B, N, 0, S, j.dv);
+		j.k = (HeadView) {kall, N * T * j.dk, T * j.dk, j.dk};
+		j.v = (HeadView) {vall, N * T * j.dv, T * j.dv, j.dv};
+	}
+	mk = build_mask(ctx, mask, causal, B, S, T, P, filter, &mask_rows, &none);
+	if (mk == NULL && !none)
+	{
+		onnx_kernel_free(ctx, kv_scratch);
+		onnx_kernel_free(ctx, qkv);
+		return ctx->err->status;
+	}
+	j.mask = mk;
+	j.mask_rows = mask_rows;
+	j.bias = abias;
+	j.y = y->data;
+	st = attn_run(ctx, &j);
+	onnx_kernel_free(ctx, mk);
+	onnx_kernel_free(ctx, kv_scratch);
+	onnx_kernel_free(ctx, qkv);
+	return st;
+}
+
+/*
+ * The view of a MultiHeadAttention query/key/value t: (B, L, N * hd) with
+ * bias slice b (or NULL) added into a scratch copy, or (B, N, L, hd) as is.
+ */
+static OnnxStatus
+mha_view(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t B, int64_t N,
+		 int64_t hd, HeadView *v, int64_t *L, float **owned)
+{
+	*owned = NULL;
+	if (t->dtype != ONNX_DTYPE_FLOAT || t->dims[0] != B)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "query, key and value must be float32 with batch %lld",
+								(long long) B);
+	if (t->rank == 3 && t->dims[2] == N * hd)
+	{
+		const float *p = t->data;
+
+		*L = t->dims[1];
+		if (b)
+		{
+			float	   *c = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float));
+
+			if (c == NULL)
+				return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			for (int64_t r = 0; r < B * *L; r++)
+				for (int64_t k = 0; k < N * hd; k++)
+					c[r * N * hd + k] = p[r * N * hd + k] + b[k];
+			*owned = c;
+			p = c;
+		}
+		*v = (HeadView) {p, *L * N * hd, hd, N * hd};
+		return ONNX_OK;
+	}
+	if (t->rank == 4 && t->dims[1] == N && t->dims[3] == hd && b == NULL)
+	{
+		*L = t->dims[2];
+		*v = (HeadView) {t->data, N * *L * hd, *L * hd, hd};
+		return ONNX_OK;
+	}
+	return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+							"query, key and value must be (B, L, N * head size) or (B, N, L, head size)");
+}
+
+/* Scratch (rows, T, hd) floats in *owned, or NULL with the error set. */
+static float *
+kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd, float **owned)
+{
+	size_t		bytes;
+
+	if (onnx_mul_overflow_size((size_t) rows, (size_t) T, &bytes) ||
+		onnx_mul_overflow_size(bytes, (size_t) hd * sizeof(float), &bytes) ||
+		(*owned = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
+		return NULL;
+	}
+	return *owned;
+}
+
+/* MultiHeadAttention: separate query, key, value (optional bias, past). */
+static OnnxStatus
+run_mha(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *q = onnx_in(ctx, 0),
+			   *k = onnx_in(ctx, 1),
+			   *v = onnx_in(ctx, 2),
+			   *bias = onnx_in(ctx, 3),
+			   *kpm = onnx_in(ctx, 4),
+			   *abias = onnx_in(ctx, 5),
+			   *pk = onnx_in(ctx, 6),
+			   *pv = onnx_in(ctx, 7);
+	int64_t		N = onnx_attr_int(ctx->node, "num_heads", 0);
+	bool		causal = onnx_attr_int(ctx->node, "unidirectional", 0) != 0;
+	float		filter = onnx_attr_float(ctx->node, "mask_filter_value", -10000.0f);
+	int64_t		B,
+				S,
+				Dq,
+				Dk,
+				Dv,
+				L,
+				Lv,
+				P = 0,
+				T,
+				mask_rows,
+				dims[4];
+	float	   *oq = NULL,
+			   *ok = NULL,
+			   *ov = NULL,
+			   *ks = NULL,
+			   *vs = NULL,
+			   *mk = NULL;
+	const float *bd = bias ? bias->data : NULL;
+	OnnxTensor *y,
+			   *outk = NULL,
+			   *outv = NULL;
+	AttnJob		j;
+	bool		none;
+	OnnxStatus	st;
+
+	if (q == NULL || k == NULL || v == NULL || q->rank != 3 || N <= 0 || q->dtype != ONNX_DTYPE_FLOAT)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"MultiHeadAttention needs float32 query (B, S, D), key, value and num_heads > 0 "
+								"(packed forms are not supported)");
+	B = q->dims[0];
+	S = q->dims[1];
+	Dq = q->dims[2];
+	Dk = k->rank == 3 ? k->dims[2] : k->rank == 4 ? k->dims[1] * k->dims[3] : -1;
+	Dv = v->rank == 3 ? v->dims[2] : v->rank == 4 ? v->dims[1] * v->dims[3] : -1;
+	if (Dq % N || Dk != Dq || Dv < 0 || Dv % N ||
+		(bias && (bias->dtype != ONNX_DTYPE_FLOAT || bias->count != Dq + Dk + Dv)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"MultiHeadAttention: query, key, value and bias sizes disagree with num_heads");
+	memset(&j, 0, sizeof(j));
+	j.B = B;
+	j.N = N;
+	j.S = S;
+	j.dk = Dq / N;
+	j.dv = Dv / N;
+	if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &L, &oq)) != ONNX_OK ||
+		(st = mha_view(ctx, k, bd ? bd + Dq : NULL, B, N, j.dk, &j.k, &L, &ok)) != ONNX_OK ||
+		(st = mha_view(ctx, v, bd ? bd + Dq + Dk : NULL, B, N, j.dv, &j.v, &Lv, &ov)) != ONNX_OK)
+		goto done;
+	if (L != Lv)
+	{
+		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "key and value lengths differ");
+		goto done;
+	}
+	if ((pk != NULL) != (pv != NULL) ||
+		(pk && (pk->dtype != ONNX_DTYPE_FLOAT || pv->dtype != ONNX_DTYPE_FLOAT || pk->rank != 4 ||
+				pv->rank != 4 || pk->dims[0] != B || pk->dims[1] != N || pk->dims[3] != j.dk ||
+				pv->dims[0] != B || pv->dims[1] != N || pv->dims[3] != j.dv || pv->dims[2] != pk->dims[2])))
+	{
+		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "past_key and past_value must be (B, N, P, head size)");
+		goto done;
+	}
+	if (pk)
+		P = pk->dims[2];
+	T = P + L;
+	j.T = T;
+	if (abias && !bias_ok(abias, B, N, S, T))
+	{
+		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "attention_bias must be float32 (B|1, N|1, S, T)");
+		goto done;
+	}
+	dims[0] = B;
+	dims[1] = S;
+	dims[2] = Dv;
+	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 3, dims)) == NULL)
+	{
+		st = ctx->err->status;
+		goto done;
+	}
+	if (pk || want_out(ctx, 1) || want_out(ctx, 2))
+	{
+		float	   *kd,
+				   *vd;
+
+		dims[0] = B;
+		dims[1] = N;
+		dims[2] = T;
+		dims[3] = j.dk;
+		if (want_out(ctx, 1))
+		{
+			if ((outk = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+			{
+				st = ctx->err->status;
+				goto done;
+			}
+			kd = outk->data;
+		}
+		else if ((kd = kv_alloc(ctx, B * N, T, j.dk, &ks)) == NULL)
+		{
+			st = ctx->err->status;
+			goto done;
+		}
+		dims[3] = j.dv;
+		if (want_out(ctx, 2))
+		{
+			if ((outv = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+			{
+				st = ctx->err->status;
+				goto done;
+			}
+			vd = outv->data;
+		}
+		else if ((vd = kv_alloc(ctx, B * N, T, j.dv, &vs)) == NULL)
+		{
+			st = ctx->err->status;
+			goto done;
+		}
+		concat_past(kd, pk, &j.k, B, N, P, L, j.dk);
+		concat_past(vd, pv, &j.v, B, N, P, L, j.dv);
+		j.k = (HeadView) {kd, N * T * j.dk, T * j.dk, j.dk};
+		j.v = (HeadView) {vd, N * T * j.dv, T * j.dv, j.dv};
+	}
+	j.scale = onnx_attr_float(ctx->node, "scale", 0.0f);
+	if (j.scale == 0.0f)
+		j.scale = 1.0f / sqrtf((float) j.dk);
+	mk = build_mask(ctx, kpm, causal, B, S, T, P, filter, &mask_rows, &none);
+	if (mk == NULL && !none)
+	{
+		st = ctx->err->status;
+		goto done;
+	}
+	j.mask = mk;
+	j.mask_rows = mask_rows;
+	j.bias = abias;
+	j.y = y->data;
+	st = attn_run(ctx, &j);
+done:
+	onnx_kernel_free(ctx, mk);
+	onnx_kernel_free(ctx, ks);
+	onnx_kernel_free(ctx, vs);
+	onnx_kernel_free(ctx, oq);
+	onnx_kernel_free(ctx, ok);
+	onnx_kernel_free(ctx, ov);
+	return st;
+}
+
+/* RotaryEmbedding (com.microsoft), see the file header. */
+static OnnxStatus
+run_rotary(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *pid = onnx_in(ctx, 1),
+			   *cc = onnx_in(ctx, 2),
+			   *sc = onnx_in(ctx, 3);
+	int64_t		N = onnx_attr_int(ctx->node, "num_heads", 0),
+				rot = onnx_attr_int(ctx->node, "rotary_embedding_dim", 0);
+	bool		inter = onnx_attr_int(ctx->node, "interleaved", 0) != 0;
+	int64_t		B,
+				S,
+				hd,
+				half,
+				maxp;
+	OnnxTensor *y;
+
+	if (x == NULL || pid == NULL || cc == NULL || sc == NULL || x->dtype != ONNX_DTYPE_FLOAT ||
+		cc->dtype != ONNX_DTYPE_FLOAT || sc->dtype != ONNX_DTYPE_FLOAT || cc->rank != 2 || sc->rank != 2 ||
+		cc->dims[0] != sc->dims[0] || cc->dims[1] != sc->dims[1] || (x->rank != 3 && x->rank != 4) ||
+		(pid->dtype != ONNX_DTYPE_INT64 && pid->dtype != ONNX_DTYPE_INT32))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"RotaryEmbedding needs float32 input (B, S, H) or (B, N, S, hd), integer "
+								"position_ids and float32 caches of one shape");
+	B = x->dims[0];
+	S = x->rank == 3 ? x->dims[1] : x->dims[2];
+	maxp = cc->dims[0];
+	if (x->rank == 4)
+	{
+		N = x->dims[1];
+		hd = x->dims[3];
+	}
+	else if (N > 0)
+		hd = x->dims[2] % N == 0 ? x->dims[2] / N : -1;
+	else
+	{
+		hd = rot > 0 ? -1 : 2 * cc->dims[1];
+		N = hd > 0 && x->dims[2] % hd == 0 ? x->dims[2] / hd : 0;
+	}
+	if (rot == 0)
+		rot = hd;
+	half = rot / 2;
+	if (hd <= 0 || N <= 0 || rot <= 0 || rot % 2 || rot > hd || cc->dims[1] < half)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"RotaryEmbedding: head size, rotary_embedding_dim and cache width disagree");
+	if (!(pid->count == 1 || (pid->rank == 2 && pid->dims[0] == B && pid->dims[1] == S)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "position_ids must be (B, S) or (1)");
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, x->rank, x->dims)) == NULL)
+		return ctx->err->status;
+	for (int64_t b = 0; b < B; b++)
+		for (int64_t s = 0; s < S; s++)
+		{
+			int64_t		p = pid->count == 1 ? onnx_tensor_get_i64(pid, 0) + s : onnx_tensor_get_i64(pid, b * S + s);
+			const float *c,
+					   *sn;
+
+			if (p < 0 || p >= maxp)
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"position %lld outside the caches (%lld positions)", (long long) p,
+										(long long) maxp);
+			c = (const float *) cc->data + p * cc->dims[1];
+			sn = (const float *) sc->data + p * sc->dims[1];
+			for (int64_t h = 0; h < N; h++)
+			{
+				int64_t		off = x->rank == 3 ? (b * S + s) * N * hd + h * hd : ((b * N + h) * S + s) * hd;
+				const float *xv = (const float *) x->data + off;
+				float	   *yv = (float *) y->data + off;
+
+				for (int64_t i = 0; i < half; i++)
+				{
+					int64_t		i1 = inter ? 2 * i : i,
+								i2 = inter ? 2 * i + 1 : i + half;
+					float		x1 = xv[i1],
+								x2 = xv[i2];
+
+					yv[i1] = x1 * c[i] - x2 * sn[i];
+					yv[i2] = x2 * c[i] + x1 * sn[i];
+				}
+				for (int64_t i = rot; i < hd; i++)
+					yv[i] = xv[i];
+			}
+		}
+	return ONNX_OK;
+}
+
+static const OnnxAttrSpec rotary_attrs[] = {
+	{"interleaved", ONNX_ATTR_INT}, {"is_packed_batching", ONNX_ATTR_INT}, {"num_heads", ONNX_ATTR_INT},
+	{"rotary_embedding_dim", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+};
+static const OnnxAttrSpec attention_attrs[] = {
+	{"num_heads", ONNX_ATTR_INT}, {"unidirectional", ONNX_ATTR_INT},
+	{"qkv_hidden_sizes", ONNX_ATTR_INTS}, {"mask_filter_value", ONNX_ATTR_FLOAT},
+	{"scale", ONNX_ATTR_FLOAT}, {"do_rotary", ONNX_ATTR_INT},
+	{"past_present_share_buffer", ONNX_ATTR_INT}, {"rotary_embedding_dim", ONNX_ATTR_INT}, {NULL}
+};
+static const OnnxAttrSpec mha_attrs[] = {
+	{"num_heads", ONNX_ATTR_INT}, {"unidirectional", ONNX_ATTR_INT},
+	{"mask_filter_value", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+};
+
+#define MS "com.microsoft"
+#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
+
+const OnnxOpDef onnx_ops_ms_attention[] = {
+	{MS, "Attention", 1, 2, 7, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
+	{MS, "MultiHeadAttention", 1, 3, 10, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_mha, mha_attrs},
+	{MS, "RotaryEmbedding", 1, 4, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary,
+	rotary_attrs},
+	{0}
+};

@@ -177,6 +177,15 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena, int *uses)
 		g->values[bn->outputs[0]].producer = g->values[mid].producer;
 		g->values[mid].last_use = -1;
 		bn->skip = true;
+		/*
+		 * the BN reads nothing any more: later rewrites see the counts a
+		 * fresh count_uses would give (its bias, moved to the Conv, read once)
+		 */
+		for (int k = 0; k < bn->n_inputs; k++)
+			if (bn->inputs[k] >= 0)
+				uses[bn->inputs[k]]--;
+		bn->n_inputs = 0;
+		bn->n_outputs = 0;
 next:
 		;
 	}

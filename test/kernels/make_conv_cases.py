@@ -128,6 +128,50 @@ def affine(scale_shape, shift_shape, then=None):
     return post
 
 
+def bn_then(m, then=None, scale_shape=None, extra_bn_reader=False, unsqueeze=True):
+    """BatchNormalization with constant parameters (folded into the Conv),
+    then Mul and Add by per-channel constants, as the light model-zoo models
+    spell a BatchNormalization (Unsqueeze of (M) vectors: constants after
+    folding), then maybe an activation.  scale_shape: the Mul's constant
+    shape instead (not per channel: must not fold); extra_bn_reader: the BN's
+    bias also read by another node (the Conv must not take it over)."""
+    def post(y):
+        sc, bi, mu = (rng.random(m) + 0.5).astype(np.float32), randn(m), randn(m)
+        var = (rng.random(m) + 0.5).astype(np.float32)
+        inits = [("bn_s", sc), ("bn_b", bi), ("bn_m", mu), ("bn_v", var),
+                 ("ax", np.array([1, 2], np.int64))]
+        nodes = [helper.make_node("BatchNormalization", [y, "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"])]
+        if scale_shape is not None:
+            inits.append(("mul_c", (rng.random(scale_shape) + 0.5).astype(np.float32)))
+            mul_c = "mul_c"
+        elif unsqueeze:
+            inits.append(("mul_v", (rng.random(m) + 0.5).astype(np.float32)))
+            nodes.append(helper.make_node("Unsqueeze", ["mul_v", "ax"], ["mul_c"]))
+            mul_c = "mul_c"
+        else:
+            inits.append(("mul_c", (rng.random((m, 1, 1)) + 0.5).astype(np.float32)))
+            mul_c = "mul_c"
+        inits.append(("add_v", randn(m)))
+        nodes += [helper.make_node("Unsqueeze", ["add_v", "ax"], ["add_c"]),
+                  helper.make_node("Mul", ["bn", mul_c], ["bm"]),
+                  helper.make_node("Add", ["bm", "add_c"], ["z0"])]
+        final = "z0"
+        if extra_bn_reader:
+            # a reader at run time (a constant Mul would be folded away)
+            inits.append(("rm_axes", np.array([0, 2, 3], np.int64)))
+            nodes.append(helper.make_node("ReduceMean", [final, "rm_axes"], ["rm"], keepdims=0))
+            nodes.append(helper.make_node("Mul", ["rm", "bn_b"], ["bb2"]))
+            nodes.append(helper.make_node("Unsqueeze", ["bb2", "ax"], ["bb3"]))
+            nodes.append(helper.make_node("Add", [final, "bb3"], ["z1"]))
+            final = "z1"
+        if then:
+            more, final, more_inits = then(final)
+            nodes += more
+            inits += more_inits
+        return nodes, final, inits
+    return post
+
+
 def main(out):
     # ---- depthwise: group == C_in == C_out ----
     for k in (3, 5, 7):
@@ -305,6 +349,29 @@ def main(out):
               post=spelled_hardswish(), extra_outputs=("c",))
     conv_case(out, "act_nofuse_affine_output", (1, 4, 6, 7), (4, 4, 1, 1), post=affine([1], [1]),
               extra_outputs=("ms",))
+
+    # Conv -> BatchNormalization -> Mul -> Add -> Relu (the BN folds into W
+    # and B, then the Mul and Add, then the Relu fuses): GEMM, direct,
+    # pointwise and depthwise convolutions, with and without B
+    for sname, xs, ws, at in (("k3", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1])),
+                              ("k3_direct", (2, 3, 8, 19), (6, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+                              ("pw", (1, 8, 5, 7), (70, 8, 1, 1), {}),
+                              ("dw", (1, 6, 7, 9), (6, 1, 3, 3), dict(group=6, pads=[1, 1, 1, 1]))):
+        for bias in (True, False):
+            conv_case(out, "bn_affine_relu_%s%s" % (sname, "" if bias else "_nobias"), xs, ws, at,
+                      bias=bias, post=bn_then(ws[0], act("Relu")))
+    conv_case(out, "bn_affine_nounsqueeze", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, unsqueeze=False))
+    # must not fold: a Mul constant that is not per channel (per position),
+    # the BN's bias read by another node, the BN output also a graph output
+    conv_case(out, "bn_nofold_mul_per_position", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu"), scale_shape=(1, 1, 9, 11)))
+    conv_case(out, "bn_nofold_bias_second_reader", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu"), extra_bn_reader=True))
+    conv_case(out, "bn_nofold_bn_output", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu")), extra_outputs=("bn",))
+    conv_case(out, "bn_nofold_mul_output", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu")), extra_outputs=("bm",))
 
     # a conv output read by two activations: neither fuses
     def two_readers(y):

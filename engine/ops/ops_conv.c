@@ -17,6 +17,8 @@
 #include "fused_act.h"
 #include "gemm.h"
 #include "op_tables.h"
+#include "vecmath.h"
+#include "conv_bcast.h"
 #include "conv_depthwise.h"
 #include "conv_direct.h"
 #include "conv_transpose.h"
@@ -450,6 +452,7 @@ typedef struct ConvPrepared
 {
 	const void *w_data;			/* the weights it was made from */
 	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
+	const float *bcast_w;		/* packed for onnx_conv_bcast_f32 */
 	const OnnxGemmPacked **gemm_w;	/* per group, packed for onnx_sgemm_packed */
 	int64_t		gemm_mg,
 				gemm_k;			/* their shape: M/group x C/group * taps */
@@ -839,6 +842,21 @@ attrs_pointwise(const OnnxNode *node, const OnnxTensor *w)
 	return true;
 }
 
+/* Whether conv_bcast.c takes a Conv of weights w by its attributes (strides). */
+static bool
+attrs_bcast(const OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps)
+{
+	const int64_t *sv;
+	int64_t		s[ONNX_MAX_RANK];
+	int			nsp = w->rank - 2,
+				n = onnx_attr_ints(node, "strides", &sv);
+
+	for (int i = 0; i < nsp; i++)
+		s[i] = i < n ? sv[i] : 1;
+	return onnx_conv_bcast_suits(nsp, w->dims[0] / group, w->dims[1], group, taps, s,
+								 attrs_pointwise(node, w));
+}
+
 /*
  * Constant float32 weights of a Conv on the GEMM path (not depthwise, more
  * output channels than the direct kernel takes): each group's W_g (Mg, K)
@@ -862,6 +880,9 @@ conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
 	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
 		(cp->gemm_w = onnx_arena_alloc(arena, sizeof(OnnxGemmPacked *) * (size_t) group)) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	cp->w_data = NULL;
+	cp->direct_w = NULL;
+	cp->bcast_w = NULL;
 	for (int64_t gi = 0; gi < group; gi++)
 	{
 		void	   *buf = onnx_arena_alloc(arena, bytes);
@@ -898,6 +919,20 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		return ONNX_OK;
 	for (int i = 2; i < w->rank; i++)
 		taps *= w->dims[i];		/* <= count, no overflow */
+	if (onnx_vec_isa() == ONNX_VEC_AVX512 && attrs_bcast(node, w, group, taps))
+	{
+		if (!onnx_conv_block_packed_size(w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, &n))
+			return ONNX_OK;
+		if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+			(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+		memset(cp, 0, sizeof(ConvPrepared));
+		onnx_conv_block_pack(w->data, w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, packed);
+		cp->w_data = w->data;
+		cp->bcast_w = packed;
+		node->prepared = cp;
+		return ONNX_OK;
+	}
 	if (!onnx_conv_direct_suits(w->dims[0] / group, w->dims[1], group, taps, attrs_pointwise(node, w)))
 		return conv_pack_gemm(node, w, group, taps, arena, err);
 	if (!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
@@ -905,6 +940,7 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
 		(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+	memset(cp, 0, sizeof(ConvPrepared));
 	onnx_conv_direct_pack(w->data, w->dims[0], w->dims[1], taps, group, packed);
 	cp->w_data = w->data;
 	cp->direct_w = packed;
@@ -912,35 +948,65 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	return ONNX_OK;
 }
 
+/* A direct kernel on weights packed in blocks of output channels. */
+typedef OnnxStatus (*ConvBlockKernel) (OnnxKernelCtx *ctx, const ConvGeom *g, const float *x,
+									   const float *wp, const float *b, const OnnxFusedAct *act,
+									   float *y, int64_t N, int64_t C, int64_t M, int64_t group,
+									   bool *handled);
+
 /*
- * Direct convolution (few output channels per group): with the weights
- * packed at load, or packed into scratch now.  *handled false: not taken.
+ * Run kernel on the weights packed at load (prepacked, when made from w),
+ * or packed into scratch now in blocks of block channels.  *handled
+ * false: not taken.
  */
 static OnnxStatus
-conv_direct(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
-			const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
-			int64_t group, bool *handled)
+conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacked,
+			   int64_t block, const ConvGeom *g, const float *x, const float *w,
+			   const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			   int64_t group, bool *handled)
 {
 	const ConvPrepared *cp = ctx->node->prepared;
 	float	   *packed = NULL;
 	int64_t		n;
 	OnnxStatus	st;
 
-	*handled = false;
-	if (!onnx_conv_direct_suits(M / group, C / group, group, g->k_size, geom_is_pointwise(g)))
-		return ONNX_OK;
-	if (cp == NULL || cp->w_data != (const void *) w)
+	if (cp == NULL || cp->w_data != (const void *) w || prepacked == NULL)
 	{
-		if (!onnx_conv_direct_packed_size(M, C / group, g->k_size, group, &n))
+		if (!onnx_conv_block_packed_size(M, C / group, g->k_size, group, block, &n))
 			return ONNX_OK;
 		if ((packed = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
 			return ctx->err->status;
-		onnx_conv_direct_pack(w, M, C / group, g->k_size, group, packed);
+		onnx_conv_block_pack(w, M, C / group, g->k_size, group, block, packed);
 	}
-	st = onnx_conv_direct_f32(ctx, g, x, packed ? packed : cp->direct_w, b, act, y, N, C, M, group,
-							  handled);
+	st = kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
 	if (packed)
 		onnx_kernel_free(ctx, packed);
+	return st;
+}
+
+/*
+ * The packed-weight kernels for a forward convolution: stride 1 as an
+ * implicit GEMM (conv_bcast.c, AVX-512), else few output channels per
+ * group directly (conv_direct.c).  *handled false: neither taken.
+ */
+static OnnxStatus
+conv_blocked(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
+			 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			 int64_t group, bool *handled)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+	bool		pw = geom_is_pointwise(g);
+	OnnxStatus	st = ONNX_OK;
+
+	*handled = false;
+	if (onnx_vec_isa() == ONNX_VEC_AVX512 &&
+		onnx_conv_bcast_suits(g->nsp, M / group, C / group, group, g->k_size, g->s, pw))
+		st = conv_block_run(ctx, onnx_conv_bcast_f32, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
+							g, x, w, b, act, y, N, C, M, group, handled);
+	if (st == ONNX_OK && !*handled &&
+		onnx_conv_direct_suits(M / group, C / group, group, g->k_size, pw))
+		st = conv_block_run(ctx, onnx_conv_direct_f32, cp ? cp->direct_w : NULL, CONV_DIRECT_MR,
+							g, x, w, b, act, y, N, C, M, group, handled);
 	return st;
 }
 
@@ -961,7 +1027,7 @@ conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, c
 	if (kind == CONV_FORWARD && group == C && group > 1)
 		st = onnx_conv_depthwise_f32(ctx, g, x, w, b, act, y, N, C, M, &handled);
 	else if (kind == CONV_FORWARD)
-		st = conv_direct(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+		st = conv_blocked(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
 	else
 		st = onnx_conv_transpose_f32(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
 	if (handled || st != ONNX_OK)

@@ -350,6 +350,42 @@ def main(out):
     conv_case(out, "act_nofuse_affine_output", (1, 4, 6, 7), (4, 4, 1, 1), post=affine([1], [1]),
               extra_outputs=("ms",))
 
+    # stride-1 implicit GEMM on padded planes (conv_bcast.c, AVX-512; the
+    # other levels take the direct and GEMM paths): output channels not a
+    # multiple of the 32-channel block (8 is the least it takes), depth Cg*taps
+    # at its threshold of 32 and just below, virtual positions not a multiple of
+    # the 14-position tile, dilations, asymmetric and wide pads, no pads, 1-D,
+    # groups, batches, width 1, SAME padding, weights given at run time
+    for name, xs, ws, at in (
+            ("m20", (1, 8, 9, 11), (20, 8, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("m8_k32", (1, 4, 6, 5), (8, 4, 2, 4), dict(pads=[0, 1, 1, 2])),
+            ("m7_below", (1, 8, 6, 7), (7, 8, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("k31_below", (1, 31, 6, 7), (16, 31, 1, 1), dict(pads=[1, 0, 0, 1])),
+            ("m70_c40", (2, 40, 7, 7), (70, 40, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("m33_dil2", (1, 6, 13, 17), (33, 6, 3, 3), dict(pads=[2, 2, 2, 2], dilations=[2, 2])),
+            ("dil_asym", (1, 5, 12, 19), (40, 5, 3, 5), dict(pads=[0, 3, 2, 1], dilations=[3, 1])),
+            ("wide_pads", (1, 4, 5, 6), (24, 4, 3, 3), dict(pads=[3, 4, 2, 5])),
+            ("nopad", (1, 9, 10, 30), (32, 9, 3, 3), {}),
+            ("k5", (1, 16, 15, 15), (48, 16, 5, 5), dict(pads=[2, 2, 2, 2])),
+            ("k7_w1", (1, 8, 20, 1), (16, 8, 7, 1), dict(pads=[3, 0, 3, 0])),
+            ("h1", (1, 12, 1, 37), (40, 12, 1, 3), dict(pads=[0, 1, 0, 1])),
+            ("conv1d", (2, 16, 45), (36, 16, 3), dict(pads=[1, 1])),
+            ("conv1d_dil", (1, 11, 50), (64, 11, 5), dict(pads=[4, 0], dilations=[2])),
+            ("group2", (1, 32, 9, 10), (48, 16, 3, 3), dict(group=2, pads=[1, 1, 1, 1])),
+            ("group4_m40", (2, 32, 8, 8), (160, 8, 3, 3), dict(group=4, pads=[1, 1, 1, 1])),
+            ("batch3_28", (3, 10, 28, 28), (64, 10, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("same_upper", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_UPPER")),
+            ("same_lower", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_LOWER")),
+            ("big_c", (1, 300, 7, 7), (96, 300, 3, 3), dict(pads=[1, 1, 1, 1]))):
+        conv_case(out, "bcast_%s" % name, xs, ws, at)
+    conv_case(out, "bcast_nobias_relu", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), bias=False,
+              post=act("Relu"))
+    conv_case(out, "bcast_sigmoid", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), post=act("Sigmoid"))
+    conv_case(out, "bcast_runtime_weights", (2, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]),
+              const_w=False)
+    conv_case(out, "bcast_runtime_weights_group2", (1, 16, 6, 9), (40, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1]),
+              const_w=False, post=act("Relu"))
+
     # Conv -> BatchNormalization -> Mul -> Add -> Relu (the BN folds into W
     # and B, then the Mul and Add, then the Relu fuses): GEMM, direct,
     # pointwise and depthwise convolutions, with and without B

@@ -409,6 +409,51 @@ def main(out):
     conv_case(out, "bn_nofold_mul_output", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
               bias=False, post=bn_then(20, act("Relu")), extra_outputs=("bm",))
 
+    # a BatchNormalization without a Conv before it (pre-activation blocks):
+    # the Mul and Add by per-channel constants fold into its scale and bias,
+    # the Relu fuses into it; must not fold: a per-position Mul, its scale also
+    # read by another node, its output or the Mul's also a graph output; a
+    # float64 BN keeps its fused Relu (the non-float32 path)
+    def bn_alone(m, post, x_shape, dtype=np.float32, extra=()):
+        x = randn(*x_shape).astype(dtype)
+        more, final, inits = post("x")
+        inits = [(n, np.asarray(a).astype(dtype) if np.asarray(a).dtype == np.float32 else a)
+                 for n, a in inits]
+        model = make_model(more, {"x": (dtype, list(x_shape))},
+                           dict([(final, (dtype, None))] + [(e, (dtype, None)) for e in extra]),
+                           initializers=inits)
+        return model, {"x": x}
+    for name, post, extra, dtype in (
+            ("bn_alone_affine_relu", bn_then(12, act("Relu")), (), np.float32),
+            ("bn_alone_affine", bn_then(12), (), np.float32),
+            ("bn_alone_affine_sigmoid", bn_then(12, act("Sigmoid")), (), np.float32),
+            ("bn_alone_nofold_mul_per_position", bn_then(12, act("Relu"), scale_shape=(1, 1, 5, 9)), (), np.float32),
+            ("bn_alone_nofold_bn_output", bn_then(12, act("Relu")), ("bn",), np.float32),
+            ("bn_alone_nofold_mul_output", bn_then(12, act("Relu")), ("bm",), np.float32),
+            ("bn_alone_f64_relu", bn_then(12, act("Relu")), (), np.float64)):
+        model, feed = bn_alone(12, post, (2, 12, 5, 9), dtype, extra)
+        write_case(out, name, model, feed, isa=ALL_ISA)
+
+    def bn_scale_shared(y):
+        nodes, final, inits = bn_then(12, act("Relu"))(y)
+        inits.append(("rm_axes", np.array([0, 2, 3], np.int64)))
+        nodes += [helper.make_node("ReduceMean", [final, "rm_axes"], ["rm"], keepdims=0),
+                  helper.make_node("Mul", ["rm", "bn_s"], ["sm"]),
+                  helper.make_node("Unsqueeze", ["sm", "ax"], ["smu"]),
+                  helper.make_node("Add", [final, "smu"], ["z9"])]
+        return nodes, "z9", inits
+    def bn_relu(y):
+        inits = [("bn_s", (rng.random(12) + 0.5).astype(np.float32)), ("bn_b", randn(12)),
+                 ("bn_m", randn(12)), ("bn_v", (rng.random(12) + 0.5).astype(np.float32))]
+        return [helper.make_node("BatchNormalization", [y, "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"]),
+                helper.make_node("Relu", ["bn"], ["z"])], "z", inits
+    for dtype, dname in ((np.float32, "f32"), (np.float64, "f64"), (np.float16, "f16")):
+        model, feed = bn_alone(12, bn_relu, (2, 12, 5, 9), dtype)
+        write_case(out, "bn_alone_relu_%s" % dname, model, feed, isa=ALL_ISA,
+                   rtol=1e-2 if dtype == np.float16 else 1e-4, atol=1e-2 if dtype == np.float16 else 1e-5)
+    model, feed = bn_alone(12, bn_scale_shared, (1, 12, 5, 9))
+    write_case(out, "bn_alone_nofold_scale_second_reader", model, feed, isa=ALL_ISA)
+
     # a conv output read by two activations: neither fuses
     def two_readers(y):
         return [helper.make_node("Relu", [y], ["r"]), helper.make_node("Sigmoid", [y], ["s"]),

@@ -1,32 +1,35 @@
 /*-------------------------------------------------------------------------
  *
  * conv_bcast.c
- *	  Stride-1 float32 convolution as an implicit GEMM (see conv_bcast.h).
+ *	  Float32 convolution as an implicit GEMM on zero-padded phase planes
+ *	  (see conv_bcast.h).
  *
- *	  The input of a group is copied once into zero-padded planes of Hp
- *	  rows of Wp floats (the pads around each image as zeros, Wp wide
- *	  enough for every window of a valid output).  An output position
- *	  (oh, ow) is then "virtual position" p = oh * Wp + ow, whose window
- *	  tap (kh, kw) of channel c reads
+ *	  The input of a group is copied once into zero-padded planes: the
+ *	  image with its pads (zeros) split into sh*sw phase planes of Hph rows
+ *	  of Wph floats, phase (a, b) holding the padded rows a, a+sh, ... and
+ *	  columns b, b+sw, ... (one phase, the padded image, at stride 1).  An
+ *	  output position (oh, ow) is then "virtual position" p = oh * Wph + ow,
+ *	  whose window tap (kh, kw) of channel c reads
  *
- *		plane[c][p + kh*dh*Wp + kw*dw]
+ *		plane[c][phase(kh*dh % sh, kw*dw % sw)][p + (kh*dh/sh)*Wph + kw*dw/sw]
  *
- *	  so BC_T consecutive virtual positions read BC_T consecutive floats
- *	  for every tap, across row ends too (the positions with ow >= OW are
- *	  computed from whatever lies there and dropped).  With the weights
- *	  packed as Wt (K = Cg*taps, 32 output channels), per tile
+ *	  (toff[tap] below; phases no tap reads are left zero, e.g. all but
+ *	  one of a 1x1 window at stride 2), so BC_T consecutive virtual positions read BC_T
+ *	  consecutive floats for every tap, across row ends too (the positions
+ *	  with ow >= OW are computed from whatever lies there and dropped).
+ *	  With the weights packed as Wt (K = Cg*taps, 32 output channels), per
+ *	  tile
  *
  *		acc (BC_T positions, 32 channels) = bias
  *		for k = (c, tap):  acc[i][:] += plane[c][p0 + i + toff[tap]] * Wt[k][:]
  *
  *	  is the register tile of a GEMM whose A operand (positions x K) is
- *	  read straight from the padded planes by broadcasts and whose B
- *	  operand is the packed weights: no im2col buffer is written or read.
- *	  The tile (14 positions x 2 vectors of 16 channels, 28 accumulators)
- *	  is stored transposed into Y (N, M, OH*OW) and the fused activation
- *	  runs over each finished group.  The dropped columns cost
- *	  (Wp - OW) / Wp of the work (2/9 of a 7x7 map with a 3x3 window,
- *	  2/58 of a 56x56 one).
+ *	  read straight from the planes by broadcasts and whose B operand is
+ *	  the packed weights: no im2col buffer is written or read.  The tile
+ *	  (14 positions x 2 vectors of 16 channels, 28 accumulators) is stored
+ *	  transposed into Y (N, M, OH*OW) and the fused activation runs over
+ *	  each finished group.  The dropped columns cost (Wph - OW) / Wph of
+ *	  the work (2/9 of a 7x7 map with a 3x3 window, 2/58 of a 56x56 one).
  *
  *	  AVX-512 only: at lower instruction-set levels the caller's other
  *	  paths (conv_direct.c, im2col + GEMM) run.
@@ -42,17 +45,20 @@
 #define BC_T 14					/* virtual positions per tile */
 #define BC_MIN_K 32				/* shallower windows: other paths */
 #define BC_MIN_M 8				/* fewer output channels: other paths */
+#define BC_MIN_C 4				/* fewer input channels (RGB images): im2col + GEMM */
 #define BC_PAD_MAX ((int64_t) 64 << 20)	/* bytes of padded planes at most */
+#define BC_MAX_STRIDE 4			/* wider strides: other paths */
 
 bool
 onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_size,
 					  const int64_t *s, bool pointwise)
 {
 	if (nsp < 1 || nsp > 2 || pointwise || (Cg == 1 && group > 1) || Mg < BC_MIN_M ||
+		Cg < BC_MIN_C ||
 		Cg > ((int64_t) 1 << 30) || k_size > ((int64_t) 1 << 20) || Cg * k_size < BC_MIN_K)
 		return false;
 	for (int i = 0; i < nsp; i++)
-		if (s[i] != 1)
+		if (s[i] < 1 || s[i] > BC_MAX_STRIDE)
 			return false;
 	return true;
 }
@@ -106,6 +112,22 @@ bc_tile_avx512(const float *xb, int64_t PL, const int64_t *toff, int64_t taps, i
 	}
 }
 
+/*
+ * The tile's valid rows valid[0..cnt) of tmp (BC_T, 32), transposed:
+ * y[j*P + k] = tmp[valid[k]*32 + j] for j < mcount, k < cnt (cnt <= 16).
+ */
+CONV_AVX512 static void
+bc_store_avx512(const float *tmp, const int32_t *valid, int cnt, float *y, int64_t P, int mcount)
+{
+	__mmask16	mk = (__mmask16) ((1u << cnt) - 1);
+	__m512i		idx = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mk, valid),
+										 _mm512_set1_epi32(NB));
+
+	for (int j = 0; j < mcount; j++)
+		_mm512_mask_storeu_ps(y + j * P, mk,
+							  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+}
+
 #endif							/* CONV_X86 */
 
 OnnxStatus
@@ -120,10 +142,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				taps = g->k_size,
 				K = Cg * taps,
 				P = g->out_size,
-				Wp,
-				Hp,
+				sh,
+				sw,
+				Wph,
+				Hph,
 				Pv,
 				Pt,
+				PH,
 				PL,
 				last,
 				bytes;
@@ -132,6 +157,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				tmp[BC_T * NB] __attribute__((aligned(64))),
 				bias[NB] __attribute__((aligned(64)));
 	int64_t    *toff;
+	bool		need[BC_MAX_STRIDE * BC_MAX_STRIDE];	/* phases some tap reads */
 
 	*handled = false;
 	if (onnx_vec_isa() != ONNX_VEC_AVX512 ||
@@ -142,31 +168,40 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		v.k_w * v.d_w > ((int64_t) 1 << 30) || v.k_h * v.d_h > ((int64_t) 1 << 30) ||
 		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30))
 		return ONNX_OK;
-	/* padded planes: every window of a valid output inside its row and plane */
-	Wp = v.in_w + v.p_w;
-	if (Wp < v.out_w + (v.k_w - 1) * v.d_w)
-		Wp = v.out_w + (v.k_w - 1) * v.d_w;
-	Hp = v.in_h + v.p_h;
-	if (Hp < v.out_h + (v.k_h - 1) * v.d_h)
-		Hp = v.out_h + (v.k_h - 1) * v.d_h;
-	if (onnx_mul_overflow_i64(v.out_h, Wp, &Pv) || onnx_mul_overflow_i64(Hp, Wp, &PL))
+	sh = v.s_h;
+	sw = v.s_w;
+	/* phase planes: every window of a valid output inside its row and plane */
+	Wph = (v.in_w + v.p_w + sw - 1) / sw;
+	if (Wph < v.out_w + (v.k_w - 1) * v.d_w / sw)
+		Wph = v.out_w + (v.k_w - 1) * v.d_w / sw;
+	Hph = (v.in_h + v.p_h + sh - 1) / sh;
+	if (Hph < v.out_h + (v.k_h - 1) * v.d_h / sh)
+		Hph = v.out_h + (v.k_h - 1) * v.d_h / sh;
+	if (onnx_mul_overflow_i64(v.out_h, Wph, &Pv) || onnx_mul_overflow_i64(Hph, Wph, &PH))
 		return ONNX_OK;
 	Pt = (Pv + BC_T - 1) / BC_T * BC_T;
-	/* the last read of a plane: the last tile's last position, last tap */
-	last = Pt - 1 + (v.k_h - 1) * v.d_h * Wp + (v.k_w - 1) * v.d_w;
-	if (PL < last + 1)
-		PL = last + 1;
-	PL = (PL + 15) / 16 * 16;
-	if (onnx_mul_overflow_i64(PL, Cg, &bytes) || bytes > BC_PAD_MAX / (int64_t) sizeof(float))
+	/* the last read of a phase plane: the last tile's last position, last tap */
+	last = Pt - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
+	if (PH < last + 1)
+		PH = last + 1;
+	PH = (PH + 15) / 16 * 16;
+	if (onnx_mul_overflow_i64(PH, sh * sw, &PL) ||
+		onnx_mul_overflow_i64(PL, Cg, &bytes) || bytes > BC_PAD_MAX / (int64_t) sizeof(float))
 		return ONNX_OK;
 	bytes = bytes * (int64_t) sizeof(float) + taps * (int64_t) sizeof(int64_t);
 	*handled = true;
 	if ((pad = onnx_kernel_alloc(ctx, (size_t) bytes)) == NULL)
 		return ctx->err->status;
 	toff = (int64_t *) (pad + PL * Cg);
+	memset(need, 0, sizeof(need));
 	for (int64_t kh = 0; kh < v.k_h; kh++)
 		for (int64_t kw = 0; kw < v.k_w; kw++)
-			toff[kh * v.k_w + kw] = kh * v.d_h * Wp + kw * v.d_w;
+		{
+			int64_t		phase = kh * v.d_h % sh * sw + kw * v.d_w % sw;
+
+			need[phase] = true;
+			toff[kh * v.k_w + kw] = phase * PH + kh * v.d_h / sh * Wph + kw * v.d_w / sw;
+		}
 	/* the pads stay zero: every image writes the same interior */
 	memset(pad, 0, sizeof(float) * (size_t) (PL * Cg));
 
@@ -178,8 +213,30 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 
 			for (int64_t c = 0; c < Cg; c++)
 				for (int64_t ih = 0; ih < v.in_h; ih++)
-					memcpy(pad + c * PL + (ih + v.p_h) * Wp + v.p_w,
-						   xg + (c * v.in_h + ih) * v.in_w, sizeof(float) * (size_t) v.in_w);
+				{
+					int64_t		r = ih + v.p_h;
+					const float *src = xg + (c * v.in_h + ih) * v.in_w;
+					float	   *dst = pad + c * PL + (r % sh * sw) * PH + r / sh * Wph;
+
+					if (sw == 1)
+					{
+						if (need[r % sh])
+							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
+					}
+					else
+						for (int64_t b = 0; b < sw; b++)
+						{
+							if (!need[r % sh * sw + b])
+								continue;	/* no tap reads this phase */
+							/* phase b: padded columns j*sw + b, input column j*sw + b - p_w */
+							int64_t		j0 = v.p_w > b ? (v.p_w - b + sw - 1) / sw : 0,
+										j1 = (v.in_w + v.p_w - b + sw - 1) / sw;
+							float	   *db = dst + b * PH;
+
+							for (int64_t j = j0; j < j1; j++)
+								db[j] = src[j * sw + b - v.p_w];
+						}
+				}
 			for (int64_t mb = 0; mb < blocks; mb++)
 			{
 				const float *wb = wp + (gi * blocks + mb) * K * NB;
@@ -194,31 +251,24 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
 				for (int64_t p0 = 0; p0 < Pv; p0 += BC_T)
 				{
-					int64_t		yo[BC_T];
+					int32_t		valid[16];
+					int64_t		yo0 = -1;
 					int			cnt = 0;
 
 					bc_tile_avx512(pad + p0, PL, toff, taps, Cg, wb, bias, tmp);
-					/* the tile's valid positions, then channel by channel */
+					/*
+					 * the tile's valid positions: consecutive in Y (the
+					 * dropped ones are exactly the gaps between its rows)
+					 */
 					for (int i = 0; i < BC_T && p0 + i < Pv; i++)
-					{
-						int64_t		oh = (p0 + i) / Wp,
-									ow = (p0 + i) % Wp;
-
-						if (ow < v.out_w)
+						if ((p0 + i) % Wph < v.out_w)
 						{
-							yo[cnt] = oh * v.out_w + ow;
-							if (cnt != i)
-								memcpy(tmp + cnt * NB, tmp + i * NB, sizeof(float) * NB);
-							cnt++;
+							if (yo0 < 0)
+								yo0 = (p0 + i) / Wph * v.out_w + (p0 + i) % Wph;
+							valid[cnt++] = i;
 						}
-					}
-					for (int j = 0; j < mcount; j++)
-					{
-						float	   *ym = yg + (mb * NB + j) * P;
-
-						for (int i = 0; i < cnt; i++)
-							ym[yo[i]] = tmp[i * NB + j];
-					}
+					if (cnt > 0)
+						bc_store_avx512(tmp, valid, cnt, yg + mb * NB * P + yo0, P, mcount);
 				}
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * conv_bcast.h
- *	  Stride-1 float32 convolution as an implicit GEMM on a zero-padded
- *	  copy of the input (conv_bcast.c): no im2col buffer; each input value
- *	  is broadcast from the copy straight into the register tile.
+ *	  Float32 convolution as an implicit GEMM on a zero-padded copy of the
+ *	  input split into stride phases (conv_bcast.c): no im2col buffer; each
+ *	  input value is broadcast from the copy straight into the register
+ *	  tile.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,7 +19,8 @@
  * Whether the kernel takes a convolution of nsp spatial dims with Mg
  * output and Cg input channels per group, k_size taps and strides s
  * (nsp values), pointwise (1x1, stride 1, no pads) or not: 1 or 2
- * spatial dims, stride 1, not pointwise nor depthwise, enough depth
+ * spatial dims, strides up to 4, not pointwise nor depthwise, at least 4
+ * input channels (an RGB image goes through im2col + GEMM) and enough depth
  * (Cg * k_size) for the tile to pay off.  Only at the AVX-512 level
  * (onnx_conv_bcast_f32 declines otherwise).
  */

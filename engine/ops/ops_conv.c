@@ -985,8 +985,8 @@ conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacke
 }
 
 /*
- * The packed-weight kernels for a forward convolution: stride 1 as an
- * implicit GEMM (conv_bcast.c, AVX-512), else few output channels per
+ * The packed-weight kernels for a forward convolution: as an implicit
+ * GEMM (conv_bcast.c, AVX-512), else few output channels per
  * group directly (conv_direct.c).  *handled false: neither taken.
  */
 static OnnxStatus

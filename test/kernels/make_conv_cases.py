@@ -376,7 +376,22 @@ def main(out):
             ("batch3_28", (3, 10, 28, 28), (64, 10, 3, 3), dict(pads=[1, 1, 1, 1])),
             ("same_upper", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_UPPER")),
             ("same_lower", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_LOWER")),
-            ("big_c", (1, 300, 7, 7), (96, 300, 3, 3), dict(pads=[1, 1, 1, 1]))):
+            ("big_c", (1, 300, 7, 7), (96, 300, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # strides: phase planes (only the phases some tap reads are filled)
+            ("s2", (1, 8, 13, 17), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_even", (2, 16, 14, 14), (32, 16, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_pw", (1, 40, 11, 9), (24, 40, 1, 1), dict(strides=[2, 2])),
+            ("s2_dil2", (1, 8, 15, 16), (36, 8, 3, 3), dict(pads=[2, 2, 2, 2], strides=[2, 2], dilations=[2, 2])),
+            ("s3", (1, 8, 19, 20), (20, 8, 3, 3), dict(pads=[1, 2, 0, 1], strides=[3, 3])),
+            ("s21", (1, 8, 12, 13), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 1])),
+            ("s12_k5", (1, 6, 11, 23), (33, 6, 5, 5), dict(pads=[2, 2, 2, 2], strides=[1, 2])),
+            ("s4", (1, 8, 17, 18), (16, 8, 4, 4), dict(strides=[4, 4])),
+            ("s5_above", (1, 8, 17, 18), (16, 8, 5, 5), dict(strides=[5, 5])),
+            ("s2_c3_below", (1, 3, 24, 25), (32, 3, 7, 7), dict(pads=[3, 3, 3, 3], strides=[2, 2])),
+            ("s2_c4", (1, 4, 24, 25), (32, 4, 7, 7), dict(pads=[3, 3, 3, 3], strides=[2, 2])),
+            ("conv1d_s2", (2, 16, 45), (36, 16, 3), dict(pads=[1, 1], strides=[2])),
+            ("s2_group2", (1, 16, 10, 11), (48, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_same_upper", (1, 8, 11, 13), (24, 8, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2]))):
         conv_case(out, "bcast_%s" % name, xs, ws, at)
     conv_case(out, "bcast_nobias_relu", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), bias=False,
               post=act("Relu"))

@@ -13,7 +13,7 @@
  *
  *		plane[c][phase(kh*dh % sh, kw*dw % sw)][p + (kh*dh/sh)*Wph + kw*dw/sw]
  *
- *	  (toff[tap] below; phases no tap reads are left zero, e.g. all but
+ *	  (koff[c*taps + tap] below; phases no tap reads are left zero, e.g. all but
  *	  one of a 1x1 window at stride 2), so BC_T consecutive virtual positions read BC_T
  *	  consecutive floats for every tap, across row ends too (the positions
  *	  with ow >= OW are computed from whatever lies there and dropped).
@@ -21,7 +21,7 @@
  *	  tile
  *
  *		acc (BC_T positions, 32 channels) = bias
- *		for k = (c, tap):  acc[i][:] += plane[c][p0 + i + toff[tap]] * Wt[k][:]
+ *		for k = (c, tap):  acc[i][:] += planes[p0 + i + koff[k]] * Wt[k][:]
  *
  *	  is the register tile of a GEMM whose A operand (positions x K) is
  *	  read straight from the planes by broadcasts and whose B operand is
@@ -45,7 +45,8 @@
 #define BC_T 14					/* virtual positions per tile */
 #define BC_MIN_K 32				/* shallower windows: other paths */
 #define BC_MIN_M 8				/* fewer output channels: other paths */
-#define BC_MIN_C 4				/* fewer input channels (RGB images): im2col + GEMM */
+#define BC_MIN_C 4				/* fewer input channels (RGB images) and few
+								 * output channels: conv_direct.c */
 #define BC_PAD_MAX ((int64_t) 64 << 20)	/* bytes of padded planes at most */
 #define BC_MAX_STRIDE 4			/* wider strides: other paths */
 
@@ -54,7 +55,7 @@ onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_
 					  const int64_t *s, bool pointwise)
 {
 	if (nsp < 1 || nsp > 2 || pointwise || (Cg == 1 && group > 1) || Mg < BC_MIN_M ||
-		Cg < BC_MIN_C ||
+		(Cg < BC_MIN_C && Mg <= CONV_DIRECT_MAX_M) ||
 		Cg > ((int64_t) 1 << 30) || k_size > ((int64_t) 1 << 20) || Cg * k_size < BC_MIN_K)
 		return false;
 	for (int i = 0; i < nsp; i++)
@@ -66,13 +67,14 @@ onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_
 #ifdef CONV_X86
 
 /*
- * One tile: tmp (BC_T, 32) = bias + sum over c < Cg, t < taps of
- *	 xb[c*PL + toff[t] + i] * w[(c*taps + t)*32 + j]
- * (i < BC_T, j < 32); xb is the tile's first virtual position in plane 0.
+ * One tile: tmp (BC_T, 32) = bias + sum over k < K of
+ *	 xb[koff[k] + i] * w[k*32 + j]
+ * (i < BC_T, j < 32); xb is the tile's first virtual position in plane 0,
+ * koff[c*taps + t] = c*PL + toff[t].
  */
 CONV_AVX512 static void
-bc_tile_avx512(const float *xb, int64_t PL, const int64_t *toff, int64_t taps, int64_t Cg,
-			   const float *w, const float *bias, float *tmp)
+bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
+			   const float *bias, float *tmp)
 {
 	__m512		acc[BC_T][2];
 	__m512		b0 = _mm512_loadu_ps(bias),
@@ -84,24 +86,20 @@ bc_tile_avx512(const float *xb, int64_t PL, const int64_t *toff, int64_t taps, i
 		acc[i][0] = b0;
 		acc[i][1] = b1;
 	}
-	for (int64_t c = 0; c < Cg; c++)
+#pragma GCC unroll 2
+	for (int64_t k = 0; k < K; k++, w += NB)
 	{
-		const float *xc = xb + c * PL;
-
-		for (int64_t t = 0; t < taps; t++, w += NB)
-		{
-			const float *xp = xc + toff[t];
-			__m512		w0 = _mm512_loadu_ps(w),
-						w1 = _mm512_loadu_ps(w + 16);
+		const float *xp = xb + koff[k];
+		__m512		w0 = _mm512_loadu_ps(w),
+					w1 = _mm512_loadu_ps(w + 16);
 
 #pragma GCC unroll 14
-			for (int i = 0; i < BC_T; i++)
-			{
-				__m512		a = _mm512_set1_ps(xp[i]);
+		for (int i = 0; i < BC_T; i++)
+		{
+			__m512		a = _mm512_set1_ps(xp[i]);
 
-				acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
-				acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
-			}
+			acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
+			acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
 		}
 	}
 #pragma GCC unroll 14
@@ -156,7 +154,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	float	   *pad,
 				tmp[BC_T * NB] __attribute__((aligned(64))),
 				bias[NB] __attribute__((aligned(64)));
-	int64_t    *toff;
+	int32_t    *koff;
 	bool		need[BC_MAX_STRIDE * BC_MAX_STRIDE];	/* phases some tap reads */
 
 	*handled = false;
@@ -188,11 +186,12 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	if (onnx_mul_overflow_i64(PH, sh * sw, &PL) ||
 		onnx_mul_overflow_i64(PL, Cg, &bytes) || bytes > BC_PAD_MAX / (int64_t) sizeof(float))
 		return ONNX_OK;
-	bytes = bytes * (int64_t) sizeof(float) + taps * (int64_t) sizeof(int64_t);
+	/* (PL * Cg < 2^31: koff fits int32) */
+	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
 	*handled = true;
 	if ((pad = onnx_kernel_alloc(ctx, (size_t) bytes)) == NULL)
 		return ctx->err->status;
-	toff = (int64_t *) (pad + PL * Cg);
+	koff = (int32_t *) (pad + PL * Cg);
 	memset(need, 0, sizeof(need));
 	for (int64_t kh = 0; kh < v.k_h; kh++)
 		for (int64_t kw = 0; kw < v.k_w; kw++)
@@ -200,8 +199,10 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 			int64_t		phase = kh * v.d_h % sh * sw + kw * v.d_w % sw;
 
 			need[phase] = true;
-			toff[kh * v.k_w + kw] = phase * PH + kh * v.d_h / sh * Wph + kw * v.d_w / sw;
+			koff[kh * v.k_w + kw] = (int32_t) (phase * PH + kh * v.d_h / sh * Wph + kw * v.d_w / sw);
 		}
+	for (int64_t k = taps; k < K; k++)
+		koff[k] = (int32_t) (koff[k - taps] + PL);
 	/* the pads stay zero: every image writes the same interior */
 	memset(pad, 0, sizeof(float) * (size_t) (PL * Cg));
 
@@ -255,7 +256,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					int64_t		yo0 = -1;
 					int			cnt = 0;
 
-					bc_tile_avx512(pad + p0, PL, toff, taps, Cg, wb, bias, tmp);
+					bc_tile_avx512(pad + p0, koff, K, wb, bias, tmp);
 					/*
 					 * the tile's valid positions: consecutive in Y (the
 					 * dropped ones are exactly the gaps between its rows)

@@ -19,9 +19,9 @@
  * Whether the kernel takes a convolution of nsp spatial dims with Mg
  * output and Cg input channels per group, k_size taps and strides s
  * (nsp values), pointwise (1x1, stride 1, no pads) or not: 1 or 2
- * spatial dims, strides up to 4, not pointwise nor depthwise, at least 4
- * input channels (an RGB image goes through im2col + GEMM) and enough depth
- * (Cg * k_size) for the tile to pay off.  Only at the AVX-512 level
+ * spatial dims, strides up to 4, not pointwise nor depthwise, not an
+ * RGB-like input (under 4 channels) with few enough output channels for
+ * conv_direct.c, and enough depth (Cg * k_size) for the tile to pay off.  Only at the AVX-512 level
  * (onnx_conv_bcast_f32 declines otherwise).
  */
 extern bool onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_size,

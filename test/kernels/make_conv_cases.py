@@ -374,6 +374,10 @@ def main(out):
             ("group2", (1, 32, 9, 10), (48, 16, 3, 3), dict(group=2, pads=[1, 1, 1, 1])),
             ("group4_m40", (2, 32, 8, 8), (160, 8, 3, 3), dict(group=4, pads=[1, 1, 1, 1])),
             ("batch3_28", (3, 10, 28, 28), (64, 10, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # a batch of images too large for the batched GEMM: one by one here
+            ("batch2_64", (2, 16, 64, 64), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # a batch of small images: the batched GEMM instead
+            ("batch3_small", (3, 16, 8, 8), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
             ("same_upper", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_UPPER")),
             ("same_lower", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_LOWER")),
             ("big_c", (1, 300, 7, 7), (96, 300, 3, 3), dict(pads=[1, 1, 1, 1])),

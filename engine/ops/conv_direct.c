@@ -40,32 +40,46 @@ onnx_conv_direct_suits(int64_t Mg, int64_t Cg, int64_t group, int64_t k_size, bo
 }
 
 bool
-onnx_conv_direct_packed_size(int64_t M, int64_t Cg, int64_t taps, int64_t group, int64_t *n)
+onnx_conv_block_packed_size(int64_t M, int64_t Cg, int64_t taps, int64_t group, int64_t block,
+							int64_t *n)
 {
 	int64_t		Mg = group > 0 ? M / group : 0,
-				blocks = (Mg + MR - 1) / MR;
+				blocks = (Mg + block - 1) / block;
 
-	return !(onnx_mul_overflow_i64(group, blocks * MR, n) ||
+	return !(onnx_mul_overflow_i64(group, blocks * block, n) ||
 			 onnx_mul_overflow_i64(*n, Cg, n) || onnx_mul_overflow_i64(*n, taps, n));
+}
+
+void
+onnx_conv_block_pack(const float *w, int64_t M, int64_t Cg, int64_t taps, int64_t group,
+					 int64_t block, float *dst)
+{
+	int64_t		Mg = M / group,
+				blocks = (Mg + block - 1) / block;
+
+	for (int64_t gi = 0; gi < group; gi++)
+		for (int64_t mb = 0; mb < blocks; mb++)
+			for (int64_t c = 0; c < Cg; c++)
+				for (int64_t t = 0; t < taps; t++)
+					for (int64_t j = 0; j < block; j++, dst++)
+					{
+						int64_t		m = mb * block + j;
+
+						*dst = m < Mg ? w[((gi * Mg + m) * Cg + c) * taps + t] : 0.0f;
+					}
+}
+
+bool
+onnx_conv_direct_packed_size(int64_t M, int64_t Cg, int64_t taps, int64_t group, int64_t *n)
+{
+	return onnx_conv_block_packed_size(M, Cg, taps, group, MR, n);
 }
 
 void
 onnx_conv_direct_pack(const float *w, int64_t M, int64_t Cg, int64_t taps, int64_t group,
 					  float *dst)
 {
-	int64_t		Mg = M / group,
-				blocks = (Mg + MR - 1) / MR;
-
-	for (int64_t gi = 0; gi < group; gi++)
-		for (int64_t mb = 0; mb < blocks; mb++)
-			for (int64_t c = 0; c < Cg; c++)
-				for (int64_t t = 0; t < taps; t++)
-					for (int64_t j = 0; j < MR; j++, dst++)
-					{
-						int64_t		m = mb * MR + j;
-
-						*dst = m < Mg ? w[((gi * Mg + m) * Cg + c) * taps + t] : 0.0f;
-					}
+	onnx_conv_block_pack(w, M, Cg, taps, group, MR, dst);
 }
 
 /*

@@ -25,6 +25,18 @@ extern bool onnx_conv_direct_suits(int64_t Mg, int64_t Cg, int64_t group, int64_
 								   bool pointwise);
 
 /*
+ * Weights packed in blocks of `block` output channels (this kernel's and
+ * conv_bcast.c's layout): onnx_conv_block_packed_size gives the floats,
+ * into *n (false on overflow), onnx_conv_block_pack writes
+ * dst[gi][mb][c][t][j] = W[gi*Mg + mb*block + j][c][t], zero for the
+ * channels past Mg in the last block of a group.
+ */
+extern bool onnx_conv_block_packed_size(int64_t M, int64_t Cg, int64_t taps, int64_t group,
+										int64_t block, int64_t *n);
+extern void onnx_conv_block_pack(const float *w, int64_t M, int64_t Cg, int64_t taps,
+								 int64_t group, int64_t block, float *dst);
+
+/*
  * Floats of the packed weights of W (M, Cg, taps...) in `group` groups
  * (M / group output channels each), into *n; false on overflow.
  */

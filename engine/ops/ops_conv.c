@@ -17,6 +17,8 @@
 #include "fused_act.h"
 #include "gemm.h"
 #include "op_tables.h"
+#include "vecmath.h"
+#include "conv_bcast.h"
 #include "conv_depthwise.h"
 #include "conv_direct.h"
 #include "conv_narrow.h"
@@ -451,6 +453,7 @@ typedef struct ConvPrepared
 {
 	const void *w_data;			/* the weights it was made from */
 	const float *direct_w;		/* packed for onnx_conv_direct_f32 */
+	const float *bcast_w;		/* packed for onnx_conv_bcast_f32 */
 	const OnnxGemmPacked **gemm_w;	/* per group, packed for onnx_sgemm_packed */
 	int64_t		gemm_mg,
 				gemm_k;			/* their shape: M/group x C/group * taps */
@@ -866,6 +869,21 @@ conv_pack_narrow(ConvPrepared *cp, const OnnxTensor *w, int64_t group, int64_t K
 	return ONNX_OK;
 }
 
+/* Whether conv_bcast.c takes a Conv of weights w by its attributes (strides). */
+static bool
+attrs_bcast(const OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps)
+{
+	const int64_t *sv;
+	int64_t		s[ONNX_MAX_RANK];
+	int			nsp = w->rank - 2,
+				n = onnx_attr_ints(node, "strides", &sv);
+
+	for (int i = 0; i < nsp; i++)
+		s[i] = i < n ? sv[i] : 1;
+	return onnx_conv_bcast_suits(nsp, w->dims[0] / group, w->dims[1], group, taps, s,
+								 attrs_pointwise(node, w));
+}
+
 /*
  * Constant float32 weights of a Conv on the GEMM path (not depthwise, more
  * output channels than the direct kernel takes): each group's W_g (Mg, K)
@@ -915,7 +933,8 @@ conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
  * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims,
  * packed once into the model's arena for the kernel that will read them:
  * conv_narrow.c where the input's static shape gives few output
- * positions, else the direct kernel or the im2col GEMM; small weights
+ * positions, else the implicit GEMM (conv_bcast.c, AVX-512), the direct
+ * kernel or the im2col GEMM; small weights
  * whose positions are unknown until the run also get conv_narrow.c's
  * copy.  Anything else keeps node->prepared NULL.
  */
@@ -946,6 +965,22 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		w->nbytes <= CONV_NARROW_PACK_BYTES;
 	if (narrow_fixed)
 		return conv_pack_gemm(node, w, group, taps, true, false, arena, err);
+	if (onnx_vec_isa() == ONNX_VEC_AVX512 && attrs_bcast(node, w, group, taps))
+	{
+		if (!onnx_conv_block_packed_size(w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, &n))
+			return ONNX_OK;
+		if ((cp = onnx_arena_alloc(arena, sizeof(ConvPrepared))) == NULL ||
+			(packed = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing Conv weights");
+		memset(cp, 0, sizeof(ConvPrepared));
+		onnx_conv_block_pack(w->data, w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, packed);
+		cp->w_data = w->data;
+		cp->bcast_w = packed;
+		if (narrow_maybe && conv_pack_narrow(cp, w, group, w->dims[1] * taps, arena, err) != ONNX_OK)
+			return err->status;
+		node->prepared = cp;
+		return ONNX_OK;
+	}
 	if (!onnx_conv_direct_suits(Mg, w->dims[1], group, taps, attrs_pointwise(node, w)))
 		return conv_pack_gemm(node, w, group, taps, narrow_maybe, true, arena, err);
 	if (!onnx_conv_direct_packed_size(w->dims[0], w->dims[1], taps, group, &n))
@@ -963,33 +998,37 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	return ONNX_OK;
 }
 
+/* A direct kernel on weights packed in blocks of output channels. */
+typedef OnnxStatus (*ConvBlockKernel) (OnnxKernelCtx *ctx, const ConvGeom *g, const float *x,
+									   const float *wp, const float *b, const OnnxFusedAct *act,
+									   float *y, int64_t N, int64_t C, int64_t M, int64_t group,
+									   bool *handled);
+
 /*
- * Direct convolution (few output channels per group): with the weights
- * packed at load, or packed into scratch now.  *handled false: not taken.
+ * Run kernel on the weights packed at load (prepacked, when made from w),
+ * or packed into scratch now in blocks of block channels.  *handled
+ * false: not taken.
  */
 static OnnxStatus
-conv_direct(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
-			const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
-			int64_t group, bool *handled)
+conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacked,
+			   int64_t block, const ConvGeom *g, const float *x, const float *w,
+			   const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			   int64_t group, bool *handled)
 {
 	const ConvPrepared *cp = ctx->node->prepared;
 	float	   *packed = NULL;
 	int64_t		n;
 	OnnxStatus	st;
 
-	*handled = false;
-	if (!onnx_conv_direct_suits(M / group, C / group, group, g->k_size, geom_is_pointwise(g)))
-		return ONNX_OK;
-	if (cp == NULL || cp->w_data != (const void *) w || cp->direct_w == NULL)
+	if (cp == NULL || cp->w_data != (const void *) w || prepacked == NULL)
 	{
-		if (!onnx_conv_direct_packed_size(M, C / group, g->k_size, group, &n))
+		if (!onnx_conv_block_packed_size(M, C / group, g->k_size, group, block, &n))
 			return ONNX_OK;
 		if ((packed = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
 			return ctx->err->status;
-		onnx_conv_direct_pack(w, M, C / group, g->k_size, group, packed);
+		onnx_conv_block_pack(w, M, C / group, g->k_size, group, block, packed);
 	}
-	st = onnx_conv_direct_f32(ctx, g, x, packed ? packed : cp->direct_w, b, act, y, N, C, M, group,
-							  handled);
+	st = kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
 	if (packed)
 		onnx_kernel_free(ctx, packed);
 	return st;
@@ -1011,11 +1050,45 @@ conv_narrow(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *
 }
 
 /*
+ * The packed-weight kernels for a forward convolution: as an implicit
+ * GEMM (conv_bcast.c, AVX-512), else few output channels per
+ * group directly (conv_direct.c).  *handled false: neither taken.
+ */
+static OnnxStatus
+conv_blocked(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
+			 const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+			 int64_t group, bool *handled)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+	bool		pw = geom_is_pointwise(g);
+	OnnxStatus	st = ONNX_OK;
+
+	*handled = false;
+	/*
+	 * a batch of small images runs better as one GEMM over all of them
+	 * (conv_core's batched path): the padded planes of a small image waste
+	 * much of the tile
+	 */
+	if (onnx_vec_isa() == ONNX_VEC_AVX512 &&
+		onnx_conv_bcast_suits(g->nsp, M / group, C / group, group, g->k_size, g->s, pw) &&
+		!(N >= 2 && conv_batch_images(N, C / group * g->k_size, M / group, g->out_size,
+									  sizeof(float)) >= 2))
+		st = conv_block_run(ctx, onnx_conv_bcast_f32, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
+							g, x, w, b, act, y, N, C, M, group, handled);
+	if (st == ONNX_OK && !*handled &&
+		onnx_conv_direct_suits(M / group, C / group, group, g->k_size, pw))
+		st = conv_block_run(ctx, onnx_conv_direct_f32, cp ? cp->direct_w : NULL, CONV_DIRECT_MR,
+							g, x, w, b, act, y, N, C, M, group, handled);
+	return st;
+}
+
+/*
  * float32 convolution of either kind, Y written whole, then the fused
  * activation act: depthwise Conv directly (conv_depthwise.c), few output
  * positions by the turned-round GEMM (conv_narrow.c: it beats the direct
- * kernel there too, 1.4x at P = 2 and 4, Mg = 64), few output
- * channels per group directly (conv_direct.c), ConvTranspose of 1 or 2
+ * kernel there too, 1.4x at P = 2 and 4, Mg = 64), then the implicit GEMM
+ * on padded planes (conv_bcast.c, AVX-512) or few output channels per
+ * group directly (conv_direct.c), ConvTranspose of 1 or 2
  * spatial dims in conv_transpose.c, the rest through the GEMM cores.
  */
 static OnnxStatus
@@ -1033,7 +1106,7 @@ conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, c
 	if (handled || st != ONNX_OK)
 		return st;
 	if (kind == CONV_FORWARD)
-		st = conv_direct(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
+		st = conv_blocked(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
 	else
 		st = onnx_conv_transpose_f32(ctx, g, x, w, b, act, y, N, C, M, group, &handled);
 	if (handled || st != ONNX_OK)

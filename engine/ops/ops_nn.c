@@ -11,6 +11,7 @@
 
 #include "op_tables.h"
 #include "eltwise.h"
+#include "fused_act.h"
 #include "nn_rows.h"
 
 /*
@@ -185,12 +186,23 @@ run_batchnorm(OnnxKernelCtx *ctx)
 			int64_t		base = (n * C + c) * S;
 
 			if (x->dtype == ONNX_DTYPE_FLOAT)
+			{
+				/* a and b rounded once: one float multiply-add per element */
+				float		af = (float) a,
+							bf = (float) b;
+				const float *xp = (const float *) x->data + base;
+				float	   *yp = (float *) y->data + base;
+
 				for (int64_t k = 0; k < S; k++)
-					((float *) y->data)[base + k] = (float) (((const float *) x->data)[base + k] * a + b);
+					yp[k] = xp[k] * af + bf;
+				onnx_act_rows_f32(&ctx->node->fused_act, yp, 1, S, S, NULL);
+			}
 			else
 				for (int64_t k = 0; k < S; k++)
 					onnx_tensor_set_f64(y, base + k, onnx_tensor_get_f64(x, base + k) * a + b);
 		}
+	if (x->dtype != ONNX_DTYPE_FLOAT)
+		onnx_act_tensor(&ctx->node->fused_act, y);	/* what optimize.c folded in */
 	if (training)
 	{
 		OnnxTensor *rm = ctx->n_outputs > 1 ? onnx_out_like(ctx, 1, mean->dtype, mean) : NULL;

@@ -177,6 +177,15 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena, int *uses)
 		g->values[bn->outputs[0]].producer = g->values[mid].producer;
 		g->values[mid].last_use = -1;
 		bn->skip = true;
+		/*
+		 * the BN reads nothing any more: later rewrites see the counts a
+		 * fresh count_uses would give (its bias, moved to the Conv, read once)
+		 */
+		for (int k = 0; k < bn->n_inputs; k++)
+			if (bn->inputs[k] >= 0)
+				uses[bn->inputs[k]]--;
+		bn->n_inputs = 0;
+		bn->n_outputs = 0;
 next:
 		;
 	}
@@ -460,13 +469,17 @@ match_spelled_hardswish(OnnxGraph *g, const int *uses, const Users *u, int x, Ac
 	return false;
 }
 
-/* Activations a producer accepts: every kind for Conv and ConvTranspose, Relu for Gemm. */
+/*
+ * Activations a producer accepts: every kind for Conv, ConvTranspose and
+ * BatchNormalization, Relu for Gemm.
+ */
 static bool
 accepts_act(const OnnxNode *src, OnnxActKind kind)
 {
 	if (src->domain[0])
 		return false;
-	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0)
+	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0 ||
+		strcmp(src->op_type, "BatchNormalization") == 0)
 		return true;
 	return kind == ONNX_ACT_RELU && strcmp(src->op_type, "Gemm") == 0;
 }
@@ -555,6 +568,36 @@ channel_const(OnnxGraph *g, int id, int rank, int64_t M, bool *per_channel)
 }
 
 /*
+ * The Mul or Add (opset 7+) that alone reads value mid (rank dims, M
+ * channels) with a per-channel or scalar float32 constant as its other
+ * input: the node, *mul, its constant *c and whether that has M values;
+ * NULL when there is none.
+ */
+static OnnxNode *
+affine_reader(OnnxGraph *g, const int *uses, const Users *u, int mid, int rank, int64_t M,
+			  bool *mul, const float **c, bool *per_channel)
+{
+	OnnxNode   *op = sole_reader(g, uses, u, mid, false);
+
+	if (op == NULL || op->opset < 7 || op->n_inputs != 2 ||
+		!(is_op(op, "Mul") || is_op(op, "Add")) || op->inputs[0] == op->inputs[1])
+		return NULL;
+	*mul = is_op(op, "Mul");
+	*c = channel_const(g, op->inputs[op->inputs[0] == mid ? 1 : 0], rank, M, per_channel);
+	return *c ? op : NULL;
+}
+
+/* Node i (producer) now writes the output of op, which it absorbed; op is skipped. */
+static void
+absorb_reader(OnnxGraph *g, int i, OnnxNode *producer, OnnxNode *op)
+{
+	g->values[producer->outputs[0]].last_use = -1;
+	producer->outputs[0] = op->outputs[0];
+	g->values[op->outputs[0]].producer = i;
+	op->skip = true;
+}
+
+/*
  * Fold Mul and Add by per-channel (or scalar) float32 constants after a
  * Conv into its weights and bias: Mul(conv, s) gives W'[m] = W[m] * s[m],
  * B'[m] = B[m] * s[m]; Add(conv, c) gives B'[m] = B[m] + c[m].  W and B
@@ -566,9 +609,13 @@ fold_conv_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Users *u
 {
 	for (int i = 0; i < g->n_nodes; i++)
 	{
-		OnnxNode   *conv = &g->nodes[i];
+		OnnxNode   *conv = &g->nodes[i],
+				   *op;
 		OnnxTensor *w,
 				   *b = NULL;
+		const float *c;
+		bool		per_channel,
+					mul;
 		int64_t		M,
 					per;
 		int			rank;
@@ -589,21 +636,9 @@ fold_conv_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Users *u
 			continue;
 		if (b == NULL && conv->fused_bias)
 			b = (OnnxTensor *) conv->fused_bias;
-		for (;;)
+		while ((op = affine_reader(g, uses, u, conv->outputs[0], rank, M, &mul, &c,
+								   &per_channel)) != NULL)
 		{
-			int			mid = conv->outputs[0];
-			OnnxNode   *op = sole_reader(g, uses, u, mid, false);
-			const float *c = NULL;
-			bool		per_channel = false,
-						mul;
-
-			if (op == NULL || op->opset < 7 || op->n_inputs != 2 ||
-				!(is_op(op, "Mul") || is_op(op, "Add")) || op->inputs[0] == op->inputs[1])
-				break;
-			mul = is_op(op, "Mul");
-			c = channel_const(g, op->inputs[op->inputs[0] == mid ? 1 : 0], rank, M, &per_channel);
-			if (c == NULL)
-				break;
 			if (!mul && b == NULL)
 			{
 				OnnxTensor *t = onnx_arena_alloc(arena, sizeof(OnnxTensor));
@@ -633,10 +668,63 @@ fold_conv_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Users *u
 				else
 					bd[m] += v;
 			}
-			conv->outputs[0] = op->outputs[0];
-			g->values[op->outputs[0]].producer = i;
-			g->values[mid].last_use = -1;
-			op->skip = true;
+			absorb_reader(g, i, conv, op);
+		}
+	}
+}
+
+/*
+ * Fold Mul and Add by per-channel (or scalar) float32 constants after an
+ * inference BatchNormalization into its scale and bias: Mul(bn, s) gives
+ * scale'[m] = scale[m] * s[m], bias'[m] = bias[m] * s[m]; Add(bn, c) gives
+ * bias'[m] = bias[m] + c[m].  scale and bias must be float32 initializers
+ * of M values read only by the BN, whose output rank is known.  (A
+ * BatchNormalization after a Conv was folded into the Conv before.)
+ */
+static void
+fold_bn_affine(OnnxGraph *g, const int *uses, const Users *u)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *bn = &g->nodes[i],
+				   *op;
+		OnnxTensor *scale,
+				   *bias;
+		const float *c;
+		bool		per_channel,
+					mul;
+		int64_t		M;
+		int			rank;
+
+		if (bn->skip || bn->domain[0] || strcmp(bn->op_type, "BatchNormalization") != 0 ||
+			bn->n_inputs != 5 || bn->n_outputs != 1 || bn->outputs[0] < 0 ||
+			bn->fused_act.kind != ONNX_ACT_NONE || onnx_attr_int(bn, "training_mode", 0) != 0 ||
+			bn->inputs[1] < 0 || bn->inputs[2] < 0 || bn->inputs[1] == bn->inputs[2] ||
+			consumers(uses, bn->inputs[1]) != 1 || consumers(uses, bn->inputs[2]) != 1 ||
+			g->values[bn->inputs[1]].init == NULL ||
+			g->values[bn->inputs[1]].init->kind != ONNX_VALUE_TENSOR)
+			continue;
+		M = g->values[bn->inputs[1]].init->tensor.count;
+		rank = g->values[bn->outputs[0]].info.rank;
+		if (M < 1 || rank < 2 || (scale = const_f32(g, bn->inputs[1], M)) == NULL ||
+			(bias = const_f32(g, bn->inputs[2], M)) == NULL)
+			continue;
+		while ((op = affine_reader(g, uses, u, bn->outputs[0], rank, M, &mul, &c,
+								   &per_channel)) != NULL)
+		{
+			for (int64_t m = 0; m < M; m++)
+			{
+				float		v = c[per_channel ? m : 0];
+
+				if (mul)
+				{
+					((float *) scale->data)[m] *= v;
+					((float *) bias->data)[m] *= v;
+				}
+				else
+					((float *) bias->data)[m] += v;
+			}
+			absorb_reader(g, i, bn, op);
 		}
 	}
 }
@@ -840,6 +928,7 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 	if (users_build(g, arena, uses, &u))
 	{
 		fold_conv_affine(g, arena, uses, &u);
+		fold_bn_affine(g, uses, &u);
 		fuse_activations(g, uses, &u);
 	}
 	fuse_matmul_bias(g, uses);

@@ -130,6 +130,50 @@ def affine(scale_shape, shift_shape, then=None):
     return post
 
 
+def bn_then(m, then=None, scale_shape=None, extra_bn_reader=False, unsqueeze=True):
+    """BatchNormalization with constant parameters (folded into the Conv),
+    then Mul and Add by per-channel constants, as the light model-zoo models
+    spell a BatchNormalization (Unsqueeze of (M) vectors: constants after
+    folding), then maybe an activation.  scale_shape: the Mul's constant
+    shape instead (not per channel: must not fold); extra_bn_reader: the BN's
+    bias also read by another node (the Conv must not take it over)."""
+    def post(y):
+        sc, bi, mu = (rng.random(m) + 0.5).astype(np.float32), randn(m), randn(m)
+        var = (rng.random(m) + 0.5).astype(np.float32)
+        inits = [("bn_s", sc), ("bn_b", bi), ("bn_m", mu), ("bn_v", var),
+                 ("ax", np.array([1, 2], np.int64))]
+        nodes = [helper.make_node("BatchNormalization", [y, "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"])]
+        if scale_shape is not None:
+            inits.append(("mul_c", (rng.random(scale_shape) + 0.5).astype(np.float32)))
+            mul_c = "mul_c"
+        elif unsqueeze:
+            inits.append(("mul_v", (rng.random(m) + 0.5).astype(np.float32)))
+            nodes.append(helper.make_node("Unsqueeze", ["mul_v", "ax"], ["mul_c"]))
+            mul_c = "mul_c"
+        else:
+            inits.append(("mul_c", (rng.random((m, 1, 1)) + 0.5).astype(np.float32)))
+            mul_c = "mul_c"
+        inits.append(("add_v", randn(m)))
+        nodes += [helper.make_node("Unsqueeze", ["add_v", "ax"], ["add_c"]),
+                  helper.make_node("Mul", ["bn", mul_c], ["bm"]),
+                  helper.make_node("Add", ["bm", "add_c"], ["z0"])]
+        final = "z0"
+        if extra_bn_reader:
+            # a reader at run time (a constant Mul would be folded away)
+            inits.append(("rm_axes", np.array([0, 2, 3], np.int64)))
+            nodes.append(helper.make_node("ReduceMean", [final, "rm_axes"], ["rm"], keepdims=0))
+            nodes.append(helper.make_node("Mul", ["rm", "bn_b"], ["bb2"]))
+            nodes.append(helper.make_node("Unsqueeze", ["bb2", "ax"], ["bb3"]))
+            nodes.append(helper.make_node("Add", [final, "bb3"], ["z1"]))
+            final = "z1"
+        if then:
+            more, final, more_inits = then(final)
+            nodes += more
+            inits += more_inits
+        return nodes, final, inits
+    return post
+
+
 def main(out):
     # ---- depthwise: group == C_in == C_out ----
     for k in (3, 5, 7):
@@ -307,6 +351,130 @@ def main(out):
               post=spelled_hardswish(), extra_outputs=("c",))
     conv_case(out, "act_nofuse_affine_output", (1, 4, 6, 7), (4, 4, 1, 1), post=affine([1], [1]),
               extra_outputs=("ms",))
+
+    # stride-1 implicit GEMM on padded planes (conv_bcast.c, AVX-512; the
+    # other levels take the direct and GEMM paths): output channels not a
+    # multiple of the 32-channel block (8 is the least it takes), depth Cg*taps
+    # at its threshold of 32 and just below, virtual positions not a multiple of
+    # the 14-position tile, dilations, asymmetric and wide pads, no pads, 1-D,
+    # groups, batches, width 1, SAME padding, weights given at run time
+    for name, xs, ws, at in (
+            ("m20", (1, 8, 9, 11), (20, 8, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("m8_k32", (1, 4, 6, 5), (8, 4, 2, 4), dict(pads=[0, 1, 1, 2])),
+            ("m7_below", (1, 8, 6, 7), (7, 8, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("k31_below", (1, 31, 6, 7), (16, 31, 1, 1), dict(pads=[1, 0, 0, 1])),
+            ("m70_c40", (2, 40, 7, 7), (70, 40, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("m33_dil2", (1, 6, 13, 17), (33, 6, 3, 3), dict(pads=[2, 2, 2, 2], dilations=[2, 2])),
+            ("dil_asym", (1, 5, 12, 19), (40, 5, 3, 5), dict(pads=[0, 3, 2, 1], dilations=[3, 1])),
+            ("wide_pads", (1, 4, 5, 6), (24, 4, 3, 3), dict(pads=[3, 4, 2, 5])),
+            ("nopad", (1, 9, 10, 30), (32, 9, 3, 3), {}),
+            ("k5", (1, 16, 15, 15), (48, 16, 5, 5), dict(pads=[2, 2, 2, 2])),
+            ("k7_w1", (1, 8, 20, 1), (16, 8, 7, 1), dict(pads=[3, 0, 3, 0])),
+            ("h1", (1, 12, 1, 37), (40, 12, 1, 3), dict(pads=[0, 1, 0, 1])),
+            ("conv1d", (2, 16, 45), (36, 16, 3), dict(pads=[1, 1])),
+            ("conv1d_dil", (1, 11, 50), (64, 11, 5), dict(pads=[4, 0], dilations=[2])),
+            ("group2", (1, 32, 9, 10), (48, 16, 3, 3), dict(group=2, pads=[1, 1, 1, 1])),
+            ("group4_m40", (2, 32, 8, 8), (160, 8, 3, 3), dict(group=4, pads=[1, 1, 1, 1])),
+            ("batch3_28", (3, 10, 28, 28), (64, 10, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # a batch of images too large for the batched GEMM: one by one here
+            ("batch2_64", (2, 16, 64, 64), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # a batch of small images: the batched GEMM instead
+            ("batch3_small", (3, 16, 8, 8), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("same_upper", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_UPPER")),
+            ("same_lower", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_LOWER")),
+            ("big_c", (1, 300, 7, 7), (96, 300, 3, 3), dict(pads=[1, 1, 1, 1])),
+            # strides: phase planes (only the phases some tap reads are filled)
+            ("s2", (1, 8, 13, 17), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_even", (2, 16, 14, 14), (32, 16, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_pw", (1, 40, 11, 9), (24, 40, 1, 1), dict(strides=[2, 2])),
+            ("s2_dil2", (1, 8, 15, 16), (36, 8, 3, 3), dict(pads=[2, 2, 2, 2], strides=[2, 2], dilations=[2, 2])),
+            ("s3", (1, 8, 19, 20), (20, 8, 3, 3), dict(pads=[1, 2, 0, 1], strides=[3, 3])),
+            ("s21", (1, 8, 12, 13), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 1])),
+            ("s12_k5", (1, 6, 11, 23), (33, 6, 5, 5), dict(pads=[2, 2, 2, 2], strides=[1, 2])),
+            ("s4", (1, 8, 17, 18), (16, 8, 4, 4), dict(strides=[4, 4])),
+            ("s5_above", (1, 8, 17, 18), (16, 8, 5, 5), dict(strides=[5, 5])),
+            ("s2_c3_below", (1, 3, 24, 25), (32, 3, 7, 7), dict(pads=[3, 3, 3, 3], strides=[2, 2])),
+            ("s2_c3_m96", (1, 3, 25, 24), (96, 3, 7, 7), dict(strides=[2, 2])),
+            ("s2_c4", (1, 4, 24, 25), (32, 4, 7, 7), dict(pads=[3, 3, 3, 3], strides=[2, 2])),
+            ("conv1d_s2", (2, 16, 45), (36, 16, 3), dict(pads=[1, 1], strides=[2])),
+            ("s2_group2", (1, 16, 10, 11), (48, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("s2_same_upper", (1, 8, 11, 13), (24, 8, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2]))):
+        conv_case(out, "bcast_%s" % name, xs, ws, at)
+    conv_case(out, "bcast_nobias_relu", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), bias=False,
+              post=act("Relu"))
+    conv_case(out, "bcast_sigmoid", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), post=act("Sigmoid"))
+    conv_case(out, "bcast_runtime_weights", (2, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]),
+              const_w=False)
+    conv_case(out, "bcast_runtime_weights_group2", (1, 16, 6, 9), (40, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1]),
+              const_w=False, post=act("Relu"))
+
+    # Conv -> BatchNormalization -> Mul -> Add -> Relu (the BN folds into W
+    # and B, then the Mul and Add, then the Relu fuses): GEMM, direct,
+    # pointwise and depthwise convolutions, with and without B
+    for sname, xs, ws, at in (("k3", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1])),
+                              ("k3_direct", (2, 3, 8, 19), (6, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+                              ("pw", (1, 8, 5, 7), (70, 8, 1, 1), {}),
+                              ("dw", (1, 6, 7, 9), (6, 1, 3, 3), dict(group=6, pads=[1, 1, 1, 1]))):
+        for bias in (True, False):
+            conv_case(out, "bn_affine_relu_%s%s" % (sname, "" if bias else "_nobias"), xs, ws, at,
+                      bias=bias, post=bn_then(ws[0], act("Relu")))
+    conv_case(out, "bn_affine_nounsqueeze", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, unsqueeze=False))
+    # must not fold: a Mul constant that is not per channel (per position),
+    # the BN's bias read by another node, the BN output also a graph output
+    conv_case(out, "bn_nofold_mul_per_position", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu"), scale_shape=(1, 1, 9, 11)))
+    conv_case(out, "bn_nofold_bias_second_reader", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu"), extra_bn_reader=True))
+    conv_case(out, "bn_nofold_bn_output", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu")), extra_outputs=("bn",))
+    conv_case(out, "bn_nofold_mul_output", (1, 5, 9, 11), (20, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+              bias=False, post=bn_then(20, act("Relu")), extra_outputs=("bm",))
+
+    # a BatchNormalization without a Conv before it (pre-activation blocks):
+    # the Mul and Add by per-channel constants fold into its scale and bias,
+    # the Relu fuses into it; must not fold: a per-position Mul, its scale also
+    # read by another node, its output or the Mul's also a graph output; a
+    # float64 BN keeps its fused Relu (the non-float32 path)
+    def bn_alone(m, post, x_shape, dtype=np.float32, extra=()):
+        x = randn(*x_shape).astype(dtype)
+        more, final, inits = post("x")
+        inits = [(n, np.asarray(a).astype(dtype) if np.asarray(a).dtype == np.float32 else a)
+                 for n, a in inits]
+        model = make_model(more, {"x": (dtype, list(x_shape))},
+                           dict([(final, (dtype, None))] + [(e, (dtype, None)) for e in extra]),
+                           initializers=inits)
+        return model, {"x": x}
+    for name, post, extra, dtype in (
+            ("bn_alone_affine_relu", bn_then(12, act("Relu")), (), np.float32),
+            ("bn_alone_affine", bn_then(12), (), np.float32),
+            ("bn_alone_affine_sigmoid", bn_then(12, act("Sigmoid")), (), np.float32),
+            ("bn_alone_nofold_mul_per_position", bn_then(12, act("Relu"), scale_shape=(1, 1, 5, 9)), (), np.float32),
+            ("bn_alone_nofold_bn_output", bn_then(12, act("Relu")), ("bn",), np.float32),
+            ("bn_alone_nofold_mul_output", bn_then(12, act("Relu")), ("bm",), np.float32),
+            ("bn_alone_f64_relu", bn_then(12, act("Relu")), (), np.float64)):
+        model, feed = bn_alone(12, post, (2, 12, 5, 9), dtype, extra)
+        write_case(out, name, model, feed, isa=ALL_ISA)
+
+    def bn_scale_shared(y):
+        nodes, final, inits = bn_then(12, act("Relu"))(y)
+        inits.append(("rm_axes", np.array([0, 2, 3], np.int64)))
+        nodes += [helper.make_node("ReduceMean", [final, "rm_axes"], ["rm"], keepdims=0),
+                  helper.make_node("Mul", ["rm", "bn_s"], ["sm"]),
+                  helper.make_node("Unsqueeze", ["sm", "ax"], ["smu"]),
+                  helper.make_node("Add", [final, "smu"], ["z9"])]
+        return nodes, "z9", inits
+    def bn_relu(y):
+        inits = [("bn_s", (rng.random(12) + 0.5).astype(np.float32)), ("bn_b", randn(12)),
+                 ("bn_m", randn(12)), ("bn_v", (rng.random(12) + 0.5).astype(np.float32))]
+        return [helper.make_node("BatchNormalization", [y, "bn_s", "bn_b", "bn_m", "bn_v"], ["bn"]),
+                helper.make_node("Relu", ["bn"], ["z"])], "z", inits
+    for dtype, dname in ((np.float32, "f32"), (np.float64, "f64"), (np.float16, "f16")):
+        model, feed = bn_alone(12, bn_relu, (2, 12, 5, 9), dtype)
+        write_case(out, "bn_alone_relu_%s" % dname, model, feed, isa=ALL_ISA,
+                   rtol=1e-2 if dtype == np.float16 else 1e-4, atol=1e-2 if dtype == np.float16 else 1e-5)
+    model, feed = bn_alone(12, bn_scale_shared, (1, 12, 5, 9))
+    write_case(out, "bn_alone_nofold_scale_second_reader", model, feed, isa=ALL_ISA)
 
     # a conv output read by two activations: neither fuses
     def two_readers(y):

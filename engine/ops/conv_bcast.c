@@ -1,0 +1,283 @@
+/*-------------------------------------------------------------------------
+ *
+ * conv_bcast.c
+ *	  Float32 convolution as an implicit GEMM on zero-padded phase planes
+ *	  (see conv_bcast.h).
+ *
+ *	  The input of a group is copied once into zero-padded planes: the
+ *	  image with its pads (zeros) split into sh*sw phase planes of Hph rows
+ *	  of Wph floats, phase (a, b) holding the padded rows a, a+sh, ... and
+ *	  columns b, b+sw, ... (one phase, the padded image, at stride 1).  An
+ *	  output position (oh, ow) is then "virtual position" p = oh * Wph + ow,
+ *	  whose window tap (kh, kw) of channel c reads
+ *
+ *		plane[c][phase(kh*dh % sh, kw*dw % sw)][p + (kh*dh/sh)*Wph + kw*dw/sw]
+ *
+ *	  (koff[c*taps + tap] below; phases no tap reads are left zero, e.g. all but
+ *	  one of a 1x1 window at stride 2), so BC_T consecutive virtual positions read BC_T
+ *	  consecutive floats for every tap, across row ends too (the positions
+ *	  with ow >= OW are computed from whatever lies there and dropped).
+ *	  With the weights packed as Wt (K = Cg*taps, 32 output channels), per
+ *	  tile
+ *
+ *		acc (BC_T positions, 32 channels) = bias
+ *		for k = (c, tap):  acc[i][:] += planes[p0 + i + koff[k]] * Wt[k][:]
+ *
+ *	  is the register tile of a GEMM whose A operand (positions x K) is
+ *	  read straight from the planes by broadcasts and whose B operand is
+ *	  the packed weights: no im2col buffer is written or read.  The tile
+ *	  (14 positions x 2 vectors of 16 channels, 28 accumulators) is stored
+ *	  transposed into Y (N, M, OH*OW) and the fused activation runs over
+ *	  each finished group.  The dropped columns cost (Wph - OW) / Wph of
+ *	  the work (2/9 of a 7x7 map with a 3x3 window, 2/58 of a 56x56 one).
+ *
+ *	  AVX-512 only: at lower instruction-set levels the caller's other
+ *	  paths (conv_direct.c, im2col + GEMM) run.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "conv_bcast.h"
+#include "conv_direct.h"
+#include "conv_simd.h"
+#include "fused_act.h"
+
+#define NB CONV_BCAST_NB
+#define BC_T 14					/* virtual positions per tile */
+#define BC_MIN_K 32				/* shallower windows: other paths */
+#define BC_MIN_M 8				/* fewer output channels: other paths */
+#define BC_MIN_C 4				/* fewer input channels (RGB images) and few
+								 * output channels: conv_direct.c */
+#define BC_PAD_MAX ((int64_t) 64 << 20)	/* bytes of padded planes at most */
+#define BC_MAX_STRIDE 4			/* wider strides: other paths */
+
+bool
+onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_size,
+					  const int64_t *s, bool pointwise)
+{
+	if (nsp < 1 || nsp > 2 || pointwise || (Cg == 1 && group > 1) || Mg < BC_MIN_M ||
+		(Cg < BC_MIN_C && Mg <= CONV_DIRECT_MAX_M) ||
+		Cg > ((int64_t) 1 << 30) || k_size > ((int64_t) 1 << 20) || Cg * k_size < BC_MIN_K)
+		return false;
+	for (int i = 0; i < nsp; i++)
+		if (s[i] < 1 || s[i] > BC_MAX_STRIDE)
+			return false;
+	return true;
+}
+
+#ifdef CONV_X86
+
+/*
+ * One tile: tmp (BC_T, 32) = bias + sum over k < K of
+ *	 xb[koff[k] + i] * w[k*32 + j]
+ * (i < BC_T, j < 32); xb is the tile's first virtual position in plane 0,
+ * koff[c*taps + t] = c*PL + toff[t].
+ */
+CONV_AVX512 static void
+bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
+			   const float *bias, float *tmp)
+{
+	__m512		acc[BC_T][2];
+	__m512		b0 = _mm512_loadu_ps(bias),
+				b1 = _mm512_loadu_ps(bias + 16);
+
+#pragma GCC unroll 14
+	for (int i = 0; i < BC_T; i++)
+	{
+		acc[i][0] = b0;
+		acc[i][1] = b1;
+	}
+#pragma GCC unroll 2
+	for (int64_t k = 0; k < K; k++, w += NB)
+	{
+		const float *xp = xb + koff[k];
+		__m512		w0 = _mm512_loadu_ps(w),
+					w1 = _mm512_loadu_ps(w + 16);
+
+#pragma GCC unroll 14
+		for (int i = 0; i < BC_T; i++)
+		{
+			__m512		a = _mm512_set1_ps(xp[i]);
+
+			acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
+			acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
+		}
+	}
+#pragma GCC unroll 14
+	for (int i = 0; i < BC_T; i++)
+	{
+		_mm512_storeu_ps(tmp + i * NB, acc[i][0]);
+		_mm512_storeu_ps(tmp + i * NB + 16, acc[i][1]);
+	}
+}
+
+/*
+ * The tile's valid rows valid[0..cnt) of tmp (BC_T, 32), transposed:
+ * y[j*P + k] = tmp[valid[k]*32 + j] for j < mcount, k < cnt (cnt <= 16).
+ */
+CONV_AVX512 static void
+bc_store_avx512(const float *tmp, const int32_t *valid, int cnt, float *y, int64_t P, int mcount)
+{
+	__mmask16	mk = (__mmask16) ((1u << cnt) - 1);
+	__m512i		idx = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mk, valid),
+										 _mm512_set1_epi32(NB));
+
+	for (int j = 0; j < mcount; j++)
+		_mm512_mask_storeu_ps(y + j * P, mk,
+							  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+}
+
+#endif							/* CONV_X86 */
+
+OnnxStatus
+onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *wp,
+					const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
+					int64_t M, int64_t group, bool *handled)
+{
+#ifdef CONV_X86
+	int64_t		Cg = C / group,
+				Mg = M / group,
+				blocks = (Mg + NB - 1) / NB,
+				taps = g->k_size,
+				K = Cg * taps,
+				P = g->out_size,
+				sh,
+				sw,
+				Wph,
+				Hph,
+				Pv,
+				Pt,
+				PH,
+				PL,
+				last,
+				bytes;
+	ConvGeom2D	v;
+	float	   *pad,
+				tmp[BC_T * NB] __attribute__((aligned(64))),
+				bias[NB] __attribute__((aligned(64)));
+	int32_t    *koff;
+	bool		need[BC_MAX_STRIDE * BC_MAX_STRIDE];	/* phases some tap reads */
+
+	*handled = false;
+	if (onnx_vec_isa() != ONNX_VEC_AVX512 ||
+		!onnx_conv_bcast_suits(g->nsp, Mg, Cg, group, taps, g->s, false))
+		return ONNX_OK;
+	cpq_geom_2d(g, &v);
+	if (v.in_w > ((int64_t) 1 << 30) || v.in_h > ((int64_t) 1 << 30) ||
+		v.k_w * v.d_w > ((int64_t) 1 << 30) || v.k_h * v.d_h > ((int64_t) 1 << 30) ||
+		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30))
+		return ONNX_OK;
+	sh = v.s_h;
+	sw = v.s_w;
+	/* phase planes: every window of a valid output inside its row and plane */
+	Wph = (v.in_w + v.p_w + sw - 1) / sw;
+	if (Wph < v.out_w + (v.k_w - 1) * v.d_w / sw)
+		Wph = v.out_w + (v.k_w - 1) * v.d_w / sw;
+	Hph = (v.in_h + v.p_h + sh - 1) / sh;
+	if (Hph < v.out_h + (v.k_h - 1) * v.d_h / sh)
+		Hph = v.out_h + (v.k_h - 1) * v.d_h / sh;
+	if (onnx_mul_overflow_i64(v.out_h, Wph, &Pv) || onnx_mul_overflow_i64(Hph, Wph, &PH))
+		return ONNX_OK;
+	Pt = (Pv + BC_T - 1) / BC_T * BC_T;
+	/* the last read of a phase plane: the last tile's last position, last tap */
+	last = Pt - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
+	if (PH < last + 1)
+		PH = last + 1;
+	PH = (PH + 15) / 16 * 16;
+	if (onnx_mul_overflow_i64(PH, sh * sw, &PL) ||
+		onnx_mul_overflow_i64(PL, Cg, &bytes) || bytes > BC_PAD_MAX / (int64_t) sizeof(float))
+		return ONNX_OK;
+	/* (PL * Cg < 2^31: koff fits int32) */
+	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
+	*handled = true;
+	if ((pad = onnx_kernel_alloc(ctx, (size_t) bytes)) == NULL)
+		return ctx->err->status;
+	koff = (int32_t *) (pad + PL * Cg);
+	memset(need, 0, sizeof(need));
+	for (int64_t kh = 0; kh < v.k_h; kh++)
+		for (int64_t kw = 0; kw < v.k_w; kw++)
+		{
+			int64_t		phase = kh * v.d_h % sh * sw + kw * v.d_w % sw;
+
+			need[phase] = true;
+			koff[kh * v.k_w + kw] = (int32_t) (phase * PH + kh * v.d_h / sh * Wph + kw * v.d_w / sw);
+		}
+	for (int64_t k = taps; k < K; k++)
+		koff[k] = (int32_t) (koff[k - taps] + PL);
+	/* the pads stay zero: every image writes the same interior */
+	memset(pad, 0, sizeof(float) * (size_t) (PL * Cg));
+
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t gi = 0; gi < group; gi++)
+		{
+			const float *xg = x + (n * C + gi * Cg) * g->in_size;
+			float	   *yg = y + (n * M + gi * Mg) * P;
+
+			for (int64_t c = 0; c < Cg; c++)
+				for (int64_t ih = 0; ih < v.in_h; ih++)
+				{
+					int64_t		r = ih + v.p_h;
+					const float *src = xg + (c * v.in_h + ih) * v.in_w;
+					float	   *dst = pad + c * PL + (r % sh * sw) * PH + r / sh * Wph;
+
+					if (sw == 1)
+					{
+						if (need[r % sh])
+							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
+					}
+					else
+						for (int64_t b = 0; b < sw; b++)
+						{
+							if (!need[r % sh * sw + b])
+								continue;	/* no tap reads this phase */
+							/* phase b: padded columns j*sw + b, input column j*sw + b - p_w */
+							int64_t		j0 = v.p_w > b ? (v.p_w - b + sw - 1) / sw : 0,
+										j1 = (v.in_w + v.p_w - b + sw - 1) / sw;
+							float	   *db = dst + b * PH;
+
+							for (int64_t j = j0; j < j1; j++)
+								db[j] = src[j * sw + b - v.p_w];
+						}
+				}
+			for (int64_t mb = 0; mb < blocks; mb++)
+			{
+				const float *wb = wp + (gi * blocks + mb) * K * NB;
+				int			mcount = (int) (Mg - mb * NB < NB ? Mg - mb * NB : NB);
+
+				if (onnx_kernel_should_abort(ctx))
+				{
+					onnx_kernel_free(ctx, pad);
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				}
+				for (int j = 0; j < NB; j++)
+					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
+				for (int64_t p0 = 0; p0 < Pv; p0 += BC_T)
+				{
+					int32_t		valid[16];
+					int64_t		yo0 = -1;
+					int			cnt = 0;
+
+					bc_tile_avx512(pad + p0, koff, K, wb, bias, tmp);
+					/*
+					 * the tile's valid positions: consecutive in Y (the
+					 * dropped ones are exactly the gaps between its rows)
+					 */
+					for (int i = 0; i < BC_T && p0 + i < Pv; i++)
+						if ((p0 + i) % Wph < v.out_w)
+						{
+							if (yo0 < 0)
+								yo0 = (p0 + i) / Wph * v.out_w + (p0 + i) % Wph;
+							valid[cnt++] = i;
+						}
+					if (cnt > 0)
+						bc_store_avx512(tmp, valid, cnt, yg + mb * NB * P + yo0, P, mcount);
+				}
+			}
+			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);
+		}
+	onnx_kernel_free(ctx, pad);
+	return ONNX_OK;
+#else
+	*handled = false;
+	return ONNX_OK;
+#endif
+}

@@ -40,5 +40,8 @@ extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, Str
 extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
 extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */
 extern const OnnxOpDef onnx_ops_random[];	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
+extern const OnnxOpDef onnx_ops_ms_quant[];	/* ms_quant.c: com.microsoft quantized matmuls, MatMulNBits, Q/DQ */
+extern const OnnxOpDef onnx_ops_ms_qlinear[];	/* ms_qlinear.c: com.microsoft QLinear* elementwise, pooling, concat */
+extern const OnnxOpDef onnx_ops_ms_qlstm[];	/* ms_qlstm.c: com.microsoft DynamicQuantizeLSTM */
 
 #endif

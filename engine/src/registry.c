@@ -43,6 +43,9 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_ml_svm,
 	onnx_ops_ml_encode,
 	onnx_ops_random,
+	onnx_ops_ms_quant,
+	onnx_ops_ms_qlinear,
+	onnx_ops_ms_qlstm,
 	NULL
 };
 

@@ -42,6 +42,7 @@ extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml enco
 extern const OnnxOpDef onnx_ops_random[];	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
 extern const OnnxOpDef onnx_ops_ms_quant[];	/* ms_quant.c: com.microsoft quantized matmuls, MatMulNBits, Q/DQ */
 extern const OnnxOpDef onnx_ops_ms_qlinear[];	/* ms_qlinear.c: com.microsoft QLinear* elementwise, pooling, concat */
+extern const OnnxOpDef onnx_ops_qconv[];	/* qconv.c: ConvInteger, QLinearConv (int8 GEMM) */
 extern const OnnxOpDef onnx_ops_ms_qlstm[];	/* ms_qlstm.c: com.microsoft DynamicQuantizeLSTM */
 
 #endif

@@ -46,6 +46,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_ms_quant,
 	onnx_ops_ms_qlinear,
 	onnx_ops_ms_qlstm,
+	onnx_ops_qconv,
 	NULL
 };
 

@@ -105,6 +105,50 @@ def gemm_cases(out):
              {"A": (at, [M, K])}, {"A": A}, {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
 
 
+def conv_cases(out):
+    """ConvInteger and QLinearConv (engine/ops/qconv.c): groups, depthwise,
+    strides, pads, dilations, 1-D to 3-D, u8/s8, per-channel w, W packed at
+    load (initializer) or per run (input)."""
+    specs = [  # x shape, w shape, attrs
+        ((1, 3, 9, 11), (8, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+        ((2, 4, 8, 7), (6, 2, 3, 2), dict(group=2, strides=[2, 1], pads=[1, 0, 0, 1])),
+        ((1, 5, 10, 10), (5, 1, 3, 3), dict(group=5, pads=[1, 1, 1, 1], strides=[2, 2])),
+        ((1, 16, 6, 6), (33, 16, 1, 1), {}),
+        ((1, 3, 12, 12), (4, 3, 3, 3), dict(dilations=[2, 2], pads=[2, 1, 1, 2])),
+        ((1, 3, 12, 12), (4, 3, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
+        ((2, 2, 17), (5, 2, 4), dict(pads=[2, 1], strides=[3])),
+        ((1, 2, 4, 5, 6), (3, 2, 2, 3, 2), dict(pads=[1, 0, 1, 0, 1, 1])),
+    ]
+    for i, (xs, ws_, attrs) in enumerate(specs):
+        for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
+            nm = "%d_%s%s" % (i, np.dtype(xt).name, np.dtype(wt).name)
+            X, W = q(xt, xs), q(wt, ws_)
+            M = ws_[0]
+            wz = np.zeros(M, wt) if wt == np.int8 else q(wt, (M,))
+            const_w = i % 2 == 0 or xt == np.int8
+            inputs, feed = {"X": (xt, list(xs))}, {"X": X}
+            inits = [("xz", zp_of(xt)), ("wz", wz if i % 3 else wz[:1].reshape(()))]
+            if const_w:
+                inits.append(("W", W))
+            else:
+                inputs["W"] = (wt, list(ws_))
+                feed["W"] = W
+            if (xt, wt) != (np.int8, np.int8):  # onnxruntime's ConvInteger lacks s8 x s8
+                # onnxruntime's ConvInteger takes a scalar w zero point only
+                cinits = [(n, v if n != "wz" else wz[:1].reshape(())) for n, v in inits]
+                case(out, "convint_" + nm, [mk("ConvInteger", ["X", "W", "xz", "wz"], ["Y"], **attrs)], inputs, feed,
+                     {"Y": (np.int32, None)}, cinits, isa=ALL_ISA, ms=False)
+            yt = xt
+            qinits = inits + [("xs", np.float32(0.05)), ("ws", (rng.random(M) * 0.01 + 0.001).astype(np.float32)),
+                              ("ys", np.float32(0.2)), ("yz", zp_of(yt)),
+                              ("B", rng.integers(-500, 500, M).astype(np.int32))]
+            if wt == np.uint8:
+                continue  # onnxruntime's QLinearConv takes int8 weights only with u8/s8 x
+            case(out, "qlconv_" + nm, [mk("QLinearConv", ["X", "xs", "xz", "W", "ws", "wz", "ys", "yz", "B"], ["Y"],
+                                          **attrs)], inputs, feed, {"Y": (yt, None)}, qinits, atol=1,
+                 isa=ALL_ISA, ms=False)
+
+
 def ms_matmul_cases(out):
     for bt in (np.int8, np.uint8):
         for M, K, N, per_col, bias in [(1, 16, 8, False, False), (7, 33, 45, True, True), (3, 130, 17, True, False)]:
@@ -272,6 +316,7 @@ def lstm_cases(out):
 def main():
     out = sys.argv[1]
     gemm_cases(out)
+    conv_cases(out)
     ms_matmul_cases(out)
     qlinear_cases(out)
     lstm_cases(out)

@@ -675,8 +675,8 @@ infer_dynamic_quantize(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-infer_int32(OnnxInferCtx *ctx)
+OnnxStatus
+onnx_infer_int32_out(OnnxInferCtx *ctx)
 {
 	if (ctx->outputs[0])
 	{
@@ -686,9 +686,9 @@ infer_int32(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-/* y's type is y_zero_point's (the last input). */
-static OnnxStatus
-infer_qlinear(OnnxInferCtx *ctx)
+/* y's type is y_zero_point's (input 7). */
+OnnxStatus
+onnx_infer_qlinear_out(OnnxInferCtx *ctx)
 {
 	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
 		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
@@ -717,11 +717,11 @@ const OnnxOpDef onnx_ops_quant[] = {
 	DQL(10), DQL(13), DQL(19), DQL(21), DQL(23), DQL(24), DQL(25),
 	{"", "DynamicQuantizeLinear", 11, 1, 1, 3, 3, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_CUSTOM, NULL,
 	infer_dynamic_quantize, run_dynamic_quantize_linear},
-	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_int32, run_matmul_integer,
+	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_matmul_integer,
 	NULL, NULL, pack_matmul_integer},
-	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul,
+	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
 	NULL, NULL, pack_qlinear_matmul},
-	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul,
+	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
 	NULL, NULL, pack_qlinear_matmul},
 	{0}
 };

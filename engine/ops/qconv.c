@@ -442,35 +442,10 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 	return st;
 }
 
-/* ConvInteger's Y is int32. */
-static OnnxStatus
-infer_int32(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0])
-	{
-		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
-/* QLinearConv's y has y_zero_point's type. */
-static OnnxStatus
-infer_qlinear_conv(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
-		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
-	{
-		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
 const OnnxOpDef onnx_ops_qconv[] = {
-	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_int32, run_conv_integer,
+	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_conv_integer,
 	NULL, NULL, qconv_pack},
-	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_qlinear_conv, run_qlinear_conv,
+	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_conv,
 	NULL, NULL, qconv_pack},
 	{0}
 };

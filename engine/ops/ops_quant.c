@@ -511,14 +511,7 @@ run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	*(float *) ys->data = scale;
 	*(uint8_t *) yz->data = (uint8_t) zp;
-	for (int64_t i = 0; i < x->count; i++)
-	{
-		float		q = (float) cpq_round_even(((const float *) x->data)[i] / scale) + zp;
-
-		if (isnan(q))
-			q = 0;
-		((uint8_t *) y->data)[i] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
-	}
+	onnx_qmm_quantize_u8(x->data, x->count, scale, zp, y->data);
 	return ONNX_OK;
 }
 

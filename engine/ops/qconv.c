@@ -5,18 +5,20 @@
  *	  GEMM of qgemm.h.  Per image and group, the output positions are the
  *	  rows of the product:
  *
- *		Y^T (P, Mg) = patches (P, Cg*KK) @ W_g^T (Cg*KK, Mg)
+ *		Y^T (P, Mg) = patches (P, KK*Cg) @ W_g^T (KK*Cg, Mg)
  *
- *	  patches row p = the input window of output position p (channel-major,
- *	  then kernel taps), the padding filled with x's zero point so it adds
- *	  nothing; W_g^T is packed once at load when W and its zero point are
- *	  constant.  The int32 result is written transposed into Y (N, M, P),
+ *	  patches row p = the input window of output position p (kernel taps,
+ *	  then channels: with the image transposed once to (H*W, Cg), a tap is
+ *	  one copy of Cg bytes), the padding filled with x's zero point so it
+ *	  adds nothing; W_g^T is reordered alike and packed once at load when
+ *	  W and its zero point are constant.  The int32 result is written transposed into Y (N, M, P),
  *	  as int32 (ConvInteger) or requantized as onnxruntime does
  *	  (QLinearConv): y = saturate(round(float(acc + B[m]) * (x_scale *
  *	  w_scale[m] / y_scale)) + y_zp), the multiplier in float32.
  *
  *	  Depthwise convolutions (one input and one output channel per group)
- *	  skip the GEMM: a direct int32 loop per channel.
+ *	  skip the GEMM: a direct int32 loop per channel, tap by tap over whole
+ *	  output rows.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +48,19 @@ conv_inputs(const OnnxNode *node, int *w_in, int *wzp_in)
 	*wzp_in = ql ? 5 : 3;
 }
 
+/*
+ * W_g (Mg, Cg, KK) of group g reordered to (Mg, KK, Cg), the order of
+ * the patches' columns (tap, then channel).
+ */
+static void
+permute_w(const uint8_t *w, int64_t Mg, int64_t Cg, int64_t KK, uint8_t *dst)
+{
+	for (int64_t n = 0; n < Mg; n++)
+		for (int64_t c = 0; c < Cg; c++)
+			for (int64_t t = 0; t < KK; t++)
+				dst[(n * KK + t) * Cg + c] = w[(n * Cg + c) * KK + t];
+}
+
 static OnnxStatus
 qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 {
@@ -58,6 +73,7 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 				K,
 				Mg;
 	int32_t    *zp;
+	uint8_t    *tmp;
 	QConvPacked *p;
 
 	conv_inputs(node, &w_in, &z_in);
@@ -83,6 +99,8 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	onnx_qmm_zp(wz, zp, M);
 	p->group = group;
+	if ((tmp = onnx_arena_alloc(arena, (size_t) (Mg * K))) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	for (int64_t gi = 0; gi < group; gi++)
 	{
 		size_t		bytes = onnx_qgemm_pack_b_size(onnx_qgemm_isa(), K, Mg);
@@ -92,8 +110,8 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 			return ONNX_OK;
 		if ((buf = onnx_arena_alloc(arena, bytes)) == NULL)
 			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
-		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg,
-									  (const uint8_t *) w->data + gi * Mg * K, K, true,
+		permute_w((const uint8_t *) w->data + gi * Mg * K, Mg, w->dims[1], K / w->dims[1], tmp);
+		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
 									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
 	}
 	node->prepared = p;
@@ -122,11 +140,12 @@ typedef struct QConvRun
 } QConvRun;
 
 /*
- * patches (P, Cg*KK) of image channels x (Cg, in...): row p holds the
- * window of output position p, xz where it leaves the image.
+ * patches (P, KK*Cg) of image channels x (Cg, in...): row p holds the
+ * window of output position p, tap-major then channel, xz where it leaves
+ * the image (any number of spatial dims).
  */
 static void
-build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *pt)
+build_patches_nd(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *pt)
 {
 	int			nsp = g->nsp;
 	int64_t		KK = g->k_size,
@@ -151,7 +170,7 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 				off = off * g->in[d] + c;
 			}
 			for (int64_t c = 0; c < Cg; c++)
-				row[c * KK + t] = in ? x[c * g->in_size + off] : xz;
+				row[t * Cg + c] = in ? x[c * g->in_size + off] : xz;
 			for (int d = nsp - 1; d >= 0; d--)
 			{
 				if (++kk[d] < g->k[d])
@@ -166,6 +185,96 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 			o[d] = 0;
 		}
 	}
+}
+
+/*
+ * The same for 1 or 2 spatial dims: x transposed once to (H*W, Cg) in
+ * hwc, then every tap of a row is a copy of Cg bytes.
+ */
+static void
+build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *hwc, uint8_t *pt)
+{
+	ConvGeom2D	v;
+	int64_t		K = Cg * g->k_size,
+				HW;
+
+	if (g->nsp > 2)
+	{
+		build_patches_nd(g, x, Cg, xz, pt);
+		return;
+	}
+	cpq_geom_2d(g, &v);
+	HW = v.in_h * v.in_w;
+	for (int64_t c = 0; c < Cg; c++)
+		for (int64_t i = 0; i < HW; i++)
+			hwc[i * Cg + c] = x[c * HW + i];
+	for (int64_t oh = 0; oh < v.out_h; oh++)
+		for (int64_t ow = 0; ow < v.out_w; ow++)
+		{
+			uint8_t    *row = pt + (oh * v.out_w + ow) * K;
+
+			for (int64_t kh = 0; kh < v.k_h; kh++)
+			{
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+
+				for (int64_t kw = 0; kw < v.k_w; kw++, row += Cg)
+				{
+					int64_t		iw = ow * v.s_w - v.p_w + kw * v.d_w;
+
+					if (ih < 0 || ih >= v.in_h || iw < 0 || iw >= v.in_w)
+						memset(row, xz, (size_t) Cg);
+					else
+						memcpy(row, hwc + (ih * v.in_w + iw) * Cg, (size_t) Cg);
+				}
+			}
+		}
+}
+
+/*
+ * Depthwise, 1 or 2 spatial dims: acc (P) of one channel, each tap added
+ * over a whole output row (acc[ow] += (w - wz) * (x[..] - xz)), the
+ * positions whose window leaves the image skipped per tap.
+ */
+static void
+depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool ws, int64_t c,
+			 int32_t *acc)
+{
+	ConvGeom2D	v;
+
+	cpq_geom_2d(&r->g, &v);
+	memset(acc, 0, sizeof(int32_t) * (size_t) (v.out_h * v.out_w));
+	for (int64_t kh = 0; kh < v.k_h; kh++)
+		for (int64_t kw = 0; kw < v.k_w; kw++)
+		{
+			int64_t		t = kh * v.k_w + kw;
+			int32_t		wv = (ws ? (int8_t) w[c * r->g.k_size + t] : w[c * r->g.k_size + t]) - r->wz[c];
+			int64_t		off = kw * v.d_w - v.p_w,
+						lo = 0,
+						hi = v.out_w;
+
+			/* ow in [lo, hi): 0 <= ow * s_w + off < in_w */
+			while (lo < hi && lo * v.s_w + off < 0)
+				lo++;
+			while (hi > lo && (hi - 1) * v.s_w + off >= v.in_w)
+				hi--;
+			if (wv == 0)
+				continue;
+			for (int64_t oh = 0; oh < v.out_h; oh++)
+			{
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+				const uint8_t *xr = x + ih * v.in_w + off;
+				int32_t    *ar = acc + oh * v.out_w;
+
+				if (ih < 0 || ih >= v.in_h)
+					continue;
+				if (xs)
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) (int8_t) xr[ow * v.s_w] - r->xz);
+				else
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) xr[ow * v.s_w] - r->xz);
+			}
+		}
 }
 
 /* Write acc (P, Mg) of channels m0.. transposed into y (M, P) of one image. */
@@ -246,6 +355,22 @@ depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool w
 	}
 }
 
+/* W_g^T of group gi packed now (kernel memory), or NULL. */
+static OnnxQgemmB *
+pack_weights_now(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *w, int64_t gi)
+{
+	uint8_t    *tmp = onnx_kernel_alloc(ctx, (size_t) (r->Mg * r->K + 1));
+	OnnxQgemmB *pb;
+
+	if (tmp == NULL)
+		return NULL;
+	permute_w((const uint8_t *) w->data + gi * r->Mg * r->K, r->Mg, r->Cg, r->g.k_size, tmp);
+	pb = onnx_qmm_pack_now(ctx, r->K, r->Mg, tmp, r->K, true, w->dtype == ONNX_DTYPE_INT8,
+						   r->wz + gi * r->Mg, r->Mg);
+	onnx_kernel_free(ctx, tmp);
+	return pb;
+}
+
 /* The convolution of every image and group into y. */
 static OnnxStatus
 qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
@@ -255,17 +380,21 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	int64_t		P = r->g.out_size;
 	bool		dw = r->Cg == 1 && r->Mg == 1;
 	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
-	uint8_t    *pt = NULL;
+	uint8_t    *pt = NULL,
+			   *hwc = NULL;
 	int32_t    *acc;
 	OnnxStatus	st = ONNX_OK;
 
 	if (pre && pre->group != r->group)
 		pre = NULL;
 	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * (dw ? 1 : r->Mg) + 1))) == NULL ||
-		(!dw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL))
+		(!dw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
+		(!dw && (hwc = onnx_kernel_alloc(ctx, (size_t) (r->Cg * r->g.in_size + 1))) == NULL))
 	{
 		if (acc)
 			onnx_kernel_free(ctx, acc);
+		if (pt)
+			onnx_kernel_free(ctx, pt);
 		return ctx->err->status;
 	}
 	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
@@ -279,18 +408,18 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				break;
 			}
-			if (dw)
+			if (dw && r->g.nsp <= 2)
+				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
+			else if (dw)
 				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
 			else
 			{
 				const OnnxQgemmB *pb = pre ? pre->pb[gi] : NULL;
 				OnnxQgemmB *tmp = NULL;
 
-				build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, pt);
+				build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, hwc, pt);
 				if (pb == NULL &&
-					(pb = tmp = onnx_qmm_pack_now(ctx, r->K, r->Mg, (const uint8_t *) w->data + gi * r->Mg * r->K,
-												  r->K, true, w->dtype == ONNX_DTYPE_INT8, r->wz + gi * r->Mg,
-												  r->Mg)) == NULL)
+					(pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
 					st = ctx->err->status;
 				else if (!onnx_qmm_2d(ctx, pb, P, pt, r->K, x->dtype == ONNX_DTYPE_INT8, &r->xz, 1, acc, r->Mg))
 					st = ctx->err->status;
@@ -303,6 +432,8 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		}
 	if (pt)
 		onnx_kernel_free(ctx, pt);
+	if (hwc)
+		onnx_kernel_free(ctx, hwc);
 	onnx_kernel_free(ctx, acc);
 	return st;
 }

@@ -8,6 +8,7 @@
  */
 #include "qmatmul.h"
 #include "pack.h"
+#include "vecmath.h"
 
 #define I8MASK (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -234,14 +235,42 @@ onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, con
 	return st;
 }
 
+/*
+ * q = saturate(round_half_even(x / scale) + zp) to uint8, NaN to 0: the
+ * rounding by adding and subtracting 1.5 * 2^23, exact for |x / scale| <
+ * 2^22 in the default rounding mode (larger values are clamped to 1e6
+ * first, far outside [0, 255] either way), so the loop vectorizes.
+ */
+ONNX_VEC_INLINE void
+quantize_u8_body(const float *x, int64_t n, float scale, float zp, uint8_t *q)
+{
+	const float magic = 12582912.0f;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		float		a = x[i] / scale,
+					v;
+
+		a = a < -1e6f ? -1e6f : a;
+		a = a > 1e6f ? 1e6f : a;
+		v = ((a + magic) - magic) + zp;
+		v = v < 0.0f ? 0.0f : v;
+		v = v > 255.0f ? 255.0f : v;
+		q[i] = a == a ? (uint8_t) (int32_t) v : 0;
+	}
+}
+
+ONNX_VEC_DISPATCH(, onnx_qmm_quantize_u8, quantize_u8_body,
+				  (const float *x, int64_t n, float scale, float zp, uint8_t *q),
+				  (x, n, scale, zp, q))
+
 void
 onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale, int32_t *zp)
 {
 	float		mn = 0,
 				mx = 0,
 				s,
-				z,
-				inv;
+				z;
 
 	for (int64_t i = 0; i < n; i++)
 	{
@@ -249,10 +278,8 @@ onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale, int32
 		mx = x[i] > mx ? x[i] : mx;
 	}
 	s = mx == mn ? 1.0f : (mx - mn) / 255.0f;
-	z = qmm_sat_round(0.0f - mn / s, 0, 255);
+	z = (float) qmm_sat_round(0.0f - mn / s, 0, 255);
 	*scale = s;
 	*zp = (int32_t) z;
-	inv = s;
-	for (int64_t i = 0; i < n; i++)
-		q[i] = (uint8_t) qmm_sat_round(x[i] / inv + z, 0, 255);
+	onnx_qmm_quantize_u8(x, n, s, z, q);
 }

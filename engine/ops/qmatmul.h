@@ -80,6 +80,9 @@ extern OnnxStatus onnx_infer_qlinear_out(OnnxInferCtx *ctx);
 extern void onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale,
 								  int32_t *zp);
 
+/* q = saturate(round_half_even(x / scale) + zp) into uint8 (zp integral), vectorized */
+extern void onnx_qmm_quantize_u8(const float *x, int64_t n, float scale, float zp, uint8_t *q);
+
 /* round half to even of v, saturated to [lo, hi] (NaN -> lo... as 0 clamped) */
 static inline int32_t
 qmm_sat_round(float v, int32_t lo, int32_t hi)

@@ -34,7 +34,8 @@ Also the quantized OCR recogniser shipped in the ddddocr wheel
 (common_old.onnx, with DynamicQuantizeLSTM and ConvInteger), fetched with
 `pip download --no-deps ddddocr==1.6.1` into test/bench/models/wheels/.
 
-Per derived model a directory DIR/NAME holds model.onnx, feed.npz,
+The float source itself is written too (NAME_float), for the benchmark
+(test/bench/quant_bench.py).  Per derived model a directory DIR/NAME holds model.onnx, feed.npz,
 ort.npz (onnxruntime's outputs on the quantized model), float.npz (its
 outputs on the float source) and meta.json.  Default DIR:
 test/contrib/generated/ (git-ignored).
@@ -291,6 +292,13 @@ def main():
             print("pre-processing failed on %s (quantizing the model as is): %s" % (name, str(e)[:120]))
         finally:
             os.chdir(cwd)
+        try:
+            save_case(a.out, "%s_float" % name, src, feed, float_outs, {"source": name, "variant": "float"})
+            made += 1
+        except Exception as e:
+            print("onnxruntime failed on the pre-processed %s: %s" % (name, str(e).splitlines()[0][:160]))
+            failed += 1
+            continue
         for var, fn in VARIANTS.items():
             if a.quick and var in ("dyn_u8", "sqdq_u8"):
                 continue

@@ -75,7 +75,7 @@ qhi(OnnxDType dt)
 static inline int32_t
 quant(float v, const QParam *y, OnnxDType dt)
 {
-	return qmm_sat_round(v / y->scale + (float) y->zp, qlo(dt), qhi(dt));
+	return qmm_quant(v / y->scale, y->zp, qlo(dt), qhi(dt));
 }
 
 /* The code of 8-bit element i (int8 or uint8 by dt). */
@@ -180,8 +180,7 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 	int			rank;
 	int64_t		dims[ONNX_MAX_RANK];
 	float		ra,
-				rb,
-				zc;
+				rb;
 	OnnxDType	dt;
 	OnnxTensor *c;
 	OnnxBcastIter it;
@@ -198,7 +197,6 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 		return ctx->err->status;
 	ra = mul ? pa.scale * pb.scale / pc.scale : pa.scale / pc.scale;
 	rb = pb.scale / pc.scale;
-	zc = (float) pc.zp;
 	ins[0] = a;
 	ins[1] = b;
 	onnx_bcast_init(&it, c, 2, ins);
@@ -208,7 +206,7 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 					vb = (float) (code_at(b->data, dt, it.off[1]) - pb.zp),
 					v = mul ? va * vb * ra : va * ra + vb * rb;
 
-		store(c->data, dt, i, qmm_sat_round(v + zc, qlo(dt), qhi(dt)));
+		store(c->data, dt, i, qmm_quant(v, pc.zp, qlo(dt), qhi(dt)));
 	}
 	return ONNX_OK;
 }
@@ -467,7 +465,7 @@ run_qlinear_global_avgpool(OnnxKernelCtx *ctx)
 
 			for (int64_t s = 0; s < S; s++)
 				sum += code_at(x->data, dt, last ? (n * S + s) * C + c : (n * C + c) * S + s) - px.zp;
-			store(y->data, dt, n * C + c, qmm_sat_round((float) sum * f + (float) py.zp, qlo(dt), qhi(dt)));
+			store(y->data, dt, n * C + c, qmm_quant((float) sum * f, py.zp, qlo(dt), qhi(dt)));
 		}
 	return ONNX_OK;
 }

@@ -202,7 +202,8 @@ run_qgemm(OnnxKernelCtx *ctx)
 				dims[2];
 	int32_t    *acc = NULL,
 			   *bz = NULL,
-				az;
+				az,
+				zi;
 	uint8_t    *at = NULL;
 	float	   *mult = NULL;
 	OnnxTensor *y;
@@ -249,6 +250,8 @@ run_qgemm(OnnxKernelCtx *ctx)
 	}
 	onnx_qmm_zp(bzp, bz, N);
 	onnx_qmm_zp(azp, &az, 1);
+	zi = 0;
+	onnx_qmm_zp(yzp, &zi, 1);
 	if (ta)						/* A^T (M,K) */
 		for (int64_t m = 0; m < M; m++)
 			for (int64_t k = 0; k < K; k++)
@@ -278,12 +281,11 @@ run_qgemm(OnnxKernelCtx *ctx)
 				((float *) y->data)[m * N + n] = (float) v * mult[n];
 			else
 			{
-				float		zf = yzp ? (float) onnx_tensor_get_f64(yzp, 0) : 0.0f;
 
 				if (y->dtype == ONNX_DTYPE_INT8)
-					((int8_t *) y->data)[m * N + n] = (int8_t) qmm_sat_round((float) v * (mult[n] / y_scale) + zf, -128, 127);
+					((int8_t *) y->data)[m * N + n] = (int8_t) qmm_quant((float) v * (mult[n] / y_scale), zi, -128, 127);
 				else
-					((uint8_t *) y->data)[m * N + n] = (uint8_t) qmm_sat_round((float) v * (mult[n] / y_scale) + zf, 0, 255);
+					((uint8_t *) y->data)[m * N + n] = (uint8_t) qmm_quant((float) v * (mult[n] / y_scale), zi, 0, 255);
 			}
 		}
 done:

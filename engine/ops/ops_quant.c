@@ -15,6 +15,7 @@
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
 #include "qmatmul.h"
+#include "vecmath.h"
 
 /* ---- float8 / float4 codes ---- */
 
@@ -322,6 +323,47 @@ same_shape(const OnnxTensor *a, const OnnxTensor *b)
 	return a->rank == b->rank && memcmp(a->dims, b->dims, sizeof(int64_t) * a->rank) == 0;
 }
 
+/* ---- float32 <-> 8-bit per tensor, vectorized ---- */
+
+/*
+ * y = saturate(round_half_even(x / scale) + zp) into [lo, hi] (int8 when
+ * lo < 0), NaN giving saturate(0) as the general path.
+ */
+ONNX_VEC_INLINE void
+quantize_8bit_body(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
+{
+	for (int64_t i = 0; i < n; i++)
+	{
+		float		v = x[i] / scale;
+		int32_t		q = v != v ? (0 < lo ? lo : 0 > hi ? hi : 0) : qmm_quant(v, zp, lo, hi);
+
+		if (lo < 0)
+			((int8_t *) y)[i] = (int8_t) q;
+		else
+			((uint8_t *) y)[i] = (uint8_t) q;
+	}
+}
+
+ONNX_VEC_DISPATCH(static, quantize_8bit, quantize_8bit_body,
+				  (const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y),
+				  (x, n, scale, zp, lo, hi, y))
+
+/* y = (x - zp) * scale in float32 */
+ONNX_VEC_INLINE void
+dequantize_8bit_body(const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y)
+{
+	if (is_signed)
+		for (int64_t i = 0; i < n; i++)
+			y[i] = (float) (((const int8_t *) x)[i] - zp) * scale;
+	else
+		for (int64_t i = 0; i < n; i++)
+			y[i] = (float) (((const uint8_t *) x)[i] - zp) * scale;
+}
+
+ONNX_VEC_DISPATCH(static, dequantize_8bit, dequantize_8bit_body,
+				  (const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y),
+				  (x, is_signed, n, scale, zp, y))
+
 /* ---- QuantizeLinear ---- */
 
 /* Output dtype: the zero point's, else output_dtype, else uint8. */
@@ -384,6 +426,13 @@ onnx_run_quantize_linear(OnnxKernelCtx *ctx)
 		cdt = float_promote(x->dtype, scale->dtype);
 	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
 		return ctx->err->status;
+	if (qm.kind == 0 && x->dtype == ONNX_DTYPE_FLOAT && scale->dtype == ONNX_DTYPE_FLOAT &&
+		cdt == ONNX_DTYPE_FLOAT && (ydt == ONNX_DTYPE_UINT8 || ydt == ONNX_DTYPE_INT8))
+	{
+		quantize_8bit(x->data, x->count, *(const float *) scale->data,
+					  zp ? (int32_t) onnx_tensor_get_i64(zp, 0) : 0, (int32_t) lo, (int32_t) hi, y->data);
+		return ONNX_OK;
+	}
 	for (int64_t e = 0; e < x->count; e++)
 	{
 		int64_t		si = quant_map_index(&qm, e);
@@ -454,6 +503,13 @@ onnx_run_dequantize_linear(OnnxKernelCtx *ctx)
 								"x_zero_point must have x's type and x_scale's shape");
 	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
 		return ctx->err->status;
+	if (qm.kind == 0 && scale->dtype == ONNX_DTYPE_FLOAT && ydt == ONNX_DTYPE_FLOAT &&
+		(x->dtype == ONNX_DTYPE_UINT8 || x->dtype == ONNX_DTYPE_INT8))
+	{
+		dequantize_8bit(x->data, x->dtype == ONNX_DTYPE_INT8, x->count, *(const float *) scale->data,
+						zp ? (int32_t) onnx_tensor_get_i64(zp, 0) : 0, y->data);
+		return ONNX_OK;
+	}
 	for (int64_t e = 0; e < x->count; e++)
 	{
 		int64_t		si = quant_map_index(&qm, e);
@@ -559,7 +615,8 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 				lo,
 				hi;
 	int32_t    *c;
-	float		zpf;
+	float		zpf,
+			   *mult;
 	OnnxDType	ydt;
 	OnnxStatus	st;
 	OnnxTensor *y;
@@ -582,25 +639,28 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 								"a_scale must be a scalar or [M], b_scale a scalar or [N]");
 	if ((y = onnx_out_raw(ctx, 0, ydt, orank, odims)) == NULL)
 		return ctx->err->status;
-	if ((c = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (count ? count : 1))) == NULL)
+	if ((c = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (count + N + 1))) == NULL)
 		return ctx->err->status;
+	mult = (float *) (c + count);
 	if ((st = onnx_qmm_run(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), ctx->node->prepared, c)) == ONNX_OK)
 	{
 		float		ysf = (float) onnx_tensor_get_f64(ys, 0);
 
 		zpf = yzp ? (float) onnx_tensor_get_f64(yzp, 0) : 0;
-		for (int64_t i = 0; i < count; i++)
+		/* multipliers per (row, column), float32 as onnxruntime */
+		for (int64_t i0 = 0; i0 < count; i0 += N)
 		{
-			int64_t		m = (i / N) % M,
-						n = i % N;
-			float		f = (float) onnx_tensor_get_f64(as, as->count == 1 ? 0 : m) *
-				(float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
-			int32_t		v = qmm_sat_round((float) c[i] * f + zpf, (int32_t) lo, (int32_t) hi);
+			int64_t		m = (i0 / N) % M;
+			float		fa = (float) onnx_tensor_get_f64(as, as->count == 1 ? 0 : m);
 
+			for (int64_t n = 0; n < N; n++)
+				mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
 			if (ydt == ONNX_DTYPE_UINT8)
-				((uint8_t *) y->data)[i] = (uint8_t) v;
+				for (int64_t n = 0; n < N; n++)
+					((uint8_t *) y->data)[i0 + n] = (uint8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, 0, 255);
 			else
-				((int8_t *) y->data)[i] = (int8_t) v;
+				for (int64_t n = 0; n < N; n++)
+					((int8_t *) y->data)[i0 + n] = (int8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, -128, 127);
 		}
 	}
 	onnx_kernel_free(ctx, c);

@@ -292,15 +292,14 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 				((int32_t *) y)[m * P + p] = acc[p * mg + j] + b;
 		else
 		{
-			float		f = r->mult[m],
-						z = (float) r->yz;
+			float		f = r->mult[m];
 
 			if (ydt == ONNX_DTYPE_INT8)
 				for (int64_t p = 0; p < P; p++)
-					((int8_t *) y)[m * P + p] = (int8_t) qmm_sat_round((float) (acc[p * mg + j] + b) * f + z, -128, 127);
+					((int8_t *) y)[m * P + p] = (int8_t) qmm_quant((float) (acc[p * mg + j] + b) * f, r->yz, -128, 127);
 			else
 				for (int64_t p = 0; p < P; p++)
-					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_sat_round((float) (acc[p * mg + j] + b) * f + z, 0, 255);
+					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_quant((float) (acc[p * mg + j] + b) * f, r->yz, 0, 255);
 		}
 	}
 }

@@ -83,17 +83,29 @@ extern void onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *
 /* q = saturate(round_half_even(x / scale) + zp) into uint8 (zp integral), vectorized */
 extern void onnx_qmm_quantize_u8(const float *x, int64_t n, float scale, float zp, uint8_t *q);
 
-/* round half to even of v, saturated to [lo, hi] (NaN -> lo... as 0 clamped) */
+/*
+ * saturate(round_half_even(v) + zp) into [lo, hi], NaN as 0: v clamped
+ * to [lo - zp, hi - zp] first, then rounded by adding and subtracting
+ * 1.5 * 2^23 (exact for these magnitudes in the default rounding mode),
+ * then zp added, as onnxruntime's requantization does.  Branch-free and
+ * inline, so loops over it vectorize.
+ */
+static inline int32_t
+qmm_quant(float v, int32_t zp, int32_t lo, int32_t hi)
+{
+	const float magic = 12582912.0f;
+	float		c = v != v ? 0.0f : v;
+
+	c = c < (float) (lo - zp) ? (float) (lo - zp) : c;
+	c = c > (float) (hi - zp) ? (float) (hi - zp) : c;
+	return (int32_t) ((c + magic) - magic) + zp;
+}
+
+/* saturate(round_half_even(v)) into [lo, hi] */
 static inline int32_t
 qmm_sat_round(float v, int32_t lo, int32_t hi)
 {
-	float		r = __builtin_nearbyintf(v);
-
-	if (!(r >= (float) lo))
-		return r != r ? (lo > 0 ? lo : (hi < 0 ? hi : 0)) : lo;
-	if (r > (float) hi)
-		return hi;
-	return (int32_t) r;
+	return qmm_quant(v, 0, lo, hi);
 }
 
 #endif							/* QMATMUL_H */

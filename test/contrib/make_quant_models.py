@@ -287,6 +287,7 @@ def main():
         try:
             os.chdir(tmp)  # it leaves a temporary model in the working directory
             quant_pre_process(src, pre)
+            sess(pre).run(None, feed)  # some models come out broken: keep the original then
             src = pre
         except Exception as e:
             print("pre-processing failed on %s (quantizing the model as is): %s" % (name, str(e)[:120]))

@@ -22,6 +22,7 @@
 
 #include "op_tables.h"
 #include "qmatmul.h"
+#include "vecmath.h"
 
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -168,6 +169,45 @@ run_qlinear_leaky_relu(OnnxKernelCtx *ctx)
 
 /* ---- binary: QLinearAdd, QLinearMul ---- */
 
+/*
+ * c[i] = q(v) over n elements, a and b stepping by sa, sb (1, or 0 for a
+ * scalar); v as run_binary states.  Vectorized per instruction set.
+ */
+#define BIN_LOOP(T, SA, SB, OP) \
+	for (int64_t i = 0; i < n; i++) \
+	{ \
+		float		va = (float) (((const T *) a)[i * (SA)] - za), \
+					vb = (float) (((const T *) b)[i * (SB)] - zb); \
+		((T *) c)[i] = (T) qmm_quant(OP, zc, lo, hi); \
+	}
+#define BIN_OPS(T, SA, SB) \
+	do { if (mul) { BIN_LOOP(T, SA, SB, va * vb * ra) } else { BIN_LOOP(T, SA, SB, va * ra + vb * rb) } } while (0)
+#define BIN_STRIDES(T) \
+	do { \
+		if (sa == 1 && sb == 1) BIN_OPS(T, 1, 1); \
+		else if (sa == 1 && sb == 0) BIN_OPS(T, 1, 0); \
+		else if (sa == 0 && sb == 1) BIN_OPS(T, 0, 1); \
+		else BIN_OPS(T, sa, sb); \
+	} while (0)
+
+ONNX_VEC_INLINE void
+binary_rows_body(const void *a, int64_t sa, int32_t za, const void *b, int64_t sb, int32_t zb,
+				 void *c, int64_t n, bool s8, bool mul, float ra, float rb, int32_t zc)
+{
+	int32_t		lo = s8 ? -128 : 0,
+				hi = s8 ? 127 : 255;
+
+	if (s8)
+		BIN_STRIDES(int8_t);
+	else
+		BIN_STRIDES(uint8_t);
+}
+
+ONNX_VEC_DISPATCH(static, binary_rows, binary_rows_body,
+				  (const void *a, int64_t sa, int32_t za, const void *b, int64_t sb, int32_t zb,
+				   void *c, int64_t n, bool s8, bool mul, float ra, float rb, int32_t zc),
+				  (a, sa, za, b, sb, zb, c, n, s8, mul, ra, rb, zc))
+
 /* A, A_scale, A_zp?, B, B_scale, B_zp?, C_scale, C_zp? -> C (broadcast) */
 static OnnxStatus
 run_binary(OnnxKernelCtx *ctx, bool mul)
@@ -183,7 +223,7 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 				rb;
 	OnnxDType	dt;
 	OnnxTensor *c;
-	OnnxBcastIter it;
+	OnnxBcastPlan plan;
 	const OnnxTensor *ins[2];
 
 	if (a == NULL || b == NULL || !(ONNX_T(a->dtype) & I8) || a->dtype != b->dtype)
@@ -197,16 +237,39 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 		return ctx->err->status;
 	ra = mul ? pa.scale * pb.scale / pc.scale : pa.scale / pc.scale;
 	rb = pb.scale / pc.scale;
+	if ((a->count == c->count || a->count == 1) && (b->count == c->count || b->count == 1))
+	{
+		binary_rows(a->data, a->count == 1 ? 0 : 1, pa.zp, b->data, b->count == 1 ? 0 : 1, pb.zp,
+					c->data, c->count, dt == ONNX_DTYPE_INT8, mul, ra, rb, pc.zp);
+		return ONNX_OK;
+	}
+	/* general broadcast: runs along the collapsed last dim */
 	ins[0] = a;
 	ins[1] = b;
-	onnx_bcast_init(&it, c, 2, ins);
-	for (int64_t i = 0; i < c->count; i++, onnx_bcast_next(&it))
+	onnx_bcast_plan(&plan, c->rank, c->dims, 2, ins);
 	{
-		float		va = (float) (code_at(a->data, dt, it.off[0]) - pa.zp),
-					vb = (float) (code_at(b->data, dt, it.off[1]) - pb.zp),
-					v = mul ? va * vb * ra : va * ra + vb * rb;
+		int			r = plan.rank;
+		int64_t		run = plan.dims[r - 1],
+					idx[ONNX_MAX_RANK] = {0},
+					oa = 0,
+					ob = 0;
 
-		store(c->data, dt, i, qmm_quant(v, pc.zp, qlo(dt), qhi(dt)));
+		for (int64_t i = 0; i < c->count; i += run)
+		{
+			binary_rows((const uint8_t *) a->data + oa, plan.strides[0][r - 1], pa.zp,
+						(const uint8_t *) b->data + ob, plan.strides[1][r - 1], pb.zp,
+						(uint8_t *) c->data + i, run, dt == ONNX_DTYPE_INT8, mul, ra, rb, pc.zp);
+			for (int d = r - 2; d >= 0; d--)
+			{
+				oa += plan.strides[0][d];
+				ob += plan.strides[1][d];
+				if (++idx[d] < plan.dims[d])
+					break;
+				oa -= plan.strides[0][d] * plan.dims[d];
+				ob -= plan.strides[1][d] * plan.dims[d];
+				idx[d] = 0;
+			}
+		}
 	}
 	return ONNX_OK;
 }

@@ -332,16 +332,22 @@ same_shape(const OnnxTensor *a, const OnnxTensor *b)
 ONNX_VEC_INLINE void
 quantize_8bit_body(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
 {
-	for (int64_t i = 0; i < n; i++)
-	{
-		float		v = x[i] / scale;
-		int32_t		q = v != v ? (0 < lo ? lo : 0 > hi ? hi : 0) : qmm_quant(v, zp, lo, hi);
+	int32_t		qnan = 0 < lo ? lo : 0 > hi ? hi : 0;
 
-		if (lo < 0)
-			((int8_t *) y)[i] = (int8_t) q;
-		else
-			((uint8_t *) y)[i] = (uint8_t) q;
-	}
+	if (lo < 0)
+		for (int64_t i = 0; i < n; i++)
+		{
+			float		v = x[i] / scale;
+
+			((int8_t *) y)[i] = (int8_t) (v != v ? qnan : qmm_quant(v, zp, lo, hi));
+		}
+	else
+		for (int64_t i = 0; i < n; i++)
+		{
+			float		v = x[i] / scale;
+
+			((uint8_t *) y)[i] = (uint8_t) (v != v ? qnan : qmm_quant(v, zp, lo, hi));
+		}
 }
 
 ONNX_VEC_DISPATCH(static, quantize_8bit, quantize_8bit_body,

@@ -282,24 +282,26 @@ static void
 store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t P, void *y,
 		  OnnxDType ydt)
 {
-	for (int64_t j = 0; j < mg; j++)
+	/* blocks of 64 positions, so the strided reads of acc stay in cache */
+	for (int64_t p0 = 0; p0 < P; p0 += 64)
 	{
-		int64_t		m = m0 + j;
-		int32_t		b = r->bias ? r->bias[m] : 0;
+		int64_t		p1 = p0 + 64 < P ? p0 + 64 : P;
 
-		if (!r->qlinear)
-			for (int64_t p = 0; p < P; p++)
-				((int32_t *) y)[m * P + p] = acc[p * mg + j] + b;
-		else
+		for (int64_t j = 0; j < mg; j++)
 		{
-			float		f = r->mult[m];
+			int64_t		m = m0 + j;
+			int32_t		b = r->bias ? r->bias[m] : 0;
+			const int32_t *a = acc + j;
 
-			if (ydt == ONNX_DTYPE_INT8)
-				for (int64_t p = 0; p < P; p++)
-					((int8_t *) y)[m * P + p] = (int8_t) qmm_quant((float) (acc[p * mg + j] + b) * f, r->yz, -128, 127);
+			if (!r->qlinear)
+				for (int64_t p = p0; p < p1; p++)
+					((int32_t *) y)[m * P + p] = a[p * mg] + b;
+			else if (ydt == ONNX_DTYPE_INT8)
+				for (int64_t p = p0; p < p1; p++)
+					((int8_t *) y)[m * P + p] = (int8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, -128, 127);
 			else
-				for (int64_t p = 0; p < P; p++)
-					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_quant((float) (acc[p * mg + j] + b) * f, r->yz, 0, 255);
+				for (int64_t p = p0; p < p1; p++)
+					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, 0, 255);
 		}
 	}
 }
@@ -533,7 +535,10 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 			   *yzp = onnx_in(ctx, 7);
 	int64_t		dims[ONNX_MAX_RANK],
 				M;
-	int32_t    *scratch = NULL;
+	int32_t    *scratch = NULL,
+			   *bq = NULL;
+	const OnnxTensor *bias;
+	OnnxTensor	bt;
 	OnnxDType	ydt;
 	QConvRun	r;
 	OnnxStatus	st;
@@ -550,14 +555,43 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 	ydt = yzp ? yzp->dtype : x->dtype;
 	if (!(T_8BIT & ONNX_T(ydt)) || (yzp && yzp->count != 1))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
-	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 5), onnx_in(ctx, 8), &r, dims, &scratch)) != ONNX_OK)
+	bias = onnx_in(ctx, 8);
+	if (bias && bias->dtype == ONNX_DTYPE_FLOAT && bias->rank == 1 && bias->dims[0] == M)
+	{
+		/*
+		 * a float32 bias (only the QDQ rewrite, qdq_fuse.c, makes this):
+		 * rounded to int32 with scale x_scale * w_scale[m], as
+		 * quantize_static quantizes biases
+		 */
+		if ((bq = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M + 1))) == NULL)
+			return ctx->err->status;
+		for (int64_t m = 0; m < M; m++)
+		{
+			double		bs = (double) (float) onnx_tensor_get_f64(xs, 0) *
+				(float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m);
+			double		v = bs > 0 ? ((const float *) bias->data)[m] / bs : 0;
+
+			bq[m] = (int32_t) (v > INT32_MAX ? INT32_MAX : v < -INT32_MAX ? -INT32_MAX : cpq_round_even(v));
+		}
+		bt = *bias;
+		bt.dtype = ONNX_DTYPE_INT32;
+		bt.data = bq;
+		bias = &bt;
+	}
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 5), bias, &r, dims, &scratch)) != ONNX_OK)
+	{
+		if (bq)
+			onnx_kernel_free(ctx, bq);
 		return st;
+	}
 	r.qlinear = true;
 	r.yz = 0;
 	onnx_qmm_zp(yzp, &r.yz, 1);
 	if ((r.mult = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (M + 1))) == NULL)
 	{
 		onnx_kernel_free(ctx, scratch);
+		if (bq)
+			onnx_kernel_free(ctx, bq);
 		return ctx->err->status;
 	}
 	for (int64_t m = 0; m < M; m++)
@@ -569,6 +603,8 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 		st = qconv_compute(ctx, &r, x, w, y);
 	onnx_kernel_free(ctx, r.mult);
 	onnx_kernel_free(ctx, scratch);
+	if (bq)
+		onnx_kernel_free(ctx, bq);
 	return st;
 }
 

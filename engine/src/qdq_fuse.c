@@ -12,10 +12,13 @@
  *		DQ -> Add / Mul / Sigmoid / LeakyRelu / Softmax / GlobalAveragePool /
  *			  AveragePool / Concat -> Q		=>  com.microsoft QLinear*
  *
- *	  x, a: 8-bit with constant scalar scale and zero point; w, b: constant
- *	  8-bit with per-tensor or per-output-channel scales; the bias an int32
- *	  constant dequantized with scale x_scale * w_scale and zero point 0
- *	  (quantize_static's form); Q: constant scalar scale and zero point.
+ *	  x, a: 8-bit with constant scalar scale and zero point; w, b: 8-bit of
+ *	  known shape (an initializer, or a QuantizeLinear of a Constant that
+ *	  folding turns into one) with per-tensor or per-output-channel
+ *	  constant scales; the bias int32 dequantized with zero point 0
+ *	  (quantize_static's form; a Conv's float32 bias is also taken: the
+ *	  fused QLinearConv rounds it to int32 with scale x_scale * w_scale, as
+ *	  the tool would have); Q: constant scalar scale and zero point.
  *	  A Relu between is dropped only when Q's zero point is the bottom of
  *	  its range (Q clamps negatives to it anyway).  The middle float
  *	  values must have no other reader and not be graph outputs.
@@ -147,11 +150,13 @@ static int
 int32_bias(OnnxGraph *g, int id, int64_t M)
 {
 	OnnxNode   *dq = dq_of(g, id);
-	const OnnxTensor *b,
-			   *z;
+	const OnnxValueInfo *b;
+	const OnnxTensor *z;
 
-	if (dq == NULL || (b = onnx_const_input(g, dq, 0)) == NULL || b->dtype != ONNX_DTYPE_INT32 ||
-		b->count != M || b->rank != 1)
+	if (dq == NULL)
+		return -1;
+	b = &g->values[dq->inputs[0]].info;
+	if (b->dtype != ONNX_DTYPE_INT32 || b->rank != 1 || b->dims[0] != M)
 		return -1;
 	if (dq->n_inputs > 2 && dq->inputs[2] >= 0)
 	{
@@ -273,7 +278,7 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 	int64_t		yzp,
 				M;
 	OnnxDType	ydt;
-	const OnnxTensor *w;
+	const OnnxValueInfo *w;
 	int			ins[9];
 
 	if (!q_ok(g, q, &yzp, &ydt) || mid < 0 || g->values[mid].producer < 0)
@@ -303,9 +308,18 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 	dx = dq_of(g, op->inputs[0]);
 	dw = dq_of(g, op->inputs[1]);
 	if (dx == NULL || dw == NULL || !is_8bit(g->values[dx->inputs[0]].info.dtype) ||
-		(w = onnx_const_input(g, dw, 0)) == NULL || !is_8bit(w->dtype) ||
 		!dq_params_ok(g, dx, 1, 0, 0))
 		return;
+	/*
+	 * the weights: an 8-bit initializer, or a value constant folding will
+	 * make one (QuantizeLinear of a Constant); the shape must be known
+	 */
+	w = &g->values[dw->inputs[0]].info;
+	if (!is_8bit(w->dtype) || w->rank < 2)
+		return;
+	for (int d = 0; d < w->rank; d++)
+		if (w->dims[d] < 0)
+			return;
 	if (strcmp(op->op_type, "Conv") == 0 && w->rank >= 3)
 	{
 		M = w->dims[0];
@@ -315,7 +329,14 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 		ins[3] = dw->inputs[0], ins[4] = dw->inputs[1], ins[5] = dw->n_inputs > 2 ? dw->inputs[2] : -1;
 		ins[6] = q->inputs[1], ins[7] = q->inputs[2], ins[8] = -1;
 		if (op->n_inputs > 2 && op->inputs[2] >= 0 && (ins[8] = int32_bias(g, op->inputs[2], M)) < 0)
-			return;
+		{
+			/* a float32 bias (not quantized by the tool): QLinearConv rounds it (qconv.c) */
+			const OnnxValueInfo *bi = &g->values[op->inputs[2]].info;
+
+			if (bi->dtype != ONNX_DTYPE_FLOAT || bi->rank != 1 || bi->dims[0] != M)
+				return;
+			ins[8] = op->inputs[2];
+		}
 		rewrite(g, arena, q, "", "QLinearConv", 10, ins, 9, op);
 	}
 	else if (strcmp(op->op_type, "MatMul") == 0 && w->rank == 2 && !relu)

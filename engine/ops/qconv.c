@@ -267,7 +267,13 @@ depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, boo
 
 				if (ih < 0 || ih >= v.in_h)
 					continue;
-				if (xs)
+				if (v.s_w == 1 && !xs)	/* the common case, vectorizes */
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) xr[ow] - r->xz);
+				else if (v.s_w == 1)
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) (int8_t) xr[ow] - r->xz);
+				else if (xs)
 					for (int64_t ow = lo; ow < hi; ow++)
 						ar[ow] += wv * ((int32_t) (int8_t) xr[ow * v.s_w] - r->xz);
 				else

@@ -114,6 +114,7 @@ def conv_cases(out):
         ((2, 4, 8, 7), (6, 2, 3, 2), dict(group=2, strides=[2, 1], pads=[1, 0, 0, 1])),
         ((1, 5, 10, 10), (5, 1, 3, 3), dict(group=5, pads=[1, 1, 1, 1], strides=[2, 2])),
         ((1, 16, 6, 6), (33, 16, 1, 1), {}),
+        ((2, 6, 7, 9), (6, 1, 3, 3), dict(group=6, pads=[1, 1, 1, 1])),
         ((1, 3, 12, 12), (4, 3, 3, 3), dict(dilations=[2, 2], pads=[2, 1, 1, 2])),
         ((1, 3, 12, 12), (4, 3, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
         ((2, 2, 17), (5, 2, 4), dict(pads=[2, 1], strides=[3])),

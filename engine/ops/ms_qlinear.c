@@ -305,7 +305,8 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 	int			ax;
 	QParam		px,
 				py;
-	float	   *e;
+	float	   *e,
+				ex[256];
 	OnnxTensor *y;
 	OnnxDType	dt;
 
@@ -331,6 +332,9 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 		return ONNX_OK;
 	if ((e = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
 		return ctx->err->status;
+	/* x - max takes 256 values at most: ex[d] = exp(-d * x_scale) */
+	for (int d = 0; d < 256; d++)
+		ex[d] = expf((float) -d * px.scale);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
 		{
@@ -346,7 +350,7 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 			}
 			for (int64_t k = 0; k < n; k++)
 			{
-				e[k] = expf((float) (code_at(x->data, dt, base + k * inner) - mx) * px.scale);
+				e[k] = ex[mx - code_at(x->data, dt, base + k * inner)];
 				sum += e[k];
 			}
 			for (int64_t k = 0; k < n; k++)

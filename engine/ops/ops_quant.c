@@ -659,8 +659,9 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 			int64_t		m = (i0 / N) % M;
 			float		fa = (float) onnx_tensor_get_f64(as, as->count == 1 ? 0 : m);
 
-			for (int64_t n = 0; n < N; n++)
-				mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
+			if (i0 == 0 || as->count != 1)
+				for (int64_t n = 0; n < N; n++)
+					mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
 			if (ydt == ONNX_DTYPE_UINT8)
 				for (int64_t n = 0; n < N; n++)
 					((uint8_t *) y->data)[i0 + n] = (uint8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, 0, 255);

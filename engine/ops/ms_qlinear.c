@@ -148,7 +148,7 @@ run_unary(OnnxKernelCtx *ctx, QFn fn, float alpha)
 	if (!qparam(ctx, 1, 2, x->dtype, &px) || !qparam(ctx, 3, 4, x->dtype, &py))
 		return ctx->err->status;
 	build_table(table, x->dtype, &px, &py, x->dtype, fn, alpha);
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	for (int64_t i = 0; i < x->count; i++)
 		((uint8_t *) y->data)[i] = table[((const uint8_t *) x->data)[i] ^ (x->dtype == ONNX_DTYPE_INT8 ? 0x80 : 0)];
@@ -326,7 +326,7 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 		else
 			inner *= x->dims[i];
 	}
-	if ((y = onnx_out_like(ctx, 0, dt, x)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, dt, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;

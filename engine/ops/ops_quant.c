@@ -430,7 +430,10 @@ onnx_run_quantize_linear(OnnxKernelCtx *ctx)
 		cdt = (OnnxDType) prec;
 	else
 		cdt = float_promote(x->dtype, scale->dtype);
-	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+	/* whole-byte types are written element by element: no zeroing first */
+	if ((y = (ydt == ONNX_DTYPE_UINT8 || ydt == ONNX_DTYPE_INT8 || ydt == ONNX_DTYPE_UINT16 ||
+			  ydt == ONNX_DTYPE_INT16 ? onnx_out_raw(ctx, 0, ydt, x->rank, x->dims) :
+			  onnx_out_like(ctx, 0, ydt, x))) == NULL)
 		return ctx->err->status;
 	if (qm.kind == 0 && x->dtype == ONNX_DTYPE_FLOAT && scale->dtype == ONNX_DTYPE_FLOAT &&
 		cdt == ONNX_DTYPE_FLOAT && (ydt == ONNX_DTYPE_UINT8 || ydt == ONNX_DTYPE_INT8))
@@ -507,7 +510,7 @@ onnx_run_dequantize_linear(OnnxKernelCtx *ctx)
 	if (zp && (!same_shape(zp, scale) || (!mini && zp->dtype != x->dtype)))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"x_zero_point must have x's type and x_scale's shape");
-	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
 	if (qm.kind == 0 && scale->dtype == ONNX_DTYPE_FLOAT && ydt == ONNX_DTYPE_FLOAT &&
 		(x->dtype == ONNX_DTYPE_UINT8 || x->dtype == ONNX_DTYPE_INT8))
@@ -567,7 +570,7 @@ run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 	zpf = 0.0f - mn / scale;
 	zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
 	zp = (float) cpq_round_even(zpf);
-	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_UINT8, x)) == NULL ||
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_UINT8, x->rank, x->dims)) == NULL ||
 		(ys = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, 0, NULL)) == NULL ||
 		(yz = onnx_out(ctx, 2, ONNX_DTYPE_UINT8, 0, NULL)) == NULL)
 		return ctx->err->status;

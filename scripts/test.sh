@@ -117,6 +117,8 @@ run_suite ml-models "$PY" test/ml/run_ml_tests.py
 run_suite kernels "$PY" test/kernels/run_kernel_tests.py
 run_suite kernels-avx2 "$PY" test/kernels/run_kernel_tests.py --isa avx2
 run_suite kernels-portable "$PY" test/kernels/run_kernel_tests.py --isa portable
+# quantized models made by onnxruntime.quantization (and the ddddocr recogniser) against onnxruntime
+run_suite quant-models "$PY" test/contrib/run_quant_models.py
 run_suite kernels-sanitizers "$PY" test/kernels/run_kernel_tests.py --bin engine/build-san/onnx_node_test
 run_suite contrib-models "$PY" test/contrib/run_contrib_models.py
 

@@ -39,9 +39,13 @@ extern const OnnxOpDef onnx_ops_attention[];	/* ops_attention.c: Attention, Rota
 extern const OnnxOpDef onnx_ops_string[];	/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */
 extern const OnnxOpDef onnx_ops_ml_svm[];	/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */
 extern const OnnxOpDef onnx_ops_ml_encode[];	/* ops_ml_encode.c: ai.onnx.ml encoders and feature extraction */
-extern const OnnxOpDef onnx_ops_random[];
+extern const OnnxOpDef onnx_ops_random[];	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
 extern const OnnxOpDef onnx_ops_ms_attention[];	/* ms_attention.c: com.microsoft Attention, MultiHeadAttention, RotaryEmbedding */
 extern const OnnxOpDef onnx_ops_ms_fused_linear[];	/* ms_fused_linear.c: com.microsoft FusedConv, FusedGemm, FusedMatMul */
-extern const OnnxOpDef onnx_ops_ms_fused[];	/* ms_fused.c: com.microsoft Gelu family, BiasAdd, LayerNorm fusions */	/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */
+extern const OnnxOpDef onnx_ops_ms_fused[];	/* ms_fused.c: com.microsoft Gelu family, BiasAdd, LayerNorm fusions */
+extern const OnnxOpDef onnx_ops_ms_quant[];	/* ms_quant.c: com.microsoft quantized matmuls, MatMulNBits, Q/DQ */
+extern const OnnxOpDef onnx_ops_ms_qlinear[];	/* ms_qlinear.c: com.microsoft QLinear* elementwise, pooling, concat */
+extern const OnnxOpDef onnx_ops_qconv[];	/* qconv.c: ConvInteger, QLinearConv (int8 GEMM) */
+extern const OnnxOpDef onnx_ops_ms_qlstm[];	/* ms_qlstm.c: com.microsoft DynamicQuantizeLSTM */
 
 #endif

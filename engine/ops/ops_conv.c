@@ -1,14 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * ops_conv.c
- *	  Convolutions: Conv, ConvTranspose, Col2Im, DeformConv, ConvInteger,
- *	  QLinearConv.
+ *	  Convolutions: Conv, ConvTranspose, Col2Im, DeformConv (the integer
+ *	  ones, ConvInteger and QLinearConv, are in qconv.c).
  *
  * float32 and float64 go through im2col + GEMM (src/blas.c); the column
  * buffer is bounded (COL_BUDGET bytes) by processing the output positions
- * in chunks.  float16/bfloat16 are computed in float32.  The integer
- * convolutions are computed in float64, which is exact for the products
- * and sums of 8-bit operands.
+ * in chunks.  float16/bfloat16 are computed in float32.
  *
  *-------------------------------------------------------------------------
  */
@@ -1642,229 +1640,6 @@ done:
 	return st;
 }
 
-/* ---- integer convolutions ---- */
-
-/*
- * A float64 copy of an 8-bit tensor minus its zero point: zp is a scalar,
- * or (per_rows > 0) one value per block of per_rows elements.
- */
-static double *
-stage_minus_zp(OnnxKernelCtx *ctx, const OnnxTensor *t, const OnnxTensor *zp, int64_t per_rows)
-{
-	double	   *p = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (t->count ? t->count : 1));
-
-	if (p == NULL)
-		return NULL;
-	for (int64_t i = 0; i < t->count; i++)
-	{
-		double		z = 0;
-
-		if (zp && zp->count == 1)
-			z = onnx_tensor_get_f64(zp, 0);
-		else if (zp && per_rows > 0)
-			z = onnx_tensor_get_f64(zp, i / per_rows);
-		p[i] = onnx_tensor_get_f64(t, i) - z;
-	}
-	return p;
-}
-
-/* A zero point is a scalar (or 1-element) tensor, or per channel with n values. */
-static bool
-zp_shape_ok(const OnnxTensor *zp, int64_t n, bool per_channel_ok)
-{
-	if (zp == NULL || zp->count == 1)
-		return true;
-	return per_channel_ok && zp->rank == 1 && zp->dims[0] == n;
-}
-
-#define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
-
-/*
- * Shared by ConvInteger and QLinearConv: acc (N,M,out...) as float64 =
- * conv(X - xzp, W - wzp) + bias.  *accp is scratch the caller frees.
- */
-static OnnxStatus
-int_conv_acc(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xzp,
-			 const OnnxTensor *w, const OnnxTensor *wzp, const OnnxTensor *bias,
-			 int64_t *dims, ConvGeom *g, double **accp, int64_t *countp)
-{
-	int64_t		group = 1,
-				M;
-	double	   *dx = NULL,
-			   *dw = NULL,
-			   *db = NULL,
-			   *acc = NULL;
-	int64_t		count = 1;
-	OnnxStatus	st;
-
-	*accp = NULL;
-	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
-		return st;
-	M = w->dims[0];
-	if (!(T_8BIT & ONNX_T(x->dtype)) || !(T_8BIT & ONNX_T(w->dtype)))
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "x and w must be int8 or uint8, got %s and %s",
-								onnx_dtype_name(x->dtype), onnx_dtype_name(w->dtype));
-	if (w->dims[1] * group != x->dims[1] || M % group != 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "W does not match the input channels and group");
-	if ((xzp && xzp->dtype != x->dtype) || (wzp && wzp->dtype != w->dtype))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "zero points must have the type of their input");
-	if (!zp_shape_ok(xzp, 0, false) || !zp_shape_ok(wzp, M, true))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"x zero point must be a scalar, w zero point a scalar or [%lld]", (long long) M);
-	if (bias && (bias->dtype != ONNX_DTYPE_INT32 || bias->rank != 1 || bias->dims[0] != M))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must be int32 [%lld]", (long long) M);
-	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, g)) != ONNX_OK)
-		return st;
-	dims[0] = x->dims[0];
-	dims[1] = M;
-	memcpy(dims + 2, g->out, sizeof(int64_t) * g->nsp);
-	for (int i = 0; i < x->rank; i++)
-		if (onnx_mul_overflow_i64(count, dims[i], &count))
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output size overflows");
-	*countp = count;
-	if ((dx = stage_minus_zp(ctx, x, xzp, 0)) == NULL ||
-		(dw = stage_minus_zp(ctx, w, wzp, M ? w->count / M : 1)) == NULL ||
-		(bias && (db = stage_minus_zp(ctx, bias, NULL, 0)) == NULL) ||
-		(acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (count ? count : 1))) == NULL)
-		st = ctx->err->status;
-	else
-	{
-		memset(acc, 0, sizeof(double) * (size_t) count);
-		st = count ? conv_core_f64(ctx, g, dx, dw, db, NULL, acc, x->dims[0], x->dims[1], M, group) : ONNX_OK;
-	}
-	if (dx)
-		onnx_kernel_free(ctx, dx);
-	if (dw)
-		onnx_kernel_free(ctx, dw);
-	if (db)
-		onnx_kernel_free(ctx, db);
-	if (st != ONNX_OK)
-	{
-		if (acc)
-			onnx_kernel_free(ctx, acc);
-		return st;
-	}
-	*accp = acc;
-	return ONNX_OK;
-}
-
-/* ConvInteger: x, w (int8/uint8), x_zero_point, w_zero_point -> int32 Y */
-static OnnxStatus
-run_conv_integer(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *w = onnx_in(ctx, 1);
-	int64_t		dims[ONNX_MAX_RANK],
-				count;
-	double	   *acc;
-	ConvGeom	g;
-	OnnxStatus	st;
-	OnnxTensor *y;
-
-	if ((st = int_conv_acc(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, dims, &g,
-						   &acc, &count)) != ONNX_OK)
-		return st;
-	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
-		st = ctx->err->status;
-	else
-		for (int64_t i = 0; i < count; i++)
-			((int32_t *) y->data)[i] = (int32_t) acc[i];
-	onnx_kernel_free(ctx, acc);
-	return st;
-}
-
-/*
- * QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B
- *	 -> y = saturate(round(acc * x_scale * w_scale[m] / y_scale) + y_zp)
- * with w_scale / w_zp scalar or per output channel.
- */
-static OnnxStatus
-run_qlinear_conv(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *xs = onnx_in(ctx, 1);
-	const OnnxTensor *xzp = onnx_in(ctx, 2);
-	const OnnxTensor *w = onnx_in(ctx, 3);
-	const OnnxTensor *ws = onnx_in(ctx, 4);
-	const OnnxTensor *wzp = onnx_in(ctx, 5);
-	const OnnxTensor *ys = onnx_in(ctx, 6);
-	const OnnxTensor *yzp = onnx_in(ctx, 7);
-	const OnnxTensor *bias = onnx_in(ctx, 8);
-	int64_t		dims[ONNX_MAX_RANK],
-				count,
-				M,
-				P;
-	double	   *acc;
-	double		lo,
-				hi,
-				yz = 0;
-	OnnxDType	ydt;
-	ConvGeom	g;
-	OnnxStatus	st;
-	OnnxTensor *y;
-
-	if (x == NULL || w == NULL || xs == NULL || ws == NULL || ys == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x, x_scale, w, w_scale and y_scale are required");
-	M = w->rank >= 1 ? w->dims[0] : 0;
-	if (xs->count != 1 || ys->count != 1 || (ws->count != 1 && !(ws->rank == 1 && ws->dims[0] == M)) ||
-		!onnx_dtype_is_float(xs->dtype) || !onnx_dtype_is_float(ws->dtype) || !onnx_dtype_is_float(ys->dtype))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"scales must be float scalars (w_scale may be per output channel)");
-	ydt = yzp ? yzp->dtype : x->dtype;
-	if (!(T_8BIT & ONNX_T(ydt)) || (yzp && yzp->count != 1))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
-	if ((st = int_conv_acc(ctx, x, xzp, w, wzp, bias, dims, &g, &acc, &count)) != ONNX_OK)
-		return st;
-	lo = ydt == ONNX_DTYPE_INT8 ? -128 : 0;
-	hi = ydt == ONNX_DTYPE_INT8 ? 127 : 255;
-	if (yzp)
-		yz = onnx_tensor_get_f64(yzp, 0);
-	P = g.out_size;
-	if ((y = onnx_out(ctx, 0, ydt, x->rank, dims)) == NULL)
-		st = ctx->err->status;
-	else
-		for (int64_t i = 0; i < count; i++)
-		{
-			int64_t		m = P ? (i / P) % M : 0;
-			float		scale = (float) onnx_tensor_get_f64(xs, 0) *
-				(float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m) /
-				(float) onnx_tensor_get_f64(ys, 0);
-			double		v = cpq_round_even((double) ((float) acc[i] * scale)) + yz;
-
-			if (isnan(v))
-				v = yz;
-			v = v < lo ? lo : v > hi ? hi : v;
-			onnx_tensor_set_i64(y, i, (int64_t) v);
-		}
-	onnx_kernel_free(ctx, acc);
-	return st;
-}
-
-/* ConvInteger's Y is int32. */
-static OnnxStatus
-infer_int32(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0])
-	{
-		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
-/* QLinearConv's y has y_zero_point's type. */
-static OnnxStatus
-infer_qlinear_conv(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
-		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
-	{
-		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
@@ -1878,7 +1653,5 @@ const OnnxOpDef onnx_ops_conv[] = {
 	ONNX_OUT_SAME, NULL, NULL, run_col2im},
 	{"", "DeformConv", 19, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
 	{"", "DeformConv", 22, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
-	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_int32, run_conv_integer},
-	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, infer_qlinear_conv, run_qlinear_conv},
 	{0}
 };

@@ -5,8 +5,8 @@
  *	  axis, blocked; 8/16-bit, 4/2-bit, float8 and float4 types),
  *	  DynamicQuantizeLinear, MatMulInteger, QLinearMatMul.
  *
- * Integer matrix products are computed exactly in float64 through BLAS
- * (operands minus zero points are small integers).
+ * Integer matrix products run on the exact int8 kernels of qgemm.h
+ * through qmatmul.c, constant weights packed at load.
  *
  *-------------------------------------------------------------------------
  */
@@ -14,6 +14,8 @@
 
 #include "op_tables.h"
 #include "conv_pool_quant_util.h"
+#include "qmatmul.h"
+#include "vecmath.h"
 
 /* ---- float8 / float4 codes ---- */
 
@@ -321,6 +323,53 @@ same_shape(const OnnxTensor *a, const OnnxTensor *b)
 	return a->rank == b->rank && memcmp(a->dims, b->dims, sizeof(int64_t) * a->rank) == 0;
 }
 
+/* ---- float32 <-> 8-bit per tensor, vectorized ---- */
+
+/*
+ * y = saturate(round_half_even(x / scale) + zp) into [lo, hi] (int8 when
+ * lo < 0), NaN giving saturate(0) as the general path.
+ */
+ONNX_VEC_INLINE void
+quantize_8bit_body(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
+{
+	int32_t		qnan = 0 < lo ? lo : 0 > hi ? hi : 0;
+
+	if (lo < 0)
+		for (int64_t i = 0; i < n; i++)
+		{
+			float		v = x[i] / scale;
+
+			((int8_t *) y)[i] = (int8_t) (v != v ? qnan : qmm_quant(v, zp, lo, hi));
+		}
+	else
+		for (int64_t i = 0; i < n; i++)
+		{
+			float		v = x[i] / scale;
+
+			((uint8_t *) y)[i] = (uint8_t) (v != v ? qnan : qmm_quant(v, zp, lo, hi));
+		}
+}
+
+ONNX_VEC_DISPATCH(static, quantize_8bit, quantize_8bit_body,
+				  (const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y),
+				  (x, n, scale, zp, lo, hi, y))
+
+/* y = (x - zp) * scale in float32 */
+ONNX_VEC_INLINE void
+dequantize_8bit_body(const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y)
+{
+	if (is_signed)
+		for (int64_t i = 0; i < n; i++)
+			y[i] = (float) (((const int8_t *) x)[i] - zp) * scale;
+	else
+		for (int64_t i = 0; i < n; i++)
+			y[i] = (float) (((const uint8_t *) x)[i] - zp) * scale;
+}
+
+ONNX_VEC_DISPATCH(static, dequantize_8bit, dequantize_8bit_body,
+				  (const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y),
+				  (x, is_signed, n, scale, zp, y))
+
 /* ---- QuantizeLinear ---- */
 
 /* Output dtype: the zero point's, else output_dtype, else uint8. */
@@ -341,8 +390,8 @@ quantize_out_dtype(const OnnxNode *node, OnnxDType zp_dtype)
  *	 -> y = saturate(round_half_even(x / y_scale) + y_zero_point), or for
  *	 float8/float4 outputs the nearest code of x / y_scale.
  */
-static OnnxStatus
-run_quantize_linear(OnnxKernelCtx *ctx)
+OnnxStatus
+onnx_run_quantize_linear(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *scale = onnx_in(ctx, 1);
@@ -381,8 +430,18 @@ run_quantize_linear(OnnxKernelCtx *ctx)
 		cdt = (OnnxDType) prec;
 	else
 		cdt = float_promote(x->dtype, scale->dtype);
-	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+	/* whole-byte types are written element by element: no zeroing first */
+	if ((y = (ydt == ONNX_DTYPE_UINT8 || ydt == ONNX_DTYPE_INT8 || ydt == ONNX_DTYPE_UINT16 ||
+			  ydt == ONNX_DTYPE_INT16 ? onnx_out_raw(ctx, 0, ydt, x->rank, x->dims) :
+			  onnx_out_like(ctx, 0, ydt, x))) == NULL)
 		return ctx->err->status;
+	if (qm.kind == 0 && x->dtype == ONNX_DTYPE_FLOAT && scale->dtype == ONNX_DTYPE_FLOAT &&
+		cdt == ONNX_DTYPE_FLOAT && (ydt == ONNX_DTYPE_UINT8 || ydt == ONNX_DTYPE_INT8))
+	{
+		quantize_8bit(x->data, x->count, *(const float *) scale->data,
+					  zp ? (int32_t) onnx_tensor_get_i64(zp, 0) : 0, (int32_t) lo, (int32_t) hi, y->data);
+		return ONNX_OK;
+	}
 	for (int64_t e = 0; e < x->count; e++)
 	{
 		int64_t		si = quant_map_index(&qm, e);
@@ -414,8 +473,8 @@ run_quantize_linear(OnnxKernelCtx *ctx)
  * DequantizeLinear: x, x_scale, x_zero_point (optional)
  *	 -> y = (x - x_zero_point) * x_scale in x_scale's type (or output_dtype).
  */
-static OnnxStatus
-run_dequantize_linear(OnnxKernelCtx *ctx)
+OnnxStatus
+onnx_run_dequantize_linear(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *scale = onnx_in(ctx, 1);
@@ -451,8 +510,15 @@ run_dequantize_linear(OnnxKernelCtx *ctx)
 	if (zp && (!same_shape(zp, scale) || (!mini && zp->dtype != x->dtype)))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"x_zero_point must have x's type and x_scale's shape");
-	if ((y = onnx_out_like(ctx, 0, ydt, x)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
+	if (qm.kind == 0 && scale->dtype == ONNX_DTYPE_FLOAT && ydt == ONNX_DTYPE_FLOAT &&
+		(x->dtype == ONNX_DTYPE_UINT8 || x->dtype == ONNX_DTYPE_INT8))
+	{
+		dequantize_8bit(x->data, x->dtype == ONNX_DTYPE_INT8, x->count, *(const float *) scale->data,
+						zp ? (int32_t) onnx_tensor_get_i64(zp, 0) : 0, y->data);
+		return ONNX_OK;
+	}
 	for (int64_t e = 0; e < x->count; e++)
 	{
 		int64_t		si = quant_map_index(&qm, e);
@@ -504,166 +570,42 @@ run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 	zpf = 0.0f - mn / scale;
 	zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
 	zp = (float) cpq_round_even(zpf);
-	if ((y = onnx_out_like(ctx, 0, ONNX_DTYPE_UINT8, x)) == NULL ||
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_UINT8, x->rank, x->dims)) == NULL ||
 		(ys = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, 0, NULL)) == NULL ||
 		(yz = onnx_out(ctx, 2, ONNX_DTYPE_UINT8, 0, NULL)) == NULL)
 		return ctx->err->status;
 	*(float *) ys->data = scale;
 	*(uint8_t *) yz->data = (uint8_t) zp;
-	for (int64_t i = 0; i < x->count; i++)
-	{
-		float		q = (float) cpq_round_even(((const float *) x->data)[i] / scale) + zp;
-
-		if (isnan(q))
-			q = 0;
-		((uint8_t *) y->data)[i] = (uint8_t) (q < 0 ? 0 : q > 255 ? 255 : q);
-	}
+	onnx_qmm_quantize_u8(x->data, x->count, scale, zp, y->data);
 	return ONNX_OK;
 }
 
-/* ---- integer matrix products ---- */
-
-/*
- * C = (A - a_zp) @ (B - b_zp) in float64 (exact), numpy matmul shapes:
- * A (..., M, K), B (..., K, N) -> (broadcast(...), M, N); a 1-D A or B
- * drops its M or N.  a_zp is a scalar or one value per row of A (M),
- * b_zp a scalar or one value per column of B (N).  *cp is scratch.
- */
-static OnnxStatus
-int_matmul(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp,
-		   const OnnxTensor *b, const OnnxTensor *bzp, int *orank, int64_t *odims,
-		   double **cp, int64_t *countp)
-{
-	int64_t		M,
-				K,
-				N,
-				Kb,
-				nbatch = 1,
-				count;
-	int			ra,
-				rb,
-				rbatch;
-	int64_t		batch[ONNX_MAX_RANK];
-	double	   *da = NULL,
-			   *db = NULL,
-			   *dc = NULL;
-	OnnxTensor	ta,
-				tb,
-				tbatch;
-	const OnnxTensor *bins[2];
-	OnnxBcastIter it;
-
-	*cp = NULL;
-	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "A and B must have rank 1 or more");
-	if (!((ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8)) & ONNX_T(a->dtype)) ||
-		!((ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8)) & ONNX_T(b->dtype)))
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "A and B must be int8 or uint8, got %s and %s",
-								onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
-	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
-	K = a->dims[a->rank - 1];
-	Kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
-	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
-	if (K != Kb)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "inner dimensions differ (%lld, %lld)",
-								(long long) K, (long long) Kb);
-	if ((azp && (azp->dtype != a->dtype || (azp->count != 1 && !(azp->rank == 1 && azp->dims[0] == M)))) ||
-		(bzp && (bzp->dtype != b->dtype || (bzp->count != 1 && !(bzp->rank == 1 && bzp->dims[0] == N)))))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"zero points must have their input's type and be scalars, [M] for A or [N] for B");
-	if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "matrix dimensions exceed 2^31");
-	ra = a->rank > 2 ? a->rank - 2 : 0;
-	rb = b->rank > 2 ? b->rank - 2 : 0;
-	if (!onnx_broadcast_shape(ra, a->dims, rb, b->dims, &rbatch, batch))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "batch dimensions do not broadcast");
-	*orank = 0;
-	for (int i = 0; i < rbatch; i++)
-	{
-		odims[(*orank)++] = batch[i];
-		if (onnx_mul_overflow_i64(nbatch, batch[i], &nbatch))
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "batch size overflows");
-	}
-	if (a->rank > 1)
-		odims[(*orank)++] = M;
-	if (b->rank > 1)
-		odims[(*orank)++] = N;
-	if (onnx_mul_overflow_i64(nbatch, M, &count) || onnx_mul_overflow_i64(count, N, &count))
-		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output size overflows");
-	*countp = count;
-	if ((da = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (a->count ? a->count : 1))) == NULL ||
-		(db = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (b->count ? b->count : 1))) == NULL ||
-		(dc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (count ? count : 1))) == NULL)
-	{
-		if (da)
-			onnx_kernel_free(ctx, da);
-		if (db)
-			onnx_kernel_free(ctx, db);
-		return ctx->err->status;
-	}
-	for (int64_t i = 0; i < a->count; i++)
-		da[i] = onnx_tensor_get_f64(a, i) -
-			(azp ? onnx_tensor_get_f64(azp, azp->count == 1 ? 0 : (i / (K ? K : 1)) % M) : 0);
-	for (int64_t i = 0; i < b->count; i++)
-		db[i] = onnx_tensor_get_f64(b, i) -
-			(bzp ? onnx_tensor_get_f64(bzp, bzp->count == 1 ? 0 : i % N) : 0);
-	memset(dc, 0, sizeof(double) * (size_t) count);
-	memset(&tbatch, 0, sizeof(tbatch));
-	tbatch.rank = rbatch;
-	memcpy(tbatch.dims, batch, sizeof(int64_t) * (size_t) rbatch);
-	ta = *a;
-	tb = *b;
-	ta.rank = ra;
-	tb.rank = rb;
-	bins[0] = &ta;
-	bins[1] = &tb;
-	onnx_bcast_init(&it, &tbatch, 2, bins);
-	if (K > 0 && count > 0)
-		for (int64_t bi = 0; bi < nbatch; bi++, onnx_bcast_next(&it))
-		{
-			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, da);
-				onnx_kernel_free(ctx, db);
-				onnx_kernel_free(ctx, dc);
-				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
-			onnx_blas_dgemm(false, false, M, N, K, 1.0, da + it.off[0] * M * K, K,
-							db + it.off[1] * K * N, N, 0.0, dc + bi * M * N, N);
-		}
-	onnx_kernel_free(ctx, da);
-	onnx_kernel_free(ctx, db);
-	*cp = dc;
-	return ONNX_OK;
-}
+/* ---- integer matrix products (qmatmul.c) ---- */
 
 /* MatMulInteger: A, B (int8/uint8), a_zero_point, b_zero_point -> int32 */
 static OnnxStatus
 run_matmul_integer(OnnxKernelCtx *ctx)
 {
+	const OnnxTensor *a = onnx_in(ctx, 0),
+			   *b = onnx_in(ctx, 1);
 	int			orank;
 	int64_t		odims[ONNX_MAX_RANK],
 				count;
-	double	   *c;
 	OnnxStatus	st;
 	OnnxTensor *y;
 
-	if ((st = int_matmul(ctx, onnx_in(ctx, 0), onnx_in(ctx, 2), onnx_in(ctx, 1), onnx_in(ctx, 3),
-						 &orank, odims, &c, &count)) != ONNX_OK)
+	if ((st = onnx_qmm_shape(ctx, a, b, &orank, odims, &count)) != ONNX_OK)
 		return st;
-	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_INT32, orank, odims)) == NULL)
-		st = ctx->err->status;
-	else
-		for (int64_t i = 0; i < count; i++)
-			((int32_t *) y->data)[i] = (int32_t) c[i];
-	onnx_kernel_free(ctx, c);
-	return st;
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_INT32, orank, odims)) == NULL)
+		return ctx->err->status;
+	return onnx_qmm_run(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 3), ctx->node->prepared, y->data);
 }
 
 /*
  * QLinearMatMul: a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp
- *	 -> y = saturate(round((a - a_zp) @ (b - b_zp) * a_scale * b_scale
- *	 / y_scale) + y_zp).  Scales are scalars or per row of a / column of b.
+ *	 -> y = saturate(round((a - a_zp) @ (b - b_zp) * (a_scale * b_scale
+ *	 / y_scale)) + y_zp), the multiplier in float32 as onnxruntime.
+ *	 Scales are scalars or per row of a / column of b.
  */
 static OnnxStatus
 run_qlinear_matmul(OnnxKernelCtx *ctx)
@@ -681,9 +623,10 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 				N,
 				lo,
 				hi;
-	double	   *c;
-	OnnxDType	ydt,
-				sdt;
+	int32_t    *c;
+	float		zpf,
+			   *mult;
+	OnnxDType	ydt;
 	OnnxStatus	st;
 	OnnxTensor *y;
 
@@ -696,42 +639,61 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 	if ((ydt != ONNX_DTYPE_INT8 && ydt != ONNX_DTYPE_UINT8) || (yzp && yzp->count != 1) ||
 		!quant_int_range(ydt, &lo, &hi))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
-	if ((st = int_matmul(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), &orank, odims, &c, &count)) != ONNX_OK)
+	if ((st = onnx_qmm_shape(ctx, a, b, &orank, odims, &count)) != ONNX_OK)
 		return st;
 	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
 	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
 	if ((as->count != 1 && as->count != M) || (bs->count != 1 && bs->count != N))
-	{
-		onnx_kernel_free(ctx, c);
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"a_scale must be a scalar or [M], b_scale a scalar or [N]");
-	}
-	sdt = float_promote(float_promote(as->dtype, bs->dtype), ys->dtype);
-	if ((y = onnx_out(ctx, 0, ydt, orank, odims)) == NULL)
-		st = ctx->err->status;
-	else
-		for (int64_t i = 0; i < count; i++)
-		{
-			int64_t		m = (i / N) % M,
-						n = i % N;
-			double		f = round_to(sdt, round_to(sdt, onnx_tensor_get_f64(as, as->count == 1 ? 0 : m) *
-												   onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n)) /
-									 onnx_tensor_get_f64(ys, 0));
-			double		v = cpq_round_even(c[i] * f + (yzp ? onnx_tensor_get_f64(yzp, 0) : 0));
+	if ((y = onnx_out_raw(ctx, 0, ydt, orank, odims)) == NULL)
+		return ctx->err->status;
+	if ((c = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (count + N + 1))) == NULL)
+		return ctx->err->status;
+	mult = (float *) (c + count);
+	if ((st = onnx_qmm_run(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), ctx->node->prepared, c)) == ONNX_OK)
+	{
+		float		ysf = (float) onnx_tensor_get_f64(ys, 0);
 
-			if (isnan(v))
-				v = 0;
-			v = v < (double) lo ? (double) lo : v > (double) hi ? (double) hi : v;
-			onnx_tensor_set_i64(y, i, (int64_t) v);
+		zpf = yzp ? (float) onnx_tensor_get_f64(yzp, 0) : 0;
+		/* multipliers per (row, column), float32 as onnxruntime */
+		for (int64_t i0 = 0; i0 < count; i0 += N)
+		{
+			int64_t		m = (i0 / N) % M;
+			float		fa = (float) onnx_tensor_get_f64(as, as->count == 1 ? 0 : m);
+
+			if (i0 == 0 || as->count != 1)
+				for (int64_t n = 0; n < N; n++)
+					mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
+			if (ydt == ONNX_DTYPE_UINT8)
+				for (int64_t n = 0; n < N; n++)
+					((uint8_t *) y->data)[i0 + n] = (uint8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, 0, 255);
+			else
+				for (int64_t n = 0; n < N; n++)
+					((int8_t *) y->data)[i0 + n] = (int8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, -128, 127);
 		}
+	}
 	onnx_kernel_free(ctx, c);
 	return st;
 }
 
-/* ---- static types ---- */
+/* Pack hooks: the constant B with its zero point. */
+static OnnxStatus
+pack_matmul_integer(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	return onnx_qmm_pack(node, g, arena, err, 1, 3, false);
+}
 
 static OnnxStatus
-infer_quantize(OnnxInferCtx *ctx)
+pack_qlinear_matmul(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	return onnx_qmm_pack(node, g, arena, err, 3, 5, false);
+}
+
+/* ---- static types ---- */
+
+OnnxStatus
+onnx_infer_quantize_linear(OnnxInferCtx *ctx)
 {
 	OnnxDType	zdt = ONNX_DTYPE_UNDEFINED;
 
@@ -749,8 +711,8 @@ infer_quantize(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-infer_dequantize(OnnxInferCtx *ctx)
+OnnxStatus
+onnx_infer_dequantize_linear(OnnxInferCtx *ctx)
 {
 	int64_t		od = onnx_attr_int(ctx->node, "output_dtype", 0);
 
@@ -776,8 +738,8 @@ infer_dynamic_quantize(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-infer_int32(OnnxInferCtx *ctx)
+OnnxStatus
+onnx_infer_int32_out(OnnxInferCtx *ctx)
 {
 	if (ctx->outputs[0])
 	{
@@ -787,9 +749,9 @@ infer_int32(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-/* y's type is y_zero_point's (the last input). */
-static OnnxStatus
-infer_qlinear(OnnxInferCtx *ctx)
+/* y's type is y_zero_point's (input 7). */
+OnnxStatus
+onnx_infer_qlinear_out(OnnxInferCtx *ctx)
 {
 	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
 		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
@@ -809,17 +771,20 @@ infer_qlinear(OnnxInferCtx *ctx)
 	ONNX_T(ONNX_DTYPE_FLOAT4E2M1))
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 #define QL(since) {"", "QuantizeLinear", since, 2, 3, 1, 1, Q_IN, ONNX_OUT_CUSTOM, NULL, \
-	infer_quantize, run_quantize_linear}
+	onnx_infer_quantize_linear, onnx_run_quantize_linear}
 #define DQL(since) {"", "DequantizeLinear", since, 2, 3, 1, 1, DQ_IN, ONNX_OUT_CUSTOM, NULL, \
-	infer_dequantize, run_dequantize_linear}
+	onnx_infer_dequantize_linear, onnx_run_dequantize_linear}
 
 const OnnxOpDef onnx_ops_quant[] = {
 	QL(10), QL(13), QL(19), QL(21), QL(23), QL(24), QL(25),
 	DQL(10), DQL(13), DQL(19), DQL(21), DQL(23), DQL(24), DQL(25),
 	{"", "DynamicQuantizeLinear", 11, 1, 1, 3, 3, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_CUSTOM, NULL,
 	infer_dynamic_quantize, run_dynamic_quantize_linear},
-	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_int32, run_matmul_integer},
-	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul},
-	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qlinear, run_qlinear_matmul},
+	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_matmul_integer,
+	NULL, NULL, pack_matmul_integer},
+	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
+	NULL, NULL, pack_qlinear_matmul},
+	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
+	NULL, NULL, pack_qlinear_matmul},
 	{0}
 };

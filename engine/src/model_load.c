@@ -275,6 +275,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 							  missing.text);
 	if ((st = onnx_graph_infer(g, err)) != ONNX_OK)
 		return st;
+	onnx_graph_fuse_qdq(g, &m->arena);
 	if ((st = onnx_graph_fold(m, g, scratch, err)) != ONNX_OK)
 		return st;
 	onnx_graph_optimize(g, &m->arena);

@@ -5,5 +5,7 @@
 #include "engine_internal.h"
 
 extern void onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena);
+/* QDQ chains into integer operators (qdq_fuse.c), before constant folding */
+extern void onnx_graph_fuse_qdq(OnnxGraph *g, OnnxArena *arena);
 
 #endif

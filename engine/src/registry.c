@@ -46,6 +46,10 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_ms_fused,
 	onnx_ops_ms_attention,
 	onnx_ops_ms_fused_linear,
+	onnx_ops_ms_quant,
+	onnx_ops_ms_qlinear,
+	onnx_ops_ms_qlstm,
+	onnx_ops_qconv,
 	NULL
 };
 

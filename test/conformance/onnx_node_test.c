@@ -11,8 +11,9 @@
  *	  read-only and runs with a separate session allocator: a kernel that
  *	  writes into the model (which shared model memory forbids) crashes.
  *
- *	  --isa portable|avx2|avx512 caps the instruction set of the engine's
- *	  run-time dispatched kernels (vecmath.h), to test the portable path.
+ *	  --isa portable|avx2|avx512bw|avx512 caps the instruction set of the
+ *	  engine's run-time dispatched kernels (vecmath.h), to test the
+ *	  portable path; avx512bw is avx512 without the int8 VNNI kernel.
  *
  *	  --threads N runs the session with N intra-op threads (default 1), to
  *	  test the kernels' parallel paths.
@@ -38,6 +39,7 @@
 
 /* engine-internal (vecmath.h): cap the SIMD level of the row kernels */
 extern void onnx_vec_set_max_isa(int isa);
+extern void onnx_qgemm_set_max_isa(int isa);
 
 static double rel_tol = 1e-3;
 static double abs_tol = 1e-7;
@@ -454,6 +456,8 @@ main(int argc, char **argv)
 			const char *isa = argv[++i];
 
 			onnx_vec_set_max_isa(strcmp(isa, "portable") == 0 ? 0 : strcmp(isa, "avx2") == 0 ? 1 : 2);
+			/* avx512bw: AVX-512 without the VNNI int8 kernel (qgemm.h) */
+			onnx_qgemm_set_max_isa(strcmp(isa, "avx512bw") == 0 ? 2 : 3);
 		}
 		else
 			dir = argv[i];

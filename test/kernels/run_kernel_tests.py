@@ -8,7 +8,7 @@ leave SIMD tails, broadcast patterns, attribute variants.
 
     run_kernel_tests.py [--bin engine/build/onnx_node_test] [--isa LEVEL] [FAMILY ...]
 
---isa portable|avx2|avx512 caps the engine's run-time SIMD dispatch, to
+--isa portable|avx2|avx512bw|avx512 caps the engine's run-time SIMD dispatch, to
 test the portable C kernels on a machine that has AVX-512.  Without it, a
 case runs once per level its isa.txt lists (e.g. "portable avx2 avx512"),
 else once at the best level, so the fallbacks of the kernels such a case
@@ -59,7 +59,7 @@ def run_case(binary, d, isa=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "engine", "build", "onnx_node_test"))
-    ap.add_argument("--isa", choices=["portable", "avx2", "avx512"])
+    ap.add_argument("--isa", choices=["portable", "avx2", "avx512bw", "avx512"])
     ap.add_argument("families", nargs="*")
     a = ap.parse_args()
     passed = failed = 0

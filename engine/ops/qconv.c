@@ -1,0 +1,623 @@
+/*-------------------------------------------------------------------------
+ *
+ * qconv.c
+ *	  Integer convolutions, ConvInteger and QLinearConv, on the exact int8
+ *	  GEMM of qgemm.h.  Per image and group, the output positions are the
+ *	  rows of the product:
+ *
+ *		Y^T (P, Mg) = patches (P, KK*Cg) @ W_g^T (KK*Cg, Mg)
+ *
+ *	  patches row p = the input window of output position p (kernel taps,
+ *	  then channels: with the image transposed once to (H*W, Cg), a tap is
+ *	  one copy of Cg bytes), the padding filled with x's zero point so it
+ *	  adds nothing; W_g^T is reordered alike and packed once at load when
+ *	  W and its zero point are constant.  The int32 result is written transposed into Y (N, M, P),
+ *	  as int32 (ConvInteger) or requantized as onnxruntime does
+ *	  (QLinearConv): y = saturate(round(float(acc + B[m]) * (x_scale *
+ *	  w_scale[m] / y_scale)) + y_zp), the multiplier in float32.
+ *
+ *	  Depthwise convolutions (one input and one output channel per group)
+ *	  skip the GEMM: a direct int32 loop per channel, tap by tap over whole
+ *	  output rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "op_tables.h"
+#include "conv_pool_quant_util.h"
+#include "qmatmul.h"
+#include "pack.h"
+
+#define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
+
+/* node->prepared: W_g^T of every group, packed with w's zero points. */
+typedef struct QConvPacked
+{
+	int64_t		group;
+	OnnxQgemmB **pb;			/* (group) */
+} QConvPacked;
+
+/* Input indexes of an op: w, w zero point. */
+static void
+conv_inputs(const OnnxNode *node, int *w_in, int *wzp_in)
+{
+	bool		ql = strcmp(node->op_type, "QLinearConv") == 0;
+
+	*w_in = ql ? 3 : 1;
+	*wzp_in = ql ? 5 : 3;
+}
+
+/*
+ * W_g (Mg, Cg, KK) of group g reordered to (Mg, KK, Cg), the order of
+ * the patches' columns (tap, then channel).
+ */
+static void
+permute_w(const uint8_t *w, int64_t Mg, int64_t Cg, int64_t KK, uint8_t *dst)
+{
+	for (int64_t n = 0; n < Mg; n++)
+		for (int64_t c = 0; c < Cg; c++)
+			for (int64_t t = 0; t < KK; t++)
+				dst[(n * KK + t) * Cg + c] = w[(n * Cg + c) * KK + t];
+}
+
+static OnnxStatus
+qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
+{
+	int			w_in,
+				z_in;
+	const OnnxTensor *w,
+			   *wz = NULL;
+	int64_t		group = onnx_attr_int(node, "group", 1),
+				M,
+				K,
+				Mg;
+	int32_t    *zp;
+	uint8_t    *tmp;
+	QConvPacked *p;
+
+	conv_inputs(node, &w_in, &z_in);
+	w = onnx_const_input(g, node, w_in);
+	if (w == NULL || w->rank < 3 || !(ONNX_T(w->dtype) & T_8BIT) || group < 1)
+		return ONNX_OK;
+	if (z_in < node->n_inputs && node->inputs[z_in] >= 0 &&
+		((wz = onnx_const_input(g, node, z_in)) == NULL || wz->dtype != w->dtype))
+		return ONNX_OK;
+	M = w->dims[0];
+	if (M % group != 0 || M == 0)
+		return ONNX_OK;
+	Mg = M / group;
+	K = w->count / M;
+	if (wz && wz->count != 1 && wz->count != M)
+		return ONNX_OK;
+	if (Mg == 1 && w->dims[1] == 1)
+		return ONNX_OK;			/* depthwise: direct loop */
+	p = onnx_arena_alloc(arena, sizeof(QConvPacked));
+	zp = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M);
+	if (p == NULL || zp == NULL ||
+		(p->pb = onnx_arena_alloc(arena, sizeof(OnnxQgemmB *) * (size_t) group)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+	onnx_qmm_zp(wz, zp, M);
+	p->group = group;
+	if ((tmp = onnx_arena_alloc(arena, (size_t) (Mg * K))) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+	for (int64_t gi = 0; gi < group; gi++)
+	{
+		size_t		bytes = onnx_qgemm_pack_b_size(onnx_qgemm_isa(), K, Mg);
+		void	   *buf;
+
+		if (bytes == 0)
+			return ONNX_OK;
+		if ((buf = onnx_arena_alloc(arena, bytes)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+		permute_w((const uint8_t *) w->data + gi * Mg * K, Mg, w->dims[1], K / w->dims[1], tmp);
+		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
+									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
+	}
+	node->prepared = p;
+	return ONNX_OK;
+}
+
+/* What one run needs besides the tensors. */
+typedef struct QConvRun
+{
+	ConvGeom	g;
+	int64_t		N,
+				C,
+				M,
+				group,
+				Cg,
+				Mg,
+				K;				/* Cg * k_size */
+	int32_t		xz;
+	const int32_t *wz;			/* (M) */
+	const int32_t *bias;		/* (M) or NULL */
+	bool		qlinear;
+	float	   *mult;			/* (M) QLinearConv */
+	int32_t		yz,
+				lo,
+				hi;
+} QConvRun;
+
+/*
+ * patches (P, KK*Cg) of image channels x (Cg, in...): row p holds the
+ * window of output position p, tap-major then channel, xz where it leaves
+ * the image (any number of spatial dims).
+ */
+static void
+build_patches_nd(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *pt)
+{
+	int			nsp = g->nsp;
+	int64_t		KK = g->k_size,
+				K = Cg * KK;
+	int64_t		o[ONNX_MAX_RANK] = {0};
+
+	for (int64_t p = 0; p < g->out_size; p++)
+	{
+		uint8_t    *row = pt + p * K;
+		int64_t		kk[ONNX_MAX_RANK] = {0};
+
+		for (int64_t t = 0; t < KK; t++)
+		{
+			int64_t		off = 0;
+			bool		in = true;
+
+			for (int d = 0; d < nsp; d++)
+			{
+				int64_t		c = o[d] * g->s[d] - g->pb[d] + kk[d] * g->d[d];
+
+				in = in && c >= 0 && c < g->in[d];
+				off = off * g->in[d] + c;
+			}
+			for (int64_t c = 0; c < Cg; c++)
+				row[t * Cg + c] = in ? x[c * g->in_size + off] : xz;
+			for (int d = nsp - 1; d >= 0; d--)
+			{
+				if (++kk[d] < g->k[d])
+					break;
+				kk[d] = 0;
+			}
+		}
+		for (int d = nsp - 1; d >= 0; d--)
+		{
+			if (++o[d] < g->out[d])
+				break;
+			o[d] = 0;
+		}
+	}
+}
+
+/*
+ * The same for 1 or 2 spatial dims: x transposed once to (H*W, Cg) in
+ * hwc, then every tap of a row is a copy of Cg bytes.
+ */
+static void
+build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *hwc, uint8_t *pt)
+{
+	ConvGeom2D	v;
+	int64_t		K = Cg * g->k_size,
+				HW;
+
+	if (g->nsp > 2)
+	{
+		build_patches_nd(g, x, Cg, xz, pt);
+		return;
+	}
+	cpq_geom_2d(g, &v);
+	HW = v.in_h * v.in_w;
+	for (int64_t c = 0; c < Cg; c++)
+		for (int64_t i = 0; i < HW; i++)
+			hwc[i * Cg + c] = x[c * HW + i];
+	for (int64_t oh = 0; oh < v.out_h; oh++)
+		for (int64_t ow = 0; ow < v.out_w; ow++)
+		{
+			uint8_t    *row = pt + (oh * v.out_w + ow) * K;
+
+			for (int64_t kh = 0; kh < v.k_h; kh++)
+			{
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+
+				for (int64_t kw = 0; kw < v.k_w; kw++, row += Cg)
+				{
+					int64_t		iw = ow * v.s_w - v.p_w + kw * v.d_w;
+
+					if (ih < 0 || ih >= v.in_h || iw < 0 || iw >= v.in_w)
+						memset(row, xz, (size_t) Cg);
+					else
+						memcpy(row, hwc + (ih * v.in_w + iw) * Cg, (size_t) Cg);
+				}
+			}
+		}
+}
+
+/*
+ * Depthwise, 1 or 2 spatial dims: acc (P) of one channel, each tap added
+ * over a whole output row (acc[ow] += (w - wz) * (x[..] - xz)), the
+ * positions whose window leaves the image skipped per tap.
+ */
+static void
+depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool ws, int64_t c,
+			 int32_t *acc)
+{
+	ConvGeom2D	v;
+
+	cpq_geom_2d(&r->g, &v);
+	memset(acc, 0, sizeof(int32_t) * (size_t) (v.out_h * v.out_w));
+	for (int64_t kh = 0; kh < v.k_h; kh++)
+		for (int64_t kw = 0; kw < v.k_w; kw++)
+		{
+			int64_t		t = kh * v.k_w + kw;
+			int32_t		wv = (ws ? (int8_t) w[c * r->g.k_size + t] : w[c * r->g.k_size + t]) - r->wz[c];
+			int64_t		off = kw * v.d_w - v.p_w,
+						lo = 0,
+						hi = v.out_w;
+
+			/* ow in [lo, hi): 0 <= ow * s_w + off < in_w */
+			while (lo < hi && lo * v.s_w + off < 0)
+				lo++;
+			while (hi > lo && (hi - 1) * v.s_w + off >= v.in_w)
+				hi--;
+			if (wv == 0)
+				continue;
+			for (int64_t oh = 0; oh < v.out_h; oh++)
+			{
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+				const uint8_t *xr = x + ih * v.in_w + off;
+				int32_t    *ar = acc + oh * v.out_w;
+
+				if (ih < 0 || ih >= v.in_h)
+					continue;
+				if (v.s_w == 1 && !xs)	/* the common case, vectorizes */
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) xr[ow] - r->xz);
+				else if (v.s_w == 1)
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) (int8_t) xr[ow] - r->xz);
+				else if (xs)
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) (int8_t) xr[ow * v.s_w] - r->xz);
+				else
+					for (int64_t ow = lo; ow < hi; ow++)
+						ar[ow] += wv * ((int32_t) xr[ow * v.s_w] - r->xz);
+			}
+		}
+}
+
+/* Write acc (P, Mg) of channels m0.. transposed into y (M, P) of one image. */
+static void
+store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t P, void *y,
+		  OnnxDType ydt)
+{
+	/* blocks of 64 positions, so the strided reads of acc stay in cache */
+	for (int64_t p0 = 0; p0 < P; p0 += 64)
+	{
+		int64_t		p1 = p0 + 64 < P ? p0 + 64 : P;
+
+		for (int64_t j = 0; j < mg; j++)
+		{
+			int64_t		m = m0 + j;
+			int32_t		b = r->bias ? r->bias[m] : 0;
+			const int32_t *a = acc + j;
+
+			if (!r->qlinear)
+				for (int64_t p = p0; p < p1; p++)
+					((int32_t *) y)[m * P + p] = a[p * mg] + b;
+			else if (ydt == ONNX_DTYPE_INT8)
+				for (int64_t p = p0; p < p1; p++)
+					((int8_t *) y)[m * P + p] = (int8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, -128, 127);
+			else
+				for (int64_t p = p0; p < p1; p++)
+					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, 0, 255);
+		}
+	}
+}
+
+/* Depthwise: acc (P) of channel c = sum over taps (x - xz) * (w - wz). */
+static void
+depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool ws, int64_t c,
+		  int32_t *acc)
+{
+	const ConvGeom *g = &r->g;
+	int64_t		KK = g->k_size;
+	int64_t		o[ONNX_MAX_RANK] = {0};
+
+	for (int64_t p = 0; p < g->out_size; p++)
+	{
+		int64_t		kk[ONNX_MAX_RANK] = {0};
+		int32_t		sum = 0;
+
+		for (int64_t t = 0; t < KK; t++)
+		{
+			int64_t		off = 0;
+			bool		in = true;
+
+			for (int d = 0; d < g->nsp; d++)
+			{
+				int64_t		cc = o[d] * g->s[d] - g->pb[d] + kk[d] * g->d[d];
+
+				in = in && cc >= 0 && cc < g->in[d];
+				off = off * g->in[d] + cc;
+			}
+			if (in)
+			{
+				int32_t		xv = xs ? (int8_t) x[off] : x[off];
+				int32_t		wv = ws ? (int8_t) w[c * KK + t] : w[c * KK + t];
+
+				sum += (xv - r->xz) * (wv - r->wz[c]);
+			}
+			for (int d = g->nsp - 1; d >= 0; d--)
+			{
+				if (++kk[d] < g->k[d])
+					break;
+				kk[d] = 0;
+			}
+		}
+		acc[p] = sum;
+		for (int d = g->nsp - 1; d >= 0; d--)
+		{
+			if (++o[d] < g->out[d])
+				break;
+			o[d] = 0;
+		}
+	}
+}
+
+/* W_g^T of group gi packed now (kernel memory), or NULL. */
+static OnnxQgemmB *
+pack_weights_now(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *w, int64_t gi)
+{
+	uint8_t    *tmp = onnx_kernel_alloc(ctx, (size_t) (r->Mg * r->K + 1));
+	OnnxQgemmB *pb;
+
+	if (tmp == NULL)
+		return NULL;
+	permute_w((const uint8_t *) w->data + gi * r->Mg * r->K, r->Mg, r->Cg, r->g.k_size, tmp);
+	pb = onnx_qmm_pack_now(ctx, r->K, r->Mg, tmp, r->K, true, w->dtype == ONNX_DTYPE_INT8,
+						   r->wz + gi * r->Mg, r->Mg);
+	onnx_kernel_free(ctx, tmp);
+	return pb;
+}
+
+/* The convolution of every image and group into y. */
+static OnnxStatus
+qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+			  OnnxTensor *y)
+{
+	const QConvPacked *pre = ctx->node->prepared;
+	int64_t		P = r->g.out_size;
+	bool		dw = r->Cg == 1 && r->Mg == 1;
+	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
+	uint8_t    *pt = NULL,
+			   *hwc = NULL;
+	int32_t    *acc;
+	OnnxStatus	st = ONNX_OK;
+
+	if (pre && pre->group != r->group)
+		pre = NULL;
+	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * (dw ? 1 : r->Mg) + 1))) == NULL ||
+		(!dw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
+		(!dw && (hwc = onnx_kernel_alloc(ctx, (size_t) (r->Cg * r->g.in_size + 1))) == NULL))
+	{
+		if (acc)
+			onnx_kernel_free(ctx, acc);
+		if (pt)
+			onnx_kernel_free(ctx, pt);
+		return ctx->err->status;
+	}
+	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
+		for (int64_t gi = 0; gi < r->group && st == ONNX_OK; gi++)
+		{
+			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi * r->Cg) * r->g.in_size;
+			char	   *yimg = (char *) y->data + (size_t) (n * r->M * P) * es;
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				break;
+			}
+			if (dw && r->g.nsp <= 2)
+				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
+			else if (dw)
+				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
+			else
+			{
+				const OnnxQgemmB *pb = pre ? pre->pb[gi] : NULL;
+				OnnxQgemmB *tmp = NULL;
+
+				build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, hwc, pt);
+				if (pb == NULL &&
+					(pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
+					st = ctx->err->status;
+				else if (!onnx_qmm_2d(ctx, pb, P, pt, r->K, x->dtype == ONNX_DTYPE_INT8, &r->xz, 1, acc, r->Mg))
+					st = ctx->err->status;
+				if (tmp)
+					onnx_kernel_free(ctx, tmp);
+				if (st != ONNX_OK)
+					break;
+			}
+			store_out(r, acc, gi * r->Mg, r->Mg, P, yimg, y->dtype);
+		}
+	if (pt)
+		onnx_kernel_free(ctx, pt);
+	if (hwc)
+		onnx_kernel_free(ctx, hwc);
+	onnx_kernel_free(ctx, acc);
+	return st;
+}
+
+/*
+ * Shapes, geometry and zero points of x, w (inputs xi, wi; zero points
+ * xzi, wzi); dims receives Y's shape.  r->wz and r->bias point into
+ * scratch the caller frees (*scratch).
+ */
+static OnnxStatus
+qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const OnnxTensor *w,
+			const OnnxTensor *wz, const OnnxTensor *b, QConvRun *r, int64_t *dims, int32_t **scratch)
+{
+	const int64_t *ks;
+	int			nks = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
+	int32_t    *s;
+	OnnxStatus	st;
+
+	r->group = onnx_attr_int(ctx->node, "group", 1);
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X (N,C,spatial...) and W of the same rank are required");
+	if (!(T_8BIT & ONNX_T(x->dtype)) || !(T_8BIT & ONNX_T(w->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "x and w must be int8 or uint8, got %s and %s",
+								onnx_dtype_name(x->dtype), onnx_dtype_name(w->dtype));
+	r->N = x->dims[0];
+	r->C = x->dims[1];
+	r->M = w->dims[0];
+	if (r->group < 1 || r->C % r->group != 0 || r->M % r->group != 0 || w->dims[1] * r->group != r->C)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "W does not match the input channels and group");
+	if (nks != 0 && nks != x->rank - 2)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "kernel_shape does not match the spatial rank");
+	for (int i = 0; i < nks; i++)
+		if (ks[i] != w->dims[i + 2])
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "kernel_shape differs from W's shape");
+	if ((xz && (xz->dtype != x->dtype || xz->count != 1)) ||
+		(wz && (wz->dtype != w->dtype || (wz->count != 1 && !(wz->rank == 1 && wz->dims[0] == r->M)))))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"x zero point must be a scalar, w zero point a scalar or [%lld], of their inputs' types",
+								(long long) r->M);
+	if (b && (b->dtype != ONNX_DTYPE_INT32 || b->rank != 1 || b->dims[0] != r->M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must be int32 [%lld]", (long long) r->M);
+	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, &r->g)) != ONNX_OK)
+		return st;
+	r->Cg = r->C / r->group;
+	r->Mg = r->M / r->group;
+	if (onnx_mul_overflow_i64(r->Cg, r->g.k_size, &r->K) || r->K > INT32_MAX)
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "kernel too large");
+	dims[0] = r->N;
+	dims[1] = r->M;
+	memcpy(dims + 2, r->g.out, sizeof(int64_t) * (size_t) r->g.nsp);
+	if ((s = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (r->M + 1))) == NULL)
+		return ctx->err->status;
+	*scratch = s;
+	onnx_qmm_zp(wz, s, r->M);
+	r->wz = s;
+	r->xz = 0;
+	onnx_qmm_zp(xz, &r->xz, 1);
+	r->bias = b ? b->data : NULL;
+	return ONNX_OK;
+}
+
+/* ConvInteger: x, w (int8/uint8), x_zero_point, w_zero_point -> int32 Y */
+static OnnxStatus
+run_conv_integer(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *w = onnx_in(ctx, 1);
+	int64_t		dims[ONNX_MAX_RANK];
+	int32_t    *scratch = NULL;
+	QConvRun	r;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	memset(&r, 0, sizeof(r));
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims, &scratch)) != ONNX_OK)
+		return st;
+	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
+		st = ctx->err->status;
+	else if (y->count > 0)
+		st = qconv_compute(ctx, &r, x, w, y);
+	onnx_kernel_free(ctx, scratch);
+	return st;
+}
+
+/*
+ * QLinearConv: x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B
+ *	 -> y = saturate(round((acc + B) * x_scale * w_scale[m] / y_scale) + y_zp)
+ * with w_scale / w_zp scalar or per output channel.
+ */
+static OnnxStatus
+run_qlinear_conv(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0),
+			   *xs = onnx_in(ctx, 1),
+			   *w = onnx_in(ctx, 3),
+			   *ws = onnx_in(ctx, 4),
+			   *ys = onnx_in(ctx, 6),
+			   *yzp = onnx_in(ctx, 7);
+	int64_t		dims[ONNX_MAX_RANK],
+				M;
+	int32_t    *scratch = NULL,
+			   *bq = NULL;
+	const OnnxTensor *bias;
+	OnnxTensor	bt;
+	OnnxDType	ydt;
+	QConvRun	r;
+	OnnxStatus	st;
+	OnnxTensor *y;
+
+	memset(&r, 0, sizeof(r));
+	if (x == NULL || w == NULL || xs == NULL || ws == NULL || ys == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x, x_scale, w, w_scale and y_scale are required");
+	M = w->rank >= 1 ? w->dims[0] : 0;
+	if (xs->count != 1 || ys->count != 1 || (ws->count != 1 && !(ws->rank == 1 && ws->dims[0] == M)) ||
+		!onnx_dtype_is_float(xs->dtype) || !onnx_dtype_is_float(ws->dtype) || !onnx_dtype_is_float(ys->dtype))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"scales must be float scalars (w_scale may be per output channel)");
+	ydt = yzp ? yzp->dtype : x->dtype;
+	if (!(T_8BIT & ONNX_T(ydt)) || (yzp && yzp->count != 1))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "y_zero_point must be an int8 or uint8 scalar");
+	bias = onnx_in(ctx, 8);
+	if (bias && bias->dtype == ONNX_DTYPE_FLOAT && bias->rank == 1 && bias->dims[0] == M)
+	{
+		/*
+		 * a float32 bias (only the QDQ rewrite, qdq_fuse.c, makes this):
+		 * rounded to int32 with scale x_scale * w_scale[m], as
+		 * quantize_static quantizes biases
+		 */
+		if ((bq = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M + 1))) == NULL)
+			return ctx->err->status;
+		for (int64_t m = 0; m < M; m++)
+		{
+			double		bs = (double) (float) onnx_tensor_get_f64(xs, 0) *
+				(float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m);
+			double		v = bs > 0 ? ((const float *) bias->data)[m] / bs : 0;
+
+			bq[m] = (int32_t) (v > INT32_MAX ? INT32_MAX : v < -INT32_MAX ? -INT32_MAX : cpq_round_even(v));
+		}
+		bt = *bias;
+		bt.dtype = ONNX_DTYPE_INT32;
+		bt.data = bq;
+		bias = &bt;
+	}
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 5), bias, &r, dims, &scratch)) != ONNX_OK)
+	{
+		if (bq)
+			onnx_kernel_free(ctx, bq);
+		return st;
+	}
+	r.qlinear = true;
+	r.yz = 0;
+	onnx_qmm_zp(yzp, &r.yz, 1);
+	if ((r.mult = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (M + 1))) == NULL)
+	{
+		onnx_kernel_free(ctx, scratch);
+		if (bq)
+			onnx_kernel_free(ctx, bq);
+		return ctx->err->status;
+	}
+	for (int64_t m = 0; m < M; m++)
+		r.mult[m] = (float) onnx_tensor_get_f64(xs, 0) * (float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m) /
+			(float) onnx_tensor_get_f64(ys, 0);
+	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, dims)) == NULL)
+		st = ctx->err->status;
+	else if (y->count > 0)
+		st = qconv_compute(ctx, &r, x, w, y);
+	onnx_kernel_free(ctx, r.mult);
+	onnx_kernel_free(ctx, scratch);
+	if (bq)
+		onnx_kernel_free(ctx, bq);
+	return st;
+}
+
+const OnnxOpDef onnx_ops_qconv[] = {
+	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_conv_integer,
+	NULL, NULL, qconv_pack},
+	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_conv,
+	NULL, NULL, qconv_pack},
+	{0}
+};

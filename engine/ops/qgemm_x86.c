@@ -1,0 +1,147 @@
+/*-------------------------------------------------------------------------
+ *
+ * qgemm_x86.c
+ *	  The x86-64 microkernels of the exact int8 product (qgemm.h), each
+ *	  compiled for its instruction set with a target attribute and chosen
+ *	  at run time by qgemm.c:
+ *
+ *	  tile (MR, 32) = A (MR rows, groups of k) @ [B panel 0 | B panel 1]
+ *
+ *	  VNNI:		 vpdpbusd, u8 x s8 summed in fours straight into int32 lanes
+ *				 (exact); 12 zmm accumulators (6 rows x 2 panels).
+ *	  AVX-512BW: vpmaddwd on int16 pairs (u8 and s8 values widened at
+ *				 packing: products and pair sums fit, exact) + vpaddd.
+ *	  AVX2:		 the same on ymm, one panel (2 ymm) at a time.
+ *
+ * vpmaddubsw (u8 x s8 pairs into a saturating int16) is not used: a pair
+ * sum of 255*127*2 overflows int16.
+ *
+ * Rows i >= mr of A are not read (their pointers repeat row 0) and the
+ * caller ignores their tile rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <string.h>
+
+#include "qgemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+static inline int32_t
+load4(const void *p)
+{
+	int32_t		v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni")))
+void
+onnx_qgemm_micro_vnni(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
+					  const void *b1, int32_t *tile)
+{
+	const uint8_t *ar[ONNX_QGEMM_MR];
+	const int8_t *p0 = b0,
+			   *p1 = b1;
+	__m512i		c[ONNX_QGEMM_MR][2];
+
+	for (int i = 0; i < ONNX_QGEMM_MR; i++)
+	{
+		ar[i] = (const uint8_t *) a + (i < mr ? i : 0) * lda;
+		c[i][0] = c[i][1] = _mm512_setzero_si512();
+	}
+	for (int64_t g = 0; g < groups; g++)
+	{
+		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 64));
+		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 64));
+
+		for (int i = 0; i < ONNX_QGEMM_MR; i++)
+		{
+			__m512i		x = _mm512_set1_epi32(load4(ar[i] + 4 * g));
+
+			c[i][0] = _mm512_dpbusd_epi32(c[i][0], x, w0);
+			c[i][1] = _mm512_dpbusd_epi32(c[i][1], x, w1);
+		}
+	}
+	for (int i = 0; i < ONNX_QGEMM_MR; i++)
+	{
+		_mm512_storeu_si512((void *) (tile + i * 32), c[i][0]);
+		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c[i][1]);
+	}
+}
+
+__attribute__((target("avx512f,avx512bw")))
+void
+onnx_qgemm_micro_avx512bw(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
+						  const void *b1, int32_t *tile)
+{
+	const int16_t *ar[ONNX_QGEMM_MR];
+	const int16_t *p0 = b0,
+			   *p1 = b1;
+	__m512i		c[ONNX_QGEMM_MR][2];
+
+	for (int i = 0; i < ONNX_QGEMM_MR; i++)
+	{
+		ar[i] = (const int16_t *) a + (i < mr ? i : 0) * lda;
+		c[i][0] = c[i][1] = _mm512_setzero_si512();
+	}
+	for (int64_t g = 0; g < groups; g++)
+	{
+		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 32));
+		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 32));
+
+		for (int i = 0; i < ONNX_QGEMM_MR; i++)
+		{
+			__m512i		x = _mm512_set1_epi32(load4(ar[i] + 2 * g));
+
+			c[i][0] = _mm512_add_epi32(c[i][0], _mm512_madd_epi16(x, w0));
+			c[i][1] = _mm512_add_epi32(c[i][1], _mm512_madd_epi16(x, w1));
+		}
+	}
+	for (int i = 0; i < ONNX_QGEMM_MR; i++)
+	{
+		_mm512_storeu_si512((void *) (tile + i * 32), c[i][0]);
+		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c[i][1]);
+	}
+}
+
+__attribute__((target("avx2")))
+void
+onnx_qgemm_micro_avx2(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
+					  const void *b1, int32_t *tile)
+{
+	const int16_t *ar[ONNX_QGEMM_MR];
+
+	for (int i = 0; i < ONNX_QGEMM_MR; i++)
+		ar[i] = (const int16_t *) a + (i < mr ? i : 0) * lda;
+	for (int p = 0; p < 2; p++)
+	{
+		const int16_t *pb = p ? b1 : b0;
+		__m256i		c[ONNX_QGEMM_MR][2];
+
+		for (int i = 0; i < ONNX_QGEMM_MR; i++)
+			c[i][0] = c[i][1] = _mm256_setzero_si256();
+		for (int64_t g = 0; g < groups; g++)
+		{
+			__m256i		w0 = _mm256_load_si256((const __m256i *) (pb + g * 32));
+			__m256i		w1 = _mm256_load_si256((const __m256i *) (pb + g * 32 + 16));
+
+			for (int i = 0; i < ONNX_QGEMM_MR; i++)
+			{
+				__m256i		x = _mm256_set1_epi32(load4(ar[i] + 2 * g));
+
+				c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(x, w0));
+				c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(x, w1));
+			}
+		}
+		for (int i = 0; i < ONNX_QGEMM_MR; i++)
+		{
+			_mm256_storeu_si256((__m256i *) (tile + i * 32 + p * 16), c[i][0]);
+			_mm256_storeu_si256((__m256i *) (tile + i * 32 + p * 16 + 8), c[i][1]);
+		}
+	}
+}
+
+#endif

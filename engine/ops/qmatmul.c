@@ -1,0 +1,285 @@
+/*-------------------------------------------------------------------------
+ *
+ * qmatmul.c
+ *	  Integer matrix products of tensors (qmatmul.h): shapes, batching and
+ *	  broadcasting, packing of constant weights at load, scratch.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "qmatmul.h"
+#include "pack.h"
+#include "vecmath.h"
+
+#define I8MASK (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
+
+void
+onnx_qmm_zp(const OnnxTensor *zp, int32_t *out, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++)
+		out[i] = zp == NULL ? 0 : zp->dtype == ONNX_DTYPE_INT8 ?
+			((const int8_t *) zp->data)[zp->count == 1 ? 0 : i] :
+			((const uint8_t *) zp->data)[zp->count == 1 ? 0 : i];
+}
+
+OnnxStatus
+onnx_qmm_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err,
+			  int b_in, int bzp_in, bool trans)
+{
+	const OnnxTensor *b = onnx_const_input(g, node, b_in);
+	const OnnxTensor *bzp = NULL;
+	int64_t		K,
+				N;
+	int32_t    *zp;
+	size_t		bytes;
+	QmmPacked  *qp;
+	void	   *buf;
+
+	if (b == NULL || b->rank != 2 || !(ONNX_T(b->dtype) & I8MASK))
+		return ONNX_OK;
+	if (bzp_in >= 0 && bzp_in < node->n_inputs && node->inputs[bzp_in] >= 0)
+	{
+		if ((bzp = onnx_const_input(g, node, bzp_in)) == NULL)
+			return ONNX_OK;
+		if (bzp->dtype != b->dtype)
+			return ONNX_OK;		/* the run reports it */
+	}
+	K = trans ? b->dims[1] : b->dims[0];
+	N = trans ? b->dims[0] : b->dims[1];
+	if (bzp && bzp->count != 1 && bzp->count != N)
+		return ONNX_OK;
+	if ((bytes = onnx_qgemm_pack_b_size(onnx_qgemm_isa(), K, N)) == 0)
+		return ONNX_OK;
+	qp = onnx_arena_alloc(arena, sizeof(QmmPacked));
+	buf = onnx_arena_alloc(arena, bytes);
+	zp = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) (N ? N : 1));
+	if (!qp || !buf || !zp)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+	onnx_qmm_zp(bzp, zp, N);
+	qp->pb = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, N, b->data, b->dims[1], trans,
+							   b->dtype == ONNX_DTYPE_INT8, zp, N);
+	node->prepared = qp;
+	return ONNX_OK;
+}
+
+OnnxQgemmB *
+onnx_qmm_pack_now(OnnxKernelCtx *ctx, int64_t K, int64_t N, const void *b, int64_t ldb,
+				  bool trans, bool b_signed, const int32_t *bzp, int64_t nzp)
+{
+	size_t		bytes = onnx_qgemm_pack_b_size(onnx_qgemm_isa(), K, N);
+	void	   *buf;
+
+	if (bytes == 0)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "matrix of %lld x %lld is too large",
+						 (long long) K, (long long) N);
+		return NULL;
+	}
+	if ((buf = onnx_kernel_alloc(ctx, bytes)) == NULL)
+		return NULL;
+	return onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, N, b, ldb, trans, b_signed, bzp, nzp);
+}
+
+bool
+onnx_qmm_2d(OnnxKernelCtx *ctx, const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda,
+			bool a_signed, const int32_t *azp, int64_t nazp, int32_t *c, int64_t ldc)
+{
+	size_t		bytes = onnx_qgemm_pack_a_size(pb, M);
+	void	   *ap;
+	int32_t    *rs;
+
+	if (M <= 0)
+		return true;
+	if (bytes == 0)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "matrix too large");
+		return false;
+	}
+	if ((ap = onnx_kernel_alloc(ctx, bytes)) == NULL)
+		return false;
+	if ((rs = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) M)) == NULL)
+	{
+		onnx_kernel_free(ctx, ap);
+		return false;
+	}
+	onnx_qgemm_pack_a(pb, M, a, lda, a_signed, ap, rs);
+	onnx_qgemm_run(pb, M, ap, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
+	onnx_kernel_free(ctx, rs);
+	onnx_kernel_free(ctx, ap);
+	return true;
+}
+
+OnnxStatus
+onnx_qmm_shape(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *b, int *orank,
+			   int64_t *odims, int64_t *count)
+{
+	int64_t		M,
+				K,
+				N,
+				Kb,
+				nbatch = 1;
+	int			ra,
+				rb,
+				rbatch;
+	int64_t		batch[ONNX_MAX_RANK];
+
+	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "A and B must have rank 1 or more");
+	if (!(I8MASK & ONNX_T(a->dtype)) || !(I8MASK & ONNX_T(b->dtype)))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "A and B must be int8 or uint8, got %s and %s",
+								onnx_dtype_name(a->dtype), onnx_dtype_name(b->dtype));
+	M = a->rank == 1 ? 1 : a->dims[a->rank - 2];
+	K = a->dims[a->rank - 1];
+	Kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
+	N = b->rank == 1 ? 1 : b->dims[b->rank - 1];
+	if (K != Kb)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "inner dimensions differ (%lld, %lld)",
+								(long long) K, (long long) Kb);
+	if (M > INT32_MAX || N > INT32_MAX || K > INT32_MAX)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "matrix dimensions exceed 2^31");
+	ra = a->rank > 2 ? a->rank - 2 : 0;
+	rb = b->rank > 2 ? b->rank - 2 : 0;
+	if (!onnx_broadcast_shape(ra, a->dims, rb, b->dims, &rbatch, batch))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "batch dimensions do not broadcast");
+	*orank = 0;
+	for (int i = 0; i < rbatch; i++)
+	{
+		odims[(*orank)++] = batch[i];
+		if (onnx_mul_overflow_i64(nbatch, batch[i], &nbatch))
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "batch size overflows");
+	}
+	if (a->rank > 1)
+		odims[(*orank)++] = M;
+	if (b->rank > 1)
+		odims[(*orank)++] = N;
+	if (onnx_mul_overflow_i64(nbatch, M, count) || onnx_mul_overflow_i64(*count, N, count))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "output size overflows");
+	return ONNX_OK;
+}
+
+OnnxStatus
+onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, const OnnxTensor *b,
+			 const OnnxTensor *bzp, const QmmPacked *pre, int32_t *c)
+{
+	int64_t		M = a->rank == 1 ? 1 : a->dims[a->rank - 2],
+				K = a->dims[a->rank - 1],
+				N = b->rank == 1 ? 1 : b->dims[b->rank - 1],
+				nbatch = 1;
+	int			ra = a->rank > 2 ? a->rank - 2 : 0,
+				rb = b->rank > 2 ? b->rank - 2 : 0,
+				rbatch;
+	int64_t		batch[ONNX_MAX_RANK];
+	int32_t    *az = NULL,
+			   *bz = NULL;
+	OnnxTensor	ta,
+				tb,
+				tbatch;
+	const OnnxTensor *bins[2];
+	OnnxBcastIter it;
+	OnnxStatus	st = ONNX_OK;
+	bool		a_signed = a->dtype == ONNX_DTYPE_INT8;
+
+	if ((azp && (azp->dtype != a->dtype || (azp->count != 1 && !(azp->rank == 1 && azp->dims[0] == M)))) ||
+		(bzp && (bzp->dtype != b->dtype || (bzp->count != 1 && !(bzp->rank == 1 && bzp->dims[0] == N)))))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"zero points must have their input's type and be scalars, [M] for A or [N] for B");
+	if (pre && (pre->pb->K != K || pre->pb->N != N || b->rank != 2))
+		pre = NULL;
+	if ((az = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M + N + 1))) == NULL)
+		return ctx->err->status;
+	bz = az + M;
+	onnx_qmm_zp(azp, az, M);
+	onnx_qmm_zp(bzp, bz, N);
+	onnx_broadcast_shape(ra, a->dims, rb, b->dims, &rbatch, batch);
+	for (int i = 0; i < rbatch; i++)
+		nbatch *= batch[i];
+
+	/* a constant 2-D B: all of A's rows in one product */
+	if (pre && !(azp && azp->count != 1 && nbatch > 1))
+	{
+		if (!onnx_qmm_2d(ctx, pre->pb, nbatch * M, a->data, K, a_signed, az, azp && azp->count != 1 ? M : 1, c, N))
+			st = ctx->err->status;
+		onnx_kernel_free(ctx, az);
+		return st;
+	}
+	memset(&tbatch, 0, sizeof(tbatch));
+	tbatch.rank = rbatch;
+	memcpy(tbatch.dims, batch, sizeof(int64_t) * (size_t) rbatch);
+	ta = *a;
+	tb = *b;
+	ta.rank = ra;
+	tb.rank = rb;
+	bins[0] = &ta;
+	bins[1] = &tb;
+	onnx_bcast_init(&it, &tbatch, 2, bins);
+	for (int64_t bi = 0; bi < nbatch && st == ONNX_OK; bi++, onnx_bcast_next(&it))
+	{
+		const OnnxQgemmB *pb = pre ? pre->pb : NULL;
+		OnnxQgemmB *tmp = NULL;
+
+		if (onnx_kernel_should_abort(ctx))
+		{
+			st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			break;
+		}
+		if (pb == NULL &&
+			(pb = tmp = onnx_qmm_pack_now(ctx, K, N, (const uint8_t *) b->data + it.off[1] * K * N, N,
+										  false, b->dtype == ONNX_DTYPE_INT8, bz, N)) == NULL)
+			st = ctx->err->status;
+		else if (!onnx_qmm_2d(ctx, pb, M, (const uint8_t *) a->data + it.off[0] * M * K, K, a_signed,
+							  az, azp && azp->count != 1 ? M : 1, c + bi * M * N, N))
+			st = ctx->err->status;
+		if (tmp)
+			onnx_kernel_free(ctx, tmp);
+	}
+	onnx_kernel_free(ctx, az);
+	return st;
+}
+
+/*
+ * q = saturate(round_half_even(x / scale) + zp) to uint8, NaN to 0: the
+ * rounding by adding and subtracting 1.5 * 2^23, exact for |x / scale| <
+ * 2^22 in the default rounding mode (larger values are clamped to 1e6
+ * first, far outside [0, 255] either way), so the loop vectorizes.
+ */
+ONNX_VEC_INLINE void
+quantize_u8_body(const float *x, int64_t n, float scale, float zp, uint8_t *q)
+{
+	const float magic = 12582912.0f;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		float		a = x[i] / scale,
+					v;
+
+		a = a < -1e6f ? -1e6f : a;
+		a = a > 1e6f ? 1e6f : a;
+		v = ((a + magic) - magic) + zp;
+		v = v < 0.0f ? 0.0f : v;
+		v = v > 255.0f ? 255.0f : v;
+		q[i] = a == a ? (uint8_t) (int32_t) v : 0;
+	}
+}
+
+ONNX_VEC_DISPATCH(, onnx_qmm_quantize_u8, quantize_u8_body,
+				  (const float *x, int64_t n, float scale, float zp, uint8_t *q),
+				  (x, n, scale, zp, q))
+
+void
+onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale, int32_t *zp)
+{
+	float		mn = 0,
+				mx = 0,
+				s,
+				z;
+
+	for (int64_t i = 0; i < n; i++)
+	{
+		mn = x[i] < mn ? x[i] : mn;
+		mx = x[i] > mx ? x[i] : mx;
+	}
+	s = mx == mn ? 1.0f : (mx - mn) / 255.0f;
+	z = (float) qmm_sat_round(0.0f - mn / s, 0, 255);
+	*scale = s;
+	*zp = (int32_t) z;
+	onnx_qmm_quantize_u8(x, n, s, z, q);
+}

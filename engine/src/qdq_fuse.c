@@ -1,0 +1,420 @@
+/*-------------------------------------------------------------------------
+ *
+ * qdq_fuse.c
+ *	  The load-time rewrite of QDQ-format quantized models (what
+ *	  onnxruntime's quantize_static writes by default) into integer
+ *	  operators, as onnxruntime's own QDQ transformer does, so they run on
+ *	  the int8 kernels and round as onnxruntime does:
+ *
+ *		DQ(x) -> Conv(., DQ(w), DQ(b)?) [-> Relu] -> Q   =>  QLinearConv
+ *		DQ(a) -> MatMul(., DQ(b)) -> Q                  =>  QLinearMatMul
+ *		DQ(a) -> Gemm(., DQ(b), DQ(c)?) [-> Relu] -> Q   =>  com.microsoft QGemm
+ *		DQ -> Add / Mul / Sigmoid / LeakyRelu / Softmax / GlobalAveragePool /
+ *			  AveragePool / Concat -> Q		=>  com.microsoft QLinear*
+ *
+ *	  x, a: 8-bit with constant scalar scale and zero point; w, b: 8-bit of
+ *	  known shape (an initializer, or a QuantizeLinear of a Constant that
+ *	  folding turns into one) with per-tensor or per-output-channel
+ *	  constant scales; the bias int32 dequantized with zero point 0
+ *	  (quantize_static's form; a Conv's float32 bias is also taken: the
+ *	  fused QLinearConv rounds it to int32 with scale x_scale * w_scale, as
+ *	  the tool would have); Q: constant scalar scale and zero point.
+ *	  A Relu between is dropped only when Q's zero point is the bottom of
+ *	  its range (Q clamps negatives to it anyway).  The middle float
+ *	  values must have no other reader and not be graph outputs.
+ *
+ *	  Runs after inference and before constant folding (which would fold
+ *	  the weights' DequantizeLinear into float constants).  The Q node
+ *	  becomes the integer operator; the others are skipped when nothing
+ *	  else reads their outputs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include <math.h>
+
+#include "engine_internal.h"
+#include "optimize.h"
+#include "pack.h"
+
+/* A DequantizeLinear feeding value id: its node, or NULL. */
+static OnnxNode *
+dq_of(OnnxGraph *g, int id)
+{
+	OnnxNode   *n;
+
+	if (id < 0 || g->values[id].producer < 0)
+		return NULL;
+	n = &g->nodes[g->values[id].producer];
+	if (n->skip || strcmp(n->op_type, "DequantizeLinear") != 0 ||
+		(n->domain[0] && strcmp(n->domain, "com.microsoft") != 0) || n->n_inputs < 2)
+		return NULL;
+	return n;
+}
+
+static bool
+is_8bit(OnnxDType dt)
+{
+	return dt == ONNX_DTYPE_INT8 || dt == ONNX_DTYPE_UINT8;
+}
+
+/* Input k of n is a constant with count 1 or n_ok values; its tensor. */
+static const OnnxTensor *
+const_in(OnnxGraph *g, const OnnxNode *n, int k, int64_t n_ok)
+{
+	const OnnxTensor *t = onnx_const_input(g, n, k);
+
+	if (t == NULL || (t->count != 1 && t->count != n_ok))
+		return NULL;
+	return t;
+}
+
+/*
+ * A DQ's quantization parameters are usable: scale float32 constant with
+ * 1 (or n_ok along axis) values, zero point absent or a constant of the
+ * quantized type with as many.
+ */
+static bool
+dq_params_ok(OnnxGraph *g, const OnnxNode *dq, int64_t n_ok, int axis, int rank)
+{
+	const OnnxTensor *s = const_in(g, dq, 1, n_ok),
+			   *z = dq->n_inputs > 2 && dq->inputs[2] >= 0 ? const_in(g, dq, 2, n_ok) : NULL;
+	int64_t		ax = onnx_attr_int(dq, "axis", 1);
+
+	if (s == NULL || s->dtype != ONNX_DTYPE_FLOAT)
+		return false;
+	if (dq->n_inputs > 2 && dq->inputs[2] >= 0 && (z == NULL || z->count != s->count))
+		return false;
+	if (s->count > 1 && (ax < 0 ? ax + rank : ax) != axis)
+		return false;
+	if (onnx_attr_int(dq, "block_size", 0) != 0)
+		return false;
+	return true;
+}
+
+/* Readers of value id among live nodes (captures count as readers). */
+static int
+readers(const OnnxGraph *g, const int *caps, int id)
+{
+	int			n = caps[id];
+
+	for (int i = 0; i < g->n_nodes; i++)
+		if (!g->nodes[i].skip)
+			for (int k = 0; k < g->nodes[i].n_inputs; k++)
+				n += g->nodes[i].inputs[k] == id;
+	return n;
+}
+
+static bool
+is_output(const OnnxGraph *g, int id)
+{
+	return g->values[id].is_output;
+}
+
+/* The only live reader of id, or NULL. */
+static OnnxNode *
+only_reader(OnnxGraph *g, const int *caps, int id)
+{
+	OnnxNode   *r = NULL;
+
+	if (caps[id] || is_output(g, id))
+		return NULL;
+	for (int i = 0; i < g->n_nodes; i++)
+		if (!g->nodes[i].skip)
+			for (int k = 0; k < g->nodes[i].n_inputs; k++)
+				if (g->nodes[i].inputs[k] == id)
+				{
+					if (r && r != &g->nodes[i])
+						return NULL;
+					r = &g->nodes[i];
+				}
+	return r;
+}
+
+/* Q's scale scalar float constant and zero point scalar 8-bit constant. */
+static bool
+q_ok(OnnxGraph *g, const OnnxNode *q, int64_t *zp, OnnxDType *dt)
+{
+	const OnnxTensor *s = const_in(g, q, 1, 1),
+			   *z = q->n_inputs > 2 && q->inputs[2] >= 0 ? const_in(g, q, 2, 1) : NULL;
+
+	if (s == NULL || s->dtype != ONNX_DTYPE_FLOAT || z == NULL || !is_8bit(z->dtype) ||
+		onnx_attr_int(q, "output_dtype", 0) != 0)
+		return false;
+	*zp = onnx_tensor_get_i64(z, 0);
+	*dt = z->dtype;
+	return true;
+}
+
+/* An int32 bias constant dequantized with zero point 0 (or absent): its value id. */
+static int
+int32_bias(OnnxGraph *g, int id, int64_t M)
+{
+	OnnxNode   *dq = dq_of(g, id);
+	const OnnxValueInfo *b;
+	const OnnxTensor *z;
+
+	if (dq == NULL)
+		return -1;
+	b = &g->values[dq->inputs[0]].info;
+	if (b->dtype != ONNX_DTYPE_INT32 || b->rank != 1 || b->dims[0] != M)
+		return -1;
+	if (dq->n_inputs > 2 && dq->inputs[2] >= 0)
+	{
+		if ((z = onnx_const_input(g, dq, 2)) == NULL)
+			return -1;
+		for (int64_t i = 0; i < z->count; i++)
+			if (onnx_tensor_get_i64(z, i) != 0)
+				return -1;
+	}
+	return dq->inputs[0];
+}
+
+/* Rewrite q into op (domain) reading ins; skip the nodes in dead. */
+static void
+rewrite(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, const char *domain, const char *op, int opset,
+		const int *ins, int n_ins, const OnnxNode *attrs_from)
+{
+	const OnnxOpDef *def = onnx_registry_lookup(domain, op, opset);
+	int		   *in = onnx_arena_alloc(arena, sizeof(int) * (size_t) n_ins);
+
+	if (def == NULL || in == NULL)
+		return;
+	memcpy(in, ins, sizeof(int) * (size_t) n_ins);
+	q->op_type = op;
+	q->domain = domain;
+	q->opset = opset;
+	q->def = def;
+	q->inputs = in;
+	q->n_inputs = n_ins;
+	q->attrs = attrs_from->attrs;
+	q->n_attrs = attrs_from->n_attrs;
+	for (int k = 0; k < n_ins; k++)
+		if (in[k] >= 0 && g->values[in[k]].last_use < q->index)
+			g->values[in[k]].last_use = q->index;
+}
+
+/* A DQ of an activation with scalar constant parameters (zero point present) of type dt. */
+static OnnxNode *
+dq_act(OnnxGraph *g, int id, OnnxDType dt)
+{
+	OnnxNode   *d = dq_of(g, id);
+
+	if (d == NULL || g->values[d->inputs[0]].info.dtype != dt || d->n_inputs < 3 || d->inputs[2] < 0 ||
+		!dq_params_ok(g, d, 1, 0, 0))
+		return NULL;
+	return d;
+}
+
+/*
+ * DQ -> op -> Q for the com.microsoft QLinear operators (ms_qlinear.c):
+ * Add, Mul (both inputs DQ), Sigmoid, LeakyRelu, Softmax (opset 13+),
+ * GlobalAveragePool, AveragePool, Concat; every input of q's type.
+ */
+static bool
+fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType dt)
+{
+	static const char *const unary[][2] = {
+		{"Sigmoid", "QLinearSigmoid"}, {"LeakyRelu", "QLinearLeakyRelu"}, {"Softmax", "QLinearSoftmax"},
+		{"GlobalAveragePool", "QLinearGlobalAveragePool"}, {"AveragePool", "QLinearAveragePool"}
+	};
+	int			ins[3 * 16 + 2];
+	OnnxNode   *a,
+			   *b;
+
+	if (strcmp(op->op_type, "Add") == 0 || strcmp(op->op_type, "Mul") == 0)
+	{
+		if (op->n_inputs != 2 || (a = dq_act(g, op->inputs[0], dt)) == NULL ||
+			(b = dq_act(g, op->inputs[1], dt)) == NULL)
+			return false;
+		ins[0] = a->inputs[0], ins[1] = a->inputs[1], ins[2] = a->inputs[2];
+		ins[3] = b->inputs[0], ins[4] = b->inputs[1], ins[5] = b->inputs[2];
+		ins[6] = q->inputs[1], ins[7] = q->inputs[2];
+		rewrite(g, arena, q, "com.microsoft", op->op_type[0] == 'A' ? "QLinearAdd" : "QLinearMul", 1, ins, 8, op);
+		return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
+	}
+	if (strcmp(op->op_type, "Concat") == 0)
+	{
+		int			n = 2;
+
+		if (op->n_inputs < 1 || op->n_inputs > 16)
+			return false;
+		ins[0] = q->inputs[1], ins[1] = q->inputs[2];
+		for (int k = 0; k < op->n_inputs; k++)
+		{
+			if ((a = dq_act(g, op->inputs[k], dt)) == NULL)
+				return false;
+			ins[n++] = a->inputs[0], ins[n++] = a->inputs[1], ins[n++] = a->inputs[2];
+		}
+		rewrite(g, arena, q, "com.microsoft", "QLinearConcat", 1, ins, n, op);
+		return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
+	}
+	for (int i = 0; i < (int) (sizeof(unary) / sizeof(unary[0])); i++)
+		if (strcmp(op->op_type, unary[i][0]) == 0)
+		{
+			if (op->n_inputs != 1 || (a = dq_act(g, op->inputs[0], dt)) == NULL ||
+				(i == 2 && op->opset < 13) ||
+				(i == 4 && (onnx_attr(op, "dilations") || onnx_attr_int(op, "ceil_mode", 0))))
+				return false;
+			ins[0] = a->inputs[0], ins[1] = a->inputs[1], ins[2] = a->inputs[2];
+			ins[3] = q->inputs[1], ins[4] = q->inputs[2];
+			rewrite(g, arena, q, "com.microsoft", unary[i][1], 1, ins, 5, op);
+			return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
+		}
+	return false;
+}
+
+/*
+ * The chain ending in q, if it is one of the patterns: its compute node
+ * (Conv, MatMul, Gemm) and optional Relu.
+ */
+static void
+fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
+{
+	OnnxNode   *op,
+			   *relu = NULL,
+			   *dx,
+			   *dw;
+	int			mid = q->inputs[0];
+	int64_t		yzp,
+				M;
+	OnnxDType	ydt;
+	const OnnxValueInfo *w;
+	int			ins[9];
+
+	if (!q_ok(g, q, &yzp, &ydt) || mid < 0 || g->values[mid].producer < 0)
+		return;
+	op = &g->nodes[g->values[mid].producer];
+	if (!op->skip && strcmp(op->op_type, "Relu") == 0 && op->domain[0] == '\0')
+	{
+		if (yzp != (ydt == ONNX_DTYPE_INT8 ? -128 : 0) || only_reader(g, caps, mid) != q)
+			return;
+		relu = op;
+		mid = relu->inputs[0];
+		if (mid < 0 || g->values[mid].producer < 0)
+			return;
+		op = &g->nodes[g->values[mid].producer];
+	}
+	if (op->skip || op->domain[0] != '\0' || only_reader(g, caps, mid) != (relu ? relu : q) ||
+		op->fused_act.kind != ONNX_ACT_NONE || op->fused_bias)
+		return;
+	if (!relu && fuse_qlinear(g, arena, q, op, ydt))
+	{
+		op->skip = true;
+		g->values[mid].last_use = -1;
+		return;
+	}
+	if (op->n_inputs < 2)
+		return;
+	dx = dq_of(g, op->inputs[0]);
+	dw = dq_of(g, op->inputs[1]);
+	if (dx == NULL || dw == NULL || !is_8bit(g->values[dx->inputs[0]].info.dtype) ||
+		!dq_params_ok(g, dx, 1, 0, 0))
+		return;
+	/*
+	 * the weights: an 8-bit initializer, or a value constant folding will
+	 * make one (QuantizeLinear of a Constant); the shape must be known
+	 */
+	w = &g->values[dw->inputs[0]].info;
+	if (!is_8bit(w->dtype) || w->rank < 2)
+		return;
+	for (int d = 0; d < w->rank; d++)
+		if (w->dims[d] < 0)
+			return;
+	if (strcmp(op->op_type, "Conv") == 0 && w->rank >= 3)
+	{
+		M = w->dims[0];
+		if (!dq_params_ok(g, dw, M, 0, w->rank))
+			return;
+		ins[0] = dx->inputs[0], ins[1] = dx->inputs[1], ins[2] = dx->n_inputs > 2 ? dx->inputs[2] : -1;
+		ins[3] = dw->inputs[0], ins[4] = dw->inputs[1], ins[5] = dw->n_inputs > 2 ? dw->inputs[2] : -1;
+		ins[6] = q->inputs[1], ins[7] = q->inputs[2], ins[8] = -1;
+		if (op->n_inputs > 2 && op->inputs[2] >= 0 && (ins[8] = int32_bias(g, op->inputs[2], M)) < 0)
+		{
+			/* a float32 bias (not quantized by the tool): QLinearConv rounds it (qconv.c) */
+			const OnnxValueInfo *bi = &g->values[op->inputs[2]].info;
+
+			if (bi->dtype != ONNX_DTYPE_FLOAT || bi->rank != 1 || bi->dims[0] != M)
+				return;
+			ins[8] = op->inputs[2];
+		}
+		rewrite(g, arena, q, "", "QLinearConv", 10, ins, 9, op);
+	}
+	else if (strcmp(op->op_type, "MatMul") == 0 && w->rank == 2 && !relu)
+	{
+		M = w->dims[1];
+		if (!dq_params_ok(g, dw, M, 1, 2) || op->n_inputs != 2)
+			return;
+		ins[0] = dx->inputs[0], ins[1] = dx->inputs[1], ins[2] = dx->n_inputs > 2 ? dx->inputs[2] : -1;
+		ins[3] = dw->inputs[0], ins[4] = dw->inputs[1], ins[5] = dw->n_inputs > 2 ? dw->inputs[2] : -1;
+		ins[6] = q->inputs[1], ins[7] = q->inputs[2];
+		if (ins[2] < 0 || ins[5] < 0 || g->values[dx->inputs[0]].info.dtype != ydt)
+			return;
+		rewrite(g, arena, q, "", "QLinearMatMul", 10, ins, 8, op);
+	}
+	else if (strcmp(op->op_type, "Gemm") == 0 && w->rank == 2 &&
+			 onnx_attr_float(op, "beta", 1.0f) == 1.0f && onnx_attr_int(op, "transA", 0) == 0)
+	{
+		bool		tb = onnx_attr_int(op, "transB", 0) != 0;
+
+		M = tb ? w->dims[0] : w->dims[1];
+		if (!dq_params_ok(g, dw, M, tb ? 0 : 1, 2))
+			return;
+		ins[0] = dx->inputs[0], ins[1] = dx->inputs[1], ins[2] = dx->n_inputs > 2 ? dx->inputs[2] : -1;
+		ins[3] = dw->inputs[0], ins[4] = dw->inputs[1], ins[5] = dw->n_inputs > 2 ? dw->inputs[2] : -1;
+		ins[6] = -1, ins[7] = q->inputs[1], ins[8] = q->inputs[2];
+		if (ins[5] < 0)
+			return;
+		if (op->n_inputs > 2 && op->inputs[2] >= 0 && (ins[6] = int32_bias(g, op->inputs[2], M)) < 0)
+			return;
+		rewrite(g, arena, q, "com.microsoft", "QGemm", 1, ins, 9, op);
+	}
+	else
+		return;
+	if (q->def == NULL || strcmp(q->op_type, "QuantizeLinear") == 0)
+		return;
+	op->skip = true;
+	g->values[mid].last_use = -1;
+	if (relu)
+	{
+		relu->skip = true;
+		g->values[relu->outputs[0]].last_use = -1;
+	}
+}
+
+void
+onnx_graph_fuse_qdq(OnnxGraph *g, OnnxArena *arena)
+{
+	int		   *caps = onnx_arena_alloc(arena, sizeof(int) * ((size_t) g->n_values + 1));
+	OnnxGraph  *sub;
+	bool		any = false;
+
+	if (caps == NULL)
+		return;
+	onnx_graph_count_captures(g, caps);
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+
+		if (!n->skip && strcmp(n->op_type, "QuantizeLinear") == 0 && n->domain[0] == '\0' &&
+			n->n_inputs >= 3 && n->inputs[0] >= 0)
+		{
+			fuse_one(g, arena, caps, n);
+			any = any || strcmp(n->op_type, "QuantizeLinear") != 0;
+		}
+	}
+	/* DequantizeLinear nodes nothing reads any more */
+	for (int i = 0; any && i < g->n_nodes; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+
+		if (!n->skip && strcmp(n->op_type, "DequantizeLinear") == 0 && n->outputs[0] >= 0 &&
+			!is_output(g, n->outputs[0]) && readers(g, caps, n->outputs[0]) == 0)
+		{
+			n->skip = true;
+			g->values[n->outputs[0]].last_use = -1;
+		}
+	}
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			onnx_graph_fuse_qdq(sub, arena);
+}

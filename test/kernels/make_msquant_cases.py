@@ -1,0 +1,327 @@
+#!/usr/bin/env python3
+"""Kernel cases for the quantized operators: the exact int8 GEMM
+(engine/ops/qgemm.c, qgemm_x86.c) under MatMulInteger / QLinearMatMul,
+and the com.microsoft operators of ms_quant.c, ms_qlinear.c, ms_qlstm.c.
+
+    make_msquant_cases.py OUT_DIR
+
+GEMM cases run at every instruction-set level (portable, avx2, avx512bw =
+AVX-512 without VNNI, avx512 = VNNI where the CPU has it): sizes that leave
+tails in every direction (M 1..37 against the 6-row tile, N 1..70 against
+16/32-column panels, K 1..130 against the 2/4-deep groups), u8/s8 on both
+sides, zero points absent / scalar / per column / per row, extreme values
+(all 255 times all -128: the products that saturate int16 pair sums), B as
+an initializer (packed at load) and as an input (packed per run), batched
+and broadcast shapes.  The com.microsoft cases cover each attribute
+variant.  Expected outputs are onnxruntime's (one thread, no graph
+optimisation); 8-bit outputs may differ by one step (atol 1), int32
+outputs must be exact.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases import make_model, write_case  # noqa: E402
+
+MS = "com.microsoft"
+ALL_ISA = ("portable", "avx2", "avx512bw", "avx512")
+rng = np.random.default_rng(14)
+mk = helper.make_node
+
+
+def q(dt, shape, extreme=None):
+    """Random 8-bit values; extreme: fill with the type's max or min."""
+    info = np.iinfo(dt)
+    if extreme == "max":
+        return np.full(shape, info.max, dt)
+    if extreme == "min":
+        return np.full(shape, info.min, dt)
+    return rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
+
+
+def zp_of(dt, n=None):
+    v = q(dt, () if n is None else (n,))
+    return v
+
+
+def case(out, name, nodes, inputs, feed, outputs, inits=(), atol=0.0, rtol=0.0, isa=None, ms=True,
+         expected=None):
+    m = make_model(nodes, inputs=inputs, outputs=outputs, initializers=inits,
+                   domains=[(MS, 1)] if ms else ())
+    write_case(out, name, m, feed, rtol=rtol, atol=atol, isa=isa, expected=expected)
+
+
+def gemm_cases(out):
+    shapes = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (6, 64, 32), (13, 130, 47), (37, 33, 70), (5, 2, 16)]
+    n = 0
+    for M, K, N in shapes:
+        for at, bt in [(np.uint8, np.int8), (np.uint8, np.uint8), (np.int8, np.int8), (np.int8, np.uint8)]:
+            n += 1
+            A, B = q(at, (M, K)), q(bt, (K, N))
+            azp, bzp = zp_of(at), zp_of(bt, N) if n % 2 else zp_of(bt)
+            const_b = n % 3 != 0
+            inputs = {"A": (at, [M, K])}
+            feed = {"A": A}
+            inits = [("azp", azp), ("bzp", bzp)]
+            if const_b:
+                inits.append(("B", B))
+            else:
+                inputs["B"] = (bt, [K, N])
+                feed["B"] = B
+            tag = "%s%s_%dx%dx%d%s" % (np.dtype(at).name, np.dtype(bt).name, M, K, N, "" if const_b else "_bin")
+            case(out, "mmi_" + tag, [mk("MatMulInteger", ["A", "B", "azp", "bzp"], ["Y"])], inputs, feed,
+                 {"Y": (np.int32, None)}, inits, isa=ALL_ISA, ms=False)
+    # saturating extremes: u8 255 against s8 -128 / 127, K odd and long
+    for bext in ("min", "max"):
+        A, B = q(np.uint8, (9, 131), "max"), q(np.int8, (131, 35), bext)
+        case(out, "mmi_extreme_%s" % bext, [mk("MatMulInteger", ["A", "B"], ["Y"])], {"A": (np.uint8, [9, 131])},
+             {"A": A}, {"Y": (np.int32, None)}, [("B", B)], isa=ALL_ISA, ms=False)
+    # per-row a zero point (ONNX allows it, onnxruntime does not: numpy's answer)
+    A, B, azr = q(np.uint8, (11, 20)), q(np.int8, (20, 19)), q(np.uint8, (11,))
+    exp = (A.astype(np.int64) - azr[:, None]) @ B.astype(np.int64)
+    case(out, "mmi_rowzp", [mk("MatMulInteger", ["A", "B", "azp"], ["Y"])], {"A": (np.uint8, [11, 20])},
+         {"A": A}, {"Y": (np.int32, None)}, [("B", B), ("azp", azr)], isa=ALL_ISA, ms=False,
+         expected=[exp.astype(np.int32)])
+    # batched A against a 2-D weight (rows flattened), and batch x batch broadcast
+    A, B = q(np.uint8, (2, 3, 7, 24)), q(np.int8, (24, 18))
+    case(out, "mmi_batched_2d", [mk("MatMulInteger", ["A", "B", "azp"], ["Y"])], {"A": (np.uint8, list(A.shape))},
+         {"A": A}, {"Y": (np.int32, None)}, [("B", B), ("azp", np.uint8(3))], isa=ALL_ISA, ms=False)
+    A, B = q(np.uint8, (3, 5, 9)), q(np.uint8, (1, 9, 21))
+    case(out, "mmi_batched_bcast", [mk("MatMulInteger", ["A", "B"], ["Y"])],
+         {"A": (np.uint8, list(A.shape)), "B": (np.uint8, list(B.shape))}, {"A": A, "B": B},
+         {"Y": (np.int32, None)}, isa=ALL_ISA, ms=False)
+    # QLinearMatMul u8/s8, scalar and per-column scales
+    for at, bt, yt in [(np.uint8, np.int8, np.uint8), (np.int8, np.int8, np.int8), (np.uint8, np.uint8, np.uint8)]:
+        M, K, N = 10, 45, 37
+        A, B = q(at, (M, K)), q(bt, (K, N))
+        inits = [("as", np.float32(0.02)), ("azp", zp_of(at)), ("B", B),
+                 ("bs", (rng.random(N) * 0.01 + 0.001).astype(np.float32)), ("bzp", zp_of(bt, N)),
+                 ("ys", np.float32(0.7)), ("yzp", zp_of(yt))]
+        case(out, "qlmm_%s%s" % (np.dtype(at).name, np.dtype(bt).name),
+             [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
+             {"A": (at, [M, K])}, {"A": A}, {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
+
+
+def conv_cases(out):
+    """ConvInteger and QLinearConv (engine/ops/qconv.c): groups, depthwise,
+    strides, pads, dilations, 1-D to 3-D, u8/s8, per-channel w, W packed at
+    load (initializer) or per run (input)."""
+    specs = [  # x shape, w shape, attrs
+        ((1, 3, 9, 11), (8, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+        ((2, 4, 8, 7), (6, 2, 3, 2), dict(group=2, strides=[2, 1], pads=[1, 0, 0, 1])),
+        ((1, 5, 10, 10), (5, 1, 3, 3), dict(group=5, pads=[1, 1, 1, 1], strides=[2, 2])),
+        ((1, 16, 6, 6), (33, 16, 1, 1), {}),
+        ((2, 6, 7, 9), (6, 1, 3, 3), dict(group=6, pads=[1, 1, 1, 1])),
+        ((1, 3, 12, 12), (4, 3, 3, 3), dict(dilations=[2, 2], pads=[2, 1, 1, 2])),
+        ((1, 3, 12, 12), (4, 3, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
+        ((2, 2, 17), (5, 2, 4), dict(pads=[2, 1], strides=[3])),
+        ((1, 2, 4, 5, 6), (3, 2, 2, 3, 2), dict(pads=[1, 0, 1, 0, 1, 1])),
+    ]
+    for i, (xs, ws_, attrs) in enumerate(specs):
+        for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
+            nm = "%d_%s%s" % (i, np.dtype(xt).name, np.dtype(wt).name)
+            X, W = q(xt, xs), q(wt, ws_)
+            M = ws_[0]
+            wz = np.zeros(M, wt) if wt == np.int8 else q(wt, (M,))
+            const_w = i % 2 == 0 or xt == np.int8
+            inputs, feed = {"X": (xt, list(xs))}, {"X": X}
+            inits = [("xz", zp_of(xt)), ("wz", wz if i % 3 else wz[:1].reshape(()))]
+            if const_w:
+                inits.append(("W", W))
+            else:
+                inputs["W"] = (wt, list(ws_))
+                feed["W"] = W
+            if (xt, wt) != (np.int8, np.int8):  # onnxruntime's ConvInteger lacks s8 x s8
+                # onnxruntime's ConvInteger takes a scalar w zero point only
+                cinits = [(n, v if n != "wz" else wz[:1].reshape(())) for n, v in inits]
+                case(out, "convint_" + nm, [mk("ConvInteger", ["X", "W", "xz", "wz"], ["Y"], **attrs)], inputs, feed,
+                     {"Y": (np.int32, None)}, cinits, isa=ALL_ISA, ms=False)
+            yt = xt
+            qinits = inits + [("xs", np.float32(0.05)), ("ws", (rng.random(M) * 0.01 + 0.001).astype(np.float32)),
+                              ("ys", np.float32(0.2)), ("yz", zp_of(yt)),
+                              ("B", rng.integers(-500, 500, M).astype(np.int32))]
+            if wt == np.uint8:
+                continue  # onnxruntime's QLinearConv takes int8 weights only with u8/s8 x
+            case(out, "qlconv_" + nm, [mk("QLinearConv", ["X", "xs", "xz", "W", "ws", "wz", "ys", "yz", "B"], ["Y"],
+                                          **attrs)], inputs, feed, {"Y": (yt, None)}, qinits, atol=1,
+                 isa=ALL_ISA, ms=False)
+
+
+def ms_matmul_cases(out):
+    for bt in (np.int8, np.uint8):
+        for M, K, N, per_col, bias in [(1, 16, 8, False, False), (7, 33, 45, True, True), (3, 130, 17, True, False)]:
+            A = (rng.standard_normal((2, M, K)) * 2).astype(np.float32)
+            B = q(bt, (K, N))
+            bs = (rng.random(N) * 0.02 + 0.001).astype(np.float32) if per_col else np.float32(0.01)
+            inits = [("B", B), ("bs", bs), ("bzp", zp_of(bt, N) if per_col else zp_of(bt))]
+            ins = ["A", "B", "bs", "bzp"]
+            if bias:
+                inits.append(("bias", rng.standard_normal(N).astype(np.float32)))
+                ins.append("bias")
+            tag = "%s_%dx%dx%d%s%s" % (np.dtype(bt).name, M, K, N, "_pc" if per_col else "", "_bias" if bias else "")
+            case(out, "dqmm_" + tag, [mk("DynamicQuantizeMatMul", ins, ["Y"], domain=MS)],
+                 {"A": (np.float32, list(A.shape))}, {"A": A}, {"Y": (np.float32, None)}, inits,
+                 rtol=1e-5, atol=1e-5, isa=ALL_ISA)
+            Aq = q(np.uint8, (M, K))
+            inits2 = [("B", B), ("as", np.float32(0.05)), ("bs", bs), ("azp", np.uint8(128)),
+                      ("bzp", zp_of(bt, N) if per_col else zp_of(bt))]
+            ins2 = ["A", "B", "as", "bs", "azp", "bzp"]
+            if bias:
+                inits2.append(("bias", rng.standard_normal(N).astype(np.float32)))
+                ins2.append("bias")
+            case(out, "mmitf_" + tag, [mk("MatMulIntegerToFloat", ins2, ["Y"], domain=MS)],
+                 {"A": (np.uint8, [M, K])}, {"A": Aq}, {"Y": (np.float32, None)}, inits2,
+                 rtol=1e-5, atol=1e-5, isa=ALL_ISA)
+    # QGemm: transA/transB, alpha, C, float or quantized output
+    for i, (ta, tb, alpha, with_c, qout, at) in enumerate([
+            (0, 0, 1.0, False, False, np.uint8), (0, 1, 1.0, True, True, np.uint8),
+            (1, 0, 0.5, True, False, np.uint8), (1, 1, 2.0, False, True, np.int8),
+            (0, 1, 1.0, True, True, np.int8)]):
+        M, K, N = 9, 37, 22
+        A = q(at, (K, M) if ta else (M, K))
+        B = q(np.int8, (N, K) if tb else (K, N))
+        inits = [("as", np.float32(0.03)), ("azp", zp_of(at)), ("B", B),
+                 ("bs", (rng.random(N) * 0.02).astype(np.float32)), ("bzp", np.zeros(N, np.int8))]
+        ins = ["A", "as", "azp", "B", "bs", "bzp"]
+        if with_c:
+            inits.append(("C", rng.integers(-1000, 1000, (N,)).astype(np.int32)))
+            ins.append("C")
+        elif qout:
+            ins.append("")
+        yt = np.float32
+        if qout:
+            yt = at
+            inits += [("ys", np.float32(0.3)), ("yzp", zp_of(at))]
+            ins += ["ys", "yzp"]
+        case(out, "qgemm_%d" % i, [mk("QGemm", ins, ["Y"], domain=MS, transA=ta, transB=tb, alpha=alpha)],
+             {"A": (at, list(A.shape))}, {"A": A}, {"Y": (yt, None)}, inits,
+             atol=1 if qout else 1e-4, rtol=0 if qout else 1e-5, isa=ALL_ISA)
+    # MatMulNBits: 4 bits, blocks 16/32, K ragged, zero points packed / absent, bias
+    for i, (K, N, bs, zp, bias) in enumerate([(64, 24, 32, True, False), (50, 17, 16, False, True),
+                                              (128, 40, 64, True, True)]):
+        kb = (K + bs - 1) // bs
+        Bq = rng.integers(0, 256, (N, kb, bs // 2)).astype(np.uint8)
+        sc = (rng.random(N * kb) * 0.1 + 0.01).astype(np.float32)
+        A = rng.standard_normal((3, K)).astype(np.float32)
+        inits = [("B", Bq), ("sc", sc)]
+        ins = ["A", "B", "sc"]
+        if zp:
+            inits.append(("zp", rng.integers(0, 256, (N, (kb + 1) // 2)).astype(np.uint8)))
+            ins.append("zp")
+        elif bias:
+            ins.append("")
+        if bias:
+            inits.append(("bias", rng.standard_normal(N).astype(np.float32)))
+            ins += ["", "bias"]
+        case(out, "nbits_%d" % i, [mk("MatMulNBits", ins, ["Y"], domain=MS, K=K, N=N, bits=4, block_size=bs)],
+             {"A": (np.float32, [3, K])}, {"A": A}, {"Y": (np.float32, None)}, inits, rtol=1e-4, atol=1e-4)
+    # contrib QuantizeLinear / DequantizeLinear, per tensor and per axis
+    X = rng.standard_normal((2, 3, 5)).astype(np.float32)
+    case(out, "ms_quantize", [mk("QuantizeLinear", ["X", "s", "z"], ["Y"], domain=MS)], {"X": (np.float32, [2, 3, 5])},
+         {"X": X}, {"Y": (np.int8, None)}, [("s", np.float32(0.02)), ("z", np.int8(-3))], atol=1)
+    case(out, "ms_quantize_axis", [mk("QuantizeLinear", ["X", "s", "z"], ["Y"], domain=MS, axis=1)],
+         {"X": (np.float32, [2, 3, 5])}, {"X": X}, {"Y": (np.uint8, None)},
+         [("s", np.float32([0.01, 0.02, 0.05])), ("z", np.uint8([120, 128, 3]))], atol=1)
+    Xq = q(np.uint8, (2, 3, 5))
+    case(out, "ms_dequantize_axis", [mk("DequantizeLinear", ["X", "s", "z"], ["Y"], domain=MS, axis=1)],
+         {"X": (np.uint8, [2, 3, 5])}, {"X": Xq}, {"Y": (np.float32, None)},
+         [("s", np.float32([0.01, 0.02, 0.05])), ("z", np.uint8([120, 128, 3]))], rtol=1e-6, atol=1e-6)
+
+
+def qlinear_cases(out):
+    for dt in (np.uint8, np.int8):
+        nm = np.dtype(dt).name
+        for op in ("QLinearAdd", "QLinearMul"):
+            for sa, sb in [((2, 3, 4, 5), (2, 3, 4, 5)), ((2, 3, 4, 5), (3, 1, 1)), ((4, 5), ())]:
+                A, B = q(dt, sa), q(dt, sb)
+                inits = [("as", np.float32(0.05)), ("az", zp_of(dt)), ("bs", np.float32(0.02)), ("bz", zp_of(dt)),
+                         ("cs", np.float32(0.07 if op == "QLinearAdd" else 0.3)), ("cz", zp_of(dt))]
+                case(out, "%s_%s_%s" % (op.lower(), nm, "x".join(map(str, sb)) or "scalar"),
+                     [mk(op, ["A", "as", "az", "B", "bs", "bz", "cs", "cz"], ["C"], domain=MS)],
+                     {"A": (dt, list(sa)), "B": (dt, list(sb))}, {"A": A, "B": B}, {"C": (dt, None)}, inits, atol=1)
+        X = q(dt, (3, 7, 11))
+        pr = [("xs", np.float32(0.04)), ("xz", zp_of(dt)), ("ys", np.float32(1 / 256 if dt == np.uint8 else 1 / 255)),
+              ("yz", np.array(0 if dt == np.uint8 else -128, dt))]
+        case(out, "qsigmoid_%s" % nm, [mk("QLinearSigmoid", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS)],
+             {"X": (dt, [3, 7, 11])}, {"X": X}, {"Y": (dt, None)}, pr, atol=1)
+        pr2 = [("xs", np.float32(0.04)), ("xz", zp_of(dt)), ("ys", np.float32(0.03)), ("yz", zp_of(dt))]
+        case(out, "qleaky_%s" % nm, [mk("QLinearLeakyRelu", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, alpha=0.1)],
+             {"X": (dt, [3, 7, 11])}, {"X": X}, {"Y": (dt, None)}, pr2, atol=1)
+        for opset, axis in [(13, -1), (13, 1), (12, 1)]:
+            case(out, "qsoftmax_%s_op%d_ax%d" % (nm, opset, axis),
+                 [mk("QLinearSoftmax", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, opset=opset, axis=axis)],
+                 {"X": (dt, [3, 7, 11])}, {"X": X}, {"Y": (dt, None)}, pr, atol=1)
+        xs = [q(dt, (2, c, 4)) for c in (3, 1, 5)]
+        pars = [(np.float32(0.05), zp_of(dt)), (np.float32(0.1), zp_of(dt)), (np.float32(0.05), zp_of(dt))]
+        ins, inits = ["ys", "yz"], [("ys", np.float32(0.05)), ("yz", pars[0][1])]
+        for i, (s, z) in enumerate(pars):
+            ins += ["x%d" % i, "s%d" % i, "z%d" % i]
+            inits += [("s%d" % i, s), ("z%d" % i, z)]
+        case(out, "qconcat_%s" % nm, [mk("QLinearConcat", ins, ["Y"], domain=MS, axis=1)],
+             {"x%d" % i: (dt, list(x.shape)) for i, x in enumerate(xs)}, {"x%d" % i: x for i, x in enumerate(xs)},
+             {"Y": (dt, None)}, inits, atol=1)
+        C = rng.random((4, 1)) > 0.5
+        Xw, Yw = q(dt, (4, 6)), q(dt, (6,))
+        inits = [("xs", np.float32(0.05)), ("xz", zp_of(dt)), ("ys", np.float32(0.02)), ("yz", zp_of(dt)),
+                 ("zs", np.float32(0.04)), ("zz", zp_of(dt))]
+        case(out, "qwhere_%s" % nm, [mk("QLinearWhere", ["C", "X", "xs", "xz", "Y", "ys", "yz", "zs", "zz"], ["Z"],
+                                         domain=MS)],
+             {"C": (np.bool_, [4, 1]), "X": (dt, [4, 6]), "Y": (dt, [6])}, {"C": C, "X": Xw, "Y": Yw},
+             {"Z": (dt, None)}, inits, atol=1)
+        X4 = q(dt, (2, 3, 9, 10))
+        pp = [("xs", np.float32(0.05)), ("xz", zp_of(dt)), ("ys", np.float32(0.04)), ("yz", zp_of(dt))]
+        for i, attrs in enumerate([dict(kernel_shape=[3, 3]), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                                   dict(kernel_shape=[3, 2], strides=[2, 2], pads=[1, 0, 1, 1], count_include_pad=1),
+                                   dict(kernel_shape=[2, 3], strides=[2, 2], ceil_mode=1),
+                                   dict(kernel_shape=[3, 3], auto_pad="SAME_UPPER", strides=[2, 2])]):
+            case(out, "qavgpool_%s_%d" % (nm, i),
+                 [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, **attrs)],
+                 {"X": (dt, [2, 3, 9, 10])}, {"X": X4}, {"Y": (dt, None)}, pp, atol=1)
+        X4t = np.ascontiguousarray(X4.transpose(0, 2, 3, 1))
+        case(out, "qavgpool_%s_nhwc" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[3, 3],
+                 strides=[2, 2], pads=[1, 1, 1, 1], channels_last=1)],
+             {"X": (dt, [2, 9, 10, 3])}, {"X": X4t}, {"Y": (dt, None)}, pp, atol=1)
+        for last in (0, 1):
+            xx = X4t if last else X4
+            case(out, "qgap_%s_%d" % (nm, last),
+                 [mk("QLinearGlobalAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, channels_last=last)],
+                 {"X": (dt, list(xx.shape))}, {"X": xx}, {"Y": (dt, None)}, pp, atol=1)
+
+
+def lstm_cases(out):
+    for i, (T, Bt, I, H, dirs, per_ch, wt) in enumerate([(5, 1, 7, 8, 1, False, np.int8),
+                                                          (4, 3, 16, 17, 2, True, np.int8),
+                                                          (6, 2, 9, 5, 1, True, np.int8)]):
+        X = rng.standard_normal((T, Bt, I)).astype(np.float32)
+        W = q(wt, (dirs, I, 4 * H))
+        R = q(wt, (dirs, H, 4 * H))
+        sh = (dirs, 4 * H) if per_ch else (dirs,)
+        inits = [("W", W), ("R", R), ("B", (rng.standard_normal((dirs, 8 * H)) * 0.3).astype(np.float32)),
+                 ("ws", (rng.random(sh) * 0.01 + 0.002).astype(np.float32)),
+                 ("wz", q(wt, sh) if wt == np.uint8 else np.zeros(sh, wt)),
+                 ("rs", (rng.random(sh) * 0.01 + 0.002).astype(np.float32)),
+                 ("rz", q(wt, sh) if wt == np.uint8 else np.zeros(sh, wt))]
+        ins = ["X", "W", "R", "B", "", "", "", "", "ws", "wz", "rs", "rz"]
+        direction = "bidirectional" if dirs == 2 else ("reverse" if i == 2 else "forward")
+        case(out, "qlstm_%d" % i, [mk("DynamicQuantizeLSTM", ins, ["Y", "Yh", "Yc"], domain=MS, hidden_size=H,
+                                      direction=direction)],
+             {"X": (np.float32, [T, Bt, I])}, {"X": X},
+             {"Y": (np.float32, None), "Yh": (np.float32, None), "Yc": (np.float32, None)}, inits,
+             rtol=1e-3, atol=1e-3, isa=ALL_ISA)
+
+
+def main():
+    out = sys.argv[1]
+    gemm_cases(out)
+    conv_cases(out)
+    ms_matmul_cases(out)
+    qlinear_cases(out)
+    lstm_cases(out)
+
+
+if __name__ == "__main__":
+    main()

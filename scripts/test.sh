@@ -117,6 +117,10 @@ run_suite ml-models "$PY" test/ml/run_ml_tests.py
 run_suite kernels "$PY" test/kernels/run_kernel_tests.py
 run_suite kernels-avx2 "$PY" test/kernels/run_kernel_tests.py --isa avx2
 run_suite kernels-portable "$PY" test/kernels/run_kernel_tests.py --isa portable
+# the real-model benchmark's cases (wheels from PyPI, inputs and onnxruntime's
+# outputs), which quant-models and contrib-models also quantize and convert
+"$PY" test/bench/run_real_models.py --cases-only > "$LOGDIR/real-cases.log" 2>&1 ||
+	echo "real-model cases not written (see $LOGDIR/real-cases.log): those derived models are skipped"
 # quantized models made by onnxruntime.quantization (and the ddddocr recogniser) against onnxruntime
 run_suite quant-models "$PY" test/contrib/run_quant_models.py
 run_suite kernels-sanitizers "$PY" test/kernels/run_kernel_tests.py --bin engine/build-san/onnx_node_test

@@ -6,6 +6,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <math.h>
 #include "engine_internal.h"
 
 /* The attribute called name, or NULL. */
@@ -28,7 +29,16 @@ onnx_attr_int(const OnnxNode *node, const char *name, int64_t dflt)
 	if (a->type == ONNX_ATTR_INT)
 		return a->i;
 	if (a->type == ONNX_ATTR_FLOAT)
+	{
+		/* saturated: a cast of a float outside int64's range is undefined */
+		if (isnan(a->f))
+			return dflt;
+		if (a->f >= 9223372036854775807.0f)
+			return INT64_MAX;
+		if (a->f <= -9223372036854775808.0f)
+			return INT64_MIN;
 		return (int64_t) a->f;
+	}
 	return dflt;
 }
 

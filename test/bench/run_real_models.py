@@ -692,6 +692,9 @@ def main():
     ap.add_argument("--wall", action="store_true",
                     help="compare wall-clock times (default: CPU time of the running thread)")
     ap.add_argument("--out", default=os.path.join(HERE, "real_results.md"))
+    ap.add_argument("--cases-only", action="store_true",
+                    help="fetch the wheels and write the cases (inputs, onnxruntime's outputs), time nothing: "
+                         "the test suites that run derived models of the real models read them")
     ap.add_argument("--readme", action="store_true",
                     help="also put the table into README.md between <!-- real:start --> and <!-- real:end -->")
     args = ap.parse_args()
@@ -716,6 +719,9 @@ def main():
         except Exception as e:      # a model onnxruntime cannot run is no benchmark
             refused.append((name, "case not written: %s" % str(e).splitlines()[0][:150]))
             print("%-26s case not written: %s" % (name, e))
+            continue
+        if args.cases_only:
+            print("%-26s case written" % name)
             continue
         shapes = shape_text(feed, order)
         ours = Ours(case)
@@ -753,6 +759,9 @@ def main():
             print("%-26s run failed: %s" % (name, e))
         finally:
             ours.close()
+    if args.cases_only:
+        print("cases in %s (%d not written)" % (CASES, len(refused)))
+        return
     ratios = [r["ratio"] for r in rows]
     geo = math.exp(sum(math.log(x) for x in ratios) / len(ratios)) if ratios else float("nan")
     when = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")

@@ -105,6 +105,12 @@ def hand_cases():
     cases["flatten_axis_huge"] = mk([helper.make_node("Flatten", ["x"], ["y"], axis=1 << 40)], [f("x", [2, 2])], [f("y", None)])
     cases["softmax_axis_huge"] = mk([helper.make_node("Softmax", ["x"], ["y"], axis=-(1 << 62))], [f("x", [2, 2])], [f("y", None)])
     cases["duplicate_attribute"] = mk([helper.make_node("Flatten", ["x"], ["y"], axis=1)], [f("x", [2, 2])], [f("y", None)])
+    # an integer attribute written as a float out of int64's range (fuzz_load: an undefined cast)
+    for tag, v in (("huge", -4.98e35), ("nan", float("nan")), ("inf", float("inf"))):
+        cases["flatten_axis_float_" + tag] = mk([helper.make_node("Flatten", ["x"], ["y"], axis=v)],
+                                                [f("x", [2, 2])], [f("y", None)])
+        cases["conv_group_float_" + tag] = mk([helper.make_node("Conv", ["x", "x"], ["y"], group=v)],
+                                              [f("x", [1, 1, 2, 2])], [f("y", None)])
     cases["duplicate_attribute"].graph.node[0].attribute.append(helper.make_attribute("axis", 0))
     # counts that disagree
     t = bare_tensor("w", TensorProto.FLOAT, [8], [1.0, 2.0])

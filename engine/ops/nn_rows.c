@@ -60,10 +60,10 @@ exp2_f32_fast(float t)
 		1.0f / 6.0f, 0.5f, 1.0f, 1.0f
 	};
 	float		kf = t + 12582912.0f;	/* round to nearest via 1.5*2^23 */
-	int32_t		n = (int32_t) f32_bits(kf) - 0x4B400000;
+	uint32_t	n = f32_bits(kf) - 0x4B400000u;	/* unsigned: garbage, not undefined, for NaN */
 
 	kf -= 12582912.0f;
-	return poly_f32((t - kf) * 0.693147181f, exp_taylor, 8) * bits_f32((uint32_t) (n + 127) << 23);
+	return poly_f32((t - kf) * 0.693147181f, exp_taylor, 8) * bits_f32((n + 127u) << 23);
 }
 
 /*

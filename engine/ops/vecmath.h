@@ -110,7 +110,7 @@ poly_f32(float x, const float *c, int n)
 static inline float
 pow2i_f32(int32_t n)
 {
-	return bits_f32((uint32_t) (n + 127) << 23);
+	return bits_f32(((uint32_t) n + 127u) << 23);	/* unsigned: n is garbage for NaN */
 }
 
 /*

@@ -37,7 +37,9 @@ FLOATS = [np.float32, np.float16, np.float64]
 INTS = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
 SPECIAL = np.array([np.nan, -np.inf, np.inf, -0.0, 0.0, 1e-40, -1e-40, 1.17549435e-38, -3.0, 3.0,
                     -100.0, 100.0, 0.3, -0.3, 0.5, -0.5, 1.5, -2.5, 20.5, -20.5, 88.0, -88.0,
-                    1e30, -1e30, 3.4e38, -3.4e38, 1e-7, -1e-7], dtype=np.float32)
+                    1e30, -1e30, 3.4e38, -3.4e38, 1e-7, -1e-7,
+                    # where exp's 2^n exponent arithmetic overflowed int32 (fuzz_run: an LSTM gate)
+                    -17443576.0, 17443576.0, -3e9], dtype=np.float32)
 
 skipped = []
 written = 0

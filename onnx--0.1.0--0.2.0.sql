@@ -141,3 +141,10 @@ BEGIN
 	EXECUTE pg_catalog.format('DROP FOREIGN TABLE %s', ft);
 END
 $$;
+
+-- onnx_score's rows on the Citus workers (see the README's Scaling out):
+-- one row's outputs, its fields named by field_names, as bytes that
+-- onnx_score reads back on the coordinator.
+CREATE FUNCTION @extschema@.onnx_score_row(model text, row_value anyelement, field_names text[])
+	RETURNS bytea AS 'MODULE_PATHNAME', 'onnx_score_row'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;

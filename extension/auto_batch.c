@@ -129,6 +129,8 @@ lookup_kind(Oid funcid)
 					kind = ONNX_CALL_RUN_OUTPUTS;
 				else if (first == TEXTOID && nargs == 2 && strcmp(src, "onnx_run_row") == 0)
 					kind = ONNX_CALL_RUN_ROW;
+				else if (first == TEXTOID && nargs == 3 && strcmp(src, "onnx_score_row") == 0)
+					kind = ONNX_CALL_SCORE_ROW;
 				else if (first == BYTEAOID && nargs == 2 && strcmp(src, "onnx_predict_pinned") == 0)
 					kind = ONNX_CALL_PREDICT_PINNED;
 				else if (first == BYTEAOID && nargs == 2 && strcmp(src, "onnx_run_pinned") == 0)
@@ -315,7 +317,8 @@ batchable_kind(FuncExpr *f, FindContext *ctx, bool *safe_args)
 		return ONNX_CALL_NONE;
 	if (ctx->in_node && contain_subplans(data))
 		return ONNX_CALL_NONE;
-	if (kind == ONNX_CALL_RUN_ROW && !type_is_rowtype(exprType(data)))
+	if ((kind == ONNX_CALL_RUN_ROW || kind == ONNX_CALL_SCORE_ROW) &&
+		!type_is_rowtype(exprType(data)))
 		return ONNX_CALL_NONE;	/* the per-row call's error */
 	*safe_args = OnnxExprIsSpeculationSafe(data);
 	return kind;

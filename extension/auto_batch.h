@@ -42,7 +42,8 @@ typedef enum OnnxCallKind
 	ONNX_CALL_RUN_OUTPUTS,		/* onnx_run(model, jsonb, text[]) */
 	ONNX_CALL_RUN_ROW,			/* onnx_run_row(model, row) */
 	ONNX_CALL_PREDICT_PINNED,	/* onnx_predict(model_sha256 bytea, float4[]) */
-	ONNX_CALL_RUN_PINNED		/* onnx_run(model_sha256 bytea, jsonb) */
+	ONNX_CALL_RUN_PINNED,		/* onnx_run(model_sha256 bytea, jsonb) */
+	ONNX_CALL_SCORE_ROW			/* onnx_score_row(model, row, field_names) */
 } OnnxCallKind;
 
 /* Whether the model argument is a content hash (bytea), not a name. */

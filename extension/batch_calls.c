@@ -15,7 +15,9 @@
  *		outputs in the object form, first dimension 1;
  *	  - onnx_run_row: rows of one row type whose bound fields hold as many
  *		values as the first row's, built by OnnxBuildInput as onnx_score
- *		builds them; the slices in the row form.
+ *		builds them; the slices in the row form;
+ *	  - onnx_score_row: the same, the fields named by its (row-invariant)
+ *		third argument; the slices as bytes (row_outputs_bytes.c).
  *	  A run needs model inputs and outputs whose first dimension is
  *	  dynamic (or ZipMap's sequence of one map per row), and outputs with
  *	  one entry per row (OnnxBatchOutputsFit); the model is taken to score
@@ -45,6 +47,7 @@
 #include "auto_batch.h"
 #include "input_binding.h"
 #include "json_tensor.h"
+#include "row_outputs_bytes.h"
 
 /* Bytes of input one run may stack (more rows wait for the next run). */
 #define BATCH_RUN_MAX_BYTES ((int64) 64 * 1024 * 1024)
@@ -419,6 +422,8 @@ row_begin(BatchRun *run, int row)
 	rr->typid = HeapTupleHeaderGetTypeId(th);
 	rr->typmod = HeapTupleHeaderGetTypMod(th);
 	rr->desc = lookup_rowtype_tupdesc_copy(rr->typid, rr->typmod);
+	if (run->kind == ONNX_CALL_SCORE_ROW)	/* the same names in every row */
+		OnnxNameRowFields(rr->desc, DatumGetArrayTypeP(row_arg(run, row, 2)));
 	run->n_in = onnx_model_input_count(model);
 	rr->b = palloc0(sizeof(InputBinding) * (run->n_in + 1));
 	rr->counts = palloc(sizeof(int64) * (run->n_in + 1));
@@ -487,6 +492,7 @@ static const BatchKindOps kind_ops[] = {
 	[ONNX_CALL_RUN_ROW] = {row_begin, row_classify, row_build},
 	[ONNX_CALL_PREDICT_PINNED] = {predict_begin, predict_classify, predict_build},
 	[ONNX_CALL_RUN_PINNED] = {json_begin, json_classify, json_build},
+	[ONNX_CALL_SCORE_ROW] = {row_begin, row_classify, row_build},
 };
 
 /*
@@ -551,6 +557,9 @@ OnnxBatchResult(BatchRun *run, int i)
 			return OnnxOutputsJsonb(run->n_out, run->out_names, rows, false, run->model);
 		case ONNX_CALL_RUN_ROW:
 			return OnnxOutputsJsonb(run->n_out, run->out_names, rows, true, run->model);
+		case ONNX_CALL_SCORE_ROW:
+			return PointerGetDatum(OnnxRowOutputsToBytes(run->n_out, run->out_names, rows,
+														 run->model));
 		default:
 			elog(ERROR, "unexpected onnx call kind %d", (int) run->kind);
 	}

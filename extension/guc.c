@@ -64,6 +64,10 @@ OnnxGucInit(void)
 							 "Scores per-row calls of ordinary queries in batches.",
 							 "onnx_predict, onnx_run and onnx_run_row calls on a constant model name are evaluated for many rows at once; the results are those of the per-row calls.",
 							 &onnx_auto_batch, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("onnx.score_pushdown",
+							 "Runs onnx_score's model on the Citus workers when its query reads a distributed table.",
+							 "The workers score their shards and return the outputs; the coordinator only builds the result rows.",
+							 &onnx_score_pushdown, true, PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* onnx.threads limited by onnx.max_threads. */

@@ -278,3 +278,42 @@ OnnxRowValueCount(const InputBinding *b, HeapTuple row, TupleDesc desc)
 	a = DatumGetArrayTypeP(d);
 	return ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
 }
+
+/*
+ * Name the fields of desc (a copy, changed in place) by names, a text[] of
+ * as many names as desc has fields: a row built by ROW(...) has only
+ * f1, f2, ... .
+ */
+void
+OnnxNameRowFields(TupleDesc desc, ArrayType *names)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_ELEMTYPE(names) != TEXTOID || ARR_NDIM(names) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("field names must be a one-dimensional text array")));
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n != desc->natts)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("one field name per field of the row is needed"),
+				 errdetail("The row has %d fields, %d names were given.", desc->natts, n)));
+	for (int i = 0; i < n; i++)
+	{
+		char	   *s;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("field name %d is NULL", i + 1)));
+		s = TextDatumGetCString(elems[i]);
+		if (strlen(s) >= NAMEDATALEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_NAME_TOO_LONG),
+					 errmsg("field name \"%s\" is too long", s)));
+		namestrcpy(&TupleDescAttr(desc, i)->attname, s);
+	}
+}

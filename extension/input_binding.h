@@ -4,6 +4,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "utils/array.h"
 
 #include "onnx_engine.h"
 
@@ -30,6 +31,7 @@ typedef struct InputBinding
 
 extern void OnnxBindInputs(const OnnxModel *model, TupleDesc qdesc, InputBinding *b,
 						   const char *name, bool allow_fallback);
+extern void OnnxNameRowFields(TupleDesc desc, ArrayType *names);
 extern bool OnnxRowIsScorable(const InputBinding *b, int n_in, HeapTuple row, TupleDesc desc);
 extern int64 OnnxRowValueCount(const InputBinding *b, HeapTuple row, TupleDesc desc);
 extern void OnnxBuildInput(InputBinding *b, const RowSet *rows, const bool *valid,

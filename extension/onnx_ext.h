@@ -55,6 +55,7 @@ extern int	onnx_batch_size;
 extern int	onnx_max_memory_kb;
 extern int	onnx_max_cached_memory_kb;
 extern bool onnx_auto_batch;
+extern bool onnx_score_pushdown;
 extern void OnnxGucInit(void);
 extern int	OnnxEffectiveThreads(void);
 

@@ -15,6 +15,10 @@
  * probability vector an array, ZipMap's map a JSON object of label to
  * probability.  A NULL in a bound field gives NULL.
  *
+ * onnx_score_row(model, row, field_names) is the same run with the row's
+ * fields named by field_names, its outputs as bytes (row_outputs_bytes.c):
+ * what onnx_score asks the Citus workers for (score_pushdown.c).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -31,12 +35,18 @@
 #include "input_binding.h"
 #include "json_tensor.h"
 #include "onnx_ext.h"
+#include "row_outputs_bytes.h"
 
 PG_FUNCTION_INFO_V1(onnx_run_row);
+PG_FUNCTION_INFO_V1(onnx_score_row);
 
-/* onnx_run_row(model, row): every output of a one-row run as jsonb. */
-Datum
-onnx_run_row(PG_FUNCTION_ARGS)
+/*
+ * The outputs of a one-row run of the row in argument 1 (fields named by
+ * field_names when not NULL), in the row form of onnx_run_row (as_bytes
+ * false) or as the bytes of onnx_score_row; NULL when a bound field is NULL.
+ */
+static Datum
+run_one_row(FunctionCallInfo fcinfo, ArrayType *field_names, bool as_bytes)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
@@ -55,14 +65,20 @@ onnx_run_row(PG_FUNCTION_ARGS)
 	bool		valid = true;
 	RowSet		rows;
 	OnnxError	err;
+	Datum		result;
 
 	if (!OidIsValid(argtype) || !type_is_rowtype(argtype))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("onnx_run_row takes a row, not %s", format_type_be(argtype)),
-				 errhint("Pass a table alias: SELECT onnx_run_row('model', t) FROM t.")));
+				 errmsg("%s takes a row, not %s", as_bytes ? "onnx_score_row" : "onnx_run_row",
+						format_type_be(argtype)),
+				 errhint("Pass a table alias: SELECT %s('model', t%s) FROM t.",
+						 as_bytes ? "onnx_score_row" : "onnx_run_row",
+						 as_bytes ? ", ARRAY[...]" : "")));
 	th = PG_GETARG_HEAPTUPLEHEADER(1);
-	desc = lookup_rowtype_tupdesc(HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
+	desc = lookup_rowtype_tupdesc_copy(HeapTupleHeaderGetTypeId(th), HeapTupleHeaderGetTypMod(th));
+	if (field_names != NULL)
+		OnnxNameRowFields(desc, field_names);
 	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
 	ItemPointerSetInvalid(&tuple.t_self);
 	tuple.t_tableOid = InvalidOid;
@@ -80,10 +96,7 @@ onnx_run_row(PG_FUNCTION_ARGS)
 	OnnxBindInputs(model, desc, b, name, true);
 	valid = OnnxRowIsScorable(b, n_in, &tuple, desc);
 	if (!valid)
-	{
-		ReleaseTupleDesc(desc);
 		PG_RETURN_NULL();
-	}
 	rows.tupdesc = desc;
 	rows.vals = palloc(sizeof(HeapTuple));
 	rows.vals[0] = &tuple;
@@ -94,10 +107,40 @@ onnx_run_row(PG_FUNCTION_ARGS)
 		OnnxBuildInput(&b[i], &rows, &valid, 1, &ins[i].tensor, name);
 		in_names[i] = b[i].vi->name;
 	}
-	ReleaseTupleDesc(desc);
 	for (int k = 0; k < n_out; k++)
 		out_names[k] = onnx_model_output(model, k)->name;
 	if (OnnxSessionRun(entry, n_in, in_names, ins, n_out, out_names, outs, &err) != ONNX_OK)
 		OnnxReportEngineError(&err, name);
-	PG_RETURN_DATUM(OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, true, name));
+	if (!as_bytes)
+		return OnnxOutputsToJsonb(n_out, out_names, outs, entry->alloc, true, name);
+	PG_TRY();
+	{
+		result = PointerGetDatum(OnnxRowOutputsToBytes(n_out, out_names, outs, name));
+	}
+	PG_FINALLY();
+	{
+		for (int k = 0; k < n_out; k++)
+			onnx_value_release(entry->alloc, &outs[k]);
+	}
+	PG_END_TRY();
+	return result;
+}
+
+/* onnx_run_row(model, row): every output of a one-row run as jsonb. */
+Datum
+onnx_run_row(PG_FUNCTION_ARGS)
+{
+	return run_one_row(fcinfo, NULL, false);
+}
+
+/*
+ * onnx_score_row(model, row, field_names): every output of a one-row run,
+ * the row's fields named by field_names (Citus sends a subquery's row as
+ * an anonymous ROW(...)), as the bytes onnx_score reads back when it
+ * scores on the Citus workers (score_pushdown.c, row_outputs_bytes.c).
+ */
+Datum
+onnx_score_row(PG_FUNCTION_ARGS)
+{
+	return run_one_row(fcinfo, PG_GETARG_ARRAYTYPE_P(2), true);
 }

@@ -21,7 +21,8 @@
  * columns may be float4[]/float8[]/int4[]/int8[]/text[] (the row's slice),
  * a scalar type (a slice of one value) or jsonb (any output, ZipMap maps
  * included).  Cancellation is checked between batches and inside the
- * engine.
+ * engine.  A query that reads a Citus distributed table is scored on the
+ * workers (score_pushdown.c); the result is the same.
  *
  *-------------------------------------------------------------------------
  */
@@ -42,6 +43,8 @@
 #include "input_binding.h"
 #include "json_tensor.h"
 #include "onnx_ext.h"
+#include "row_outputs_bytes.h"
+#include "score_pushdown.h"
 
 /* Datum for output value v, row r of nvalid, as result column type t. */
 static Datum
@@ -237,6 +240,64 @@ score_batch(OnnxPinnedSession *pin, InputBinding *b, SPITupleTable *tt, TupleDes
 }
 
 /*
+ * Output k of a row scored on a Citus worker, from the row's outputs in
+ * bytes, as result column type t: what output_datum gives for the row in
+ * a local run, with the same errors.
+ */
+static Datum
+worker_output_datum(bytea *outs, int k, Oid t, const char *out, const char *name)
+{
+	OnnxValue	v;
+	char	   *json;
+
+	if (!OnnxRowOutputFromBytes(outs, k, &v, &json))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("output \"%s\" of ONNX model \"%s\" does not have one entry per row",
+						out, name),
+				 errhint("onnx_score needs outputs whose first dimension is the batch.")));
+	if (json != NULL && t == JSONBOID)
+		return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
+	/* a sequence as another type: output_datum raises the error */
+	return output_datum(&v, 0, 1, t, out, name);
+}
+
+/*
+ * Result rows of one fetched batch of the worker query (score_pushdown.c):
+ * the query's columns, then the asked outputs rebuilt from the row's
+ * bytes, all NULL where the workers did not score the row.
+ */
+static void
+score_worker_batch(const OnnxModel *model, SPITupleTable *tt, TupleDesc rdesc,
+				   Tuplestorestate *ts, int n_out_cols, const char *name)
+{
+	int			qnatts = tt->tupdesc->natts - 1;
+	Datum	   *values = palloc(sizeof(Datum) * rdesc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * rdesc->natts);
+
+	for (uint64 r = 0; r < tt->numvals; r++)
+	{
+		bool		isnull;
+		Datum		d;
+		bytea	   *outs;
+
+		for (int c = 0; c < qnatts; c++)
+			values[c] = SPI_getbinval(tt->vals[r], tt->tupdesc, c + 1, &nulls[c]);
+		d = SPI_getbinval(tt->vals[r], tt->tupdesc, qnatts + 1, &isnull);
+		outs = isnull ? NULL : DatumGetByteaPP(d);
+		for (int k = 0; k < n_out_cols; k++)
+		{
+			nulls[qnatts + k] = (outs == NULL);
+			if (outs != NULL)
+				values[qnatts + k] = worker_output_datum(outs, k,
+														 TupleDescAttr(rdesc, qnatts + k)->atttypid,
+														 onnx_model_output(model, k)->name, name);
+		}
+		tuplestore_putvalues(ts, rdesc, values, nulls);
+	}
+}
+
+/*
  * The query is read through a read-only cursor: say clearly what that
  * refuses (SPI would only say "SELECT is not allowed in a non-volatile
  * function" for a data-modifying WITH).
@@ -303,6 +364,8 @@ onnx_score(PG_FUNCTION_ARGS)
 		InputBinding *b = NULL;
 		int			n_out_cols = 0;
 		int64		done = 0;
+		TupleDesc	user_desc;
+		bool		on_workers;
 
 		if ((rc = SPI_connect()) != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed: %s", SPI_result_code_string(rc));
@@ -315,6 +378,16 @@ onnx_score(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the query of onnx_score must be a single SELECT")));
 		refuse_writing_query(plan);
+		user_desc = CreateTupleDescCopy(((CachedPlanSource *)
+										 linitial(SPI_plan_get_plan_sources(plan)))->resultDesc);
+		on_workers = OnnxScoreOnWorkers(plan, pin.copy.model, rdesc);
+		if (on_workers)
+		{
+			plan = SPI_prepare(OnnxScoreWorkerQuery(query, user_desc, pin.copy.sha256), 0, NULL);
+			if (plan == NULL || !SPI_is_cursor_plan(plan))
+				elog(ERROR, "could not prepare the worker query of onnx_score: %s",
+					 SPI_result_code_string(SPI_result));
+		}
 		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
 		OnnxProgressStart(name);
 		for (;;)
@@ -327,7 +400,7 @@ onnx_score(PG_FUNCTION_ARGS)
 				break;
 			if (b == NULL)
 			{
-				TupleDesc	qdesc = SPI_tuptable->tupdesc;
+				TupleDesc	qdesc = user_desc;
 				int			n_out = onnx_model_output_count(pin.copy.model);
 
 				n_out_cols = rdesc->natts - qdesc->natts;
@@ -349,7 +422,11 @@ onnx_score(PG_FUNCTION_ARGS)
 				OnnxBindInputs(pin.copy.model, qdesc, b, name, true);
 			}
 			old = MemoryContextSwitchTo(batch_cxt);
-			score_batch(&pin, b, SPI_tuptable, rdesc, rsinfo->setResult, n_out_cols, name);
+			if (on_workers)
+				score_worker_batch(pin.copy.model, SPI_tuptable, rdesc, rsinfo->setResult,
+								   n_out_cols, name);
+			else
+				score_batch(&pin, b, SPI_tuptable, rdesc, rsinfo->setResult, n_out_cols, name);
 			MemoryContextSwitchTo(old);
 			done += SPI_processed;
 			OnnxProgressUpdate(done);

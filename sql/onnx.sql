@@ -130,6 +130,13 @@ CREATE FUNCTION @extschema@.onnx_run_row(model text, row_value anyelement)
 	RETURNS jsonb AS 'MODULE_PATHNAME', 'onnx_run_row'
 	LANGUAGE C STRICT STABLE PARALLEL SAFE;
 
+-- onnx_score's rows on the Citus workers (see the README's Scaling out):
+-- one row's outputs, its fields named by field_names, as bytes that
+-- onnx_score reads back on the coordinator.
+CREATE FUNCTION @extschema@.onnx_score_row(model text, row_value anyelement, field_names text[])
+	RETURNS bytea AS 'MODULE_PATHNAME', 'onnx_score_row'
+	LANGUAGE C STRICT STABLE PARALLEL SAFE;
+
 -- One copy of each model for all backends, warm starts and statistics
 -- (need shared_preload_libraries).
 CREATE FUNCTION @extschema@.onnx_prewarm(model text)

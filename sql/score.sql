@@ -75,6 +75,15 @@ SELECT * FROM onnx_score('mlp', 'WITH d AS (DELETE FROM score_rows RETURNING id,
 SELECT * FROM onnx_score('mlp', 'SELECT id, features FROM score_rows FOR UPDATE')
      AS s(id int, features float4[], p float4[]);
 SELECT count(*) FROM score_rows;
+-- onnx_score_row: what the Citus workers return to onnx_score (tested on a
+-- Citus cluster by test/sessions/test_citus.py); fields named by its array
+SELECT id, length(onnx_score_row('mlp', s, ARRAY['id', 'features'])) AS bytes
+FROM score_rows s WHERE id <= 2 ORDER BY id;
+SELECT length(onnx_score_row('mlp', ROW(1, '{1,2,3,4}'::float4[]), ARRAY['id', 'features'])) AS bytes;
+SELECT onnx_score_row('mlp', ROW(1, NULL::float4[]), ARRAY['id', 'features']) IS NULL AS not_scored;
+SELECT onnx_score_row('mlp', ROW(1, '{1,2,3,4}'::float4[]), ARRAY['id']);
+SELECT onnx_score_row('mlp', ROW(1, '{1,2,3,4}'::float4[]), ARRAY['id', NULL]);
+SELECT onnx_score_row('mlp', 42, ARRAY['id']);
 
 DROP TABLE score_out;
 DROP TABLE score_rows;

@@ -40,8 +40,6 @@
  */
 #include "postgres.h"
 
-#include <sys/mman.h>
-
 #include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -409,28 +407,6 @@ take_reference_locked(SharedModel *e, const char *name, int *handle)
 	retire_other_versions_locked(e);
 }
 
-/*
- * Map the pages of entry e's model into this backend's page tables in one
- * call per block, instead of one page fault per page on the first run
- * (a 10 MB model is 2,500 faults).  Best effort: kernels before 5.14 have
- * no MADV_POPULATE_READ, and nothing depends on it.  Called without the
- * lock: the blocks of a model this backend holds a reference to do not
- * change.
- */
-static void
-prefault(SharedModel *e)
-{
-#ifdef MADV_POPULATE_READ
-	for (SharedBlock *b = e->blocks; b; b = b->next_list)
-	{
-		char	   *start = (char *) TYPEALIGN_DOWN(4096, (uintptr_t) b);
-		char	   *end = (char *) TYPEALIGN(4096, (uintptr_t) ((char *) b + b->size));
-
-		(void) madvise(start, end - start, MADV_POPULATE_READ);
-	}
-#endif
-}
-
 static void
 set_exit_hook(void)
 {
@@ -468,8 +444,12 @@ OnnxSharedModelFind(const char *sha256, const char *name, int *handle)
 		}
 	}
 	LWLockRelease(shared->lock);
-	if (m)
-		prefault(&shared->entries[*handle]);
+	/*
+	 * No MADV_POPULATE_READ of the model's blocks: that maps the raw
+	 * weights too, which the kernels never read once packed copies exist;
+	 * the first run's page faults (the kernel maps neighbouring pages with
+	 * each) map only what the run reads, which measured faster.
+	 */
 	return m;
 }
 

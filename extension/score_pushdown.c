@@ -24,7 +24,9 @@
  * subquery is still answered correctly (Citus plans it recursively).
  *
  * The query stays on the coordinator when onnx.score_pushdown is off, when
- * Citus is not installed or the query reads no distributed table, when it
+ * Citus is not installed or the query reads no distributed table or
+ * onnx_models is no reference table (the workers would not have the
+ * model), when it
  * sorts or limits at its top level (the wrapped query would not keep the
  * order), and when a requested output cannot be rebuilt from the row form
  * as onnx_score returns it: a tensor whose first dimension is not dynamic,
@@ -70,13 +72,17 @@ collect_relids(Node *node, List **relids)
 	return expression_tree_walker(node, collect_relids, relids);
 }
 
-/* Whether one of relids is a Citus distributed (hash, range or append) table. */
+/*
+ * Whether one of relids is a Citus distributed (hash, range or append)
+ * table, and onnx_models a reference table (so that the workers have the
+ * model).
+ */
 static bool
 reads_distributed_table(List *relids)
 {
 	Datum	   *elems;
-	Oid			types[1] = {OIDARRAYOID};
-	Datum		args[1];
+	Oid			types[2] = {OIDARRAYOID, OIDOID};
+	Datum		args[2];
 	ListCell   *lc;
 	int			n = 0;
 	int			rc;
@@ -89,10 +95,15 @@ reads_distributed_table(List *relids)
 	foreach(lc, relids)
 		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
 	args[0] = PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-	rc = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition "
-							   "WHERE logicalrelid OPERATOR(pg_catalog.=) ANY ($1) "
-							   "AND partmethod OPERATOR(pg_catalog.<>) 'n' LIMIT 1",
-							   1, types, args, NULL, true, 1);
+	args[1] = ObjectIdGetDatum(OnnxModelsRelid(false));
+	rc = SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition d "
+							   "WHERE d.logicalrelid OPERATOR(pg_catalog.=) ANY ($1) "
+							   "AND d.partmethod OPERATOR(pg_catalog.<>) 'n' "
+							   "AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition r "
+							   "WHERE r.logicalrelid OPERATOR(pg_catalog.=) $2 "
+							   "AND r.partmethod OPERATOR(pg_catalog.=) 'n' "
+							   "AND r.repmodel OPERATOR(pg_catalog.=) 't') LIMIT 1",
+							   2, types, args, NULL, true, 1);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dist_partition: %s", SPI_result_code_string(rc));
 	found = SPI_processed > 0;

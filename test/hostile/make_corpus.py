@@ -224,6 +224,18 @@ def contrib_cases():
         [x3], [f("y", None), f("pr", None)], [w("w", [8, 24]), w("b", [24]), w("p", [2, 2, 2, 1 << 20, 0])])
     msm("mha_kv_bad", n("MultiHeadAttention", ["q", "k", "v"], ["y"], domain=ms, num_heads=3),
         [f("q", [2, 3, 8]), f("k", [2, 4, 5, 2]), f("v", [2, 3, 9])], [f("y", None)])
+    msm("mha_packed_qkv_bias_bad", n("MultiHeadAttention", ["q", "", "", "b"], ["y"], domain=ms, num_heads=2),
+        [f("q", [2, 3, 2, 3, 4])], [f("y", None)], [w("b", [5])])
+    msm("mha_packed_kv_past", n("MultiHeadAttention", ["q", "k", "", "", "", "", "pk", "pv"], ["y", "pko", "pvo"],
+                                domain=ms, num_heads=2),
+        [f("q", [2, 3, 8]), f("k", [2, 4, 2, 2, 4])], [f("y", None), f("pko", None), f("pvo", None)],
+        [w("pk", [2, 2, 1, 4]), w("pv", [2, 2, 1, 4])])
+    msm("attention_rotary_dim_huge", n("Attention", ["x", "w", "b"], ["y"], domain=ms, num_heads=2, do_rotary=1,
+                                       rotary_embedding_dim=1 << 40), [x3], [f("y", None)],
+        [w("w", [8, 24]), w("b", [24])])
+    msm("attention_mask4d_short", n("Attention", ["x", "w", "b", "m"], ["y"], domain=ms, num_heads=2),
+        [x3], [f("y", None)], [w("w", [8, 24]), w("b", [24]),
+                               numpy_helper.from_array(np.ones((2, 1, 2, 2), np.int32), "m")])
     msm("embed_ids_far", n("EmbedLayerNormalization", ["ids", "", "we", "pe", "", "g", "b"], ["y", "mi"], domain=ms),
         [helper.make_tensor_value_info("ids", i32, [2, 3])], [f("y", None), helper.make_tensor_value_info("mi", i32, None)],
         [w("we", [1, 4]), w("pe", [2, 4]), w("g", [4]), w("b", [4])])

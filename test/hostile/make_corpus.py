@@ -236,6 +236,18 @@ def contrib_cases():
     msm("attention_mask4d_short", n("Attention", ["x", "w", "b", "m"], ["y"], domain=ms, num_heads=2),
         [x3], [f("y", None)], [w("w", [8, 24]), w("b", [24]),
                                numpy_helper.from_array(np.ones((2, 1, 2, 2), np.int32), "m")])
+
+    def codes(name, shape):
+        return numpy_helper.from_array(np.full(shape, 0x5A, np.uint8), name)
+    # MatMulNBits 4-bit: codes one block short, block_size huge, zero points of the wrong length
+    msm("nbits_codes_short", n("MatMulNBits", ["x", "q", "s"], ["y"], domain=ms, K=8, N=4, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [4, 0, 8]), w("s", [4])])
+    msm("nbits_block_huge", n("MatMulNBits", ["x", "q", "s"], ["y"], domain=ms, K=8, N=4, bits=4,
+                              block_size=1 << 40), [x3], [f("y", None)], [codes("q", [4, 1, 8]), w("s", [4])])
+    msm("nbits_zp_short", n("MatMulNBits", ["x", "q", "s", "z"], ["y"], domain=ms, K=8, N=4, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [4, 1, 8]), w("s", [4]), codes("z", [3])])
+    msm("nbits_ragged_ok", n("MatMulNBits", ["x", "q", "s", "z"], ["y"], domain=ms, K=8, N=70, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [70, 1, 8]), w("s", [70]), codes("z", [70, 1])])
     msm("embed_ids_far", n("EmbedLayerNormalization", ["ids", "", "we", "pe", "", "g", "b"], ["y", "mi"], domain=ms),
         [helper.make_tensor_value_info("ids", i32, [2, 3])], [f("y", None), helper.make_tensor_value_info("mi", i32, None)],
         [w("we", [1, 4]), w("pe", [2, 4]), w("g", [4]), w("b", [4])])

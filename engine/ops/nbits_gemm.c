@@ -3,8 +3,9 @@
  * nbits_gemm.c
  *	  MatMulNBits' product on 4-bit block-quantized weights kept packed:
  *	  Y (M, N) += A (M, K) @ Wᵀ, W (N, K) dequantized block by block inside
- *	  the product, so the weights take K * N / 2 bytes (plus 8 bytes a block
- *	  for scale and zero point) instead of 4 * K * N as float32.
+ *	  the product, so the weights stay K * N / 2 bytes (the initializer's
+ *	  codes, read in place, plus 4 bytes a block for -zero point * scale)
+ *	  instead of a 4 * K * N-byte float32 copy.
  *
  *	  Per row m and column n, with blocks j of bs values along K:
  *	      y = Σ_j scale_j Σ_i a_i q_i + Σ_j zs_j Σ_i a_i,  zs_j = -zp_j scale_j

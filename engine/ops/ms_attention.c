@@ -9,19 +9,23 @@
  *	            mask_index?, past?, attention_bias?)
  *	      -> output (B, S, Dv), present? (2, B, N, P + S, hd)
  *	      Q, K, V = input @ weights + bias, split by qkv_hidden_sizes
- *	      (default three equal parts), N = num_heads heads each.
- *	  MultiHeadAttention(query (B, S, D), key (B, L, D) or (B, N, L, hd),
- *	            value likewise, bias? (Dq + Dk + Dv), key_padding_mask?,
- *	            attention_bias?, past_key?, past_value? (B, N, P, hd))
- *	      -> output (B, S, Dv), present_key?, present_value?
+ *	      (default three equal parts), N = num_heads heads each;
+ *	      do_rotary turns Q and K by position P + s first (attn_rotary).
+ *	  MultiHeadAttention(query (B, S, D) or packed QKV (B, S, N, 3, hd),
+ *	            key (B, L, D), (B, N, L, hd) or packed KV (B, L, N, 2, hd),
+ *	            value likewise (absent when packed), bias? (Dq + Dk + Dv),
+ *	            key_padding_mask?, attention_bias?, past_key?, past_value?
+ *	            (B, N, P, hd))
+ *	      -> output (B, S, Dv), present_key?, present_value?, qk?
  *
  *	  Per batch b and head h: P = softmax(scale * Q Kᵀ + mask + bias),
  *	  out = P V, scale = attribute "scale" or 1 / sqrt(head size).  The
- *	  additive mask is mask_filter_value (default -10000) where a key is
- *	  masked: mask_index (B) keys at or after the row's length, (2B) also
- *	  before its start, (B, T) or (B, S, T) where the mask is 0;
- *	  key_padding_mask (B) lengths or (B, T) zeros; unidirectional masks
- *	  keys after the query's own position (past included).
+ *	  additive mask (build_mask) is mask_filter_value (default -10000) where
+ *	  mask_index / key_padding_mask masks a key: (B) keys at or after the
+ *	  row's length, (2B) also before its start, (3B + 2) as (B), (B, T),
+ *	  (B, S, T) or (B, 1, M, M) (rows P .. P + S - 1) where the value is not
+ *	  > 0; unidirectional masks keys after the query's own position (past
+ *	  included) with the lowest float, as onnxruntime's CPU kernels do.
  *
  *	  RotaryEmbedding(input (B, S, N * hd) or (B, N, S, hd), position_ids
  *	            (B, S) or (1) = offset of position 0, cos_cache, sin_cache
@@ -37,6 +41,7 @@
  *
  *-------------------------------------------------------------------------
  */
+#include <float.h>
 #include <math.h>
 
 #include "op_tables.h"
@@ -76,6 +81,7 @@ typedef struct AttnJob
 	int64_t		mask_rows;		/* 1 or S */
 	const OnnxTensor *bias;		/* attention_bias (B|1, N|1, S, T) or NULL */
 	float	   *y;				/* (B, S, N * dv) */
+	float	   *qk;				/* (B, N, S, T) scores before softmax, or NULL */
 } AttnJob;
 
 /* Run the job: scores, mask, bias, softmax and P V for every (b, h). */
@@ -112,27 +118,36 @@ attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
 			}
 			if (j->T == 0)
 				continue;
-			/* scores (S, T) = scale * Q (S, dk) @ K (T, dk)ᵀ */
-			onnx_sgemm(false, true, j->S, j->T, j->dk, j->scale, q, j->q.st, k, j->k.st,
-					   0.0f, sc, j->T, 1);
+			/*
+			 * scores (S, T) = attention_bias + mask + scale * Q (S, dk) @ K
+			 * (T, dk)ᵀ, summed in onnxruntime's order (a masked score is
+			 * near -10000, where the order shows in the last bits)
+			 */
+			if (j->bias)
+			{
+				const OnnxTensor *ab = j->bias;
+				int64_t		bb = ab->dims[0] == 1 ? 0 : b,
+							hh = ab->dims[1] == 1 ? 0 : h;
+
+				memcpy(sc, (const float *) ab->data + (bb * ab->dims[1] + hh) * j->S * j->T,
+					   (size_t) (j->S * j->T) * sizeof(float));
+			}
 			if (j->mask)
 			{
 				const float *m = j->mask + b * j->mask_rows * j->T;
 
 				for (int64_t s = 0; s < j->S; s++)
 					for (int64_t t = 0; t < j->T; t++)
-						sc[s * j->T + t] += m[(j->mask_rows == 1 ? 0 : s) * j->T + t];
-			}
-			if (j->bias)
-			{
-				const OnnxTensor *ab = j->bias;
-				int64_t		bb = ab->dims[0] == 1 ? 0 : b,
-							hh = ab->dims[1] == 1 ? 0 : h;
-				const float *a = (const float *) ab->data + (bb * ab->dims[1] + hh) * j->S * j->T;
+					{
+						float		a = m[(j->mask_rows == 1 ? 0 : s) * j->T + t];
 
-				for (int64_t i = 0; i < j->S * j->T; i++)
-					sc[i] += a[i];
+						sc[s * j->T + t] = j->bias ? sc[s * j->T + t] + a : a;
+					}
 			}
+			onnx_sgemm(false, true, j->S, j->T, j->dk, j->scale, q, j->q.st, k, j->k.st,
+					   j->mask || j->bias ? 1.0f : 0.0f, sc, j->T, 1);
+			if (j->qk)
+				memcpy(j->qk + (b * j->N + h) * j->S * j->T, sc, (size_t) (j->S * j->T) * sizeof(float));
 			onnx_softmax_f32(ctx, sc, pr, j->S, j->T, 1, false);
 			/* out (S, dv) = P (S, T) @ V (T, dv), rows N * dv apart */
 			onnx_sgemm(false, false, j->S, j->dv, j->T, 1.0f, pr, j->T, v, j->v.st, 0.0f,
@@ -143,22 +158,46 @@ attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
 	return ONNX_OK;
 }
 
+/* How a mask input and causality become the additive mask. */
+typedef struct MaskSpec
+{
+	const OnnxTensor *m;		/* mask_index / key_padding_mask or NULL */
+	bool		causal;			/* unidirectional and S > 1 (onnxruntime's rule) */
+	float		filter;			/* where the mask masks a key */
+	float		causal_value;	/* where causality masks a key (onnxruntime: the
+								 * lowest float) */
+	int64_t		B,
+				S,
+				T,				/* keys, past included */
+				P;				/* past keys */
+} MaskSpec;
+
 /*
- * Additive mask (B, rows, T) from mask_index / key_padding_mask m (may be
- * NULL) and causality (past P keys before the S queries); *rows is 1 or S.
- * NULL with *out_none when nothing is masked; NULL otherwise means error
- * (set).
+ * Additive mask (B, rows, T) from the spec; *rows is 1 or S.  Mask forms,
+ * as onnxruntime reads them: (B) key lengths, (2B) lengths then starts,
+ * (3B + 2) lengths first (the rest is for CUDA's packed kernels), (B, T)
+ * and (B, S, T) raw masks, (B, 1, M, M) a raw mask of the longest sequence
+ * M >= T read at rows P .. P + S - 1.  A raw value > 0 keeps the key, any
+ * other value masks it: mask_filter_value.  Causality (query row r, key t >
+ * P + r) sets causal_value instead; as onnxruntime, not in the last row (where
+ * it masks nothing unless cross attention has more keys than queries).  NULL with *none when nothing is masked; NULL
+ * otherwise means error (set).
  */
 static float *
-build_mask(OnnxKernelCtx *ctx, const OnnxTensor *m, bool causal, int64_t B, int64_t S,
-		   int64_t T, int64_t P, float filter, int64_t *rows, bool *none)
+build_mask(OnnxKernelCtx *ctx, const MaskSpec *ms, int64_t *rows, bool *none)
 {
+	const OnnxTensor *m = ms->m;
+	int64_t		B = ms->B,
+				S = ms->S,
+				T = ms->T,
+				P = ms->P,
+				M = 0;
 	float	   *mk;
 	size_t		n;
 
 	*none = false;
-	*rows = causal || (m && m->rank == 3) ? S : 1;
-	if (m == NULL && !causal)
+	*rows = ms->causal || (m && m->rank >= 3) ? S : 1;
+	if (m == NULL && !ms->causal)
 	{
 		*none = true;
 		return NULL;
@@ -169,12 +208,17 @@ build_mask(OnnxKernelCtx *ctx, const OnnxTensor *m, bool causal, int64_t B, int6
 		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "mask dtype %s not supported", onnx_dtype_name(m->dtype));
 		return NULL;
 	}
-	if (m && !((m->rank == 1 && (m->dims[0] == B || m->dims[0] == 2 * B)) ||
+	if (m && m->rank == 4)
+		M = m->dims[3];
+	if (m && !((m->rank == 1 && (m->dims[0] == B || m->dims[0] == 2 * B || m->dims[0] == 3 * B + 2)) ||
 			   (m->rank == 2 && m->dims[0] == B && m->dims[1] == T) ||
-			   (m->rank == 3 && m->dims[0] == B && m->dims[1] == S && m->dims[2] == T)))
+			   (m->rank == 3 && m->dims[0] == B && m->dims[1] == S && m->dims[2] == T) ||
+			   (m->rank == 4 && m->dims[0] == B && m->dims[1] == 1 && m->dims[2] == M && M >= T && M >= P + S)))
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-						 "mask must be (B), (2B), (B, T) or (B, S, T) with T = %lld keys", (long long) T);
+						 "mask must be (B), (2B), (3B + 2), (B, T), (B, S, T) or (B, 1, M, M) with M >= T, "
+						 "for B = %lld, S = %lld queries, T = %lld keys", (long long) B, (long long) S,
+						 (long long) T);
 		return NULL;
 	}
 	if (onnx_mul_overflow_size((size_t) B, (size_t) *rows, &n) ||
@@ -202,12 +246,14 @@ build_mask(OnnxKernelCtx *ctx, const OnnxTensor *m, bool causal, int64_t B, int6
 					masked = t >= end || t < start;
 				}
 				else if (m && m->rank == 2)
-					masked = onnx_tensor_get_f64(m, b * T + t) == 0;
+					masked = !(onnx_tensor_get_f64(m, b * T + t) > 0);
+				else if (m && m->rank == 3)
+					masked = !(onnx_tensor_get_f64(m, (b * S + r) * T + t) > 0);
 				else if (m)
-					masked = onnx_tensor_get_f64(m, (b * S + r) * T + t) == 0;
-				if (causal && t > P + r)
-					masked = true;
-				mk[(b * *rows + r) * T + t] = masked ? filter : 0.0f;
+					masked = !(onnx_tensor_get_f64(m, (b * M + P + r) * M + t) > 0);
+				/* onnxruntime leaves the last query row unmasked causally */
+				mk[(b * *rows + r) * T + t] = ms->causal && r < S - 1 && t > P + r ? ms->causal_value :
+					masked ? ms->filter : 0.0f;
 			}
 	return mk;
 }
@@ -242,6 +288,52 @@ concat_past(float *dst, const OnnxTensor *past, const HeadView *src, int64_t B, 
 }
 
 /*
+ * Attention's do_rotary on the projection qkv (B * S rows of W floats, Q
+ * heads at column 0, K heads at column k0, N heads of hd each): the first
+ * rot values of every Q and K head turn by position pos = P + s, halves
+ * (x[i], x[i + rot/2]) by angle pos * 10000^(-2i / rot):
+ * (x1 cos - x2 sin, x2 cos + x1 sin), onnxruntime's CUDA kernel (its CPU
+ * kernel has no rotary).  Angles in double, no approximation.
+ */
+static OnnxStatus
+attn_rotary(OnnxKernelCtx *ctx, float *qkv, int64_t B, int64_t S, int64_t W, int64_t N, int64_t hd,
+			int64_t k0, int64_t rot, int64_t P)
+{
+	int64_t		half = rot / 2;
+	float	   *cs = onnx_kernel_alloc(ctx, (size_t) (2 * half) * sizeof(float));
+
+	if (cs == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	for (int64_t s = 0; s < S; s++)
+	{
+		for (int64_t i = 0; i < half; i++)
+		{
+			double		a = (double) (P + s) * pow(10000.0, -2.0 * (double) i / (double) rot);
+
+			cs[i] = (float) cos(a);
+			cs[half + i] = (float) sin(a);
+		}
+		for (int64_t b = 0; b < B; b++)
+			for (int64_t part = 0; part < 2; part++)
+				for (int64_t h = 0; h < N; h++)
+				{
+					float	   *x = qkv + (b * S + s) * W + part * k0 + h * hd;
+
+					for (int64_t i = 0; i < half; i++)
+					{
+						float		x1 = x[i],
+									x2 = x[i + half];
+
+						x[i] = x1 * cs[i] - x2 * cs[half + i];
+						x[i + half] = x2 * cs[i] + x1 * cs[half + i];
+					}
+				}
+	}
+	onnx_kernel_free(ctx, cs);
+	return ONNX_OK;
+}
+
+/*
  * Attention: the packed projection, optional past (2, B, N, P, hd) and
  * present output, then attn_run.
  */
@@ -255,7 +347,9 @@ run_attention(OnnxKernelCtx *ctx)
 			   *past = onnx_in(ctx, 4),
 			   *abias = onnx_in(ctx, 5);
 	int64_t		N = onnx_attr_int(ctx->node, "num_heads", 0);
-	bool		causal = onnx_attr_int(ctx->node, "unidirectional", 0) != 0;
+	bool		causal = onnx_attr_int(ctx->node, "unidirectional", 0) != 0,
+				rotary = onnx_attr_int(ctx->node, "do_rotary", 0) != 0;
+	int64_t		rot = onnx_attr_int(ctx->node, "rotary_embedding_dim", 0);
 	float		filter = onnx_attr_float(ctx->node, "mask_filter_value", -10000.0f);
 	const int64_t *hs;
 	int64_t		B,
@@ -278,6 +372,7 @@ run_attention(OnnxKernelCtx *ctx)
 	OnnxTensor *y,
 			   *present = NULL;
 	AttnJob		j;
+	MaskSpec	ms;
 	bool		none;
 	OnnxStatus	st;
 
@@ -285,8 +380,13 @@ run_attention(OnnxKernelCtx *ctx)
 		w->dtype != ONNX_DTYPE_FLOAT || w->dims[0] != x->dims[2] || N <= 0)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"Attention needs float32 input (B, S, D), weights (D, 3H) and num_heads > 0");
-	if (onnx_attr_int(ctx->node, "do_rotary", 0) != 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Attention with do_rotary is not supported");
+	if (onnx_attr_int(ctx->node, "past_present_share_buffer", 0) != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED,
+								"Attention with past_present_share_buffer is not supported (onnxruntime's CPU "
+								"kernel has it neither)");
+	if (mask && mask->rank == 4 && causal)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"Attention: a 4-D mask_index needs unidirectional = 0 (the mask holds causality)");
 	B = x->dims[0];
 	S = x->dims[1];
 	D = x->dims[2];
@@ -313,6 +413,15 @@ run_attention(OnnxKernelCtx *ctx)
 	T = P + S;
 	if (abias && !bias_ok(abias, B, N, S, T))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "attention_bias must be float32 (B|1, N|1, S, T)");
+	if (rotary)
+	{
+		if (rot == 0)
+			rot = Dk / N;
+		if (rot < 2 || rot % 2 || rot > Dk / N)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"Attention: rotary_embedding_dim %lld must be even and at most the head size %lld",
+									(long long) rot, (long long) (Dk / N));
+	}
 	dims[0] = B;
 	dims[1] = S;
 	dims[2] = Dv;
@@ -329,6 +438,11 @@ run_attention(OnnxKernelCtx *ctx)
 	if (B * S > 0 && W > 0)
 		onnx_sgemm(false, false, B * S, W, D, 1.0f, x->data, D, w->data, W, bias ? 1.0f : 0.0f,
 				   qkv, W, onnx_kernel_threads(ctx));
+	if (rotary && (st = attn_rotary(ctx, qkv, B, S, W, N, Dk / N, Dq, rot, P)) != ONNX_OK)
+	{
+		onnx_kernel_free(ctx, qkv);
+		return st;
+	}
 	memset(&j, 0, sizeof(j));
 	j.B = B;
 	j.N = N;
@@ -395,7 +509,8 @@ run_attention(OnnxKernelCtx *ctx)
 		j.k = (HeadView) {kall, N * T * j.dk, T * j.dk, j.dk};
 		j.v = (HeadView) {vall, N * T * j.dv, T * j.dv, j.dv};
 	}
-	mk = build_mask(ctx, mask, causal, B, S, T, P, filter, &mask_rows, &none);
+	ms = (MaskSpec) {mask, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
+	mk = build_mask(ctx, &ms, &mask_rows, &none);
 	if (mk == NULL && !none)
 	{
 		onnx_kernel_free(ctx, kv_scratch);
@@ -471,7 +586,51 @@ kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd, float **owned)
 	return *owned;
 }
 
-/* MultiHeadAttention: separate query, key, value (optional bias, past). */
+/*
+ * Views of a packed MultiHeadAttention input t (B, L, N, M, hd) that holds M
+ * matrices per head (QKV: M = 3, KV: M = 2): views[i] is matrix i.  Bias b
+ * (M * N * hd floats, matrix-major) or NULL is added into a scratch copy
+ * *owned.
+ */
+static OnnxStatus
+mha_packed(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t M, HeadView *views, float **owned)
+{
+	int64_t		L = t->dims[1],
+				N = t->dims[2],
+				hd = t->dims[4];
+	const float *p = t->data;
+
+	*owned = NULL;
+	if (b)
+	{
+		float	   *c = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float));
+
+		if (c == NULL)
+			return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		for (int64_t r = 0; r < t->dims[0] * L; r++)
+			for (int64_t n = 0; n < N; n++)
+				for (int64_t m = 0; m < M; m++)
+				{
+					int64_t		o = ((r * N + n) * M + m) * hd;
+
+					for (int64_t d = 0; d < hd; d++)
+						c[o + d] = p[o + d] + b[(m * N + n) * hd + d];
+				}
+		*owned = c;
+		p = c;
+	}
+	for (int64_t m = 0; m < M; m++)
+		views[m] = (HeadView) {p + m * hd, L * N * M * hd, M * hd, N * M * hd};
+	return ONNX_OK;
+}
+
+/*
+ * MultiHeadAttention: separate query, key, value; packed QKV (query
+ * (B, S, N, 3, hd), no key or value) or packed KV (key (B, L, N, 2, hd), no
+ * value); optional bias, key_padding_mask, attention_bias, past; outputs
+ * present_key, present_value and qk (B, N, S, T), the scores before softmax
+ * with mask and bias added.
+ */
 static OnnxStatus
 run_mha(OnnxKernelCtx *ctx)
 {
@@ -506,38 +665,87 @@ run_mha(OnnxKernelCtx *ctx)
 	const float *bd = bias ? bias->data : NULL;
 	OnnxTensor *y,
 			   *outk = NULL,
-			   *outv = NULL;
+			   *outv = NULL,
+			   *outqk;
+	HeadView	pack[3];
 	AttnJob		j;
+	MaskSpec	ms;
 	bool		none;
 	OnnxStatus	st;
 
-	if (q == NULL || k == NULL || v == NULL || q->rank != 3 || N <= 0 || q->dtype != ONNX_DTYPE_FLOAT)
+	if (q == NULL || (q->rank != 3 && q->rank != 5) || N <= 0 || q->dtype != ONNX_DTYPE_FLOAT)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"MultiHeadAttention needs float32 query (B, S, D), key, value and num_heads > 0 "
-								"(packed forms are not supported)");
+								"MultiHeadAttention needs float32 query (B, S, D) or packed QKV (B, S, N, 3, head size) "
+								"and num_heads > 0");
+	if (onnx_in(ctx, 8) || onnx_in(ctx, 9))
+		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED,
+								"MultiHeadAttention with past_sequence_length or cache_indirection (decoder buffer "
+								"sharing) is not supported");
+	if (bias && bias->dtype != ONNX_DTYPE_FLOAT)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MultiHeadAttention: bias must be float32");
+	memset(&j, 0, sizeof(j));
 	B = q->dims[0];
 	S = q->dims[1];
-	Dq = q->dims[2];
-	Dk = k->rank == 3 ? k->dims[2] : k->rank == 4 ? k->dims[1] * k->dims[3] : -1;
-	Dv = v->rank == 3 ? v->dims[2] : v->rank == 4 ? v->dims[1] * v->dims[3] : -1;
-	if (Dq % N || Dk != Dq || Dv < 0 || Dv % N ||
-		(bias && (bias->dtype != ONNX_DTYPE_FLOAT || bias->count != Dq + Dk + Dv)))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"MultiHeadAttention: query, key, value and bias sizes disagree with num_heads");
-	memset(&j, 0, sizeof(j));
 	j.B = B;
 	j.N = N;
 	j.S = S;
-	j.dk = Dq / N;
-	j.dv = Dv / N;
-	if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &L, &oq)) != ONNX_OK ||
-		(st = mha_view(ctx, k, bd ? bd + Dq : NULL, B, N, j.dk, &j.k, &L, &ok)) != ONNX_OK ||
-		(st = mha_view(ctx, v, bd ? bd + Dq + Dk : NULL, B, N, j.dv, &j.v, &Lv, &ov)) != ONNX_OK)
-		goto done;
-	if (L != Lv)
+	if (q->rank == 5)
 	{
-		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "key and value lengths differ");
-		goto done;
+		/* packed QKV (B, S, N, 3, hd) */
+		if (k || v || q->dims[2] != N || q->dims[3] != 3 || (bias && bias->count != 3 * N * q->dims[4]))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"MultiHeadAttention: packed QKV must be (B, S, num_heads, 3, head size) with no "
+									"key or value, bias 3 * num_heads * head size");
+		j.dk = j.dv = q->dims[4];
+		Dq = Dk = Dv = N * j.dk;
+		if ((st = mha_packed(ctx, q, bd, 3, pack, &oq)) != ONNX_OK)
+			goto done;
+		j.q = pack[0];
+		j.k = pack[1];
+		j.v = pack[2];
+		L = S;
+	}
+	else if (k && k->rank == 5)
+	{
+		/* packed KV (B, L, N, 2, hd) */
+		Dq = q->dims[2];
+		if (v || k->dtype != ONNX_DTYPE_FLOAT || k->dims[0] != B || k->dims[2] != N || k->dims[3] != 2 ||
+			Dq != N * k->dims[4] || (bias && bias->count != 3 * Dq))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"MultiHeadAttention: packed KV must be (B, L, num_heads, 2, head size) with the "
+									"query's head size and no value, bias 3 * hidden size");
+		j.dk = j.dv = k->dims[4];
+		Dk = Dv = Dq;
+		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &Lv, &oq)) != ONNX_OK ||
+			(st = mha_packed(ctx, k, bd ? bd + Dq : NULL, 2, pack, &ok)) != ONNX_OK)
+			goto done;
+		j.k = pack[0];
+		j.v = pack[1];
+		L = k->dims[1];
+	}
+	else
+	{
+		if (k == NULL || v == NULL)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"MultiHeadAttention needs key and value unless query is packed QKV "
+									"or key packed KV");
+		Dq = q->dims[2];
+		Dk = k->rank == 3 ? k->dims[2] : k->rank == 4 ? k->dims[1] * k->dims[3] : -1;
+		Dv = v->rank == 3 ? v->dims[2] : v->rank == 4 ? v->dims[1] * v->dims[3] : -1;
+		if (Dq % N || Dk != Dq || Dv < 0 || Dv % N || (bias && bias->count != Dq + Dk + Dv))
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"MultiHeadAttention: query, key, value and bias sizes disagree with num_heads");
+		j.dk = Dq / N;
+		j.dv = Dv / N;
+		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &L, &oq)) != ONNX_OK ||
+			(st = mha_view(ctx, k, bd ? bd + Dq : NULL, B, N, j.dk, &j.k, &L, &ok)) != ONNX_OK ||
+			(st = mha_view(ctx, v, bd ? bd + Dq + Dk : NULL, B, N, j.dv, &j.v, &Lv, &ov)) != ONNX_OK)
+			goto done;
+		if (L != Lv)
+		{
+			st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "key and value lengths differ");
+			goto done;
+		}
 	}
 	if ((pk != NULL) != (pv != NULL) ||
 		(pk && (pk->dtype != ONNX_DTYPE_FLOAT || pv->dtype != ONNX_DTYPE_FLOAT || pk->rank != 4 ||
@@ -607,10 +815,24 @@ run_mha(OnnxKernelCtx *ctx)
 		j.k = (HeadView) {kd, N * T * j.dk, T * j.dk, j.dk};
 		j.v = (HeadView) {vd, N * T * j.dv, T * j.dv, j.dv};
 	}
+	if (want_out(ctx, 3))
+	{
+		dims[0] = B;
+		dims[1] = N;
+		dims[2] = S;
+		dims[3] = T;
+		if ((outqk = onnx_out_raw(ctx, 3, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+		{
+			st = ctx->err->status;
+			goto done;
+		}
+		j.qk = outqk->data;
+	}
 	j.scale = onnx_attr_float(ctx->node, "scale", 0.0f);
 	if (j.scale == 0.0f)
 		j.scale = 1.0f / sqrtf((float) j.dk);
-	mk = build_mask(ctx, kpm, causal, B, S, T, P, filter, &mask_rows, &none);
+	ms = (MaskSpec) {kpm, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
+	mk = build_mask(ctx, &ms, &mask_rows, &none);
 	if (mk == NULL && !none)
 	{
 		st = ctx->err->status;
@@ -737,7 +959,7 @@ static const OnnxAttrSpec mha_attrs[] = {
 
 const OnnxOpDef onnx_ops_ms_attention[] = {
 	{MS, "Attention", 1, 2, 7, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
-	{MS, "MultiHeadAttention", 1, 3, 10, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_mha, mha_attrs},
+	{MS, "MultiHeadAttention", 1, 1, 10, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_mha, mha_attrs},
 	{MS, "RotaryEmbedding", 1, 4, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary,
 	rotary_attrs},
 	{0}

@@ -17,6 +17,7 @@
 #include "op_tables.h"
 #include "qmatmul.h"
 #include "pack.h"
+#include "nbits_gemm.h"
 
 /* A float32 scalar input (a one-element tensor of any float type). */
 static bool
@@ -304,13 +305,61 @@ done:
 
 /* ---- MatMulNBits ---- */
 
-/* node->prepared of MatMulNBits: the dequantized weights. */
+/*
+ * node->prepared of MatMulNBits: 4-bit weights kept packed (q4.codes set),
+ * other widths dequantized.
+ */
 typedef struct NBitsPacked
 {
 	int64_t		K,
 				N;
-	float	   *w;				/* W^T (N,K) */
+	float	   *w;				/* W^T (N,K), or NULL */
+	OnnxNBits4	q4;
 } NBitsPacked;
+
+/*
+ * The packed form of constant 4-bit weights: q4 reads b's codes and sc's
+ * scales in place; zs (N * k_blocks floats, arena) = -zero point * scale.
+ * False when the sizes disagree (the run reports it).
+ */
+static bool
+nbits4_prepare(const OnnxNode *node, const OnnxTensor *b, const OnnxTensor *sc, const OnnxTensor *zp,
+			   int64_t K, int64_t N, OnnxArena *arena, OnnxNBits4 *q4)
+{
+	int64_t		bs = onnx_attr_int(node, "block_size", 0),
+				kb,
+				zrow;
+	float	   *zs;
+
+	if (bs < 16 || (bs & (bs - 1)) || bs > ((int64_t) 1 << 20) || b->dtype != ONNX_DTYPE_UINT8 ||
+		sc->dtype != ONNX_DTYPE_FLOAT)
+		return false;
+	kb = (K + bs - 1) / bs;
+	zrow = (kb + 1) / 2;
+	if (b->count != N * kb * (bs / 2) || sc->count != N * kb ||
+		(zp && !((zp->dtype == ONNX_DTYPE_UINT8 && zp->count == N * zrow) ||
+				 (zp->dtype == ONNX_DTYPE_FLOAT && zp->count == N * kb))))
+		return false;
+	if ((zs = onnx_arena_alloc(arena, sizeof(float) * (size_t) (N * kb))) == NULL)
+		return false;
+	for (int64_t n = 0; n < N; n++)
+		for (int64_t j = 0; j < kb; j++)
+		{
+			float		z = 8.0f;
+
+			if (zp && zp->dtype == ONNX_DTYPE_FLOAT)
+				z = ((const float *) zp->data)[n * kb + j];
+			else if (zp)
+			{
+				uint8_t		v = ((const uint8_t *) zp->data)[n * zrow + j / 2];
+
+				z = (float) (j % 2 ? v >> 4 : v & 15);
+			}
+			zs[n * kb + j] = -z * ((const float *) sc->data)[n * kb + j];
+		}
+	*q4 = (OnnxNBits4) {K, N, bs, kb, b->data, sc->data, zs};
+	return true;
+}
 
 /*
  * W^T (N,K) = (q - zp) * scale of B (N, k_blocks, blob) with bits-wide
@@ -385,9 +434,22 @@ pack_matmul_nbits(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxErro
 		return ONNX_OK;
 	if (K <= 0 || N <= 0 || onnx_mul_overflow_i64(K, N, &n) || n > ((int64_t) 1 << 31))
 		return ONNX_OK;
+	if (onnx_attr_int(node, "bits", 4) == 4)
+	{
+		if ((p = onnx_arena_alloc(arena, sizeof(NBitsPacked))) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory preparing weights");
+		memset(p, 0, sizeof(*p));
+		if (!nbits4_prepare(node, b, sc, zp, K, N, arena, &p->q4))
+			return ONNX_OK;		/* the run reports it */
+		p->K = K;
+		p->N = N;
+		node->prepared = p;
+		return ONNX_OK;
+	}
 	p = onnx_arena_alloc(arena, sizeof(NBitsPacked));
 	if (p == NULL || (p->w = onnx_arena_alloc(arena, sizeof(float) * (size_t) n)) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory unpacking weights");
+	p->q4.codes = NULL;
 	if (!nbits_dequant(node, b, sc, zp, K, N, p->w))
 		return ONNX_OK;			/* the run reports it */
 	p->K = K;
@@ -399,10 +461,46 @@ pack_matmul_nbits(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxErro
 /*
  * MatMulNBits: A (..., K) float32, B (N, k_blocks, blob) uint8, scales,
  * zero_points?, g_idx?, bias? -> Y (..., N) = A @ dequant(B)^T + bias.
- * The weights are dequantized to float32 (at load when constant) and the
- * product runs in float32: as accurate as onnxruntime's accuracy_level 0
- * path, closer to the float model than its int8 path (level 4).
+ * Constant 4-bit weights stay packed: up to 16 rows of A take
+ * onnx_nbits4_gemm (blocks dequantized inside the product, 4 rows per
+ * widening), more rows dequantize 64 columns of W at a time for the SGEMM.  Other weights are
+ * dequantized to float32 (at load when constant).  The product runs in
+ * float32: as accurate as onnxruntime's accuracy_level 0 path, closer to
+ * the float model than its int8 path (level 4).
  */
+/* Y (M, N) += A (M, K) @ Wᵀ on the packed 4-bit weights q4 (see run_matmul_nbits). */
+static OnnxStatus
+run_nbits4(OnnxKernelCtx *ctx, const OnnxNBits4 *q4, const float *a, int64_t M, float *y)
+{
+	int64_t		cols = M <= 16 ? 0 : 64;
+	size_t		n;
+	float	   *scratch;
+
+	/* scratch: padded rows of A and their block sums, or 64 columns of W */
+	if (cols == 0 ? onnx_mul_overflow_size((size_t) M, (size_t) (q4->kb * (q4->bs + 1)), &n) :
+		onnx_mul_overflow_size((size_t) cols, (size_t) q4->K, &n))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "MatMulNBits scratch too large");
+	if (onnx_mul_overflow_size(n, sizeof(float), &n) || (scratch = onnx_kernel_alloc(ctx, n)) == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if (cols == 0)
+		onnx_nbits4_gemm(q4, a, M, y, scratch, onnx_kernel_threads(ctx));
+	else
+		for (int64_t n0 = 0; n0 < q4->N; n0 += cols)
+		{
+			int64_t		nb = q4->N - n0 < cols ? q4->N - n0 : cols;
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, scratch);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
+			}
+			onnx_nbits4_dequant(q4, n0, nb, scratch);
+			onnx_blas_sgemm(false, true, M, nb, q4->K, 1.0f, a, q4->K, scratch, q4->K, 1.0f, y + n0, q4->N);
+		}
+	onnx_kernel_free(ctx, scratch);
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_matmul_nbits(OnnxKernelCtx *ctx)
 {
@@ -448,6 +546,8 @@ run_matmul_nbits(OnnxKernelCtx *ctx)
 	for (int64_t m = 0; m < M; m++)
 		for (int64_t j = 0; j < N; j++)
 			((float *) y->data)[m * N + j] = bias ? ((const float *) bias->data)[j] : 0.0f;
+	if (p && p->q4.codes && M > 0)
+		return run_nbits4(ctx, &p->q4, a->data, M, y->data);
 	if (M > 0)
 		onnx_blas_sgemm(false, true, M, N, K, 1.0f, a->data, K, w ? w : p->w, K, 1.0f, y->data, N);
 	if (w)

@@ -224,6 +224,30 @@ def contrib_cases():
         [x3], [f("y", None), f("pr", None)], [w("w", [8, 24]), w("b", [24]), w("p", [2, 2, 2, 1 << 20, 0])])
     msm("mha_kv_bad", n("MultiHeadAttention", ["q", "k", "v"], ["y"], domain=ms, num_heads=3),
         [f("q", [2, 3, 8]), f("k", [2, 4, 5, 2]), f("v", [2, 3, 9])], [f("y", None)])
+    msm("mha_packed_qkv_bias_bad", n("MultiHeadAttention", ["q", "", "", "b"], ["y"], domain=ms, num_heads=2),
+        [f("q", [2, 3, 2, 3, 4])], [f("y", None)], [w("b", [5])])
+    msm("mha_packed_kv_past", n("MultiHeadAttention", ["q", "k", "", "", "", "", "pk", "pv"], ["y", "pko", "pvo"],
+                                domain=ms, num_heads=2),
+        [f("q", [2, 3, 8]), f("k", [2, 4, 2, 2, 4])], [f("y", None), f("pko", None), f("pvo", None)],
+        [w("pk", [2, 2, 1, 4]), w("pv", [2, 2, 1, 4])])
+    msm("attention_rotary_dim_huge", n("Attention", ["x", "w", "b"], ["y"], domain=ms, num_heads=2, do_rotary=1,
+                                       rotary_embedding_dim=1 << 40), [x3], [f("y", None)],
+        [w("w", [8, 24]), w("b", [24])])
+    msm("attention_mask4d_short", n("Attention", ["x", "w", "b", "m"], ["y"], domain=ms, num_heads=2),
+        [x3], [f("y", None)], [w("w", [8, 24]), w("b", [24]),
+                               numpy_helper.from_array(np.ones((2, 1, 2, 2), np.int32), "m")])
+
+    def codes(name, shape):
+        return numpy_helper.from_array(np.full(shape, 0x5A, np.uint8), name)
+    # MatMulNBits 4-bit: codes one block short, block_size huge, zero points of the wrong length
+    msm("nbits_codes_short", n("MatMulNBits", ["x", "q", "s"], ["y"], domain=ms, K=8, N=4, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [4, 0, 8]), w("s", [4])])
+    msm("nbits_block_huge", n("MatMulNBits", ["x", "q", "s"], ["y"], domain=ms, K=8, N=4, bits=4,
+                              block_size=1 << 40), [x3], [f("y", None)], [codes("q", [4, 1, 8]), w("s", [4])])
+    msm("nbits_zp_short", n("MatMulNBits", ["x", "q", "s", "z"], ["y"], domain=ms, K=8, N=4, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [4, 1, 8]), w("s", [4]), codes("z", [3])])
+    msm("nbits_ragged_ok", n("MatMulNBits", ["x", "q", "s", "z"], ["y"], domain=ms, K=8, N=70, bits=4, block_size=16),
+        [x3], [f("y", None)], [codes("q", [70, 1, 8]), w("s", [70]), codes("z", [70, 1])])
     msm("embed_ids_far", n("EmbedLayerNormalization", ["ids", "", "we", "pe", "", "g", "b"], ["y", "mi"], domain=ms),
         [helper.make_tensor_value_info("ids", i32, [2, 3])], [f("y", None), helper.make_tensor_value_info("mi", i32, None)],
         [w("we", [1, 4]), w("pe", [2, 4]), w("g", [4]), w("b", [4])])

@@ -2,7 +2,8 @@
 
 A case is a directory in the layout of the ONNX backend node tests
 (model.onnx, test_data_set_0/input_K.pb, output_K.pb) plus tolerance.txt
-("RTOL ATOL"); run_kernel_tests.py runs every case through the engine
+("RTOL ATOL"), or error.txt (write_error_case: the message the engine's
+refusal must contain); run_kernel_tests.py runs every case through the engine
 (engine/build/onnx_node_test) and compares with onnxruntime's outputs.
 
     from cases import write_case, make_model
@@ -70,4 +71,14 @@ def write_case(out_dir, name, model, feed, rtol=1e-4, atol=1e-5, expected=None, 
     if threads is not None:
         with open(os.path.join(d, "threads.txt"), "w") as f:
             f.write(" ".join(str(t) for t in threads) + "\n")
+    return d
+
+
+def write_error_case(out_dir, name, model, feed, message):
+    """Write case out_dir/name that the engine must refuse: it passes when
+    onnx_node_test reports a failure (load, session or run) whose message
+    contains message, and does not crash."""
+    d = write_case(out_dir, name, model, feed, expected=[np.zeros(1, np.float32) for _ in model.graph.output])
+    with open(os.path.join(d, "error.txt"), "w") as f:
+        f.write(message + "\n")
     return d

@@ -47,11 +47,11 @@ def zp_of(dt, n=None):
     return v
 
 
-def case(out, name, nodes, inputs, feed, outputs, inits=(), atol=0.0, rtol=0.0, isa=None, ms=True,
+def case(out, name, nodes, inputs, feed, outputs, inits=(), atol=0.0, rtol=0.0, isa=None, threads=None, ms=True,
          expected=None):
     m = make_model(nodes, inputs=inputs, outputs=outputs, initializers=inits,
                    domains=[(MS, 1)] if ms else ())
-    write_case(out, name, m, feed, rtol=rtol, atol=atol, isa=isa, expected=expected)
+    write_case(out, name, m, feed, rtol=rtol, atol=atol, isa=isa, threads=threads, expected=expected)
 
 
 def gemm_cases(out):
@@ -199,17 +199,25 @@ def ms_matmul_cases(out):
         case(out, "qgemm_%d" % i, [mk("QGemm", ins, ["Y"], domain=MS, transA=ta, transB=tb, alpha=alpha)],
              {"A": (at, list(A.shape))}, {"A": A}, {"Y": (yt, None)}, inits,
              atol=1 if qout else 1e-4, rtol=0 if qout else 1e-5, isa=ALL_ISA)
-    # MatMulNBits: 4 bits, blocks 16/32, K ragged, zero points packed / absent, bias
-    for i, (K, N, bs, zp, bias) in enumerate([(64, 24, 32, True, False), (50, 17, 16, False, True),
-                                              (128, 40, 64, True, True)]):
+    # MatMulNBits 4 bits (weights kept packed, engine/ops/nbits_gemm.c): blocks 16 to 128, K ragged
+    # (codes past K in the last block), zero points packed uint8 / float / absent, bias; rows of A:
+    # 1 (batch 1), 3, 5 (4 + 1) and 2x5 (the in-product kernel, 4 rows at a time), 3x7 (64-column
+    # panels to the SGEMM), N past 64 (several column tasks), 2 threads
+    for i, (M, K, N, bs, zp, bias) in enumerate([((3,), 64, 24, 32, "u8", False), ((3,), 50, 17, 16, None, True),
+                                                  ((3,), 128, 40, 64, "u8", True), ((1,), 300, 70, 32, "f32", True),
+                                                  ((1, 1), 77, 130, 128, "u8", False), ((5,), 100, 33, 16, "u8", True),
+                                                  ((2, 5), 64, 150, 32, "f32", False), ((3, 7), 96, 70, 32, None, False)]):
         kb = (K + bs - 1) // bs
         Bq = rng.integers(0, 256, (N, kb, bs // 2)).astype(np.uint8)
         sc = (rng.random(N * kb) * 0.1 + 0.01).astype(np.float32)
-        A = rng.standard_normal((3, K)).astype(np.float32)
+        A = rng.standard_normal(M + (K,)).astype(np.float32)
         inits = [("B", Bq), ("sc", sc)]
         ins = ["A", "B", "sc"]
-        if zp:
+        if zp == "u8":
             inits.append(("zp", rng.integers(0, 256, (N, (kb + 1) // 2)).astype(np.uint8)))
+            ins.append("zp")
+        elif zp == "f32":
+            inits.append(("zp", (rng.random((N, kb)) * 15).astype(np.float32)))
             ins.append("zp")
         elif bias:
             ins.append("")
@@ -217,7 +225,8 @@ def ms_matmul_cases(out):
             inits.append(("bias", rng.standard_normal(N).astype(np.float32)))
             ins += ["", "bias"]
         case(out, "nbits_%d" % i, [mk("MatMulNBits", ins, ["Y"], domain=MS, K=K, N=N, bits=4, block_size=bs)],
-             {"A": (np.float32, [3, K])}, {"A": A}, {"Y": (np.float32, None)}, inits, rtol=1e-4, atol=1e-4)
+             {"A": (np.float32, list(A.shape))}, {"A": A}, {"Y": (np.float32, None)}, inits, rtol=1e-4, atol=1e-4,
+             isa=ALL_ISA, threads=(1, 2) if N > 64 else None)
     # contrib QuantizeLinear / DequantizeLinear, per tensor and per axis
     X = rng.standard_normal((2, 3, 5)).astype(np.float32)
     case(out, "ms_quantize", [mk("QuantizeLinear", ["X", "s", "z"], ["Y"], domain=MS)], {"X": (np.float32, [2, 3, 5])},

@@ -14,7 +14,8 @@ case runs once per level its isa.txt lists (e.g. "portable avx2 avx512"),
 else once at the best level, so the fallbacks of the kernels such a case
 aims at are tested in every run; a case with threads.txt (e.g. "1 2") runs
 at each level with each of those intra-op thread counts, so the kernels'
-parallel paths are tested too.
+parallel paths are tested too.  A case with error.txt (cases.write_error_case)
+passes when the engine refuses it with that message and does not crash.
 
 Prints a line per failing case, one per family, and last "N passed, N failed".
 """
@@ -29,7 +30,22 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 GEN = os.path.join(HERE, "generated")
 
 
+def run_error_case(binary, d, message):
+    """A case the engine must refuse with message, without crashing."""
+    try:
+        r = subprocess.run([binary, d], capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return False, "TIMEOUT"
+    if r.returncode in (1, 3) and message in r.stdout:
+        return True, ""
+    return False, "expected a refusal with %r, got rc %d: %s" % (message, r.returncode,
+                                                                (r.stdout + r.stderr).strip()[:400])
+
+
 def run_case(binary, d, isa=None):
+    ef = os.path.join(d, "error.txt")
+    if os.path.exists(ef):
+        return run_error_case(binary, d, open(ef).read().strip())
     tol = ["1e-4", "1e-5"]
     tf = os.path.join(d, "tolerance.txt")
     if os.path.exists(tf):

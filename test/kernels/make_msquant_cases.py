@@ -119,6 +119,27 @@ def conv_cases(out):
         ((1, 3, 12, 12), (4, 3, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
         ((2, 2, 17), (5, 2, 4), dict(pads=[2, 1], strides=[3])),
         ((1, 2, 4, 5, 6), (3, 2, 2, 3, 2), dict(pads=[1, 0, 1, 0, 1, 1])),
+        # depthwise (qconv_kern.c dw_plane): stride 1 as one loop over the
+        # padded plane, odd widths for the vector tails, dilations, asymmetric
+        # pads, strides 2 and 3, pads wider than the kernel reaches, columns
+        # the windows never reach, 1-D, and a per-channel w zero point
+        ((1, 7, 13, 37), (7, 1, 3, 3), dict(group=7, pads=[1, 1, 1, 1])),
+        ((1, 4, 11, 19), (4, 1, 3, 3), dict(group=4, dilations=[2, 2], pads=[2, 1, 0, 2])),
+        ((2, 3, 15, 21), (3, 1, 3, 3), dict(group=3, strides=[2, 2], pads=[0, 1, 1, 0])),
+        ((1, 5, 16, 23), (5, 1, 5, 5), dict(group=5, strides=[3, 3], pads=[2, 2, 2, 2])),
+        ((1, 6, 10, 10), (6, 1, 3, 3), dict(group=6, strides=[2, 2])),
+        ((1, 3, 5, 6), (3, 1, 1, 1), dict(group=3, pads=[2, 3, 1, 2])),
+        ((1, 9, 41), (9, 1, 5), dict(group=9, pads=[2, 2])),
+        ((1, 4, 9, 9), (4, 1, 3, 3), dict(group=4)),
+        # 1x1 stride 1 unpadded: the transposed image is the patches; SIMD
+        # transpose tiles (multiples of 16) and their byte edges, groups,
+        # an odd channel count for the requantization's tails
+        ((1, 17, 9, 13), (35, 17, 1, 1), {}),
+        ((1, 32, 8, 8), (48, 32, 1, 1), {}),
+        ((2, 15, 7, 5), (33, 5, 1, 1), dict(group=3)),
+        ((1, 16, 6, 6), (7, 16, 1, 1), dict(strides=[2, 2])),
+        ((1, 16, 6, 6), (7, 16, 1, 1), dict(pads=[1, 0, 0, 1])),
+        ((1, 18, 20), (21, 18, 1), {}),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:

@@ -253,18 +253,19 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 
 /*
  * Depthwise, 1 or 2 spatial dims: acc (P) of channel c by qconv_kern.c's
- * dw_plane; wv (k_size), xp and accx: scratch (onnx_dw_plane_sizes).
+ * dw_plane; off and wv (k_size each), xp and accx: scratch
+ * (onnx_dw_plane_sizes).
  */
 static void
 depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool ws, int64_t c,
-			 int32_t *wv, int32_t *xp, int32_t *accx, int32_t *acc)
+			 int64_t *off, int32_t *wv, int32_t *xp, int32_t *accx, int32_t *acc)
 {
 	ConvGeom2D	v;
 
 	cpq_geom_2d(&r->g, &v);
 	for (int64_t t = 0; t < r->g.k_size; t++)
 		wv[t] = (ws ? (int8_t) w[c * r->g.k_size + t] : w[c * r->g.k_size + t]) - r->wz[c];
-	onnx_qconv_kern()->dw_plane(&v, x, xs, r->xz, wv, xp, accx, acc);
+	onnx_qconv_kern()->dw_plane(&v, x, xs, r->xz, wv, off, xp, accx, acc);
 }
 
 /*
@@ -406,7 +407,7 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	int32_t    *acc;
 	int64_t		ptn;
 	OnnxStatus	st = ONNX_OK;
-	int32_t    *dws = NULL;
+	int64_t    *dws = NULL;
 	int64_t		nxp = 0,
 				nacx = 0;
 
@@ -424,7 +425,7 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
 	if (dw && r->g.nsp <= 2 &&
-		(dws = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (r->g.k_size + nxp + nacx + 1))) == NULL)
+		(dws = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (2 * r->g.k_size + nxp + nacx + 1))) == NULL)
 		return ctx->err->status;
 	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * (dw ? 1 : r->Mg) + 1))) == NULL ||
 		(!dw && !pw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
@@ -454,7 +455,8 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 			}
 			if (dw && r->g.nsp <= 2)
 				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi,
-							 dws, dws + r->g.k_size, dws + r->g.k_size + nxp, acc);
+							 dws, (int32_t *) (dws + r->g.k_size), (int32_t *) (dws + 2 * r->g.k_size),
+							 (int32_t *) (dws + 2 * r->g.k_size) + nxp, acc);
 			else if (dw)
 				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
 			else

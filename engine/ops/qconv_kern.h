@@ -20,9 +20,10 @@ typedef struct OnnxQconvKern
 	void		(*requant_rows) (const int32_t *acc, int64_t P, int64_t mg, int64_t lda,
 								 const int32_t *bias, const float *mult, int32_t yz,
 								 int32_t lo, int32_t hi, uint8_t *q);
-	/* one depthwise channel: acc (out_h, out_w); scratch per dw_plane_sizes */
+	/* one depthwise channel: acc (out_h, out_w); scratch per onnx_dw_plane_sizes */
 	void		(*dw_plane) (const ConvGeom2D *v, const uint8_t *x, bool xs, int32_t xz,
-							 const int32_t *wv, int32_t *xp, int32_t *accx, int32_t *acc);
+							 const int32_t *wv, int64_t *off, int32_t *xp, int32_t *accx,
+							 int32_t *acc);
 	/* y[i] = requantized acc[i] + b, i < n */
 	void		(*requant_plane) (const int32_t *acc, int64_t n, int32_t b, float mult,
 								  int32_t yz, int32_t lo, int32_t hi, uint8_t *y);

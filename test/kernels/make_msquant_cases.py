@@ -252,6 +252,39 @@ def ms_matmul_cases(out):
          [("s", np.float32([0.01, 0.02, 0.05])), ("z", np.uint8([120, 128, 3]))], rtol=1e-6, atol=1e-6)
 
 
+def qdq_move_cases(out):
+    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q
+    (engine/src/qdq_fuse.c fuse_move): with one scale and zero point the
+    op runs on the 8-bit values; with another Q scale or zero point, or
+    a Relu between, the chain stays in float."""
+    for dt in (np.int8, np.uint8):
+        nm = np.dtype(dt).name
+        X = q(dt, (2, 6, 5, 7))
+        z = zp_of(dt)
+        chains = [
+            ("transpose", [mk("Transpose", ["d"], ["m"], perm=[0, 2, 3, 1])], []),
+            ("reshape", [mk("Reshape", ["d", "shp"], ["m"])], [("shp", np.array([2, 3, 2, 35], np.int64))]),
+            ("shuffle", [mk("Reshape", ["d", "shp"], ["r"]), mk("Transpose", ["r"], ["m"], perm=[0, 2, 1, 3, 4])],
+             [("shp", np.array([2, 2, 3, 5, 7], np.int64))]),
+            ("flatten", [mk("Flatten", ["d"], ["m"], axis=2)], []),
+            ("unsqueeze", [mk("Unsqueeze", ["d", "ax"], ["m"])], [("ax", np.array([1], np.int64))]),
+        ]
+        for tag, ops, extra in chains:
+            for variant, qs, qz in [("same", 0.05, z), ("rescaled", 0.08, z),
+                                    ("shifted", 0.05, np.array(int(z) + (1 if z < np.iinfo(dt).max else -1), dt))]:
+                nodes = [mk("DequantizeLinear", ["X", "s", "z"], ["d"])] + ops + \
+                    [mk("QuantizeLinear", ["m", "qs", "qz"], ["Y"])]
+                if tag == "shuffle":  # DQ -> Reshape -> Q -> DQ -> Transpose -> Q, as ShuffleNet's channel shuffle
+                    nodes = [mk("DequantizeLinear", ["X", "s", "z"], ["d"]), ops[0],
+                             mk("QuantizeLinear", ["r", "qs", "qz"], ["rq"]),
+                             mk("DequantizeLinear", ["rq", "qs", "qz"], ["rd"]),
+                             mk("Transpose", ["rd"], ["m"], perm=[0, 2, 1, 3, 4]),
+                             mk("QuantizeLinear", ["m", "qs", "qz"], ["Y"])]
+                inits = [("s", np.float32(0.05)), ("z", z), ("qs", np.float32(qs)), ("qz", qz)] + extra
+                case(out, "qdq_move_%s_%s_%s" % (tag, variant, nm), nodes, {"X": (dt, list(X.shape))}, {"X": X},
+                     {"Y": (dt, None)}, inits, atol=1, ms=False)
+
+
 def qlinear_cases(out):
     for dt in (np.uint8, np.int8):
         nm = np.dtype(dt).name
@@ -341,6 +374,7 @@ def main():
     conv_cases(out)
     ms_matmul_cases(out)
     qlinear_cases(out)
+    qdq_move_cases(out)
     lstm_cases(out)
 
 

@@ -18,7 +18,10 @@
  *
  *	  Depthwise convolutions (one input and one output channel per group)
  *	  skip the GEMM: a direct int32 loop per channel, tap by tap over whole
- *	  output rows.
+ *	  output rows.  A 1x1 convolution of stride 1 without padding takes
+ *	  the transposed image itself as its patches.  The inner loops that
+ *	  are not the GEMM (requantization, the depthwise taps, transposes) are
+ *	  qconv_kern.c's, vectorized per instruction-set level.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,8 +31,28 @@
 #include "conv_pool_quant_util.h"
 #include "qmatmul.h"
 #include "pack.h"
+#include "qconv_kern.h"
+#include "vecmath.h"
 
 #define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
+
+/* The kernel table of vecmath.h's current level. */
+const OnnxQconvKern *
+onnx_qconv_kern(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	switch (onnx_vec_isa())
+	{
+		case ONNX_VEC_AVX512:
+			return &onnx_qconv_kern_avx512;
+		case ONNX_VEC_AVX2:
+			return &onnx_qconv_kern_avx2;
+		default:
+			break;
+	}
+#endif
+	return &onnx_qconv_kern_portable;
+}
 
 /* node->prepared: W_g^T of every group, packed with w's zero points. */
 typedef struct QConvPacked
@@ -205,9 +228,7 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 	}
 	cpq_geom_2d(g, &v);
 	HW = v.in_h * v.in_w;
-	for (int64_t c = 0; c < Cg; c++)
-		for (int64_t i = 0; i < HW; i++)
-			hwc[i * Cg + c] = x[c * HW + i];
+	onnx_qconv_kern()->transpose_u8(x, Cg, HW, hwc);
 	for (int64_t oh = 0; oh < v.out_h; oh++)
 		for (int64_t ow = 0; ow < v.out_w; ow++)
 		{
@@ -231,64 +252,48 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 }
 
 /*
- * Depthwise, 1 or 2 spatial dims: acc (P) of one channel, each tap added
- * over a whole output row (acc[ow] += (w - wz) * (x[..] - xz)), the
- * positions whose window leaves the image skipped per tap.
+ * Depthwise, 1 or 2 spatial dims: acc (P) of channel c by qconv_kern.c's
+ * dw_plane; off and wv (k_size each), xp and accx: scratch
+ * (onnx_dw_plane_sizes).
  */
 static void
 depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool ws, int64_t c,
-			 int32_t *acc)
+			 int64_t *off, int32_t *wv, int32_t *xp, int32_t *accx, int32_t *acc)
 {
 	ConvGeom2D	v;
 
 	cpq_geom_2d(&r->g, &v);
-	memset(acc, 0, sizeof(int32_t) * (size_t) (v.out_h * v.out_w));
-	for (int64_t kh = 0; kh < v.k_h; kh++)
-		for (int64_t kw = 0; kw < v.k_w; kw++)
-		{
-			int64_t		t = kh * v.k_w + kw;
-			int32_t		wv = (ws ? (int8_t) w[c * r->g.k_size + t] : w[c * r->g.k_size + t]) - r->wz[c];
-			int64_t		off = kw * v.d_w - v.p_w,
-						lo = 0,
-						hi = v.out_w;
-
-			/* ow in [lo, hi): 0 <= ow * s_w + off < in_w */
-			while (lo < hi && lo * v.s_w + off < 0)
-				lo++;
-			while (hi > lo && (hi - 1) * v.s_w + off >= v.in_w)
-				hi--;
-			if (wv == 0)
-				continue;
-			for (int64_t oh = 0; oh < v.out_h; oh++)
-			{
-				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
-				const uint8_t *xr = x + ih * v.in_w + off;
-				int32_t    *ar = acc + oh * v.out_w;
-
-				if (ih < 0 || ih >= v.in_h)
-					continue;
-				if (v.s_w == 1 && !xs)	/* the common case, vectorizes */
-					for (int64_t ow = lo; ow < hi; ow++)
-						ar[ow] += wv * ((int32_t) xr[ow] - r->xz);
-				else if (v.s_w == 1)
-					for (int64_t ow = lo; ow < hi; ow++)
-						ar[ow] += wv * ((int32_t) (int8_t) xr[ow] - r->xz);
-				else if (xs)
-					for (int64_t ow = lo; ow < hi; ow++)
-						ar[ow] += wv * ((int32_t) (int8_t) xr[ow * v.s_w] - r->xz);
-				else
-					for (int64_t ow = lo; ow < hi; ow++)
-						ar[ow] += wv * ((int32_t) xr[ow * v.s_w] - r->xz);
-			}
-		}
+	for (int64_t t = 0; t < r->g.k_size; t++)
+		wv[t] = (ws ? (int8_t) w[c * r->g.k_size + t] : w[c * r->g.k_size + t]) - r->wz[c];
+	onnx_qconv_kern()->dw_plane(&v, x, xs, r->xz, wv, off, xp, accx, acc);
 }
 
-/* Write acc (P, Mg) of channels m0.. transposed into y (M, P) of one image. */
+/*
+ * Write acc (P, Mg) of channels m0.. transposed into y (M, P) of one
+ * image; q: scratch of P * mg bytes (QLinearConv).
+ */
 static void
 store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t P, void *y,
-		  OnnxDType ydt)
+		  OnnxDType ydt, uint8_t *q)
 {
-	/* blocks of 64 positions, so the strided reads of acc stay in cache */
+	const OnnxQconvKern *k = onnx_qconv_kern();
+	int32_t		lo = ydt == ONNX_DTYPE_INT8 ? -128 : 0,
+				hi = ydt == ONNX_DTYPE_INT8 ? 127 : 255;
+
+	if (r->qlinear && mg == 1)
+	{
+		k->requant_plane(acc, P, r->bias ? r->bias[m0] : 0, r->mult[m0], r->yz, lo, hi,
+						 (uint8_t *) y + m0 * P);
+		return;
+	}
+	if (r->qlinear)
+	{
+		/* requantized row by row (vectorized over channels), then transposed */
+		k->requant_rows(acc, P, mg, mg, r->bias ? r->bias + m0 : NULL, r->mult + m0, r->yz, lo, hi, q);
+		k->transpose_u8(q, P, mg, (uint8_t *) y + m0 * P);
+		return;
+	}
+	/* ConvInteger: blocks of 64 positions, so the strided reads of acc stay in cache */
 	for (int64_t p0 = 0; p0 < P; p0 += 64)
 	{
 		int64_t		p1 = p0 + 64 < P ? p0 + 64 : P;
@@ -299,17 +304,25 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 			int32_t		b = r->bias ? r->bias[m] : 0;
 			const int32_t *a = acc + j;
 
-			if (!r->qlinear)
-				for (int64_t p = p0; p < p1; p++)
-					((int32_t *) y)[m * P + p] = a[p * mg] + b;
-			else if (ydt == ONNX_DTYPE_INT8)
-				for (int64_t p = p0; p < p1; p++)
-					((int8_t *) y)[m * P + p] = (int8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, -128, 127);
-			else
-				for (int64_t p = p0; p < p1; p++)
-					((uint8_t *) y)[m * P + p] = (uint8_t) qmm_quant((float) (a[p * mg] + b) * r->mult[m], r->yz, 0, 255);
+			for (int64_t p = p0; p < p1; p++)
+				((int32_t *) y)[m * P + p] = a[p * mg] + b;
 		}
 	}
+}
+
+/*
+ * Whether the patches of a convolution are the transposed image itself:
+ * a 1x1 kernel (1 or 2 spatial dims), stride 1, no padding.
+ */
+static bool
+pointwise(const ConvGeom *g)
+{
+	if (g->nsp > 2 || g->k_size != 1 || g->out_size != g->in_size)
+		return false;
+	for (int d = 0; d < g->nsp; d++)
+		if (g->s[d] != 1 || g->pb[d] != 0)
+			return false;
+	return true;
 }
 
 /* Depthwise: acc (P) of channel c = sum over taps (x - xz) * (w - wz). */
@@ -387,21 +400,46 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	int64_t		P = r->g.out_size;
 	bool		dw = r->Cg == 1 && r->Mg == 1;
 	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
+	bool		pw = !dw && pointwise(&r->g);
 	uint8_t    *pt = NULL,
-			   *hwc = NULL;
+			   *hwc = NULL,
+			   *q = NULL;
 	int32_t    *acc;
+	int64_t		ptn;
 	OnnxStatus	st = ONNX_OK;
+	int64_t    *dws = NULL;
+	int64_t		nxp = 0,
+				nacx = 0;
 
 	if (pre && pre->group != r->group)
 		pre = NULL;
+	if (dw && r->g.nsp <= 2)
+	{
+		ConvGeom2D	v;
+
+		cpq_geom_2d(&r->g, &v);
+		if (!onnx_dw_plane_sizes(&v, &nxp, &nacx) || nxp > INT32_MAX / 8 || nacx > INT32_MAX / 8)
+			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
+	}
+	if (onnx_mul_overflow_i64(P, r->K, &ptn) || onnx_mul_overflow_i64(P, r->Mg, &ptn) ||
+		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
+	if (dw && r->g.nsp <= 2 &&
+		(dws = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (2 * r->g.k_size + nxp + nacx + 1))) == NULL)
+		return ctx->err->status;
 	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * (dw ? 1 : r->Mg) + 1))) == NULL ||
-		(!dw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
-		(!dw && (hwc = onnx_kernel_alloc(ctx, (size_t) (r->Cg * r->g.in_size + 1))) == NULL))
+		(!dw && !pw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
+		(!dw && (hwc = onnx_kernel_alloc(ctx, (size_t) (r->Cg * r->g.in_size + 1))) == NULL) ||
+		(!dw && r->qlinear && (q = onnx_kernel_alloc(ctx, (size_t) (P * r->Mg + 1))) == NULL))
 	{
 		if (acc)
 			onnx_kernel_free(ctx, acc);
 		if (pt)
 			onnx_kernel_free(ctx, pt);
+		if (hwc)
+			onnx_kernel_free(ctx, hwc);
+		if (dws)
+			onnx_kernel_free(ctx, dws);
 		return ctx->err->status;
 	}
 	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
@@ -416,7 +454,9 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 				break;
 			}
 			if (dw && r->g.nsp <= 2)
-				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
+				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi,
+							 dws, (int32_t *) (dws + r->g.k_size), (int32_t *) (dws + 2 * r->g.k_size),
+							 (int32_t *) (dws + 2 * r->g.k_size) + nxp, acc);
 			else if (dw)
 				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
 			else
@@ -424,19 +464,26 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 				const OnnxQgemmB *pb = pre ? pre->pb[gi] : NULL;
 				OnnxQgemmB *tmp = NULL;
 
-				build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, hwc, pt);
+				if (pw)
+					onnx_qconv_kern()->transpose_u8(xg, r->Cg, P, hwc);
+				else
+					build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, hwc, pt);
 				if (pb == NULL &&
 					(pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
 					st = ctx->err->status;
-				else if (!onnx_qmm_2d(ctx, pb, P, pt, r->K, x->dtype == ONNX_DTYPE_INT8, &r->xz, 1, acc, r->Mg))
+				else if (!onnx_qmm_2d(ctx, pb, P, pw ? hwc : pt, r->K, x->dtype == ONNX_DTYPE_INT8, &r->xz, 1, acc, r->Mg))
 					st = ctx->err->status;
 				if (tmp)
 					onnx_kernel_free(ctx, tmp);
 				if (st != ONNX_OK)
 					break;
 			}
-			store_out(r, acc, gi * r->Mg, r->Mg, P, yimg, y->dtype);
+			store_out(r, acc, gi * r->Mg, r->Mg, P, yimg, y->dtype, q);
 		}
+	if (q)
+		onnx_kernel_free(ctx, q);
+	if (dws)
+		onnx_kernel_free(ctx, dws);
 	if (pt)
 		onnx_kernel_free(ctx, pt);
 	if (hwc)

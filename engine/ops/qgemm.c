@@ -283,6 +283,39 @@ typedef struct QgemmJob
 	int64_t		n_rblocks;		/* row blocks per task */
 } QgemmJob;
 
+/*
+ * C rows m0.. (mr of them), columns n0..n0+nn of the raw tile (MR, 32)
+ * with the zero points brought back:
+ *
+ *	 C = raw - bzp'[n] * rowsum[m] - azp'[m] * colsum[n] + K azp'[m] bzp'[n]
+ *	   = raw + bzp'[n] * (K azp'[m] - rowsum[m]) - azp'[m] * colsum[n]
+ *
+ * in wrapping int32 arithmetic (the exact result fits).  Compiled also
+ * for AVX-512 and AVX2, chosen at load: the same integer results.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+__attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+static void
+correct_tile(const QgemmJob *j, const int32_t *tile, int64_t m0, int mr, int64_t n0, int64_t nn)
+{
+	const OnnxQgemmB *pb = j->pb;
+	const uint32_t *cs = (const uint32_t *) pb->colsum + n0,
+			   *bz = (const uint32_t *) pb->zp + n0;
+
+	for (int i = 0; i < mr; i++)
+	{
+		int64_t		m = m0 + i;
+		uint32_t	az = (uint32_t) ((j->azp ? j->azp[j->nazp == 1 ? 0 : m] : 0) + j->ashift);
+		uint32_t	t = (uint32_t) pb->K * az - (uint32_t) j->rowsum[m];
+		const uint32_t *tr = (const uint32_t *) tile + i * 32;
+		int32_t    *c = j->C + m * j->ldc + n0;
+
+		for (int64_t jn = 0; jn < nn; jn++)
+			c[jn] = (int32_t) (tr[jn] + bz[jn] * t - az * cs[jn]);
+	}
+}
+
 /* Task t: rows [t*n_rblocks*MR, ...) against every panel pair. */
 static void
 qgemm_task(void *arg, int64_t t)
@@ -313,22 +346,7 @@ qgemm_task(void *arg, int64_t t)
 			const char *a = (const char *) j->ap + m0 * pb->Kp * es;
 
 			micro(groups, a, pb->Kp, mr, b0, b1, tile);
-			for (int i = 0; i < mr; i++)
-			{
-				int64_t		m = m0 + i;
-				int32_t		az = (j->azp ? j->azp[j->nazp == 1 ? 0 : m] : 0) + j->ashift;
-				int32_t		rs = j->rowsum[m];
-				int32_t    *c = j->C + m * j->ldc + n0;
-				const int32_t *cs = pb->colsum + n0,
-						   *bz = pb->zp + n0;
-				const int32_t *tr = tile + i * 32;
-				int32_t		kaz = (int32_t) pb->K * az;
-
-				/* wrapping int32 arithmetic: the exact result fits */
-				for (int64_t jn = 0; jn < nn; jn++)
-					c[jn] = (int32_t) ((uint32_t) tr[jn] - (uint32_t) bz[jn] * (uint32_t) rs -
-									   (uint32_t) az * (uint32_t) cs[jn] + (uint32_t) kaz * (uint32_t) bz[jn]);
-			}
+			correct_tile(j, tile, m0, mr, n0, nn);
 		}
 	}
 }

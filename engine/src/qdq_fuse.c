@@ -11,6 +11,8 @@
  *		DQ(a) -> Gemm(., DQ(b), DQ(c)?) [-> Relu] -> Q   =>  com.microsoft QGemm
  *		DQ -> Add / Mul / Sigmoid / LeakyRelu / Softmax / GlobalAveragePool /
  *			  AveragePool / Concat -> Q		=>  com.microsoft QLinear*
+ *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q, one
+ *			  scale and zero point		=>  the op on the 8-bit values
  *
  *	  x, a: 8-bit with constant scalar scale and zero point; w, b: 8-bit of
  *	  known shape (an initializer, or a QuantizeLinear of a Constant that
@@ -263,6 +265,46 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 	return false;
 }
 
+/* Constant scalar input k of n as a double, or NaN. */
+static double
+const_scalar(OnnxGraph *g, const OnnxNode *n, int k)
+{
+	const OnnxTensor *t = k < n->n_inputs && n->inputs[k] >= 0 ? const_in(g, n, k, 1) : NULL;
+
+	return t ? onnx_tensor_get_f64(t, 0) : NAN;
+}
+
+/*
+ * DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q with the
+ * same scale (positive, normal) and zero point: the op moves the 8-bit
+ * values themselves (Q(DQ(x)) is x for those parameters: (x - z) * s / s
+ * is within an ulp of the integer x - z), as onnxruntime's QDQ
+ * transformer drops such pairs.
+ */
+static bool
+fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType dt)
+{
+	static const char *const moves[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten"};
+	int			ins[8];
+	OnnxNode   *a;
+	double		s;
+	bool		known = false;
+
+	for (int i = 0; i < (int) (sizeof(moves) / sizeof(moves[0])); i++)
+		known = known || strcmp(op->op_type, moves[i]) == 0;
+	if (!known || op->n_inputs < 1 || op->n_inputs > 8 || (a = dq_act(g, op->inputs[0], dt)) == NULL)
+		return false;
+	s = const_scalar(g, a, 1);
+	if (!(s > 0) || !isnormal((float) s) || s != const_scalar(g, q, 1) ||
+		const_scalar(g, a, 2) != const_scalar(g, q, 2))
+		return false;
+	ins[0] = a->inputs[0];
+	for (int k = 1; k < op->n_inputs; k++)
+		ins[k] = op->inputs[k];
+	rewrite(g, arena, q, "", op->op_type, op->opset, ins, op->n_inputs, op);
+	return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
+}
+
 /*
  * The chain ending in q, if it is one of the patterns: its compute node
  * (Conv, MatMul, Gemm) and optional Relu.
@@ -297,7 +339,7 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 	if (op->skip || op->domain[0] != '\0' || only_reader(g, caps, mid) != (relu ? relu : q) ||
 		op->fused_act.kind != ONNX_ACT_NONE || op->fused_bias)
 		return;
-	if (!relu && fuse_qlinear(g, arena, q, op, ydt))
+	if (!relu && (fuse_move(g, arena, q, op, ydt) || fuse_qlinear(g, arena, q, op, ydt)))
 	{
 		op->skip = true;
 		g->values[mid].last_use = -1;

@@ -119,6 +119,27 @@ def conv_cases(out):
         ((1, 3, 12, 12), (4, 3, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
         ((2, 2, 17), (5, 2, 4), dict(pads=[2, 1], strides=[3])),
         ((1, 2, 4, 5, 6), (3, 2, 2, 3, 2), dict(pads=[1, 0, 1, 0, 1, 1])),
+        # depthwise (qconv_kern.c dw_plane): stride 1 as one loop over the
+        # padded plane, odd widths for the vector tails, dilations, asymmetric
+        # pads, strides 2 and 3, pads wider than the kernel reaches, columns
+        # the windows never reach, 1-D, and a per-channel w zero point
+        ((1, 7, 13, 37), (7, 1, 3, 3), dict(group=7, pads=[1, 1, 1, 1])),
+        ((1, 4, 11, 19), (4, 1, 3, 3), dict(group=4, dilations=[2, 2], pads=[2, 1, 0, 2])),
+        ((2, 3, 15, 21), (3, 1, 3, 3), dict(group=3, strides=[2, 2], pads=[0, 1, 1, 0])),
+        ((1, 5, 16, 23), (5, 1, 5, 5), dict(group=5, strides=[3, 3], pads=[2, 2, 2, 2])),
+        ((1, 6, 10, 10), (6, 1, 3, 3), dict(group=6, strides=[2, 2])),
+        ((1, 3, 5, 6), (3, 1, 1, 1), dict(group=3, pads=[2, 3, 1, 2])),
+        ((1, 9, 41), (9, 1, 5), dict(group=9, pads=[2, 2])),
+        ((1, 4, 9, 9), (4, 1, 3, 3), dict(group=4)),
+        # 1x1 stride 1 unpadded: the transposed image is the patches; SIMD
+        # transpose tiles (multiples of 16) and their byte edges, groups,
+        # an odd channel count for the requantization's tails
+        ((1, 17, 9, 13), (35, 17, 1, 1), {}),
+        ((1, 32, 8, 8), (48, 32, 1, 1), {}),
+        ((2, 15, 7, 5), (33, 5, 1, 1), dict(group=3)),
+        ((1, 16, 6, 6), (7, 16, 1, 1), dict(strides=[2, 2])),
+        ((1, 16, 6, 6), (7, 16, 1, 1), dict(pads=[1, 0, 0, 1])),
+        ((1, 18, 20), (21, 18, 1), {}),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
@@ -240,6 +261,39 @@ def ms_matmul_cases(out):
          [("s", np.float32([0.01, 0.02, 0.05])), ("z", np.uint8([120, 128, 3]))], rtol=1e-6, atol=1e-6)
 
 
+def qdq_move_cases(out):
+    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q
+    (engine/src/qdq_fuse.c fuse_move): with one scale and zero point the
+    op runs on the 8-bit values; with another Q scale or zero point, or
+    a Relu between, the chain stays in float."""
+    for dt in (np.int8, np.uint8):
+        nm = np.dtype(dt).name
+        X = q(dt, (2, 6, 5, 7))
+        z = zp_of(dt)
+        chains = [
+            ("transpose", [mk("Transpose", ["d"], ["m"], perm=[0, 2, 3, 1])], []),
+            ("reshape", [mk("Reshape", ["d", "shp"], ["m"])], [("shp", np.array([2, 3, 2, 35], np.int64))]),
+            ("shuffle", [mk("Reshape", ["d", "shp"], ["r"]), mk("Transpose", ["r"], ["m"], perm=[0, 2, 1, 3, 4])],
+             [("shp", np.array([2, 2, 3, 5, 7], np.int64))]),
+            ("flatten", [mk("Flatten", ["d"], ["m"], axis=2)], []),
+            ("unsqueeze", [mk("Unsqueeze", ["d", "ax"], ["m"])], [("ax", np.array([1], np.int64))]),
+        ]
+        for tag, ops, extra in chains:
+            for variant, qs, qz in [("same", 0.05, z), ("rescaled", 0.08, z),
+                                    ("shifted", 0.05, np.array(int(z) + (1 if z < np.iinfo(dt).max else -1), dt))]:
+                nodes = [mk("DequantizeLinear", ["X", "s", "z"], ["d"])] + ops + \
+                    [mk("QuantizeLinear", ["m", "qs", "qz"], ["Y"])]
+                if tag == "shuffle":  # DQ -> Reshape -> Q -> DQ -> Transpose -> Q, as ShuffleNet's channel shuffle
+                    nodes = [mk("DequantizeLinear", ["X", "s", "z"], ["d"]), ops[0],
+                             mk("QuantizeLinear", ["r", "qs", "qz"], ["rq"]),
+                             mk("DequantizeLinear", ["rq", "qs", "qz"], ["rd"]),
+                             mk("Transpose", ["rd"], ["m"], perm=[0, 2, 1, 3, 4]),
+                             mk("QuantizeLinear", ["m", "qs", "qz"], ["Y"])]
+                inits = [("s", np.float32(0.05)), ("z", z), ("qs", np.float32(qs)), ("qz", qz)] + extra
+                case(out, "qdq_move_%s_%s_%s" % (tag, variant, nm), nodes, {"X": (dt, list(X.shape))}, {"X": X},
+                     {"Y": (dt, None)}, inits, atol=1, ms=False)
+
+
 def qlinear_cases(out):
     for dt in (np.uint8, np.int8):
         nm = np.dtype(dt).name
@@ -329,6 +383,7 @@ def main():
     conv_cases(out)
     ms_matmul_cases(out)
     qlinear_cases(out)
+    qdq_move_cases(out)
     lstm_cases(out)
 
 

@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * qconv_kern.h
+ *	  Table of the integer convolutions' vectorized inner loops
+ *	  (qconv_kern.c), one per instruction-set level.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef QCONV_KERN_H
+#define QCONV_KERN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conv_pool_quant_util.h"
+
+typedef struct OnnxQconvKern
+{
+	/* acc (P, mg) rows lda apart -> q (P, mg) requantized bytes */
+	void		(*requant_rows) (const int32_t *acc, int64_t P, int64_t mg, int64_t lda,
+								 const int32_t *bias, const float *mult, int32_t yz,
+								 int32_t lo, int32_t hi, uint8_t *q);
+	/* one depthwise channel: acc (out_h, out_w); scratch per onnx_dw_plane_sizes */
+	void		(*dw_plane) (const ConvGeom2D *v, const uint8_t *x, bool xs, int32_t xz,
+							 const int32_t *wv, int64_t *off, int32_t *xp, int32_t *accx,
+							 int32_t *acc);
+	/* y[i] = requantized acc[i] + b, i < n */
+	void		(*requant_plane) (const int32_t *acc, int64_t n, int32_t b, float mult,
+								  int32_t yz, int32_t lo, int32_t hi, uint8_t *y);
+	/* dst (cols, rows) = src (rows, cols)^T */
+	void		(*transpose_u8) (const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst);
+} OnnxQconvKern;
+
+extern const OnnxQconvKern onnx_qconv_kern_portable;
+extern const OnnxQconvKern onnx_qconv_kern_avx2;
+extern const OnnxQconvKern onnx_qconv_kern_avx512;
+
+/*
+ * Scratch int32 counts dw_plane needs for v: *xp (the padded plane) and
+ * *accx (out_h rows of the padded width); false on overflow.
+ */
+static inline bool
+onnx_dw_plane_sizes(const ConvGeom2D *v, int64_t *xp, int64_t *accx)
+{
+	int64_t		hp,
+				wp,
+				t;
+
+	if (__builtin_mul_overflow(v->out_h - 1, v->s_h, &hp) ||
+		__builtin_mul_overflow(v->k_h - 1, v->d_h, &t) || __builtin_add_overflow(hp, t + 1, &hp) ||
+		__builtin_mul_overflow(v->out_w - 1, v->s_w, &wp) ||
+		__builtin_mul_overflow(v->k_w - 1, v->d_w, &t) || __builtin_add_overflow(wp, t + 1, &wp))
+		return false;
+	return !__builtin_mul_overflow(hp, wp, xp) && !__builtin_mul_overflow(v->out_h, wp, accx);
+}
+
+/* The table of vecmath.h's current level (onnx_vec_isa). */
+extern const OnnxQconvKern *onnx_qconv_kern(void);
+
+#endif							/* QCONV_KERN_H */

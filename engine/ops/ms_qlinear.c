@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "qlut.h"
 #include "qmatmul.h"
 #include "vecmath.h"
 
@@ -140,7 +141,8 @@ run_unary(OnnxKernelCtx *ctx, QFn fn, float alpha)
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	QParam		px,
 				py;
-	uint8_t		table[256];
+	uint8_t		table[256],
+				bytes[256];
 	OnnxTensor *y;
 
 	if (x == NULL || !(ONNX_T(x->dtype) & I8))
@@ -150,8 +152,10 @@ run_unary(OnnxKernelCtx *ctx, QFn fn, float alpha)
 	build_table(table, x->dtype, &px, &py, x->dtype, fn, alpha);
 	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
-	for (int64_t i = 0; i < x->count; i++)
-		((uint8_t *) y->data)[i] = table[((const uint8_t *) x->data)[i] ^ (x->dtype == ONNX_DTYPE_INT8 ? 0x80 : 0)];
+	/* indexed by the raw byte for the lookup row */
+	for (int b = 0; b < 256; b++)
+		bytes[b] = table[b ^ (x->dtype == ONNX_DTYPE_INT8 ? 0x80 : 0)];
+	onnx_lut8_row(bytes, x->data, y->data, x->count);
 	return ONNX_OK;
 }
 

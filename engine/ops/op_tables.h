@@ -47,5 +47,7 @@ extern const OnnxOpDef onnx_ops_ms_quant[];	/* ms_quant.c: com.microsoft quantiz
 extern const OnnxOpDef onnx_ops_ms_qlinear[];	/* ms_qlinear.c: com.microsoft QLinear* elementwise, pooling, concat */
 extern const OnnxOpDef onnx_ops_qconv[];	/* qconv.c: ConvInteger, QLinearConv (int8 GEMM) */
 extern const OnnxOpDef onnx_ops_ms_qlstm[];	/* ms_qlstm.c: com.microsoft DynamicQuantizeLSTM */
+extern const OnnxOpDef onnx_ops_qlut[];	/* qlut.c: the engine's internal QLinearTable */
+#define ONNX_ENGINE_DOMAIN "org.postgresql.onnx.engine"
 
 #endif

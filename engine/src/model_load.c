@@ -278,6 +278,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 	onnx_graph_fuse_qdq(g, &m->arena);
 	if ((st = onnx_graph_fold(m, g, scratch, err)) != ONNX_OK)
 		return st;
+	if ((st = onnx_graph_qdq_tables(m, g, scratch, err)) != ONNX_OK)
+		return st;
 	onnx_graph_optimize(g, &m->arena);
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
 		return st;

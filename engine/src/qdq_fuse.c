@@ -30,6 +30,17 @@
  *	  becomes the integer operator; the others are skipped when nothing
  *	  else reads their outputs.
  *
+ *	  A second pass (onnx_graph_qdq_tables), after folding:
+ *		DQ -> chain of elementwise float ops (BatchNormalization, Mul, Add,
+ *			  Sub, Div, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
+ *			  LeakyRelu, Tanh, Neg, Abs, Elu) whose other inputs are
+ *			  constants of one value or one per channel (axis 1) -> Q
+ *			=>  the engine's QLinearTable (qlut.c): a 256-entry table per
+ *			  channel, or one, made at load by running the chain's own
+ *			  kernels on all 256 codes, so the outputs are those of the
+ *			  unfused chain bit for bit.  Tables live in the model's arena
+ *			  (at most LUT_MAX_CHANNELS * 256 bytes per node).
+ *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
@@ -37,6 +48,8 @@
 #include "engine_internal.h"
 #include "optimize.h"
 #include "pack.h"
+#include "qlut.h"
+#include "op_tables.h"
 
 /* A DequantizeLinear feeding value id: its node, or NULL. */
 static OnnxNode *
@@ -459,4 +472,281 @@ onnx_graph_fuse_qdq(OnnxGraph *g, OnnxArena *arena)
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
 			onnx_graph_fuse_qdq(sub, arena);
+}
+
+/* ---- Dequantize -> float elementwise chain -> Quantize as one table ---- */
+
+/* Chains longer than this are left alone. */
+#define LUT_MAX_CHAIN 8
+/* Channels of one table set (256 bytes each). */
+#define LUT_MAX_CHANNELS 16384
+
+/* Elementwise float ops a table may stand for: all but one input constant. */
+static const char *const lut_ops[] = {
+	"BatchNormalization", "Mul", "Add", "Sub", "Div", "Relu", "Clip", "HardSigmoid",
+	"HardSwish", "Sigmoid", "LeakyRelu", "Tanh", "Neg", "Abs", "Elu", NULL
+};
+
+/*
+ * Constant t broadcast against X of rank r with C channels on axis 1:
+ * true when its values are one (count 1) or one per channel (every dim,
+ * right-aligned, 1 but axis 1's, which is C); *per_ch set for the latter.
+ */
+static bool
+lut_const_ok(const OnnxTensor *t, int r, int64_t C, bool *per_ch)
+{
+	if (t->count == 1 && t->rank <= r)
+		return true;
+	if (t->rank > r || r < 3 || C <= 1 || t->count != C)
+		return false;
+	for (int j = 0; j < t->rank; j++)
+	{
+		int			d = r - t->rank + j;
+
+		if (t->dims[j] != (d == 1 ? C : 1))
+			return false;
+	}
+	*per_ch = true;
+	return true;
+}
+
+/*
+ * Node n of the chain reading value id: an op of lut_ops, float32 in and
+ * out, every other input constant as lut_const_ok says.
+ */
+static bool
+lut_node_ok(OnnxGraph *g, const OnnxNode *n, int id, int r, int64_t C, bool *per_ch)
+{
+	bool		known = false;
+
+	if (n->skip || n->domain[0] || n->n_outputs != 1 || n->fused_act.kind != ONNX_ACT_NONE ||
+		n->fused_bias || g->values[n->outputs[0]].info.dtype != ONNX_DTYPE_FLOAT)
+		return false;
+	for (int i = 0; lut_ops[i] && !known; i++)
+		known = strcmp(n->op_type, lut_ops[i]) == 0;
+	if (!known)
+		return false;
+	if (strcmp(n->op_type, "BatchNormalization") == 0)
+	{
+		if (onnx_attr_int(n, "training_mode", 0) != 0 || n->inputs[0] != id || n->n_inputs != 5 ||
+			r < 3 || C < 1)
+			return false;
+		for (int k = 1; k < 5; k++)
+		{
+			const OnnxTensor *t = onnx_const_input(g, n, k);
+
+			if (t == NULL || t->dtype != ONNX_DTYPE_FLOAT || t->rank != 1 || t->count != C)
+				return false;
+		}
+		*per_ch = *per_ch || C > 1;
+		return true;
+	}
+	for (int k = 0; k < n->n_inputs; k++)
+	{
+		const OnnxTensor *t;
+
+		if (n->inputs[k] == id || n->inputs[k] < 0)
+			continue;
+		if ((t = onnx_const_input(g, n, k)) == NULL || t->dtype != ONNX_DTYPE_FLOAT ||
+			!lut_const_ok(t, r, C, per_ch))
+			return false;
+	}
+	for (int k = 0, seen = 0; k < n->n_inputs; k++)
+		if (n->inputs[k] == id && ++seen > 1)
+			return false;
+	return true;
+}
+
+/*
+ * Run chain[0..len) (DQ, the ops, Q) on codes, the engine's kernels in
+ * session s; the Q's output into *out (scratch memory).  False when a
+ * kernel fails (the chain then stays as it is).
+ */
+static OnnxStatus
+lut_run(OnnxGraph *g, OnnxSession *s, OnnxNode **chain, int len, OnnxValue *codes,
+		const OnnxAllocator *scratch, OnnxValue *out, OnnxError *err)
+{
+	OnnxValue	cur = *codes,
+				next;
+	const OnnxValue *ins[8];
+	int			cur_id = chain[0]->inputs[0];
+	OnnxStatus	st = ONNX_OK;
+
+	for (int i = 0; i < len && st == ONNX_OK; i++)
+	{
+		OnnxNode   *n = chain[i];
+
+		if (n->n_inputs > 8)
+			st = ONNX_ERR_UNSUPPORTED;
+		for (int k = 0; st == ONNX_OK && k < n->n_inputs; k++)
+		{
+			ins[k] = n->inputs[k] < 0 ? NULL : n->inputs[k] == cur_id ? &cur :
+				onnx_const_value(g, n->inputs[k]);
+			if (n->inputs[k] >= 0 && ins[k] == NULL)
+				st = ONNX_ERR_UNSUPPORTED;
+		}
+		if (st == ONNX_OK)
+			st = onnx_session_run_node(s, n, ins, &next, err);
+		if (i > 0)
+			onnx_value_release(scratch, &cur);
+		if (st != ONNX_OK)
+			break;
+		cur = next;
+		cur_id = n->outputs[0];
+	}
+	if (st == ONNX_OK)
+		*out = cur;
+	return st;
+}
+
+/* Make the chain ending in Quantize q one QLinearTable when it is one. */
+static OnnxStatus
+lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
+		const int *caps, OnnxNode *q, OnnxError *err)
+{
+	OnnxNode   *chain[LUT_MAX_CHAIN + 2],
+			   *dq = NULL,
+			   *reader = q;
+	int			len = 0,
+				mid = q->inputs[0],
+				r;
+	int64_t		yzp,
+				C;
+	OnnxDType	ydt,
+				xdt;
+	bool		per_ch = false;
+	const OnnxValueInfo *xi;
+	OnnxValue	codes,
+				out;
+	OnnxQTable *t;
+	OnnxStatus	st;
+	OnnxNode   *ops[LUT_MAX_CHAIN];
+	int			n_ops = 0;
+
+	if (!q_ok(g, q, &yzp, &ydt))
+		return ONNX_OK;
+	/* walk up from q to the DQ: every value between read by the next node only */
+	while (mid >= 0 && g->values[mid].producer >= 0 && only_reader(g, caps, mid) == reader)
+	{
+		OnnxNode   *p = &g->nodes[g->values[mid].producer];
+
+		if ((dq = dq_of(g, mid)) != NULL)
+			break;
+		if (n_ops == LUT_MAX_CHAIN || p->skip || p->domain[0] || p->n_outputs != 1)
+			return ONNX_OK;
+		ops[n_ops++] = p;
+		reader = p;
+		/* the chain input: the one input that is not a constant */
+		mid = -1;
+		for (int k = 0; k < p->n_inputs; k++)
+			if (p->inputs[k] >= 0 && onnx_const_input(g, p, k) == NULL)
+			{
+				if (mid >= 0)
+					return ONNX_OK;
+				mid = p->inputs[k];
+			}
+	}
+	if (dq == NULL || n_ops == 0 || !dq_params_ok(g, dq, 1, 0, 0))
+		return ONNX_OK;
+	xi = &g->values[dq->inputs[0]].info;
+	xdt = xi->dtype;
+	r = xi->rank;
+	if (xdt != ydt || r < 1 || (r >= 2 && xi->dims[1] < 1) || g->values[mid].info.dtype != ONNX_DTYPE_FLOAT)
+		return ONNX_OK;
+	C = r >= 2 ? xi->dims[1] : 1;
+	for (int i = n_ops - 1, id = mid; i >= 0; id = ops[i]->outputs[0], i--)
+		if (!lut_node_ok(g, ops[i], id, r, C, &per_ch))
+			return ONNX_OK;
+	if (!per_ch)
+		C = 1;
+	if (C > LUT_MAX_CHANNELS)
+		return ONNX_OK;
+
+	/* codes: every byte, as X's type, in (1, C, 256, 1...) or (1..., 256) */
+	memset(&codes, 0, sizeof(codes));
+	codes.kind = ONNX_VALUE_TENSOR;
+	codes.tensor.dtype = xdt;
+	codes.tensor.rank = r;
+	for (int d = 0; d < r; d++)
+		codes.tensor.dims[d] = 1;
+	if (per_ch)
+		codes.tensor.dims[1] = C, codes.tensor.dims[2] = 256;
+	else
+		codes.tensor.dims[r - 1] = 256;
+	codes.tensor.count = C * 256;
+	codes.tensor.nbytes = (size_t) C * 256;
+	if ((st = onnx_tensor_alloc_data(&codes.tensor, scratch, err)) != ONNX_OK)
+		return st;
+	for (int64_t i = 0; i < codes.tensor.count; i++)
+		((uint8_t *) codes.tensor.data)[i] = (uint8_t) (i & 255);
+	chain[len++] = dq;
+	for (int i = n_ops - 1; i >= 0; i--)
+		chain[len++] = ops[i];
+	chain[len++] = q;
+	st = lut_run(g, s, chain, len, &codes, scratch, &out, err);
+	onnx_value_release(scratch, &codes);
+	if (st == ONNX_ERR_OUT_OF_MEMORY)
+		return st;
+	if (st != ONNX_OK)
+	{
+		onnx_error_clear(err);
+		return ONNX_OK;
+	}
+	t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable));
+	if (t == NULL || out.kind != ONNX_VALUE_TENSOR || out.tensor.count != C * 256 ||
+		out.tensor.dtype != ydt ||
+		(t->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL)
+	{
+		onnx_value_release(scratch, &out);
+		return t == NULL || out.tensor.count == C * 256 ?
+			onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables") : ONNX_OK;
+	}
+	t->channels = C;
+	memcpy(t->tab, out.tensor.data, (size_t) C * 256);
+	onnx_value_release(scratch, &out);
+
+	{
+		int			in = dq->inputs[0];
+
+		rewrite(g, &m->arena, q, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, q);
+	}
+	if (q->def == NULL || strcmp(q->op_type, "QLinearTable") != 0)
+		return ONNX_OK;
+	q->n_attrs = 0;
+	q->prepared = t;
+	for (int i = 0; i < len - 1; i++)
+	{
+		chain[i]->skip = true;
+		g->values[chain[i]->outputs[0]].last_use = -1;
+	}
+	return ONNX_OK;
+}
+
+OnnxStatus
+onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, OnnxError *err)
+{
+	OnnxSessionOptions opts = {0};
+	OnnxSession *s;
+	int		   *caps = onnx_arena_alloc(&m->arena, sizeof(int) * ((size_t) g->n_values + 1));
+	OnnxStatus	st;
+
+	if (caps == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables");
+	if (scratch == NULL)
+		scratch = m->alloc;
+	onnx_graph_count_captures(g, caps);
+	opts.threads = 1;
+	opts.alloc = scratch;
+	if ((st = onnx_session_create(m, &opts, &s, err)) != ONNX_OK)
+		return st;
+	for (int i = 0; i < g->n_nodes && st == ONNX_OK; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+
+		if (!n->skip && strcmp(n->op_type, "QuantizeLinear") == 0 && n->domain[0] == '\0' &&
+			n->n_inputs >= 3 && n->inputs[0] >= 0)
+			st = lut_one(m, g, s, scratch, caps, n, err);
+	}
+	onnx_session_free(s);
+	return st;
 }

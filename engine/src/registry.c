@@ -50,6 +50,7 @@ static const OnnxOpDef *const families[] = {
 	onnx_ops_ms_qlinear,
 	onnx_ops_ms_qlstm,
 	onnx_ops_qconv,
+	onnx_ops_qlut,
 	NULL
 };
 

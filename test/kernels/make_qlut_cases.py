@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Kernel cases for the 8-bit table rewrite (engine/src/qdq_fuse.c,
+onnx_graph_qdq_tables; lookup in engine/ops/qlut.c):
+DequantizeLinear -> chain of elementwise float ops with constant other
+inputs -> QuantizeLinear becomes one table lookup per channel (or one for
+the tensor), built at load by running the engine's own kernels on all 256
+codes.
+
+    make_qlut_cases.py OUT_DIR
+
+Each supported op alone, chains of 2-3 ops, per-tensor and per-channel
+constants, int8 and uint8, sizes whose rows leave SIMD tails (inner 1, 63,
+65, 130), and chains that must stay as they are (a non-constant second
+input, an op outside the list, the intermediate value read elsewhere).
+Every case runs at every instruction-set level.  Expected outputs are
+onnxruntime's (one thread, no graph optimisation); outputs may differ by one
+quantization step (atol 1) where float rounding of the unfused chain
+differs.
+"""
+import os
+import sys
+
+import numpy as np
+from onnx import helper
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cases import make_model, write_case  # noqa: E402
+
+ALL_ISA = ("portable", "avx2", "avx512bw", "avx512")
+rng = np.random.default_rng(1414)
+mk = helper.make_node
+
+
+def chain_case(out, name, dt, shape, ops, extra_out=False, dyn=None):
+    """X (dt, shape) -> DQ -> ops -> Q -> Y.  ops: list of (op_type, attrs,
+    consts) where consts are the other inputs (numpy arrays, or None for an
+    absent input); the chain value is input 0.  extra_out: the value after
+    the first op is also a graph output.  dyn: name of a graph input used
+    as the second input of the first op instead of its constant."""
+    info = np.iinfo(dt)
+    x = rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
+    x.flat[:min(x.size, 256)] = np.arange(256).astype(np.uint8).view(dt)[:min(x.size, 256)]
+    xz = np.array(rng.integers(info.min // 2, info.max // 2), dt)
+    yz = np.array(rng.integers(info.min // 2, info.max // 2), dt)
+    nodes = [mk("DequantizeLinear", ["x", "xs", "xz"], ["v0"])]
+    inits = [("xs", np.array(0.05, np.float32)), ("xz", xz), ("ys", np.array(0.04, np.float32)), ("yz", yz)]
+    inputs = {"x": (dt, list(shape))}
+    feed = {"x": x}
+    cur = "v0"
+    for i, (op, attrs, consts) in enumerate(ops):
+        ins = [cur]
+        for j, c in enumerate(consts):
+            if c is None:
+                ins.append("")
+                continue
+            cn = "c%d_%d" % (i, j)
+            if dyn is not None and i == 0 and j == 0:
+                inputs[cn] = (np.float32, list(c.shape))
+                feed[cn] = np.asarray(c)
+            else:
+                inits.append((cn, c))
+            ins.append(cn)
+        nodes.append(mk(op, ins, ["v%d" % (i + 1)], **attrs))
+        cur = "v%d" % (i + 1)
+    nodes.append(mk("QuantizeLinear", [cur, "ys", "yz"], ["y"]))
+    outputs = {"y": (dt, list(shape))}
+    if extra_out:
+        outputs["v1"] = (np.float32, list(shape))
+    m = make_model(nodes, inputs=inputs, outputs=outputs, initializers=inits)
+    write_case(out, name, m, feed, rtol=1e-5, atol=1.0, isa=ALL_ISA)
+
+
+def f32(*a):
+    return np.asarray(a, np.float32) if len(a) > 1 else np.float32(a[0])
+
+
+def bn(C):
+    return [rng.uniform(0.5, 2, C).astype(np.float32), rng.uniform(-1, 1, C).astype(np.float32),
+            rng.uniform(-1, 1, C).astype(np.float32), rng.uniform(0.2, 3, C).astype(np.float32)]
+
+
+def pc(C, rank_after=2):
+    return rng.uniform(-2, 2, (C,) + (1,) * rank_after).astype(np.float32)
+
+
+def qdq_cases(out):
+    """QuantizeLinear / DequantizeLinear per tensor (the vectorized 8-bit
+    loops of ops_quant.c): ties, saturation, NaN (to saturate(0), the
+    engine's rule), odd sizes; expected computed here, exactly."""
+    n = 0
+    for dt in (np.int8, np.uint8):
+        info = np.iinfo(dt)
+        for size in (1, 15, 17, 33, 100):
+            scale = np.float32(0.5)
+            zp = np.array(3 if dt == np.int8 else 130, dt)
+            x = (rng.integers(-300, 300, size).astype(np.float32) * np.float32(0.25))
+            x[:3] = np.float32([0.25, 0.75, -1.25])[:min(3, size)]
+            if size > 5:
+                x[4] = np.nan
+                x[5] = 1e9
+            v = x / scale
+            r = np.where(np.isnan(v), 0, np.clip(np.rint(np.nan_to_num(v)) + int(zp), info.min, info.max))
+            r = np.where(np.isnan(v), np.clip(0, info.min, info.max), r).astype(dt)
+            m = make_model([mk("QuantizeLinear", ["x", "s", "z"], ["y"])], inputs={"x": (np.float32, [size])},
+                           outputs={"y": (dt, [size])}, initializers=[("s", np.array(scale)), ("z", zp)])
+            write_case(out, "qlut_q_%d_%s" % (size, dt.__name__), m, {"x": x}, rtol=0, atol=0, isa=ALL_ISA,
+                       expected=[r])
+            xq = rng.integers(info.min, int(info.max) + 1, size).astype(dt)
+            d = ((xq.astype(np.int32) - int(zp)).astype(np.float32) * scale).astype(np.float32)
+            m = make_model([mk("DequantizeLinear", ["x", "s", "z"], ["y"])], inputs={"x": (dt, [size])},
+                           outputs={"y": (np.float32, [size])}, initializers=[("s", np.array(scale)), ("z", zp)])
+            write_case(out, "qlut_dq_%d_%s" % (size, dt.__name__), m, {"x": xq}, rtol=0, atol=0, isa=ALL_ISA,
+                       expected=[d])
+            n += 2
+    return n
+
+
+def main(out):
+    n = 0
+    unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
+             ("Elu", {"alpha": 0.7}, []), ("LeakyRelu", {"alpha": 0.15}, []),
+             ("HardSigmoid", {"alpha": 0.2, "beta": 0.45}, []), ("HardSwish", {}, []),
+             ("Clip", {}, [f32(-0.5), f32(1.25)]), ("Clip", {}, [None, f32(0.75)]),
+             ("Mul", {}, [f32(1.7)]), ("Add", {}, [f32(-0.3)]), ("Sub", {}, [f32(0.6)]), ("Div", {}, [f32(1.3)])]
+    shapes = [(1, 3, 7, 9), (2, 4, 65), (3, 130), (1, 1, 1, 1)]
+    for dt in (np.int8, np.uint8):
+        for k, (op, attrs, consts) in enumerate(unary):
+            chain_case(out, "qlut_%s_%d_%s" % (op, k, dt.__name__), dt, shapes[k % len(shapes)],
+                       [(op, attrs, consts)])
+            n += 1
+        # per channel: BatchNormalization, Mul / Add / Div by (C,1,1), (1,C,1,1), (C,1)
+        chain_case(out, "qlut_bn_%s" % dt.__name__, dt, (2, 5, 7, 9), [("BatchNormalization", {}, bn(5))])
+        chain_case(out, "qlut_bn_relu_%s" % dt.__name__, dt, (1, 6, 63),
+                   [("BatchNormalization", {"epsilon": 1e-3}, bn(6)), ("Relu", {}, [])])
+        chain_case(out, "qlut_mul_pc_%s" % dt.__name__, dt, (1, 5, 4, 3), [("Mul", {}, [pc(5)])])
+        chain_case(out, "qlut_add_pc4_%s" % dt.__name__, dt, (2, 3, 5, 13),
+                   [("Add", {}, [pc(3).reshape(1, 3, 1, 1)])])
+        chain_case(out, "qlut_div_pc3_%s" % dt.__name__, dt, (1, 7, 130),
+                   [("Div", {}, [rng.uniform(0.5, 2, (7, 1)).astype(np.float32)])])
+        chain_case(out, "qlut_bn_hsig_mul_%s" % dt.__name__, dt, (1, 4, 5, 5),
+                   [("BatchNormalization", {}, bn(4)), ("HardSigmoid", {"alpha": 0.1667, "beta": 0.5}, []),
+                    ("Mul", {}, [f32(2.0)])])
+        chain_case(out, "qlut_mul_add_clip_%s" % dt.__name__, dt, (1, 3, 65),
+                   [("Mul", {}, [pc(3, 1)]), ("Add", {}, [f32(0.25)]), ("Clip", {}, [f32(0.0), f32(6.0)])])
+        chain_case(out, "qlut_sub_div_%s" % dt.__name__, dt, (5, 31), [("Sub", {}, [f32(0.1)]), ("Div", {}, [f32(0.7)])])
+        # stay as they are
+        chain_case(out, "qlut_keep_dyn_%s" % dt.__name__, dt, (1, 3, 17), [("Mul", {}, [f32(1.5)])], dyn=True)
+        chain_case(out, "qlut_keep_exp_%s" % dt.__name__, dt, (1, 3, 17), [("Exp", {}, []), ("Mul", {}, [f32(0.2)])])
+        chain_case(out, "qlut_keep_read_%s" % dt.__name__, dt, (1, 3, 17), [("Relu", {}, []), ("Mul", {}, [f32(0.5)])],
+                   extra_out=True)
+        chain_case(out, "qlut_keep_wide_%s" % dt.__name__, dt, (1, 3, 17),
+                   [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
+        n += 12
+    n += qdq_cases(out)
+    print("%d qlut cases" % n)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -17,6 +17,10 @@
 #include "qmatmul.h"
 #include "vecmath.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 /* ---- float8 / float4 codes ---- */
 
 typedef struct MiniFloat
@@ -350,9 +354,74 @@ quantize_8bit_body(const float *x, int64_t n, float scale, int32_t zp, int32_t l
 		}
 }
 
-ONNX_VEC_DISPATCH(static, quantize_8bit, quantize_8bit_body,
+ONNX_VEC_DISPATCH(static, quantize_8bit_loop, quantize_8bit_body,
 				  (const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y),
 				  (x, n, scale, zp, lo, hi, y))
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/*
+ * quantize_8bit_body in AVX-512, the same operations in the same order
+ * (divide, clamp, round by the 1.5 * 2^23 constant, add zp; NaN to qnan),
+ * so bit-identical; tails masked.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void
+quantize_8bit_x512(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
+{
+	const __m512 vs = _mm512_set1_ps(scale),
+				vl = _mm512_set1_ps((float) (lo - zp)),
+				vh = _mm512_set1_ps((float) (hi - zp)),
+				magic = _mm512_set1_ps(12582912.0f);
+	const __m512i vz = _mm512_set1_epi32(zp),
+				vnan = _mm512_set1_epi32(0 < lo ? lo : 0 > hi ? hi : 0);
+
+	for (int64_t i = 0; i < n; i += 16)
+	{
+		__mmask16	m = n - i >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
+		__m512		v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + i), vs),
+					c = _mm512_min_ps(_mm512_max_ps(v, vl), vh);
+		__m512i		q;
+
+		c = _mm512_sub_ps(_mm512_add_ps(c, magic), magic);
+		q = _mm512_add_epi32(_mm512_cvttps_epi32(c), vz);
+		q = _mm512_mask_blend_epi32(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), q, vnan);
+		_mm_mask_storeu_epi8((uint8_t *) y + i, m, _mm512_cvtepi32_epi8(q));
+	}
+}
+
+/* dequantize_8bit_body in AVX-512: (float) (x - zp) * scale, exact as the loop */
+__attribute__((target("avx512f,avx512bw,avx512vl")))
+static void
+dequantize_8bit_x512(const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y)
+{
+	const __m512 vs = _mm512_set1_ps(scale);
+	const __m512i vz = _mm512_set1_epi32(zp);
+
+	for (int64_t i = 0; i < n; i += 16)
+	{
+		__mmask16	m = n - i >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
+		__m128i		b = _mm_maskz_loadu_epi8(m, (const uint8_t *) x + i);
+		__m512i		w = is_signed ? _mm512_cvtepi8_epi32(b) : _mm512_cvtepu8_epi32(b);
+
+		_mm512_mask_storeu_ps(y + i, m,
+							  _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(w, vz)), vs));
+	}
+}
+#endif
+
+/* quantize_8bit_body for the best instruction set */
+static void
+quantize_8bit(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (onnx_vec_isa() == ONNX_VEC_AVX512)
+	{
+		quantize_8bit_x512(x, n, scale, zp, lo, hi, y);
+		return;
+	}
+#endif
+	quantize_8bit_loop(x, n, scale, zp, lo, hi, y);
+}
 
 /* y = (x - zp) * scale in float32 */
 ONNX_VEC_INLINE void
@@ -366,9 +435,23 @@ dequantize_8bit_body(const void *x, bool is_signed, int64_t n, float scale, int3
 			y[i] = (float) (((const uint8_t *) x)[i] - zp) * scale;
 }
 
-ONNX_VEC_DISPATCH(static, dequantize_8bit, dequantize_8bit_body,
+ONNX_VEC_DISPATCH(static, dequantize_8bit_loop, dequantize_8bit_body,
 				  (const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y),
 				  (x, is_signed, n, scale, zp, y))
+
+/* dequantize_8bit_body for the best instruction set */
+static void
+dequantize_8bit(const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (onnx_vec_isa() == ONNX_VEC_AVX512)
+	{
+		dequantize_8bit_x512(x, is_signed, n, scale, zp, y);
+		return;
+	}
+#endif
+	dequantize_8bit_loop(x, is_signed, n, scale, zp, y);
+}
 
 /* ---- QuantizeLinear ---- */
 

@@ -24,7 +24,7 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import make_model, write_case  # noqa: E402
+from cases import make_model, write_case, write_error_case  # noqa: E402
 
 ALL_ISA = ("portable", "avx2", "avx512bw", "avx512")
 rng = np.random.default_rng(1414)
@@ -152,6 +152,12 @@ def main(out):
                    [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
         n += 12
     n += qdq_cases(out)
+    # the internal operator named by a model: refused at run, no table to read
+    m = make_model([mk("QLinearTable", ["x"], ["y"], domain="org.postgresql.onnx.engine")],
+                   inputs={"x": (np.uint8, [4])}, outputs={"y": (np.uint8, [4])},
+                   domains=[("org.postgresql.onnx.engine", 1)])
+    write_error_case(out, "qlut_internal_named", m, {"x": np.arange(4, dtype=np.uint8)}, "internal to the engine")
+    n += 1
     print("%d qlut cases" % n)
 
 

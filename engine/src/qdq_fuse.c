@@ -9,8 +9,9 @@
  *		DQ(x) -> Conv(., DQ(w), DQ(b)?) [-> Relu] -> Q   =>  QLinearConv
  *		DQ(a) -> MatMul(., DQ(b)) -> Q                  =>  QLinearMatMul
  *		DQ(a) -> Gemm(., DQ(b), DQ(c)?) [-> Relu] -> Q   =>  com.microsoft QGemm
- *		DQ -> Add / Mul / Sigmoid / LeakyRelu / Softmax / GlobalAveragePool /
- *			  AveragePool / Concat -> Q		=>  com.microsoft QLinear*
+ *		DQ -> Add / Sum of two / Mul / Sigmoid / LeakyRelu / Softmax /
+ *			  GlobalAveragePool / AveragePool / Concat -> Q	=>  com.microsoft QLinear*
+ *			  (Add and Sum also with a Relu before Q, dropped as below)
  *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q, one
  *			  scale and zero point		=>  the op on the 8-bit values
  *
@@ -236,7 +237,9 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 	OnnxNode   *a,
 			   *b;
 
-	if (strcmp(op->op_type, "Add") == 0 || strcmp(op->op_type, "Mul") == 0)
+	bool		add = strcmp(op->op_type, "Add") == 0 || strcmp(op->op_type, "Sum") == 0;
+
+	if (add || strcmp(op->op_type, "Mul") == 0)
 	{
 		if (op->n_inputs != 2 || (a = dq_act(g, op->inputs[0], dt)) == NULL ||
 			(b = dq_act(g, op->inputs[1], dt)) == NULL)
@@ -244,7 +247,7 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 		ins[0] = a->inputs[0], ins[1] = a->inputs[1], ins[2] = a->inputs[2];
 		ins[3] = b->inputs[0], ins[4] = b->inputs[1], ins[5] = b->inputs[2];
 		ins[6] = q->inputs[1], ins[7] = q->inputs[2];
-		rewrite(g, arena, q, "com.microsoft", op->op_type[0] == 'A' ? "QLinearAdd" : "QLinearMul", 1, ins, 8, op);
+		rewrite(g, arena, q, "com.microsoft", add ? "QLinearAdd" : "QLinearMul", 1, ins, 8, op);
 		return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
 	}
 	if (strcmp(op->op_type, "Concat") == 0)
@@ -352,10 +355,18 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 	if (op->skip || op->domain[0] != '\0' || only_reader(g, caps, mid) != (relu ? relu : q) ||
 		op->fused_act.kind != ONNX_ACT_NONE || op->fused_bias)
 		return;
-	if (!relu && (fuse_move(g, arena, q, op, ydt) || fuse_qlinear(g, arena, q, op, ydt)))
+	/* a Relu before Q is dropped after Add / Sum as after Conv (Q clamps) */
+	if ((!relu && fuse_move(g, arena, q, op, ydt)) ||
+		((!relu || strcmp(op->op_type, "Add") == 0 || strcmp(op->op_type, "Sum") == 0) &&
+		 fuse_qlinear(g, arena, q, op, ydt)))
 	{
 		op->skip = true;
 		g->values[mid].last_use = -1;
+		if (relu)
+		{
+			relu->skip = true;
+			g->values[relu->outputs[0]].last_use = -1;
+		}
 		return;
 	}
 	if (op->n_inputs < 2)

@@ -115,6 +115,37 @@ def qdq_cases(out):
     return n
 
 
+def add_relu_cases(out):
+    """qdq_fuse.c: DQ, DQ -> Add / Sum [-> Relu] -> Q as QLinearAdd (the Relu
+    dropped when Q's zero point is its type's bottom); kept as they are: a
+    Relu with another zero point, a Sum of three."""
+    n = 0
+    for dt in (np.int8, np.uint8):
+        info = np.iinfo(dt)
+        for op, relu, bottom, k in (("Add", True, True, 2), ("Sum", False, False, 2), ("Sum", True, True, 2),
+                                    ("Add", True, False, 2), ("Sum", True, True, 3)):
+            shape = (1, 3, 7, 5)
+            nodes, inits, feed, inputs = [], [], {}, {}
+            for i in range(k):
+                xn = "x%d" % i
+                inputs[xn] = (dt, list(shape))
+                feed[xn] = rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
+                inits += [("s%d" % i, np.array(0.02 * (i + 1), np.float32)),
+                          ("z%d" % i, np.array(rng.integers(info.min // 2, info.max // 2), dt))]
+                nodes.append(mk("DequantizeLinear", [xn, "s%d" % i, "z%d" % i], ["d%d" % i]))
+            nodes.append(mk(op, ["d%d" % i for i in range(k)], ["a"]))
+            if relu:
+                nodes.append(mk("Relu", ["a"], ["r"]))
+            yz = np.array(info.min if bottom else 5, dt)
+            inits += [("ys", np.array(0.03, np.float32)), ("yz", yz)]
+            nodes.append(mk("QuantizeLinear", ["r" if relu else "a", "ys", "yz"], ["y"]))
+            m = make_model(nodes, inputs=inputs, outputs={"y": (dt, list(shape))}, initializers=inits)
+            write_case(out, "qlut_%s%s_%s_%d_%s" % (op, "_relu" if relu else "", "bot" if bottom else "zp", k,
+                                                   dt.__name__), m, feed, rtol=0, atol=1.0, isa=ALL_ISA)
+            n += 1
+    return n
+
+
 def main(out):
     n = 0
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
@@ -152,6 +183,7 @@ def main(out):
                    [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
         n += 12
     n += qdq_cases(out)
+    n += add_relu_cases(out)
     # the internal operator named by a model: refused at run, no table to read
     m = make_model([mk("QLinearTable", ["x"], ["y"], domain="org.postgresql.onnx.engine")],
                    inputs={"x": (np.uint8, [4])}, outputs={"y": (np.uint8, [4])},

@@ -45,7 +45,9 @@ static OnnxStatus run_mul(OnnxKernelCtx *ctx) { return binary_apply(ctx, EW_MUL)
 static OnnxStatus run_div(OnnxKernelCtx *ctx) { return binary_apply(ctx, EW_DIV); }
 
 #define BIN(name, since, fn) \
-	{"", name, since, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, \
+		.infer = onnx_infer_broadcast, .run = fn)
 
 const OnnxOpDef onnx_ops_binary[] = {
 	BIN("Add", 1, run_add),

@@ -476,14 +476,18 @@ static OnnxStatus run_sum(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_SUM
 static OnnxStatus run_mean(OnnxKernelCtx *ctx) { return run_variadic(ctx, VAR_MEAN); }
 
 #define CMP(name, since, fn) \
-	{"", name, since, 2, 2, 1, 1, ONNX_TS_ALL, ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ALL, \
+		.out_type = ONNX_OUT_BOOL, .infer = onnx_infer_broadcast, .run = fn)
 #define SAME2(name, since, types, fn) \
-	{"", name, since, 2, 2, 1, 1, types, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = types, \
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = fn)
 #define VAR(name, since, fn) \
-	{"", name, since, 1, -1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, \
+		.infer = onnx_infer_broadcast, .run = fn)
 
-static const OnnxAttrSpec shift_attrs[] = {{"direction", ONNX_ATTR_STRING}, {NULL}};
-static const OnnxAttrSpec mod_attrs[] = {{"fmod", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec shift_attrs[] = {{"direction", ONNX_ATTR_STRING}, {0}};
+static const OnnxAttrSpec mod_attrs[] = {{"fmod", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_compare[] = {
 	CMP("Equal", 1, run_equal),
@@ -491,18 +495,31 @@ const OnnxOpDef onnx_ops_compare[] = {
 	CMP("Greater", 1, run_greater),
 	CMP("LessOrEqual", 12, run_less_equal),
 	CMP("GreaterOrEqual", 12, run_greater_equal),
-	{"", "And", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_and},
-	{"", "Or", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_or},
-	{"", "Xor", 1, 2, 2, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_broadcast, run_xor},
-	{"", "Not", 1, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_not},
+	ONNX_OP("", "And", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_BOOL,
+		.infer = onnx_infer_broadcast, .run = run_and),
+	ONNX_OP("", "Or", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_T(ONNX_DTYPE_BOOL),
+		.out_type = ONNX_OUT_BOOL, .infer = onnx_infer_broadcast, .run = run_or),
+	ONNX_OP("", "Xor", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_BOOL,
+		.infer = onnx_infer_broadcast, .run = run_xor),
+	ONNX_OP("", "Not", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_BOOL,
+		.infer = onnx_infer_same_shape, .run = run_not),
 	SAME2("BitwiseAnd", 18, ONNX_TS_INT, run_bitwise_and),
 	SAME2("BitwiseOr", 18, ONNX_TS_INT, run_bitwise_or),
 	SAME2("BitwiseXor", 18, ONNX_TS_INT, run_bitwise_xor),
-	{"", "BitwiseNot", 18, 1, 1, 1, 1, ONNX_TS_INT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_bitwise_not},
-	{"", "BitShift", 11, 2, 2, 1, 1, ONNX_TS_UINT, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_bitshift, shift_attrs},
-	{"", "Where", 9, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_UNKNOWN, NULL, onnx_infer_broadcast, run_where},
+	ONNX_OP("", "BitwiseNot", 18, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_INT,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bitwise_not),
+	ONNX_OP("", "BitShift", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_UINT,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_bitshift,
+		.attrs = shift_attrs),
+	ONNX_OP("", "Where", 9, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_UNKNOWN,
+		.infer = onnx_infer_broadcast, .run = run_where),
 	SAME2("Pow", 1, ONNX_TS_NUMERIC, run_pow),
-	{"", "Mod", 10, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_mod, mod_attrs},
+	ONNX_OP("", "Mod", 10, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_mod, .attrs = mod_attrs),
 	SAME2("PRelu", 1, ONNX_TS_FLOAT | ONNX_TS_SINT | ONNX_TS_UINT, run_prelu),
 	VAR("Min", 1, run_min),
 	VAR("Max", 1, run_max),

@@ -481,6 +481,8 @@ static void
 conv_gemm_f64(OnnxKernelCtx *ctx, const double *w, const double *wg, int64_t Mg, int64_t n,
 			  int64_t K, const double *b, int64_t ldb, double *c, int64_t ldc)
 {
+	(void) ctx;
+	(void) w;
 	onnx_blas_dgemm(false, false, Mg, n, K, 1.0, wg, K, b, ldb, 0.0, c, ldc);
 }
 
@@ -1643,15 +1645,24 @@ done:
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "Col2Im", 18, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE),
-	ONNX_OUT_SAME, NULL, NULL, run_col2im},
-	{"", "DeformConv", 19, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
-	{"", "DeformConv", 22, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
+	ONNX_OP("", "Conv", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "Conv", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "Conv", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "ConvTranspose", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "ConvTranspose", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "ConvTranspose", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "Col2Im", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE), .out_type = ONNX_OUT_SAME,
+		.run = run_col2im),
+	ONNX_OP("", "DeformConv", 19, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
+	ONNX_OP("", "DeformConv", 22, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
 	{0}
 };

@@ -169,11 +169,13 @@ run_sce(OnnxKernelCtx *ctx)
 }
 
 static const OnnxAttrSpec loss_attrs[] = {
-	{"reduction", ONNX_ATTR_STRING}, {"ignore_index", ONNX_ATTR_INT}, {NULL}
+	{"reduction", ONNX_ATTR_STRING}, {"ignore_index", ONNX_ATTR_INT}, {0}
 };
 
 const OnnxOpDef onnx_ops_loss[] = {
-	{"", "NegativeLogLikelihoodLoss", 12, 2, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_nll, loss_attrs},
-	{"", "SoftmaxCrossEntropyLoss", 12, 2, 3, 1, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_sce, loss_attrs},
+	ONNX_OP("", "NegativeLogLikelihoodLoss", 12, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_nll, .attrs = loss_attrs),
+	ONNX_OP("", "SoftmaxCrossEntropyLoss", 12, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 2),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_sce, .attrs = loss_attrs),
 	{0}
 };

@@ -525,12 +525,17 @@ fail:
 #define AFE_TYPES (BIN_TYPES | ONNX_T(ONNX_DTYPE_STRING))
 
 const OnnxOpDef onnx_ops_ml[] = {
-	{"ai.onnx.ml", "Binarizer", 1, 1, 1, 1, 1, BIN_TYPES, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_binarizer},
-	{"ai.onnx.ml", "ArrayFeatureExtractor", 1, 2, 2, 1, 1, AFE_TYPES, ONNX_OUT_SAME, NULL, NULL,
-	run_array_feature_extractor},
-	{"ai.onnx.ml", "FeatureVectorizer", 1, 1, -1, 1, 1, BIN_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_feature_vectorizer},
-	{"ai.onnx.ml", "DictVectorizer", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_dict_vectorizer,
-	NULL, prepare_dict_vectorizer},
-	{"ai.onnx.ml", "CastMap", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_cast_map},
+	ONNX_OP("ai.onnx.ml", "Binarizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_binarizer),
+	ONNX_OP("ai.onnx.ml", "ArrayFeatureExtractor", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = AFE_TYPES, .out_type = ONNX_OUT_SAME, .run = run_array_feature_extractor),
+	ONNX_OP("ai.onnx.ml", "FeatureVectorizer", 1, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1),
+		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_feature_vectorizer),
+	ONNX_OP("ai.onnx.ml", "DictVectorizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_dict_vectorizer,
+		.prepare = prepare_dict_vectorizer),
+	ONNX_OP("ai.onnx.ml", "CastMap", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_cast_map),
 	{0}
 };

@@ -1205,6 +1205,7 @@ NAME##_descend_rows(const void *nodes, int32_t root, int dep, const void *xbv, i
 	const XT   *xb = xbv; \
 	const int64_t rs = (ROWSTRIDE); \
 	int64_t		r = 0; \
+	(void) W; \
 	for (; r + LANES <= m; r += LANES) \
 	{ \
 		const XT   *x0 = xb + r * rs; \
@@ -2309,12 +2310,14 @@ prepare_ensemble(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 #define TREE_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
 const OnnxOpDef onnx_ops_trees[] = {
-	{"ai.onnx.ml", "TreeEnsembleRegressor", 1, 1, 1, 1, 1, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL,
-	run_tree_regressor, NULL, prepare_regressor},
-	{"ai.onnx.ml", "TreeEnsembleClassifier", 1, 1, 1, 1, 2, TREE_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL,
-	run_tree_classifier, NULL, prepare_classifier},
-	{"ai.onnx.ml", "TreeEnsemble", 5, 1, 1, 1, 1,
-		ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_FLOAT16), ONNX_OUT_SAME, NULL, NULL,
-	run_tree_ensemble, NULL, prepare_ensemble},
+	ONNX_OP("ai.onnx.ml", "TreeEnsembleRegressor", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = TREE_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_tree_regressor,
+		.prepare = prepare_regressor),
+	ONNX_OP("ai.onnx.ml", "TreeEnsembleClassifier", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 2),
+		.input0_types = TREE_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_tree_classifier,
+		.prepare = prepare_classifier),
+	ONNX_OP("ai.onnx.ml", "TreeEnsemble", 5, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_FLOAT16),
+		.out_type = ONNX_OUT_SAME, .run = run_tree_ensemble, .prepare = prepare_ensemble),
 	{0}
 };

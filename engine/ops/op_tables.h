@@ -1,7 +1,7 @@
 /*
  * op_tables.h
  *	  The operator families: one table of operator versions per file in
- *	  engine/ops/, each ending with a zeroed entry.  ONNX_OP_FAMILIES is the
+ *	  engine/ops/ (classical ML in engine/ops/ml/), each ending with {0}.  ONNX_OP_FAMILIES is the
  *	  one list; it declares the tables here and orders them in registry.c
  *	  (a lookup that finds the same version in two families takes the
  *	  first).  To add a family, add one X() line.
@@ -13,7 +13,7 @@
 
 #define ONNX_OP_FAMILIES(X) \
 	X(unary)			/* ops_unary.c: math and activations */ \
-	X(binary)			/* ops_binary.c: Add, Sub, Mul, Div */ \
+	X(arith)			/* ops_arith.c: Add, Sub, Mul, Div */ \
 	X(matmul)			/* ops_matmul.c: MatMul, Gemm */ \
 	X(tensor_shape)		/* ops_tensor_shape.c: Reshape, Squeeze, Shape, Constant, Range, ... */ \
 	X(tensor_move)		/* ops_tensor_move.c: Transpose, Concat, Split, Slice, Gather, Tile, Pad, ... */ \
@@ -26,22 +26,22 @@
 	X(control)			/* ops_control.c: If, Loop, Scan */ \
 	X(sequence)			/* ops_sequence.c: sequences and optionals */ \
 	X(misc)				/* ops_misc.c: CumSum, CumProd, BitCast, Det, training optimizers */ \
-	X(ml)				/* ops_ml.c: ai.onnx.ml Binarizer, ArrayFeatureExtractor, vectorizers, CastMap */ \
+	X(ml_features)		/* ml/ml_features.c: ai.onnx.ml Binarizer, ArrayFeatureExtractor, vectorizers, CastMap */ \
 	X(rnn)				/* ops_rnn.c: RNN, GRU, LSTM */ \
 	X(detection)		/* ops_detection.c: NonMaxSuppression */ \
 	X(text)				/* ops_text.c: TfIdfVectorizer */ \
 	X(signal)			/* ops_signal.c: DFT, STFT, MelWeightMatrix, windows */ \
 	X(compare)			/* ops_compare.c: comparison, logic, bitwise, Where, Pow, Mod, PRelu, Min/Max/Sum/Mean */ \
 	X(loss)				/* ops_loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */ \
-	X(trees)			/* ops_trees.c: ai.onnx.ml tree ensembles */ \
-	X(linear_ml)		/* ops_linear_ml.c: ai.onnx.ml linear models, Normalizer, Scaler, Imputer, ZipMap */ \
+	X(ml_trees)			/* ml/ml_trees*.c: ai.onnx.ml tree ensembles */ \
+	X(ml_linear)		/* ml/ml_linear.c: ai.onnx.ml linear models, Normalizer, Scaler, Imputer, ZipMap */ \
 	X(index)			/* ops_index.c: TopK, OneHot, NonZero, Unique, Compress, GatherND, Scatter*, ... */ \
 	X(einsum)			/* ops_einsum.c: Einsum */ \
 	X(image)			/* ops_image.c: Resize, Upsample, AffineGrid */ \
 	X(attention)		/* ops_attention.c: Attention, RotaryEmbedding, LinearAttention, ... */ \
 	X(string)			/* ops_string.c: StringNormalizer, StringConcat, StringSplit, RegexFullMatch */ \
-	X(ml_svm)			/* ops_ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */ \
-	X(ml_encode)		/* ops_ml_encode.c: ai.onnx.ml LabelEncoder, CategoryMapper */ \
+	X(ml_svm)			/* ml/ml_svm.c: ai.onnx.ml SVMClassifier, SVMRegressor */ \
+	X(ml_encode)		/* ml/ml_encode.c: ai.onnx.ml LabelEncoder, CategoryMapper */ \
 	X(random)			/* ops_random.c: RandomUniform, RandomNormal, *Like, Bernoulli, Multinomial */ \
 	X(ms_fused)			/* ms_fused.c: com.microsoft Gelu family, BiasAdd, LayerNorm fusions */ \
 	X(ms_attention)		/* ms_attention.c: com.microsoft Attention, MultiHeadAttention, RotaryEmbedding */ \

@@ -3,7 +3,7 @@
  * ops_cast.c
  *	  Cast and CastLike: X (any shape) -> Y (same shape, another dtype).
  *
- * Element conversion rules live in src/shape_cast_util.c (numpy/ml_dtypes
+ * Element conversion rules live in src/dtype_cast.c (numpy/ml_dtypes
  * semantics, float8 saturation, numbers <-> strings).  Versions:
  *	Cast 1 (to is a type name string), 6 (to is an int), 9 (string),
  *	13 (bfloat16), 19 (float8, saturate), 21 (int4/uint4), 23 (float4e2m1),
@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "op_tables.h"
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 
 #define CAST_T6 (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | \
 		ONNX_T(ONNX_DTYPE_FLOAT16) | ONNX_TS_INT | ONNX_T(ONNX_DTYPE_BOOL))

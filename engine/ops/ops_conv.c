@@ -21,7 +21,7 @@
 #include "conv_direct.h"
 #include "conv_narrow.h"
 #include "conv_transpose.h"
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 #ifndef COL_BUDGET
 #define COL_BUDGET ((int64_t) 2 << 20)

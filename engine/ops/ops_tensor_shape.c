@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "op_tables.h"
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 #include "strided_copy.h"
 
 /* Elements processed between abort checks. */

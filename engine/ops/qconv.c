@@ -25,7 +25,7 @@
 #include <math.h>
 
 #include "op_tables.h"
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 #include "qmatmul.h"
 #include "pack.h"
 

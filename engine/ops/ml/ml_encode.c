@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml_encode.c
+ * ml_encode.c
  *	  Operator family "ml_encode": ai.onnx.ml LabelEncoder (opsets 1, 2, 4)
  *	  and CategoryMapper.
  *

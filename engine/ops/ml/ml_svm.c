@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml_svm.c
+ * ml_svm.c
  *	  Operator family "ml_svm": ai.onnx.ml SVMClassifier, SVMRegressor, as
  *	  onnxruntime computes them (libsvm's conventions).
  *

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_trees.c
+ * ml_trees.c
  *	  ai.onnx.ml TreeEnsembleClassifier, TreeEnsembleRegressor (opsets 1,
  *	  3) and TreeEnsemble (opset 5).
  *
@@ -2309,7 +2309,7 @@ prepare_ensemble(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 
 #define TREE_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
-const OnnxOpDef onnx_ops_trees[] = {
+const OnnxOpDef onnx_ops_ml_trees[] = {
 	ONNX_OP("ai.onnx.ml", "TreeEnsembleRegressor", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
 		.input0_types = TREE_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_tree_regressor,
 		.prepare = prepare_regressor),

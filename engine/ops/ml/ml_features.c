@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml.c
- *	  Operator family "ml" (see op_tables.h): ai.onnx.ml Binarizer,
+ * ml_features.c
+ *	  Operator family "ml_features" (see op_tables.h): ai.onnx.ml Binarizer,
  *	  ArrayFeatureExtractor, FeatureVectorizer, DictVectorizer, CastMap.
  *
  *	  Binarizer: X -> X > threshold ? 1 : 0, same type (NaN gives 0).
@@ -524,7 +524,7 @@ fail:
 #define BIN_TYPES (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 #define AFE_TYPES (BIN_TYPES | ONNX_T(ONNX_DTYPE_STRING))
 
-const OnnxOpDef onnx_ops_ml[] = {
+const OnnxOpDef onnx_ops_ml_features[] = {
 	ONNX_OP("ai.onnx.ml", "Binarizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
 		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
 		.run = run_binarizer),

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_binary.c
+ * ops_arith.c
  *	  Elementwise binary arithmetic with numpy broadcasting:
  *	  A (shape a), B (shape b) -> C (broadcast(a, b)), one dtype.
  *
@@ -49,7 +49,7 @@ static OnnxStatus run_div(OnnxKernelCtx *ctx) { return binary_apply(ctx, EW_DIV)
 		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, \
 		.infer = onnx_infer_broadcast, .run = fn)
 
-const OnnxOpDef onnx_ops_binary[] = {
+const OnnxOpDef onnx_ops_arith[] = {
 	BIN("Add", 1, run_add),
 	BIN("Sub", 1, run_sub),
 	BIN("Mul", 1, run_mul),

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_linear_ml.c
+ * ml_linear.c
  *	  ai.onnx.ml LinearClassifier, LinearRegressor, Normalizer, ZipMap,
  *	  and the preprocessing of pipelines: Scaler, Imputer, OneHotEncoder.
  *
@@ -524,7 +524,7 @@ run_onehot_encoder(OnnxKernelCtx *ctx)
 
 #define ML_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
-const OnnxOpDef onnx_ops_linear_ml[] = {
+const OnnxOpDef onnx_ops_ml_linear[] = {
 	ONNX_OP("ai.onnx.ml", "LinearClassifier", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 2),
 		.input0_types = ML_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_classifier),
 	ONNX_OP("ai.onnx.ml", "LinearRegressor", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),

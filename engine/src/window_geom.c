@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * conv_pool_quant_util.c
+ * window_geom.c
  *	  Window geometry for convolution and pooling (see the header).
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 /*
  * Optional ints attribute `name` into out[0..n): absent gives dflt for

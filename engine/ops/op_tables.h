@@ -20,7 +20,8 @@
 	X(cast)				/* ops_cast.c: Cast, CastLike */ \
 	X(reduce)			/* ops_reduce.c: Reduce*, ArgMax, ArgMin */ \
 	X(nn)				/* ops_nn.c: Softmax, normalizations, Dropout */ \
-	X(conv)				/* ops_conv.c: Conv, ConvTranspose, Col2Im, DeformConv */ \
+	X(conv)				/* ops_conv.c: Conv, ConvTranspose, Col2Im */ \
+	X(deform_conv)		/* ops_deform_conv.c: DeformConv */ \
 	X(pool)				/* ops_pool.c: pooling, RoiAlign, GridSample */ \
 	X(quant)			/* ops_quant.c: Q/DQ, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul */ \
 	X(control)			/* ops_control.c: If, Loop, Scan */ \

@@ -79,4 +79,11 @@ extern OnnxStatus cpq_geom_sizes(OnnxKernelCtx *ctx, ConvGeom *g);
 /* Round half to even (the rounding of QuantizeLinear and friends). */
 extern double cpq_round_even(double v);
 
+/*
+ * Checks shared by Conv-like operators: X (N,C,sp...) and W (M,C/group,k...)
+ * of equal rank >= 3, group dividing C, kernel_shape matching W; the group.
+ */
+extern OnnxStatus cpq_conv_check_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w,
+										int64_t *group_out);
+
 #endif							/* WINDOW_GEOM_H */

@@ -271,17 +271,8 @@ run_skip_norm(OnnxKernelCtx *ctx, bool simplified)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_skip_layernorm(OnnxKernelCtx *ctx)
-{
-	return run_skip_norm(ctx, false);
-}
-
-static OnnxStatus
-run_skip_simplified_layernorm(OnnxKernelCtx *ctx)
-{
-	return run_skip_norm(ctx, true);
-}
+static OnnxStatus run_skip_layernorm(OnnxKernelCtx *ctx) { return run_skip_norm(ctx, false); }
+static OnnxStatus run_skip_simplified_layernorm(OnnxKernelCtx *ctx) { return run_skip_norm(ctx, true); }
 
 /*
  * SimplifiedLayerNormalization: X normalized over [axis, rank) by its root

@@ -157,11 +157,7 @@ run_unary(OnnxKernelCtx *ctx, QFn fn, float alpha)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_qlinear_sigmoid(OnnxKernelCtx *ctx)
-{
-	return run_unary(ctx, fn_sigmoid, 0);
-}
+static OnnxStatus run_qlinear_sigmoid(OnnxKernelCtx *ctx) { return run_unary(ctx, fn_sigmoid, 0); }
 
 static OnnxStatus
 run_qlinear_leaky_relu(OnnxKernelCtx *ctx)
@@ -276,17 +272,8 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_qlinear_add(OnnxKernelCtx *ctx)
-{
-	return run_binary(ctx, false);
-}
-
-static OnnxStatus
-run_qlinear_mul(OnnxKernelCtx *ctx)
-{
-	return run_binary(ctx, true);
-}
+static OnnxStatus run_qlinear_add(OnnxKernelCtx *ctx) { return run_binary(ctx, false); }
+static OnnxStatus run_qlinear_mul(OnnxKernelCtx *ctx) { return run_binary(ctx, true); }
 
 /* ---- QLinearSoftmax ---- */
 

@@ -80,17 +80,8 @@ cumulative(OnnxKernelCtx *ctx, bool product)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_cumsum(OnnxKernelCtx *ctx)
-{
-	return cumulative(ctx, false);
-}
-
-static OnnxStatus
-run_cumprod(OnnxKernelCtx *ctx)
-{
-	return cumulative(ctx, true);
-}
+static OnnxStatus run_cumsum(OnnxKernelCtx *ctx) { return cumulative(ctx, false); }
+static OnnxStatus run_cumprod(OnnxKernelCtx *ctx) { return cumulative(ctx, true); }
 
 /* Storage bits of one element: sub-byte types are kept one per byte. */
 static int
@@ -333,23 +324,9 @@ run_optimizer(OnnxKernelCtx *ctx, OptimKind kind)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_adagrad(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_ADAGRAD);
-}
-
-static OnnxStatus
-run_adam(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_ADAM);
-}
-
-static OnnxStatus
-run_momentum(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_MOMENTUM);
-}
+static OnnxStatus run_adagrad(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_ADAGRAD); }
+static OnnxStatus run_adam(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_ADAM); }
+static OnnxStatus run_momentum(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_MOMENTUM); }
 
 /* Momentum's mode must be "standard" or "nesterov". */
 static OnnxStatus

@@ -77,17 +77,8 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_softmax(OnnxKernelCtx *ctx)
-{
-	return softmax_common(ctx, false);
-}
-
-static OnnxStatus
-run_log_softmax(OnnxKernelCtx *ctx)
-{
-	return softmax_common(ctx, true);
-}
+static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, false); }
+static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, true); }
 
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 

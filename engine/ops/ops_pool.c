@@ -340,23 +340,9 @@ pool_windowed(OnnxKernelCtx *ctx, PoolMode mode)
 	return pool_dispatch(ctx, &g, &pp, false, x, y, ind);
 }
 
-static OnnxStatus
-run_max_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_MAX);
-}
-
-static OnnxStatus
-run_average_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_AVG);
-}
-
-static OnnxStatus
-run_lp_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_LP);
-}
+static OnnxStatus run_max_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_MAX); }
+static OnnxStatus run_average_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_AVG); }
+static OnnxStatus run_lp_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_LP); }
 
 /* Global pools: X (N,C,in...) -> Y (N,C,1,...,1) over all spatial positions. */
 static OnnxStatus
@@ -396,23 +382,9 @@ pool_global(OnnxKernelCtx *ctx, PoolMode mode)
 	return pool_dispatch(ctx, &g, &pp, true, x, y, NULL);
 }
 
-static OnnxStatus
-run_global_average_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_AVG);
-}
-
-static OnnxStatus
-run_global_max_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_MAX);
-}
-
-static OnnxStatus
-run_global_lp_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_LP);
-}
+static OnnxStatus run_global_average_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_AVG); }
+static OnnxStatus run_global_max_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_MAX); }
+static OnnxStatus run_global_lp_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_LP); }
 
 /*
  * MaxUnpool: X (N,C,in...), I (same shape, int64 flat offsets into the

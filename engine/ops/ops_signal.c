@@ -218,23 +218,9 @@ run_window(OnnxKernelCtx *ctx, int kind)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_hann(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 0);
-}
-
-static OnnxStatus
-run_hamming(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 1);
-}
-
-static OnnxStatus
-run_blackman(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 2);
-}
+static OnnxStatus run_hann(OnnxKernelCtx *ctx) { return run_window(ctx, 0); }
+static OnnxStatus run_hamming(OnnxKernelCtx *ctx) { return run_window(ctx, 1); }
+static OnnxStatus run_blackman(OnnxKernelCtx *ctx) { return run_window(ctx, 2); }
 
 /*
  * STFT: signal (batch, L, 1 real | 2 complex), frame_step (scalar),

@@ -32,6 +32,8 @@ typedef struct OnnxArena
 
 extern void onnx_arena_init(OnnxArena *arena, const OnnxAllocator *alloc);
 extern void *onnx_arena_alloc(OnnxArena *arena, size_t size);	/* zeroed */
+/* zeroed room for n + 1 elements of size bytes; NULL when that overflows */
+extern void *onnx_arena_alloc_array(OnnxArena *arena, size_t n, size_t size);
 extern char *onnx_arena_strdup(OnnxArena *arena, const char *s);
 extern void onnx_arena_free_all(OnnxArena *arena);
 

@@ -201,17 +201,8 @@ run_regressor_common(OnnxKernelCtx *ctx, bool v5)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_tree_regressor(OnnxKernelCtx *ctx)
-{
-	return run_regressor_common(ctx, false);
-}
-
-static OnnxStatus
-run_tree_ensemble(OnnxKernelCtx *ctx)
-{
-	return run_regressor_common(ctx, true);
-}
+static OnnxStatus run_tree_regressor(OnnxKernelCtx *ctx) { return run_regressor_common(ctx, false); }
+static OnnxStatus run_tree_ensemble(OnnxKernelCtx *ctx) { return run_regressor_common(ctx, true); }
 
 /*
  * The classifier's label and scores for one row, as onnxruntime decides

@@ -9,14 +9,11 @@
  */
 #include "ml_trees.h"
 
+/* Zeroed room for n + 1 elements in the arena; NULL for n < 0 or overflow. */
 static void *
 aalloc(OnnxArena *arena, int64_t n, size_t size)
 {
-	size_t		bytes;
-
-	if (n < 0 || onnx_mul_overflow_size((size_t) n + 1, size, &bytes))
-		return NULL;
-	return onnx_arena_alloc(arena, bytes);
+	return n < 0 ? NULL : onnx_arena_alloc_array(arena, (size_t) n, size);
 }
 
 /* ---- layout ---- */

@@ -191,19 +191,12 @@ onnx_node_infer(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 				}
 				break;
 			case ONNX_OUT_BOOL:
-				o->dtype = ONNX_DTYPE_BOOL;
-				o->kind = ONNX_VALUE_TENSOR;
-				break;
 			case ONNX_OUT_INT32:
-				o->dtype = ONNX_DTYPE_INT32;
-				o->kind = ONNX_VALUE_TENSOR;
-				break;
 			case ONNX_OUT_INT64:
-				o->dtype = ONNX_DTYPE_INT64;
-				o->kind = ONNX_VALUE_TENSOR;
-				break;
 			case ONNX_OUT_FLOAT:
-				o->dtype = ONNX_DTYPE_FLOAT;
+				o->dtype = def->out_type == ONNX_OUT_BOOL ? ONNX_DTYPE_BOOL :
+					def->out_type == ONNX_OUT_INT32 ? ONNX_DTYPE_INT32 :
+					def->out_type == ONNX_OUT_INT64 ? ONNX_DTYPE_INT64 : ONNX_DTYPE_FLOAT;
 				o->kind = ONNX_VALUE_TENSOR;
 				break;
 			case ONNX_OUT_INPUT:

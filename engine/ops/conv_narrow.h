@@ -10,7 +10,7 @@
 #ifndef CONV_NARROW_H
 #define CONV_NARROW_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 #include "gemm.h"
 
 #define CONV_NARROW_MAX_P 8		/* output positions per image at most */

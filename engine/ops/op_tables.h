@@ -13,7 +13,7 @@
 
 #define ONNX_OP_FAMILIES(X) \
 	X(unary)			/* ops_unary.c: math and activations */ \
-	X(arith)			/* ops_arith.c: Add, Sub, Mul, Div */ \
+	X(arith)			/* ops_arith.c: Add, Sub, Mul, Div, Pow, Mod, PRelu, Min, Max, Sum, Mean */ \
 	X(matmul)			/* ops_matmul.c: MatMul, Gemm */ \
 	X(tensor_shape)		/* ops_tensor_shape.c: Reshape, Squeeze, Shape, Constant, Range, ... */ \
 	X(tensor_move)		/* ops_tensor_move.c: Transpose, Concat, Split, Slice, Gather, Tile, Pad, ... */ \
@@ -32,7 +32,7 @@
 	X(detection)		/* ops_detection.c: NonMaxSuppression */ \
 	X(text)				/* ops_text.c: TfIdfVectorizer */ \
 	X(signal)			/* ops_signal.c: DFT, STFT, MelWeightMatrix, windows */ \
-	X(compare)			/* ops_compare.c: comparison, logic, bitwise, Where, Pow, Mod, PRelu, Min/Max/Sum/Mean */ \
+	X(compare)			/* ops_compare.c: comparison, logic, bitwise, Where */ \
 	X(loss)				/* ops_loss.c: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss */ \
 	X(ml_trees)			/* ml/ml_trees*.c: ai.onnx.ml tree ensembles */ \
 	X(ml_linear)		/* ml/ml_linear.c: ai.onnx.ml linear models, Normalizer, Scaler, Imputer, ZipMap */ \

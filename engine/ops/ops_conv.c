@@ -1257,6 +1257,22 @@ run_conv(OnnxKernelCtx *ctx)
 	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
+/*
+ * Conv's output shape (N, M, out...) from X's shape and W's (M, C/group,
+ * k...), where they are known statically.
+ */
+static OnnxStatus
+infer_conv(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const OnnxValueInfo *w = ctx->n_inputs > 1 ? ctx->inputs[1] : NULL;
+
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return ONNX_OK;
+	cpq_infer_window(ctx, x->rank - 2, w->dims + 2, false, w->dims[0]);
+	return ONNX_OK;
+}
+
 /* ---- ConvTranspose ---- */
 
 /*
@@ -1643,9 +1659,9 @@ done:
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
+	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, infer_conv, run_conv, .pack = conv_pack},
+	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, infer_conv, run_conv, .pack = conv_pack},
+	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, infer_conv, run_conv, .pack = conv_pack},
 	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
 	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},

@@ -1222,6 +1222,22 @@ run_conv(OnnxKernelCtx *ctx)
 	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
 }
 
+/*
+ * Conv's output shape (N, M, out...) from X's shape and W's (M, C/group,
+ * k...), where they are known statically.
+ */
+static OnnxStatus
+infer_conv(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const OnnxValueInfo *w = ctx->n_inputs > 1 ? ctx->inputs[1] : NULL;
+
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return ONNX_OK;
+	cpq_infer_window(ctx, x->rank - 2, w->dims + 2, false, w->dims[0]);
+	return ONNX_OK;
+}
+
 /* ---- ConvTranspose ---- */
 
 /*
@@ -1427,11 +1443,11 @@ run_col2im(OnnxKernelCtx *ctx)
 
 const OnnxOpDef onnx_ops_conv[] = {
 	ONNX_OP("", "Conv", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
 	ONNX_OP("", "Conv", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
 	ONNX_OP("", "Conv", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv, .pack = conv_pack),
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
 	ONNX_OP("", "ConvTranspose", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
 	ONNX_OP("", "ConvTranspose", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,

@@ -332,7 +332,9 @@ run_gemm(OnnxKernelCtx *ctx)
 	}
 	dims[0] = M;
 	dims[1] = N;
-	if ((y = onnx_out(ctx, 0, a->dtype, 2, dims)) == NULL)
+	/* float GEMM with beta 0, or after the C rows below, writes every element */
+	if ((y = K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE) ?
+		 onnx_out_raw(ctx, 0, a->dtype, 2, dims) : onnx_out(ctx, 0, a->dtype, 2, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;

@@ -902,14 +902,45 @@ run_grid_sample(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* Output 0 takes X's dtype; MaxPool's Indices are int64. */
+/*
+ * Output 0 takes X's dtype, MaxPool's Indices are int64; both have the
+ * shape (N, C, out...) of the window geometry (all ones for the global
+ * pools) where X's shape and the attributes give it.
+ */
 static OnnxStatus
 infer_pool(OnnxInferCtx *ctx)
 {
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+
+	if (x && y && x->kind == ONNX_VALUE_TENSOR && x->rank >= 3)
+	{
+		if (strncmp(ctx->node->op_type, "Global", 6) == 0)
+		{
+			onnx_info_copy_shape(y, x);
+			for (int i = 2; i < x->rank; i++)
+			{
+				y->dims[i] = 1;
+				y->dim_params[i] = NULL;
+			}
+		}
+		else
+		{
+			const int64_t *ks;
+
+			if (onnx_attr_ints(ctx->node, "kernel_shape", &ks) == x->rank - 2)
+				cpq_infer_window(ctx, x->rank - 2, ks,
+								 onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, x->dims[1]);
+			if (y->rank >= 0)
+				y->dim_params[1] = x->dim_params[1];
+		}
+	}
 	if (ctx->n_outputs > 1 && ctx->outputs[1])
 	{
 		ctx->outputs[1]->dtype = ONNX_DTYPE_INT64;
 		ctx->outputs[1]->kind = ONNX_VALUE_TENSOR;
+		if (y && y->rank >= 0)
+			onnx_info_copy_shape(ctx->outputs[1], y);
 	}
 	return ONNX_OK;
 }

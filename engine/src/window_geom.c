@@ -148,6 +148,40 @@ cpq_geom_forward(OnnxKernelCtx *ctx, int nsp, const int64_t *in, const int64_t *
 	return cpq_geom_sizes(ctx, g);
 }
 
+void
+cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode, int64_t channels)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	OnnxKernelCtx kc;
+	OnnxError	err;
+	ConvGeom	g;
+
+	if (x == NULL || y == NULL || x->kind != ONNX_VALUE_TENSOR || nsp < 1 ||
+		x->rank != nsp + 2 || x->rank > ONNX_MAX_RANK)
+		return;
+	for (int i = 0; i < nsp; i++)
+		if (x->dims[2 + i] < 0 || x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
+			return;
+	/* the run's own geometry, its errors caught here and dropped */
+	memset(&kc, 0, sizeof(kc));
+	memset(&err, 0, sizeof(err));
+	kc.node = ctx->node;
+	kc.err = &err;
+	if (cpq_geom_forward(&kc, nsp, x->dims + 2, k, ceil_mode, &g) != ONNX_OK)
+		return;
+	y->rank = x->rank;
+	y->dims[0] = x->dims[0];
+	y->dim_params[0] = x->dim_params[0];
+	y->dims[1] = channels >= 0 ? channels : -1;
+	y->dim_params[1] = NULL;
+	for (int i = 0; i < nsp; i++)
+	{
+		y->dims[2 + i] = g.out[i];
+		y->dim_params[2 + i] = NULL;
+	}
+}
+
 /* Round to nearest, ties to even (like numpy.rint). */
 double
 cpq_round_even(double v)

@@ -76,6 +76,16 @@ extern OnnxStatus cpq_attr_ints(OnnxKernelCtx *ctx, const char *name, int n,
 /* Products of in[], k[], out[] with overflow checks. */
 extern OnnxStatus cpq_geom_sizes(OnnxKernelCtx *ctx, ConvGeom *g);
 
+/*
+ * Static shape of output 0 of ctx's node (Conv, pooling): (N, channels,
+ * window positions...) over input 0's spatial dims with kernel k[nsp],
+ * N copied from input 0 (symbolic name included), channels -1 when
+ * unknown.  Left unknown where a spatial dim or k is unknown or the
+ * geometry is one the run refuses (the run reports why).
+ */
+extern void cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode,
+							 int64_t channels);
+
 /* Round half to even (the rounding of QuantizeLinear and friends). */
 extern double cpq_round_even(double v);
 

@@ -4,6 +4,8 @@
 #   make install        install into the PostgreSQL found by pg_config
 #   make installcheck   pg_regress suite in sql/ and expected/
 #   make WITH_CUDA=1    also build the CUDA kernels (needs nvcc)
+#   make engine-check   the engine with -Wall -Wextra -Werror, and its unit tests
+#   make COPT=-Werror   the extension with warnings as errors
 
 EXTENSION = onnx
 EXTVERSION = $(shell sed -n "s/^default_version[[:space:]]*=[[:space:]]*'\\([^']*\\)'/\\1/p" onnx.control)
@@ -28,6 +30,10 @@ WITH_CUDA ?=
 CUDA_HOME ?= /usr/local/cuda
 
 PG_CPPFLAGS = -Iengine/include
+# -Wextra as in the engine, less what PostgreSQL's own headers, macros and
+# callback signatures set off (unused parameters, array.h's signed/unsigned
+# ?:, PG_FINALLY's _do_rethrow that -Wclobbered cannot see is safe)
+PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-sign-compare -Wno-clobbered
 SHLIB_LINK = $(ENGINE_LIB) -lprotobuf-c -lopenblas -lm
 ifeq ($(WITH_CUDA),1)
 SHLIB_LINK += -L$(CUDA_HOME)/lib64 -lcudart -lcublas -lstdc++
@@ -52,10 +58,13 @@ $(ENGINE_LIB): engine-lib
 engine-lib:
 	$(MAKE) -C engine BUILD=build WITH_CUDA=$(WITH_CUDA)
 
+engine-check:
+	$(MAKE) -C engine check
+
 # TAP tests (PostgreSQL::Test::Cluster) for what needs more than one
 # server or a restart: test/t/*.pl.  Run as a user initdb accepts.
 PROVE_TESTS ?= test/t/*.pl
 prove_installcheck:
 	$(prove_installcheck)
 
-.PHONY: engine-lib prove_installcheck
+.PHONY: engine-lib engine-check prove_installcheck

@@ -47,7 +47,7 @@ static bool callback_registered = false;
 static void
 forget_local_names(Datum arg, Oid relid)
 {
-	for (int i = 0; i < lengthof(local_names); i++)
+	for (int i = 0; i < (int) lengthof(local_names); i++)
 		local_names[i].name[0] = '\0';
 }
 
@@ -61,7 +61,7 @@ local_name(const char *table, Oid schema)
 {
 	LocalName  *ln = NULL;
 
-	for (int i = 0; i < lengthof(local_names); i++)
+	for (int i = 0; i < (int) lengthof(local_names); i++)
 		if (strcmp(local_names[i].table, table) == 0)
 			ln = &local_names[i];
 	if (ln == NULL)

@@ -680,7 +680,7 @@ Datum
 OnnxOutputsToJsonb(int n, const char *const *names, OnnxValue *outs,
 				   const OnnxAllocator *alloc, bool row_form, const char *model_name)
 {
-	Datum		result = (Datum) 0;
+	volatile Datum result = (Datum) 0;	/* set inside PG_TRY */
 
 	PG_TRY();
 	{

@@ -134,8 +134,8 @@ onnx_prewarm_main(Datum arg)
 	char		db[BGW_EXTRALEN];
 	char	  **dbs,
 			  **models;
-	int			n,
-				loaded = 0;
+	int			n;
+	volatile int loaded = 0;	/* counted inside PG_TRY, read after it */
 
 	strlcpy(db, MyBgworkerEntry->bgw_extra, sizeof(db));
 	BackgroundWorkerUnblockSignals();

@@ -130,7 +130,6 @@ typedef struct OnnxTensor
 	int64_t		count;			/* product of dims */
 	size_t		nbytes;			/* count * element size */
 	void	   *data;
-	OnnxDevice	device;
 } OnnxTensor;
 
 typedef enum OnnxValueKind

@@ -11,7 +11,7 @@
 #ifndef CONV_BCAST_H
 #define CONV_BCAST_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 #define CONV_BCAST_NB 32		/* output channels per packed weight block */
 

@@ -9,7 +9,7 @@
 #ifndef CONV_DEPTHWISE_H
 #define CONV_DEPTHWISE_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 /*
  * Depthwise Conv of 1 or 2 spatial dims, float32:

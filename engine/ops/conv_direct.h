@@ -10,7 +10,7 @@
 #ifndef CONV_DIRECT_H
 #define CONV_DIRECT_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 #define CONV_DIRECT_MR 8		/* output channels per weight block */
 #define CONV_DIRECT_MAX_M 64	/* more output channels per group: im2col + GEMM */

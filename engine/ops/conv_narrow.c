@@ -28,8 +28,8 @@
 bool
 onnx_conv_narrow_suits(int64_t P, int64_t Mg, int64_t Cg, int64_t group)
 {
-	return P >= 1 && P <= CONV_NARROW_MAX_P && Mg >= CONV_NARROW_MIN_M &&
-		!(Cg == 1 && group > 1);
+	return P >= 1 && Mg >= CONV_NARROW_MIN_M && !(Cg == 1 && group > 1) &&
+		(P <= CONV_NARROW_MAX_P || (P <= CONV_NARROW_WIDE_P && Mg >= CONV_NARROW_WIDE_M));
 }
 
 /*

@@ -21,7 +21,7 @@
 #ifndef CONV_SIMD_H
 #define CONV_SIMD_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 #include "vecmath.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -9,7 +9,7 @@
 #ifndef CONV_TRANSPOSE_H
 #define CONV_TRANSPOSE_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 /*
  * ConvTranspose, float32, 1 or 2 spatial dims (g->in: the output image,

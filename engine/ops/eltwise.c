@@ -364,7 +364,7 @@ onnx_ew_broadcast(OnnxKernelCtx *ctx, OnnxTensor *y, int n_in, const OnnxTensor 
 			for (int64_t i0 = 0; i0 < len; i0 += EW_ABORT_EVERY)
 			{
 				int64_t		c = len - i0 < EW_ABORT_EVERY ? len - i0 : EW_ABORT_EVERY;
-				EwSplit		sp = {fn, arg, NULL, NULL, yp + (size_t) i0 * ysz};
+				EwSplit		sp = {.fn = fn, .arg = arg, .y = yp + (size_t) i0 * ysz};
 
 				for (int k = 0; k < n_in; k++)
 				{
@@ -493,7 +493,7 @@ onnx_ew_unary(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, OnnxEwUnOp
 
 		if (x->dtype == ONNX_DTYPE_FLOAT)
 		{
-			EwSplit		sp = {NULL, NULL, fn, p, (char *) ((float *) y->data + i0)};
+			EwSplit		sp = {.un = fn, .un_p = p, .y = (char *) ((float *) y->data + i0)};
 
 			sp.x[0] = (const float *) x->data + i0;
 			sp.xsz[0] = sizeof(float);

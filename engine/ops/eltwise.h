@@ -188,4 +188,30 @@ extern OnnxStatus onnx_ew_unary(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTen
 extern OnnxTensor *onnx_ew_out(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int n,
 							   const OnnxTensor *const *ins, unsigned reuse);
 
+/* Element i of an integer tensor as uint64 (two's complement), and back. */
+static inline uint64_t
+onnx_ew_get_u64(const OnnxTensor *t, int64_t i)
+{
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_UINT64:
+			return ((const uint64_t *) t->data)[i];
+		case ONNX_DTYPE_UINT32:
+			return ((const uint32_t *) t->data)[i];
+		case ONNX_DTYPE_UINT16:
+			return ((const uint16_t *) t->data)[i];
+		default:
+			return (uint64_t) onnx_tensor_get_i64(t, i);
+	}
+}
+
+static inline void
+onnx_ew_set_u64(OnnxTensor *t, int64_t i, uint64_t v)
+{
+	if (t->dtype == ONNX_DTYPE_UINT64)
+		((uint64_t *) t->data)[i] = v;
+	else
+		onnx_tensor_set_i64(t, i, (int64_t) v);
+}
+
 #endif							/* ONNX_ELTWISE_H */

@@ -941,26 +941,29 @@ run_rotary(OnnxKernelCtx *ctx)
 
 static const OnnxAttrSpec rotary_attrs[] = {
 	{"interleaved", ONNX_ATTR_INT}, {"is_packed_batching", ONNX_ATTR_INT}, {"num_heads", ONNX_ATTR_INT},
-	{"rotary_embedding_dim", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+	{"rotary_embedding_dim", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT}, {0}
 };
 static const OnnxAttrSpec attention_attrs[] = {
 	{"num_heads", ONNX_ATTR_INT}, {"unidirectional", ONNX_ATTR_INT},
 	{"qkv_hidden_sizes", ONNX_ATTR_INTS}, {"mask_filter_value", ONNX_ATTR_FLOAT},
 	{"scale", ONNX_ATTR_FLOAT}, {"do_rotary", ONNX_ATTR_INT},
-	{"past_present_share_buffer", ONNX_ATTR_INT}, {"rotary_embedding_dim", ONNX_ATTR_INT}, {NULL}
+	{"past_present_share_buffer", ONNX_ATTR_INT}, {"rotary_embedding_dim", ONNX_ATTR_INT}, {0}
 };
 static const OnnxAttrSpec mha_attrs[] = {
 	{"num_heads", ONNX_ATTR_INT}, {"unidirectional", ONNX_ATTR_INT},
-	{"mask_filter_value", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+	{"mask_filter_value", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {0}
 };
 
 #define MS "com.microsoft"
 #define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_attention[] = {
-	{MS, "Attention", 1, 2, 7, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
-	{MS, "MultiHeadAttention", 1, 1, 10, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_mha, mha_attrs},
-	{MS, "RotaryEmbedding", 1, 4, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary,
-	rotary_attrs},
+	ONNX_OP(MS, "Attention", 1, ONNX_INPUTS(2, 7), ONNX_OUTPUTS(1, 2), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
+	ONNX_OP(MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .run = run_mha, .attrs = mha_attrs),
+	ONNX_OP(MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_rotary,
+		.attrs = rotary_attrs),
 	{0}
 };

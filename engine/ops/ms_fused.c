@@ -271,17 +271,8 @@ run_skip_norm(OnnxKernelCtx *ctx, bool simplified)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_skip_layernorm(OnnxKernelCtx *ctx)
-{
-	return run_skip_norm(ctx, false);
-}
-
-static OnnxStatus
-run_skip_simplified_layernorm(OnnxKernelCtx *ctx)
-{
-	return run_skip_norm(ctx, true);
-}
+static OnnxStatus run_skip_layernorm(OnnxKernelCtx *ctx) { return run_skip_norm(ctx, false); }
+static OnnxStatus run_skip_simplified_layernorm(OnnxKernelCtx *ctx) { return run_skip_norm(ctx, true); }
 
 /*
  * SimplifiedLayerNormalization: X normalized over [axis, rank) by its root
@@ -457,6 +448,7 @@ prepare_contrib_layernorm(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 {
 	const OnnxOpDef *def = onnx_registry_lookup("", "LayerNormalization", 17);
 
+	(void) arena;
 	if (def == NULL || def->run == NULL)
 		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "LayerNormalization kernel missing");
 	node->prepared = (void *) def;
@@ -474,13 +466,13 @@ run_contrib_layernorm(OnnxKernelCtx *ctx)
 	return def->run(ctx);
 }
 
-static const OnnxAttrSpec quick_gelu_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {NULL}};
-static const OnnxAttrSpec eps_attrs[] = {{"epsilon", ONNX_ATTR_FLOAT}, {NULL}};
+static const OnnxAttrSpec quick_gelu_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {0}};
+static const OnnxAttrSpec eps_attrs[] = {{"epsilon", ONNX_ATTR_FLOAT}, {0}};
 static const OnnxAttrSpec norm_attrs[] = {
-	{"axis", ONNX_ATTR_INT}, {"epsilon", ONNX_ATTR_FLOAT}, {"stash_type", ONNX_ATTR_INT}, {NULL}
+	{"axis", ONNX_ATTR_INT}, {"epsilon", ONNX_ATTR_FLOAT}, {"stash_type", ONNX_ATTR_INT}, {0}
 };
 static const OnnxAttrSpec embed_attrs[] = {
-	{"epsilon", ONNX_ATTR_FLOAT}, {"mask_index_type", ONNX_ATTR_INT}, {NULL}
+	{"epsilon", ONNX_ATTR_FLOAT}, {"mask_index_type", ONNX_ATTR_INT}, {0}
 };
 
 #define MS "com.microsoft"
@@ -488,25 +480,36 @@ static const OnnxAttrSpec embed_attrs[] = {
 #define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_fused[] = {
-	{MS, "Gelu", 1, 1, 1, 1, 1, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_gelu},
-	{MS, "BiasGelu", 1, 2, 2, 1, 1, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_bias_gelu},
-	{MS, "FastGelu", 1, 1, 2, 1, 1, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_fast_gelu},
-	{MS, "QuickGelu", 1, 1, 1, 1, 1, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_quick_gelu,
-	quick_gelu_attrs},
-	{MS, "BiasAdd", 1, 3, 3, 1, 1, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_bias_add},
-	{MS, "SkipLayerNormalization", 1, 3, 5, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL, run_skip_layernorm,
-	eps_attrs},
-	{MS, "SkipSimplifiedLayerNormalization", 1, 3, 4, 1, 4, F32, ONNX_OUT_SAME, NULL, NULL,
-	run_skip_simplified_layernorm, eps_attrs},
-	{"", "SimplifiedLayerNormalization", 1, 2, 2, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL,
-	run_simplified_layernorm, norm_attrs},
-	{MS, "SimplifiedLayerNormalization", 1, 2, 2, 1, 2, F32, ONNX_OUT_SAME, NULL, NULL,
-	run_simplified_layernorm, norm_attrs},
-	{"", "LayerNormalization", 1, 2, 3, 1, 3, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape,
-	run_contrib_layernorm, norm_attrs, prepare_contrib_layernorm},
-	{MS, "LayerNormalization", 1, 2, 3, 1, 3, F, ONNX_OUT_SAME, NULL, onnx_infer_same_shape,
-	run_contrib_layernorm, norm_attrs, prepare_contrib_layernorm},
-	{MS, "EmbedLayerNormalization", 1, 1, 9, 1, 3, ONNX_T(ONNX_DTYPE_INT32), ONNX_OUT_UNKNOWN, NULL, NULL,
-	run_embed_layernorm, embed_attrs},
+	ONNX_OP(MS, "Gelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_gelu),
+	ONNX_OP(MS, "BiasGelu", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bias_gelu),
+	ONNX_OP(MS, "FastGelu", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_fast_gelu),
+	ONNX_OP(MS, "QuickGelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_quick_gelu,
+		.attrs = quick_gelu_attrs),
+	ONNX_OP(MS, "BiasAdd", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bias_add),
+	ONNX_OP(MS, "SkipLayerNormalization", 1, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 4), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .run = run_skip_layernorm, .attrs = eps_attrs),
+	ONNX_OP(MS, "SkipSimplifiedLayerNormalization", 1, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 4),
+		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_skip_simplified_layernorm,
+		.attrs = eps_attrs),
+	ONNX_OP("", "SimplifiedLayerNormalization", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 2),
+		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
+		.attrs = norm_attrs),
+	ONNX_OP(MS, "SimplifiedLayerNormalization", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 2),
+		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
+		.attrs = norm_attrs),
+	ONNX_OP("", "LayerNormalization", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_contrib_layernorm,
+		.attrs = norm_attrs, .prepare = prepare_contrib_layernorm),
+	ONNX_OP(MS, "LayerNormalization", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), .input0_types = F,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_contrib_layernorm,
+		.attrs = norm_attrs, .prepare = prepare_contrib_layernorm),
+	ONNX_OP(MS, "EmbedLayerNormalization", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 3),
+		.input0_types = ONNX_T(ONNX_DTYPE_INT32), .out_type = ONNX_OUT_UNKNOWN,
+		.run = run_embed_layernorm, .attrs = embed_attrs),
 	{0}
 };

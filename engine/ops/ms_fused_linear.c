@@ -63,6 +63,7 @@ prepare_fused(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 				b;
 	OnnxFusedAct *fa = &node->fused_act;
 
+	(void) arena;
 	if (base_def(node) == NULL)
 		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED, "%s: base operator missing", node->op_type);
 	a = is_conv ? (np > 0 ? params[0] : NAN) : onnx_attr_float(node, "activation_alpha", NAN);
@@ -335,27 +336,30 @@ done:
 static const OnnxAttrSpec fused_conv_attrs[] = {
 	{"activation", ONNX_ATTR_STRING}, {"activation_params", ONNX_ATTR_FLOATS},
 	{"auto_pad", ONNX_ATTR_STRING}, {"dilations", ONNX_ATTR_INTS}, {"group", ONNX_ATTR_INT},
-	{"kernel_shape", ONNX_ATTR_INTS}, {"pads", ONNX_ATTR_INTS}, {"strides", ONNX_ATTR_INTS}, {NULL}
+	{"kernel_shape", ONNX_ATTR_INTS}, {"pads", ONNX_ATTR_INTS}, {"strides", ONNX_ATTR_INTS}, {0}
 };
 static const OnnxAttrSpec fused_gemm_attrs[] = {
 	{"activation", ONNX_ATTR_STRING}, {"activation_alpha", ONNX_ATTR_FLOAT},
 	{"activation_beta", ONNX_ATTR_FLOAT}, {"activation_gamma", ONNX_ATTR_FLOAT},
 	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT},
-	{"transB", ONNX_ATTR_INT}, {NULL}
+	{"transB", ONNX_ATTR_INT}, {0}
 };
 static const OnnxAttrSpec fused_matmul_attrs[] = {
 	{"alpha", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT},
-	{"transBatchA", ONNX_ATTR_INT}, {"transBatchB", ONNX_ATTR_INT}, {NULL}
+	{"transBatchA", ONNX_ATTR_INT}, {"transBatchB", ONNX_ATTR_INT}, {0}
 };
 
 #define MS "com.microsoft"
 #define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_fused_linear[] = {
-	{MS, "FusedConv", 1, 2, 4, 1, 1, F32, ONNX_OUT_SAME, NULL, infer_fused, run_fused, fused_conv_attrs,
-	prepare_fused, pack_fused},
-	{MS, "FusedGemm", 1, 2, 3, 1, 1, F32, ONNX_OUT_SAME, NULL, infer_fused, run_fused, fused_gemm_attrs,
-	prepare_fused, pack_fused},
-	{MS, "FusedMatMul", 1, 2, 2, 1, 1, F32, ONNX_OUT_SAME, NULL, NULL, run_fused_matmul, fused_matmul_attrs},
+	ONNX_OP(MS, "FusedConv", 1, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .infer = infer_fused, .run = run_fused, .attrs = fused_conv_attrs,
+		.prepare = prepare_fused, .pack = pack_fused),
+	ONNX_OP(MS, "FusedGemm", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .infer = infer_fused, .run = run_fused, .attrs = fused_gemm_attrs,
+		.prepare = prepare_fused, .pack = pack_fused),
+	ONNX_OP(MS, "FusedMatMul", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+		.out_type = ONNX_OUT_SAME, .run = run_fused_matmul, .attrs = fused_matmul_attrs),
 	{0}
 };

@@ -108,12 +108,14 @@ typedef float (*QFn) (float v, float alpha);
 static float
 fn_identity(float v, float alpha)
 {
+	(void) alpha;
 	return v;
 }
 
 static float
 fn_sigmoid(float v, float alpha)
 {
+	(void) alpha;
 	return 1.0f / (1.0f + expf(-v));
 }
 
@@ -159,11 +161,7 @@ run_unary(OnnxKernelCtx *ctx, QFn fn, float alpha)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_qlinear_sigmoid(OnnxKernelCtx *ctx)
-{
-	return run_unary(ctx, fn_sigmoid, 0);
-}
+static OnnxStatus run_qlinear_sigmoid(OnnxKernelCtx *ctx) { return run_unary(ctx, fn_sigmoid, 0); }
 
 static OnnxStatus
 run_qlinear_leaky_relu(OnnxKernelCtx *ctx)
@@ -278,17 +276,8 @@ run_binary(OnnxKernelCtx *ctx, bool mul)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_qlinear_add(OnnxKernelCtx *ctx)
-{
-	return run_binary(ctx, false);
-}
-
-static OnnxStatus
-run_qlinear_mul(OnnxKernelCtx *ctx)
-{
-	return run_binary(ctx, true);
-}
+static OnnxStatus run_qlinear_add(OnnxKernelCtx *ctx) { return run_binary(ctx, false); }
+static OnnxStatus run_qlinear_mul(OnnxKernelCtx *ctx) { return run_binary(ctx, true); }
 
 /* ---- QLinearSoftmax ---- */
 
@@ -679,38 +668,33 @@ run_qlinear_avgpool(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* Output: the type of input 1 (Y_zero_point, X). */
-static OnnxStatus
-infer_like_x1(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0] && ctx->n_inputs > 1 && ctx->inputs[1])
-	{
-		ctx->outputs[0]->dtype = ctx->inputs[1]->dtype;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
 static const OnnxAttrSpec pool_attrs[] = {
 	{"kernel_shape", ONNX_ATTR_INTS}, {"strides", ONNX_ATTR_INTS}, {"pads", ONNX_ATTR_INTS},
 	{"auto_pad", ONNX_ATTR_STRING}, {"ceil_mode", ONNX_ATTR_INT}, {"count_include_pad", ONNX_ATTR_INT},
-	{"channels_last", ONNX_ATTR_INT}, {NULL}
+	{"channels_last", ONNX_ATTR_INT}, {0}
 };
 
 #define MS "com.microsoft"
 
 const OnnxOpDef onnx_ops_ms_qlinear[] = {
-	{MS, "QLinearAdd", 1, 1, 8, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_add},
-	{MS, "QLinearMul", 1, 1, 8, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_mul},
-	{MS, "QLinearSigmoid", 1, 1, 5, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_sigmoid},
-	{MS, "QLinearLeakyRelu", 1, 1, 5, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_leaky_relu},
-	{MS, "QLinearSoftmax", 1, 1, 5, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_softmax},
-	{MS, "QLinearConcat", 1, 2, -1, 1, 1, 0, ONNX_OUT_CUSTOM, NULL, infer_like_x1, run_qlinear_concat},
-	{MS, "QLinearWhere", 1, 1, 9, 1, 1, ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_CUSTOM, NULL, infer_like_x1,
-	run_qlinear_where},
-	{MS, "QLinearAveragePool", 1, 1, 5, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL, run_qlinear_avgpool,
-	pool_attrs},
-	{MS, "QLinearGlobalAveragePool", 1, 1, 5, 1, 1, I8, ONNX_OUT_SAME, NULL, NULL,
-	run_qlinear_global_avgpool},
+	ONNX_OP(MS, "QLinearAdd", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_add),
+	ONNX_OP(MS, "QLinearMul", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_mul),
+	ONNX_OP(MS, "QLinearSigmoid", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_sigmoid),
+	ONNX_OP(MS, "QLinearLeakyRelu", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_leaky_relu),
+	ONNX_OP(MS, "QLinearSoftmax", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_softmax),
+	ONNX_OP(MS, "QLinearConcat", 1, ONNX_INPUTS(2, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INPUT, .out_input = 1, .run = run_qlinear_concat),
+	ONNX_OP(MS, "QLinearWhere", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_INPUT, .out_input = 1,
+		.run = run_qlinear_where),
+	ONNX_OP(MS, "QLinearAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_avgpool, .attrs = pool_attrs),
+	ONNX_OP(MS, "QLinearGlobalAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1),
+		.input0_types = I8, .out_type = ONNX_OUT_SAME, .run = run_qlinear_global_avgpool),
 	{0}
 };

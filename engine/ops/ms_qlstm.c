@@ -417,11 +417,12 @@ infer_qlstm(OnnxInferCtx *ctx)
 static const OnnxAttrSpec qlstm_attrs[] = {
 	{"hidden_size", ONNX_ATTR_INT}, {"direction", ONNX_ATTR_STRING}, {"clip", ONNX_ATTR_FLOAT},
 	{"activations", ONNX_ATTR_STRINGS}, {"activation_alpha", ONNX_ATTR_FLOATS},
-	{"activation_beta", ONNX_ATTR_FLOATS}, {"input_forget", ONNX_ATTR_INT}, {NULL}
+	{"activation_beta", ONNX_ATTR_FLOATS}, {"input_forget", ONNX_ATTR_INT}, {0}
 };
 
 const OnnxOpDef onnx_ops_ms_qlstm[] = {
-	{"com.microsoft", "DynamicQuantizeLSTM", 1, 3, 12, 0, 3, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_CUSTOM,
-	NULL, infer_qlstm, run_dynamic_quantize_lstm, qlstm_attrs, NULL, qlstm_pack},
+	ONNX_OP("com.microsoft", "DynamicQuantizeLSTM", 1, ONNX_INPUTS(3, 12), ONNX_OUTPUTS(0, 3),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_CUSTOM, .infer = infer_qlstm,
+		.run = run_dynamic_quantize_lstm, .attrs = qlstm_attrs, .pack = qlstm_pack),
 	{0}
 };

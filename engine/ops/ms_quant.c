@@ -575,17 +575,6 @@ pack_qgemm(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	return onnx_qmm_pack(node, g, arena, err, 3, 5, onnx_attr_int(node, "transB", 0) != 0);
 }
 
-static OnnxStatus
-infer_float_out(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0])
-	{
-		ctx->outputs[0]->dtype = ONNX_DTYPE_FLOAT;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
 /* QGemm: y_zero_point's type, uint8 with y_scale alone, else float32. */
 static OnnxStatus
 infer_qgemm(OnnxInferCtx *ctx)
@@ -601,29 +590,35 @@ infer_qgemm(OnnxInferCtx *ctx)
 }
 
 static const OnnxAttrSpec qgemm_attrs[] = {
-	{"alpha", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT}, {NULL}
+	{"alpha", ONNX_ATTR_FLOAT}, {"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT}, {0}
 };
 static const OnnxAttrSpec nbits_attrs[] = {
 	{"K", ONNX_ATTR_INT}, {"N", ONNX_ATTR_INT}, {"bits", ONNX_ATTR_INT}, {"block_size", ONNX_ATTR_INT},
-	{"accuracy_level", ONNX_ATTR_INT}, {"weight_prepacked", ONNX_ATTR_INT}, {NULL}
+	{"accuracy_level", ONNX_ATTR_INT}, {"weight_prepacked", ONNX_ATTR_INT}, {0}
 };
 
 #define MS "com.microsoft"
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
 const OnnxOpDef onnx_ops_ms_quant[] = {
-	{MS, "DynamicQuantizeMatMul", 1, 2, 5, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_SAME, NULL, NULL,
-	run_dynamic_quantize_matmul, NULL, NULL, pack_dqmm},
-	{MS, "MatMulIntegerToFloat", 1, 3, 7, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_float_out,
-	run_matmul_integer_to_float, NULL, NULL, pack_mmitf},
-	{MS, "QGemm", 1, 5, 9, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, infer_qgemm, run_qgemm, qgemm_attrs,
-	NULL, pack_qgemm},
-	{MS, "MatMulNBits", 1, 3, 6, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_SAME, NULL, NULL,
-	run_matmul_nbits, nbits_attrs, NULL, pack_matmul_nbits},
-	{MS, "QuantizeLinear", 1, 2, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_CUSTOM, NULL,
-	onnx_infer_quantize_linear, onnx_run_quantize_linear},
-	{MS, "DequantizeLinear", 1, 2, 3, 1, 1, I8 | ONNX_T(ONNX_DTYPE_INT16) | ONNX_T(ONNX_DTYPE_UINT16) |
-	ONNX_T(ONNX_DTYPE_INT32), ONNX_OUT_CUSTOM, NULL, onnx_infer_dequantize_linear,
-	onnx_run_dequantize_linear},
+	ONNX_OP(MS, "DynamicQuantizeMatMul", 1, ONNX_INPUTS(2, 5), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_SAME,
+		.run = run_dynamic_quantize_matmul, .pack = pack_dqmm),
+	ONNX_OP(MS, "MatMulIntegerToFloat", 1, ONNX_INPUTS(3, 7), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_FLOAT, .run = run_matmul_integer_to_float,
+		.pack = pack_mmitf),
+	ONNX_OP(MS, "QGemm", 1, ONNX_INPUTS(5, 9), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_qgemm, .run = run_qgemm, .attrs = qgemm_attrs,
+		.pack = pack_qgemm),
+	ONNX_OP(MS, "MatMulNBits", 1, ONNX_INPUTS(3, 6), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_SAME, .run = run_matmul_nbits,
+		.attrs = nbits_attrs, .pack = pack_matmul_nbits),
+	ONNX_OP(MS, "QuantizeLinear", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_CUSTOM, .infer = onnx_infer_quantize_linear,
+		.run = onnx_run_quantize_linear),
+	ONNX_OP(MS, "DequantizeLinear", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = I8 | ONNX_T(ONNX_DTYPE_INT16) | ONNX_T(ONNX_DTYPE_UINT16) | ONNX_T(ONNX_DTYPE_INT32),
+		.out_type = ONNX_OUT_CUSTOM, .infer = onnx_infer_dequantize_linear,
+		.run = onnx_run_dequantize_linear),
 	{0}
 };

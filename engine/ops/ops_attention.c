@@ -873,7 +873,7 @@ done:
 
 static const OnnxAttrSpec rotary_attrs[] = {
 	{"interleaved", ONNX_ATTR_INT}, {"num_heads", ONNX_ATTR_INT},
-	{"rotary_embedding_dim", ONNX_ATTR_INT}, {NULL}
+	{"rotary_embedding_dim", ONNX_ATTR_INT}, {0}
 };
 
 /* ---- CausalConvWithState (27) ---- */
@@ -975,7 +975,7 @@ done:
 	return ctx->err->status;
 }
 
-static const OnnxAttrSpec causal_conv_attrs[] = {{"activation", ONNX_ATTR_STRING}, {NULL}};
+static const OnnxAttrSpec causal_conv_attrs[] = {{"activation", ONNX_ATTR_STRING}, {0}};
 
 /* ---- LinearAttention (27) ---- */
 
@@ -1172,7 +1172,7 @@ done:
 static const OnnxAttrSpec linear_attention_attrs[] = {
 	{"chunk_size", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
 	{"q_num_heads", ONNX_ATTR_INT}, {"scale", ONNX_ATTR_FLOAT},
-	{"update_rule", ONNX_ATTR_STRING}, {NULL}
+	{"update_rule", ONNX_ATTR_STRING}, {0}
 };
 
 /* ---- FlexAttention (ai.onnx.preview 1) ---- */
@@ -1313,22 +1313,32 @@ fail:
 
 static const OnnxAttrSpec flex_attrs[] = {
 	{"prob_mod", ONNX_ATTR_GRAPH}, {"score_mod", ONNX_ATTR_GRAPH},
-	{"scale", ONNX_ATTR_FLOAT}, {"softmax_precision", ONNX_ATTR_INT}, {NULL}
+	{"scale", ONNX_ATTR_FLOAT}, {"softmax_precision", ONNX_ATTR_INT}, {0}
 };
 
 static const OnnxAttrSpec attention_attrs[] = {
 	{"is_causal", ONNX_ATTR_INT}, {"kv_num_heads", ONNX_ATTR_INT},
 	{"q_num_heads", ONNX_ATTR_INT}, {"qk_matmul_output_mode", ONNX_ATTR_INT},
 	{"scale", ONNX_ATTR_FLOAT}, {"softcap", ONNX_ATTR_FLOAT},
-	{"softmax_precision", ONNX_ATTR_INT}, {NULL}
+	{"softmax_precision", ONNX_ATTR_INT}, {0}
 };
 
 const OnnxOpDef onnx_ops_attention[] = {
-	{"", "Attention", 23, 3, 6, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
-	{"", "Attention", 24, 3, 7, 1, 4, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_attention, attention_attrs},
-	{"", "RotaryEmbedding", 23, 3, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rotary_embedding, rotary_attrs},
-	{"", "LinearAttention", 27, 3, 6, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_attention, linear_attention_attrs},
-	{"", "CausalConvWithState", 27, 2, 4, 2, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_causal_conv, causal_conv_attrs},
-	{"ai.onnx.preview", "FlexAttention", 1, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_flex_attention, flex_attrs},
+	ONNX_OP("", "Attention", 23, ONNX_INPUTS(3, 6), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
+	ONNX_OP("", "Attention", 24, ONNX_INPUTS(3, 7), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
+	ONNX_OP("", "RotaryEmbedding", 23, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_rotary_embedding, .attrs = rotary_attrs),
+	ONNX_OP("", "LinearAttention", 27, ONNX_INPUTS(3, 6), ONNX_OUTPUTS(2, 2),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_attention,
+		.attrs = linear_attention_attrs),
+	ONNX_OP("", "CausalConvWithState", 27, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(2, 2),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_causal_conv,
+		.attrs = causal_conv_attrs),
+	ONNX_OP("ai.onnx.preview", "FlexAttention", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_flex_attention,
+		.attrs = flex_attrs),
 	{0}
 };

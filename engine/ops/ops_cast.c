@@ -3,7 +3,7 @@
  * ops_cast.c
  *	  Cast and CastLike: X (any shape) -> Y (same shape, another dtype).
  *
- * Element conversion rules live in src/shape_cast_util.c (numpy/ml_dtypes
+ * Element conversion rules live in src/dtype_cast.c (numpy/ml_dtypes
  * semantics, float8 saturation, numbers <-> strings).  Versions:
  *	Cast 1 (to is a type name string), 6 (to is an int), 9 (string),
  *	13 (bfloat16), 19 (float8, saturate), 21 (int4/uint4), 23 (float4e2m1),
@@ -16,7 +16,7 @@
 #include <strings.h>
 
 #include "op_tables.h"
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 
 #define CAST_T6 (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | \
 		ONNX_T(ONNX_DTYPE_FLOAT16) | ONNX_TS_INT | ONNX_T(ONNX_DTYPE_BOOL))
@@ -329,20 +329,35 @@ run_castlike(OnnxKernelCtx *ctx)
 }
 
 const OnnxOpDef onnx_ops_cast[] = {
-	{"", "Cast", 1, 1, 1, 1, 1, CAST_T6, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 6, 1, 1, 1, 1, CAST_T6, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 9, 1, 1, 1, 1, CAST_T9, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 13, 1, 1, 1, 1, CAST_T13, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 19, 1, 1, 1, 1, CAST_T19, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 21, 1, 1, 1, 1, CAST_T21, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 23, 1, 1, 1, 1, CAST_T23, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 24, 1, 1, 1, 1, CAST_T24, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "Cast", 25, 1, 1, 1, 1, CAST_T25, ONNX_OUT_CUSTOM, check_cast, infer_cast, run_cast},
-	{"", "CastLike", 15, 2, 2, 1, 1, CAST_T13, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
-	{"", "CastLike", 19, 2, 2, 1, 1, CAST_T19, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
-	{"", "CastLike", 21, 2, 2, 1, 1, CAST_T21, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
-	{"", "CastLike", 23, 2, 2, 1, 1, CAST_T23, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
-	{"", "CastLike", 24, 2, 2, 1, 1, CAST_T24, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
-	{"", "CastLike", 25, 2, 2, 1, 1, CAST_T25, ONNX_OUT_CUSTOM, check_cast, infer_castlike, run_castlike},
+	ONNX_OP("", "Cast", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T6,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 6, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T6,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T9,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T13,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 19, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T19,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 21, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T21,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 23, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T23,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T24,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "Cast", 25, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T25,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
+	ONNX_OP("", "CastLike", 15, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T13,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
+	ONNX_OP("", "CastLike", 19, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T19,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
+	ONNX_OP("", "CastLike", 21, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T21,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
+	ONNX_OP("", "CastLike", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T23,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
+	ONNX_OP("", "CastLike", 24, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T24,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
+	ONNX_OP("", "CastLike", 25, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T25,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_castlike, .run = run_castlike),
 	{0}
 };

@@ -658,7 +658,6 @@ row_view(const OnnxTensor *x, int64_t idx, OnnxValue *out)
 	out->tensor.count = inner;
 	out->tensor.nbytes = (size_t) inner * es;
 	out->tensor.data = (char *) x->data + (size_t) (idx * inner) * es;
-	out->tensor.device = x->device;
 }
 
 /* Whether Scan reads input j of sr as row views (axis 0, not strings). */
@@ -1130,27 +1129,38 @@ done:
 }
 
 static const OnnxAttrSpec if_attrs[] = {
-	{"then_branch", ONNX_ATTR_GRAPH}, {"else_branch", ONNX_ATTR_GRAPH}, {NULL}
+	{"then_branch", ONNX_ATTR_GRAPH}, {"else_branch", ONNX_ATTR_GRAPH}, {0}
 };
-static const OnnxAttrSpec loop_attrs[] = {{"body", ONNX_ATTR_GRAPH}, {NULL}};
+static const OnnxAttrSpec loop_attrs[] = {{"body", ONNX_ATTR_GRAPH}, {0}};
 static const OnnxAttrSpec scan8_attrs[] = {
-	{"body", ONNX_ATTR_GRAPH}, {"num_scan_inputs", ONNX_ATTR_INT}, {"directions", ONNX_ATTR_INTS}, {NULL}
+	{"body", ONNX_ATTR_GRAPH}, {"num_scan_inputs", ONNX_ATTR_INT}, {"directions", ONNX_ATTR_INTS}, {0}
 };
 static const OnnxAttrSpec scan_attrs[] = {
 	{"body", ONNX_ATTR_GRAPH}, {"num_scan_inputs", ONNX_ATTR_INT},
 	{"scan_input_axes", ONNX_ATTR_INTS}, {"scan_input_directions", ONNX_ATTR_INTS},
-	{"scan_output_axes", ONNX_ATTR_INTS}, {"scan_output_directions", ONNX_ATTR_INTS}, {NULL}
+	{"scan_output_axes", ONNX_ATTR_INTS}, {"scan_output_directions", ONNX_ATTR_INTS}, {0}
 };
 
-#define IF(v) {"", "If", v, 1, 1, 1, -1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_if, infer_if, run_if, if_attrs}
+#define IF(v) \
+	ONNX_OP("", "If", v, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY, \
+		.out_type = ONNX_OUT_CUSTOM, .check = check_if, .infer = infer_if, .run = run_if, \
+		.attrs = if_attrs)
 /* Loop's M and cond, and Scan 8's sequence_lens, may be "" (absent): checked in check_* */
-#define LOOP(v) {"", "Loop", v, 0, -1, 1, -1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_loop, infer_loop, run_loop, loop_attrs}
-#define SCAN(v) {"", "Scan", v, 1, -1, 1, -1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_scan, infer_scan, run_scan9, scan_attrs}
+#define LOOP(v) \
+	ONNX_OP("", "Loop", v, ONNX_INPUTS(0, -1), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY, \
+		.out_type = ONNX_OUT_CUSTOM, .check = check_loop, .infer = infer_loop, .run = run_loop, \
+		.attrs = loop_attrs)
+#define SCAN(v) \
+	ONNX_OP("", "Scan", v, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY, \
+		.out_type = ONNX_OUT_CUSTOM, .check = check_scan, .infer = infer_scan, .run = run_scan9, \
+		.attrs = scan_attrs)
 
 const OnnxOpDef onnx_ops_control[] = {
 	IF(1), IF(11), IF(13), IF(16), IF(19), IF(21), IF(23), IF(24), IF(25),
 	LOOP(1), LOOP(11), LOOP(13), LOOP(16), LOOP(19), LOOP(21), LOOP(23), LOOP(24), LOOP(25),
-	{"", "Scan", 8, 0, -1, 1, -1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_scan, infer_scan, run_scan8, scan8_attrs},
+	ONNX_OP("", "Scan", 8, ONNX_INPUTS(0, -1), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_scan, .infer = infer_scan, .run = run_scan8,
+		.attrs = scan8_attrs),
 	SCAN(9), SCAN(11), SCAN(16), SCAN(19), SCAN(21), SCAN(23), SCAN(24), SCAN(25),
 	{0}
 };

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * ops_conv.c
- *	  Convolutions: Conv, ConvTranspose, Col2Im, DeformConv (the integer
- *	  ones, ConvInteger and QLinearConv, are in qconv.c).
+ *	  Convolutions: Conv, ConvTranspose, Col2Im (DeformConv is in
+ *	  ops_deform_conv.c; the integer ones, ConvInteger and QLinearConv,
+ *	  in qconv.c).
  *
  * float32 and float64 go through im2col + GEMM (src/blas.c); the column
  * buffer is bounded (COL_BUDGET bytes) by processing the output positions
@@ -21,7 +22,7 @@
 #include "conv_direct.h"
 #include "conv_narrow.h"
 #include "conv_transpose.h"
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 #ifndef COL_BUDGET
 #define COL_BUDGET ((int64_t) 2 << 20)
@@ -481,6 +482,8 @@ static void
 conv_gemm_f64(OnnxKernelCtx *ctx, const double *w, const double *wg, int64_t Mg, int64_t n,
 			  int64_t K, const double *b, int64_t ldb, double *c, int64_t ldc)
 {
+	(void) ctx;
+	(void) w;
 	onnx_blas_dgemm(false, false, Mg, n, K, 1.0, wg, K, b, ldb, 0.0, c, ldc);
 }
 
@@ -1180,44 +1183,6 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 
 /* ---- Conv ---- */
 
-/*
- * Checks shared by Conv-like operators: X (N,C,sp...) and W (M,C/group,k...)
- * of equal rank >= 3, group dividing C and M, kernel_shape matching W.
- */
-static OnnxStatus
-conv_check_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w,
-				  int64_t *group_out)
-{
-	int64_t		group = onnx_attr_int(ctx->node, "group", 1);
-	const int64_t *ks;
-	int			nks = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
-
-	if (x == NULL || w == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X and W are required");
-	if (x->rank < 3 || w->rank != x->rank)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"expected X (N,C,spatial...) and W of the same rank >= 3, got ranks %d and %d",
-								x->rank, w->rank);
-	if (group < 1 || group > x->dims[1] || x->dims[1] % group != 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"group %lld does not divide the %lld input channels",
-								(long long) group, (long long) x->dims[1]);
-	if (nks != 0)
-	{
-		if (nks != x->rank - 2)
-			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-									"kernel_shape has %d values for %d spatial dimensions",
-									nks, x->rank - 2);
-		for (int i = 0; i < nks; i++)
-			if (ks[i] != w->dims[i + 2])
-				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-										"kernel_shape[%d] = %lld differs from W's dimension %lld",
-										i, (long long) ks[i], (long long) w->dims[i + 2]);
-	}
-	*group_out = group;
-	return ONNX_OK;
-}
-
 /* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */
 static OnnxStatus
 run_conv(OnnxKernelCtx *ctx)
@@ -1232,7 +1197,7 @@ run_conv(OnnxKernelCtx *ctx)
 	OnnxStatus	st;
 	OnnxTensor *y;
 
-	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
 	M = w->dims[0];
 	if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
@@ -1255,6 +1220,22 @@ run_conv(OnnxKernelCtx *ctx)
 		return ONNX_OK;
 	/* B, then the activation optimize.c folded in, applied on the way */
 	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+}
+
+/*
+ * Conv's output shape (N, M, out...) from X's shape and W's (M, C/group,
+ * k...), where they are known statically.
+ */
+static OnnxStatus
+infer_conv(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const OnnxValueInfo *w = ctx->n_inputs > 1 ? ctx->inputs[1] : NULL;
+
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return ONNX_OK;
+	cpq_infer_window(ctx, x->rank - 2, w->dims + 2, false, w->dims[0]);
+	return ONNX_OK;
 }
 
 /* ---- ConvTranspose ---- */
@@ -1363,7 +1344,7 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 	OnnxStatus	st;
 	OnnxTensor *y;
 
-	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
+	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
 	if (w->dtype != x->dtype || (b && b->dtype != x->dtype))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X, W and B must have the same type");
@@ -1458,200 +1439,23 @@ run_col2im(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* ---- DeformConv ---- */
-
-/* Bilinear sample of plane x (H,W) at (y, xx), zero outside the image. */
-static double
-bilinear_zero(const OnnxTensor *x, int64_t base, int64_t H, int64_t W, double y, double xx)
-{
-	double		fy,
-				fx,
-				ly,
-				lx,
-				v = 0;
-	int64_t		y0,
-				x0;
-
-	if (!(y > -1.0 && y < (double) H && xx > -1.0 && xx < (double) W))
-		return 0;
-	fy = floor(y);
-	fx = floor(xx);
-	y0 = (int64_t) fy;
-	x0 = (int64_t) fx;
-	ly = y - fy;
-	lx = xx - fx;
-	for (int dy = 0; dy < 2; dy++)
-		for (int dx = 0; dx < 2; dx++)
-		{
-			int64_t		yy = y0 + dy,
-						xi = x0 + dx;
-			double		w = (dy ? ly : 1 - ly) * (dx ? lx : 1 - lx);
-
-			if (yy >= 0 && yy < H && xi >= 0 && xi < W && w != 0)
-				v += w * onnx_tensor_get_f64(x, base + yy * W + xi);
-		}
-	return v;
-}
-
-/*
- * DeformConv (2-D): X (N,C,H,W), W (M,C/g,kH,kW), offset (N,og*2*kH*kW,oH,oW),
- * B (M), mask (N,og*kH*kW,oH,oW) -> Y (N,M,oH,oW).  Each kernel tap
- * samples X bilinearly at its regular position plus its offset, times its
- * mask; then Y_g = W_g @ col as in Conv (float64 internally).
- */
-static OnnxStatus
-run_deform_conv(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *w = onnx_in(ctx, 1);
-	const OnnxTensor *off = onnx_in(ctx, 2);
-	const OnnxTensor *b = onnx_in(ctx, 3);
-	const OnnxTensor *mask = onnx_in(ctx, 4);
-	int64_t		og = onnx_attr_int(ctx->node, "offset_group", 1);
-	int64_t		group,
-				M,
-				C,
-				Cg,
-				Mg,
-				K,
-				P,
-				N,
-				H,
-				Wd,
-				KK,
-				dims[4];
-	double	   *dw = NULL,
-			   *col = NULL,
-			   *acc = NULL;
-	ConvGeom	g;
-	OnnxStatus	st;
-	OnnxTensor *y;
-
-	if ((st = conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
-		return st;
-	if (x->rank != 4)
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "DeformConv supports 2-D inputs (N,C,H,W) only");
-	N = x->dims[0];
-	C = x->dims[1];
-	H = x->dims[2];
-	Wd = x->dims[3];
-	M = w->dims[0];
-	if (w->dims[1] * group != C || M % group != 0 || w->dtype != x->dtype)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "W does not match X's channels and group");
-	if (og < 1 || C % og != 0)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"offset_group %lld does not divide %lld channels", (long long) og, (long long) C);
-	if ((st = cpq_geom_forward(ctx, 2, x->dims + 2, w->dims + 2, false, &g)) != ONNX_OK)
-		return st;
-	KK = g.k_size;
-	if (off == NULL || off->rank != 4 || off->dims[0] != N || off->dims[1] != og * 2 * KK ||
-		off->dims[2] != g.out[0] || off->dims[3] != g.out[1] || !onnx_dtype_is_float(off->dtype))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
-								"offset must be (%lld, %lld, %lld, %lld)", (long long) N,
-								(long long) (og * 2 * KK), (long long) g.out[0], (long long) g.out[1]);
-	if (mask && (mask->rank != 4 || mask->dims[0] != N || mask->dims[1] != og * KK ||
-				 mask->dims[2] != g.out[0] || mask->dims[3] != g.out[1]))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "mask must be (N, offset_group*kH*kW, oH, oW)");
-	if (b && (b->rank != 1 || b->dims[0] != M))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
-	Cg = C / group;
-	Mg = M / group;
-	K = Cg * KK;
-	P = g.out_size;
-	if (K > BLAS_DIM_MAX || P > BLAS_DIM_MAX)
-		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "DeformConv matrix dimensions exceed 2^31");
-	dims[0] = N;
-	dims[1] = M;
-	dims[2] = g.out[0];
-	dims[3] = g.out[1];
-	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
-		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	{
-		size_t		colb,
-					accb;
-
-		if (onnx_mul_overflow_size(sizeof(double) * (size_t) (K ? K : 1), (size_t) P, &colb) ||
-			onnx_mul_overflow_size(sizeof(double) * (size_t) (Mg ? Mg : 1), (size_t) P, &accb))
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "DeformConv buffers overflow");
-		if ((dw = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (w->count ? w->count : 1))) == NULL ||
-			(col = onnx_kernel_alloc(ctx, colb)) == NULL ||
-			(acc = onnx_kernel_alloc(ctx, accb)) == NULL)
-			goto done;
-	}
-	for (int64_t i = 0; i < w->count; i++)
-		dw[i] = onnx_tensor_get_f64(w, i);
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t gi = 0; gi < group; gi++)
-		{
-			if (onnx_kernel_should_abort(ctx))
-			{
-				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				goto done;
-			}
-			for (int64_t c = 0; c < Cg; c++)
-			{
-				int64_t		cabs = gi * Cg + c;
-				int64_t		ogi = cabs / (C / og);
-				int64_t		xbase = (n * C + cabs) * H * Wd;
-
-				for (int64_t kh = 0; kh < g.k[0]; kh++)
-					for (int64_t kw = 0; kw < g.k[1]; kw++)
-					{
-						int64_t		tap = kh * g.k[1] + kw;
-						double	   *dst = col + (c * KK + tap) * P;
-						int64_t		ob = (n * og * 2 * KK + (ogi * KK + tap) * 2) * P;
-						int64_t		mb = (n * og * KK + ogi * KK + tap) * P;
-
-						for (int64_t oh = 0; oh < g.out[0]; oh++)
-							for (int64_t ow = 0; ow < g.out[1]; ow++)
-							{
-								int64_t		p = oh * g.out[1] + ow;
-								double		yy = (double) (oh * g.s[0] - g.pb[0] + kh * g.d[0]) +
-									onnx_tensor_get_f64(off, ob + p);
-								double		xx = (double) (ow * g.s[1] - g.pb[1] + kw * g.d[1]) +
-									onnx_tensor_get_f64(off, ob + P + p);
-								double		v = bilinear_zero(x, xbase, H, Wd, yy, xx);
-
-								if (mask)
-									v *= onnx_tensor_get_f64(mask, mb + p);
-								dst[p] = v;
-							}
-					}
-			}
-			if (Mg > 0)
-				onnx_blas_dgemm(false, false, Mg, P, K, 1.0, dw + gi * Mg * K, K, col, P, 0.0, acc, P);
-			for (int64_t m = 0; m < Mg; m++)
-				for (int64_t p = 0; p < P; p++)
-					onnx_tensor_set_f64(y, (n * M + gi * Mg + m) * P + p,
-										acc[m * P + p] + (b ? onnx_tensor_get_f64(b, gi * Mg + m) : 0));
-		}
-	st = ONNX_OK;
-done:
-	if (st == ONNX_OK && (dw == NULL || col == NULL || acc == NULL))
-		st = ctx->err->status;
-	if (dw)
-		onnx_kernel_free(ctx, dw);
-	if (col)
-		onnx_kernel_free(ctx, col);
-	if (acc)
-		onnx_kernel_free(ctx, acc);
-	return st;
-}
-
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	{"", "Conv", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "Conv", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv, .pack = conv_pack},
-	{"", "ConvTranspose", 1, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "ConvTranspose", 11, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "ConvTranspose", 22, 2, 3, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_conv_transpose},
-	{"", "Col2Im", 18, 3, 3, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE),
-	ONNX_OUT_SAME, NULL, NULL, run_col2im},
-	{"", "DeformConv", 19, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
-	{"", "DeformConv", 22, 3, 5, 1, 1, CONV_TYPES, ONNX_OUT_SAME, NULL, NULL, run_deform_conv},
+	ONNX_OP("", "Conv", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "Conv", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "Conv", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
+	ONNX_OP("", "ConvTranspose", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "ConvTranspose", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "ConvTranspose", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
+	ONNX_OP("", "Col2Im", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE), .out_type = ONNX_OUT_SAME,
+		.run = run_col2im),
 	{0}
 };

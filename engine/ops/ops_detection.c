@@ -184,9 +184,10 @@ run_nms(OnnxKernelCtx *ctx)
 	return out ? ONNX_OK : ctx->err->status;
 }
 
-static const OnnxAttrSpec nms_attrs[] = {{"center_point_box", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec nms_attrs[] = {{"center_point_box", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_detection[] = {
-	{"", "NonMaxSuppression", 10, 2, 5, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_INT64, NULL, NULL, run_nms, nms_attrs},
+	ONNX_OP("", "NonMaxSuppression", 10, ONNX_INPUTS(2, 5), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_INT64, .run = run_nms, .attrs = nms_attrs),
 	{0}
 };

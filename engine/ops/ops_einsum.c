@@ -351,7 +351,7 @@ einsum_general(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onn
 		buf[i] = onnx_kernel_alloc(ctx, (size_t) (xs[i]->count > 0 ? xs[i]->count : 1) * 8);
 		if (buf[i] == NULL)
 		{
-			st_ret = ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+			st_ret = ONNX_KERNEL_OOM(ctx);
 			goto done;
 		}
 		for (int64_t e = 0; e < xs[i]->count; e++)
@@ -580,7 +580,7 @@ einsum_matmul(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onnx
 	pc = c_direct ? y->data : onnx_kernel_alloc(ctx, y->nbytes ? y->nbytes : 1);
 	if (pa == NULL || pb == NULL || pc == NULL)
 	{
-		st = ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+		st = ONNX_KERNEL_OOM(ctx);
 		goto done;
 	}
 	if (K == 0)
@@ -716,7 +716,7 @@ einsum_chain(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, OnnxT
 		nxt.nbytes = (size_t) nxt.count * onnx_dtype_size(nxt.dtype);
 		if ((nxt.data = onnx_kernel_alloc(ctx, nxt.nbytes)) == NULL)
 		{
-			st = ctx->err->status != ONNX_OK ? ctx->err->status : ONNX_ERR_OUT_OF_MEMORY;
+			st = ONNX_KERNEL_OOM(ctx);
 			break;
 		}
 		st = einsum_pair(ctx, pl, &cur, cur_lab, xs[i], pl->op_lab[i], nxt_lab, nr, &nxt);
@@ -809,10 +809,11 @@ run_einsum(OnnxKernelCtx *ctx)
 	return einsum_general(ctx, &pl, xs, y);
 }
 
-static const OnnxAttrSpec einsum_attrs[] = {{"equation", ONNX_ATTR_STRING}, {NULL}};
+static const OnnxAttrSpec einsum_attrs[] = {{"equation", ONNX_ATTR_STRING}, {0}};
 
 const OnnxOpDef onnx_ops_einsum[] = {
-	{"", "Einsum", 12, 1, -1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, check_einsum, NULL, run_einsum,
-	einsum_attrs, prepare_einsum},
+	ONNX_OP("", "Einsum", 12, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .check = check_einsum, .run = run_einsum, .attrs = einsum_attrs,
+		.prepare = prepare_einsum),
 	{0}
 };

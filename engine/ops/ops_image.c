@@ -1196,11 +1196,13 @@ static const OnnxAttrSpec resize_attrs[] = {
 	{"antialias", ONNX_ATTR_INT},
 	{"axes", ONNX_ATTR_INTS},
 	{"scales", ONNX_ATTR_FLOATS},
-	{NULL}
+	{0}
 };
 
 #define RESIZE(name, since, nin_min, nin_max, fn) \
-	{"", name, since, nin_min, nin_max, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_resize, NULL, fn, resize_attrs}
+	ONNX_OP("", name, since, ONNX_INPUTS(nin_min, nin_max), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_SAME, .check = check_resize, \
+		.run = fn, .attrs = resize_attrs)
 
 const OnnxOpDef onnx_ops_image[] = {
 	RESIZE("Upsample", 7, 1, 1, run_upsample),
@@ -1210,6 +1212,7 @@ const OnnxOpDef onnx_ops_image[] = {
 	RESIZE("Resize", 13, 1, 4, run_resize),
 	RESIZE("Resize", 18, 1, 4, run_resize),
 	RESIZE("Resize", 19, 1, 4, run_resize),
-	{"", "AffineGrid", 20, 2, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_affine_grid},
+	ONNX_OP("", "AffineGrid", 20, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_affine_grid),
 	{0}
 };

@@ -18,8 +18,6 @@
 #include "op_tables.h"
 #include "strided_copy.h"
 
-#define KFAIL_OOM(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
-
 /* ---- element movement ---- */
 
 /*
@@ -315,7 +313,7 @@ run_topk(OnnxKernelCtx *ctx)
 	inner = dims_product(x->dims, ax + 1, x->rank);
 	ids = onnx_kernel_alloc(ctx, (size_t) n * 2 * sizeof(int64_t));
 	if (ids == NULL)
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	tmp = ids + n;
 	s.stride = inner;
 	for (int64_t o = 0; o < outer; o++)
@@ -413,7 +411,7 @@ run_onehot(OnnxKernelCtx *ctx)
 				v += depth;
 			for (int64_t c = 0; c < depth; c++)
 				if (!move_elems(ctx, y, (o * depth + c) * inner + i, vt, c == v ? 1 : 0, 1))
-					return KFAIL_OOM(ctx);
+					return ONNX_KERNEL_OOM(ctx);
 		}
 	return ONNX_OK;
 }
@@ -533,6 +531,7 @@ unique_cmp(int64_t a, int64_t b, const void *arg)
 static int
 id_cmp(int64_t a, int64_t b, const void *arg)
 {
+	(void) arg;
 	return (a > b) - (a < b);
 }
 
@@ -580,7 +579,7 @@ run_unique(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Unique of empty slices is not supported");
 	ids = onnx_kernel_alloc(ctx, (size_t) (u.n > 0 ? u.n : 1) * 5 * sizeof(int64_t));
 	if (ids == NULL)
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	tmp = ids + u.n;
 	group = tmp + u.n;
 	first = group + u.n;
@@ -631,7 +630,7 @@ run_unique(OnnxKernelCtx *ctx)
 			if (!move_elems(ctx, y, (o * n_groups + p) * u.inner, x, (o * u.n + tmp[p]) * u.inner, u.inner))
 			{
 				onnx_kernel_free(ctx, ids);
-				return KFAIL_OOM(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 			}
 	}
 	for (int64_t j = 0; j < u.n; j++)
@@ -693,7 +692,7 @@ run_compress(OnnxKernelCtx *ctx)
 			if (elem_nonzero(cond, j))
 			{
 				if (!move_elems(ctx, y, p * inner, x, (o * n + j) * inner, inner))
-					return KFAIL_OOM(ctx);
+					return ONNX_KERNEL_OOM(ctx);
 				p++;
 			}
 	return ONNX_OK;
@@ -757,7 +756,7 @@ run_gathernd(OnnxKernelCtx *ctx)
 				off += v * xstride[b + c];
 			}
 			if (!move_elems(ctx, y, row * slice, x, off, slice))
-				return KFAIL_OOM(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		}
 	return ONNX_OK;
 }
@@ -951,7 +950,7 @@ run_scatter_elements(OnnxKernelCtx *ctx)
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	if (!move_elems(ctx, y, 0, x, 0, x->count))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	onnx_row_strides(x, xstride);
 	for (int64_t o = 0; o < ind->count; o++)
 	{
@@ -963,7 +962,7 @@ run_scatter_elements(OnnxKernelCtx *ctx)
 		for (int d = 0; d < x->rank; d++)
 			yoff += (d == ax ? v : idx[d]) * xstride[d];
 		if (!reduce_into(ctx, y, yoff, upd, o, 1, red))
-			return KFAIL_OOM(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		for (int d = x->rank - 1; d >= 0; d--)
 		{
 			if (++idx[d] < ind->dims[d])
@@ -1011,7 +1010,7 @@ run_scatternd(OnnxKernelCtx *ctx)
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	if (!move_elems(ctx, y, 0, x, 0, x->count))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	onnx_row_strides(x, xstride);
 	rows = dims_product(ind->dims, 0, ind->rank - 1);
 	slice = dims_product(x->dims, (int) k, x->rank);
@@ -1028,7 +1027,7 @@ run_scatternd(OnnxKernelCtx *ctx)
 			off += v * xstride[c];
 		}
 		if (!reduce_into(ctx, y, off, upd, r * slice, slice, red))
-			return KFAIL_OOM(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 	}
 	return ONNX_OK;
 }
@@ -1076,7 +1075,7 @@ run_tensor_scatter(OnnxKernelCtx *ctx)
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	if (!move_elems(ctx, y, 0, x, 0, x->count))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	outer = dims_product(x->dims, 0, ax);
 	per_batch = x->dims[0] ? outer / x->dims[0] : 0;
 	maxs = x->dims[ax];
@@ -1095,7 +1094,7 @@ run_tensor_scatter(OnnxKernelCtx *ctx)
 			int64_t		p = circular ? (w + s) % maxs : w + s;
 
 			if (!move_elems(ctx, y, (o * maxs + p) * inner, upd, (o * seq + s) * inner, inner))
-				return KFAIL_OOM(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		}
 	}
 	return ONNX_OK;
@@ -1151,7 +1150,7 @@ run_reverse_sequence(OnnxKernelCtx *ctx)
 			int64_t		xo = time_first ? st * nb + b : b * nt + st;
 
 			if (!move_elems(ctx, y, yo * inner, x, xo * inner, inner))
-				return KFAIL_OOM(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		}
 	}
 	return ONNX_OK;
@@ -1256,7 +1255,7 @@ run_depth_to_space(OnnxKernelCtx *ctx)
 	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count && !permute6(ctx, y, x, in6, crd ? crdp : dcr))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	return ONNX_OK;
 }
 
@@ -1288,7 +1287,7 @@ run_space_to_depth(OnnxKernelCtx *ctx)
 	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count && !permute6(ctx, y, x, in6, perm))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	return ONNX_OK;
 }
 
@@ -1347,7 +1346,7 @@ run_center_crop_pad(OnnxKernelCtx *ctx)
 	if ((y = onnx_out(ctx, 0, x->dtype, r, dims)) == NULL)
 		return ctx->err->status;
 	if (!fill_empty_strings(ctx, y))
-		return KFAIL_OOM(ctx);
+		return ONNX_KERNEL_OOM(ctx);
 	if (nbox == 0)
 		return ONNX_OK;
 	{
@@ -1374,7 +1373,7 @@ run_center_crop_pad(OnnxKernelCtx *ctx)
 			yo += (dst0[d] + idx[d]) * ys[d];
 		}
 		if (!move_elems(ctx, y, yo, x, xo, r ? box[r - 1] : 1))
-			return KFAIL_OOM(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		for (int d = r - 2; d >= 0; d--)
 		{
 			if (++idx[d] < box[d])
@@ -1388,38 +1387,49 @@ run_center_crop_pad(OnnxKernelCtx *ctx)
 /* ---- table ---- */
 
 static const OnnxAttrSpec topk_attrs[] = {{"axis", ONNX_ATTR_INT}, {"k", ONNX_ATTR_INT},
-{"largest", ONNX_ATTR_INT}, {"sorted", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec unique_attrs[] = {{"axis", ONNX_ATTR_INT}, {"sorted", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec gathernd_attrs[] = {{"batch_dims", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec scatter_attrs[] = {{"axis", ONNX_ATTR_INT}, {"reduction", ONNX_ATTR_STRING}, {NULL}};
-static const OnnxAttrSpec scatternd_attrs[] = {{"reduction", ONNX_ATTR_STRING}, {NULL}};
-static const OnnxAttrSpec tscatter_attrs[] = {{"axis", ONNX_ATTR_INT}, {"mode", ONNX_ATTR_STRING}, {NULL}};
-static const OnnxAttrSpec revseq_attrs[] = {{"batch_axis", ONNX_ATTR_INT}, {"time_axis", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec block_attrs[] = {{"blocksize", ONNX_ATTR_INT}, {"mode", ONNX_ATTR_STRING}, {NULL}};
-static const OnnxAttrSpec ccp_attrs[] = {{"axes", ONNX_ATTR_INTS}, {NULL}};
+{"largest", ONNX_ATTR_INT}, {"sorted", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec unique_attrs[] = {{"axis", ONNX_ATTR_INT}, {"sorted", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec gathernd_attrs[] = {{"batch_dims", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec scatter_attrs[] = {{"axis", ONNX_ATTR_INT}, {"reduction", ONNX_ATTR_STRING}, {0}};
+static const OnnxAttrSpec scatternd_attrs[] = {{"reduction", ONNX_ATTR_STRING}, {0}};
+static const OnnxAttrSpec tscatter_attrs[] = {{"axis", ONNX_ATTR_INT}, {"mode", ONNX_ATTR_STRING}, {0}};
+static const OnnxAttrSpec revseq_attrs[] = {{"batch_axis", ONNX_ATTR_INT}, {"time_axis", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec block_attrs[] = {{"blocksize", ONNX_ATTR_INT}, {"mode", ONNX_ATTR_STRING}, {0}};
+static const OnnxAttrSpec ccp_attrs[] = {{"axes", ONNX_ATTR_INTS}, {0}};
 
-#define IDX(name, since, mi, ma, mo, xo, types, out, check, infer, fn, attrs) \
-	{"", name, since, mi, ma, mo, xo, types, out, check, infer, fn, attrs}
 #define TOPK(since, mi, ma) \
-	IDX("TopK", since, mi, ma, 2, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, check_topk, infer_rest_int64, run_topk, topk_attrs)
+	ONNX_OP("", "TopK", since, ONNX_INPUTS(mi, ma), ONNX_OUTPUTS(2, 2), \
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .check = check_topk, \
+		.infer = infer_rest_int64, .run = run_topk, .attrs = topk_attrs)
 #define SCATTER_EL(name, since) \
-	IDX(name, since, 3, 3, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_reduction, NULL, run_scatter_elements, scatter_attrs)
+	ONNX_OP("", name, since, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY, \
+		.out_type = ONNX_OUT_SAME, .check = check_reduction, .run = run_scatter_elements, \
+		.attrs = scatter_attrs)
 #define SCATTER_ND(since) \
-	IDX("ScatterND", since, 3, 3, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_reduction, NULL, run_scatternd, scatternd_attrs)
-#define MOVE1(name, since, mi, ma, check, fn, attrs) \
-	IDX(name, since, mi, ma, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check, NULL, fn, attrs)
+	ONNX_OP("", "ScatterND", since, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_SAME, .check = check_reduction, \
+		.run = run_scatternd, .attrs = scatternd_attrs)
+#define MOVE1(name, since, mi, ma, check_fn, fn, attr_list) \
+	ONNX_OP("", name, since, ONNX_INPUTS(mi, ma), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_SAME, .check = check_fn, .run = fn, \
+		.attrs = attr_list)
 
 const OnnxOpDef onnx_ops_index[] = {
 	TOPK(1, 1, 1),
 	TOPK(10, 2, 2),
 	TOPK(11, 2, 2),
 	TOPK(24, 2, 2),
-	IDX("OneHot", 9, 3, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_CUSTOM, NULL, infer_onehot, run_onehot, axis_attrs),
-	IDX("OneHot", 11, 3, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_CUSTOM, NULL, infer_onehot, run_onehot, axis_attrs),
-	IDX("NonZero", 9, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, NULL, run_nonzero, NULL),
-	IDX("NonZero", 13, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, NULL, run_nonzero, NULL),
-	IDX("Unique", 11, 1, 1, 1, 4, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_rest_int64, run_unique, unique_attrs),
+	ONNX_OP("", "OneHot", 9, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_onehot, .run = run_onehot, .attrs = axis_attrs),
+	ONNX_OP("", "OneHot", 11, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_onehot, .run = run_onehot, .attrs = axis_attrs),
+	ONNX_OP("", "NonZero", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INT64, .run = run_nonzero),
+	ONNX_OP("", "NonZero", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INT64, .run = run_nonzero),
+	ONNX_OP("", "Unique", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_rest_int64, .run = run_unique, .attrs = unique_attrs),
 	MOVE1("Compress", 9, 2, 2, NULL, run_compress, axis_attrs),
 	MOVE1("Compress", 11, 2, 2, NULL, run_compress, axis_attrs),
 	MOVE1("GatherND", 11, 2, 2, NULL, run_gathernd, gathernd_attrs),

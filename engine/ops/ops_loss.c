@@ -94,14 +94,19 @@ loss_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *target,
 	return ONNX_OK;
 }
 
+/*
+ * NegativeLogLikelihoodLoss (softmax false: X holds log-probabilities) and
+ * SoftmaxCrossEntropyLoss (softmax true: X holds scores, log_softmax over C
+ * first; its optional second output is that log_softmax).
+ */
 static OnnxStatus
-run_nll(OnnxKernelCtx *ctx)
+run_loss(OnnxKernelCtx *ctx, bool softmax)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
 	const OnnxTensor *target = onnx_in(ctx, 1);
-	int64_t		N,
-				C,
-				D;
+	int64_t		N = 0,
+				C = 0,
+				D = 0;
 	double	   *lp;
 	OnnxStatus	st;
 
@@ -110,51 +115,32 @@ run_nll(OnnxKernelCtx *ctx)
 	lp = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (x->count + 1));
 	if (lp == NULL)
 		return ctx->err->status;
-	for (int64_t i = 0; i < x->count; i++)
-		lp[i] = onnx_tensor_get_f64(x, i);
-	st = nll_core(ctx, lp, x->dtype, N, C, D, target, onnx_in(ctx, 2));
-	onnx_kernel_free(ctx, lp);
-	return st;
-}
-
-static OnnxStatus
-run_sce(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	const OnnxTensor *target = onnx_in(ctx, 1);
-	int64_t		N,
-				C,
-				D;
-	double	   *lp;
-	OnnxStatus	st;
-
-	if ((st = loss_shapes(ctx, x, target, &N, &C, &D)) != ONNX_OK)
-		return st;
-	lp = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (x->count + 1));
-	if (lp == NULL)
-		return ctx->err->status;
-	/* log_softmax over C for every (n, d) */
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t d = 0; d < D; d++)
-		{
-			double		mx = -INFINITY,
-						sum = 0;
-
-			for (int64_t c = 0; c < C; c++)
+	if (!softmax)
+		for (int64_t i = 0; i < x->count; i++)
+			lp[i] = onnx_tensor_get_f64(x, i);
+	else
+		/* log_softmax over C for every (n, d) */
+		for (int64_t n = 0; n < N; n++)
+			for (int64_t d = 0; d < D; d++)
 			{
-				double		v = onnx_tensor_get_f64(x, (n * C + c) * D + d);
+				double		mx = -INFINITY,
+							sum = 0;
 
-				lp[(n * C + c) * D + d] = v;
-				if (v > mx)
-					mx = v;
+				for (int64_t c = 0; c < C; c++)
+				{
+					double		v = onnx_tensor_get_f64(x, (n * C + c) * D + d);
+
+					lp[(n * C + c) * D + d] = v;
+					if (v > mx)
+						mx = v;
+				}
+				for (int64_t c = 0; c < C; c++)
+					sum += exp(lp[(n * C + c) * D + d] - mx);
+				for (int64_t c = 0; c < C; c++)
+					lp[(n * C + c) * D + d] -= mx + log(sum);
 			}
-			for (int64_t c = 0; c < C; c++)
-				sum += exp(lp[(n * C + c) * D + d] - mx);
-			for (int64_t c = 0; c < C; c++)
-				lp[(n * C + c) * D + d] -= mx + log(sum);
-		}
 	st = nll_core(ctx, lp, x->dtype, N, C, D, target, onnx_in(ctx, 2));
-	if (st == ONNX_OK && ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0)
+	if (softmax && st == ONNX_OK && ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0)
 	{
 		OnnxTensor *out = onnx_out_like(ctx, 1, x->dtype, x);
 
@@ -168,12 +154,17 @@ run_sce(OnnxKernelCtx *ctx)
 	return st;
 }
 
+static OnnxStatus run_nll(OnnxKernelCtx *ctx) { return run_loss(ctx, false); }
+static OnnxStatus run_sce(OnnxKernelCtx *ctx) { return run_loss(ctx, true); }
+
 static const OnnxAttrSpec loss_attrs[] = {
-	{"reduction", ONNX_ATTR_STRING}, {"ignore_index", ONNX_ATTR_INT}, {NULL}
+	{"reduction", ONNX_ATTR_STRING}, {"ignore_index", ONNX_ATTR_INT}, {0}
 };
 
 const OnnxOpDef onnx_ops_loss[] = {
-	{"", "NegativeLogLikelihoodLoss", 12, 2, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_nll, loss_attrs},
-	{"", "SoftmaxCrossEntropyLoss", 12, 2, 3, 1, 2, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_sce, loss_attrs},
+	ONNX_OP("", "NegativeLogLikelihoodLoss", 12, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_nll, .attrs = loss_attrs),
+	ONNX_OP("", "SoftmaxCrossEntropyLoss", 12, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 2),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_sce, .attrs = loss_attrs),
 	{0}
 };

@@ -332,7 +332,9 @@ run_gemm(OnnxKernelCtx *ctx)
 	}
 	dims[0] = M;
 	dims[1] = N;
-	if ((y = onnx_out(ctx, 0, a->dtype, 2, dims)) == NULL)
+	/* float GEMM with beta 0, or after the C rows below, writes every element */
+	if ((y = K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE) ?
+		 onnx_out_raw(ctx, 0, a->dtype, 2, dims) : onnx_out(ctx, 0, a->dtype, 2, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
@@ -450,13 +452,14 @@ infer_matmul(OnnxInferCtx *ctx)
 
 static const OnnxAttrSpec gemm_attrs[] = {
 	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT},
-	{"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT}, {NULL}
+	{"transA", ONNX_ATTR_INT}, {"transB", ONNX_ATTR_INT}, {0}
 };
 
 const OnnxOpDef onnx_ops_matmul[] = {
-	{"", "MatMul", 1, 2, 2, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_matmul, run_matmul,
-	NULL, NULL, pack_matmul},
-	{"", "Gemm", 1, 2, 3, 1, 1, MM_TYPES, ONNX_OUT_SAME, NULL, infer_gemm, run_gemm, gemm_attrs,
-	NULL, pack_gemm},
+	ONNX_OP("", "MatMul", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = MM_TYPES,
+		.out_type = ONNX_OUT_SAME, .infer = infer_matmul, .run = run_matmul, .pack = pack_matmul),
+	ONNX_OP("", "Gemm", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = MM_TYPES,
+		.out_type = ONNX_OUT_SAME, .infer = infer_gemm, .run = run_gemm, .attrs = gemm_attrs,
+		.pack = pack_gemm),
 	{0}
 };

@@ -80,17 +80,8 @@ cumulative(OnnxKernelCtx *ctx, bool product)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_cumsum(OnnxKernelCtx *ctx)
-{
-	return cumulative(ctx, false);
-}
-
-static OnnxStatus
-run_cumprod(OnnxKernelCtx *ctx)
-{
-	return cumulative(ctx, true);
-}
+static OnnxStatus run_cumsum(OnnxKernelCtx *ctx) { return cumulative(ctx, false); }
+static OnnxStatus run_cumprod(OnnxKernelCtx *ctx) { return cumulative(ctx, true); }
 
 /* Storage bits of one element: sub-byte types are kept one per byte. */
 static int
@@ -333,23 +324,9 @@ run_optimizer(OnnxKernelCtx *ctx, OptimKind kind)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_adagrad(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_ADAGRAD);
-}
-
-static OnnxStatus
-run_adam(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_ADAM);
-}
-
-static OnnxStatus
-run_momentum(OnnxKernelCtx *ctx)
-{
-	return run_optimizer(ctx, OPT_MOMENTUM);
-}
+static OnnxStatus run_adagrad(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_ADAGRAD); }
+static OnnxStatus run_adam(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_ADAM); }
+static OnnxStatus run_momentum(OnnxKernelCtx *ctx) { return run_optimizer(ctx, OPT_MOMENTUM); }
 
 /* Momentum's mode must be "standard" or "nesterov". */
 static OnnxStatus
@@ -364,20 +341,32 @@ check_momentum(const OnnxNode *node, OnnxError *err)
 }
 
 static const OnnxAttrSpec cum_attrs[] = {
-	{"exclusive", ONNX_ATTR_INT}, {"reverse", ONNX_ATTR_INT}, {NULL}
+	{"exclusive", ONNX_ATTR_INT}, {"reverse", ONNX_ATTR_INT}, {0}
 };
-static const OnnxAttrSpec bitcast_attrs[] = {{"to", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec bitcast_attrs[] = {{"to", ONNX_ATTR_INT}, {0}};
 
 #define TRAINING "ai.onnx.preview.training"
 
 const OnnxOpDef onnx_ops_misc[] = {
-	{"", "CumSum", 11, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_cumsum, cum_attrs},
-	{"", "CumProd", 26, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_cumprod, cum_attrs},
-	{"", "BitCast", 26, 1, 1, 1, 1, ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_ATTR_TO, check_bitcast, NULL, run_bitcast, bitcast_attrs},
-	{"", "Det", 11, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_det},
-	{"", "Det", 22, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_det},
-	{TRAINING, "Adagrad", 1, 5, -1, 2, -1, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_adagrad},
-	{TRAINING, "Adam", 1, 6, -1, 3, -1, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, NULL, NULL, run_adam},
-	{TRAINING, "Momentum", 1, 5, -1, 2, -1, ONNX_TS_FLOAT, ONNX_OUT_UNKNOWN, check_momentum, NULL, run_momentum},
+	ONNX_OP("", "CumSum", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_cumsum,
+		.attrs = cum_attrs),
+	ONNX_OP("", "CumProd", 26, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_cumprod,
+		.attrs = cum_attrs),
+	ONNX_OP("", "BitCast", 26, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_ATTR_TO,
+		.check = check_bitcast, .run = run_bitcast, .attrs = bitcast_attrs),
+	ONNX_OP("", "Det", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_det),
+	ONNX_OP("", "Det", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_det),
+	ONNX_OP(TRAINING, "Adagrad", 1, ONNX_INPUTS(5, -1), ONNX_OUTPUTS(2, -1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_UNKNOWN, .run = run_adagrad),
+	ONNX_OP(TRAINING, "Adam", 1, ONNX_INPUTS(6, -1), ONNX_OUTPUTS(3, -1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_UNKNOWN, .run = run_adam),
+	ONNX_OP(TRAINING, "Momentum", 1, ONNX_INPUTS(5, -1), ONNX_OUTPUTS(2, -1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_UNKNOWN, .check = check_momentum,
+		.run = run_momentum),
 	{0}
 };

@@ -77,19 +77,10 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_softmax(OnnxKernelCtx *ctx)
-{
-	return softmax_common(ctx, false);
-}
+static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, false); }
+static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, true); }
 
-static OnnxStatus
-run_log_softmax(OnnxKernelCtx *ctx)
-{
-	return softmax_common(ctx, true);
-}
-
-static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
 
 /*
@@ -808,38 +799,67 @@ run_swish(OnnxKernelCtx *ctx)
 }
 
 static const OnnxAttrSpec groupnorm_attrs[] = {
-	{"num_groups", ONNX_ATTR_INT}, {"epsilon", ONNX_ATTR_FLOAT}, {"stash_type", ONNX_ATTR_INT}, {NULL}
+	{"num_groups", ONNX_ATTR_INT}, {"epsilon", ONNX_ATTR_FLOAT}, {"stash_type", ONNX_ATTR_INT}, {0}
 };
 static const OnnxAttrSpec lrn_attrs[] = {
-	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT}, {"bias", ONNX_ATTR_FLOAT}, {"size", ONNX_ATTR_INT}, {NULL}
+	{"alpha", ONNX_ATTR_FLOAT}, {"beta", ONNX_ATTR_FLOAT}, {"bias", ONNX_ATTR_FLOAT}, {"size", ONNX_ATTR_INT}, {0}
 };
-static const OnnxAttrSpec lpnorm_attrs[] = {{"axis", ONNX_ATTR_INT}, {"p", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec mvn_attrs[] = {{"axes", ONNX_ATTR_INTS}, {NULL}};
-static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {NULL}};
+static const OnnxAttrSpec lpnorm_attrs[] = {{"axis", ONNX_ATTR_INT}, {"p", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec mvn_attrs[] = {{"axes", ONNX_ATTR_INTS}, {0}};
+static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {0}};
 
 #define NN1(name, since, fn) \
-	{"", name, since, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn, axis_attrs}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, \
+		.infer = onnx_infer_same_shape, .run = fn, .attrs = axis_attrs)
 
 const OnnxOpDef onnx_ops_nn[] = {
 	NN1("Softmax", 1, run_softmax),
 	NN1("Softmax", 13, run_softmax),
 	NN1("LogSoftmax", 1, run_log_softmax),
 	NN1("LogSoftmax", 13, run_log_softmax),
-	{"", "BatchNormalization", 1, 5, 5, 1, 5, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_batchnorm},
-	{"", "LayerNormalization", 17, 2, 3, 1, 3, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_layernorm},
-	{"", "InstanceNormalization", 1, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_instancenorm},
-	{"", "RMSNormalization", 23, 2, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_rmsnorm},
+	ONNX_OP("", "BatchNormalization", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 5),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_batchnorm),
+	ONNX_OP("", "LayerNormalization", 17, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_layernorm),
+	ONNX_OP("", "InstanceNormalization", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_instancenorm),
+	ONNX_OP("", "RMSNormalization", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_rmsnorm),
 	NN1("Hardmax", 1, run_hardmax),
 	NN1("Hardmax", 13, run_hardmax),
-	{"", "GroupNormalization", 18, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
-	{"", "GroupNormalization", 21, 3, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_groupnorm, groupnorm_attrs},
-	{"", "LRN", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
-	{"", "LRN", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, check_lrn, onnx_infer_same_shape, run_lrn, lrn_attrs},
-	{"", "LpNormalization", 1, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
-	{"", "LpNormalization", 22, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_lpnorm, lpnorm_attrs},
-	{"", "MeanVarianceNormalization", 9, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_mvn, mvn_attrs},
-	{"", "MeanVarianceNormalization", 13, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_mvn, mvn_attrs},
-	{"", "Swish", 24, 1, 1, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_swish, swish_attrs},
-	{"", "Dropout", 1, 1, 3, 1, 2, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_dropout},
+	ONNX_OP("", "GroupNormalization", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_groupnorm, .attrs = groupnorm_attrs),
+	ONNX_OP("", "GroupNormalization", 21, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_groupnorm, .attrs = groupnorm_attrs),
+	ONNX_OP("", "LRN", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .check = check_lrn, .infer = onnx_infer_same_shape, .run = run_lrn,
+		.attrs = lrn_attrs),
+	ONNX_OP("", "LRN", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .check = check_lrn, .infer = onnx_infer_same_shape, .run = run_lrn,
+		.attrs = lrn_attrs),
+	ONNX_OP("", "LpNormalization", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_lpnorm, .attrs = lpnorm_attrs),
+	ONNX_OP("", "LpNormalization", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_lpnorm, .attrs = lpnorm_attrs),
+	ONNX_OP("", "MeanVarianceNormalization", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_mvn, .attrs = mvn_attrs),
+	ONNX_OP("", "MeanVarianceNormalization", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_mvn, .attrs = mvn_attrs),
+	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_swish,
+		.attrs = swish_attrs),
+	ONNX_OP("", "Dropout", 1, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_dropout),
 	{0}
 };

@@ -340,23 +340,9 @@ pool_windowed(OnnxKernelCtx *ctx, PoolMode mode)
 	return pool_dispatch(ctx, &g, &pp, false, x, y, ind);
 }
 
-static OnnxStatus
-run_max_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_MAX);
-}
-
-static OnnxStatus
-run_average_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_AVG);
-}
-
-static OnnxStatus
-run_lp_pool(OnnxKernelCtx *ctx)
-{
-	return pool_windowed(ctx, POOL_LP);
-}
+static OnnxStatus run_max_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_MAX); }
+static OnnxStatus run_average_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_AVG); }
+static OnnxStatus run_lp_pool(OnnxKernelCtx *ctx) { return pool_windowed(ctx, POOL_LP); }
 
 /* Global pools: X (N,C,in...) -> Y (N,C,1,...,1) over all spatial positions. */
 static OnnxStatus
@@ -396,23 +382,9 @@ pool_global(OnnxKernelCtx *ctx, PoolMode mode)
 	return pool_dispatch(ctx, &g, &pp, true, x, y, NULL);
 }
 
-static OnnxStatus
-run_global_average_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_AVG);
-}
-
-static OnnxStatus
-run_global_max_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_MAX);
-}
-
-static OnnxStatus
-run_global_lp_pool(OnnxKernelCtx *ctx)
-{
-	return pool_global(ctx, POOL_LP);
-}
+static OnnxStatus run_global_average_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_AVG); }
+static OnnxStatus run_global_max_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_MAX); }
+static OnnxStatus run_global_lp_pool(OnnxKernelCtx *ctx) { return pool_global(ctx, POOL_LP); }
 
 /*
  * MaxUnpool: X (N,C,in...), I (same shape, int64 flat offsets into the
@@ -930,14 +902,45 @@ run_grid_sample(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* Output 0 takes X's dtype; MaxPool's Indices are int64. */
+/*
+ * Output 0 takes X's dtype, MaxPool's Indices are int64; both have the
+ * shape (N, C, out...) of the window geometry (all ones for the global
+ * pools) where X's shape and the attributes give it.
+ */
 static OnnxStatus
 infer_pool(OnnxInferCtx *ctx)
 {
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+
+	if (x && y && x->kind == ONNX_VALUE_TENSOR && x->rank >= 3)
+	{
+		if (strncmp(ctx->node->op_type, "Global", 6) == 0)
+		{
+			onnx_info_copy_shape(y, x);
+			for (int i = 2; i < x->rank; i++)
+			{
+				y->dims[i] = 1;
+				y->dim_params[i] = NULL;
+			}
+		}
+		else
+		{
+			const int64_t *ks;
+
+			if (onnx_attr_ints(ctx->node, "kernel_shape", &ks) == x->rank - 2)
+				cpq_infer_window(ctx, x->rank - 2, ks,
+								 onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, x->dims[1]);
+			if (y->rank >= 0)
+				y->dim_params[1] = x->dim_params[1];
+		}
+	}
 	if (ctx->n_outputs > 1 && ctx->outputs[1])
 	{
 		ctx->outputs[1]->dtype = ONNX_DTYPE_INT64;
 		ctx->outputs[1]->kind = ONNX_VALUE_TENSOR;
+		if (y && y->rank >= 0)
+			onnx_info_copy_shape(ctx->outputs[1], y);
 	}
 	return ONNX_OK;
 }
@@ -945,7 +948,8 @@ infer_pool(OnnxInferCtx *ctx)
 #define POOL_FLOAT ONNX_TS_FLOAT
 #define POOL_MAXT (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 #define POOL(name, since, nout, types, fn) \
-	{"", name, since, 1, 1, 1, nout, types, ONNX_OUT_SAME, NULL, infer_pool, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, nout), .input0_types = types, \
+		.out_type = ONNX_OUT_SAME, .infer = infer_pool, .run = fn)
 
 const OnnxOpDef onnx_ops_pool[] = {
 	POOL("MaxPool", 1, 1, POOL_FLOAT, run_max_pool),
@@ -972,14 +976,23 @@ const OnnxOpDef onnx_ops_pool[] = {
 	POOL("GlobalLpPool", 1, 1, POOL_FLOAT, run_global_lp_pool),
 	POOL("GlobalLpPool", 2, 1, POOL_FLOAT, run_global_lp_pool),
 	POOL("GlobalLpPool", 22, 1, POOL_FLOAT, run_global_lp_pool),
-	{"", "MaxUnpool", 9, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
-	{"", "MaxUnpool", 11, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
-	{"", "MaxUnpool", 22, 2, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_max_unpool},
-	{"", "RoiAlign", 10, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
-	{"", "RoiAlign", 16, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
-	{"", "RoiAlign", 22, 3, 3, 1, 1, POOL_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_roi_align},
-	{"", "GridSample", 16, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
-	{"", "GridSample", 20, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
-	{"", "GridSample", 22, 2, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, run_grid_sample},
+	ONNX_OP("", "MaxUnpool", 9, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
+	ONNX_OP("", "MaxUnpool", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
+	ONNX_OP("", "MaxUnpool", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
+	ONNX_OP("", "RoiAlign", 10, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
+	ONNX_OP("", "RoiAlign", 16, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
+	ONNX_OP("", "RoiAlign", 22, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
+	ONNX_OP("", "GridSample", 16, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
+	ONNX_OP("", "GridSample", 20, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
+	ONNX_OP("", "GridSample", 22, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
 	{0}
 };

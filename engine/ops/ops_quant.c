@@ -13,7 +13,7 @@
 #include <math.h>
 
 #include "op_tables.h"
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 #include "qmatmul.h"
 #include "vecmath.h"
 
@@ -821,30 +821,6 @@ infer_dynamic_quantize(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-OnnxStatus
-onnx_infer_int32_out(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0])
-	{
-		ctx->outputs[0]->dtype = ONNX_DTYPE_INT32;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
-/* y's type is y_zero_point's (input 7). */
-OnnxStatus
-onnx_infer_qlinear_out(OnnxInferCtx *ctx)
-{
-	if (ctx->outputs[0] && ctx->n_inputs > 7 && ctx->inputs[7] &&
-		ctx->inputs[7]->dtype != ONNX_DTYPE_UNDEFINED)
-	{
-		ctx->outputs[0]->dtype = ctx->inputs[7]->dtype;
-		ctx->outputs[0]->kind = ONNX_VALUE_TENSOR;
-	}
-	return ONNX_OK;
-}
-
 #define Q_IN (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT32))
 #define DQ_IN (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8) | ONNX_T(ONNX_DTYPE_INT32) | \
 	ONNX_T(ONNX_DTYPE_INT16) | ONNX_T(ONNX_DTYPE_UINT16) | ONNX_T(ONNX_DTYPE_INT4) | \
@@ -853,21 +829,29 @@ onnx_infer_qlinear_out(OnnxInferCtx *ctx)
 	ONNX_T(ONNX_DTYPE_FLOAT8E5M2) | ONNX_T(ONNX_DTYPE_FLOAT8E5M2FNUZ) | \
 	ONNX_T(ONNX_DTYPE_FLOAT4E2M1))
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
-#define QL(since) {"", "QuantizeLinear", since, 2, 3, 1, 1, Q_IN, ONNX_OUT_CUSTOM, NULL, \
-	onnx_infer_quantize_linear, onnx_run_quantize_linear}
-#define DQL(since) {"", "DequantizeLinear", since, 2, 3, 1, 1, DQ_IN, ONNX_OUT_CUSTOM, NULL, \
-	onnx_infer_dequantize_linear, onnx_run_dequantize_linear}
+#define QL(since) \
+	ONNX_OP("", "QuantizeLinear", since, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), \
+		.input0_types = Q_IN, .out_type = ONNX_OUT_CUSTOM, .infer = onnx_infer_quantize_linear, \
+		.run = onnx_run_quantize_linear)
+#define DQL(since) \
+	ONNX_OP("", "DequantizeLinear", since, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), \
+		.input0_types = DQ_IN, .out_type = ONNX_OUT_CUSTOM, \
+		.infer = onnx_infer_dequantize_linear, .run = onnx_run_dequantize_linear)
 
 const OnnxOpDef onnx_ops_quant[] = {
 	QL(10), QL(13), QL(19), QL(21), QL(23), QL(24), QL(25),
 	DQL(10), DQL(13), DQL(19), DQL(21), DQL(23), DQL(24), DQL(25),
-	{"", "DynamicQuantizeLinear", 11, 1, 1, 3, 3, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_CUSTOM, NULL,
-	infer_dynamic_quantize, run_dynamic_quantize_linear},
-	{"", "MatMulInteger", 10, 2, 4, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_matmul_integer,
-	NULL, NULL, pack_matmul_integer},
-	{"", "QLinearMatMul", 10, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
-	NULL, NULL, pack_qlinear_matmul},
-	{"", "QLinearMatMul", 21, 8, 8, 1, 1, I8, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_matmul,
-	NULL, NULL, pack_qlinear_matmul},
+	ONNX_OP("", "DynamicQuantizeLinear", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(3, 3),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_CUSTOM,
+		.infer = infer_dynamic_quantize, .run = run_dynamic_quantize_linear),
+	ONNX_OP("", "MatMulInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_INT32, .run = run_matmul_integer,
+		.pack = pack_matmul_integer),
+	ONNX_OP("", "QLinearMatMul", 10, ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_matmul,
+		.pack = pack_qlinear_matmul),
+	ONNX_OP("", "QLinearMatMul", 21, ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_matmul,
+		.pack = pack_qlinear_matmul),
 	{0}
 };

@@ -495,35 +495,57 @@ run_multinomial(OnnxKernelCtx *ctx)
 
 static const OnnxAttrSpec uniform_attrs[] = {
 	{"shape", ONNX_ATTR_INTS}, {"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT},
-	{"low", ONNX_ATTR_FLOAT}, {"high", ONNX_ATTR_FLOAT}, {NULL}
+	{"low", ONNX_ATTR_FLOAT}, {"high", ONNX_ATTR_FLOAT}, {0}
 };
 static const OnnxAttrSpec normal_attrs[] = {
 	{"shape", ONNX_ATTR_INTS}, {"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT},
-	{"mean", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {NULL}
+	{"mean", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {0}
 };
 static const OnnxAttrSpec bernoulli_attrs[] = {
-	{"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT}, {NULL}
+	{"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT}, {0}
 };
 static const OnnxAttrSpec multinomial_attrs[] = {
-	{"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT}, {"sample_size", ONNX_ATTR_INT}, {NULL}
+	{"dtype", ONNX_ATTR_INT}, {"seed", ONNX_ATTR_FLOAT}, {"sample_size", ONNX_ATTR_INT}, {0}
 };
 
 /* name, since, inputs (0 or 1), input 0 types, kernel, attribute spec */
-#define RANDOM_OP(name, since, nin, types, fn, attrs) \
-	{"", name, since, nin, nin, 1, 1, types, ONNX_OUT_CUSTOM, check_random, infer_random, fn, attrs}
 
 const OnnxOpDef onnx_ops_random[] = {
-	RANDOM_OP("RandomUniform", 1, 0, ONNX_TS_ANY, run_random_uniform, uniform_attrs),
-	RANDOM_OP("RandomUniform", 22, 0, ONNX_TS_ANY, run_random_uniform, uniform_attrs),
-	RANDOM_OP("RandomNormal", 1, 0, ONNX_TS_ANY, run_random_normal, normal_attrs),
-	RANDOM_OP("RandomNormal", 22, 0, ONNX_TS_ANY, run_random_normal, normal_attrs),
-	RANDOM_OP("RandomUniformLike", 1, 1, ONNX_TS_ANY, run_random_uniform, uniform_attrs),
-	RANDOM_OP("RandomUniformLike", 22, 1, ONNX_TS_ANY, run_random_uniform, uniform_attrs),
-	RANDOM_OP("RandomNormalLike", 1, 1, ONNX_TS_ANY, run_random_normal, normal_attrs),
-	RANDOM_OP("RandomNormalLike", 22, 1, ONNX_TS_ANY, run_random_normal, normal_attrs),
-	RANDOM_OP("Bernoulli", 15, 1, ONNX_TS_FLOAT, run_bernoulli, bernoulli_attrs),
-	RANDOM_OP("Bernoulli", 22, 1, ONNX_TS_FLOAT, run_bernoulli, bernoulli_attrs),
-	RANDOM_OP("Multinomial", 7, 1, ONNX_TS_FLOAT, run_multinomial, multinomial_attrs),
-	RANDOM_OP("Multinomial", 22, 1, ONNX_TS_FLOAT, run_multinomial, multinomial_attrs),
+	ONNX_OP("", "RandomUniform", 1, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_random_uniform, .attrs = uniform_attrs),
+	ONNX_OP("", "RandomUniform", 22, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_random_uniform, .attrs = uniform_attrs),
+	ONNX_OP("", "RandomNormal", 1, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_random_normal, .attrs = normal_attrs),
+	ONNX_OP("", "RandomNormal", 22, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_random_normal, .attrs = normal_attrs),
+	ONNX_OP("", "RandomUniformLike", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
+		.infer = infer_random, .run = run_random_uniform, .attrs = uniform_attrs),
+	ONNX_OP("", "RandomUniformLike", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
+		.infer = infer_random, .run = run_random_uniform, .attrs = uniform_attrs),
+	ONNX_OP("", "RandomNormalLike", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
+		.infer = infer_random, .run = run_random_normal, .attrs = normal_attrs),
+	ONNX_OP("", "RandomNormalLike", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
+		.infer = infer_random, .run = run_random_normal, .attrs = normal_attrs),
+	ONNX_OP("", "Bernoulli", 15, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random, .run = run_bernoulli,
+		.attrs = bernoulli_attrs),
+	ONNX_OP("", "Bernoulli", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random, .run = run_bernoulli,
+		.attrs = bernoulli_attrs),
+	ONNX_OP("", "Multinomial", 7, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_multinomial, .attrs = multinomial_attrs),
+	ONNX_OP("", "Multinomial", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
+		.run = run_multinomial, .attrs = multinomial_attrs),
 	{0}
 };

@@ -454,12 +454,16 @@ static OnnxStatus run_argmax(OnnxKernelCtx *ctx) { return run_arg(ctx, true); }
 static OnnxStatus run_argmin(OnnxKernelCtx *ctx) { return run_arg(ctx, false); }
 
 #define R1(name, since, fn) \
-	{"", name, since, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = fn)
 #define R2(name, since, fn) \
-	{"", name, since, 1, 2, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, NULL, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = fn)
 /* ReduceMax/ReduceMin 20 also take bool (max = any, min = all) */
 #define R2B(name, since, fn) \
-	{"", name, since, 1, 2, 1, 1, ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), ONNX_OUT_SAME, NULL, NULL, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_SAME, \
+		.run = fn)
 
 const OnnxOpDef onnx_ops_reduce[] = {
 	R1("ReduceSum", 1, run_reduce_sum), R2("ReduceSum", 13, run_reduce_sum),
@@ -472,7 +476,9 @@ const OnnxOpDef onnx_ops_reduce[] = {
 	R1("ReduceSumSquare", 1, run_reduce_sumsq), R2("ReduceSumSquare", 18, run_reduce_sumsq),
 	R1("ReduceLogSum", 1, run_reduce_logsum), R2("ReduceLogSum", 18, run_reduce_logsum),
 	R1("ReduceLogSumExp", 1, run_reduce_logsumexp), R2("ReduceLogSumExp", 18, run_reduce_logsumexp),
-	{"", "ArgMax", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_INT64, NULL, NULL, run_argmax},
-	{"", "ArgMin", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_INT64, NULL, NULL, run_argmin},
+	ONNX_OP("", "ArgMax", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_INT64, .run = run_argmax),
+	ONNX_OP("", "ArgMin", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_INT64, .run = run_argmin),
 	{0}
 };

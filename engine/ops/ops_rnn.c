@@ -918,12 +918,13 @@ static const OnnxAttrSpec rnn_attrs[] = {
 	{"hidden_size", ONNX_ATTR_INT}, {"direction", ONNX_ATTR_STRING}, {"layout", ONNX_ATTR_INT},
 	{"clip", ONNX_ATTR_FLOAT}, {"activations", ONNX_ATTR_STRINGS},
 	{"activation_alpha", ONNX_ATTR_FLOATS}, {"activation_beta", ONNX_ATTR_FLOATS},
-	{"input_forget", ONNX_ATTR_INT}, {"linear_before_reset", ONNX_ATTR_INT}, {NULL}
+	{"input_forget", ONNX_ATTR_INT}, {"linear_before_reset", ONNX_ATTR_INT}, {0}
 };
 
 #define RNN_OP(name, since, maxin, maxout) \
-	{"", name, since, 3, maxin, 0, maxout, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, \
-	 run_recurrent, rnn_attrs, NULL, rnn_pack}
+	ONNX_OP("", name, since, ONNX_INPUTS(3, maxin), ONNX_OUTPUTS(0, maxout), \
+		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .run = run_recurrent, \
+		.attrs = rnn_attrs, .pack = rnn_pack)
 
 const OnnxOpDef onnx_ops_rnn[] = {
 	RNN_OP("RNN", 1, 6, 2),

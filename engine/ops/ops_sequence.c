@@ -747,31 +747,55 @@ infer_bool_scalar(OnnxInferCtx *ctx)
 	return ONNX_OK;
 }
 
-static const OnnxAttrSpec seq_empty_attrs[] = {{"dtype", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec split_seq_attrs[] = {{"axis", ONNX_ATTR_INT}, {"keepdims", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec concat_seq_attrs[] = {{"axis", ONNX_ATTR_INT}, {"new_axis", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec seq_map_attrs[] = {{"body", ONNX_ATTR_GRAPH}, {NULL}};
-static const OnnxAttrSpec optional_attrs[] = {{"type", ONNX_ATTR_TYPE_PROTO}, {NULL}};
-
-#define SEQ(name, v, imin, imax, infer, run, attrs) \
-	{"", name, v, imin, imax, 1, 1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, NULL, infer, run, attrs}
+static const OnnxAttrSpec seq_empty_attrs[] = {{"dtype", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec split_seq_attrs[] = {{"axis", ONNX_ATTR_INT}, {"keepdims", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec concat_seq_attrs[] = {{"axis", ONNX_ATTR_INT}, {"new_axis", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec seq_map_attrs[] = {{"body", ONNX_ATTR_GRAPH}, {0}};
+static const OnnxAttrSpec optional_attrs[] = {{"type", ONNX_ATTR_TYPE_PROTO}, {0}};
 
 const OnnxOpDef onnx_ops_sequence[] = {
-	SEQ("SequenceEmpty", 11, 0, 0, infer_seq_empty, run_seq_empty, seq_empty_attrs),
-	SEQ("SequenceConstruct", 11, 1, -1, infer_seq_same, run_seq_construct, NULL),
-	SEQ("SequenceAt", 11, 2, 2, infer_seq_elem, run_seq_at, NULL),
-	SEQ("SequenceInsert", 11, 2, 3, infer_seq_same, run_seq_insert, NULL),
-	SEQ("SequenceErase", 11, 1, 2, infer_seq_same, run_seq_erase, NULL),
-	SEQ("SequenceLength", 11, 1, 1, infer_scalar_i64, run_seq_length, NULL),
-	SEQ("SplitToSequence", 11, 1, 2, infer_seq_same, run_split_to_seq, split_seq_attrs),
-	SEQ("SplitToSequence", 24, 1, 2, infer_seq_same, run_split_to_seq, split_seq_attrs),
-	SEQ("ConcatFromSequence", 11, 1, 1, infer_concat_from_seq, run_concat_from_seq, concat_seq_attrs),
-	{"", "SequenceMap", 17, 1, -1, 1, -1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_seq_map, infer_seq_map,
-	run_seq_map, seq_map_attrs},
-	SEQ("Optional", 15, 0, 1, infer_optional, run_optional, optional_attrs),
-	SEQ("OptionalHasElement", 15, 1, 1, infer_bool_scalar, run_optional_has, NULL),
-	SEQ("OptionalHasElement", 18, 0, 1, infer_bool_scalar, run_optional_has, NULL),
-	SEQ("OptionalGetElement", 15, 1, 1, infer_optional_get, run_optional_get, NULL),
-	SEQ("OptionalGetElement", 18, 1, 1, infer_optional_get, run_optional_get, NULL),
+	ONNX_OP("", "SequenceEmpty", 11, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_empty, .run = run_seq_empty,
+		.attrs = seq_empty_attrs),
+	ONNX_OP("", "SequenceConstruct", 11, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_same,
+		.run = run_seq_construct),
+	ONNX_OP("", "SequenceAt", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_elem, .run = run_seq_at),
+	ONNX_OP("", "SequenceInsert", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_same,
+		.run = run_seq_insert),
+	ONNX_OP("", "SequenceErase", 11, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_same, .run = run_seq_erase),
+	ONNX_OP("", "SequenceLength", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_scalar_i64,
+		.run = run_seq_length),
+	ONNX_OP("", "SplitToSequence", 11, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_same,
+		.run = run_split_to_seq, .attrs = split_seq_attrs),
+	ONNX_OP("", "SplitToSequence", 24, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_seq_same,
+		.run = run_split_to_seq, .attrs = split_seq_attrs),
+	ONNX_OP("", "ConcatFromSequence", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_concat_from_seq,
+		.run = run_concat_from_seq, .attrs = concat_seq_attrs),
+	ONNX_OP("", "SequenceMap", 17, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_seq_map, .infer = infer_seq_map, .run = run_seq_map,
+		.attrs = seq_map_attrs),
+	ONNX_OP("", "Optional", 15, ONNX_INPUTS(0, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .infer = infer_optional, .run = run_optional,
+		.attrs = optional_attrs),
+	ONNX_OP("", "OptionalHasElement", 15, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_bool_scalar,
+		.run = run_optional_has),
+	ONNX_OP("", "OptionalHasElement", 18, ONNX_INPUTS(0, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_bool_scalar,
+		.run = run_optional_has),
+	ONNX_OP("", "OptionalGetElement", 15, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_optional_get,
+		.run = run_optional_get),
+	ONNX_OP("", "OptionalGetElement", 18, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .infer = infer_optional_get,
+		.run = run_optional_get),
 	{0}
 };

@@ -218,23 +218,9 @@ run_window(OnnxKernelCtx *ctx, int kind)
 	return ONNX_OK;
 }
 
-static OnnxStatus
-run_hann(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 0);
-}
-
-static OnnxStatus
-run_hamming(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 1);
-}
-
-static OnnxStatus
-run_blackman(OnnxKernelCtx *ctx)
-{
-	return run_window(ctx, 2);
-}
+static OnnxStatus run_hann(OnnxKernelCtx *ctx) { return run_window(ctx, 0); }
+static OnnxStatus run_hamming(OnnxKernelCtx *ctx) { return run_window(ctx, 1); }
+static OnnxStatus run_blackman(OnnxKernelCtx *ctx) { return run_window(ctx, 2); }
 
 /*
  * STFT: signal (batch, L, 1 real | 2 complex), frame_step (scalar),
@@ -414,24 +400,29 @@ run_melweight(OnnxKernelCtx *ctx)
 }
 
 static const OnnxAttrSpec dft_attrs[] = {
-	{"axis", ONNX_ATTR_INT}, {"inverse", ONNX_ATTR_INT}, {"onesided", ONNX_ATTR_INT}, {NULL}
+	{"axis", ONNX_ATTR_INT}, {"inverse", ONNX_ATTR_INT}, {"onesided", ONNX_ATTR_INT}, {0}
 };
-static const OnnxAttrSpec stft_attrs[] = {{"onesided", ONNX_ATTR_INT}, {NULL}};
-static const OnnxAttrSpec mel_attrs[] = {{"output_datatype", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec stft_attrs[] = {{"onesided", ONNX_ATTR_INT}, {0}};
+static const OnnxAttrSpec mel_attrs[] = {{"output_datatype", ONNX_ATTR_INT}, {0}};
 static const OnnxAttrSpec window_attrs[] = {
-	{"periodic", ONNX_ATTR_INT}, {"output_datatype", ONNX_ATTR_INT}, {NULL}
+	{"periodic", ONNX_ATTR_INT}, {"output_datatype", ONNX_ATTR_INT}, {0}
 };
 
 #define WINDOW(name, fn) \
-	{"", name, 17, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64), \
-	 ONNX_OUT_UNKNOWN, NULL, NULL, fn, window_attrs}
+	ONNX_OP("", name, 17, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), \
+		.input0_types = ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64), \
+		.out_type = ONNX_OUT_UNKNOWN, .run = fn, .attrs = window_attrs)
 
 const OnnxOpDef onnx_ops_signal[] = {
-	{"", "DFT", 17, 1, 2, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_dft, dft_attrs},
-	{"", "DFT", 20, 1, 3, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_dft, dft_attrs},
-	{"", "STFT", 17, 2, 4, 1, 1, ONNX_TS_FLOAT, ONNX_OUT_SAME, NULL, NULL, run_stft, stft_attrs},
-	{"", "MelWeightMatrix", 17, 5, 5, 1, 1, ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64),
-	 ONNX_OUT_UNKNOWN, NULL, NULL, run_melweight, mel_attrs},
+	ONNX_OP("", "DFT", 17, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_dft, .attrs = dft_attrs),
+	ONNX_OP("", "DFT", 20, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_dft, .attrs = dft_attrs),
+	ONNX_OP("", "STFT", 17, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+		.out_type = ONNX_OUT_SAME, .run = run_stft, .attrs = stft_attrs),
+	ONNX_OP("", "MelWeightMatrix", 17, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64),
+		.out_type = ONNX_OUT_UNKNOWN, .run = run_melweight, .attrs = mel_attrs),
 	WINDOW("HannWindow", run_hann),
 	WINDOW("HammingWindow", run_hamming),
 	WINDOW("BlackmanWindow", run_blackman),

@@ -754,21 +754,25 @@ run_regex_full_match(OnnxKernelCtx *ctx)
 
 static const OnnxAttrSpec normalizer_attrs[] = {
 	{"case_change_action", ONNX_ATTR_STRING}, {"is_case_sensitive", ONNX_ATTR_INT},
-	{"locale", ONNX_ATTR_STRING}, {"stopwords", ONNX_ATTR_STRINGS}, {NULL}
+	{"locale", ONNX_ATTR_STRING}, {"stopwords", ONNX_ATTR_STRINGS}, {0}
 };
 static const OnnxAttrSpec split_attrs[] = {
-	{"delimiter", ONNX_ATTR_STRING}, {"maxsplit", ONNX_ATTR_INT}, {NULL}
+	{"delimiter", ONNX_ATTR_STRING}, {"maxsplit", ONNX_ATTR_INT}, {0}
 };
-static const OnnxAttrSpec regex_attrs[] = {{"pattern", ONNX_ATTR_STRING}, {NULL}};
+static const OnnxAttrSpec regex_attrs[] = {{"pattern", ONNX_ATTR_STRING}, {0}};
 
 #define TS_STRING ONNX_T(ONNX_DTYPE_STRING)
 
 const OnnxOpDef onnx_ops_string[] = {
-	{"", "StringNormalizer", 10, 1, 1, 1, 1, TS_STRING, ONNX_OUT_SAME, check_normalizer, NULL,
-	 run_string_normalizer, normalizer_attrs},
-	{"", "StringConcat", 20, 2, 2, 1, 1, TS_STRING, ONNX_OUT_SAME, NULL, onnx_infer_broadcast, run_string_concat},
-	{"", "StringSplit", 20, 1, 1, 2, 2, TS_STRING, ONNX_OUT_UNKNOWN, NULL, NULL, run_string_split, split_attrs},
-	{"", "RegexFullMatch", 20, 1, 1, 1, 1, TS_STRING, ONNX_OUT_BOOL, check_regex, onnx_infer_same_shape,
-	 run_regex_full_match, regex_attrs},
+	ONNX_OP("", "StringNormalizer", 10, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = TS_STRING, .out_type = ONNX_OUT_SAME, .check = check_normalizer,
+		.run = run_string_normalizer, .attrs = normalizer_attrs),
+	ONNX_OP("", "StringConcat", 20, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = TS_STRING,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_string_concat),
+	ONNX_OP("", "StringSplit", 20, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(2, 2), .input0_types = TS_STRING,
+		.out_type = ONNX_OUT_UNKNOWN, .run = run_string_split, .attrs = split_attrs),
+	ONNX_OP("", "RegexFullMatch", 20, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = TS_STRING,
+		.out_type = ONNX_OUT_BOOL, .check = check_regex, .infer = onnx_infer_same_shape,
+		.run = run_regex_full_match, .attrs = regex_attrs),
 	{0}
 };

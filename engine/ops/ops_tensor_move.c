@@ -72,8 +72,6 @@ out_filled(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 	return onnx_out_raw(ctx, i, dtype, rank, dims);
 }
 
-#define OOM_STATUS(ctx) ((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
-
 /* Advance a row-major multi-index over dims[0..rank). */
 static inline void
 next_index(int64_t *idx, const int64_t *dims, int rank)
@@ -147,7 +145,7 @@ run_transpose(OnnxKernelCtx *ctx)
 		for (int d = 0; d < r; d++)
 			xoff += idx[d] * xstride[perm[d]];
 		if (!copy_elem(ctx, y, o, x, xoff))
-			return OOM_STATUS(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		next_index(idx, dims, r);
 	}
 	return ONNX_OK;
@@ -246,7 +244,7 @@ run_concat(OnnxKernelCtx *ctx)
 				continue;
 			run = t->dims[ax] * inner;
 			if (!copy_run(ctx, y, pos, t, o * run, run))
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 			pos += run;
 		}
 	return ONNX_OK;
@@ -338,7 +336,7 @@ run_split(OnnxKernelCtx *ctx)
 			return ctx->err->status;
 		for (int64_t o = 0; o < outer; o++)
 			if (!copy_run(ctx, y, o * sizes[i] * inner, x, (o * x->dims[ax] + off) * inner, sizes[i] * inner))
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		off += sizes[i];
 	}
 	return ONNX_OK;
@@ -472,7 +470,7 @@ run_slice(OnnxKernelCtx *ctx)
 		for (int d = 0; d < x->rank; d++)
 			xoff += (start[d] + idx[d] * step[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
-			return OOM_STATUS(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		next_index(idx, dims, x->rank);
 	}
 	return ONNX_OK;
@@ -589,7 +587,7 @@ run_gather(OnnxKernelCtx *ctx)
 			if (i < 0)
 				i += x->dims[ax];
 			if (!copy_run(ctx, y, pos, x, (o * x->dims[ax] + i) * inner, inner))
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 			pos += inner;
 		}
 	return ONNX_OK;
@@ -694,7 +692,7 @@ run_gather_elements(OnnxKernelCtx *ctx)
 		for (int d = 0; d < x->rank; d++)
 			xoff += (d == ax ? i : idx[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
-			return OOM_STATUS(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		next_index(idx, ind->dims, x->rank);
 	}
 	return ONNX_OK;
@@ -801,7 +799,7 @@ run_tile(OnnxKernelCtx *ctx)
 		for (int d = 0; d < x->rank; d++)
 			xoff += (idx[d] % x->dims[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
-			return OOM_STATUS(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		next_index(idx, dims, x->rank);
 	}
 	return ONNX_OK;
@@ -1035,10 +1033,10 @@ run_pad(OnnxKernelCtx *ctx)
 				((char *const *) tcv->data)[0] : NULL;
 
 			if ((((char **) y->data)[o] = onnx_kernel_strdup(ctx, v ? v : "")) == NULL)
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		}
 		else if (!copy_elem(ctx, y, o, x, xoff))
-			return OOM_STATUS(ctx);
+			return ONNX_KERNEL_OOM(ctx);
 		next_index(idx, dims, r);
 	}
 	return ONNX_OK;
@@ -1072,14 +1070,14 @@ run_trilu(OnnxKernelCtx *ctx)
 		if (keep)
 		{
 			if (!copy_elem(ctx, y, o, x, o))
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 		}
 		else if (x->dtype == ONNX_DTYPE_STRING)
 		{
 			char	   *e = onnx_kernel_alloc(ctx, 1);
 
 			if (e == NULL)
-				return OOM_STATUS(ctx);
+				return ONNX_KERNEL_OOM(ctx);
 			e[0] = '\0';
 			((char **) y->data)[o] = e;
 		}
@@ -1087,27 +1085,40 @@ run_trilu(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-static const OnnxAttrSpec perm_attrs[] = {{"perm", ONNX_ATTR_INTS}, {NULL}};
-static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
-
-#define MOVE(name, since, mi, ma, mo, xo, infer, fn, attrs) \
-	{"", name, since, mi, ma, mo, xo, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer, fn, attrs}
+static const OnnxAttrSpec perm_attrs[] = {{"perm", ONNX_ATTR_INTS}, {0}};
+static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_tensor_move[] = {
-	MOVE("Transpose", 1, 1, 1, 1, 1, infer_transpose, run_transpose, perm_attrs),
-	MOVE("Concat", 1, 1, -1, 1, 1, NULL, run_concat, axis_attrs),
-	MOVE("Concat", 4, 1, -1, 1, 1, NULL, run_concat, axis_attrs),
-	MOVE("Split", 1, 1, 2, 1, -1, NULL, run_split, NULL),
-	MOVE("Split", 13, 1, 2, 1, -1, NULL, run_split, NULL),
-	MOVE("Split", 18, 1, 2, 1, -1, NULL, run_split, NULL),
-	MOVE("Slice", 1, 1, 1, 1, 1, NULL, run_slice, NULL),
-	MOVE("Slice", 10, 3, 5, 1, 1, NULL, run_slice, NULL),
-	MOVE("Gather", 1, 2, 2, 1, 1, NULL, run_gather, axis_attrs),
-	MOVE("GatherElements", 11, 2, 2, 1, 1, NULL, run_gather_elements, axis_attrs),
-	MOVE("Tile", 6, 2, 2, 1, 1, NULL, run_tile, NULL),
-	MOVE("Trilu", 14, 1, 2, 1, 1, NULL, run_trilu, NULL),
-	MOVE("Pad", 1, 1, 1, 1, 1, NULL, run_pad, NULL),
-	MOVE("Pad", 11, 2, 3, 1, 1, NULL, run_pad, NULL),
-	MOVE("Pad", 18, 2, 4, 1, 1, NULL, run_pad, NULL),
+	ONNX_OP("", "Transpose", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_transpose, .run = run_transpose, .attrs = perm_attrs),
+	ONNX_OP("", "Concat", 1, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_concat, .attrs = axis_attrs),
+	ONNX_OP("", "Concat", 4, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_concat, .attrs = axis_attrs),
+	ONNX_OP("", "Split", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_split),
+	ONNX_OP("", "Split", 13, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_split),
+	ONNX_OP("", "Split", 18, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_split),
+	ONNX_OP("", "Slice", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_slice),
+	ONNX_OP("", "Slice", 10, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_slice),
+	ONNX_OP("", "Gather", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_gather, .attrs = axis_attrs),
+	ONNX_OP("", "GatherElements", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_SAME, .run = run_gather_elements,
+		.attrs = axis_attrs),
+	ONNX_OP("", "Tile", 6, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_tile),
+	ONNX_OP("", "Trilu", 14, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_trilu),
+	ONNX_OP("", "Pad", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_pad),
+	ONNX_OP("", "Pad", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_pad),
+	ONNX_OP("", "Pad", 18, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .run = run_pad),
 	{0}
 };

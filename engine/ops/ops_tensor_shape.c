@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #include "op_tables.h"
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 #include "strided_copy.h"
 
 /* Elements processed between abort checks. */
@@ -1103,32 +1103,62 @@ infer_range(OnnxInferCtx *ctx)
 }
 
 /* Identity/Reshape/Flatten/Squeeze/... take every tensor type. */
-static const OnnxAttrSpec reshape_attrs[] = {{"allowzero", ONNX_ATTR_INT}, {"shape", ONNX_ATTR_INTS}, {NULL}};
-static const OnnxAttrSpec flatten_attrs[] = {{"axis", ONNX_ATTR_INT}, {NULL}};
+static const OnnxAttrSpec reshape_attrs[] = {{"allowzero", ONNX_ATTR_INT}, {"shape", ONNX_ATTR_INTS}, {0}};
+static const OnnxAttrSpec flatten_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_tensor_shape[] = {
-	{"", "Identity", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_identity},
-	{"", "Reshape", 1, 1, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_reshape, run_reshape, reshape_attrs},
-	{"", "Reshape", 5, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_reshape, run_reshape, reshape_attrs},
-	{"", "Reshape", 14, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_reshape, run_reshape, reshape_attrs},
-	{"", "Flatten", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_flatten, run_flatten, flatten_attrs},
-	{"", "Flatten", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_flatten, run_flatten, flatten_attrs},
-	{"", "Squeeze", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
-	{"", "Squeeze", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
-	{"", "Squeeze", 13, 1, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_squeeze, run_squeeze},
-	{"", "Unsqueeze", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_unsqueeze, infer_unsqueeze, run_unsqueeze},
-	{"", "Unsqueeze", 11, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, check_unsqueeze, infer_unsqueeze, run_unsqueeze},
-	{"", "Unsqueeze", 13, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_unsqueeze, run_unsqueeze},
-	{"", "Expand", 8, 2, 2, 1, 1, ONNX_TS_ANY, ONNX_OUT_SAME, NULL, infer_expand, run_expand},
-	{"", "Shape", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, infer_shape, run_shape},
-	{"", "Shape", 15, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, infer_shape, run_shape},
-	{"", "Size", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_INT64, NULL, infer_scalar, run_size},
-	{"", "Constant", 1, 0, 0, 1, 1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_constant, infer_constant, run_constant},
-	{"", "Constant", 11, 0, 0, 1, 1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_constant, infer_constant, run_constant},
-	{"", "Constant", 12, 0, 0, 1, 1, ONNX_TS_ANY, ONNX_OUT_CUSTOM, check_constant, infer_constant, run_constant},
-	{"", "ConstantOfShape", 9, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_INT64), ONNX_OUT_CUSTOM, check_constant_of_shape, infer_constant_of_shape, run_constant_of_shape},
-	{"", "EyeLike", 9, 1, 1, 1, 1, EYELIKE_T, ONNX_OUT_CUSTOM, check_eyelike, infer_eyelike, run_eyelike},
-	{"", "Range", 11, 3, 3, 1, 1, RANGE_T, ONNX_OUT_SAME, NULL, infer_range, run_range},
-	{"", "Range", 27, 3, 3, 1, 1, RANGE_T27, ONNX_OUT_SAME, NULL, infer_range, run_range},
+	ONNX_OP("", "Identity", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_identity),
+	ONNX_OP("", "Reshape", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_reshape, .run = run_reshape, .attrs = reshape_attrs),
+	ONNX_OP("", "Reshape", 5, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_reshape, .run = run_reshape, .attrs = reshape_attrs),
+	ONNX_OP("", "Reshape", 14, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_reshape, .run = run_reshape, .attrs = reshape_attrs),
+	ONNX_OP("", "Flatten", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_flatten, .run = run_flatten, .attrs = flatten_attrs),
+	ONNX_OP("", "Flatten", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_flatten, .run = run_flatten, .attrs = flatten_attrs),
+	ONNX_OP("", "Squeeze", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_squeeze, .run = run_squeeze),
+	ONNX_OP("", "Squeeze", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_squeeze, .run = run_squeeze),
+	ONNX_OP("", "Squeeze", 13, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_squeeze, .run = run_squeeze),
+	ONNX_OP("", "Unsqueeze", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .check = check_unsqueeze, .infer = infer_unsqueeze,
+		.run = run_unsqueeze),
+	ONNX_OP("", "Unsqueeze", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .check = check_unsqueeze, .infer = infer_unsqueeze,
+		.run = run_unsqueeze),
+	ONNX_OP("", "Unsqueeze", 13, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_unsqueeze, .run = run_unsqueeze),
+	ONNX_OP("", "Expand", 8, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_SAME, .infer = infer_expand, .run = run_expand),
+	ONNX_OP("", "Shape", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INT64, .infer = infer_shape, .run = run_shape),
+	ONNX_OP("", "Shape", 15, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INT64, .infer = infer_shape, .run = run_shape),
+	ONNX_OP("", "Size", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_INT64, .infer = infer_scalar, .run = run_size),
+	ONNX_OP("", "Constant", 1, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_constant, .infer = infer_constant,
+		.run = run_constant),
+	ONNX_OP("", "Constant", 11, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_constant, .infer = infer_constant,
+		.run = run_constant),
+	ONNX_OP("", "Constant", 12, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_constant, .infer = infer_constant,
+		.run = run_constant),
+	ONNX_OP("", "ConstantOfShape", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_INT64), .out_type = ONNX_OUT_CUSTOM,
+		.check = check_constant_of_shape, .infer = infer_constant_of_shape,
+		.run = run_constant_of_shape),
+	ONNX_OP("", "EyeLike", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = EYELIKE_T,
+		.out_type = ONNX_OUT_CUSTOM, .check = check_eyelike, .infer = infer_eyelike, .run = run_eyelike),
+	ONNX_OP("", "Range", 11, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = RANGE_T,
+		.out_type = ONNX_OUT_SAME, .infer = infer_range, .run = run_range),
+	ONNX_OP("", "Range", 27, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = RANGE_T27,
+		.out_type = ONNX_OUT_SAME, .infer = infer_range, .run = run_range),
 	{0}
 };

@@ -193,12 +193,12 @@ static const OnnxAttrSpec tfidf_attrs[] = {
 	{"max_skip_count", ONNX_ATTR_INT}, {"mode", ONNX_ATTR_STRING},
 	{"ngram_counts", ONNX_ATTR_INTS}, {"ngram_indexes", ONNX_ATTR_INTS},
 	{"pool_int64s", ONNX_ATTR_INTS}, {"pool_strings", ONNX_ATTR_STRINGS},
-	{"weights", ONNX_ATTR_FLOATS}, {NULL}
+	{"weights", ONNX_ATTR_FLOATS}, {0}
 };
 
 const OnnxOpDef onnx_ops_text[] = {
-	{"", "TfIdfVectorizer", 9, 1, 1, 1, 1,
-		ONNX_T(ONNX_DTYPE_STRING) | ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64),
-	ONNX_OUT_UNKNOWN, NULL, NULL, run_tfidf, tfidf_attrs},
+	ONNX_OP("", "TfIdfVectorizer", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_STRING) | ONNX_T(ONNX_DTYPE_INT32) | ONNX_T(ONNX_DTYPE_INT64),
+		.out_type = ONNX_OUT_UNKNOWN, .run = run_tfidf, .attrs = tfidf_attrs),
 	{0}
 };

@@ -319,7 +319,8 @@ run_clip(OnnxKernelCtx *ctx)
 #define F ONNX_TS_FLOAT
 #define FS (ONNX_TS_FLOAT | ONNX_TS_SINT)
 #define UN(name, since, types, fn) \
-	{"", name, since, 1, 1, 1, 1, types, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, fn}
+	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = types, \
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = fn)
 
 const OnnxOpDef onnx_ops_unary[] = {
 	UN("Relu", 1, FS, run_relu),
@@ -346,9 +347,13 @@ const OnnxOpDef onnx_ops_unary[] = {
 	UN("Elu", 1, F, run_elu), UN("Selu", 1, F, run_selu), UN("Celu", 12, F, run_celu),
 	UN("HardSigmoid", 1, F, run_hardsigmoid), UN("ThresholdedRelu", 10, F, run_thresholded_relu),
 	UN("Shrink", 9, ONNX_TS_NUMERIC, run_shrink), UN("Gelu", 20, F, run_gelu),
-	{"", "IsNaN", 9, 1, 1, 1, 1, F, ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_isnan},
-	{"", "IsInf", 10, 1, 1, 1, 1, F, ONNX_OUT_BOOL, NULL, onnx_infer_same_shape, run_isinf},
-	{"", "Clip", 1, 1, 1, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_clip},
-	{"", "Clip", 11, 1, 3, 1, 1, ONNX_TS_NUMERIC, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_clip},
+	ONNX_OP("", "IsNaN", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_BOOL, .infer = onnx_infer_same_shape, .run = run_isnan),
+	ONNX_OP("", "IsInf", 10, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		.out_type = ONNX_OUT_BOOL, .infer = onnx_infer_same_shape, .run = run_isinf),
+	ONNX_OP("", "Clip", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_clip),
+	ONNX_OP("", "Clip", 11, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_clip),
 	{0}
 };

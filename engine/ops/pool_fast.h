@@ -10,7 +10,7 @@
 #ifndef POOL_FAST_H
 #define POOL_FAST_H
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 /*
  * Max (is_max) or average pool over g's window of x (NC, in...) into

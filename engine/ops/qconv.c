@@ -28,7 +28,7 @@
 #include <math.h>
 
 #include "op_tables.h"
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 #include "qmatmul.h"
 #include "pack.h"
 #include "qconv_kern.h"
@@ -662,9 +662,11 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 }
 
 const OnnxOpDef onnx_ops_qconv[] = {
-	{"", "ConvInteger", 10, 2, 4, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_int32_out, run_conv_integer,
-	NULL, NULL, qconv_pack},
-	{"", "QLinearConv", 10, 8, 9, 1, 1, T_8BIT, ONNX_OUT_CUSTOM, NULL, onnx_infer_qlinear_out, run_qlinear_conv,
-	NULL, NULL, qconv_pack},
+	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
+		.out_type = ONNX_OUT_INT32, .run = run_conv_integer,
+		.pack = qconv_pack),
+	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
+		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_conv,
+		.pack = qconv_pack),
 	{0}
 };

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 typedef struct OnnxQconvKern
 {

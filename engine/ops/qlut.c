@@ -128,8 +128,8 @@ run_qlinear_table(OnnxKernelCtx *ctx)
 }
 
 const OnnxOpDef onnx_ops_qlut[] = {
-	{ONNX_ENGINE_DOMAIN, "QLinearTable", 1, 1, 1, 1, 1,
-		ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8), ONNX_OUT_SAME, NULL, NULL,
-	run_qlinear_table},
+	ONNX_OP(ONNX_ENGINE_DOMAIN, "QLinearTable", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8),
+		.out_type = ONNX_OUT_SAME, .run = run_qlinear_table),
 	{0}
 };

@@ -68,9 +68,6 @@ extern OnnxStatus onnx_run_quantize_linear(OnnxKernelCtx *ctx);
 extern OnnxStatus onnx_run_dequantize_linear(OnnxKernelCtx *ctx);
 extern OnnxStatus onnx_infer_quantize_linear(OnnxInferCtx *ctx);
 extern OnnxStatus onnx_infer_dequantize_linear(OnnxInferCtx *ctx);
-/* Output types: int32 (MatMulInteger, ConvInteger); input 7's (QLinearMatMul, QLinearConv) */
-extern OnnxStatus onnx_infer_int32_out(OnnxInferCtx *ctx);
-extern OnnxStatus onnx_infer_qlinear_out(OnnxInferCtx *ctx);
 
 /*
  * Dynamic quantization of n floats to uint8 as onnxruntime's

@@ -86,6 +86,19 @@ onnx_arena_alloc(OnnxArena *arena, size_t size)
 	return p;
 }
 
+/*
+ * Zeroed room for n + 1 elements of size bytes (one more, so that n = 0
+ * still gives a usable pointer), from the arena; NULL when the size
+ * overflows or the allocation fails.
+ */
+void *
+onnx_arena_alloc_array(OnnxArena *arena, size_t n, size_t size)
+{
+	if (size == 0 || n > SIZE_MAX / size - 1)
+		return NULL;
+	return onnx_arena_alloc(arena, (n + 1) * size);
+}
+
 /* Copy of s in the arena (NULL stays NULL; NULL on failure). */
 char *
 onnx_arena_strdup(OnnxArena *arena, const char *s)

@@ -9,7 +9,7 @@
 #include <math.h>
 
 #include "engine_internal.h"
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 
 static const char *const dtype_names[ONNX_DTYPE_COUNT] = {
 	[ONNX_DTYPE_UNDEFINED] = "undefined",

@@ -32,6 +32,8 @@ typedef struct OnnxArena
 
 extern void onnx_arena_init(OnnxArena *arena, const OnnxAllocator *alloc);
 extern void *onnx_arena_alloc(OnnxArena *arena, size_t size);	/* zeroed */
+/* zeroed room for n + 1 elements of size bytes; NULL when that overflows */
+extern void *onnx_arena_alloc_array(OnnxArena *arena, size_t n, size_t size);
 extern char *onnx_arena_strdup(OnnxArena *arena, const char *s);
 extern void onnx_arena_free_all(OnnxArena *arena);
 
@@ -279,8 +281,12 @@ typedef enum OnnxOutType
 {
 	ONNX_OUT_UNKNOWN = 0,		/* not inferred statically */
 	ONNX_OUT_SAME,				/* all outputs: dtype of input 0 */
-	ONNX_OUT_BOOL,
-	ONNX_OUT_INT64,
+	ONNX_OUT_BOOL,				/* all outputs: bool tensors */
+	ONNX_OUT_INT32,				/* all outputs: int32 tensors */
+	ONNX_OUT_INT64,				/* all outputs: int64 tensors */
+	ONNX_OUT_FLOAT,				/* all outputs: float32 tensors */
+	ONNX_OUT_INPUT,				/* all outputs: tensors of the dtype of input
+								 * out_input, when it is present and known */
 	ONNX_OUT_ATTR_TO,			/* from attribute "to" */
 	ONNX_OUT_CUSTOM				/* the infer callback sets them */
 } OnnxOutType;
@@ -299,7 +305,7 @@ typedef enum OnnxOutType
 		ONNX_T(ONNX_DTYPE_STRING))
 #define ONNX_TS_ANY 0			/* no constraint checked */
 
-/* Declared type of an attribute, checked at load (list ends with {NULL}). */
+/* Declared type of an attribute, checked at load (list ends with {0}). */
 typedef struct OnnxAttrSpec
 {
 	const char *name;
@@ -322,6 +328,7 @@ typedef struct OnnxOpDef
 	int			max_outputs;	/* -1: variadic */
 	uint64_t	input0_types;	/* allowed dtypes of input 0; 0 = any */
 	OnnxOutType out_type;
+	int			out_input;		/* the input ONNX_OUT_INPUT follows */
 	/* optional: validate attributes at load, fill err on failure */
 	OnnxStatus	(*check) (const OnnxNode *node, OnnxError *err);
 	/* optional: output types/shapes from input types/shapes */
@@ -347,6 +354,23 @@ typedef struct OnnxOpDef
 	OnnxStatus	(*pack) (OnnxNode *node, const OnnxGraph *g, OnnxArena *arena,
 						 OnnxError *err);
 } OnnxOpDef;
+
+/*
+ * The one way to declare an operator version in a family's table
+ * (engine/ops/), with the fields named, so that any field left out is zero:
+ *
+ *	ONNX_OP("", "Relu", 14, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+ *			.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME,
+ *			.infer = onnx_infer_same_shape, .run = run_relu),
+ *
+ * A table ends with {0}.  A file may wrap ONNX_OP in a shorthand for a run
+ * of versions that differ only in a few fields (#define UN(name, since, ...)).
+ */
+#define ONNX_OP(DOMAIN, NAME, SINCE, ...) \
+	{.domain = (DOMAIN), .name = (NAME), .since_version = (SINCE), __VA_ARGS__}
+/* number of inputs / outputs, maximum -1 for variadic */
+#define ONNX_INPUTS(MIN, MAX) .min_inputs = (MIN), .max_inputs = (MAX)
+#define ONNX_OUTPUTS(MIN, MAX) .min_outputs = (MIN), .max_outputs = (MAX)
 
 /*
  * The constant tensor feeding input k of node in graph g: an initializer
@@ -474,7 +498,19 @@ extern size_t onnx_value_bytes(const OnnxValue *v);
 /* ONNX_ERR_LIMIT unless bytes more fit the memory limit (check before building). */
 extern OnnxStatus onnx_kernel_check_memory(OnnxKernelCtx *ctx, size_t bytes);
 
-/* Scratch memory for the duration of the kernel call (freed by caller). */
+/*
+ * The status a kernel returns when an allocation through ctx came back
+ * NULL: the error the allocator set (memory limit), else out of memory.
+ */
+#define ONNX_KERNEL_OOM(ctx) \
+	((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
+
+/*
+ * Memory from the session's allocator, NULL with ctx->err set when it
+ * fails.  The kernel that takes it frees it (onnx_kernel_free) before it
+ * returns, on every path, unless it hands it to an output value (string
+ * elements), which then owns it and frees it with the value.
+ */
 extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);
 extern void onnx_kernel_free(OnnxKernelCtx *ctx, void *p);
 /* Copy of the first n bytes of s, NUL-terminated, from onnx_kernel_alloc. */

@@ -67,14 +67,6 @@ typedef struct Promoter
 
 #define OOM(p) onnx_error_set((p)->err, ONNX_ERR_OUT_OF_MEMORY, "out of memory promoting float16 to float32")
 
-static void *
-alloc_array(Promoter *p, size_t n, size_t size)
-{
-	if (n > SIZE_MAX / size - 1)
-		return NULL;
-	return onnx_arena_alloc(p->arena, (n + 1) * size);
-}
-
 static size_t
 hash_name(const char *s)
 {
@@ -223,7 +215,7 @@ promote_infos(Promoter *p, size_t n, Onnx__ValueInfoProto **src, Onnx__ValueInfo
 			continue;
 		if (v == NULL)
 		{
-			if ((v = alloc_array(p, n, sizeof(*v))) == NULL)
+			if ((v = onnx_arena_alloc_array(p->arena, n, sizeof(*v))) == NULL)
 				return OOM(p);
 			memcpy(v, src, n * sizeof(*v));
 		}
@@ -263,7 +255,7 @@ promote_tensor(Promoter *p, Onnx__TensorProto *t, Onnx__TensorProto **out)
 	if (t->has_raw_data ? t->raw_data.len != 2 * n : t->n_int32_data != n)
 		return ONNX_OK;
 	if ((c = onnx_arena_alloc(p->arena, sizeof(*c))) == NULL ||
-		(f = alloc_array(p, n, sizeof(float))) == NULL)
+		(f = onnx_arena_alloc_array(p->arena, n, sizeof(float))) == NULL)
 		return OOM(p);
 	for (size_t i = 0; i < n; i++)
 	{
@@ -337,7 +329,7 @@ promote_attr(Promoter *p, Onnx__AttributeProto *a, Onnx__AttributeProto **out)
 	changed |= c.t != a->t || c.sparse_tensor != a->sparse_tensor || c.tp != a->tp || c.g != a->g;
 	if (a->n_tensors > 0)
 	{
-		Onnx__TensorProto **v = alloc_array(p, a->n_tensors, sizeof(*v));
+		Onnx__TensorProto **v = onnx_arena_alloc_array(p->arena, a->n_tensors, sizeof(*v));
 
 		if (v == NULL)
 			return OOM(p);
@@ -351,7 +343,7 @@ promote_attr(Promoter *p, Onnx__AttributeProto *a, Onnx__AttributeProto **out)
 	}
 	if (a->n_graphs > 0)
 	{
-		Onnx__GraphProto **v = alloc_array(p, a->n_graphs, sizeof(*v));
+		Onnx__GraphProto **v = onnx_arena_alloc_array(p->arena, a->n_graphs, sizeof(*v));
 
 		if (v == NULL)
 			return OOM(p);
@@ -368,7 +360,7 @@ promote_attr(Promoter *p, Onnx__AttributeProto *a, Onnx__AttributeProto **out)
 	}
 	if (a->n_type_protos > 0)
 	{
-		Onnx__TypeProto **v = alloc_array(p, a->n_type_protos, sizeof(*v));
+		Onnx__TypeProto **v = onnx_arena_alloc_array(p->arena, a->n_type_protos, sizeof(*v));
 
 		if (v == NULL)
 			return OOM(p);
@@ -407,7 +399,7 @@ promote_node(Promoter *p, Onnx__NodeProto *n, Onnx__NodeProto **out)
 			continue;
 		if (inputs == NULL)
 		{
-			if ((inputs = alloc_array(p, n->n_input, sizeof(*inputs))) == NULL)
+			if ((inputs = onnx_arena_alloc_array(p->arena, n->n_input, sizeof(*inputs))) == NULL)
 				return OOM(p);
 			memcpy(inputs, n->input, n->n_input * sizeof(*inputs));
 		}
@@ -425,7 +417,7 @@ promote_node(Promoter *p, Onnx__NodeProto *n, Onnx__NodeProto **out)
 			continue;
 		if (attrs == NULL)
 		{
-			if ((attrs = alloc_array(p, n->n_attribute, sizeof(*attrs))) == NULL)
+			if ((attrs = onnx_arena_alloc_array(p->arena, n->n_attribute, sizeof(*attrs))) == NULL)
 				return OOM(p);
 			memcpy(attrs, n->attribute, n->n_attribute * sizeof(*attrs));
 		}
@@ -465,9 +457,9 @@ cast_node(Promoter *p, const char *from, const char *to, int dtype)
 {
 	Onnx__NodeProto *n = onnx_arena_alloc(p->arena, sizeof(*n));
 	Onnx__AttributeProto *a = onnx_arena_alloc(p->arena, sizeof(*a));
-	char	  **in = alloc_array(p, 1, sizeof(char *));
-	char	  **outv = alloc_array(p, 1, sizeof(char *));
-	Onnx__AttributeProto **av = alloc_array(p, 1, sizeof(*av));
+	char	  **in = onnx_arena_alloc_array(p->arena, 1, sizeof(char *));
+	char	  **outv = onnx_arena_alloc_array(p->arena, 1, sizeof(char *));
+	Onnx__AttributeProto **av = onnx_arena_alloc_array(p->arena, 1, sizeof(*av));
 
 	if (!n || !a || !in || !outv || !av)
 		return NULL;
@@ -517,7 +509,7 @@ set_build(Promoter *p, NameSet *set, size_t n, size_t m,
 	set->cap = 1;
 	while (set->cap < 2 * n + 2)
 		set->cap <<= 1;
-	if ((set->v = alloc_array(p, set->cap, sizeof(char *))) == NULL)
+	if ((set->v = onnx_arena_alloc_array(p->arena, set->cap, sizeof(char *))) == NULL)
 		return OOM(p);
 	for (size_t i = 0; i < m; i++)
 	{
@@ -588,8 +580,8 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 		p->cap = 1;
 		while (p->cap < want)
 			p->cap <<= 1;
-		if ((p->from = alloc_array(p, p->cap, sizeof(char *))) == NULL ||
-			(p->to = alloc_array(p, p->cap, sizeof(char *))) == NULL)
+		if ((p->from = onnx_arena_alloc_array(p->arena, p->cap, sizeof(char *))) == NULL ||
+			(p->to = onnx_arena_alloc_array(p->arena, p->cap, sizeof(char *))) == NULL)
 			return OOM(p);
 		if ((st = set_build(p, &p->inputs, g->n_input, g->n_input, input_name, g)) != ONNX_OK ||
 			(st = set_build(p, &p->inits, g->n_initializer, g->n_initializer, init_name, g)) != ONNX_OK)
@@ -601,7 +593,7 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 			if (g->output[i] && g->output[i]->name && is_f16_tensor_type(g->output[i]->type))
 				n_post++;
 	}
-	if ((nodes = alloc_array(p, g->n_node + n_pre + n_post, sizeof(*nodes))) == NULL)
+	if ((nodes = onnx_arena_alloc_array(p->arena, g->n_node + n_pre + n_post, sizeof(*nodes))) == NULL)
 		return OOM(p);
 	if (main)
 	{
@@ -671,7 +663,7 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 				{
 					Onnx__NodeProto *cn;
 
-					if ((outs = alloc_array(p, n->n_output, sizeof(*outs))) == NULL)
+					if ((outs = onnx_arena_alloc_array(p->arena, n->n_output, sizeof(*outs))) == NULL)
 						return OOM(p);
 					memcpy(outs, n->output, n->n_output * sizeof(*outs));
 					if (n == g->node[i])
@@ -729,7 +721,7 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 				continue;
 			if (outs == NULL)
 			{
-				if ((outs = alloc_array(p, g->n_output, sizeof(*outs))) == NULL)
+				if ((outs = onnx_arena_alloc_array(p->arena, g->n_output, sizeof(*outs))) == NULL)
 					return OOM(p);
 				memcpy(outs, g->output, g->n_output * sizeof(*outs));
 			}
@@ -750,7 +742,7 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 	c->node = nodes;
 	if ((st = promote_infos(p, g->n_value_info, g->value_info, &c->value_info)) != ONNX_OK)
 		return st;
-	if ((inits = alloc_array(p, g->n_initializer, sizeof(*inits))) == NULL)
+	if ((inits = onnx_arena_alloc_array(p->arena, g->n_initializer, sizeof(*inits))) == NULL)
 		return OOM(p);
 	for (size_t i = 0; i < g->n_initializer; i++)
 	{
@@ -766,7 +758,7 @@ promote_graph(Promoter *p, const Onnx__GraphProto *g, bool main, const Onnx__Gra
 	c->initializer = inits;
 	if (g->n_sparse_initializer > 0)
 	{
-		Onnx__SparseTensorProto **v = alloc_array(p, g->n_sparse_initializer, sizeof(*v));
+		Onnx__SparseTensorProto **v = onnx_arena_alloc_array(p->arena, g->n_sparse_initializer, sizeof(*v));
 
 		if (v == NULL)
 			return OOM(p);

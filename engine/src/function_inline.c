@@ -94,14 +94,6 @@ find_function(const Inliner *in, const Onnx__NodeProto *node)
 	return NULL;
 }
 
-static void *
-alloc_array(Inliner *in, size_t n, size_t size)
-{
-	if (n > SIZE_MAX / size - 1)
-		return NULL;
-	return onnx_arena_alloc(in->arena, (n + 1) * size);
-}
-
 static OnnxStatus
 count_copy(Inliner *in)
 {
@@ -171,7 +163,7 @@ rename_attrs(Inliner *in, const CallSite *cs, const Onnx__NodeProto *src, Onnx__
 	OnnxStatus	st;
 
 	dst->n_attribute = 0;
-	dst->attribute = alloc_array(in, src->n_attribute, sizeof(Onnx__AttributeProto *));
+	dst->attribute = onnx_arena_alloc_array(in->arena, src->n_attribute, sizeof(Onnx__AttributeProto *));
 	if (dst->attribute == NULL)
 		return OOM(in);
 	for (size_t k = 0; k < src->n_attribute; k++)
@@ -208,7 +200,7 @@ rename_attrs(Inliner *in, const CallSite *cs, const Onnx__NodeProto *src, Onnx__
 			return st;
 		if (a->n_graphs)
 		{
-			c->graphs = alloc_array(in, a->n_graphs, sizeof(Onnx__GraphProto *));
+			c->graphs = onnx_arena_alloc_array(in->arena, a->n_graphs, sizeof(Onnx__GraphProto *));
 			if (c->graphs == NULL)
 				return OOM(in);
 			for (size_t i = 0; i < a->n_graphs; i++)
@@ -234,8 +226,8 @@ rename_node(Inliner *in, const CallSite *cs, const Onnx__NodeProto *src, Onnx__N
 		return OOM(in);
 	*n = *src;
 	n->name = concat(in, cs->prefix, src->name ? src->name : "");
-	n->input = alloc_array(in, src->n_input, sizeof(char *));
-	n->output = alloc_array(in, src->n_output, sizeof(char *));
+	n->input = onnx_arena_alloc_array(in->arena, src->n_input, sizeof(char *));
+	n->output = onnx_arena_alloc_array(in->arena, src->n_output, sizeof(char *));
 	if (!n->name || !n->input || !n->output)
 		return OOM(in);
 	for (size_t i = 0; i < src->n_input; i++)
@@ -254,7 +246,7 @@ static OnnxStatus
 rename_infos(Inliner *in, const CallSite *cs, size_t n, Onnx__ValueInfoProto **src,
 			 Onnx__ValueInfoProto ***dst)
 {
-	*dst = alloc_array(in, n, sizeof(Onnx__ValueInfoProto *));
+	*dst = onnx_arena_alloc_array(in->arena, n, sizeof(Onnx__ValueInfoProto *));
 	if (*dst == NULL)
 		return OOM(in);
 	for (size_t i = 0; i < n; i++)
@@ -281,9 +273,9 @@ rename_graph(Inliner *in, const CallSite *cs, const Onnx__GraphProto *g, Onnx__G
 	if (c == NULL)
 		return OOM(in);
 	*c = *g;
-	c->node = alloc_array(in, g->n_node, sizeof(Onnx__NodeProto *));
-	c->initializer = alloc_array(in, g->n_initializer, sizeof(Onnx__TensorProto *));
-	c->sparse_initializer = alloc_array(in, g->n_sparse_initializer, sizeof(Onnx__SparseTensorProto *));
+	c->node = onnx_arena_alloc_array(in->arena, g->n_node, sizeof(Onnx__NodeProto *));
+	c->initializer = onnx_arena_alloc_array(in->arena, g->n_initializer, sizeof(Onnx__TensorProto *));
+	c->sparse_initializer = onnx_arena_alloc_array(in->arena, g->n_sparse_initializer, sizeof(Onnx__SparseTensorProto *));
 	if (!c->node || !c->initializer || !c->sparse_initializer)
 		return OOM(in);
 	for (size_t i = 0; i < g->n_node; i++)
@@ -333,7 +325,7 @@ push_node(Inliner *in, NodeList *l, Onnx__NodeProto *n)
 	if (l->n == l->cap)
 	{
 		size_t		cap = l->cap ? l->cap * 2 : 16;
-		Onnx__NodeProto **v = alloc_array(in, cap, sizeof(*v));
+		Onnx__NodeProto **v = onnx_arena_alloc_array(in->arena, cap, sizeof(*v));
 
 		if (v == NULL)
 			return OOM(in);
@@ -371,7 +363,7 @@ expand_subgraphs(Inliner *in, Onnx__NodeProto *node, Onnx__NodeProto **out)
 		changed = a->g && g != a->g;
 		if (a->n_graphs)
 		{
-			gs = alloc_array(in, a->n_graphs, sizeof(*gs));
+			gs = onnx_arena_alloc_array(in->arena, a->n_graphs, sizeof(*gs));
 			if (gs == NULL)
 				return OOM(in);
 			for (size_t i = 0; i < a->n_graphs; i++)
@@ -391,7 +383,7 @@ expand_subgraphs(Inliner *in, Onnx__NodeProto *node, Onnx__NodeProto **out)
 			if (copy == NULL)
 				return OOM(in);
 			*copy = *node;
-			copy->attribute = alloc_array(in, node->n_attribute, sizeof(Onnx__AttributeProto *));
+			copy->attribute = onnx_arena_alloc_array(in->arena, node->n_attribute, sizeof(Onnx__AttributeProto *));
 			if (copy->attribute == NULL)
 				return OOM(in);
 			memcpy(copy->attribute, node->attribute, sizeof(Onnx__AttributeProto *) * node->n_attribute);

@@ -21,6 +21,14 @@
 
 #define GT_INLINE static inline __attribute__((always_inline))
 
+/*
+ * Rows of B ahead that the loop prefetches: the weights of a Conv or
+ * MatMul with few rows (batch 1) stream from memory once per run, and
+ * the hardware prefetcher stops at every 4 KiB page.  Prefetches never
+ * fault, so rows past the panel's end are harmless.
+ */
+#define GT_PF 16
+
 /* acc += A column k (m values) x B row k, for one k. */
 GT_INLINE GT_TARGET void
 gt_step(const int m, const float *a, const float *b, GT_VEC acc[GT_MR][GT_NV])
@@ -63,6 +71,9 @@ gt_accumulate(const int m, int64_t kc, const float *a, const float *b, int64_t l
 #pragma GCC unroll 4
 	for (int64_t k = 0; k < kc; k++)
 	{
+		/* B row k + GT_PF: its lines are in flight before the row is read */
+		_mm_prefetch((const char *) (b + GT_PF * ldb), _MM_HINT_T0);
+		_mm_prefetch((const char *) (b + GT_PF * ldb + GT_W * GT_NV - 1), _MM_HINT_T0);
 		gt_step(m, a, b, acc);
 		a += GT_MR;
 		b += ldb;

@@ -191,12 +191,21 @@ onnx_node_infer(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 				}
 				break;
 			case ONNX_OUT_BOOL:
-				o->dtype = ONNX_DTYPE_BOOL;
+			case ONNX_OUT_INT32:
+			case ONNX_OUT_INT64:
+			case ONNX_OUT_FLOAT:
+				o->dtype = def->out_type == ONNX_OUT_BOOL ? ONNX_DTYPE_BOOL :
+					def->out_type == ONNX_OUT_INT32 ? ONNX_DTYPE_INT32 :
+					def->out_type == ONNX_OUT_INT64 ? ONNX_DTYPE_INT64 : ONNX_DTYPE_FLOAT;
 				o->kind = ONNX_VALUE_TENSOR;
 				break;
-			case ONNX_OUT_INT64:
-				o->dtype = ONNX_DTYPE_INT64;
-				o->kind = ONNX_VALUE_TENSOR;
+			case ONNX_OUT_INPUT:
+				if (def->out_input < n->n_inputs && ins[def->out_input] &&
+					ins[def->out_input]->dtype != ONNX_DTYPE_UNDEFINED)
+				{
+					o->dtype = ins[def->out_input]->dtype;
+					o->kind = ONNX_VALUE_TENSOR;
+				}
 				break;
 			case ONNX_OUT_ATTR_TO:
 				{

@@ -41,7 +41,7 @@ static struct
 	int			joined;			/* helpers that took it */
 	int			active;			/* helpers still running tasks */
 	bool		atfork_set;
-}			pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+}			pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .done = PTHREAD_COND_INITIALIZER};
 
 /* One job at a time; held by the calling thread for the whole job. */
 static pthread_mutex_t pool_busy = PTHREAD_MUTEX_INITIALIZER;
@@ -60,6 +60,8 @@ static void *
 worker_main(void *unused)
 {
 	uint64_t	seen;
+
+	(void) unused;
 
 	pthread_mutex_lock(&pool.lock);
 	seen = pool.generation;

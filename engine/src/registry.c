@@ -11,48 +11,12 @@
 #include "engine_internal.h"
 #include "ops/op_tables.h"
 
+#define ONNX_OP_FAMILY_ENTRY(f) onnx_ops_##f,
 static const OnnxOpDef *const families[] = {
-	onnx_ops_unary,
-	onnx_ops_binary,
-	onnx_ops_matmul,
-	onnx_ops_tensor_shape,
-	onnx_ops_tensor_move,
-	onnx_ops_cast,
-	onnx_ops_reduce,
-	onnx_ops_nn,
-	onnx_ops_conv,
-	onnx_ops_pool,
-	onnx_ops_quant,
-	onnx_ops_control,
-	onnx_ops_sequence,
-	onnx_ops_misc,
-	onnx_ops_ml,
-	onnx_ops_rnn,
-	onnx_ops_detection,
-	onnx_ops_text,
-	onnx_ops_signal,
-	onnx_ops_compare,
-	onnx_ops_loss,
-	onnx_ops_trees,
-	onnx_ops_linear_ml,
-	onnx_ops_index,
-	onnx_ops_einsum,
-	onnx_ops_image,
-	onnx_ops_attention,
-	onnx_ops_string,
-	onnx_ops_ml_svm,
-	onnx_ops_ml_encode,
-	onnx_ops_random,
-	onnx_ops_ms_fused,
-	onnx_ops_ms_attention,
-	onnx_ops_ms_fused_linear,
-	onnx_ops_ms_quant,
-	onnx_ops_ms_qlinear,
-	onnx_ops_ms_qlstm,
-	onnx_ops_qconv,
-	onnx_ops_qlut,
+	ONNX_OP_FAMILIES(ONNX_OP_FAMILY_ENTRY)
 	NULL
 };
+#undef ONNX_OP_FAMILY_ENTRY
 
 /*
  * The definition of domain.name for a model importing opset: the highest

@@ -403,7 +403,6 @@ take_input(OnnxKernelCtx *ctx, int i, int k, int rank, const int64_t *dims, bool
 	y->tensor.count = x->tensor.count;
 	y->tensor.nbytes = x->tensor.nbytes;
 	y->tensor.data = x->tensor.data;
-	y->tensor.device = x->tensor.device;
 	y->n_items = 0;
 	y->items = NULL;
 	y->elem_dtype = x->elem_dtype;
@@ -500,7 +499,6 @@ out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 		if (zero)
 			memset(t->data, 0, t->nbytes ? t->nbytes : 1);
 	}
-	t->device = ONNX_DEVICE_CPU;
 	s->live_bytes += t->nbytes;
 	v->kind = ONNX_VALUE_TENSOR;
 	v->n_items = 0;
@@ -620,7 +618,7 @@ onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n)
 	return d;
 }
 
-/* Copy of C string s (NULL reads as "") owned by the frame; NULL with err set. */
+/* Copy of C string s (NULL reads as "") from onnx_kernel_alloc (same rule); NULL with err set. */
 char *
 onnx_kernel_strdup(OnnxKernelCtx *ctx, const char *s)
 {
@@ -694,7 +692,6 @@ frame_take(OnnxSession *s, OnnxFrame *f, int id, OnnxValue *out, OnnxError *err)
 		}
 		if (v->tensor.nbytes)
 			memcpy(out->tensor.data, v->tensor.data, v->tensor.nbytes);
-		out->tensor.device = ONNX_DEVICE_CPU;
 		return ONNX_OK;
 	}
 	return onnx_value_copy(out, v, s->alloc, err);

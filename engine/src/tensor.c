@@ -63,7 +63,6 @@ onnx_tensor_alloc_data(OnnxTensor *t, const OnnxAllocator *alloc, OnnxError *err
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY,
 							  "out of memory allocating %zu bytes", n);
 	memset(t->data, 0, n);
-	t->device = ONNX_DEVICE_CPU;
 	return ONNX_OK;
 }
 

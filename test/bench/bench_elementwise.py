@@ -38,8 +38,7 @@ ONNX_TO_NP = {v: k for k, v in NP_TO_ONNX.items()}
 
 class Tensor(ctypes.Structure):
     _fields_ = [("dtype", ctypes.c_int), ("rank", ctypes.c_int), ("dims", ctypes.c_int64 * MAX_RANK),
-                ("count", ctypes.c_int64), ("nbytes", ctypes.c_size_t), ("data", ctypes.c_void_p),
-                ("device", ctypes.c_int)]
+                ("count", ctypes.c_int64), ("nbytes", ctypes.c_size_t), ("data", ctypes.c_void_p)]
 
 
 class Value(ctypes.Structure):

@@ -409,6 +409,8 @@ region_alloc(void *ctx, size_t size)
 static void
 region_free(void *ctx, void *ptr)
 {
+	(void) ctx;
+	(void) ptr;
 }
 
 /* Free a model loaded read-only (its mapping made writable again) or not. */

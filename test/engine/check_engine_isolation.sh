@@ -34,7 +34,8 @@ fi
 # no engine object calls exit, abort, assert, printing, files or the
 # environment; only alloc.c (the malloc allocator for tools) uses malloc
 bad=""
-for o in "$ROOT"/engine/build/src/*.o "$ROOT"/engine/build/ops/*.o "$ROOT"/engine/build/gen/*.o; do
+for o in "$ROOT"/engine/build/src/*.o "$ROOT"/engine/build/ops/*.o "$ROOT"/engine/build/ops/ml/*.o \
+	"$ROOT"/engine/build/gen/*.o; do
 	syms="$(nm -u "$o" | awk '{print $2}' | grep -wE 'exit|_exit|abort|__assert_fail|printf|fprintf|puts|fputs|fwrite|fopen|open|getenv|system|malloc|calloc|realloc|free' || true)"
 	case "$o" in
 		*/alloc.o) syms="$(echo "$syms" | grep -vwE 'malloc|free' || true)" ;;

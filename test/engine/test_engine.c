@@ -140,9 +140,9 @@ test_garbage(void)
 	CHECK(onnx_model_load(NULL, 0, NULL, &m, &err) == ONNX_ERR_INVALID_MODEL, "empty model is refused");
 }
 
-/* Append a length-delimited field (tag, payload) to buf. */
+/* Write the head (tag, length) of a length-delimited field of len bytes to out; its size. */
 static size_t
-put_field(unsigned char *out, unsigned field, const unsigned char *payload, size_t len)
+put_field(unsigned char *out, unsigned field, size_t len)
 {
 	size_t		p = 0;
 	uint64_t	tag = ((uint64_t) field << 3) | 2;
@@ -175,14 +175,14 @@ test_deep_nesting(void)
 	for (int level = 0; level < 300; level++)
 	{
 		unsigned	f = fields[level % 3];
-		size_t		h = put_field(b, f, a, len);
+		size_t		h = put_field(b, f, len);
 
 		memcpy(b + h, a, len);
 		len += h;
 		memcpy(a, b, len);
 	}
 	{
-		size_t		h = put_field(b, 7, a, len);	/* Model.graph */
+		size_t		h = put_field(b, 7, len);	/* Model.graph */
 
 		memcpy(b + h, a, len);
 		len += h;
@@ -1155,7 +1155,7 @@ test_dtypes(void)
 	int			ok = 1;
 
 	for (int d = 1; d < ONNX_DTYPE_COUNT; d++)
-		if (onnx_dtype_from_name(onnx_dtype_name((OnnxDType) d)) != d || onnx_dtype_size((OnnxDType) d) == 0)
+		if ((int) onnx_dtype_from_name(onnx_dtype_name((OnnxDType) d)) != d || onnx_dtype_size((OnnxDType) d) == 0)
 			ok = 0;
 	CHECK(ok, "every ONNX dtype has a name and a size");
 	CHECK(onnx_dtype_from_name("float") == ONNX_DTYPE_FLOAT, "float is float32");

@@ -379,6 +379,7 @@ typedef struct PoolArg
 static void
 pool_inner(void *arg, int64_t t)
 {
+	(void) t;
 	__atomic_fetch_add(&((PoolArg *) arg)->nested, 1, __ATOMIC_RELAXED);
 }
 

@@ -69,6 +69,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *dir = getenv("ONNX_FUZZ_MODELS");
 
+	(void) argc;
+	(void) argv;
+
 	if (dir != NULL)
 	{
 		DIR		   *d = opendir(dir);

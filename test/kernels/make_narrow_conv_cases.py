@@ -13,8 +13,10 @@ while P is unknown (dynamic dims), and read unpacked (graph-input
 weights, and a 3-D Conv that the pack hook leaves alone); images batched
 into one GEMM, in several chunks of images (N x P over 64 rows), and one
 by one (in place); groups; the bias and fused activations; P = 1, 2, 4,
-7, 8 and 9 (just above the path: the other kernels); output channels
-16, 33, 64, 130, 258 (tails of the 32-column panels).  Shapes that fall
+7, 8, 9, 16 and 17 (just above the path: the other kernels), and P = 49,
+64 and 65 with 255, 256 and 257 output channels per group (the wide
+limit); output channels 16, 33, 64, 130, 258 (tails of the 32-column
+panels).  Shapes that fall
 outside (fewer than 16 channels per group, weights too large to pack per
 run) are cases too.  Every case runs at the portable, AVX2 and AVX-512
 levels.
@@ -66,6 +68,16 @@ def main(out):
     conv_case(out, "map3x3_p9", (1, 20, 3, 3), (70, 20, 3, 3), dict(pads=[1, 1, 1, 1]))
     conv_case(out, "same_upper", (1, 16, 3, 3), (48, 16, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2]))
     conv_case(out, "valid_2d", (1, 16, 4, 5), (48, 16, 3, 4), dict(auto_pad="VALID"))
+    # the limits of the path: P = 16 and 17 (4x4 and a 1-D 17), P = 49 and 64 with 256
+    # output channels per group (taken) and 255 (the other kernels), P = 65
+    conv_case(out, "map4x4_p16", (1, 24, 4, 4), (40, 24, 3, 3), dict(pads=[1, 1, 1, 1]))
+    conv_case(out, "map4x4_p16_batch5_dyn", (5, 24, 4, 4), (40, 24, 3, 3), dict(pads=[1, 1, 1, 1]), dynamic=True)
+    conv_case(out, "p17_1d", (1, 16, 17), (33, 16, 3), dict(pads=[1, 1]))
+    conv_case(out, "map7x7_m256", (1, 40, 7, 7), (256, 40, 3, 3), dict(pads=[1, 1, 1, 1]), post=act("Relu"))
+    conv_case(out, "map7x7_m255", (1, 40, 7, 7), (255, 40, 3, 3), dict(pads=[1, 1, 1, 1]))
+    conv_case(out, "map7x7_1x1_m257_batch2", (2, 64, 7, 7), (257, 64, 1, 1))
+    conv_case(out, "map8x8_m256_group2", (1, 32, 8, 8), (512, 16, 3, 3), dict(group=2, pads=[1, 1, 1, 1]))
+    conv_case(out, "p65_m256", (1, 16, 65), (256, 16, 3), dict(pads=[1, 1]))
     # 3-D: not packed at load, the window map over three dims
     conv_case(out, "conv3d_p2", (1, 6, 3, 3, 4), (40, 6, 2, 3, 3), dict(strides=[1, 1, 2], pads=[0, 0, 0, 0, 0, 1]))
 

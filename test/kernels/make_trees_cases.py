@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Kernel cases for the tree ensembles' batch walk (engine/ops/ops_trees.c):
+"""Kernel cases for the tree ensembles' batch walk (engine/ops/ml/ml_trees*.c):
 the complete layout walked sixteen rows a vector with AVX-512
 (complete_descend_rows_avx512, complete_add_leaves_avx512) and the
 portable walk it must equal.

@@ -1,14 +1,14 @@
 /*-------------------------------------------------------------------------
  *
- * conv_pool_quant_util.h
+ * window_geom.h
  *	  Window geometry shared by the convolution and pooling operators
  *	  (ops_conv.c, ops_pool.c): kernel, strides, dilations, pads and
  *	  auto_pad resolved into per-dimension sizes and begin pads.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef CONV_POOL_QUANT_UTIL_H
-#define CONV_POOL_QUANT_UTIL_H
+#ifndef WINDOW_GEOM_H
+#define WINDOW_GEOM_H
 
 #include "engine_internal.h"
 
@@ -76,7 +76,24 @@ extern OnnxStatus cpq_attr_ints(OnnxKernelCtx *ctx, const char *name, int n,
 /* Products of in[], k[], out[] with overflow checks. */
 extern OnnxStatus cpq_geom_sizes(OnnxKernelCtx *ctx, ConvGeom *g);
 
+/*
+ * Static shape of output 0 of ctx's node (Conv, pooling): (N, channels,
+ * window positions...) over input 0's spatial dims with kernel k[nsp],
+ * N copied from input 0 (symbolic name included), channels -1 when
+ * unknown.  Left unknown where a spatial dim or k is unknown or the
+ * geometry is one the run refuses (the run reports why).
+ */
+extern void cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode,
+							 int64_t channels);
+
 /* Round half to even (the rounding of QuantizeLinear and friends). */
 extern double cpq_round_even(double v);
 
-#endif							/* CONV_POOL_QUANT_UTIL_H */
+/*
+ * Checks shared by Conv-like operators: X (N,C,sp...) and W (M,C/group,k...)
+ * of equal rank >= 3, group dividing C, kernel_shape matching W; the group.
+ */
+extern OnnxStatus cpq_conv_check_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w,
+										int64_t *group_out);
+
+#endif							/* WINDOW_GEOM_H */

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml_encode.c
+ * ml_encode.c
  *	  Operator family "ml_encode": ai.onnx.ml LabelEncoder (opsets 1, 2, 4)
  *	  and CategoryMapper.
  *
@@ -366,9 +366,11 @@ run_category_mapper(OnnxKernelCtx *ctx)
 }
 
 const OnnxOpDef onnx_ops_ml_encode[] = {
-	{"ai.onnx.ml", "LabelEncoder", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_label_encoder,
-	NULL, prepare_label_encoder},
-	{"ai.onnx.ml", "CategoryMapper", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_category_mapper,
-	NULL, prepare_category_mapper},
+	ONNX_OP("ai.onnx.ml", "LabelEncoder", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_label_encoder,
+		.prepare = prepare_label_encoder),
+	ONNX_OP("ai.onnx.ml", "CategoryMapper", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_category_mapper,
+		.prepare = prepare_category_mapper),
 	{0}
 };

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml_svm.c
+ * ml_svm.c
  *	  Operator family "ml_svm": ai.onnx.ml SVMClassifier, SVMRegressor, as
  *	  onnxruntime computes them (libsvm's conventions).
  *
@@ -490,7 +490,9 @@ run_svm_regressor(OnnxKernelCtx *ctx)
 #define SVM_TYPES (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
 const OnnxOpDef onnx_ops_ml_svm[] = {
-	{"ai.onnx.ml", "SVMClassifier", 1, 1, 1, 1, 2, SVM_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_svm_classifier},
-	{"ai.onnx.ml", "SVMRegressor", 1, 1, 1, 1, 1, SVM_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_svm_regressor},
+	ONNX_OP("ai.onnx.ml", "SVMClassifier", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 2),
+		.input0_types = SVM_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_svm_classifier),
+	ONNX_OP("ai.onnx.ml", "SVMRegressor", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = SVM_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_svm_regressor),
 	{0}
 };

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * shape_cast_util.c
+ * dtype_cast.c
  *	  Element conversion for Cast and friends.
  *
  * Conversions follow the ONNX reference (numpy + ml_dtypes):
@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <strings.h>
 
-#include "shape_cast_util.h"
+#include "dtype_cast.h"
 
 /* ---- small float formats ---- */
 

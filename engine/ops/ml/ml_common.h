@@ -1,6 +1,6 @@
 /*
  * ml_common.h - post-transforms shared by the ai.onnx.ml classifiers and
- * regressors (ops_trees.c, ops_linear_ml.c).
+ * regressors (ml_trees*.c, ml_linear.c).
  */
 #ifndef ML_COMMON_H
 #define ML_COMMON_H

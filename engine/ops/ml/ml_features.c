@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
- * ops_ml.c
- *	  Operator family "ml" (see op_tables.h): ai.onnx.ml Binarizer,
+ * ml_features.c
+ *	  Operator family "ml_features" (see op_tables.h): ai.onnx.ml Binarizer,
  *	  ArrayFeatureExtractor, FeatureVectorizer, DictVectorizer, CastMap.
  *
  *	  Binarizer: X -> X > threshold ? 1 : 0, same type (NaN gives 0).
@@ -524,13 +524,18 @@ fail:
 #define BIN_TYPES (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 #define AFE_TYPES (BIN_TYPES | ONNX_T(ONNX_DTYPE_STRING))
 
-const OnnxOpDef onnx_ops_ml[] = {
-	{"ai.onnx.ml", "Binarizer", 1, 1, 1, 1, 1, BIN_TYPES, ONNX_OUT_SAME, NULL, onnx_infer_same_shape, run_binarizer},
-	{"ai.onnx.ml", "ArrayFeatureExtractor", 1, 2, 2, 1, 1, AFE_TYPES, ONNX_OUT_SAME, NULL, NULL,
-	run_array_feature_extractor},
-	{"ai.onnx.ml", "FeatureVectorizer", 1, 1, -1, 1, 1, BIN_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_feature_vectorizer},
-	{"ai.onnx.ml", "DictVectorizer", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_dict_vectorizer,
-	NULL, prepare_dict_vectorizer},
-	{"ai.onnx.ml", "CastMap", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_cast_map},
+const OnnxOpDef onnx_ops_ml_features[] = {
+	ONNX_OP("ai.onnx.ml", "Binarizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_binarizer),
+	ONNX_OP("ai.onnx.ml", "ArrayFeatureExtractor", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+		.input0_types = AFE_TYPES, .out_type = ONNX_OUT_SAME, .run = run_array_feature_extractor),
+	ONNX_OP("ai.onnx.ml", "FeatureVectorizer", 1, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1),
+		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_feature_vectorizer),
+	ONNX_OP("ai.onnx.ml", "DictVectorizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_dict_vectorizer,
+		.prepare = prepare_dict_vectorizer),
+	ONNX_OP("ai.onnx.ml", "CastMap", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_cast_map),
 	{0}
 };

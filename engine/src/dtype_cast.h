@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * shape_cast_util.h
+ * dtype_cast.h
  *	  Element conversion helpers for Cast, CastLike and the operators that
  *	  build tensors from scalars: the small float formats (float8 variants,
  *	  float4e2m1, float8e8m0), numpy-compatible float -> integer
@@ -8,8 +8,8 @@
  *
  *-------------------------------------------------------------------------
  */
-#ifndef SHAPE_CAST_UTIL_H
-#define SHAPE_CAST_UTIL_H
+#ifndef DTYPE_CAST_H
+#define DTYPE_CAST_H
 
 #include "engine_internal.h"
 
@@ -70,4 +70,4 @@ extern void scu_format_elem(const OnnxTensor *t, int64_t i, char *buf, size_t le
  */
 extern bool scu_parse_elem(const char *s, OnnxTensor *t, int64_t i, const ScuCastOpts *o);
 
-#endif							/* SHAPE_CAST_UTIL_H */
+#endif							/* DTYPE_CAST_H */

@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * conv_pool_quant_util.c
+ * window_geom.c
  *	  Window geometry for convolution and pooling (see the header).
  *
  *-------------------------------------------------------------------------
  */
 #include <math.h>
 
-#include "conv_pool_quant_util.h"
+#include "window_geom.h"
 
 /*
  * Optional ints attribute `name` into out[0..n): absent gives dflt for
@@ -148,6 +148,40 @@ cpq_geom_forward(OnnxKernelCtx *ctx, int nsp, const int64_t *in, const int64_t *
 	return cpq_geom_sizes(ctx, g);
 }
 
+void
+cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode, int64_t channels)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	OnnxKernelCtx kc;
+	OnnxError	err;
+	ConvGeom	g;
+
+	if (x == NULL || y == NULL || x->kind != ONNX_VALUE_TENSOR || nsp < 1 ||
+		x->rank != nsp + 2 || x->rank > ONNX_MAX_RANK)
+		return;
+	for (int i = 0; i < nsp; i++)
+		if (x->dims[2 + i] < 0 || x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
+			return;
+	/* the run's own geometry, its errors caught here and dropped */
+	memset(&kc, 0, sizeof(kc));
+	memset(&err, 0, sizeof(err));
+	kc.node = ctx->node;
+	kc.err = &err;
+	if (cpq_geom_forward(&kc, nsp, x->dims + 2, k, ceil_mode, &g) != ONNX_OK)
+		return;
+	y->rank = x->rank;
+	y->dims[0] = x->dims[0];
+	y->dim_params[0] = x->dim_params[0];
+	y->dims[1] = channels >= 0 ? channels : -1;
+	y->dim_params[1] = NULL;
+	for (int i = 0; i < nsp; i++)
+	{
+		y->dims[2 + i] = g.out[i];
+		y->dim_params[2 + i] = NULL;
+	}
+}
+
 /* Round to nearest, ties to even (like numpy.rint). */
 double
 cpq_round_even(double v)
@@ -172,4 +206,42 @@ cpq_geom_2d(const ConvGeom *g, ConvGeom2D *v)
 	v->d_w = g->d[two];
 	v->p_h = two ? g->pb[0] : 0;
 	v->p_w = g->pb[two];
+}
+
+/*
+ * Checks shared by Conv-like operators: X (N,C,sp...) and W (M,C/group,k...)
+ * of equal rank >= 3, group dividing C and M, kernel_shape matching W.
+ */
+OnnxStatus
+cpq_conv_check_shapes(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *w,
+					  int64_t *group_out)
+{
+	int64_t		group = onnx_attr_int(ctx->node, "group", 1);
+	const int64_t *ks;
+	int			nks = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
+
+	if (x == NULL || w == NULL)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X and W are required");
+	if (x->rank < 3 || w->rank != x->rank)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"expected X (N,C,spatial...) and W of the same rank >= 3, got ranks %d and %d",
+								x->rank, w->rank);
+	if (group < 1 || group > x->dims[1] || x->dims[1] % group != 0)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"group %lld does not divide the %lld input channels",
+								(long long) group, (long long) x->dims[1]);
+	if (nks != 0)
+	{
+		if (nks != x->rank - 2)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"kernel_shape has %d values for %d spatial dimensions",
+									nks, x->rank - 2);
+		for (int i = 0; i < nks; i++)
+			if (ks[i] != w->dims[i + 2])
+				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+										"kernel_shape[%d] = %lld differs from W's dimension %lld",
+										i, (long long) ks[i], (long long) w->dims[i + 2]);
+	}
+	*group_out = group;
+	return ONNX_OK;
 }

@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * ops_linear_ml.c
+ * ml_linear.c
  *	  ai.onnx.ml LinearClassifier, LinearRegressor, Normalizer, ZipMap,
  *	  and the preprocessing of pipelines: Scaler, Imputer, OneHotEncoder.
  *
@@ -524,14 +524,21 @@ run_onehot_encoder(OnnxKernelCtx *ctx)
 
 #define ML_TYPES (ONNX_TS_FLOAT | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))
 
-const OnnxOpDef onnx_ops_linear_ml[] = {
-	{"ai.onnx.ml", "LinearClassifier", 1, 1, 1, 1, 2, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_classifier},
-	{"ai.onnx.ml", "LinearRegressor", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_linear_regressor},
-	{"ai.onnx.ml", "Normalizer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_normalizer},
-	{"ai.onnx.ml", "Scaler", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_UNKNOWN, NULL, NULL, run_scaler},
-	{"ai.onnx.ml", "Imputer", 1, 1, 1, 1, 1, ML_TYPES, ONNX_OUT_SAME, NULL, NULL, run_imputer},
-	{"ai.onnx.ml", "OneHotEncoder", 1, 1, 1, 1, 1, ONNX_TS_ANY, ONNX_OUT_UNKNOWN, NULL, NULL, run_onehot_encoder,
-	NULL, prepare_onehot_encoder},
-	{"ai.onnx.ml", "ZipMap", 1, 1, 1, 1, 1, ONNX_T(ONNX_DTYPE_FLOAT), ONNX_OUT_UNKNOWN, NULL, NULL, run_zipmap},
+const OnnxOpDef onnx_ops_ml_linear[] = {
+	ONNX_OP("ai.onnx.ml", "LinearClassifier", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 2),
+		.input0_types = ML_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_classifier),
+	ONNX_OP("ai.onnx.ml", "LinearRegressor", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ML_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_regressor),
+	ONNX_OP("ai.onnx.ml", "Normalizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ML_TYPES, .out_type = ONNX_OUT_UNKNOWN, .run = run_normalizer),
+	ONNX_OP("ai.onnx.ml", "Scaler", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ML_TYPES,
+		.out_type = ONNX_OUT_UNKNOWN, .run = run_scaler),
+	ONNX_OP("ai.onnx.ml", "Imputer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ML_TYPES,
+		.out_type = ONNX_OUT_SAME, .run = run_imputer),
+	ONNX_OP("ai.onnx.ml", "OneHotEncoder", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_UNKNOWN, .run = run_onehot_encoder,
+		.prepare = prepare_onehot_encoder),
+	ONNX_OP("ai.onnx.ml", "ZipMap", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_UNKNOWN, .run = run_zipmap),
 	{0}
 };

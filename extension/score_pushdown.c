@@ -162,7 +162,6 @@ char *
 OnnxScoreWorkerQuery(const char *query, TupleDesc qdesc, const char *sha256)
 {
 	StringInfoData names;
-
 	List	   *stmts = pg_parse_query(query);
 	RawStmt    *raw;
 	char	   *text;

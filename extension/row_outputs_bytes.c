@@ -138,50 +138,54 @@ take_u32(Reader *r)
 }
 
 /*
- * Output k of the row outputs in bytes, as a value whose first dimension
- * is the row (tensors, pointing into bytes or palloc'd) or, for a
- * sequence item, *json set to its JSON text and v->kind to
- * ONNX_VALUE_SEQUENCE.  Returns false for an output without one entry per
- * row.  Every length is checked against the bytes.
+ * The first n outputs of a row's outputs in bytes, in one pass: vals[k] a
+ * tensor whose first dimension is the row (its data palloc'd), or for a
+ * sequence item kind ONNX_VALUE_SEQUENCE with jsons[k] its JSON text;
+ * per_row[k] false for an output without one entry per row.  Every length
+ * is checked against the bytes.
  */
-bool
-OnnxRowOutputFromBytes(bytea *bytes, int k, OnnxValue *v, char **json)
+void
+OnnxRowOutputsFromBytes(bytea *bytes, int n, OnnxValue *vals, char **jsons, bool *per_row)
 {
 	Reader		r = {VARDATA_ANY(bytes), VARDATA_ANY(bytes) + VARSIZE_ANY_EXHDR(bytes)};
-	uint32		n;
+	uint32		count;
 
-	memset(v, 0, sizeof(*v));
-	*json = NULL;
 	if (take_u32(&r) != ROW_OUT_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("the outputs of a row scored on a Citus worker are not in this server's format"),
 				 errdetail("The worker may run another version of the extension or byte order.")));
-	n = take_u32(&r);
-	if ((uint32) k >= n)
+	count = take_u32(&r);
+	if ((uint32) n > count)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("a row scored on a Citus worker has %u outputs, output %d was asked for", n, k + 1)));
-	for (int j = 0; j <= k; j++)
+				 errmsg("a row scored on a Citus worker has %u outputs, %d were asked for", count, n)));
+	for (int k = 0; k < n; k++)
 	{
+		OnnxValue  *v = &vals[k];
 		uint32		kind = take_u32(&r);
 
+		memset(v, 0, sizeof(*v));
+		jsons[k] = NULL;
+		per_row[k] = true;
 		if (kind == ROW_OUT_JSON)
 		{
 			uint32		len = take_u32(&r);
-			char	   *text = palloc(len + 1);
+			char	   *text;
 
+			need(&r, len);
+			text = palloc(len + 1);
 			take(&r, text, len);
 			text[len] = '\0';
 			v->kind = ONNX_VALUE_SEQUENCE;
-			*json = text;
+			jsons[k] = text;
 		}
 		else if (kind == ROW_OUT_TENSOR)
 		{
 			OnnxTensor *t = &v->tensor;
 			int32		dtype,
 						rank;
-			int64		count = 1;
+			int64		nvals = 1;
 			size_t		esize;
 
 			take(&r, &dtype, sizeof(dtype));
@@ -192,13 +196,12 @@ OnnxRowOutputFromBytes(bytea *bytes, int k, OnnxValue *v, char **json)
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("a row scored on a Citus worker has an output of dtype %d and rank %d",
 								dtype, rank)));
-			memset(t, 0, sizeof(*t));
 			t->dtype = (OnnxDType) dtype;
 			t->rank = rank;
 			take(&r, t->dims, sizeof(int64) * rank);
 			for (int d = 0; d < rank; d++)
-				if (t->dims[d] < 0 || pg_mul_s64_overflow(count, t->dims[d], &count) ||
-					count > (int64) MaxAllocHugeSize)
+				if (t->dims[d] < 0 || pg_mul_s64_overflow(nvals, t->dims[d], &nvals) ||
+					nvals > (int64) MaxAllocHugeSize)
 					ereport(ERROR,
 							(errcode(ERRCODE_DATA_CORRUPTED),
 							 errmsg("a row scored on a Citus worker has an output of an invalid shape")));
@@ -207,15 +210,16 @@ OnnxRowOutputFromBytes(bytea *bytes, int k, OnnxValue *v, char **json)
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("a row scored on a Citus worker has an output for " INT64_FORMAT " rows",
 								t->dims[0])));
-			t->count = count;
+			t->count = nvals;
 			if (t->dtype == ONNX_DTYPE_STRING)
 			{
-				char	  **strs = palloc0(sizeof(char *) * Max(count, 1));
+				char	  **strs = palloc0(sizeof(char *) * Max(nvals, 1));
 
-				for (int64 i = 0; i < count; i++)
+				for (int64 i = 0; i < nvals; i++)
 				{
 					uint32		len = take_u32(&r);
 
+					need(&r, len);
 					strs[i] = palloc(len + 1);
 					take(&r, strs[i], len);
 					strs[i][len] = '\0';
@@ -224,29 +228,20 @@ OnnxRowOutputFromBytes(bytea *bytes, int k, OnnxValue *v, char **json)
 			}
 			else
 			{
-				size_t		nbytes = (size_t) count * esize;
+				size_t		nbytes = (size_t) nvals * esize;
 
 				need(&r, nbytes);
 				t->data = palloc(Max(nbytes, 1));
 				take(&r, t->data, nbytes);
 			}
-			t->nbytes = (size_t) count * esize;
+			t->nbytes = (size_t) nvals * esize;
 			v->kind = ONNX_VALUE_TENSOR;
 		}
 		else if (kind == ROW_OUT_NOT_PER_ROW)
-		{
-			if (j == k)
-				return false;
-		}
+			per_row[k] = false;
 		else
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("a row scored on a Citus worker has an output of unknown kind %u", kind)));
-		if (j < k)
-		{
-			*json = NULL;
-			memset(v, 0, sizeof(*v));
-		}
 	}
-	return true;
 }

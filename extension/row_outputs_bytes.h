@@ -8,6 +8,7 @@
 
 extern bytea *OnnxRowOutputsToBytes(int n, const char *const *names, const OnnxValue *outs,
 									const char *model_name);
-extern bool OnnxRowOutputFromBytes(bytea *bytes, int k, OnnxValue *v, char **json);
+extern void OnnxRowOutputsFromBytes(bytea *bytes, int n, OnnxValue *vals, char **jsons,
+									bool *per_row);
 
 #endif

@@ -240,17 +240,16 @@ score_batch(OnnxPinnedSession *pin, InputBinding *b, SPITupleTable *tt, TupleDes
 }
 
 /*
- * Output k of a row scored on a Citus worker, from the row's outputs in
- * bytes, as result column type t: what output_datum gives for the row in
- * a local run, with the same errors.
+ * Output k of a row scored on a Citus worker (v, or json for a sequence
+ * item; per_row false when it has no entry per row) as result column type
+ * t: what output_datum gives for the row in a local run, with the same
+ * errors.
  */
 static Datum
-worker_output_datum(bytea *outs, int k, Oid t, const char *out, const char *name)
+worker_output_datum(OnnxValue *v, const char *json, bool per_row, Oid t, const char *out,
+					const char *name)
 {
-	OnnxValue	v;
-	char	   *json;
-
-	if (!OnnxRowOutputFromBytes(outs, k, &v, &json))
+	if (!per_row)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("output \"%s\" of ONNX model \"%s\" does not have one entry per row",
@@ -259,13 +258,14 @@ worker_output_datum(bytea *outs, int k, Oid t, const char *out, const char *name
 	if (json != NULL && t == JSONBOID)
 		return DirectFunctionCall1(jsonb_in, CStringGetDatum(json));
 	/* a sequence as another type: output_datum raises the error */
-	return output_datum(&v, 0, 1, t, out, name);
+	return output_datum(v, 0, 1, t, out, name);
 }
 
 /*
  * Result rows of one fetched batch of the worker query (score_pushdown.c):
  * the query's columns, then the asked outputs rebuilt from the row's
- * bytes, all NULL where the workers did not score the row.
+ * bytes (read once per row), all NULL where the workers did not score the
+ * row.
  */
 static void
 score_worker_batch(const OnnxModel *model, SPITupleTable *tt, TupleDesc rdesc,
@@ -274,22 +274,25 @@ score_worker_batch(const OnnxModel *model, SPITupleTable *tt, TupleDesc rdesc,
 	int			qnatts = tt->tupdesc->natts - 1;
 	Datum	   *values = palloc(sizeof(Datum) * rdesc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * rdesc->natts);
+	OnnxValue  *vals = palloc(sizeof(OnnxValue) * n_out_cols);
+	char	  **jsons = palloc(sizeof(char *) * n_out_cols);
+	bool	   *per_row = palloc(sizeof(bool) * n_out_cols);
 
 	for (uint64 r = 0; r < tt->numvals; r++)
 	{
 		bool		isnull;
 		Datum		d;
-		bytea	   *outs;
 
 		for (int c = 0; c < qnatts; c++)
 			values[c] = SPI_getbinval(tt->vals[r], tt->tupdesc, c + 1, &nulls[c]);
 		d = SPI_getbinval(tt->vals[r], tt->tupdesc, qnatts + 1, &isnull);
-		outs = isnull ? NULL : DatumGetByteaPP(d);
+		if (!isnull)
+			OnnxRowOutputsFromBytes(DatumGetByteaPP(d), n_out_cols, vals, jsons, per_row);
 		for (int k = 0; k < n_out_cols; k++)
 		{
-			nulls[qnatts + k] = (outs == NULL);
-			if (outs != NULL)
-				values[qnatts + k] = worker_output_datum(outs, k,
+			nulls[qnatts + k] = isnull;
+			if (!isnull)
+				values[qnatts + k] = worker_output_datum(&vals[k], jsons[k], per_row[k],
 														 TupleDescAttr(rdesc, qnatts + k)->atttypid,
 														 onnx_model_output(model, k)->name, name);
 		}

@@ -11,7 +11,9 @@ non-constant operands packed per call, the few-row paths (M = 1..4), odd
 M, N, K that leave tile edges, K and M past the cache blocks (KC = 256,
 MC = 112), broadcast batch MatMul, 1-D operands, Gemm's transA, transB,
 alpha, beta and every C broadcast, and the optimizer's fusions: Add of a
-bias into MatMul, Relu into Gemm.
+bias into MatMul, Relu into Gemm, which the GEMM's epilogue applies (bias
+row, Relu, narrow outputs, K past the depth block, A read in place or
+packed when its rows are 4 KiB apart).
 """
 import sys
 
@@ -117,6 +119,24 @@ def build():
     gemm("gemm_relu_constb", 40, 64, 100, tb=1, c_shape=(64,), relu=True)
     gemm("gemm_relu_inputb", 3, 29, 10, c_shape=(29,), const_b=False, relu=True)
     gemm("gemm_large", 150, 70, 520, tb=1, c_shape=(70,))
+    # the GEMM epilogue (bias row added, Relu applied while C is in registers):
+    # narrow outputs (N <= 16: one-vector tiles), K past KC (bias added once),
+    # A read in place or packed (rows 4 KiB apart), beta != 1 (bias copied)
+    gemm("gemm_relu_narrow_n10", 64, 10, 256, c_shape=(10,), relu=True)
+    gemm("gemm_relu_narrow_n10_odd", 65, 10, 255, tb=1, c_shape=(1, 10), relu=True)
+    gemm("gemm_bias_narrow_n16", 15, 16, 33, c_shape=(16,))
+    gemm("gemm_bias_n17", 15, 17, 33, c_shape=(17,), relu=True)
+    gemm("gemm_relu_no_c", 29, 45, 70, relu=True)
+    gemm("gemm_relu_bias_k520", 30, 70, 520, c_shape=(70,), relu=True)
+    gemm("gemm_relu_bias_ta", 30, 40, 50, ta=1, c_shape=(40,), relu=True)
+    gemm("gemm_relu_bias_inputb_tb", 7, 21, 19, tb=1, c_shape=(21,), const_b=False, relu=True)
+    gemm("gemm_bias_beta2", 9, 33, 20, beta=2.0, c_shape=(33,), relu=True)
+    gemm("gemm_bias_alpha", 9, 33, 20, alpha=-0.75, c_shape=(33,))
+    gemm("gemm_bias_k1024", 5, 20, 1024, c_shape=(20,), relu=True)
+    matmul("matmul_bias_k1024", (5, 1024), (1024, 20), const_b=True, bias=20)
+    matmul("matmul_bias_k3072_m15", (15, 3072), (3072, 9), const_b=True, bias=9)
+    matmul("matmul_bias_consta", (29, 40), (40, 50), const_a=True, bias=50)
+    matmul("matmul_bias_narrow", (64, 256), (256, 10), const_b=True, bias=10)
 
 
 def main():

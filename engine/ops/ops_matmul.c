@@ -123,9 +123,11 @@ matmul_generic(const OnnxTensor *a, int64_t aoff, const OnnxTensor *b, int64_t b
 /*
  * MatMul: A (..., M, K) @ B (..., K, N) -> (broadcast(...), M, N); a 1-D
  * A is (1, K) with M dropped after, a 1-D B is (K, 1) with N dropped.
+ * Plus the bias optimize.c folded in; the output into *out, and whether
+ * the GEMM's epilogue applied the folded activation (a Relu) into *act_done.
  */
 static OnnxStatus
-run_matmul(OnnxKernelCtx *ctx)
+matmul_body(OnnxKernelCtx *ctx, OnnxTensor **out, bool *act_done)
 {
 	const OnnxTensor *a = onnx_in(ctx, 0);
 	const OnnxTensor *b = onnx_in(ctx, 1);
@@ -184,6 +186,7 @@ run_matmul(OnnxKernelCtx *ctx)
 	if ((c = (bias != NULL || (K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE))) ?
 		 onnx_out_raw(ctx, 0, a->dtype, orank, odims) : onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
 		return ctx->err->status;
+	*out = c;
 	if (c->count == 0)
 		return ONNX_OK;
 	if (bias != NULL)
@@ -214,6 +217,9 @@ run_matmul(OnnxKernelCtx *ctx)
 
 		if (K == 0)
 			return ONNX_OK;
+		/* a folded Relu is the epilogue's (the single GEMM's, or each column block's) */
+		if (c->dtype == ONNX_DTYPE_FLOAT && ctx->node->fused_act.kind == ONNX_ACT_RELU)
+			ep.relu = *act_done = true;
 		if (c->dtype == ONNX_DTYPE_FLOAT && pa != NULL)
 		{
 			/* constant A (M,K): column blocks of B, so cancel is prompt */
@@ -222,7 +228,7 @@ run_matmul(OnnxKernelCtx *ctx)
 				block = 64;
 			for (int64_t c0 = 0; c0 < N; c0 += block)
 			{
-				OnnxGemmEpilogue epc = {ep.bias ? ep.bias + c0 : NULL, false};
+				OnnxGemmEpilogue epc = {ep.bias ? ep.bias + c0 : NULL, ep.relu};
 
 				if (c0 > 0 && onnx_kernel_should_abort(ctx))
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
@@ -294,6 +300,19 @@ run_matmul(OnnxKernelCtx *ctx)
 		}
 	}
 	return ONNX_OK;
+}
+
+/* MatMul, then the activation optimize.c folded in (unless the epilogue applied it). */
+static OnnxStatus
+run_matmul(OnnxKernelCtx *ctx)
+{
+	OnnxTensor *c = NULL;
+	bool		act_done = false;
+	OnnxStatus	st = matmul_body(ctx, &c, &act_done);
+
+	if (st == ONNX_OK && c != NULL && !act_done)
+		onnx_act_tensor(&ctx->node->fused_act, c);
+	return st;
 }
 
 /*

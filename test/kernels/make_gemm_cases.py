@@ -13,7 +13,8 @@ MC = 112), broadcast batch MatMul, 1-D operands, Gemm's transA, transB,
 alpha, beta and every C broadcast, and the optimizer's fusions: Add of a
 bias into MatMul, Relu into Gemm, which the GEMM's epilogue applies (bias
 row, Relu, narrow outputs, K past the depth block, A read in place or
-packed when its rows are 4 KiB apart).
+packed when its rows are 4 KiB apart), and Relu or spelled-out GELU
+folded into MatMul after its bias.
 """
 import sys
 
@@ -79,6 +80,45 @@ def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b
     case(name, nodes, inputs, inits, feed, K)
 
 
+def gelu_nodes(x, y, form, scale="div", half=0.5, one=1.0):
+    """GELU spelled out with Erf (form 0: x*0.5*(1+erf), 1: x*(0.5*(1+erf)),
+    2: x*(1+erf)*0.5), operand orders varied; constants as initializers."""
+    inits = {"g_s": np.array(np.sqrt(2.0) if scale == "div" else 1 / np.sqrt(2.0), F),
+             "g_half": np.array(half, F), "g_one": np.array(one, F)}
+    n = [helper.make_node("Div" if scale == "div" else "Mul", [x, "g_s"], ["g_d"]),
+         helper.make_node("Erf", ["g_d"], ["g_e"]),
+         helper.make_node("Add", ["g_one", "g_e"] if form else ["g_e", "g_one"], ["g_a"])]
+    if form == 0:
+        n += [helper.make_node("Mul", [x, "g_half"], ["g_h"]),
+              helper.make_node("Mul", ["g_a", "g_h"], [y])]
+    elif form == 1:
+        n += [helper.make_node("Mul", ["g_half", "g_a"], ["g_h"]),
+              helper.make_node("Mul", ["g_h", x], [y])]
+    else:
+        n += [helper.make_node("Mul", ["g_a", x], ["g_h"]),
+              helper.make_node("Mul", ["g_h", "g_half"], [y])]
+    return n, inits
+
+
+def matmul_act(name, M, K, N, act, bias=True, form=0, scale="div", half=0.5):
+    """MatMul (constant B) + Add(bias) + activation: Relu or spelled-out GELU."""
+    a, b = rnd(M, K), rnd(K, N) * 2
+    inits = {"b": b}
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["mm"])]
+    x = "mm"
+    if bias:
+        inits["bias"] = rnd(N)
+        nodes.append(helper.make_node("Add", ["mm", "bias"], ["mb"]))
+        x = "mb"
+    if act == "relu":
+        nodes.append(helper.make_node("Relu", [x], ["y"]))
+    else:
+        gn, gi = gelu_nodes(x, "y", form, scale, half)
+        nodes += gn
+        inits.update(gi)
+    case(name, nodes, ["a"], inits, {"a": a}, K)
+
+
 def build():
     # MatMul, constant B packed at load: few rows, odd edges, past the blocks
     for M, K, N in ((1, 64, 70), (2, 33, 45), (3, 5, 32), (4, 300, 33), (5, 1, 7), (17, 70, 1),
@@ -137,6 +177,15 @@ def build():
     matmul("matmul_bias_k3072_m15", (15, 3072), (3072, 9), const_b=True, bias=9)
     matmul("matmul_bias_consta", (29, 40), (40, 50), const_a=True, bias=50)
     matmul("matmul_bias_narrow", (64, 256), (256, 10), const_b=True, bias=10)
+    # activations folded into MatMul after its bias: Relu (the epilogue's),
+    # GELU spelled out with Erf in its three forms (fused_act.c)
+    matmul_act("matmul_bias_relu", 33, 70, 45, "relu")
+    matmul_act("matmul_relu_nobias", 5, 20, 17, "relu", bias=False)
+    for form in (0, 1, 2):
+        matmul_act("matmul_bias_gelu_form%d" % form, 17, 64, 100, "gelu", form=form)
+    matmul_act("matmul_bias_gelu_mulscale", 9, 30, 70, "gelu", form=0, scale="mul")
+    matmul_act("matmul_gelu_nobias", 3, 16, 33, "gelu", bias=False, form=2)
+    matmul_act("matmul_gelu_half_wrong", 7, 16, 20, "gelu", form=0, half=0.6)   # not a GELU: unfused
 
 
 def main():

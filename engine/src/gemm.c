@@ -9,13 +9,16 @@
  *
  *		for ic in rows, step MC				A block (MC,KC): stack, L2
  *		  for pc in 0..K, step KC
- *			pack op(A)[ic.., pc..] into MR-row panels (unless prepacked)
+ *			pack op(A)[ic.., pc..] into MR-row panels (unless prepacked, or
+ *			  a row-major A the microkernel reads in place)
  *			for jr in columns, step NR		B micro-panel (KC,NR): L1
  *			  pack op(B)[pc.., jr..] (unless prepacked, or read in place)
  *			  for ir in the block, step MR
  *				microkernel: C[ir.., jr..] (MR,NR) += A panel @ B panel
+ *				(and a share of the next prepacked B panel into L2)
  *
- *	  The first KC block applies the caller's beta, later ones add.
+ *	  The first KC block applies the caller's beta, later ones add; the
+ *	  last applies the epilogue (bias, Relu) while the tile is in registers.
  *	  Scratch is a fixed array on each thread's stack.
  *
  *-------------------------------------------------------------------------
@@ -275,23 +278,24 @@ typedef struct GemmJob
 } GemmJob;
 
 /*
- * Lines of the next packed B panel each microkernel call of a panel
- * brings into L2, at least: spread over the calls of the panel, so the
+ * The microkernel calls over a prepacked B panel bring the next panel
+ * into L2, each call a share of its lines (at least this many), so the
  * next panel is in L2 when its first call starts instead of arriving
- * from L3 or memory during it (the weights of a layer wider than L2 are
- * read from L3 once per run, and at batch 1 from memory).
+ * from L3 or memory during it: the weights of a layer wider than L2 are
+ * read from L3 once per run (BERT's 768x3072), at batch 1 from memory.
  */
 #define GEMM_PF_MIN_LINES 16
 
 /*
- * C[ic:ic+mcur, jr:jr+ncur] += the product of the packed A block ap
- * (mcur rows, kcur deep) and the B panel bp: one microkernel call per mr
- * rows, with the epilogue on the last depth block and, for a prepacked
- * B, a share of the next panel's prefetch in each call.
+ * C[ic:ic+mcur, jr:jr+ncur] (+)= the product of the A block ap (mcur rows,
+ * kcur deep: packed panels when ldap is 0, else rows ldap apart in place)
+ * and the B panel bp: one microkernel call per mr rows, with the
+ * epilogue on the last depth block and, for a prepacked B, a share of the
+ * next panel's prefetch in each call.
  */
 static void
-gemm_panel(const GemmJob *g, const float *ap, int64_t ldap, const float *bp, int64_t ldbp, int64_t ic,
-		   int64_t mcur, int64_t pc, int64_t kcur, int64_t jr, int ncur, float beta)
+gemm_panel(const GemmJob *g, const float *ap, int64_t ldap, const float *bp, int64_t ldbp,
+		   int64_t ic, int64_t mcur, int64_t pc, int64_t kcur, int64_t jr, int ncur, float beta)
 {
 	const OnnxGemmKernel *kr = g->kr;
 	const int	mr = kr->mr;
@@ -327,7 +331,8 @@ gemm_panel(const GemmJob *g, const float *ap, int64_t ldap, const float *bp, int
 		}
 		else
 			e.pf_lines = 0;
-		kr->micro(kcur, ap + ir * (ldap ? ldap : kcur), ldap, bp, ldbp, g->C + (ic + ir) * g->ldc + jr, g->ldc,
+		kr->micro(kcur, ap + ir * (ldap ? ldap : kcur), ldap, bp, ldbp,
+				  g->C + (ic + ir) * g->ldc + jr, g->ldc,
 				  (int) (mcur - ir < mr ? mcur - ir : mr), ncur, g->alpha, beta, &e);
 	}
 }

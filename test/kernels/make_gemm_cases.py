@@ -56,7 +56,8 @@ def matmul(name, a_shape, b_shape, const_a=False, const_b=False, bias=None, bias
     case(name, nodes, inputs, inits, feed, a_shape[-1])
 
 
-def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b=True, relu=False):
+def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b=True, relu=False,
+         gelu_form=None):
     a = rnd(*((K, M) if ta else (M, K)))
     b = rnd(*((N, K) if tb else (K, N)))
     attrs = {"transA": ta, "transB": tb}
@@ -74,9 +75,13 @@ def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b
     if c_shape is not None:
         inits["c"] = rnd(*c_shape)
         ins.append("c")
-    nodes = [helper.make_node("Gemm", ins, ["g" if relu else "y"], **attrs)]
+    nodes = [helper.make_node("Gemm", ins, ["g" if relu or gelu_form is not None else "y"], **attrs)]
     if relu:
         nodes.append(helper.make_node("Relu", ["g"], ["y"]))
+    if gelu_form is not None:
+        gn, gi = gelu_nodes("g", "y", gelu_form)
+        nodes += gn
+        inits.update(gi)
     case(name, nodes, inputs, inits, feed, K)
 
 
@@ -185,6 +190,8 @@ def build():
         matmul_act("matmul_bias_gelu_form%d" % form, 17, 64, 100, "gelu", form=form)
     matmul_act("matmul_bias_gelu_mulscale", 9, 30, 70, "gelu", form=0, scale="mul")
     matmul_act("matmul_gelu_nobias", 3, 16, 33, "gelu", bias=False, form=2)
+    gemm("gemm_bias_gelu", 13, 50, 40, tb=1, c_shape=(50,), gelu_form=1)
+    gemm("gemm_bias_beta2_gelu", 6, 20, 9, beta=2.0, c_shape=(20,), gelu_form=2)
     matmul_act("matmul_gelu_half_wrong", 7, 16, 20, "gelu", form=0, half=0.6)   # not a GELU: unfused
 
 

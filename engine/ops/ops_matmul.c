@@ -123,9 +123,11 @@ matmul_generic(const OnnxTensor *a, int64_t aoff, const OnnxTensor *b, int64_t b
 /*
  * MatMul: A (..., M, K) @ B (..., K, N) -> (broadcast(...), M, N); a 1-D
  * A is (1, K) with M dropped after, a 1-D B is (K, 1) with N dropped.
+ * Plus the bias optimize.c folded in; the output into *out, and whether
+ * the GEMM's epilogue applied the folded activation (a Relu) into *act_done.
  */
 static OnnxStatus
-run_matmul(OnnxKernelCtx *ctx)
+matmul_body(OnnxKernelCtx *ctx, OnnxTensor **out, bool *act_done)
 {
 	const OnnxTensor *a = onnx_in(ctx, 0);
 	const OnnxTensor *b = onnx_in(ctx, 1);
@@ -145,6 +147,7 @@ run_matmul(OnnxKernelCtx *ctx)
 	OnnxTensor *c;
 	const OnnxTensor *bias = ctx->node->fused_bias;
 	float		beta = 0.0f;
+	OnnxGemmEpilogue ep = {NULL, false};
 
 	if (a == NULL || b == NULL || a->rank < 1 || b->rank < 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "MatMul needs inputs of rank 1 or more");
@@ -183,18 +186,25 @@ run_matmul(OnnxKernelCtx *ctx)
 	if ((c = (bias != NULL || (K > 0 && (a->dtype == ONNX_DTYPE_FLOAT || a->dtype == ONNX_DTYPE_DOUBLE))) ?
 		 onnx_out_raw(ctx, 0, a->dtype, orank, odims) : onnx_out(ctx, 0, a->dtype, orank, odims)) == NULL)
 		return ctx->err->status;
+	*out = c;
 	if (c->count == 0)
 		return ONNX_OK;
 	if (bias != NULL)
 	{
-		/* Add of a bias folded in by optimize.c: C starts as the bias rows */
+		/* Add of a bias folded in by optimize.c */
 		if (c->dtype != ONNX_DTYPE_FLOAT || b->rank < 2 || bias->count != N)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"MatMul with a folded bias needs float inputs and %lld bias values",
 									(long long) N);
-		for (int64_t r = 0; r < c->count / N; r++)
-			memcpy((float *) c->data + r * N, bias->data, sizeof(float) * (size_t) N);
-		beta = 1.0f;
+		if (rb == 0 && K > 0)
+			ep.bias = bias->data;	/* the single GEMM below adds it */
+		else
+		{
+			/* C starts as the bias rows */
+			for (int64_t r = 0; r < c->count / N; r++)
+				memcpy((float *) c->data + r * N, bias->data, sizeof(float) * (size_t) N);
+			beta = 1.0f;
+		}
 	}
 
 	/* B without batch dims: fold A's batches into M, one GEMM */
@@ -207,6 +217,9 @@ run_matmul(OnnxKernelCtx *ctx)
 
 		if (K == 0)
 			return ONNX_OK;
+		/* a folded Relu is the epilogue's (the single GEMM's, or each column block's) */
+		if (c->dtype == ONNX_DTYPE_FLOAT && ctx->node->fused_act.kind == ONNX_ACT_RELU)
+			ep.relu = *act_done = true;
 		if (c->dtype == ONNX_DTYPE_FLOAT && pa != NULL)
 		{
 			/* constant A (M,K): column blocks of B, so cancel is prompt */
@@ -215,11 +228,13 @@ run_matmul(OnnxKernelCtx *ctx)
 				block = 64;
 			for (int64_t c0 = 0; c0 < N; c0 += block)
 			{
+				OnnxGemmEpilogue epc = {ep.bias ? ep.bias + c0 : NULL, ep.relu};
+
 				if (c0 > 0 && onnx_kernel_should_abort(ctx))
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				onnx_sgemm_packed(M, N - c0 < block ? N - c0 : block, K, 1.0f, false, NULL, 0, pa,
-								  false, (const float *) b->data + c0, N, NULL, beta,
-								  (float *) c->data + c0, N, onnx_kernel_threads(ctx));
+				onnx_sgemm_packed_ep(M, N - c0 < block ? N - c0 : block, K, 1.0f, false, NULL, 0, pa,
+									 false, (const float *) b->data + c0, N, NULL, beta,
+									 (float *) c->data + c0, N, onnx_kernel_threads(ctx), &epc);
 			}
 			return ONNX_OK;
 		}
@@ -234,13 +249,10 @@ run_matmul(OnnxKernelCtx *ctx)
 
 			if (r0 > 0 && onnx_kernel_should_abort(ctx))
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			if (c->dtype == ONNX_DTYPE_FLOAT && pb != NULL)
-				onnx_sgemm_packed(nr, N, K, 1.0f, false, (const float *) a->data + r0 * K, K, NULL,
-								  false, NULL, 0, pb, beta, (float *) c->data + r0 * N, N,
-								  onnx_kernel_threads(ctx));
-			else if (c->dtype == ONNX_DTYPE_FLOAT)
-				onnx_blas_sgemm(false, false, nr, N, K, 1.0f, (const float *) a->data + r0 * K, K,
-								b->data, N, beta, (float *) c->data + r0 * N, N);
+			if (c->dtype == ONNX_DTYPE_FLOAT)
+				onnx_sgemm_packed_ep(nr, N, K, 1.0f, false, (const float *) a->data + r0 * K, K, NULL,
+									 false, b->data, N, pb, beta, (float *) c->data + r0 * N, N,
+									 onnx_kernel_threads(ctx), &ep);
 			else
 				onnx_blas_dgemm(false, false, nr, N, K, 1.0, (const double *) a->data + r0 * K, K,
 								b->data, N, 0.0, (double *) c->data + r0 * N, N);
@@ -290,6 +302,19 @@ run_matmul(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* MatMul, then the activation optimize.c folded in (unless the epilogue applied it). */
+static OnnxStatus
+run_matmul(OnnxKernelCtx *ctx)
+{
+	OnnxTensor *c = NULL;
+	bool		act_done = false;
+	OnnxStatus	st = matmul_body(ctx, &c, &act_done);
+
+	if (st == ONNX_OK && c != NULL && !act_done)
+		onnx_act_tensor(&ctx->node->fused_act, c);
+	return st;
+}
+
 /*
  * Gemm: Y (M,N) = alpha * op(A) @ op(B) + beta * C, with op(A) (M,K),
  * op(B) (K,N) and C broadcastable to (M,N).
@@ -311,6 +336,7 @@ run_gemm(OnnxKernelCtx *ctx)
 				dims[2];
 	OnnxTensor *y;
 	const OnnxGemmPacked *pb;
+	OnnxGemmEpilogue ep = {NULL, false};
 
 	if (a == NULL || b == NULL || a->rank != 2 || b->rank != 2)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm needs 2-D A and B");
@@ -349,7 +375,14 @@ run_gemm(OnnxKernelCtx *ctx)
 			r != 2 || bd[0] != M || bd[1] != N)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Gemm C does not broadcast to [%lld, %lld]",
 									(long long) M, (long long) N);
-		if (y->dtype == ONNX_DTYPE_FLOAT && cin->count == N && (cin->rank == 1 || cin->dims[0] == 1))
+		if (y->dtype == ONNX_DTYPE_FLOAT && cin->count == N && (cin->rank == 1 || cin->dims[0] == 1) &&
+			beta == 1.0f && K > 0)
+		{
+			/* bias row (N) or (1,N): added by the GEMM's epilogue, C not read */
+			ep.bias = cin->data;
+			beta = 0.0f;
+		}
+		else if (y->dtype == ONNX_DTYPE_FLOAT && cin->count == N && (cin->rank == 1 || cin->dims[0] == 1))
 		{
 			/* bias row (N) or (1,N): copy it into every row of Y */
 			for (int64_t i = 0; i < M; i++)
@@ -369,12 +402,14 @@ run_gemm(OnnxKernelCtx *ctx)
 	}
 	else
 		beta = 0.0f;
+	/* a folded Relu (optimize.c) is the epilogue's too */
+	ep.relu = y->dtype == ONNX_DTYPE_FLOAT && ctx->node->fused_act.kind == ONNX_ACT_RELU;
 	if (y->dtype == ONNX_DTYPE_FLOAT && (pb = packed_operand(ctx, 1, K, N)) != NULL)
-		onnx_sgemm_packed(M, N, K, alpha, ta, a->data, a->dims[1], NULL, false, NULL, 0, pb,
-						  beta, y->data, N, onnx_kernel_threads(ctx));
+		onnx_sgemm_packed_ep(M, N, K, alpha, ta, a->data, a->dims[1], NULL, false, NULL, 0, pb,
+							 beta, y->data, N, onnx_kernel_threads(ctx), &ep);
 	else if (y->dtype == ONNX_DTYPE_FLOAT)
-		onnx_blas_sgemm(ta, tb, M, N, K, alpha, a->data, a->dims[1], b->data, b->dims[1],
-						beta, y->data, N);
+		onnx_sgemm_packed_ep(M, N, K, alpha, ta, a->data, a->dims[1], NULL, tb, b->data, b->dims[1],
+							 NULL, beta, y->data, N, onnx_kernel_threads(ctx), &ep);
 	else if (y->dtype == ONNX_DTYPE_DOUBLE)
 		onnx_blas_dgemm(ta, tb, M, N, K, alpha, a->data, a->dims[1], b->data, b->dims[1],
 						beta, y->data, N);
@@ -392,7 +427,8 @@ run_gemm(OnnxKernelCtx *ctx)
 									alpha * acc + beta * onnx_tensor_get_f64(y, i * N + j));
 			}
 	}
-	onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
+	if (!ep.relu)
+		onnx_act_tensor(&ctx->node->fused_act, y);	/* folded in by optimize.c */
 	return ONNX_OK;
 }
 

@@ -166,6 +166,7 @@ struct OnnxOpDef;
  *	 SIGMOID		1 / (1 + exp(-x))
  *	 SILU			x * sigmoid(x)
  *	 TANH			tanh(x)
+ *	 GELU			0.5 x (1 + erf(x / sqrt 2))
  */
 typedef enum OnnxActKind
 {
@@ -177,7 +178,8 @@ typedef enum OnnxActKind
 	ONNX_ACT_HARD_SWISH,
 	ONNX_ACT_SIGMOID,
 	ONNX_ACT_SILU,
-	ONNX_ACT_TANH
+	ONNX_ACT_TANH,
+	ONNX_ACT_GELU
 } OnnxActKind;
 
 typedef struct OnnxFusedAct

@@ -16,7 +16,8 @@
  * Y (rows, n), rows ld apart, in place: y[r][i] = act(y[r][i] + bias[r]);
  * bias NULL adds nothing, act NULL or of kind NONE applies nothing.
  * Sigmoid and Tanh are within 2.9 and 1.6 ulp of the exact function
- * (vecmath.h), SiLU one rounding more; the others are exact.
+ * (vecmath.h), SiLU one rounding more, GELU as fused_act.c states; the
+ * others are exact.
  */
 extern void onnx_act_rows_f32(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n,
 							  int64_t ld, const float *bias);

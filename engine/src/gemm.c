@@ -9,13 +9,16 @@
  *
  *		for ic in rows, step MC				A block (MC,KC): stack, L2
  *		  for pc in 0..K, step KC
- *			pack op(A)[ic.., pc..] into MR-row panels (unless prepacked)
+ *			pack op(A)[ic.., pc..] into MR-row panels (unless prepacked, or
+ *			  a row-major A the microkernel reads in place)
  *			for jr in columns, step NR		B micro-panel (KC,NR): L1
  *			  pack op(B)[pc.., jr..] (unless prepacked, or read in place)
  *			  for ir in the block, step MR
  *				microkernel: C[ir.., jr..] (MR,NR) += A panel @ B panel
+ *				(and a share of the next prepacked B panel into L2)
  *
- *	  The first KC block applies the caller's beta, later ones add.
+ *	  The first KC block applies the caller's beta, later ones add; the
+ *	  last applies the epilogue (bias, Relu) while the tile is in registers.
  *	  Scratch is a fixed array on each thread's stack.
  *
  *-------------------------------------------------------------------------
@@ -269,9 +272,70 @@ typedef struct GemmJob
 			   *pb;
 	float	   *C;
 	int64_t		ldc;
+	const OnnxGemmEpilogue *ep; /* NULL: none */
 	bool		split_rows;		/* tasks own row ranges (else column ranges) */
 	int64_t		chunk;			/* rows or columns per task */
 } GemmJob;
+
+/*
+ * The microkernel calls over a prepacked B panel bring the next panel
+ * into L2, each call a share of its lines (at least this many), so the
+ * next panel is in L2 when its first call starts instead of arriving
+ * from L3 or memory during it: the weights of a layer wider than L2 are
+ * read from L3 once per run (BERT's 768x3072), at batch 1 from memory.
+ */
+#define GEMM_PF_MIN_LINES 16
+
+/*
+ * C[ic:ic+mcur, jr:jr+ncur] (+)= the product of the A block ap (mcur rows,
+ * kcur deep: packed panels when ldap is 0, else rows ldap apart in place)
+ * and the B panel bp: one microkernel call per mr rows, with the
+ * epilogue on the last depth block and, for a prepacked B, a share of the
+ * next panel's prefetch in each call.
+ */
+static void
+gemm_panel(const GemmJob *g, const float *ap, int64_t ldap, const float *bp, int64_t ldbp,
+		   int64_t ic, int64_t mcur, int64_t pc, int64_t kcur, int64_t jr, int ncur, float beta)
+{
+	const OnnxGemmKernel *kr = g->kr;
+	const int	mr = kr->mr;
+	OnnxGemmEdge e;
+	int64_t		ncalls = (mcur + mr - 1) / mr,
+				lines = 0,
+				share = 0;
+
+	memset(&e, 0, sizeof(e));
+	if (g->ep != NULL && pc + kcur >= g->K)
+	{
+		e.bias = g->ep->bias != NULL ? g->ep->bias + jr : NULL;
+		e.relu = g->ep->relu;
+	}
+	if (g->pb != NULL)
+	{
+		/* panels of a depth block, and the blocks, follow each other */
+		lines = kcur * kr->nr * (int64_t) sizeof(float) / 64;
+		share = (lines + ncalls - 1) / ncalls;
+		if (share < GEMM_PF_MIN_LINES)
+			share = GEMM_PF_MIN_LINES;
+		if (share > kcur)
+			share = kcur;		/* a call prefetches one line per step of k */
+	}
+	for (int64_t t = 0; t < ncalls; t++)
+	{
+		int64_t		ir = t * mr;
+
+		if (lines > t * share)
+		{
+			e.pf = bp + kcur * kr->nr + t * share * 16;
+			e.pf_lines = lines - t * share < share ? lines - t * share : share;
+		}
+		else
+			e.pf_lines = 0;
+		kr->micro(kcur, ap + ir * (ldap ? ldap : kcur), ldap, bp, ldbp,
+				  g->C + (ic + ir) * g->ldc + jr, g->ldc,
+				  (int) (mcur - ir < mr ? mcur - ir : mr), ncur, g->alpha, beta, &e);
+	}
+}
 
 /* C[m0:m1, n0:n1] of the job, on this thread (m0 a multiple of mr, n0 of nr). */
 static void
@@ -291,6 +355,13 @@ gemm_block(const GemmJob *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 	 * and a small B (16K floats) stays in cache without packing
 	 */
 	bool		direct_b = g->pb == NULL && !g->tb && (m1 - m0 <= mr || K * (n1 - n0) <= 65536);
+	/*
+	 * A read in place (rows lda apart), not packed, as MLAS does: packing
+	 * cost ~10% of a 64x256 @ 256x256 product.  Not when rows are a
+	 * multiple of 4 KiB apart: the mr rows of a tile would then fall in
+	 * the same L1 sets and evict each other.
+	 */
+	bool		direct_a = g->pa == NULL && !g->ta && g->lda % 1024 != 0;
 
 	/* the A block takes what the B panel leaves of the scratch */
 	mc = (ONNX_GEMM_STACK_FLOATS - kc * nr) / kc / mr * mr;
@@ -307,9 +378,15 @@ gemm_block(const GemmJob *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 			int64_t		kcur = K - pc < kc ? K - pc : kc;
 			float		beta = pc == 0 ? g->beta : 1.0f;
 			const float *ap;
+			int64_t		ldap = 0;
 
 			if (g->pa != NULL)
 				ap = g->pa->data + pc * ((g->M + mr - 1) / mr * mr) + ic * kcur;
+			else if (direct_a)
+			{
+				ap = g->A + ic * g->lda + pc;
+				ldap = g->lda;
+			}
 			else
 			{
 				for (int64_t ir = 0; ir < mcur; ir += mr)
@@ -335,10 +412,7 @@ gemm_block(const GemmJob *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
 					pack_b_panel(kr, bbuf, g->tb, g->B, g->ldb, pc, kcur, jr, ncur);
 					bp = bbuf;
 				}
-				for (int64_t ir = 0; ir < mcur; ir += mr)
-					kr->micro(kcur, ap + ir * kcur, bp, ldbp,
-							  g->C + (ic + ir) * g->ldc + jr, g->ldc,
-							  (int) (mcur - ir < mr ? mcur - ir : mr), ncur, g->alpha, beta);
+				gemm_panel(g, ap, ldap, bp, ldbp, ic, mcur, pc, kcur, jr, ncur, beta);
 			}
 		}
 	}
@@ -368,10 +442,10 @@ gemm_task(void *arg, int64_t t)
 #define GEMM_PARALLEL_MIN_WORK ((int64_t) 1 << 23)
 
 void
-onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
-				  bool trans_a, const float *A, int64_t lda, const OnnxGemmPacked *pa,
-				  bool trans_b, const float *B, int64_t ldb, const OnnxGemmPacked *pb,
-				  float beta, float *C, int64_t ldc, int threads)
+onnx_sgemm_packed_ep(int64_t M, int64_t N, int64_t K, float alpha,
+					 bool trans_a, const float *A, int64_t lda, const OnnxGemmPacked *pa,
+					 bool trans_b, const float *B, int64_t ldb, const OnnxGemmPacked *pb,
+					 float beta, float *C, int64_t ldc, int threads, const OnnxGemmEpilogue *ep)
 {
 	GemmJob		g;
 	int64_t		work;
@@ -383,9 +457,17 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 		/* no products: C = beta * C (and beta == 0 clears, NaN included) */
 		for (int64_t i = 0; i < M; i++)
 			for (int64_t j = 0; j < N; j++)
-				C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+			{
+				float		r = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+
+				if (ep != NULL && ep->bias != NULL)
+					r += ep->bias[j];
+				C[i * ldc + j] = ep != NULL && ep->relu && r < 0.0f ? 0.0f : r;
+			}
 		return;
 	}
+	if (ep != NULL && ep->bias == NULL && !ep->relu)
+		ep = NULL;
 	memset(&g, 0, sizeof(g));
 	g.kr = pa ? pa->kernel : pb ? pb->kernel : onnx_gemm_kernel();
 	g.M = M;
@@ -403,6 +485,7 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 	g.pb = pb;
 	g.C = C;
 	g.ldc = ldc;
+	g.ep = ep;
 
 	if (threads > 1 && !__builtin_mul_overflow(M, N, &work) &&
 		!__builtin_mul_overflow(work, K, &work) && work >= GEMM_PARALLEL_MIN_WORK)
@@ -434,6 +517,16 @@ onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 		}
 	}
 	gemm_block(&g, 0, M, 0, N);
+}
+
+void
+onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
+				  bool trans_a, const float *A, int64_t lda, const OnnxGemmPacked *pa,
+				  bool trans_b, const float *B, int64_t ldb, const OnnxGemmPacked *pb,
+				  float beta, float *C, int64_t ldc, int threads)
+{
+	onnx_sgemm_packed_ep(M, N, K, alpha, trans_a, A, lda, pa, trans_b, B, ldb, pb, beta, C, ldc,
+						 threads, NULL);
 }
 
 void

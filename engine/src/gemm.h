@@ -62,15 +62,36 @@ typedef enum OnnxGemmIsa
 } OnnxGemmIsa;
 
 /*
- * Microkernel: C (m,n) = alpha * Ap (m,kc) @ Bp (kc,n) + beta * C, with
- * m <= mr, n <= nr.  Ap is a packed A panel: element (i,k) at a[k*mr + i]
- * (rows m..mr-1 are not read).  Bp element (k,j) is at b[k*ldb + j]; the
- * kernel reads all nr columns of every row (the caller pads), so
- * b[k*ldb + 0 .. nr-1] must be readable.  C is read (when beta != 0) and
- * written only in its m x n corner.
+ * What a microkernel call does besides the product (gemm.c fills it in):
+ * after C = alpha * AB + beta * C, add bias[j] to column j (bias NULL:
+ * nothing) and then, with relu, replace negative values by zero (NaN
+ * stays NaN, as Relu does); both only on the last depth block of C.
+ * While it runs, the kernel may prefetch pf_lines 64-byte lines from pf
+ * on into L2 (the next packed B panel, which otherwise arrives from L3
+ * or memory while the next call waits); prefetches never fault, so pf
+ * may point past a buffer.
  */
-typedef void (*OnnxGemmMicro) (int64_t kc, const float *a, const float *b, int64_t ldb,
-							   float *c, int64_t ldc, int m, int n, float alpha, float beta);
+typedef struct OnnxGemmEdge
+{
+	const float *bias;			/* n column values, or NULL */
+	bool		relu;
+	const float *pf;			/* NULL: no prefetch */
+	int64_t		pf_lines;
+} OnnxGemmEdge;
+
+/*
+ * Microkernel: C (m,n) = alpha * A (m,kc) @ Bp (kc,n) + beta * C, then
+ * the edge e (never NULL), with m <= mr, n <= nr.  With lda == 0, A is a
+ * packed panel: element (i,k) at a[k*mr + i]; otherwise A is read in
+ * place, element (i,k) at a[i*lda + k].  Only rows 0..m-1 of A are read.
+ * Bp element (k,j) is at b[k*ldb + j]; the kernel may read all nr
+ * columns of every row (the caller pads), so b[k*ldb + 0 .. nr-1] must
+ * be readable.  C is read (when beta != 0) and written only in its m x n
+ * corner.
+ */
+typedef void (*OnnxGemmMicro) (int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+							   float *c, int64_t ldc, int m, int n, float alpha, float beta,
+							   const OnnxGemmEdge *e);
 
 /*
  * Transposing pack: dst[k*w + r] = src[r*ld + k] for r < rows, k < kc,
@@ -183,5 +204,24 @@ extern void onnx_sgemm_packed(int64_t M, int64_t N, int64_t K, float alpha,
 							  bool trans_a, const float *A, int64_t lda, const OnnxGemmPacked *pa,
 							  bool trans_b, const float *B, int64_t ldb, const OnnxGemmPacked *pb,
 							  float beta, float *C, int64_t ldc, int threads);
+
+/*
+ * Epilogue of a product, applied to each tile of C while it is in
+ * registers: C = alpha * op(A) @ op(B) + beta * C + bias (bias: N values
+ * added to every row, or NULL), then Relu when relu is set.  Writes C
+ * once instead of a bias copy before and an activation pass after.
+ */
+typedef struct OnnxGemmEpilogue
+{
+	const float *bias;
+	bool		relu;
+} OnnxGemmEpilogue;
+
+/* onnx_sgemm_packed with an epilogue (ep NULL: none). */
+extern void onnx_sgemm_packed_ep(int64_t M, int64_t N, int64_t K, float alpha,
+								 bool trans_a, const float *A, int64_t lda,
+								 const OnnxGemmPacked *pa, bool trans_b, const float *B,
+								 int64_t ldb, const OnnxGemmPacked *pb, float beta, float *C,
+								 int64_t ldc, int threads, const OnnxGemmEpilogue *ep);
 
 #endif							/* GEMM_H */

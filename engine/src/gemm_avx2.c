@@ -5,7 +5,9 @@
  *	  6 rows x 16 columns held in 12 ymm accumulators; per step of k, two
  *	  vectors of the B panel are loaded and each row's A value is
  *	  broadcast into two FMAs.  Edge columns use masked loads and stores
- *	  of C; edge rows use the variant compiled for that row count.
+ *	  of C; edge rows use the variant compiled for that row count, and a
+ *	  tile of at most 8 columns a one-vector variant.  The epilogue adds
+ *	  a column bias and applies Relu while C is in registers.
  *
  *	  Compiled with target attributes, called only when CPUID reports
  *	  AVX2 and FMA (gemm.c).
@@ -37,25 +39,35 @@
 #include "gemm_tile.h"
 
 /*
- * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,16) + beta * C; m is a constant
- * in every instance, so the accumulators stay in registers.
+ * C (m, n) = alpha * Ap (m,kc) @ Bp (kc, 8*nv) + beta * C, then e's bias
+ * and Relu; m and nv are constants in every instance, so the
+ * accumulators stay in registers.  nv = 1 serves tiles of at most 8
+ * columns.
  */
 INLINE AVX2 void
-tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
-	 float *c, int64_t ldc, int n, float alpha, float beta)
+tile(const int m, const int nv, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+	 float *c, int64_t ldc, int n, float alpha, float beta, const OnnxGemmEdge *e)
 {
 	__m256		acc[GEMM_MR][GEMM_NV];
 	__m256i		mask[GEMM_NV];
+	__m256		bias[GEMM_NV];
 	__m256		va,
-				vb;
+				vb,
+				zero = _mm256_setzero_ps();
 
-	gt_accumulate(m, kc, a, b, ldb, c, ldc, acc);
+	if (lda == 0)
+		gt_accumulate(m, nv, kc, a, 1, GEMM_MR, b, ldb, c, ldc, e->pf, e->pf_lines, acc);
+	else
+		gt_accumulate(m, nv, kc, a, lda, 1, b, ldb, c, ldc, e->pf, e->pf_lines, acc);
 
-	/* epilogue: lane masks for the columns present, then C = alpha AB + beta C */
+	/* epilogue: lane masks for the columns present, then C = alpha AB + beta C + bias */
 #pragma GCC unroll 4
-	for (int v = 0; v < GEMM_NV; v++)
+	for (int v = 0; v < nv; v++)
+	{
 		mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v),
 									 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		bias[v] = e->bias ? _mm256_maskload_ps(e->bias + 8 * v, mask[v]) : zero;
+	}
 	va = _mm256_set1_ps(alpha);
 	vb = _mm256_set1_ps(beta);
 #pragma GCC unroll 8
@@ -64,39 +76,53 @@ tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 		float	   *cr = c + i * ldc;
 
 #pragma GCC unroll 4
-		for (int v = 0; v < GEMM_NV; v++)
+		for (int v = 0; v < nv; v++)
 		{
 			__m256		r = _mm256_mul_ps(acc[i][v], va);
 
-			if (n >= GEMM_NR)
+			if (n >= 8 * nv)
 			{
 				if (beta != 0.0f)
 					r = _mm256_fmadd_ps(vb, _mm256_loadu_ps(cr + 8 * v), r);
+			}
+			else if (beta != 0.0f)
+				r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8 * v, mask[v]), r);
+			if (e->bias)
+				r = _mm256_add_ps(r, bias[v]);
+			if (e->relu)
+				r = _mm256_max_ps(zero, r); /* NaN (second operand) passes */
+			if (n >= 8 * nv)
 				_mm256_storeu_ps(cr + 8 * v, r);
-			}
 			else
-			{
-				if (beta != 0.0f)
-					r = _mm256_fmadd_ps(vb, _mm256_maskload_ps(cr + 8 * v, mask[v]), r);
 				_mm256_maskstore_ps(cr + 8 * v, mask[v], r);
-			}
 		}
 	}
 }
 
-/* The microkernel of gemm.h: one instance of tile per row count. */
+/* The microkernel of gemm.h: one instance of tile per row count and width. */
 static AVX2 void
-micro_avx2(int64_t kc, const float *a, const float *b, int64_t ldb,
-		   float *c, int64_t ldc, int m, int n, float alpha, float beta)
+micro_avx2(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+		   float *c, int64_t ldc, int m, int n, float alpha, float beta,
+		   const OnnxGemmEdge *e)
 {
-	switch (m)
-	{
-#define ROWS(r) case r: tile(r, kc, a, b, ldb, c, ldc, n, alpha, beta); break;
-			ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
+	if (n <= 8)
+		switch (m)
+		{
+#define ROWS(r) case r: tile(r, 1, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
 #undef ROWS
-		default:
-			break;
-	}
+			default:
+				break;
+		}
+	else
+		switch (m)
+		{
+#define ROWS(r) case r: tile(r, GEMM_NV, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
+#undef ROWS
+			default:
+				break;
+		}
 }
 
 /*

@@ -5,7 +5,9 @@
  *	  GEMM_MR rows x 32 columns held in 28 zmm accumulators; per step of
  *	  k, two vectors of the B panel are loaded and each row's A value is
  *	  broadcast into two FMAs.  Edge columns use masked loads and stores
- *	  of C; edge rows use the variant compiled for that row count.
+ *	  of C; edge rows use the variant compiled for that row count, and a
+ *	  tile of at most 16 columns a one-vector variant.  The epilogue adds
+ *	  a column bias and applies Relu while C is in registers.
  *
  *	  Compiled with target attributes, called only when CPUID reports
  *	  AVX-512F (gemm.c).
@@ -37,27 +39,35 @@
 #include "gemm_tile.h"
 
 /*
- * C (m, n) = alpha * Ap (m,kc) @ Bp (kc,32) + beta * C; m is a constant
- * in every instance, so the accumulators stay in registers.
+ * C (m, n) = alpha * Ap (m,kc) @ Bp (kc, 16*nv) + beta * C, then e's bias
+ * and Relu; m and nv are constants in every instance, so the
+ * accumulators stay in registers.  nv = 1 serves tiles of at most 16
+ * columns (a narrow output's last panel) at half the work.
  */
 INLINE AVX512 void
-tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
-	 float *c, int64_t ldc, int n, float alpha, float beta)
+tile(const int m, const int nv, int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+	 float *c, int64_t ldc, int n, float alpha, float beta, const OnnxGemmEdge *e)
 {
 	__m512		acc[GEMM_MR][GEMM_NV];
+	__m512		bias[GEMM_NV];
 	__mmask16	mask[GEMM_NV];
 	__m512		va,
-				vb;
+				vb,
+				zero = _mm512_setzero_ps();
 
-	gt_accumulate(m, kc, a, b, ldb, c, ldc, acc);
+	if (lda == 0)
+		gt_accumulate(m, nv, kc, a, 1, GEMM_MR, b, ldb, c, ldc, e->pf, e->pf_lines, acc);
+	else
+		gt_accumulate(m, nv, kc, a, lda, 1, b, ldb, c, ldc, e->pf, e->pf_lines, acc);
 
-	/* epilogue: masks for the columns present, then C = alpha AB + beta C */
+	/* epilogue: masks for the columns present, then C = alpha AB + beta C + bias */
 #pragma GCC unroll 4
-	for (int v = 0; v < GEMM_NV; v++)
+	for (int v = 0; v < nv; v++)
 	{
 		int			rem = n - 16 * v;
 
 		mask[v] = rem >= 16 ? (__mmask16) 0xFFFF : rem <= 0 ? 0 : (__mmask16) ((1u << rem) - 1);
+		bias[v] = e->bias ? _mm512_maskz_loadu_ps(mask[v], e->bias + 16 * v) : zero;
 	}
 	va = _mm512_set1_ps(alpha);
 	vb = _mm512_set1_ps(beta);
@@ -67,31 +77,47 @@ tile(const int m, int64_t kc, const float *a, const float *b, int64_t ldb,
 		float	   *cr = c + i * ldc;
 
 #pragma GCC unroll 4
-		for (int v = 0; v < GEMM_NV; v++)
+		for (int v = 0; v < nv; v++)
 		{
 			__m512		r = _mm512_mul_ps(acc[i][v], va);
 
 			if (beta != 0.0f)
 				r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask[v], cr + 16 * v), r);
+			if (e->bias)
+				r = _mm512_add_ps(r, bias[v]);
+			if (e->relu)
+				r = _mm512_max_ps(zero, r); /* NaN (second operand) passes */
 			_mm512_mask_storeu_ps(cr + 16 * v, mask[v], r);
 		}
 	}
 }
 
-/* The microkernel of gemm.h: one instance of tile per row count. */
+/* The microkernel of gemm.h: one instance of tile per row count and width. */
 static AVX512 void
-micro_avx512(int64_t kc, const float *a, const float *b, int64_t ldb,
-			 float *c, int64_t ldc, int m, int n, float alpha, float beta)
+micro_avx512(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+			 float *c, int64_t ldc, int m, int n, float alpha, float beta,
+			 const OnnxGemmEdge *e)
 {
-	switch (m)
-	{
-#define ROWS(r) case r: tile(r, kc, a, b, ldb, c, ldc, n, alpha, beta); break;
-			ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
-			ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
+	if (n <= 16)
+		switch (m)
+		{
+#define ROWS(r) case r: tile(r, 1, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
+				ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
 #undef ROWS
-		default:
-			break;
-	}
+			default:
+				break;
+		}
+	else
+		switch (m)
+		{
+#define ROWS(r) case r: tile(r, GEMM_NV, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
+				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
+				ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
+#undef ROWS
+			default:
+				break;
+		}
 }
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {

@@ -14,23 +14,26 @@
 #define GEMM_MR 4
 #define GEMM_NR 16
 
-/* C (m,n) = alpha * Ap (m,kc) @ Bp (kc,16) + beta * C. */
+/* C (m,n) = alpha * A (m,kc) @ Bp (kc,16) + beta * C, then e's bias and Relu. */
 static void
-micro_ref(int64_t kc, const float *a, const float *b, int64_t ldb,
-		  float *c, int64_t ldc, int m, int n, float alpha, float beta)
+micro_ref(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
+		  float *c, int64_t ldc, int m, int n, float alpha, float beta,
+		  const OnnxGemmEdge *e)
 {
 	float		acc[GEMM_MR][GEMM_NR] = {{0}};
+	int64_t		rs = lda == 0 ? 1 : lda,	/* A (i,k) at a[i*rs + k*ks] */
+				ks = lda == 0 ? GEMM_MR : 1;
 
 	for (int64_t k = 0; k < kc; k++)
 	{
 		for (int i = 0; i < m; i++)
 		{
-			float		ai = a[i];
+			float		ai = a[i * rs];
 
 			for (int j = 0; j < GEMM_NR; j++)
 				acc[i][j] += ai * b[j];
 		}
-		a += GEMM_MR;
+		a += ks;
 		b += ldb;
 	}
 	for (int i = 0; i < m; i++)
@@ -38,7 +41,13 @@ micro_ref(int64_t kc, const float *a, const float *b, int64_t ldb,
 		float	   *cr = c + i * ldc;
 
 		for (int j = 0; j < n; j++)
-			cr[j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[j];
+		{
+			float		r = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * cr[j];
+
+			if (e->bias)
+				r += e->bias[j];
+			cr[j] = e->relu && r < 0.0f ? 0.0f : r;
+		}
 	}
 }
 

@@ -309,7 +309,7 @@ typedef struct ActMatch
 {
 	OnnxFusedAct act;
 	int			n_nodes;
-	OnnxNode   *nodes[4];		/* to skip, in order; the last writes the result */
+	OnnxNode   *nodes[5];		/* to skip, in order; the last writes the result */
 } ActMatch;
 
 /* One-input activation node n reading x: its kind and parameters. */
@@ -469,8 +469,89 @@ match_spelled_hardswish(OnnxGraph *g, const int *uses, const Users *u, int x, Ac
 }
 
 /*
+ * GELU spelled out with Erf, x read by two nodes, the scaling and a Mul:
+ *	 Mul(Mul(x, 0.5), Add(Erf(Div(x, sqrt 2)), 1))		x * 0.5 * (1 + erf)
+ *	 Mul(x, Mul(Add(Erf(..), 1), 0.5))					x * (0.5 * (1 + erf))
+ *	 Mul(Mul(x, Add(Erf(..), 1)), 0.5)					x * (1 + erf) * 0.5
+ * with Div(x, sqrt 2) or Mul(x, 1 / sqrt 2), each Add and Mul in either
+ * operand order (the export of BERT-style models): 0.5 x (1 + erf(x / sqrt 2)).
+ */
+static bool
+match_spelled_gelu(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatch *m)
+{
+	int			a = u->user[u->off[x]],
+				b = u->user[u->off[x] + 1];
+
+	if (a < 0 || b < 0 || a == b)
+		return false;			/* read by a subgraph, or twice by one node */
+	for (int pass = 0; pass < 2; pass++)
+	{
+		OnnxNode   *scale = &g->nodes[pass ? b : a];
+		OnnxNode   *other = &g->nodes[pass ? a : b];	/* x's other reader, a Mul */
+		OnnxNode   *erf,
+				   *add,
+				   *n4,
+				   *n5 = NULL;
+		float		c,
+					one,
+					half;
+
+		if (scale->skip || scale->domain[0] || scale->n_outputs != 1 || !is_op(other, "Mul") ||
+			!other_scalar(g, scale, x, &c))
+			continue;
+		if (is_op(scale, "Div") ? scale->inputs[0] != x || fabsf(c - 1.41421356f) > 1e-6f :
+			!is_op(scale, "Mul") || fabsf(c - 0.70710678f) > 1e-6f)
+			continue;
+		erf = sole_reader(g, uses, u, scale->outputs[0], false);
+		if (!is_op(erf, "Erf") || erf->n_inputs != 1)
+			continue;
+		add = sole_reader(g, uses, u, erf->outputs[0], false);
+		if (!is_op(add, "Add") || !other_scalar(g, add, erf->outputs[0], &one) || one != 1.0f)
+			continue;
+		n4 = sole_reader(g, uses, u, add->outputs[0], false);
+		if (!is_op(n4, "Mul"))
+			continue;
+		if (other_scalar(g, other, x, &half) && half == 0.5f)
+		{
+			/* x * 0.5 first: n4 multiplies it by (1 + erf) */
+			if (n4 != sole_reader(g, uses, u, other->outputs[0], false) ||
+				!reads_pair(n4, other->outputs[0], add->outputs[0]))
+				continue;
+			m->nodes[3] = other;
+			m->nodes[4] = n4;
+		}
+		else
+		{
+			n5 = sole_reader(g, uses, u, n4->outputs[0], false);
+			if (!is_op(n5, "Mul"))
+				continue;
+			if (n5 == other && reads_pair(n5, x, n4->outputs[0]) &&
+				other_scalar(g, n4, add->outputs[0], &half) && half == 0.5f)
+				;				/* 0.5 * (1 + erf) first, then times x */
+			else if (n4 == other && reads_pair(n4, x, add->outputs[0]) &&
+					 other_scalar(g, n5, n4->outputs[0], &half) && half == 0.5f)
+				;				/* x * (1 + erf) first, then times 0.5 */
+			else
+				continue;
+			m->nodes[3] = n4;
+			m->nodes[4] = n5;
+		}
+		m->act.kind = ONNX_ACT_GELU;
+		m->act.alpha = 0;
+		m->act.beta = 0;
+		m->nodes[0] = scale;
+		m->nodes[1] = erf;
+		m->nodes[2] = add;
+		m->n_nodes = 5;
+		return true;
+	}
+	return false;
+}
+
+/*
  * Activations a producer accepts: every kind for Conv, ConvTranspose and
- * BatchNormalization, Relu for Gemm.
+ * BatchNormalization, Relu and GELU for Gemm and MatMul (applied after
+ * MatMul's folded bias).
  */
 static bool
 accepts_act(const OnnxNode *src, OnnxActKind kind)
@@ -480,7 +561,8 @@ accepts_act(const OnnxNode *src, OnnxActKind kind)
 	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0 ||
 		strcmp(src->op_type, "BatchNormalization") == 0)
 		return true;
-	return kind == ONNX_ACT_RELU && strcmp(src->op_type, "Gemm") == 0;
+	return (kind == ONNX_ACT_RELU || kind == ONNX_ACT_GELU) &&
+		(strcmp(src->op_type, "Gemm") == 0 || strcmp(src->op_type, "MatMul") == 0);
 }
 
 /*
@@ -518,7 +600,8 @@ fuse_activations(OnnxGraph *g, const int *uses, const Users *u)
 		}
 		else if (consumers(uses, mid) == 2 && g->values[mid].info.dtype == ONNX_DTYPE_FLOAT)
 		{
-			if (!match_gated(g, uses, u, mid, &m) && !match_spelled_hardswish(g, uses, u, mid, &m))
+			if (!match_gated(g, uses, u, mid, &m) && !match_spelled_hardswish(g, uses, u, mid, &m) &&
+				!match_spelled_gelu(g, uses, u, mid, &m))
 				continue;
 		}
 		else
@@ -909,13 +992,14 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 		return;
 	collapse_reshapes(g, uses);
 	fold_conv_batchnorm(g, arena, uses);
+	/* before the activations: MatMul, Add(bias), activation fuses whole */
+	fuse_matmul_bias(g, uses);
 	if (users_build(g, arena, uses, &u))
 	{
 		fold_conv_affine(g, arena, uses, &u);
 		fold_bn_affine(g, uses, &u);
 		fuse_activations(g, uses, &u);
 	}
-	fuse_matmul_bias(g, uses);
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
 			onnx_graph_optimize(sub, arena);

@@ -59,9 +59,19 @@ enum
 #define GUARD 12345.0f
 
 /*
- * One case: C (M,N) = alpha op(A) op(B) + beta C with padded leading
- * dimensions, compared element by element against a double reference
- * with a bound scaled by K (float rounding of a K-term sum).
+ * Options of run_case that test_epilogue sets (and resets): the epilogue
+ * (bias N values and/or Relu) and a leading dimension of A in place of
+ * the padded one (0: padded).
+ */
+static bool case_bias,
+			case_relu;
+static int64_t case_lda;
+
+/*
+ * One case: C (M,N) = alpha op(A) op(B) + beta C (+ bias, then Relu) with
+ * padded leading dimensions, compared element by element against a
+ * double reference with a bound scaled by K (float rounding of a K-term
+ * sum).
  */
 static bool
 run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float beta,
@@ -71,9 +81,11 @@ run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float b
 				ac = ta ? M : K,
 				br = tb ? N : K,
 				bc = tb ? K : N;
-	int64_t		lda = ac + 3,
+	int64_t		lda = case_lda > 0 ? case_lda : ac + 3,
 				ldb = bc + 5,
 				ldc = N + 2;
+	float	   *bias = malloc(sizeof(float) * (size_t) (N + 1));
+	OnnxGemmEpilogue ep = {case_bias ? bias : NULL, case_relu};
 	float	   *A = malloc(sizeof(float) * (size_t) (ar * lda + 1)),
 			   *B = malloc(sizeof(float) * (size_t) (br * ldb + 1)),
 			   *C = malloc(sizeof(float) * (size_t) (M * ldc + 1)),
@@ -89,6 +101,8 @@ run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float b
 		A[i] = rnd();
 	for (int64_t i = 0; i < br * ldb; i++)
 		B[i] = rnd();
+	for (int64_t j = 0; j < N; j++)
+		bias[j] = rnd();
 	for (int64_t i = 0; i < M * ldc; i++)
 		C0[i] = (i % ldc) < N ? rnd() : GUARD;
 	memcpy(C, C0, sizeof(float) * (size_t) (M * ldc));
@@ -116,6 +130,8 @@ run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float b
 		onnx_blas_set_threads(threads);
 		onnx_blas_sgemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 	}
+	else if (case_bias || case_relu)
+		onnx_sgemm_packed_ep(M, N, K, alpha, ta, A, lda, pa, tb, B, ldb, pb, beta, C, ldc, threads, &ep);
 	else
 		onnx_sgemm_packed(M, N, K, alpha, ta, A, lda, pa, tb, B, ldb, pb, beta, C, ldc, threads);
 
@@ -147,6 +163,13 @@ run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float b
 			}
 			ref = alpha * ref + (beta != 0.0f ? (double) beta * C0[i * ldc + j] : 0.0);
 			mag = fabs(alpha) * mag + fabs((double) beta * C0[i * ldc + j]);
+			if (case_bias)
+			{
+				ref += bias[j];
+				mag += fabs(bias[j]);
+			}
+			if (case_relu && ref < 0)
+				ref = 0;
 			/* float sum of K+1 products: |error| <= (K+2) eps sum|terms| */
 			tol = (double) (K + 2) * 1.2e-7 * mag + 1e-30;
 			if (!(fabs((double) got - ref) <= tol))
@@ -162,6 +185,7 @@ run_case(int64_t M, int64_t N, int64_t K, bool ta, bool tb, float alpha, float b
 	free(C0);
 	free(bufa);
 	free(bufb);
+	free(bias);
 	return ok;
 }
 
@@ -234,6 +258,61 @@ test_large_shapes(OnnxGemmIsa isa)
 		  "%s: row split over 4 threads %s", isa_name(isa), why);
 	CHECK(run_case(20, 900, 60, false, true, 1.0f, 1.0f, PACK_B, 3, false, why, sizeof(why)),
 		  "%s: column split over 3 threads, packed B %s", isa_name(isa), why);
+}
+
+/*
+ * The epilogue (bias, Relu, both) over small and large shapes (bias
+ * added once when K spans several depth blocks; at the right columns
+ * when threads split the columns), narrow outputs (N <= 16, the
+ * one-vector tiles), and A rows 4 KiB apart (lda 1024: A packed, not
+ * read in place) against the padded lda (read in place).
+ */
+static void
+test_epilogue(OnnxGemmIsa isa)
+{
+	static const int64_t mn[] = {1, 3, 6, 7, 14, 15, 16, 17, 33, 64, 70};
+	static const int64_t ks[] = {1, 5, 16, 33, 257};
+	static const int64_t big[][3] = {{64, 10, 256}, {130, 300, 600}, {29, 700, 513}};
+	int			n_bad = 0,
+				n = 0,
+				variant = 0;
+	char		why[256],
+				first[512] = "";
+
+	for (size_t mi = 0; mi < sizeof(mn) / sizeof(mn[0]); mi++)
+		for (size_t ni = 0; ni < sizeof(mn) / sizeof(mn[0]); ni++)
+			for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++, variant++)
+			{
+				bool		tb = (variant & 1) != 0;
+				int			pack = (variant / 2) % 3 == 1 ? PACK_B : (variant / 2) % 3 == 2 ? PACK_A : PACK_NONE;
+				float		beta = variant % 5 == 0 ? 0.5f : 0.0f;
+
+				case_bias = variant % 3 != 2;
+				case_relu = variant % 3 != 0;
+				case_lda = (variant / 6) % 2 ? 1024 : 0;
+				n++;
+				if (!run_case(mn[mi], mn[ni], ks[ki], false, tb, 1.5f, beta, pack, 1, false, why, sizeof(why)) &&
+					n_bad++ == 0)
+					snprintf(first, sizeof(first), "M=%lld N=%lld K=%lld tb=%d pack=%d bias=%d relu=%d lda=%lld: %s",
+							 (long long) mn[mi], (long long) mn[ni], (long long) ks[ki], tb, pack,
+							 case_bias, case_relu, (long long) case_lda, why);
+			}
+	for (size_t s = 0; s < sizeof(big) / sizeof(big[0]); s++)
+		for (int v = 0; v < 6; v++)
+		{
+			case_bias = v != 1;
+			case_relu = v != 0;
+			case_lda = v == 5 ? 1024 : 0;
+			n++;
+			if (!run_case(big[s][0], big[s][1], big[s][2], v == 4, v == 2, 1.0f, v == 3 ? 1.0f : 0.0f,
+						  v >= 2 ? PACK_B : PACK_NONE, 1 + (v & 1), false, why, sizeof(why)) && n_bad++ == 0)
+				snprintf(first, sizeof(first), "M=%lld N=%lld K=%lld v=%d: %s", (long long) big[s][0],
+						 (long long) big[s][1], (long long) big[s][2], v, why);
+		}
+	case_bias = case_relu = false;
+	case_lda = 0;
+	CHECK(n_bad == 0, "%s: %d products with a bias and/or Relu epilogue, narrow outputs, A in place "
+		  "and packed, match the naive loop%s%s", isa_name(isa), n, n_bad ? "; first failure: " : "", first);
 }
 
 /* K == 0, empty outputs, and the onnx_blas_sgemm entry point. */
@@ -460,6 +539,7 @@ main(int argc, char **argv)
 		test_large_shapes(isas[i]);
 		test_degenerate();
 		test_row_invariance(isas[i]);
+		test_epilogue(isas[i]);
 	}
 	onnx_gemm_force_isa(ONNX_GEMM_ISA_AUTO);
 	test_pack_api();

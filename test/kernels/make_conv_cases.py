@@ -114,6 +114,20 @@ def spelled_hardswish(div_last=True, use_div=True):
     return post
 
 
+def spelled_gelu():
+    """0.5 x (1 + erf(x / sqrt 2)) as Div, Erf, Add, Mul, Mul (fused_act.c's GELU)."""
+    def post(y):
+        nodes = [helper.make_node("Div", [y, "sqrt2"], ["d"]),
+                 helper.make_node("Erf", ["d"], ["e"]),
+                 helper.make_node("Add", ["e", "one"], ["a"]),
+                 helper.make_node("Mul", [y, "half"], ["h"]),
+                 helper.make_node("Mul", ["h", "a"], ["z"])]
+        inits = [("sqrt2", np.array(np.sqrt(2.0), np.float32)), ("one", np.array(1, np.float32)),
+                 ("half", np.array(0.5, np.float32))]
+        return nodes, "z", inits
+    return post
+
+
 def affine(scale_shape, shift_shape, then=None):
     """Mul by a constant, Add a constant (folded into W and B), then maybe an activation."""
     def post(y):
@@ -323,6 +337,7 @@ def main(out):
             ("silu", gated("Sigmoid")), ("x_hardsigmoid", gated("HardSigmoid", alpha=1 / 6, beta=0.5)),
             ("hswish_spelled", spelled_hardswish()), ("hswish_spelled_mul", spelled_hardswish(use_div=False)),
             ("hswish_spelled_scale_first", spelled_hardswish(div_last=False)),
+            ("gelu_spelled", spelled_gelu()),
             ("affine", affine([1], [1])), ("affine_channel", affine([1, 0, 1, 1], [0, 1, 1])),
             ("affine_hswish", affine([1], [1], spelled_hardswish()))]
     for sname, xs, ws, at in shapes:

@@ -11,7 +11,10 @@ non-constant operands packed per call, the few-row paths (M = 1..4), odd
 M, N, K that leave tile edges, K and M past the cache blocks (KC = 256,
 MC = 112), broadcast batch MatMul, 1-D operands, Gemm's transA, transB,
 alpha, beta and every C broadcast, and the optimizer's fusions: Add of a
-bias into MatMul, Relu into Gemm.
+bias into MatMul, Relu into Gemm, which the GEMM's epilogue applies (bias
+row, Relu, narrow outputs, K past the depth block, A read in place or
+packed when its rows are 4 KiB apart), and Relu or spelled-out GELU
+folded into MatMul after its bias.
 """
 import sys
 
@@ -53,7 +56,8 @@ def matmul(name, a_shape, b_shape, const_a=False, const_b=False, bias=None, bias
     case(name, nodes, inputs, inits, feed, a_shape[-1])
 
 
-def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b=True, relu=False):
+def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b=True, relu=False,
+         gelu_form=None):
     a = rnd(*((K, M) if ta else (M, K)))
     b = rnd(*((N, K) if tb else (K, N)))
     attrs = {"transA": ta, "transB": tb}
@@ -71,10 +75,53 @@ def gemm(name, M, N, K, ta=0, tb=0, alpha=None, beta=None, c_shape=None, const_b
     if c_shape is not None:
         inits["c"] = rnd(*c_shape)
         ins.append("c")
-    nodes = [helper.make_node("Gemm", ins, ["g" if relu else "y"], **attrs)]
+    nodes = [helper.make_node("Gemm", ins, ["g" if relu or gelu_form is not None else "y"], **attrs)]
     if relu:
         nodes.append(helper.make_node("Relu", ["g"], ["y"]))
+    if gelu_form is not None:
+        gn, gi = gelu_nodes("g", "y", gelu_form)
+        nodes += gn
+        inits.update(gi)
     case(name, nodes, inputs, inits, feed, K)
+
+
+def gelu_nodes(x, y, form, scale="div", half=0.5, one=1.0):
+    """GELU spelled out with Erf (form 0: x*0.5*(1+erf), 1: x*(0.5*(1+erf)),
+    2: x*(1+erf)*0.5), operand orders varied; constants as initializers."""
+    inits = {"g_s": np.array(np.sqrt(2.0) if scale == "div" else 1 / np.sqrt(2.0), F),
+             "g_half": np.array(half, F), "g_one": np.array(one, F)}
+    n = [helper.make_node("Div" if scale == "div" else "Mul", [x, "g_s"], ["g_d"]),
+         helper.make_node("Erf", ["g_d"], ["g_e"]),
+         helper.make_node("Add", ["g_one", "g_e"] if form else ["g_e", "g_one"], ["g_a"])]
+    if form == 0:
+        n += [helper.make_node("Mul", [x, "g_half"], ["g_h"]),
+              helper.make_node("Mul", ["g_a", "g_h"], [y])]
+    elif form == 1:
+        n += [helper.make_node("Mul", ["g_half", "g_a"], ["g_h"]),
+              helper.make_node("Mul", ["g_h", x], [y])]
+    else:
+        n += [helper.make_node("Mul", ["g_a", x], ["g_h"]),
+              helper.make_node("Mul", ["g_h", "g_half"], [y])]
+    return n, inits
+
+
+def matmul_act(name, M, K, N, act, bias=True, form=0, scale="div", half=0.5):
+    """MatMul (constant B) + Add(bias) + activation: Relu or spelled-out GELU."""
+    a, b = rnd(M, K), rnd(K, N) * 2
+    inits = {"b": b}
+    nodes = [helper.make_node("MatMul", ["a", "b"], ["mm"])]
+    x = "mm"
+    if bias:
+        inits["bias"] = rnd(N)
+        nodes.append(helper.make_node("Add", ["mm", "bias"], ["mb"]))
+        x = "mb"
+    if act == "relu":
+        nodes.append(helper.make_node("Relu", [x], ["y"]))
+    else:
+        gn, gi = gelu_nodes(x, "y", form, scale, half)
+        nodes += gn
+        inits.update(gi)
+    case(name, nodes, ["a"], inits, {"a": a}, K)
 
 
 def build():
@@ -117,6 +164,35 @@ def build():
     gemm("gemm_relu_constb", 40, 64, 100, tb=1, c_shape=(64,), relu=True)
     gemm("gemm_relu_inputb", 3, 29, 10, c_shape=(29,), const_b=False, relu=True)
     gemm("gemm_large", 150, 70, 520, tb=1, c_shape=(70,))
+    # the GEMM epilogue (bias row added, Relu applied while C is in registers):
+    # narrow outputs (N <= 16: one-vector tiles), K past KC (bias added once),
+    # A read in place or packed (rows 4 KiB apart), beta != 1 (bias copied)
+    gemm("gemm_relu_narrow_n10", 64, 10, 256, c_shape=(10,), relu=True)
+    gemm("gemm_relu_narrow_n10_odd", 65, 10, 255, tb=1, c_shape=(1, 10), relu=True)
+    gemm("gemm_bias_narrow_n16", 15, 16, 33, c_shape=(16,))
+    gemm("gemm_bias_n17", 15, 17, 33, c_shape=(17,), relu=True)
+    gemm("gemm_relu_no_c", 29, 45, 70, relu=True)
+    gemm("gemm_relu_bias_k520", 30, 70, 520, c_shape=(70,), relu=True)
+    gemm("gemm_relu_bias_ta", 30, 40, 50, ta=1, c_shape=(40,), relu=True)
+    gemm("gemm_relu_bias_inputb_tb", 7, 21, 19, tb=1, c_shape=(21,), const_b=False, relu=True)
+    gemm("gemm_bias_beta2", 9, 33, 20, beta=2.0, c_shape=(33,), relu=True)
+    gemm("gemm_bias_alpha", 9, 33, 20, alpha=-0.75, c_shape=(33,))
+    gemm("gemm_bias_k1024", 5, 20, 1024, c_shape=(20,), relu=True)
+    matmul("matmul_bias_k1024", (5, 1024), (1024, 20), const_b=True, bias=20)
+    matmul("matmul_bias_k3072_m15", (15, 3072), (3072, 9), const_b=True, bias=9)
+    matmul("matmul_bias_consta", (29, 40), (40, 50), const_a=True, bias=50)
+    matmul("matmul_bias_narrow", (64, 256), (256, 10), const_b=True, bias=10)
+    # activations folded into MatMul after its bias: Relu (the epilogue's),
+    # GELU spelled out with Erf in its three forms (fused_act.c)
+    matmul_act("matmul_bias_relu", 33, 70, 45, "relu")
+    matmul_act("matmul_relu_nobias", 5, 20, 17, "relu", bias=False)
+    for form in (0, 1, 2):
+        matmul_act("matmul_bias_gelu_form%d" % form, 17, 64, 100, "gelu", form=form)
+    matmul_act("matmul_bias_gelu_mulscale", 9, 30, 70, "gelu", form=0, scale="mul")
+    matmul_act("matmul_gelu_nobias", 3, 16, 33, "gelu", bias=False, form=2)
+    gemm("gemm_bias_gelu", 13, 50, 40, tb=1, c_shape=(50,), gelu_form=1)
+    gemm("gemm_bias_beta2_gelu", 6, 20, 9, beta=2.0, c_shape=(20,), gelu_form=2)
+    matmul_act("matmul_gelu_half_wrong", 7, 16, 20, "gelu", form=0, half=0.6)   # not a GELU: unfused
 
 
 def main():

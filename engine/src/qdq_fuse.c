@@ -610,6 +610,70 @@ lut_run(OnnxGraph *g, OnnxSession *s, OnnxNode **chain, int len, OnnxValue *code
 	return st;
 }
 
+/* Byte v of channel c of table t. */
+static inline uint8_t
+tab_at(const OnnxQTable *t, int64_t c, int v)
+{
+	return t->tab[(t->channels > 1 ? c : 0) * 256 + v];
+}
+
+/*
+ * *codes: every byte, as type dt, in (1, C, 256, 1...) when per_ch (X of
+ * rank r >= 3) or (1..., 256); with tab, those bytes through the table.
+ */
+static OnnxStatus
+lut_codes(OnnxValue *codes, OnnxDType dt, int r, int64_t C, bool per_ch, const OnnxQTable *tab,
+		  const OnnxAllocator *scratch, OnnxError *err)
+{
+	OnnxStatus	st;
+
+	memset(codes, 0, sizeof(*codes));
+	codes->kind = ONNX_VALUE_TENSOR;
+	codes->tensor.dtype = dt;
+	codes->tensor.rank = r;
+	for (int d = 0; d < r; d++)
+		codes->tensor.dims[d] = 1;
+	if (per_ch)
+		codes->tensor.dims[1] = C, codes->tensor.dims[2] = 256;
+	else
+		codes->tensor.dims[r - 1] = 256;
+	codes->tensor.count = C * 256;
+	codes->tensor.nbytes = (size_t) C * 256;
+	if ((st = onnx_tensor_alloc_data(&codes->tensor, scratch, err)) != ONNX_OK)
+		return st;
+	for (int64_t i = 0; i < codes->tensor.count; i++)
+		((uint8_t *) codes->tensor.data)[i] = tab ? tab_at(tab, i / 256, (int) (i & 255)) :
+			(uint8_t) (i & 255);
+	return ONNX_OK;
+}
+
+/*
+ * The table (C channels) that out holds, in the model's arena, into *t
+ * (NULL when out is not C * 256 values of type dt); out released.
+ */
+static OnnxStatus
+lut_keep(OnnxModel *m, OnnxValue *out, int64_t C, OnnxDType dt, const OnnxAllocator *scratch,
+		 OnnxQTable **t, OnnxError *err)
+{
+	bool		fits = out->kind == ONNX_VALUE_TENSOR && out->tensor.count == C * 256 &&
+		out->tensor.dtype == dt;
+
+	*t = NULL;
+	if (fits && ((*t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable))) == NULL ||
+				 ((*t)->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL))
+	{
+		onnx_value_release(scratch, out);
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables");
+	}
+	if (fits)
+	{
+		(*t)->channels = C;
+		memcpy((*t)->tab, out->tensor.data, (size_t) C * 256);
+	}
+	onnx_value_release(scratch, out);
+	return ONNX_OK;
+}
+
 /* Make the chain ending in Quantize q one QLinearTable when it is one. */
 static OnnxStatus
 lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
@@ -673,23 +737,9 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	if (C > LUT_MAX_CHANNELS)
 		return ONNX_OK;
 
-	/* codes: every byte, as X's type, in (1, C, 256, 1...) or (1..., 256) */
-	memset(&codes, 0, sizeof(codes));
-	codes.kind = ONNX_VALUE_TENSOR;
-	codes.tensor.dtype = xdt;
-	codes.tensor.rank = r;
-	for (int d = 0; d < r; d++)
-		codes.tensor.dims[d] = 1;
-	if (per_ch)
-		codes.tensor.dims[1] = C, codes.tensor.dims[2] = 256;
-	else
-		codes.tensor.dims[r - 1] = 256;
-	codes.tensor.count = C * 256;
-	codes.tensor.nbytes = (size_t) C * 256;
-	if ((st = onnx_tensor_alloc_data(&codes.tensor, scratch, err)) != ONNX_OK)
+	/* codes: every byte, as X's type */
+	if ((st = lut_codes(&codes, xdt, r, C, per_ch, NULL, scratch, err)) != ONNX_OK)
 		return st;
-	for (int64_t i = 0; i < codes.tensor.count; i++)
-		((uint8_t *) codes.tensor.data)[i] = (uint8_t) (i & 255);
 	chain[len++] = dq;
 	for (int i = n_ops - 1; i >= 0; i--)
 		chain[len++] = ops[i];
@@ -703,18 +753,8 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 		onnx_error_clear(err);
 		return ONNX_OK;
 	}
-	t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable));
-	if (t == NULL || out.kind != ONNX_VALUE_TENSOR || out.tensor.count != C * 256 ||
-		out.tensor.dtype != ydt ||
-		(t->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL)
-	{
-		onnx_value_release(scratch, &out);
-		return t == NULL || out.tensor.count == C * 256 ?
-			onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables") : ONNX_OK;
-	}
-	t->channels = C;
-	memcpy(t->tab, out.tensor.data, (size_t) C * 256);
-	onnx_value_release(scratch, &out);
+	if ((st = lut_keep(m, &out, C, ydt, scratch, &t, err)) != ONNX_OK || t == NULL)
+		return st;
 
 	{
 		int			in = dq->inputs[0];
@@ -729,6 +769,195 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	{
 		chain[i]->skip = true;
 		g->values[chain[i]->outputs[0]].last_use = -1;
+	}
+	return ONNX_OK;
+}
+
+
+/* ---- 8-bit elementwise nodes of one input as tables, tables merged ---- */
+
+/* Integer ops a table may stand for: every input constant but X (or X and a table of X). */
+static const char *const itab_ops[] = {
+	"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", NULL
+};
+
+/* A live QLinearTable made by this file (its table in prepared). */
+static bool
+is_table(const OnnxNode *n)
+{
+	return !n->skip && n->prepared && strcmp(n->op_type, "QLinearTable") == 0 &&
+		strcmp(n->domain, ONNX_ENGINE_DOMAIN) == 0;
+}
+
+/* The QLinearTable producing id whose only reader is n, or NULL. */
+static OnnxNode *
+table_into(OnnxGraph *g, const int *caps, int id, const OnnxNode *n)
+{
+	OnnxNode   *p;
+
+	if (id < 0 || g->values[id].producer < 0)
+		return NULL;
+	p = &g->nodes[g->values[id].producer];
+	return is_table(p) && only_reader(g, caps, id) == n ? p : NULL;
+}
+
+
+/*
+ * n (an op of itab_ops) as a table of its one dynamic input x: the other
+ * inputs constants (one value or one per channel), or one of them a
+ * QLinearTable of x that only n reads (x * HardSigmoid(x)), absorbed.  The
+ * table is made by running n's own kernel on every code, so the outputs
+ * are those of the node bit for bit.
+ */
+static OnnxStatus
+itab_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
+		 const int *caps, OnnxNode *n, OnnxError *err)
+{
+	int			x = -1,
+				other = -1,
+				r;
+	OnnxNode   *p = NULL;
+	bool		known = false,
+				per_ch = false;
+	const OnnxValueInfo *xi;
+	int64_t		C;
+	OnnxValue	codes,
+				pcodes,
+				out;
+	const OnnxValue *ins[8];
+	OnnxQTable *t;
+	OnnxStatus	st;
+
+	if (n->skip || strcmp(n->domain, "com.microsoft") != 0 || n->n_outputs != 1 || n->n_inputs > 8 ||
+		n->outputs[0] < 0)
+		return ONNX_OK;
+	for (int i = 0; itab_ops[i] && !known; i++)
+		known = strcmp(n->op_type, itab_ops[i]) == 0;
+	if (!known)
+		return ONNX_OK;
+	for (int k = 0; k < n->n_inputs; k++)
+		if (n->inputs[k] >= 0 && onnx_const_input(g, n, k) == NULL)
+		{
+			if (x < 0 || x == n->inputs[k])
+				x = n->inputs[k];
+			else if (other < 0 || other == n->inputs[k])
+				other = n->inputs[k];
+			else
+				return ONNX_OK;
+		}
+	if (x < 0)
+		return ONNX_OK;
+	if (other >= 0)
+	{
+		/* one of the two a table of the other */
+		if ((p = table_into(g, caps, other, n)) == NULL || p->inputs[0] != x)
+		{
+			int			tmp = x;
+
+			x = other;
+			other = tmp;
+			if ((p = table_into(g, caps, other, n)) == NULL || p->inputs[0] != x)
+				return ONNX_OK;
+		}
+		per_ch = ((const OnnxQTable *) p->prepared)->channels > 1;
+	}
+	xi = &g->values[x].info;
+	r = xi->rank;
+	if (!is_8bit(xi->dtype) || g->values[n->outputs[0]].info.dtype != xi->dtype || r < 1 ||
+		(r >= 2 && xi->dims[1] < 1))
+		return ONNX_OK;
+	C = r >= 2 ? xi->dims[1] : 1;
+	for (int k = 0; k < n->n_inputs; k++)
+	{
+		const OnnxTensor *c;
+
+		if (n->inputs[k] < 0 || n->inputs[k] == x || n->inputs[k] == other)
+			continue;
+		if ((c = onnx_const_input(g, n, k)) == NULL || !lut_const_ok(c, r, C, &per_ch))
+			return ONNX_OK;
+	}
+	if (per_ch && (r < 3 || C > LUT_MAX_CHANNELS))
+		return ONNX_OK;
+	if (!per_ch)
+		C = 1;
+
+	/* codes as in lut_one; pcodes: the table p of them */
+	if ((st = lut_codes(&codes, xi->dtype, r, C, per_ch, NULL, scratch, err)) != ONNX_OK)
+		return st;
+	if (p && (st = lut_codes(&pcodes, xi->dtype, r, C, per_ch, p->prepared, scratch, err)) != ONNX_OK)
+	{
+		onnx_value_release(scratch, &codes);
+		return st;
+	}
+	st = ONNX_OK;
+	for (int k = 0; k < n->n_inputs && st == ONNX_OK; k++)
+	{
+		ins[k] = n->inputs[k] < 0 ? NULL : n->inputs[k] == x ? &codes :
+			n->inputs[k] == other ? &pcodes : onnx_const_value(g, n->inputs[k]);
+		if (n->inputs[k] >= 0 && ins[k] == NULL)
+			st = ONNX_ERR_UNSUPPORTED;
+	}
+	if (st == ONNX_OK)
+		st = onnx_session_run_node(s, n, ins, &out, err);
+	onnx_value_release(scratch, &codes);
+	if (p)
+		onnx_value_release(scratch, &pcodes);
+	if (st == ONNX_ERR_OUT_OF_MEMORY)
+		return st;
+	if (st != ONNX_OK)
+	{
+		onnx_error_clear(err);
+		return ONNX_OK;
+	}
+	if ((st = lut_keep(m, &out, C, xi->dtype, scratch, &t, err)) != ONNX_OK || t == NULL)
+		return st;
+	rewrite(g, &m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &x, 1, n);
+	if (n->def == NULL || strcmp(n->op_type, "QLinearTable") != 0)
+		return ONNX_OK;
+	n->n_attrs = 0;
+	n->prepared = t;
+	if (p)
+	{
+		p->skip = true;
+		g->values[p->outputs[0]].last_use = -1;
+	}
+	return ONNX_OK;
+}
+
+/*
+ * A table n reading a table p that only n reads: one table, n's after
+ * p's (exact: both map codes to codes), reading p's input.
+ */
+static OnnxStatus
+itab_merge(OnnxModel *m, OnnxGraph *g, const int *caps, OnnxNode *n, OnnxError *err)
+{
+	OnnxNode   *p;
+	const OnnxQTable *tn,
+			   *tp;
+	OnnxQTable *t;
+	int64_t		C;
+	int			in;
+
+	while (is_table(n) && (p = table_into(g, caps, n->inputs[0], n)) != NULL)
+	{
+		tn = n->prepared;
+		tp = p->prepared;
+		if (tn->channels > 1 && tp->channels > 1 && tn->channels != tp->channels)
+			return ONNX_OK;
+		C = tn->channels > tp->channels ? tn->channels : tp->channels;
+		if ((t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable))) == NULL ||
+			(t->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables");
+		t->channels = C;
+		for (int64_t c = 0; c < C; c++)
+			for (int v = 0; v < 256; v++)
+				t->tab[c * 256 + v] = tab_at(tn, c, tab_at(tp, c, v));
+		in = p->inputs[0];
+		rewrite(g, &m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, n);
+		n->n_attrs = 0;
+		n->prepared = t;
+		p->skip = true;
+		g->values[p->outputs[0]].last_use = -1;
 	}
 	return ONNX_OK;
 }
@@ -757,6 +986,14 @@ onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, 
 		if (!n->skip && strcmp(n->op_type, "QuantizeLinear") == 0 && n->domain[0] == '\0' &&
 			n->n_inputs >= 3 && n->inputs[0] >= 0)
 			st = lut_one(m, g, s, scratch, caps, n, err);
+	}
+	/* then the integer elementwise ops of one input, merged with the tables before them */
+	for (int i = 0; i < g->n_nodes && st == ONNX_OK; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+
+		if ((st = itab_one(m, g, s, scratch, caps, n, err)) == ONNX_OK)
+			st = itab_merge(m, g, caps, n, err);
 	}
 	onnx_session_free(s);
 	return st;

@@ -464,6 +464,31 @@ def dw_vnni_cases(out):
                      isa=ALL_ISA, ms=False, expected=[dw_reference(X, xz, W, wz, attrs)])
 
 
+def dql_cases(out):
+    """DynamicQuantizeLinear (ops_quant.c): the min/max scan (AVX-512 16
+    lanes, the last under a mask) with the extreme value in the masked tail,
+    in the first lane, all positive (min 0), all negative (max 0), one value,
+    and a constant tensor (range 0)."""
+    for n, kind in [(1, "rand"), (15, "tail"), (16, "tail"), (17, "tail"), (33, "first"), (1000, "tail"),
+                    (70, "pos"), (70, "neg"), (40, "const")]:
+        x = rng.uniform(-1, 1, n).astype(np.float32)
+        if kind == "tail":
+            x[-1] = 37.5
+            x[-2 if n > 1 else -1] = -11.25
+        elif kind == "first":
+            x[0] = -45.0
+        elif kind == "pos":
+            x = np.abs(x) + 0.5
+        elif kind == "neg":
+            x = -np.abs(x) - 0.5
+        elif kind == "const":
+            x[:] = 0.75
+        case(out, "dql_%d_%s" % (n, kind), [mk("DynamicQuantizeLinear", ["X"], ["Y", "S", "Z"])],
+             {"X": (np.float32, [n])}, {"X": x},
+             {"Y": (np.uint8, None), "S": (np.float32, None), "Z": (np.uint8, None)},
+             rtol=1e-6, atol=1, isa=ALL_ISA, ms=False)
+
+
 def main():
     out = sys.argv[1]
     gemm_cases(out)
@@ -473,6 +498,7 @@ def main():
     qdq_move_cases(out)
     lstm_cases(out)
     dw_vnni_cases(out)
+    dql_cases(out)
 
 
 if __name__ == "__main__":

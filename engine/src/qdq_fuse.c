@@ -291,11 +291,12 @@ const_scalar(OnnxGraph *g, const OnnxNode *n, int k)
 }
 
 /*
- * DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q with the
- * same scale (positive, normal) and zero point: the op moves the 8-bit
- * values themselves (Q(DQ(x)) is x for those parameters: (x - z) * s / s
- * is within an ulp of the integer x - z), as onnxruntime's QDQ
- * transformer drops such pairs.
+ * DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+ * (nearest) / MaxPool (opset 12+, no indices) -> Q with the same scale
+ * (positive, normal) and zero point: the op moves (or, MaxPool, picks,
+ * as DQ is increasing) the 8-bit values themselves (Q(DQ(x)) is x for
+ * those parameters: (x - z) * s / s is within an ulp of the integer
+ * x - z), as onnxruntime's QDQ transformer drops such pairs.
  */
 static bool
 fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType dt)
@@ -308,6 +309,14 @@ fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType d
 
 	for (int i = 0; i < (int) (sizeof(moves) / sizeof(moves[0])); i++)
 		known = known || strcmp(op->op_type, moves[i]) == 0;
+	if (strcmp(op->op_type, "Resize") == 0)
+	{
+		const char *mode = onnx_attr_string(op, "mode", "nearest");
+
+		known = mode && strcmp(mode, "nearest") == 0;
+	}
+	if (strcmp(op->op_type, "MaxPool") == 0)
+		known = op->opset >= 12 && (op->n_outputs == 1 || op->outputs[1] < 0);
 	if (!known || op->n_inputs < 1 || op->n_inputs > 8 || (a = dq_act(g, op->inputs[0], dt)) == NULL)
 		return false;
 	s = const_scalar(g, a, 1);

@@ -262,10 +262,11 @@ def ms_matmul_cases(out):
 
 
 def qdq_move_cases(out):
-    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q
-    (engine/src/qdq_fuse.c fuse_move): with one scale and zero point the
-    op runs on the 8-bit values; with another Q scale or zero point, or
-    a Relu between, the chain stays in float."""
+    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+    (nearest) / MaxPool -> Q (engine/src/qdq_fuse.c fuse_move): with one
+    scale and zero point the op runs on the 8-bit values; with another Q
+    scale or zero point, or a Relu between, or Resize linear, the chain
+    stays in float."""
     for dt in (np.int8, np.uint8):
         nm = np.dtype(dt).name
         X = q(dt, (2, 6, 5, 7))
@@ -277,6 +278,13 @@ def qdq_move_cases(out):
              [("shp", np.array([2, 2, 3, 5, 7], np.int64))]),
             ("flatten", [mk("Flatten", ["d"], ["m"], axis=2)], []),
             ("unsqueeze", [mk("Unsqueeze", ["d", "ax"], ["m"])], [("ax", np.array([1], np.int64))]),
+            # Resize nearest (PP-OCR's detector upsampling) and MaxPool move; Resize linear stays float
+            ("resize_nearest", [mk("Resize", ["d", "", "sc"], ["m"], mode="nearest",
+                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+             [("sc", np.array([1, 1, 2, 3], np.float32))]),
+            ("resize_linear", [mk("Resize", ["d", "", "sc"], ["m"], mode="linear")],
+             [("sc", np.array([1, 1, 2, 2], np.float32))]),
+            ("maxpool", [mk("MaxPool", ["d"], ["m"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])], []),
         ]
         for tag, ops, extra in chains:
             for variant, qs, qz in [("same", 0.05, z), ("rescaled", 0.08, z),

@@ -17,8 +17,9 @@
  *	  w_scale[m] / y_scale)) + y_zp), the multiplier in float32.
  *
  *	  Depthwise convolutions (one input and one output channel per group)
- *	  skip the GEMM: a direct int32 loop per channel, tap by tap over whole
- *	  output rows.  A 1x1 convolution of stride 1 without padding takes
+ *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
+ *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
+ *	  direct int32 loop per channel, tap by tap over whole output rows.  A 1x1 convolution of stride 1 without padding takes
  *	  the transposed image itself as its patches.  The inner loops that
  *	  are not the GEMM (requantization, the depthwise taps, transposes) are
  *	  qconv_kern.c's, vectorized per instruction-set level.

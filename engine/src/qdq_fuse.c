@@ -12,8 +12,9 @@
  *		DQ -> Add / Sum of two / Mul / Sigmoid / LeakyRelu / Softmax /
  *			  GlobalAveragePool / AveragePool / Concat -> Q	=>  com.microsoft QLinear*
  *			  (Add and Sum also with a Relu before Q, dropped as below)
- *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q, one
- *			  scale and zero point		=>  the op on the 8-bit values
+ *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+ *			  (nearest) / MaxPool -> Q, one scale and zero point
+ *									=>  the op on the 8-bit values
  *
  *	  x, a: 8-bit with constant scalar scale and zero point; w, b: 8-bit of
  *	  known shape (an initializer, or a QuantizeLinear of a Constant that
@@ -41,6 +42,14 @@
  *			  kernels on all 256 codes, so the outputs are those of the
  *			  unfused chain bit for bit.  Tables live in the model's arena
  *			  (at most LUT_MAX_CHANNELS * 256 bytes per node).
+ *	  Then, on the integer graph:
+ *		QLinearAdd / QLinearMul / QLinearSigmoid / QLinearLeakyRelu of one
+ *			  8-bit input x, the others constants (one value or one per
+ *			  channel), or x and a table of x that only the node reads
+ *			  (x * HardSigmoid(x), x * Sigmoid(x))	=>  QLinearTable, made
+ *			  by running the node's own kernel on every code;
+ *		QLinearTable -> QLinearTable, the first read by the second only
+ *			=>  one QLinearTable (the tables composed; exact).
  *
  *-------------------------------------------------------------------------
  */

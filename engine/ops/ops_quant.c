@@ -656,6 +656,9 @@ min_max_avx512(const float *x, int64_t n, float *mn, float *mx)
 static void
 min_max_with_zero(const float *x, int64_t n, float *mn, float *mx)
 {
+	float		lo,
+				hi;
+
 	*mn = *mx = 0;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	if (onnx_vec_isa() == ONNX_VEC_AVX512)
@@ -664,15 +667,18 @@ min_max_with_zero(const float *x, int64_t n, float *mn, float *mx)
 		return;
 	}
 #endif
+	lo = hi = 0;
 	for (int64_t i = 0; i < n; i++)
 	{
 		float		v = x[i];
 
-		if (v > *mx)
-			*mx = v;
-		if (v < *mn)
-			*mn = v;
+		if (v > hi)
+			hi = v;
+		if (v < lo)
+			lo = v;
 	}
+	*mn = lo;
+	*mx = hi;
 }
 
 /* ---- DynamicQuantizeLinear ---- */

@@ -104,6 +104,14 @@ onnx_qdw_vnni_ok(const ConvGeom2D *v, int64_t *plane_bytes)
 			sm[i] = _mm512_dpbusd_epi32(sm[i], p_, ov); \
 	} while (0)
 
+/* tot[16 i ..] = the exact sums of vector i: a[i] - wz * sm[i] (wz only when zs) */
+#define QDW_SUM(i) \
+	do { \
+		if (nv > (i)) \
+			_mm512_storeu_si512(tot + 16 * (i), \
+								zs ? _mm512_sub_epi32(a[i], _mm512_mullo_epi32(wzv, sm[i])) : a[i]); \
+	} while (0)
+
 QDW_TARGET static void
 qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, int32_t xz,
 				  const int8_t *w, const int32_t *wzs, const int32_t *bias, const float *mult,
@@ -197,6 +205,7 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 				int			nv = (int) ((len + 15) / 16);
 				__m512i		a[QDW_COLS / 16],
 							sm[QDW_COLS / 16];
+				int32_t		tot[QDW_COLS];
 
 				for (int i = 0; i < QDW_COLS / 16; i++)
 					a[i] = sm[i] = _mm512_setzero_si512();
@@ -227,15 +236,23 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 							QDW_STEP(7);
 					}
 				}
+				/* the sums out of registers by constant index (a[] stays in registers) */
+				QDW_SUM(0);
+				QDW_SUM(1);
+				QDW_SUM(2);
+				QDW_SUM(3);
+				QDW_SUM(4);
+				QDW_SUM(5);
+				QDW_SUM(6);
+				QDW_SUM(7);
 				for (int i = 0; i < nv; i++)
 				{
 					int64_t		rest = len - 16 * i;
 					__mmask16	k = rest >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << rest) - 1);
 					int64_t		at = c * out_plane + oh * v->out_w + o0 + 16 * i;
-					__m512i		t = zs ? _mm512_sub_epi32(a[i], _mm512_mullo_epi32(wzv, sm[i])) : a[i];
+					__m512i		t = _mm512_add_epi32(_mm512_loadu_si512(tot + 16 * i), corr);
 					__m512		f;
 
-					t = _mm512_add_epi32(t, corr);
 					if (y == NULL)
 					{
 						_mm512_mask_storeu_epi32(acc + at, k, t);

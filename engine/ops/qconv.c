@@ -17,8 +17,9 @@
  *	  w_scale[m] / y_scale)) + y_zp), the multiplier in float32.
  *
  *	  Depthwise convolutions (one input and one output channel per group)
- *	  skip the GEMM: a direct int32 loop per channel, tap by tap over whole
- *	  output rows.  A 1x1 convolution of stride 1 without padding takes
+ *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
+ *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
+ *	  direct int32 loop per channel, tap by tap over whole output rows.  A 1x1 convolution of stride 1 without padding takes
  *	  the transposed image itself as its patches.  The inner loops that
  *	  are not the GEMM (requantization, the depthwise taps, transposes) are
  *	  qconv_kern.c's, vectorized per instruction-set level.
@@ -375,6 +376,97 @@ depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool w
 	}
 }
 
+/*
+ * Depthwise on qconv_dw_vnni.c's kernel, every image and channel into y
+ * (requantization fused), when it takes r's geometry on this CPU; *done
+ * false otherwise (nothing written).  The weights go as w - wz when that
+ * fits int8 for the channel, else as int8 (uint8 w less 128) with their
+ * zero point.
+ */
+static OnnxStatus
+depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+			   OnnxTensor *y, bool *done)
+{
+	ConvGeom2D	v;
+	int64_t		plane,
+				KK = r->g.k_size,
+				P = r->g.out_size;
+	bool		ws = w->dtype == ONNX_DTYPE_INT8,
+				xs = x->dtype == ONNX_DTYPE_INT8;
+	int32_t		lo = y->dtype == ONNX_DTYPE_INT8 ? -128 : 0,
+				hi = y->dtype == ONNX_DTYPE_INT8 ? 127 : 255,
+			   *wzs;
+	int8_t	   *wd;
+	uint8_t    *xp;
+	const uint8_t *wb = w->data;
+
+	*done = false;
+	if (r->g.nsp > 2)
+		return ONNX_OK;
+	cpq_geom_2d(&r->g, &v);
+	if (!onnx_qdw_vnni_ok(&v, &plane))
+		return ONNX_OK;
+	/* wd (M, KK) and wzs (M) as the kernel takes them */
+	if ((wd = onnx_kernel_alloc(ctx, (size_t) w->count + 1)) == NULL)
+		return ctx->err->status;
+	if ((wzs = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (r->M + 1))) == NULL)
+	{
+		onnx_kernel_free(ctx, wd);
+		return ctx->err->status;
+	}
+	for (int64_t m = 0; m < r->M; m++)
+	{
+		bool		fits = true;
+		int32_t		sh = ws ? 0 : 128;
+
+		for (int64_t t = 0; t < KK && fits; t++)
+		{
+			int32_t		d = (ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - r->wz[m];
+
+			fits = d >= -128 && d <= 127;
+			wd[m * KK + t] = (int8_t) d;
+		}
+		wzs[m] = 0;
+		if (!fits)
+		{
+			for (int64_t t = 0; t < KK; t++)
+				wd[m * KK + t] = (int8_t) ((ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - sh);
+			wzs[m] = r->wz[m] - sh;
+		}
+	}
+	if ((xp = onnx_kernel_alloc(ctx, (size_t) plane + 1)) == NULL)
+	{
+		onnx_kernel_free(ctx, wzs);
+		onnx_kernel_free(ctx, wd);
+		return ctx->err->status;
+	}
+	/* blocks of channels between the checks for cancellation */
+	for (int64_t n = 0; n < r->N; n++)
+		for (int64_t m = 0; m < r->M; m += 32)
+		{
+			int64_t		nch = r->M - m < 32 ? r->M - m : 32;
+			const uint8_t *xc = (const uint8_t *) x->data + (n * r->C + m) * r->g.in_size;
+			int64_t		at = (n * r->M + m) * P;
+
+			if (onnx_kernel_should_abort(ctx))
+			{
+				onnx_kernel_free(ctx, xp);
+				onnx_kernel_free(ctx, wzs);
+				onnx_kernel_free(ctx, wd);
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			}
+			onnx_qdw_vnni_channels(&v, xc, nch, xs, r->xz, wd + m * KK, wzs + m,
+								   r->bias ? r->bias + m : NULL, r->qlinear ? r->mult + m : NULL,
+								   r->yz, lo, hi, xp, r->qlinear ? (uint8_t *) y->data + at : NULL,
+								   r->qlinear ? NULL : (int32_t *) y->data + at);
+		}
+	onnx_kernel_free(ctx, xp);
+	onnx_kernel_free(ctx, wzs);
+	onnx_kernel_free(ctx, wd);
+	*done = true;
+	return ONNX_OK;
+}
+
 /* W_g^T of group gi packed now (kernel memory), or NULL. */
 static OnnxQgemmB *
 pack_weights_now(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *w, int64_t gi)
@@ -413,6 +505,13 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 
 	if (pre && pre->group != r->group)
 		pre = NULL;
+	if (dw)
+	{
+		bool		done;
+
+		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK || done)
+			return st;
+	}
 	if (dw && r->g.nsp <= 2)
 	{
 		ConvGeom2D	v;

@@ -54,6 +54,22 @@ onnx_dw_plane_sizes(const ConvGeom2D *v, int64_t *xp, int64_t *accx)
 	return !__builtin_mul_overflow(hp, wp, xp) && !__builtin_mul_overflow(v->out_h, wp, accx);
 }
 
+/*
+ * The AVX512-VNNI depthwise channels (qconv_dw_vnni.c): whether they run
+ * geometry v on this CPU at the current level (*plane_bytes: the byte
+ * scratch xp they need), and nch channels of one image: acc (out_h,
+ * out_w) of channel c of x (planes in_h * in_w apart; int8 when xs)
+ * against w (nch, k_h * k_w; int8) with zero points wzs (nch) plus bias
+ * (nch, or NULL), then requantized into y (planes out_h * out_w apart)
+ * as requant_plane with mult (nch), or when mult is NULL stored as int32
+ * into acc.
+ */
+extern bool onnx_qdw_vnni_ok(const ConvGeom2D *v, int64_t *plane_bytes);
+extern void onnx_qdw_vnni_channels(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs,
+								   int32_t xz, const int8_t *w, const int32_t *wzs,
+								   const int32_t *bias, const float *mult, int32_t yz, int32_t lo,
+								   int32_t hi, uint8_t *xp, uint8_t *y, int32_t *acc);
+
 /* The table of vecmath.h's current level (onnx_vec_isa). */
 extern const OnnxQconvKern *onnx_qconv_kern(void);
 

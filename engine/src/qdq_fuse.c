@@ -12,8 +12,9 @@
  *		DQ -> Add / Sum of two / Mul / Sigmoid / LeakyRelu / Softmax /
  *			  GlobalAveragePool / AveragePool / Concat -> Q	=>  com.microsoft QLinear*
  *			  (Add and Sum also with a Relu before Q, dropped as below)
- *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q, one
- *			  scale and zero point		=>  the op on the 8-bit values
+ *		DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+ *			  (nearest) / MaxPool -> Q, one scale and zero point
+ *									=>  the op on the 8-bit values
  *
  *	  x, a: 8-bit with constant scalar scale and zero point; w, b: 8-bit of
  *	  known shape (an initializer, or a QuantizeLinear of a Constant that
@@ -41,6 +42,14 @@
  *			  kernels on all 256 codes, so the outputs are those of the
  *			  unfused chain bit for bit.  Tables live in the model's arena
  *			  (at most LUT_MAX_CHANNELS * 256 bytes per node).
+ *	  Then, on the integer graph:
+ *		QLinearAdd / QLinearMul / QLinearSigmoid / QLinearLeakyRelu of one
+ *			  8-bit input x, the others constants (one value or one per
+ *			  channel), or x and a table of x that only the node reads
+ *			  (x * HardSigmoid(x), x * Sigmoid(x))	=>  QLinearTable, made
+ *			  by running the node's own kernel on every code;
+ *		QLinearTable -> QLinearTable, the first read by the second only
+ *			=>  one QLinearTable (the tables composed; exact).
  *
  *-------------------------------------------------------------------------
  */
@@ -288,11 +297,12 @@ const_scalar(OnnxGraph *g, const OnnxNode *n, int k)
 }
 
 /*
- * DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q with the
- * same scale (positive, normal) and zero point: the op moves the 8-bit
- * values themselves (Q(DQ(x)) is x for those parameters: (x - z) * s / s
- * is within an ulp of the integer x - z), as onnxruntime's QDQ
- * transformer drops such pairs.
+ * DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+ * (nearest) / MaxPool (opset 12+, no indices) -> Q with the same scale
+ * (positive, normal) and zero point: the op moves (or, MaxPool, picks,
+ * as DQ is increasing) the 8-bit values themselves (Q(DQ(x)) is x for
+ * those parameters: (x - z) * s / s is within an ulp of the integer
+ * x - z), as onnxruntime's QDQ transformer drops such pairs.
  */
 static bool
 fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType dt)
@@ -305,6 +315,14 @@ fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType d
 
 	for (int i = 0; i < (int) (sizeof(moves) / sizeof(moves[0])); i++)
 		known = known || strcmp(op->op_type, moves[i]) == 0;
+	if (strcmp(op->op_type, "Resize") == 0)
+	{
+		const char *mode = onnx_attr_string(op, "mode", "nearest");
+
+		known = mode && strcmp(mode, "nearest") == 0;
+	}
+	if (strcmp(op->op_type, "MaxPool") == 0)
+		known = op->opset >= 12 && (op->n_outputs == 1 || op->outputs[1] < 0);
 	if (!known || op->n_inputs < 1 || op->n_inputs > 8 || (a = dq_act(g, op->inputs[0], dt)) == NULL)
 		return false;
 	s = const_scalar(g, a, 1);
@@ -596,6 +614,70 @@ lut_run(OnnxGraph *g, OnnxSession *s, OnnxNode **chain, int len, OnnxValue *code
 	return st;
 }
 
+/* Byte v of channel c of table t. */
+static inline uint8_t
+tab_at(const OnnxQTable *t, int64_t c, int v)
+{
+	return t->tab[(t->channels > 1 ? c : 0) * 256 + v];
+}
+
+/*
+ * *codes: every byte, as type dt, in (1, C, 256, 1...) when per_ch (X of
+ * rank r >= 3) or (1..., 256); with tab, those bytes through the table.
+ */
+static OnnxStatus
+lut_codes(OnnxValue *codes, OnnxDType dt, int r, int64_t C, bool per_ch, const OnnxQTable *tab,
+		  const OnnxAllocator *scratch, OnnxError *err)
+{
+	OnnxStatus	st;
+
+	memset(codes, 0, sizeof(*codes));
+	codes->kind = ONNX_VALUE_TENSOR;
+	codes->tensor.dtype = dt;
+	codes->tensor.rank = r;
+	for (int d = 0; d < r; d++)
+		codes->tensor.dims[d] = 1;
+	if (per_ch)
+		codes->tensor.dims[1] = C, codes->tensor.dims[2] = 256;
+	else
+		codes->tensor.dims[r - 1] = 256;
+	codes->tensor.count = C * 256;
+	codes->tensor.nbytes = (size_t) C * 256;
+	if ((st = onnx_tensor_alloc_data(&codes->tensor, scratch, err)) != ONNX_OK)
+		return st;
+	for (int64_t i = 0; i < codes->tensor.count; i++)
+		((uint8_t *) codes->tensor.data)[i] = tab ? tab_at(tab, i / 256, (int) (i & 255)) :
+			(uint8_t) (i & 255);
+	return ONNX_OK;
+}
+
+/*
+ * The table (C channels) that out holds, in the model's arena, into *t
+ * (NULL when out is not C * 256 values of type dt); out released.
+ */
+static OnnxStatus
+lut_keep(OnnxModel *m, OnnxValue *out, int64_t C, OnnxDType dt, const OnnxAllocator *scratch,
+		 OnnxQTable **t, OnnxError *err)
+{
+	bool		fits = out->kind == ONNX_VALUE_TENSOR && out->tensor.count == C * 256 &&
+		out->tensor.dtype == dt;
+
+	*t = NULL;
+	if (fits && ((*t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable))) == NULL ||
+				 ((*t)->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL))
+	{
+		onnx_value_release(scratch, out);
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables");
+	}
+	if (fits)
+	{
+		(*t)->channels = C;
+		memcpy((*t)->tab, out->tensor.data, (size_t) C * 256);
+	}
+	onnx_value_release(scratch, out);
+	return ONNX_OK;
+}
+
 /* Make the chain ending in Quantize q one QLinearTable when it is one. */
 static OnnxStatus
 lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
@@ -659,23 +741,9 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	if (C > LUT_MAX_CHANNELS)
 		return ONNX_OK;
 
-	/* codes: every byte, as X's type, in (1, C, 256, 1...) or (1..., 256) */
-	memset(&codes, 0, sizeof(codes));
-	codes.kind = ONNX_VALUE_TENSOR;
-	codes.tensor.dtype = xdt;
-	codes.tensor.rank = r;
-	for (int d = 0; d < r; d++)
-		codes.tensor.dims[d] = 1;
-	if (per_ch)
-		codes.tensor.dims[1] = C, codes.tensor.dims[2] = 256;
-	else
-		codes.tensor.dims[r - 1] = 256;
-	codes.tensor.count = C * 256;
-	codes.tensor.nbytes = (size_t) C * 256;
-	if ((st = onnx_tensor_alloc_data(&codes.tensor, scratch, err)) != ONNX_OK)
+	/* codes: every byte, as X's type */
+	if ((st = lut_codes(&codes, xdt, r, C, per_ch, NULL, scratch, err)) != ONNX_OK)
 		return st;
-	for (int64_t i = 0; i < codes.tensor.count; i++)
-		((uint8_t *) codes.tensor.data)[i] = (uint8_t) (i & 255);
 	chain[len++] = dq;
 	for (int i = n_ops - 1; i >= 0; i--)
 		chain[len++] = ops[i];
@@ -689,18 +757,8 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 		onnx_error_clear(err);
 		return ONNX_OK;
 	}
-	t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable));
-	if (t == NULL || out.kind != ONNX_VALUE_TENSOR || out.tensor.count != C * 256 ||
-		out.tensor.dtype != ydt ||
-		(t->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL)
-	{
-		onnx_value_release(scratch, &out);
-		return t == NULL || out.tensor.count == C * 256 ?
-			onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables") : ONNX_OK;
-	}
-	t->channels = C;
-	memcpy(t->tab, out.tensor.data, (size_t) C * 256);
-	onnx_value_release(scratch, &out);
+	if ((st = lut_keep(m, &out, C, ydt, scratch, &t, err)) != ONNX_OK || t == NULL)
+		return st;
 
 	{
 		int			in = dq->inputs[0];
@@ -713,6 +771,191 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	q->prepared = t;
 	for (int i = 0; i < len - 1; i++)
 		chain[i]->skip = true;
+	return ONNX_OK;
+}
+
+
+/* ---- 8-bit elementwise nodes of one input as tables, tables merged ---- */
+
+/* Integer ops a table may stand for: every input constant but X (or X and a table of X). */
+static const char *const itab_ops[] = {
+	"QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu", NULL
+};
+
+/* A live QLinearTable made by this file (its table in prepared). */
+static bool
+is_table(const OnnxNode *n)
+{
+	return !n->skip && n->prepared && strcmp(n->op_type, "QLinearTable") == 0 &&
+		strcmp(n->domain, ONNX_ENGINE_DOMAIN) == 0;
+}
+
+/* The QLinearTable producing id whose only reader is n, or NULL. */
+static OnnxNode *
+table_into(OnnxGraph *g, const int *caps, int id, const OnnxNode *n)
+{
+	OnnxNode   *p;
+
+	if (id < 0 || g->values[id].producer < 0)
+		return NULL;
+	p = &g->nodes[g->values[id].producer];
+	return is_table(p) && only_reader(g, caps, id) == n ? p : NULL;
+}
+
+
+/*
+ * n (an op of itab_ops) as a table of its one dynamic input x: the other
+ * inputs constants (one value or one per channel), or one of them a
+ * QLinearTable of x that only n reads (x * HardSigmoid(x)), absorbed.  The
+ * table is made by running n's own kernel on every code, so the outputs
+ * are those of the node bit for bit.
+ */
+static OnnxStatus
+itab_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
+		 const int *caps, OnnxNode *n, OnnxError *err)
+{
+	int			x = -1,
+				other = -1,
+				r;
+	OnnxNode   *p = NULL;
+	bool		known = false,
+				per_ch = false;
+	const OnnxValueInfo *xi;
+	int64_t		C;
+	OnnxValue	codes,
+				pcodes,
+				out;
+	const OnnxValue *ins[8];
+	OnnxQTable *t;
+	OnnxStatus	st;
+
+	if (n->skip || strcmp(n->domain, "com.microsoft") != 0 || n->n_outputs != 1 || n->n_inputs > 8 ||
+		n->outputs[0] < 0)
+		return ONNX_OK;
+	for (int i = 0; itab_ops[i] && !known; i++)
+		known = strcmp(n->op_type, itab_ops[i]) == 0;
+	if (!known)
+		return ONNX_OK;
+	for (int k = 0; k < n->n_inputs; k++)
+		if (n->inputs[k] >= 0 && onnx_const_input(g, n, k) == NULL)
+		{
+			if (x < 0 || x == n->inputs[k])
+				x = n->inputs[k];
+			else if (other < 0 || other == n->inputs[k])
+				other = n->inputs[k];
+			else
+				return ONNX_OK;
+		}
+	if (x < 0)
+		return ONNX_OK;
+	if (other >= 0)
+	{
+		/* one of the two a table of the other */
+		if ((p = table_into(g, caps, other, n)) == NULL || p->inputs[0] != x)
+		{
+			int			tmp = x;
+
+			x = other;
+			other = tmp;
+			if ((p = table_into(g, caps, other, n)) == NULL || p->inputs[0] != x)
+				return ONNX_OK;
+		}
+		per_ch = ((const OnnxQTable *) p->prepared)->channels > 1;
+	}
+	xi = &g->values[x].info;
+	r = xi->rank;
+	if (!is_8bit(xi->dtype) || g->values[n->outputs[0]].info.dtype != xi->dtype || r < 1 ||
+		(r >= 2 && xi->dims[1] < 1))
+		return ONNX_OK;
+	C = r >= 2 ? xi->dims[1] : 1;
+	for (int k = 0; k < n->n_inputs; k++)
+	{
+		const OnnxTensor *c;
+
+		if (n->inputs[k] < 0 || n->inputs[k] == x || n->inputs[k] == other)
+			continue;
+		if ((c = onnx_const_input(g, n, k)) == NULL || !lut_const_ok(c, r, C, &per_ch))
+			return ONNX_OK;
+	}
+	if (per_ch && (r < 3 || C > LUT_MAX_CHANNELS))
+		return ONNX_OK;
+	if (!per_ch)
+		C = 1;
+
+	/* codes as in lut_one; pcodes: the table p of them */
+	if ((st = lut_codes(&codes, xi->dtype, r, C, per_ch, NULL, scratch, err)) != ONNX_OK)
+		return st;
+	if (p && (st = lut_codes(&pcodes, xi->dtype, r, C, per_ch, p->prepared, scratch, err)) != ONNX_OK)
+	{
+		onnx_value_release(scratch, &codes);
+		return st;
+	}
+	st = ONNX_OK;
+	for (int k = 0; k < n->n_inputs && st == ONNX_OK; k++)
+	{
+		ins[k] = n->inputs[k] < 0 ? NULL : n->inputs[k] == x ? &codes :
+			n->inputs[k] == other ? &pcodes : onnx_const_value(g, n->inputs[k]);
+		if (n->inputs[k] >= 0 && ins[k] == NULL)
+			st = ONNX_ERR_UNSUPPORTED;
+	}
+	if (st == ONNX_OK)
+		st = onnx_session_run_node(s, n, ins, &out, err);
+	onnx_value_release(scratch, &codes);
+	if (p)
+		onnx_value_release(scratch, &pcodes);
+	if (st == ONNX_ERR_OUT_OF_MEMORY)
+		return st;
+	if (st != ONNX_OK)
+	{
+		onnx_error_clear(err);
+		return ONNX_OK;
+	}
+	if ((st = lut_keep(m, &out, C, xi->dtype, scratch, &t, err)) != ONNX_OK || t == NULL)
+		return st;
+	rewrite(&m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &x, 1, n);
+	if (n->def == NULL || strcmp(n->op_type, "QLinearTable") != 0)
+		return ONNX_OK;
+	n->n_attrs = 0;
+	n->prepared = t;
+	if (p)
+		p->skip = true;
+	return ONNX_OK;
+}
+
+/*
+ * A table n reading a table p that only n reads: one table, n's after
+ * p's (exact: both map codes to codes), reading p's input.
+ */
+static OnnxStatus
+itab_merge(OnnxModel *m, OnnxGraph *g, const int *caps, OnnxNode *n, OnnxError *err)
+{
+	OnnxNode   *p;
+	const OnnxQTable *tn,
+			   *tp;
+	OnnxQTable *t;
+	int64_t		C;
+	int			in;
+
+	while (is_table(n) && (p = table_into(g, caps, n->inputs[0], n)) != NULL)
+	{
+		tn = n->prepared;
+		tp = p->prepared;
+		if (tn->channels > 1 && tp->channels > 1 && tn->channels != tp->channels)
+			return ONNX_OK;
+		C = tn->channels > tp->channels ? tn->channels : tp->channels;
+		if ((t = onnx_arena_alloc(&m->arena, sizeof(OnnxQTable))) == NULL ||
+			(t->tab = onnx_arena_alloc(&m->arena, (size_t) C * 256)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory building tables");
+		t->channels = C;
+		for (int64_t c = 0; c < C; c++)
+			for (int v = 0; v < 256; v++)
+				t->tab[c * 256 + v] = tab_at(tn, c, tab_at(tp, c, v));
+		in = p->inputs[0];
+		rewrite(&m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, n);
+		n->n_attrs = 0;
+		n->prepared = t;
+		p->skip = true;
+	}
 	return ONNX_OK;
 }
 
@@ -740,6 +983,14 @@ onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, 
 		if (!n->skip && strcmp(n->op_type, "QuantizeLinear") == 0 && n->domain[0] == '\0' &&
 			n->n_inputs >= 3 && n->inputs[0] >= 0)
 			st = lut_one(m, g, s, scratch, caps, n, err);
+	}
+	/* then the integer elementwise ops of one input, merged with the tables before them */
+	for (int i = 0; i < g->n_nodes && st == ONNX_OK; i++)
+	{
+		OnnxNode   *n = &g->nodes[i];
+
+		if ((st = itab_one(m, g, s, scratch, caps, n, err)) == ONNX_OK)
+			st = itab_merge(m, g, caps, n, err);
 	}
 	onnx_session_free(s);
 	return st;

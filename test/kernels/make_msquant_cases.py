@@ -262,10 +262,11 @@ def ms_matmul_cases(out):
 
 
 def qdq_move_cases(out):
-    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten -> Q
-    (engine/src/qdq_fuse.c fuse_move): with one scale and zero point the
-    op runs on the 8-bit values; with another Q scale or zero point, or
-    a Relu between, the chain stays in float."""
+    """DQ -> Reshape / Transpose / Squeeze / Unsqueeze / Flatten / Resize
+    (nearest) / MaxPool -> Q (engine/src/qdq_fuse.c fuse_move): with one
+    scale and zero point the op runs on the 8-bit values; with another Q
+    scale or zero point, or a Relu between, or Resize linear, the chain
+    stays in float."""
     for dt in (np.int8, np.uint8):
         nm = np.dtype(dt).name
         X = q(dt, (2, 6, 5, 7))
@@ -277,6 +278,13 @@ def qdq_move_cases(out):
              [("shp", np.array([2, 2, 3, 5, 7], np.int64))]),
             ("flatten", [mk("Flatten", ["d"], ["m"], axis=2)], []),
             ("unsqueeze", [mk("Unsqueeze", ["d", "ax"], ["m"])], [("ax", np.array([1], np.int64))]),
+            # Resize nearest (PP-OCR's detector upsampling) and MaxPool move; Resize linear stays float
+            ("resize_nearest", [mk("Resize", ["d", "", "sc"], ["m"], mode="nearest",
+                                   coordinate_transformation_mode="asymmetric", nearest_mode="floor")],
+             [("sc", np.array([1, 1, 2, 3], np.float32))]),
+            ("resize_linear", [mk("Resize", ["d", "", "sc"], ["m"], mode="linear")],
+             [("sc", np.array([1, 1, 2, 2], np.float32))]),
+            ("maxpool", [mk("MaxPool", ["d"], ["m"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])], []),
         ]
         for tag, ops, extra in chains:
             for variant, qs, qz in [("same", 0.05, z), ("rescaled", 0.08, z),
@@ -377,6 +385,118 @@ def lstm_cases(out):
              rtol=1e-3, atol=1e-3, isa=ALL_ISA)
 
 
+def dw_reference(X, xz, W, wz, attrs, B=None, scales=None, yz=None, yt=None):
+    """Depthwise ConvInteger / QLinearConv in numpy (int64 sums; the
+    requantization as onnxruntime's: float32 multiplier, round half to even)."""
+    N, C = X.shape[:2]
+    sp = X.ndim - 2
+    k = W.shape[2:]
+    s = attrs.get("strides", [1] * sp)
+    d = attrs.get("dilations", [1] * sp)
+    p = attrs.get("pads", [0] * (2 * sp))
+    xp = np.pad(X.astype(np.int64) - int(xz), [(0, 0), (0, 0)] + [(p[i], p[i + sp]) for i in range(sp)])
+    out = [(xp.shape[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(sp)]
+    wv = W.astype(np.int64) - np.asarray(wz, np.int64).reshape([-1] + [1] * (W.ndim - 1))
+    acc = np.zeros([N, C] + out, np.int64)
+    for tap in np.ndindex(*k):
+        sl = tuple(slice(tap[i] * d[i], tap[i] * d[i] + s[i] * (out[i] - 1) + 1, s[i]) for i in range(sp))
+        acc += wv[(slice(None), 0) + tap].reshape([1, C] + [1] * sp) * xp[(slice(None), slice(None)) + sl]
+    if scales is None:
+        return acc.astype(np.int32)
+    xs, ws, ys = scales
+    acc = (acc + B.reshape([1, C] + [1] * sp)).astype(np.int32)
+    mult = (np.float32(xs) * ws.astype(np.float32) / np.float32(ys)).reshape([1, C] + [1] * sp)
+    v = np.rint(acc.astype(np.float32) * mult) + int(yz)
+    info = np.iinfo(yt)
+    return np.clip(v, info.min, info.max).astype(yt)
+
+
+def dw_vnni_cases(out):
+    """The depthwise convolutions of qconv_dw_vnni.c (AVX512-VNNI + VBMI;
+    the "avx512bw" level runs the fallback, dw_plane): widths over one block
+    of 128 columns and their 16-column tails, k_w 1 to 7 (one or two
+    groups of four taps), strides 1 to 3 and dilations up to the widest
+    one 64-byte load serves (3 * 15 + 3 * 6 = 63), stride 4 (not taken),
+    asymmetric pads wider than the kernel, more than 32 channels (blocks
+    between cancellation checks), a batch, 1-D, u8 and s8 x, s8 weights
+    whose w - wz fits int8 and weights with zero points where it does not
+    (the window-sum correction), uint8 weights, extreme values, and
+    ConvInteger's int32 output.  Expected outputs by numpy (dw_reference),
+    so s8 weights with a non-zero zero point are tested too."""
+    specs = [  # x shape, kernel, attrs
+        ((1, 5, 4, 150), (5, 5), dict(pads=[2, 2, 2, 2])),
+        ((2, 37, 3, 19), (3, 3), dict(pads=[1, 1, 1, 1])),
+        ((1, 3, 9, 47), (7, 7), dict(pads=[3, 0, 2, 5], strides=[2, 2])),
+        ((1, 4, 7, 53), (3, 3), dict(strides=[3, 3], dilations=[2, 6], pads=[1, 6, 1, 6])),
+        ((1, 3, 6, 40), (1, 5), dict(dilations=[1, 3], pads=[0, 6, 0, 6])),
+        ((1, 3, 5, 33), (2, 4), dict(strides=[1, 2], pads=[1, 1, 0, 2])),
+        ((1, 2, 6, 29), (3, 3), dict(strides=[1, 4], pads=[1, 1, 1, 1])),
+        ((1, 6, 130), (5,), dict(pads=[2, 2])),
+        ((1, 3, 2, 5), (5, 5), dict(pads=[4, 4, 4, 4])),
+    ]
+    for i, (xs, ks, attrs) in enumerate(specs):
+        C = xs[1]
+        for xt, wt, wzkind in [(np.uint8, np.int8, "zero"), (np.int8, np.int8, "wide"),
+                               (np.uint8, np.int8, "small"), (np.uint8, np.uint8, "any"),
+                               (np.int8, np.uint8, "any")]:
+            nm = "dwv%d_%s%s_%s" % (i, np.dtype(xt).name, np.dtype(wt).name, wzkind)
+            X = q(xt, xs)
+            W = q(wt, (C, 1) + ks)
+            if wzkind == "zero":
+                wz = np.zeros(C, wt)
+            elif wzkind == "small":
+                wz = rng.integers(-3, 4, C).astype(wt)
+            elif wzkind == "wide":
+                wz = rng.integers(-120, 121, C).astype(wt)
+                W.reshape(C, -1)[:, 0] = 127  # w - wz out of int8 where wz < 0
+                W.reshape(C, -1)[:, -1] = -128
+            else:
+                wz = q(wt, (C,))
+            if i == 0:
+                X[...] = np.iinfo(xt).max if xt == np.uint8 else np.iinfo(xt).min
+            xz = zp_of(xt)
+            yt = xt
+            x_s, ys, yz = np.float32(0.05), np.float32(0.3), zp_of(yt)
+            w_s = (rng.random(C) * 0.01 + 0.001).astype(np.float32)
+            B = rng.integers(-800, 800, C).astype(np.int32)
+            a = dict(attrs, group=C)
+            inits = [("xz", xz), ("W", W), ("wz", wz), ("xs", x_s), ("ws", w_s), ("ys", ys), ("yz", yz),
+                     ("B", B)]
+            exp = dw_reference(X, xz, W, wz, attrs, B, (x_s, w_s, ys), yz, yt)
+            case(out, "qlconv_" + nm, [mk("QLinearConv", ["X", "xs", "xz", "W", "ws", "wz", "ys", "yz", "B"],
+                                          ["Y"], **a)], {"X": (xt, list(xs))}, {"X": X}, {"Y": (yt, None)},
+                 inits, atol=1, isa=ALL_ISA, ms=False, expected=[exp])
+            if wzkind == "any":
+                case(out, "convint_" + nm, [mk("ConvInteger", ["X", "W", "xz", "wz"], ["Y"], **a)],
+                     {"X": (xt, list(xs))}, {"X": X}, {"Y": (np.int32, None)}, [("xz", xz), ("W", W), ("wz", wz)],
+                     isa=ALL_ISA, ms=False, expected=[dw_reference(X, xz, W, wz, attrs)])
+
+
+def dql_cases(out):
+    """DynamicQuantizeLinear (ops_quant.c): the min/max scan (AVX-512 16
+    lanes, the last under a mask) with the extreme value in the masked tail,
+    in the first lane, all positive (min 0), all negative (max 0), one value,
+    and a constant tensor (range 0)."""
+    for n, kind in [(1, "rand"), (15, "tail"), (16, "tail"), (17, "tail"), (33, "first"), (1000, "tail"),
+                    (70, "pos"), (70, "neg"), (40, "const")]:
+        x = rng.uniform(-1, 1, n).astype(np.float32)
+        if kind == "tail":
+            x[-1] = 37.5
+            x[-2 if n > 1 else -1] = -11.25
+        elif kind == "first":
+            x[0] = -45.0
+        elif kind == "pos":
+            x = np.abs(x) + 0.5
+        elif kind == "neg":
+            x = -np.abs(x) - 0.5
+        elif kind == "const":
+            x[:] = 0.75
+        case(out, "dql_%d_%s" % (n, kind), [mk("DynamicQuantizeLinear", ["X"], ["Y", "S", "Z"])],
+             {"X": (np.float32, [n])}, {"X": x},
+             {"Y": (np.uint8, None), "S": (np.float32, None), "Z": (np.uint8, None)},
+             rtol=1e-6, atol=1, isa=ALL_ISA, ms=False)
+
+
 def main():
     out = sys.argv[1]
     gemm_cases(out)
@@ -385,6 +505,8 @@ def main():
     qlinear_cases(out)
     qdq_move_cases(out)
     lstm_cases(out)
+    dw_vnni_cases(out)
+    dql_cases(out)
 
 
 if __name__ == "__main__":

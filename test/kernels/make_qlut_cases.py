@@ -146,6 +146,85 @@ def add_relu_cases(out):
     return n
 
 
+def itab_cases(out):
+    """qdq_fuse.c's integer tables (itab_one, itab_merge): com.microsoft
+    QLinearAdd / QLinearMul with a constant of one value or one per channel,
+    QLinearSigmoid, QLinearLeakyRelu, x * T(x) where T is a table of x that
+    only the product reads (x * sigmoid(x), and x * HardSigmoid(x) of a QDQ
+    chain), x * x, and chains of them merged into one table; kept as they
+    are: a second dynamic input, T(x) also a graph output, a per-channel
+    constant on a rank-2 x.  Expected outputs are onnxruntime's."""
+    MS = "com.microsoft"
+    n = 0
+
+    def qp(dt, tag):
+        info = np.iinfo(dt)
+        return [(tag + "s", np.array(rng.uniform(0.01, 0.08), np.float32)),
+                (tag + "z", np.array(rng.integers(info.min // 2, info.max // 2), dt))]
+
+    def binop(op, a, b, y, ta, tb, ty):
+        return mk(op, [a, ta + "s", ta + "z", b, tb + "s", tb + "z", ty + "s", ty + "z"], [y], domain=MS)
+
+    def unop(op, a, y, ta, ty, **kw):
+        return mk(op, [a, ta + "s", ta + "z", ty + "s", ty + "z"], [y], domain=MS, **kw)
+
+    for dt in (np.int8, np.uint8):
+        info = np.iinfo(dt)
+        nm = dt.__name__
+        for name, shape, build in [
+            ("add_scalar", (1, 3, 65), lambda: ([binop("QLinearAdd", "x", "c", "y", "x", "c", "y")],
+                                                [("c", np.array(rng.integers(info.min, info.max), dt))])),
+            ("mul_pc_add", (2, 5, 4, 7), lambda: ([binop("QLinearMul", "x", "c", "t", "x", "c", "t"),
+                                                    binop("QLinearAdd", "t", "d", "y", "t", "d", "y")],
+                                                   [("c", rng.integers(info.min, info.max, (5, 1, 1)).astype(dt)),
+                                                    ("d", np.array(rng.integers(info.min, info.max), dt))] + qp(dt, "t"))),
+            ("add_pc4", (1, 6, 3, 1), lambda: ([binop("QLinearAdd", "c", "x", "y", "c", "x", "y")],
+                                               [("c", rng.integers(info.min, info.max, (1, 6, 1, 1)).astype(dt))])),
+            ("silu", (1, 4, 33), lambda: ([unop("QLinearSigmoid", "x", "t", "x", "t"),
+                                           binop("QLinearMul", "x", "t", "y", "x", "t", "y")], qp(dt, "t"))),
+            ("silu_swapped", (2, 3, 5, 5), lambda: ([unop("QLinearSigmoid", "x", "t", "x", "t"),
+                                                     binop("QLinearMul", "t", "x", "y", "t", "x", "y")], qp(dt, "t"))),
+            ("square", (3, 130), lambda: ([binop("QLinearMul", "x", "x", "y", "x", "x", "y")], [])),
+            ("lrelu_add", (1, 2, 9, 9), lambda: ([unop("QLinearLeakyRelu", "x", "t", "x", "t", alpha=0.2),
+                                                  binop("QLinearAdd", "t", "c", "y", "t", "c", "y")],
+                                                 qp(dt, "t") + [("c", np.array(rng.integers(info.min, info.max), dt))])),
+            ("hswish_qdq", (1, 3, 4, 17), lambda: ([mk("DequantizeLinear", ["x", "xs", "xz"], ["f"]),
+                                                     mk("HardSigmoid", ["f"], ["h"], alpha=0.1667, beta=0.5),
+                                                     mk("QuantizeLinear", ["h", "ts", "tz"], ["t"]),
+                                                     binop("QLinearMul", "x", "t", "y", "x", "t", "y")], qp(dt, "t"))),
+            # kept
+            ("keep_dyn", (1, 3, 17), lambda: ([binop("QLinearAdd", "x", "x2", "y", "x", "c", "y")],
+                                              [("c" + k, v) for k, v in [("s", np.array(0.03, np.float32)),
+                                                                         ("z", np.array(1, dt))]])),
+            ("keep_pc_rank2", (4, 6), lambda: ([binop("QLinearMul", "x", "c", "y", "x", "c", "y")],
+                                               [("c", rng.integers(info.min, info.max, (6,)).astype(dt))])),
+        ]:
+            nodes, extra = build()
+            x = rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
+            x.flat[:min(x.size, 256)] = np.arange(256).astype(np.uint8).view(dt)[:min(x.size, 256)]
+            inits = qp(dt, "x") + qp(dt, "y") + list(extra)
+            if not any(k == "cs" for k, _ in inits) and any(k == "c" for k, _ in inits):
+                inits += [("cs", np.array(rng.uniform(0.01, 0.08), np.float32)), ("cz", np.array(3, dt))]
+            if any(k == "d" for k, _ in inits):
+                inits += [("ds", np.array(0.02, np.float32)), ("dz", np.array(-2 if dt == np.int8 else 7, dt))]
+            inputs, feed = {"x": (dt, list(shape))}, {"x": x}
+            if name == "keep_dyn":
+                inputs["x2"] = (dt, list(shape))
+                feed["x2"] = rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
+            outputs = {"y": (dt, list(shape))}
+            m = make_model(nodes, inputs=inputs, outputs=outputs, initializers=inits, domains=[(MS, 1)])
+            write_case(out, "qlut_itab_%s_%s" % (name, nm), m, feed, rtol=0, atol=1.0, isa=ALL_ISA)
+            n += 1
+        # T(x) also a graph output: the product stays
+        x = rng.integers(info.min, int(info.max) + 1, (1, 3, 20)).astype(dt)
+        m = make_model([unop("QLinearSigmoid", "x", "t", "x", "t"), binop("QLinearMul", "x", "t", "y", "x", "t", "y")],
+                       inputs={"x": (dt, [1, 3, 20])}, outputs={"y": (dt, [1, 3, 20]), "t": (dt, [1, 3, 20])},
+                       initializers=qp(dt, "x") + qp(dt, "y") + qp(dt, "t"), domains=[(MS, 1)])
+        write_case(out, "qlut_itab_keep_read_%s" % nm, m, {"x": x}, rtol=0, atol=1.0, isa=ALL_ISA)
+        n += 1
+    return n
+
+
 def main(out):
     n = 0
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
@@ -184,6 +263,7 @@ def main(out):
         n += 12
     n += qdq_cases(out)
     n += add_relu_cases(out)
+    n += itab_cases(out)
     # the internal operator named by a model: refused at run, no table to read
     m = make_model([mk("QLinearTable", ["x"], ["y"], domain="org.postgresql.onnx.engine")],
                    inputs={"x": (np.uint8, [4])}, outputs={"y": (np.uint8, [4])},

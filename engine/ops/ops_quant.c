@@ -15,6 +15,7 @@
 #include "op_tables.h"
 #include "window_geom.h"
 #include "qmatmul.h"
+#include "qconv_kern.h"
 #include "vecmath.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -739,7 +740,11 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 		float		ysf = (float) onnx_tensor_get_f64(ys, 0);
 
 		zpf = yzp ? (float) onnx_tensor_get_f64(yzp, 0) : 0;
-		/* multipliers per (row, column), float32 as onnxruntime */
+		/*
+		 * multipliers per (row, column), float32 as onnxruntime; the rows
+		 * requantized by qconv_kern.c's vectorized loop, all at once when
+		 * a_scale is a scalar
+		 */
 		for (int64_t i0 = 0; i0 < count; i0 += N)
 		{
 			int64_t		m = (i0 / N) % M;
@@ -748,12 +753,11 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 			if (i0 == 0 || as->count != 1)
 				for (int64_t n = 0; n < N; n++)
 					mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
-			if (ydt == ONNX_DTYPE_UINT8)
-				for (int64_t n = 0; n < N; n++)
-					((uint8_t *) y->data)[i0 + n] = (uint8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, 0, 255);
-			else
-				for (int64_t n = 0; n < N; n++)
-					((int8_t *) y->data)[i0 + n] = (int8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, -128, 127);
+			onnx_qconv_kern()->requant_rows(c + i0, as->count == 1 ? count / N : 1, N, N, NULL, mult,
+											(int32_t) zpf, (int32_t) lo, (int32_t) hi,
+											(uint8_t *) y->data + i0);
+			if (as->count == 1)
+				break;
 		}
 	}
 	onnx_kernel_free(ctx, c);

@@ -236,17 +236,32 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 
 			for (int64_t kh = 0; kh < v.k_h; kh++)
 			{
-				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h,
+							iw0 = ow * v.s_w - v.p_w,
+							kw0 = 0,
+							kw1 = v.k_w;
 
-				for (int64_t kw = 0; kw < v.k_w; kw++, row += Cg)
+				if (ih < 0 || ih >= v.in_h)
 				{
-					int64_t		iw = ow * v.s_w - v.p_w + kw * v.d_w;
-
-					if (ih < 0 || ih >= v.in_h || iw < 0 || iw >= v.in_w)
-						memset(row, xz, (size_t) Cg);
-					else
-						memcpy(row, hwc + (ih * v.in_w + iw) * Cg, (size_t) Cg);
+					memset(row, xz, (size_t) (v.k_w * Cg));
+					row += v.k_w * Cg;
+					continue;
 				}
+				/* taps [kw0, kw1) inside the row; the others are padding */
+				while (kw0 < kw1 && iw0 + kw0 * v.d_w < 0)
+					kw0++;
+				while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
+					kw1--;
+				memset(row, xz, (size_t) (kw0 * Cg));
+				if (v.d_w == 1)
+					/* undilated: the inside taps are one run of hwc */
+					memcpy(row + kw0 * Cg, hwc + (ih * v.in_w + iw0 + kw0) * Cg,
+						   (size_t) ((kw1 - kw0) * Cg));
+				else
+					for (int64_t kw = kw0; kw < kw1; kw++)
+						memcpy(row + kw * Cg, hwc + (ih * v.in_w + iw0 + kw * v.d_w) * Cg, (size_t) Cg);
+				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
+				row += v.k_w * Cg;
 			}
 		}
 }

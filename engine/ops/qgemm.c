@@ -139,27 +139,37 @@ onnx_qgemm_pack_b(void *buf, OnnxQgemmIsa isa, int64_t K, int64_t N, const void 
 	/* 64-byte alignment of the panels for the vector loads */
 	p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 	pb->data = p;
-	memset(pb->data, 0, (size_t) (pb->panels * pb->Kp * ONNX_QGEMM_NR * elem_of(isa)));
 	for (int64_t n = 0; n < N; n++)
 	{
-		int64_t		pn = n / ONNX_QGEMM_NR,
-					j = n % ONNX_QGEMM_NR;
-		int32_t		sum = 0;
-
-		for (int64_t k = 0; k < K; k++)
-		{
-			int64_t		src = trans ? n * ldb + k : k * ldb + n;
-			int			v = b_signed ? bs[src] : bu[src] - 128;
-			int64_t		off = (pn * pb->Kp + k / g * g) * ONNX_QGEMM_NR + j * g + k % g;
-
-			if (isa == ONNX_QGEMM_VNNI)
-				((int8_t *) pb->data)[off] = (int8_t) v;
-			else
-				((int16_t *) pb->data)[off] = (int16_t) v;
-			sum += v;
-		}
-		pb->colsum[n] = sum;
+		pb->colsum[n] = 0;
 		pb->zp[n] = (bzp ? bzp[nzp == 1 ? 0 : n] : 0) - (b_signed ? 0 : 128);
+	}
+	/* written in layout order: panel, group of k, column, k in the group */
+	for (int64_t pn = 0; pn < pb->panels; pn++)
+	{
+		int64_t		n0 = pn * ONNX_QGEMM_NR,
+					nn = N - n0 < ONNX_QGEMM_NR ? N - n0 : ONNX_QGEMM_NR;
+		int8_t	   *d8 = (int8_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+		int16_t    *d16 = (int16_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+
+		for (int64_t k0 = 0; k0 < pb->Kp; k0 += g)
+			for (int64_t j = 0; j < ONNX_QGEMM_NR; j++)
+				for (int kk = 0; kk < g; kk++)
+				{
+					int64_t		k = k0 + kk,
+								src = trans ? (n0 + j) * ldb + k : k * ldb + n0 + j;
+					int			v = 0;
+
+					if (j < nn && k < K)
+					{
+						v = b_signed ? bs[src] : bu[src] - 128;
+						pb->colsum[n0 + j] += v;
+					}
+					if (isa == ONNX_QGEMM_VNNI)
+						*d8++ = (int8_t) v;
+					else
+						*d16++ = (int16_t) v;
+				}
 	}
 	return pb;
 }

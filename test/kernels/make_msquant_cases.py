@@ -103,6 +103,27 @@ def gemm_cases(out):
         case(out, "qlmm_%s%s" % (np.dtype(at).name, np.dtype(bt).name),
              [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
              {"A": (at, [M, K])}, {"A": A}, {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
+    # QLinearMatMul requantized rows (ops_quant.c): batched A against a
+    # constant B, and both operands as inputs (B packed per batch), scalar
+    # and per-column b_scale, odd N for the vector tails
+    for i, (ashape, bshape, per_col) in enumerate([((2, 3, 7, 33), (33, 21), True),
+                                                   ((3, 9, 17), (3, 17, 35), False),
+                                                   ((1, 1, 64), (1, 64, 129), False)]):
+        A, B = q(np.uint8, ashape), q(np.int8, bshape)
+        N = bshape[-1]
+        inits = [("as", np.float32(0.03)), ("azp", np.uint8(120)),
+                 ("bs", (rng.random(N) * 0.01 + 0.001).astype(np.float32) if per_col else np.float32(0.004)),
+                 ("bzp", np.int8(0) if not per_col else np.zeros(N, np.int8)),
+                 ("ys", np.float32(0.5)), ("yzp", np.uint8(130))]
+        inputs, feed = {"A": (np.uint8, list(ashape))}, {"A": A}
+        if len(bshape) == 2:
+            inits.append(("B", B))
+        else:
+            inputs["B"] = (np.int8, list(bshape))
+            feed["B"] = B
+        case(out, "qlmm_rows_%d" % i,
+             [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
+             inputs, feed, {"Y": (np.uint8, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
 
 
 def conv_cases(out):
@@ -140,6 +161,15 @@ def conv_cases(out):
         ((1, 16, 6, 6), (7, 16, 1, 1), dict(strides=[2, 2])),
         ((1, 16, 6, 6), (7, 16, 1, 1), dict(pads=[1, 0, 0, 1])),
         ((1, 18, 20), (21, 18, 1), {}),
+        # patches of undilated rows copied as one run per kernel row
+        # (qconv.c build_patches): one input channel, a long kernel and a
+        # stride past it (a convolution as STFT), a 7x7 stride 2 of 3
+        # channels whose windows leave the image on both sides, pads wider
+        # than the kernel (rows of padding only), an odd width
+        ((1, 1, 301), (19, 1, 64), dict(strides=[29])),
+        ((1, 3, 15, 13), (10, 3, 7, 7), dict(strides=[2, 2], pads=[3, 3, 3, 3])),
+        ((1, 2, 5, 6), (3, 2, 2, 3), dict(pads=[3, 4, 3, 4])),
+        ((2, 5, 9, 17), (7, 5, 3, 5), dict(pads=[0, 2, 1, 1], strides=[1, 3])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
@@ -200,7 +230,8 @@ def ms_matmul_cases(out):
     for i, (ta, tb, alpha, with_c, qout, at) in enumerate([
             (0, 0, 1.0, False, False, np.uint8), (0, 1, 1.0, True, True, np.uint8),
             (1, 0, 0.5, True, False, np.uint8), (1, 1, 2.0, False, True, np.int8),
-            (0, 1, 1.0, True, True, np.int8)]):
+            (0, 1, 1.0, True, True, np.int8), (0, 0, 1.0, "scalar", True, np.uint8),
+            (0, 1, 0.7, "rows", True, np.int8), (0, 0, 1.0, "row", True, np.uint8)]):
         M, K, N = 9, 37, 22
         A = q(at, (K, M) if ta else (M, K))
         B = q(np.int8, (N, K) if tb else (K, N))
@@ -208,7 +239,10 @@ def ms_matmul_cases(out):
                  ("bs", (rng.random(N) * 0.02).astype(np.float32)), ("bzp", np.zeros(N, np.int8))]
         ins = ["A", "as", "azp", "B", "bs", "bzp"]
         if with_c:
-            inits.append(("C", rng.integers(-1000, 1000, (N,)).astype(np.int32)))
+            # C per column (the vectorized requantization), a scalar, (M, 1)
+            # or (1, N) (the general loop, and the vectorized one)
+            cshape = {"scalar": (1,), "rows": (M, 1), "row": (1, N)}.get(with_c, (N,))
+            inits.append(("C", rng.integers(-1000, 1000, cshape).astype(np.int32)))
             ins.append("C")
         elif qout:
             ins.append("")

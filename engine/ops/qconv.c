@@ -676,12 +676,30 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 	return st;
 }
 
+/*
+ * The output shape (N, M, out...) of ConvInteger and QLinearConv from X's
+ * and W's shapes where they are known statically (as Conv's), so the
+ * load-time rewrites downstream (qdq_fuse.c) see the rank.
+ */
+static OnnxStatus
+infer_qconv(OnnxInferCtx *ctx)
+{
+	int			w_in = strcmp(ctx->node->op_type, "QLinearConv") == 0 ? 3 : 1;
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const OnnxValueInfo *w = ctx->n_inputs > w_in ? ctx->inputs[w_in] : NULL;
+
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return ONNX_OK;
+	cpq_infer_window(ctx, x->rank - 2, w->dims + 2, false, w->dims[0]);
+	return ONNX_OK;
+}
+
 const OnnxOpDef onnx_ops_qconv[] = {
 	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
-		.out_type = ONNX_OUT_INT32, .run = run_conv_integer,
+		.out_type = ONNX_OUT_INT32, .infer = infer_qconv, .run = run_conv_integer,
 		.pack = qconv_pack),
 	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
-		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_conv,
+		.out_type = ONNX_OUT_INPUT, .out_input = 7, .infer = infer_qconv, .run = run_qlinear_conv,
 		.pack = qconv_pack),
 	{0}
 };

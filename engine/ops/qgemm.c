@@ -197,6 +197,14 @@ onnx_qgemm_pack_a(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, b
 		const uint8_t *src = (const uint8_t *) a + m * lda;
 		int32_t		sum = 0;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+		if (pb->isa == ONNX_QGEMM_VNNI)
+		{
+			/* a VNNI pack exists only where the CPU has AVX-512BW */
+			rowsum[m] = onnx_qgemm_row_vnni(src, K, Kp, a_signed ? 0x80 : 0, (uint8_t *) dst + m * Kp);
+			continue;
+		}
+#endif
 		if (pb->isa == ONNX_QGEMM_VNNI)
 		{
 			uint8_t    *d = (uint8_t *) dst + m * Kp;
@@ -230,6 +238,31 @@ onnx_qgemm_pack_a(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, b
 		}
 		rowsum[m] = sum;
 	}
+}
+
+bool
+onnx_qgemm_a_in_place(const OnnxQgemmB *pb, bool a_signed)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	return pb->isa == ONNX_QGEMM_VNNI && !a_signed && pb->K == pb->Kp;
+#else
+	return false;
+#endif
+}
+
+void
+onnx_qgemm_row_sums(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, int32_t *rowsum)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	for (int64_t m = 0; m < M; m++)
+		rowsum[m] = onnx_qgemm_row_vnni((const uint8_t *) a + m * lda, pb->K, pb->K, 0, NULL);
+#else
+	(void) pb;
+	(void) M;
+	(void) a;
+	(void) lda;
+	(void) rowsum;
+#endif
 }
 
 /* Portable microkernel on the int16 pair layout; see OnnxQgemmMicro. */
@@ -288,6 +321,7 @@ typedef struct QgemmJob
 	const int32_t *azp;
 	int64_t		nazp;
 	int32_t		ashift;
+	int64_t		lda;			/* elements between rows of ap */
 	int32_t    *C;
 	int64_t		ldc;
 	int64_t		n_rblocks;		/* row blocks per task */
@@ -353,16 +387,16 @@ qgemm_task(void *arg, int64_t t)
 		for (int64_t m0 = m_lo; m0 < m_hi; m0 += ONNX_QGEMM_MR)
 		{
 			int			mr = m_hi - m0 < ONNX_QGEMM_MR ? (int) (m_hi - m0) : ONNX_QGEMM_MR;
-			const char *a = (const char *) j->ap + m0 * pb->Kp * es;
+			const char *a = (const char *) j->ap + m0 * j->lda * es;
 
-			micro(groups, a, pb->Kp, mr, b0, b1, tile);
+			micro(groups, a, j->lda, mr, b0, b1, tile);
 			correct_tile(j, tile, m0, mr, n0, nn);
 		}
 	}
 }
 
 void
-onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, const int32_t *rowsum,
+onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, int64_t lda, const int32_t *rowsum,
 			   const int32_t *azp, int64_t nazp, bool a_signed, int32_t *C, int64_t ldc,
 			   int threads)
 {
@@ -381,6 +415,7 @@ onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, const int32_t *r
 	j.pb = pb;
 	j.M = M;
 	j.ap = ap;
+	j.lda = lda;
 	j.rowsum = rowsum;
 	j.azp = azp;
 	j.nazp = nazp;

@@ -72,6 +72,44 @@ onnx_qgemm_micro_vnni(int64_t groups, const void *a, int64_t lda, int mr, const 
 	}
 }
 
+/*
+ * One row of A for the VNNI layout: d[k] = src[k] ^ x (k < K; x 0x80
+ * shifts int8 to uint8), d[K..Kp) = 0, d NULL: nothing written; returns
+ * the sum of the K shifted bytes (vpsadbw, 64 at a time, the tail under a
+ * mask), wrapped to int32 as the scalar loop's.
+ */
+__attribute__((target("avx512f,avx512bw")))
+int32_t
+onnx_qgemm_row_vnni(const uint8_t *src, int64_t K, int64_t Kp, uint8_t x, uint8_t *d)
+{
+	const __m512i zero = _mm512_setzero_si512(),
+				vx = _mm512_set1_epi8((char) x);
+	__m512i		acc = zero;
+	int64_t		k = 0;
+
+	for (; k + 64 <= K; k += 64)
+	{
+		__m512i		v = _mm512_xor_si512(_mm512_loadu_si512((const void *) (src + k)), vx);
+
+		if (d)
+			_mm512_storeu_si512((void *) (d + k), v);
+		acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
+	}
+	if (k < K)
+	{
+		__mmask64	m = ~(__mmask64) 0 >> (64 - (K - k));
+		__m512i		v = _mm512_maskz_mov_epi8(m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + k), vx));
+
+		if (d)
+			_mm512_mask_storeu_epi8(d + k, m, v);
+		acc = _mm512_add_epi64(acc, _mm512_sad_epu8(v, zero));
+	}
+	if (d)
+		for (k = K; k < Kp; k++)
+			d[k] = 0;
+	return (int32_t) (uint32_t) (uint64_t) _mm512_reduce_add_epi64(acc);
+}
+
 __attribute__((target("avx512f,avx512bw")))
 void
 onnx_qgemm_micro_avx512bw(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,

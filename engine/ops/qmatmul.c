@@ -94,15 +94,23 @@ onnx_qmm_2d(OnnxKernelCtx *ctx, const OnnxQgemmB *pb, int64_t M, const void *a, 
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "matrix too large");
 		return false;
 	}
-	if ((ap = onnx_kernel_alloc(ctx, bytes)) == NULL)
-		return false;
 	if ((rs = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) M)) == NULL)
+		return false;
+	if (onnx_qgemm_a_in_place(pb, a_signed))
 	{
-		onnx_kernel_free(ctx, ap);
+		/* uint8 rows with K a multiple of 4 are the VNNI layout already */
+		onnx_qgemm_row_sums(pb, M, a, lda, rs);
+		onnx_qgemm_run(pb, M, a, lda, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
+		onnx_kernel_free(ctx, rs);
+		return true;
+	}
+	if ((ap = onnx_kernel_alloc(ctx, bytes)) == NULL)
+	{
+		onnx_kernel_free(ctx, rs);
 		return false;
 	}
 	onnx_qgemm_pack_a(pb, M, a, lda, a_signed, ap, rs);
-	onnx_qgemm_run(pb, M, ap, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
+	onnx_qgemm_run(pb, M, ap, pb->Kp, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
 	onnx_kernel_free(ctx, rs);
 	onnx_kernel_free(ctx, ap);
 	return true;

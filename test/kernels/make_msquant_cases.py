@@ -55,7 +55,11 @@ def case(out, name, nodes, inputs, feed, outputs, inits=(), atol=0.0, rtol=0.0, 
 
 
 def gemm_cases(out):
-    shapes = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (6, 64, 32), (13, 130, 47), (37, 33, 70), (5, 2, 16)]
+    # K a multiple of 4 with uint8 A: VNNI reads A in place (qgemm.c
+    # onnx_qgemm_a_in_place), only the row sums are computed; K past 64 and
+    # with a tail of the 64-byte row loop (onnx_qgemm_row_vnni)
+    shapes = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (6, 64, 32), (13, 130, 47), (37, 33, 70), (5, 2, 16),
+              (9, 128, 40), (13, 68, 17), (4, 196, 3)]
     n = 0
     for M, K, N in shapes:
         for at, bt in [(np.uint8, np.int8), (np.uint8, np.uint8), (np.int8, np.int8), (np.int8, np.uint8)]:

@@ -16,8 +16,9 @@
  * vpmaddubsw (u8 x s8 pairs into a saturating int16) is not used: a pair
  * sum of 255*127*2 overflows int16.
  *
- * Rows i >= mr of A are not read (their pointers repeat row 0) and the
- * caller ignores their tile rows.
+ * Rows i >= mr of A are not read (their pointers repeat row 0; the VNNI
+ * kernel does not compute them at all) and the caller ignores their tile
+ * rows.
  *
  *-------------------------------------------------------------------------
  */
@@ -37,39 +38,94 @@ load4(const void *p)
 	return v;
 }
 
+/*
+ * The VNNI tile for a constant number of rows MR (1..6): only those rows
+ * are loaded and multiplied, so a product of few rows (batch 1, the last
+ * rows of a block) does not pay for six.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
+static inline void
+micro_vnni_rows(const int MR, int64_t groups, const uint8_t *a, int64_t lda, const int8_t *p0,
+				const int8_t *p1, int32_t *tile)
+{
+	/* named accumulators, not an array: gcc then keeps them in registers without copies */
+	__m512i		c00 = _mm512_setzero_si512(),
+				c01 = c00,
+				c10 = c00,
+				c11 = c00,
+				c20 = c00,
+				c21 = c00,
+				c30 = c00,
+				c31 = c00,
+				c40 = c00,
+				c41 = c00,
+				c50 = c00,
+				c51 = c00;
+
+	for (int64_t g = 0; g < groups; g++)
+	{
+		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 64));
+		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 64));
+		__m512i		x;
+
+#define QG_ROW(i) \
+		if (MR > i) \
+		{ \
+			x = _mm512_set1_epi32(load4(a + i * lda + 4 * g)); \
+			c##i##0 = _mm512_dpbusd_epi32(c##i##0, x, w0); \
+			c##i##1 = _mm512_dpbusd_epi32(c##i##1, x, w1); \
+		}
+		QG_ROW(0)
+		QG_ROW(1)
+		QG_ROW(2)
+		QG_ROW(3)
+		QG_ROW(4)
+		QG_ROW(5)
+#undef QG_ROW
+	}
+#define QG_STORE(i) \
+	if (MR > i) \
+	{ \
+		_mm512_storeu_si512((void *) (tile + i * 32), c##i##0); \
+		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c##i##1); \
+	}
+	QG_STORE(0)
+	QG_STORE(1)
+	QG_STORE(2)
+	QG_STORE(3)
+	QG_STORE(4)
+	QG_STORE(5)
+#undef QG_STORE
+}
+
+/* micro_vnni_rows instantiated for 1..6 rows */
+#define QG_ROWS_FN(R) \
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) \
+static void \
+micro_vnni_##R(int64_t groups, const uint8_t *a, int64_t lda, const int8_t *p0, const int8_t *p1, \
+			   int32_t *tile) \
+{ \
+	micro_vnni_rows(R, groups, a, lda, p0, p1, tile); \
+}
+QG_ROWS_FN(1)
+QG_ROWS_FN(2)
+QG_ROWS_FN(3)
+QG_ROWS_FN(4)
+QG_ROWS_FN(5)
+QG_ROWS_FN(6)
+#undef QG_ROWS_FN
+
 __attribute__((target("avx512f,avx512bw,avx512vnni")))
 void
 onnx_qgemm_micro_vnni(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
 					  const void *b1, int32_t *tile)
 {
-	const uint8_t *ar[ONNX_QGEMM_MR];
-	const int8_t *p0 = b0,
-			   *p1 = b1;
-	__m512i		c[ONNX_QGEMM_MR][2];
+	static void (*const by_rows[ONNX_QGEMM_MR]) (int64_t, const uint8_t *, int64_t, const int8_t *,
+												  const int8_t *, int32_t *) = {
+		micro_vnni_1, micro_vnni_2, micro_vnni_3, micro_vnni_4, micro_vnni_5, micro_vnni_6
+	};
 
-	for (int i = 0; i < ONNX_QGEMM_MR; i++)
-	{
-		ar[i] = (const uint8_t *) a + (i < mr ? i : 0) * lda;
-		c[i][0] = c[i][1] = _mm512_setzero_si512();
-	}
-	for (int64_t g = 0; g < groups; g++)
-	{
-		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 64));
-		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 64));
-
-		for (int i = 0; i < ONNX_QGEMM_MR; i++)
-		{
-			__m512i		x = _mm512_set1_epi32(load4(ar[i] + 4 * g));
-
-			c[i][0] = _mm512_dpbusd_epi32(c[i][0], x, w0);
-			c[i][1] = _mm512_dpbusd_epi32(c[i][1], x, w1);
-		}
-	}
-	for (int i = 0; i < ONNX_QGEMM_MR; i++)
-	{
-		_mm512_storeu_si512((void *) (tile + i * 32), c[i][0]);
-		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c[i][1]);
-	}
+	by_rows[mr >= 1 && mr <= ONNX_QGEMM_MR ? mr - 1 : ONNX_QGEMM_MR - 1] (groups, a, lda, b0, b1, tile);
 }
 
 /*

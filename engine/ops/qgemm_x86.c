@@ -39,49 +39,24 @@ load4(const void *p)
 }
 
 /*
- * The VNNI tile for a constant number of rows MR (1..6): only those rows
- * are loaded and multiplied, so a product of few rows (batch 1, the last
- * rows of a block) does not pay for six.
+ * The AVX-512 tiles for a constant number of rows MR (1..6): only those
+ * rows are loaded and multiplied, so a product of few rows (batch 1, the
+ * last rows of a block) does not pay for six.  Both layouts hold 64 bytes
+ * of B per group of k and 4 bytes of A per row and group (VNNI: 4 uint8;
+ * AVX-512BW: 2 int16); ES is A's element size, DP the multiply-add.  The
+ * accumulators are named variables, not an array: gcc then keeps them in
+ * registers without the register copies per multiply-add it emits for an
+ * array.  QG_TILE(name, tgt, ES, DP) defines name##_rows, the six
+ * instances and the dispatcher onnx_qgemm_micro_##name.
  */
-__attribute__((target("avx512f,avx512bw,avx512vnni"), always_inline))
-static inline void
-micro_vnni_rows(const int MR, int64_t groups, const uint8_t *a, int64_t lda, const int8_t *p0,
-				const int8_t *p1, int32_t *tile)
-{
-	/* named accumulators, not an array: gcc then keeps them in registers without copies */
-	__m512i		c00 = _mm512_setzero_si512(),
-				c01 = c00,
-				c10 = c00,
-				c11 = c00,
-				c20 = c00,
-				c21 = c00,
-				c30 = c00,
-				c31 = c00,
-				c40 = c00,
-				c41 = c00,
-				c50 = c00,
-				c51 = c00;
-
-	for (int64_t g = 0; g < groups; g++)
-	{
-		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 64));
-		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 64));
-		__m512i		x;
-
-#define QG_ROW(i) \
-		if (MR > i) \
-		{ \
-			x = _mm512_set1_epi32(load4(a + i * lda + 4 * g)); \
-			c##i##0 = _mm512_dpbusd_epi32(c##i##0, x, w0); \
-			c##i##1 = _mm512_dpbusd_epi32(c##i##1, x, w1); \
-		}
-		QG_ROW(0)
-		QG_ROW(1)
-		QG_ROW(2)
-		QG_ROW(3)
-		QG_ROW(4)
-		QG_ROW(5)
-#undef QG_ROW
+#define QG_DP_VNNI(c, x, w) _mm512_dpbusd_epi32(c, x, w)
+#define QG_DP_BW(c, x, w) _mm512_add_epi32(c, _mm512_madd_epi16(x, w))
+#define QG_ROW(i, DP, ES) \
+	if (MR > i) \
+	{ \
+		x = _mm512_set1_epi32(load4(a + i * lda * ES + 4 * g)); \
+		c##i##0 = DP(c##i##0, x, w0); \
+		c##i##1 = DP(c##i##1, x, w1); \
 	}
 #define QG_STORE(i) \
 	if (MR > i) \
@@ -89,44 +64,50 @@ micro_vnni_rows(const int MR, int64_t groups, const uint8_t *a, int64_t lda, con
 		_mm512_storeu_si512((void *) (tile + i * 32), c##i##0); \
 		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c##i##1); \
 	}
-	QG_STORE(0)
-	QG_STORE(1)
-	QG_STORE(2)
-	QG_STORE(3)
-	QG_STORE(4)
-	QG_STORE(5)
-#undef QG_STORE
-}
-
-/* micro_vnni_rows instantiated for 1..6 rows */
-#define QG_ROWS_FN(R) \
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) \
+#define QG_INST(name, tgt, R) \
+__attribute__((target(tgt))) \
 static void \
-micro_vnni_##R(int64_t groups, const uint8_t *a, int64_t lda, const int8_t *p0, const int8_t *p1, \
-			   int32_t *tile) \
+name##_##R(int64_t groups, const char *a, int64_t lda, const char *p0, const char *p1, int32_t *tile) \
 { \
-	micro_vnni_rows(R, groups, a, lda, p0, p1, tile); \
+	name##_rows(R, groups, a, lda, p0, p1, tile); \
 }
-QG_ROWS_FN(1)
-QG_ROWS_FN(2)
-QG_ROWS_FN(3)
-QG_ROWS_FN(4)
-QG_ROWS_FN(5)
-QG_ROWS_FN(6)
-#undef QG_ROWS_FN
-
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
-void
-onnx_qgemm_micro_vnni(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
-					  const void *b1, int32_t *tile)
-{
-	static void (*const by_rows[ONNX_QGEMM_MR]) (int64_t, const uint8_t *, int64_t, const int8_t *,
-												  const int8_t *, int32_t *) = {
-		micro_vnni_1, micro_vnni_2, micro_vnni_3, micro_vnni_4, micro_vnni_5, micro_vnni_6
-	};
-
-	by_rows[mr >= 1 && mr <= ONNX_QGEMM_MR ? mr - 1 : ONNX_QGEMM_MR - 1] (groups, a, lda, b0, b1, tile);
+#define QG_TILE(name, tgt, ES, DP) \
+__attribute__((target(tgt), always_inline)) \
+static inline void \
+name##_rows(const int MR, int64_t groups, const char *a, int64_t lda, const char *p0, \
+			const char *p1, int32_t *tile) \
+{ \
+	__m512i		c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, \
+				c21 = c00, c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00; \
+\
+	for (int64_t g = 0; g < groups; g++) \
+	{ \
+		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 64)), \
+					w1 = _mm512_load_si512((const void *) (p1 + g * 64)), \
+					x; \
+\
+		QG_ROW(0, DP, ES) QG_ROW(1, DP, ES) QG_ROW(2, DP, ES) \
+		QG_ROW(3, DP, ES) QG_ROW(4, DP, ES) QG_ROW(5, DP, ES) \
+	} \
+	QG_STORE(0) QG_STORE(1) QG_STORE(2) QG_STORE(3) QG_STORE(4) QG_STORE(5) \
+} \
+QG_INST(name, tgt, 1) QG_INST(name, tgt, 2) QG_INST(name, tgt, 3) \
+QG_INST(name, tgt, 4) QG_INST(name, tgt, 5) QG_INST(name, tgt, 6) \
+__attribute__((target(tgt))) \
+void \
+onnx_qgemm_micro_##name(int64_t groups, const void *a, int64_t lda, int mr, const void *b0, \
+						const void *b1, int32_t *tile) \
+{ \
+	static void (*const by_rows[ONNX_QGEMM_MR]) (int64_t, const char *, int64_t, const char *, \
+												  const char *, int32_t *) = { \
+		name##_1, name##_2, name##_3, name##_4, name##_5, name##_6 \
+	}; \
+\
+	by_rows[mr >= 1 && mr <= ONNX_QGEMM_MR ? mr - 1 : ONNX_QGEMM_MR - 1] (groups, a, lda, b0, b1, tile); \
 }
+
+QG_TILE(vnni, "avx512f,avx512bw,avx512vnni", 1, QG_DP_VNNI)
+QG_TILE(avx512bw, "avx512f,avx512bw", 2, QG_DP_BW)
 
 /*
  * One row of A for the VNNI layout: d[k] = src[k] ^ x (k < K; x 0x80
@@ -164,41 +145,6 @@ onnx_qgemm_row_vnni(const uint8_t *src, int64_t K, int64_t Kp, uint8_t x, uint8_
 		for (k = K; k < Kp; k++)
 			d[k] = 0;
 	return (int32_t) (uint32_t) (uint64_t) _mm512_reduce_add_epi64(acc);
-}
-
-__attribute__((target("avx512f,avx512bw")))
-void
-onnx_qgemm_micro_avx512bw(int64_t groups, const void *a, int64_t lda, int mr, const void *b0,
-						  const void *b1, int32_t *tile)
-{
-	const int16_t *ar[ONNX_QGEMM_MR];
-	const int16_t *p0 = b0,
-			   *p1 = b1;
-	__m512i		c[ONNX_QGEMM_MR][2];
-
-	for (int i = 0; i < ONNX_QGEMM_MR; i++)
-	{
-		ar[i] = (const int16_t *) a + (i < mr ? i : 0) * lda;
-		c[i][0] = c[i][1] = _mm512_setzero_si512();
-	}
-	for (int64_t g = 0; g < groups; g++)
-	{
-		__m512i		w0 = _mm512_load_si512((const void *) (p0 + g * 32));
-		__m512i		w1 = _mm512_load_si512((const void *) (p1 + g * 32));
-
-		for (int i = 0; i < ONNX_QGEMM_MR; i++)
-		{
-			__m512i		x = _mm512_set1_epi32(load4(ar[i] + 2 * g));
-
-			c[i][0] = _mm512_add_epi32(c[i][0], _mm512_madd_epi16(x, w0));
-			c[i][1] = _mm512_add_epi32(c[i][1], _mm512_madd_epi16(x, w1));
-		}
-	}
-	for (int i = 0; i < ONNX_QGEMM_MR; i++)
-	{
-		_mm512_storeu_si512((void *) (tile + i * 32), c[i][0]);
-		_mm512_storeu_si512((void *) (tile + i * 32 + 16), c[i][1]);
-	}
 }
 
 __attribute__((target("avx2")))

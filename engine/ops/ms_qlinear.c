@@ -328,6 +328,41 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 	/* x - max takes 256 values at most: ex[d] = exp(-d * x_scale) */
 	for (int d = 0; d < 256; d++)
 		ex[d] = expf((float) -d * px.scale);
+	if (inner == 1)
+	{
+		/* contiguous rows: the same arithmetic, one loop per type and step */
+		for (int64_t o = 0; o < outer; o++)
+		{
+			const uint8_t *xu = (const uint8_t *) x->data + o * n;
+			const int8_t *xs = (const int8_t *) x->data + o * n;
+			uint8_t    *yu = (uint8_t *) y->data + o * n;
+			int32_t		mx = qlo(dt),
+						lo = qlo(dt),
+						hi = qhi(dt);
+			float		sum = 0;
+
+			if (dt == ONNX_DTYPE_INT8)
+			{
+				for (int64_t k = 0; k < n; k++)
+					mx = xs[k] > mx ? xs[k] : mx;
+				for (int64_t k = 0; k < n; k++)
+					e[k] = ex[mx - xs[k]];
+			}
+			else
+			{
+				for (int64_t k = 0; k < n; k++)
+					mx = xu[k] > mx ? xu[k] : mx;
+				for (int64_t k = 0; k < n; k++)
+					e[k] = ex[mx - xu[k]];
+			}
+			for (int64_t k = 0; k < n; k++)
+				sum += e[k];
+			for (int64_t k = 0; k < n; k++)
+				yu[k] = (uint8_t) qmm_quant(e[k] / sum / py.scale, py.zp, lo, hi);
+		}
+		onnx_kernel_free(ctx, e);
+		return ONNX_OK;
+	}
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
 		{

@@ -355,6 +355,14 @@ def qlinear_cases(out):
             case(out, "qsoftmax_%s_op%d_ax%d" % (nm, opset, axis),
                  [mk("QLinearSoftmax", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, opset=opset, axis=axis)],
                  {"X": (dt, [3, 7, 11])}, {"X": X}, {"Y": (dt, None)}, pr, atol=1)
+        # contiguous rows (ms_qlinear.c's inner == 1 loops): long rows, a row of
+        # one repeated code and one holding the type's extremes
+        X2 = q(dt, (4, 130))
+        X2[1] = X2[1, 0]
+        X2[2, :2] = [np.iinfo(dt).min, np.iinfo(dt).max]
+        case(out, "qsoftmax_%s_rows" % nm,
+             [mk("QLinearSoftmax", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, opset=13, axis=-1)],
+             {"X": (dt, [4, 130])}, {"X": X2}, {"Y": (dt, None)}, pr, atol=1)
         xs = [q(dt, (2, c, 4)) for c in (3, 1, 5)]
         pars = [(np.float32(0.05), zp_of(dt)), (np.float32(0.1), zp_of(dt)), (np.float32(0.05), zp_of(dt))]
         ins, inits = ["ys", "yz"], [("ys", np.float32(0.05)), ("yz", pars[0][1])]

@@ -630,8 +630,8 @@ static OnnxStatus
 run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	float		mx = 0,
-				mn = 0,
+	float		mx,
+				mn,
 				scale,
 				zpf,
 				zp;
@@ -641,15 +641,7 @@ run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 
 	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x must be a float32 tensor");
-	for (int64_t i = 0; i < x->count; i++)
-	{
-		float		v = ((const float *) x->data)[i];
-
-		if (v > mx)
-			mx = v;
-		if (v < mn)
-			mn = v;
-	}
+	onnx_qmm_range(x->data, x->count, &mn, &mx);
 	scale = (mx == mn ? 1.0f : (mx - mn)) / 255.0f;
 	zpf = 0.0f - mn / scale;
 	zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;

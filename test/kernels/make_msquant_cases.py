@@ -107,6 +107,22 @@ def gemm_cases(out):
         case(out, "qlmm_%s%s" % (np.dtype(at).name, np.dtype(bt).name),
              [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
              {"A": (at, [M, K])}, {"A": A}, {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
+    # DynamicQuantizeLinear (ops_quant.c) and DynamicQuantizeMatMul's A
+    # (qmatmul.c onnx_qmm_range, AVX-512 min / max with masked tails):
+    # sizes around the 16-lane vector, all positive, all negative, mixed
+    for i, (size, kind) in enumerate([(1, "pos"), (15, "neg"), (16, "mix"), (17, "mix"), (100, "pos"),
+                                      (257, "mix")]):
+        x = rng.standard_normal(size).astype(np.float32) * 3
+        x = np.abs(x) if kind == "pos" else -np.abs(x) if kind == "neg" else x
+        case(out, "dynq_%d_%s" % (size, kind), [mk("DynamicQuantizeLinear", ["x"], ["y", "ys", "yz"])],
+             {"x": (np.float32, [size])}, {"x": x},
+             {"y": (np.uint8, None), "ys": (np.float32, None), "yz": (np.uint8, None)}, [], isa=ALL_ISA, ms=False)
+        B = q(np.int8, (size, 5))
+        A = (rng.standard_normal((3, size)) * 2).astype(np.float32)
+        A = np.abs(A) if kind == "pos" else -np.abs(A) if kind == "neg" else A
+        case(out, "dqmm_range_%d_%s" % (size, kind), [mk("DynamicQuantizeMatMul", ["A", "B", "bs"], ["Y"], domain=MS)],
+             {"A": (np.float32, [3, size])}, {"A": A}, {"Y": (np.float32, None)},
+             [("B", B), ("bs", np.float32(0.01))], rtol=1e-5, atol=1e-5, isa=ALL_ISA)
     # QLinearMatMul requantized rows (ops_quant.c): batched A against a
     # constant B, and both operands as inputs (B packed per batch), scalar
     # and per-column b_scale, odd N for the vector tails

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "qgemm.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "vecmath.h"
 #include "parallel.h"
 
@@ -117,6 +120,61 @@ onnx_qgemm_pack_b_size(OnnxQgemmIsa isa, int64_t K, int64_t N)
 	return (size_t) n;
 }
 
+#if defined(__SSE2__)
+/*
+ * The VNNI pack of a row-major B (K,N) (pb's fields set, colsum zeroed):
+ * column sums by a plain loop over rows (vectorized), then per panel and
+ * group of 4 k the 4 x 16 bytes interleaved by SSE2 unpacks into the
+ * 64-byte group (byte n*4 + kk = B'[4g+kk, n]); a partial panel or group
+ * element by element, zero filled.  uint8 B is shifted by xor 0x80
+ * (= v - 128).
+ */
+static void
+pack_b_vnni_rows(OnnxQgemmB *pb, const void *b, int64_t ldb, bool b_signed)
+{
+	const uint8_t *bu = b;
+	int64_t		K = pb->K,
+				N = pb->N;
+	uint8_t		flip = b_signed ? 0 : 0x80;
+	const __m128i vf = _mm_set1_epi8((char) flip);
+
+	for (int64_t k = 0; k < K; k++)
+		for (int64_t n = 0; n < N; n++)
+			pb->colsum[n] += (int8_t) (bu[k * ldb + n] ^ flip);
+	for (int64_t pn = 0; pn < pb->panels; pn++)
+	{
+		int64_t		n0 = pn * ONNX_QGEMM_NR,
+					nn = N - n0 < ONNX_QGEMM_NR ? N - n0 : ONNX_QGEMM_NR;
+		uint8_t    *d = (uint8_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+
+		for (int64_t k0 = 0; k0 < pb->Kp; k0 += 4, d += 64)
+		{
+			if (nn == ONNX_QGEMM_NR && k0 + 4 <= K)
+			{
+				const uint8_t *r = bu + k0 * ldb + n0;
+				__m128i		r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) r), vf),
+							r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + ldb)), vf),
+							r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + 2 * ldb)), vf),
+							r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + 3 * ldb)), vf),
+							t0 = _mm_unpacklo_epi8(r0, r1),
+							t1 = _mm_unpackhi_epi8(r0, r1),
+							t2 = _mm_unpacklo_epi8(r2, r3),
+							t3 = _mm_unpackhi_epi8(r2, r3);
+
+				_mm_storeu_si128((__m128i *) d, _mm_unpacklo_epi16(t0, t2));
+				_mm_storeu_si128((__m128i *) (d + 16), _mm_unpackhi_epi16(t0, t2));
+				_mm_storeu_si128((__m128i *) (d + 32), _mm_unpacklo_epi16(t1, t3));
+				_mm_storeu_si128((__m128i *) (d + 48), _mm_unpackhi_epi16(t1, t3));
+				continue;
+			}
+			for (int64_t j = 0; j < ONNX_QGEMM_NR; j++)
+				for (int kk = 0; kk < 4; kk++)
+					d[j * 4 + kk] = j < nn && k0 + kk < K ? (uint8_t) (bu[(k0 + kk) * ldb + n0 + j] ^ flip) : 0;
+		}
+	}
+}
+#endif
+
 OnnxQgemmB *
 onnx_qgemm_pack_b(void *buf, OnnxQgemmIsa isa, int64_t K, int64_t N, const void *b, int64_t ldb,
 				  bool trans, bool b_signed, const int32_t *bzp, int64_t nzp)
@@ -144,6 +202,13 @@ onnx_qgemm_pack_b(void *buf, OnnxQgemmIsa isa, int64_t K, int64_t N, const void 
 		pb->colsum[n] = 0;
 		pb->zp[n] = (bzp ? bzp[nzp == 1 ? 0 : n] : 0) - (b_signed ? 0 : 128);
 	}
+#if defined(__SSE2__)
+	if (isa == ONNX_QGEMM_VNNI && !trans)
+	{
+		pack_b_vnni_rows(pb, b, ldb, b_signed);
+		return pb;
+	}
+#endif
 	/* written in layout order: panel, group of k, column, k in the group */
 	for (int64_t pn = 0; pn < pb->panels; pn++)
 	{

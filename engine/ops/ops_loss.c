@@ -112,8 +112,7 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 
 	if ((st = loss_shapes(ctx, x, target, &N, &C, &D)) != ONNX_OK)
 		return st;
-	lp = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (x->count + 1));
-	if (lp == NULL)
+	if ((lp = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(double))) == NULL)
 		return ctx->err->status;
 	if (!softmax)
 		for (int64_t i = 0; i < x->count; i++)
@@ -150,7 +149,6 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 			for (int64_t i = 0; i < x->count; i++)
 				onnx_tensor_set_f64(out, i, lp[i]);
 	}
-	onnx_kernel_free(ctx, lp);
 	return st;
 }
 

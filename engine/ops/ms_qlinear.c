@@ -328,6 +328,41 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 	/* x - max takes 256 values at most: ex[d] = exp(-d * x_scale) */
 	for (int d = 0; d < 256; d++)
 		ex[d] = expf((float) -d * px.scale);
+	if (inner == 1)
+	{
+		/* contiguous rows: the same arithmetic, one loop per type and step */
+		for (int64_t o = 0; o < outer; o++)
+		{
+			const uint8_t *xu = (const uint8_t *) x->data + o * n;
+			const int8_t *xs = (const int8_t *) x->data + o * n;
+			uint8_t    *yu = (uint8_t *) y->data + o * n;
+			int32_t		mx = qlo(dt),
+						lo = qlo(dt),
+						hi = qhi(dt);
+			float		sum = 0;
+
+			if (dt == ONNX_DTYPE_INT8)
+			{
+				for (int64_t k = 0; k < n; k++)
+					mx = xs[k] > mx ? xs[k] : mx;
+				for (int64_t k = 0; k < n; k++)
+					e[k] = ex[mx - xs[k]];
+			}
+			else
+			{
+				for (int64_t k = 0; k < n; k++)
+					mx = xu[k] > mx ? xu[k] : mx;
+				for (int64_t k = 0; k < n; k++)
+					e[k] = ex[mx - xu[k]];
+			}
+			for (int64_t k = 0; k < n; k++)
+				sum += e[k];
+			for (int64_t k = 0; k < n; k++)
+				yu[k] = (uint8_t) qmm_quant(e[k] / sum / py.scale, py.zp, lo, hi);
+		}
+		onnx_kernel_free(ctx, e);
+		return ONNX_OK;
+	}
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
 		{
@@ -682,11 +717,14 @@ const OnnxOpDef onnx_ops_ms_qlinear[] = {
 	ONNX_OP(MS, "QLinearMul", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_SAME, .run = run_qlinear_mul),
 	ONNX_OP(MS, "QLinearSigmoid", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_sigmoid),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_qlinear_sigmoid),
 	ONNX_OP(MS, "QLinearLeakyRelu", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_leaky_relu),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_qlinear_leaky_relu),
 	ONNX_OP(MS, "QLinearSoftmax", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_softmax),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.run = run_qlinear_softmax),
 	ONNX_OP(MS, "QLinearConcat", 1, ONNX_INPUTS(2, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_INPUT, .out_input = 1, .run = run_qlinear_concat),
 	ONNX_OP(MS, "QLinearWhere", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 1),

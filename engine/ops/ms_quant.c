@@ -16,6 +16,7 @@
 
 #include "op_tables.h"
 #include "qmatmul.h"
+#include "qconv_kern.h"
 #include "pack.h"
 #include "nbits_gemm.h"
 
@@ -270,25 +271,40 @@ run_qgemm(OnnxKernelCtx *ctx)
 		st = ctx->err->status;
 		goto done;
 	}
-	for (int64_t m = 0; m < M; m++)
+	if (ys && (c == NULL || (c->count == N && (c->rank == 1 || c->dims[0] == 1))))
+	{
+		/* C absent or one int32 per column: requantized rows, vectorized */
 		for (int64_t n = 0; n < N; n++)
+			mult[n] = mult[n] / y_scale;
+		onnx_qconv_kern()->requant_rows(acc, M, N, N, c ? c->data : NULL, mult, zi,
+										y->dtype == ONNX_DTYPE_INT8 ? -128 : 0,
+										y->dtype == ONNX_DTYPE_INT8 ? 127 : 255, y->data);
+	}
+	else if (ys == NULL && c == NULL)
+		for (int64_t m = 0; m < M; m++)
 		{
-			int32_t		v = acc[m * N + n];
+			float	   *yr = (float *) y->data + m * N;
+			const int32_t *ar = acc + m * N;
 
-			if (c)
-				v += ((const int32_t *) c->data)[(c->rank == 2 && c->dims[0] != 1 ? m * c->dims[c->rank - 1] : 0) +
-												  (c->rank > 0 && c->dims[c->rank - 1] != 1 ? n : 0)];
-			if (ys == NULL)
-				((float *) y->data)[m * N + n] = (float) v * mult[n];
-			else
+			for (int64_t n = 0; n < N; n++)
+				yr[n] = (float) ar[n] * mult[n];
+		}
+	else
+		for (int64_t m = 0; m < M; m++)
+			for (int64_t n = 0; n < N; n++)
 			{
+				int32_t		v = acc[m * N + n];
 
-				if (y->dtype == ONNX_DTYPE_INT8)
+				if (c)
+					v += ((const int32_t *) c->data)[(c->rank == 2 && c->dims[0] != 1 ? m * c->dims[c->rank - 1] : 0) +
+													  (c->rank > 0 && c->dims[c->rank - 1] != 1 ? n : 0)];
+				if (ys == NULL)
+					((float *) y->data)[m * N + n] = (float) v * mult[n];
+				else if (y->dtype == ONNX_DTYPE_INT8)
 					((int8_t *) y->data)[m * N + n] = (int8_t) qmm_quant((float) v * (mult[n] / y_scale), zi, -128, 127);
 				else
 					((uint8_t *) y->data)[m * N + n] = (uint8_t) qmm_quant((float) v * (mult[n] / y_scale), zi, 0, 255);
 			}
-		}
 done:
 	if (tmpb)
 		onnx_kernel_free(ctx, tmpb);

@@ -15,6 +15,7 @@
 #include "op_tables.h"
 #include "window_geom.h"
 #include "qmatmul.h"
+#include "qconv_kern.h"
 #include "vecmath.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -618,69 +619,6 @@ onnx_run_dequantize_linear(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/*
- * *mn, *mx = min(0, x...), max(0, x...) over x (n), NaN ignored: the
- * scalar loop's "if (v > mx) mx = v" per lane, so the result is the same
- * (16 lanes at a time with AVX-512, the last under a mask).
- */
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-__attribute__((target("avx512f")))
-static void
-min_max_avx512(const float *x, int64_t n, float *mn, float *mx)
-{
-	__m512		lo = _mm512_setzero_ps(),
-				hi = _mm512_setzero_ps();
-	float		l[16],
-				h[16];
-
-	for (int64_t i = 0; i < n; i += 16)
-	{
-		__mmask16	k = n - i >= 16 ? (__mmask16) 0xffff : (__mmask16) ((1u << (n - i)) - 1);
-		__m512		v = _mm512_maskz_loadu_ps(k, x + i);
-
-		hi = _mm512_mask_mov_ps(hi, _mm512_mask_cmp_ps_mask(k, v, hi, _CMP_GT_OQ), v);
-		lo = _mm512_mask_mov_ps(lo, _mm512_mask_cmp_ps_mask(k, v, lo, _CMP_LT_OQ), v);
-	}
-	_mm512_storeu_ps(l, lo);
-	_mm512_storeu_ps(h, hi);
-	for (int i = 0; i < 16; i++)
-	{
-		if (h[i] > *mx)
-			*mx = h[i];
-		if (l[i] < *mn)
-			*mn = l[i];
-	}
-}
-#endif
-
-static void
-min_max_with_zero(const float *x, int64_t n, float *mn, float *mx)
-{
-	float		lo,
-				hi;
-
-	*mn = *mx = 0;
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-	if (onnx_vec_isa() == ONNX_VEC_AVX512)
-	{
-		min_max_avx512(x, n, mn, mx);
-		return;
-	}
-#endif
-	lo = hi = 0;
-	for (int64_t i = 0; i < n; i++)
-	{
-		float		v = x[i];
-
-		if (v > hi)
-			hi = v;
-		if (v < lo)
-			lo = v;
-	}
-	*mn = lo;
-	*mx = hi;
-}
-
 /* ---- DynamicQuantizeLinear ---- */
 
 /*
@@ -692,8 +630,8 @@ static OnnxStatus
 run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	float		mx = 0,
-				mn = 0,
+	float		mx,
+				mn,
 				scale,
 				zpf,
 				zp;
@@ -703,7 +641,7 @@ run_dynamic_quantize_linear(OnnxKernelCtx *ctx)
 
 	if (x == NULL || x->dtype != ONNX_DTYPE_FLOAT)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "x must be a float32 tensor");
-	min_max_with_zero(x->data, x->count, &mn, &mx);
+	onnx_qmm_range(x->data, x->count, &mn, &mx);
 	scale = (mx == mn ? 1.0f : (mx - mn)) / 255.0f;
 	zpf = 0.0f - mn / scale;
 	zpf = zpf < 0 ? 0 : zpf > 255 ? 255 : zpf;
@@ -794,7 +732,11 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 		float		ysf = (float) onnx_tensor_get_f64(ys, 0);
 
 		zpf = yzp ? (float) onnx_tensor_get_f64(yzp, 0) : 0;
-		/* multipliers per (row, column), float32 as onnxruntime */
+		/*
+		 * multipliers per (row, column), float32 as onnxruntime; the rows
+		 * requantized by qconv_kern.c's vectorized loop, all at once when
+		 * a_scale is a scalar
+		 */
 		for (int64_t i0 = 0; i0 < count; i0 += N)
 		{
 			int64_t		m = (i0 / N) % M;
@@ -803,12 +745,11 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 			if (i0 == 0 || as->count != 1)
 				for (int64_t n = 0; n < N; n++)
 					mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
-			if (ydt == ONNX_DTYPE_UINT8)
-				for (int64_t n = 0; n < N; n++)
-					((uint8_t *) y->data)[i0 + n] = (uint8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, 0, 255);
-			else
-				for (int64_t n = 0; n < N; n++)
-					((int8_t *) y->data)[i0 + n] = (int8_t) qmm_quant((float) c[i0 + n] * mult[n], (int32_t) zpf, -128, 127);
+			onnx_qconv_kern()->requant_rows(c + i0, as->count == 1 ? count / N : 1, N, N, NULL, mult,
+											(int32_t) zpf, (int32_t) lo, (int32_t) hi,
+											(uint8_t *) y->data + i0);
+			if (as->count == 1)
+				break;
 		}
 	}
 	onnx_kernel_free(ctx, c);

@@ -237,17 +237,32 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 
 			for (int64_t kh = 0; kh < v.k_h; kh++)
 			{
-				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h;
+				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h,
+							iw0 = ow * v.s_w - v.p_w,
+							kw0 = 0,
+							kw1 = v.k_w;
 
-				for (int64_t kw = 0; kw < v.k_w; kw++, row += Cg)
+				if (ih < 0 || ih >= v.in_h)
 				{
-					int64_t		iw = ow * v.s_w - v.p_w + kw * v.d_w;
-
-					if (ih < 0 || ih >= v.in_h || iw < 0 || iw >= v.in_w)
-						memset(row, xz, (size_t) Cg);
-					else
-						memcpy(row, hwc + (ih * v.in_w + iw) * Cg, (size_t) Cg);
+					memset(row, xz, (size_t) (v.k_w * Cg));
+					row += v.k_w * Cg;
+					continue;
 				}
+				/* taps [kw0, kw1) inside the row; the others are padding */
+				while (kw0 < kw1 && iw0 + kw0 * v.d_w < 0)
+					kw0++;
+				while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
+					kw1--;
+				memset(row, xz, (size_t) (kw0 * Cg));
+				if (v.d_w == 1)
+					/* undilated: the inside taps are one run of hwc */
+					memcpy(row + kw0 * Cg, hwc + (ih * v.in_w + iw0 + kw0) * Cg,
+						   (size_t) ((kw1 - kw0) * Cg));
+				else
+					for (int64_t kw = kw0; kw < kw1; kw++)
+						memcpy(row + kw * Cg, hwc + (ih * v.in_w + iw0 + kw * v.d_w) * Cg, (size_t) Cg);
+				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
+				row += v.k_w * Cg;
 			}
 		}
 }
@@ -760,12 +775,30 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 	return st;
 }
 
+/*
+ * The output shape (N, M, out...) of ConvInteger and QLinearConv from X's
+ * and W's shapes where they are known statically (as Conv's), so the
+ * load-time rewrites downstream (qdq_fuse.c) see the rank.
+ */
+static OnnxStatus
+infer_qconv(OnnxInferCtx *ctx)
+{
+	int			w_in = strcmp(ctx->node->op_type, "QLinearConv") == 0 ? 3 : 1;
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const OnnxValueInfo *w = ctx->n_inputs > w_in ? ctx->inputs[w_in] : NULL;
+
+	if (x == NULL || w == NULL || x->rank < 3 || w->rank != x->rank)
+		return ONNX_OK;
+	cpq_infer_window(ctx, x->rank - 2, w->dims + 2, false, w->dims[0]);
+	return ONNX_OK;
+}
+
 const OnnxOpDef onnx_ops_qconv[] = {
 	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
-		.out_type = ONNX_OUT_INT32, .run = run_conv_integer,
+		.out_type = ONNX_OUT_INT32, .infer = infer_qconv, .run = run_conv_integer,
 		.pack = qconv_pack),
 	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
-		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_conv,
+		.out_type = ONNX_OUT_INPUT, .out_input = 7, .infer = infer_qconv, .run = run_qlinear_conv,
 		.pack = qconv_pack),
 	{0}
 };

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #include "qgemm.h"
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include "vecmath.h"
 #include "parallel.h"
 
@@ -117,6 +120,61 @@ onnx_qgemm_pack_b_size(OnnxQgemmIsa isa, int64_t K, int64_t N)
 	return (size_t) n;
 }
 
+#if defined(__SSE2__)
+/*
+ * The VNNI pack of a row-major B (K,N) (pb's fields set, colsum zeroed):
+ * column sums by a plain loop over rows (vectorized), then per panel and
+ * group of 4 k the 4 x 16 bytes interleaved by SSE2 unpacks into the
+ * 64-byte group (byte n*4 + kk = B'[4g+kk, n]); a partial panel or group
+ * element by element, zero filled.  uint8 B is shifted by xor 0x80
+ * (= v - 128).
+ */
+static void
+pack_b_vnni_rows(OnnxQgemmB *pb, const void *b, int64_t ldb, bool b_signed)
+{
+	const uint8_t *bu = b;
+	int64_t		K = pb->K,
+				N = pb->N;
+	uint8_t		flip = b_signed ? 0 : 0x80;
+	const __m128i vf = _mm_set1_epi8((char) flip);
+
+	for (int64_t k = 0; k < K; k++)
+		for (int64_t n = 0; n < N; n++)
+			pb->colsum[n] += (int8_t) (bu[k * ldb + n] ^ flip);
+	for (int64_t pn = 0; pn < pb->panels; pn++)
+	{
+		int64_t		n0 = pn * ONNX_QGEMM_NR,
+					nn = N - n0 < ONNX_QGEMM_NR ? N - n0 : ONNX_QGEMM_NR;
+		uint8_t    *d = (uint8_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+
+		for (int64_t k0 = 0; k0 < pb->Kp; k0 += 4, d += 64)
+		{
+			if (nn == ONNX_QGEMM_NR && k0 + 4 <= K)
+			{
+				const uint8_t *r = bu + k0 * ldb + n0;
+				__m128i		r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) r), vf),
+							r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + ldb)), vf),
+							r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + 2 * ldb)), vf),
+							r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *) (r + 3 * ldb)), vf),
+							t0 = _mm_unpacklo_epi8(r0, r1),
+							t1 = _mm_unpackhi_epi8(r0, r1),
+							t2 = _mm_unpacklo_epi8(r2, r3),
+							t3 = _mm_unpackhi_epi8(r2, r3);
+
+				_mm_storeu_si128((__m128i *) d, _mm_unpacklo_epi16(t0, t2));
+				_mm_storeu_si128((__m128i *) (d + 16), _mm_unpackhi_epi16(t0, t2));
+				_mm_storeu_si128((__m128i *) (d + 32), _mm_unpacklo_epi16(t1, t3));
+				_mm_storeu_si128((__m128i *) (d + 48), _mm_unpackhi_epi16(t1, t3));
+				continue;
+			}
+			for (int64_t j = 0; j < ONNX_QGEMM_NR; j++)
+				for (int kk = 0; kk < 4; kk++)
+					d[j * 4 + kk] = j < nn && k0 + kk < K ? (uint8_t) (bu[(k0 + kk) * ldb + n0 + j] ^ flip) : 0;
+		}
+	}
+}
+#endif
+
 OnnxQgemmB *
 onnx_qgemm_pack_b(void *buf, OnnxQgemmIsa isa, int64_t K, int64_t N, const void *b, int64_t ldb,
 				  bool trans, bool b_signed, const int32_t *bzp, int64_t nzp)
@@ -139,27 +197,44 @@ onnx_qgemm_pack_b(void *buf, OnnxQgemmIsa isa, int64_t K, int64_t N, const void 
 	/* 64-byte alignment of the panels for the vector loads */
 	p = (char *) (((uintptr_t) p + 63) & ~(uintptr_t) 63);
 	pb->data = p;
-	memset(pb->data, 0, (size_t) (pb->panels * pb->Kp * ONNX_QGEMM_NR * elem_of(isa)));
 	for (int64_t n = 0; n < N; n++)
 	{
-		int64_t		pn = n / ONNX_QGEMM_NR,
-					j = n % ONNX_QGEMM_NR;
-		int32_t		sum = 0;
-
-		for (int64_t k = 0; k < K; k++)
-		{
-			int64_t		src = trans ? n * ldb + k : k * ldb + n;
-			int			v = b_signed ? bs[src] : bu[src] - 128;
-			int64_t		off = (pn * pb->Kp + k / g * g) * ONNX_QGEMM_NR + j * g + k % g;
-
-			if (isa == ONNX_QGEMM_VNNI)
-				((int8_t *) pb->data)[off] = (int8_t) v;
-			else
-				((int16_t *) pb->data)[off] = (int16_t) v;
-			sum += v;
-		}
-		pb->colsum[n] = sum;
+		pb->colsum[n] = 0;
 		pb->zp[n] = (bzp ? bzp[nzp == 1 ? 0 : n] : 0) - (b_signed ? 0 : 128);
+	}
+#if defined(__SSE2__)
+	if (isa == ONNX_QGEMM_VNNI && !trans)
+	{
+		pack_b_vnni_rows(pb, b, ldb, b_signed);
+		return pb;
+	}
+#endif
+	/* written in layout order: panel, group of k, column, k in the group */
+	for (int64_t pn = 0; pn < pb->panels; pn++)
+	{
+		int64_t		n0 = pn * ONNX_QGEMM_NR,
+					nn = N - n0 < ONNX_QGEMM_NR ? N - n0 : ONNX_QGEMM_NR;
+		int8_t	   *d8 = (int8_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+		int16_t    *d16 = (int16_t *) pb->data + pn * pb->Kp * ONNX_QGEMM_NR;
+
+		for (int64_t k0 = 0; k0 < pb->Kp; k0 += g)
+			for (int64_t j = 0; j < ONNX_QGEMM_NR; j++)
+				for (int kk = 0; kk < g; kk++)
+				{
+					int64_t		k = k0 + kk,
+								src = trans ? (n0 + j) * ldb + k : k * ldb + n0 + j;
+					int			v = 0;
+
+					if (j < nn && k < K)
+					{
+						v = b_signed ? bs[src] : bu[src] - 128;
+						pb->colsum[n0 + j] += v;
+					}
+					if (isa == ONNX_QGEMM_VNNI)
+						*d8++ = (int8_t) v;
+					else
+						*d16++ = (int16_t) v;
+				}
 	}
 	return pb;
 }
@@ -187,6 +262,14 @@ onnx_qgemm_pack_a(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, b
 		const uint8_t *src = (const uint8_t *) a + m * lda;
 		int32_t		sum = 0;
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+		if (pb->isa == ONNX_QGEMM_VNNI)
+		{
+			/* a VNNI pack exists only where the CPU has AVX-512BW */
+			rowsum[m] = onnx_qgemm_row_vnni(src, K, Kp, a_signed ? 0x80 : 0, (uint8_t *) dst + m * Kp);
+			continue;
+		}
+#endif
 		if (pb->isa == ONNX_QGEMM_VNNI)
 		{
 			uint8_t    *d = (uint8_t *) dst + m * Kp;
@@ -220,6 +303,31 @@ onnx_qgemm_pack_a(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, b
 		}
 		rowsum[m] = sum;
 	}
+}
+
+bool
+onnx_qgemm_a_in_place(const OnnxQgemmB *pb, bool a_signed)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	return pb->isa == ONNX_QGEMM_VNNI && !a_signed && pb->K == pb->Kp;
+#else
+	return false;
+#endif
+}
+
+void
+onnx_qgemm_row_sums(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda, int32_t *rowsum)
+{
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	for (int64_t m = 0; m < M; m++)
+		rowsum[m] = onnx_qgemm_row_vnni((const uint8_t *) a + m * lda, pb->K, pb->K, 0, NULL);
+#else
+	(void) pb;
+	(void) M;
+	(void) a;
+	(void) lda;
+	(void) rowsum;
+#endif
 }
 
 /* Portable microkernel on the int16 pair layout; see OnnxQgemmMicro. */
@@ -278,6 +386,7 @@ typedef struct QgemmJob
 	const int32_t *azp;
 	int64_t		nazp;
 	int32_t		ashift;
+	int64_t		lda;			/* elements between rows of ap */
 	int32_t    *C;
 	int64_t		ldc;
 	int64_t		n_rblocks;		/* row blocks per task */
@@ -343,16 +452,16 @@ qgemm_task(void *arg, int64_t t)
 		for (int64_t m0 = m_lo; m0 < m_hi; m0 += ONNX_QGEMM_MR)
 		{
 			int			mr = m_hi - m0 < ONNX_QGEMM_MR ? (int) (m_hi - m0) : ONNX_QGEMM_MR;
-			const char *a = (const char *) j->ap + m0 * pb->Kp * es;
+			const char *a = (const char *) j->ap + m0 * j->lda * es;
 
-			micro(groups, a, pb->Kp, mr, b0, b1, tile);
+			micro(groups, a, j->lda, mr, b0, b1, tile);
 			correct_tile(j, tile, m0, mr, n0, nn);
 		}
 	}
 }
 
 void
-onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, const int32_t *rowsum,
+onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, int64_t lda, const int32_t *rowsum,
 			   const int32_t *azp, int64_t nazp, bool a_signed, int32_t *C, int64_t ldc,
 			   int threads)
 {
@@ -371,6 +480,7 @@ onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, const int32_t *r
 	j.pb = pb;
 	j.M = M;
 	j.ap = ap;
+	j.lda = lda;
 	j.rowsum = rowsum;
 	j.azp = azp;
 	j.nazp = nazp;

@@ -93,12 +93,22 @@ extern void onnx_qgemm_pack_a(const OnnxQgemmB *pb, int64_t M, const void *a, in
 							  bool a_signed, void *dst, int32_t *rowsum);
 
 /*
- * C (M,N) = (A - azp) @ (B - bzp) for a packed A (onnx_qgemm_pack_a)
- * with its row sums; azp has nazp (1 or M) values in A's own type
- * (unshifted; NULL: 0); C rows ldc apart.  threads: at most that many
- * threads of the engine's pool.
+ * Whether uint8 rows of A, lda bytes apart, are already pb's packed A
+ * (the VNNI layout with K a multiple of 4): then onnx_qgemm_row_sums
+ * gives the row sums and onnx_qgemm_run reads A in place.
  */
-extern void onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap,
+extern bool onnx_qgemm_a_in_place(const OnnxQgemmB *pb, bool a_signed);
+extern void onnx_qgemm_row_sums(const OnnxQgemmB *pb, int64_t M, const void *a, int64_t lda,
+								int32_t *rowsum);
+
+/*
+ * C (M,N) = (A - azp) @ (B - bzp) for a packed A (onnx_qgemm_pack_a, rows
+ * lda elements apart: pb->Kp, or A itself per onnx_qgemm_a_in_place) with
+ * its row sums; azp has nazp (1 or M) values in A's own type (unshifted;
+ * NULL: 0); C rows ldc apart.  threads: at most that many threads of the
+ * engine's pool.
+ */
+extern void onnx_qgemm_run(const OnnxQgemmB *pb, int64_t M, const void *ap, int64_t lda,
 						   const int32_t *rowsum, const int32_t *azp, int64_t nazp,
 						   bool a_signed, int32_t *C, int64_t ldc, int threads);
 
@@ -112,5 +122,6 @@ extern void onnx_qgemm_micro_avx512bw(int64_t groups, const void *a, int64_t lda
 extern void onnx_qgemm_micro_vnni(int64_t groups, const void *a, int64_t lda, int mr,
 								  const void *b0, const void *b1, int32_t *tile);
 extern bool onnx_qgemm_cpu_has(OnnxQgemmIsa isa);
+extern int32_t onnx_qgemm_row_vnni(const uint8_t *src, int64_t K, int64_t Kp, uint8_t x, uint8_t *d);
 
 #endif							/* QGEMM_H */

@@ -10,6 +10,10 @@
 #include "pack.h"
 #include "vecmath.h"
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#endif
+
 #define I8MASK (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
 void
@@ -94,15 +98,23 @@ onnx_qmm_2d(OnnxKernelCtx *ctx, const OnnxQgemmB *pb, int64_t M, const void *a, 
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "matrix too large");
 		return false;
 	}
-	if ((ap = onnx_kernel_alloc(ctx, bytes)) == NULL)
-		return false;
 	if ((rs = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) M)) == NULL)
+		return false;
+	if (onnx_qgemm_a_in_place(pb, a_signed))
 	{
-		onnx_kernel_free(ctx, ap);
+		/* uint8 rows with K a multiple of 4 are the VNNI layout already */
+		onnx_qgemm_row_sums(pb, M, a, lda, rs);
+		onnx_qgemm_run(pb, M, a, lda, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
+		onnx_kernel_free(ctx, rs);
+		return true;
+	}
+	if ((ap = onnx_kernel_alloc(ctx, bytes)) == NULL)
+	{
+		onnx_kernel_free(ctx, rs);
 		return false;
 	}
 	onnx_qgemm_pack_a(pb, M, a, lda, a_signed, ap, rs);
-	onnx_qgemm_run(pb, M, ap, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
+	onnx_qgemm_run(pb, M, ap, pb->Kp, rs, azp, nazp, a_signed, c, ldc, onnx_kernel_threads(ctx));
 	onnx_kernel_free(ctx, rs);
 	onnx_kernel_free(ctx, ap);
 	return true;
@@ -264,19 +276,63 @@ ONNX_VEC_DISPATCH(, onnx_qmm_quantize_u8, quantize_u8_body,
 				  (const float *x, int64_t n, float scale, float zp, uint8_t *q),
 				  (x, n, scale, zp, q))
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/*
+ * min(0, x...) and max(0, x...) as the scalar loop below: vminps(x, m)
+ * keeps m where x is NaN or equal, as "x < m ? x : m" does, so NaN is
+ * skipped and the result does not depend on the order; tails masked.
+ */
+__attribute__((target("avx512f")))
+static void
+range_x512(const float *x, int64_t n, float *mn, float *mx)
+{
+	__m512		lo = _mm512_setzero_ps(),
+				hi = _mm512_setzero_ps();
+
+	for (int64_t i = 0; i < n; i += 16)
+	{
+		__mmask16	m = n - i >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
+		__m512		v = _mm512_maskz_loadu_ps(m, x + i);
+
+		lo = _mm512_min_ps(v, lo);
+		hi = _mm512_max_ps(v, hi);
+	}
+	*mn = _mm512_reduce_min_ps(lo);
+	*mx = _mm512_reduce_max_ps(hi);
+}
+#endif
+
+void
+onnx_qmm_range(const float *x, int64_t n, float *mn, float *mx)
+{
+	float		lo = 0,
+				hi = 0;
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+	if (onnx_vec_isa() == ONNX_VEC_AVX512)
+	{
+		range_x512(x, n, mn, mx);
+		return;
+	}
+#endif
+	for (int64_t i = 0; i < n; i++)
+	{
+		lo = x[i] < lo ? x[i] : lo;
+		hi = x[i] > hi ? x[i] : hi;
+	}
+	*mn = lo;
+	*mx = hi;
+}
+
 void
 onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale, int32_t *zp)
 {
-	float		mn = 0,
-				mx = 0,
+	float		mn,
+				mx,
 				s,
 				z;
 
-	for (int64_t i = 0; i < n; i++)
-	{
-		mn = x[i] < mn ? x[i] : mn;
-		mx = x[i] > mx ? x[i] : mx;
-	}
+	onnx_qmm_range(x, n, &mn, &mx);
 	s = mx == mn ? 1.0f : (mx - mn) / 255.0f;
 	z = (float) qmm_sat_round(0.0f - mn / s, 0, 255);
 	*scale = s;

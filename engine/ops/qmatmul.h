@@ -77,6 +77,9 @@ extern OnnxStatus onnx_infer_dequantize_linear(OnnxInferCtx *ctx);
 extern void onnx_qmm_dyn_quantize(const float *x, int64_t n, uint8_t *q, float *scale,
 								  int32_t *zp);
 
+/* *mn = min(0, x...), *mx = max(0, x...), NaN skipped; vectorized */
+extern void onnx_qmm_range(const float *x, int64_t n, float *mn, float *mx);
+
 /* q = saturate(round_half_even(x / scale) + zp) into uint8 (zp integral), vectorized */
 extern void onnx_qmm_quantize_u8(const float *x, int64_t n, float scale, float zp, uint8_t *q);
 

@@ -35,7 +35,7 @@
  *	  A second pass (onnx_graph_qdq_tables), after folding:
  *		DQ -> chain of elementwise float ops (BatchNormalization, Mul, Add,
  *			  Sub, Div, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
- *			  LeakyRelu, Tanh, Neg, Abs, Elu) whose other inputs are
+ *			  LeakyRelu, Tanh, Neg, Abs, Elu, Max, Min) whose other inputs are
  *			  constants of one value or one per channel (axis 1) -> Q
  *			=>  the engine's QLinearTable (qlut.c): a 256-entry table per
  *			  channel, or one, made at load by running the chain's own
@@ -499,7 +499,7 @@ onnx_graph_fuse_qdq(OnnxGraph *g, OnnxArena *arena)
 /* Elementwise float ops a table may stand for: all but one input constant. */
 static const char *const lut_ops[] = {
 	"BatchNormalization", "Mul", "Add", "Sub", "Div", "Relu", "Clip", "HardSigmoid",
-	"HardSwish", "Sigmoid", "LeakyRelu", "Tanh", "Neg", "Abs", "Elu", NULL
+	"HardSwish", "Sigmoid", "LeakyRelu", "Tanh", "Neg", "Abs", "Elu", "Max", "Min", NULL
 };
 
 /*

@@ -55,7 +55,11 @@ def case(out, name, nodes, inputs, feed, outputs, inits=(), atol=0.0, rtol=0.0, 
 
 
 def gemm_cases(out):
-    shapes = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (6, 64, 32), (13, 130, 47), (37, 33, 70), (5, 2, 16)]
+    # K a multiple of 4 with uint8 A: VNNI reads A in place (qgemm.c
+    # onnx_qgemm_a_in_place), only the row sums are computed; K past 64 and
+    # with a tail of the 64-byte row loop (onnx_qgemm_row_vnni)
+    shapes = [(1, 1, 1), (1, 3, 5), (7, 17, 33), (6, 64, 32), (13, 130, 47), (37, 33, 70), (5, 2, 16),
+              (9, 128, 40), (13, 68, 17), (4, 196, 3)]
     n = 0
     for M, K, N in shapes:
         for at, bt in [(np.uint8, np.int8), (np.uint8, np.uint8), (np.int8, np.int8), (np.int8, np.uint8)]:
@@ -103,6 +107,43 @@ def gemm_cases(out):
         case(out, "qlmm_%s%s" % (np.dtype(at).name, np.dtype(bt).name),
              [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
              {"A": (at, [M, K])}, {"A": A}, {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
+    # DynamicQuantizeLinear (ops_quant.c) and DynamicQuantizeMatMul's A
+    # (qmatmul.c onnx_qmm_range, AVX-512 min / max with masked tails):
+    # sizes around the 16-lane vector, all positive, all negative, mixed
+    for i, (size, kind) in enumerate([(1, "pos"), (15, "neg"), (16, "mix"), (17, "mix"), (100, "pos"),
+                                      (257, "mix")]):
+        x = rng.standard_normal(size).astype(np.float32) * 3
+        x = np.abs(x) if kind == "pos" else -np.abs(x) if kind == "neg" else x
+        case(out, "dynq_%d_%s" % (size, kind), [mk("DynamicQuantizeLinear", ["x"], ["y", "ys", "yz"])],
+             {"x": (np.float32, [size])}, {"x": x},
+             {"y": (np.uint8, None), "ys": (np.float32, None), "yz": (np.uint8, None)}, [], isa=ALL_ISA, ms=False)
+        B = q(np.int8, (size, 5))
+        A = (rng.standard_normal((3, size)) * 2).astype(np.float32)
+        A = np.abs(A) if kind == "pos" else -np.abs(A) if kind == "neg" else A
+        case(out, "dqmm_range_%d_%s" % (size, kind), [mk("DynamicQuantizeMatMul", ["A", "B", "bs"], ["Y"], domain=MS)],
+             {"A": (np.float32, [3, size])}, {"A": A}, {"Y": (np.float32, None)},
+             [("B", B), ("bs", np.float32(0.01))], rtol=1e-5, atol=1e-5, isa=ALL_ISA)
+    # QLinearMatMul requantized rows (ops_quant.c): batched A against a
+    # constant B, and both operands as inputs (B packed per batch), scalar
+    # and per-column b_scale, odd N for the vector tails
+    for i, (ashape, bshape, per_col) in enumerate([((2, 3, 7, 33), (33, 21), True),
+                                                   ((3, 9, 17), (3, 17, 35), False),
+                                                   ((1, 1, 64), (1, 64, 129), False)]):
+        A, B = q(np.uint8, ashape), q(np.int8, bshape)
+        N = bshape[-1]
+        inits = [("as", np.float32(0.03)), ("azp", np.uint8(120)),
+                 ("bs", (rng.random(N) * 0.01 + 0.001).astype(np.float32) if per_col else np.float32(0.004)),
+                 ("bzp", np.int8(0) if not per_col else np.zeros(N, np.int8)),
+                 ("ys", np.float32(0.5)), ("yzp", np.uint8(130))]
+        inputs, feed = {"A": (np.uint8, list(ashape))}, {"A": A}
+        if len(bshape) == 2:
+            inits.append(("B", B))
+        else:
+            inputs["B"] = (np.int8, list(bshape))
+            feed["B"] = B
+        case(out, "qlmm_rows_%d" % i,
+             [mk("QLinearMatMul", ["A", "as", "azp", "B", "bs", "bzp", "ys", "yzp"], ["Y"])],
+             inputs, feed, {"Y": (np.uint8, None)}, inits, atol=1, isa=ALL_ISA, ms=False)
 
 
 def conv_cases(out):
@@ -140,6 +181,15 @@ def conv_cases(out):
         ((1, 16, 6, 6), (7, 16, 1, 1), dict(strides=[2, 2])),
         ((1, 16, 6, 6), (7, 16, 1, 1), dict(pads=[1, 0, 0, 1])),
         ((1, 18, 20), (21, 18, 1), {}),
+        # patches of undilated rows copied as one run per kernel row
+        # (qconv.c build_patches): one input channel, a long kernel and a
+        # stride past it (a convolution as STFT), a 7x7 stride 2 of 3
+        # channels whose windows leave the image on both sides, pads wider
+        # than the kernel (rows of padding only), an odd width
+        ((1, 1, 301), (19, 1, 64), dict(strides=[29])),
+        ((1, 3, 15, 13), (10, 3, 7, 7), dict(strides=[2, 2], pads=[3, 3, 3, 3])),
+        ((1, 2, 5, 6), (3, 2, 2, 3), dict(pads=[3, 4, 3, 4])),
+        ((2, 5, 9, 17), (7, 5, 3, 5), dict(pads=[0, 2, 1, 1], strides=[1, 3])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
@@ -200,7 +250,8 @@ def ms_matmul_cases(out):
     for i, (ta, tb, alpha, with_c, qout, at) in enumerate([
             (0, 0, 1.0, False, False, np.uint8), (0, 1, 1.0, True, True, np.uint8),
             (1, 0, 0.5, True, False, np.uint8), (1, 1, 2.0, False, True, np.int8),
-            (0, 1, 1.0, True, True, np.int8)]):
+            (0, 1, 1.0, True, True, np.int8), (0, 0, 1.0, "scalar", True, np.uint8),
+            (0, 1, 0.7, "rows", True, np.int8), (0, 0, 1.0, "row", True, np.uint8)]):
         M, K, N = 9, 37, 22
         A = q(at, (K, M) if ta else (M, K))
         B = q(np.int8, (N, K) if tb else (K, N))
@@ -208,7 +259,10 @@ def ms_matmul_cases(out):
                  ("bs", (rng.random(N) * 0.02).astype(np.float32)), ("bzp", np.zeros(N, np.int8))]
         ins = ["A", "as", "azp", "B", "bs", "bzp"]
         if with_c:
-            inits.append(("C", rng.integers(-1000, 1000, (N,)).astype(np.int32)))
+            # C per column (the vectorized requantization), a scalar, (M, 1)
+            # or (1, N) (the general loop, and the vectorized one)
+            cshape = {"scalar": (1,), "rows": (M, 1), "row": (1, N)}.get(with_c, (N,))
+            inits.append(("C", rng.integers(-1000, 1000, cshape).astype(np.int32)))
             ins.append("C")
         elif qout:
             ins.append("")
@@ -325,6 +379,14 @@ def qlinear_cases(out):
             case(out, "qsoftmax_%s_op%d_ax%d" % (nm, opset, axis),
                  [mk("QLinearSoftmax", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, opset=opset, axis=axis)],
                  {"X": (dt, [3, 7, 11])}, {"X": X}, {"Y": (dt, None)}, pr, atol=1)
+        # contiguous rows (ms_qlinear.c's inner == 1 loops): long rows, a row of
+        # one repeated code and one holding the type's extremes
+        X2 = q(dt, (4, 130))
+        X2[1] = X2[1, 0]
+        X2[2, :2] = [np.iinfo(dt).min, np.iinfo(dt).max]
+        case(out, "qsoftmax_%s_rows" % nm,
+             [mk("QLinearSoftmax", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, opset=13, axis=-1)],
+             {"X": (dt, [4, 130])}, {"X": X2}, {"Y": (dt, None)}, pr, atol=1)
         xs = [q(dt, (2, c, 4)) for c in (3, 1, 5)]
         pars = [(np.float32(0.05), zp_of(dt)), (np.float32(0.1), zp_of(dt)), (np.float32(0.05), zp_of(dt))]
         ins, inits = ["ys", "yz"], [("ys", np.float32(0.05)), ("yz", pars[0][1])]

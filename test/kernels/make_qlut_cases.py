@@ -225,13 +225,41 @@ def itab_cases(out):
     return n
 
 
+def qop_cases(out):
+    """QOperator-form chains (onnxruntime's quantize_static QOperator):
+    QLinearConv -> QLinearLeakyRelu -> DQ -> Max -> Q -> QLinearConv.  The
+    table needs the rank of the DQ's input, inferred through QLinearConv and
+    QLinearLeakyRelu (qconv.c, ms_qlinear.c)."""
+    n = 0
+    for pads in ([0, 0, 0, 0], [1, 0, 1, 0]):
+        X = rng.integers(0, 256, (1, 3, 9, 7)).astype(np.uint8)
+        W1 = rng.integers(-127, 128, (5, 3, 3, 1)).astype(np.int8)
+        W2 = rng.integers(-127, 128, (4, 5, 1, 3)).astype(np.int8)
+        inits = [("xs", f32(0.02)), ("xz", np.uint8(128)), ("w1", W1), ("ws", f32(0.01)), ("wz", np.int8(0)),
+                 ("s1", f32(0.3)), ("z1", np.uint8(120)), ("s2", f32(0.2)), ("z2", np.uint8(100)),
+                 ("m", np.full((1, 1, 1, 1), -0.4, np.float32)), ("s3", f32(0.25)), ("z3", np.uint8(90)),
+                 ("w2", W2), ("s4", f32(0.5)), ("z4", np.uint8(128))]
+        nodes = [mk("QLinearConv", ["x", "xs", "xz", "w1", "ws", "wz", "s1", "z1"], ["c1"], pads=pads),
+                 mk("QLinearLeakyRelu", ["c1", "s1", "z1", "s2", "z2"], ["l1"], domain="com.microsoft", alpha=0.2),
+                 mk("DequantizeLinear", ["l1", "s2", "z2"], ["d1"]),
+                 mk("Max", ["d1", "m"], ["mx"]),
+                 mk("QuantizeLinear", ["mx", "s3", "z3"], ["q1"]),
+                 mk("QLinearConv", ["q1", "s3", "z3", "w2", "ws", "wz", "s4", "z4"], ["y"], pads=[0, 1, 0, 1])]
+        m = make_model(nodes, inputs={"x": (np.uint8, [1, 3, 9, 7])}, outputs={"y": (np.uint8, None)},
+                       initializers=inits, domains=[("com.microsoft", 1)])
+        write_case(out, "qlut_qop_conv_lrelu_max_%d" % pads[0], m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
+        n += 1
+    return n
+
+
 def main(out):
     n = 0
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
              ("Elu", {"alpha": 0.7}, []), ("LeakyRelu", {"alpha": 0.15}, []),
              ("HardSigmoid", {"alpha": 0.2, "beta": 0.45}, []), ("HardSwish", {}, []),
              ("Clip", {}, [f32(-0.5), f32(1.25)]), ("Clip", {}, [None, f32(0.75)]),
-             ("Mul", {}, [f32(1.7)]), ("Add", {}, [f32(-0.3)]), ("Sub", {}, [f32(0.6)]), ("Div", {}, [f32(1.3)])]
+             ("Mul", {}, [f32(1.7)]), ("Add", {}, [f32(-0.3)]), ("Sub", {}, [f32(0.6)]), ("Div", {}, [f32(1.3)]),
+             ("Max", {}, [f32(0.35)]), ("Min", {}, [np.full((1, 1), 0.8, np.float32)])]
     shapes = [(1, 3, 7, 9), (2, 4, 65), (3, 130), (1, 1, 1, 1)]
     for dt in (np.int8, np.uint8):
         for k, (op, attrs, consts) in enumerate(unary):
@@ -253,6 +281,8 @@ def main(out):
         chain_case(out, "qlut_mul_add_clip_%s" % dt.__name__, dt, (1, 3, 65),
                    [("Mul", {}, [pc(3, 1)]), ("Add", {}, [f32(0.25)]), ("Clip", {}, [f32(0.0), f32(6.0)])])
         chain_case(out, "qlut_sub_div_%s" % dt.__name__, dt, (5, 31), [("Sub", {}, [f32(0.1)]), ("Div", {}, [f32(0.7)])])
+        chain_case(out, "qlut_max_pc_min_%s" % dt.__name__, dt, (1, 4, 3, 11),
+                   [("Max", {}, [pc(4)]), ("Min", {}, [f32(1.5)])])
         # stay as they are
         chain_case(out, "qlut_keep_dyn_%s" % dt.__name__, dt, (1, 3, 17), [("Mul", {}, [f32(1.5)])], dyn=True)
         chain_case(out, "qlut_keep_exp_%s" % dt.__name__, dt, (1, 3, 17), [("Exp", {}, []), ("Mul", {}, [f32(0.2)])])
@@ -261,6 +291,7 @@ def main(out):
         chain_case(out, "qlut_keep_wide_%s" % dt.__name__, dt, (1, 3, 17),
                    [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
         n += 12
+    n += qop_cases(out)
     n += qdq_cases(out)
     n += add_relu_cases(out)
     n += itab_cases(out)

@@ -1442,17 +1442,9 @@ run_col2im(OnnxKernelCtx *ctx)
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	ONNX_OP("", "Conv", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "Conv", (1, 11, 22), ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "Conv", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "Conv", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "ConvTranspose", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
-	ONNX_OP("", "ConvTranspose", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
-	ONNX_OP("", "ConvTranspose", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "ConvTranspose", (1, 11, 22), ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
 	ONNX_OP("", "Col2Im", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE), .out_type = ONNX_OUT_SAME,

@@ -201,9 +201,7 @@ done:
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_deform_conv[] = {
-	ONNX_OP("", "DeformConv", 19, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
-	ONNX_OP("", "DeformConv", 22, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "DeformConv", (19, 22), ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
 	{0}
 };

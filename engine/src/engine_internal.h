@@ -363,11 +363,33 @@ typedef struct OnnxOpDef
  *			.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME,
  *			.infer = onnx_infer_same_shape, .run = run_relu),
  *
- * A table ends with {0}.  A file may wrap ONNX_OP in a shorthand for a run
+ * A table ends with {0}.  Versions with the same definition are one
+ * ONNX_OP_VERSIONS entry; a file may wrap ONNX_OP in a shorthand for a run
  * of versions that differ only in a few fields (#define UN(name, since, ...)).
  */
 #define ONNX_OP(DOMAIN, NAME, SINCE, ...) \
 	{.domain = (DOMAIN), .name = (NAME), .since_version = (SINCE), __VA_ARGS__}
+
+/*
+ * The same definition at two to five since_versions, one table entry
+ * each: ONNX_OP_VERSIONS("", "Squeeze", (1, 11), ONNX_INPUTS(1, 1), ...).
+ */
+#define ONNX_OP_VERSIONS(DOMAIN, NAME, SINCES, ...) \
+	ONNX_OP_CALL_(ONNX_OP_CAT_(ONNX_OP_AT_, ONNX_OP_NARG_ SINCES), \
+				  (DOMAIN, NAME, __VA_ARGS__), ONNX_OP_UNPAREN_ SINCES)
+#define ONNX_OP_CALL_(M, ...) M(__VA_ARGS__)
+#define ONNX_OP_CAT_(A, B) ONNX_OP_CAT2_(A, B)
+#define ONNX_OP_CAT2_(A, B) A##B
+#define ONNX_OP_UNPAREN_(...) __VA_ARGS__
+#define ONNX_OP_NARG_(...) ONNX_OP_NARG2_(__VA_ARGS__, 5, 4, 3, 2, 1, 0)
+#define ONNX_OP_NARG2_(A, B, C, D, E, N, ...) N
+#define ONNX_OP_ONE_(DEF, S) ONNX_OP_CALL2_(ONNX_OP_AT1_, S, ONNX_OP_UNPAREN_ DEF)
+#define ONNX_OP_CALL2_(M, ...) M(__VA_ARGS__)
+#define ONNX_OP_AT1_(S, DOMAIN, NAME, ...) ONNX_OP(DOMAIN, NAME, S, __VA_ARGS__)
+#define ONNX_OP_AT_2(DEF, A, B) ONNX_OP_ONE_(DEF, A), ONNX_OP_ONE_(DEF, B)
+#define ONNX_OP_AT_3(DEF, A, B, C) ONNX_OP_AT_2(DEF, A, B), ONNX_OP_ONE_(DEF, C)
+#define ONNX_OP_AT_4(DEF, A, B, C, D) ONNX_OP_AT_3(DEF, A, B, C), ONNX_OP_ONE_(DEF, D)
+#define ONNX_OP_AT_5(DEF, A, B, C, D, E) ONNX_OP_AT_4(DEF, A, B, C, D), ONNX_OP_ONE_(DEF, E)
 /* number of inputs / outputs, maximum -1 for variadic */
 #define ONNX_INPUTS(MIN, MAX) .min_inputs = (MIN), .max_inputs = (MAX)
 #define ONNX_OUTPUTS(MIN, MAX) .min_outputs = (MIN), .max_outputs = (MAX)

@@ -43,6 +43,9 @@ extern OnnxStatus onnx_error_set(OnnxError *err, OnnxStatus status,
 								 const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern void onnx_error_clear(OnnxError *err);
+/* Name node n (operator and node name) as where err happened; returns st. */
+struct OnnxNode;
+extern OnnxStatus onnx_error_at_node(OnnxError *err, const struct OnnxNode *n, OnnxStatus st);
 
 /* ---- overflow-checked arithmetic ---- */
 

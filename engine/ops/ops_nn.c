@@ -13,40 +13,59 @@
 #include "eltwise.h"
 #include "fused_act.h"
 #include "nn_rows.h"
+#include "reduce_fast.h"
 
 /*
- * Softmax family over X viewed as (outer, n, inner).  Opset < 13 flattens
- * to 2-D at axis (default 1): (outer = prod(d[:axis]), n = prod(d[axis:]),
- * inner = 1); opset >= 13 works along one axis (default -1).
+ * X viewed as (outer, n, inner) for the Softmax family and Hardmax.  Opset
+ * < 13 flattens to 2-D at axis (default 1): (outer = prod(d[:axis]), n =
+ * prod(d[axis:]), inner = 1); opset >= 13 works along one axis (default
+ * -1).  A scalar is one row of one when scalar_ok.  False, with the kernel
+ * failed, on a missing input or an axis out of range.
  */
+static bool
+axis_view(OnnxKernelCtx *ctx, const OnnxTensor *x, bool scalar_ok,
+		  int64_t *outer, int64_t *n, int64_t *inner)
+{
+	bool		legacy = ctx->opset < 13;
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
+	int			ax = 0;
+
+	if (x == NULL)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+		return false;
+	}
+	if (!(x->rank == 0 && scalar_ok) && !onnx_norm_axis(axis, x->rank, &ax))
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s axis %lld is out of range for rank %d",
+						 ctx->node->op_type, (long long) axis, x->rank);
+		return false;
+	}
+	*outer = *n = *inner = 1;
+	for (int i = 0; i < x->rank; i++)
+	{
+		if (i < ax)
+			*outer *= x->dims[i];
+		else if (i == ax || legacy)
+			*n *= x->dims[i];
+		else
+			*inner *= x->dims[i];
+	}
+	return true;
+}
+
+/* Softmax (or LogSoftmax, log_out) over axis_view's n. */
 static OnnxStatus
 softmax_common(OnnxKernelCtx *ctx, bool log_out)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	bool		legacy = ctx->opset < 13;
-	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
-	int64_t		outer = 1,
-				n = 1,
-				inner = 1;
-	int			ax;
+	int64_t		outer,
+				n,
+				inner;
 	OnnxTensor *y;
 
-	if (x == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
-	if (x->rank == 0)
-		ax = 0;
-	else if (!onnx_norm_axis(axis, x->rank, &ax))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
-								(long long) axis, x->rank);
-	for (int i = 0; i < x->rank; i++)
-	{
-		if (i < ax)
-			outer *= x->dims[i];
-		else if (i == ax || legacy)
-			n *= x->dims[i];
-		else
-			inner *= x->dims[i];
-	}
+	if (!axis_view(ctx, x, true, &outer, &n, &inner))
+		return ctx->err->status;
 	/* every element is written below (none when n is 0) */
 	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
@@ -433,47 +452,21 @@ static OnnxStatus
 run_hardmax(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
-	bool		legacy = ctx->opset < 13;
-	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
-	int64_t		outer = 1,
-				n = 1,
-				inner = 1;
-	int			ax;
+	int64_t		outer,
+				n,
+				inner;
 	OnnxTensor *y;
 
-	if (x == NULL || !onnx_norm_axis(axis, x->rank, &ax))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Hardmax axis is out of range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else if (d == ax || legacy)
-			n *= x->dims[d];
-		else
-			inner *= x->dims[d];
-	}
+	if (!axis_view(ctx, x, false, &outer, &n, &inner))
+		return ctx->err->status;
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
-		{
-			int64_t		best = 0;
-			double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
-
-			for (int64_t k = 1; k < n; k++)
-			{
-				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
-
-				if (v > bv)
-				{
-					bv = v;
-					best = k;
-				}
-			}
-			onnx_tensor_set_f64(y, (o * n + best) * inner + in, 1.0);
-		}
+			onnx_tensor_set_f64(y, (o * n + onnx_arg_index(x, o, in, n, inner, true, false)) * inner + in,
+								1.0);
 	return ONNX_OK;
 }
 

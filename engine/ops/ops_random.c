@@ -312,12 +312,13 @@ random_cancelled(OnnxKernelCtx *ctx, int64_t i)
 /*
  * RandomUniform(Like): () or input -> Y (shape), values in [low, high):
  * a value that rounds up to high in the output dtype is drawn again.
+ * RandomNormal(Like) (normal): mean + scale * N(0, 1).
  */
 static OnnxStatus
-run_random_uniform(OnnxKernelCtx *ctx)
+random_fill(OnnxKernelCtx *ctx, bool normal)
 {
-	double		low = onnx_attr_float(ctx->node, "low", 0.0f);
-	double		high = onnx_attr_float(ctx->node, "high", 1.0f);
+	double		low = onnx_attr_float(ctx->node, normal ? "mean" : "low", 0.0f);
+	double		high = onnx_attr_float(ctx->node, normal ? "scale" : "high", 1.0f);
 	RandState	r;
 	OnnxTensor *y;
 
@@ -330,6 +331,11 @@ run_random_uniform(OnnxKernelCtx *ctx)
 
 		if (random_cancelled(ctx, i))
 			return ctx->err->status;
+		if (normal)
+		{
+			onnx_tensor_set_f64(y, i, low + high * rand_gauss(&r));
+			continue;
+		}
 		do
 			onnx_tensor_set_f64(y, i, low + (high - low) * rand_unit(&r));
 		while (high > low && onnx_tensor_get_f64(y, i) >= high && ++tries < 16);
@@ -339,25 +345,16 @@ run_random_uniform(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* RandomNormal(Like): () or input -> Y (shape), mean + scale * N(0, 1). */
+static OnnxStatus
+run_random_uniform(OnnxKernelCtx *ctx)
+{
+	return random_fill(ctx, false);
+}
+
 static OnnxStatus
 run_random_normal(OnnxKernelCtx *ctx)
 {
-	double		mean = onnx_attr_float(ctx->node, "mean", 0.0f);
-	double		scale = onnx_attr_float(ctx->node, "scale", 1.0f);
-	RandState	r;
-	OnnxTensor *y;
-
-	if ((y = random_output(ctx)) == NULL)
-		return ctx->err->status;
-	rand_init(&r, ctx->node);
-	for (int64_t i = 0; i < y->count; i++)
-	{
-		if (random_cancelled(ctx, i))
-			return ctx->err->status;
-		onnx_tensor_set_f64(y, i, mean + scale * rand_gauss(&r));
-	}
-	return ONNX_OK;
+	return random_fill(ctx, true);
 }
 
 /* Bernoulli: P (probabilities in [0, 1]) -> Y (shape of P), 1 with probability p, else 0. */

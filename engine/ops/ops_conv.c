@@ -811,8 +811,7 @@ stage_f32(OnnxKernelCtx *ctx, const OnnxTensor *t)
 		return NULL;
 	if ((p = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) t->count)) == NULL)
 		return NULL;
-	for (int64_t i = 0; i < t->count; i++)
-		p[i] = (float) onnx_tensor_get_f64(t, i);
+	onnx_tensor_read_f32(t, 0, t->count, p);
 	return p;
 }
 
@@ -1162,8 +1161,7 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 				{
 					st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
 					if (st == ONNX_OK)
-						for (int64_t i = 0; i < y->count; i++)
-							onnx_tensor_set_f64(y, i, fy[i]);
+						onnx_tensor_write_f32(y, 0, y->count, fy);
 				}
 				if (fx)
 					onnx_kernel_free(ctx, fx);

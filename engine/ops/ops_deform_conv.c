@@ -138,8 +138,7 @@ run_deform_conv(OnnxKernelCtx *ctx)
 			(acc = onnx_kernel_alloc(ctx, accb)) == NULL)
 			goto done;
 	}
-	for (int64_t i = 0; i < w->count; i++)
-		dw[i] = onnx_tensor_get_f64(w, i);
+	onnx_tensor_read_f64(w, 0, w->count, dw);
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t gi = 0; gi < group; gi++)
 		{

@@ -99,6 +99,17 @@ extern int64_t onnx_tensor_get_i64(const OnnxTensor *t, int64_t i);
 extern void onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v);
 extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
 
+/*
+ * Row converters for kernels that compute in float32 or float64 whatever
+ * the tensor's type: n elements of t from element off into dst (as
+ * onnx_tensor_get_f64 reads them, then rounded to float for _f32), and n
+ * values from src into t from element off (as onnx_tensor_set_f64).
+ */
+extern void onnx_tensor_read_f32(const OnnxTensor *t, int64_t off, int64_t n, float *dst);
+extern void onnx_tensor_read_f64(const OnnxTensor *t, int64_t off, int64_t n, double *dst);
+extern void onnx_tensor_write_f32(OnnxTensor *t, int64_t off, int64_t n, const float *src);
+extern void onnx_tensor_write_f64(OnnxTensor *t, int64_t off, int64_t n, const double *src);
+
 /* ---- graph ---- */
 
 typedef struct OnnxGraph OnnxGraph;

@@ -587,6 +587,24 @@ kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd, float **owned)
 }
 
 /*
+ * Present key (oi 1) or value (oi 2), (B, N, T, hd): output oi when
+ * wanted, else scratch in *owned (kv_alloc).  NULL with the error set on
+ * failure.
+ */
+static float *
+kv_buffer(OnnxKernelCtx *ctx, int oi, int64_t B, int64_t N, int64_t T, int64_t hd, float **owned)
+{
+	int64_t		dims[4] = {B, N, T, hd};
+	OnnxTensor *out;
+
+	if (!want_out(ctx, oi))
+		return kv_alloc(ctx, B * N, T, hd, owned);
+	if ((out = onnx_out_raw(ctx, oi, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+		return NULL;
+	return out->data;
+}
+
+/*
  * Views of a packed MultiHeadAttention input t (B, L, N, M, hd) that holds M
  * matrices per head (QKV: M = 3, KV: M = 2): views[i] is matrix i.  Bias b
  * (M * N * hd floats, matrix-major) or NULL is added into a scratch copy
@@ -664,8 +682,6 @@ run_mha(OnnxKernelCtx *ctx)
 			   *mk = NULL;
 	const float *bd = bias ? bias->data : NULL;
 	OnnxTensor *y,
-			   *outk = NULL,
-			   *outv = NULL,
 			   *outqk;
 	HeadView	pack[3];
 	AttnJob		j;
@@ -777,35 +793,8 @@ run_mha(OnnxKernelCtx *ctx)
 		float	   *kd,
 				   *vd;
 
-		dims[0] = B;
-		dims[1] = N;
-		dims[2] = T;
-		dims[3] = j.dk;
-		if (want_out(ctx, 1))
-		{
-			if ((outk = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
-			{
-				st = ctx->err->status;
-				goto done;
-			}
-			kd = outk->data;
-		}
-		else if ((kd = kv_alloc(ctx, B * N, T, j.dk, &ks)) == NULL)
-		{
-			st = ctx->err->status;
-			goto done;
-		}
-		dims[3] = j.dv;
-		if (want_out(ctx, 2))
-		{
-			if ((outv = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
-			{
-				st = ctx->err->status;
-				goto done;
-			}
-			vd = outv->data;
-		}
-		else if ((vd = kv_alloc(ctx, B * N, T, j.dv, &vs)) == NULL)
+		if ((kd = kv_buffer(ctx, 1, B, N, T, j.dk, &ks)) == NULL ||
+			(vd = kv_buffer(ctx, 2, B, N, T, j.dv, &vs)) == NULL)
 		{
 			st = ctx->err->status;
 			goto done;

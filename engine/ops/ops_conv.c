@@ -150,20 +150,10 @@ im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc
 				if (o[last] >= outl) \
 				{ \
 					o[last] = 0; \
-					for (int i = last - 1; i >= 0; i--) \
-					{ \
-						if (++o[i] < g->out[i]) \
-							break; \
-						o[i] = 0; \
-					} \
+					onnx_index_next(o, g->out, last); \
 				} \
 			} \
-			for (int i = last; i >= 0; i--) \
-			{ \
-				if (++kidx[i] < g->k[i]) \
-					break; \
-				kidx[i] = 0; \
-			} \
+			onnx_index_next(kidx, g->k, last + 1); \
 		} \
 	} \
 }
@@ -1181,6 +1171,29 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 
 /* ---- Conv ---- */
 
+/*
+ * Output Y (N, M, sp...) of a Conv (sp: g's output sizes) or ConvTranspose
+ * (sp: g's input sizes), then conv_dispatch into it: B, then the
+ * activation optimize.c folded in, applied on the way.
+ */
+static OnnxStatus
+conv_output_run(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const int64_t *sp,
+				const OnnxTensor *x, const OnnxTensor *w, const OnnxTensor *b, int64_t M,
+				int64_t group)
+{
+	int64_t		dims[ONNX_MAX_RANK];
+	OnnxTensor *y;
+
+	dims[0] = x->dims[0];
+	dims[1] = M;
+	memcpy(dims + 2, sp, sizeof(int64_t) * g->nsp);
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	return conv_dispatch(ctx, kind, g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+}
+
 /* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */
 static OnnxStatus
 run_conv(OnnxKernelCtx *ctx)
@@ -1189,11 +1202,9 @@ run_conv(OnnxKernelCtx *ctx)
 	const OnnxTensor *w = onnx_in(ctx, 1);
 	const OnnxTensor *b = onnx_in(ctx, 2) ? onnx_in(ctx, 2) : ctx->node->fused_bias;
 	int64_t		group,
-				M,
-				dims[ONNX_MAX_RANK];
+				M;
 	ConvGeom	g;
 	OnnxStatus	st;
-	OnnxTensor *y;
 
 	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
@@ -1209,15 +1220,7 @@ run_conv(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
 	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, &g)) != ONNX_OK)
 		return st;
-	dims[0] = x->dims[0];
-	dims[1] = M;
-	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
-		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	/* B, then the activation optimize.c folded in, applied on the way */
-	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_output_run(ctx, CONV_FORWARD, &g, g.out, x, w, b, M, group);
 }
 
 /*
@@ -1336,11 +1339,9 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 	const OnnxTensor *w = onnx_in(ctx, 1);
 	const OnnxTensor *b = onnx_in(ctx, 2);
 	int64_t		group,
-				M,
-				dims[ONNX_MAX_RANK];
+				M;
 	ConvGeom	g;
 	OnnxStatus	st;
-	OnnxTensor *y;
 
 	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
@@ -1356,15 +1357,7 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
 	if ((st = convt_geom(ctx, x, w, &g)) != ONNX_OK)
 		return st;
-	dims[0] = x->dims[0];
-	dims[1] = M;
-	memcpy(dims + 2, g.in, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
-		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	/* B, then the activation optimize.c folded in, applied on the way */
-	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_output_run(ctx, CONV_TRANSPOSE, &g, g.in, x, w, b, M, group);
 }
 
 /* ---- Col2Im ---- */

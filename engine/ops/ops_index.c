@@ -482,12 +482,7 @@ run_nonzero(OnnxKernelCtx *ctx)
 				yd[d * nnz + pos] = idx[d];
 			pos++;
 		}
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < x->dims[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, x->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -963,12 +958,7 @@ run_scatter_elements(OnnxKernelCtx *ctx)
 			yoff += (d == ax ? v : idx[d]) * xstride[d];
 		if (!reduce_into(ctx, y, yoff, upd, o, 1, red))
 			return ONNX_KERNEL_OOM(ctx);
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < ind->dims[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, ind->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -1198,12 +1188,7 @@ permute6(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, const int64_t *
 		for (int64_t q = 0; q < od[5]; q++)
 			if (!move_elems(ctx, y, o + q, x, xo + q * st[perm[5]], 1))
 				return false;
-		for (int d = 4; d >= 0; d--)
-		{
-			if (++idx[d] < od[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, od, 5);
 	}
 	return true;
 }
@@ -1374,12 +1359,7 @@ run_center_crop_pad(OnnxKernelCtx *ctx)
 		}
 		if (!move_elems(ctx, y, yo, x, xo, r ? box[r - 1] : 1))
 			return ONNX_KERNEL_OOM(ctx);
-		for (int d = r - 2; d >= 0; d--)
-		{
-			if (++idx[d] < box[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, box, r - 1);
 	}
 	return ONNX_OK;
 }

@@ -749,12 +749,7 @@ run_mvn(OnnxKernelCtx *ctx)
 				acc[groups + g] += (v - acc[g]) * (v - acc[g]);
 			else
 				onnx_tensor_set_f64(y, i, (v - acc[g]) / (sqrt(acc[groups + g] / (double) nred) + 1e-9));
-			for (int d = x->rank - 1; d >= 0; d--)
-			{
-				if (++idx[d] < x->dims[d])
-					break;
-				idx[d] = 0;
-			}
+			onnx_index_next(idx, x->dims, x->rank);
 		}
 		if (pass == 0)
 			for (int64_t g = 0; g < groups; g++)

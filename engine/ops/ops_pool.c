@@ -155,12 +155,7 @@ pool_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, \
 				} \
 				idx[nc * g->out_size + op] = flat; \
 			} \
-			for (int i = nsp - 1; i >= 0; i--) \
-			{ \
-				if (++o[i] < g->out[i]) \
-					break; \
-				o[i] = 0; \
-			} \
+			onnx_index_next(o, g->out, nsp); \
 		} \
 	} \
 	return ONNX_OK; \

@@ -341,12 +341,7 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 						acc[o] += exp(v - (isinf(mx[o]) ? 0 : mx[o]));
 						break;
 				}
-			for (int d = x->rank - 1; d >= 0; d--)
-			{
-				if (++idx[d] < x->dims[d])
-					break;
-				idx[d] = 0;
-			}
+			onnx_index_next(idx, x->dims, x->rank);
 		}
 	}
 	for (int64_t o = 0; o < y->count; o++)

@@ -47,6 +47,21 @@ extern void onnx_error_clear(OnnxError *err);
 struct OnnxNode;
 extern OnnxStatus onnx_error_at_node(OnnxError *err, const struct OnnxNode *n, OnnxStatus st);
 
+/*
+ * Advance a row-major multi-index idx over dims[0..rank): the last index
+ * fastest, each wrapping to 0 into the one before (all 0 after the last).
+ */
+static inline void
+onnx_index_next(int64_t *idx, const int64_t *dims, int rank)
+{
+	for (int d = rank - 1; d >= 0; d--)
+	{
+		if (++idx[d] < dims[d])
+			return;
+		idx[d] = 0;
+	}
+}
+
 /* ---- overflow-checked arithmetic ---- */
 
 static inline bool

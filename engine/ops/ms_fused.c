@@ -35,6 +35,7 @@
 
 #include "op_tables.h"
 #include "eltwise.h"
+#include "nn_rows.h"
 
 /* Whether output i of the node is wanted (present and named). */
 static bool
@@ -296,14 +297,7 @@ run_simplified_layernorm(OnnxKernelCtx *ctx)
 	if (x == NULL || sc == NULL || x->dtype != ONNX_DTYPE_FLOAT || !onnx_norm_axis(axis, x->rank, &ax))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"SimplifiedLayerNormalization needs float32 X, scale and an axis in range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else
-			inner *= x->dims[d];
-		sdims[d] = d < ax ? x->dims[d] : 1;
-	}
+	onnx_norm_split(x, ax, &outer, &inner, sdims);
 	if (!f32_len(sc, inner))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale must be float32 of the normalized shape");
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, x->rank, x->dims)) == NULL)

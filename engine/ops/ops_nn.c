@@ -54,23 +54,43 @@ axis_view(OnnxKernelCtx *ctx, const OnnxTensor *x, bool scalar_ok,
 	return true;
 }
 
-/* Softmax (or LogSoftmax, log_out) over axis_view's n. */
+typedef enum AxisOp
+{
+	AXIS_SOFTMAX,
+	AXIS_LOG_SOFTMAX,
+	AXIS_HARDMAX				/* 1 at the first maximum, else 0 */
+} AxisOp;
+
+/* Softmax, LogSoftmax or Hardmax over axis_view's n. */
 static OnnxStatus
-softmax_common(OnnxKernelCtx *ctx, bool log_out)
+softmax_common(OnnxKernelCtx *ctx, AxisOp op)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0);
+	bool		log_out = op == AXIS_LOG_SOFTMAX;
 	int64_t		outer,
 				n,
 				inner;
 	OnnxTensor *y;
 
-	if (!axis_view(ctx, x, true, &outer, &n, &inner))
+	if (!axis_view(ctx, x, op != AXIS_HARDMAX, &outer, &n, &inner))
 		return ctx->err->status;
-	/* every element is written below (none when n is 0) */
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
+	/* the softmaxes write every element below (none when n is 0) */
+	if (op == AXIS_HARDMAX)
+		y = onnx_out_like(ctx, 0, x->dtype, x);
+	else
+		y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims);
+	if (y == NULL)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
+	if (op == AXIS_HARDMAX)
+	{
+		for (int64_t o = 0; o < outer; o++)
+			for (int64_t in = 0; in < inner; in++)
+				onnx_tensor_set_f64(y, (o * n + onnx_arg_index(x, o, in, n, inner, true, false)) * inner + in,
+									1.0);
+		return ONNX_OK;
+	}
 	if (x->dtype == ONNX_DTYPE_FLOAT)
 		return onnx_softmax_f32(ctx, x->data, y->data, outer, n, inner, log_out);
 	/* other float types in double, element by element */
@@ -96,8 +116,9 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 	return ONNX_OK;
 }
 
-static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, false); }
-static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, true); }
+static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_SOFTMAX); }
+static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_LOG_SOFTMAX); }
+static OnnxStatus run_hardmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_HARDMAX); }
 
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
@@ -315,14 +336,7 @@ run_layernorm(OnnxKernelCtx *ctx)
 
 	if (x == NULL || sc == NULL || !onnx_norm_axis(axis, x->rank, &ax))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LayerNormalization needs X, Scale and an axis in range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else
-			inner *= x->dims[d];
-		sdims[d] = d < ax ? x->dims[d] : 1;
-	}
+	onnx_norm_split(x, ax, &outer, &inner, sdims);
 	if (sc->count != inner && sc->count != 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scale must broadcast to the normalized shape");
 	if (bi && bi->count != inner && bi->count != 1)
@@ -444,29 +458,6 @@ run_rmsnorm(OnnxKernelCtx *ctx)
 			onnx_tensor_set_f64(y, o * inner + k,
 								onnx_tensor_get_f64(x, o * inner + k) * inv * onnx_tensor_get_f64(sc, it.off[0]));
 	}
-	return ONNX_OK;
-}
-
-/* Hardmax: 1 at the first maximum along the axis (2-D coercion before 13). */
-static OnnxStatus
-run_hardmax(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	int64_t		outer,
-				n,
-				inner;
-	OnnxTensor *y;
-
-	if (!axis_view(ctx, x, false, &outer, &n, &inner))
-		return ctx->err->status;
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-		return ctx->err->status;
-	if (n == 0)
-		return ONNX_OK;
-	for (int64_t o = 0; o < outer; o++)
-		for (int64_t in = 0; in < inner; in++)
-			onnx_tensor_set_f64(y, (o * n + onnx_arg_index(x, o, in, n, inner, true, false)) * inner + in,
-								1.0);
 	return ONNX_OK;
 }
 

@@ -43,6 +43,8 @@ extern OnnxStatus onnx_error_set(OnnxError *err, OnnxStatus status,
 								 const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern void onnx_error_clear(OnnxError *err);
+/* The status of a failed allocation outside kernels (see ONNX_KERNEL_OOM). */
+#define ONNX_ERROR_OOM(err) onnx_error_set((err), ONNX_ERR_OUT_OF_MEMORY, "out of memory")
 /* Name node n (operator and node name) as where err happened; returns st. */
 struct OnnxNode;
 extern OnnxStatus onnx_error_at_node(OnnxError *err, const struct OnnxNode *n, OnnxStatus st);

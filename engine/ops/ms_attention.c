@@ -258,6 +258,22 @@ build_mask(OnnxKernelCtx *ctx, const MaskSpec *ms, int64_t *rows, bool *none)
 	return mk;
 }
 
+/*
+ * j with the mask ms describes (built into *mk, scratch the caller frees,
+ * NULL when nothing is masked): run it.
+ */
+static OnnxStatus
+attn_masked_run(OnnxKernelCtx *ctx, AttnJob *j, const MaskSpec *ms, float **mk)
+{
+	bool		none;
+
+	*mk = build_mask(ctx, ms, &j->mask_rows, &none);
+	if (*mk == NULL && !none)
+		return ctx->err->status;
+	j->mask = *mk;
+	return attn_run(ctx, j);
+}
+
 /* attention_bias t: float32 (B|1, N|1, S, T), or an error. */
 static bool
 bias_ok(const OnnxTensor *t, int64_t B, int64_t N, int64_t S, int64_t T)
@@ -361,7 +377,6 @@ run_attention(OnnxKernelCtx *ctx)
 				Dv,
 				P = 0,
 				T,
-				mask_rows,
 				dims[5];
 	size_t		n;
 	float	   *qkv = NULL,
@@ -373,7 +388,6 @@ run_attention(OnnxKernelCtx *ctx)
 			   *present = NULL;
 	AttnJob		j;
 	MaskSpec	ms;
-	bool		none;
 	OnnxStatus	st;
 
 	if (x == NULL || w == NULL || x->rank != 3 || w->rank != 2 || x->dtype != ONNX_DTYPE_FLOAT ||
@@ -510,18 +524,9 @@ run_attention(OnnxKernelCtx *ctx)
 		j.v = (HeadView) {vall, N * T * j.dv, T * j.dv, j.dv};
 	}
 	ms = (MaskSpec) {mask, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
-	mk = build_mask(ctx, &ms, &mask_rows, &none);
-	if (mk == NULL && !none)
-	{
-		onnx_kernel_free(ctx, kv_scratch);
-		onnx_kernel_free(ctx, qkv);
-		return ctx->err->status;
-	}
-	j.mask = mk;
-	j.mask_rows = mask_rows;
 	j.bias = abias;
 	j.y = y->data;
-	st = attn_run(ctx, &j);
+	st = attn_masked_run(ctx, &j, &ms, &mk);
 	onnx_kernel_free(ctx, mk);
 	onnx_kernel_free(ctx, kv_scratch);
 	onnx_kernel_free(ctx, qkv);
@@ -672,7 +677,6 @@ run_mha(OnnxKernelCtx *ctx)
 				Lv,
 				P = 0,
 				T,
-				mask_rows,
 				dims[4];
 	float	   *oq = NULL,
 			   *ok = NULL,
@@ -686,7 +690,6 @@ run_mha(OnnxKernelCtx *ctx)
 	HeadView	pack[3];
 	AttnJob		j;
 	MaskSpec	ms;
-	bool		none;
 	OnnxStatus	st;
 
 	if (q == NULL || (q->rank != 3 && q->rank != 5) || N <= 0 || q->dtype != ONNX_DTYPE_FLOAT)
@@ -821,17 +824,9 @@ run_mha(OnnxKernelCtx *ctx)
 	if (j.scale == 0.0f)
 		j.scale = 1.0f / sqrtf((float) j.dk);
 	ms = (MaskSpec) {kpm, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
-	mk = build_mask(ctx, &ms, &mask_rows, &none);
-	if (mk == NULL && !none)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
-	j.mask = mk;
-	j.mask_rows = mask_rows;
 	j.bias = abias;
 	j.y = y->data;
-	st = attn_run(ctx, &j);
+	st = attn_masked_run(ctx, &j, &ms, &mk);
 done:
 	onnx_kernel_free(ctx, mk);
 	onnx_kernel_free(ctx, ks);

@@ -938,15 +938,13 @@ static const OnnxAttrSpec mha_attrs[] = {
 	{"mask_filter_value", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {0}
 };
 
-#define MS "com.microsoft"
-#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_attention[] = {
-	ONNX_OP(MS, "Attention", 1, ONNX_INPUTS(2, 7), ONNX_OUTPUTS(1, 2), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "Attention", 1, ONNX_INPUTS(2, 7), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
-	ONNX_OP(MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_mha, .attrs = mha_attrs),
-	ONNX_OP(MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_rotary,
 		.attrs = rotary_attrs),
 	{0}

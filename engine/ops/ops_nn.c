@@ -787,45 +787,35 @@ static const OnnxAttrSpec lpnorm_attrs[] = {{"axis", ONNX_ATTR_INT}, {"p", ONNX_
 static const OnnxAttrSpec mvn_attrs[] = {{"axes", ONNX_ATTR_INTS}, {0}};
 static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {0}};
 
-#define NN1(name, since, fn) \
-	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), \
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, \
-		.infer = onnx_infer_same_shape, .run = fn, .attrs = axis_attrs)
+/* the fields most of this family share: float input, output of its type and shape */
+#define NN_FLOAT_SAME \
+	.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape
+#define NN1(name, sinces, fn) \
+	ONNX_OP_VERSIONS("", name, sinces, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME, \
+		.run = fn, .attrs = axis_attrs)
 
 const OnnxOpDef onnx_ops_nn[] = {
-	NN1("Softmax", 1, run_softmax),
-	NN1("Softmax", 13, run_softmax),
-	NN1("LogSoftmax", 1, run_log_softmax),
-	NN1("LogSoftmax", 13, run_log_softmax),
-	ONNX_OP("", "BatchNormalization", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 5),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	NN1("Softmax", (1, 13), run_softmax),
+	NN1("LogSoftmax", (1, 13), run_log_softmax),
+	ONNX_OP("", "BatchNormalization", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 5), NN_FLOAT_SAME,
 		.run = run_batchnorm),
-	ONNX_OP("", "LayerNormalization", 17, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "LayerNormalization", 17, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), NN_FLOAT_SAME,
 		.run = run_layernorm),
-	ONNX_OP("", "InstanceNormalization", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "InstanceNormalization", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
 		.run = run_instancenorm),
-	ONNX_OP("", "RMSNormalization", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "RMSNormalization", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
 		.run = run_rmsnorm),
-	NN1("Hardmax", 1, run_hardmax),
-	NN1("Hardmax", 13, run_hardmax),
+	NN1("Hardmax", (1, 13), run_hardmax),
 	ONNX_OP_VERSIONS("", "GroupNormalization", (18, 21), ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_groupnorm, .attrs = groupnorm_attrs),
-	ONNX_OP_VERSIONS("", "LRN", (1, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_SAME, .check = check_lrn, .infer = onnx_infer_same_shape, .run = run_lrn,
-		.attrs = lrn_attrs),
+		NN_FLOAT_SAME, .run = run_groupnorm, .attrs = groupnorm_attrs),
+	ONNX_OP_VERSIONS("", "LRN", (1, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
+		.check = check_lrn, .run = run_lrn, .attrs = lrn_attrs),
 	ONNX_OP_VERSIONS("", "LpNormalization", (1, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_lpnorm, .attrs = lpnorm_attrs),
+		NN_FLOAT_SAME, .run = run_lpnorm, .attrs = lpnorm_attrs),
 	ONNX_OP_VERSIONS("", "MeanVarianceNormalization", (9, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_mvn, .attrs = mvn_attrs),
-	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_swish,
-		.attrs = swish_attrs),
+		NN_FLOAT_SAME, .run = run_mvn, .attrs = mvn_attrs),
+	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
+		.run = run_swish, .attrs = swish_attrs),
 	ONNX_OP("", "Dropout", 1, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_NUMERIC,
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_dropout),
 	{0}

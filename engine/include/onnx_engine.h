@@ -292,13 +292,15 @@ extern OnnxStatus onnx_session_run(OnnxSession *session,
 								   int n_outputs, const char *const *output_names,
 								   OnnxValue *outputs, OnnxError *err);
 
-/* Bytes currently held by the session (weights, packed data, buffer pool). */
+/* Bytes currently held by the session (weights, packed data, run buffers). */
 extern size_t onnx_session_bytes(const OnnxSession *session);
 
 /*
- * Bytes of reusable run buffers the session keeps between runs (part of
- * onnx_session_bytes), and a trim of them: buffers are freed, largest
- * first, until at most keep_bytes remain.  A failed run keeps none.
+ * Bytes of reusable run buffers the session keeps between runs (tensor
+ * buffers and kernels' scratch chunks; part of onnx_session_bytes), and a
+ * trim of them: the scratch chunks go when they alone exceed keep_bytes,
+ * then buffers, largest first, until at most keep_bytes remain.  A failed
+ * run keeps none.
  */
 extern size_t onnx_session_pool_bytes(const OnnxSession *session);
 extern void onnx_session_trim(OnnxSession *session, size_t keep_bytes);

@@ -189,7 +189,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	/* (PL * Cg < 2^31: koff fits int32) */
 	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
 	*handled = true;
-	if ((pad = onnx_kernel_alloc(ctx, (size_t) bytes)) == NULL)
+	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
 	koff = (int32_t *) (pad + PL * Cg);
 	memset(need, 0, sizeof(need));
@@ -244,10 +244,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				int			mcount = (int) (Mg - mb * NB < NB ? Mg - mb * NB : NB);
 
 				if (onnx_kernel_should_abort(ctx))
-				{
-					onnx_kernel_free(ctx, pad);
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				}
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
 				for (int64_t p0 = 0; p0 < Pv; p0 += BC_T)
@@ -274,7 +271,6 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);
 		}
-	onnx_kernel_free(ctx, pad);
 	return ONNX_OK;
 #else
 	*handled = false;

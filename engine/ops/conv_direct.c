@@ -277,8 +277,8 @@ onnx_conv_direct_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 		R = r.v.out_h;
 	Bh = (R - 1) * r.v.s_h + (r.v.k_h - 1) * r.v.d_h + 1;
 	band_floats = Cg * Bh * r.rowlen;	/* < row1 + R * s_h * rowlen * Cg, bounded */
-	if ((band = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (band_floats + blocks * MR) +
-								  sizeof(int64_t) * (size_t) r.v.k_w)) == NULL)
+	if ((band = onnx_kernel_scratch(ctx, sizeof(float) * (size_t) (band_floats + blocks * MR) +
+									sizeof(int64_t) * (size_t) r.v.k_w, 1)) == NULL)
 		return ctx->err->status;
 	bias = band + band_floats;
 	off = (int64_t *) (bias + blocks * MR);
@@ -301,10 +301,7 @@ onnx_conv_direct_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 							bh = (rows - 1) * r.v.s_h + (r.v.k_h - 1) * r.v.d_h + 1;
 
 				if (onnx_kernel_should_abort(ctx))
-				{
-					onnx_kernel_free(ctx, band);
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				}
 				/* the band: input rows oh0*s_h - p_h + t, t < bh, of every channel */
 				for (int64_t c = 0; c < Cg; c++)
 					for (int64_t t = 0; t < bh; t++)
@@ -330,6 +327,5 @@ onnx_conv_direct_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 				onnx_act_rows_f32(act, yg + oh0 * r.v.out_w, Mg, rows * r.v.out_w, plane, NULL);
 			}
 		}
-	onnx_kernel_free(ctx, band);
 	return ONNX_OK;
 }

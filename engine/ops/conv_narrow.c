@@ -178,17 +178,11 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 		nb = 1;					/* images are not one stride apart */
 	rows = nb * P;
 	*handled = true;
-	if ((t = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (rows * Mg))) == NULL)
+	if ((t = onnx_kernel_scratch(ctx, (size_t) (rows * Mg), sizeof(float))) == NULL ||
+		(!in_place &&
+		 ((colT = onnx_kernel_scratch(ctx, (size_t) (rows * K), sizeof(float))) == NULL ||
+		  (map = onnx_kernel_scratch(ctx, (size_t) (P * g->k_size), sizeof(int32_t))) == NULL)))
 		return ctx->err->status;
-	if (!in_place &&
-		((colT = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (rows * K))) == NULL ||
-		 (map = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * g->k_size))) == NULL))
-	{
-		if (colT)
-			onnx_kernel_free(ctx, colT);
-		onnx_kernel_free(ctx, t);
-		return ctx->err->status;
-	}
 	if (map)
 		window_map(g, map);
 	for (int64_t n0 = 0; n0 < N; n0 += nb)
@@ -196,14 +190,7 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 		int64_t		cnt = N - n0 < nb ? N - n0 : nb;
 
 		if (onnx_kernel_should_abort(ctx))
-		{
-			if (colT)
-				onnx_kernel_free(ctx, colT);
-			if (map)
-				onnx_kernel_free(ctx, map);
-			onnx_kernel_free(ctx, t);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		for (int64_t gi = 0; gi < group; gi++)
 		{
 			const float *a;
@@ -230,11 +217,6 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 							 b ? b + gi * Mg : NULL, act);
 		}
 	}
-	if (colT)
-		onnx_kernel_free(ctx, colT);
-	if (map)
-		onnx_kernel_free(ctx, map);
-	onnx_kernel_free(ctx, t);
 	return ONNX_OK;
 }
 

@@ -212,7 +212,7 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 		rows = p.v.out_h;
 	if (onnx_mul_overflow_i64(rows * p.v.out_w, Kr, &ld))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose column block overflows");
-	if ((col = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) ld)) == NULL)
+	if ((col = onnx_kernel_scratch(ctx, (size_t) ld, sizeof(float))) == NULL)
 		return ctx->err->status;
 
 	for (int64_t n = 0; n < N; n++)
@@ -233,10 +233,7 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 							final;
 
 				if (onnx_kernel_should_abort(ctx))
-				{
-					onnx_kernel_free(ctx, col);
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				}
 				/* col (Kr, nc) = W_g^T (Kr, Cg) @ X_g[:, ih0*W ..] (Cg, nc) */
 				if (Kr <= CT_FEW_ROWS)
 					ct_few_rows(v, Kr, nc, Cg, wg, xg + ih0 * p.v.out_w, P, col);
@@ -275,6 +272,5 @@ onnx_conv_transpose_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 				}
 			}
 		}
-	onnx_kernel_free(ctx, col);
 	return ONNX_OK;
 }

@@ -92,17 +92,11 @@ attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
 	float	   *sc,
 			   *pr;
 
-	if (onnx_mul_overflow_size((size_t) j->S, (size_t) j->T, &n) ||
-		onnx_mul_overflow_size(n, sizeof(float), &n))
+	if (onnx_mul_overflow_size((size_t) j->S, (size_t) j->T, &n))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "attention scores too large");
-	sc = onnx_kernel_alloc(ctx, n ? n : 1);
-	pr = onnx_kernel_alloc(ctx, n ? n : 1);
-	if (sc == NULL || pr == NULL)
-	{
-		onnx_kernel_free(ctx, sc);
-		onnx_kernel_free(ctx, pr);
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
-	}
+	if ((sc = onnx_kernel_scratch(ctx, n, sizeof(float))) == NULL ||
+		(pr = onnx_kernel_scratch(ctx, n, sizeof(float))) == NULL)
+		return ctx->err->status;
 	for (int64_t b = 0; b < j->B; b++)
 		for (int64_t h = 0; h < j->N; h++)
 		{
@@ -111,11 +105,7 @@ attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
 			const float *v = j->v.p + b * j->v.sb + h * j->v.sh;
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, sc);
-				onnx_kernel_free(ctx, pr);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-			}
 			if (j->T == 0)
 				continue;
 			/*
@@ -153,8 +143,6 @@ attn_run(OnnxKernelCtx *ctx, const AttnJob *j)
 			onnx_sgemm(false, false, j->S, j->dv, j->T, 1.0f, pr, j->T, v, j->v.st, 0.0f,
 					   j->y + b * j->S * j->N * j->dv + h * j->dv, j->N * j->dv, 1);
 		}
-	onnx_kernel_free(ctx, sc);
-	onnx_kernel_free(ctx, pr);
 	return ONNX_OK;
 }
 
@@ -222,16 +210,13 @@ build_mask(OnnxKernelCtx *ctx, const MaskSpec *ms, int64_t *rows, bool *none)
 		return NULL;
 	}
 	if (onnx_mul_overflow_size((size_t) B, (size_t) *rows, &n) ||
-		onnx_mul_overflow_size(n, (size_t) T, &n) || onnx_mul_overflow_size(n, sizeof(float), &n))
+		onnx_mul_overflow_size(n, (size_t) T, &n))
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "mask too large");
 		return NULL;
 	}
-	if ((mk = onnx_kernel_alloc(ctx, n ? n : 1)) == NULL)
-	{
-		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if ((mk = onnx_kernel_scratch(ctx, n, sizeof(float))) == NULL)
 		return NULL;
-	}
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t r = 0; r < *rows; r++)
 			for (int64_t t = 0; t < T; t++)
@@ -258,19 +243,15 @@ build_mask(OnnxKernelCtx *ctx, const MaskSpec *ms, int64_t *rows, bool *none)
 	return mk;
 }
 
-/*
- * j with the mask ms describes (built into *mk, scratch the caller frees,
- * NULL when nothing is masked): run it.
- */
+/* j with the mask ms describes (NULL when nothing is masked): run it. */
 static OnnxStatus
-attn_masked_run(OnnxKernelCtx *ctx, AttnJob *j, const MaskSpec *ms, float **mk)
+attn_masked_run(OnnxKernelCtx *ctx, AttnJob *j, const MaskSpec *ms)
 {
 	bool		none;
 
-	*mk = build_mask(ctx, ms, &j->mask_rows, &none);
-	if (*mk == NULL && !none)
+	j->mask = build_mask(ctx, ms, &j->mask_rows, &none);
+	if (j->mask == NULL && !none)
 		return ctx->err->status;
-	j->mask = *mk;
 	return attn_run(ctx, j);
 }
 
@@ -316,10 +297,10 @@ attn_rotary(OnnxKernelCtx *ctx, float *qkv, int64_t B, int64_t S, int64_t W, int
 			int64_t k0, int64_t rot, int64_t P)
 {
 	int64_t		half = rot / 2;
-	float	   *cs = onnx_kernel_alloc(ctx, (size_t) (2 * half) * sizeof(float));
+	float	   *cs = onnx_kernel_scratch(ctx, (size_t) (2 * half), sizeof(float));
 
 	if (cs == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ctx->err->status;
 	for (int64_t s = 0; s < S; s++)
 	{
 		for (int64_t i = 0; i < half; i++)
@@ -345,7 +326,6 @@ attn_rotary(OnnxKernelCtx *ctx, float *qkv, int64_t B, int64_t S, int64_t W, int
 					}
 				}
 	}
-	onnx_kernel_free(ctx, cs);
 	return ONNX_OK;
 }
 
@@ -380,10 +360,8 @@ run_attention(OnnxKernelCtx *ctx)
 				dims[5];
 	size_t		n;
 	float	   *qkv = NULL,
-			   *kv_scratch = NULL,
 			   *kall = NULL,
-			   *vall = NULL,
-			   *mk = NULL;
+			   *vall = NULL;
 	OnnxTensor *y,
 			   *present = NULL;
 	AttnJob		j;
@@ -442,10 +420,10 @@ run_attention(OnnxKernelCtx *ctx)
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 3, dims)) == NULL)
 		return ctx->err->status;
 	/* QKV (B*S, W) = X (B*S, D) @ weights (D, W) + bias */
-	if (onnx_mul_overflow_size((size_t) (B * S), (size_t) W, &n) || onnx_mul_overflow_size(n, sizeof(float), &n))
+	if (onnx_mul_overflow_size((size_t) (B * S), (size_t) W, &n))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Attention projection too large");
-	if ((qkv = onnx_kernel_alloc(ctx, n ? n : 1)) == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if ((qkv = onnx_kernel_scratch(ctx, n, sizeof(float))) == NULL)
+		return ctx->err->status;
 	if (bias)
 		for (int64_t r = 0; r < B * S; r++)
 			memcpy(qkv + r * W, bias->data, (size_t) W * sizeof(float));
@@ -453,10 +431,7 @@ run_attention(OnnxKernelCtx *ctx)
 		onnx_sgemm(false, false, B * S, W, D, 1.0f, x->data, D, w->data, W, bias ? 1.0f : 0.0f,
 				   qkv, W, onnx_kernel_threads(ctx));
 	if (rotary && (st = attn_rotary(ctx, qkv, B, S, W, N, Dk / N, Dq, rot, P)) != ONNX_OK)
-	{
-		onnx_kernel_free(ctx, qkv);
 		return st;
-	}
 	memset(&j, 0, sizeof(j));
 	j.B = B;
 	j.N = N;
@@ -481,17 +456,11 @@ run_attention(OnnxKernelCtx *ctx)
 		dims[3] = T;
 		dims[4] = j.dk;
 		if (Dk != Dv)
-		{
-			onnx_kernel_free(ctx, qkv);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "present needs equal K and V sizes");
-		}
 		if (want_out(ctx, 1))
 		{
 			if ((present = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 5, dims)) == NULL)
-			{
-				onnx_kernel_free(ctx, qkv);
 				return ctx->err->status;
-			}
 			kall = present->data;
 		}
 		else
@@ -500,13 +469,10 @@ run_attention(OnnxKernelCtx *ctx)
 			size_t		bytes;
 
 			if (onnx_mul_overflow_size((size_t) (2 * B * N), (size_t) T, &bytes) ||
-				onnx_mul_overflow_size(bytes, (size_t) j.dk * sizeof(float), &bytes) ||
-				(kv_scratch = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
-			{
-				onnx_kernel_free(ctx, qkv);
-				return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
-			}
-			kall = kv_scratch;
+				onnx_mul_overflow_size(bytes, (size_t) j.dk, &bytes))
+				return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "keys and values too large");
+			if ((kall = onnx_kernel_scratch(ctx, bytes, sizeof(float))) == NULL)
+				return ctx->err->status;
 		}
 		kn = (size_t) (B * N * T * j.dk);
 		vall = kall + kn;
@@ -526,11 +492,7 @@ run_attention(OnnxKernelCtx *ctx)
 	ms = (MaskSpec) {mask, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
 	j.bias = abias;
 	j.y = y->data;
-	st = attn_masked_run(ctx, &j, &ms, &mk);
-	onnx_kernel_free(ctx, mk);
-	onnx_kernel_free(ctx, kv_scratch);
-	onnx_kernel_free(ctx, qkv);
-	return st;
+	return attn_masked_run(ctx, &j, &ms);
 }
 
 /*
@@ -539,9 +501,8 @@ run_attention(OnnxKernelCtx *ctx)
  */
 static OnnxStatus
 mha_view(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t B, int64_t N,
-		 int64_t hd, HeadView *v, int64_t *L, float **owned)
+		 int64_t hd, HeadView *v, int64_t *L)
 {
-	*owned = NULL;
 	if (t->dtype != ONNX_DTYPE_FLOAT || t->dims[0] != B)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "query, key and value must be float32 with batch %lld",
 								(long long) B);
@@ -552,14 +513,13 @@ mha_view(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t B, int
 		*L = t->dims[1];
 		if (b)
 		{
-			float	   *c = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float));
+			float	   *c = onnx_kernel_scratch(ctx, (size_t) t->count, sizeof(float));
 
 			if (c == NULL)
-				return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+				return ctx->err->status;
 			for (int64_t r = 0; r < B * *L; r++)
 				for (int64_t k = 0; k < N * hd; k++)
 					c[r * N * hd + k] = p[r * N * hd + k] + b[k];
-			*owned = c;
 			p = c;
 		}
 		*v = (HeadView) {p, *L * N * hd, hd, N * hd};
@@ -575,35 +535,33 @@ mha_view(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t B, int
 							"query, key and value must be (B, L, N * head size) or (B, N, L, head size)");
 }
 
-/* Scratch (rows, T, hd) floats in *owned, or NULL with the error set. */
+/* Scratch (rows, T, hd) floats, or NULL with the error set. */
 static float *
-kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd, float **owned)
+kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd)
 {
-	size_t		bytes;
+	size_t		n;
 
-	if (onnx_mul_overflow_size((size_t) rows, (size_t) T, &bytes) ||
-		onnx_mul_overflow_size(bytes, (size_t) hd * sizeof(float), &bytes) ||
-		(*owned = onnx_kernel_alloc(ctx, bytes ? bytes : 1)) == NULL)
+	if (onnx_mul_overflow_size((size_t) rows, (size_t) T, &n) ||
+		onnx_mul_overflow_size(n, (size_t) hd, &n))
 	{
-		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory for keys and values");
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "keys and values too large");
 		return NULL;
 	}
-	return *owned;
+	return onnx_kernel_scratch(ctx, n, sizeof(float));
 }
 
 /*
  * Present key (oi 1) or value (oi 2), (B, N, T, hd): output oi when
- * wanted, else scratch in *owned (kv_alloc).  NULL with the error set on
- * failure.
+ * wanted, else scratch (kv_alloc).  NULL with the error set on failure.
  */
 static float *
-kv_buffer(OnnxKernelCtx *ctx, int oi, int64_t B, int64_t N, int64_t T, int64_t hd, float **owned)
+kv_buffer(OnnxKernelCtx *ctx, int oi, int64_t B, int64_t N, int64_t T, int64_t hd)
 {
 	int64_t		dims[4] = {B, N, T, hd};
 	OnnxTensor *out;
 
 	if (!want_out(ctx, oi))
-		return kv_alloc(ctx, B * N, T, hd, owned);
+		return kv_alloc(ctx, B * N, T, hd);
 	if ((out = onnx_out_raw(ctx, oi, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
 		return NULL;
 	return out->data;
@@ -612,24 +570,22 @@ kv_buffer(OnnxKernelCtx *ctx, int oi, int64_t B, int64_t N, int64_t T, int64_t h
 /*
  * Views of a packed MultiHeadAttention input t (B, L, N, M, hd) that holds M
  * matrices per head (QKV: M = 3, KV: M = 2): views[i] is matrix i.  Bias b
- * (M * N * hd floats, matrix-major) or NULL is added into a scratch copy
- * *owned.
+ * (M * N * hd floats, matrix-major) or NULL is added into a scratch copy.
  */
 static OnnxStatus
-mha_packed(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t M, HeadView *views, float **owned)
+mha_packed(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t M, HeadView *views)
 {
 	int64_t		L = t->dims[1],
 				N = t->dims[2],
 				hd = t->dims[4];
 	const float *p = t->data;
 
-	*owned = NULL;
 	if (b)
 	{
-		float	   *c = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float));
+		float	   *c = onnx_kernel_scratch(ctx, (size_t) t->count, sizeof(float));
 
 		if (c == NULL)
-			return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			return ctx->err->status;
 		for (int64_t r = 0; r < t->dims[0] * L; r++)
 			for (int64_t n = 0; n < N; n++)
 				for (int64_t m = 0; m < M; m++)
@@ -639,7 +595,6 @@ mha_packed(OnnxKernelCtx *ctx, const OnnxTensor *t, const float *b, int64_t M, H
 					for (int64_t d = 0; d < hd; d++)
 						c[o + d] = p[o + d] + b[(m * N + n) * hd + d];
 				}
-		*owned = c;
 		p = c;
 	}
 	for (int64_t m = 0; m < M; m++)
@@ -678,12 +633,6 @@ run_mha(OnnxKernelCtx *ctx)
 				P = 0,
 				T,
 				dims[4];
-	float	   *oq = NULL,
-			   *ok = NULL,
-			   *ov = NULL,
-			   *ks = NULL,
-			   *vs = NULL,
-			   *mk = NULL;
 	const float *bd = bias ? bias->data : NULL;
 	OnnxTensor *y,
 			   *outqk;
@@ -717,8 +666,8 @@ run_mha(OnnxKernelCtx *ctx)
 									"key or value, bias 3 * num_heads * head size");
 		j.dk = j.dv = q->dims[4];
 		Dq = Dk = Dv = N * j.dk;
-		if ((st = mha_packed(ctx, q, bd, 3, pack, &oq)) != ONNX_OK)
-			goto done;
+		if ((st = mha_packed(ctx, q, bd, 3, pack)) != ONNX_OK)
+			return st;
 		j.q = pack[0];
 		j.k = pack[1];
 		j.v = pack[2];
@@ -735,9 +684,9 @@ run_mha(OnnxKernelCtx *ctx)
 									"query's head size and no value, bias 3 * hidden size");
 		j.dk = j.dv = k->dims[4];
 		Dk = Dv = Dq;
-		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &Lv, &oq)) != ONNX_OK ||
-			(st = mha_packed(ctx, k, bd ? bd + Dq : NULL, 2, pack, &ok)) != ONNX_OK)
-			goto done;
+		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &Lv)) != ONNX_OK ||
+			(st = mha_packed(ctx, k, bd ? bd + Dq : NULL, 2, pack)) != ONNX_OK)
+			return st;
 		j.k = pack[0];
 		j.v = pack[1];
 		L = k->dims[1];
@@ -756,52 +705,37 @@ run_mha(OnnxKernelCtx *ctx)
 									"MultiHeadAttention: query, key, value and bias sizes disagree with num_heads");
 		j.dk = Dq / N;
 		j.dv = Dv / N;
-		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &L, &oq)) != ONNX_OK ||
-			(st = mha_view(ctx, k, bd ? bd + Dq : NULL, B, N, j.dk, &j.k, &L, &ok)) != ONNX_OK ||
-			(st = mha_view(ctx, v, bd ? bd + Dq + Dk : NULL, B, N, j.dv, &j.v, &Lv, &ov)) != ONNX_OK)
-			goto done;
+		if ((st = mha_view(ctx, q, bd, B, N, j.dk, &j.q, &L)) != ONNX_OK ||
+			(st = mha_view(ctx, k, bd ? bd + Dq : NULL, B, N, j.dk, &j.k, &L)) != ONNX_OK ||
+			(st = mha_view(ctx, v, bd ? bd + Dq + Dk : NULL, B, N, j.dv, &j.v, &Lv)) != ONNX_OK)
+			return st;
 		if (L != Lv)
-		{
-			st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "key and value lengths differ");
-			goto done;
-		}
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "key and value lengths differ");
 	}
 	if ((pk != NULL) != (pv != NULL) ||
 		(pk && (pk->dtype != ONNX_DTYPE_FLOAT || pv->dtype != ONNX_DTYPE_FLOAT || pk->rank != 4 ||
 				pv->rank != 4 || pk->dims[0] != B || pk->dims[1] != N || pk->dims[3] != j.dk ||
 				pv->dims[0] != B || pv->dims[1] != N || pv->dims[3] != j.dv || pv->dims[2] != pk->dims[2])))
-	{
-		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "past_key and past_value must be (B, N, P, head size)");
-		goto done;
-	}
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "past_key and past_value must be (B, N, P, head size)");
 	if (pk)
 		P = pk->dims[2];
 	T = P + L;
 	j.T = T;
 	if (abias && !bias_ok(abias, B, N, S, T))
-	{
-		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "attention_bias must be float32 (B|1, N|1, S, T)");
-		goto done;
-	}
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "attention_bias must be float32 (B|1, N|1, S, T)");
 	dims[0] = B;
 	dims[1] = S;
 	dims[2] = Dv;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 3, dims)) == NULL)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+		return ctx->err->status;
 	if (pk || want_out(ctx, 1) || want_out(ctx, 2))
 	{
 		float	   *kd,
 				   *vd;
 
-		if ((kd = kv_buffer(ctx, 1, B, N, T, j.dk, &ks)) == NULL ||
-			(vd = kv_buffer(ctx, 2, B, N, T, j.dv, &vs)) == NULL)
-		{
-			st = ctx->err->status;
-			goto done;
-		}
+		if ((kd = kv_buffer(ctx, 1, B, N, T, j.dk)) == NULL ||
+			(vd = kv_buffer(ctx, 2, B, N, T, j.dv)) == NULL)
+			return ctx->err->status;
 		concat_past(kd, pk, &j.k, B, N, P, L, j.dk);
 		concat_past(vd, pv, &j.v, B, N, P, L, j.dv);
 		j.k = (HeadView) {kd, N * T * j.dk, T * j.dk, j.dk};
@@ -814,10 +748,7 @@ run_mha(OnnxKernelCtx *ctx)
 		dims[2] = S;
 		dims[3] = T;
 		if ((outqk = onnx_out_raw(ctx, 3, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
-		{
-			st = ctx->err->status;
-			goto done;
-		}
+			return ctx->err->status;
 		j.qk = outqk->data;
 	}
 	j.scale = onnx_attr_float(ctx->node, "scale", 0.0f);
@@ -826,15 +757,7 @@ run_mha(OnnxKernelCtx *ctx)
 	ms = (MaskSpec) {kpm, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
 	j.bias = abias;
 	j.y = y->data;
-	st = attn_masked_run(ctx, &j, &ms, &mk);
-done:
-	onnx_kernel_free(ctx, mk);
-	onnx_kernel_free(ctx, ks);
-	onnx_kernel_free(ctx, vs);
-	onnx_kernel_free(ctx, oq);
-	onnx_kernel_free(ctx, ok);
-	onnx_kernel_free(ctx, ov);
-	return st;
+	return attn_masked_run(ctx, &j, &ms);
 }
 
 /* RotaryEmbedding (com.microsoft), see the file header. */

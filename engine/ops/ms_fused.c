@@ -240,8 +240,8 @@ run_skip_norm(OnnxKernelCtx *ctx, bool simplified)
 		return ctx->err->status;
 	if (want_out(ctx, 3) && (so = onnx_out_raw(ctx, 3, ONNX_DTYPE_FLOAT, x->rank, x->dims)) == NULL)
 		return ctx->err->status;
-	if (so == NULL && rows > 0 && (row = onnx_kernel_alloc(ctx, (size_t) H * sizeof(float))) == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if (so == NULL && rows > 0 && (row = onnx_kernel_scratch(ctx, (size_t) H, sizeof(float))) == NULL)
+		return ctx->err->status;
 	for (int64_t r = 0; r < rows; r++)
 	{
 		const float *xr = (const float *) x->data + r * H;
@@ -263,12 +263,8 @@ run_skip_norm(OnnxKernelCtx *ctx, bool simplified)
 		if (io)
 			((float *) io->data)[r] = inv;
 		if ((r & 1023) == 1023 && onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, row);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-		}
 	}
-	onnx_kernel_free(ctx, row);
 	return ONNX_OK;
 }
 
@@ -376,8 +372,8 @@ run_embed_layernorm(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (want_out(ctx, 2) && (es = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 3, dims)) == NULL)
 		return ctx->err->status;
-	if (es == NULL && ids->count > 0 && (row = onnx_kernel_alloc(ctx, (size_t) H * sizeof(float))) == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if (es == NULL && ids->count > 0 && (row = onnx_kernel_scratch(ctx, (size_t) H, sizeof(float))) == NULL)
+		return ctx->err->status;
 	for (int64_t b = 0; b < B; b++)
 	{
 		for (int64_t s = 0; s < S; s++)
@@ -399,7 +395,6 @@ run_embed_layernorm(OnnxKernelCtx *ctx)
 			if (w < 0 || w >= word->dims[0] || p < 0 || p >= pos->dims[0] ||
 				(seg && (g < 0 || g >= seg->dims[0])))
 			{
-				onnx_kernel_free(ctx, row);
 				return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 										"id out of range of its embedding table (word %lld, position %lld, segment %lld)",
 										(long long) w, (long long) p, (long long) g);
@@ -427,12 +422,8 @@ run_embed_layernorm(OnnxKernelCtx *ctx)
 			((int32_t *) mi->data)[b] = n;
 		}
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, row);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-		}
 	}
-	onnx_kernel_free(ctx, row);
 	return ONNX_OK;
 }
 

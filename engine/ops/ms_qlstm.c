@@ -291,8 +291,6 @@ run_dynamic_quantize_lstm(OnnxKernelCtx *ctx)
 				an,
 				ydims[4],
 				hdims[3];
-	void	   *blocks[16];
-	int			nb = 0;
 	QLstmRun	q;
 	OnnxTensor *y = NULL,
 			   *yh = NULL,
@@ -324,11 +322,10 @@ run_dynamic_quantize_lstm(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B, initial states, P or sequence_lens have the wrong size");
 	if (lt)
 	{
-		int64_t    *lens = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (q.batch + 1));
+		int64_t    *lens = onnx_kernel_scratch(ctx, (size_t) q.batch, sizeof(int64_t));
 
 		if (lens == NULL)
 			return ctx->err->status;
-		blocks[nb++] = lens;
 		for (int64_t i = 0; i < q.batch; i++)
 			if ((lens[i] = onnx_tensor_get_i64(lt, i)) < 0 || lens[i] > q.seq)
 				st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "sequence_lens out of range");
@@ -344,8 +341,7 @@ run_dynamic_quantize_lstm(OnnxKernelCtx *ctx)
 		st = ctx->err->status;
 #define SCRATCH(ptr, n, sz) \
 	do { if (st == ONNX_OK) { \
-		if (((ptr) = onnx_kernel_alloc(ctx, (size_t) ((n) + 1) * (sz))) == NULL) st = ctx->err->status; \
-		else blocks[nb++] = (ptr); } } while (0)
+		if (((ptr) = onnx_kernel_scratch(ctx, (size_t) (n), (sz))) == NULL) st = ctx->err->status; } } while (0)
 	SCRATCH(q.qx, xn, 1);
 	SCRATCH(q.qh, q.batch * q.hid, 1);
 	SCRATCH(q.acc, an, sizeof(int32_t));
@@ -397,8 +393,6 @@ run_dynamic_quantize_lstm(OnnxKernelCtx *ctx)
 		if (tr)
 			onnx_kernel_free(ctx, tr);
 	}
-	while (nb > 0)
-		onnx_kernel_free(ctx, blocks[--nb]);
 	return st;
 }
 

@@ -64,8 +64,8 @@ store_work(OnnxTensor *t, int64_t off, int64_t n, const void *src, bool dbl)
 
 /*
  * The work view of input t: its data when t already holds the work type,
- * else a converted copy in *owned (free with onnx_kernel_free).  NULL with
- * the error set on allocation failure.
+ * else a converted copy in scratch (also in *owned).  NULL with the error
+ * set on allocation failure.
  */
 static const void *
 work_in(OnnxKernelCtx *ctx, const OnnxTensor *t, bool dbl, void **owned)
@@ -75,7 +75,7 @@ work_in(OnnxKernelCtx *ctx, const OnnxTensor *t, bool dbl, void **owned)
 	*owned = NULL;
 	if (t->dtype == (dbl ? ONNX_DTYPE_DOUBLE : ONNX_DTYPE_FLOAT))
 		return t->data;
-	if ((*owned = onnx_kernel_alloc(ctx, esz * (size_t) t->count)) == NULL)
+	if ((*owned = onnx_kernel_scratch(ctx, (size_t) t->count, esz)) == NULL)
 		return NULL;
 	load_work(t, 0, t->count, *owned, dbl);
 	return *owned;
@@ -93,18 +93,16 @@ work_out(OnnxKernelCtx *ctx, OnnxTensor *t, bool dbl, void **owned)
 	*owned = NULL;
 	if (t->dtype == (dbl ? ONNX_DTYPE_DOUBLE : ONNX_DTYPE_FLOAT))
 		return t->data;
-	*owned = onnx_kernel_alloc(ctx, esz * (size_t) t->count);
+	*owned = onnx_kernel_scratch(ctx, (size_t) t->count, esz);
 	return *owned;
 }
 
-/* Convert the scratch of work_out into t and free it. */
+/* Convert the scratch of work_out (NULL: none) into t. */
 static void
-work_out_finish(OnnxKernelCtx *ctx, OnnxTensor *t, void *owned, bool dbl)
+work_out_finish(OnnxTensor *t, void *owned, bool dbl)
 {
-	if (owned == NULL)
-		return;
-	store_work(t, 0, t->count, owned, dbl);
-	onnx_kernel_free(ctx, owned);
+	if (owned)
+		store_work(t, 0, t->count, owned, dbl);
 }
 
 /* ---- scaled dot-product attention core ---- */
@@ -270,7 +268,7 @@ attn_run_all(OnnxKernelCtx *ctx, const AttnPlan *pl, bool dbl, void *y,
 		onnx_mul_overflow_size(esz, (size_t) blk, &bytes))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "attention scores of %lld x %lld are too large",
 								(long long) pl->Sq, (long long) pl->T);
-	if ((sc = onnx_kernel_alloc(ctx, bytes)) == NULL)
+	if ((sc = onnx_kernel_scratch(ctx, bytes, 1)) == NULL)
 		return ctx->err->status;
 	for (int64_t b = 0; b < pl->B; b++)
 		for (int64_t h = 0; h < pl->Hq; h++)
@@ -279,10 +277,7 @@ attn_run_all(OnnxKernelCtx *ctx, const AttnPlan *pl, bool dbl, void *y,
 			char	   *yb = (char *) y + esz * (size_t) (b * ysb + h * ysh);
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, sc);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
 			if (dbl)
 				attn_scores_f64(pl, b, h, (double *) sc);
 			else
@@ -318,7 +313,6 @@ attn_run_all(OnnxKernelCtx *ctx, const AttnPlan *pl, bool dbl, void *y,
 			else
 				attn_pv_f32(pl, b, h, (const float *) sc, (float *) yb, ldy);
 		}
-	onnx_kernel_free(ctx, sc);
 	return ONNX_OK;
 }
 
@@ -421,7 +415,7 @@ attn_concat(const OnnxTensor *past, const void *x, const AttnView *xv, int64_t B
 		}
 }
 
-/* Scratch of the Attention kernel, freed together. */
+/* Converted copies of the Attention kernel (scratch; NULL where none). */
 typedef struct AttnScratch
 {
 	void	   *q,
@@ -435,14 +429,11 @@ typedef struct AttnScratch
 	int64_t    *nonpad;
 } AttnScratch;
 
-static void
-attn_scratch_free(OnnxKernelCtx *ctx, AttnScratch *s)
+/* A failed step's status: the error set, else st. */
+static inline OnnxStatus
+attn_status(OnnxKernelCtx *ctx, OnnxStatus st)
 {
-	void	   *all[] = {s->q, s->k, s->v, s->mask, s->kcat, s->vcat, s->y, s->qk, s->nonpad};
-
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (all[i])
-			onnx_kernel_free(ctx, all[i]);
+	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
 }
 
 /*
@@ -474,8 +465,8 @@ attn_cache(OnnxKernelCtx *ctx, int oi, const OnnxTensor *past, const void *x,
 		return ONNX_OK;
 	}
 	else
-		dst = *owned = onnx_kernel_alloc(ctx, (dbl ? sizeof(double) : sizeof(float)) *
-										 (size_t) (B * H * (P + S) * D));
+		dst = *owned = onnx_kernel_scratch(ctx, (size_t) (B * H * (P + S) * D),
+										   dbl ? sizeof(double) : sizeof(float));
 	if (dst == NULL)
 		return ctx->err->status;
 	attn_concat(past, x, view, B, H, P, S, D, dbl, dst);
@@ -633,28 +624,21 @@ run_attention(OnnxKernelCtx *ctx)
 		(mask && (pl.mask.p = work_in(ctx, mask, dbl, &s.mask)) == NULL) ||
 		(yw = work_out(ctx, y, dbl, &s.y)) == NULL ||
 		(qk && (qkw = work_out(ctx, qk, dbl, &s.qk)) == NULL))
-		goto fail;
+		return attn_status(ctx, st);
 	if ((st = attn_cache(ctx, 1, pk, pl.k.p, &pl.k, kd, P, k->dtype, dbl, &s.kcat)) != ONNX_OK ||
 		(st = attn_cache(ctx, 2, pv, pl.v.p, &pl.v, vd, P, v->dtype, dbl, &s.vcat)) != ONNX_OK)
-		goto fail;
+		return attn_status(ctx, st);
 
 	if (q->rank == 4)
 		st = attn_run_all(ctx, &pl, dbl, yw, pl.Hq * pl.Sq * pl.Dv, pl.Sq * pl.Dv, pl.Dv, qkw, qk_mode);
 	else
 		st = attn_run_all(ctx, &pl, dbl, yw, pl.Sq * pl.Hq * pl.Dv, pl.Dv, pl.Hq * pl.Dv, qkw, qk_mode);
 	if (st != ONNX_OK)
-		goto fail;
-	work_out_finish(ctx, y, s.y, dbl);
-	s.y = NULL;
+		return attn_status(ctx, st);
+	work_out_finish(y, s.y, dbl);
 	if (qk)
-		work_out_finish(ctx, qk, s.qk, dbl);
-	s.qk = NULL;
-	attn_scratch_free(ctx, &s);
+		work_out_finish(qk, s.qk, dbl);
 	return ONNX_OK;
-
-fail:
-	attn_scratch_free(ctx, &s);
-	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
 }
 
 /* ---- RotaryEmbedding (23) ---- */
@@ -770,7 +754,7 @@ run_rotary_embedding(OnnxKernelCtx *ctx)
 		(cw = work_in(ctx, cc, false, &co)) == NULL ||
 		(sw = work_in(ctx, sc, false, &so)) == NULL ||
 		(yw = work_out(ctx, y, false, &yo)) == NULL)
-		goto done;
+		return ctx->err->status;
 	for (int64_t b = 0; b < B; b++)
 		for (int64_t s = 0; s < S; s++)
 		{
@@ -783,17 +767,7 @@ run_rotary_embedding(OnnxKernelCtx *ctx)
 				rope_row(xw + off, yw + off, cw + p * half, sw + p * half, D, rd, interleaved);
 			}
 		}
-	work_out_finish(ctx, y, yo, false);
-	yo = NULL;
-done:
-	if (xo)
-		onnx_kernel_free(ctx, xo);
-	if (co)
-		onnx_kernel_free(ctx, co);
-	if (so)
-		onnx_kernel_free(ctx, so);
-	if (yo)
-		onnx_kernel_free(ctx, yo);
+	work_out_finish(y, yo, false);
 	return ctx->err->status;
 }
 
@@ -858,10 +832,10 @@ run_causal_conv(OnnxKernelCtx *ctx)
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL ||
 		(ps = onnx_out(ctx, 1, x->dtype, 3, pdims)) == NULL)
 		return ctx->err->status;
-	if ((pad = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (L + K))) == NULL ||
-		(wk = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (C * K + C))) == NULL ||
-		(row = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (L + 1))) == NULL)
-		goto done;
+	if ((pad = onnx_kernel_scratch(ctx, (size_t) (L + K), sizeof(float))) == NULL ||
+		(wk = onnx_kernel_scratch(ctx, (size_t) (C * K + C), sizeof(float))) == NULL ||
+		(row = onnx_kernel_scratch(ctx, (size_t) (L + 1), sizeof(float))) == NULL)
+		return ctx->err->status;
 	load_work(w, 0, C * K, wk, false);
 	if (bias)
 		load_work(bias, 0, C, wk + C * K, false);
@@ -891,13 +865,6 @@ run_causal_conv(OnnxKernelCtx *ctx)
 			store_work(y, (b * C + c) * L, L, row, false);
 			store_work(ps, (b * C + c) * (K - 1), K - 1, pad + L, false);
 		}
-done:
-	if (pad)
-		onnx_kernel_free(ctx, pad);
-	if (wk)
-		onnx_kernel_free(ctx, wk);
-	if (row)
-		onnx_kernel_free(ctx, row);
 	return ctx->err->status;
 }
 
@@ -1042,12 +1009,12 @@ run_linear_attention(OnnxKernelCtx *ctx)
 
 		for (int i = 0; i < 6; i++)
 			if (ins[i] && i != 3 && (w[i] = (float *) work_in(ctx, ins[i], false, &own[i])) == NULL)
-				goto done;
+				return ctx->err->status;
 	}
 	if ((st = work_out(ctx, ps, false, &own_st)) == NULL ||
 		(out = work_out(ctx, y, false, &own_y)) == NULL ||
-		(tmp = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (dv + 1))) == NULL)
-		goto done;
+		(tmp = onnx_kernel_scratch(ctx, (size_t) (dv + 1), sizeof(float))) == NULL)
+		return ctx->err->status;
 	if (past)
 		load_work(past, 0, past->count, st, false);
 	else
@@ -1079,19 +1046,8 @@ run_linear_attention(OnnxKernelCtx *ctx)
 					}
 				}
 			}
-	work_out_finish(ctx, y, own_y, false);
-	work_out_finish(ctx, ps, own_st, false);
-	own_y = own_st = NULL;
-done:
-	for (int i = 0; i < 6; i++)
-		if (own[i])
-			onnx_kernel_free(ctx, own[i]);
-	if (own_y)
-		onnx_kernel_free(ctx, own_y);
-	if (own_st)
-		onnx_kernel_free(ctx, own_st);
-	if (tmp)
-		onnx_kernel_free(ctx, tmp);
+	work_out_finish(y, own_y, false);
+	work_out_finish(ps, own_st, false);
 	return ctx->err->status;
 }
 
@@ -1192,8 +1148,8 @@ run_flex_attention(OnnxKernelCtx *ctx)
 		(pl.k.p = work_in(ctx, k, dbl, &s.k)) == NULL ||
 		(pl.v.p = work_in(ctx, v, dbl, &s.v)) == NULL ||
 		(yw = work_out(ctx, y, dbl, &s.y)) == NULL ||
-		(sc.data = s.qk = onnx_kernel_alloc(ctx, sc.nbytes)) == NULL)
-		goto fail;
+		(sc.data = s.qk = onnx_kernel_scratch(ctx, sc.nbytes, 1)) == NULL)
+		return attn_status(ctx, st);
 	for (int64_t b = 0; b < pl.B; b++)
 		for (int64_t h = 0; h < pl.Hq; h++)
 		{
@@ -1206,14 +1162,14 @@ run_flex_attention(OnnxKernelCtx *ctx)
 		}
 	if (score_mod && score_mod->type == ONNX_ATTR_GRAPH && score_mod->g &&
 		(st = flex_modify(ctx, "score_mod", score_mod->g, &sc)) != ONNX_OK)
-		goto fail;
+		return attn_status(ctx, st);
 	if (dbl)
 		attn_softmax_f64(pl.B * pl.Hq * pl.Sq, pl.T, (double *) sc.data);
 	else
 		attn_softmax_f32(pl.B * pl.Hq * pl.Sq, pl.T, (float *) sc.data);
 	if (prob_mod && prob_mod->type == ONNX_ATTR_GRAPH && prob_mod->g &&
 		(st = flex_modify(ctx, "prob_mod", prob_mod->g, &sc)) != ONNX_OK)
-		goto fail;
+		return attn_status(ctx, st);
 	for (int64_t b = 0; b < pl.B; b++)
 		for (int64_t h = 0; h < pl.Hq; h++)
 		{
@@ -1227,14 +1183,8 @@ run_flex_attention(OnnxKernelCtx *ctx)
 				attn_pv_f32(&pl, b, h, (const float *) ((char *) sc.data + po),
 							(float *) ((char *) yw + yo), pl.Dv);
 		}
-	work_out_finish(ctx, y, s.y, dbl);
-	s.y = NULL;
-	attn_scratch_free(ctx, &s);
+	work_out_finish(y, s.y, dbl);
 	return ONNX_OK;
-
-fail:
-	attn_scratch_free(ctx, &s);
-	return ctx->err->status != ONNX_OK ? ctx->err->status : st;
 }
 
 static const OnnxAttrSpec flex_attrs[] = {

@@ -194,11 +194,18 @@ release_all(OnnxKernelCtx *ctx, OnnxValue *v, int n)
 		onnx_kernel_release(ctx, &v[i]);
 }
 
-/* Zeroed kernel memory for n values. */
+/* Zeroed scratch for n values (the node's: released after it). */
 static OnnxValue *
 values_alloc(OnnxKernelCtx *ctx, int n)
 {
-	return onnx_ctl_zalloc(ctx, sizeof(OnnxValue) * (size_t) (n + 1));
+	return onnx_kernel_scratch_zero(ctx, (size_t) n + 1, sizeof(OnnxValue));
+}
+
+/* Zeroed scratch for n lists of values. */
+static OnnxValueList *
+lists_alloc(OnnxKernelCtx *ctx, int n)
+{
+	return onnx_kernel_scratch_zero(ctx, (size_t) n + 1, sizeof(OnnxValueList));
 }
 
 /*
@@ -406,8 +413,6 @@ run_if(OnnxKernelCtx *ctx)
 			st = onnx_out_value(ctx, i, &outs[i]);
 	}
 	release_all(ctx, outs, g->n_outputs);
-	if (outs != few)
-		onnx_kernel_free(ctx, outs);
 	return st;
 }
 
@@ -513,12 +518,9 @@ run_loop(OnnxKernelCtx *ctx)
 	in = values_alloc(ctx, 2 + nv);
 	out = values_alloc(ctx, body->n_outputs);
 	cur = values_alloc(ctx, nv);
-	lists = onnx_ctl_zalloc(ctx, sizeof(OnnxValueList) * (size_t) (nk + 1));
+	lists = lists_alloc(ctx, nk);
 	if (!in || !out || !cur || !lists)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+		return ctx->err->status;
 
 	/* the body's first two inputs: the iteration number and the condition */
 	in[0].kind = ONNX_VALUE_TENSOR;
@@ -607,18 +609,12 @@ run_loop(OnnxKernelCtx *ctx)
 	}
 
 done:
-	if (out)
-		release_all(ctx, out, body->n_outputs);
-	if (cur && have)
+	release_all(ctx, out, body->n_outputs);
+	if (have)
 		for (int i = 0; i < nv; i++)
 			onnx_ctl_drop(ctx, &cur[i]);
-	if (lists)
-		for (int k = 0; k < nk; k++)
+	for (int k = 0; k < nk; k++)
 			onnx_ctl_list_free(ctx, &lists[k]);
-	onnx_kernel_free(ctx, in);
-	onnx_kernel_free(ctx, out);
-	onnx_kernel_free(ctx, cur);
-	onnx_kernel_free(ctx, lists);
 	return st;
 }
 
@@ -636,6 +632,8 @@ typedef struct ScanRun
 	const int  *axes;			/* their scan axes (normalised) */
 	const bool *rev;			/* read backwards */
 	int64_t		len;			/* iterations */
+	OnnxValue  *in;				/* n_state + n_in body inputs (scratch) */
+	OnnxValue  *out;			/* the body's outputs (scratch) */
 } ScanRun;
 
 /*
@@ -687,16 +685,13 @@ scan_iterate(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *states, OnnxValue
 {
 	int			nin = sr->n_state + sr->n_in;
 	int			nout = sr->body->n_outputs;
-	OnnxValue  *in = values_alloc(ctx, nin);
-	OnnxValue  *out = values_alloc(ctx, nout);
+	OnnxValue  *in = sr->in;
+	OnnxValue  *out = sr->out;
 	bool		have = false;
 	OnnxStatus	st = ONNX_OK;
 
-	if (!in || !out)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+	memset(in, 0, sizeof(OnnxValue) * (size_t) nin);
+	memset(out, 0, sizeof(OnnxValue) * (size_t) nout);
 	for (int64_t t = 0; t < sr->len; t++)
 	{
 		if ((st = onnx_ctl_check_abort(ctx)) != ONNX_OK)
@@ -750,12 +745,8 @@ scan_iterate(OnnxKernelCtx *ctx, const ScanRun *sr, OnnxValue *states, OnnxValue
 			}
 		}
 done:
-	if (in)
-		release_slices(ctx, sr, in + sr->n_state);
-	if (out)
-		release_all(ctx, out, nout);
-	onnx_kernel_free(ctx, in);
-	onnx_kernel_free(ctx, out);
+	release_slices(ctx, sr, in + sr->n_state);
+	release_all(ctx, out, nout);
 	return st;
 }
 
@@ -857,31 +848,30 @@ run_scan9(OnnxKernelCtx *ctx)
 	int			m = (int) onnx_attr_int(ctx->node, "num_scan_inputs", 1);
 	int			ns = ctx->n_inputs - m;
 	int			nk = body->n_outputs - ns;
-	int64_t    *ia = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (2 * m + 2 * nk + 1));
+	int64_t    *ia = onnx_kernel_scratch(ctx, (size_t) (2 * m + 2 * nk) + 1, sizeof(int64_t));
 	int64_t    *id = ia ? ia + m : NULL;
 	int64_t    *oa = ia ? ia + 2 * m : NULL;
 	int64_t    *od = ia ? ia + 2 * m + nk : NULL;
-	int		   *axes = onnx_kernel_alloc(ctx, sizeof(int) * (size_t) (m + 1));
-	bool	   *rev = onnx_kernel_alloc(ctx, sizeof(bool) * (size_t) (m + 1));
-	const OnnxTensor **xs = onnx_kernel_alloc(ctx, sizeof(OnnxTensor *) * (size_t) (m + 1));
+	int		   *axes = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(int));
+	bool	   *rev = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(bool));
+	const OnnxTensor **xs = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(OnnxTensor *));
 	OnnxValue  *state0 = values_alloc(ctx, ns);
 	OnnxValue  *states = values_alloc(ctx, ns);
-	OnnxValueList *lists = onnx_ctl_zalloc(ctx, sizeof(OnnxValueList) * (size_t) (nk + 1));
+	OnnxValueList *lists = lists_alloc(ctx, nk);
 	ScanRun		sr;
 	OnnxStatus	st = ONNX_OK;
 	bool		ran = false;
 
-	if (!ia || !axes || !rev || !xs || !state0 || !states || !lists)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+	memset(&sr, 0, sizeof(sr));
+	if (!ia || !axes || !rev || !xs || !state0 || !states || !lists ||
+		(sr.in = values_alloc(ctx, ns + m)) == NULL ||
+		(sr.out = values_alloc(ctx, body->n_outputs)) == NULL)
+		return ctx->err->status;
 	if ((st = scan_ints(ctx, "scan_input_axes", m, ia, 0)) != ONNX_OK ||
 		(st = scan_ints(ctx, "scan_input_directions", m, id, 0)) != ONNX_OK ||
 		(st = scan_ints(ctx, "scan_output_axes", nk, oa, 0)) != ONNX_OK ||
 		(st = scan_ints(ctx, "scan_output_directions", nk, od, 0)) != ONNX_OK)
 		goto done;
-	memset(&sr, 0, sizeof(sr));
 	for (int j = 0; j < m; j++)
 	{
 		xs[j] = onnx_in(ctx, ns + j);
@@ -931,16 +921,8 @@ done:
 	if (ran)
 		for (int i = 0; i < ns; i++)
 			onnx_ctl_drop(ctx, &states[i]);
-	if (lists)
-		for (int k = 0; k < nk; k++)
-			onnx_ctl_list_free(ctx, &lists[k]);
-	onnx_kernel_free(ctx, ia);
-	onnx_kernel_free(ctx, axes);
-	onnx_kernel_free(ctx, rev);
-	onnx_kernel_free(ctx, (void *) xs);
-	onnx_kernel_free(ctx, state0);
-	onnx_kernel_free(ctx, states);
-	onnx_kernel_free(ctx, lists);
+	for (int k = 0; k < nk; k++)
+		onnx_ctl_list_free(ctx, &lists[k]);
 	return st;
 }
 
@@ -958,24 +940,24 @@ run_scan8(OnnxKernelCtx *ctx)
 	int			ns = ctx->n_inputs - 1 - m;
 	int			nk = body->n_outputs - ns;
 	int			nall = ns + m;
-	int64_t    *dirs = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (m + 1));
-	int		   *axes = onnx_kernel_alloc(ctx, sizeof(int) * (size_t) (m + 1));
-	bool	   *rev = onnx_kernel_alloc(ctx, sizeof(bool) * (size_t) (m + 1));
-	const OnnxTensor **xs = onnx_kernel_alloc(ctx, sizeof(OnnxTensor *) * (size_t) (m + 1));
+	int64_t    *dirs = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(int64_t));
+	int		   *axes = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(int));
+	bool	   *rev = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(bool));
+	const OnnxTensor **xs = onnx_kernel_scratch(ctx, (size_t) m + 1, sizeof(OnnxTensor *));
 	OnnxValue  *slices = values_alloc(ctx, nall);	/* this batch entry's inputs */
 	OnnxValue  *states = values_alloc(ctx, ns);
-	OnnxTensor **ys = onnx_ctl_zalloc(ctx, sizeof(OnnxTensor *) * (size_t) (ns + nk + 1));
-	OnnxValueList *lists = onnx_ctl_zalloc(ctx, sizeof(OnnxValueList) * (size_t) (nk + 1));
+	OnnxTensor **ys = onnx_kernel_scratch_zero(ctx, (size_t) (ns + nk) + 1, sizeof(OnnxTensor *));
+	OnnxValueList *lists = lists_alloc(ctx, nk);
 	int64_t		batch = -1,
 				max_len = -1;
 	OnnxStatus	st = ONNX_OK;
 	ScanRun		sr;
 
-	if (!dirs || !axes || !rev || !xs || !slices || !states || !ys || !lists)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+	memset(&sr, 0, sizeof(sr));
+	if (!dirs || !axes || !rev || !xs || !slices || !states || !ys || !lists ||
+		(sr.in = values_alloc(ctx, nall)) == NULL ||
+		(sr.out = values_alloc(ctx, body->n_outputs)) == NULL)
+		return ctx->err->status;
 	if ((st = scan_ints(ctx, "directions", m, dirs, 0)) != ONNX_OK)
 		goto done;
 	for (int i = 0; i < nall; i++)
@@ -1006,7 +988,6 @@ run_scan8(OnnxKernelCtx *ctx)
 							  "Scan sequence_lens must have one length per batch entry");
 		goto done;
 	}
-	memset(&sr, 0, sizeof(sr));
 	sr.body = body;
 	sr.n_state = ns;
 	sr.n_in = m;
@@ -1109,22 +1090,11 @@ run_scan8(OnnxKernelCtx *ctx)
 			}
 		}
 done:
-	if (slices)
-		release_all(ctx, slices, nall);
-	if (states)
-		for (int i = 0; i < ns; i++)
-			onnx_ctl_drop(ctx, &states[i]);
-	if (lists)
-		for (int k = 0; k < nk; k++)
-			onnx_ctl_list_free(ctx, &lists[k]);
-	onnx_kernel_free(ctx, dirs);
-	onnx_kernel_free(ctx, axes);
-	onnx_kernel_free(ctx, rev);
-	onnx_kernel_free(ctx, (void *) xs);
-	onnx_kernel_free(ctx, slices);
-	onnx_kernel_free(ctx, states);
-	onnx_kernel_free(ctx, ys);
-	onnx_kernel_free(ctx, lists);
+	release_all(ctx, slices, nall);
+	for (int i = 0; i < ns; i++)
+		onnx_ctl_drop(ctx, &states[i]);
+	for (int k = 0; k < nk; k++)
+		onnx_ctl_list_free(ctx, &lists[k]);
 	return st;
 }
 

@@ -626,32 +626,18 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	{ \
 		T		   *t; \
 		int32_t    *map = NULL; \
-		OnnxStatus	st; \
 \
 		/* both buffers are at most COL_BUDGET bytes by conv_batch_images */ \
-		if ((col = onnx_kernel_alloc(ctx, (size_t) (K * nb * P) * sizeof(T))) == NULL) \
+		if ((col = onnx_kernel_scratch(ctx, (size_t) (K * nb * P), sizeof(T))) == NULL || \
+			(t = onnx_kernel_scratch(ctx, (size_t) (Mg * nb * P), sizeof(T))) == NULL) \
 			return ctx->err->status; \
-		if ((t = onnx_kernel_alloc(ctx, (size_t) (Mg * nb * P) * sizeof(T))) == NULL) \
-		{ \
-			onnx_kernel_free(ctx, col); \
-			return ctx->err->status; \
-		} \
 		if (g->nsp == 2 && g->k_size * P <= GATHER_MAP_MAX && g->in_size <= INT32_MAX) \
 		{ \
-			if ((map = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (g->k_size * P))) == NULL) \
-			{ \
-				onnx_kernel_free(ctx, t); \
-				onnx_kernel_free(ctx, col); \
+			if ((map = onnx_kernel_scratch(ctx, (size_t) (g->k_size * P), sizeof(int32_t))) == NULL) \
 				return ctx->err->status; \
-			} \
 			gather_map_build(g, map); \
 		} \
-		st = conv_batched_##SFX(ctx, g, x, w, b, act, y, N, C, M, group, K, nb, col, t, map); \
-		if (map) \
-			onnx_kernel_free(ctx, map); \
-		onnx_kernel_free(ctx, t); \
-		onnx_kernel_free(ctx, col); \
-		return st; \
+		return conv_batched_##SFX(ctx, g, x, w, b, act, y, N, C, M, group, K, nb, col, t, map); \
 	} \
 	if (K == 0 || P == 0 || Mg == 0) \
 		return ONNX_OK; \
@@ -669,11 +655,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 	chunk = conv_tile(g, direct ? 0 : K, Mg, sizeof(T)); \
 	if (!direct) \
 	{ \
-		size_t		bytes; \
-\
-		if (onnx_mul_overflow_size((size_t) K * sizeof(T), (size_t) chunk, &bytes)) \
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "Conv column buffer overflows"); \
-		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
+		if ((col = onnx_kernel_scratch(ctx, (size_t) K * (size_t) chunk, sizeof(T))) == NULL) \
 			return ctx->err->status; \
 	} \
 	for (int64_t n = 0; n < N; n++) \
@@ -688,11 +670,7 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
 				if (onnx_kernel_should_abort(ctx)) \
-				{ \
-					if (col) \
-						onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
-				} \
 				if (direct) \
 					CONV_GEMM_##SFX(ctx, w, wg, Mg, nc, K, xg + p0, P, yg + p0, P); \
 				else \
@@ -703,8 +681,6 @@ conv_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, \
 				act_rows_##SFX(act, yg + p0, Mg, nc, P, b ? b + gi * Mg : NULL); \
 			} \
 		} \
-	if (col) \
-		onnx_kernel_free(ctx, col); \
 	return ONNX_OK; \
 }
 
@@ -738,11 +714,7 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 	chunk = col_chunk(Kr, P, sizeof(T)); \
 	if (Kr > 0 && P > 0) \
 	{ \
-		size_t		bytes; \
-\
-		if (onnx_mul_overflow_size((size_t) Kr * sizeof(T), (size_t) chunk, &bytes)) \
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "ConvTranspose column buffer overflows"); \
-		if ((col = onnx_kernel_alloc(ctx, bytes)) == NULL) \
+		if ((col = onnx_kernel_scratch(ctx, (size_t) Kr * (size_t) chunk, sizeof(T))) == NULL) \
 			return ctx->err->status; \
 		for (int64_t n = 0; n < N; n++) \
 			for (int64_t gi = 0; gi < group; gi++) \
@@ -752,19 +724,13 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 				T		   *yg = y + (n * M + gi * Mg) * g->in_size; \
 \
 				if (onnx_kernel_should_abort(ctx)) \
-				{ \
-					onnx_kernel_free(ctx, col); \
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
-				} \
 				for (int64_t p0 = 0; p0 < P; p0 += chunk) \
 				{ \
 					int64_t		nc = P - p0 < chunk ? P - p0 : chunk; \
 \
 					if (p0 > 0 && onnx_kernel_should_abort(ctx)) \
-					{ \
-						onnx_kernel_free(ctx, col); \
 						return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled"); \
-					} \
 					if (Cg > 0) \
 						GEMM(true, false, Kr, nc, Cg, 1, wg, Kr, xg + p0, P, 0, col, nc); \
 					else \
@@ -772,7 +738,6 @@ convt_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const T *x, const T *w, 
 					im2col_##SFX(g, yg, Mg, p0, nc, col, nc, true); \
 				} \
 			} \
-		onnx_kernel_free(ctx, col); \
 	} \
 	if (b) \
 		for (int64_t n = 0; n < N; n++) \
@@ -799,7 +764,7 @@ stage_f32(OnnxKernelCtx *ctx, const OnnxTensor *t)
 
 	if (t == NULL)
 		return NULL;
-	if ((p = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) t->count)) == NULL)
+	if ((p = onnx_kernel_scratch(ctx, (size_t) t->count, sizeof(float))) == NULL)
 		return NULL;
 	onnx_tensor_read_f32(t, 0, t->count, p);
 	return p;
@@ -1008,20 +973,16 @@ conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacke
 	const ConvPrepared *cp = ctx->node->prepared;
 	float	   *packed = NULL;
 	int64_t		n;
-	OnnxStatus	st;
 
 	if (cp == NULL || cp->w_data != (const void *) w || prepacked == NULL)
 	{
 		if (!onnx_conv_block_packed_size(M, C / group, g->k_size, group, block, &n))
 			return ONNX_OK;
-		if ((packed = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
+		if ((packed = onnx_kernel_scratch(ctx, (size_t) n, sizeof(float))) == NULL)
 			return ctx->err->status;
 		onnx_conv_block_pack(w, M, C / group, g->k_size, group, block, packed);
 	}
-	st = kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
-	if (packed)
-		onnx_kernel_free(ctx, packed);
-	return st;
+	return kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
 }
 
 /* conv_narrow.c on the weights packed at load when they match w. */
@@ -1144,23 +1105,12 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 				float	   *fy = NULL;
 
 				if (fx && fw && (b == NULL || fb))
-					fy = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) y->count);
+					fy = onnx_kernel_scratch(ctx, (size_t) y->count, sizeof(float));
 				if (fy == NULL)
-					st = ctx->err->status;
-				else
-				{
-					st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
-					if (st == ONNX_OK)
-						onnx_tensor_write_f32(y, 0, y->count, fy);
-				}
-				if (fx)
-					onnx_kernel_free(ctx, fx);
-				if (fw)
-					onnx_kernel_free(ctx, fw);
-				if (fb)
-					onnx_kernel_free(ctx, fb);
-				if (fy)
-					onnx_kernel_free(ctx, fy);
+					return ctx->err->status;
+				st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
+				if (st == ONNX_OK)
+					onnx_tensor_write_f32(y, 0, y->count, fy);
 				return st;
 			}
 		default:

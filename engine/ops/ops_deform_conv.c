@@ -126,27 +126,17 @@ run_deform_conv(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	{
-		size_t		colb,
-					accb;
-
-		if (onnx_mul_overflow_size(sizeof(double) * (size_t) (K ? K : 1), (size_t) P, &colb) ||
-			onnx_mul_overflow_size(sizeof(double) * (size_t) (Mg ? Mg : 1), (size_t) P, &accb))
-			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "DeformConv buffers overflow");
-		if ((dw = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (w->count ? w->count : 1))) == NULL ||
-			(col = onnx_kernel_alloc(ctx, colb)) == NULL ||
-			(acc = onnx_kernel_alloc(ctx, accb)) == NULL)
-			goto done;
-	}
+	if ((dw = onnx_kernel_scratch(ctx, (size_t) w->count, sizeof(double))) == NULL ||
+		/* P <= y->count: the products of P and an element size fit */
+		(col = onnx_kernel_scratch(ctx, (size_t) K, sizeof(double) * (size_t) P)) == NULL ||
+		(acc = onnx_kernel_scratch(ctx, (size_t) Mg, sizeof(double) * (size_t) P)) == NULL)
+		return ctx->err->status;
 	onnx_tensor_read_f64(w, 0, w->count, dw);
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t gi = 0; gi < group; gi++)
 		{
 			if (onnx_kernel_should_abort(ctx))
-			{
-				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				goto done;
-			}
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 			for (int64_t c = 0; c < Cg; c++)
 			{
 				int64_t		cabs = gi * Cg + c;
@@ -184,17 +174,7 @@ run_deform_conv(OnnxKernelCtx *ctx)
 					onnx_tensor_set_f64(y, (n * M + gi * Mg + m) * P + p,
 										acc[m * P + p] + (b ? onnx_tensor_get_f64(b, gi * Mg + m) : 0));
 		}
-	st = ONNX_OK;
-done:
-	if (st == ONNX_OK && (dw == NULL || col == NULL || acc == NULL))
-		st = ctx->err->status;
-	if (dw)
-		onnx_kernel_free(ctx, dw);
-	if (col)
-		onnx_kernel_free(ctx, col);
-	if (acc)
-		onnx_kernel_free(ctx, acc);
-	return st;
+	return ONNX_OK;
 }
 
 #define CONV_TYPES ONNX_TS_FLOAT

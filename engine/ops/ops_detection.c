@@ -121,18 +121,11 @@ run_nms(OnnxKernelCtx *ctx)
 	if (max_per_class > nbox)
 		max_per_class = nbox;
 	cap = nb * ncls * max_per_class;
-	cand = onnx_kernel_alloc(ctx, sizeof(ScoredBox) * (size_t) (nbox + 1));
-	kept = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (nbox + 1));
-	sel = onnx_kernel_alloc(ctx, sizeof(int64_t) * 3 * (size_t) (cap + 1));
-	corners = onnx_kernel_alloc(ctx, sizeof(double) * 4 * (size_t) (nbox + 1));
-	if (!cand || !kept || !sel || !corners)
-	{
-		onnx_kernel_free(ctx, cand);
-		onnx_kernel_free(ctx, kept);
-		onnx_kernel_free(ctx, sel);
-		onnx_kernel_free(ctx, corners);
+	if ((cand = onnx_kernel_scratch(ctx, (size_t) nbox, sizeof(ScoredBox))) == NULL ||
+		(kept = onnx_kernel_scratch(ctx, (size_t) nbox, sizeof(int64_t))) == NULL ||
+		(sel = onnx_kernel_scratch(ctx, (size_t) cap, 3 * sizeof(int64_t))) == NULL ||
+		(corners = onnx_kernel_scratch(ctx, (size_t) nbox, 4 * sizeof(double))) == NULL)
 		return ctx->err->status;
-	}
 	for (int64_t bi = 0; bi < nb; bi++)
 	{
 		for (int64_t i = 0; i < nbox; i++)
@@ -177,10 +170,6 @@ run_nms(OnnxKernelCtx *ctx)
 	out = onnx_out(ctx, 0, ONNX_DTYPE_INT64, 2, dims);
 	if (out)
 		memcpy(out->data, sel, sizeof(int64_t) * 3 * (size_t) nsel);
-	onnx_kernel_free(ctx, cand);
-	onnx_kernel_free(ctx, kept);
-	onnx_kernel_free(ctx, sel);
-	onnx_kernel_free(ctx, corners);
 	return out ? ONNX_OK : ctx->err->status;
 }
 

@@ -312,7 +312,7 @@ ein_step(const EinPlan *pl, const int *loop, int lo, int hi, int n,
 			STORE; \
 			ein_step(pl, loop, 0, n_out_loop, n, st, idx, off); \
 			if ((o & 4095) == 0 && onnx_kernel_should_abort(ctx)) \
-				goto cancelled; \
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled"); \
 		} \
 	} while (0)
 
@@ -329,7 +329,6 @@ einsum_general(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onn
 	bool		is_out[EIN_LABELS] = {false};
 	bool		fl = onnx_dtype_is_float(y->dtype);
 	void	   *buf[8] = {NULL};
-	OnnxStatus	st_ret = ONNX_OK;
 
 	for (int i = 0; i < pl->out_rank; i++)
 	{
@@ -348,12 +347,8 @@ einsum_general(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onn
 	for (int i = 0; i < n; i++)
 	{
 		label_strides(pl, i, xs[i], st[i]);
-		buf[i] = onnx_kernel_alloc(ctx, (size_t) (xs[i]->count > 0 ? xs[i]->count : 1) * 8);
-		if (buf[i] == NULL)
-		{
-			st_ret = ONNX_KERNEL_OOM(ctx);
-			goto done;
-		}
+		if ((buf[i] = onnx_kernel_scratch(ctx, (size_t) xs[i]->count, 8)) == NULL)
+			return ctx->err->status;
 		for (int64_t e = 0; e < xs[i]->count; e++)
 		{
 			if (fl)
@@ -363,7 +358,7 @@ einsum_general(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onn
 		}
 	}
 	if (n_sum == 0 || y->count == 0)
-		goto done;				/* sums over empty ranges: zeros */
+		return ONNX_OK;			/* sums over empty ranges: zeros */
 	if (fl)
 	{
 		double	   *const *db = (double *const *) buf;
@@ -376,13 +371,7 @@ einsum_general(OnnxKernelCtx *ctx, const EinPlan *pl, const OnnxTensor **xs, Onn
 
 		EIN_GENERAL(uint64_t, ib, onnx_tensor_set_i64(y, o, (int64_t) acc));
 	}
-	goto done;
-cancelled:
-	st_ret = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-done:
-	for (int i = 0; i < n; i++)
-		onnx_kernel_free(ctx, buf[i]);
-	return st_ret;
+	return ONNX_OK;
 }
 
 /* ---- batched matrix product through BLAS ---- */

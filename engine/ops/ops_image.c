@@ -295,7 +295,7 @@ rz_build_axis(OnnxKernelCtx *ctx, const RzParams *p, RzAxis *a)
 		onnx_mul_overflow_size(n, sizeof(int64_t) + sizeof(double) + sizeof(float), &bytes) ||
 		bytes > SIZE_MAX - (size_t) a->out - 64)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Resize table size overflows");
-	if ((a->mem = onnx_kernel_alloc(ctx, bytes + (size_t) a->out + 64)) == NULL)
+	if ((a->mem = onnx_kernel_scratch(ctx, bytes + (size_t) a->out + 64, 1)) == NULL)
 		return ctx->err->status;
 	m = a->mem;
 	a->idx = (int64_t *) m;
@@ -659,8 +659,8 @@ rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
 	float	   *tmp;
 
 	/* the smaller of the two fits: it is at most max(H * W, oH * oW) */
-	if ((tmp = onnx_kernel_alloc(ctx, sizeof(float) *
-								 (size_t) (rows_first ? n_rows_first : n_cols_first))) == NULL)
+	if ((tmp = onnx_kernel_scratch(ctx, (size_t) (rows_first ? n_rows_first : n_cols_first),
+								   sizeof(float))) == NULL)
 		return ctx->err->status;
 	for (int64_t pl = 0; pl < planes; pl++)
 	{
@@ -668,10 +668,7 @@ rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
 		float	   *yp = y + pl * oH * oW;
 
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, tmp);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		if (rows_first)
 		{
 			rz_plane_rows(aw, xp, tmp, H);
@@ -688,7 +685,6 @@ rz_run_plane(OnnxKernelCtx *ctx, const RzParams *p, const RzAxis *ah,
 					if (ah->extrap[oy] || aw->extrap[ox])
 						yp[oy * oW + ox] = ev;
 	}
-	onnx_kernel_free(ctx, tmp);
 	return ONNX_OK;
 }
 
@@ -916,15 +912,6 @@ rz_geometry(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 	return ONNX_OK;
 }
 
-/* Free the tables of ax[0..r). */
-static void
-rz_free_axes(OnnxKernelCtx *ctx, RzAxis *ax, int r)
-{
-	for (int i = 0; i < r; i++)
-		if (ax[i].mem)
-			onnx_kernel_free(ctx, ax[i].mem);
-}
-
 /*
  * X (d0..dr-1) -> Y (o0..or-1): resolve the geometry, allocate Y, build
  * the tables and run the path that fits (see the file header).
@@ -988,7 +975,6 @@ rz_execute(OnnxKernelCtx *ctx, const RzParams *p, const RzInputs *in,
 		else
 			st = rz_run_separable(ctx, p, ax, x, y);
 	}
-	rz_free_axes(ctx, ax, r);
 	return st;
 }
 

@@ -311,18 +311,14 @@ run_topk(OnnxKernelCtx *ctx)
 		return ONNX_OK;
 	outer = dims_product(x->dims, 0, ax);
 	inner = dims_product(x->dims, ax + 1, x->rank);
-	ids = onnx_kernel_alloc(ctx, (size_t) n * 2 * sizeof(int64_t));
-	if (ids == NULL)
+	if ((ids = onnx_kernel_scratch(ctx, (size_t) n, 2 * sizeof(int64_t))) == NULL)
 		return ONNX_KERNEL_OOM(ctx);
 	tmp = ids + n;
 	s.stride = inner;
 	for (int64_t o = 0; o < outer; o++)
 	{
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, ids);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-		}
 		for (int64_t i = 0; i < inner; i++)
 		{
 			s.base = o * n * inner + i;
@@ -336,7 +332,6 @@ run_topk(OnnxKernelCtx *ctx)
 			}
 		}
 	}
-	onnx_kernel_free(ctx, ids);
 	return ONNX_OK;
 }
 
@@ -572,8 +567,7 @@ run_unique(OnnxKernelCtx *ctx)
 	}
 	if (u.n > 0 && (u.outer == 0 || u.inner == 0))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Unique of empty slices is not supported");
-	ids = onnx_kernel_alloc(ctx, (size_t) (u.n > 0 ? u.n : 1) * 5 * sizeof(int64_t));
-	if (ids == NULL)
+	if ((ids = onnx_kernel_scratch(ctx, (size_t) u.n, 5 * sizeof(int64_t))) == NULL)
 		return ONNX_KERNEL_OOM(ctx);
 	tmp = ids + u.n;
 	group = tmp + u.n;
@@ -614,19 +608,13 @@ run_unique(OnnxKernelCtx *ctx)
 		(oi = onnx_out(ctx, 1, ONNX_DTYPE_INT64, 1, &one)) == NULL ||
 		(oinv = onnx_out(ctx, 2, ONNX_DTYPE_INT64, 1, &u.n)) == NULL ||
 		(ocnt = onnx_out(ctx, 3, ONNX_DTYPE_INT64, 1, &one)) == NULL)
-	{
-		onnx_kernel_free(ctx, ids);
 		return ctx->err->status;
-	}
 	for (int64_t p = 0; p < n_groups; p++)
 	{
 		((int64_t *) oi->data)[p] = tmp[p];
 		for (int64_t o = 0; o < u.outer; o++)
 			if (!move_elems(ctx, y, (o * n_groups + p) * u.inner, x, (o * u.n + tmp[p]) * u.inner, u.inner))
-			{
-				onnx_kernel_free(ctx, ids);
 				return ONNX_KERNEL_OOM(ctx);
-			}
 	}
 	for (int64_t j = 0; j < u.n; j++)
 	{
@@ -635,7 +623,6 @@ run_unique(OnnxKernelCtx *ctx)
 		((int64_t *) oinv->data)[j] = p;
 		((int64_t *) ocnt->data)[p]++;
 	}
-	onnx_kernel_free(ctx, ids);
 	return ONNX_OK;
 }
 

@@ -112,8 +112,7 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 
 	if ((st = loss_shapes(ctx, x, target, &N, &C, &D)) != ONNX_OK)
 		return st;
-	lp = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (x->count + 1));
-	if (lp == NULL)
+	if ((lp = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(double))) == NULL)
 		return ctx->err->status;
 	if (!softmax)
 		onnx_tensor_read_f64(x, 0, x->count, lp);
@@ -148,7 +147,6 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 		else
 			onnx_tensor_write_f64(out, 0, x->count, lp);
 	}
-	onnx_kernel_free(ctx, lp);
 	return st;
 }
 

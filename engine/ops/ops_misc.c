@@ -180,7 +180,7 @@ run_det(OnnxKernelCtx *ctx)
 		batch *= x->dims[d];
 	if ((y = onnx_out(ctx, 0, x->dtype, x->rank - 2, x->dims)) == NULL)
 		return ctx->err->status;
-	if ((a = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (m * m + 1))) == NULL)
+	if ((a = onnx_kernel_scratch(ctx, (size_t) (m * m), sizeof(double))) == NULL)
 		return ctx->err->status;
 	for (int64_t b = 0; b < batch; b++)
 	{
@@ -222,7 +222,6 @@ run_det(OnnxKernelCtx *ctx)
 		}
 		onnx_tensor_set_f64(y, b, det);
 	}
-	onnx_kernel_free(ctx, a);
 	return ONNX_OK;
 }
 

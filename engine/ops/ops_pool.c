@@ -248,19 +248,13 @@ pool_dispatch(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, bool 
 		x->dtype != ONNX_DTYPE_INT8 && x->dtype != ONNX_DTYPE_UINT8)
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "pooling does not support %s",
 								onnx_dtype_name(x->dtype));
-	if ((fx = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) x->count)) == NULL)
+	if ((fx = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(float))) == NULL ||
+		(fy = onnx_kernel_scratch(ctx, (size_t) y->count, sizeof(float))) == NULL)
 		return ctx->err->status;
-	if ((fy = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) y->count)) == NULL)
-	{
-		onnx_kernel_free(ctx, fx);
-		return ctx->err->status;
-	}
 	pool_stage_in(x, fx);
 	st = pool_f32(ctx, g, pp, global, fx, fy, idx, NC);
 	if (st == ONNX_OK)
 		pool_stage_out(fy, y);
-	onnx_kernel_free(ctx, fx);
-	onnx_kernel_free(ctx, fy);
 	return st;
 }
 

@@ -190,7 +190,7 @@ reduce_f32(OnnxKernelCtx *ctx, ReduceKind kind, const OnnxTensor *x, const bool 
 		else
 		{
 			/* the first step's result is the largest: later ones reduce it in place */
-			if (tmp == NULL && (tmp = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (outer * inner + 1))) == NULL)
+			if (tmp == NULL && (tmp = onnx_kernel_scratch(ctx, (size_t) (outer * inner), sizeof(float))) == NULL)
 				return ctx->err->status;
 			dst = tmp;
 		}
@@ -200,7 +200,6 @@ reduce_f32(OnnxKernelCtx *ctx, ReduceKind kind, const OnnxTensor *x, const bool 
 		n[g] = 1;
 		step++;
 	}
-	onnx_kernel_free(ctx, tmp);
 	if (st != ONNX_OK)
 		return st;
 	for (int64_t o = 0; o < y->count; o++)
@@ -264,18 +263,10 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 		if ((st = reduce_f32(ctx, kind, x, red, nred, y, &done)) != ONNX_OK || done)
 			return st;
 	}
-	acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (y->count + 1));
-	if (acc == NULL)
+	if ((acc = onnx_kernel_scratch(ctx, (size_t) y->count, sizeof(double))) == NULL ||
+		(kind == R_LOGSUMEXP &&
+		 (mx = onnx_kernel_scratch(ctx, (size_t) y->count, sizeof(double))) == NULL))
 		return ctx->err->status;
-	if (kind == R_LOGSUMEXP)
-	{
-		mx = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (y->count + 1));
-		if (mx == NULL)
-		{
-			onnx_kernel_free(ctx, acc);
-			return ctx->err->status;
-		}
-	}
 	for (int64_t i = 0; i < y->count; i++)
 	{
 		acc[i] = reduce_init(kind);
@@ -368,8 +359,6 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 		/* integers: a mean truncates; out-of-range values saturate (set_f64) */
 		onnx_tensor_set_f64(y, o, integer && kind == R_MEAN ? trunc(v) : v);
 	}
-	onnx_kernel_free(ctx, acc);
-	onnx_kernel_free(ctx, mx);
 	return ONNX_OK;
 }
 

@@ -614,14 +614,14 @@ run_directions(OnnxKernelCtx *ctx, RnnDir *dirs, int n)
 }
 
 /*
- * Scratch memory of one run: float32 copies of whatever is not float32
- * already, freed together at the end.
+ * Scratch memory of one run (float32 copies of whatever is not float32
+ * already, gates, states): node scratch, released after the node; the
+ * count of blocks is bounded.
  */
 #define RNN_MAX_SCRATCH 20
 
 typedef struct RnnScratch
 {
-	void	   *blocks[RNN_MAX_SCRATCH];
 	int			n;
 } RnnScratch;
 
@@ -629,24 +629,18 @@ typedef struct RnnScratch
 static void *
 scratch_alloc(OnnxKernelCtx *ctx, RnnScratch *sc, int64_t n, size_t size)
 {
-	size_t		bytes;
-	void	   *p;
-
 	if (sc->n == RNN_MAX_SCRATCH)
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_INTERNAL, "too many recurrent scratch blocks");
 		return NULL;
 	}
-	if (n < 0 || onnx_mul_overflow_size((size_t) n, size, &bytes))
+	if (n < 0)
 	{
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "recurrent scratch size overflows");
 		return NULL;
 	}
-	if (onnx_kernel_check_memory(ctx, bytes) != ONNX_OK ||
-		(p = onnx_kernel_alloc(ctx, bytes)) == NULL)
-		return NULL;
-	sc->blocks[sc->n++] = p;
-	return p;
+	sc->n++;
+	return onnx_kernel_scratch(ctx, (size_t) n, size);
 }
 
 static float *
@@ -909,8 +903,6 @@ run_recurrent(OnnxKernelCtx *ctx)
 		store_output(yh, rr.yh);
 		store_output(yc, rr.yc);
 	}
-	for (int i = 0; i < sc.n; i++)
-		onnx_kernel_free(ctx, sc.blocks[i]);
 	return st;
 }
 

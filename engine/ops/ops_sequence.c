@@ -558,14 +558,10 @@ run_seq_map(OnnxKernelCtx *ctx)
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"SequenceMap sequences have %d and %d items", s0->n_items, v->n_items);
 	}
-	in = onnx_ctl_zalloc(ctx, sizeof(OnnxValue) * (size_t) (nin + 1));
-	out = onnx_ctl_zalloc(ctx, sizeof(OnnxValue) * (size_t) (nout + 1));
-	lists = onnx_ctl_zalloc(ctx, sizeof(OnnxValueList) * (size_t) (nout + 1));
-	if (!in || !out || !lists)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+	if ((in = onnx_kernel_scratch_zero(ctx, (size_t) nin + 1, sizeof(OnnxValue))) == NULL ||
+		(out = onnx_kernel_scratch_zero(ctx, (size_t) nout + 1, sizeof(OnnxValue))) == NULL ||
+		(lists = onnx_kernel_scratch_zero(ctx, (size_t) nout + 1, sizeof(OnnxValueList))) == NULL)
+		return ctx->err->status;
 	for (int i = 0; i < s0->n_items; i++)
 	{
 		if ((st = onnx_ctl_check_abort(ctx)) != ONNX_OK)
@@ -599,15 +595,10 @@ run_seq_map(OnnxKernelCtx *ctx)
 			goto done;
 	}
 done:
-	if (out)
-		for (int k = 0; k < nout; k++)
-			onnx_value_release(onnx_kernel_allocator(ctx), &out[k]);
-	if (lists)
-		for (int k = 0; k < nout; k++)
-			onnx_ctl_list_free(ctx, &lists[k]);
-	onnx_kernel_free(ctx, in);
-	onnx_kernel_free(ctx, out);
-	onnx_kernel_free(ctx, lists);
+	for (int k = 0; k < nout; k++)
+		onnx_value_release(onnx_kernel_allocator(ctx), &out[k]);
+	for (int k = 0; k < nout; k++)
+		onnx_ctl_list_free(ctx, &lists[k]);
 	return st;
 }
 

@@ -133,8 +133,7 @@ run_dft(OnnxKernelCtx *ctx)
 	if (y->count == 0)
 		return ONNX_OK;
 	/* tw (L, 2) twiddles, then z (L, 2) one signal line */
-	if (onnx_kernel_check_memory(ctx, sizeof(double) * 4 * (size_t) L) != ONNX_OK ||
-		(tw = onnx_kernel_alloc(ctx, sizeof(double) * 4 * (size_t) L)) == NULL)
+	if ((tw = onnx_kernel_scratch(ctx, (size_t) L, 4 * sizeof(double))) == NULL)
 		return ctx->err->status;
 	z = tw + 2 * L;
 	dft_twiddles(L, tw);
@@ -142,10 +141,7 @@ run_dft(OnnxKernelCtx *ctx)
 		for (int64_t i = 0; i < inner; i++)
 		{
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, tw);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
 			dft_load_line(x, o * n_in * inner + i, inner, comps, n_in, L, inverse && onesided, z);
 			for (int64_t k = 0; k < M; k++)
 			{
@@ -177,7 +173,6 @@ run_dft(OnnxKernelCtx *ctx)
 				}
 			}
 		}
-	onnx_kernel_free(ctx, tw);
 	return ONNX_OK;
 }
 
@@ -276,7 +271,7 @@ run_stft(OnnxKernelCtx *ctx)
 	if ((y = onnx_out(ctx, 0, x->dtype, 4, dims)) == NULL)
 		return ctx->err->status;
 	/* w: window, then the twiddles cos, sin of -2 pi j / flen */
-	if ((w = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) flen * 3)) == NULL)
+	if ((w = onnx_kernel_scratch(ctx, (size_t) flen, 3 * sizeof(double))) == NULL)
 		return ctx->err->status;
 	for (int64_t t = 0; t < flen; t++)
 	{
@@ -290,10 +285,7 @@ run_stft(OnnxKernelCtx *ctx)
 			int64_t		start = b * L + f * step;
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, w);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
 			for (int64_t k = 0; k < bins; k++)
 			{
 				double		re = 0,
@@ -315,7 +307,6 @@ run_stft(OnnxKernelCtx *ctx)
 				onnx_tensor_set_f64(y, o + 1, im);
 			}
 		}
-	onnx_kernel_free(ctx, w);
 	return ONNX_OK;
 }
 
@@ -364,7 +355,7 @@ run_melweight(OnnxKernelCtx *ctx)
 	dims[1] = mels;
 	if ((y = onnx_out(ctx, 0, (OnnxDType) dt, 2, dims)) == NULL)
 		return ctx->err->status;
-	if ((edge = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (mels + 2))) == NULL)
+	if ((edge = onnx_kernel_scratch(ctx, (size_t) (mels + 2), sizeof(int64_t))) == NULL)
 		return ctx->err->status;
 	lo = 2595.0 * log10(1.0 + lo / 700.0);
 	hi = 2595.0 * log10(1.0 + hi / 700.0);
@@ -376,7 +367,6 @@ run_melweight(OnnxKernelCtx *ctx)
 		edge[i] = (int64_t) floor((double) (dftlen + 1) * hz / (double) rate);
 		if (edge[i] < 0 || edge[i] >= nspec)
 		{
-			onnx_kernel_free(ctx, edge);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"upper_edge_hertz maps past the last spectrogram bin (sample_rate / 2)");
 		}
@@ -395,7 +385,6 @@ run_melweight(OnnxKernelCtx *ctx)
 		for (int64_t j = c; j < r; j++)
 			onnx_tensor_set_f64(y, j * mels + i, (double) (r - j) / (double) (r - c));
 	}
-	onnx_kernel_free(ctx, edge);
 	return ONNX_OK;
 }
 

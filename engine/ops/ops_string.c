@@ -206,12 +206,11 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 
 	if (x == NULL || x->dtype != ONNX_DTYPE_STRING || !(x->rank == 1 || (x->rank == 2 && x->dims[0] == 1)))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "StringNormalizer needs a string tensor (C) or (1, C)");
-	if ((keep = onnx_kernel_alloc(ctx, (size_t) x->count + 1)) == NULL)
+	if ((keep = onnx_kernel_scratch(ctx, (size_t) x->count, 1)) == NULL)
 		return ctx->err->status;
 	if (!load_stopwords(ctx, fold, &words, &nwords))
 	{
 		free_words(ctx, words, nwords);
-		onnx_kernel_free(ctx, keep);
 		return ctx->err->status;
 	}
 	for (int64_t i = 0; i < x->count; i++)
@@ -222,7 +221,6 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 		if (fold && nwords && (tmp = onnx_kernel_alloc(ctx, strlen(s) + 1)) == NULL)
 		{
 			free_words(ctx, words, nwords);
-			onnx_kernel_free(ctx, keep);
 			return ctx->err->status;
 		}
 		keep[i] = !is_stopword(s, words, nwords, fold && nwords, tmp);
@@ -233,10 +231,7 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 	dims[0] = 1;
 	dims[x->rank - 1] = kept ? kept : 1;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_STRING, x->rank, dims)) == NULL)
-	{
-		onnx_kernel_free(ctx, keep);
 		return ctx->err->status;
-	}
 	for (int64_t i = 0, o = 0; o < y->count; i++)
 	{
 		const char *s = kept == 0 ? "" : str_at(x, i);
@@ -245,15 +240,11 @@ run_string_normalizer(OnnxKernelCtx *ctx)
 		if (kept && !keep[i])
 			continue;
 		if ((d = onnx_kernel_strndup(ctx, s, strlen(s))) == NULL)
-		{
-			onnx_kernel_free(ctx, keep);
 			return ctx->err->status;
-		}
 		if (strcmp(act, "NONE") != 0)
 			utf8_change_case(d, act[0] == 'U');
 		((char **) y->data)[o++] = d;
 	}
-	onnx_kernel_free(ctx, keep);
 	return ONNX_OK;
 }
 
@@ -394,14 +385,9 @@ run_string_split(OnnxKernelCtx *ctx)
 	dims[x->rank] = width;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_STRING, x->rank + 1, dims)) == NULL)
 		return ctx->err->status;
-	starts = onnx_kernel_alloc(ctx, sizeof(char *) * (size_t) (width + 1));
-	lens = onnx_kernel_alloc(ctx, sizeof(size_t) * (size_t) (width + 1));
-	if (starts == NULL || lens == NULL)
-	{
-		onnx_kernel_free(ctx, starts);
-		onnx_kernel_free(ctx, lens);
+	if ((starts = onnx_kernel_scratch(ctx, (size_t) width + 1, sizeof(char *))) == NULL ||
+		(lens = onnx_kernel_scratch(ctx, (size_t) width + 1, sizeof(size_t))) == NULL)
 		return ctx->err->status;
-	}
 	for (int64_t i = 0; i < x->count; i++)
 	{
 		int64_t		n = split_one(str_at(x, i), delim, maxsplit, starts, lens);
@@ -411,16 +397,10 @@ run_string_split(OnnxKernelCtx *ctx)
 			char	   *d = k < n ? onnx_kernel_strndup(ctx, starts[k], lens[k]) : onnx_kernel_strndup(ctx, "", 0);
 
 			if (d == NULL)
-			{
-				onnx_kernel_free(ctx, starts);
-				onnx_kernel_free(ctx, lens);
 				return ctx->err->status;
-			}
 			((char **) y->data)[i * width + k] = d;
 		}
 	}
-	onnx_kernel_free(ctx, starts);
-	onnx_kernel_free(ctx, lens);
 	return ONNX_OK;
 }
 

@@ -93,25 +93,16 @@ run_tfidf(OnnxKernelCtx *ctx)
 			size = indexes[i] + 1;
 	}
 	/* pool entries: length k+1 entries from counts[k] to counts[k+1] */
-	pool.len = onnx_kernel_alloc(ctx, sizeof(int) * (size_t) (pool.n_items + 1));
-	pool.start = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (pool.n_items + 1));
-	if (!pool.len || !pool.start)
-	{
-		onnx_kernel_free(ctx, pool.len);
-		onnx_kernel_free(ctx, pool.start);
+	if ((pool.len = onnx_kernel_scratch(ctx, (size_t) pool.n_items + 1, sizeof(int))) == NULL ||
+		(pool.start = onnx_kernel_scratch(ctx, (size_t) pool.n_items + 1, sizeof(int64_t))) == NULL)
 		return ctx->err->status;
-	}
 	for (int k = 0; k < n_counts; k++)
 	{
 		int64_t		from = counts[k];
 		int64_t		to = k + 1 < n_counts ? counts[k + 1] : pool.n_items;
 
 		if (from < 0 || to > pool.n_items || from > to)
-		{
-			onnx_kernel_free(ctx, pool.len);
-			onnx_kernel_free(ctx, pool.start);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_MODEL, "ngram_counts do not fit the pool");
-		}
 		for (int64_t p = from; p + (k + 1) <= to; p += k + 1)
 		{
 			pool.len[pool.n_grams] = k + 1;
@@ -128,11 +119,7 @@ run_tfidf(OnnxKernelCtx *ctx)
 	else
 		y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 1, &dims[1]);
 	if (y == NULL)
-	{
-		onnx_kernel_free(ctx, pool.len);
-		onnx_kernel_free(ctx, pool.start);
 		return ctx->err->status;
-	}
 	for (int64_t r = 0; r < rows; r++)
 	{
 		float	   *out = (float *) y->data + r * size;
@@ -183,8 +170,6 @@ run_tfidf(OnnxKernelCtx *ctx)
 				out[i] = (float) (out[i] * w);
 		}
 	}
-	onnx_kernel_free(ctx, pool.len);
-	onnx_kernel_free(ctx, pool.start);
 	return ONNX_OK;
 }
 

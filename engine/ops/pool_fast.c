@@ -91,7 +91,7 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
 
 	for (int i = 0; i < g->nsp; i++)
 		total += g->out[i];
-	if ((mem = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (3 * total + 1))) == NULL)
+	if ((mem = onnx_kernel_scratch(ctx, (size_t) (3 * total + 1), sizeof(int64_t))) == NULL)
 		return NULL;
 	p = mem;
 	for (int i = 0; i < g->nsp; i++)
@@ -513,7 +513,7 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 	blk = f.Hp * f.Wp;
 	G = POOL_FLAT_GROUP / blk;
 	G = G < 1 ? 1 : G > NC ? NC : G;
-	if ((buf = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (3 * G * blk + blk + 1))) == NULL)
+	if ((buf = onnx_kernel_scratch(ctx, (size_t) (3 * G * blk + blk + 1), sizeof(float))) == NULL)
 		return ctx->err->status;
 	cntb = buf + 3 * G * blk;
 	/* planes that need no pad are read where they are */
@@ -535,14 +535,10 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 		int64_t		n = NC - p < G ? NC - p : G;
 
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, buf);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		pool_flat(&f, is_max, cntb, n, x + p * g->in_size, y + p * g->out_size, inplace ? NULL : buf,
 				  buf + G * blk, buf + 2 * G * blk);
 	}
-	onnx_kernel_free(ctx, buf);
 	*done = true;
 	return ONNX_OK;
 }
@@ -585,15 +581,9 @@ onnx_pool_f32(OnnxKernelCtx *ctx, const ConvGeom *g, bool is_max, bool include_p
 	if ((mem = pool_taps_table(ctx, g, &t)) == NULL)
 		return ctx->err->status;
 	if ((st = pool_flat_planes(ctx, g, &t, is_max, include_pad, x, y, NC, &done)) != ONNX_OK || done)
-	{
-		onnx_kernel_free(ctx, mem);
 		return st;
-	}
-	if ((v = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (g->in[g->nsp - 1] + 1))) == NULL)
-	{
-		onnx_kernel_free(ctx, mem);
+	if ((v = onnx_kernel_scratch(ctx, (size_t) (g->in[g->nsp - 1] + 1), sizeof(float))) == NULL)
 		return ctx->err->status;
-	}
 	pool_interior(g, &a, &b);
 	for (int64_t nc = 0; nc < NC; nc++)
 	{
@@ -604,8 +594,6 @@ onnx_pool_f32(OnnxKernelCtx *ctx, const ConvGeom *g, bool is_max, bool include_p
 		}
 		pool_rows(g, &t, is_max, include_pad, a, b, x + nc * g->in_size, y + nc * g->out_size, v);
 	}
-	onnx_kernel_free(ctx, v);
-	onnx_kernel_free(ctx, mem);
 	return st;
 }
 
@@ -627,10 +615,7 @@ onnx_pool2d_max_idx_f32(OnnxKernelCtx *ctx, const ConvGeom *g, bool col_major,
 		const float *xp = x + nc * g->in_size;
 
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, mem);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		for (int64_t oh = 0; oh < oH; oh++)
 		{
 			int64_t		sh = oh * g->s[0] - g->pb[0],
@@ -665,7 +650,6 @@ onnx_pool2d_max_idx_f32(OnnxKernelCtx *ctx, const ConvGeom *g, bool col_major,
 			}
 		}
 	}
-	onnx_kernel_free(ctx, mem);
 	return ONNX_OK;
 }
 

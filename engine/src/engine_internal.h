@@ -4,9 +4,22 @@
  *	  Internal structures of the engine: converted graph, operator
  *	  definitions, kernel context and the helpers kernels use.
  *
- * Ownership: everything reachable from an OnnxModel lives in the model's
- * arena and is freed with it.  Run-time tensors are allocated per tensor
- * through the session's allocator and tracked by the run frame.
+ * Ownership, the one rule: memory has exactly one owner, named by where it
+ * came from.
+ *  - The model's arena (onnx_arena_alloc): everything reachable from an
+ *    OnnxModel (graph, attributes, prepared kernel state, folded
+ *    constants); freed with the model.
+ *  - The running frame (onnx_out*, onnx_out_value): node outputs; the
+ *    frame frees each after its last reader (graph outputs go to the
+ *    caller), and everything on failure.  Kernels never free outputs.
+ *  - The node (onnx_kernel_scratch): working memory of one kernel call;
+ *    the executor releases it after the node returns, on success and on
+ *    failure.  Kernels never free scratch.
+ *  - The kernel (onnx_kernel_alloc): memory whose lifetime is not one
+ *    node call: what it hands to a value (string elements, sequence
+ *    items), what it holds across subgraph runs, per-iteration buffers of
+ *    an unbounded loop.  The kernel frees it (onnx_kernel_free) on every
+ *    path unless a value took it.
  *
  *-------------------------------------------------------------------------
  */
@@ -559,10 +572,27 @@ extern OnnxStatus onnx_kernel_check_memory(OnnxKernelCtx *ctx, size_t bytes);
 	((ctx)->err->status != ONNX_OK ? (ctx)->err->status : ONNX_ERR_OUT_OF_MEMORY)
 
 /*
- * Memory from the session's allocator, NULL with ctx->err set when it
- * fails.  The kernel that takes it frees it (onnx_kernel_free) before it
- * returns, on every path, unless it hands it to an output value (string
- * elements), which then owns it and frees it with the value.
+ * Scratch for this node call: n elements of size bytes (product checked;
+ * 0 gives a valid pointer), ONNX_SCRATCH_ALIGN (64)-aligned, uninitialised
+ * (_zero: zeroed), counted against the session's memory limit while the
+ * node runs.  NULL with ctx->err set on overflow, memory limit or out of
+ * memory.  The executor releases it when the node returns, whatever the
+ * status (scratch.c): never free it, never hand it to a value, take it on
+ * the kernel's own thread only (not in onnx_parallel_for tasks), and not
+ * per iteration of a loop whose count the model chooses.  A node that
+ * runs subgraphs keeps its scratch while the bodies run.
+ */
+extern void *onnx_kernel_scratch(OnnxKernelCtx *ctx, size_t n, size_t size);
+extern void *onnx_kernel_scratch_zero(OnnxKernelCtx *ctx, size_t n, size_t size);
+/* Bytes of scratch taken and not yet released (0 between nodes; for tests). */
+extern size_t onnx_session_scratch_used(const OnnxSession *s);
+
+/*
+ * Memory from the session's allocator that outlives the node call or is
+ * handed to a value, NULL with ctx->err set when it fails.  The kernel
+ * that takes it frees it (onnx_kernel_free) on every path, unless it
+ * hands it to a value (string elements, sequence items), which then owns
+ * it and frees it with the value.  Per-call working memory is scratch.
  */
 extern void *onnx_kernel_alloc(OnnxKernelCtx *ctx, size_t size);
 extern void onnx_kernel_free(OnnxKernelCtx *ctx, void *p);

@@ -517,7 +517,6 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 	int		   *use_node;
 	int		   *use_next;
 	int		   *cap_ids = NULL;
-	OnnxGraph  *sub;
 	int			n_uses = 0,
 				n_caps = 0,
 				head = 0,
@@ -601,20 +600,43 @@ topo_sort(OnnxBuildCtx *bc, OnnxGraph *g)
 		sorted[i].index = i;
 	}
 	g->nodes = sorted;
-	/* producers and last uses in execution order */
+	/* producers in execution order (last uses come after the optimizer) */
 	for (int i = 0; i < n; i++)
-	{
 		for (int k = 0; k < sorted[i].n_outputs; k++)
 			if (sorted[i].outputs[k] >= 0)
 				g->values[sorted[i].outputs[k]].producer = i;
-		for (int k = 0; k < sorted[i].n_inputs; k++)
-			if (sorted[i].inputs[k] >= 0)
-				g->values[sorted[i].inputs[k]].last_use = i;
-	}
-	for (int i = 0; i < n; i++)
-		for (int k = 0; (sub = onnx_node_subgraph(&sorted[i], k)) != NULL; k++)
-			mark_captures(sub, 1, g, i);
 	return ONNX_OK;
+}
+
+/*
+ * Set every value's last_use in g and its subgraphs from the graph as it
+ * will run: the last node that is not skipped and reads it, directly or
+ * through a subgraph that captures it; -1 when nothing does.  Called once,
+ * after every rewrite (fusion, folding, packing), which therefore never
+ * maintain lifetimes themselves.
+ */
+void
+onnx_graph_lifetimes(OnnxGraph *g)
+{
+	OnnxGraph  *sub;
+
+	for (int i = 0; i < g->n_values; i++)
+		g->values[i].last_use = -1;
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		const OnnxNode *n = &g->nodes[i];
+
+		if (n->skip)
+			continue;
+		for (int k = 0; k < n->n_inputs; k++)
+			if (n->inputs[k] >= 0)
+				g->values[n->inputs[k]].last_use = i;
+		for (int k = 0; (sub = onnx_node_subgraph(n, k)) != NULL; k++)
+			mark_captures(sub, 1, g, i);
+	}
+	for (int i = 0; i < g->n_nodes; i++)
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
+			onnx_graph_lifetimes(sub);
 }
 
 /* ---- the graph ---- */

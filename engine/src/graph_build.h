@@ -16,6 +16,8 @@ typedef struct OnnxBuildCtx
 
 extern OnnxStatus onnx_graph_build(OnnxBuildCtx *bc, const Onnx__GraphProto *gp,
 								   OnnxGraph *parent, OnnxGraph **out);
+/* Every value's last reader in g and its subgraphs, once, after the optimizer. */
+extern void onnx_graph_lifetimes(OnnxGraph *g);
 extern OnnxStatus onnx_info_from_type(OnnxBuildCtx *bc, const Onnx__TypeProto *tp,
 									  OnnxValueInfo *info);
 

@@ -272,6 +272,7 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 	onnx_graph_optimize(g, &m->arena);
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
 		return st;
+	onnx_graph_lifetimes(g);
 
 	/* public copies of input and output infos */
 	m->input_infos = onnx_arena_alloc(&m->arena, sizeof(OnnxValueInfo) * (size_t) (g->n_inputs + 1));

@@ -175,7 +175,6 @@ fold_conv_batchnorm(OnnxGraph *g, OnnxArena *arena, int *uses)
 		/* the Conv now writes the BN's output */
 		conv->outputs[0] = bn->outputs[0];
 		g->values[bn->outputs[0]].producer = g->values[mid].producer;
-		g->values[mid].last_use = -1;
 		bn->skip = true;
 		/*
 		 * the BN reads nothing any more: later rewrites see the counts a
@@ -527,13 +526,8 @@ fuse_activations(OnnxGraph *g, const int *uses, const Users *u)
 		if (!accepts_act(src, m.act.kind))
 			continue;
 		out = m.nodes[m.n_nodes - 1]->outputs[0];
-		g->values[mid].last_use = -1;
 		for (int k = 0; k < m.n_nodes; k++)
-		{
-			if (k < m.n_nodes - 1)
-				g->values[m.nodes[k]->outputs[0]].last_use = -1;
 			m.nodes[k]->skip = true;
-		}
 		src->outputs[0] = out;
 		src->fused_act = m.act;
 		g->values[out].producer = i;
@@ -591,7 +585,6 @@ affine_reader(OnnxGraph *g, const int *uses, const Users *u, int mid, int rank, 
 static void
 absorb_reader(OnnxGraph *g, int i, OnnxNode *producer, OnnxNode *op)
 {
-	g->values[producer->outputs[0]].last_use = -1;
 	producer->outputs[0] = op->outputs[0];
 	g->values[op->outputs[0]].producer = i;
 	op->skip = true;
@@ -785,7 +778,6 @@ fuse_matmul_bias(OnnxGraph *g, const int *uses)
 		mm->outputs[0] = add->outputs[0];
 		mm->fused_bias = bias;
 		g->values[add->outputs[0]].producer = g->values[mid].producer;
-		g->values[mid].last_use = -1;
 		add->skip = true;
 	}
 }
@@ -829,7 +821,6 @@ remove_identities(OnnxGraph *g, OnnxArena *arena)
 		n->skip = true;
 		n->n_inputs = 0;
 		n->n_outputs = 0;
-		g->values[out].last_use = -1;
 		any = true;
 	}
 	if (!any)
@@ -840,11 +831,7 @@ remove_identities(OnnxGraph *g, OnnxArena *arena)
 			int			id = g->nodes[i].inputs[k];
 
 			if (id >= 0 && alias[id] != id)
-			{
 				g->nodes[i].inputs[k] = alias[id];
-				if (g->values[alias[id]].last_use < i)
-					g->values[alias[id]].last_use = i;
-			}
 		}
 }
 
@@ -902,9 +889,6 @@ collapse_reshapes(OnnxGraph *g, int *uses)
 				if (prod->inputs[k] >= 0)
 					uses[prod->inputs[k]]--;
 			uses[r->inputs[0]]++;
-			if (g->values[r->inputs[0]].last_use < i)
-				g->values[r->inputs[0]].last_use = i;
-			g->values[mid].last_use = -1;
 			prod->skip = true;
 			prod->n_inputs = 0;
 			prod->n_outputs = 0;

@@ -187,7 +187,7 @@ int32_bias(OnnxGraph *g, int id, int64_t M)
 
 /* Rewrite q into op (domain) reading ins; skip the nodes in dead. */
 static void
-rewrite(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, const char *domain, const char *op, int opset,
+rewrite(OnnxArena *arena, OnnxNode *q, const char *domain, const char *op, int opset,
 		const int *ins, int n_ins, const OnnxNode *attrs_from)
 {
 	const OnnxOpDef *def = onnx_registry_lookup(domain, op, opset);
@@ -204,9 +204,6 @@ rewrite(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, const char *domain, const c
 	q->n_inputs = n_ins;
 	q->attrs = attrs_from->attrs;
 	q->n_attrs = attrs_from->n_attrs;
-	for (int k = 0; k < n_ins; k++)
-		if (in[k] >= 0 && g->values[in[k]].last_use < q->index)
-			g->values[in[k]].last_use = q->index;
 }
 
 /* A DQ of an activation with scalar constant parameters (zero point present) of type dt. */
@@ -247,7 +244,7 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 		ins[0] = a->inputs[0], ins[1] = a->inputs[1], ins[2] = a->inputs[2];
 		ins[3] = b->inputs[0], ins[4] = b->inputs[1], ins[5] = b->inputs[2];
 		ins[6] = q->inputs[1], ins[7] = q->inputs[2];
-		rewrite(g, arena, q, "com.microsoft", add ? "QLinearAdd" : "QLinearMul", 1, ins, 8, op);
+		rewrite(arena, q, "com.microsoft", add ? "QLinearAdd" : "QLinearMul", 1, ins, 8, op);
 		return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
 	}
 	if (strcmp(op->op_type, "Concat") == 0)
@@ -263,7 +260,7 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 				return false;
 			ins[n++] = a->inputs[0], ins[n++] = a->inputs[1], ins[n++] = a->inputs[2];
 		}
-		rewrite(g, arena, q, "com.microsoft", "QLinearConcat", 1, ins, n, op);
+		rewrite(arena, q, "com.microsoft", "QLinearConcat", 1, ins, n, op);
 		return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
 	}
 	for (int i = 0; i < (int) (sizeof(unary) / sizeof(unary[0])); i++)
@@ -275,7 +272,7 @@ fuse_qlinear(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDTyp
 				return false;
 			ins[0] = a->inputs[0], ins[1] = a->inputs[1], ins[2] = a->inputs[2];
 			ins[3] = q->inputs[1], ins[4] = q->inputs[2];
-			rewrite(g, arena, q, "com.microsoft", unary[i][1], 1, ins, 5, op);
+			rewrite(arena, q, "com.microsoft", unary[i][1], 1, ins, 5, op);
 			return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
 		}
 	return false;
@@ -317,7 +314,7 @@ fuse_move(OnnxGraph *g, OnnxArena *arena, OnnxNode *q, OnnxNode *op, OnnxDType d
 	ins[0] = a->inputs[0];
 	for (int k = 1; k < op->n_inputs; k++)
 		ins[k] = op->inputs[k];
-	rewrite(g, arena, q, "", op->op_type, op->opset, ins, op->n_inputs, op);
+	rewrite(arena, q, "", op->op_type, op->opset, ins, op->n_inputs, op);
 	return q->def && strcmp(q->op_type, "QuantizeLinear") != 0;
 }
 
@@ -361,12 +358,8 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 		 fuse_qlinear(g, arena, q, op, ydt)))
 	{
 		op->skip = true;
-		g->values[mid].last_use = -1;
 		if (relu)
-		{
 			relu->skip = true;
-			g->values[relu->outputs[0]].last_use = -1;
-		}
 		return;
 	}
 	if (op->n_inputs < 2)
@@ -403,7 +396,7 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 				return;
 			ins[8] = op->inputs[2];
 		}
-		rewrite(g, arena, q, "", "QLinearConv", 10, ins, 9, op);
+		rewrite(arena, q, "", "QLinearConv", 10, ins, 9, op);
 	}
 	else if (strcmp(op->op_type, "MatMul") == 0 && w->rank == 2 && !relu)
 	{
@@ -415,7 +408,7 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 		ins[6] = q->inputs[1], ins[7] = q->inputs[2];
 		if (ins[2] < 0 || ins[5] < 0 || g->values[dx->inputs[0]].info.dtype != ydt)
 			return;
-		rewrite(g, arena, q, "", "QLinearMatMul", 10, ins, 8, op);
+		rewrite(arena, q, "", "QLinearMatMul", 10, ins, 8, op);
 	}
 	else if (strcmp(op->op_type, "Gemm") == 0 && w->rank == 2 &&
 			 onnx_attr_float(op, "beta", 1.0f) == 1.0f && onnx_attr_int(op, "transA", 0) == 0)
@@ -432,19 +425,15 @@ fuse_one(OnnxGraph *g, OnnxArena *arena, const int *caps, OnnxNode *q)
 			return;
 		if (op->n_inputs > 2 && op->inputs[2] >= 0 && (ins[6] = int32_bias(g, op->inputs[2], M)) < 0)
 			return;
-		rewrite(g, arena, q, "com.microsoft", "QGemm", 1, ins, 9, op);
+		rewrite(arena, q, "com.microsoft", "QGemm", 1, ins, 9, op);
 	}
 	else
 		return;
 	if (q->def == NULL || strcmp(q->op_type, "QuantizeLinear") == 0)
 		return;
 	op->skip = true;
-	g->values[mid].last_use = -1;
 	if (relu)
-	{
 		relu->skip = true;
-		g->values[relu->outputs[0]].last_use = -1;
-	}
 }
 
 void
@@ -475,10 +464,7 @@ onnx_graph_fuse_qdq(OnnxGraph *g, OnnxArena *arena)
 
 		if (!n->skip && strcmp(n->op_type, "DequantizeLinear") == 0 && n->outputs[0] >= 0 &&
 			!is_output(g, n->outputs[0]) && readers(g, caps, n->outputs[0]) == 0)
-		{
 			n->skip = true;
-			g->values[n->outputs[0]].last_use = -1;
-		}
 	}
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)
@@ -719,17 +705,14 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	{
 		int			in = dq->inputs[0];
 
-		rewrite(g, &m->arena, q, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, q);
+		rewrite(&m->arena, q, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, q);
 	}
 	if (q->def == NULL || strcmp(q->op_type, "QLinearTable") != 0)
 		return ONNX_OK;
 	q->n_attrs = 0;
 	q->prepared = t;
 	for (int i = 0; i < len - 1; i++)
-	{
 		chain[i]->skip = true;
-		g->values[chain[i]->outputs[0]].last_use = -1;
-	}
 	return ONNX_OK;
 }
 

@@ -4,10 +4,12 @@
  *	  Sessions and the executor.
  *
  * A run executes the graph's nodes in topological order inside a frame
- * that holds one value per graph value.  Inputs and initializers are
- * borrowed; node outputs are owned by the frame and freed after their
- * last consumer (graph outputs excepted), their buffers going back to the
- * session's pool (buffer_pool.c) for reuse.  Subgraphs (If, Loop, Scan)
+ * that holds one value per graph value.  Ownership follows the one rule
+ * of engine_internal.h: inputs and initializers are borrowed; node
+ * outputs are the frame's, freed after their last reader (graph outputs
+ * excepted), their buffers going back to the session's pool
+ * (buffer_pool.c) for reuse; a kernel's scratch is the node's, released
+ * when the kernel returns (scratch.c).  Subgraphs (If, Loop, Scan)
  * run in child frames that see their parents' values.  On any failure the
  * frame frees everything and the caller gets no output.
  *
@@ -29,6 +31,7 @@
 #include "buffer_pool.h"
 #include "engine_internal.h"
 #include "profile.h"
+#include "scratch.h"
 
 /* What a frame does with a value slot at the end of the run. */
 enum
@@ -57,6 +60,7 @@ struct OnnxSession
 	const OnnxAllocator *alloc;
 	size_t		live_bytes;		/* bytes of tensors owned by running frames */
 	OnnxBufferPool pool;
+	OnnxScratch scratch;		/* kernels' per-node memory (scratch.c) */
 	FrameSlots *frames;			/* model->n_graphs, by OnnxGraph.id */
 	size_t		frame_bytes;
 	OnnxProfile *profile;		/* per-op times; set while opts.profile is on */
@@ -169,6 +173,7 @@ onnx_session_create(const OnnxModel *model, const OnnxSessionOptions *opts,
 	s->model = model;
 	s->alloc = alloc;
 	onnx_pool_init(&s->pool, s->alloc);
+	onnx_scratch_init(&s->scratch, s->alloc);
 	if (opts)
 		s->opts = *opts;
 	if (s->opts.threads <= 0)
@@ -194,6 +199,7 @@ onnx_session_free(OnnxSession *session)
 	if (session == NULL)
 		return;
 	onnx_pool_free_all(&session->pool);
+	onnx_scratch_free_all(&session->scratch);
 	for (int i = 0; i <= session->model->n_graphs; i++)
 	{
 		session->alloc->free(session->alloc->ctx, session->frames[i].vals);
@@ -207,20 +213,26 @@ onnx_session_free(OnnxSession *session)
 size_t
 onnx_session_bytes(const OnnxSession *session)
 {
-	return sizeof(*session) + session->pool.bytes + session->frame_bytes +
+	return sizeof(*session) + session->pool.bytes + session->scratch.held +
+		session->frame_bytes +
 		session->model->arena.total + session->model->folded_bytes;
 }
 
 size_t
 onnx_session_pool_bytes(const OnnxSession *session)
 {
-	return session->pool.bytes;
+	return session->pool.bytes + session->scratch.held;
 }
 
 void
 onnx_session_trim(OnnxSession *session, size_t keep_bytes)
 {
-	onnx_pool_trim(&session->pool, keep_bytes);
+	OnnxScratch *scr = &session->scratch;
+
+	/* scratch chunks go whole, and only between runs */
+	if (scr->used == 0 && scr->held > keep_bytes)
+		onnx_scratch_free_all(scr);
+	onnx_pool_trim(&session->pool, keep_bytes - (scr->held < keep_bytes ? scr->held : keep_bytes));
 }
 
 /* ---- frames ---- */
@@ -332,12 +344,17 @@ onnx_in(OnnxKernelCtx *ctx, int i)
 	return &ctx->inputs[i]->tensor;
 }
 
-/* Whether bytes more than the session holds now would pass its memory limit. */
+/*
+ * Whether bytes more than the session holds now (values of running frames
+ * and the scratch in use) would pass its memory limit.
+ */
 static bool
 over_memory_limit(const OnnxSession *s, size_t bytes)
 {
+	size_t		held = s->live_bytes + s->scratch.used;
+
 	return s->opts.max_memory &&
-		(bytes > s->opts.max_memory || s->live_bytes > s->opts.max_memory - bytes);
+		(bytes > s->opts.max_memory || held > s->opts.max_memory - bytes);
 }
 
 #define BIT(i) (UINT64_C(1) << (i))
@@ -604,6 +621,44 @@ onnx_kernel_free(OnnxKernelCtx *ctx, void *p)
 	ctx->session->alloc->free(ctx->session->alloc->ctx, p);
 }
 
+void *
+onnx_kernel_scratch(OnnxKernelCtx *ctx, size_t n, size_t size)
+{
+	OnnxSession *s = ctx->session;
+	size_t		bytes;
+	void	   *p;
+
+	if (size != 0 && n > SIZE_MAX / size)
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "scratch of %zu elements of %zu bytes is too large",
+						 n, size);
+		return NULL;
+	}
+	bytes = n * size;
+	if (onnx_kernel_check_memory(ctx, bytes) != ONNX_OK)
+		return NULL;
+	if ((p = onnx_scratch_alloc(&s->scratch, bytes)) == NULL)
+		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory allocating %zu bytes of scratch",
+						 bytes);
+	return p;
+}
+
+size_t
+onnx_session_scratch_used(const OnnxSession *s)
+{
+	return s->scratch.used;
+}
+
+void *
+onnx_kernel_scratch_zero(OnnxKernelCtx *ctx, size_t n, size_t size)
+{
+	void	   *p = onnx_kernel_scratch(ctx, n, size);
+
+	if (p && n)
+		memset(p, 0, n * size);
+	return p;
+}
+
 char *
 onnx_kernel_strndup(OnnxKernelCtx *ctx, const char *s, size_t n)
 {
@@ -778,6 +833,7 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		OnnxValue **outs = out_buf;
 		OnnxValue  *scr = scratch;
 		OnnxKernelCtx ctx;
+		OnnxScratchMark mark;
 		OnnxStatus	st;
 
 		if (n->skip)
@@ -821,8 +877,10 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			}
 		}
 		ctx_init(&ctx, s, n, ins, outs, f, err);
+		mark = onnx_scratch_mark(&s->scratch);
 		st = s->opts.profile ? onnx_profile_run_node(s->profile, s->opts.profile, &ctx) :
 			n->def->run(&ctx);
+		onnx_scratch_release(&s->scratch, mark);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
 		if (ctx.stolen | ctx.viewed)
@@ -866,6 +924,7 @@ onnx_session_run_node(OnnxSession *s, const OnnxNode *n, const OnnxValue *const 
 {
 	OnnxValue  *outs[64];
 	OnnxKernelCtx ctx;
+	OnnxScratchMark mark;
 	OnnxStatus	st;
 
 	onnx_error_clear(err);
@@ -877,7 +936,9 @@ onnx_session_run_node(OnnxSession *s, const OnnxNode *n, const OnnxValue *const 
 		outs[k] = &outputs[k];
 	}
 	ctx_init(&ctx, s, n, (const OnnxValue **) inputs, outs, NULL, err);
+	mark = onnx_scratch_mark(&s->scratch);
 	st = n->def->run(&ctx);
+	onnx_scratch_release(&s->scratch, mark);
 	if (st == ONNX_OK && err->status != ONNX_OK)
 		st = err->status;
 	if (st != ONNX_OK)

@@ -18,6 +18,7 @@
 #include "onnx_engine.h"
 #include "onnx.pb-c.h"			/* to build a model in the test */
 #include "vecmath.h"			/* engine-internal: the SIMD row kernels */
+#include "engine_internal.h"	/* engine-internal: kernels, graphs, scratch */
 
 static int	passed,
 			failed;
@@ -1409,6 +1410,136 @@ test_elementwise_in_place(void)
 	free(bytes);
 }
 
+/* ---- scratch: per-node memory released by the executor ---- */
+
+typedef struct ScratchProbe
+{
+	unsigned char *outer;		/* the outer kernel's block */
+	size_t		used_in_inner;	/* scratch in use inside the inner kernel */
+	size_t		used_after_inner;	/* in the outer kernel after the body ran */
+	bool		outer_intact;	/* its block survived the body's nodes */
+	bool		aligned;
+	bool		huge_refused;
+	bool		inner_fail;		/* make the inner kernel fail */
+	OnnxStatus	inner_status;	/* what the subgraph run returned */
+} ScratchProbe;
+
+static ScratchProbe probe;
+static OnnxGraph probe_body;
+
+/* Body node: takes scratch of its own (and a chunk's worth), maybe fails. */
+static OnnxStatus
+probe_inner_run(OnnxKernelCtx *ctx)
+{
+	unsigned char *b = onnx_kernel_scratch(ctx, 1000, 1);
+	unsigned char *big = onnx_kernel_scratch(ctx, 3, 1 << 20);
+
+	if (b == NULL || big == NULL)
+		return ONNX_KERNEL_OOM(ctx);
+	memset(b, 0xcd, 1000);
+	memset(big, 0xee, 3 << 20);
+	probe.used_in_inner = onnx_session_scratch_used(ctx->session);
+	if (probe.inner_fail)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "inner kernel fails on purpose");
+	return ONNX_OK;
+}
+
+/* Node with a subgraph: holds scratch while the body runs, then fails. */
+static OnnxStatus
+probe_outer_run(OnnxKernelCtx *ctx)
+{
+	unsigned char *a = onnx_kernel_scratch(ctx, 1000, 1);
+	size_t		before;
+
+	if (a == NULL)
+		return ONNX_KERNEL_OOM(ctx);
+	probe.outer = a;
+	probe.aligned = ((uintptr_t) a % 64) == 0;
+	memset(a, 0xab, 1000);
+	before = onnx_session_scratch_used(ctx->session);
+	probe.inner_status = onnx_kernel_run_subgraph(ctx, &probe_body, 0, NULL, NULL);
+	onnx_error_clear(ctx->err);
+	probe.used_after_inner = onnx_session_scratch_used(ctx->session);
+	probe.outer_intact = probe.used_after_inner == before;
+	for (int i = 0; i < 1000; i++)
+		if (a[i] != 0xab)
+			probe.outer_intact = false;
+	probe.huge_refused = onnx_kernel_scratch(ctx, SIZE_MAX / 2, 4) == NULL &&
+		ctx->err->status == ONNX_ERR_LIMIT;
+	return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "outer kernel fails on purpose");
+}
+
+/*
+ * A kernel's scratch is released after it returns, even when it fails; a
+ * node running a subgraph keeps its scratch while the body's nodes take
+ * and release theirs (succeeding or failing); a product that overflows is
+ * refused.
+ */
+static void
+test_scratch(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("loop.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxError	err;
+	OnnxOpDef	inner_def = {0},
+				outer_def = {0};
+	OnnxNode	inner = {0},
+				outer = {0};
+	OnnxValue	dummy;
+
+	inner_def.name = "ProbeInner";
+	inner_def.run = probe_inner_run;
+	outer_def.name = "ProbeOuter";
+	outer_def.run = probe_outer_run;
+	inner.op_type = "ProbeInner";
+	inner.name = "inner";
+	inner.def = &inner_def;
+	outer.op_type = "ProbeOuter";
+	outer.name = "outer";
+	outer.def = &outer_def;
+	probe_body.name = "probe_body";
+	probe_body.n_nodes = 1;
+	probe_body.nodes = &inner;
+	probe_body.id = -1;
+
+	if (onnx_model_load(bytes, len, NULL, &m, &err) != ONNX_OK ||
+		onnx_session_create(m, NULL, &s, &err) != ONNX_OK)
+	{
+		CHECK(false, "scratch: a session to run probe kernels in");
+		free(bytes);
+		return;
+	}
+	for (int fail = 0; fail <= 1; fail++)
+	{
+		memset(&probe, 0, sizeof(probe));
+		probe.inner_fail = fail;
+		CHECK(onnx_session_run_node(s, &outer, NULL, &dummy, &err) == ONNX_ERR_INVALID_ARGUMENT &&
+			  strcmp(err.node, "outer") == 0,
+			  fail ? "scratch: a failing body node's failure reaches the node running it" :
+			  "scratch: the node running a subgraph fails on purpose");
+		CHECK(probe.inner_status == (fail ? ONNX_ERR_INVALID_ARGUMENT : ONNX_OK),
+			  "scratch: the body's status is what its kernel returned");
+		CHECK(probe.used_in_inner >= 1000 + (3 << 20) + 1000,
+			  "scratch: the body's node takes scratch above its parent's");
+		CHECK(probe.outer_intact && probe.used_after_inner >= 1000 &&
+			  probe.used_after_inner < (3 << 20),
+			  fail ? "scratch: a parent's scratch survives a failing body node" :
+			  "scratch: a parent's scratch survives the body's nodes");
+		CHECK(probe.aligned, "scratch: blocks are 64-byte aligned");
+		CHECK(probe.huge_refused, "scratch: an overflowing size is refused with ONNX_ERR_LIMIT");
+		CHECK(onnx_session_scratch_used(s) == 0,
+			  "scratch: a failing kernel's scratch is released by the executor");
+	}
+	CHECK(onnx_session_bytes(s) > (size_t) (3 << 20), "scratch: chunks stay with the session");
+	onnx_session_trim(s, 0);
+	CHECK(onnx_session_bytes(s) < (size_t) (3 << 20), "scratch: trimming an idle session frees its chunks");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1431,6 +1562,7 @@ main(int argc, char **argv)
 	test_vecmath();
 	test_lstm_alloc_failures();
 	test_elementwise_in_place();
+	test_scratch();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

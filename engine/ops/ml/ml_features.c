@@ -466,26 +466,20 @@ run_cast_map(OnnxKernelCtx *ctx)
 	n = keys->count;
 	dims[0] = 1;
 	dims[1] = sparse ? max_map : n;
-	if ((pos = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (n + 1))) == NULL)
+	if ((pos = onnx_kernel_scratch(ctx, (size_t) n, sizeof(int64_t))) == NULL)
 		return ctx->err->status;
 	for (int64_t i = 0; i < n; i++)
 		pos[i] = i;
 	sort_by_key(pos, n, keys->data);
 	if (sparse && n > 0 && ((const int64_t *) keys->data)[pos[0]] < 0)
-	{
-		onnx_kernel_free(ctx, pos);
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "CastMap: negative keys are not allowed in SPARSE form");
-	}
 	if ((y = onnx_out(ctx, 0, odt, 2, dims)) == NULL)
-	{
-		onnx_kernel_free(ctx, pos);
 		return ctx->err->status;
-	}
 	if (!sparse)
 	{
 		for (int64_t i = 0; i < n; i++)
 			if (!castmap_put(ctx, m, pos[i], y, i))
-				goto fail;
+				return ctx->err->status;
 	}
 	else
 	{
@@ -498,21 +492,17 @@ run_cast_map(OnnxKernelCtx *ctx)
 			if (k < n && ((const int64_t *) keys->data)[pos[k]] == o)
 			{
 				if (!castmap_put(ctx, m, pos[k], y, o))
-					goto fail;
+					return ctx->err->status;
 			}
 			else if (odt == ONNX_DTYPE_STRING)
 			{
 				/* onnxruntime's pad value for strings */
 				if ((((char **) y->data)[o] = ml_strdup(ctx, "0.f")) == NULL)
-					goto fail;
+					return ctx->err->status;
 			}
 		}
 	}
-	onnx_kernel_free(ctx, pos);
 	return ONNX_OK;
-fail:
-	onnx_kernel_free(ctx, pos);
-	return ctx->err->status;
 }
 
 #define BIN_TYPES (ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE) | ONNX_T(ONNX_DTYPE_INT64) | ONNX_T(ONNX_DTYPE_INT32))

@@ -88,23 +88,16 @@ run_linear_classifier(OnnxKernelCtx *ctx)
 	add_second = K == 1 && labels.n == 2;
 	S = add_second ? 2 : K;
 	N = x->rank == 2 ? x->dims[0] : 1;
-	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (N * K + 1) + sizeof(float) * (size_t) (S + 2));
-	if (s == NULL)
+	if ((s = onnx_kernel_scratch(ctx, (size_t) (N * K), sizeof(double))) == NULL ||
+		(row = onnx_kernel_scratch(ctx, (size_t) (S + 2), sizeof(float))) == NULL)
 		return ctx->err->status;
-	row = (float *) (s + N * K + 1);
 	if ((st = linear_scores(ctx, x, K, s, &N)) != ONNX_OK)
-	{
-		onnx_kernel_free(ctx, s);
 		return st;
-	}
 	sdims[0] = N;
 	sdims[1] = S;
 	if ((ylab = ml_label_out(ctx, &labels, N)) == NULL ||
 		(ctx->n_outputs > 1 && (ysc = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, 2, sdims)) == NULL))
-	{
-		onnx_kernel_free(ctx, s);
 		return ctx->err->status;
-	}
 	for (int64_t r = 0; r < N; r++)
 	{
 		const double *sr = &s[r * K];
@@ -154,14 +147,10 @@ run_linear_classifier(OnnxKernelCtx *ctx)
 			ml_apply_post_f(post, row, K);
 		}
 		if (!ok)
-		{
-			onnx_kernel_free(ctx, s);
 			return ctx->err->status;
-		}
 		if (ysc)
 			memcpy((float *) ysc->data + r * S, row, sizeof(float) * (size_t) S);
 	}
-	onnx_kernel_free(ctx, s);
 	return ONNX_OK;
 }
 
@@ -186,22 +175,15 @@ run_linear_regressor(OnnxKernelCtx *ctx)
 	if (x == NULL || x->rank > 2 || post < 0 || T < 1 || T > (1 << 20))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "X must be (N, F), with targets >= 1 and a known post_transform");
 	N = x->rank == 2 ? x->dims[0] : 1;
-	s = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (N * T + 1) + sizeof(float) * (size_t) (T + 1));
-	if (s == NULL)
+	if ((s = onnx_kernel_scratch(ctx, (size_t) (N * T), sizeof(double))) == NULL ||
+		(row = onnx_kernel_scratch(ctx, (size_t) T, sizeof(float))) == NULL)
 		return ctx->err->status;
-	row = (float *) (s + N * T + 1);
 	if ((st = linear_scores(ctx, x, T, s, &N)) != ONNX_OK)
-	{
-		onnx_kernel_free(ctx, s);
 		return st;
-	}
 	dims[0] = N;
 	dims[1] = T;
 	if ((y = onnx_out(ctx, 0, ONNX_DTYPE_FLOAT, 2, dims)) == NULL)
-	{
-		onnx_kernel_free(ctx, s);
 		return ctx->err->status;
-	}
 	for (int64_t r = 0; r < N; r++)
 	{
 		for (int64_t t = 0; t < T; t++)
@@ -212,7 +194,6 @@ run_linear_regressor(OnnxKernelCtx *ctx)
 			row[0] = ml_probit(row[0]);
 		memcpy((float *) y->data + r * T, row, sizeof(float) * (size_t) T);
 	}
-	onnx_kernel_free(ctx, s);
 	return ONNX_OK;
 }
 

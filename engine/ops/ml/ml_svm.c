@@ -61,11 +61,11 @@ svm_params(const OnnxNode *n, Svm *s)
 	s->degree = nk > 2 ? kp[2] : 0;
 }
 
-/* X as a float matrix (inputs cast to float, as onnxruntime does); caller frees. */
+/* X as a float matrix (inputs cast to float, as onnxruntime does), in scratch. */
 static float *
 x_float(OnnxKernelCtx *ctx, const OnnxTensor *x)
 {
-	float	   *xf = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (x->count + 1));
+	float	   *xf = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(float));
 
 	if (xf == NULL)
 		return NULL;
@@ -219,7 +219,6 @@ run_svm_classifier(OnnxKernelCtx *ctx)
 			   *work = NULL;
 	OnnxTensor *ylab,
 			   *ysc = NULL;
-	OnnxStatus	st = ONNX_OK;
 
 	ml_labels(nd, "classlabels_ints", "classlabels_strings", &labels);
 	memset(&s, 0, sizeof(s));
@@ -273,27 +272,18 @@ run_svm_classifier(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (ctx->n_outputs < 2)
 		ysc = NULL;
-	if ((scores = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (N * final_per + 1))) == NULL)
+	if ((scores = onnx_kernel_scratch_zero(ctx, (size_t) (N * final_per), sizeof(float))) == NULL ||
+		(xf = x_float(ctx, x)) == NULL)
 		return ctx->err->status;
-	memset(scores, 0, sizeof(float) * (size_t) (N * final_per));
-	if ((xf = x_float(ctx, x)) == NULL)
-	{
-		onnx_kernel_free(ctx, scores);
-		return ctx->err->status;
-	}
 	if (!svc)
 		kernel_dot(&s, K_LINEAR, xf, N, coef, C, F, rho[0], scores);
 	else
 	{
-		if (!(kern = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (N * s.V + 1))) ||
-			!(votes = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (N * C + 1))) ||
-			!(start = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (C + 1))) ||
-			(proba && !(cls = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (N * ncl + 1)))))
-		{
-			st = ctx->err->status;
-			goto done;
-		}
-		memset(votes, 0, sizeof(int64_t) * (size_t) (N * C));
+		if (!(kern = onnx_kernel_scratch(ctx, (size_t) (N * s.V), sizeof(float))) ||
+			!(votes = onnx_kernel_scratch_zero(ctx, (size_t) (N * C), sizeof(int64_t))) ||
+			!(start = onnx_kernel_scratch(ctx, (size_t) (C + 1), sizeof(int64_t))) ||
+			(proba && !(cls = onnx_kernel_scratch(ctx, (size_t) (N * ncl), sizeof(float)))))
+			return ctx->err->status;
 		start[0] = 0;
 		for (int64_t c = 1; c <= C; c++)
 			start[c] = start[c - 1] + vpc[c - 1];
@@ -319,11 +309,8 @@ run_svm_classifier(OnnxKernelCtx *ctx)
 				}
 		}
 	}
-	if (proba && svc && !(work = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (3 * C * C + C + 1))))
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+	if (proba && svc && !(work = onnx_kernel_scratch(ctx, (size_t) (3 * C * C + C), sizeof(float))))
+		return ctx->err->status;
 	for (int64_t n = 0; n < N; n++)
 	{
 		float	   *cur = scores + n * final_per;
@@ -374,10 +361,7 @@ run_svm_classifier(OnnxKernelCtx *ctx)
 				label = 1;
 		}
 		if (!ml_set_label(ctx, ylab, &labels, n, label))
-		{
-			st = ctx->err->status;
-			goto done;
-		}
+			return ctx->err->status;
 		/* the scores: transformed per row, or one value expanded to two columns */
 		if (nscores > 1)
 			ml_apply_post_f(post, cur, nscores);
@@ -409,15 +393,7 @@ run_svm_classifier(OnnxKernelCtx *ctx)
 	}
 	if (ysc)
 		memcpy(ysc->data, scores, sizeof(float) * (size_t) (N * final_per));
-done:
-	onnx_kernel_free(ctx, scores);
-	onnx_kernel_free(ctx, xf);
-	onnx_kernel_free(ctx, kern);
-	onnx_kernel_free(ctx, votes);
-	onnx_kernel_free(ctx, start);
-	onnx_kernel_free(ctx, cls);
-	onnx_kernel_free(ctx, work);
-	return st;
+	return ONNX_OK;
 }
 
 static OnnxStatus
@@ -462,11 +438,8 @@ run_svm_regressor(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (s.V > 0)
 	{
-		if ((kern = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (N * s.V + 1))) == NULL)
-		{
-			onnx_kernel_free(ctx, xf);
+		if ((kern = onnx_kernel_scratch(ctx, (size_t) (N * s.V), sizeof(float))) == NULL)
 			return ctx->err->status;
-		}
 		kernel_dot(&s, s.kernel, xf, N, s.sv, s.V, F, 0, kern);
 		for (int64_t n = 0; n < N; n++)
 		{
@@ -482,8 +455,6 @@ run_svm_regressor(OnnxKernelCtx *ctx)
 	if (one_class)
 		for (int64_t n = 0; n < N; n++)
 			y[n] = y[n] > 0 ? 1.0f : -1.0f;
-	onnx_kernel_free(ctx, kern);
-	onnx_kernel_free(ctx, xf);
 	return ONNX_OK;
 }
 

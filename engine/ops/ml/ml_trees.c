@@ -91,7 +91,7 @@ scratch_get(OnnxKernelCtx *ctx, Scratch *s, int64_t N, int64_t T, bool need_has,
 		onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "tree ensemble output is too large");
 		return false;
 	}
-	s->block = onnx_kernel_alloc(ctx, bytes);
+	s->block = onnx_kernel_scratch(ctx, bytes, 1);
 	if (s->block == NULL)
 		return false;
 	s->acc = s->block;
@@ -145,17 +145,11 @@ run_regressor_common(OnnxKernelCtx *ctx, bool v5)
 	if (!scratch_get(ctx, &s, N, T, T > 1 && !f->has_static && (agg == AGG_SUM || agg == AGG_AVERAGE), agg))
 		return ctx->err->status;
 	if ((st = onnx_trees_forest_eval(ctx, f, x, N, F, agg | (f32 ? AGG_F32 : 0), s.acc, s.has)) != ONNX_OK)
-	{
-		onnx_kernel_free(ctx, s.block);
 		return st;
-	}
 	dims[0] = N;
 	dims[1] = T;
 	if ((y = onnx_out(ctx, 0, odt, 2, dims)) == NULL)
-	{
-		onnx_kernel_free(ctx, s.block);
 		return ctx->err->status;
-	}
 	for (int64_t r = 0; r < N; r++)
 	{
 		double	   *a = &s.acc[r * T];
@@ -197,7 +191,6 @@ run_regressor_common(OnnxKernelCtx *ctx, bool v5)
 		for (int64_t k = 0; k < T; k++)
 			onnx_tensor_set_f64(y, r * T + k, o[k]);
 	}
-	onnx_kernel_free(ctx, s.block);
 	return ONNX_OK;
 }
 
@@ -343,23 +336,15 @@ run_tree_classifier(OnnxKernelCtx *ctx)
 	C = labels.n;
 	if (!scratch_get(ctx, &s, N, C, !f->has_static, AGG_SUM))
 		return ctx->err->status;
-	has = onnx_kernel_alloc(ctx, sizeof(bool) * (size_t) (C + 2));
-	if (has == NULL)
-	{
-		onnx_kernel_free(ctx, s.block);
+	if ((has = onnx_kernel_scratch(ctx, (size_t) (C + 2), sizeof(bool))) == NULL)
 		return ctx->err->status;
-	}
 	if ((st = onnx_trees_forest_eval(ctx, f, x, N, F, AGG_SUM | (x->dtype != ONNX_DTYPE_DOUBLE ? AGG_F32 : 0), s.acc, s.has)) != ONNX_OK)
-		goto done;
+		return st;
 	sdims[0] = N;
 	sdims[1] = C;
-	st = ONNX_ERR_OUT_OF_MEMORY;
 	if ((ylab = ml_label_out(ctx, &labels, N)) == NULL ||
 		(ctx->n_outputs > 1 && (ysc = onnx_out(ctx, 1, ONNX_DTYPE_FLOAT, 2, sdims)) == NULL))
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+		return ctx->err->status;
 	for (int64_t r = 0; r < N; r++)
 	{
 		double		a[2];
@@ -380,19 +365,12 @@ run_tree_classifier(OnnxKernelCtx *ctx)
 		if (!labels.strings && ((C == 2 && !f->one_class_id) || C == 1))
 			((int64_t *) ylab->data)[r] = k;	/* onnxruntime reports 1 / 0 itself */
 		else if (!ml_set_label(ctx, ylab, &labels, r, k))
-		{
-			st = ctx->err->status;
-			goto done;
-		}
+			return ctx->err->status;
 		if (ysc)
 			for (int64_t c = 0; c < C; c++)
 				((float *) ysc->data)[r * C + c] = c < nw ? s.out[c] : 0;
 	}
-	st = ONNX_OK;
-done:
-	onnx_kernel_free(ctx, has);
-	onnx_kernel_free(ctx, s.block);
-	return st;
+	return ONNX_OK;
 }
 
 /* ---- load ---- */

@@ -712,19 +712,15 @@ onnx_trees_forest_eval(OnnxKernelCtx *ctx, const Forest *f, const OnnxTensor *x,
 		if (per_round > blocks)
 			per_round = blocks;
 	}
-	if ((bufs = onnx_kernel_alloc(ctx, buf_bytes * (size_t) per_round)) == NULL)
+	if ((bufs = onnx_kernel_scratch(ctx, (size_t) per_round, buf_bytes)) == NULL)
 		return ctx->err->status;
 	for (int64_t b0 = 0; b0 < blocks; b0 += per_round)
 	{
 		TreeRound	tr = {f, x, N, F, W, b0, agg, acc, has, bufs, buf_bytes};
 
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, bufs);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		onnx_parallel_for(threads, blocks - b0 < per_round ? blocks - b0 : per_round, tree_task, &tr);
 	}
-	onnx_kernel_free(ctx, bufs);
 	return ONNX_OK;
 }

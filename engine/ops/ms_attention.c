@@ -868,7 +868,7 @@ const OnnxOpDef onnx_ops_ms_attention[] = {
 	ONNX_OP(ONNX_DOMAIN_MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_mha, .attrs = mha_attrs),
 	ONNX_OP(ONNX_DOMAIN_MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_rotary,
+		ONNX_OUT_LIKE_INPUT0, .run = run_rotary,
 		.attrs = rotary_attrs),
 	{0}
 };

@@ -1205,7 +1205,7 @@ const OnnxOpDef onnx_ops_attention[] = {
 	ONNX_OP("", "Attention", 24, ONNX_INPUTS(3, 7), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_FLOAT,
 		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
 	ONNX_OP("", "RotaryEmbedding", 23, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.input0_types = ONNX_TS_FLOAT, ONNX_OUT_LIKE_INPUT0,
 		.run = run_rotary_embedding, .attrs = rotary_attrs),
 	ONNX_OP("", "LinearAttention", 27, ONNX_INPUTS(3, 6), ONNX_OUTPUTS(2, 2),
 		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_attention,

@@ -348,10 +348,10 @@ static const OnnxAttrSpec bitcast_attrs[] = {{"to", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_misc[] = {
 	ONNX_OP("", "CumSum", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_cumsum,
+		ONNX_OUT_LIKE_INPUT0, .run = run_cumsum,
 		.attrs = cum_attrs),
 	ONNX_OP("", "CumProd", 26, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_cumprod,
+		ONNX_OUT_LIKE_INPUT0, .run = run_cumprod,
 		.attrs = cum_attrs),
 	ONNX_OP("", "BitCast", 26, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_TS_NUMERIC | ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_ATTR_TO,

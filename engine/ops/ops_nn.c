@@ -789,7 +789,7 @@ static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {0}};
 
 /* the fields most of this family share: float input, output of its type and shape */
 #define NN_FLOAT_SAME \
-	.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape
+	.input0_types = ONNX_TS_FLOAT, ONNX_OUT_LIKE_INPUT0
 #define NN1(name, sinces, fn) \
 	ONNX_OP_VERSIONS("", name, sinces, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME, \
 		.run = fn, .attrs = axis_attrs)
@@ -817,6 +817,6 @@ const OnnxOpDef onnx_ops_nn[] = {
 	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
 		.run = run_swish, .attrs = swish_attrs),
 	ONNX_OP("", "Dropout", 1, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_dropout),
+		ONNX_OUT_LIKE_INPUT0, .run = run_dropout),
 	{0}
 };

@@ -1108,7 +1108,7 @@ static const OnnxAttrSpec flatten_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
 const OnnxOpDef onnx_ops_tensor_shape[] = {
 	ONNX_OP("", "Identity", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_identity),
+		ONNX_OUT_LIKE_INPUT0, .run = run_identity),
 	ONNX_OP("", "Reshape", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .infer = infer_reshape, .run = run_reshape, .attrs = reshape_attrs),
 	ONNX_OP_VERSIONS("", "Reshape", (5, 14), ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,

@@ -510,7 +510,7 @@ run_cast_map(OnnxKernelCtx *ctx)
 
 const OnnxOpDef onnx_ops_ml_features[] = {
 	ONNX_OP("ai.onnx.ml", "Binarizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.input0_types = BIN_TYPES, ONNX_OUT_LIKE_INPUT0,
 		.run = run_binarizer),
 	ONNX_OP("ai.onnx.ml", "ArrayFeatureExtractor", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
 		.input0_types = AFE_TYPES, .out_type = ONNX_OUT_SAME, .run = run_array_feature_extractor),

@@ -355,7 +355,7 @@ double_to_bf16(double v)
  * Store v at element i when t has a floating type (nearest value; small
  * floats per o); false, storing nothing, for any other type.
  */
-static bool
+static inline bool
 set_floating(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
 {
 	void	   *d = t->data;
@@ -374,11 +374,16 @@ set_floating(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
 		case ONNX_DTYPE_BFLOAT16:
 			((uint16_t *) d)[i] = double_to_bf16(v);
 			return true;
-		default:
-			if (!scu_is_small_float(t->dtype))
-				return false;
+		case ONNX_DTYPE_FLOAT8E4M3FN:
+		case ONNX_DTYPE_FLOAT8E4M3FNUZ:
+		case ONNX_DTYPE_FLOAT8E5M2:
+		case ONNX_DTYPE_FLOAT8E5M2FNUZ:
+		case ONNX_DTYPE_FLOAT4E2M1:
+		case ONNX_DTYPE_FLOAT8E8M0:
 			((uint8_t *) d)[i] = scu_small_float_encode(t->dtype, v, o);
 			return true;
+		default:
+			return false;
 	}
 }
 

@@ -243,6 +243,18 @@ build_mask(OnnxKernelCtx *ctx, const MaskSpec *ms, int64_t *rows, bool *none)
 	return mk;
 }
 
+/* j with the mask ms describes (NULL when nothing is masked): run it. */
+static OnnxStatus
+attn_masked_run(OnnxKernelCtx *ctx, AttnJob *j, const MaskSpec *ms)
+{
+	bool		none;
+
+	j->mask = build_mask(ctx, ms, &j->mask_rows, &none);
+	if (j->mask == NULL && !none)
+		return ctx->err->status;
+	return attn_run(ctx, j);
+}
+
 /* attention_bias t: float32 (B|1, N|1, S, T), or an error. */
 static bool
 bias_ok(const OnnxTensor *t, int64_t B, int64_t N, int64_t S, int64_t T)
@@ -345,18 +357,15 @@ run_attention(OnnxKernelCtx *ctx)
 				Dv,
 				P = 0,
 				T,
-				mask_rows,
 				dims[5];
 	size_t		n;
 	float	   *qkv = NULL,
 			   *kall = NULL,
-			   *vall = NULL,
-			   *mk = NULL;
+			   *vall = NULL;
 	OnnxTensor *y,
 			   *present = NULL;
 	AttnJob		j;
 	MaskSpec	ms;
-	bool		none;
 	OnnxStatus	st;
 
 	if (x == NULL || w == NULL || x->rank != 3 || w->rank != 2 || x->dtype != ONNX_DTYPE_FLOAT ||
@@ -481,14 +490,9 @@ run_attention(OnnxKernelCtx *ctx)
 		j.v = (HeadView) {vall, N * T * j.dv, T * j.dv, j.dv};
 	}
 	ms = (MaskSpec) {mask, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
-	mk = build_mask(ctx, &ms, &mask_rows, &none);
-	if (mk == NULL && !none)
-		return ctx->err->status;
-	j.mask = mk;
-	j.mask_rows = mask_rows;
 	j.bias = abias;
 	j.y = y->data;
-	return attn_run(ctx, &j);
+	return attn_masked_run(ctx, &j, &ms);
 }
 
 /*
@@ -544,6 +548,23 @@ kv_alloc(OnnxKernelCtx *ctx, int64_t rows, int64_t T, int64_t hd)
 		return NULL;
 	}
 	return onnx_kernel_scratch(ctx, n, sizeof(float));
+}
+
+/*
+ * Present key (oi 1) or value (oi 2), (B, N, T, hd): output oi when
+ * wanted, else scratch (kv_alloc).  NULL with the error set on failure.
+ */
+static float *
+kv_buffer(OnnxKernelCtx *ctx, int oi, int64_t B, int64_t N, int64_t T, int64_t hd)
+{
+	int64_t		dims[4] = {B, N, T, hd};
+	OnnxTensor *out;
+
+	if (!want_out(ctx, oi))
+		return kv_alloc(ctx, B * N, T, hd);
+	if ((out = onnx_out_raw(ctx, oi, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
+		return NULL;
+	return out->data;
 }
 
 /*
@@ -611,18 +632,13 @@ run_mha(OnnxKernelCtx *ctx)
 				Lv,
 				P = 0,
 				T,
-				mask_rows,
 				dims[4];
-	float	   *mk;
 	const float *bd = bias ? bias->data : NULL;
 	OnnxTensor *y,
-			   *outk = NULL,
-			   *outv = NULL,
 			   *outqk;
 	HeadView	pack[3];
 	AttnJob		j;
 	MaskSpec	ms;
-	bool		none;
 	OnnxStatus	st;
 
 	if (q == NULL || (q->rank != 3 && q->rank != 5) || N <= 0 || q->dtype != ONNX_DTYPE_FLOAT)
@@ -717,26 +733,8 @@ run_mha(OnnxKernelCtx *ctx)
 		float	   *kd,
 				   *vd;
 
-		dims[0] = B;
-		dims[1] = N;
-		dims[2] = T;
-		dims[3] = j.dk;
-		if (want_out(ctx, 1))
-		{
-			if ((outk = onnx_out_raw(ctx, 1, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
-				return ctx->err->status;
-			kd = outk->data;
-		}
-		else if ((kd = kv_alloc(ctx, B * N, T, j.dk)) == NULL)
-			return ctx->err->status;
-		dims[3] = j.dv;
-		if (want_out(ctx, 2))
-		{
-			if ((outv = onnx_out_raw(ctx, 2, ONNX_DTYPE_FLOAT, 4, dims)) == NULL)
-				return ctx->err->status;
-			vd = outv->data;
-		}
-		else if ((vd = kv_alloc(ctx, B * N, T, j.dv)) == NULL)
+		if ((kd = kv_buffer(ctx, 1, B, N, T, j.dk)) == NULL ||
+			(vd = kv_buffer(ctx, 2, B, N, T, j.dv)) == NULL)
 			return ctx->err->status;
 		concat_past(kd, pk, &j.k, B, N, P, L, j.dk);
 		concat_past(vd, pv, &j.v, B, N, P, L, j.dv);
@@ -757,14 +755,9 @@ run_mha(OnnxKernelCtx *ctx)
 	if (j.scale == 0.0f)
 		j.scale = 1.0f / sqrtf((float) j.dk);
 	ms = (MaskSpec) {kpm, causal && S > 1, filter, -FLT_MAX, B, S, T, P};
-	mk = build_mask(ctx, &ms, &mask_rows, &none);
-	if (mk == NULL && !none)
-		return ctx->err->status;
-	j.mask = mk;
-	j.mask_rows = mask_rows;
 	j.bias = abias;
 	j.y = y->data;
-	return attn_run(ctx, &j);
+	return attn_masked_run(ctx, &j, &ms);
 }
 
 /* RotaryEmbedding (com.microsoft), see the file header. */
@@ -868,16 +861,14 @@ static const OnnxAttrSpec mha_attrs[] = {
 	{"mask_filter_value", ONNX_ATTR_FLOAT}, {"scale", ONNX_ATTR_FLOAT}, {0}
 };
 
-#define MS "com.microsoft"
-#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_attention[] = {
-	ONNX_OP(MS, "Attention", 1, ONNX_INPUTS(2, 7), ONNX_OUTPUTS(1, 2), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "Attention", 1, ONNX_INPUTS(2, 7), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
-	ONNX_OP(MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "MultiHeadAttention", 1, ONNX_INPUTS(1, 10), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_mha, .attrs = mha_attrs),
-	ONNX_OP(MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = F32,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_rotary,
+	ONNX_OP(ONNX_DOMAIN_MS, "RotaryEmbedding", 1, ONNX_INPUTS(4, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
+		ONNX_OUT_LIKE_INPUT0, .run = run_rotary,
 		.attrs = rotary_attrs),
 	{0}
 };

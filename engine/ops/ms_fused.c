@@ -35,6 +35,7 @@
 
 #include "op_tables.h"
 #include "eltwise.h"
+#include "nn_rows.h"
 
 /* Whether output i of the node is wanted (present and named). */
 static bool
@@ -292,14 +293,7 @@ run_simplified_layernorm(OnnxKernelCtx *ctx)
 	if (x == NULL || sc == NULL || x->dtype != ONNX_DTYPE_FLOAT || !onnx_norm_axis(axis, x->rank, &ax))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"SimplifiedLayerNormalization needs float32 X, scale and an axis in range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else
-			inner *= x->dims[d];
-		sdims[d] = d < ax ? x->dims[d] : 1;
-	}
+	onnx_norm_split(x, ax, &outer, &inner, sdims);
 	if (!f32_len(sc, inner))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale must be float32 of the normalized shape");
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, x->rank, x->dims)) == NULL)
@@ -466,40 +460,38 @@ static const OnnxAttrSpec embed_attrs[] = {
 	{"epsilon", ONNX_ATTR_FLOAT}, {"mask_index_type", ONNX_ATTR_INT}, {0}
 };
 
-#define MS "com.microsoft"
 #define F ONNX_TS_FLOAT
-#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_fused[] = {
-	ONNX_OP(MS, "Gelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_gelu),
-	ONNX_OP(MS, "BiasGelu", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bias_gelu),
-	ONNX_OP(MS, "FastGelu", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_fast_gelu),
-	ONNX_OP(MS, "QuickGelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_quick_gelu,
+	ONNX_OP(ONNX_DOMAIN_MS, "Gelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_gelu),
+	ONNX_OP(ONNX_DOMAIN_MS, "BiasGelu", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_bias_gelu),
+	ONNX_OP(ONNX_DOMAIN_MS, "FastGelu", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_fast_gelu),
+	ONNX_OP(ONNX_DOMAIN_MS, "QuickGelu", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_quick_gelu,
 		.attrs = quick_gelu_attrs),
-	ONNX_OP(MS, "BiasAdd", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bias_add),
-	ONNX_OP(MS, "SkipLayerNormalization", 1, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 4), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "BiasAdd", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_bias_add),
+	ONNX_OP(ONNX_DOMAIN_MS, "SkipLayerNormalization", 1, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_skip_layernorm, .attrs = eps_attrs),
-	ONNX_OP(MS, "SkipSimplifiedLayerNormalization", 1, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 4),
-		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_skip_simplified_layernorm,
+	ONNX_OP(ONNX_DOMAIN_MS, "SkipSimplifiedLayerNormalization", 1, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 4),
+		.input0_types = ONNX_TS_F32, .out_type = ONNX_OUT_SAME, .run = run_skip_simplified_layernorm,
 		.attrs = eps_attrs),
 	ONNX_OP("", "SimplifiedLayerNormalization", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 2),
-		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
+		.input0_types = ONNX_TS_F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
 		.attrs = norm_attrs),
-	ONNX_OP(MS, "SimplifiedLayerNormalization", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 2),
-		.input0_types = F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
+	ONNX_OP(ONNX_DOMAIN_MS, "SimplifiedLayerNormalization", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 2),
+		.input0_types = ONNX_TS_F32, .out_type = ONNX_OUT_SAME, .run = run_simplified_layernorm,
 		.attrs = norm_attrs),
 	ONNX_OP("", "LayerNormalization", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_contrib_layernorm,
+		ONNX_OUT_LIKE_INPUT0, .run = run_contrib_layernorm,
 		.attrs = norm_attrs, .prepare = prepare_contrib_layernorm),
-	ONNX_OP(MS, "LayerNormalization", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), .input0_types = F,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_contrib_layernorm,
+	ONNX_OP(ONNX_DOMAIN_MS, "LayerNormalization", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), .input0_types = F,
+		ONNX_OUT_LIKE_INPUT0, .run = run_contrib_layernorm,
 		.attrs = norm_attrs, .prepare = prepare_contrib_layernorm),
-	ONNX_OP(MS, "EmbedLayerNormalization", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 3),
+	ONNX_OP(ONNX_DOMAIN_MS, "EmbedLayerNormalization", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 3),
 		.input0_types = ONNX_T(ONNX_DTYPE_INT32), .out_type = ONNX_OUT_UNKNOWN,
 		.run = run_embed_layernorm, .attrs = embed_attrs),
 	{0}

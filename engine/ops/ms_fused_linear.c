@@ -349,17 +349,15 @@ static const OnnxAttrSpec fused_matmul_attrs[] = {
 	{"transBatchA", ONNX_ATTR_INT}, {"transBatchB", ONNX_ATTR_INT}, {0}
 };
 
-#define MS "com.microsoft"
-#define F32 ONNX_T(ONNX_DTYPE_FLOAT)
 
 const OnnxOpDef onnx_ops_ms_fused_linear[] = {
-	ONNX_OP(MS, "FusedConv", 1, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "FusedConv", 1, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .infer = infer_fused, .run = run_fused, .attrs = fused_conv_attrs,
 		.prepare = prepare_fused, .pack = pack_fused),
-	ONNX_OP(MS, "FusedGemm", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "FusedGemm", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .infer = infer_fused, .run = run_fused, .attrs = fused_gemm_attrs,
 		.prepare = prepare_fused, .pack = pack_fused),
-	ONNX_OP(MS, "FusedMatMul", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = F32,
+	ONNX_OP(ONNX_DOMAIN_MS, "FusedMatMul", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_F32,
 		.out_type = ONNX_OUT_SAME, .run = run_fused_matmul, .attrs = fused_matmul_attrs),
 	{0}
 };

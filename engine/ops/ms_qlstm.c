@@ -415,7 +415,7 @@ static const OnnxAttrSpec qlstm_attrs[] = {
 };
 
 const OnnxOpDef onnx_ops_ms_qlstm[] = {
-	ONNX_OP("com.microsoft", "DynamicQuantizeLSTM", 1, ONNX_INPUTS(3, 12), ONNX_OUTPUTS(0, 3),
+	ONNX_OP(ONNX_DOMAIN_MS, "DynamicQuantizeLSTM", 1, ONNX_INPUTS(3, 12), ONNX_OUTPUTS(0, 3),
 		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_CUSTOM, .infer = infer_qlstm,
 		.run = run_dynamic_quantize_lstm, .attrs = qlstm_attrs, .pack = qlstm_pack),
 	{0}

@@ -363,3 +363,17 @@ onnx_softmax_f32(OnnxKernelCtx *ctx, const float *x, float *y, int64_t outer, in
 				 softmax_rows(x + o * n * inner, y + o * n * inner, k, n, inner, log_out));
 	return ONNX_OK;
 }
+
+void
+onnx_norm_split(const OnnxTensor *x, int ax, int64_t *outer, int64_t *inner, int64_t *sdims)
+{
+	*outer = *inner = 1;
+	for (int d = 0; d < x->rank; d++)
+	{
+		if (d < ax)
+			*outer *= x->dims[d];
+		else
+			*inner *= x->dims[d];
+		sdims[d] = d < ax ? x->dims[d] : 1;
+	}
+}

@@ -39,4 +39,12 @@ extern OnnxStatus onnx_softmax_f32(OnnxKernelCtx *ctx, const float *x, float *y,
  */
 extern void onnx_pow_neg_f32(const float *b, float *y, int64_t n, float beta);
 
+/*
+ * The normalizations' view of X (d...) at axis ax: outer = prod(d[:ax])
+ * rows of inner = prod(d[ax:]); sdims = X's shape with the normalized
+ * axes 1 (the shape of per-row statistics such as Mean and InvStdDev).
+ */
+extern void onnx_norm_split(const OnnxTensor *x, int ax, int64_t *outer, int64_t *inner,
+							int64_t *sdims);
+
 #endif							/* NN_ROWS_H */

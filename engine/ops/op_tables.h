@@ -55,6 +55,11 @@
 
 /* The domain of the engine's internal operators (made by its rewrites only). */
 #define ONNX_ENGINE_DOMAIN "org.postgresql.onnx.engine"
+/* Microsoft's contrib operators' domain, and their usual float32-only input */
+#define ONNX_DOMAIN_MS "com.microsoft"
+#define ONNX_TS_F32 ONNX_T(ONNX_DTYPE_FLOAT)
+/* An output of input 0's type and shape, known at load */
+#define ONNX_OUT_LIKE_INPUT0 .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape
 
 #define ONNX_OP_FAMILY_DECLARE(f) extern const OnnxOpDef onnx_ops_##f[];
 ONNX_OP_FAMILIES(ONNX_OP_FAMILY_DECLARE)

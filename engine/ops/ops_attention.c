@@ -33,107 +33,33 @@ want_out(OnnxKernelCtx *ctx, int i)
 static void
 load_work(const OnnxTensor *t, int64_t off, int64_t n, void *dst, bool dbl)
 {
-	float	   *f = (float *) dst;
-	double	   *d = (double *) dst;
-
-	switch (t->dtype)
+	if (t->dtype == ONNX_DTYPE_BOOL)
 	{
-		case ONNX_DTYPE_FLOAT:
-			for (int64_t i = 0; i < n; i++)
-			{
-				if (dbl)
-					d[i] = ((const float *) t->data)[off + i];
-				else
-					f[i] = ((const float *) t->data)[off + i];
-			}
-			break;
-		case ONNX_DTYPE_DOUBLE:
-			for (int64_t i = 0; i < n; i++)
-			{
-				if (dbl)
-					d[i] = ((const double *) t->data)[off + i];
-				else
-					f[i] = (float) ((const double *) t->data)[off + i];
-			}
-			break;
-		case ONNX_DTYPE_FLOAT16:
-			for (int64_t i = 0; i < n; i++)
-			{
-				float		v = onnx_half_to_float(((const uint16_t *) t->data)[off + i]);
+		/* a boolean mask: true takes part (0), false is masked (-inf) */
+		for (int64_t i = 0; i < n; i++)
+		{
+			bool		keep = ((const uint8_t *) t->data)[off + i] != 0;
 
-				if (dbl)
-					d[i] = v;
-				else
-					f[i] = v;
-			}
-			break;
-		case ONNX_DTYPE_BFLOAT16:
-			for (int64_t i = 0; i < n; i++)
-			{
-				float		v = onnx_bf16_to_float(((const uint16_t *) t->data)[off + i]);
-
-				if (dbl)
-					d[i] = v;
-				else
-					f[i] = v;
-			}
-			break;
-		case ONNX_DTYPE_BOOL:
-			/* a boolean mask: true takes part (0), false is masked (-inf) */
-			for (int64_t i = 0; i < n; i++)
-			{
-				bool		keep = ((const uint8_t *) t->data)[off + i] != 0;
-
-				if (dbl)
-					d[i] = keep ? 0.0 : -INFINITY;
-				else
-					f[i] = keep ? 0.0f : -INFINITY;
-			}
-			break;
-		default:
-			for (int64_t i = 0; i < n; i++)
-			{
-				double		v = onnx_tensor_get_f64(t, off + i);
-
-				if (dbl)
-					d[i] = v;
-				else
-					f[i] = (float) v;
-			}
-			break;
+			if (dbl)
+				((double *) dst)[i] = keep ? 0.0 : -INFINITY;
+			else
+				((float *) dst)[i] = keep ? 0.0f : -INFINITY;
+		}
 	}
+	else if (dbl)
+		onnx_tensor_read_f64(t, off, n, dst);
+	else
+		onnx_tensor_read_f32(t, off, n, dst);
 }
 
 /* n work elements from src into t from element off (converted). */
 static void
 store_work(OnnxTensor *t, int64_t off, int64_t n, const void *src, bool dbl)
 {
-	const float *f = (const float *) src;
-	const double *d = (const double *) src;
-
-	for (int64_t i = 0; i < n; i++)
-	{
-		double		v = dbl ? d[i] : f[i];
-
-		switch (t->dtype)
-		{
-			case ONNX_DTYPE_FLOAT:
-				((float *) t->data)[off + i] = (float) v;
-				break;
-			case ONNX_DTYPE_DOUBLE:
-				((double *) t->data)[off + i] = v;
-				break;
-			case ONNX_DTYPE_FLOAT16:
-				((uint16_t *) t->data)[off + i] = onnx_float_to_half((float) v);
-				break;
-			case ONNX_DTYPE_BFLOAT16:
-				((uint16_t *) t->data)[off + i] = onnx_float_to_bf16((float) v);
-				break;
-			default:
-				onnx_tensor_set_f64(t, off + i, v);
-				break;
-		}
-	}
+	if (dbl)
+		onnx_tensor_write_f64(t, off, n, src);
+	else
+		onnx_tensor_write_f32(t, off, n, src);
 }
 
 /*
@@ -1279,7 +1205,7 @@ const OnnxOpDef onnx_ops_attention[] = {
 	ONNX_OP("", "Attention", 24, ONNX_INPUTS(3, 7), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_FLOAT,
 		.out_type = ONNX_OUT_SAME, .run = run_attention, .attrs = attention_attrs),
 	ONNX_OP("", "RotaryEmbedding", 23, ONNX_INPUTS(3, 4), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.input0_types = ONNX_TS_FLOAT, ONNX_OUT_LIKE_INPUT0,
 		.run = run_rotary_embedding, .attrs = rotary_attrs),
 	ONNX_OP("", "LinearAttention", 27, ONNX_INPUTS(3, 6), ONNX_OUTPUTS(2, 2),
 		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_UNKNOWN, .run = run_linear_attention,

@@ -329,9 +329,7 @@ run_castlike(OnnxKernelCtx *ctx)
 }
 
 const OnnxOpDef onnx_ops_cast[] = {
-	ONNX_OP("", "Cast", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T6,
-		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
-	ONNX_OP("", "Cast", 6, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T6,
+	ONNX_OP_VERSIONS("", "Cast", (1, 6), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T6,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),
 	ONNX_OP("", "Cast", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = CAST_T9,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_cast, .infer = infer_cast, .run = run_cast),

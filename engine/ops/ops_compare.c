@@ -245,7 +245,7 @@ const OnnxOpDef onnx_ops_compare[] = {
 	SAME2("BitwiseOr", 18, ONNX_TS_INT, run_bitwise_or),
 	SAME2("BitwiseXor", 18, ONNX_TS_INT, run_bitwise_xor),
 	ONNX_OP("", "BitwiseNot", 18, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_INT,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_bitwise_not),
+		ONNX_OUT_LIKE_INPUT0, .run = run_bitwise_not),
 	ONNX_OP("", "BitShift", 11, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_UINT,
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_bitshift,
 		.attrs = shift_attrs),

@@ -150,20 +150,10 @@ im2col_##SFX(const ConvGeom *g, T *img, int64_t channels, int64_t p0, int64_t nc
 				if (o[last] >= outl) \
 				{ \
 					o[last] = 0; \
-					for (int i = last - 1; i >= 0; i--) \
-					{ \
-						if (++o[i] < g->out[i]) \
-							break; \
-						o[i] = 0; \
-					} \
+					onnx_index_next(o, g->out, last); \
 				} \
 			} \
-			for (int i = last; i >= 0; i--) \
-			{ \
-				if (++kidx[i] < g->k[i]) \
-					break; \
-				kidx[i] = 0; \
-			} \
+			onnx_index_next(kidx, g->k, last + 1); \
 		} \
 	} \
 }
@@ -776,8 +766,7 @@ stage_f32(OnnxKernelCtx *ctx, const OnnxTensor *t)
 		return NULL;
 	if ((p = onnx_kernel_scratch(ctx, (size_t) t->count, sizeof(float))) == NULL)
 		return NULL;
-	for (int64_t i = 0; i < t->count; i++)
-		p[i] = (float) onnx_tensor_get_f64(t, i);
+	onnx_tensor_read_f32(t, 0, t->count, p);
 	return p;
 }
 
@@ -1121,8 +1110,7 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 					return ctx->err->status;
 				st = conv_f32(ctx, kind, g, fx, fw, fb, act, fy, N, C, M, group);
 				if (st == ONNX_OK)
-					for (int64_t i = 0; i < y->count; i++)
-						onnx_tensor_set_f64(y, i, fy[i]);
+					onnx_tensor_write_f32(y, 0, y->count, fy);
 				return st;
 			}
 		default:
@@ -1133,6 +1121,29 @@ conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTe
 
 /* ---- Conv ---- */
 
+/*
+ * Output Y (N, M, sp...) of a Conv (sp: g's output sizes) or ConvTranspose
+ * (sp: g's input sizes), then conv_dispatch into it: B, then the
+ * activation optimize.c folded in, applied on the way.
+ */
+static OnnxStatus
+conv_output_run(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const int64_t *sp,
+				const OnnxTensor *x, const OnnxTensor *w, const OnnxTensor *b, int64_t M,
+				int64_t group)
+{
+	int64_t		dims[ONNX_MAX_RANK];
+	OnnxTensor *y;
+
+	dims[0] = x->dims[0];
+	dims[1] = M;
+	memcpy(dims + 2, sp, sizeof(int64_t) * g->nsp);
+	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
+		return ctx->err->status;
+	if (y->count == 0)
+		return ONNX_OK;
+	return conv_dispatch(ctx, kind, g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+}
+
 /* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */
 static OnnxStatus
 run_conv(OnnxKernelCtx *ctx)
@@ -1141,11 +1152,9 @@ run_conv(OnnxKernelCtx *ctx)
 	const OnnxTensor *w = onnx_in(ctx, 1);
 	const OnnxTensor *b = onnx_in(ctx, 2) ? onnx_in(ctx, 2) : ctx->node->fused_bias;
 	int64_t		group,
-				M,
-				dims[ONNX_MAX_RANK];
+				M;
 	ConvGeom	g;
 	OnnxStatus	st;
-	OnnxTensor *y;
 
 	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
@@ -1161,15 +1170,7 @@ run_conv(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
 	if ((st = cpq_geom_forward(ctx, x->rank - 2, x->dims + 2, w->dims + 2, false, &g)) != ONNX_OK)
 		return st;
-	dims[0] = x->dims[0];
-	dims[1] = M;
-	memcpy(dims + 2, g.out, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
-		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	/* B, then the activation optimize.c folded in, applied on the way */
-	return conv_dispatch(ctx, CONV_FORWARD, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_output_run(ctx, CONV_FORWARD, &g, g.out, x, w, b, M, group);
 }
 
 /*
@@ -1288,11 +1289,9 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 	const OnnxTensor *w = onnx_in(ctx, 1);
 	const OnnxTensor *b = onnx_in(ctx, 2);
 	int64_t		group,
-				M,
-				dims[ONNX_MAX_RANK];
+				M;
 	ConvGeom	g;
 	OnnxStatus	st;
-	OnnxTensor *y;
 
 	if ((st = cpq_conv_check_shapes(ctx, x, w, &group)) != ONNX_OK)
 		return st;
@@ -1308,15 +1307,7 @@ run_conv_transpose(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "B must have shape [%lld]", (long long) M);
 	if ((st = convt_geom(ctx, x, w, &g)) != ONNX_OK)
 		return st;
-	dims[0] = x->dims[0];
-	dims[1] = M;
-	memcpy(dims + 2, g.in, sizeof(int64_t) * g.nsp);
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
-		return ctx->err->status;
-	if (y->count == 0)
-		return ONNX_OK;
-	/* B, then the activation optimize.c folded in, applied on the way */
-	return conv_dispatch(ctx, CONV_TRANSPOSE, &g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_output_run(ctx, CONV_TRANSPOSE, &g, g.in, x, w, b, M, group);
 }
 
 /* ---- Col2Im ---- */
@@ -1392,17 +1383,9 @@ run_col2im(OnnxKernelCtx *ctx)
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_conv[] = {
-	ONNX_OP("", "Conv", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "Conv", (1, 11, 22), ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "Conv", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "Conv", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .infer = infer_conv, .run = run_conv, .pack = conv_pack),
-	ONNX_OP("", "ConvTranspose", 1, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
-	ONNX_OP("", "ConvTranspose", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
-	ONNX_OP("", "ConvTranspose", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "ConvTranspose", (1, 11, 22), ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .run = run_conv_transpose),
 	ONNX_OP("", "Col2Im", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT) | ONNX_T(ONNX_DTYPE_DOUBLE), .out_type = ONNX_OUT_SAME,

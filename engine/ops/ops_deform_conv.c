@@ -131,8 +131,7 @@ run_deform_conv(OnnxKernelCtx *ctx)
 		(col = onnx_kernel_scratch(ctx, (size_t) K, sizeof(double) * (size_t) P)) == NULL ||
 		(acc = onnx_kernel_scratch(ctx, (size_t) Mg, sizeof(double) * (size_t) P)) == NULL)
 		return ctx->err->status;
-	for (int64_t i = 0; i < w->count; i++)
-		dw[i] = onnx_tensor_get_f64(w, i);
+	onnx_tensor_read_f64(w, 0, w->count, dw);
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t gi = 0; gi < group; gi++)
 		{
@@ -181,9 +180,7 @@ run_deform_conv(OnnxKernelCtx *ctx)
 #define CONV_TYPES ONNX_TS_FLOAT
 
 const OnnxOpDef onnx_ops_deform_conv[] = {
-	ONNX_OP("", "DeformConv", 19, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
-		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
-	ONNX_OP("", "DeformConv", 22, ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
+	ONNX_OP_VERSIONS("", "DeformConv", (19, 22), ONNX_INPUTS(3, 5), ONNX_OUTPUTS(1, 1), .input0_types = CONV_TYPES,
 		.out_type = ONNX_OUT_SAME, .run = run_deform_conv),
 	{0}
 };

@@ -477,12 +477,7 @@ run_nonzero(OnnxKernelCtx *ctx)
 				yd[d * nnz + pos] = idx[d];
 			pos++;
 		}
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < x->dims[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, x->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -950,12 +945,7 @@ run_scatter_elements(OnnxKernelCtx *ctx)
 			yoff += (d == ax ? v : idx[d]) * xstride[d];
 		if (!reduce_into(ctx, y, yoff, upd, o, 1, red))
 			return ONNX_KERNEL_OOM(ctx);
-		for (int d = x->rank - 1; d >= 0; d--)
-		{
-			if (++idx[d] < ind->dims[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, ind->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -1185,12 +1175,7 @@ permute6(OnnxKernelCtx *ctx, OnnxTensor *y, const OnnxTensor *x, const int64_t *
 		for (int64_t q = 0; q < od[5]; q++)
 			if (!move_elems(ctx, y, o + q, x, xo + q * st[perm[5]], 1))
 				return false;
-		for (int d = 4; d >= 0; d--)
-		{
-			if (++idx[d] < od[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, od, 5);
 	}
 	return true;
 }
@@ -1361,12 +1346,7 @@ run_center_crop_pad(OnnxKernelCtx *ctx)
 		}
 		if (!move_elems(ctx, y, yo, x, xo, r ? box[r - 1] : 1))
 			return ONNX_KERNEL_OOM(ctx);
-		for (int d = r - 2; d >= 0; d--)
-		{
-			if (++idx[d] < box[d])
-				break;
-			idx[d] = 0;
-		}
+		onnx_index_next(idx, box, r - 1);
 	}
 	return ONNX_OK;
 }
@@ -1407,13 +1387,9 @@ const OnnxOpDef onnx_ops_index[] = {
 	TOPK(10, 2, 2),
 	TOPK(11, 2, 2),
 	TOPK(24, 2, 2),
-	ONNX_OP("", "OneHot", 9, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+	ONNX_OP_VERSIONS("", "OneHot", (9, 11), ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
 		.out_type = ONNX_OUT_CUSTOM, .infer = infer_onehot, .run = run_onehot, .attrs = axis_attrs),
-	ONNX_OP("", "OneHot", 11, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_CUSTOM, .infer = infer_onehot, .run = run_onehot, .attrs = axis_attrs),
-	ONNX_OP("", "NonZero", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_INT64, .run = run_nonzero),
-	ONNX_OP("", "NonZero", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+	ONNX_OP_VERSIONS("", "NonZero", (9, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_INT64, .run = run_nonzero),
 	ONNX_OP("", "Unique", 11, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 4), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .infer = infer_rest_int64, .run = run_unique, .attrs = unique_attrs),

@@ -115,8 +115,7 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 	if ((lp = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(double))) == NULL)
 		return ctx->err->status;
 	if (!softmax)
-		for (int64_t i = 0; i < x->count; i++)
-			lp[i] = onnx_tensor_get_f64(x, i);
+		onnx_tensor_read_f64(x, 0, x->count, lp);
 	else
 		/* log_softmax over C for every (n, d) */
 		for (int64_t n = 0; n < N; n++)
@@ -146,8 +145,7 @@ run_loss(OnnxKernelCtx *ctx, bool softmax)
 		if (out == NULL)
 			st = ctx->err->status;
 		else
-			for (int64_t i = 0; i < x->count; i++)
-				onnx_tensor_set_f64(out, i, lp[i]);
+			onnx_tensor_write_f64(out, 0, x->count, lp);
 	}
 	return st;
 }

@@ -13,45 +13,84 @@
 #include "eltwise.h"
 #include "fused_act.h"
 #include "nn_rows.h"
+#include "reduce_fast.h"
 
 /*
- * Softmax family over X viewed as (outer, n, inner).  Opset < 13 flattens
- * to 2-D at axis (default 1): (outer = prod(d[:axis]), n = prod(d[axis:]),
- * inner = 1); opset >= 13 works along one axis (default -1).
+ * X viewed as (outer, n, inner) for the Softmax family and Hardmax.  Opset
+ * < 13 flattens to 2-D at axis (default 1): (outer = prod(d[:axis]), n =
+ * prod(d[axis:]), inner = 1); opset >= 13 works along one axis (default
+ * -1).  A scalar is one row of one when scalar_ok.  False, with the kernel
+ * failed, on a missing input or an axis out of range.
  */
-static OnnxStatus
-softmax_common(OnnxKernelCtx *ctx, bool log_out)
+static bool
+axis_view(OnnxKernelCtx *ctx, const OnnxTensor *x, bool scalar_ok,
+		  int64_t *outer, int64_t *n, int64_t *inner)
 {
-	const OnnxTensor *x = onnx_in(ctx, 0);
 	bool		legacy = ctx->opset < 13;
 	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
-	int64_t		outer = 1,
-				n = 1,
-				inner = 1;
-	int			ax;
-	OnnxTensor *y;
+	int			ax = 0;
 
 	if (x == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
-	if (x->rank == 0)
-		ax = 0;
-	else if (!onnx_norm_axis(axis, x->rank, &ax))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "axis %lld is out of range for rank %d",
-								(long long) axis, x->rank);
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "input is missing");
+		return false;
+	}
+	if (!(x->rank == 0 && scalar_ok) && !onnx_norm_axis(axis, x->rank, &ax))
+	{
+		onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "%s axis %lld is out of range for rank %d",
+						 ctx->node->op_type, (long long) axis, x->rank);
+		return false;
+	}
+	*outer = *n = *inner = 1;
 	for (int i = 0; i < x->rank; i++)
 	{
 		if (i < ax)
-			outer *= x->dims[i];
+			*outer *= x->dims[i];
 		else if (i == ax || legacy)
-			n *= x->dims[i];
+			*n *= x->dims[i];
 		else
-			inner *= x->dims[i];
+			*inner *= x->dims[i];
 	}
-	/* every element is written below (none when n is 0) */
-	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims)) == NULL)
+	return true;
+}
+
+typedef enum AxisOp
+{
+	AXIS_SOFTMAX,
+	AXIS_LOG_SOFTMAX,
+	AXIS_HARDMAX				/* 1 at the first maximum, else 0 */
+} AxisOp;
+
+/* Softmax, LogSoftmax or Hardmax over axis_view's n. */
+static OnnxStatus
+softmax_common(OnnxKernelCtx *ctx, AxisOp op)
+{
+	const OnnxTensor *x = onnx_in(ctx, 0);
+	bool		log_out = op == AXIS_LOG_SOFTMAX;
+	int64_t		outer,
+				n,
+				inner;
+	OnnxTensor *y;
+
+	if (!axis_view(ctx, x, op != AXIS_HARDMAX, &outer, &n, &inner))
+		return ctx->err->status;
+	/* the softmaxes write every element below (none when n is 0) */
+	if (op == AXIS_HARDMAX)
+		y = onnx_out_like(ctx, 0, x->dtype, x);
+	else
+		y = onnx_out_raw(ctx, 0, x->dtype, x->rank, x->dims);
+	if (y == NULL)
 		return ctx->err->status;
 	if (n == 0)
 		return ONNX_OK;
+	if (op == AXIS_HARDMAX)
+	{
+		for (int64_t o = 0; o < outer; o++)
+			for (int64_t in = 0; in < inner; in++)
+				onnx_tensor_set_f64(y, (o * n + onnx_arg_index(x, o, in, n, inner, true, false)) * inner + in,
+									1.0);
+		return ONNX_OK;
+	}
 	if (x->dtype == ONNX_DTYPE_FLOAT)
 		return onnx_softmax_f32(ctx, x->data, y->data, outer, n, inner, log_out);
 	/* other float types in double, element by element */
@@ -77,8 +116,9 @@ softmax_common(OnnxKernelCtx *ctx, bool log_out)
 	return ONNX_OK;
 }
 
-static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, false); }
-static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, true); }
+static OnnxStatus run_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_SOFTMAX); }
+static OnnxStatus run_log_softmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_LOG_SOFTMAX); }
+static OnnxStatus run_hardmax(OnnxKernelCtx *ctx) { return softmax_common(ctx, AXIS_HARDMAX); }
 
 static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 
@@ -296,14 +336,7 @@ run_layernorm(OnnxKernelCtx *ctx)
 
 	if (x == NULL || sc == NULL || !onnx_norm_axis(axis, x->rank, &ax))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "LayerNormalization needs X, Scale and an axis in range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else
-			inner *= x->dims[d];
-		sdims[d] = d < ax ? x->dims[d] : 1;
-	}
+	onnx_norm_split(x, ax, &outer, &inner, sdims);
 	if (sc->count != inner && sc->count != 1)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Scale must broadcast to the normalized shape");
 	if (bi && bi->count != inner && bi->count != 1)
@@ -425,55 +458,6 @@ run_rmsnorm(OnnxKernelCtx *ctx)
 			onnx_tensor_set_f64(y, o * inner + k,
 								onnx_tensor_get_f64(x, o * inner + k) * inv * onnx_tensor_get_f64(sc, it.off[0]));
 	}
-	return ONNX_OK;
-}
-
-/* Hardmax: 1 at the first maximum along the axis (2-D coercion before 13). */
-static OnnxStatus
-run_hardmax(OnnxKernelCtx *ctx)
-{
-	const OnnxTensor *x = onnx_in(ctx, 0);
-	bool		legacy = ctx->opset < 13;
-	int64_t		axis = onnx_attr_int(ctx->node, "axis", legacy ? 1 : -1);
-	int64_t		outer = 1,
-				n = 1,
-				inner = 1;
-	int			ax;
-	OnnxTensor *y;
-
-	if (x == NULL || !onnx_norm_axis(axis, x->rank, &ax))
-		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "Hardmax axis is out of range");
-	for (int d = 0; d < x->rank; d++)
-	{
-		if (d < ax)
-			outer *= x->dims[d];
-		else if (d == ax || legacy)
-			n *= x->dims[d];
-		else
-			inner *= x->dims[d];
-	}
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-		return ctx->err->status;
-	if (n == 0)
-		return ONNX_OK;
-	for (int64_t o = 0; o < outer; o++)
-		for (int64_t in = 0; in < inner; in++)
-		{
-			int64_t		best = 0;
-			double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
-
-			for (int64_t k = 1; k < n; k++)
-			{
-				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
-
-				if (v > bv)
-				{
-					bv = v;
-					best = k;
-				}
-			}
-			onnx_tensor_set_f64(y, (o * n + best) * inner + in, 1.0);
-		}
 	return ONNX_OK;
 }
 
@@ -756,12 +740,7 @@ run_mvn(OnnxKernelCtx *ctx)
 				acc[groups + g] += (v - acc[g]) * (v - acc[g]);
 			else
 				onnx_tensor_set_f64(y, i, (v - acc[g]) / (sqrt(acc[groups + g] / (double) nred) + 1e-9));
-			for (int d = x->rank - 1; d >= 0; d--)
-			{
-				if (++idx[d] < x->dims[d])
-					break;
-				idx[d] = 0;
-			}
+			onnx_index_next(idx, x->dims, x->rank);
 		}
 		if (pass == 0)
 			for (int64_t g = 0; g < groups; g++)
@@ -808,58 +787,36 @@ static const OnnxAttrSpec lpnorm_attrs[] = {{"axis", ONNX_ATTR_INT}, {"p", ONNX_
 static const OnnxAttrSpec mvn_attrs[] = {{"axes", ONNX_ATTR_INTS}, {0}};
 static const OnnxAttrSpec swish_attrs[] = {{"alpha", ONNX_ATTR_FLOAT}, {0}};
 
-#define NN1(name, since, fn) \
-	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), \
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, \
-		.infer = onnx_infer_same_shape, .run = fn, .attrs = axis_attrs)
+/* the fields most of this family share: float input, output of its type and shape */
+#define NN_FLOAT_SAME \
+	.input0_types = ONNX_TS_FLOAT, ONNX_OUT_LIKE_INPUT0
+#define NN1(name, sinces, fn) \
+	ONNX_OP_VERSIONS("", name, sinces, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME, \
+		.run = fn, .attrs = axis_attrs)
 
 const OnnxOpDef onnx_ops_nn[] = {
-	NN1("Softmax", 1, run_softmax),
-	NN1("Softmax", 13, run_softmax),
-	NN1("LogSoftmax", 1, run_log_softmax),
-	NN1("LogSoftmax", 13, run_log_softmax),
-	ONNX_OP("", "BatchNormalization", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 5),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	NN1("Softmax", (1, 13), run_softmax),
+	NN1("LogSoftmax", (1, 13), run_log_softmax),
+	ONNX_OP("", "BatchNormalization", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 5), NN_FLOAT_SAME,
 		.run = run_batchnorm),
-	ONNX_OP("", "LayerNormalization", 17, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "LayerNormalization", 17, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 3), NN_FLOAT_SAME,
 		.run = run_layernorm),
-	ONNX_OP("", "InstanceNormalization", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "InstanceNormalization", 1, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
 		.run = run_instancenorm),
-	ONNX_OP("", "RMSNormalization", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+	ONNX_OP("", "RMSNormalization", 23, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
 		.run = run_rmsnorm),
-	NN1("Hardmax", 1, run_hardmax),
-	NN1("Hardmax", 13, run_hardmax),
-	ONNX_OP("", "GroupNormalization", 18, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_groupnorm, .attrs = groupnorm_attrs),
-	ONNX_OP("", "GroupNormalization", 21, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_groupnorm, .attrs = groupnorm_attrs),
-	ONNX_OP("", "LRN", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_SAME, .check = check_lrn, .infer = onnx_infer_same_shape, .run = run_lrn,
-		.attrs = lrn_attrs),
-	ONNX_OP("", "LRN", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_SAME, .check = check_lrn, .infer = onnx_infer_same_shape, .run = run_lrn,
-		.attrs = lrn_attrs),
-	ONNX_OP("", "LpNormalization", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_lpnorm, .attrs = lpnorm_attrs),
-	ONNX_OP("", "LpNormalization", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_lpnorm, .attrs = lpnorm_attrs),
-	ONNX_OP("", "MeanVarianceNormalization", 9, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_mvn, .attrs = mvn_attrs),
-	ONNX_OP("", "MeanVarianceNormalization", 13, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
-		.run = run_mvn, .attrs = mvn_attrs),
-	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_swish,
-		.attrs = swish_attrs),
+	NN1("Hardmax", (1, 13), run_hardmax),
+	ONNX_OP_VERSIONS("", "GroupNormalization", (18, 21), ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1),
+		NN_FLOAT_SAME, .run = run_groupnorm, .attrs = groupnorm_attrs),
+	ONNX_OP_VERSIONS("", "LRN", (1, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
+		.check = check_lrn, .run = run_lrn, .attrs = lrn_attrs),
+	ONNX_OP_VERSIONS("", "LpNormalization", (1, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		NN_FLOAT_SAME, .run = run_lpnorm, .attrs = lpnorm_attrs),
+	ONNX_OP_VERSIONS("", "MeanVarianceNormalization", (9, 13), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+		NN_FLOAT_SAME, .run = run_mvn, .attrs = mvn_attrs),
+	ONNX_OP("", "Swish", 24, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), NN_FLOAT_SAME,
+		.run = run_swish, .attrs = swish_attrs),
 	ONNX_OP("", "Dropout", 1, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 2), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_dropout),
+		ONNX_OUT_LIKE_INPUT0, .run = run_dropout),
 	{0}
 };

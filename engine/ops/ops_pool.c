@@ -155,12 +155,7 @@ pool_core_##SFX(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolParams *pp, \
 				} \
 				idx[nc * g->out_size + op] = flat; \
 			} \
-			for (int i = nsp - 1; i >= 0; i--) \
-			{ \
-				if (++o[i] < g->out[i]) \
-					break; \
-				o[i] = 0; \
-			} \
+			onnx_index_next(o, g->out, nsp); \
 		} \
 	} \
 	return ONNX_OK; \
@@ -983,23 +978,11 @@ const OnnxOpDef onnx_ops_pool[] = {
 	POOL("GlobalLpPool", 1, 1, POOL_FLOAT, run_global_lp_pool),
 	POOL("GlobalLpPool", 2, 1, POOL_FLOAT, run_global_lp_pool),
 	POOL("GlobalLpPool", 22, 1, POOL_FLOAT, run_global_lp_pool),
-	ONNX_OP("", "MaxUnpool", 9, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
+	ONNX_OP_VERSIONS("", "MaxUnpool", (9, 11, 22), ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
 		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
-	ONNX_OP("", "MaxUnpool", 11, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
-	ONNX_OP("", "MaxUnpool", 22, ONNX_INPUTS(2, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .run = run_max_unpool),
-	ONNX_OP("", "RoiAlign", 10, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
+	ONNX_OP_VERSIONS("", "RoiAlign", (10, 16, 22), ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
 		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
-	ONNX_OP("", "RoiAlign", 16, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
-		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
-	ONNX_OP("", "RoiAlign", 22, ONNX_INPUTS(3, 3), ONNX_OUTPUTS(1, 1), .input0_types = POOL_FLOAT,
-		.out_type = ONNX_OUT_SAME, .run = run_roi_align),
-	ONNX_OP("", "GridSample", 16, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
-	ONNX_OP("", "GridSample", 20, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
-	ONNX_OP("", "GridSample", 22, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
+	ONNX_OP_VERSIONS("", "GridSample", (16, 20, 22), ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_TS_NUMERIC, .out_type = ONNX_OUT_SAME, .run = run_grid_sample),
 	{0}
 };

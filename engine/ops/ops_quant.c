@@ -843,10 +843,7 @@ const OnnxOpDef onnx_ops_quant[] = {
 	ONNX_OP("", "MatMulInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_INT32, .run = run_matmul_integer,
 		.pack = pack_matmul_integer),
-	ONNX_OP("", "QLinearMatMul", 10, ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_matmul,
-		.pack = pack_qlinear_matmul),
-	ONNX_OP("", "QLinearMatMul", 21, ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
+	ONNX_OP_VERSIONS("", "QLinearMatMul", (10, 21), ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_matmul,
 		.pack = pack_qlinear_matmul),
 	{0}

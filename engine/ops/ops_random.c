@@ -312,12 +312,13 @@ random_cancelled(OnnxKernelCtx *ctx, int64_t i)
 /*
  * RandomUniform(Like): () or input -> Y (shape), values in [low, high):
  * a value that rounds up to high in the output dtype is drawn again.
+ * RandomNormal(Like) (normal): mean + scale * N(0, 1).
  */
 static OnnxStatus
-run_random_uniform(OnnxKernelCtx *ctx)
+random_fill(OnnxKernelCtx *ctx, bool normal)
 {
-	double		low = onnx_attr_float(ctx->node, "low", 0.0f);
-	double		high = onnx_attr_float(ctx->node, "high", 1.0f);
+	double		low = onnx_attr_float(ctx->node, normal ? "mean" : "low", 0.0f);
+	double		high = onnx_attr_float(ctx->node, normal ? "scale" : "high", 1.0f);
 	RandState	r;
 	OnnxTensor *y;
 
@@ -330,6 +331,11 @@ run_random_uniform(OnnxKernelCtx *ctx)
 
 		if (random_cancelled(ctx, i))
 			return ctx->err->status;
+		if (normal)
+		{
+			onnx_tensor_set_f64(y, i, low + high * rand_gauss(&r));
+			continue;
+		}
 		do
 			onnx_tensor_set_f64(y, i, low + (high - low) * rand_unit(&r));
 		while (high > low && onnx_tensor_get_f64(y, i) >= high && ++tries < 16);
@@ -339,25 +345,16 @@ run_random_uniform(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* RandomNormal(Like): () or input -> Y (shape), mean + scale * N(0, 1). */
+static OnnxStatus
+run_random_uniform(OnnxKernelCtx *ctx)
+{
+	return random_fill(ctx, false);
+}
+
 static OnnxStatus
 run_random_normal(OnnxKernelCtx *ctx)
 {
-	double		mean = onnx_attr_float(ctx->node, "mean", 0.0f);
-	double		scale = onnx_attr_float(ctx->node, "scale", 1.0f);
-	RandState	r;
-	OnnxTensor *y;
-
-	if ((y = random_output(ctx)) == NULL)
-		return ctx->err->status;
-	rand_init(&r, ctx->node);
-	for (int64_t i = 0; i < y->count; i++)
-	{
-		if (random_cancelled(ctx, i))
-			return ctx->err->status;
-		onnx_tensor_set_f64(y, i, mean + scale * rand_gauss(&r));
-	}
-	return ONNX_OK;
+	return random_fill(ctx, true);
 }
 
 /* Bernoulli: P (probabilities in [0, 1]) -> Y (shape of P), 1 with probability p, else 0. */
@@ -511,40 +508,22 @@ static const OnnxAttrSpec multinomial_attrs[] = {
 /* name, since, inputs (0 or 1), input 0 types, kernel, attribute spec */
 
 const OnnxOpDef onnx_ops_random[] = {
-	ONNX_OP("", "RandomUniform", 1, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+	ONNX_OP_VERSIONS("", "RandomUniform", (1, 22), ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
 		.run = run_random_uniform, .attrs = uniform_attrs),
-	ONNX_OP("", "RandomUniform", 22, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
-		.run = run_random_uniform, .attrs = uniform_attrs),
-	ONNX_OP("", "RandomNormal", 1, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+	ONNX_OP_VERSIONS("", "RandomNormal", (1, 22), ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
 		.run = run_random_normal, .attrs = normal_attrs),
-	ONNX_OP("", "RandomNormal", 22, ONNX_INPUTS(0, 0), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
-		.run = run_random_normal, .attrs = normal_attrs),
-	ONNX_OP("", "RandomUniformLike", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+	ONNX_OP_VERSIONS("", "RandomUniformLike", (1, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
 		.infer = infer_random, .run = run_random_uniform, .attrs = uniform_attrs),
-	ONNX_OP("", "RandomUniformLike", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
-		.infer = infer_random, .run = run_random_uniform, .attrs = uniform_attrs),
-	ONNX_OP("", "RandomNormalLike", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
+	ONNX_OP_VERSIONS("", "RandomNormalLike", (1, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
 		.infer = infer_random, .run = run_random_normal, .attrs = normal_attrs),
-	ONNX_OP("", "RandomNormalLike", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = ONNX_TS_ANY, .out_type = ONNX_OUT_CUSTOM, .check = check_random,
-		.infer = infer_random, .run = run_random_normal, .attrs = normal_attrs),
-	ONNX_OP("", "Bernoulli", 15, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+	ONNX_OP_VERSIONS("", "Bernoulli", (15, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random, .run = run_bernoulli,
 		.attrs = bernoulli_attrs),
-	ONNX_OP("", "Bernoulli", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random, .run = run_bernoulli,
-		.attrs = bernoulli_attrs),
-	ONNX_OP("", "Multinomial", 7, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
-		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
-		.run = run_multinomial, .attrs = multinomial_attrs),
-	ONNX_OP("", "Multinomial", 22, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
+	ONNX_OP_VERSIONS("", "Multinomial", (7, 22), ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_FLOAT,
 		.out_type = ONNX_OUT_CUSTOM, .check = check_random, .infer = infer_random,
 		.run = run_multinomial, .attrs = multinomial_attrs),
 	{0}

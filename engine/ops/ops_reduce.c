@@ -332,12 +332,7 @@ run_reduce(OnnxKernelCtx *ctx, ReduceKind kind, int axes_input_since)
 						acc[o] += exp(v - (isinf(mx[o]) ? 0 : mx[o]));
 						break;
 				}
-			for (int d = x->rank - 1; d >= 0; d--)
-			{
-				if (++idx[d] < x->dims[d])
-					break;
-				idx[d] = 0;
-			}
+			onnx_index_next(idx, x->dims, x->rank);
 		}
 	}
 	for (int64_t o = 0; o < y->count; o++)
@@ -419,23 +414,7 @@ run_arg(OnnxKernelCtx *ctx, bool is_max)
 		return onnx_arg_f32(ctx, is_max, last, x->data, y->data, outer, n, inner);
 	for (int64_t o = 0; o < outer; o++)
 		for (int64_t in = 0; in < inner; in++)
-		{
-			int64_t		best = 0;
-			double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
-
-			for (int64_t k = 1; k < n; k++)
-			{
-				double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
-				bool		better = is_max ? (last ? v >= bv : v > bv) : (last ? v <= bv : v < bv);
-
-				if (better)
-				{
-					bv = v;
-					best = k;
-				}
-			}
-			((int64_t *) y->data)[o * inner + in] = best;
-		}
+			((int64_t *) y->data)[o * inner + in] = onnx_arg_index(x, o, in, n, inner, is_max, last);
 	return ONNX_OK;
 }
 

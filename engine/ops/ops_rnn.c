@@ -300,12 +300,12 @@ rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		!weight_shape_is(r, at.dirs, at.G * hid, hid))
 		return ONNX_OK;
 	if ((pr = onnx_arena_alloc(arena, sizeof(RnnPrepared))) == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	memset(pr, 0, sizeof(*pr));
 	pr->in = in;
 	pr->hid = hid;
 	if ((pr->w = pack_f32(w, arena)) == NULL || (pr->r = pack_f32(r, arena)) == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	if (b_absent || (b && b->count == (int64_t) at.dirs * 2 * at.G * hid))
 	{
 		float	   *bias = onnx_arena_alloc(arena, sizeof(float) * (size_t) (at.dirs * at.G * hid));
@@ -314,14 +314,14 @@ rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		if (bias && at.kind == RNN_GRU && at.lbr)
 			rbh = onnx_arena_alloc(arena, sizeof(float) * (size_t) (at.dirs * hid));
 		if (bias == NULL || (at.kind == RNN_GRU && at.lbr && rbh == NULL))
-			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			return ONNX_ERROR_OOM(err);
 		fill_bias(&at, hid, b, bias, rbh);
 		pr->bias = bias;
 		pr->rbh = rbh;
 	}
 	if (at.kind == RNN_LSTM && p && p->count == (int64_t) at.dirs * 3 * hid &&
 		(pr->p = pack_f32(p, arena)) == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	for (int d = 0; d < at.dirs; d++)
 	{
 		int64_t		gh = at.G * hid;
@@ -333,7 +333,7 @@ rnn_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		if (gru2)
 			pr->rhp[d] = pack_bt(pr->r + d * gh * hid + 2 * hid * hid, hid, hid, arena, &oom);
 		if (oom)
-			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+			return ONNX_ERROR_OOM(err);
 	}
 	node->prepared = pr;
 	return ONNX_OK;

@@ -72,18 +72,6 @@ out_filled(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 	return onnx_out_raw(ctx, i, dtype, rank, dims);
 }
 
-/* Advance a row-major multi-index over dims[0..rank). */
-static inline void
-next_index(int64_t *idx, const int64_t *dims, int rank)
-{
-	for (int d = rank - 1; d >= 0; d--)
-	{
-		if (++idx[d] < dims[d])
-			return;
-		idx[d] = 0;
-	}
-}
-
 /* ---- Transpose: X (d0..dn) -> Y (d[perm0]..d[permn]) ---- */
 
 static OnnxStatus
@@ -146,7 +134,7 @@ run_transpose(OnnxKernelCtx *ctx)
 			xoff += idx[d] * xstride[perm[d]];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return ONNX_KERNEL_OOM(ctx);
-		next_index(idx, dims, r);
+		onnx_index_next(idx, dims, r);
 	}
 	return ONNX_OK;
 }
@@ -471,7 +459,7 @@ run_slice(OnnxKernelCtx *ctx)
 			xoff += (start[d] + idx[d] * step[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return ONNX_KERNEL_OOM(ctx);
-		next_index(idx, dims, x->rank);
+		onnx_index_next(idx, dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -645,7 +633,7 @@ gather_elements_fixed(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor 
 				memcpy((char *) y->data + (size_t) (row * n + k) * es,
 					   (const char *) x->data + (size_t) (base + gather_index(ind, row * n + k, na) * sa + k * sl) * es,
 					   es);
-		next_index(idx, ind->dims, r - 1);
+		onnx_index_next(idx, ind->dims, r - 1);
 	}
 	return ONNX_OK;
 }
@@ -693,7 +681,7 @@ run_gather_elements(OnnxKernelCtx *ctx)
 			xoff += (d == ax ? i : idx[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return ONNX_KERNEL_OOM(ctx);
-		next_index(idx, ind->dims, x->rank);
+		onnx_index_next(idx, ind->dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -800,7 +788,7 @@ run_tile(OnnxKernelCtx *ctx)
 			xoff += (idx[d] % x->dims[d]) * xstride[d];
 		if (!copy_elem(ctx, y, o, x, xoff))
 			return ONNX_KERNEL_OOM(ctx);
-		next_index(idx, dims, x->rank);
+		onnx_index_next(idx, dims, x->rank);
 	}
 	return ONNX_OK;
 }
@@ -1037,7 +1025,7 @@ run_pad(OnnxKernelCtx *ctx)
 		}
 		else if (!copy_elem(ctx, y, o, x, xoff))
 			return ONNX_KERNEL_OOM(ctx);
-		next_index(idx, dims, r);
+		onnx_index_next(idx, dims, r);
 	}
 	return ONNX_OK;
 }
@@ -1091,15 +1079,9 @@ static const OnnxAttrSpec axis_attrs[] = {{"axis", ONNX_ATTR_INT}, {0}};
 const OnnxOpDef onnx_ops_tensor_move[] = {
 	ONNX_OP("", "Transpose", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .infer = infer_transpose, .run = run_transpose, .attrs = perm_attrs),
-	ONNX_OP("", "Concat", 1, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
+	ONNX_OP_VERSIONS("", "Concat", (1, 4), ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .run = run_concat, .attrs = axis_attrs),
-	ONNX_OP("", "Concat", 4, ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_SAME, .run = run_concat, .attrs = axis_attrs),
-	ONNX_OP("", "Split", 1, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_SAME, .run = run_split),
-	ONNX_OP("", "Split", 13, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_SAME, .run = run_split),
-	ONNX_OP("", "Split", 18, ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
+	ONNX_OP_VERSIONS("", "Split", (1, 13, 18), ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .run = run_split),
 	ONNX_OP("", "Slice", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .run = run_slice),

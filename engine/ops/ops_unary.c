@@ -320,7 +320,7 @@ run_clip(OnnxKernelCtx *ctx)
 #define FS (ONNX_TS_FLOAT | ONNX_TS_SINT)
 #define UN(name, since, types, fn) \
 	ONNX_OP("", name, since, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = types, \
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = fn)
+		ONNX_OUT_LIKE_INPUT0, .run = fn)
 
 const OnnxOpDef onnx_ops_unary[] = {
 	UN("Relu", 1, FS, run_relu),
@@ -352,8 +352,8 @@ const OnnxOpDef onnx_ops_unary[] = {
 	ONNX_OP("", "IsInf", 10, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = F,
 		.out_type = ONNX_OUT_BOOL, .infer = onnx_infer_same_shape, .run = run_isinf),
 	ONNX_OP("", "Clip", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_clip),
+		ONNX_OUT_LIKE_INPUT0, .run = run_clip),
 	ONNX_OP("", "Clip", 11, ONNX_INPUTS(1, 3), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_NUMERIC,
-		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape, .run = run_clip),
+		ONNX_OUT_LIKE_INPUT0, .run = run_clip),
 	{0}
 };

@@ -363,12 +363,7 @@ pool_rows_body(const ConvGeom *g, const PoolTaps *t, bool is_max, bool include_p
 			}
 			pool_row(g, t, is_max, include_pad, a, b, vr, vcnt, pcnt, yp + orow * oW);
 		}
-		for (int i = no - 1; i >= 0; i--)
-		{
-			if (++o[i] < g->out[i])
-				break;
-			o[i] = 0;
-		}
+		onnx_index_next(o, g->out, no);
 	}
 }
 

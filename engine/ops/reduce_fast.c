@@ -233,3 +233,23 @@ onnx_arg_f32(OnnxKernelCtx *ctx, bool is_max, bool select_last, const float *x, 
 				 arg_slices(is_max, select_last, x + o * n * inner, y + o * inner, k, n, inner));
 	return ONNX_OK;
 }
+
+int64_t
+onnx_arg_index(const OnnxTensor *x, int64_t o, int64_t in, int64_t n, int64_t inner,
+			   bool is_max, bool select_last)
+{
+	int64_t		best = 0;
+	double		bv = onnx_tensor_get_f64(x, o * n * inner + in);
+
+	for (int64_t k = 1; k < n; k++)
+	{
+		double		v = onnx_tensor_get_f64(x, (o * n + k) * inner + in);
+
+		if (is_max ? (select_last ? v >= bv : v > bv) : (select_last ? v <= bv : v < bv))
+		{
+			bv = v;
+			best = k;
+		}
+	}
+	return best;
+}

@@ -38,4 +38,11 @@ extern OnnxStatus onnx_reduce_f32(OnnxKernelCtx *ctx, ReduceAcc acc, const float
 extern OnnxStatus onnx_arg_f32(OnnxKernelCtx *ctx, bool is_max, bool select_last, const float *x,
 							   int64_t *y, int64_t outer, int64_t n, int64_t inner);
 
+/*
+ * The same for one slice (o, in) of x (outer, n, inner) of any numeric
+ * type, n >= 1, read as double: the index of the best along n.
+ */
+extern int64_t onnx_arg_index(const OnnxTensor *x, int64_t o, int64_t in, int64_t n, int64_t inner,
+							  bool is_max, bool select_last);
+
 #endif							/* REDUCE_FAST_H */

@@ -56,40 +56,41 @@ onnx_attr_float(const OnnxNode *node, const char *name, float dflt)
 	return dflt;
 }
 
-const char *
-onnx_attr_string(const OnnxNode *node, const char *name, const char *dflt)
+/* The attribute called name when it has type type, else NULL. */
+static const OnnxAttr *
+attr_typed(const OnnxNode *node, const char *name, OnnxAttrType type)
 {
 	const OnnxAttr *a = onnx_attr(node, name);
 
-	if (a == NULL || a->type != ONNX_ATTR_STRING)
-		return dflt;
-	return a->s;
+	return a && a->type == type ? a : NULL;
+}
+
+const char *
+onnx_attr_string(const OnnxNode *node, const char *name, const char *dflt)
+{
+	const OnnxAttr *a = attr_typed(node, name, ONNX_ATTR_STRING);
+
+	return a ? a->s : dflt;
 }
 
 /* INTS attribute: count (0 if absent) and data in *out. */
 int
 onnx_attr_ints(const OnnxNode *node, const char *name, const int64_t **out)
 {
-	const OnnxAttr *a = onnx_attr(node, name);
+	const OnnxAttr *a = attr_typed(node, name, ONNX_ATTR_INTS);
 
-	*out = NULL;
-	if (a == NULL || a->type != ONNX_ATTR_INTS)
-		return 0;
-	*out = a->ints;
-	return a->n;
+	*out = a ? a->ints : NULL;
+	return a ? a->n : 0;
 }
 
 /* FLOATS attribute: count (0 if absent) and data in *out. */
 int
 onnx_attr_floats(const OnnxNode *node, const char *name, const float **out)
 {
-	const OnnxAttr *a = onnx_attr(node, name);
+	const OnnxAttr *a = attr_typed(node, name, ONNX_ATTR_FLOATS);
 
-	*out = NULL;
-	if (a == NULL || a->type != ONNX_ATTR_FLOATS)
-		return 0;
-	*out = a->floats;
-	return a->n;
+	*out = a ? a->floats : NULL;
+	return a ? a->n : 0;
 }
 
 /* The i-th subgraph of node (graph, then graphs attributes, in order), or NULL. */

@@ -392,3 +392,88 @@ onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v)
 			break;
 	}
 }
+
+/* n elements of t from off as float32 (see engine_internal.h). */
+void
+onnx_tensor_read_f32(const OnnxTensor *t, int64_t off, int64_t n, float *dst)
+{
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_FLOAT:
+			if (n > 0)
+				memcpy(dst, (const float *) t->data + off, sizeof(float) * (size_t) n);
+			break;
+		case ONNX_DTYPE_FLOAT16:
+			for (int64_t i = 0; i < n; i++)
+				dst[i] = onnx_half_to_float(((const uint16_t *) t->data)[off + i]);
+			break;
+		case ONNX_DTYPE_BFLOAT16:
+			for (int64_t i = 0; i < n; i++)
+				dst[i] = onnx_bf16_to_float(((const uint16_t *) t->data)[off + i]);
+			break;
+		default:
+			for (int64_t i = 0; i < n; i++)
+				dst[i] = (float) onnx_tensor_get_f64(t, off + i);
+			break;
+	}
+}
+
+/* n elements of t from off as float64 (see engine_internal.h). */
+void
+onnx_tensor_read_f64(const OnnxTensor *t, int64_t off, int64_t n, double *dst)
+{
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_DOUBLE:
+			if (n > 0)
+				memcpy(dst, (const double *) t->data + off, sizeof(double) * (size_t) n);
+			break;
+		case ONNX_DTYPE_FLOAT:
+			for (int64_t i = 0; i < n; i++)
+				dst[i] = ((const float *) t->data)[off + i];
+			break;
+		default:
+			for (int64_t i = 0; i < n; i++)
+				dst[i] = onnx_tensor_get_f64(t, off + i);
+			break;
+	}
+}
+
+/* n float32 values into t from off (see engine_internal.h). */
+void
+onnx_tensor_write_f32(OnnxTensor *t, int64_t off, int64_t n, const float *src)
+{
+	switch (t->dtype)
+	{
+		case ONNX_DTYPE_FLOAT:
+			if (n > 0)
+				memcpy((float *) t->data + off, src, sizeof(float) * (size_t) n);
+			break;
+		case ONNX_DTYPE_FLOAT16:
+			for (int64_t i = 0; i < n; i++)
+				((uint16_t *) t->data)[off + i] = onnx_float_to_half(src[i]);
+			break;
+		case ONNX_DTYPE_BFLOAT16:
+			for (int64_t i = 0; i < n; i++)
+				((uint16_t *) t->data)[off + i] = onnx_float_to_bf16(src[i]);
+			break;
+		default:
+			for (int64_t i = 0; i < n; i++)
+				onnx_tensor_set_f64(t, off + i, src[i]);
+			break;
+	}
+}
+
+/* n float64 values into t from off (see engine_internal.h). */
+void
+onnx_tensor_write_f64(OnnxTensor *t, int64_t off, int64_t n, const double *src)
+{
+	if (t->dtype == ONNX_DTYPE_DOUBLE)
+	{
+		if (n > 0)
+			memcpy((double *) t->data + off, src, sizeof(double) * (size_t) n);
+		return;
+	}
+	for (int64_t i = 0; i < n; i++)
+		onnx_tensor_set_f64(t, off + i, src[i]);
+}

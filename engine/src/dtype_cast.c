@@ -351,8 +351,12 @@ double_to_bf16(double v)
 	return (uint16_t) mf_encode(&fmt_bf16, v, false);
 }
 
-void
-scu_set_from_f64(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
+/*
+ * Store v at element i when t has a floating type (nearest value; small
+ * floats per o); false, storing nothing, for any other type.
+ */
+static inline bool
+set_floating(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
 {
 	void	   *d = t->data;
 
@@ -360,16 +364,16 @@ scu_set_from_f64(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
 	{
 		case ONNX_DTYPE_FLOAT:
 			((float *) d)[i] = (float) v;
-			break;
+			return true;
 		case ONNX_DTYPE_DOUBLE:
 			((double *) d)[i] = v;
-			break;
+			return true;
 		case ONNX_DTYPE_FLOAT16:
 			((uint16_t *) d)[i] = double_to_half(v);
-			break;
+			return true;
 		case ONNX_DTYPE_BFLOAT16:
 			((uint16_t *) d)[i] = double_to_bf16(v);
-			break;
+			return true;
 		case ONNX_DTYPE_FLOAT8E4M3FN:
 		case ONNX_DTYPE_FLOAT8E4M3FNUZ:
 		case ONNX_DTYPE_FLOAT8E5M2:
@@ -377,44 +381,49 @@ scu_set_from_f64(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
 		case ONNX_DTYPE_FLOAT4E2M1:
 		case ONNX_DTYPE_FLOAT8E8M0:
 			((uint8_t *) d)[i] = scu_small_float_encode(t->dtype, v, o);
-			break;
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* True for the 4- and 2-bit integer types (one element a byte here). */
+static bool
+is_subbyte_int(OnnxDType dt)
+{
+	return dt == ONNX_DTYPE_INT4 || dt == ONNX_DTYPE_UINT4 ||
+		dt == ONNX_DTYPE_INT2 || dt == ONNX_DTYPE_UINT2;
+}
+
+void
+scu_set_from_f64(OnnxTensor *t, int64_t i, double v, const ScuCastOpts *o)
+{
+	if (set_floating(t, i, v, o))
+		return;
+	switch (t->dtype)
+	{
 		case ONNX_DTYPE_BOOL:
-			((uint8_t *) d)[i] = v != 0;
+			((uint8_t *) t->data)[i] = v != 0;
 			break;
 		case ONNX_DTYPE_INT8:
-			((int8_t *) d)[i] = (int8_t) f2i32(v);
-			break;
 		case ONNX_DTYPE_UINT8:
-			((uint8_t *) d)[i] = (uint8_t) f2i32(v);
-			break;
 		case ONNX_DTYPE_INT16:
-			((int16_t *) d)[i] = (int16_t) f2i32(v);
-			break;
 		case ONNX_DTYPE_UINT16:
-			((uint16_t *) d)[i] = (uint16_t) f2i32(v);
-			break;
 		case ONNX_DTYPE_INT32:
-			((int32_t *) d)[i] = f2i32(v);
-			break;
-		case ONNX_DTYPE_UINT32:
-			((uint32_t *) d)[i] = (uint32_t) f2i64(v);
-			break;
-		case ONNX_DTYPE_INT64:
-			((int64_t *) d)[i] = f2i64(v);
+			/* through int32 as numpy: out of range wraps INT32_MIN */
+			onnx_tensor_set_i64(t, i, f2i32(v));
 			break;
 		case ONNX_DTYPE_UINT64:
 			if (v >= 9223372036854775808.0 && v < 18446744073709551616.0)
-				((uint64_t *) d)[i] = (uint64_t) v;
+				((uint64_t *) t->data)[i] = (uint64_t) v;
 			else
-				((uint64_t *) d)[i] = (uint64_t) f2i64(v);
-			break;
-		case ONNX_DTYPE_INT4:
-		case ONNX_DTYPE_UINT4:
-		case ONNX_DTYPE_INT2:
-		case ONNX_DTYPE_UINT2:
-			((uint8_t *) d)[i] = wrap_subbyte(t->dtype, f2i64(v));
+				onnx_tensor_set_i64(t, i, f2i64(v));
 			break;
 		default:
+			if (is_subbyte_int(t->dtype))
+				((uint8_t *) t->data)[i] = wrap_subbyte(t->dtype, f2i64(v));
+			else
+				onnx_tensor_set_i64(t, i, f2i64(v));	/* wraps; others untouched */
 			break;
 	}
 }
@@ -423,65 +432,14 @@ void
 scu_set_from_int(OnnxTensor *t, int64_t i, int64_t v, bool src_unsigned,
 				 const ScuCastOpts *o)
 {
-	void	   *d = t->data;
-	double		dv = src_unsigned ? (double) (uint64_t) v : (double) v;
-
-	switch (t->dtype)
-	{
-		case ONNX_DTYPE_FLOAT:
-			((float *) d)[i] = src_unsigned ? (float) (uint64_t) v : (float) v;
-			break;
-		case ONNX_DTYPE_DOUBLE:
-			((double *) d)[i] = dv;
-			break;
-		case ONNX_DTYPE_FLOAT16:
-			((uint16_t *) d)[i] = double_to_half(dv);
-			break;
-		case ONNX_DTYPE_BFLOAT16:
-			((uint16_t *) d)[i] = double_to_bf16(dv);
-			break;
-		case ONNX_DTYPE_FLOAT8E4M3FN:
-		case ONNX_DTYPE_FLOAT8E4M3FNUZ:
-		case ONNX_DTYPE_FLOAT8E5M2:
-		case ONNX_DTYPE_FLOAT8E5M2FNUZ:
-		case ONNX_DTYPE_FLOAT4E2M1:
-		case ONNX_DTYPE_FLOAT8E8M0:
-			((uint8_t *) d)[i] = scu_small_float_encode(t->dtype, dv, o);
-			break;
-		case ONNX_DTYPE_BOOL:
-			((uint8_t *) d)[i] = v != 0;
-			break;
-		case ONNX_DTYPE_INT8:
-			((int8_t *) d)[i] = (int8_t) v;
-			break;
-		case ONNX_DTYPE_UINT8:
-			((uint8_t *) d)[i] = (uint8_t) v;
-			break;
-		case ONNX_DTYPE_INT16:
-			((int16_t *) d)[i] = (int16_t) v;
-			break;
-		case ONNX_DTYPE_UINT16:
-			((uint16_t *) d)[i] = (uint16_t) v;
-			break;
-		case ONNX_DTYPE_INT32:
-			((int32_t *) d)[i] = (int32_t) v;
-			break;
-		case ONNX_DTYPE_UINT32:
-			((uint32_t *) d)[i] = (uint32_t) v;
-			break;
-		case ONNX_DTYPE_INT64:
-		case ONNX_DTYPE_UINT64:
-			((int64_t *) d)[i] = v;
-			break;
-		case ONNX_DTYPE_INT4:
-		case ONNX_DTYPE_UINT4:
-		case ONNX_DTYPE_INT2:
-		case ONNX_DTYPE_UINT2:
-			((uint8_t *) d)[i] = wrap_subbyte(t->dtype, v);
-			break;
-		default:
-			break;
-	}
+	if (t->dtype == ONNX_DTYPE_FLOAT)	/* one rounding, not two via double */
+		((float *) t->data)[i] = src_unsigned ? (float) (uint64_t) v : (float) v;
+	else if (set_floating(t, i, src_unsigned ? (double) (uint64_t) v : (double) v, o))
+		return;
+	else if (is_subbyte_int(t->dtype))
+		((uint8_t *) t->data)[i] = wrap_subbyte(t->dtype, v);
+	else
+		onnx_tensor_set_i64(t, i, v);	/* C casts; bool is v != 0 */
 }
 
 void

@@ -56,6 +56,26 @@ extern OnnxStatus onnx_error_set(OnnxError *err, OnnxStatus status,
 								 const char *fmt,...)
 			__attribute__((format(printf, 3, 4)));
 extern void onnx_error_clear(OnnxError *err);
+/* The status of a failed allocation outside kernels (see ONNX_KERNEL_OOM). */
+#define ONNX_ERROR_OOM(err) onnx_error_set((err), ONNX_ERR_OUT_OF_MEMORY, "out of memory")
+/* Name node n (operator and node name) as where err happened; returns st. */
+struct OnnxNode;
+extern OnnxStatus onnx_error_at_node(OnnxError *err, const struct OnnxNode *n, OnnxStatus st);
+
+/*
+ * Advance a row-major multi-index idx over dims[0..rank): the last index
+ * fastest, each wrapping to 0 into the one before (all 0 after the last).
+ */
+static inline void
+onnx_index_next(int64_t *idx, const int64_t *dims, int rank)
+{
+	for (int d = rank - 1; d >= 0; d--)
+	{
+		if (++idx[d] < dims[d])
+			return;
+		idx[d] = 0;
+	}
+}
 
 /* ---- overflow-checked arithmetic ---- */
 
@@ -108,6 +128,17 @@ extern double onnx_tensor_get_f64(const OnnxTensor *t, int64_t i);
 extern int64_t onnx_tensor_get_i64(const OnnxTensor *t, int64_t i);
 extern void onnx_tensor_set_f64(OnnxTensor *t, int64_t i, double v);
 extern void onnx_tensor_set_i64(OnnxTensor *t, int64_t i, int64_t v);
+
+/*
+ * Row converters for kernels that compute in float32 or float64 whatever
+ * the tensor's type: n elements of t from element off into dst (as
+ * onnx_tensor_get_f64 reads them, then rounded to float for _f32), and n
+ * values from src into t from element off (as onnx_tensor_set_f64).
+ */
+extern void onnx_tensor_read_f32(const OnnxTensor *t, int64_t off, int64_t n, float *dst);
+extern void onnx_tensor_read_f64(const OnnxTensor *t, int64_t off, int64_t n, double *dst);
+extern void onnx_tensor_write_f32(OnnxTensor *t, int64_t off, int64_t n, const float *src);
+extern void onnx_tensor_write_f64(OnnxTensor *t, int64_t off, int64_t n, const double *src);
 
 /* ---- graph ---- */
 
@@ -378,11 +409,33 @@ typedef struct OnnxOpDef
  *			.input0_types = ONNX_TS_FLOAT, .out_type = ONNX_OUT_SAME,
  *			.infer = onnx_infer_same_shape, .run = run_relu),
  *
- * A table ends with {0}.  A file may wrap ONNX_OP in a shorthand for a run
+ * A table ends with {0}.  Versions with the same definition are one
+ * ONNX_OP_VERSIONS entry; a file may wrap ONNX_OP in a shorthand for a run
  * of versions that differ only in a few fields (#define UN(name, since, ...)).
  */
 #define ONNX_OP(DOMAIN, NAME, SINCE, ...) \
 	{.domain = (DOMAIN), .name = (NAME), .since_version = (SINCE), __VA_ARGS__}
+
+/*
+ * The same definition at two to five since_versions, one table entry
+ * each: ONNX_OP_VERSIONS("", "Squeeze", (1, 11), ONNX_INPUTS(1, 1), ...).
+ */
+#define ONNX_OP_VERSIONS(DOMAIN, NAME, SINCES, ...) \
+	ONNX_OP_CALL_(ONNX_OP_CAT_(ONNX_OP_AT_, ONNX_OP_NARG_ SINCES), \
+				  (DOMAIN, NAME, __VA_ARGS__), ONNX_OP_UNPAREN_ SINCES)
+#define ONNX_OP_CALL_(M, ...) M(__VA_ARGS__)
+#define ONNX_OP_CAT_(A, B) ONNX_OP_CAT2_(A, B)
+#define ONNX_OP_CAT2_(A, B) A##B
+#define ONNX_OP_UNPAREN_(...) __VA_ARGS__
+#define ONNX_OP_NARG_(...) ONNX_OP_NARG2_(__VA_ARGS__, 5, 4, 3, 2, 1, 0)
+#define ONNX_OP_NARG2_(A, B, C, D, E, N, ...) N
+#define ONNX_OP_ONE_(DEF, S) ONNX_OP_CALL2_(ONNX_OP_AT1_, S, ONNX_OP_UNPAREN_ DEF)
+#define ONNX_OP_CALL2_(M, ...) M(__VA_ARGS__)
+#define ONNX_OP_AT1_(S, DOMAIN, NAME, ...) ONNX_OP(DOMAIN, NAME, S, __VA_ARGS__)
+#define ONNX_OP_AT_2(DEF, A, B) ONNX_OP_ONE_(DEF, A), ONNX_OP_ONE_(DEF, B)
+#define ONNX_OP_AT_3(DEF, A, B, C) ONNX_OP_AT_2(DEF, A, B), ONNX_OP_ONE_(DEF, C)
+#define ONNX_OP_AT_4(DEF, A, B, C, D) ONNX_OP_AT_3(DEF, A, B, C), ONNX_OP_ONE_(DEF, D)
+#define ONNX_OP_AT_5(DEF, A, B, C, D, E) ONNX_OP_AT_4(DEF, A, B, C, D), ONNX_OP_ONE_(DEF, E)
 /* number of inputs / outputs, maximum -1 for variadic */
 #define ONNX_INPUTS(MIN, MAX) .min_inputs = (MIN), .max_inputs = (MAX)
 #define ONNX_OUTPUTS(MIN, MAX) .min_outputs = (MIN), .max_outputs = (MAX)

@@ -24,6 +24,15 @@ onnx_error_set(OnnxError *err, OnnxStatus status, const char *fmt,...)
 	return status;
 }
 
+/* Name node n as where err happened (operator, node name); returns st. */
+OnnxStatus
+onnx_error_at_node(OnnxError *err, const OnnxNode *n, OnnxStatus st)
+{
+	snprintf(err->op, sizeof(err->op), "%s", n->op_type);
+	snprintf(err->node, sizeof(err->node), "%s", n->name);
+	return st;
+}
+
 /* Reset to ONNX_OK with empty strings. */
 void
 onnx_error_clear(OnnxError *err)

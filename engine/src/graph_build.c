@@ -447,6 +447,8 @@ resolve_name(OnnxBuildCtx *bc, GraphScope *sc, const char *name)
 static void
 mark_captures(const OnnxGraph *g, int levels, OnnxGraph *target, int node_idx)
 {
+	OnnxGraph  *sub;
+
 	for (int i = 0; i < g->n_values; i++)
 	{
 		const OnnxValueSlot *v = &g->values[i];
@@ -460,15 +462,8 @@ mark_captures(const OnnxGraph *g, int levels, OnnxGraph *target, int node_idx)
 		}
 	}
 	for (int n = 0; n < g->n_nodes; n++)
-		for (int a = 0; a < g->nodes[n].n_attrs; a++)
-		{
-			const OnnxAttr *at = &g->nodes[n].attrs[a];
-
-			if (at->type == ONNX_ATTR_GRAPH && at->g)
-				mark_captures(at->g, levels + 1, target, node_idx);
-			for (int k = 0; at->type == ONNX_ATTR_GRAPHS && k < at->n; k++)
-				mark_captures(at->graphs[k], levels + 1, target, node_idx);
-		}
+		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[n], k)) != NULL; k++)
+			mark_captures(sub, levels + 1, target, node_idx);
 }
 
 /*
@@ -479,6 +474,8 @@ mark_captures(const OnnxGraph *g, int levels, OnnxGraph *target, int node_idx)
 static void
 collect_captures(const OnnxGraph *g, int levels, int *ids, int *n)
 {
+	OnnxGraph  *sub;
+
 	for (int i = 0; i < g->n_values; i++)
 	{
 		const OnnxValueSlot *v = &g->values[i];
@@ -491,30 +488,18 @@ collect_captures(const OnnxGraph *g, int levels, int *ids, int *n)
 		}
 	}
 	for (int k = 0; k < g->n_nodes; k++)
-		for (int a = 0; a < g->nodes[k].n_attrs; a++)
-		{
-			const OnnxAttr *at = &g->nodes[k].attrs[a];
-
-			if (at->type == ONNX_ATTR_GRAPH && at->g)
-				collect_captures(at->g, levels + 1, ids, n);
-			for (int j = 0; at->type == ONNX_ATTR_GRAPHS && j < at->n; j++)
-				collect_captures(at->graphs[j], levels + 1, ids, n);
-		}
+		for (int j = 0; (sub = onnx_node_subgraph(&g->nodes[k], j)) != NULL; j++)
+			collect_captures(sub, levels + 1, ids, n);
 }
 
 /* Captures of node's subgraphs (see collect_captures). */
 static void
 node_captures(const OnnxNode *node, int *ids, int *n)
 {
-	for (int a = 0; a < node->n_attrs; a++)
-	{
-		const OnnxAttr *at = &node->attrs[a];
+	OnnxGraph  *sub;
 
-		if (at->type == ONNX_ATTR_GRAPH && at->g)
-			collect_captures(at->g, 1, ids, n);
-		for (int j = 0; at->type == ONNX_ATTR_GRAPHS && j < at->n; j++)
-			collect_captures(at->graphs[j], 1, ids, n);
-	}
+	for (int j = 0; (sub = onnx_node_subgraph(node, j)) != NULL; j++)
+		collect_captures(sub, 1, ids, n);
 }
 
 /* ---- topological order ---- */

@@ -167,11 +167,10 @@ onnx_node_infer(OnnxGraph *g, OnnxNode *n, OnnxError *err)
 		in0->dtype != ONNX_DTYPE_UNDEFINED &&
 		!(def->input0_types & ONNX_T(in0->dtype)))
 	{
-		snprintf(err->op, sizeof(err->op), "%s", n->op_type);
-		snprintf(err->node, sizeof(err->node), "%s", n->name);
-		return onnx_error_set(err, ONNX_ERR_UNSUPPORTED,
-							  "operator %s (opset %d) does not support input type %s",
-							  n->op_type, n->opset, onnx_dtype_name(in0->dtype));
+		onnx_error_set(err, ONNX_ERR_UNSUPPORTED,
+					   "operator %s (opset %d) does not support input type %s",
+					   n->op_type, n->opset, onnx_dtype_name(in0->dtype));
+		return onnx_error_at_node(err, n, ONNX_ERR_UNSUPPORTED);
 	}
 
 	/* element types */
@@ -288,19 +287,14 @@ onnx_graph_infer(OnnxGraph *g, OnnxError *err)
 	for (int i = 0; i < g->n_nodes; i++)
 	{
 		OnnxNode   *n = &g->nodes[i];
+		OnnxGraph  *sub;
 		OnnxStatus	st;
 
 		if (n->def == NULL)
 			continue;
-		for (int a = 0; a < n->n_attrs; a++)
-		{
-			if (n->attrs[a].type == ONNX_ATTR_GRAPH && n->attrs[a].g &&
-				(st = infer_subgraph(n->attrs[a].g, err)) != ONNX_OK)
+		for (int k = 0; (sub = onnx_node_subgraph(n, k)) != NULL; k++)
+			if ((st = infer_subgraph(sub, err)) != ONNX_OK)
 				return st;
-			for (int k = 0; n->attrs[a].type == ONNX_ATTR_GRAPHS && k < n->attrs[a].n; k++)
-				if ((st = infer_subgraph(n->attrs[a].graphs[k], err)) != ONNX_OK)
-					return st;
-		}
 		if ((st = onnx_node_infer(g, n, err)) != ONNX_OK)
 			return st;
 	}

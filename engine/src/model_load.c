@@ -89,6 +89,7 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 	{
 		OnnxNode   *n = &g->nodes[i];
 		int			opset = onnx_model_opset(model, n->domain);
+		OnnxGraph  *sub;
 		OnnxStatus	st;
 
 		n->opset = opset;
@@ -135,22 +136,10 @@ resolve_graph(OnnxModel *model, OnnxGraph *g, MissingOps *missing, OnnxError *er
 		}
 		if ((n->def->check && (st = n->def->check(n, err)) != ONNX_OK) ||
 			(n->def->prepare && (st = n->def->prepare(n, &model->arena, err)) != ONNX_OK))
-		{
-			snprintf(err->op, sizeof(err->op), "%s", n->op_type);
-			snprintf(err->node, sizeof(err->node), "%s", n->name);
-			return st;
-		}
-		for (int a = 0; a < n->n_attrs; a++)
-		{
-			const OnnxAttr *at = &n->attrs[a];
-
-			if (at->type == ONNX_ATTR_GRAPH && at->g &&
-				(st = resolve_graph(model, at->g, missing, err)) != ONNX_OK)
+			return onnx_error_at_node(err, n, st);
+		for (int k = 0; (sub = onnx_node_subgraph(n, k)) != NULL; k++)
+			if ((st = resolve_graph(model, sub, missing, err)) != ONNX_OK)
 				return st;
-			for (int k = 0; at->type == ONNX_ATTR_GRAPHS && k < at->n; k++)
-				if ((st = resolve_graph(model, at->graphs[k], missing, err)) != ONNX_OK)
-					return st;
-		}
 	}
 	return ONNX_OK;
 }

@@ -58,26 +58,15 @@ onnx_graph_pack(OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	for (int i = 0; i < g->n_nodes; i++)
 	{
 		OnnxNode   *n = &g->nodes[i];
+		OnnxGraph  *sub;
 		OnnxStatus	st;
 
 		if (!n->skip && n->def && n->def->pack &&
 			(st = n->def->pack(n, g, arena, err)) != ONNX_OK)
-		{
-			snprintf(err->op, sizeof(err->op), "%s", n->op_type);
-			snprintf(err->node, sizeof(err->node), "%s", n->name);
-			return st;
-		}
-		for (int a = 0; a < n->n_attrs; a++)
-		{
-			const OnnxAttr *at = &n->attrs[a];
-
-			if (at->type == ONNX_ATTR_GRAPH && at->g &&
-				(st = onnx_graph_pack(at->g, arena, err)) != ONNX_OK)
+			return onnx_error_at_node(err, n, st);
+		for (int k = 0; (sub = onnx_node_subgraph(n, k)) != NULL; k++)
+			if ((st = onnx_graph_pack(sub, arena, err)) != ONNX_OK)
 				return st;
-			for (int k = 0; at->type == ONNX_ATTR_GRAPHS && k < at->n; k++)
-				if ((st = onnx_graph_pack(at->graphs[k], arena, err)) != ONNX_OK)
-					return st;
-		}
 	}
 	return ONNX_OK;
 }

@@ -696,9 +696,7 @@ onnx_kernel_fail(OnnxKernelCtx *ctx, OnnxStatus status, const char *fmt,...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	onnx_error_set(ctx->err, status, "%s", msg);
-	snprintf(ctx->err->op, sizeof(ctx->err->op), "%s", ctx->node->op_type);
-	snprintf(ctx->err->node, sizeof(ctx->err->node), "%s", ctx->node->name);
-	return status;
+	return onnx_error_at_node(ctx->err, ctx->node, status);
 }
 
 bool
@@ -909,10 +907,7 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			if (err->status == ONNX_OK)
 				onnx_error_set(err, st, "operator failed");
 			if (err->op[0] == '\0')
-			{
-				snprintf(err->op, sizeof(err->op), "%s", n->op_type);
-				snprintf(err->node, sizeof(err->node), "%s", n->name);
-			}
+				onnx_error_at_node(err, n, st);
 			return st;
 		}
 		/* free values whose last reader was this node */

@@ -108,7 +108,7 @@ onnx_tensor_from_proto(const Onnx__TensorProto *tp, const OnnxAllocator *alloc,
 
 			s[i] = alloc->alloc(alloc->ctx, len + 1);
 			if (s[i] == NULL)
-				return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+				return ONNX_ERROR_OOM(err);
 			if (len)
 				memcpy(s[i], tp->string_data[i].data, len);
 			s[i][len] = '\0';
@@ -199,7 +199,7 @@ onnx_tensor_from_proto(const Onnx__TensorProto *tp, const OnnxAllocator *alloc,
 					uint8_t    *tmp = alloc->alloc(alloc->ctx, packed + 1);
 
 					if (tmp == NULL)
-						return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+						return ONNX_ERROR_OOM(err);
 					for (size_t i = 0; i < packed; i++)
 						tmp[i] = (uint8_t) tp->int32_data[i];
 					unpack_subbyte(dt, tmp, t->data, n);
@@ -314,7 +314,7 @@ alloc_items(OnnxValue *v, int n, const OnnxAllocator *alloc, OnnxError *err)
 		return ONNX_OK;
 	v->items = alloc->alloc(alloc->ctx, sizeof(OnnxValue) * (size_t) n);
 	if (v->items == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	memset(v->items, 0, sizeof(OnnxValue) * (size_t) n);
 	return ONNX_OK;
 }
@@ -414,7 +414,7 @@ map_from_proto(const Onnx__MapProto *mp, const OnnxAllocator *alloc,
 			char	   *s = alloc->alloc(alloc->ctx, len + 1);
 
 			if (s == NULL)
-				return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+				return ONNX_ERROR_OOM(err);
 			memcpy(s, mp->string_keys[i].data, len);
 			s[len] = '\0';
 			((char **) v->tensor.data)[i] = s;

@@ -227,31 +227,25 @@ prepare_dict_vectorizer(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 	const int64_t *iv;
 	int			ni = onnx_attr_ints(node, "int64_vocabulary", &iv);
 	DictVec    *d = onnx_arena_alloc(arena, sizeof(DictVec));
-	uint64_t   *w = NULL;
 	bool		ok;
 
 	if (d == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	d->str = sv && sv->type == ONNX_ATTR_STRINGS && sv->n > 0;
 	d->n = d->str ? sv->n : ni;
 	if (d->n == 0)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "DictVectorizer needs a vocabulary");
-	if (!d->str)
-	{
-		if ((w = onnx_arena_alloc(arena, sizeof(uint64_t) * (size_t) d->n)) == NULL)
-			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
-		for (int64_t i = 0; i < d->n; i++)
-			w[i] = (uint64_t) iv[i];
-	}
-	ok = ml_hash_build(&d->h, arena, d->n, d->str ? sv->strings : NULL, w, false);
+	/* int64 keys as their uint64 words (the hash copies them) */
+	ok = ml_hash_build(&d->h, arena, d->n, d->str ? sv->strings : NULL,
+					   d->str ? NULL : (const uint64_t *) iv, false);
 	if (!ok || (d->next = onnx_arena_alloc(arena, sizeof(int64_t) * (size_t) d->n)) == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	/* chain repeated vocabulary entries: every one of them gets the value */
 	for (int64_t i = 0; i < d->n; i++)
 		d->next[i] = -1;
 	for (int64_t i = d->n - 1; i >= 0; i--)
 	{
-		int64_t		first = d->str ? ml_hash_find_str(&d->h, sv->strings[i]) : ml_hash_find_word(&d->h, w[i]);
+		int64_t		first = d->str ? ml_hash_find_str(&d->h, sv->strings[i]) : ml_hash_find_word(&d->h, (uint64_t) iv[i]);
 
 		if (first >= 0 && first != i)
 		{
@@ -516,7 +510,7 @@ run_cast_map(OnnxKernelCtx *ctx)
 
 const OnnxOpDef onnx_ops_ml_features[] = {
 	ONNX_OP("ai.onnx.ml", "Binarizer", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1),
-		.input0_types = BIN_TYPES, .out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
+		.input0_types = BIN_TYPES, ONNX_OUT_LIKE_INPUT0,
 		.run = run_binarizer),
 	ONNX_OP("ai.onnx.ml", "ArrayFeatureExtractor", 1, ONNX_INPUTS(2, 2), ONNX_OUTPUTS(1, 1),
 		.input0_types = AFE_TYPES, .out_type = ONNX_OUT_SAME, .run = run_array_feature_extractor),

@@ -438,23 +438,17 @@ prepare_onehot_encoder(OnnxNode *node, OnnxArena *arena, OnnxError *err)
 	const int64_t *cats;
 	int			nci = onnx_attr_ints(node, "cats_int64s", &cats);
 	const OnnxAttr *cs = onnx_attr(node, "cats_strings");
-	uint64_t   *w = NULL;
 
 	if (o == NULL)
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+		return ONNX_ERROR_OOM(err);
 	o->str = nci == 0;
 	o->n = nci ? nci : (cs && cs->type == ONNX_ATTR_STRINGS ? cs->n : 0);
 	if (o->n == 0)
 		return onnx_error_set(err, ONNX_ERR_INVALID_MODEL, "OneHotEncoder needs cats_int64s or cats_strings");
-	if (!o->str)
-	{
-		if ((w = onnx_arena_alloc(arena, sizeof(uint64_t) * (size_t) o->n)) == NULL)
-			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
-		for (int64_t i = 0; i < o->n; i++)
-			w[i] = (uint64_t) cats[i];
-	}
-	if (!ml_hash_build(&o->h, arena, o->n, o->str ? cs->strings : NULL, w, true))
-		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	/* int64 keys as their uint64 words (the hash copies them) */
+	if (!ml_hash_build(&o->h, arena, o->n, o->str ? cs->strings : NULL,
+					   o->str ? NULL : (const uint64_t *) cats, true))
+		return ONNX_ERROR_OOM(err);
 	node->prepared = o;
 	return ONNX_OK;
 }

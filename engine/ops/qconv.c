@@ -422,13 +422,9 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 	if (!onnx_qdw_vnni_ok(&v, &plane))
 		return ONNX_OK;
 	/* wd (M, KK) and wzs (M) as the kernel takes them */
-	if ((wd = onnx_kernel_alloc(ctx, (size_t) w->count + 1)) == NULL)
+	if ((wd = onnx_kernel_scratch(ctx, (size_t) w->count, 1)) == NULL ||
+		(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
 		return ctx->err->status;
-	if ((wzs = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (r->M + 1))) == NULL)
-	{
-		onnx_kernel_free(ctx, wd);
-		return ctx->err->status;
-	}
 	for (int64_t m = 0; m < r->M; m++)
 	{
 		bool		fits = true;
@@ -449,12 +445,8 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 			wzs[m] = r->wz[m] - sh;
 		}
 	}
-	if ((xp = onnx_kernel_alloc(ctx, (size_t) plane + 1)) == NULL)
-	{
-		onnx_kernel_free(ctx, wzs);
-		onnx_kernel_free(ctx, wd);
+	if ((xp = onnx_kernel_scratch(ctx, (size_t) plane, 1)) == NULL)
 		return ctx->err->status;
-	}
 	/* blocks of channels between the checks for cancellation */
 	for (int64_t n = 0; n < r->N; n++)
 		for (int64_t m = 0; m < r->M; m += 32)
@@ -464,20 +456,12 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 			int64_t		at = (n * r->M + m) * P;
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, xp);
-				onnx_kernel_free(ctx, wzs);
-				onnx_kernel_free(ctx, wd);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
 			onnx_qdw_vnni_channels(&v, xc, nch, xs, r->xz, wd + m * KK, wzs + m,
 								   r->bias ? r->bias + m : NULL, r->qlinear ? r->mult + m : NULL,
 								   r->yz, lo, hi, xp, r->qlinear ? (uint8_t *) y->data + at : NULL,
 								   r->qlinear ? NULL : (int32_t *) y->data + at);
 		}
-	onnx_kernel_free(ctx, xp);
-	onnx_kernel_free(ctx, wzs);
-	onnx_kernel_free(ctx, wd);
 	*done = true;
 	return ONNX_OK;
 }
@@ -538,24 +522,13 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	if (onnx_mul_overflow_i64(P, r->K, &ptn) || onnx_mul_overflow_i64(P, r->Mg, &ptn) ||
 		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
-	if (dw && r->g.nsp <= 2 &&
-		(dws = onnx_kernel_alloc(ctx, sizeof(int64_t) * (size_t) (2 * r->g.k_size + nxp + nacx + 1))) == NULL)
+	if ((dw && r->g.nsp <= 2 &&
+		 (dws = onnx_kernel_scratch(ctx, (size_t) (2 * r->g.k_size + nxp + nacx), sizeof(int64_t))) == NULL) ||
+		(acc = onnx_kernel_scratch(ctx, (size_t) (P * (dw ? 1 : r->Mg)), sizeof(int32_t))) == NULL ||
+		(!dw && !pw && (pt = onnx_kernel_scratch(ctx, (size_t) (P * r->K), 1)) == NULL) ||
+		(!dw && (hwc = onnx_kernel_scratch(ctx, (size_t) (r->Cg * r->g.in_size), 1)) == NULL) ||
+		(!dw && r->qlinear && (q = onnx_kernel_scratch(ctx, (size_t) (P * r->Mg), 1)) == NULL))
 		return ctx->err->status;
-	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (P * (dw ? 1 : r->Mg) + 1))) == NULL ||
-		(!dw && !pw && (pt = onnx_kernel_alloc(ctx, (size_t) (P * r->K + 1))) == NULL) ||
-		(!dw && (hwc = onnx_kernel_alloc(ctx, (size_t) (r->Cg * r->g.in_size + 1))) == NULL) ||
-		(!dw && r->qlinear && (q = onnx_kernel_alloc(ctx, (size_t) (P * r->Mg + 1))) == NULL))
-	{
-		if (acc)
-			onnx_kernel_free(ctx, acc);
-		if (pt)
-			onnx_kernel_free(ctx, pt);
-		if (hwc)
-			onnx_kernel_free(ctx, hwc);
-		if (dws)
-			onnx_kernel_free(ctx, dws);
-		return ctx->err->status;
-	}
 	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
 		for (int64_t gi = 0; gi < r->group && st == ONNX_OK; gi++)
 		{
@@ -594,26 +567,17 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 			}
 			store_out(r, acc, gi * r->Mg, r->Mg, P, yimg, y->dtype, q);
 		}
-	if (q)
-		onnx_kernel_free(ctx, q);
-	if (dws)
-		onnx_kernel_free(ctx, dws);
-	if (pt)
-		onnx_kernel_free(ctx, pt);
-	if (hwc)
-		onnx_kernel_free(ctx, hwc);
-	onnx_kernel_free(ctx, acc);
 	return st;
 }
 
 /*
  * Shapes, geometry and zero points of x, w (inputs xi, wi; zero points
- * xzi, wzi); dims receives Y's shape.  r->wz and r->bias point into
- * scratch the caller frees (*scratch).
+ * xzi, wzi); dims receives Y's shape.  r->wz is node scratch; r->bias
+ * points into b.
  */
 static OnnxStatus
 qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const OnnxTensor *w,
-			const OnnxTensor *wz, const OnnxTensor *b, QConvRun *r, int64_t *dims, int32_t **scratch)
+			const OnnxTensor *wz, const OnnxTensor *b, QConvRun *r, int64_t *dims)
 {
 	const int64_t *ks;
 	int			nks = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
@@ -652,9 +616,8 @@ qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const
 	dims[0] = r->N;
 	dims[1] = r->M;
 	memcpy(dims + 2, r->g.out, sizeof(int64_t) * (size_t) r->g.nsp);
-	if ((s = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (r->M + 1))) == NULL)
+	if ((s = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
 		return ctx->err->status;
-	*scratch = s;
 	onnx_qmm_zp(wz, s, r->M);
 	r->wz = s;
 	r->xz = 0;
@@ -670,20 +633,16 @@ run_conv_integer(OnnxKernelCtx *ctx)
 	const OnnxTensor *x = onnx_in(ctx, 0),
 			   *w = onnx_in(ctx, 1);
 	int64_t		dims[ONNX_MAX_RANK];
-	int32_t    *scratch = NULL;
 	QConvRun	r;
 	OnnxStatus	st;
 	OnnxTensor *y;
 
 	memset(&r, 0, sizeof(r));
-	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims, &scratch)) != ONNX_OK)
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims)) != ONNX_OK)
 		return st;
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
-		st = ctx->err->status;
-	else if (y->count > 0)
-		st = qconv_compute(ctx, &r, x, w, y);
-	onnx_kernel_free(ctx, scratch);
-	return st;
+		return ctx->err->status;
+	return y->count > 0 ? qconv_compute(ctx, &r, x, w, y) : ONNX_OK;
 }
 
 /*
@@ -702,8 +661,7 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 			   *yzp = onnx_in(ctx, 7);
 	int64_t		dims[ONNX_MAX_RANK],
 				M;
-	int32_t    *scratch = NULL,
-			   *bq = NULL;
+	int32_t    *bq;
 	const OnnxTensor *bias;
 	OnnxTensor	bt;
 	OnnxDType	ydt;
@@ -730,7 +688,7 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 		 * rounded to int32 with scale x_scale * w_scale[m], as
 		 * quantize_static quantizes biases
 		 */
-		if ((bq = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M + 1))) == NULL)
+		if ((bq = onnx_kernel_scratch(ctx, (size_t) M, sizeof(int32_t))) == NULL)
 			return ctx->err->status;
 		for (int64_t m = 0; m < M; m++)
 		{
@@ -745,34 +703,19 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 		bt.data = bq;
 		bias = &bt;
 	}
-	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 5), bias, &r, dims, &scratch)) != ONNX_OK)
-	{
-		if (bq)
-			onnx_kernel_free(ctx, bq);
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 5), bias, &r, dims)) != ONNX_OK)
 		return st;
-	}
 	r.qlinear = true;
 	r.yz = 0;
 	onnx_qmm_zp(yzp, &r.yz, 1);
-	if ((r.mult = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (M + 1))) == NULL)
-	{
-		onnx_kernel_free(ctx, scratch);
-		if (bq)
-			onnx_kernel_free(ctx, bq);
+	if ((r.mult = onnx_kernel_scratch(ctx, (size_t) M, sizeof(float))) == NULL)
 		return ctx->err->status;
-	}
 	for (int64_t m = 0; m < M; m++)
 		r.mult[m] = (float) onnx_tensor_get_f64(xs, 0) * (float) onnx_tensor_get_f64(ws, ws->count == 1 ? 0 : m) /
 			(float) onnx_tensor_get_f64(ys, 0);
 	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, dims)) == NULL)
-		st = ctx->err->status;
-	else if (y->count > 0)
-		st = qconv_compute(ctx, &r, x, w, y);
-	onnx_kernel_free(ctx, r.mult);
-	onnx_kernel_free(ctx, scratch);
-	if (bq)
-		onnx_kernel_free(ctx, bq);
-	return st;
+		return ctx->err->status;
+	return y->count > 0 ? qconv_compute(ctx, &r, x, w, y) : ONNX_OK;
 }
 
 /*

@@ -27,6 +27,15 @@ clamp_f32(float v, float lo, float hi)
 	return v > hi ? hi : v;
 }
 
+/* p[i] = f for v = p[i] + b over one row: a loop without branches */
+#define ACT_ROW(f) \
+	for (int64_t i = 0; i < n; i++) \
+	{ \
+		float		v = p[i] + b; \
+\
+		p[i] = (f); \
+	}
+
 /*
  * The epilogue body, compiled once per instruction set; one loop per kind
  * so each vectorises on its own.
@@ -48,68 +57,39 @@ act_rows_body(const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_
 		{
 			case ONNX_ACT_NONE:
 				if (bias)
-					for (int64_t i = 0; i < n; i++)
-						p[i] += b;
+					ACT_ROW(v);
 				break;
 			case ONNX_ACT_RELU:
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		v = p[i] + b;
-
-					p[i] = v < 0.0f ? 0.0f : v;
-				}
+				ACT_ROW(v < 0.0f ? 0.0f : v);
 				break;
 			case ONNX_ACT_CLIP:
-				for (int64_t i = 0; i < n; i++)
-					p[i] = clamp_f32(p[i] + b, al, be);
+				ACT_ROW(clamp_f32(v, al, be));
 				break;
 			case ONNX_ACT_LEAKY_RELU:
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		v = p[i] + b;
-
-					p[i] = v < 0.0f ? v * al : v;
-				}
+				ACT_ROW(v < 0.0f ? v * al : v);
 				break;
 			case ONNX_ACT_HARD_SIGMOID:
-				for (int64_t i = 0; i < n; i++)
-					p[i] = clamp_f32((p[i] + b) * al + be, 0.0f, 1.0f);
+				ACT_ROW(clamp_f32(v * al + be, 0.0f, 1.0f));
 				break;
 			case ONNX_ACT_HARD_SWISH:
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		v = p[i] + b;
-
-					p[i] = v * clamp_f32(v * al + be, 0.0f, 1.0f);
-				}
+				ACT_ROW(v * clamp_f32(v * al + be, 0.0f, 1.0f));
 				break;
 			case ONNX_ACT_SIGMOID:
-				for (int64_t i = 0; i < n; i++)
-					p[i] = sigmoid_f32_fast(p[i] + b);
+				ACT_ROW(sigmoid_f32_fast(v));
 				break;
 			case ONNX_ACT_SILU:
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		v = p[i] + b;
-
-					p[i] = v * sigmoid_f32_fast(v);
-				}
+				ACT_ROW(v * sigmoid_f32_fast(v));
 				break;
 			case ONNX_ACT_TANH:
-				for (int64_t i = 0; i < n; i++)
-					p[i] = tanh_f32_fast(p[i] + b);
+				ACT_ROW(tanh_f32_fast(v));
 				break;
 			case ONNX_ACT_GELU:
-				for (int64_t i = 0; i < n; i++)
-				{
-					float		v = p[i] + b;
-
-					p[i] = 0.5f * v * (1.0f + erf_f32_fast(v * 0.70710678f));
-				}
+				ACT_ROW(0.5f * v * (1.0f + erf_f32_fast(v * 0.70710678f)));
 				break;
 		}
 	}
 }
+#undef ACT_ROW
 
 ONNX_VEC_DISPATCH(static, act_rows, act_rows_body,
 				  (const OnnxFusedAct *act, float *y, int64_t rows, int64_t n, int64_t ld,

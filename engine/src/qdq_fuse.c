@@ -678,6 +678,38 @@ lut_keep(OnnxModel *m, OnnxValue *out, int64_t C, OnnxDType dt, const OnnxAlloca
 	return ONNX_OK;
 }
 
+/*
+ * After a table's run (status run, its output in out): node n becomes the
+ * QLinearTable of input `in` holding the table (*done).  Out of memory
+ * stops the load; another failure of the run, or a result that is no
+ * table, leaves the graph as it is (error cleared, *done false).
+ */
+static OnnxStatus
+lut_install(OnnxModel *m, OnnxNode *n, int in, OnnxStatus run, OnnxValue *out, int64_t C,
+			OnnxDType dt, const OnnxAllocator *scratch, OnnxError *err, bool *done)
+{
+	OnnxStatus	st;
+	OnnxQTable *t;
+
+	*done = false;
+	if (run == ONNX_ERR_OUT_OF_MEMORY)
+		return run;
+	if (run != ONNX_OK)
+	{
+		onnx_error_clear(err);
+		return ONNX_OK;
+	}
+	if ((st = lut_keep(m, out, C, dt, scratch, &t, err)) != ONNX_OK || t == NULL)
+		return st;
+	rewrite(&m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, n);
+	if (n->def == NULL || strcmp(n->op_type, "QLinearTable") != 0)
+		return ONNX_OK;
+	n->n_attrs = 0;
+	n->prepared = t;
+	*done = true;
+	return ONNX_OK;
+}
+
 /* Make the chain ending in Quantize q one QLinearTable when it is one. */
 static OnnxStatus
 lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch,
@@ -697,7 +729,7 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	const OnnxValueInfo *xi;
 	OnnxValue	codes,
 				out;
-	OnnxQTable *t;
+	bool		done;
 	OnnxStatus	st;
 	OnnxNode   *ops[LUT_MAX_CHAIN];
 	int			n_ops = 0;
@@ -750,28 +782,10 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	chain[len++] = q;
 	st = lut_run(g, s, chain, len, &codes, scratch, &out, err);
 	onnx_value_release(scratch, &codes);
-	if (st == ONNX_ERR_OUT_OF_MEMORY)
-		return st;
-	if (st != ONNX_OK)
-	{
-		onnx_error_clear(err);
-		return ONNX_OK;
-	}
-	if ((st = lut_keep(m, &out, C, ydt, scratch, &t, err)) != ONNX_OK || t == NULL)
-		return st;
-
-	{
-		int			in = dq->inputs[0];
-
-		rewrite(&m->arena, q, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &in, 1, q);
-	}
-	if (q->def == NULL || strcmp(q->op_type, "QLinearTable") != 0)
-		return ONNX_OK;
-	q->n_attrs = 0;
-	q->prepared = t;
-	for (int i = 0; i < len - 1; i++)
-		chain[i]->skip = true;
-	return ONNX_OK;
+	if ((st = lut_install(m, q, dq->inputs[0], st, &out, C, ydt, scratch, err, &done)) == ONNX_OK && done)
+		for (int i = 0; i < len - 1; i++)
+			chain[i]->skip = true;
+	return st;
 }
 
 
@@ -826,7 +840,7 @@ itab_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratc
 				pcodes,
 				out;
 	const OnnxValue *ins[8];
-	OnnxQTable *t;
+	bool		done;
 	OnnxStatus	st;
 
 	if (n->skip || strcmp(n->domain, "com.microsoft") != 0 || n->n_outputs != 1 || n->n_inputs > 8 ||
@@ -903,23 +917,9 @@ itab_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratc
 	onnx_value_release(scratch, &codes);
 	if (p)
 		onnx_value_release(scratch, &pcodes);
-	if (st == ONNX_ERR_OUT_OF_MEMORY)
-		return st;
-	if (st != ONNX_OK)
-	{
-		onnx_error_clear(err);
-		return ONNX_OK;
-	}
-	if ((st = lut_keep(m, &out, C, xi->dtype, scratch, &t, err)) != ONNX_OK || t == NULL)
-		return st;
-	rewrite(&m->arena, n, ONNX_ENGINE_DOMAIN, "QLinearTable", 1, &x, 1, n);
-	if (n->def == NULL || strcmp(n->op_type, "QLinearTable") != 0)
-		return ONNX_OK;
-	n->n_attrs = 0;
-	n->prepared = t;
-	if (p)
+	if ((st = lut_install(m, n, x, st, &out, C, xi->dtype, scratch, err, &done)) == ONNX_OK && done && p)
 		p->skip = true;
-	return ONNX_OK;
+	return st;
 }
 
 /*

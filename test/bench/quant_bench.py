@@ -22,11 +22,9 @@ import argparse
 import glob
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 import numpy as np
 import onnxruntime as ort
@@ -35,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 from bench_elementwise import Engine, shared_lib  # noqa: E402
-from run_bench import cpu_model, gemm_kernel  # noqa: E402
+from run_bench import alternate, cpu_model, gemm_kernel  # noqa: E402
 
 GEN = os.path.join(ROOT, "test", "contrib", "generated")
 VARIANTS = ["float", "dyn", "sqdq", "sqop", "shipped"]
@@ -56,22 +54,8 @@ def bench(eng, d, budget):
     ours = eng.session(open(path, "rb").read())
     ours.bind(feed)
     n_out = len(meta["outputs"])
-    theirs = ort_session(path)
-    ours.run(n_out)
-    theirs.run(None, feed)
-    to, tt = [], []
-    spent_o = spent_t = 0.0
-    while (spent_o < budget or spent_t < budget or len(to) < 5) and len(to) < 2000:
-        t0 = time.thread_time()
-        ours.run(n_out)
-        t1 = time.thread_time()
-        theirs.run(None, feed)
-        t2 = time.thread_time()
-        to.append(t1 - t0)
-        tt.append(t2 - t1)
-        spent_o += t1 - t0
-        spent_t += t2 - t1
-    return statistics.median(to) * 1e3, statistics.median(tt) * 1e3
+    o, t = alternate(ours, n_out, ort_session(path), feed, budget)
+    return o * 1e3, t * 1e3
 
 
 def main():

@@ -132,6 +132,15 @@ def time_alternating(eng, path, batch, budget):
         ours.run(n_out)
     except RuntimeError as e:
         return None, time_ort(path, batch, budget), str(e)
+    return alternate(ours, n_out, theirs, feed, budget) + ("",)
+
+
+def alternate(ours, n_out, theirs, feed, budget):
+    """(ours s, onnxruntime s): a bound engine session (bench_elementwise's
+    Session) and an onnxruntime session run alternately, after one warm-up
+    run each, until each spent budget seconds of the calling thread's CPU
+    time (at least 5 runs, at most 2000); medians per run."""
+    ours.run(n_out)
     theirs.run(None, feed)
     to, tt = [], []
     while (sum(to) < budget or sum(tt) < budget or len(to) < 5) and len(to) < 2000:
@@ -142,7 +151,7 @@ def time_alternating(eng, path, batch, budget):
         t2 = time.thread_time()
         to.append(t1 - t0)
         tt.append(t2 - t1)
-    return statistics.median(to), statistics.median(tt), ""
+    return statistics.median(to), statistics.median(tt)
 
 
 _ENGINE = []

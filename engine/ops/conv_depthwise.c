@@ -253,8 +253,8 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 	plane = p.r.v.out_h * p.r.v.out_w;
 	rmax = dw_rows_per_call(p.r.v.out_w, k->vw);
 	/* the prepared plane, then the tap offsets; bounded by dw_plan */
-	if ((P = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (p.r.Hp * p.r.rowlen) +
-							   sizeof(int64_t) * (size_t) p.KW)) == NULL)
+	if ((P = onnx_kernel_scratch(ctx, sizeof(float) * (size_t) (p.r.Hp * p.r.rowlen) +
+								 sizeof(int64_t) * (size_t) p.KW, 1)) == NULL)
 		return ctx->err->status;
 	off = (int64_t *) (P + p.r.Hp * p.r.rowlen);
 	onnx_conv_rows_offsets(&p.r, off);
@@ -269,10 +269,7 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 			int64_t		done = 0;	/* rows the activation has seen */
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, P);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			}
 			for (int64_t j = p.j0; j < p.j1; j++)
 				onnx_conv_rows_prepare(&p.r, v, xc + (j - p.r.v.p_h) * p.r.v.in_w, P + j * p.r.rowlen);
 			for (int64_t oh = 0; oh < p.r.v.out_h;)
@@ -294,6 +291,5 @@ onnx_conv_depthwise_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, c
 				}
 			}
 		}
-	onnx_kernel_free(ctx, P);
 	return ONNX_OK;
 }

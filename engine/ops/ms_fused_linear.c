@@ -158,7 +158,7 @@ run_fused(OnnxKernelCtx *ctx)
 
 /*
  * t with axis 0 moved behind the other batch axes (perm 1, ..., R-2, 0,
- * R-1) into a scratch copy *owned (dims into dims); false with the error
+ * R-1) into *owned, node scratch (dims into dims); false with the error
  * set when out of memory.
  */
 static bool
@@ -176,11 +176,8 @@ trans_batch(OnnxKernelCtx *ctx, const OnnxTensor *t, int64_t *dims, float **owne
 		dims[d] = t->dims[d + 1];
 	dims[R - 2] = t->dims[0];
 	dims[R - 1] = inner;
-	if ((dst = onnx_kernel_alloc(ctx, (size_t) (t->count ? t->count : 1) * sizeof(float))) == NULL)
-	{
-		onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if ((dst = onnx_kernel_scratch(ctx, (size_t) t->count, sizeof(float))) == NULL)
 		return false;
-	}
 	/* src (d0, mid, inner) -> dst (mid, d0, inner) */
 	for (int64_t i0 = 0; i0 < t->dims[0]; i0++)
 		for (int64_t m = 0; m < mid; m++)
@@ -250,10 +247,7 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 	if (tbb)
 	{
 		if (!trans_batch(ctx, b, bd, &owned_b))
-		{
-			onnx_kernel_free(ctx, owned_a);
 			return ctx->err->status;
-		}
 		pb = owned_b;
 	}
 	else if (b->rank == 1)
@@ -274,19 +268,16 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 	else if (!onnx_broadcast_shape(ra - 2, ad, rb - 2, bd, &nb, yd))
 		st = onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "FusedMatMul: batch dimensions do not broadcast");
 	if (st != ONNX_OK)
-		goto done;
+		return st;
 	ry = nb;
 	if (a->rank > 1)
 		yd[ry++] = M;
 	if (b->rank > 1)
 		yd[ry++] = N;
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, ry, yd)) == NULL)
-	{
-		st = ctx->err->status;
-		goto done;
-	}
+		return ctx->err->status;
 	if (y->count == 0)
-		goto done;
+		return ONNX_OK;
 	for (int d = 0; d < nb; d++)
 		batch *= yd[d];			/* divides y->count: no overflow */
 	for (int64_t i = 0; i < batch; i++)
@@ -327,9 +318,6 @@ run_fused_matmul(OnnxKernelCtx *ctx)
 			break;
 		}
 	}
-done:
-	onnx_kernel_free(ctx, owned_a);
-	onnx_kernel_free(ctx, owned_b);
 	return st;
 }
 

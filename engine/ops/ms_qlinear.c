@@ -323,7 +323,7 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
-	if ((e = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
+	if ((e = onnx_kernel_scratch(ctx, (size_t) n, sizeof(float))) == NULL)
 		return ctx->err->status;
 	/* x - max takes 256 values at most: ex[d] = exp(-d * x_scale) */
 	for (int d = 0; d < 256; d++)
@@ -360,7 +360,6 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 			for (int64_t k = 0; k < n; k++)
 				yu[k] = (uint8_t) qmm_quant(e[k] / sum / py.scale, py.zp, lo, hi);
 		}
-		onnx_kernel_free(ctx, e);
 		return ONNX_OK;
 	}
 	for (int64_t o = 0; o < outer; o++)
@@ -384,7 +383,6 @@ run_qlinear_softmax(OnnxKernelCtx *ctx)
 			for (int64_t k = 0; k < n; k++)
 				store(y->data, dt, base + k * inner, quant(e[k] / sum, &py, dt));
 		}
-	onnx_kernel_free(ctx, e);
 	return ONNX_OK;
 }
 

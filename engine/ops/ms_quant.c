@@ -95,19 +95,15 @@ qmm_to_float(OnnxKernelCtx *ctx, const OnnxTensor *qa, const OnnxTensor *azp, co
 
 	if (!bias_ok(bias, N))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "bias must be float32 of B's last dimension");
-	if ((mult = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) (N + 1))) == NULL)
+	if ((mult = onnx_kernel_scratch(ctx, (size_t) N, sizeof(float))) == NULL)
 		return ctx->err->status;
 	if (!fill_mult(bs, a_scale, 1.0f, N, mult))
-	{
-		onnx_kernel_free(ctx, mult);
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"b_scale must be a float scalar or have B's last dimension");
-	}
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, orank, odims)) == NULL)
-		st = ctx->err->status;
-	else if ((st = onnx_qmm_run(ctx, qa, azp, b, bzp, ctx->node->prepared, y->data)) == ONNX_OK)
+		return ctx->err->status;
+	if ((st = onnx_qmm_run(ctx, qa, azp, b, bzp, ctx->node->prepared, y->data)) == ONNX_OK)
 		dequant_out(y->data, count, N, mult, bias, y->data);
-	onnx_kernel_free(ctx, mult);
 	return st;
 }
 
@@ -134,7 +130,7 @@ run_dynamic_quantize_matmul(OnnxKernelCtx *ctx)
 
 	if ((st = float_a_shape(ctx, a, b, &qa, &orank, odims, &count)) != ONNX_OK)
 		return st;
-	if ((qa.data = onnx_kernel_alloc(ctx, (size_t) (a->count ? a->count : 1))) == NULL)
+	if ((qa.data = onnx_kernel_scratch(ctx, (size_t) a->count, 1)) == NULL)
 		return ctx->err->status;
 	onnx_qmm_dyn_quantize(a->data, a->count, qa.data, &a_scale, &zp);
 	zp8 = (uint8_t) zp;
@@ -143,10 +139,8 @@ run_dynamic_quantize_matmul(OnnxKernelCtx *ctx)
 	azp.count = 1;
 	azp.nbytes = 1;
 	azp.data = &zp8;
-	st = qmm_to_float(ctx, &qa, &azp, b, onnx_in(ctx, 3), onnx_in(ctx, 2), a_scale, onnx_in(ctx, 4),
-					  orank, odims, count);
-	onnx_kernel_free(ctx, qa.data);
-	return st;
+	return qmm_to_float(ctx, &qa, &azp, b, onnx_in(ctx, 3), onnx_in(ctx, 2), a_scale, onnx_in(ctx, 4),
+						orank, odims, count);
 }
 
 /*
@@ -237,10 +231,10 @@ run_qgemm(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	if ((acc = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M * N))) == NULL ||
-		(bz = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) N)) == NULL ||
-		(mult = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) N)) == NULL ||
-		(ta && (at = onnx_kernel_alloc(ctx, (size_t) (M * K + 1))) == NULL))
+	if ((acc = onnx_kernel_scratch(ctx, (size_t) (M * N), sizeof(int32_t))) == NULL ||
+		(bz = onnx_kernel_scratch(ctx, (size_t) N, sizeof(int32_t))) == NULL ||
+		(mult = onnx_kernel_scratch(ctx, (size_t) N, sizeof(float))) == NULL ||
+		(ta && (at = onnx_kernel_scratch(ctx, (size_t) (M * K), 1)) == NULL))
 	{
 		st = ctx->err->status;
 		goto done;
@@ -308,14 +302,6 @@ run_qgemm(OnnxKernelCtx *ctx)
 done:
 	if (tmpb)
 		onnx_kernel_free(ctx, tmpb);
-	if (at)
-		onnx_kernel_free(ctx, at);
-	if (mult)
-		onnx_kernel_free(ctx, mult);
-	if (bz)
-		onnx_kernel_free(ctx, bz);
-	if (acc)
-		onnx_kernel_free(ctx, acc);
 	return st;
 }
 
@@ -496,8 +482,8 @@ run_nbits4(OnnxKernelCtx *ctx, const OnnxNBits4 *q4, const float *a, int64_t M, 
 	if (cols == 0 ? onnx_mul_overflow_size((size_t) M, (size_t) (q4->kb * (q4->bs + 1)), &n) :
 		onnx_mul_overflow_size((size_t) cols, (size_t) q4->K, &n))
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "MatMulNBits scratch too large");
-	if (onnx_mul_overflow_size(n, sizeof(float), &n) || (scratch = onnx_kernel_alloc(ctx, n)) == NULL)
-		return onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
+	if ((scratch = onnx_kernel_scratch(ctx, n, sizeof(float))) == NULL)
+		return ctx->err->status;
 	if (cols == 0)
 		onnx_nbits4_gemm(q4, a, M, y, scratch, onnx_kernel_threads(ctx));
 	else
@@ -506,14 +492,10 @@ run_nbits4(OnnxKernelCtx *ctx, const OnnxNBits4 *q4, const float *a, int64_t M, 
 			int64_t		nb = q4->N - n0 < cols ? q4->N - n0 : cols;
 
 			if (onnx_kernel_should_abort(ctx))
-			{
-				onnx_kernel_free(ctx, scratch);
 				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "cancelled");
-			}
 			onnx_nbits4_dequant(q4, n0, nb, scratch);
 			onnx_blas_sgemm(false, true, M, nb, q4->K, 1.0f, a, q4->K, scratch, q4->K, 1.0f, y + n0, q4->N);
 		}
-	onnx_kernel_free(ctx, scratch);
 	return ONNX_OK;
 }
 
@@ -541,24 +523,17 @@ run_matmul_nbits(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "weights too large");
 	if (p == NULL)
 	{
-		if ((w = onnx_kernel_alloc(ctx, sizeof(float) * (size_t) n)) == NULL)
+		if ((w = onnx_kernel_scratch(ctx, (size_t) n, sizeof(float))) == NULL)
 			return ctx->err->status;
 		if (!nbits_dequant(ctx->node, onnx_in(ctx, 1), onnx_in(ctx, 2), onnx_in(ctx, 3), K, N, w))
-		{
-			onnx_kernel_free(ctx, w);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"B, scales and zero_points do not match K, N, bits and block_size");
-		}
 	}
 	memcpy(dims, a->dims, sizeof(int64_t) * (size_t) a->rank);
 	dims[a->rank - 1] = N;
 	M = a->count / K;
 	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_FLOAT, a->rank, dims)) == NULL)
-	{
-		if (w)
-			onnx_kernel_free(ctx, w);
 		return ctx->err->status;
-	}
 	for (int64_t m = 0; m < M; m++)
 		for (int64_t j = 0; j < N; j++)
 			((float *) y->data)[m * N + j] = bias ? ((const float *) bias->data)[j] : 0.0f;
@@ -566,8 +541,6 @@ run_matmul_nbits(OnnxKernelCtx *ctx)
 		return run_nbits4(ctx, &p->q4, a->data, M, y->data);
 	if (M > 0)
 		onnx_blas_sgemm(false, true, M, N, K, 1.0f, a->data, K, w ? w : p->w, K, 1.0f, y->data, N);
-	if (w)
-		onnx_kernel_free(ctx, w);
 	return ONNX_OK;
 }
 

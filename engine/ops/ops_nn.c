@@ -178,13 +178,9 @@ run_batchnorm(OnnxKernelCtx *ctx)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "scale, B, mean and var must have %lld values", (long long) C);
 	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
 		return ctx->err->status;
-	m = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (C + 1));
-	v = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (C + 1));
-	if (!m || !v)
-	{
-		onnx_kernel_free(ctx, m);
+	if ((m = onnx_kernel_scratch(ctx, (size_t) C, sizeof(double))) == NULL ||
+		(v = onnx_kernel_scratch(ctx, (size_t) C, sizeof(double))) == NULL)
 		return ctx->err->status;
-	}
 	for (int64_t c = 0; c < C; c++)
 	{
 		if (training)
@@ -247,8 +243,6 @@ run_batchnorm(OnnxKernelCtx *ctx)
 				onnx_tensor_set_f64(rv, c, onnx_tensor_get_f64(var, c) * momentum + v[c] * (1 - momentum));
 		}
 	}
-	onnx_kernel_free(ctx, m);
-	onnx_kernel_free(ctx, v);
 	return ONNX_OK;
 }
 
@@ -720,9 +714,8 @@ run_mvn(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
-	if ((acc = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) (2 * groups))) == NULL)
+	if ((acc = onnx_kernel_scratch_zero(ctx, (size_t) (2 * groups), sizeof(double))) == NULL)
 		return ctx->err->status;
-	memset(acc, 0, sizeof(double) * (size_t) (2 * groups));
 	/* pass 0: sums, pass 1: squared deviations, pass 2: output */
 	for (int pass = 0; pass < 3; pass++)
 	{
@@ -746,7 +739,6 @@ run_mvn(OnnxKernelCtx *ctx)
 			for (int64_t g = 0; g < groups; g++)
 				acc[g] /= (double) nred;
 	}
-	onnx_kernel_free(ctx, acc);
 	return ONNX_OK;
 }
 

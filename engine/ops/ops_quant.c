@@ -724,7 +724,7 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 								"a_scale must be a scalar or [M], b_scale a scalar or [N]");
 	if ((y = onnx_out_raw(ctx, 0, ydt, orank, odims)) == NULL)
 		return ctx->err->status;
-	if ((c = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (count + N + 1))) == NULL)
+	if ((c = onnx_kernel_scratch(ctx, (size_t) (count + N), sizeof(int32_t))) == NULL)
 		return ctx->err->status;
 	mult = (float *) (c + count);
 	if ((st = onnx_qmm_run(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), ctx->node->prepared, c)) == ONNX_OK)
@@ -752,7 +752,6 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 				break;
 		}
 	}
-	onnx_kernel_free(ctx, c);
 	return st;
 }
 

@@ -446,8 +446,7 @@ run_multinomial(OnnxKernelCtx *ctx)
 	dims[1] = S;
 	if ((y = onnx_out(ctx, 0, random_out_dtype(ctx->node, x->dtype), 2, dims)) == NULL)
 		return ctx->err->status;
-	if (onnx_kernel_check_memory(ctx, sizeof(double) * (size_t) C) != ONNX_OK ||
-		(cdf = onnx_kernel_alloc(ctx, sizeof(double) * (size_t) C)) == NULL)
+	if ((cdf = onnx_kernel_scratch(ctx, (size_t) C, sizeof(double))) == NULL)
 		return ctx->err->status;
 	rand_init(&r, ctx->node);
 	for (int64_t b = 0; b < B; b++)
@@ -456,17 +455,11 @@ run_multinomial(OnnxKernelCtx *ctx)
 		double		total = multinomial_cdf(x, b, C, cdf, &last);
 
 		if (!(total > 0))
-		{
-			onnx_kernel_free(ctx, cdf);
 			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 									"Multinomial row %lld has no drawable class (logits NaN, +inf or all -inf)",
 									(long long) b);
-		}
 		if (onnx_kernel_should_abort(ctx))
-		{
-			onnx_kernel_free(ctx, cdf);
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		}
 		for (int64_t s = 0; s < S; s++)
 		{
 			double		target = rand_unit(&r) * total;
@@ -486,7 +479,6 @@ run_multinomial(OnnxKernelCtx *ctx)
 			onnx_tensor_set_i64(y, b * S + s, lo < C ? lo : last);
 		}
 	}
-	onnx_kernel_free(ctx, cdf);
 	return ONNX_OK;
 }
 

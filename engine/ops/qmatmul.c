@@ -196,7 +196,7 @@ onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, con
 								"zero points must have their input's type and be scalars, [M] for A or [N] for B");
 	if (pre && (pre->pb->K != K || pre->pb->N != N || b->rank != 2))
 		pre = NULL;
-	if ((az = onnx_kernel_alloc(ctx, sizeof(int32_t) * (size_t) (M + N + 1))) == NULL)
+	if ((az = onnx_kernel_scratch(ctx, (size_t) (M + N), sizeof(int32_t))) == NULL)
 		return ctx->err->status;
 	bz = az + M;
 	onnx_qmm_zp(azp, az, M);
@@ -210,7 +210,6 @@ onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, con
 	{
 		if (!onnx_qmm_2d(ctx, pre->pb, nbatch * M, a->data, K, a_signed, az, azp && azp->count != 1 ? M : 1, c, N))
 			st = ctx->err->status;
-		onnx_kernel_free(ctx, az);
 		return st;
 	}
 	memset(&tbatch, 0, sizeof(tbatch));
@@ -243,7 +242,6 @@ onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, con
 		if (tmp)
 			onnx_kernel_free(ctx, tmp);
 	}
-	onnx_kernel_free(ctx, az);
 	return st;
 }
 

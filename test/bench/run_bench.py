@@ -129,10 +129,9 @@ def time_alternating(eng, path, batch, budget):
     try:
         ours = eng.session(open(path, "rb").read())
         ours.bind(feed)
-        ours.run(n_out)
+        return alternate(ours, n_out, theirs, feed, budget) + ("",)
     except RuntimeError as e:
         return None, time_ort(path, batch, budget), str(e)
-    return alternate(ours, n_out, theirs, feed, budget) + ("",)
 
 
 def alternate(ours, n_out, theirs, feed, budget):

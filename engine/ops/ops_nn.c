@@ -372,7 +372,11 @@ run_layernorm(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
-/* Dropout at inference: Y = X, mask (optional) all true. */
+/*
+ * Dropout at inference: Y = X (the input's buffer taken over or borrowed
+ * when the executor allows, onnx_out_alias, else a copy), mask (optional)
+ * all true.
+ */
 static OnnxStatus
 run_dropout(OnnxKernelCtx *ctx)
 {
@@ -386,10 +390,13 @@ run_dropout(OnnxKernelCtx *ctx)
 	if (train && train->count && onnx_tensor_get_i64(train, 0) &&
 		!(ratio && ratio->count && onnx_tensor_get_f64(ratio, 0) == 0.0))
 		return onnx_kernel_fail(ctx, ONNX_ERR_UNSUPPORTED, "Dropout in training mode is not supported");
-	if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
-		return ctx->err->status;
-	if (x->nbytes)
-		memcpy(y->data, x->data, x->nbytes);
+	if (onnx_out_alias(ctx, 0, 0, x->rank, x->dims) == NULL)
+	{
+		if ((y = onnx_out_like(ctx, 0, x->dtype, x)) == NULL)
+			return ctx->err->status;
+		if (x->nbytes)
+			memcpy(y->data, x->data, x->nbytes);
+	}
 	if (ctx->n_outputs > 1 && ctx->node->outputs[1] >= 0)
 	{
 		OnnxTensor *mask = onnx_out_like(ctx, 1, ONNX_DTYPE_BOOL, x);

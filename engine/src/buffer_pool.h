@@ -8,7 +8,7 @@
 
 #include "engine_internal.h"
 
-#define POOL_LARGE_SLOTS 32
+#define POOL_LARGE_SLOTS 256
 #define POOL_SMALL_BUCKETS 64
 #define POOL_SMALL_DEPTH 8
 

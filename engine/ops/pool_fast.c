@@ -9,10 +9,12 @@
  *
  *	 - flat (1-D and 2-D planes, the CNN case): the plane is copied once
  *	   into a buffer padded on every side (-inf or 0), so every window is
- *	   whole; the vertical pass then runs as one loop over all output rows
- *	   at once (stride 1) and the horizontal one over the whole buffer
- *	   (stride 1) or per row (stride 2 and more), long loops even for 7x7
- *	   planes; averages divide by a count map made once per call.
+ *	   whole; with stride 1 the vertical pass then runs as one loop over
+ *	   all rows at once and the horizontal one over the whole buffer, long
+ *	   loops even for 7x7 planes; with a larger stride the vertical pass
+ *	   combines only the rows of output rows and the horizontal one takes
+ *	   every sw-th column of all of them in one loop (rows padded to a
+ *	   multiple of sw); averages divide by a count map made once per call.
  *	 - rows (3-D and more): per output row, the input rows of the valid
  *	   outer taps are combined in place and the windows inside the image
  *	   reduced by vector loops, the border columns one by one.
@@ -396,6 +398,76 @@ typedef struct PoolFlat
 } PoolFlat;
 
 /*
+ * z[i] = reduce over k < K of v[i * sw + k * dw], i < n (v holds no NaN):
+ * stride 2 with taps next to each other (3x3 and 2x2 windows of stride 2)
+ * as loops of constant stride, which compile to vector loads and
+ * permutes; other strides one element at a time.
+ */
+ONNX_VEC_INLINE void
+pool_hstride(float *restrict z, const float *restrict v, int64_t n, int64_t sw, int64_t dw,
+			 int64_t K, bool is_max)
+{
+	if (sw == 2 && dw == 1 && K == 3 && is_max)
+		for (int64_t i = 0; i < n; i++)
+			z[i] = MAXF(v[2 * i + 2], MAXF(v[2 * i + 1], v[2 * i]));
+	else if (sw == 2 && dw == 1 && K == 3)
+		for (int64_t i = 0; i < n; i++)
+			z[i] = (v[2 * i] + v[2 * i + 1]) + v[2 * i + 2];
+	else if (sw == 2 && dw == 1 && K == 2 && is_max)
+		for (int64_t i = 0; i < n; i++)
+			z[i] = MAXF(v[2 * i + 1], v[2 * i]);
+	else if (sw == 2 && dw == 1 && K == 2)
+		for (int64_t i = 0; i < n; i++)
+			z[i] = v[2 * i] + v[2 * i + 1];
+	else
+		for (int64_t i = 0; i < n; i++)
+		{
+			const float *vi = v + i * sw;
+			float		acc = vi[0];
+
+			for (int64_t k = 1; k < K; k++)
+				acc = is_max ? MAXF(vi[k * dw], acc) : acc + vi[k * dw];
+			z[i] = acc;
+		}
+}
+
+/*
+ * Flat layout with a stride above 1, G blocks of P (pads filled, Wp a
+ * multiple of sw) -> yp (G, oH, oW): the vertical pass combines the kh
+ * rows of each output row only (V: G * oH rows of Wp), the horizontal
+ * one every sw-th column of all those rows in one loop (Z: rows of
+ * Wp / sw), averages divide by cntc (oH, oW) on the way out.
+ */
+ONNX_VEC_INLINE void
+pool_flat_strided(const PoolFlat *f, bool is_max, const float *cntc, int64_t G,
+				  const float *P, float *yp, float *V, float *Z)
+{
+	int64_t		Wp = f->Wp,
+				Wq = Wp / f->sw,
+				blk = f->Hp * Wp,
+				oHW = f->oH * f->oW;
+
+	for (int64_t g = 0; g < G; g++)
+		for (int64_t oh = 0; oh < f->oH; oh++)
+			pool_streams(V + (g * f->oH + oh) * Wp, P + g * blk + oh * f->sh * Wp, Wp,
+						 f->dh * Wp, f->kh, is_max);
+	/* the last row needs oW outputs: its windows end inside its Wp columns */
+	pool_hstride(Z, V, (G * f->oH - 1) * Wq + f->oW, f->sw, f->dw, f->kw, is_max);
+	for (int64_t g = 0; g < G; g++)
+		for (int64_t oh = 0; oh < f->oH; oh++)
+		{
+			const float *zr = Z + (g * f->oH + oh) * Wq;
+			float	   *yo = yp + g * oHW + oh * f->oW;
+
+			if (is_max)
+				memcpy(yo, zr, sizeof(float) * (size_t) f->oW);
+			else
+				for (int64_t ow = 0; ow < f->oW; ow++)
+					yo[ow] = zr[ow] / cntc[oh * f->oW + ow];
+		}
+}
+
+/*
  * Flat layout, G planes: xp (G, H, W) -> yp (G, oH, oW).  Pbuf, V, Z are
  * scratch of G blocks; Pbuf's pads hold the fill value already (only the
  * image parts are written here); without pads Pbuf is NULL and the
@@ -422,13 +494,18 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 		for (int64_t h = 0; h < f->H; h++)
 			memcpy(Pbuf + g * blk + (f->pt + h) * Wp + f->pl, xp + (g * f->H + h) * f->W,
 				   sizeof(float) * (size_t) f->W);
+	if (f->sh > 1 || f->sw > 1)
+	{
+		pool_flat_strided(f, is_max, cntb, G, P, yp, V, Z);
+		return;
+	}
 	/* V[j] = reduce over the kh rows from j */
 	if (f->kh > 1 || is_max)
 	{
 		pool_streams(V, P, nv, f->dh * Wp, f->kh, is_max);
 		vsrc = V;
 	}
-	/* Z[j] = reduce over the kw columns from j; then the output positions */
+	/* Z[j] = reduce over the kw columns from j; then the output rows */
 	pool_streams(Z, vsrc, nv - (f->kw - 1) * f->dw, f->dw, f->kw, is_max);
 	for (int64_t g = 0; g < G && !is_max; g++)
 	{
@@ -440,16 +517,7 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 	}
 	for (int64_t g = 0; g < G; g++)
 		for (int64_t oh = 0; oh < f->oH; oh++)
-		{
-			const float *zr = Z + g * blk + oh * f->sh * Wp;
-			float	   *yo = yp + g * oHW + oh * f->oW;
-
-			if (f->sw == 1)
-				memcpy(yo, zr, sizeof(float) * (size_t) f->oW);
-			else
-				for (int64_t ow = 0; ow < f->oW; ow++)
-					yo[ow] = zr[ow * f->sw];
-		}
+			memcpy(yp + g * oHW + oh * f->oW, Z + g * blk + oh * Wp, sizeof(float) * (size_t) f->oW);
 }
 
 ONNX_VEC_DISPATCH(static, pool_flat, pool_flat_body,
@@ -481,6 +549,9 @@ pool_flat_geom(const ConvGeom *g, PoolFlat *f)
 	f->Hp = need > f->pt + f->H ? need : f->pt + f->H;
 	need = (f->oW - 1) * f->sw + (f->kw - 1) * f->dw + 1;
 	f->Wp = need > f->pl + f->W ? need : f->pl + f->W;
+	/* strided: whole rows of Wp / sw outputs (pool_flat_strided) */
+	if (f->sh > 1 || f->sw > 1)
+		f->Wp += (f->sw - f->Wp % f->sw) % f->sw;
 }
 
 /*
@@ -502,7 +573,8 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 	float	   *buf,
 			   *cntb;
 	int			l = g->nsp - 1;
-	bool		inplace;
+	bool		inplace,
+				strided;
 
 	*done = false;
 	if (g->nsp > 2 || g->in[l] >= POOL_FLAT_MAX_W)
@@ -510,6 +582,7 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 	pool_flat_geom(g, &f);
 	if (f.Wp > 4 * POOL_FLAT_MAX_W || f.Hp > POOL_FLAT_GROUP / f.Wp)
 		return ONNX_OK;			/* a tall or much padded plane: rows */
+	strided = f.sh > 1 || f.sw > 1;
 	blk = f.Hp * f.Wp;
 	G = POOL_FLAT_GROUP / blk;
 	G = G < 1 ? 1 : G > NC ? NC : G;
@@ -528,7 +601,8 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 			int64_t		ch = l ? (include_pad ? t->hp[0][oh] : t->hi[0][oh] - t->lo[0][oh]) : 1,
 						cw = include_pad ? t->hp[l][ow] : t->hi[l][ow] - t->lo[l][ow];
 
-			cntb[oh * f.sh * f.Wp + ow * f.sw] = (float) (ch * cw);
+			/* at each window's corner; compact (oH, oW) when strided */
+			cntb[strided ? oh * f.oW + ow : oh * f.sh * f.Wp + ow * f.sw] = (float) (ch * cw);
 		}
 	for (int64_t p = 0; p < NC; p += G)
 	{

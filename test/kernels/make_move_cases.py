@@ -20,7 +20,8 @@ DepthToSpace (both modes) and SpaceToDepth.  Dtypes float32, float16, float64, i
 and string.
 
 Pooling (engine/ops/pool_fast.c): both layouts (flat planes narrower than
-64, rows otherwise and in 3-D), every attribute (asymmetric pads,
+64, with stride 1 or strided and in several groups of planes; rows
+otherwise and in 3-D), every attribute (asymmetric pads,
 ceil_mode, dilations, strides 1 to 4, count_include_pad both ways,
 auto_pad), Indices in both storage orders, narrow dtypes, global pools.
 LRN and Softmax (engine/ops/nn_rows.c): sizes 1 to 5, each power form,
@@ -341,6 +342,17 @@ def pool_cases(out):
     # 7x7 planes of many channels (inception's), a whole-plane window (the global shortcut)
     pool_case(out, "maxpool_7x7_many", "MaxPool", (1, 40, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]})
     pool_case(out, "avgpool_7x7_many", "AveragePool", (1, 40, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]})
+    # strided flat planes in several groups, the last one partial (squeezenet's 27x27 and
+    # inception's 14x14 with an end pad; odd widths padded to a multiple of the stride)
+    for gname, shape, at in [("sq27", (1, 70, 27, 27), {"kernel_shape": [3, 3], "strides": [2, 2]}),
+                             ("inc14", (1, 45, 14, 14), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                         "pads": [0, 0, 1, 1]}),
+                             ("k2s2_odd", (2, 21, 23, 23), {"kernel_shape": [2, 2], "strides": [2, 2],
+                                                            "ceil_mode": 1}),
+                             ("s3_dil", (1, 33, 20, 19), {"kernel_shape": [2, 3], "strides": [3, 3],
+                                                          "dilations": [2, 2], "pads": [1, 1, 1, 1]})]:
+        pool_case(out, "maxpool_strided_groups_%s" % gname, "MaxPool", shape, at)
+        pool_case(out, "avgpool_strided_groups_%s" % gname, "AveragePool", shape, at)
     pool_case(out, "avgpool_whole_plane", "AveragePool", (2, 5, 7, 7), {"kernel_shape": [7, 7]})
     pool_case(out, "maxpool_whole_plane", "MaxPool", (2, 5, 6, 3), {"kernel_shape": [6, 3]})
     for cip in (0, 1):

@@ -169,6 +169,46 @@ infer_transpose(OnnxInferCtx *ctx)
 
 /* ---- Concat: inputs along axis ---- */
 
+/*
+ * Static shape of Concat: the inputs' rank, their common dims off the
+ * axis (-1 where unknown or unequal, the first input's symbolic name
+ * kept), the sum of theirs along it (-1 when one is unknown); unknown
+ * when an input is absent or of unknown or another rank.
+ */
+static OnnxStatus
+infer_concat(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x0 = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	int			r,
+				ax;
+	int64_t		sum = 0;
+
+	if (x0 == NULL || y == NULL || (r = x0->rank) < 1 || r > ONNX_MAX_RANK ||
+		!onnx_norm_axis(onnx_attr_int(ctx->node, "axis", ctx->node->opset < 4 ? 1 : 0), r, &ax))
+		return ONNX_OK;
+	for (int i = 0; i < ctx->n_inputs; i++)
+		if (ctx->inputs[i] == NULL || ctx->inputs[i]->rank != r)
+			return ONNX_OK;
+	onnx_info_copy_shape(y, x0);
+	for (int i = 0; i < ctx->n_inputs; i++)
+	{
+		const OnnxValueInfo *x = ctx->inputs[i];
+
+		for (int d = 0; d < r; d++)
+			if (d != ax && x->dims[d] != y->dims[d])
+			{
+				y->dims[d] = -1;
+				y->dim_params[d] = NULL;
+			}
+		if (sum >= 0 && (x->dims[ax] < 0 || __builtin_add_overflow(sum, x->dims[ax], &sum)))
+			sum = -1;
+	}
+	y->dims[ax] = sum;
+	y->dim_params[ax] = NULL;
+	return ONNX_OK;
+}
+
 static OnnxStatus
 run_concat(OnnxKernelCtx *ctx)
 {
@@ -219,6 +259,24 @@ run_concat(OnnxKernelCtx *ctx)
 			outer *= first->dims[d];
 		else if (d > ax)
 			inner *= first->dims[d];
+	}
+	/* parts written in place by their producers (concat_plan.c) are not copied */
+	if (first->dtype != ONNX_DTYPE_STRING && outer == 1 &&
+		(y = onnx_out_concat_reserved(ctx, 0, first->dtype, r, dims)) != NULL)
+	{
+		size_t		es = onnx_dtype_size(first->dtype);
+
+		for (int i = 0; i < ctx->n_inputs; i++)
+		{
+			const OnnxTensor *t = onnx_in(ctx, i);
+
+			if (t == NULL)
+				continue;
+			if (t->data != (char *) y->data + pos * es && !copy_run(ctx, y, pos, t, 0, t->count))
+				return ONNX_KERNEL_OOM(ctx);
+			pos += t->count;
+		}
+		return ONNX_OK;
 	}
 	if ((y = out_filled(ctx, 0, first->dtype, r, dims)) == NULL)
 		return ctx->err->status;
@@ -1080,7 +1138,7 @@ const OnnxOpDef onnx_ops_tensor_move[] = {
 	ONNX_OP("", "Transpose", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .infer = infer_transpose, .run = run_transpose, .attrs = perm_attrs),
 	ONNX_OP_VERSIONS("", "Concat", (1, 4), ONNX_INPUTS(1, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_SAME, .run = run_concat, .attrs = axis_attrs),
+		.out_type = ONNX_OUT_SAME, .infer = infer_concat, .run = run_concat, .attrs = axis_attrs),
 	ONNX_OP_VERSIONS("", "Split", (1, 13, 18), ONNX_INPUTS(1, 2), ONNX_OUTPUTS(1, -1), .input0_types = ONNX_TS_ANY,
 		.out_type = ONNX_OUT_SAME, .run = run_split),
 	ONNX_OP("", "Slice", 1, ONNX_INPUTS(1, 1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,

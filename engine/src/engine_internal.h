@@ -284,6 +284,15 @@ struct OnnxGraph
 	int		   *outputs;		/* value ids */
 	const struct OnnxModel *model;
 	int			id;				/* 0 for the main graph, 1.. for subgraphs */
+	/*
+	 * Values written straight into a Concat's output (concat_plan.c):
+	 * cat_dest[v] that output's value id or -1, cat_off[v] the element
+	 * offset there; NULL when the graph has no Concat; cat_planned when
+	 * some value has a place.
+	 */
+	int		   *cat_dest;
+	int64_t    *cat_off;
+	bool		cat_planned;
 };
 
 typedef struct OnnxOpsetEntry
@@ -495,6 +504,9 @@ struct OnnxKernelCtx
 	OnnxError  *err;
 	uint64_t	stolen;			/* inputs whose buffer an output took (onnx_out_alias) */
 	uint64_t	viewed;			/* outputs that view an input's buffer (onnx_out_alias) */
+	uint64_t	parted;			/* outputs placed inside a Concat's output (concat_plan.c) */
+	OnnxValue	held;			/* a Concat's reservation set aside until the node ends */
+	bool		held_owned;		/* held is the frame's to free */
 };
 
 /* Tensor input i, or NULL if absent or not a tensor. */
@@ -526,6 +538,17 @@ extern OnnxTensor *onnx_out_raw(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
  * after (elementwise ops).
  */
 extern OnnxTensor *onnx_out_reuse(OnnxKernelCtx *ctx, int i, int k);
+
+/*
+ * For a Concat whose parts were written into its output in place
+ * (concat_plan.c): output i as the buffer reserved for it, when it has
+ * one of exactly this dtype and shape (the parts in place already, the
+ * rest of it to be written by the kernel); NULL otherwise, the kernel
+ * then allocates its output as usual (a reservation of another shape
+ * stays alive until the node ends, its parts readable).
+ */
+extern OnnxTensor *onnx_out_concat_reserved(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank,
+											const int64_t *dims);
 /* Same as onnx_out with the shape of t. */
 extern OnnxTensor *onnx_out_like(OnnxKernelCtx *ctx, int i, OnnxDType dtype,
 								 const OnnxTensor *t);

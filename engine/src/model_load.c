@@ -11,6 +11,7 @@
  */
 #include <stdio.h>
 
+#include "concat_plan.h"
 #include "const_fold.h"
 #include "function_inline.h"
 #include "graph_build.h"
@@ -273,6 +274,8 @@ load_from_proto(OnnxModel *m, const Onnx__ModelProto *mp, const OnnxAllocator *s
 	if ((st = onnx_graph_pack(g, &m->arena, err)) != ONNX_OK)
 		return st;
 	onnx_graph_lifetimes(g);
+	if ((st = onnx_graph_plan_concats(g, &m->arena, err)) != ONNX_OK)
+		return st;
 
 	/* public copies of input and output infos */
 	m->input_infos = onnx_arena_alloc(&m->arena, sizeof(OnnxValueInfo) * (size_t) (g->n_inputs + 1));

@@ -38,7 +38,9 @@ enum
 {
 	SLOT_BORROWED = 0,			/* empty, or not the frame's (inputs, initializers) */
 	SLOT_OWNED = 1,				/* the frame frees it */
-	SLOT_VIEW = 2				/* borrows a buffer that lives for the whole run */
+	SLOT_VIEW = 2,				/* borrows a buffer that lives for the whole run */
+	SLOT_PART = 3				/* a slice of a Concat's output (concat_plan.c):
+								 * never freed, never lent further */
 };
 
 /*
@@ -363,10 +365,11 @@ over_memory_limit(const OnnxSession *s, size_t bytes)
 static void
 clear_output(OnnxKernelCtx *ctx, int i)
 {
-	if (i < 64 && (ctx->viewed & BIT(i)))
+	if (i < 64 && ((ctx->viewed | ctx->parted) & BIT(i)))
 	{
 		memset(ctx->outputs[i], 0, sizeof(OnnxValue));
 		ctx->viewed &= ~BIT(i);
+		ctx->parted &= ~BIT(i);
 		return;
 	}
 	frame_value_release(ctx->session, ctx->outputs[i]);
@@ -463,6 +466,114 @@ settle_aliases(OnnxFrame *f, const OnnxNode *n, const OnnxKernelCtx *ctx)
 	for (int k = 0; ctx->viewed && k < n->n_outputs && k < 64; k++)
 		if (ctx->viewed & BIT(k))
 			f->state[n->outputs[k]] = SLOT_VIEW;
+	for (int k = 0; ctx->parted && k < n->n_outputs && k < 64; k++)
+		if (ctx->parted & BIT(k))
+			f->state[n->outputs[k]] = SLOT_PART;
+}
+
+/*
+ * Where value id of frame f goes inside the output of the Concat that
+ * reads it (concat_plan.c), shaped as its static info says: that output's
+ * buffer, reserved now when it is not yet (itself a slice of an outer
+ * Concat's output when planned so); NULL when id has no place or the
+ * reservation fails (the value then gets a buffer of its own and the
+ * Concat copies it; an error only for the memory limit).
+ */
+static char *
+concat_slot(OnnxSession *s, OnnxFrame *f, int id, int depth)
+{
+	const OnnxGraph *g = f->g;
+	int			c;
+	OnnxValue  *cv;
+	OnnxTensor *t;
+
+	if (!g->cat_planned || (c = g->cat_dest[id]) < 0 || depth > 64)
+		return NULL;
+	cv = &f->vals[c];
+	if (cv->kind == ONNX_VALUE_NONE)
+	{
+		const OnnxValueInfo *info = &g->values[c].info;
+		OnnxError	e;
+		char	   *inner = concat_slot(s, f, c, depth + 1);
+
+		t = &cv->tensor;
+		memset(cv, 0, sizeof(*cv));
+		if (onnx_tensor_set_shape(t, info->dtype, info->rank, info->dims, &e) != ONNX_OK ||
+			t->nbytes == 0)
+		{
+			memset(cv, 0, sizeof(*cv));
+			return NULL;
+		}
+		if (inner)
+		{
+			t->data = inner;
+			f->state[c] = SLOT_PART;
+		}
+		else
+		{
+			if (over_memory_limit(s, t->nbytes) || (t->data = buffer_get(s, t->nbytes)) == NULL)
+			{
+				memset(cv, 0, sizeof(*cv));
+				return NULL;
+			}
+			s->live_bytes += t->nbytes;
+			f->state[c] = SLOT_OWNED;
+		}
+		cv->kind = ONNX_VALUE_TENSOR;
+	}
+	else if (cv->kind != ONNX_VALUE_TENSOR || cv->n_items != 0 ||
+			 (f->state[c] != SLOT_OWNED && f->state[c] != SLOT_PART))
+		return NULL;
+	t = &cv->tensor;
+	return (char *) t->data + (size_t) g->cat_off[id] * onnx_dtype_size(t->dtype);
+}
+
+/*
+ * Output i placed inside its Concat's reserved output when planned and
+ * its dtype and shape are the static ones; false otherwise.
+ */
+static bool
+out_in_concat(OnnxKernelCtx *ctx, int i, OnnxTensor *t)
+{
+	OnnxFrame  *f = ctx->frame;
+	const OnnxValueInfo *info;
+	int			id;
+	char	   *p;
+
+	if (f == NULL || !f->g->cat_planned || i >= 64 || (id = ctx->node->outputs[i]) < 0 ||
+		f->g->cat_dest[id] < 0)
+		return false;
+	info = &f->g->values[id].info;
+	if (t->dtype != info->dtype || t->rank != info->rank ||
+		memcmp(t->dims, info->dims, sizeof(int64_t) * (size_t) t->rank) != 0 ||
+		(p = concat_slot(ctx->session, f, id, 0)) == NULL)
+		return false;
+	t->data = p;
+	ctx->parted |= BIT(i);
+	return true;
+}
+
+OnnxTensor *
+onnx_out_concat_reserved(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *dims)
+{
+	OnnxFrame  *f = ctx->frame;
+	OnnxValue  *v;
+	int			id;
+
+	if (f == NULL || !f->g->cat_planned || i < 0 || i >= ctx->n_outputs ||
+		(id = ctx->node->outputs[i]) < 0)
+		return NULL;
+	v = ctx->outputs[i];
+	if (v->kind != ONNX_VALUE_TENSOR || (f->state[id] != SLOT_OWNED && f->state[id] != SLOT_PART))
+		return NULL;
+	if (v->tensor.dtype == dtype && v->tensor.rank == rank &&
+		memcmp(v->tensor.dims, dims, sizeof(int64_t) * (size_t) rank) == 0)
+		return &v->tensor;
+	/* not the static shape: set aside until the node ends (its parts read from it) */
+	ctx->held = *v;
+	ctx->held_owned = f->state[id] == SLOT_OWNED;
+	memset(v, 0, sizeof(*v));
+	return NULL;
 }
 
 /* onnx_out and onnx_out_raw: zero the data or leave it as it is. */
@@ -503,6 +614,16 @@ out_tensor(OnnxKernelCtx *ctx, int i, OnnxDType dtype, int rank, const int64_t *
 			onnx_kernel_fail(ctx, ONNX_ERR_OUT_OF_MEMORY, "out of memory");
 			return NULL;
 		}
+	}
+	else if (out_in_concat(ctx, i, t))
+	{
+		if (zero)
+			memset(t->data, 0, t->nbytes);
+		v->kind = ONNX_VALUE_TENSOR;
+		v->n_items = 0;
+		v->items = NULL;
+		v->elem_dtype = ONNX_DTYPE_UNDEFINED;
+		return t;
 	}
 	else
 	{
@@ -803,6 +924,9 @@ ctx_init(OnnxKernelCtx *ctx, OnnxSession *s, const OnnxNode *n, const OnnxValue 
 	ctx->err = err;
 	ctx->stolen = 0;
 	ctx->viewed = 0;
+	ctx->parted = 0;
+	ctx->held.kind = ONNX_VALUE_NONE;
+	ctx->held_owned = false;
 }
 
 /* Release value id after its last reader, node ni, unless the frame does not own it. */
@@ -868,7 +992,9 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 			if (n->outputs[k] >= 0)
 			{
 				outs[k] = &f->vals[n->outputs[k]];
-				f->state[n->outputs[k]] = SLOT_OWNED;
+				/* a Concat's output reserved by its parts keeps its state */
+				if (!g->cat_planned || outs[k]->kind == ONNX_VALUE_NONE)
+					f->state[n->outputs[k]] = SLOT_OWNED;
 			}
 			else
 			{
@@ -883,8 +1009,10 @@ exec_graph(OnnxSession *s, OnnxFrame *f, OnnxError *err)
 		onnx_scratch_release(&s->scratch, mark);
 		if (st == ONNX_OK && err->status != ONNX_OK)
 			st = err->status;
-		if (ctx.stolen | ctx.viewed)
+		if (ctx.stolen | ctx.viewed | ctx.parted)
 			settle_aliases(f, n, &ctx);
+		if (ctx.held.kind != ONNX_VALUE_NONE && ctx.held_owned)
+			frame_value_release(s, &ctx.held);
 		/* scratch outputs, and outputs nobody reads */
 		for (int k = 0; k < n->n_outputs; k++)
 		{

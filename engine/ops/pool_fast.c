@@ -387,6 +387,7 @@ typedef struct PoolFlat
 				oW,
 				Hp,
 				Wp,
+				Wn,				/* Wp before the stride rounding */
 				pt,
 				pl,
 				kh,
@@ -440,17 +441,24 @@ pool_hstride(float *restrict z, const float *restrict v, int64_t n, int64_t sw, 
  */
 ONNX_VEC_INLINE void
 pool_flat_strided(const PoolFlat *f, bool is_max, const float *cntc, int64_t G,
-				  const float *P, float *yp, float *V, float *Z)
+				  const float *P, bool inplace, float *yp, float *V, float *Z)
 {
 	int64_t		Wp = f->Wp,
 				Wq = Wp / f->sw,
-				blk = f->Hp * Wp,
+				xs = inplace ? f->W : Wp,	/* P's row and block strides */
+				xblk = inplace ? f->H * f->W : f->Hp * Wp,
 				oHW = f->oH * f->oW;
 
 	for (int64_t g = 0; g < G; g++)
 		for (int64_t oh = 0; oh < f->oH; oh++)
-			pool_streams(V + (g * f->oH + oh) * Wp, P + g * blk + oh * f->sh * Wp, Wp,
-						 f->dh * Wp, f->kh, is_max);
+		{
+			float	   *vr = V + (g * f->oH + oh) * Wp;
+
+			pool_streams(vr, P + g * xblk + oh * f->sh * xs, xs, f->dh * xs, f->kh, is_max);
+			/* the columns the stride rounding added (no window reads them) */
+			for (int64_t w = xs; w < Wp; w++)
+				vr[w] = is_max ? -INFINITY : 0.0f;
+		}
 	/* the last row needs oW outputs: its windows end inside its Wp columns */
 	pool_hstride(Z, V, (G * f->oH - 1) * Wq + f->oW, f->sw, f->dw, f->kw, is_max);
 	for (int64_t g = 0; g < G; g++)
@@ -496,7 +504,7 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 				   sizeof(float) * (size_t) f->W);
 	if (f->sh > 1 || f->sw > 1)
 	{
-		pool_flat_strided(f, is_max, cntb, G, P, yp, V, Z);
+		pool_flat_strided(f, is_max, cntb, G, P, Pbuf == NULL, yp, V, Z);
 		return;
 	}
 	/* V[j] = reduce over the kh rows from j */
@@ -549,6 +557,7 @@ pool_flat_geom(const ConvGeom *g, PoolFlat *f)
 	f->Hp = need > f->pt + f->H ? need : f->pt + f->H;
 	need = (f->oW - 1) * f->sw + (f->kw - 1) * f->dw + 1;
 	f->Wp = need > f->pl + f->W ? need : f->pl + f->W;
+	f->Wn = f->Wp;
 	/* strided: whole rows of Wp / sw outputs (pool_flat_strided) */
 	if (f->sh > 1 || f->sw > 1)
 		f->Wp += (f->sw - f->Wp % f->sw) % f->sw;
@@ -590,7 +599,7 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 		return ctx->err->status;
 	cntb = buf + 3 * G * blk;
 	/* planes that need no pad are read where they are */
-	inplace = f.pt == 0 && f.pl == 0 && f.Hp == f.H && f.Wp == f.W;
+	inplace = f.pt == 0 && f.pl == 0 && f.Hp == f.H && (strided ? f.Wn : f.Wp) == f.W;
 	for (int64_t i = 0; i < G * blk && !inplace; i++)
 		buf[i] = is_max ? -INFINITY : 0.0f;
 	for (int64_t i = 0; i < blk; i++)

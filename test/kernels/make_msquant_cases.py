@@ -421,6 +421,16 @@ def qlinear_cases(out):
             case(out, "qavgpool_%s_%d" % (nm, i),
                  [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, **attrs)],
                  {"X": (dt, [2, 3, 9, 10])}, {"X": X4}, {"Y": (dt, None)}, pp, atol=1)
+        # 1-D (the plane loop's single row) and 3-D (the general loop)
+        X3, X5 = q(dt, (2, 3, 17)), q(dt, (1, 2, 4, 5, 6))
+        case(out, "qavgpool_%s_1d" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[4],
+                 strides=[3], pads=[2, 1])],
+             {"X": (dt, [2, 3, 17])}, {"X": X3}, {"Y": (dt, None)}, pp, atol=1)
+        case(out, "qavgpool_%s_3d" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[2, 2, 3],
+                 strides=[1, 2, 2], pads=[1, 0, 1, 0, 1, 1])],
+             {"X": (dt, [1, 2, 4, 5, 6])}, {"X": X5}, {"Y": (dt, None)}, pp, atol=1)
         X4t = np.ascontiguousarray(X4.transpose(0, 2, 3, 1))
         case(out, "qavgpool_%s_nhwc" % nm,
              [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[3, 3],

@@ -218,13 +218,34 @@ build_patches_nd(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, ui
 }
 
 /*
+ * n <= 32 bytes from src to dst as fixed 16- or 32-byte copies (inlined,
+ * no call): up to 32 bytes past n are read and written, so both buffers
+ * have QC_SLACK bytes beyond their end and what is written past n is
+ * written again later.
+ */
+#define QC_SLACK 32
+static inline void
+copy_short(uint8_t *dst, const uint8_t *src, int64_t n)
+{
+	if (n <= 16)
+		memcpy(dst, src, 16);
+	else if (n <= 32)
+		memcpy(dst, src, 32);
+	else
+		memcpy(dst, src, (size_t) n);
+}
+
+/*
  * Rows p0 .. p0+np of the patches for 1 or 2 spatial dims, from the image
- * already transposed to hwc (H*W, Cg): every tap of a row is a copy of Cg
- * bytes.  Rows ld bytes apart (ld >= K; bytes K..ld are left alone).
+ * transposed to pixels hwc (H*W pixels ldc bytes apart, the group's Cg
+ * channels first): every tap of a row is a copy of Cg bytes, the inside
+ * taps of a kernel row one copy when the pixels are the group's channels
+ * only (ldc == Cg) and undilated.  Rows ld bytes apart (ld >= K; bytes K
+ * .. ld are scratch); hwc and pt have QC_SLACK bytes past their end.
  */
 static void
-build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t Cg, uint8_t xz, int64_t p0,
-				 int64_t np, uint8_t *pt, int64_t ld)
+build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t ldc, int64_t Cg, uint8_t xz,
+				 int64_t p0, int64_t np, uint8_t *pt, int64_t ld)
 {
 	ConvGeom2D	v;
 
@@ -241,6 +262,7 @@ build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t Cg, uint8_t xz, 
 						iw0 = ow * v.s_w - v.p_w,
 						kw0 = 0,
 						kw1 = v.k_w;
+			const uint8_t *src;
 
 			if (ih < 0 || ih >= v.in_h)
 			{
@@ -253,15 +275,16 @@ build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t Cg, uint8_t xz, 
 				kw0++;
 			while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
 				kw1--;
-			memset(row, xz, (size_t) (kw0 * Cg));
-			if (v.d_w == 1)
-				/* undilated: the inside taps are one run of hwc */
-				memcpy(row + kw0 * Cg, hwc + (ih * v.in_w + iw0 + kw0) * Cg,
-					   (size_t) ((kw1 - kw0) * Cg));
+			if (kw0 > 0)
+				memset(row, xz, (size_t) (kw0 * Cg));
+			src = hwc + (ih * v.in_w + iw0 + kw0 * v.d_w) * ldc;
+			if (v.d_w == 1 && ldc == Cg)
+				copy_short(row + kw0 * Cg, src, (kw1 - kw0) * Cg);
 			else
 				for (int64_t kw = kw0; kw < kw1; kw++)
-					memcpy(row + kw * Cg, hwc + (ih * v.in_w + iw0 + kw * v.d_w) * Cg, (size_t) Cg);
-			memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
+					copy_short(row + kw * Cg, src + (kw - kw0) * v.d_w * ldc, Cg);
+			if (kw1 < v.k_w)
+				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
 			row += v.k_w * Cg;
 		}
 	}
@@ -286,7 +309,7 @@ depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, boo
 
 /*
  * Write acc (np, mg), the output positions p0 .. p0+np of channels m0..,
- * transposed into y (M, P) of one image; q: scratch of 2 * np * mg bytes
+ * transposed into y (M, P) of one image; q: scratch of np * mg bytes
  * (QLinearConv).
  */
 static void
@@ -305,18 +328,9 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 	}
 	if (r->qlinear)
 	{
-		uint8_t    *t = q + np * mg;
-
 		/* requantized row by row (vectorized over channels), then transposed */
 		k->requant_rows(acc, np, mg, mg, r->bias ? r->bias + m0 : NULL, r->mult + m0, r->yz, lo, hi, q);
-		if (np == P)
-		{
-			k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P);
-			return;
-		}
-		k->transpose_u8(q, np, mg, t);
-		for (int64_t j = 0; j < mg; j++)
-			memcpy((uint8_t *) y + (m0 + j) * P + p0, t + j * np, (size_t) np);
+		k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P + p0, P);
 		return;
 	}
 	/* ConvInteger: blocks of 64 positions, so the strided reads of acc stay in cache */
@@ -603,8 +617,10 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	int32_t    *acc,
 			   *rs;
 	int64_t		ld,
+				ldc,
 				nb,
 				ptn;
+	bool		inplace;
 	OnnxStatus	st = ONNX_OK;
 
 	if (pre && pre->group != r->group)
@@ -617,19 +633,32 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 			return st;
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
-	/* patch rows padded to the VNNI group, so that they are read in place */
-	ld = !nd && !xs && onnx_qgemm_isa() == ONNX_QGEMM_VNNI ? (r->K + 3) / 4 * 4 : r->K;
+	/*
+	 * Patch rows padded to the VNNI group, so that they are read in place;
+	 * pointwise, the pixels themselves are the rows: padded alike, every
+	 * group's rows then read past its channels into zero rows of B.
+	 */
+	inplace = !xs && onnx_qgemm_isa() == ONNX_QGEMM_VNNI;
+	ld = !nd && inplace ? (r->K + 3) / 4 * 4 : r->K;
+	ldc = pw && inplace ? (r->C + 3) / 4 * 4 : r->C;
 	if (onnx_mul_overflow_i64(P, ld, &ptn) || onnx_mul_overflow_i64(P, r->Mg, &ptn) ||
-		onnx_mul_overflow_i64(P * r->Mg, 2 * (int64_t) sizeof(int32_t), &ptn))
+		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn) ||
+		onnx_mul_overflow_i64(r->g.in_size, ldc, &ptn) || ptn > INT64_MAX - QC_SLACK)
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
-	nb = nd ? P : block_rows(P, pw ? r->Cg : ld, r->Mg);
+	nb = nd ? P : block_rows(P, pw ? ldc : ld, r->Mg);
 	if ((acc = onnx_kernel_scratch(ctx, (size_t) (nb * r->Mg), sizeof(int32_t))) == NULL ||
 		(rs = onnx_kernel_scratch(ctx, (size_t) nb, sizeof(int32_t))) == NULL ||
-		(!pw && (pt = onnx_kernel_scratch_zero(ctx, (size_t) (nb * ld), 1)) == NULL) ||
-		(!nd && (hwc = onnx_kernel_scratch(ctx, (size_t) (r->Cg * r->g.in_size), 1)) == NULL) ||
-		(r->qlinear && (q = onnx_kernel_scratch(ctx, (size_t) (2 * nb * r->Mg), 1)) == NULL))
+		(!pw && (pt = onnx_kernel_scratch_zero(ctx, (size_t) (nb * ld + QC_SLACK), 1)) == NULL) ||
+		(!nd && (hwc = (ldc > r->C ? onnx_kernel_scratch_zero : onnx_kernel_scratch)
+				 (ctx, (size_t) (r->g.in_size * ldc + QC_SLACK), 1)) == NULL) ||
+		(r->qlinear && (q = onnx_kernel_scratch(ctx, (size_t) (nb * r->Mg), 1)) == NULL))
 		return ctx->err->status;
 	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
+	{
+		/* the image's pixels (in_size, ldc), once for all groups */
+		if (!nd)
+			onnx_qconv_kern()->transpose_u8((const uint8_t *) x->data + n * r->C * r->g.in_size, r->C,
+											r->g.in_size, hwc, ldc);
 		for (int64_t gi = 0; gi < r->group && st == ONNX_OK; gi++)
 		{
 			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi * r->Cg) * r->g.in_size;
@@ -639,8 +668,6 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 
 			if (nd)
 				build_patches_nd(&r->g, xg, r->Cg, (uint8_t) r->xz, pt);
-			else
-				onnx_qconv_kern()->transpose_u8(xg, r->Cg, r->g.in_size, hwc);
 			if (pb == NULL && (pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
 				return ctx->err->status;
 			for (int64_t p0 = 0; p0 < P; p0 += nb)
@@ -656,11 +683,11 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 				}
 				if (pw)
 				{
-					a = hwc + p0 * r->Cg;
-					lda = r->Cg;
+					a = hwc + p0 * ldc + gi * r->Cg;
+					lda = ldc;
 				}
 				else if (!nd)
-					build_patch_rows(&r->g, hwc, r->Cg, (uint8_t) r->xz, p0, np, pt, ld);
+					build_patch_rows(&r->g, hwc + gi * r->Cg, ldc, r->Cg, (uint8_t) r->xz, p0, np, pt, ld);
 				if (!qconv_gemm(ctx, r, pb, a, lda, np, xs, rs, acc))
 				{
 					st = ctx->err->status;
@@ -671,6 +698,7 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 			if (tmp)
 				onnx_kernel_free(ctx, tmp);
 		}
+	}
 	return st;
 }
 

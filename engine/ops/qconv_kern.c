@@ -344,12 +344,12 @@ transpose_16x16(const uint8_t *src, int64_t lds, uint8_t *dst, int64_t ldd)
 #endif
 
 /*
- * dst (cols, rows) = src (rows, cols)^T, bytes: tiles of 16 x 16 with
- * SSE2 where there is SSE2, the edges (and everything elsewhere) one
- * byte at a time.
+ * dst (cols, rows) = src (rows, cols)^T, bytes, dst rows ldd apart:
+ * tiles of 16 x 16 with SSE2 where there is SSE2, the edges (and
+ * everything elsewhere) one byte at a time.
  */
 static void
-transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst)
+transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64_t ldd)
 {
 	int64_t		r16 = 0,
 				c16 = 0;
@@ -359,19 +359,19 @@ transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst)
 	c16 = cols / 16 * 16;
 	for (int64_t r0 = 0; r0 < r16; r0 += 16)
 		for (int64_t c0 = 0; c0 < c16; c0 += 16)
-			transpose_16x16(src + r0 * cols + c0, cols, dst + c0 * rows + r0, rows);
+			transpose_16x16(src + r0 * cols + c0, cols, dst + c0 * ldd + r0, ldd);
 #endif
 	/* the right edge of the tiled rows, then the rows below them */
 	for (int64_t r = 0; r < r16; r++)
 		for (int64_t c = c16; c < cols; c++)
-			dst[c * rows + r] = src[r * cols + c];
+			dst[c * ldd + r] = src[r * cols + c];
 	for (int64_t c0 = 0; c0 < cols; c0 += 32)
 	{
 		int64_t		c1 = c0 + 32 < cols ? c0 + 32 : cols;
 
 		for (int64_t c = c0; c < c1; c++)
 			for (int64_t r = r16; r < rows; r++)
-				dst[c * rows + r] = src[r * cols + c];
+				dst[c * ldd + r] = src[r * cols + c];
 	}
 }
 

@@ -24,6 +24,7 @@
 #include "qlut.h"
 #include "qmatmul.h"
 #include "vecmath.h"
+#include "window_geom.h"
 
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -786,11 +787,78 @@ static const OnnxAttrSpec pool_attrs[] = {
 
 #define MS "com.microsoft"
 
+/*
+ * Output shapes for the load-time rewrites downstream (qdq_fuse.c's
+ * tables need the rank and channels of their input):
+ * QLinearAveragePool as AveragePool (channels first), QLinearGlobalAveragePool
+ * (N, C, 1...) or (N, 1..., C), QLinearConcat the inputs' common shape with
+ * the axis summed (-1 when a size is unknown).
+ */
+static OnnxStatus
+infer_qlinear_avgpool(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const int64_t *ks;
+	int			nk = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
+
+	if (x == NULL || x->rank < 3 || nk != x->rank - 2 || onnx_attr_int(ctx->node, "channels_last", 0) != 0)
+		return ONNX_OK;
+	cpq_infer_window(ctx, nk, ks, onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, x->dims[1]);
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_qlinear_gap(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	bool		last = onnx_attr_int(ctx->node, "channels_last", 0) != 0;
+
+	if (x == NULL || y == NULL || x->rank < 3)
+		return ONNX_OK;
+	onnx_info_copy_shape(y, x);
+	for (int i = 1; i < x->rank; i++)
+		if (i != (last ? x->rank - 1 : 1))
+		{
+			y->dims[i] = 1;
+			y->dim_params[i] = NULL;
+		}
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_qlinear_concat(OnnxInferCtx *ctx)
+{
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	const OnnxValueInfo *x0 = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0),
+				sum = 0;
+
+	if (y == NULL || x0 == NULL || x0->rank < 1 || (ctx->n_inputs - 2) % 3 != 0)
+		return ONNX_OK;
+	if (axis < 0)
+		axis += x0->rank;
+	if (axis < 0 || axis >= x0->rank)
+		return ONNX_OK;
+	for (int i = 2; i < ctx->n_inputs; i += 3)
+	{
+		const OnnxValueInfo *xi = ctx->inputs[i];
+
+		if (xi == NULL || xi->rank != x0->rank)
+			return ONNX_OK;
+		sum = sum < 0 || xi->dims[axis] < 0 ? -1 : sum + xi->dims[axis];
+	}
+	onnx_info_copy_shape(y, x0);
+	y->dims[axis] = sum;
+	y->dim_params[axis] = NULL;
+	return ONNX_OK;
+}
+
 const OnnxOpDef onnx_ops_ms_qlinear[] = {
 	ONNX_OP(MS, "QLinearAdd", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_add),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_qlinear_add),
 	ONNX_OP(MS, "QLinearMul", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_mul),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_qlinear_mul),
 	ONNX_OP(MS, "QLinearSigmoid", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
 		.run = run_qlinear_sigmoid),
@@ -801,13 +869,16 @@ const OnnxOpDef onnx_ops_ms_qlinear[] = {
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
 		.run = run_qlinear_softmax),
 	ONNX_OP(MS, "QLinearConcat", 1, ONNX_INPUTS(2, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_INPUT, .out_input = 1, .run = run_qlinear_concat),
+		.out_type = ONNX_OUT_INPUT, .out_input = 1, .infer = infer_qlinear_concat,
+		.run = run_qlinear_concat),
 	ONNX_OP(MS, "QLinearWhere", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_INPUT, .out_input = 1,
 		.run = run_qlinear_where),
 	ONNX_OP(MS, "QLinearAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_avgpool, .attrs = pool_attrs),
+		.out_type = ONNX_OUT_SAME, .infer = infer_qlinear_avgpool, .run = run_qlinear_avgpool,
+		.attrs = pool_attrs),
 	ONNX_OP(MS, "QLinearGlobalAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1),
-		.input0_types = I8, .out_type = ONNX_OUT_SAME, .run = run_qlinear_global_avgpool),
+		.input0_types = I8, .out_type = ONNX_OUT_SAME, .infer = infer_qlinear_gap,
+		.run = run_qlinear_global_avgpool),
 	{0}
 };

@@ -161,8 +161,24 @@ cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode, i
 		x->rank != nsp + 2 || x->rank > ONNX_MAX_RANK)
 		return;
 	for (int i = 0; i < nsp; i++)
-		if (x->dims[2 + i] < 0 || x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
+		if (x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
 			return;
+	for (int i = 0; i < nsp; i++)
+		if (x->dims[2 + i] < 0)
+		{
+			/* a spatial size known only at run time: the rank and channels still are */
+			y->rank = x->rank;
+			y->dims[0] = x->dims[0];
+			y->dim_params[0] = x->dim_params[0];
+			y->dims[1] = channels >= 0 ? channels : -1;
+			y->dim_params[1] = NULL;
+			for (int j = 0; j < nsp; j++)
+			{
+				y->dims[2 + j] = -1;
+				y->dim_params[2 + j] = NULL;
+			}
+			return;
+		}
 	/* the run's own geometry, its errors caught here and dropped */
 	memset(&kc, 0, sizeof(kc));
 	memset(&err, 0, sizeof(err));

@@ -345,7 +345,9 @@ transpose_16x16(const uint8_t *src, int64_t lds, uint8_t *dst, int64_t ldd)
 
 /*
  * dst (cols, rows) = src (rows, cols)^T, bytes, dst rows ldd apart:
- * tiles of 16 x 16 with SSE2 where there is SSE2, the edges (and
+ * tiles of 16 x 16 with SSE2 where there is SSE2 -- a ragged edge of 16
+ * or more rows or columns as one more tile overlapping the last whole one
+ * (its bytes written twice, alike) -- the edges of fewer than 16 (and
  * everything elsewhere) one byte at a time.
  */
 static void
@@ -355,6 +357,21 @@ transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64
 				c16 = 0;
 
 #if defined(__SSE2__)
+	if (rows >= 16 && cols >= 16)
+	{
+		for (int64_t r0 = 0; r0 < rows; r0 += 16)
+		{
+			int64_t		rt = r0 + 16 <= rows ? r0 : rows - 16;
+
+			for (int64_t c0 = 0; c0 < cols; c0 += 16)
+			{
+				int64_t		ct = c0 + 16 <= cols ? c0 : cols - 16;
+
+				transpose_16x16(src + rt * cols + ct, cols, dst + ct * ldd + rt, ldd);
+			}
+		}
+		return;
+	}
 	r16 = rows / 16 * 16;
 	c16 = cols / 16 * 16;
 	for (int64_t r0 = 0; r0 < r16; r0 += 16)

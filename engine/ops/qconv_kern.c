@@ -31,7 +31,7 @@
 #error "the AVX builds of qconv_kern.c are for x86-64"
 #endif
 
-#if defined(QC_ISA_AVX512)
+#if defined(QC_ISA_AVX512) || defined(__SSSE3__)
 #include <immintrin.h>
 #elif defined(__SSE2__)
 #include <emmintrin.h>
@@ -343,6 +343,52 @@ transpose_16x16(const uint8_t *src, int64_t lds, uint8_t *dst, int64_t ldd)
 }
 #endif
 
+#if defined(__SSSE3__)
+/*
+ * transpose_u8 for at most 4 rows into dst rows of ldd <= 4 bytes (the
+ * pixels of an image of 1 to 4 channels): 16 columns are 16 * ldd
+ * contiguous bytes of dst, each 16 of them the OR of one byte shuffle of
+ * each row (byte g of the run is row g % ldd, column g / ldd; rows >=
+ * rows are 0).  The last 16 columns overlap the previous ones when cols
+ * is not a multiple of 16.
+ */
+static void
+transpose_few_rows(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64_t ldd)
+{
+	__m128i		mask[4][4];
+
+	for (int q = 0; q < ldd; q++)
+		for (int i = 0; i < rows; i++)
+		{
+			int8_t		m[16];
+
+			for (int k = 0; k < 16; k++)
+			{
+				int			g = 16 * q + k;
+
+				m[k] = g % ldd == i ? (int8_t) (g / ldd) : (int8_t) 0x80;
+			}
+			mask[q][i] = _mm_loadu_si128((const __m128i *) m);
+		}
+	for (int64_t c0 = 0; c0 < cols; c0 += 16)
+	{
+		int64_t		ct = c0 + 16 <= cols ? c0 : cols - 16;
+		__m128i		r[4];
+
+		for (int i = 0; i < rows; i++)
+			r[i] = _mm_loadu_si128((const __m128i *) (src + i * cols + ct));
+		for (int q = 0; q < ldd; q++)
+		{
+			__m128i		o = _mm_setzero_si128();
+
+			for (int i = 0; i < rows; i++)
+				o = _mm_or_si128(o, _mm_shuffle_epi8(r[i], mask[q][i]));
+			_mm_storeu_si128((__m128i *) (dst + ct * ldd + 16 * q), o);
+		}
+	}
+}
+#endif
+
 /*
  * dst (cols, rows) = src (rows, cols)^T, bytes, dst rows ldd apart:
  * tiles of 16 x 16 with SSE2 where there is SSE2 -- a ragged edge of 16
@@ -372,6 +418,13 @@ transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64
 		}
 		return;
 	}
+#if defined(__SSSE3__)
+	if (rows <= 4 && ldd <= 4 && cols >= 16)
+	{
+		transpose_few_rows(src, rows, cols, dst, ldd);
+		return;
+	}
+#endif
 	r16 = rows / 16 * 16;
 	c16 = cols / 16 * 16;
 	for (int64_t r0 = 0; r0 < r16; r0 += 16)

@@ -198,6 +198,11 @@ def conv_cases(out):
         ((1, 64, 45, 47), (40, 64, 1, 1), {}),
         ((1, 3, 64, 70), (16, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
         ((1, 3, 130, 140), (16, 3, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+        # images of 1 to 4 channels transposed to pixels by byte shuffles
+        # (qconv_kern.c transpose_few_rows), pointwise pixels padded to 4
+        ((1, 3, 7, 9), (5, 3, 1, 1), {}),
+        ((1, 4, 6, 7), (9, 4, 1, 1), {}),
+        ((1, 1, 5, 7), (6, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:

@@ -262,7 +262,6 @@ build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t ldc, int64_t Cg,
 						iw0 = ow * v.s_w - v.p_w,
 						kw0 = 0,
 						kw1 = v.k_w;
-			const uint8_t *src;
 
 			if (ih < 0 || ih >= v.in_h)
 			{
@@ -277,12 +276,17 @@ build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t ldc, int64_t Cg,
 				kw1--;
 			if (kw0 > 0)
 				memset(row, xz, (size_t) (kw0 * Cg));
-			src = hwc + (ih * v.in_w + iw0 + kw0 * v.d_w) * ldc;
-			if (v.d_w == 1 && ldc == Cg)
-				copy_short(row + kw0 * Cg, src, (kw1 - kw0) * Cg);
-			else
-				for (int64_t kw = kw0; kw < kw1; kw++)
-					copy_short(row + kw * Cg, src + (kw - kw0) * v.d_w * ldc, Cg);
+			/* (every tap may be padding: then there is no pixel to read) */
+			if (kw1 > kw0)
+			{
+				const uint8_t *src = hwc + (ih * v.in_w + iw0 + kw0 * v.d_w) * ldc;
+
+				if (v.d_w == 1 && ldc == Cg)
+					copy_short(row + kw0 * Cg, src, (kw1 - kw0) * Cg);
+				else
+					for (int64_t kw = kw0; kw < kw1; kw++)
+						copy_short(row + kw * Cg, src + (kw - kw0) * v.d_w * ldc, Cg);
+			}
 			if (kw1 < v.k_w)
 				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
 			row += v.k_w * Cg;

@@ -24,6 +24,7 @@
 #include "qlut.h"
 #include "qmatmul.h"
 #include "vecmath.h"
+#include "window_geom.h"
 
 #define I8 (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -563,6 +564,79 @@ run_qlinear_global_avgpool(OnnxKernelCtx *ctx)
 	return ONNX_OK;
 }
 
+/* Window [*lo, *hi) of output o along one dim, clipped to the input; its count. */
+static int64_t
+pool_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe, bool incl,
+			int64_t *lo, int64_t *hi)
+{
+	int64_t		cnt;
+
+	*lo = o * s - pb;
+	*hi = *lo + k;
+	if (*hi > in + pe)
+		*hi = in + pe;
+	cnt = *hi - *lo;
+	*lo = *lo < 0 ? 0 : *lo;
+	*hi = *hi > in ? in : *hi;
+	if (!incl)
+		cnt = *hi > *lo ? *hi - *lo : 0;
+	return cnt;
+}
+
+/*
+ * QLinearAveragePool over one channels-first plane x (in_h, in_w) into y
+ * (out_h, out_w), 1 or 2 spatial dims: per output row the column sums of
+ * its window's rows (cs: in_w int32; in_h * in_w * 255 must fit int32),
+ * then per output the sum of its window's columns, less x_zp per element.
+ * The sums and the quantization of the general loop, in fewer passes.
+ */
+static void
+avgpool_plane(const void *x, OnnxDType dt, const int64_t *in, const int64_t *out, const int64_t *k,
+			  const int64_t *s, const int64_t *pb, const int64_t *pe, bool incl, const QParam *px,
+			  const QParam *py, void *y, int32_t *cs)
+{
+	for (int64_t oh = 0; oh < out[1]; oh++)
+	{
+		int64_t		h0,
+					h1,
+					ch = pool_window(oh, in[1], k[1], s[1], pb[1], pe[1], incl, &h0, &h1);
+
+		for (int64_t iw = 0; iw < in[2]; iw++)
+			cs[iw] = 0;
+		for (int64_t ih = h0; ih < h1; ih++)
+		{
+			if (dt == ONNX_DTYPE_INT8)
+			{
+				const int8_t *r = (const int8_t *) x + ih * in[2];
+
+				for (int64_t iw = 0; iw < in[2]; iw++)
+					cs[iw] += r[iw];
+			}
+			else
+			{
+				const uint8_t *r = (const uint8_t *) x + ih * in[2];
+
+				for (int64_t iw = 0; iw < in[2]; iw++)
+					cs[iw] += r[iw];
+			}
+		}
+		for (int64_t ow = 0; ow < out[2]; ow++)
+		{
+			int64_t		w0,
+						w1,
+						cnt = ch * pool_window(ow, in[2], k[2], s[2], pb[2], pe[2], incl, &w0, &w1),
+						sum = 0;
+
+			for (int64_t iw = w0; iw < w1; iw++)
+				sum += cs[iw];
+			if (h1 > h0 && w1 > w0)
+				sum -= (int64_t) px->zp * (h1 - h0) * (w1 - w0);
+			store(y, dt, oh * out[2] + ow,
+				  quant(cnt ? (float) sum * px->scale / (float) cnt : 0.0f, py, dt));
+		}
+	}
+}
+
 /*
  * QLinearAveragePool: AveragePool's attributes (kernel_shape, strides,
  * pads, auto_pad, ceil_mode, count_include_pad) plus channels_last, over
@@ -653,6 +727,21 @@ run_qlinear_avgpool(OnnxKernelCtx *ctx)
 	dims[last ? x->rank - 1 : 1] = C;
 	if ((y = onnx_out_raw(ctx, 0, dt, x->rank, dims)) == NULL)
 		return ctx->err->status;
+	if (!last && sr <= 2 && in[1] * in[2] <= INT32_MAX / 255 && y->count > 0)
+	{
+		int32_t    *cs = onnx_kernel_scratch(ctx, (size_t) in[2], sizeof(int32_t));
+
+		if (cs == NULL)
+			return ctx->err->status;
+		for (int64_t nc = 0; nc < N * C; nc++)
+		{
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			avgpool_plane((const char *) x->data + nc * in[1] * in[2], dt, in, out, k, s, pb, pe, incl,
+						  &px, &py, (char *) y->data + nc * out[1] * out[2], cs);
+		}
+		return ONNX_OK;
+	}
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)
 		{
@@ -670,18 +759,7 @@ run_qlinear_avgpool(OnnxKernelCtx *ctx)
 									oi;
 
 						for (int d = 0; d < 3; d++)
-						{
-							lo[d] = o[d] * s[d] - pb[d];
-							hi[d] = lo[d] + k[d];
-							if (hi[d] > in[d] + pe[d])
-								hi[d] = in[d] + pe[d];
-							if (incl)
-								cnt *= hi[d] - lo[d];
-							lo[d] = lo[d] < 0 ? 0 : lo[d];
-							hi[d] = hi[d] > in[d] ? in[d] : hi[d];
-							if (!incl)
-								cnt *= hi[d] > lo[d] ? hi[d] - lo[d] : 0;
-						}
+							cnt *= pool_window(o[d], in[d], k[d], s[d], pb[d], pe[d], incl, &lo[d], &hi[d]);
 						for (int64_t id = lo[0]; id < hi[0]; id++)
 							for (int64_t ih = lo[1]; ih < hi[1]; ih++)
 								for (int64_t iw = lo[2]; iw < hi[2]; iw++)
@@ -709,11 +787,78 @@ static const OnnxAttrSpec pool_attrs[] = {
 
 #define MS "com.microsoft"
 
+/*
+ * Output shapes for the load-time rewrites downstream (qdq_fuse.c's
+ * tables need the rank and channels of their input):
+ * QLinearAveragePool as AveragePool (channels first), QLinearGlobalAveragePool
+ * (N, C, 1...) or (N, 1..., C), QLinearConcat the inputs' common shape with
+ * the axis summed (-1 when a size is unknown).
+ */
+static OnnxStatus
+infer_qlinear_avgpool(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	const int64_t *ks;
+	int			nk = onnx_attr_ints(ctx->node, "kernel_shape", &ks);
+
+	if (x == NULL || x->rank < 3 || nk != x->rank - 2 || onnx_attr_int(ctx->node, "channels_last", 0) != 0)
+		return ONNX_OK;
+	cpq_infer_window(ctx, nk, ks, onnx_attr_int(ctx->node, "ceil_mode", 0) != 0, x->dims[1]);
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_qlinear_gap(OnnxInferCtx *ctx)
+{
+	const OnnxValueInfo *x = ctx->n_inputs > 0 ? ctx->inputs[0] : NULL;
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	bool		last = onnx_attr_int(ctx->node, "channels_last", 0) != 0;
+
+	if (x == NULL || y == NULL || x->rank < 3)
+		return ONNX_OK;
+	onnx_info_copy_shape(y, x);
+	for (int i = 1; i < x->rank; i++)
+		if (i != (last ? x->rank - 1 : 1))
+		{
+			y->dims[i] = 1;
+			y->dim_params[i] = NULL;
+		}
+	return ONNX_OK;
+}
+
+static OnnxStatus
+infer_qlinear_concat(OnnxInferCtx *ctx)
+{
+	OnnxValueInfo *y = ctx->n_outputs > 0 ? ctx->outputs[0] : NULL;
+	const OnnxValueInfo *x0 = ctx->n_inputs > 2 ? ctx->inputs[2] : NULL;
+	int64_t		axis = onnx_attr_int(ctx->node, "axis", 0),
+				sum = 0;
+
+	if (y == NULL || x0 == NULL || x0->rank < 1 || (ctx->n_inputs - 2) % 3 != 0)
+		return ONNX_OK;
+	if (axis < 0)
+		axis += x0->rank;
+	if (axis < 0 || axis >= x0->rank)
+		return ONNX_OK;
+	for (int i = 2; i < ctx->n_inputs; i += 3)
+	{
+		const OnnxValueInfo *xi = ctx->inputs[i];
+
+		if (xi == NULL || xi->rank != x0->rank)
+			return ONNX_OK;
+		sum = sum < 0 || xi->dims[axis] < 0 ? -1 : sum + xi->dims[axis];
+	}
+	onnx_info_copy_shape(y, x0);
+	y->dims[axis] = sum;
+	y->dim_params[axis] = NULL;
+	return ONNX_OK;
+}
+
 const OnnxOpDef onnx_ops_ms_qlinear[] = {
 	ONNX_OP(MS, "QLinearAdd", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_add),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_qlinear_add),
 	ONNX_OP(MS, "QLinearMul", 1, ONNX_INPUTS(1, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_mul),
+		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_broadcast, .run = run_qlinear_mul),
 	ONNX_OP(MS, "QLinearSigmoid", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
 		.run = run_qlinear_sigmoid),
@@ -724,13 +869,16 @@ const OnnxOpDef onnx_ops_ms_qlinear[] = {
 		.out_type = ONNX_OUT_SAME, .infer = onnx_infer_same_shape,
 		.run = run_qlinear_softmax),
 	ONNX_OP(MS, "QLinearConcat", 1, ONNX_INPUTS(2, -1), ONNX_OUTPUTS(1, 1), .input0_types = ONNX_TS_ANY,
-		.out_type = ONNX_OUT_INPUT, .out_input = 1, .run = run_qlinear_concat),
+		.out_type = ONNX_OUT_INPUT, .out_input = 1, .infer = infer_qlinear_concat,
+		.run = run_qlinear_concat),
 	ONNX_OP(MS, "QLinearWhere", 1, ONNX_INPUTS(1, 9), ONNX_OUTPUTS(1, 1),
 		.input0_types = ONNX_T(ONNX_DTYPE_BOOL), .out_type = ONNX_OUT_INPUT, .out_input = 1,
 		.run = run_qlinear_where),
 	ONNX_OP(MS, "QLinearAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1), .input0_types = I8,
-		.out_type = ONNX_OUT_SAME, .run = run_qlinear_avgpool, .attrs = pool_attrs),
+		.out_type = ONNX_OUT_SAME, .infer = infer_qlinear_avgpool, .run = run_qlinear_avgpool,
+		.attrs = pool_attrs),
 	ONNX_OP(MS, "QLinearGlobalAveragePool", 1, ONNX_INPUTS(1, 5), ONNX_OUTPUTS(1, 1),
-		.input0_types = I8, .out_type = ONNX_OUT_SAME, .run = run_qlinear_global_avgpool),
+		.input0_types = I8, .out_type = ONNX_OUT_SAME, .infer = infer_qlinear_gap,
+		.run = run_qlinear_global_avgpool),
 	{0}
 };

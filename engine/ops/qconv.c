@@ -19,8 +19,14 @@
  *	  Depthwise convolutions (one input and one output channel per group)
  *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
  *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
- *	  direct int32 loop per channel, tap by tap over whole output rows.  A 1x1 convolution of stride 1 without padding takes
- *	  the transposed image itself as its patches.  The inner loops that
+ *	  direct int32 loop per channel, tap by tap over whole output rows.
+ *	  A 1x1 convolution of stride 1 without padding takes the transposed
+ *	  image itself as its patches.  The GEMM runs per block of output
+ *	  positions whose patches and products stay in cache (block_rows):
+ *	  the patches of a whole image (K bytes per position) would be a pass
+ *	  through memory each way.  uint8 patches on the VNNI kernel are
+ *	  built padded to its groups of 4 and read in place, without row sums
+ *	  when the weights are symmetric.  The inner loops that
  *	  are not the GEMM (requantization, the depthwise taps, transposes) are
  *	  qconv_kern.c's, vectorized per instruction-set level.
  *
@@ -212,59 +218,80 @@ build_patches_nd(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, ui
 }
 
 /*
- * The same for 1 or 2 spatial dims: x transposed once to (H*W, Cg) in
- * hwc, then every tap of a row is a copy of Cg bytes.
+ * n <= 32 bytes from src to dst as fixed 16- or 32-byte copies (inlined,
+ * no call): up to 32 bytes past n are read and written, so both buffers
+ * have QC_SLACK bytes beyond their end and what is written past n is
+ * written again later.
+ */
+#define QC_SLACK 32
+static inline void
+copy_short(uint8_t *dst, const uint8_t *src, int64_t n)
+{
+	if (n <= 16)
+		memcpy(dst, src, 16);
+	else if (n <= 32)
+		memcpy(dst, src, 32);
+	else
+		memcpy(dst, src, (size_t) n);
+}
+
+/*
+ * Rows p0 .. p0+np of the patches for 1 or 2 spatial dims, from the image
+ * transposed to pixels hwc (H*W pixels ldc bytes apart, the group's Cg
+ * channels first): every tap of a row is a copy of Cg bytes, the inside
+ * taps of a kernel row one copy when the pixels are the group's channels
+ * only (ldc == Cg) and undilated.  Rows ld bytes apart (ld >= K; bytes K
+ * .. ld are scratch); hwc and pt have QC_SLACK bytes past their end.
  */
 static void
-build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8_t *hwc, uint8_t *pt)
+build_patch_rows(const ConvGeom *g, const uint8_t *hwc, int64_t ldc, int64_t Cg, uint8_t xz,
+				 int64_t p0, int64_t np, uint8_t *pt, int64_t ld)
 {
 	ConvGeom2D	v;
-	int64_t		K = Cg * g->k_size,
-				HW;
 
-	if (g->nsp > 2)
-	{
-		build_patches_nd(g, x, Cg, xz, pt);
-		return;
-	}
 	cpq_geom_2d(g, &v);
-	HW = v.in_h * v.in_w;
-	onnx_qconv_kern()->transpose_u8(x, Cg, HW, hwc);
-	for (int64_t oh = 0; oh < v.out_h; oh++)
-		for (int64_t ow = 0; ow < v.out_w; ow++)
+	for (int64_t p = p0; p < p0 + np; p++)
+	{
+		int64_t		oh = p / v.out_w,
+					ow = p % v.out_w;
+		uint8_t    *row = pt + (p - p0) * ld;
+
+		for (int64_t kh = 0; kh < v.k_h; kh++)
 		{
-			uint8_t    *row = pt + (oh * v.out_w + ow) * K;
+			int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h,
+						iw0 = ow * v.s_w - v.p_w,
+						kw0 = 0,
+						kw1 = v.k_w;
 
-			for (int64_t kh = 0; kh < v.k_h; kh++)
+			if (ih < 0 || ih >= v.in_h)
 			{
-				int64_t		ih = oh * v.s_h - v.p_h + kh * v.d_h,
-							iw0 = ow * v.s_w - v.p_w,
-							kw0 = 0,
-							kw1 = v.k_w;
-
-				if (ih < 0 || ih >= v.in_h)
-				{
-					memset(row, xz, (size_t) (v.k_w * Cg));
-					row += v.k_w * Cg;
-					continue;
-				}
-				/* taps [kw0, kw1) inside the row; the others are padding */
-				while (kw0 < kw1 && iw0 + kw0 * v.d_w < 0)
-					kw0++;
-				while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
-					kw1--;
+				memset(row, xz, (size_t) (v.k_w * Cg));
+				row += v.k_w * Cg;
+				continue;
+			}
+			/* taps [kw0, kw1) inside the row; the others are padding */
+			while (kw0 < kw1 && iw0 + kw0 * v.d_w < 0)
+				kw0++;
+			while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
+				kw1--;
+			if (kw0 > 0)
 				memset(row, xz, (size_t) (kw0 * Cg));
-				if (v.d_w == 1)
-					/* undilated: the inside taps are one run of hwc */
-					memcpy(row + kw0 * Cg, hwc + (ih * v.in_w + iw0 + kw0) * Cg,
-						   (size_t) ((kw1 - kw0) * Cg));
+			/* (every tap may be padding: then there is no pixel to read) */
+			if (kw1 > kw0)
+			{
+				const uint8_t *src = hwc + (ih * v.in_w + iw0 + kw0 * v.d_w) * ldc;
+
+				if (v.d_w == 1 && ldc == Cg)
+					copy_short(row + kw0 * Cg, src, (kw1 - kw0) * Cg);
 				else
 					for (int64_t kw = kw0; kw < kw1; kw++)
-						memcpy(row + kw * Cg, hwc + (ih * v.in_w + iw0 + kw * v.d_w) * Cg, (size_t) Cg);
-				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
-				row += v.k_w * Cg;
+						copy_short(row + kw * Cg, src + (kw - kw0) * v.d_w * ldc, Cg);
 			}
+			if (kw1 < v.k_w)
+				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
+			row += v.k_w * Cg;
 		}
+	}
 }
 
 /*
@@ -285,12 +312,13 @@ depthwise_2d(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, boo
 }
 
 /*
- * Write acc (P, Mg) of channels m0.. transposed into y (M, P) of one
- * image; q: scratch of P * mg bytes (QLinearConv).
+ * Write acc (np, mg), the output positions p0 .. p0+np of channels m0..,
+ * transposed into y (M, P) of one image; q: scratch of np * mg bytes
+ * (QLinearConv).
  */
 static void
-store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t P, void *y,
-		  OnnxDType ydt, uint8_t *q)
+store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t p0, int64_t np,
+		  int64_t P, void *y, OnnxDType ydt, uint8_t *q)
 {
 	const OnnxQconvKern *k = onnx_qconv_kern();
 	int32_t		lo = ydt == ONNX_DTYPE_INT8 ? -128 : 0,
@@ -298,30 +326,31 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 
 	if (r->qlinear && mg == 1)
 	{
-		k->requant_plane(acc, P, r->bias ? r->bias[m0] : 0, r->mult[m0], r->yz, lo, hi,
-						 (uint8_t *) y + m0 * P);
+		k->requant_plane(acc, np, r->bias ? r->bias[m0] : 0, r->mult[m0], r->yz, lo, hi,
+						 (uint8_t *) y + m0 * P + p0);
 		return;
 	}
 	if (r->qlinear)
 	{
 		/* requantized row by row (vectorized over channels), then transposed */
-		k->requant_rows(acc, P, mg, mg, r->bias ? r->bias + m0 : NULL, r->mult + m0, r->yz, lo, hi, q);
-		k->transpose_u8(q, P, mg, (uint8_t *) y + m0 * P);
+		k->requant_rows(acc, np, mg, mg, r->bias ? r->bias + m0 : NULL, r->mult + m0, r->yz, lo, hi, q);
+		k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P + p0, P);
 		return;
 	}
 	/* ConvInteger: blocks of 64 positions, so the strided reads of acc stay in cache */
-	for (int64_t p0 = 0; p0 < P; p0 += 64)
+	for (int64_t b0 = 0; b0 < np; b0 += 64)
 	{
-		int64_t		p1 = p0 + 64 < P ? p0 + 64 : P;
+		int64_t		b1 = b0 + 64 < np ? b0 + 64 : np;
 
 		for (int64_t j = 0; j < mg; j++)
 		{
 			int64_t		m = m0 + j;
 			int32_t		b = r->bias ? r->bias[m] : 0;
 			const int32_t *a = acc + j;
+			int32_t    *yr = (int32_t *) y + m * P + p0;
 
-			for (int64_t p = p0; p < p1; p++)
-				((int32_t *) y)[m * P + p] = a[p * mg] + b;
+			for (int64_t p = b0; p < b1; p++)
+				yr[p] = a[p * mg] + b;
 		}
 	}
 }
@@ -482,91 +511,198 @@ pack_weights_now(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *w, int
 	return pb;
 }
 
-/* The convolution of every image and group into y. */
-static OnnxStatus
-qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
-			  OnnxTensor *y)
+/*
+ * Output positions per block of the GEMM path: the block's patches (rows
+ * of ld bytes) and its int32 products (Mg per row) stay near 128 KiB, in
+ * the core's cache; a multiple of the microkernel's rows, at least four
+ * tiles.
+ */
+static int64_t
+block_rows(int64_t P, int64_t ld, int64_t Mg)
 {
-	const QConvPacked *pre = ctx->node->prepared;
+	int64_t		per = ld > 4 * Mg ? ld : 4 * Mg,
+				np = (((int64_t) 128 << 10) / (per > 0 ? per : 1)) / ONNX_QGEMM_MR * ONNX_QGEMM_MR;
+
+	if (np < 4 * ONNX_QGEMM_MR)
+		np = 4 * ONNX_QGEMM_MR;
+	return np < P ? np : P;
+}
+
+/*
+ * acc (np, Mg) = patches a (np rows lda bytes apart, int8 when xs) @
+ * W_g^T, zero points included.  uint8 rows on the VNNI kernel with lda >=
+ * Kp are read in place (bytes K .. Kp multiply B's zero padding), their
+ * row sums skipped when every packed w zero point is 0 (symmetric
+ * weights: the sums' term vanishes); else onnx_qmm_2d packs them.  rs:
+ * scratch of np int32.
+ */
+static bool
+qconv_gemm(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxQgemmB *pb, const uint8_t *a,
+		   int64_t lda, int64_t np, bool xs, int32_t *rs, int32_t *acc)
+{
+	bool		sym = true;
+
+	if (xs || pb->isa != ONNX_QGEMM_VNNI || lda < pb->Kp)
+		return onnx_qmm_2d(ctx, pb, np, a, lda, xs, &r->xz, 1, acc, r->Mg);
+	for (int64_t n = 0; n < pb->N && sym; n++)
+		sym = pb->zp[n] == 0;
+	if (sym)
+		memset(rs, 0, sizeof(int32_t) * (size_t) np);
+	else
+		onnx_qgemm_row_sums(pb, np, a, lda, rs);
+	onnx_qgemm_run(pb, np, a, lda, rs, &r->xz, 1, false, acc, r->Mg, onnx_kernel_threads(ctx));
+	return true;
+}
+
+/*
+ * The depthwise convolutions without qconv_dw_vnni.c's kernel: every image
+ * and channel into y.
+ */
+static OnnxStatus
+qconv_depthwise(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+				OnnxTensor *y)
+{
 	int64_t		P = r->g.out_size;
-	bool		dw = r->Cg == 1 && r->Mg == 1;
 	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
-	bool		pw = !dw && pointwise(&r->g);
-	uint8_t    *pt = NULL,
-			   *hwc = NULL,
-			   *q = NULL;
 	int32_t    *acc;
-	int64_t		ptn;
-	OnnxStatus	st = ONNX_OK;
 	int64_t    *dws = NULL;
 	int64_t		nxp = 0,
 				nacx = 0;
 
-	if (pre && pre->group != r->group)
-		pre = NULL;
-	if (dw)
-	{
-		bool		done;
-
-		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK || done)
-			return st;
-	}
-	if (dw && r->g.nsp <= 2)
+	if (r->g.nsp <= 2)
 	{
 		ConvGeom2D	v;
 
 		cpq_geom_2d(&r->g, &v);
 		if (!onnx_dw_plane_sizes(&v, &nxp, &nacx) || nxp > INT32_MAX / 8 || nacx > INT32_MAX / 8)
 			return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
+		if ((dws = onnx_kernel_scratch(ctx, (size_t) (2 * r->g.k_size + nxp + nacx), sizeof(int64_t))) == NULL)
+			return ctx->err->status;
 	}
-	if (onnx_mul_overflow_i64(P, r->K, &ptn) || onnx_mul_overflow_i64(P, r->Mg, &ptn) ||
-		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn))
+	if ((acc = onnx_kernel_scratch(ctx, (size_t) P, sizeof(int32_t))) == NULL)
+		return ctx->err->status;
+	for (int64_t n = 0; n < r->N; n++)
+		for (int64_t gi = 0; gi < r->group; gi++)
+		{
+			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi) * r->g.in_size;
+
+			if (onnx_kernel_should_abort(ctx))
+				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+			if (dws)
+				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi,
+							 dws, (int32_t *) (dws + r->g.k_size), (int32_t *) (dws + 2 * r->g.k_size),
+							 (int32_t *) (dws + 2 * r->g.k_size) + nxp, acc);
+			else
+				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
+			store_out(r, acc, gi, 1, 0, P, P, (char *) y->data + (size_t) (n * r->M * P) * es, y->dtype, NULL);
+		}
+	return ONNX_OK;
+}
+
+/*
+ * The convolution of every image and group into y.  The GEMM path runs in
+ * blocks of output positions (block_rows): per block the patches are
+ * built (or, pointwise, are the transposed image itself), multiplied and
+ * requantized into y while they are in cache.
+ */
+static OnnxStatus
+qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+			  OnnxTensor *y)
+{
+	const QConvPacked *pre = ctx->node->prepared;
+	int64_t		P = r->g.out_size;
+	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
+	bool		pw = pointwise(&r->g),
+				nd = r->g.nsp > 2,
+				xs = x->dtype == ONNX_DTYPE_INT8;
+	uint8_t    *pt = NULL,
+			   *hwc = NULL,
+			   *q = NULL;
+	int32_t    *acc,
+			   *rs;
+	int64_t		ld,
+				ldc,
+				nb,
+				ptn;
+	bool		inplace;
+	OnnxStatus	st = ONNX_OK;
+
+	if (pre && pre->group != r->group)
+		pre = NULL;
+	if (r->Cg == 1 && r->Mg == 1)
+	{
+		bool		done;
+
+		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK || done)
+			return st;
+		return qconv_depthwise(ctx, r, x, w, y);
+	}
+	/*
+	 * Patch rows padded to the VNNI group, so that they are read in place;
+	 * pointwise, the pixels themselves are the rows: padded alike, every
+	 * group's rows then read past its channels into zero rows of B.
+	 */
+	inplace = !xs && onnx_qgemm_isa() == ONNX_QGEMM_VNNI;
+	ld = !nd && inplace ? (r->K + 3) / 4 * 4 : r->K;
+	ldc = pw && inplace ? (r->C + 3) / 4 * 4 : r->C;
+	if (onnx_mul_overflow_i64(P, ld, &ptn) || onnx_mul_overflow_i64(P, r->Mg, &ptn) ||
+		onnx_mul_overflow_i64(P * r->Mg, (int64_t) sizeof(int32_t), &ptn) ||
+		onnx_mul_overflow_i64(r->g.in_size, ldc, &ptn) || ptn > INT64_MAX - QC_SLACK)
 		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
-	if ((dw && r->g.nsp <= 2 &&
-		 (dws = onnx_kernel_scratch(ctx, (size_t) (2 * r->g.k_size + nxp + nacx), sizeof(int64_t))) == NULL) ||
-		(acc = onnx_kernel_scratch(ctx, (size_t) (P * (dw ? 1 : r->Mg)), sizeof(int32_t))) == NULL ||
-		(!dw && !pw && (pt = onnx_kernel_scratch(ctx, (size_t) (P * r->K), 1)) == NULL) ||
-		(!dw && (hwc = onnx_kernel_scratch(ctx, (size_t) (r->Cg * r->g.in_size), 1)) == NULL) ||
-		(!dw && r->qlinear && (q = onnx_kernel_scratch(ctx, (size_t) (P * r->Mg), 1)) == NULL))
+	nb = nd ? P : block_rows(P, pw ? ldc : ld, r->Mg);
+	if ((acc = onnx_kernel_scratch(ctx, (size_t) (nb * r->Mg), sizeof(int32_t))) == NULL ||
+		(rs = onnx_kernel_scratch(ctx, (size_t) nb, sizeof(int32_t))) == NULL ||
+		(!pw && (pt = onnx_kernel_scratch_zero(ctx, (size_t) (nb * ld + QC_SLACK), 1)) == NULL) ||
+		(!nd && (hwc = (ldc > r->C ? onnx_kernel_scratch_zero : onnx_kernel_scratch)
+				 (ctx, (size_t) (r->g.in_size * ldc + QC_SLACK), 1)) == NULL) ||
+		(r->qlinear && (q = onnx_kernel_scratch(ctx, (size_t) (nb * r->Mg), 1)) == NULL))
 		return ctx->err->status;
 	for (int64_t n = 0; n < r->N && st == ONNX_OK; n++)
+	{
+		/* the image's pixels (in_size, ldc), once for all groups */
+		if (!nd)
+			onnx_qconv_kern()->transpose_u8((const uint8_t *) x->data + n * r->C * r->g.in_size, r->C,
+											r->g.in_size, hwc, ldc);
 		for (int64_t gi = 0; gi < r->group && st == ONNX_OK; gi++)
 		{
 			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi * r->Cg) * r->g.in_size;
 			char	   *yimg = (char *) y->data + (size_t) (n * r->M * P) * es;
+			const OnnxQgemmB *pb = pre ? pre->pb[gi] : NULL;
+			OnnxQgemmB *tmp = NULL;
 
-			if (onnx_kernel_should_abort(ctx))
+			if (nd)
+				build_patches_nd(&r->g, xg, r->Cg, (uint8_t) r->xz, pt);
+			if (pb == NULL && (pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
+				return ctx->err->status;
+			for (int64_t p0 = 0; p0 < P; p0 += nb)
 			{
-				st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-				break;
-			}
-			if (dw && r->g.nsp <= 2)
-				depthwise_2d(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi,
-							 dws, (int32_t *) (dws + r->g.k_size), (int32_t *) (dws + 2 * r->g.k_size),
-							 (int32_t *) (dws + 2 * r->g.k_size) + nxp, acc);
-			else if (dw)
-				depthwise(r, xg, x->dtype == ONNX_DTYPE_INT8, w->data, w->dtype == ONNX_DTYPE_INT8, gi, acc);
-			else
-			{
-				const OnnxQgemmB *pb = pre ? pre->pb[gi] : NULL;
-				OnnxQgemmB *tmp = NULL;
+				int64_t		np = P - p0 < nb ? P - p0 : nb;
+				const uint8_t *a = pt;
+				int64_t		lda = ld;
 
-				if (pw)
-					onnx_qconv_kern()->transpose_u8(xg, r->Cg, P, hwc);
-				else
-					build_patches(&r->g, xg, r->Cg, (uint8_t) r->xz, hwc, pt);
-				if (pb == NULL &&
-					(pb = tmp = pack_weights_now(ctx, r, w, gi)) == NULL)
-					st = ctx->err->status;
-				else if (!onnx_qmm_2d(ctx, pb, P, pw ? hwc : pt, r->K, x->dtype == ONNX_DTYPE_INT8, &r->xz, 1, acc, r->Mg))
-					st = ctx->err->status;
-				if (tmp)
-					onnx_kernel_free(ctx, tmp);
-				if (st != ONNX_OK)
+				if (onnx_kernel_should_abort(ctx))
+				{
+					st = onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 					break;
+				}
+				if (pw)
+				{
+					a = hwc + p0 * ldc + gi * r->Cg;
+					lda = ldc;
+				}
+				else if (!nd)
+					build_patch_rows(&r->g, hwc + gi * r->Cg, ldc, r->Cg, (uint8_t) r->xz, p0, np, pt, ld);
+				if (!qconv_gemm(ctx, r, pb, a, lda, np, xs, rs, acc))
+				{
+					st = ctx->err->status;
+					break;
+				}
+				store_out(r, acc, gi * r->Mg, r->Mg, p0, np, P, yimg, y->dtype, q);
 			}
-			store_out(r, acc, gi * r->Mg, r->Mg, P, yimg, y->dtype, q);
+			if (tmp)
+				onnx_kernel_free(ctx, tmp);
 		}
+	}
 	return st;
 }
 

@@ -31,7 +31,7 @@
 #error "the AVX builds of qconv_kern.c are for x86-64"
 #endif
 
-#if defined(QC_ISA_AVX512)
+#if defined(QC_ISA_AVX512) || defined(__SSSE3__)
 #include <immintrin.h>
 #elif defined(__SSE2__)
 #include <emmintrin.h>
@@ -343,35 +343,105 @@ transpose_16x16(const uint8_t *src, int64_t lds, uint8_t *dst, int64_t ldd)
 }
 #endif
 
+#if defined(__SSSE3__)
 /*
- * dst (cols, rows) = src (rows, cols)^T, bytes: tiles of 16 x 16 with
- * SSE2 where there is SSE2, the edges (and everything elsewhere) one
- * byte at a time.
+ * transpose_u8 for at most 4 rows into dst rows of ldd <= 4 bytes (the
+ * pixels of an image of 1 to 4 channels): 16 columns are 16 * ldd
+ * contiguous bytes of dst, each 16 of them the OR of one byte shuffle of
+ * each row (byte g of the run is row g % ldd, column g / ldd; rows >=
+ * rows are 0).  The last 16 columns overlap the previous ones when cols
+ * is not a multiple of 16.
  */
 static void
-transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst)
+transpose_few_rows(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64_t ldd)
+{
+	__m128i		mask[4][4];
+
+	for (int q = 0; q < ldd; q++)
+		for (int i = 0; i < rows; i++)
+		{
+			int8_t		m[16];
+
+			for (int k = 0; k < 16; k++)
+			{
+				int			g = 16 * q + k;
+
+				m[k] = g % ldd == i ? (int8_t) (g / ldd) : (int8_t) 0x80;
+			}
+			mask[q][i] = _mm_loadu_si128((const __m128i *) m);
+		}
+	for (int64_t c0 = 0; c0 < cols; c0 += 16)
+	{
+		int64_t		ct = c0 + 16 <= cols ? c0 : cols - 16;
+		__m128i		r[4];
+
+		for (int i = 0; i < rows; i++)
+			r[i] = _mm_loadu_si128((const __m128i *) (src + i * cols + ct));
+		for (int q = 0; q < ldd; q++)
+		{
+			__m128i		o = _mm_setzero_si128();
+
+			for (int i = 0; i < rows; i++)
+				o = _mm_or_si128(o, _mm_shuffle_epi8(r[i], mask[q][i]));
+			_mm_storeu_si128((__m128i *) (dst + ct * ldd + 16 * q), o);
+		}
+	}
+}
+#endif
+
+/*
+ * dst (cols, rows) = src (rows, cols)^T, bytes, dst rows ldd apart:
+ * tiles of 16 x 16 with SSE2 where there is SSE2 -- a ragged edge of 16
+ * or more rows or columns as one more tile overlapping the last whole one
+ * (its bytes written twice, alike) -- the edges of fewer than 16 (and
+ * everything elsewhere) one byte at a time.
+ */
+static void
+transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64_t ldd)
 {
 	int64_t		r16 = 0,
 				c16 = 0;
 
 #if defined(__SSE2__)
+	if (rows >= 16 && cols >= 16)
+	{
+		for (int64_t r0 = 0; r0 < rows; r0 += 16)
+		{
+			int64_t		rt = r0 + 16 <= rows ? r0 : rows - 16;
+
+			for (int64_t c0 = 0; c0 < cols; c0 += 16)
+			{
+				int64_t		ct = c0 + 16 <= cols ? c0 : cols - 16;
+
+				transpose_16x16(src + rt * cols + ct, cols, dst + ct * ldd + rt, ldd);
+			}
+		}
+		return;
+	}
+#if defined(__SSSE3__)
+	if (rows <= 4 && ldd <= 4 && cols >= 16)
+	{
+		transpose_few_rows(src, rows, cols, dst, ldd);
+		return;
+	}
+#endif
 	r16 = rows / 16 * 16;
 	c16 = cols / 16 * 16;
 	for (int64_t r0 = 0; r0 < r16; r0 += 16)
 		for (int64_t c0 = 0; c0 < c16; c0 += 16)
-			transpose_16x16(src + r0 * cols + c0, cols, dst + c0 * rows + r0, rows);
+			transpose_16x16(src + r0 * cols + c0, cols, dst + c0 * ldd + r0, ldd);
 #endif
 	/* the right edge of the tiled rows, then the rows below them */
 	for (int64_t r = 0; r < r16; r++)
 		for (int64_t c = c16; c < cols; c++)
-			dst[c * rows + r] = src[r * cols + c];
+			dst[c * ldd + r] = src[r * cols + c];
 	for (int64_t c0 = 0; c0 < cols; c0 += 32)
 	{
 		int64_t		c1 = c0 + 32 < cols ? c0 + 32 : cols;
 
 		for (int64_t c = c0; c < c1; c++)
 			for (int64_t r = r16; r < rows; r++)
-				dst[c * rows + r] = src[r * cols + c];
+				dst[c * ldd + r] = src[r * cols + c];
 	}
 }
 

@@ -27,8 +27,9 @@ typedef struct OnnxQconvKern
 	/* y[i] = requantized acc[i] + b, i < n */
 	void		(*requant_plane) (const int32_t *acc, int64_t n, int32_t b, float mult,
 								  int32_t yz, int32_t lo, int32_t hi, uint8_t *y);
-	/* dst (cols, rows) = src (rows, cols)^T */
-	void		(*transpose_u8) (const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst);
+	/* dst (cols, rows) = src (rows, cols)^T, dst rows ldd >= rows apart */
+	void		(*transpose_u8) (const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst,
+								 int64_t ldd);
 } OnnxQconvKern;
 
 extern const OnnxQconvKern onnx_qconv_kern_portable;

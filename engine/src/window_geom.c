@@ -156,19 +156,24 @@ cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode, i
 	OnnxKernelCtx kc;
 	OnnxError	err;
 	ConvGeom	g;
+	bool		known = true;
 
 	if (x == NULL || y == NULL || x->kind != ONNX_VALUE_TENSOR || nsp < 1 ||
 		x->rank != nsp + 2 || x->rank > ONNX_MAX_RANK)
 		return;
 	for (int i = 0; i < nsp; i++)
-		if (x->dims[2 + i] < 0 || x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
+	{
+		if (x->dims[2 + i] > CONV_ATTR_MAX || k[i] < 1)
 			return;
+		/* a spatial size known only at run time: the rank and channels still are */
+		known = known && x->dims[2 + i] >= 0;
+	}
 	/* the run's own geometry, its errors caught here and dropped */
 	memset(&kc, 0, sizeof(kc));
 	memset(&err, 0, sizeof(err));
 	kc.node = ctx->node;
 	kc.err = &err;
-	if (cpq_geom_forward(&kc, nsp, x->dims + 2, k, ceil_mode, &g) != ONNX_OK)
+	if (known && cpq_geom_forward(&kc, nsp, x->dims + 2, k, ceil_mode, &g) != ONNX_OK)
 		return;
 	y->rank = x->rank;
 	y->dims[0] = x->dims[0];
@@ -177,7 +182,7 @@ cpq_infer_window(OnnxInferCtx *ctx, int nsp, const int64_t *k, bool ceil_mode, i
 	y->dim_params[1] = NULL;
 	for (int i = 0; i < nsp; i++)
 	{
-		y->dims[2 + i] = g.out[i];
+		y->dims[2 + i] = known ? g.out[i] : -1;
 		y->dim_params[2 + i] = NULL;
 	}
 }

@@ -182,7 +182,7 @@ def conv_cases(out):
         ((1, 16, 6, 6), (7, 16, 1, 1), dict(pads=[1, 0, 0, 1])),
         ((1, 18, 20), (21, 18, 1), {}),
         # patches of undilated rows copied as one run per kernel row
-        # (qconv.c build_patches): one input channel, a long kernel and a
+        # (qconv.c build_patch_rows): one input channel, a long kernel and a
         # stride past it (a convolution as STFT), a 7x7 stride 2 of 3
         # channels whose windows leave the image on both sides, pads wider
         # than the kernel (rows of padding only), an odd width
@@ -190,6 +190,19 @@ def conv_cases(out):
         ((1, 3, 15, 13), (10, 3, 7, 7), dict(strides=[2, 2], pads=[3, 3, 3, 3])),
         ((1, 2, 5, 6), (3, 2, 2, 3), dict(pads=[3, 4, 3, 4])),
         ((2, 5, 9, 17), (7, 5, 3, 5), dict(pads=[0, 2, 1, 1], strides=[1, 3])),
+        # blocks of output positions (qconv.c block_rows): patches of 288
+        # bytes make blocks of 450 rows, 460 positions leave a block of 10;
+        # a pointwise conv in three blocks; 3 input channels (K = 27, rows
+        # padded to 28 and read in place) in three blocks
+        ((1, 32, 20, 23), (8, 32, 3, 3), dict(pads=[1, 1, 1, 1])),
+        ((1, 64, 45, 47), (40, 64, 1, 1), {}),
+        ((1, 3, 64, 70), (16, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+        ((1, 3, 130, 140), (16, 3, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+        # images of 1 to 4 channels transposed to pixels by byte shuffles
+        # (qconv_kern.c transpose_few_rows), pointwise pixels padded to 4
+        ((1, 3, 7, 9), (5, 3, 1, 1), {}),
+        ((1, 4, 6, 7), (9, 4, 1, 1), {}),
+        ((1, 1, 5, 7), (6, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
@@ -413,6 +426,16 @@ def qlinear_cases(out):
             case(out, "qavgpool_%s_%d" % (nm, i),
                  [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, **attrs)],
                  {"X": (dt, [2, 3, 9, 10])}, {"X": X4}, {"Y": (dt, None)}, pp, atol=1)
+        # 1-D (the plane loop's single row) and 3-D (the general loop)
+        X3, X5 = q(dt, (2, 3, 17)), q(dt, (1, 2, 4, 5, 6))
+        case(out, "qavgpool_%s_1d" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[4],
+                 strides=[3], pads=[2, 1])],
+             {"X": (dt, [2, 3, 17])}, {"X": X3}, {"Y": (dt, None)}, pp, atol=1)
+        case(out, "qavgpool_%s_3d" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[2, 2, 3],
+                 strides=[1, 2, 2], pads=[1, 0, 1, 0, 1, 1])],
+             {"X": (dt, [1, 2, 4, 5, 6])}, {"X": X5}, {"Y": (dt, None)}, pp, atol=1)
         X4t = np.ascontiguousarray(X4.transpose(0, 2, 3, 1))
         case(out, "qavgpool_%s_nhwc" % nm,
              [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[3, 3],

@@ -252,6 +252,52 @@ def qop_cases(out):
     return n
 
 
+def qop_dyn_cases(out):
+    """QOperator chains under an input of run-time height and width: the
+    tables need the rank and channels of each DQ's input, inferred through
+    QLinearConv (rank and channels without the spatial sizes,
+    window_geom.c), QLinearAveragePool, QLinearMul (broadcast),
+    QLinearConcat and QLinearGlobalAveragePool (ms_qlinear.c)."""
+    n = 0
+    for dt in (np.uint8, np.int8):
+        info = np.iinfo(dt)
+        z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
+        X = rng.integers(info.min, int(info.max) + 1, (1, 3, 9, 7)).astype(dt)
+        W = rng.integers(-127, 128, (5, 3, 3, 3)).astype(np.int8)
+        inits = [("xs", f32(0.02)), ("xz", z(128)), ("w", W), ("ws", f32(0.01)), ("wz", np.int8(0)),
+                 ("s1", f32(0.3)), ("z1", z(120)), ("s2", f32(0.2)), ("z2", z(100)), ("s3", f32(0.25)),
+                 ("z3", z(90)), ("s4", f32(0.15)), ("z4", z(130)), ("s5", f32(0.1)), ("z5", z(110)),
+                 ("s6", f32(0.05)), ("z6", z(125))]
+        b5, b10 = bn(5), bn(10)
+        inits += [("b5_%d" % i, v) for i, v in enumerate(b5)] + [("b10_%d" % i, v) for i, v in enumerate(b10)]
+        inits += [("m5", pc(5)), ("m10", pc(10))]
+        ms = "com.microsoft"
+        nodes = [mk("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "s1", "z1"], ["c1"], pads=[1, 1, 1, 1]),
+                 mk("QLinearAveragePool", ["c1", "s1", "z1", "s2", "z2"], ["p1"], domain=ms, kernel_shape=[3, 3],
+                    pads=[1, 1, 1, 1]),
+                 mk("DequantizeLinear", ["p1", "s2", "z2"], ["d1"]),
+                 mk("BatchNormalization", ["d1"] + ["b5_%d" % i for i in range(4)], ["n1"]),
+                 mk("QuantizeLinear", ["n1", "s3", "z3"], ["q1"]),
+                 mk("QLinearMul", ["q1", "s3", "z3", "c1", "s1", "z1", "s4", "z4"], ["m1"], domain=ms),
+                 mk("DequantizeLinear", ["m1", "s4", "z4"], ["d2"]),
+                 mk("Mul", ["d2", "m5"], ["n2"]),
+                 mk("QuantizeLinear", ["n2", "s3", "z3"], ["q2"]),
+                 mk("QLinearConcat", ["s5", "z5", "q2", "s3", "z3", "c1", "s1", "z1"], ["k1"], domain=ms, axis=1),
+                 mk("DequantizeLinear", ["k1", "s5", "z5"], ["d3"]),
+                 mk("BatchNormalization", ["d3"] + ["b10_%d" % i for i in range(4)], ["n3"]),
+                 mk("Relu", ["n3"], ["r3"]),
+                 mk("QuantizeLinear", ["r3", "s4", "z4"], ["q3"]),
+                 mk("QLinearGlobalAveragePool", ["q3", "s4", "z4", "s6", "z6"], ["g1"], domain=ms),
+                 mk("DequantizeLinear", ["g1", "s6", "z6"], ["d4"]),
+                 mk("Mul", ["d4", "m10"], ["n4"]),
+                 mk("QuantizeLinear", ["n4", "s2", "z2"], ["y"])]
+        m = make_model(nodes, inputs={"x": (dt, [1, 3, "h", "w"])}, outputs={"y": (dt, None)},
+                       initializers=inits, domains=[(ms, 1)])
+        write_case(out, "qlut_qop_dyn_%s" % dt.__name__, m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
+        n += 1
+    return n
+
+
 def main(out):
     n = 0
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
@@ -292,6 +338,7 @@ def main(out):
                    [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
         n += 12
     n += qop_cases(out)
+    n += qop_dyn_cases(out)
     n += qdq_cases(out)
     n += add_relu_cases(out)
     n += itab_cases(out)

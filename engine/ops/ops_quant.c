@@ -812,6 +812,11 @@ infer_dynamic_quantize(OnnxInferCtx *ctx)
 		{
 			ctx->outputs[i]->dtype = dts[i];
 			ctx->outputs[i]->kind = ONNX_VALUE_TENSOR;
+			/* y has x's shape; y_scale and y_zero_point are scalars */
+			if (i > 0)
+				ctx->outputs[i]->rank = 0;
+			else if (ctx->n_inputs > 0 && ctx->inputs[0])
+				onnx_info_copy_shape(ctx->outputs[i], ctx->inputs[0]);
 		}
 	return ONNX_OK;
 }

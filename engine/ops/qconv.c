@@ -257,7 +257,9 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 					kw0++;
 				while (kw1 > kw0 && iw0 + (kw1 - 1) * v.d_w >= v.in_w)
 					kw1--;
-				memset(row, xz, (size_t) (kw0 * Cg));
+				/* (the calls skipped when empty: most rows are inside) */
+				if (kw0 > 0)
+					memset(row, xz, (size_t) (kw0 * Cg));
 				if (v.d_w == 1)
 					/* undilated: the inside taps are one run of hwc */
 					memcpy(row + kw0 * Cg, hwc + (ih * v.in_w + iw0 + kw0) * Cg,
@@ -265,7 +267,8 @@ build_patches(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, uint8
 				else
 					for (int64_t kw = kw0; kw < kw1; kw++)
 						memcpy(row + kw * Cg, hwc + (ih * v.in_w + iw0 + kw * v.d_w) * Cg, (size_t) Cg);
-				memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
+				if (kw1 < v.k_w)
+					memset(row + kw1 * Cg, xz, (size_t) ((v.k_w - kw1) * Cg));
 				row += v.k_w * Cg;
 			}
 		}

@@ -106,6 +106,32 @@ def chain(out, name, xs, ws_, attrs, wt=np.int8, per_channel=False, tail=(), sca
     write_case(out, "qdyn_" + name, m, feed, rtol=1e-5, atol=1e-5, isa=ALL_ISA)
 
 
+def dql_tie_cases(out):
+    """DynamicQuantizeLinear's quantization (qmatmul.c onnx_qmm_quantize_u8:
+    one division per element at the portable level, the reciprocal and one
+    FMA correction at AVX2 / AVX-512) on values at and one ulp beside the
+    ties x / scale = k + 1/2, where a product by the reciprocal alone
+    rounds differently: the codes must be the division's exactly (atol 0),
+    expected by numpy's float32 division."""
+    for i, n in enumerate((1001, 4099)):
+        A = np.float32(np.exp(rng.uniform(-6, 3)))
+        B = np.float32(A * rng.uniform(0.3, 3))
+        s = np.float32((B + A) / np.float32(255))
+        k = rng.integers(-120, 120, n).astype(np.float32)
+        x = ((k + 0.5) * s).astype(np.float32)
+        if i:
+            x = np.nextafter(x, (rng.choice([-1, 1], n) * np.inf).astype(np.float32))
+        x[: n // 4] = rng.uniform(-A, B, n // 4).astype(np.float32)
+        x = np.clip(x, -A, B)
+        x[0], x[1] = -A, B
+        zp = np.clip(np.rint(np.float32(0) + A / s), 0, 255)
+        y = np.clip(np.rint(x / s) + zp, 0, 255).astype(np.uint8)
+        m = make_model([mk("DynamicQuantizeLinear", ["X"], ["Y", "S", "Z"])], inputs={"X": (np.float32, [n])},
+                       outputs={"Y": (np.uint8, None), "S": (np.float32, None), "Z": (np.uint8, None)})
+        write_case(out, "qdyn_dql_ties_%d" % n, m, {"X": x}, rtol=0, atol=0, isa=ALL_ISA,
+                   expected=[y, np.array(s, np.float32), np.array(zp, np.uint8)])
+
+
 def main():
     out = sys.argv[1]
     pad1 = dict(pads=[1, 1, 1, 1])
@@ -128,6 +154,7 @@ def main():
           scale_shape=(6, 1, 1), tail=("add",))
     chain(out, "no_conv_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="conv_out", tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
+    dql_tie_cases(out)
     chain(out, "no_cast_double", (1, 4, 7, 9), (6, 4, 3, 3), pad1, cast_to=11, tail=("add",))
 
 

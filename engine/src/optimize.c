@@ -28,6 +28,9 @@
  *	    writing float, with the per-channel Mul / Add / BatchNormalization
  *	    after it and an activation folded in (fused_scale, fused_bias,
  *	    fused_act).
+ *	  - QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the
+ *	    QLinearMatMul's own parameters: the engine's QLinearMatMulFloat
+ *	    (ops_quant.c), one node.
  *
  *	  Subgraphs (If branches, Loop and Scan bodies) are optimized the same
  *	  way.  A value a subgraph captures counts as one more use, so no
@@ -848,6 +851,18 @@ arena_channels(OnnxArena *arena, int64_t M, float v)
 	return t;
 }
 
+/* Node n becomes the engine's operator def reading ins (n_ins). */
+static void
+become_engine_op(OnnxNode *n, const OnnxOpDef *def, int *ins, int n_ins)
+{
+	n->op_type = def->name;
+	n->domain = def->domain;
+	n->opset = def->since_version;
+	n->def = def;
+	n->inputs = ins;
+	n->n_inputs = n_ins;
+}
+
 /*
  * Absorb into ConvIntegerToFloat node i the per-channel affine readers of
  * its output, one by one: Mul / Add by a scalar or per-channel float32
@@ -968,15 +983,100 @@ fuse_conv_integer_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *
 			ins[k] = k < conv->n_inputs ? conv->inputs[k] : -1;
 		ins[4] = s;
 		uses[s]++;
-		conv->op_type = "ConvIntegerToFloat";
-		conv->domain = ONNX_ENGINE_DOMAIN;
-		conv->opset = 1;
-		conv->def = def;
-		conv->inputs = ins;
-		conv->n_inputs = 5;
+		become_engine_op(conv, def, ins, 5);
 		cast->skip = true;
 		absorb_reader(g, i, conv, mul);
 		absorb_channel_affine(g, arena, uses, u, i, w->rank, w->dims[0]);
+	}
+}
+
+/*
+ * Input ka of a and input kb of b are the same value, or constant scalars
+ * of one type and bit pattern.
+ */
+static bool
+same_scalar(const OnnxGraph *g, const OnnxNode *a, int ka, const OnnxNode *b, int kb)
+{
+	const OnnxTensor *ta,
+			   *tb;
+
+	if (ka >= a->n_inputs || kb >= b->n_inputs || a->inputs[ka] < 0 || b->inputs[kb] < 0)
+		return false;
+	if (a->inputs[ka] == b->inputs[kb])
+		return true;
+	ta = onnx_const_input(g, a, ka);
+	tb = onnx_const_input(g, b, kb);
+	return ta && tb && ta->count == 1 && tb->count == 1 && ta->dtype == tb->dtype &&
+		ta->data && tb->data && memcmp(ta->data, tb->data, onnx_dtype_size(ta->dtype)) == 0;
+}
+
+/*
+ * The node of domain "" and type op that alone among live nodes reads
+ * value id (as its input 0, once), which no subgraph reads and is no graph
+ * output; NULL otherwise.  Skipped readers (the dead nodes of qdq_fuse.c's
+ * rewrites) do not count.
+ */
+static OnnxNode *
+only_reader_op(OnnxGraph *g, const Users *u, int id, const char *op)
+{
+	OnnxNode   *n = NULL;
+
+	if (id < 0 || g->values[id].source != ONNX_SRC_NODE || g->values[id].is_output)
+		return NULL;
+	for (int k = u->off[id]; k < u->off[id + 1]; k++)
+	{
+		if (u->user[k] < 0)
+			return NULL;
+		if (g->nodes[u->user[k]].skip)
+			continue;
+		if (n != NULL)
+			return NULL;
+		n = &g->nodes[u->user[k]];
+	}
+	return n && !n->domain[0] && is_op(n, op) && n->inputs[0] == id && n->n_outputs == 1 ? n : NULL;
+}
+
+/*
+ * QuantizeLinear(x) -> QLinearMatMul -> DequantizeLinear, what a QDQ
+ * model's MatMul becomes (qdq_fuse.c) when its input is float, with the
+ * QuantizeLinear's scale and zero point the QLinearMatMul's a_scale and
+ * a_zero_point and the DequantizeLinear's its y_scale and y_zero_point
+ * (scalars, zero points present): the DequantizeLinear becomes the
+ * engine's QLinearMatMulFloat (ops_quant.c) reading x, the same values in
+ * one node.
+ */
+static void
+fuse_qlinear_matmul_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *u)
+{
+	const OnnxOpDef *def = onnx_registry_lookup(ONNX_ENGINE_DOMAIN, "QLinearMatMulFloat", 1);
+
+	for (int i = 0; def != NULL && i < g->n_nodes; i++)
+	{
+		OnnxNode   *q = &g->nodes[i],
+				   *ql,
+				   *dq;
+		int		   *ins;
+
+		if (q->skip || q->domain[0] || !is_op(q, "QuantizeLinear") || q->n_inputs != 3 ||
+			q->n_outputs != 1 || q->inputs[0] < 0 ||
+			g->values[q->inputs[0]].info.dtype != ONNX_DTYPE_FLOAT ||
+			(ql = only_reader_op(g, u, q->outputs[0], "QLinearMatMul")) == NULL ||
+			ql->n_inputs != 8 ||
+			(dq = only_reader_op(g, u, ql->outputs[0], "DequantizeLinear")) == NULL ||
+			dq->n_inputs != 3 || g->values[dq->outputs[0]].info.dtype != ONNX_DTYPE_FLOAT ||
+			!same_scalar(g, q, 1, ql, 1) || !same_scalar(g, q, 2, ql, 2) ||
+			!same_scalar(g, dq, 1, ql, 6) || !same_scalar(g, dq, 2, ql, 7) ||
+			onnx_const_input(g, ql, 1) == NULL || onnx_const_input(g, ql, 2) == NULL ||
+			(ins = onnx_arena_alloc(arena, sizeof(int) * 8)) == NULL)
+			continue;
+		memcpy(ins, ql->inputs, sizeof(int) * 8);
+		ins[0] = q->inputs[0];
+		uses[ins[0]]++;
+		become_engine_op(dq, def, ins, 8);
+		dq->attrs = NULL;
+		dq->n_attrs = 0;
+		q->skip = true;
+		ql->skip = true;
 	}
 }
 
@@ -1173,6 +1273,7 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 	{
 		fold_conv_affine(g, arena, uses, &u);
 		fuse_conv_integer_float(g, arena, uses, &u);
+		fuse_qlinear_matmul_float(g, arena, uses, &u);
 		fold_bn_affine(g, uses, &u);
 		fuse_activations(g, uses, &u);
 	}

@@ -20,7 +20,10 @@ BatchNormalization and a per-channel Mul after it (fused_scale), and
 Relu / LeakyRelu / Clip after.  Forms that must stay unfused (and still
 match): the scale broadcasting along the width (shape (W,)), a scale of
 unknown shape, the ConvInteger's or the Cast's output read twice or a graph
-output, a non-float Cast.  Each runs at every instruction-set level;
+output, a non-float Cast.  QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the QLinearMatMul's
+own parameters (the engine's QLinearMatMulFloat) for u8/s8 activations
+and weights, per-column weight scales, a batch, and its unfused variants.
+Each runs at every instruction-set level;
 expected outputs are onnxruntime's (one thread, no graph optimisation).
 """
 import os
@@ -132,6 +135,35 @@ def dql_tie_cases(out):
                    expected=[y, np.array(s, np.float32), np.array(zp, np.uint8)])
 
 
+def qmm_float(out, name, at=np.uint8, bt=np.int8, shape=(7, 33), N=19, per_col=False, variant=None):
+    """QuantizeLinear(x) -> QLinearMatMul -> DequantizeLinear, what a QDQ
+    model's MatMul of a float input becomes: fused into the engine's
+    QLinearMatMulFloat (optimize.c, ops_quant.c) when the Q / DQ parameters
+    are the QLinearMatMul's; variant: "dq_scale" (the DQ's scale differs),
+    "q_zp" (the Q's zero point differs), "q_out" (the Q's output is also a
+    graph output), "mm_twice" (the product read twice) stay unfused."""
+    K = shape[-1]
+    x = (rng.standard_normal(shape) * 2).astype(np.float32)
+    B = rng.integers(np.iinfo(bt).min, int(np.iinfo(bt).max) + 1, (K, N)).astype(bt)
+    bs = (rng.random(N) * 0.02 + 0.002).astype(np.float32) if per_col else np.float32(0.01)
+    azp = np.array(3 if at == np.int8 else 131, at)
+    inits = [("as", np.float32(0.03)), ("az", azp), ("B", B), ("bs", bs),
+             ("bz", np.array(0 if bt == np.int8 else 120, bt)), ("ys", np.float32(0.07)),
+             ("yz", np.array(-5 if at == np.int8 else 128, at)), ("ys2", np.float32(0.05)),
+             ("az2", np.array(7 if at == np.int8 else 129, at))]
+    nodes = [mk("QuantizeLinear", ["x", "as", "az2" if variant == "q_zp" else "az"], ["xq"]),
+             mk("QLinearMatMul", ["xq", "as", "az", "B", "bs", "bz", "ys", "yz"], ["yq"]),
+             mk("DequantizeLinear", ["yq", "ys2" if variant == "dq_scale" else "ys", "yz"], ["y"])]
+    outputs = {"y": (np.float32, None)}
+    if variant == "q_out":
+        outputs["xq"] = (at, None)
+    if variant == "mm_twice":
+        nodes.append(mk("DequantizeLinear", ["yq", "ys2", "yz"], ["y2"]))
+        outputs["y2"] = (np.float32, None)
+    m = make_model(nodes, inputs={"x": (np.float32, list(shape))}, outputs=outputs, initializers=inits)
+    write_case(out, "qdyn_qmmf_" + name, m, {"x": x}, rtol=0, atol=0, isa=ALL_ISA)
+
+
 def main():
     out = sys.argv[1]
     pad1 = dict(pads=[1, 1, 1, 1])
@@ -155,6 +187,11 @@ def main():
     chain(out, "no_conv_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="conv_out", tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
     dql_tie_cases(out)
+    qmm_float(out, "u8s8")
+    qmm_float(out, "u8u8_pc", bt=np.uint8, per_col=True, shape=(2, 5, 40), N=33)
+    qmm_float(out, "s8s8", at=np.int8, shape=(1, 64), N=10)
+    for v in ("dq_scale", "q_zp", "q_out", "mm_twice"):
+        qmm_float(out, "no_" + v, variant=v)
     chain(out, "no_cast_double", (1, 4, 7, 9), (6, 4, 3, 3), pad1, cast_to=11, tail=("add",))
 
 

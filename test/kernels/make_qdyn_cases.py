@@ -33,7 +33,7 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cases import make_model, write_case  # noqa: E402
+from cases import make_model, write_case, write_error_case  # noqa: E402
 
 ALL_ISA = ("portable", "avx2", "avx512bw", "avx512")
 rng = np.random.default_rng(1414)
@@ -164,6 +164,32 @@ def qmm_float(out, name, at=np.uint8, bt=np.int8, shape=(7, 33), N=19, per_col=F
     write_case(out, "qdyn_qmmf_" + name, m, {"x": x}, rtol=0, atol=0, isa=ALL_ISA)
 
 
+ENGINE = "org.postgresql.onnx.engine"
+
+
+def engine_op_errors(out):
+    """The engine's ConvIntegerToFloat and QLinearMatMulFloat written in a
+    model by hand, with inputs the optimizer never makes: refused with a
+    status, no crash (a scale of neither one nor M values; a non-float a,
+    refused at load by the input type)."""
+    X = rng.integers(0, 256, (1, 3, 5, 5)).astype(np.uint8)
+    m = make_model([helper.make_node("ConvIntegerToFloat", ["X", "W", "xz", "wz", "s"], ["Y"], domain=ENGINE)],
+                   inputs={"X": (np.uint8, [1, 3, 5, 5])}, outputs={"Y": (np.float32, None)},
+                   initializers=[("W", rng.integers(-5, 5, (4, 3, 3, 3)).astype(np.int8)),
+                                 ("xz", np.array(3, np.uint8)), ("wz", np.array(0, np.int8)),
+                                 ("s", np.ones(3, np.float32))], domains=[(ENGINE, 1)])
+    write_error_case(out, "qdyn_err_convint_float_scale", m, {"X": X}, "scale must be float32 with one value or 4")
+    A = rng.integers(-128, 128, (2, 8)).astype(np.int8)
+    m = make_model([helper.make_node("QLinearMatMulFloat", ["A", "as", "az", "B", "bs", "bz", "ys", "yz"], ["Y"],
+                                     domain=ENGINE)],
+                   inputs={"A": (np.int8, [2, 8])}, outputs={"Y": (np.float32, None)},
+                   initializers=[("as", np.float32(0.1)), ("az", np.array(0, np.int8)),
+                                 ("B", rng.integers(-5, 5, (8, 3)).astype(np.int8)), ("bs", np.float32(0.1)),
+                                 ("bz", np.array(0, np.int8)), ("ys", np.float32(0.2)),
+                                 ("yz", np.array(0, np.int8))], domains=[(ENGINE, 1)])
+    write_error_case(out, "qdyn_err_qmm_float_a", m, {"A": A}, "does not support input type int8")
+
+
 def main():
     out = sys.argv[1]
     pad1 = dict(pads=[1, 1, 1, 1])
@@ -187,6 +213,7 @@ def main():
     chain(out, "no_conv_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="conv_out", tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
     dql_tie_cases(out)
+    engine_op_errors(out)
     qmm_float(out, "u8s8")
     qmm_float(out, "u8u8_pc", bt=np.uint8, per_col=True, shape=(2, 5, 40), N=33)
     qmm_float(out, "s8s8", at=np.int8, shape=(1, 64), N=10)

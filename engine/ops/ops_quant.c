@@ -682,11 +682,12 @@ run_matmul_integer(OnnxKernelCtx *ctx)
  *	 -> y = saturate(round((a - a_zp) @ (b - b_zp) * (a_scale * b_scale
  *	 / y_scale)) + y_zp), the multiplier in float32 as onnxruntime.
  *	 Scales are scalars or per row of a / column of b.
+ * Here with a in place of input 0; yf: the 8-bit result dequantized
+ * (y_scale, y_zp) into a float32 output.
  */
 static OnnxStatus
-run_qlinear_matmul(OnnxKernelCtx *ctx)
+qlinear_matmul(OnnxKernelCtx *ctx, const OnnxTensor *a, bool yf)
 {
-	const OnnxTensor *a = onnx_in(ctx, 0);
 	const OnnxTensor *as = onnx_in(ctx, 1);
 	const OnnxTensor *b = onnx_in(ctx, 3);
 	const OnnxTensor *bs = onnx_in(ctx, 4);
@@ -702,6 +703,7 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 	int32_t    *c;
 	float		zpf,
 			   *mult;
+	uint8_t    *yq;
 	OnnxDType	ydt;
 	OnnxStatus	st;
 	OnnxTensor *y;
@@ -722,10 +724,13 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 	if ((as->count != 1 && as->count != M) || (bs->count != 1 && bs->count != N))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"a_scale must be a scalar or [M], b_scale a scalar or [N]");
-	if ((y = onnx_out_raw(ctx, 0, ydt, orank, odims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, yf ? ONNX_DTYPE_FLOAT : ydt, orank, odims)) == NULL)
 		return ctx->err->status;
-	if ((c = onnx_kernel_scratch(ctx, (size_t) (count + N), sizeof(int32_t))) == NULL)
+	if ((c = onnx_kernel_scratch(ctx, (size_t) (count + N), sizeof(int32_t))) == NULL ||
+		(yf && (yq = onnx_kernel_scratch(ctx, (size_t) count, 1)) == NULL))
 		return ctx->err->status;
+	if (!yf)
+		yq = y->data;
 	mult = (float *) (c + count);
 	if ((st = onnx_qmm_run(ctx, a, onnx_in(ctx, 2), b, onnx_in(ctx, 5), ctx->node->prepared, c)) == ONNX_OK)
 	{
@@ -746,13 +751,53 @@ run_qlinear_matmul(OnnxKernelCtx *ctx)
 				for (int64_t n = 0; n < N; n++)
 					mult[n] = fa * (float) onnx_tensor_get_f64(bs, bs->count == 1 ? 0 : n) / ysf;
 			onnx_qconv_kern()->requant_rows(c + i0, as->count == 1 ? count / N : 1, N, N, NULL, mult,
-											(int32_t) zpf, (int32_t) lo, (int32_t) hi,
-											(uint8_t *) y->data + i0);
+											(int32_t) zpf, (int32_t) lo, (int32_t) hi, yq + i0);
 			if (as->count == 1)
 				break;
 		}
+		if (yf)
+			dequantize_8bit(yq, ydt == ONNX_DTYPE_INT8, count, ysf, (int32_t) zpf, y->data);
 	}
 	return st;
+}
+
+static OnnxStatus
+run_qlinear_matmul(OnnxKernelCtx *ctx)
+{
+	return qlinear_matmul(ctx, onnx_in(ctx, 0), false);
+}
+
+/*
+ * QLinearMatMulFloat (the engine's, made by optimize.c from QuantizeLinear
+ * -> QLinearMatMul -> DequantizeLinear whose parameters are the
+ * QLinearMatMul's): QLinearMatMul's inputs with a float32 ->
+ *	 Y = DequantizeLinear(QLinearMatMul(QuantizeLinear(a, a_scale, a_zp)),
+ *						  y_scale, y_zp)
+ * the unfused chain's values exactly, in one node.
+ */
+static OnnxStatus
+run_qlinear_matmul_float(OnnxKernelCtx *ctx)
+{
+	const OnnxTensor *a = onnx_in(ctx, 0),
+			   *as = onnx_in(ctx, 1),
+			   *az = onnx_in(ctx, 2);
+	OnnxTensor	aq;
+	int64_t		lo,
+				hi;
+
+	if (a == NULL || as == NULL || az == NULL || a->dtype != ONNX_DTYPE_FLOAT ||
+		as->dtype != ONNX_DTYPE_FLOAT || as->count != 1 || az->count != 1 ||
+		!quant_int_range(az->dtype, &lo, &hi) || (az->dtype != ONNX_DTYPE_INT8 && az->dtype != ONNX_DTYPE_UINT8))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"a must be float32 with scalar float32 a_scale and 8-bit a_zero_point");
+	aq = *a;
+	aq.dtype = az->dtype;
+	aq.nbytes = (size_t) a->count;
+	if ((aq.data = onnx_kernel_scratch(ctx, (size_t) a->count + 1, 1)) == NULL)
+		return ctx->err->status;
+	quantize_8bit(a->data, a->count, *(const float *) as->data, (int32_t) onnx_tensor_get_i64(az, 0),
+				  (int32_t) lo, (int32_t) hi, aq.data);
+	return qlinear_matmul(ctx, &aq, true);
 }
 
 /* Pack hooks: the constant B with its zero point. */
@@ -812,6 +857,11 @@ infer_dynamic_quantize(OnnxInferCtx *ctx)
 		{
 			ctx->outputs[i]->dtype = dts[i];
 			ctx->outputs[i]->kind = ONNX_VALUE_TENSOR;
+			/* y has x's shape; y_scale and y_zero_point are scalars */
+			if (i > 0)
+				ctx->outputs[i]->rank = 0;
+			else if (ctx->n_inputs > 0 && ctx->inputs[0])
+				onnx_info_copy_shape(ctx->outputs[i], ctx->inputs[0]);
 		}
 	return ONNX_OK;
 }
@@ -845,5 +895,8 @@ const OnnxOpDef onnx_ops_quant[] = {
 	ONNX_OP_VERSIONS("", "QLinearMatMul", (10, 21), ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1), .input0_types = I8,
 		.out_type = ONNX_OUT_INPUT, .out_input = 7, .run = run_qlinear_matmul,
 		.pack = pack_qlinear_matmul),
+	ONNX_OP(ONNX_ENGINE_DOMAIN, "QLinearMatMulFloat", 1, ONNX_INPUTS(8, 8), ONNX_OUTPUTS(1, 1),
+		.input0_types = ONNX_T(ONNX_DTYPE_FLOAT), .out_type = ONNX_OUT_FLOAT,
+		.run = run_qlinear_matmul_float, .pack = pack_qlinear_matmul),
 	{0}
 };

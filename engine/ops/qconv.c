@@ -12,7 +12,9 @@
  *	  one copy of Cg bytes), the padding filled with x's zero point so it
  *	  adds nothing; W_g^T is reordered alike and packed once at load when
  *	  W and its zero point are constant.  The int32 result is written transposed into Y (N, M, P),
- *	  as int32 (ConvInteger) or requantized as onnxruntime does
+ *	  as int32 (ConvInteger), scaled to float32 (the engine's
+ *	  ConvIntegerToFloat, optimize.c's fusion of quantize_dynamic's
+ *	  ConvInteger -> Cast -> Mul [-> bias, activation]) or requantized as onnxruntime does
  *	  (QLinearConv): y = saturate(round(float(acc + B[m]) * (x_scale *
  *	  w_scale[m] / y_scale)) + y_zp), the multiplier in float32.
  *
@@ -40,6 +42,7 @@
 #include "pack.h"
 #include "qconv_kern.h"
 #include "vecmath.h"
+#include "fused_act.h"
 
 #define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -164,6 +167,7 @@ typedef struct QConvRun
 	const int32_t *bias;		/* (M) or NULL */
 	bool		qlinear;
 	float	   *mult;			/* (M) QLinearConv */
+	float	   *fscale;			/* (M) ConvIntegerToFloat: y = float(acc) * fscale[m] */
 	int32_t		yz,
 				lo,
 				hi;
@@ -337,7 +341,10 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 		k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P + p0, P);
 		return;
 	}
-	/* ConvInteger: blocks of 64 positions, so the strided reads of acc stay in cache */
+	/*
+	 * ConvInteger (ConvIntegerToFloat: scaled to float): blocks of 64
+	 * positions, so the strided reads of acc stay in cache
+	 */
 	for (int64_t b0 = 0; b0 < np; b0 += 64)
 	{
 		int64_t		b1 = b0 + 64 < np ? b0 + 64 : np;
@@ -347,12 +354,42 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 			int64_t		m = m0 + j;
 			int32_t		b = r->bias ? r->bias[m] : 0;
 			const int32_t *a = acc + j;
-			int32_t    *yr = (int32_t *) y + m * P + p0;
 
-			for (int64_t p = b0; p < b1; p++)
-				yr[p] = a[p * mg] + b;
+			if (r->fscale)
+			{
+				float	   *yf = (float *) y + m * P + p0,
+							s = r->fscale[m];
+
+				for (int64_t p = b0; p < b1; p++)
+					yf[p] = (float) (a[p * mg] + b) * s;
+			}
+			else
+			{
+				int32_t    *yr = (int32_t *) y + m * P + p0;
+
+				for (int64_t p = b0; p < b1; p++)
+					yr[p] = a[p * mg] + b;
+			}
 		}
 	}
+}
+
+/* y (N, M, P) int32 in place -> float(y) * fscale[m] (ConvIntegerToFloat). */
+static void
+scale_in_place(const QConvRun *r, void *y)
+{
+	int64_t		P = r->g.out_size;
+
+	for (int64_t n = 0; n < r->N; n++)
+		for (int64_t m = 0; m < r->M; m++)
+		{
+			int32_t    *a = (int32_t *) y + (n * r->M + m) * P;
+			float	   *f = (float *) a,
+						s = r->fscale[m];
+
+			for (int64_t p = 0; p < P; p++)
+				f[p] = (float) a[p] * s;
+		}
 }
 
 /*
@@ -563,7 +600,7 @@ qconv_depthwise(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const Onnx
 				OnnxTensor *y)
 {
 	int64_t		P = r->g.out_size;
-	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
+	size_t		es = y->dtype == ONNX_DTYPE_INT32 || y->dtype == ONNX_DTYPE_FLOAT ? 4 : 1;
 	int32_t    *acc;
 	int64_t    *dws = NULL;
 	int64_t		nxp = 0,
@@ -611,7 +648,7 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 {
 	const QConvPacked *pre = ctx->node->prepared;
 	int64_t		P = r->g.out_size;
-	size_t		es = y->dtype == ONNX_DTYPE_INT32 ? 4 : 1;
+	size_t		es = y->dtype == ONNX_DTYPE_INT32 || y->dtype == ONNX_DTYPE_FLOAT ? 4 : 1;
 	bool		pw = pointwise(&r->g),
 				nd = r->g.nsp > 2,
 				xs = x->dtype == ONNX_DTYPE_INT8;
@@ -633,8 +670,14 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 	{
 		bool		done;
 
-		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK || done)
+		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK)
 			return st;
+		if (done)
+		{
+			if (r->fscale)
+				scale_in_place(r, y->data);
+			return ONNX_OK;
+		}
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
 	/*
@@ -762,23 +805,72 @@ qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const
 	return ONNX_OK;
 }
 
-/* ConvInteger: x, w (int8/uint8), x_zero_point, w_zero_point -> int32 Y */
+/*
+ * r->fscale (M) of a ConvIntegerToFloat: scale (input 4, one value or M)
+ * times the node's fused_scale where it has one.
+ */
+static OnnxStatus
+float_scales(OnnxKernelCtx *ctx, QConvRun *r)
+{
+	const OnnxTensor *s = onnx_in(ctx, 4),
+			   *fs = ctx->node->fused_scale,
+			   *fb = ctx->node->fused_bias;
+
+	if (s == NULL || s->dtype != ONNX_DTYPE_FLOAT || (s->count != 1 && s->count != r->M) ||
+		(fs && fs->count != r->M) || (fb && fb->count != r->M))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"scale must be float32 with one value or %lld", (long long) r->M);
+	if ((r->fscale = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(float))) == NULL)
+		return ctx->err->status;
+	for (int64_t m = 0; m < r->M; m++)
+	{
+		float		v = ((const float *) s->data)[s->count == 1 ? 0 : m];
+
+		r->fscale[m] = fs ? v * ((const float *) fs->data)[m] : v;
+	}
+	return ONNX_OK;
+}
+
+/*
+ * ConvInteger: x, w (int8/uint8), x_zero_point, w_zero_point -> int32 Y.
+ *
+ * ConvIntegerToFloat (the engine's, made by optimize.c from ConvInteger ->
+ * Cast(float) -> Mul(scale) [-> per-channel Mul / Add / BatchNormalization]
+ * [-> activation]): the same inputs and scale (float32, one value or one
+ * per output channel) ->
+ *	 Y (N, M, out...) = act(float(ConvInteger) * (scale[m] * fused_scale[m])
+ *						   + fused_bias[m])
+ * fused_scale, fused_bias (M) and act are the node's (optimizer); without
+ * fused_scale the product is float(acc) * scale, then + bias: the unfused
+ * chain's roundings.
+ */
 static OnnxStatus
 run_conv_integer(OnnxKernelCtx *ctx)
 {
 	const OnnxTensor *x = onnx_in(ctx, 0),
-			   *w = onnx_in(ctx, 1);
-	int64_t		dims[ONNX_MAX_RANK];
+			   *w = onnx_in(ctx, 1),
+			   *fb = ctx->node->fused_bias;
+	bool		to_float = strcmp(ctx->node->op_type, "ConvIntegerToFloat") == 0;
+	int64_t		dims[ONNX_MAX_RANK],
+				P;
 	QConvRun	r;
 	OnnxStatus	st;
 	OnnxTensor *y;
 
 	memset(&r, 0, sizeof(r));
-	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims)) != ONNX_OK)
+	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims)) != ONNX_OK ||
+		(to_float && (st = float_scales(ctx, &r)) != ONNX_OK))
 		return st;
-	if ((y = onnx_out_raw(ctx, 0, ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
+	if ((y = onnx_out_raw(ctx, 0, to_float ? ONNX_DTYPE_FLOAT : ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	return y->count > 0 ? qconv_compute(ctx, &r, x, w, y) : ONNX_OK;
+	if (y->count == 0 || (st = qconv_compute(ctx, &r, x, w, y)) != ONNX_OK || !to_float)
+		return st;
+	P = r.g.out_size;
+	if (fb || onnx_act_is_set(&ctx->node->fused_act))
+		for (int64_t n = 0; n < r.N; n++)
+			onnx_act_rows_f32(&ctx->node->fused_act, (float *) y->data + n * r.M * P, r.M, P, P,
+							  fb ? fb->data : NULL);
+	return ONNX_OK;
 }
 
 /*
@@ -876,6 +968,9 @@ const OnnxOpDef onnx_ops_qconv[] = {
 	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
 		.out_type = ONNX_OUT_INT32, .infer = infer_qconv, .run = run_conv_integer,
 		.pack = qconv_pack),
+	ONNX_OP(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 1),
+		.input0_types = T_8BIT, .out_type = ONNX_OUT_FLOAT, .infer = infer_qconv,
+		.run = run_conv_integer, .pack = qconv_pack),
 	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
 		.out_type = ONNX_OUT_INPUT, .out_input = 7, .infer = infer_qconv, .run = run_qlinear_conv,
 		.pack = qconv_pack),

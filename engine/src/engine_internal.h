@@ -242,6 +242,8 @@ typedef struct OnnxNode
 	 * or (M) added to the output channels of a Conv that has no B
 	 */
 	const OnnxTensor *fused_bias;
+	/* float32 (M) multiplier of a ConvIntegerToFloat's output channels (optimizer) */
+	const OnnxTensor *fused_scale;
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 

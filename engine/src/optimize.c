@@ -22,6 +22,16 @@
  *	    value per output column: the MatMul writes the Add's output,
  *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
  *
+ *	  - ConvInteger -> Cast(float) -> Mul(s), quantize_dynamic's Conv, with s
+ *	    of a static shape broadcasting along the channels (x_scale *
+ *	    w_scale): the engine's ConvIntegerToFloat (qconv.c) reading s and
+ *	    writing float, with the per-channel Mul / Add / BatchNormalization
+ *	    after it and an activation folded in (fused_scale, fused_bias,
+ *	    fused_act).
+ *	  - QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the
+ *	    QLinearMatMul's own parameters: the engine's QLinearMatMulFloat
+ *	    (ops_quant.c), one node.
+ *
  *	  Subgraphs (If branches, Loop and Scan bodies) are optimized the same
  *	  way.  A value a subgraph captures counts as one more use, so no
  *	  rewrite changes or takes over what a subgraph reads: its producer
@@ -31,6 +41,7 @@
  */
 #include "engine_internal.h"
 #include "optimize.h"
+#include "op_tables.h"
 
 #include <math.h>
 
@@ -556,6 +567,8 @@ match_spelled_gelu(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatc
 static bool
 accepts_act(const OnnxNode *src, OnnxActKind kind)
 {
+	if (strcmp(src->domain, ONNX_ENGINE_DOMAIN) == 0)
+		return strcmp(src->op_type, "ConvIntegerToFloat") == 0;
 	if (src->domain[0])
 		return false;
 	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0 ||
@@ -805,6 +818,268 @@ fold_bn_affine(OnnxGraph *g, const int *uses, const Users *u)
 	}
 }
 
+/*
+ * Whether value id is float32 of a static shape that broadcasts along dim
+ * 1 only of an output of rank rank with M channels (one value, or M).
+ */
+static bool
+channel_shaped(const OnnxGraph *g, int id, int rank, int64_t M)
+{
+	const OnnxValueInfo *in = &g->values[id].info;
+
+	if (in->dtype != ONNX_DTYPE_FLOAT || in->rank < 0 || in->rank > rank)
+		return false;
+	for (int i = 0; i < in->rank; i++)
+		if (in->dims[i] != 1 && !(rank - in->rank + i == 1 && in->dims[i] == M))
+			return false;
+	return true;
+}
+
+/* A zeroed float32 arena tensor (M) holding v, or NULL. */
+static OnnxTensor *
+arena_channels(OnnxArena *arena, int64_t M, float v)
+{
+	OnnxTensor *t = onnx_arena_alloc(arena, sizeof(OnnxTensor));
+	float	   *d = onnx_arena_alloc(arena, sizeof(float) * (size_t) M);
+	OnnxError	err;
+
+	if (t == NULL || d == NULL || onnx_tensor_set_shape(t, ONNX_DTYPE_FLOAT, 1, &M, &err) != ONNX_OK)
+		return NULL;
+	for (int64_t m = 0; m < M; m++)
+		d[m] = v;
+	t->data = d;
+	return t;
+}
+
+/* Node n becomes the engine's operator def reading ins (n_ins). */
+static void
+become_engine_op(OnnxNode *n, const OnnxOpDef *def, int *ins, int n_ins)
+{
+	n->op_type = def->name;
+	n->domain = def->domain;
+	n->opset = def->since_version;
+	n->def = def;
+	n->inputs = ins;
+	n->n_inputs = n_ins;
+}
+
+/*
+ * Absorb into ConvIntegerToFloat node i the per-channel affine readers of
+ * its output, one by one: Mul / Add by a scalar or per-channel float32
+ * constant, an inference BatchNormalization of constant parameters
+ * (a = scale / sqrt(var + eps): fused_scale *= a, fused_bias =
+ * (fused_bias - mean) * a + bias).  fused_scale is made only when needed,
+ * so Mul(scale) -> Add(bias) keeps the unfused roundings.
+ */
+static void
+absorb_channel_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Users *u, int i,
+					  int rank, int64_t M)
+{
+	OnnxNode   *conv = &g->nodes[i],
+			   *op;
+
+	while ((op = sole_reader(g, uses, u, conv->outputs[0], false)) != NULL)
+	{
+		float	   *fs,
+				   *fb;
+		const float *c = NULL,
+				   *sc = NULL,
+				   *bi = NULL,
+				   *mu = NULL,
+				   *va = NULL;
+		bool		per_channel = false,
+					mul = is_op(op, "Mul"),
+					bn = is_op(op, "BatchNormalization");
+		float		eps = 0;
+
+		if ((mul || is_op(op, "Add")) && op->opset >= 7 && op->n_inputs == 2 &&
+			op->inputs[0] != op->inputs[1])
+			c = channel_const(g, op->inputs[op->inputs[0] == conv->outputs[0] ? 1 : 0], rank, M,
+							  &per_channel);
+		else if (bn && op->n_inputs == 5 && onnx_attr_int(op, "training_mode", 0) == 0 &&
+				 op->inputs[0] == conv->outputs[0])
+		{
+			OnnxTensor *t[4];
+
+			for (int k = 0; k < 4; k++)
+				if ((t[k] = const_f32(g, op->inputs[k + 1], M)) == NULL)
+					return;
+			sc = t[0]->data;
+			bi = t[1]->data;
+			mu = t[2]->data;
+			va = t[3]->data;
+			eps = onnx_attr_float(op, "epsilon", 1e-5f);
+		}
+		if (c == NULL && sc == NULL)
+			return;
+		if ((mul || bn) && conv->fused_scale == NULL &&
+			(conv->fused_scale = arena_channels(arena, M, 1.0f)) == NULL)
+			return;
+		if (conv->fused_bias == NULL && (conv->fused_bias = arena_channels(arena, M, 0.0f)) == NULL)
+			return;
+		fs = conv->fused_scale ? (float *) conv->fused_scale->data : NULL;
+		fb = (float *) conv->fused_bias->data;
+		for (int64_t m = 0; m < M; m++)
+		{
+			if (bn)
+			{
+				float		a = sc[m] / sqrtf(va[m] + eps);
+
+				fs[m] *= a;
+				fb[m] = (fb[m] - mu[m]) * a + bi[m];
+			}
+			else if (mul)
+			{
+				fs[m] *= c[per_channel ? m : 0];
+				fb[m] *= c[per_channel ? m : 0];
+			}
+			else
+				fb[m] += c[per_channel ? m : 0];
+		}
+		absorb_reader(g, i, conv, op);
+	}
+}
+
+/*
+ * ConvInteger -> Cast(float) -> Mul(s), what quantize_dynamic writes for a
+ * Conv, with s float32 of a static shape broadcasting along the channels
+ * only (x_scale * w_scale): the ConvInteger becomes the engine's
+ * ConvIntegerToFloat (qconv.c) reading s, writing the Mul's output, and
+ * absorbs the per-channel affine nodes after it (absorb_channel_affine);
+ * fuse_activations then folds an activation.  W must be constant (its
+ * shape gives M); every value in between is read once and no graph output.
+ */
+static void
+fuse_conv_integer_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *u)
+{
+	const OnnxOpDef *def = onnx_registry_lookup(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1);
+
+	for (int i = 0; def != NULL && i < g->n_nodes; i++)
+	{
+		OnnxNode   *conv = &g->nodes[i],
+				   *cast,
+				   *mul;
+		const OnnxTensor *w;
+		int		   *ins;
+		int			s;
+
+		if (conv->skip || conv->domain[0] || !is_op(conv, "ConvInteger") || conv->n_outputs != 1 ||
+			conv->n_inputs < 2 || conv->n_inputs > 4 || conv->fused_act.kind != ONNX_ACT_NONE ||
+			(w = onnx_const_input(g, conv, 1)) == NULL || w->rank < 3 || w->dims[0] <= 0)
+			continue;
+		cast = sole_reader(g, uses, u, conv->outputs[0], true);
+		if (!is_op(cast, "Cast") || onnx_attr_int(cast, "to", 0) != ONNX_DTYPE_FLOAT ||
+			cast->n_inputs != 1)
+			continue;
+		mul = sole_reader(g, uses, u, cast->outputs[0], false);
+		if (!is_op(mul, "Mul") || mul->opset < 7 || mul->n_inputs != 2 ||
+			mul->inputs[0] == mul->inputs[1])
+			continue;
+		s = mul->inputs[mul->inputs[0] == cast->outputs[0] ? 1 : 0];
+		if (s < 0 || !channel_shaped(g, s, w->rank, w->dims[0]) ||
+			(ins = onnx_arena_alloc(arena, sizeof(int) * 5)) == NULL)
+			continue;
+		for (int k = 0; k < 4; k++)
+			ins[k] = k < conv->n_inputs ? conv->inputs[k] : -1;
+		ins[4] = s;
+		uses[s]++;
+		become_engine_op(conv, def, ins, 5);
+		cast->skip = true;
+		absorb_reader(g, i, conv, mul);
+		absorb_channel_affine(g, arena, uses, u, i, w->rank, w->dims[0]);
+	}
+}
+
+/*
+ * Input ka of a and input kb of b are the same value, or constant scalars
+ * of one type and bit pattern.
+ */
+static bool
+same_scalar(const OnnxGraph *g, const OnnxNode *a, int ka, const OnnxNode *b, int kb)
+{
+	const OnnxTensor *ta,
+			   *tb;
+
+	if (ka >= a->n_inputs || kb >= b->n_inputs || a->inputs[ka] < 0 || b->inputs[kb] < 0)
+		return false;
+	if (a->inputs[ka] == b->inputs[kb])
+		return true;
+	ta = onnx_const_input(g, a, ka);
+	tb = onnx_const_input(g, b, kb);
+	return ta && tb && ta->count == 1 && tb->count == 1 && ta->dtype == tb->dtype &&
+		ta->data && tb->data && memcmp(ta->data, tb->data, onnx_dtype_size(ta->dtype)) == 0;
+}
+
+/*
+ * The node of domain "" and type op that alone among live nodes reads
+ * value id (as its input 0, once), which no subgraph reads and is no graph
+ * output; NULL otherwise.  Skipped readers (the dead nodes of qdq_fuse.c's
+ * rewrites) do not count.
+ */
+static OnnxNode *
+only_reader_op(OnnxGraph *g, const Users *u, int id, const char *op)
+{
+	OnnxNode   *n = NULL;
+
+	if (id < 0 || g->values[id].source != ONNX_SRC_NODE || g->values[id].is_output)
+		return NULL;
+	for (int k = u->off[id]; k < u->off[id + 1]; k++)
+	{
+		if (u->user[k] < 0)
+			return NULL;
+		if (g->nodes[u->user[k]].skip)
+			continue;
+		if (n != NULL)
+			return NULL;
+		n = &g->nodes[u->user[k]];
+	}
+	return n && !n->domain[0] && is_op(n, op) && n->inputs[0] == id && n->n_outputs == 1 ? n : NULL;
+}
+
+/*
+ * QuantizeLinear(x) -> QLinearMatMul -> DequantizeLinear, what a QDQ
+ * model's MatMul becomes (qdq_fuse.c) when its input is float, with the
+ * QuantizeLinear's scale and zero point the QLinearMatMul's a_scale and
+ * a_zero_point and the DequantizeLinear's its y_scale and y_zero_point
+ * (scalars, zero points present): the DequantizeLinear becomes the
+ * engine's QLinearMatMulFloat (ops_quant.c) reading x, the same values in
+ * one node.
+ */
+static void
+fuse_qlinear_matmul_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *u)
+{
+	const OnnxOpDef *def = onnx_registry_lookup(ONNX_ENGINE_DOMAIN, "QLinearMatMulFloat", 1);
+
+	for (int i = 0; def != NULL && i < g->n_nodes; i++)
+	{
+		OnnxNode   *q = &g->nodes[i],
+				   *ql,
+				   *dq;
+		int		   *ins;
+
+		if (q->skip || q->domain[0] || !is_op(q, "QuantizeLinear") || q->n_inputs != 3 ||
+			q->n_outputs != 1 || q->inputs[0] < 0 ||
+			g->values[q->inputs[0]].info.dtype != ONNX_DTYPE_FLOAT ||
+			(ql = only_reader_op(g, u, q->outputs[0], "QLinearMatMul")) == NULL ||
+			ql->n_inputs != 8 ||
+			(dq = only_reader_op(g, u, ql->outputs[0], "DequantizeLinear")) == NULL ||
+			dq->n_inputs != 3 || g->values[dq->outputs[0]].info.dtype != ONNX_DTYPE_FLOAT ||
+			!same_scalar(g, q, 1, ql, 1) || !same_scalar(g, q, 2, ql, 2) ||
+			!same_scalar(g, dq, 1, ql, 6) || !same_scalar(g, dq, 2, ql, 7) ||
+			onnx_const_input(g, ql, 1) == NULL || onnx_const_input(g, ql, 2) == NULL ||
+			(ins = onnx_arena_alloc(arena, sizeof(int) * 8)) == NULL)
+			continue;
+		memcpy(ins, ql->inputs, sizeof(int) * 8);
+		ins[0] = q->inputs[0];
+		uses[ins[0]]++;
+		become_engine_op(dq, def, ins, 8);
+		dq->attrs = NULL;
+		dq->n_attrs = 0;
+		q->skip = true;
+		ql->skip = true;
+	}
+}
+
 /* Static last dimension of value id (its initializer's or inferred), or -1. */
 static int64_t
 last_dim(const OnnxGraph *g, int id)
@@ -997,6 +1272,8 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 	if (users_build(g, arena, uses, &u))
 	{
 		fold_conv_affine(g, arena, uses, &u);
+		fuse_conv_integer_float(g, arena, uses, &u);
+		fuse_qlinear_matmul_float(g, arena, uses, &u);
 		fold_bn_affine(g, uses, &u);
 		fuse_activations(g, uses, &u);
 	}

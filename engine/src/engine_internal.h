@@ -12,6 +12,9 @@
  *  - The running frame (onnx_out*, onnx_out_value): node outputs; the
  *    frame frees each after its last reader (graph outputs go to the
  *    caller), and everything on failure.  Kernels never free outputs.
+ *    An output planned into a Concat's output (concat_plan.c) is a slice
+ *    of that value's buffer: the frame frees the Concat's output, never
+ *    the slice.
  *  - The node (onnx_kernel_scratch): working memory of one kernel call;
  *    the executor releases it after the node returns, on success and on
  *    failure.  Kernels never free scratch.

@@ -14,22 +14,22 @@
  *		plane[c][phase(kh*dh % sh, kw*dw % sw)][p + (kh*dh/sh)*Wph + kw*dw/sw]
  *
  *	  (koff[c*taps + tap] below; phases no tap reads are left zero, e.g. all but
- *	  one of a 1x1 window at stride 2), so BC_T consecutive virtual positions read BC_T
- *	  consecutive floats for every tap, across row ends too (the positions
- *	  with ow >= OW are computed from whatever lies there and dropped).
- *	  With the weights packed as Wt (K = Cg*taps, 32 output channels), per
- *	  tile
+ *	  one of a 1x1 window at stride 2), so consecutive output positions of
+ *	  a row read consecutive floats for every tap, and the rows of a tile
+ *	  Wph floats apart.  With the weights packed as Wt (K = Cg*taps, 32
+ *	  output channels), per tile of T <= 14 output positions
  *
- *		acc (BC_T positions, 32 channels) = bias
- *		for k = (c, tap):  acc[i][:] += planes[p0 + i + koff[k]] * Wt[k][:]
+ *		acc (T positions, 32 channels) = bias
+ *		for k = (c, tap):  acc[i][:] += planes[p_i + koff[k]] * Wt[k][:]
  *
  *	  is the register tile of a GEMM whose A operand (positions x K) is
  *	  read straight from the planes by broadcasts and whose B operand is
- *	  the packed weights: no im2col buffer is written or read.  The tile
- *	  (14 positions x 2 vectors of 16 channels, 28 accumulators) is stored
- *	  transposed into Y (N, M, OH*OW) and the fused activation runs over
- *	  each finished group.  The dropped columns cost (Wph - OW) / Wph of
- *	  the work (2/9 of a 7x7 map with a 3x3 window, 2/58 of a 56x56 one).
+ *	  the packed weights: no im2col buffer is written or read.  A tile is
+ *	  part of one output row (rows of 8 or more positions, cut into equal
+ *	  tiles of at most 14) or several whole rows of a narrower map (14 / OW
+ *	  rows), so no position of the padded planes outside the output is
+ *	  computed; it is stored transposed into Y (N, M, OH*OW) and the fused
+ *	  activation runs over each finished group.
  *
  *	  AVX-512 only: at lower instruction-set levels the caller's other
  *	  paths (conv_direct.c, im2col + GEMM) run.
@@ -42,7 +42,8 @@
 #include "fused_act.h"
 
 #define NB CONV_BCAST_NB
-#define BC_T 14					/* virtual positions per tile */
+#define BC_T 14					/* output positions per tile at most */
+#define BC_ROW_MIN 8			/* narrower maps: several rows per tile */
 #define BC_MIN_K 32				/* shallower windows: other paths */
 #define BC_MIN_M 8				/* fewer output channels: other paths */
 #define BC_MIN_C 4				/* fewer input channels (RGB images) and few
@@ -67,21 +68,24 @@ onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_
 #ifdef CONV_X86
 
 /*
- * One tile: tmp (BC_T, 32) = bias + sum over k < K of
- *	 xb[koff[k] + i] * w[k*32 + j]
- * (i < BC_T, j < 32); xb is the tile's first virtual position in plane 0,
- * koff[c*taps + t] = c*PL + toff[t].
+ * One tile of R rows of Wt positions (R * Wt <= BC_T), rows rs floats
+ * apart in the planes: tmp (R*Wt, 32) = bias + sum over k < K of
+ *	 xb[koff[k] + r*rs + j] * w[k*32 + c]
+ * for tile position i = r*Wt + j and channel c < 32; xb is the tile's
+ * first virtual position in plane 0, koff[c*taps + t] = c*PL + toff[t].
+ * R and Wt are constants in every instance, so the R*Wt*2 accumulators
+ * stay in registers.
  */
-CONV_AVX512 static void
-bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
-			   const float *bias, float *tmp)
+static inline __attribute__((always_inline)) CONV_AVX512 void
+bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
+		const float *w, const float *bias, float *tmp)
 {
 	__m512		acc[BC_T][2];
 	__m512		b0 = _mm512_loadu_ps(bias),
 				b1 = _mm512_loadu_ps(bias + 16);
 
 #pragma GCC unroll 14
-	for (int i = 0; i < BC_T; i++)
+	for (int i = 0; i < R * Wt; i++)
 	{
 		acc[i][0] = b0;
 		acc[i][1] = b1;
@@ -94,16 +98,20 @@ bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
 					w1 = _mm512_loadu_ps(w + 16);
 
 #pragma GCC unroll 14
-		for (int i = 0; i < BC_T; i++)
+		for (int r = 0; r < R; r++)
 		{
-			__m512		a = _mm512_set1_ps(xp[i]);
+#pragma GCC unroll 14
+			for (int j = 0; j < Wt; j++)
+			{
+				__m512		a = _mm512_set1_ps(xp[r * rs + j]);
 
-			acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
-			acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
+				acc[r * Wt + j][0] = _mm512_fmadd_ps(a, w0, acc[r * Wt + j][0]);
+				acc[r * Wt + j][1] = _mm512_fmadd_ps(a, w1, acc[r * Wt + j][1]);
+			}
 		}
 	}
 #pragma GCC unroll 14
-	for (int i = 0; i < BC_T; i++)
+	for (int i = 0; i < R * Wt; i++)
 	{
 		_mm512_storeu_ps(tmp + i * NB, acc[i][0]);
 		_mm512_storeu_ps(tmp + i * NB + 16, acc[i][1]);
@@ -111,14 +119,39 @@ bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
 }
 
 /*
- * The tile's valid rows valid[0..cnt) of tmp (BC_T, 32), transposed:
- * y[j*P + k] = tmp[valid[k]*32 + j] for j < mcount, k < cnt (cnt <= 16).
+ * The tile shapes compiled: one row of 1..BC_T positions, or R rows of a
+ * narrow map's whole width Wt (R = BC_T / Wt, Wt < BC_ROW_MIN).  Returns
+ * false for another shape (the caller never asks for one).
+ */
+CONV_AVX512 static bool
+bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
+			   const float *w, const float *bias, float *tmp)
+{
+#define BC_SHAPE(r, wt) \
+	case (r) * 32 + (wt): bc_tile(r, wt, xb, rs, koff, K, w, bias, tmp); return true;
+	switch (R * 32 + Wt)
+	{
+			BC_SHAPE(1, 1) BC_SHAPE(1, 2) BC_SHAPE(1, 3) BC_SHAPE(1, 4) BC_SHAPE(1, 5)
+			BC_SHAPE(1, 6) BC_SHAPE(1, 7) BC_SHAPE(1, 8) BC_SHAPE(1, 9) BC_SHAPE(1, 10)
+			BC_SHAPE(1, 11) BC_SHAPE(1, 12) BC_SHAPE(1, 13) BC_SHAPE(1, 14)
+			BC_SHAPE(2, 7) BC_SHAPE(2, 6) BC_SHAPE(2, 5) BC_SHAPE(3, 4) BC_SHAPE(4, 3)
+			BC_SHAPE(7, 2) BC_SHAPE(14, 1)
+		default:
+			return false;
+	}
+#undef BC_SHAPE
+}
+
+/*
+ * The tile's cnt positions (cnt <= 16), consecutive in Y, transposed:
+ * y[j*P + i] = tmp[i*32 + j] for j < mcount, i < cnt.
  */
 CONV_AVX512 static void
-bc_store_avx512(const float *tmp, const int32_t *valid, int cnt, float *y, int64_t P, int mcount)
+bc_store_avx512(const float *tmp, int cnt, float *y, int64_t P, int mcount)
 {
 	__mmask16	mk = (__mmask16) ((1u << cnt) - 1);
-	__m512i		idx = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mk, valid),
+	__m512i		idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+															12, 13, 14, 15),
 										 _mm512_set1_epi32(NB));
 
 	for (int j = 0; j < mcount; j++)
@@ -145,7 +178,9 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				Wph,
 				Hph,
 				Pv,
-				Pt,
+				rows,
+				rmax,
+				tw,
 				PH,
 				PL,
 				last,
@@ -177,9 +212,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		Hph = v.out_h + (v.k_h - 1) * v.d_h / sh;
 	if (onnx_mul_overflow_i64(v.out_h, Wph, &Pv) || onnx_mul_overflow_i64(Hph, Wph, &PH))
 		return ONNX_OK;
-	Pt = (Pv + BC_T - 1) / BC_T * BC_T;
-	/* the last read of a phase plane: the last tile's last position, last tap */
-	last = Pt - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
+	/* the last read of a phase plane: the last output position's last tap */
+	last = Pv - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
 	if (PH < last + 1)
 		PH = last + 1;
 	PH = (PH + 15) / 16 * 16;
@@ -188,6 +222,14 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		return ONNX_OK;
 	/* (PL * Cg < 2^31: koff fits int32) */
 	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
+	/*
+	 * tiles: maps narrower than BC_ROW_MIN in BC_T / OW whole rows at a
+	 * time (the rest row by row), wider ones row by row in equal tiles of
+	 * at most BC_T positions
+	 */
+	rmax = v.out_w < BC_ROW_MIN ? BC_T / v.out_w : 1;
+	tw = (v.out_w + BC_T - 1) / BC_T;
+	tw = (v.out_w + tw - 1) / tw;
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
@@ -247,26 +289,25 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
-				for (int64_t p0 = 0; p0 < Pv; p0 += BC_T)
+				for (int64_t oh = 0; oh < v.out_h; oh += rows)
 				{
-					int32_t		valid[16];
-					int64_t		yo0 = -1;
-					int			cnt = 0;
+					rows = v.out_h - oh >= rmax ? rmax : 1;
+					if (rows > 1)
+					{
+						/* rows whole rows of a narrow map */
+						bc_tile_avx512((int) rows, (int) v.out_w, pad + oh * Wph, Wph, koff, K, wb,
+									   bias, tmp);
+						bc_store_avx512(tmp, (int) (rows * v.out_w), yg + mb * NB * P + oh * v.out_w,
+										P, mcount);
+						continue;
+					}
+					for (int64_t ow = 0; ow < v.out_w; ow += tw)
+					{
+						int			cnt = (int) (v.out_w - ow < tw ? v.out_w - ow : tw);
 
-					bc_tile_avx512(pad + p0, koff, K, wb, bias, tmp);
-					/*
-					 * the tile's valid positions: consecutive in Y (the
-					 * dropped ones are exactly the gaps between its rows)
-					 */
-					for (int i = 0; i < BC_T && p0 + i < Pv; i++)
-						if ((p0 + i) % Wph < v.out_w)
-						{
-							if (yo0 < 0)
-								yo0 = (p0 + i) / Wph * v.out_w + (p0 + i) % Wph;
-							valid[cnt++] = i;
-						}
-					if (cnt > 0)
-						bc_store_avx512(tmp, valid, cnt, yg + mb * NB * P + yo0, P, mcount);
+						bc_tile_avx512(1, cnt, pad + oh * Wph + ow, Wph, koff, K, wb, bias, tmp);
+						bc_store_avx512(tmp, cnt, yg + mb * NB * P + oh * v.out_w + ow, P, mcount);
+					}
 				}
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);

@@ -159,6 +159,34 @@ bc_store_avx512(const float *tmp, int cnt, float *y, int64_t P, int mcount)
 							  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
 }
 
+/*
+ * src (n) -> even (ceil(n/2)) = src[0], src[2], ... and odd (n/2) =
+ * src[1], src[3], ...: an input row split into the two column phases of
+ * stride 2.
+ */
+CONV_AVX512 static void
+bc_split2_avx512(const float *src, int64_t n, float *even, float *odd)
+{
+	const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+				io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+	int64_t		j = 0;
+
+	for (; 2 * j + 32 <= n; j += 16)
+	{
+		__m512		a = _mm512_loadu_ps(src + 2 * j),
+					b = _mm512_loadu_ps(src + 2 * j + 16);
+
+		_mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, ie, b));
+		_mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, io, b));
+	}
+	for (; 2 * j < n; j++)
+	{
+		even[j] = src[2 * j];
+		if (2 * j + 1 < n)
+			odd[j] = src[2 * j + 1];
+	}
+}
+
 #endif							/* CONV_X86 */
 
 OnnxStatus
@@ -265,6 +293,14 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					{
 						if (need[r % sh])
 							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
+					}
+					else if (sw == 2 && need[r % sh * 2] && need[r % sh * 2 + 1])
+					{
+						/* padded column q = iw + p_w is column q/2 of phase q%2 */
+						float	   *d0 = dst + (v.p_w % 2) * PH + v.p_w / 2,
+								   *d1 = dst + (1 - v.p_w % 2) * PH + (v.p_w + 1) / 2;
+
+						bc_split2_avx512(src, v.in_w, d0, d1);
 					}
 					else
 						for (int64_t b = 0; b < sw; b++)

@@ -428,6 +428,11 @@ def main(out):
     conv_case(out, "bcast_rows_s2_w5", (3, 8, 9, 9), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
     conv_case(out, "bcast_rows_s2_w8", (2, 8, 16, 16), (64, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
     conv_case(out, "bcast_rows_s2_w11", (1, 8, 9, 22), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
+    # stride 2: rows split into the two column phases by vector permutes (32
+    # input columns at a time, the rest one by one), pads even and odd
+    conv_case(out, "bcast_s2_w71_nopad", (1, 8, 5, 71), (40, 8, 3, 3), dict(strides=[2, 2]))
+    conv_case(out, "bcast_s2_w67_pad3", (2, 8, 6, 67), (40, 8, 3, 3), dict(pads=[1, 3, 1, 2], strides=[2, 2]))
+    conv_case(out, "bcast_s2_w64_pad2", (1, 8, 6, 64), (40, 8, 5, 5), dict(pads=[2, 2, 2, 2], strides=[2, 2]))
     conv_case(out, "bcast_batch5_16", (5, 24, 16, 16), (64, 24, 3, 3), dict(pads=[1, 1, 1, 1]),
               post=act("Relu"))
     conv_case(out, "bcast_batch4_7", (4, 32, 7, 7), (48, 32, 3, 3), dict(pads=[1, 1, 1, 1]))

@@ -25,11 +25,16 @@
  *	  is the register tile of a GEMM whose A operand (positions x K) is
  *	  read straight from the planes by broadcasts and whose B operand is
  *	  the packed weights: no im2col buffer is written or read.  A tile is
- *	  part of one output row (rows of 8 or more positions, cut into equal
- *	  tiles of at most 14) or several whole rows of a narrower map (14 / OW
- *	  rows), so no position of the padded planes outside the output is
- *	  computed; it is stored transposed into Y (N, M, OH*OW) and the fused
- *	  activation runs over each finished group.
+ *	  a block of R output rows x Wt output columns (R*Wt <= 14): the
+ *	  columns in blocks of 14 one row a tile (maps 14 wide or more), of 7
+ *	  two rows a tile (8 to 13 wide) or whole rows 14 / OW at a time
+ *	  (narrower), the columns left over in blocks of 14 / rem rows; so no
+ *	  position of the padded planes outside the output is computed and
+ *	  nearly every tile is 14 positions (a 16x16 map: 16 tiles of 1x14 and
+ *	  3 of 7x2 / 2x2, not 32 of 8).  Tiles are stored transposed into Y
+ *	  (N, M, OH*OW) (masked stores where the tile's positions are
+ *	  consecutive in Y, else scatters) and the fused activation runs over
+ *	  each finished group.
  *
  *	  AVX-512 only: at lower instruction-set levels the caller's other
  *	  paths (conv_direct.c, im2col + GEMM) run.
@@ -119,9 +124,9 @@ bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *k
 }
 
 /*
- * The tile shapes compiled: one row of 1..BC_T positions, or R rows of a
- * narrow map's whole width Wt (R = BC_T / Wt, Wt < BC_ROW_MIN).  Returns
- * false for another shape (the caller never asks for one).
+ * The tile shapes compiled: R rows of Wt positions with R * Wt <= BC_T,
+ * R = 1 for Wt >= 8 (see bc_plan).  Returns false for another shape (the
+ * caller never asks for one).
  */
 CONV_AVX512 static bool
 bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
@@ -134,29 +139,75 @@ bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, 
 			BC_SHAPE(1, 1) BC_SHAPE(1, 2) BC_SHAPE(1, 3) BC_SHAPE(1, 4) BC_SHAPE(1, 5)
 			BC_SHAPE(1, 6) BC_SHAPE(1, 7) BC_SHAPE(1, 8) BC_SHAPE(1, 9) BC_SHAPE(1, 10)
 			BC_SHAPE(1, 11) BC_SHAPE(1, 12) BC_SHAPE(1, 13) BC_SHAPE(1, 14)
-			BC_SHAPE(2, 7) BC_SHAPE(2, 6) BC_SHAPE(2, 5) BC_SHAPE(3, 4) BC_SHAPE(4, 3)
-			BC_SHAPE(7, 2) BC_SHAPE(14, 1)
+			BC_SHAPE(2, 7) BC_SHAPE(2, 6) BC_SHAPE(2, 5)
+			BC_SHAPE(2, 4) BC_SHAPE(3, 4)
+			BC_SHAPE(2, 3) BC_SHAPE(3, 3) BC_SHAPE(4, 3)
+			BC_SHAPE(2, 2) BC_SHAPE(3, 2) BC_SHAPE(4, 2) BC_SHAPE(5, 2) BC_SHAPE(6, 2)
+			BC_SHAPE(7, 2)
+			BC_SHAPE(2, 1) BC_SHAPE(3, 1) BC_SHAPE(4, 1) BC_SHAPE(5, 1) BC_SHAPE(6, 1)
+			BC_SHAPE(7, 1) BC_SHAPE(8, 1) BC_SHAPE(9, 1) BC_SHAPE(10, 1) BC_SHAPE(11, 1)
+			BC_SHAPE(12, 1) BC_SHAPE(13, 1) BC_SHAPE(14, 1)
 		default:
 			return false;
 	}
 #undef BC_SHAPE
 }
 
+CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t OW, float *y,
+										int64_t P, int mcount);
+
 /*
- * The tile's cnt positions (cnt <= 16), consecutive in Y, transposed:
- * y[j*P + i] = tmp[i*32 + j] for j < mcount, i < cnt.
+ * One block of output columns [c0, c0 + Wt) of every output row, in tiles
+ * of R rows (the last fewer) of the phase planes pad: Yb (32 channels
+ * of mcount, P positions) = bias + the window sums, row by row.
  */
 CONV_AVX512 static void
-bc_store_avx512(const float *tmp, int cnt, float *y, int64_t P, int mcount)
+bc_columns_avx512(const ConvGeom2D *v, int64_t Wph, const float *pad, int64_t c0, int Wt, int R,
+				  const int32_t *koff, int64_t K, const float *wb, const float *bias,
+				  float *tmp, float *yb, int64_t P, int mcount)
 {
+	for (int64_t oh = 0; oh < v->out_h; oh += R)
+	{
+		int			rows = (int) (v->out_h - oh < R ? v->out_h - oh : R);
+
+		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp);
+		bc_store_avx512(tmp, rows, Wt, v->out_w, yb + oh * v->out_w + c0, P, mcount);
+	}
+}
+
+/*
+ * The tile's R rows of Wt positions (R * Wt <= 16), rows OW apart in Y,
+ * transposed: y[j*P + r*OW + c] = tmp[(r*Wt + c)*32 + j] for j < mcount;
+ * one masked store per channel where the positions are consecutive in Y,
+ * else one scatter.
+ */
+CONV_AVX512 static void
+bc_store_avx512(const float *tmp, int R, int Wt, int64_t OW, float *y, int64_t P, int mcount)
+{
+	int			cnt = R * Wt;
 	__mmask16	mk = (__mmask16) ((1u << cnt) - 1);
 	__m512i		idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
 															12, 13, 14, 15),
 										 _mm512_set1_epi32(NB));
 
-	for (int j = 0; j < mcount; j++)
-		_mm512_mask_storeu_ps(y + j * P, mk,
-							  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+	if (R == 1 || Wt == OW)
+	{
+		for (int j = 0; j < mcount; j++)
+			_mm512_mask_storeu_ps(y + j * P, mk,
+								  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+	}
+	else
+	{
+		int32_t		pos[16] = {0};
+		__m512i		vpos;
+
+		for (int i = 0; i < cnt; i++)
+			pos[i] = (int32_t) (i / Wt * OW + i % Wt);
+		vpos = _mm512_loadu_si512(pos);
+		for (int j = 0; j < mcount; j++)
+			_mm512_mask_i32scatter_ps(y + j * P, mk, vpos,
+									  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4), 4);
+	}
 }
 
 /*
@@ -206,9 +257,9 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				Wph,
 				Hph,
 				Pv,
-				rows,
-				rmax,
-				tw,
+				wm,
+				rm,
+				rem,
 				PH,
 				PL,
 				last,
@@ -227,7 +278,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	cpq_geom_2d(g, &v);
 	if (v.in_w > ((int64_t) 1 << 30) || v.in_h > ((int64_t) 1 << 30) ||
 		v.k_w * v.d_w > ((int64_t) 1 << 30) || v.k_h * v.d_h > ((int64_t) 1 << 30) ||
-		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30))
+		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30) ||
+		v.out_w > ((int64_t) 1 << 26))	/* (tile offsets in Y fit int32) */
 		return ONNX_OK;
 	sh = v.s_h;
 	sw = v.s_w;
@@ -251,13 +303,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	/* (PL * Cg < 2^31: koff fits int32) */
 	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
 	/*
-	 * tiles: maps narrower than BC_ROW_MIN in BC_T / OW whole rows at a
-	 * time (the rest row by row), wider ones row by row in equal tiles of
-	 * at most BC_T positions
+	 * tiles: columns in blocks of wm (14, or 7 for maps 8 to 13 wide, or
+	 * the whole width of a narrower one) in tiles of rm = 14 / wm rows,
+	 * the rem columns left over in tiles of 14 / rem rows
 	 */
-	rmax = v.out_w < BC_ROW_MIN ? BC_T / v.out_w : 1;
-	tw = (v.out_w + BC_T - 1) / BC_T;
-	tw = (v.out_w + tw - 1) / tw;
+	wm = v.out_w >= BC_T ? BC_T : v.out_w >= BC_ROW_MIN ? BC_T / 2 : v.out_w;
+	rm = BC_T / wm;
+	rem = v.out_w % wm;
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
@@ -325,26 +377,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
-				for (int64_t oh = 0; oh < v.out_h; oh += rows)
-				{
-					rows = v.out_h - oh >= rmax ? rmax : 1;
-					if (rows > 1)
-					{
-						/* rows whole rows of a narrow map */
-						bc_tile_avx512((int) rows, (int) v.out_w, pad + oh * Wph, Wph, koff, K, wb,
-									   bias, tmp);
-						bc_store_avx512(tmp, (int) (rows * v.out_w), yg + mb * NB * P + oh * v.out_w,
-										P, mcount);
-						continue;
-					}
-					for (int64_t ow = 0; ow < v.out_w; ow += tw)
-					{
-						int			cnt = (int) (v.out_w - ow < tw ? v.out_w - ow : tw);
-
-						bc_tile_avx512(1, cnt, pad + oh * Wph + ow, Wph, koff, K, wb, bias, tmp);
-						bc_store_avx512(tmp, cnt, yg + mb * NB * P + oh * v.out_w + ow, P, mcount);
-					}
-				}
+				/* the main columns in tiles of wm, the rest in tiles of rem */
+				for (int64_t c0 = 0; c0 + wm <= v.out_w; c0 += wm)
+					bc_columns_avx512(&v, Wph, pad, c0, (int) wm, (int) rm, koff, K, wb, bias, tmp,
+									  yg + mb * NB * P, P, mcount);
+				if (rem > 0)
+					bc_columns_avx512(&v, Wph, pad, v.out_w - rem, (int) rem, (int) (BC_T / rem),
+									  koff, K, wb, bias, tmp, yg + mb * NB * P, P, mcount);
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);
 		}

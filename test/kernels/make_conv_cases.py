@@ -425,6 +425,10 @@ def main(out):
     for ow in (8, 9, 13, 14, 15, 16, 29, 57):
         conv_case(out, "bcast_row_w%d" % ow, (1, 5, 3, ow), (33, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
                   post=act("Relu"))
+    # the columns left over (OW % 14, or OW - 7 for maps 8 to 13 wide) in
+    # tiles of 14 // rem rows, the last fewer: scattered into Y
+    for oh, ow in ((17, 16), (15, 17), (16, 12), (20, 8), (9, 27), (11, 20), (30, 15), (5, 44)):
+        conv_case(out, "bcast_cols_%dx%d" % (oh, ow), (1, 5, oh, ow), (35, 5, 3, 3), dict(pads=[1, 1, 1, 1]))
     conv_case(out, "bcast_rows_s2_w5", (3, 8, 9, 9), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
     conv_case(out, "bcast_rows_s2_w8", (2, 8, 16, 16), (64, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
     conv_case(out, "bcast_rows_s2_w11", (1, 8, 9, 22), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))

@@ -157,18 +157,18 @@ CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t
 										int64_t P, int mcount);
 
 /*
- * One block of output columns [c0, c0 + Wt) of every output row, in tiles
- * of R rows (the last fewer) of the phase planes pad: Yb (32 channels
- * of mcount, P positions) = bias + the window sums, row by row.
+ * Output columns [c0, c0 + Wt) of output rows [oh0, oh1), in tiles of R
+ * rows (the last fewer) of the phase planes pad: Yb (32 channels of
+ * mcount, P positions) = bias + the window sums.
  */
 CONV_AVX512 static void
-bc_columns_avx512(const ConvGeom2D *v, int64_t Wph, const float *pad, int64_t c0, int Wt, int R,
-				  const int32_t *koff, int64_t K, const float *wb, const float *bias,
-				  float *tmp, float *yb, int64_t P, int mcount)
+bc_columns_avx512(const ConvGeom2D *v, int64_t Wph, const float *pad, int64_t oh0, int64_t oh1,
+				  int64_t c0, int Wt, int R, const int32_t *koff, int64_t K, const float *wb,
+				  const float *bias, float *tmp, float *yb, int64_t P, int mcount)
 {
-	for (int64_t oh = 0; oh < v->out_h; oh += R)
+	for (int64_t oh = oh0; oh < oh1; oh += R)
 	{
-		int			rows = (int) (v->out_h - oh < R ? v->out_h - oh : R);
+		int			rows = (int) (oh1 - oh < R ? oh1 - oh : R);
 
 		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp);
 		bc_store_avx512(tmp, rows, Wt, v->out_w, yb + oh * v->out_w + c0, P, mcount);
@@ -260,6 +260,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				wm,
 				rm,
 				rem,
+				band,
 				PH,
 				PL,
 				last,
@@ -310,6 +311,7 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	wm = v.out_w >= BC_T ? BC_T : v.out_w >= BC_ROW_MIN ? BC_T / 2 : v.out_w;
 	rm = BC_T / wm;
 	rem = v.out_w % wm;
+	band = rem > 0 ? rm * (BC_T / rem) : rm;	/* a multiple of both tiles' rows */
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
@@ -377,13 +379,23 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
-				/* the main columns in tiles of wm, the rest in tiles of rem */
-				for (int64_t c0 = 0; c0 + wm <= v.out_w; c0 += wm)
-					bc_columns_avx512(&v, Wph, pad, c0, (int) wm, (int) rm, koff, K, wb, bias, tmp,
-									  yg + mb * NB * P, P, mcount);
-				if (rem > 0)
-					bc_columns_avx512(&v, Wph, pad, v.out_w - rem, (int) rem, (int) (BC_T / rem),
-									  koff, K, wb, bias, tmp, yg + mb * NB * P, P, mcount);
+				/*
+				 * bands of rows, top to bottom (the planes of a large map
+				 * are read once from memory): the main columns in tiles
+				 * of wm, the rest in tiles of rem
+				 */
+				for (int64_t oh0 = 0; oh0 < v.out_h; oh0 += band)
+				{
+					int64_t		oh1 = v.out_h - oh0 < band ? v.out_h : oh0 + band;
+
+					for (int64_t c0 = 0; c0 + wm <= v.out_w; c0 += wm)
+						bc_columns_avx512(&v, Wph, pad, oh0, oh1, c0, (int) wm, (int) rm, koff, K, wb,
+										  bias, tmp, yg + mb * NB * P, P, mcount);
+					if (rem > 0)
+						bc_columns_avx512(&v, Wph, pad, oh0, oh1, v.out_w - rem, (int) rem,
+										  (int) (BC_T / rem), koff, K, wb, bias, tmp,
+										  yg + mb * NB * P, P, mcount);
+				}
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);
 		}

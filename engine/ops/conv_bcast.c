@@ -157,12 +157,13 @@ CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t
 										int64_t P, int mcount);
 
 /*
- * Output columns [c0, c0 + Wt) of output rows [oh0, oh1), in tiles of R
- * rows (the last fewer) of the phase planes pad: Yb (32 channels of
- * mcount, P positions) = bias + the window sums.
+ * Output columns [c0, c0 + Wt) of output rows [oh0, oh1) (OW positions,
+ * Wph plane floats a row), in tiles of R rows (the last fewer) of the
+ * phase planes pad: Yb (32 channels of mcount, P positions) = bias + the
+ * window sums.
  */
 CONV_AVX512 static void
-bc_columns_avx512(const ConvGeom2D *v, int64_t Wph, const float *pad, int64_t oh0, int64_t oh1,
+bc_columns_avx512(int64_t OW, int64_t Wph, const float *pad, int64_t oh0, int64_t oh1,
 				  int64_t c0, int Wt, int R, const int32_t *koff, int64_t K, const float *wb,
 				  const float *bias, float *tmp, float *yb, int64_t P, int mcount)
 {
@@ -171,7 +172,7 @@ bc_columns_avx512(const ConvGeom2D *v, int64_t Wph, const float *pad, int64_t oh
 		int			rows = (int) (oh1 - oh < R ? oh1 - oh : R);
 
 		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp);
-		bc_store_avx512(tmp, rows, Wt, v->out_w, yb + oh * v->out_w + c0, P, mcount);
+		bc_store_avx512(tmp, rows, Wt, OW, yb + oh * OW + c0, P, mcount);
 	}
 }
 
@@ -257,6 +258,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				Wph,
 				Hph,
 				Pv,
+				oh,
+				ow,
 				wm,
 				rm,
 				rem,
@@ -308,9 +311,17 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	 * the whole width of a narrower one) in tiles of rm = 14 / wm rows,
 	 * the rem columns left over in tiles of 14 / rem rows
 	 */
-	wm = v.out_w >= BC_T ? BC_T : v.out_w >= BC_ROW_MIN ? BC_T / 2 : v.out_w;
+	oh = v.out_h;
+	ow = v.out_w;
+	if (Wph == ow)
+	{
+		/* planes without gap columns: the positions are one row */
+		ow = P;
+		oh = 1;
+	}
+	wm = ow >= BC_T ? BC_T : ow >= BC_ROW_MIN ? BC_T / 2 : ow;
 	rm = BC_T / wm;
-	rem = v.out_w % wm;
+	rem = ow % wm;
 	band = rem > 0 ? rm * (BC_T / rem) : rm;	/* a multiple of both tiles' rows */
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
@@ -384,15 +395,15 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				 * are read once from memory): the main columns in tiles
 				 * of wm, the rest in tiles of rem
 				 */
-				for (int64_t oh0 = 0; oh0 < v.out_h; oh0 += band)
+				for (int64_t oh0 = 0; oh0 < oh; oh0 += band)
 				{
-					int64_t		oh1 = v.out_h - oh0 < band ? v.out_h : oh0 + band;
+					int64_t		oh1 = oh - oh0 < band ? oh : oh0 + band;
 
-					for (int64_t c0 = 0; c0 + wm <= v.out_w; c0 += wm)
-						bc_columns_avx512(&v, Wph, pad, oh0, oh1, c0, (int) wm, (int) rm, koff, K, wb,
+					for (int64_t c0 = 0; c0 + wm <= ow; c0 += wm)
+						bc_columns_avx512(ow, Wph, pad, oh0, oh1, c0, (int) wm, (int) rm, koff, K, wb,
 										  bias, tmp, yg + mb * NB * P, P, mcount);
 					if (rem > 0)
-						bc_columns_avx512(&v, Wph, pad, oh0, oh1, v.out_w - rem, (int) rem,
+						bc_columns_avx512(ow, Wph, pad, oh0, oh1, ow - rem, (int) rem,
 										  (int) (BC_T / rem), koff, K, wb, bias, tmp,
 										  yg + mb * NB * P, P, mcount);
 				}

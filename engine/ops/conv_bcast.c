@@ -14,22 +14,27 @@
  *		plane[c][phase(kh*dh % sh, kw*dw % sw)][p + (kh*dh/sh)*Wph + kw*dw/sw]
  *
  *	  (koff[c*taps + tap] below; phases no tap reads are left zero, e.g. all but
- *	  one of a 1x1 window at stride 2), so BC_T consecutive virtual positions read BC_T
- *	  consecutive floats for every tap, across row ends too (the positions
- *	  with ow >= OW are computed from whatever lies there and dropped).
- *	  With the weights packed as Wt (K = Cg*taps, 32 output channels), per
- *	  tile
+ *	  one of a 1x1 window at stride 2), so consecutive output positions of
+ *	  a row read consecutive floats for every tap, and the rows of a tile
+ *	  Wph floats apart.  With the weights packed as Wt (K = Cg*taps, 32
+ *	  output channels), per tile of T <= 14 output positions
  *
- *		acc (BC_T positions, 32 channels) = bias
- *		for k = (c, tap):  acc[i][:] += planes[p0 + i + koff[k]] * Wt[k][:]
+ *		acc (T positions, 32 channels) = bias
+ *		for k = (c, tap):  acc[i][:] += planes[p_i + koff[k]] * Wt[k][:]
  *
  *	  is the register tile of a GEMM whose A operand (positions x K) is
  *	  read straight from the planes by broadcasts and whose B operand is
- *	  the packed weights: no im2col buffer is written or read.  The tile
- *	  (14 positions x 2 vectors of 16 channels, 28 accumulators) is stored
- *	  transposed into Y (N, M, OH*OW) and the fused activation runs over
- *	  each finished group.  The dropped columns cost (Wph - OW) / Wph of
- *	  the work (2/9 of a 7x7 map with a 3x3 window, 2/58 of a 56x56 one).
+ *	  the packed weights: no im2col buffer is written or read.  A tile is
+ *	  a block of R output rows x Wt output columns (R*Wt <= 14): the
+ *	  columns in blocks of 14 one row a tile (maps 14 wide or more), of 7
+ *	  two rows a tile (8 to 13 wide) or whole rows 14 / OW at a time
+ *	  (narrower), the columns left over in blocks of 14 / rem rows; so no
+ *	  position of the padded planes outside the output is computed and
+ *	  nearly every tile is 14 positions (a 16x16 map: 16 tiles of 1x14 and
+ *	  3 of 7x2 / 2x2, not 32 of 8).  Tiles are stored transposed into Y
+ *	  (N, M, OH*OW) (masked stores where the tile's positions are
+ *	  consecutive in Y, else scatters) and the fused activation runs over
+ *	  each finished group.
  *
  *	  AVX-512 only: at lower instruction-set levels the caller's other
  *	  paths (conv_direct.c, im2col + GEMM) run.
@@ -42,7 +47,8 @@
 #include "fused_act.h"
 
 #define NB CONV_BCAST_NB
-#define BC_T 14					/* virtual positions per tile */
+#define BC_T 14					/* output positions per tile at most */
+#define BC_ROW_MIN 8			/* narrower maps: several rows per tile */
 #define BC_MIN_K 32				/* shallower windows: other paths */
 #define BC_MIN_M 8				/* fewer output channels: other paths */
 #define BC_MIN_C 4				/* fewer input channels (RGB images) and few
@@ -67,21 +73,24 @@ onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_
 #ifdef CONV_X86
 
 /*
- * One tile: tmp (BC_T, 32) = bias + sum over k < K of
- *	 xb[koff[k] + i] * w[k*32 + j]
- * (i < BC_T, j < 32); xb is the tile's first virtual position in plane 0,
- * koff[c*taps + t] = c*PL + toff[t].
+ * One tile of R rows of Wt positions (R * Wt <= BC_T), rows rs floats
+ * apart in the planes: tmp (R*Wt, 32) = bias + sum over k < K of
+ *	 xb[koff[k] + r*rs + j] * w[k*32 + c]
+ * for tile position i = r*Wt + j and channel c < 32; xb is the tile's
+ * first virtual position in plane 0, koff[c*taps + t] = c*PL + toff[t].
+ * R and Wt are constants in every instance, so the R*Wt*2 accumulators
+ * stay in registers.
  */
-CONV_AVX512 static void
-bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
-			   const float *bias, float *tmp)
+static inline __attribute__((always_inline)) CONV_AVX512 void
+bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
+		const float *w, const float *bias, float *tmp)
 {
 	__m512		acc[BC_T][2];
 	__m512		b0 = _mm512_loadu_ps(bias),
 				b1 = _mm512_loadu_ps(bias + 16);
 
 #pragma GCC unroll 14
-	for (int i = 0; i < BC_T; i++)
+	for (int i = 0; i < R * Wt; i++)
 	{
 		acc[i][0] = b0;
 		acc[i][1] = b1;
@@ -94,16 +103,20 @@ bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
 					w1 = _mm512_loadu_ps(w + 16);
 
 #pragma GCC unroll 14
-		for (int i = 0; i < BC_T; i++)
+		for (int r = 0; r < R; r++)
 		{
-			__m512		a = _mm512_set1_ps(xp[i]);
+#pragma GCC unroll 14
+			for (int j = 0; j < Wt; j++)
+			{
+				__m512		a = _mm512_set1_ps(xp[r * rs + j]);
 
-			acc[i][0] = _mm512_fmadd_ps(a, w0, acc[i][0]);
-			acc[i][1] = _mm512_fmadd_ps(a, w1, acc[i][1]);
+				acc[r * Wt + j][0] = _mm512_fmadd_ps(a, w0, acc[r * Wt + j][0]);
+				acc[r * Wt + j][1] = _mm512_fmadd_ps(a, w1, acc[r * Wt + j][1]);
+			}
 		}
 	}
 #pragma GCC unroll 14
-	for (int i = 0; i < BC_T; i++)
+	for (int i = 0; i < R * Wt; i++)
 	{
 		_mm512_storeu_ps(tmp + i * NB, acc[i][0]);
 		_mm512_storeu_ps(tmp + i * NB + 16, acc[i][1]);
@@ -111,19 +124,119 @@ bc_tile_avx512(const float *xb, const int32_t *koff, int64_t K, const float *w,
 }
 
 /*
- * The tile's valid rows valid[0..cnt) of tmp (BC_T, 32), transposed:
- * y[j*P + k] = tmp[valid[k]*32 + j] for j < mcount, k < cnt (cnt <= 16).
+ * The tile shapes compiled: R rows of Wt positions with R * Wt <= BC_T,
+ * R = 1 for Wt >= 8 (see bc_plan).  Returns false for another shape (the
+ * caller never asks for one).
+ */
+CONV_AVX512 static bool
+bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
+			   const float *w, const float *bias, float *tmp)
+{
+#define BC_SHAPE(r, wt) \
+	case (r) * 32 + (wt): bc_tile(r, wt, xb, rs, koff, K, w, bias, tmp); return true;
+	switch (R * 32 + Wt)
+	{
+			BC_SHAPE(1, 1) BC_SHAPE(1, 2) BC_SHAPE(1, 3) BC_SHAPE(1, 4) BC_SHAPE(1, 5)
+			BC_SHAPE(1, 6) BC_SHAPE(1, 7) BC_SHAPE(1, 8) BC_SHAPE(1, 9) BC_SHAPE(1, 10)
+			BC_SHAPE(1, 11) BC_SHAPE(1, 12) BC_SHAPE(1, 13) BC_SHAPE(1, 14)
+			BC_SHAPE(2, 7) BC_SHAPE(2, 6) BC_SHAPE(2, 5)
+			BC_SHAPE(2, 4) BC_SHAPE(3, 4)
+			BC_SHAPE(2, 3) BC_SHAPE(3, 3) BC_SHAPE(4, 3)
+			BC_SHAPE(2, 2) BC_SHAPE(3, 2) BC_SHAPE(4, 2) BC_SHAPE(5, 2) BC_SHAPE(6, 2)
+			BC_SHAPE(7, 2)
+			BC_SHAPE(2, 1) BC_SHAPE(3, 1) BC_SHAPE(4, 1) BC_SHAPE(5, 1) BC_SHAPE(6, 1)
+			BC_SHAPE(7, 1) BC_SHAPE(8, 1) BC_SHAPE(9, 1) BC_SHAPE(10, 1) BC_SHAPE(11, 1)
+			BC_SHAPE(12, 1) BC_SHAPE(13, 1) BC_SHAPE(14, 1)
+		default:
+			return false;
+	}
+#undef BC_SHAPE
+}
+
+CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t OW, float *y,
+										int64_t P, int mcount);
+
+/*
+ * Output columns [c0, c0 + Wt) of output rows [oh0, oh1) (OW positions,
+ * Wph plane floats a row), in tiles of R rows (the last fewer) of the
+ * phase planes pad: Yb (32 channels of mcount, P positions) = bias + the
+ * window sums.
  */
 CONV_AVX512 static void
-bc_store_avx512(const float *tmp, const int32_t *valid, int cnt, float *y, int64_t P, int mcount)
+bc_columns_avx512(int64_t OW, int64_t Wph, const float *pad, int64_t oh0, int64_t oh1,
+				  int64_t c0, int Wt, int R, const int32_t *koff, int64_t K, const float *wb,
+				  const float *bias, float *tmp, float *yb, int64_t P, int mcount)
 {
+	for (int64_t oh = oh0; oh < oh1; oh += R)
+	{
+		int			rows = (int) (oh1 - oh < R ? oh1 - oh : R);
+
+		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp);
+		bc_store_avx512(tmp, rows, Wt, OW, yb + oh * OW + c0, P, mcount);
+	}
+}
+
+/*
+ * The tile's R rows of Wt positions (R * Wt <= 16), rows OW apart in Y,
+ * transposed: y[j*P + r*OW + c] = tmp[(r*Wt + c)*32 + j] for j < mcount;
+ * one masked store per channel where the positions are consecutive in Y,
+ * else one scatter.
+ */
+CONV_AVX512 static void
+bc_store_avx512(const float *tmp, int R, int Wt, int64_t OW, float *y, int64_t P, int mcount)
+{
+	int			cnt = R * Wt;
 	__mmask16	mk = (__mmask16) ((1u << cnt) - 1);
-	__m512i		idx = _mm512_mullo_epi32(_mm512_maskz_loadu_epi32(mk, valid),
+	__m512i		idx = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+															12, 13, 14, 15),
 										 _mm512_set1_epi32(NB));
 
-	for (int j = 0; j < mcount; j++)
-		_mm512_mask_storeu_ps(y + j * P, mk,
-							  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+	if (R == 1 || Wt == OW)
+	{
+		for (int j = 0; j < mcount; j++)
+			_mm512_mask_storeu_ps(y + j * P, mk,
+								  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4));
+	}
+	else
+	{
+		int32_t		pos[16] = {0};
+		__m512i		vpos;
+
+		for (int i = 0; i < cnt; i++)
+			pos[i] = (int32_t) (i / Wt * OW + i % Wt);
+		vpos = _mm512_loadu_si512(pos);
+		for (int j = 0; j < mcount; j++)
+			_mm512_mask_i32scatter_ps(y + j * P, mk, vpos,
+									  _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, idx, tmp + j, 4), 4);
+	}
+}
+
+/*
+ * src (n) -> even (ceil(n/2)) = src[0], src[2], ... and odd (n/2) =
+ * src[1], src[3], ...: an input row split into the two column phases of
+ * stride 2.
+ */
+CONV_AVX512 static void
+bc_split2_avx512(const float *src, int64_t n, float *even, float *odd)
+{
+	const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30),
+				io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+	int64_t		j = 0;
+
+	for (; 2 * j + 32 <= n; j += 16)
+	{
+		__m512		a = _mm512_loadu_ps(src + 2 * j),
+					b = _mm512_loadu_ps(src + 2 * j + 16);
+
+		_mm512_storeu_ps(even + j, _mm512_permutex2var_ps(a, ie, b));
+		_mm512_storeu_ps(odd + j, _mm512_permutex2var_ps(a, io, b));
+	}
+	for (; 2 * j < n; j++)
+	{
+		even[j] = src[2 * j];
+		if (2 * j + 1 < n)
+			odd[j] = src[2 * j + 1];
+	}
 }
 
 #endif							/* CONV_X86 */
@@ -145,7 +258,12 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				Wph,
 				Hph,
 				Pv,
-				Pt,
+				oh,
+				ow,
+				wm,
+				rm,
+				rem,
+				band,
 				PH,
 				PL,
 				last,
@@ -164,7 +282,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	cpq_geom_2d(g, &v);
 	if (v.in_w > ((int64_t) 1 << 30) || v.in_h > ((int64_t) 1 << 30) ||
 		v.k_w * v.d_w > ((int64_t) 1 << 30) || v.k_h * v.d_h > ((int64_t) 1 << 30) ||
-		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30))
+		v.p_w > ((int64_t) 1 << 30) || v.p_h > ((int64_t) 1 << 30) ||
+		v.out_w > ((int64_t) 1 << 26))	/* (tile offsets in Y fit int32) */
 		return ONNX_OK;
 	sh = v.s_h;
 	sw = v.s_w;
@@ -177,9 +296,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		Hph = v.out_h + (v.k_h - 1) * v.d_h / sh;
 	if (onnx_mul_overflow_i64(v.out_h, Wph, &Pv) || onnx_mul_overflow_i64(Hph, Wph, &PH))
 		return ONNX_OK;
-	Pt = (Pv + BC_T - 1) / BC_T * BC_T;
-	/* the last read of a phase plane: the last tile's last position, last tap */
-	last = Pt - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
+	/* the last read of a phase plane: the last output position's last tap */
+	last = Pv - 1 + (v.k_h - 1) * v.d_h / sh * Wph + (v.k_w - 1) * v.d_w / sw;
 	if (PH < last + 1)
 		PH = last + 1;
 	PH = (PH + 15) / 16 * 16;
@@ -188,6 +306,23 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		return ONNX_OK;
 	/* (PL * Cg < 2^31: koff fits int32) */
 	bytes = bytes * (int64_t) sizeof(float) + K * (int64_t) sizeof(int32_t);
+	/*
+	 * tiles: columns in blocks of wm (14, or 7 for maps 8 to 13 wide, or
+	 * the whole width of a narrower one) in tiles of rm = 14 / wm rows,
+	 * the rem columns left over in tiles of 14 / rem rows
+	 */
+	oh = v.out_h;
+	ow = v.out_w;
+	if (Wph == ow)
+	{
+		/* planes without gap columns: the positions are one row */
+		ow = P;
+		oh = 1;
+	}
+	wm = ow >= BC_T ? BC_T : ow >= BC_ROW_MIN ? BC_T / 2 : ow;
+	rm = BC_T / wm;
+	rem = ow % wm;
+	band = rem > 0 ? rm * (BC_T / rem) : rm;	/* a multiple of both tiles' rows */
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
@@ -224,6 +359,14 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 						if (need[r % sh])
 							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
 					}
+					else if (sw == 2 && need[r % sh * 2] && need[r % sh * 2 + 1])
+					{
+						/* padded column q = iw + p_w is column q/2 of phase q%2 */
+						float	   *d0 = dst + (v.p_w % 2) * PH + v.p_w / 2,
+								   *d1 = dst + (1 - v.p_w % 2) * PH + (v.p_w + 1) / 2;
+
+						bc_split2_avx512(src, v.in_w, d0, d1);
+					}
 					else
 						for (int64_t b = 0; b < sw; b++)
 						{
@@ -247,26 +390,22 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
-				for (int64_t p0 = 0; p0 < Pv; p0 += BC_T)
+				/*
+				 * bands of rows, top to bottom (the planes of a large map
+				 * are read once from memory): the main columns in tiles
+				 * of wm, the rest in tiles of rem
+				 */
+				for (int64_t oh0 = 0; oh0 < oh; oh0 += band)
 				{
-					int32_t		valid[16];
-					int64_t		yo0 = -1;
-					int			cnt = 0;
+					int64_t		oh1 = oh - oh0 < band ? oh : oh0 + band;
 
-					bc_tile_avx512(pad + p0, koff, K, wb, bias, tmp);
-					/*
-					 * the tile's valid positions: consecutive in Y (the
-					 * dropped ones are exactly the gaps between its rows)
-					 */
-					for (int i = 0; i < BC_T && p0 + i < Pv; i++)
-						if ((p0 + i) % Wph < v.out_w)
-						{
-							if (yo0 < 0)
-								yo0 = (p0 + i) / Wph * v.out_w + (p0 + i) % Wph;
-							valid[cnt++] = i;
-						}
-					if (cnt > 0)
-						bc_store_avx512(tmp, valid, cnt, yg + mb * NB * P + yo0, P, mcount);
+					for (int64_t c0 = 0; c0 + wm <= ow; c0 += wm)
+						bc_columns_avx512(ow, Wph, pad, oh0, oh1, c0, (int) wm, (int) rm, koff, K, wb,
+										  bias, tmp, yg + mb * NB * P, P, mcount);
+					if (rem > 0)
+						bc_columns_avx512(ow, Wph, pad, oh0, oh1, ow - rem, (int) rem,
+										  (int) (BC_T / rem), koff, K, wb, bias, tmp,
+										  yg + mb * NB * P, P, mcount);
 				}
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);

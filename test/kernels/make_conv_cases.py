@@ -393,7 +393,7 @@ def main(out):
             ("batch3_28", (3, 10, 28, 28), (64, 10, 3, 3), dict(pads=[1, 1, 1, 1])),
             # a batch of images too large for the batched GEMM: one by one here
             ("batch2_64", (2, 16, 64, 64), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
-            # a batch of small images: the batched GEMM instead
+            # a batch of small images: image by image too
             ("batch3_small", (3, 16, 8, 8), (40, 16, 3, 3), dict(pads=[1, 1, 1, 1])),
             ("same_upper", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_UPPER")),
             ("same_lower", (1, 8, 11, 13), (24, 8, 4, 4), dict(auto_pad="SAME_LOWER")),
@@ -415,6 +415,38 @@ def main(out):
             ("s2_group2", (1, 16, 10, 11), (48, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1], strides=[2, 2])),
             ("s2_same_upper", (1, 8, 11, 13), (24, 8, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2]))):
         conv_case(out, "bcast_%s" % name, xs, ws, at)
+    # the tile shapes: maps narrower than 8 several whole rows per tile
+    # (14 // OW rows, the rest one by one), wider ones row by row in equal
+    # tiles of at most 14 positions (OW 15: 8 + 7, 29: 10 + 10 + 9); odd
+    # output channels, strides, batches
+    for ow in range(1, 8):
+        oh = 2 * (14 // ow) + 1
+        conv_case(out, "bcast_rows_w%d" % ow, (2, 6, oh, ow), (37, 6, 3, 3), dict(pads=[1, 1, 1, 1]))
+    for ow in (8, 9, 13, 14, 15, 16, 29, 57):
+        conv_case(out, "bcast_row_w%d" % ow, (1, 5, 3, ow), (33, 5, 3, 3), dict(pads=[1, 1, 1, 1]),
+                  post=act("Relu"))
+    # the columns left over (OW % 14, or OW - 7 for maps 8 to 13 wide) in
+    # tiles of 14 // rem rows, the last fewer: scattered into Y
+    for oh, ow in ((17, 16), (15, 17), (16, 12), (20, 8), (9, 27), (11, 20), (30, 15), (5, 44)):
+        conv_case(out, "bcast_cols_%dx%d" % (oh, ow), (1, 5, oh, ow), (35, 5, 3, 3), dict(pads=[1, 1, 1, 1]))
+    conv_case(out, "bcast_rows_s2_w5", (3, 8, 9, 9), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
+    conv_case(out, "bcast_rows_s2_w8", (2, 8, 16, 16), (64, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
+    conv_case(out, "bcast_rows_s2_w11", (1, 8, 9, 22), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]))
+    # stride 2: rows split into the two column phases by vector permutes (32
+    # input columns at a time, the rest one by one), pads even and odd
+    conv_case(out, "bcast_s2_w71_nopad", (1, 8, 5, 71), (40, 8, 3, 3), dict(strides=[2, 2]))
+    conv_case(out, "bcast_s2_w67_pad3", (2, 8, 6, 67), (40, 8, 3, 3), dict(pads=[1, 3, 1, 2], strides=[2, 2]))
+    conv_case(out, "bcast_s2_w64_pad2", (1, 8, 6, 64), (40, 8, 5, 5), dict(pads=[2, 2, 2, 2], strides=[2, 2]))
+    # planes without gap columns (a strided 1x1 window): the positions as
+    # one row (P 64, 9, 6, 23), and a batch of them through the batched GEMM
+    for name, xs in (("16", (1, 40, 16, 16)), ("5", (1, 40, 5, 5)), ("3x5", (1, 40, 3, 5)),
+                     ("1d", (1, 40, 45)), ("batch3", (3, 40, 9, 9))):
+        ws = (36, 40, 1, 1) if len(xs) == 4 else (36, 40, 1)
+        conv_case(out, "bcast_flat_s2_%s" % name, xs, ws, dict(strides=[2] * (len(xs) - 2)),
+                  post=act("Relu"))
+    conv_case(out, "bcast_batch5_16", (5, 24, 16, 16), (64, 24, 3, 3), dict(pads=[1, 1, 1, 1]),
+              post=act("Relu"))
+    conv_case(out, "bcast_batch4_7", (4, 32, 7, 7), (48, 32, 3, 3), dict(pads=[1, 1, 1, 1]))
     conv_case(out, "bcast_nobias_relu", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), bias=False,
               post=act("Relu"))
     conv_case(out, "bcast_sigmoid", (1, 8, 9, 11), (40, 8, 3, 3), dict(pads=[1, 1, 1, 1]), post=act("Sigmoid"))

@@ -99,31 +99,8 @@ tile(const int m, const int nv, int64_t kc, const float *a, int64_t lda, const f
 	}
 }
 
-/* The microkernel of gemm.h: one instance of tile per row count and width. */
-static AVX2 void
-micro_avx2(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
-		   float *c, int64_t ldc, int m, int n, float alpha, float beta,
-		   const OnnxGemmEdge *e)
-{
-	if (n <= 8)
-		switch (m)
-		{
-#define ROWS(r) case r: tile(r, 1, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
-				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
-#undef ROWS
-			default:
-				break;
-		}
-	else
-		switch (m)
-		{
-#define ROWS(r) case r: tile(r, GEMM_NV, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
-				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6)
-#undef ROWS
-			default:
-				break;
-		}
-}
+#define GT_MICRO micro_avx2
+#include "gemm_micro.h"
 
 /*
  * The transposing pack of gemm.h with 8x8 in-register transposes: eight

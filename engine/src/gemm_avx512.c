@@ -92,33 +92,8 @@ tile(const int m, const int nv, int64_t kc, const float *a, int64_t lda, const f
 	}
 }
 
-/* The microkernel of gemm.h: one instance of tile per row count and width. */
-static AVX512 void
-micro_avx512(int64_t kc, const float *a, int64_t lda, const float *b, int64_t ldb,
-			 float *c, int64_t ldc, int m, int n, float alpha, float beta,
-			 const OnnxGemmEdge *e)
-{
-	if (n <= 16)
-		switch (m)
-		{
-#define ROWS(r) case r: tile(r, 1, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
-				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
-				ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
-#undef ROWS
-			default:
-				break;
-		}
-	else
-		switch (m)
-		{
-#define ROWS(r) case r: tile(r, GEMM_NV, kc, a, lda, b, ldb, c, ldc, n, alpha, beta, e); break;
-				ROWS(1) ROWS(2) ROWS(3) ROWS(4) ROWS(5) ROWS(6) ROWS(7)
-				ROWS(8) ROWS(9) ROWS(10) ROWS(11) ROWS(12) ROWS(13) ROWS(14)
-#undef ROWS
-			default:
-				break;
-		}
-}
+#define GT_MICRO micro_avx512
+#include "gemm_micro.h"
 
 const OnnxGemmKernel onnx_gemm_kernel_avx512 = {
 	"avx512f 14x32", ONNX_GEMM_ISA_AVX512, GEMM_MR, GEMM_NR, 256, 224, micro_avx512,

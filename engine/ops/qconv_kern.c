@@ -393,15 +393,13 @@ transpose_few_rows(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst,
  * dst (cols, rows) = src (rows, cols)^T, bytes, dst rows ldd apart:
  * tiles of 16 x 16 with SSE2 where there is SSE2 -- a ragged edge of 16
  * or more rows or columns as one more tile overlapping the last whole one
- * (its bytes written twice, alike) -- the edges of fewer than 16 (and
- * everything elsewhere) one byte at a time.
+ * (its bytes written twice, alike); fewer than 16 rows or columns: 1 to
+ * 4 rows into pixels of at most 4 bytes by byte shuffles (SSSE3), the
+ * rest (and everything without SSE2) one byte at a time.
  */
 static void
 transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64_t ldd)
 {
-	int64_t		r16 = 0,
-				c16 = 0;
-
 #if defined(__SSE2__)
 	if (rows >= 16 && cols >= 16)
 	{
@@ -425,22 +423,14 @@ transpose_u8(const uint8_t *src, int64_t rows, int64_t cols, uint8_t *dst, int64
 		return;
 	}
 #endif
-	r16 = rows / 16 * 16;
-	c16 = cols / 16 * 16;
-	for (int64_t r0 = 0; r0 < r16; r0 += 16)
-		for (int64_t c0 = 0; c0 < c16; c0 += 16)
-			transpose_16x16(src + r0 * cols + c0, cols, dst + c0 * ldd + r0, ldd);
 #endif
-	/* the right edge of the tiled rows, then the rows below them */
-	for (int64_t r = 0; r < r16; r++)
-		for (int64_t c = c16; c < cols; c++)
-			dst[c * ldd + r] = src[r * cols + c];
+	/* fewer than 16 rows or columns (or no SSE2): byte by byte, 32 columns a block */
 	for (int64_t c0 = 0; c0 < cols; c0 += 32)
 	{
 		int64_t		c1 = c0 + 32 < cols ? c0 + 32 : cols;
 
 		for (int64_t c = c0; c < c1; c++)
-			for (int64_t r = r16; r < rows; r++)
+			for (int64_t r = 0; r < rows; r++)
 				dst[c * ldd + r] = src[r * cols + c];
 	}
 }

@@ -532,6 +532,58 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 	return ONNX_OK;
 }
 
+/*
+ * A pointwise QLinearConv on qconv_pw_vnni.c's kernel, every image and
+ * group into y, channels-first throughout: the weights prepared per run
+ * (M * K bytes, small beside the product), the positions in chunks between
+ * the checks for cancellation.
+ */
+static OnnxStatus
+pointwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+			   OnnxTensor *y)
+{
+	int64_t		Kp = (r->Cg + 3) / 4 * 4,
+				P = r->g.out_size,
+				chunk;
+	bool		xs = x->dtype == ONNX_DTYPE_INT8;
+	int32_t		lo = y->dtype == ONNX_DTYPE_INT8 ? -128 : 0,
+				hi = y->dtype == ONNX_DTYPE_INT8 ? 127 : 255,
+				xzu = xs ? r->xz + 128 : r->xz,
+			   *wzs,
+			   *corr;
+	int8_t	   *ws;
+	uint8_t    *xp;
+
+	if (onnx_mul_overflow_i64(r->M, Kp, &chunk) || onnx_mul_overflow_i64(Kp, 64, &chunk) ||
+		onnx_mul_overflow_i64(Kp * 4, r->Mg, &chunk))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
+	if ((ws = onnx_kernel_scratch(ctx, (size_t) (r->M * Kp), 1)) == NULL ||
+		(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+		(corr = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+		(xp = onnx_kernel_scratch(ctx, (size_t) (Kp * 64), 1)) == NULL)
+		return ctx->err->status;
+	for (int64_t gi = 0; gi < r->group; gi++)
+		onnx_qpw_vnni_prep((const uint8_t *) w->data + gi * r->Mg * r->Cg, w->dtype == ONNX_DTYPE_INT8,
+						   r->Mg, r->Cg, r->wz + gi * r->Mg, r->bias ? r->bias + gi * r->Mg : NULL, xzu,
+						   ws + gi * r->Mg * Kp, wzs + gi * r->Mg, corr + gi * r->Mg);
+	/* about 2^22 multiply-adds between the checks, whole blocks of 64 */
+	chunk = ((int64_t) 1 << 22) / (Kp * r->Mg) / 64 * 64;
+	if (chunk < 64)
+		chunk = 64;
+	for (int64_t n = 0; n < r->N; n++)
+		for (int64_t gi = 0; gi < r->group; gi++)
+			for (int64_t p0 = 0; p0 < P; p0 += chunk)
+			{
+				if (onnx_kernel_should_abort(ctx))
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				onnx_qpw_vnni_run((const uint8_t *) x->data + (n * r->C + gi * r->Cg) * P, r->Cg, P, p0,
+								  P - p0 < chunk ? P : p0 + chunk, xs, ws + gi * r->Mg * Kp, r->Mg,
+								  wzs + gi * r->Mg, corr + gi * r->Mg, r->mult + gi * r->Mg, r->yz, lo, hi,
+								  xp, (uint8_t *) y->data + (n * r->M + gi * r->Mg) * P);
+			}
+	return ONNX_OK;
+}
+
 /* W_g^T of group gi packed now (kernel memory), or NULL. */
 static OnnxQgemmB *
 pack_weights_now(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *w, int64_t gi)
@@ -680,6 +732,8 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		}
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
+	if (r->qlinear && pw && !nd && onnx_qpw_vnni_ok())
+		return pointwise_vnni(ctx, r, x, w, y);
 	/*
 	 * Patch rows padded to the VNNI group, so that they are read in place;
 	 * pointwise, the pixels themselves are the rows: padded alike, every

@@ -1,13 +1,14 @@
 /*-------------------------------------------------------------------------
  *
  * qconv_pw_vnni.c
- *	  The 1x1 (pointwise) QLinearConv of one group (qconv.c) on AVX512-VNNI
- *	  and AVX512-VBMI, channels-first in and out, without transposes:
+ *	  The QLinearConv of one group (qconv.c) on AVX512-VNNI and
+ *	  AVX512-VBMI, channels-first in and out, without transposes:
  *
  *		Y (Mg, P) = requant(W (Mg, K) @ X (K, P))
  *
- *	  X's rows are the group's K input channels, each a plane of P bytes
- *	  (uint8; int8 x flipped by +128 to xu, its zero point alike: xzu).
+ *	  X's rows are the group's K input channels of a 1x1 convolution, each
+ *	  a plane of P bytes, or the rows of its channels-first patches (uint8;
+ *	  int8 x flipped by +128 to xu, its zero point alike: xzu).
  *	  Per block of 64 output positions, X is repacked once into groups of
  *	  four channels: group g is four vectors of 16 positions, the four
  *	  bytes of lane i the channels 4g..4g+3 of position i (vpermb of four
@@ -167,17 +168,17 @@ qpw_tile(const int MR, const int NV, const uint8_t *xp, int64_t groups, const in
 	do { \
 		switch (nv) \
 		{ \
-			case 1: qpw_tile(MR_, 1, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, P); break; \
-			case 2: qpw_tile(MR_, 2, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, P); break; \
-			case 3: qpw_tile(MR_, 3, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, P); break; \
-			default: qpw_tile(MR_, 4, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, P); break; \
+			case 1: qpw_tile(MR_, 1, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
+			case 2: qpw_tile(MR_, 2, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
+			case 3: qpw_tile(MR_, 3, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
+			default: qpw_tile(MR_, 4, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
 		} \
 	} while (0)
 
 QPW_TARGET static void
-qpw_run_vnni(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, bool xs,
-			 const int8_t *ws, int64_t Mg, const int32_t *wzs, const int32_t *corr,
-			 const float *mult, int32_t yz, int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y)
+qpw_run_vnni(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, const int8_t *ws,
+			 int64_t Mg, const int32_t *wzs, const int32_t *corr, const float *mult, int32_t yz,
+			 int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy)
 {
 	int64_t		Kp = (K + 3) / 4 * 4,
 				groups = Kp / 4;
@@ -195,9 +196,9 @@ qpw_run_vnni(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, boo
 			idx[i * 4 + j] = (uint8_t) (16 * j + i);
 	perm = _mm512_loadu_si512(idx);
 
-	for (int64_t b0 = p0; b0 < p1; b0 += QPW_COLS)
+	for (int64_t b0 = 0; b0 < np; b0 += QPW_COLS)
 	{
-		int64_t		len = p1 - b0 < QPW_COLS ? p1 - b0 : QPW_COLS;
+		int64_t		len = np - b0 < QPW_COLS ? np - b0 : QPW_COLS;
 		int			nv = (int) ((len + 15) / 16);
 		__m512i		sx[4];
 
@@ -216,7 +217,7 @@ qpw_run_vnni(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, boo
 				{
 					int64_t		c = g * 4 + j;
 
-					r[j] = c < K ? _mm_xor_si128(_mm_maskz_loadu_epi8(k, x + c * P + b0 + 16 * v), flip) :
+					r[j] = c < K ? _mm_xor_si128(_mm_maskz_loadu_epi8(k, x + c * ldx + b0 + 16 * v), flip) :
 						_mm_setzero_si128();
 				}
 				z = _mm512_inserti32x4(_mm512_castsi128_si512(r[0]), r[1], 1);
@@ -231,7 +232,7 @@ qpw_run_vnni(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, boo
 		{
 			int			mr = Mg - m0 < QPW_MR ? (int) (Mg - m0) : QPW_MR;
 			const int8_t *wm = ws + m0 * Kp;
-			uint8_t    *ym = y + m0 * P + b0;
+			uint8_t    *ym = y + m0 * ldy + b0;
 
 			switch (mr)
 			{
@@ -260,14 +261,14 @@ qpw_run_vnni(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, boo
 #endif
 
 void
-onnx_qpw_vnni_run(const uint8_t *x, int64_t K, int64_t P, int64_t p0, int64_t p1, bool xs,
-				  const int8_t *ws, int64_t Mg, const int32_t *wzs, const int32_t *corr,
-				  const float *mult, int32_t yz, int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y)
+onnx_qpw_vnni_run(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, const int8_t *ws,
+				  int64_t Mg, const int32_t *wzs, const int32_t *corr, const float *mult,
+				  int32_t yz, int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy)
 {
 #ifdef QPW_X86
-	qpw_run_vnni(x, K, P, p0, p1, xs, ws, Mg, wzs, corr, mult, yz, lo, hi, xp, y);
+	qpw_run_vnni(x, ldx, K, np, xs, ws, Mg, wzs, corr, mult, yz, lo, hi, xp, y, ldy);
 #else
-	(void) x, (void) K, (void) P, (void) p0, (void) p1, (void) xs, (void) ws, (void) Mg;
-	(void) wzs, (void) corr, (void) mult, (void) yz, (void) lo, (void) hi, (void) xp, (void) y;
+	(void) x, (void) ldx, (void) K, (void) np, (void) xs, (void) ws, (void) Mg, (void) wzs;
+	(void) corr, (void) mult, (void) yz, (void) lo, (void) hi, (void) xp, (void) y, (void) ldy;
 #endif
 }

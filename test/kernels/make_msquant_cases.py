@@ -203,6 +203,16 @@ def conv_cases(out):
         ((1, 3, 7, 9), (5, 3, 1, 1), {}),
         ((1, 4, 6, 7), (9, 4, 1, 1), {}),
         ((1, 1, 5, 7), (6, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
+        # at most 4 channels per group with VNNI: channels-first patches
+        # (qconv.c patch_cols) into qconv_pw_vnni.c: stride 2 with the
+        # windows leaving both sides, stride 3 and a dilation, asymmetric
+        # pads, groups of 2 channels, 1-D, more positions than one block of
+        # patches (K 36, 910 columns each), a batch
+        ((1, 3, 20, 70), (8, 3, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
+        ((2, 4, 11, 13), (5, 4, 5, 5), dict(strides=[3, 3], dilations=[1, 2], pads=[2, 0, 1, 3])),
+        ((1, 6, 9, 10), (9, 2, 3, 3), dict(group=3, pads=[0, 1, 1, 0])),
+        ((1, 2, 77), (7, 2, 5), dict(strides=[2], pads=[2, 1])),
+        ((1, 4, 40, 41), (13, 4, 3, 3), dict(pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:

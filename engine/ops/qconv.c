@@ -68,11 +68,17 @@ onnx_qconv_kern(void)
 	return &onnx_qconv_kern_portable;
 }
 
-/* node->prepared: W_g^T of every group, packed with w's zero points. */
+/*
+ * node->prepared: W_g^T of every group, packed with w's zero points; for
+ * QLinearConv also W as qconv_pw_vnni.c takes it (onnx_qpw_vnni_prep).
+ */
 typedef struct QConvPacked
 {
 	int64_t		group;
 	OnnxQgemmB **pb;			/* (group) */
+	int8_t	   *dws;			/* (M, Kp) or NULL */
+	int32_t    *dwzs,			/* (M) */
+			   *dwsum;			/* (M) */
 } QConvPacked;
 
 /* Input indexes of an op: w, w zero point. */
@@ -150,6 +156,17 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		permute_w((const uint8_t *) w->data + gi * Mg * K, Mg, w->dims[1], K / w->dims[1], tmp);
 		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
 									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
+	}
+	p->dws = NULL;
+	if (strcmp(node->op_type, "QLinearConv") == 0)
+	{
+		int64_t		Kp = (K + 3) / 4 * 4;
+
+		if ((p->dws = onnx_arena_alloc(arena, (size_t) (M * Kp))) == NULL ||
+			(p->dwzs = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL ||
+			(p->dwsum = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, p->dwzs, p->dwsum);
 	}
 	node->prepared = p;
 	return ONNX_OK;
@@ -593,9 +610,9 @@ patch_cols(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, int64_t 
  * A QLinearConv on qconv_pw_vnni.c's kernel, every image and group into
  * y, channels-first throughout: pointwise, the image's planes are the
  * kernel's rows; else blocks of output positions of the channels-first
- * patches (patch_cols, about 32 KiB).  The weights are prepared per run
- * (M * K bytes, small beside the product); the positions go in chunks
- * between the checks for cancellation.
+ * patches (patch_cols, about 32 KiB).  The weights come prepared at load
+ * (qconv_pack) or are prepared now; the positions go in chunks between
+ * the checks for cancellation.
  */
 static OnnxStatus
 direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
@@ -610,10 +627,12 @@ direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const On
 				hi = y->dtype == ONNX_DTYPE_INT8 ? 127 : 255,
 				xzu = xs ? r->xz + 128 : r->xz,
 			   *wzs,
+			   *wsum,
 			   *corr;
 	int8_t	   *ws;
 	uint8_t    *xp,
 			   *pt = NULL;
+	const QConvPacked *pre = ctx->node->prepared;
 
 	if (onnx_mul_overflow_i64(r->M, Kp, &chunk) || onnx_mul_overflow_i64(Kp, 64, &chunk) ||
 		onnx_mul_overflow_i64(Kp * 64, r->Mg, &chunk))
@@ -624,14 +643,26 @@ direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const On
 		chunk = 64;
 	if (!pw && chunk > ((int64_t) 32 << 10) / Kp)
 		chunk = ((int64_t) 32 << 10) / Kp / 64 * 64 > 64 ? ((int64_t) 32 << 10) / Kp / 64 * 64 : 64;
-	if ((ws = onnx_kernel_scratch(ctx, (size_t) (r->M * Kp), 1)) == NULL ||
-		(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
-		(corr = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+	if ((corr = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
 		(xp = onnx_kernel_scratch(ctx, (size_t) (Kp * 64), 1)) == NULL ||
 		(!pw && (pt = onnx_kernel_scratch(ctx, (size_t) (r->K * chunk), 1)) == NULL))
 		return ctx->err->status;
-	/* W (M, Cg, KK): a row's order is the patches' (channel, tap) */
-	onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, r->bias, xzu, ws, wzs, corr);
+	if (pre && pre->dws && pre->group == r->group)
+	{
+		ws = pre->dws;
+		wzs = pre->dwzs;
+		wsum = pre->dwsum;
+	}
+	else
+	{
+		if ((ws = onnx_kernel_scratch(ctx, (size_t) (r->M * Kp), 1)) == NULL ||
+			(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+			(wsum = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
+			return ctx->err->status;
+		/* W (M, Cg, KK): a row's order is the patches' (channel, tap) */
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, ws, wzs, wsum);
+	}
+	onnx_qpw_vnni_corr(r->M, r->K, wzs, wsum, r->bias, xzu, corr);
 	for (int64_t n = 0; n < r->N; n++)
 		for (int64_t gi = 0; gi < r->group; gi++)
 		{

@@ -72,18 +72,21 @@ extern void onnx_qdw_vnni_channels(const ConvGeom2D *v, const uint8_t *x, int64_
 								   int32_t hi, uint8_t *xp, uint8_t *y, int32_t *acc);
 
 /*
- * The AVX512-VNNI pointwise QLinearConv of one group (qconv_pw_vnni.c):
- * whether it runs on this CPU at the current level; the weights w (M, K;
- * int8 when w_signed) with zero points wz (M) and bias (M, or NULL) as it
- * takes them for x zero point xzu (as uint8): ws (M, Kp = K rounded up to
- * 4) int8, wzs (M), corr (M); and y (Mg, np) = requant(ws (Mg, Kp) @ x
- * (K, np)) (x rows ldx apart, int8 when xs; y rows ldy apart; requantized
- * as requant_plane with mult (Mg)).  xp: scratch of Kp * 64 bytes.
+ * The AVX512-VNNI channels-first QLinearConv of one group
+ * (qconv_pw_vnni.c): whether it runs on this CPU at the current level;
+ * the weights w (M, K; int8 when w_signed) with zero points wz (M) as it
+ * takes them: ws (M, Kp = K rounded up to 4) int8, their zero points wzs
+ * (M) and sums wsum (M); corr (M) from those, bias (M, or NULL) and the x
+ * zero point xzu (as uint8); and y (Mg, np) = requant(ws (Mg, Kp) @ x
+ * (K, np)) (x rows ldx apart, int8 when xs; y rows ldy apart;
+ * requantized as requant_plane with mult (Mg)).  xp: scratch of Kp * 64
+ * bytes.
  */
 extern bool onnx_qpw_vnni_ok(void);
 extern void onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K,
-							   const int32_t *wz, const int32_t *bias, int32_t xzu, int8_t *ws,
-							   int32_t *wzs, int32_t *corr);
+							   const int32_t *wz, int8_t *ws, int32_t *wzs, int32_t *wsum);
+extern void onnx_qpw_vnni_corr(int64_t M, int64_t K, const int32_t *wzs, const int32_t *wsum,
+							   const int32_t *bias, int32_t xzu, int32_t *corr);
 extern void onnx_qpw_vnni_run(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs,
 							  const int8_t *ws, int64_t Mg, const int32_t *wzs,
 							  const int32_t *corr, const float *mult, int32_t yz, int32_t lo,

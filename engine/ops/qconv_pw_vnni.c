@@ -59,7 +59,7 @@ onnx_qpw_vnni_ok(void)
 
 void
 onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K, const int32_t *wz,
-				   const int32_t *bias, int32_t xzu, int8_t *ws, int32_t *wzs, int32_t *corr)
+				   int8_t *ws, int32_t *wzs, int32_t *wsum)
 {
 	int64_t		Kp = (K + 3) / 4 * 4;
 
@@ -70,7 +70,7 @@ onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K, const 
 		bool		fits = true;
 		int32_t		sh = w_signed ? 0 : 128,
 					z = 0;
-		int64_t		sum = 0;
+		uint32_t	sum = 0;
 
 		for (int64_t k = 0; k < K && fits; k++)
 		{
@@ -88,13 +88,20 @@ onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K, const 
 		for (int64_t k = K; k < Kp; k++)
 			d[k] = 0;
 		for (int64_t k = 0; k < K; k++)
-			sum += d[k];
+			sum += (uint32_t) (int32_t) d[k];
 		wzs[m] = z;
-		/* bias - xzu * sum ws + K * xzu * wzs, wrapping as the vector adds do */
-		corr[m] = (int32_t) (uint32_t) ((uint64_t) (int64_t) (bias ? bias[m] : 0) -
-										(uint64_t) ((int64_t) xzu * sum) +
-										(uint64_t) K * (uint64_t) (int64_t) xzu * (uint64_t) (int64_t) z);
+		wsum[m] = (int32_t) sum;
 	}
+}
+
+void
+onnx_qpw_vnni_corr(int64_t M, int64_t K, const int32_t *wzs, const int32_t *wsum,
+				   const int32_t *bias, int32_t xzu, int32_t *corr)
+{
+	/* bias - xzu * sum ws + K * xzu * wzs, wrapping as the vector adds do */
+	for (int64_t m = 0; m < M; m++)
+		corr[m] = (int32_t) ((uint32_t) (bias ? bias[m] : 0) - (uint32_t) xzu * (uint32_t) wsum[m] +
+							 (uint32_t) K * (uint32_t) xzu * (uint32_t) wzs[m]);
 }
 
 #ifdef QPW_X86

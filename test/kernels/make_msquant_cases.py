@@ -636,11 +636,17 @@ def pw_vnni_cases(out):
             B = rng.integers(-800, 800, M).astype(np.int32)
             if i % 3 == 0:  # one w zero point for all channels
                 wz = np.full(M, wz[0], wt)
-            inits = [("xz", xz), ("W", W), ("wz", wz if i % 3 else wz[:1].reshape(())),
+            inits = [("xz", xz), ("wz", wz if i % 3 else wz[:1].reshape(())),
                      ("xs", x_s), ("ws", w_s), ("ys", ys), ("yz", yz), ("B", B)]
+            inputs, feed = {"X": (xt, list(xs))}, {"X": X}
+            if i % 2:  # W an input: prepared per run, not at load (qconv.c qconv_pack)
+                inputs["W"] = (wt, list(W.shape))
+                feed["W"] = W
+            else:
+                inits.append(("W", W))
             exp = pw_reference(X, xz, W, wz, group, B, (x_s, w_s, ys), yz, yt)
             case(out, "qlconv_" + nm, [mk("QLinearConv", ["X", "xs", "xz", "W", "ws", "wz", "ys", "yz", "B"],
-                                          ["Y"], group=group)], {"X": (xt, list(xs))}, {"X": X},
+                                          ["Y"], group=group)], inputs, feed,
                  {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False, expected=[exp])
 
 

@@ -133,15 +133,26 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	K = w->count / M;
 	if (wz && wz->count != 1 && wz->count != M)
 		return ONNX_OK;
-	if (Mg == 1 && w->dims[1] == 1)
-		return ONNX_OK;			/* depthwise: direct loop */
 	p = onnx_arena_alloc(arena, sizeof(QConvPacked));
 	zp = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M);
-	if (p == NULL || zp == NULL ||
-		(p->pb = onnx_arena_alloc(arena, sizeof(OnnxQgemmB *) * (size_t) group)) == NULL)
+	if (p == NULL || zp == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	onnx_qmm_zp(wz, zp, M);
 	p->group = group;
+	p->pb = NULL;
+	p->dws = NULL;
+	if (Mg == 1 && w->dims[1] == 1)
+	{
+		/* depthwise: no GEMM; W (M, KK) as qconv_dw_vnni.c takes it */
+		if ((p->dws = onnx_arena_alloc(arena, (size_t) w->count)) == NULL ||
+			(p->dwzs = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, K, p->dwzs, NULL);
+		node->prepared = p;
+		return ONNX_OK;
+	}
+	if ((p->pb = onnx_arena_alloc(arena, sizeof(OnnxQgemmB *) * (size_t) group)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	if ((tmp = onnx_arena_alloc(arena, (size_t) (Mg * K))) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	for (int64_t gi = 0; gi < group; gi++)
@@ -157,7 +168,6 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
 									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
 	}
-	p->dws = NULL;
 	if (strcmp(node->op_type, "QLinearConv") == 0)
 	{
 		int64_t		Kp = (K + 3) / 4 * 4;
@@ -166,7 +176,7 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 			(p->dwzs = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL ||
 			(p->dwsum = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL)
 			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
-		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, p->dwzs, p->dwsum);
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, Kp, p->dwzs, p->dwsum);
 	}
 	node->prepared = p;
 	return ONNX_OK;
@@ -500,7 +510,7 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 			   *wzs;
 	int8_t	   *wd;
 	uint8_t    *xp;
-	const uint8_t *wb = w->data;
+	const QConvPacked *pre = ctx->node->prepared;
 
 	*done = false;
 	if (r->g.nsp > 2)
@@ -508,29 +518,18 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 	cpq_geom_2d(&r->g, &v);
 	if (!onnx_qdw_vnni_ok(&v, &plane))
 		return ONNX_OK;
-	/* wd (M, KK) and wzs (M) as the kernel takes them */
-	if ((wd = onnx_kernel_scratch(ctx, (size_t) w->count, 1)) == NULL ||
-		(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
-		return ctx->err->status;
-	for (int64_t m = 0; m < r->M; m++)
+	/* wd (M, KK) and wzs (M) as the kernel takes them: from load, or now */
+	if (pre && pre->dws && pre->group == r->group)
 	{
-		bool		fits = true;
-		int32_t		sh = ws ? 0 : 128;
-
-		for (int64_t t = 0; t < KK && fits; t++)
-		{
-			int32_t		d = (ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - r->wz[m];
-
-			fits = d >= -128 && d <= 127;
-			wd[m * KK + t] = (int8_t) d;
-		}
-		wzs[m] = 0;
-		if (!fits)
-		{
-			for (int64_t t = 0; t < KK; t++)
-				wd[m * KK + t] = (int8_t) ((ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - sh);
-			wzs[m] = r->wz[m] - sh;
-		}
+		wd = pre->dws;
+		wzs = pre->dwzs;
+	}
+	else
+	{
+		if ((wd = onnx_kernel_scratch(ctx, (size_t) w->count, 1)) == NULL ||
+			(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
+			return ctx->err->status;
+		onnx_qpw_vnni_prep(w->data, ws, r->M, KK, r->wz, wd, KK, wzs, NULL);
 	}
 	if ((xp = onnx_kernel_scratch(ctx, (size_t) plane, 1)) == NULL)
 		return ctx->err->status;
@@ -660,7 +659,7 @@ direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const On
 			(wsum = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
 			return ctx->err->status;
 		/* W (M, Cg, KK): a row's order is the patches' (channel, tap) */
-		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, ws, wzs, wsum);
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, ws, Kp, wzs, wsum);
 	}
 	onnx_qpw_vnni_corr(r->M, r->K, wzs, wsum, r->bias, xzu, corr);
 	for (int64_t n = 0; n < r->N; n++)

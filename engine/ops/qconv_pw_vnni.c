@@ -59,14 +59,12 @@ onnx_qpw_vnni_ok(void)
 
 void
 onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K, const int32_t *wz,
-				   int8_t *ws, int32_t *wzs, int32_t *wsum)
+				   int8_t *ws, int64_t ldw, int32_t *wzs, int32_t *wsum)
 {
-	int64_t		Kp = (K + 3) / 4 * 4;
-
 	for (int64_t m = 0; m < M; m++)
 	{
 		const uint8_t *wm = w + m * K;
-		int8_t	   *d = ws + m * Kp;
+		int8_t	   *d = ws + m * ldw;
 		bool		fits = true;
 		int32_t		sh = w_signed ? 0 : 128,
 					z = 0;
@@ -85,12 +83,13 @@ onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K, const 
 				d[k] = (int8_t) ((w_signed ? (int8_t) wm[k] : wm[k]) - sh);
 			z = wz[m] - sh;
 		}
-		for (int64_t k = K; k < Kp; k++)
+		for (int64_t k = K; k < ldw; k++)
 			d[k] = 0;
 		for (int64_t k = 0; k < K; k++)
 			sum += (uint32_t) (int32_t) d[k];
 		wzs[m] = z;
-		wsum[m] = (int32_t) sum;
+		if (wsum)
+			wsum[m] = (int32_t) sum;
 	}
 }
 

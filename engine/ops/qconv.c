@@ -22,7 +22,11 @@
  *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
  *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
  *	  direct int32 loop per channel, tap by tap over whole output rows.
- *	  A 1x1 convolution of stride 1 without padding takes the transposed
+ *	  With AVX512-VNNI and VBMI, a QLinearConv of 1x1 stride 1 without
+ *	  padding, or of at most 4 channels per group (an image's first
+ *	  layer), runs qconv_pw_vnni.c channels-first in and out: its rows are
+ *	  the image's planes, or the channels-first patches (patch_cols).
+ *	  Otherwise a 1x1 convolution of stride 1 without padding takes the transposed
  *	  image itself as its patches.  The GEMM runs per block of output
  *	  positions whose patches and products stay in cache (block_rows):
  *	  the patches of a whole image (K bytes per position) would be a pass
@@ -64,11 +68,17 @@ onnx_qconv_kern(void)
 	return &onnx_qconv_kern_portable;
 }
 
-/* node->prepared: W_g^T of every group, packed with w's zero points. */
+/*
+ * node->prepared: W_g^T of every group, packed with w's zero points; for
+ * QLinearConv also W as qconv_pw_vnni.c takes it (onnx_qpw_vnni_prep).
+ */
 typedef struct QConvPacked
 {
 	int64_t		group;
 	OnnxQgemmB **pb;			/* (group) */
+	int8_t	   *dws;			/* (M, Kp) or NULL */
+	int32_t    *dwzs,			/* (M) */
+			   *dwsum;			/* (M) */
 } QConvPacked;
 
 /* Input indexes of an op: w, w zero point. */
@@ -123,15 +133,26 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 	K = w->count / M;
 	if (wz && wz->count != 1 && wz->count != M)
 		return ONNX_OK;
-	if (Mg == 1 && w->dims[1] == 1)
-		return ONNX_OK;			/* depthwise: direct loop */
 	p = onnx_arena_alloc(arena, sizeof(QConvPacked));
 	zp = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M);
-	if (p == NULL || zp == NULL ||
-		(p->pb = onnx_arena_alloc(arena, sizeof(OnnxQgemmB *) * (size_t) group)) == NULL)
+	if (p == NULL || zp == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	onnx_qmm_zp(wz, zp, M);
 	p->group = group;
+	p->pb = NULL;
+	p->dws = NULL;
+	if (Mg == 1 && w->dims[1] == 1)
+	{
+		/* depthwise: no GEMM; W (M, KK) as qconv_dw_vnni.c takes it */
+		if ((p->dws = onnx_arena_alloc(arena, (size_t) w->count)) == NULL ||
+			(p->dwzs = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, K, p->dwzs, NULL);
+		node->prepared = p;
+		return ONNX_OK;
+	}
+	if ((p->pb = onnx_arena_alloc(arena, sizeof(OnnxQgemmB *) * (size_t) group)) == NULL)
+		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	if ((tmp = onnx_arena_alloc(arena, (size_t) (Mg * K))) == NULL)
 		return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
 	for (int64_t gi = 0; gi < group; gi++)
@@ -146,6 +167,16 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		permute_w((const uint8_t *) w->data + gi * Mg * K, Mg, w->dims[1], K / w->dims[1], tmp);
 		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
 									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
+	}
+	if (strcmp(node->op_type, "QLinearConv") == 0)
+	{
+		int64_t		Kp = (K + 3) / 4 * 4;
+
+		if ((p->dws = onnx_arena_alloc(arena, (size_t) (M * Kp))) == NULL ||
+			(p->dwzs = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL ||
+			(p->dwsum = onnx_arena_alloc(arena, sizeof(int32_t) * (size_t) M)) == NULL)
+			return onnx_error_set(err, ONNX_ERR_OUT_OF_MEMORY, "out of memory packing weights");
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, M, K, zp, p->dws, Kp, p->dwzs, p->dwsum);
 	}
 	node->prepared = p;
 	return ONNX_OK;
@@ -479,7 +510,7 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 			   *wzs;
 	int8_t	   *wd;
 	uint8_t    *xp;
-	const uint8_t *wb = w->data;
+	const QConvPacked *pre = ctx->node->prepared;
 
 	*done = false;
 	if (r->g.nsp > 2)
@@ -487,29 +518,18 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 	cpq_geom_2d(&r->g, &v);
 	if (!onnx_qdw_vnni_ok(&v, &plane))
 		return ONNX_OK;
-	/* wd (M, KK) and wzs (M) as the kernel takes them */
-	if ((wd = onnx_kernel_scratch(ctx, (size_t) w->count, 1)) == NULL ||
-		(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
-		return ctx->err->status;
-	for (int64_t m = 0; m < r->M; m++)
+	/* wd (M, KK) and wzs (M) as the kernel takes them: from load, or now */
+	if (pre && pre->dws && pre->group == r->group)
 	{
-		bool		fits = true;
-		int32_t		sh = ws ? 0 : 128;
-
-		for (int64_t t = 0; t < KK && fits; t++)
-		{
-			int32_t		d = (ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - r->wz[m];
-
-			fits = d >= -128 && d <= 127;
-			wd[m * KK + t] = (int8_t) d;
-		}
-		wzs[m] = 0;
-		if (!fits)
-		{
-			for (int64_t t = 0; t < KK; t++)
-				wd[m * KK + t] = (int8_t) ((ws ? (int8_t) wb[m * KK + t] : wb[m * KK + t]) - sh);
-			wzs[m] = r->wz[m] - sh;
-		}
+		wd = pre->dws;
+		wzs = pre->dwzs;
+	}
+	else
+	{
+		if ((wd = onnx_kernel_scratch(ctx, (size_t) w->count, 1)) == NULL ||
+			(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
+			return ctx->err->status;
+		onnx_qpw_vnni_prep(w->data, ws, r->M, KK, r->wz, wd, KK, wzs, NULL);
 	}
 	if ((xp = onnx_kernel_scratch(ctx, (size_t) plane, 1)) == NULL)
 		return ctx->err->status;
@@ -529,6 +549,138 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 								   r->qlinear ? NULL : (int32_t *) y->data + at);
 		}
 	*done = true;
+	return ONNX_OK;
+}
+
+/*
+ * Columns of output positions p0 .. p0+np of the channels-first patches
+ * (K = Cg * k_h * k_w rows, ld bytes apart; row (c, kh, kw) holds tap
+ * (kh, kw) of channel c of every position) from the group's channels x
+ * (Cg planes), xz where a window leaves the image; 1 or 2 spatial dims.
+ */
+static void
+patch_cols(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, int64_t p0, int64_t np,
+		   uint8_t *pt, int64_t ld)
+{
+	ConvGeom2D	v;
+	uint8_t    *row = pt;
+
+	cpq_geom_2d(g, &v);
+	for (int64_t c = 0; c < Cg; c++)
+		for (int64_t kh = 0; kh < v.k_h; kh++)
+			for (int64_t kw = 0; kw < v.k_w; kw++, row += ld)
+				for (int64_t p = p0; p < p0 + np;)
+				{
+					int64_t		oh = p / v.out_w,
+								ow = p % v.out_w,
+								n = v.out_w - ow < p0 + np - p ? v.out_w - ow : p0 + np - p,
+								ih = oh * v.s_h - v.p_h + kh * v.d_h,
+								off = kw * v.d_w - v.p_w;
+					uint8_t    *d = row + (p - p0);
+
+					if (ih < 0 || ih >= v.in_h)
+						memset(d, xz, (size_t) n);
+					else
+					{
+						const uint8_t *src = x + (c * v.in_h + ih) * v.in_w + off;
+						int64_t		i0 = 0,
+									i1 = n;
+
+						/* [i0, i1): the columns inside the image */
+						while (i0 < n && (ow + i0) * v.s_w + off < 0)
+							d[i0++] = xz;
+						while (i1 > i0 && (ow + i1 - 1) * v.s_w + off >= v.in_w)
+							d[--i1] = xz;
+						src += ow * v.s_w;
+						if (v.s_w == 1)
+							memcpy(d + i0, src + i0, (size_t) (i1 - i0));
+						else if (v.s_w == 2)
+							for (int64_t i = i0; i < i1; i++)
+								d[i] = src[2 * i];
+						else
+							for (int64_t i = i0; i < i1; i++)
+								d[i] = src[i * v.s_w];
+					}
+					p += n;
+				}
+}
+
+/*
+ * A QLinearConv on qconv_pw_vnni.c's kernel, every image and group into
+ * y, channels-first throughout: pointwise, the image's planes are the
+ * kernel's rows; else blocks of output positions of the channels-first
+ * patches (patch_cols, about 32 KiB).  The weights come prepared at load
+ * (qconv_pack) or are prepared now; the positions go in chunks between
+ * the checks for cancellation.
+ */
+static OnnxStatus
+direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+			OnnxTensor *y)
+{
+	int64_t		Kp = (r->K + 3) / 4 * 4,
+				P = r->g.out_size,
+				chunk;
+	bool		xs = x->dtype == ONNX_DTYPE_INT8,
+				pw = pointwise(&r->g);
+	int32_t		lo = y->dtype == ONNX_DTYPE_INT8 ? -128 : 0,
+				hi = y->dtype == ONNX_DTYPE_INT8 ? 127 : 255,
+				xzu = xs ? r->xz + 128 : r->xz,
+			   *wzs,
+			   *wsum,
+			   *corr;
+	int8_t	   *ws;
+	uint8_t    *xp,
+			   *pt = NULL;
+	const QConvPacked *pre = ctx->node->prepared;
+
+	if (onnx_mul_overflow_i64(r->M, Kp, &chunk) || onnx_mul_overflow_i64(Kp, 64, &chunk) ||
+		onnx_mul_overflow_i64(Kp * 64, r->Mg, &chunk))
+		return onnx_kernel_fail(ctx, ONNX_ERR_LIMIT, "convolution too large");
+	/* about 2^22 multiply-adds between the checks, whole blocks of 64 */
+	chunk = ((int64_t) 1 << 22) / (Kp * r->Mg) / 64 * 64;
+	if (chunk < 64)
+		chunk = 64;
+	if (!pw && chunk > ((int64_t) 32 << 10) / Kp)
+		chunk = ((int64_t) 32 << 10) / Kp / 64 * 64 > 64 ? ((int64_t) 32 << 10) / Kp / 64 * 64 : 64;
+	if ((corr = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+		(xp = onnx_kernel_scratch(ctx, (size_t) (Kp * 64), 1)) == NULL ||
+		(!pw && (pt = onnx_kernel_scratch(ctx, (size_t) (r->K * chunk), 1)) == NULL))
+		return ctx->err->status;
+	if (pre && pre->dws && pre->group == r->group)
+	{
+		ws = pre->dws;
+		wzs = pre->dwzs;
+		wsum = pre->dwsum;
+	}
+	else
+	{
+		if ((ws = onnx_kernel_scratch(ctx, (size_t) (r->M * Kp), 1)) == NULL ||
+			(wzs = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL ||
+			(wsum = onnx_kernel_scratch(ctx, (size_t) r->M, sizeof(int32_t))) == NULL)
+			return ctx->err->status;
+		/* W (M, Cg, KK): a row's order is the patches' (channel, tap) */
+		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, ws, Kp, wzs, wsum);
+	}
+	onnx_qpw_vnni_corr(r->M, r->K, wzs, wsum, r->bias, xzu, corr);
+	for (int64_t n = 0; n < r->N; n++)
+		for (int64_t gi = 0; gi < r->group; gi++)
+		{
+			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi * r->Cg) * r->g.in_size;
+			uint8_t    *yg = (uint8_t *) y->data + (n * r->M + gi * r->Mg) * P;
+			int64_t		m0 = gi * r->Mg;
+
+			for (int64_t p0 = 0; p0 < P; p0 += chunk)
+			{
+				int64_t		np = P - p0 < chunk ? P - p0 : chunk;
+
+				if (onnx_kernel_should_abort(ctx))
+					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
+				if (!pw)
+					patch_cols(&r->g, xg, r->Cg, (uint8_t) r->xz, p0, np, pt, np);
+				onnx_qpw_vnni_run(pw ? xg + p0 : pt, pw ? P : np, r->K, np, xs, ws + m0 * Kp, r->Mg,
+								  wzs + m0, corr + m0, r->mult + m0, r->yz, lo, hi, xp, yg + p0, P);
+			}
+		}
 	return ONNX_OK;
 }
 
@@ -680,6 +832,8 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		}
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
+	if (r->qlinear && !nd && (pw || r->Cg <= 4) && onnx_qpw_vnni_ok())
+		return direct_vnni(ctx, r, x, w, y);
 	/*
 	 * Patch rows padded to the VNNI group, so that they are read in place;
 	 * pointwise, the pixels themselves are the rows: padded alike, every

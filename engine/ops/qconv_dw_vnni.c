@@ -131,7 +131,7 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 				ones[QDW_MAX_TAPS / QDW_TAPS];
 	__m512i		perm,
 				zp = _mm512_set1_epi32(yz),
-				flipv = _mm512_set1_epi8((char) 0x80);
+				flipv = _mm512_set1_epi8(xs ? (char) 0x80 : 0);
 	__m512		flo = _mm512_set1_ps((float) (lo - yz)),
 				fhi = _mm512_set1_ps((float) (hi - yz));
 
@@ -164,16 +164,14 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 			const uint8_t *src = xc + (r - v->p_h) * v->in_w;
 			uint8_t    *d = xp + r * wq + v->p_w;
 
-			if (!xs)
-				memcpy(d, src, (size_t) v->in_w);
-			else
-				for (int64_t i = 0; i < v->in_w; i += 64)
-				{
-					__mmask64	k = v->in_w - i >= 64 ? ~(__mmask64) 0 :
-						(((__mmask64) 1 << (v->in_w - i)) - 1);
+			/* (masked 64-byte copies: short rows are cheaper than memcpy calls) */
+			for (int64_t i = 0; i < v->in_w; i += 64)
+			{
+				__mmask64	k = v->in_w - i >= 64 ? ~(__mmask64) 0 :
+					(((__mmask64) 1 << (v->in_w - i)) - 1);
 
-					_mm512_mask_storeu_epi8(d + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, src + i), flipv));
-				}
+				_mm512_mask_storeu_epi8(d + i, k, _mm512_xor_si512(_mm512_maskz_loadu_epi8(k, src + i), flipv));
+			}
 		}
 		/* weights: four taps of a kernel row per int32, the missing ones 0 */
 		for (int64_t kh = 0; kh < v->k_h; kh++)

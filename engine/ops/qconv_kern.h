@@ -71,6 +71,29 @@ extern void onnx_qdw_vnni_channels(const ConvGeom2D *v, const uint8_t *x, int64_
 								   const int32_t *bias, const float *mult, int32_t yz, int32_t lo,
 								   int32_t hi, uint8_t *xp, uint8_t *y, int32_t *acc);
 
+/*
+ * The AVX512-VNNI channels-first QLinearConv of one group
+ * (qconv_pw_vnni.c): whether it runs on this CPU at the current level;
+ * the weights w (M, K; int8 when w_signed) with zero points wz (M) as it
+ * (and qconv_dw_vnni.c) takes them: ws (M, K) int8 in rows ldw >= K apart
+ * (Kp = K rounded up to 4 here), zero from K to ldw, their zero points wzs
+ * (M) and sums wsum (M, or NULL); corr (M) from those, bias (M, or NULL) and the x
+ * zero point xzu (as uint8); and y (Mg, np) = requant(ws (Mg, Kp) @ x
+ * (K, np)) (x rows ldx apart, int8 when xs; y rows ldy apart;
+ * requantized as requant_plane with mult (Mg)).  xp: scratch of Kp * 64
+ * bytes.
+ */
+extern bool onnx_qpw_vnni_ok(void);
+extern void onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K,
+							   const int32_t *wz, int8_t *ws, int64_t ldw, int32_t *wzs,
+							   int32_t *wsum);
+extern void onnx_qpw_vnni_corr(int64_t M, int64_t K, const int32_t *wzs, const int32_t *wsum,
+							   const int32_t *bias, int32_t xzu, int32_t *corr);
+extern void onnx_qpw_vnni_run(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs,
+							  const int8_t *ws, int64_t Mg, const int32_t *wzs,
+							  const int32_t *corr, const float *mult, int32_t yz, int32_t lo,
+							  int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy);
+
 /* The table of vecmath.h's current level (onnx_vec_isa). */
 extern const OnnxQconvKern *onnx_qconv_kern(void);
 

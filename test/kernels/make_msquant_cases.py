@@ -203,6 +203,16 @@ def conv_cases(out):
         ((1, 3, 7, 9), (5, 3, 1, 1), {}),
         ((1, 4, 6, 7), (9, 4, 1, 1), {}),
         ((1, 1, 5, 7), (6, 1, 3, 3), dict(pads=[1, 1, 1, 1])),
+        # at most 4 channels per group with VNNI: channels-first patches
+        # (qconv.c patch_cols) into qconv_pw_vnni.c: stride 2 with the
+        # windows leaving both sides, stride 3 and a dilation, asymmetric
+        # pads, groups of 2 channels, 1-D, more positions than one block of
+        # patches (K 36, 910 columns each), a batch
+        ((1, 3, 20, 70), (8, 3, 3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
+        ((2, 4, 11, 13), (5, 4, 5, 5), dict(strides=[3, 3], dilations=[1, 2], pads=[2, 0, 1, 3])),
+        ((1, 6, 9, 10), (9, 2, 3, 3), dict(group=3, pads=[0, 1, 1, 0])),
+        ((1, 2, 77), (7, 2, 5), dict(strides=[2], pads=[2, 1])),
+        ((1, 4, 40, 41), (13, 4, 3, 3), dict(pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ws_, attrs) in enumerate(specs):
         for xt, wt in [(np.uint8, np.int8), (np.int8, np.int8), (np.uint8, np.uint8)]:
@@ -496,6 +506,28 @@ def dw_reference(X, xz, W, wz, attrs, B=None, scales=None, yz=None, yt=None):
     return np.clip(v, info.min, info.max).astype(yt)
 
 
+# x type, w type, w zero points (w_zero_points) of the direct int8 kernels' cases
+DIRECT_TYPES = [(np.uint8, np.int8, "zero"), (np.int8, np.int8, "wide"), (np.uint8, np.int8, "small"),
+                (np.uint8, np.uint8, "any"), (np.int8, np.uint8, "any")]
+
+
+def w_zero_points(W, wt, wzkind):
+    """Per-output-channel zero points of W (rows W.shape[0]) for the direct
+    int8 kernels: "zero"; "small" (w - wz fits int8); "wide" (W's first and
+    last taps set to 127 and -128 so that w - wz leaves int8 where wz < 0:
+    the window-sum correction); "any" (uint8 weights)."""
+    C = W.shape[0]
+    if wzkind == "zero":
+        return np.zeros(C, wt)
+    if wzkind == "small":
+        return rng.integers(-3, 4, C).astype(wt)
+    if wzkind == "wide":
+        W.reshape(C, -1)[:, 0] = 127
+        W.reshape(C, -1)[:, -1] = -128
+        return rng.integers(-120, 121, C).astype(wt)
+    return q(wt, (C,))
+
+
 def dw_vnni_cases(out):
     """The depthwise convolutions of qconv_dw_vnni.c (AVX512-VNNI + VBMI;
     the "avx512bw" level runs the fallback, dw_plane): widths over one block
@@ -521,22 +553,11 @@ def dw_vnni_cases(out):
     ]
     for i, (xs, ks, attrs) in enumerate(specs):
         C = xs[1]
-        for xt, wt, wzkind in [(np.uint8, np.int8, "zero"), (np.int8, np.int8, "wide"),
-                               (np.uint8, np.int8, "small"), (np.uint8, np.uint8, "any"),
-                               (np.int8, np.uint8, "any")]:
+        for xt, wt, wzkind in DIRECT_TYPES:
             nm = "dwv%d_%s%s_%s" % (i, np.dtype(xt).name, np.dtype(wt).name, wzkind)
             X = q(xt, xs)
             W = q(wt, (C, 1) + ks)
-            if wzkind == "zero":
-                wz = np.zeros(C, wt)
-            elif wzkind == "small":
-                wz = rng.integers(-3, 4, C).astype(wt)
-            elif wzkind == "wide":
-                wz = rng.integers(-120, 121, C).astype(wt)
-                W.reshape(C, -1)[:, 0] = 127  # w - wz out of int8 where wz < 0
-                W.reshape(C, -1)[:, -1] = -128
-            else:
-                wz = q(wt, (C,))
+            wz = w_zero_points(W, wt, wzkind)
             if i == 0:
                 X[...] = np.iinfo(xt).max if xt == np.uint8 else np.iinfo(xt).min
             xz = zp_of(xt)
@@ -555,6 +576,78 @@ def dw_vnni_cases(out):
                 case(out, "convint_" + nm, [mk("ConvInteger", ["X", "W", "xz", "wz"], ["Y"], **a)],
                      {"X": (xt, list(xs))}, {"X": X}, {"Y": (np.int32, None)}, [("xz", xz), ("W", W), ("wz", wz)],
                      isa=ALL_ISA, ms=False, expected=[dw_reference(X, xz, W, wz, attrs)])
+
+
+def pw_reference(X, xz, W, wz, group, B, scales, yz, yt):
+    """Pointwise (1x1, stride 1, unpadded) QLinearConv in numpy: int64 sums
+    per group, onnxruntime's requantization (float32 multiplier, round half
+    to even)."""
+    N, C = X.shape[:2]
+    M = W.shape[0]
+    Cg, Mg = C // group, M // group
+    xv = X.reshape(N, C, -1).astype(np.int64) - int(xz)
+    wv = W.reshape(M, Cg).astype(np.int64) - np.asarray(wz, np.int64).reshape(-1, 1)
+    acc = np.concatenate([np.einsum("mk,nkp->nmp", wv[g * Mg:(g + 1) * Mg], xv[:, g * Cg:(g + 1) * Cg])
+                          for g in range(group)], axis=1)
+    xs, ws, ys = scales
+    acc = (acc + B.reshape(1, M, 1)).astype(np.int32)
+    mult = (np.float32(xs) * ws.astype(np.float32) / np.float32(ys)).reshape(1, M, 1)
+    v = np.rint(acc.astype(np.float32) * mult) + int(yz)
+    info = np.iinfo(yt)
+    return np.clip(v, info.min, info.max).astype(yt).reshape((N, M) + X.shape[2:])
+
+
+def pw_vnni_cases(out):
+    """The pointwise QLinearConv of qconv_pw_vnni.c (AVX512-VNNI + VBMI;
+    the "avx512bw" and lower levels run the GEMM path): channel counts
+    that leave groups of four short (1, 3, 5, 6, 17, 34), output channels
+    that leave the 6-row tile short (1..7, 13, 34), positions in one
+    partial vector, in blocks of 64 with 16-lane tails (63, 65, 130), in
+    several cancellation chunks (K 136 x 300 output channels: chunks of 64
+    positions), groups (ShuffleNet's 4 groups of 6 and 34), a batch, 1-D,
+    u8 and s8 x, s8 weights whose w - wz fits int8 and weights where it
+    does not (the window-sum correction), uint8 weights, extreme values.
+    Expected outputs by numpy (pw_reference)."""
+    specs = [  # x shape, M, group
+        ((1, 1, 3, 5), 3, 1),
+        ((1, 3, 7, 9), 7, 1),
+        ((2, 5, 13), 13, 1),
+        ((1, 17, 5, 13), 5, 1),
+        ((1, 24, 8, 8), 112, 4),
+        ((1, 136, 10, 13), 136, 4),
+        ((1, 34, 1, 63), 34, 1),
+        ((1, 6, 2, 65), 2, 1),
+        ((1, 136, 1, 200), 300, 1),
+        ((1, 12, 4, 4), 6, 3),
+    ]
+    for i, (xs, M, group) in enumerate(specs):
+        C = xs[1]
+        for xt, wt, wzkind in DIRECT_TYPES:
+            nm = "pwv%d_%s%s_%s" % (i, np.dtype(xt).name, np.dtype(wt).name, wzkind)
+            X = q(xt, xs)
+            W = q(wt, (M, C // group) + (1,) * (len(xs) - 2))
+            wz = w_zero_points(W, wt, wzkind)
+            if i == 0:
+                X[...] = np.iinfo(xt).max if xt == np.uint8 else np.iinfo(xt).min
+            xz = zp_of(xt)
+            yt = xt
+            x_s, ys, yz = np.float32(0.05), np.float32(0.3 * np.sqrt(C // group)), zp_of(yt)
+            w_s = (rng.random(M) * 0.01 + 0.001).astype(np.float32)
+            B = rng.integers(-800, 800, M).astype(np.int32)
+            if i % 3 == 0:  # one w zero point for all channels
+                wz = np.full(M, wz[0], wt)
+            inits = [("xz", xz), ("wz", wz if i % 3 else wz[:1].reshape(())),
+                     ("xs", x_s), ("ws", w_s), ("ys", ys), ("yz", yz), ("B", B)]
+            inputs, feed = {"X": (xt, list(xs))}, {"X": X}
+            if i % 2:  # W an input: prepared per run, not at load (qconv.c qconv_pack)
+                inputs["W"] = (wt, list(W.shape))
+                feed["W"] = W
+            else:
+                inits.append(("W", W))
+            exp = pw_reference(X, xz, W, wz, group, B, (x_s, w_s, ys), yz, yt)
+            case(out, "qlconv_" + nm, [mk("QLinearConv", ["X", "xs", "xz", "W", "ws", "wz", "ys", "yz", "B"],
+                                          ["Y"], group=group)], inputs, feed,
+                 {"Y": (yt, None)}, inits, atol=1, isa=ALL_ISA, ms=False, expected=[exp])
 
 
 def dql_cases(out):
@@ -591,6 +684,7 @@ def main():
     qdq_move_cases(out)
     lstm_cases(out)
     dw_vnni_cases(out)
+    pw_vnni_cases(out)
     dql_cases(out)
 
 

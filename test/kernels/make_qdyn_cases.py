@@ -12,7 +12,9 @@ for a Conv,
 
 Matching forms: u8 and s8 weights, a per-tensor or per-channel w_scale
 ((M,1,1): the scale product broadcasts along the channels), a 3x3 padded,
-a 1x3 with asymmetric pads, a 1x1 (the transposed image as patches), a
+a 1x3 with asymmetric pads, a 1x1 (the transposed image as patches; one
+output channel, whole 16 x 16 tiles and several blocks of positions for
+qconv_float.c's transposing store), a
 grouped and a depthwise convolution (the VNNI depthwise kernel writes int32
 in place, scaled afterwards), 1-D, odd sizes for the tails, the scale
 product from a graph input (not constant), Add of a per-channel bias, a
@@ -198,6 +200,11 @@ def main():
     chain(out, "1x3_asym", (1, 24, 9, 32), (24, 24, 1, 3), dict(pads=[0, 1, 0, 1]), tail=("add",))
     chain(out, "3x1_nopad", (2, 7, 13, 5), (9, 7, 3, 1), {}, tail=())
     chain(out, "1x1_pc", (1, 17, 9, 13), (35, 17, 1, 1), {}, per_channel=True, tail=("add", "clip"))
+    # the float store (qconv_float.c): one output channel, whole 16 x 16
+    # tiles, and blocks of positions past the first (block_rows)
+    chain(out, "1x1_m1", (1, 5, 7, 9), (1, 5, 1, 1), {}, tail=("add",))
+    chain(out, "1x1_m16_tiles", (1, 8, 4, 8), (16, 8, 1, 1), {}, tail=("relu",))
+    chain(out, "1x1_blocks", (1, 8, 48, 50), (19, 8, 1, 1), {}, per_channel=True, tail=("add",))
     chain(out, "group_bn", (1, 16, 10, 9), (24, 2, 3, 3), dict(group=8, pads=[1, 1, 1, 1], strides=[2, 1]),
           tail=("bn", "relu"))
     chain(out, "dw_bn", (1, 7, 13, 37), (7, 1, 3, 3), dict(group=7, pads=[1, 1, 1, 1]), tail=("bn",))

@@ -342,14 +342,15 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 		k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P + p0, P);
 		return;
 	}
-	if (r->fscale)
-	{
-		/* ConvIntegerToFloat: transposed and scaled in one pass */
-		onnx_qconv_store_f32(acc, np, mg, r->bias ? r->bias + m0 : NULL, r->fscale + m0,
-							 (float *) y + m0 * P + p0, P);
+	/* ConvIntegerToFloat: transposed and scaled in registers where that pays */
+	if (r->fscale && onnx_qconv_store_f32(acc, np, mg, r->bias ? r->bias + m0 : NULL, r->fscale + m0,
+										  (float *) y + m0 * P + p0, P))
 		return;
-	}
-	/* ConvInteger: blocks of 64 positions, so the strided reads of acc stay in cache */
+
+	/*
+	 * ConvInteger (ConvIntegerToFloat: scaled to float): blocks of 64
+	 * positions, so the strided reads of acc stay in cache
+	 */
 	for (int64_t b0 = 0; b0 < np; b0 += 64)
 	{
 		int64_t		b1 = b0 + 64 < np ? b0 + 64 : np;
@@ -359,10 +360,22 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 			int64_t		m = m0 + j;
 			int32_t		b = r->bias ? r->bias[m] : 0;
 			const int32_t *a = acc + j;
-			int32_t    *yr = (int32_t *) y + m * P + p0;
 
-			for (int64_t p = b0; p < b1; p++)
-				yr[p] = a[p * mg] + b;
+			if (r->fscale)
+			{
+				float	   *yf = (float *) y + m * P + p0,
+							s = r->fscale[m];
+
+				for (int64_t p = b0; p < b1; p++)
+					yf[p] = (float) (a[p * mg] + b) * s;
+			}
+			else
+			{
+				int32_t    *yr = (int32_t *) y + m * P + p0;
+
+				for (int64_t p = b0; p < b1; p++)
+					yr[p] = a[p * mg] + b;
+			}
 		}
 	}
 }

@@ -812,17 +812,20 @@ qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const
 }
 
 /*
- * r->fscale (M) of a ConvIntegerToFloat: scale (input 4, one value or M)
- * times the node's fused_scale where it has one.
+ * r->fscale (M) of a ConvIntegerToFloat: scale (input 4, one value or M;
+ * with input 5, the float32 product of the two, as the Mul the optimizer
+ * took them from) times the node's fused_scale where it has one.
  */
 static OnnxStatus
 float_scales(OnnxKernelCtx *ctx, QConvRun *r)
 {
 	const OnnxTensor *s = onnx_in(ctx, 4),
+			   *s2 = ctx->node->n_inputs > 5 ? onnx_in(ctx, 5) : NULL,
 			   *fs = ctx->node->fused_scale,
 			   *fb = ctx->node->fused_bias;
 
 	if (s == NULL || s->dtype != ONNX_DTYPE_FLOAT || (s->count != 1 && s->count != r->M) ||
+		(s2 && (s2->dtype != ONNX_DTYPE_FLOAT || (s2->count != 1 && s2->count != r->M))) ||
 		(fs && fs->count != r->M) || (fb && fb->count != r->M))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"scale must be float32 with one value or %lld", (long long) r->M);
@@ -831,6 +834,9 @@ float_scales(OnnxKernelCtx *ctx, QConvRun *r)
 	for (int64_t m = 0; m < r->M; m++)
 	{
 		float		v = ((const float *) s->data)[s->count == 1 ? 0 : m];
+
+		if (s2)
+			v = v * ((const float *) s2->data)[s2->count == 1 ? 0 : m];
 
 		r->fscale[m] = fs ? v * ((const float *) fs->data)[m] : v;
 	}
@@ -843,7 +849,7 @@ float_scales(OnnxKernelCtx *ctx, QConvRun *r)
  * ConvIntegerToFloat (the engine's, made by optimize.c from ConvInteger ->
  * Cast(float) -> Mul(scale) [-> per-channel Mul / Add / BatchNormalization]
  * [-> activation]): the same inputs and scale (float32, one value or one
- * per output channel) ->
+ * per output channel; or, inputs 4 and 5, two such factors of it) ->
  *	 Y (N, M, out...) = act(float(ConvInteger) * (scale[m] * fused_scale[m])
  *						   + fused_bias[m])
  * fused_scale, fused_bias (M) and act are the node's (optimizer); without
@@ -974,7 +980,7 @@ const OnnxOpDef onnx_ops_qconv[] = {
 	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
 		.out_type = ONNX_OUT_INT32, .infer = infer_qconv, .run = run_conv_integer,
 		.pack = qconv_pack),
-	ONNX_OP(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 1),
+	ONNX_OP(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1, ONNX_INPUTS(5, 6), ONNX_OUTPUTS(1, 1),
 		.input0_types = T_8BIT, .out_type = ONNX_OUT_FLOAT, .infer = infer_qconv,
 		.run = run_conv_integer, .pack = qconv_pack),
 	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,

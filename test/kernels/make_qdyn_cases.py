@@ -19,7 +19,8 @@ grouped and a depthwise convolution (the VNNI depthwise kernel writes int32
 in place, scaled afterwards), 1-D, odd sizes for the tails, the scale
 product from a graph input (not constant), Add of a per-channel bias, a
 BatchNormalization and a per-channel Mul after it (fused_scale), and
-Relu / LeakyRelu / Clip after.  Forms that must stay unfused (and still
+Relu / LeakyRelu / Clip after; the scale product's Mul read by the
+node alone (taken into it) or also a graph output (kept).  Forms that must stay unfused (and still
 match): the scale broadcasting along the width (shape (W,)), a scale of
 unknown shape, the ConvInteger's or the Cast's output read twice or a graph
 output, a non-float Cast.  QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the QLinearMatMul's
@@ -101,6 +102,8 @@ def chain(out, name, xs, ws_, attrs, wt=np.int8, per_channel=False, tail=(), sca
     outputs[last] = (np.float32, None)
     if extra == "conv_out":
         outputs["acc"] = (np.int32, None)
+    elif extra == "s_out":
+        outputs["s"] = (np.float32, None)
     elif extra == "cast_out":
         nodes.append(mk("Neg", ["accf"], ["neg"]))
         outputs["neg"] = (np.float32, None)
@@ -172,7 +175,8 @@ ENGINE = "org.postgresql.onnx.engine"
 def engine_op_errors(out):
     """The engine's ConvIntegerToFloat and QLinearMatMulFloat written in a
     model by hand, with inputs the optimizer never makes: refused with a
-    status, no crash (a scale of neither one nor M values; a non-float a,
+    status, no crash (a scale or its second factor of neither one nor M
+    values; a non-float a,
     refused at load by the input type)."""
     X = rng.integers(0, 256, (1, 3, 5, 5)).astype(np.uint8)
     m = make_model([helper.make_node("ConvIntegerToFloat", ["X", "W", "xz", "wz", "s"], ["Y"], domain=ENGINE)],
@@ -181,6 +185,12 @@ def engine_op_errors(out):
                                  ("xz", np.array(3, np.uint8)), ("wz", np.array(0, np.int8)),
                                  ("s", np.ones(3, np.float32))], domains=[(ENGINE, 1)])
     write_error_case(out, "qdyn_err_convint_float_scale", m, {"X": X}, "scale must be float32 with one value or 4")
+    m = make_model([helper.make_node("ConvIntegerToFloat", ["X", "W", "xz", "wz", "s", "s2"], ["Y"], domain=ENGINE)],
+                   inputs={"X": (np.uint8, [1, 3, 5, 5])}, outputs={"Y": (np.float32, None)},
+                   initializers=[("W", rng.integers(-5, 5, (4, 3, 3, 3)).astype(np.int8)),
+                                 ("xz", np.array(3, np.uint8)), ("wz", np.array(0, np.int8)),
+                                 ("s", np.float32(0.5)), ("s2", np.ones(3, np.float32))], domains=[(ENGINE, 1)])
+    write_error_case(out, "qdyn_err_convint_float_scale2", m, {"X": X}, "scale must be float32 with one value or 4")
     A = rng.integers(-128, 128, (2, 8)).astype(np.int8)
     m = make_model([helper.make_node("QLinearMatMulFloat", ["A", "as", "az", "B", "bs", "bz", "ys", "yz"], ["Y"],
                                      domain=ENGINE)],
@@ -218,6 +228,10 @@ def main():
     chain(out, "no_scale_dyn", (1, 4, 7, 9), (6, 4, 3, 3), pad1, dyn_x=True, scale_input=True,
           scale_shape=(6, 1, 1), tail=("add",))
     chain(out, "no_conv_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="conv_out", tail=("add",))
+    # the scale product read twice (a graph output): the Mul stays, the
+    # fused node reads its output
+    chain(out, "scale_mul_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, per_channel=True, extra="s_out",
+          tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
     dql_tie_cases(out)
     engine_op_errors(out)

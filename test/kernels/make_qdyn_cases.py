@@ -140,6 +140,32 @@ def dql_tie_cases(out):
                    expected=[y, np.array(s, np.float32), np.array(zp, np.uint8)])
 
 
+def ql_tie_cases(out):
+    """Static QuantizeLinear (ops_quant.c quantize_8bit: at AVX-512 the
+    quotient by the reciprocal and one FMA correction where 1e-30 <=
+    |scale| <= 1e30, else a division) on values at and one ulp beside the
+    ties x / scale = k + 1/2, saturating values and infinities, for uint8
+    and int8, a scale in the reciprocal's range and one past it: the codes
+    must be the division's exactly (atol 0), expected by numpy's float32
+    division."""
+    for i, (zt, s) in enumerate(((np.uint8, np.float32(0.0371)), (np.int8, np.float32(0.0123)),
+                                 (np.uint8, np.float32(3e-31)))):
+        n = 1001 + 16 * i
+        info = np.iinfo(zt)
+        zp = np.array(131 if zt == np.uint8 else -7, zt)
+        k = rng.integers(-300, 300, n).astype(np.float32)
+        x = ((k + 0.5) * s).astype(np.float32)
+        x[1::2] = np.nextafter(x[1::2], (rng.choice([-1, 1], len(x[1::2])) * np.inf).astype(np.float32))
+        x[: n // 5] = rng.uniform(-200, 200, n // 5).astype(np.float32) * s
+        x[5], x[6], x[7] = np.inf, -np.inf, np.float32(3e38)
+        with np.errstate(over="ignore"):
+            q = np.rint(x / s)
+        y = np.clip(q + np.float32(zp), info.min, info.max).astype(zt)
+        m = make_model([mk("QuantizeLinear", ["X", "s", "z"], ["Y"])], inputs={"X": (np.float32, [n])},
+                       outputs={"Y": (zt, None)}, initializers=[("s", s), ("z", zp)])
+        write_case(out, "qdyn_ql_ties_%d" % i, m, {"X": x}, rtol=0, atol=0, isa=ALL_ISA, expected=[y])
+
+
 def qmm_float(out, name, at=np.uint8, bt=np.int8, shape=(7, 33), N=19, per_col=False, variant=None):
     """QuantizeLinear(x) -> QLinearMatMul -> DequantizeLinear, what a QDQ
     model's MatMul of a float input becomes: fused into the engine's
@@ -234,6 +260,7 @@ def main():
           tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
     dql_tie_cases(out)
+    ql_tie_cases(out)
     engine_op_errors(out)
     qmm_float(out, "u8s8")
     qmm_float(out, "u8u8_pc", bt=np.uint8, per_col=True, shape=(2, 5, 40), N=33)

@@ -236,8 +236,9 @@ def main():
     chain(out, "1x3_asym", (1, 24, 9, 32), (24, 24, 1, 3), dict(pads=[0, 1, 0, 1]), tail=("add",))
     chain(out, "3x1_nopad", (2, 7, 13, 5), (9, 7, 3, 1), {}, tail=())
     chain(out, "1x1_pc", (1, 17, 9, 13), (35, 17, 1, 1), {}, per_channel=True, tail=("add", "clip"))
-    # the float store (qconv_float.c): one output channel, whole 16 x 16
-    # tiles, and blocks of positions past the first (block_rows)
+    # the float store: one output channel (store_out's loop), whole 16 x 16
+    # tiles and blocks of positions past the first (block_rows; the
+    # qconv_float.c tiles at AVX-512, more than 8 channels)
     chain(out, "1x1_m1", (1, 5, 7, 9), (1, 5, 1, 1), {}, tail=("add",))
     chain(out, "1x1_m16_tiles", (1, 8, 4, 8), (16, 8, 1, 1), {}, tail=("relu",))
     chain(out, "1x1_blocks", (1, 8, 48, 50), (19, 8, 1, 1), {}, per_channel=True, tail=("add",))

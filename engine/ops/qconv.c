@@ -47,6 +47,7 @@
 #include "qconv_kern.h"
 #include "vecmath.h"
 #include "fused_act.h"
+#include "qconv_float.h"
 
 #define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -372,6 +373,11 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 		k->transpose_u8(q, np, mg, (uint8_t *) y + m0 * P + p0, P);
 		return;
 	}
+	/* ConvIntegerToFloat: transposed and scaled in registers where that pays */
+	if (r->fscale && onnx_qconv_store_f32(acc, np, mg, r->bias ? r->bias + m0 : NULL, r->fscale + m0,
+										  (float *) y + m0 * P + p0, P))
+		return;
+
 	/*
 	 * ConvInteger (ConvIntegerToFloat: scaled to float): blocks of 64
 	 * positions, so the strided reads of acc stay in cache
@@ -960,17 +966,20 @@ qconv_setup(OnnxKernelCtx *ctx, const OnnxTensor *x, const OnnxTensor *xz, const
 }
 
 /*
- * r->fscale (M) of a ConvIntegerToFloat: scale (input 4, one value or M)
- * times the node's fused_scale where it has one.
+ * r->fscale (M) of a ConvIntegerToFloat: scale (input 4, one value or M;
+ * with input 5, the float32 product of the two, as the Mul the optimizer
+ * took them from) times the node's fused_scale where it has one.
  */
 static OnnxStatus
 float_scales(OnnxKernelCtx *ctx, QConvRun *r)
 {
 	const OnnxTensor *s = onnx_in(ctx, 4),
+			   *s2 = ctx->node->n_inputs > 5 ? onnx_in(ctx, 5) : NULL,
 			   *fs = ctx->node->fused_scale,
 			   *fb = ctx->node->fused_bias;
 
 	if (s == NULL || s->dtype != ONNX_DTYPE_FLOAT || (s->count != 1 && s->count != r->M) ||
+		(s2 && (s2->dtype != ONNX_DTYPE_FLOAT || (s2->count != 1 && s2->count != r->M))) ||
 		(fs && fs->count != r->M) || (fb && fb->count != r->M))
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
 								"scale must be float32 with one value or %lld", (long long) r->M);
@@ -979,6 +988,9 @@ float_scales(OnnxKernelCtx *ctx, QConvRun *r)
 	for (int64_t m = 0; m < r->M; m++)
 	{
 		float		v = ((const float *) s->data)[s->count == 1 ? 0 : m];
+
+		if (s2)
+			v = v * ((const float *) s2->data)[s2->count == 1 ? 0 : m];
 
 		r->fscale[m] = fs ? v * ((const float *) fs->data)[m] : v;
 	}
@@ -991,7 +1003,7 @@ float_scales(OnnxKernelCtx *ctx, QConvRun *r)
  * ConvIntegerToFloat (the engine's, made by optimize.c from ConvInteger ->
  * Cast(float) -> Mul(scale) [-> per-channel Mul / Add / BatchNormalization]
  * [-> activation]): the same inputs and scale (float32, one value or one
- * per output channel) ->
+ * per output channel; or, inputs 4 and 5, two such factors of it) ->
  *	 Y (N, M, out...) = act(float(ConvInteger) * (scale[m] * fused_scale[m])
  *						   + fused_bias[m])
  * fused_scale, fused_bias (M) and act are the node's (optimizer); without
@@ -1122,7 +1134,7 @@ const OnnxOpDef onnx_ops_qconv[] = {
 	ONNX_OP("", "ConvInteger", 10, ONNX_INPUTS(2, 4), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,
 		.out_type = ONNX_OUT_INT32, .infer = infer_qconv, .run = run_conv_integer,
 		.pack = qconv_pack),
-	ONNX_OP(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1, ONNX_INPUTS(5, 5), ONNX_OUTPUTS(1, 1),
+	ONNX_OP(ONNX_ENGINE_DOMAIN, "ConvIntegerToFloat", 1, ONNX_INPUTS(5, 6), ONNX_OUTPUTS(1, 1),
 		.input0_types = T_8BIT, .out_type = ONNX_OUT_FLOAT, .infer = infer_qconv,
 		.run = run_conv_integer, .pack = qconv_pack),
 	ONNX_OP("", "QLinearConv", 10, ONNX_INPUTS(8, 9), ONNX_OUTPUTS(1, 1), .input0_types = T_8BIT,

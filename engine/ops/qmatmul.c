@@ -343,6 +343,58 @@ quantize_u8_x512(const float *x, int64_t n, float scale, float zp, uint8_t *q)
 		_mm512_mask_cvtepi32_storeu_epi8(q + i, m, _mm512_maskz_cvttps_epi32(ok, v));
 	}
 }
+
+/*
+ * One vector of quantize_u8_x512's quotients, clamped to [-1e6, 1e6] and
+ * rounded to nearest even as int32: a NaN quotient (x / scale of an
+ * infinity) takes q0 (infinite, as the division's), and a NaN x gives
+ * -1e6 (max returns its second operand), which saturates to code 0.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+static inline __m512i
+quantize_u8_rne(__m512 xv, __m512 vs, __m512 vr)
+{
+	__m512		q0 = _mm512_mul_ps(xv, vr),
+				a = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, vs, xv), vr, q0);
+
+	a = _mm512_mask_mov_ps(a, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), q0);
+	a = _mm512_min_ps(_mm512_max_ps(a, _mm512_set1_ps(-1e6f)), _mm512_set1_ps(1e6f));
+	return _mm512_cvt_roundps_epi32(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+}
+
+/*
+ * quantize_u8_x512, 64 floats a step in integers: the rounded quotients
+ * (at most 1e6) saturated to int16, zp added with int16 saturation, then
+ * saturated to [0, 255], which is round(x / scale) + zp clamped to
+ * [0, 255] as the float steps compute it (zp is in [0, 255], so a
+ * saturated quotient still clamps to the same end); NaN gives 0.  The
+ * tail (n % 64) is quantize_u8_x512's.
+ */
+__attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+static void
+quantize_u8_x512_wide(const float *x, int64_t n, float scale, float zp, uint8_t *q)
+{
+	const __m512 vs = _mm512_set1_ps(scale),
+				vr = _mm512_set1_ps(1.0f / scale);
+	const __m512i vz = _mm512_set1_epi16((int16_t) zp),
+				order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+	int64_t		i = 0;
+
+	for (; i + 64 <= n; i += 64)
+	{
+		__m512i		a = quantize_u8_rne(_mm512_loadu_ps(x + i), vs, vr),
+					b = quantize_u8_rne(_mm512_loadu_ps(x + i + 16), vs, vr),
+					c = quantize_u8_rne(_mm512_loadu_ps(x + i + 32), vs, vr),
+					d = quantize_u8_rne(_mm512_loadu_ps(x + i + 48), vs, vr),
+					ab = _mm512_adds_epi16(_mm512_packs_epi32(a, b), vz),
+					cd = _mm512_adds_epi16(_mm512_packs_epi32(c, d), vz);
+
+		/* per 128-bit lane j: a, b, c, d's elements 4j..4j+3, put in order */
+		_mm512_storeu_si512((void *) (q + i), _mm512_permutexvar_epi32(order, _mm512_packus_epi16(ab, cd)));
+	}
+	if (i < n)
+		quantize_u8_x512(x + i, n - i, scale, zp, q + i);
+}
 #endif
 
 void
@@ -351,7 +403,7 @@ onnx_qmm_quantize_u8(const float *x, int64_t n, float scale, float zp, uint8_t *
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 	if (onnx_vec_isa() == ONNX_VEC_AVX512)
 	{
-		quantize_u8_x512(x, n, scale, zp, q);
+		quantize_u8_x512_wide(x, n, scale, zp, q);
 		return;
 	}
 #endif
@@ -366,25 +418,78 @@ onnx_qmm_quantize_u8(const float *x, int64_t n, float scale, float zp, uint8_t *
 /*
  * min(0, x...) and max(0, x...) as the scalar loop below: vminps(x, m)
  * keeps m where x is NaN or equal, as "x < m ? x : m" does, so NaN is
- * skipped and the result does not depend on the order; tails masked.
+ * skipped and the result does not depend on the order; four accumulators
+ * (the min / max latency), tails masked.
  */
 __attribute__((target("avx512f")))
 static void
 range_x512(const float *x, int64_t n, float *mn, float *mx)
 {
-	__m512		lo = _mm512_setzero_ps(),
-				hi = _mm512_setzero_ps();
+	__m512		lo[4],
+				hi[4];
+	int64_t		i = 0;
 
-	for (int64_t i = 0; i < n; i += 16)
+	for (int k = 0; k < 4; k++)
+		lo[k] = hi[k] = _mm512_setzero_ps();
+	for (; i + 64 <= n; i += 64)
+		for (int k = 0; k < 4; k++)
+		{
+			__m512		v = _mm512_loadu_ps(x + i + 16 * k);
+
+			lo[k] = _mm512_min_ps(v, lo[k]);
+			hi[k] = _mm512_max_ps(v, hi[k]);
+		}
+	for (; i < n; i += 16)
 	{
 		__mmask16	m = n - i >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
 		__m512		v = _mm512_maskz_loadu_ps(m, x + i);
 
-		lo = _mm512_min_ps(v, lo);
-		hi = _mm512_max_ps(v, hi);
+		lo[0] = _mm512_min_ps(v, lo[0]);
+		hi[0] = _mm512_max_ps(v, hi[0]);
 	}
-	*mn = _mm512_reduce_min_ps(lo);
-	*mx = _mm512_reduce_max_ps(hi);
+	*mn = _mm512_reduce_min_ps(_mm512_min_ps(_mm512_min_ps(lo[0], lo[1]), _mm512_min_ps(lo[2], lo[3])));
+	*mx = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(hi[0], hi[1]), _mm512_max_ps(hi[2], hi[3])));
+}
+
+/* range_x512 in AVX: 8 floats a vector, two accumulators, the tail scalar */
+__attribute__((target("avx")))
+static void
+range_x256(const float *x, int64_t n, float *mn, float *mx)
+{
+	__m256		lo0 = _mm256_setzero_ps(),
+				lo1 = lo0,
+				hi0 = lo0,
+				hi1 = lo0;
+	float		l[8],
+				h[8],
+				rl = 0,
+				rh = 0;
+	int64_t		i = 0;
+
+	for (; i + 16 <= n; i += 16)
+	{
+		__m256		v0 = _mm256_loadu_ps(x + i),
+					v1 = _mm256_loadu_ps(x + i + 8);
+
+		lo0 = _mm256_min_ps(v0, lo0);
+		hi0 = _mm256_max_ps(v0, hi0);
+		lo1 = _mm256_min_ps(v1, lo1);
+		hi1 = _mm256_max_ps(v1, hi1);
+	}
+	_mm256_storeu_ps(l, _mm256_min_ps(lo0, lo1));
+	_mm256_storeu_ps(h, _mm256_max_ps(hi0, hi1));
+	for (int k = 0; k < 8; k++)
+	{
+		rl = l[k] < rl ? l[k] : rl;
+		rh = h[k] > rh ? h[k] : rh;
+	}
+	for (; i < n; i++)
+	{
+		rl = x[i] < rl ? x[i] : rl;
+		rh = x[i] > rh ? x[i] : rh;
+	}
+	*mn = rl;
+	*mx = rh;
 }
 #endif
 
@@ -398,6 +503,11 @@ onnx_qmm_range(const float *x, int64_t n, float *mn, float *mx)
 	if (onnx_vec_isa() == ONNX_VEC_AVX512)
 	{
 		range_x512(x, n, mn, mx);
+		return;
+	}
+	if (onnx_vec_isa() == ONNX_VEC_AVX2)
+	{
+		range_x256(x, n, mn, mx);
 		return;
 	}
 #endif

@@ -24,8 +24,8 @@
  *
  *	  - ConvInteger -> Cast(float) -> Mul(s), quantize_dynamic's Conv, with s
  *	    of a static shape broadcasting along the channels (x_scale *
- *	    w_scale): the engine's ConvIntegerToFloat (qconv.c) reading s and
- *	    writing float, with the per-channel Mul / Add / BatchNormalization
+ *	    w_scale): the engine's ConvIntegerToFloat (qconv.c) reading s (or
+ *	    the two factors of the Mul that makes s) and writing float, with the per-channel Mul / Add / BatchNormalization
  *	    after it and an activation folded in (fused_scale, fused_bias,
  *	    fused_act).
  *	  - QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the
@@ -941,12 +941,37 @@ absorb_channel_affine(OnnxGraph *g, OnnxArena *arena, const int *uses, const Use
 }
 
 /*
+ * The Mul (opset 7 or later) that computes scale s = a * b (x_scale *
+ * w_scale of quantize_dynamic's Conv) for reader alone, a and b float32
+ * of static shapes along the M channels of a rank rank output (so their
+ * product is s's values), s no graph output; NULL otherwise.
+ */
+static OnnxNode *
+scale_product(OnnxGraph *g, const int *uses, const Users *u, int s, const OnnxNode *reader,
+			  int rank, int64_t M)
+{
+	OnnxNode   *sm;
+
+	if (g->values[s].source != ONNX_SRC_NODE || g->values[s].producer < 0 ||
+		sole_reader(g, uses, u, s, false) != reader)
+		return NULL;
+	sm = &g->nodes[g->values[s].producer];
+	if (sm->skip || sm->domain[0] || !is_op(sm, "Mul") || sm->opset < 7 || sm->n_inputs != 2 ||
+		sm->n_outputs != 1 || sm->outputs[0] != s || sm->inputs[0] < 0 || sm->inputs[1] < 0 ||
+		!channel_shaped(g, sm->inputs[0], rank, M) || !channel_shaped(g, sm->inputs[1], rank, M))
+		return NULL;
+	return sm;
+}
+
+/*
  * ConvInteger -> Cast(float) -> Mul(s), what quantize_dynamic writes for a
  * Conv, with s float32 of a static shape broadcasting along the channels
  * only (x_scale * w_scale): the ConvInteger becomes the engine's
  * ConvIntegerToFloat (qconv.c) reading s, writing the Mul's output, and
  * absorbs the per-channel affine nodes after it (absorb_channel_affine);
- * fuse_activations then folds an activation.  W must be constant (its
+ * fuse_activations then folds an activation.  When s is a Mul of two such
+ * values read by nothing else (scale_product), the node reads those two
+ * and multiplies them itself (float32, as the Mul); the Mul is skipped.  W must be constant (its
  * shape gives M); every value in between is read once and no graph output.
  */
 static void
@@ -960,8 +985,10 @@ fuse_conv_integer_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *
 				   *cast,
 				   *mul;
 		const OnnxTensor *w;
+		OnnxNode   *smul;
 		int		   *ins;
-		int			s;
+		int			s,
+					n_ins;
 
 		if (conv->skip || conv->domain[0] || !is_op(conv, "ConvInteger") || conv->n_outputs != 1 ||
 			conv->n_inputs < 2 || conv->n_inputs > 4 || conv->fused_act.kind != ONNX_ACT_NONE ||
@@ -977,13 +1004,23 @@ fuse_conv_integer_float(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *
 			continue;
 		s = mul->inputs[mul->inputs[0] == cast->outputs[0] ? 1 : 0];
 		if (s < 0 || !channel_shaped(g, s, w->rank, w->dims[0]) ||
-			(ins = onnx_arena_alloc(arena, sizeof(int) * 5)) == NULL)
+			(ins = onnx_arena_alloc(arena, sizeof(int) * 6)) == NULL)
 			continue;
 		for (int k = 0; k < 4; k++)
 			ins[k] = k < conv->n_inputs ? conv->inputs[k] : -1;
 		ins[4] = s;
-		uses[s]++;
-		become_engine_op(conv, def, ins, 5);
+		n_ins = 5;
+		if ((smul = scale_product(g, uses, u, s, mul, w->rank, w->dims[0])) != NULL)
+		{
+			/* the node reads the Mul's two inputs in its place */
+			ins[4] = smul->inputs[0];
+			ins[5] = smul->inputs[1];
+			n_ins = 6;
+			smul->skip = true;
+		}
+		else
+			uses[s]++;
+		become_engine_op(conv, def, ins, n_ins);
 		cast->skip = true;
 		absorb_reader(g, i, conv, mul);
 		absorb_channel_affine(g, arena, uses, u, i, w->rank, w->dims[0]);

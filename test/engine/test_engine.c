@@ -19,6 +19,7 @@
 #include "onnx.pb-c.h"			/* to build a model in the test */
 #include "vecmath.h"			/* engine-internal: the SIMD row kernels */
 #include "engine_internal.h"	/* engine-internal: kernels, graphs, scratch */
+#include "qmatmul.h"			/* engine-internal: dynamic quantization */
 
 static int	passed,
 			failed;
@@ -1257,6 +1258,102 @@ test_vecmath(void)
 	free(yt);
 }
 
+/* DynamicQuantizeLinear's code of x: x / scale rounded to nearest even, + zp, clamped; NaN 0 */
+static uint8_t
+dyn_code(float x, float scale, float zp)
+{
+	float		a = x / scale;
+
+	if (isnan(x))
+		return 0;
+	a = a < -1e6f ? -1e6f : a > 1e6f ? 1e6f : a;
+	a = nearbyintf(a) + zp;
+	return (uint8_t) (a < 0 ? 0 : a > 255 ? 255 : a);
+}
+
+/*
+ * onnx_qmm_quantize_u8 and onnx_qmm_range (qmatmul.c) at every SIMD level
+ * against the scalar definitions: every length 1..200 (the 64-float
+ * steps and the masked tails), at several offsets, over ties, +-inf, NaN,
+ * huge values and random bit patterns, several scales and zero points.
+ */
+static void
+test_dyn_quantize(void)
+{
+	enum
+	{
+		N = 4096
+	};
+	float	   *x = malloc(sizeof(float) * N);
+	uint8_t    *q = malloc(N);
+	const float scales[] = {0.05f, 1.0f / 255, 3.7f, 1e-30f, 1e30f};
+	int			best,
+				bad_q = 0,
+				bad_r = 0;
+	uint32_t	seed = 12345;
+	char		name[160];
+
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	best = (int) onnx_vec_isa();
+	for (int level = 0; level <= best; level++)
+	{
+		onnx_vec_set_max_isa(level);
+		for (int si = 0; si < 5; si++)
+		{
+			float		s = scales[si],
+						zp = (float) ((si * 61) % 256);
+
+			for (int i = 0; i < N; i++)
+			{
+				uint32_t	b;
+
+				seed = seed * 1664525u + 1013904223u;
+				b = seed;
+				switch (i % 5)
+				{
+					case 0:
+						memcpy(&x[i], &b, sizeof(float));
+						break;
+					case 1:
+						x[i] = ((float) (b % 4001) - 2000.0f) * 0.5f * s;	/* ties */
+						break;
+					case 2:
+						x[i] = i % 7 == 0 ? INFINITY : i % 7 == 1 ? -INFINITY : i % 7 == 2 ? NAN : -3e38f;
+						break;
+					default:
+						x[i] = ((float) (b % 20001) - 10000.0f) * s / 37.0f;
+				}
+			}
+			for (int len = 1, off = 0; len <= 200 && off + len <= N; off += len, len++)
+			{
+				float		mn,
+							mx,
+							rl = 0,
+							rh = 0;
+
+				onnx_qmm_quantize_u8(x + off, len, s, zp, q + off);
+				for (int i = off; i < off + len; i++)
+				{
+					bad_q += q[i] != dyn_code(x[i], s, zp);
+					/* the range over finite values and NaN (skipped) */
+					x[i] = isinf(x[i]) ? 1.0f : x[i];
+					rl = x[i] < rl ? x[i] : rl;
+					rh = x[i] > rh ? x[i] : rh;
+				}
+				onnx_qmm_range(x + off, len, &mn, &mx);
+				bad_r += mn != rl || mx != rh;
+			}
+		}
+		snprintf(name, sizeof(name), "dynamic quantization level %d: codes are the division's", level);
+		CHECK(bad_q == 0, name);
+		snprintf(name, sizeof(name), "dynamic quantization level %d: min / max as the scalar loop", level);
+		CHECK(bad_r == 0, name);
+	}
+	onnx_vec_set_max_isa(ONNX_VEC_AVX512);
+	free(x);
+	free(q);
+}
+
 /* The float16 LSTM fixture under the allocation-failure sweep. */
 static void
 test_lstm_alloc_failures(void)
@@ -1560,6 +1657,7 @@ main(int argc, char **argv)
 	test_initializer_override();
 	test_profile();
 	test_vecmath();
+	test_dyn_quantize();
 	test_lstm_alloc_failures();
 	test_elementwise_in_place();
 	test_scratch();

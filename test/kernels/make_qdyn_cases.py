@@ -12,12 +12,15 @@ for a Conv,
 
 Matching forms: u8 and s8 weights, a per-tensor or per-channel w_scale
 ((M,1,1): the scale product broadcasts along the channels), a 3x3 padded,
-a 1x3 with asymmetric pads, a 1x1 (the transposed image as patches), a
+a 1x3 with asymmetric pads, a 1x1 (the transposed image as patches; one
+output channel, whole 16 x 16 tiles and several blocks of positions for
+qconv_float.c's transposing store), a
 grouped and a depthwise convolution (the VNNI depthwise kernel writes int32
 in place, scaled afterwards), 1-D, odd sizes for the tails, the scale
 product from a graph input (not constant), Add of a per-channel bias, a
 BatchNormalization and a per-channel Mul after it (fused_scale), and
-Relu / LeakyRelu / Clip after.  Forms that must stay unfused (and still
+Relu / LeakyRelu / Clip after; the scale product's Mul read by the
+node alone (taken into it) or also a graph output (kept).  Forms that must stay unfused (and still
 match): the scale broadcasting along the width (shape (W,)), a scale of
 unknown shape, the ConvInteger's or the Cast's output read twice or a graph
 output, a non-float Cast.  QuantizeLinear -> QLinearMatMul -> DequantizeLinear of the QLinearMatMul's
@@ -99,6 +102,8 @@ def chain(out, name, xs, ws_, attrs, wt=np.int8, per_channel=False, tail=(), sca
     outputs[last] = (np.float32, None)
     if extra == "conv_out":
         outputs["acc"] = (np.int32, None)
+    elif extra == "s_out":
+        outputs["s"] = (np.float32, None)
     elif extra == "cast_out":
         nodes.append(mk("Neg", ["accf"], ["neg"]))
         outputs["neg"] = (np.float32, None)
@@ -133,6 +138,32 @@ def dql_tie_cases(out):
                        outputs={"Y": (np.uint8, None), "S": (np.float32, None), "Z": (np.uint8, None)})
         write_case(out, "qdyn_dql_ties_%d" % n, m, {"X": x}, rtol=0, atol=0, isa=ALL_ISA,
                    expected=[y, np.array(s, np.float32), np.array(zp, np.uint8)])
+
+
+def ql_tie_cases(out):
+    """Static QuantizeLinear (ops_quant.c quantize_8bit: at AVX-512 the
+    quotient by the reciprocal and one FMA correction where 1e-30 <=
+    |scale| <= 1e30, else a division) on values at and one ulp beside the
+    ties x / scale = k + 1/2, saturating values and infinities, for uint8
+    and int8, a scale in the reciprocal's range and one past it: the codes
+    must be the division's exactly (atol 0), expected by numpy's float32
+    division."""
+    for i, (zt, s) in enumerate(((np.uint8, np.float32(0.0371)), (np.int8, np.float32(0.0123)),
+                                 (np.uint8, np.float32(3e-31)))):
+        n = 1001 + 16 * i
+        info = np.iinfo(zt)
+        zp = np.array(131 if zt == np.uint8 else -7, zt)
+        k = rng.integers(-300, 300, n).astype(np.float32)
+        x = ((k + 0.5) * s).astype(np.float32)
+        x[1::2] = np.nextafter(x[1::2], (rng.choice([-1, 1], len(x[1::2])) * np.inf).astype(np.float32))
+        x[: n // 5] = rng.uniform(-200, 200, n // 5).astype(np.float32) * s
+        x[5], x[6], x[7] = np.inf, -np.inf, np.float32(3e38)
+        with np.errstate(over="ignore"):
+            q = np.rint(x / s)
+        y = np.clip(q + np.float32(zp), info.min, info.max).astype(zt)
+        m = make_model([mk("QuantizeLinear", ["X", "s", "z"], ["Y"])], inputs={"X": (np.float32, [n])},
+                       outputs={"Y": (zt, None)}, initializers=[("s", s), ("z", zp)])
+        write_case(out, "qdyn_ql_ties_%d" % i, m, {"X": x}, rtol=0, atol=0, isa=ALL_ISA, expected=[y])
 
 
 def qmm_float(out, name, at=np.uint8, bt=np.int8, shape=(7, 33), N=19, per_col=False, variant=None):
@@ -170,7 +201,8 @@ ENGINE = "org.postgresql.onnx.engine"
 def engine_op_errors(out):
     """The engine's ConvIntegerToFloat and QLinearMatMulFloat written in a
     model by hand, with inputs the optimizer never makes: refused with a
-    status, no crash (a scale of neither one nor M values; a non-float a,
+    status, no crash (a scale or its second factor of neither one nor M
+    values; a non-float a,
     refused at load by the input type)."""
     X = rng.integers(0, 256, (1, 3, 5, 5)).astype(np.uint8)
     m = make_model([helper.make_node("ConvIntegerToFloat", ["X", "W", "xz", "wz", "s"], ["Y"], domain=ENGINE)],
@@ -179,6 +211,12 @@ def engine_op_errors(out):
                                  ("xz", np.array(3, np.uint8)), ("wz", np.array(0, np.int8)),
                                  ("s", np.ones(3, np.float32))], domains=[(ENGINE, 1)])
     write_error_case(out, "qdyn_err_convint_float_scale", m, {"X": X}, "scale must be float32 with one value or 4")
+    m = make_model([helper.make_node("ConvIntegerToFloat", ["X", "W", "xz", "wz", "s", "s2"], ["Y"], domain=ENGINE)],
+                   inputs={"X": (np.uint8, [1, 3, 5, 5])}, outputs={"Y": (np.float32, None)},
+                   initializers=[("W", rng.integers(-5, 5, (4, 3, 3, 3)).astype(np.int8)),
+                                 ("xz", np.array(3, np.uint8)), ("wz", np.array(0, np.int8)),
+                                 ("s", np.float32(0.5)), ("s2", np.ones(3, np.float32))], domains=[(ENGINE, 1)])
+    write_error_case(out, "qdyn_err_convint_float_scale2", m, {"X": X}, "scale must be float32 with one value or 4")
     A = rng.integers(-128, 128, (2, 8)).astype(np.int8)
     m = make_model([helper.make_node("QLinearMatMulFloat", ["A", "as", "az", "B", "bs", "bz", "ys", "yz"], ["Y"],
                                      domain=ENGINE)],
@@ -198,6 +236,12 @@ def main():
     chain(out, "1x3_asym", (1, 24, 9, 32), (24, 24, 1, 3), dict(pads=[0, 1, 0, 1]), tail=("add",))
     chain(out, "3x1_nopad", (2, 7, 13, 5), (9, 7, 3, 1), {}, tail=())
     chain(out, "1x1_pc", (1, 17, 9, 13), (35, 17, 1, 1), {}, per_channel=True, tail=("add", "clip"))
+    # the float store: one output channel (store_out's loop), whole 16 x 16
+    # tiles and blocks of positions past the first (block_rows; the
+    # qconv_float.c tiles at AVX-512, more than 8 channels)
+    chain(out, "1x1_m1", (1, 5, 7, 9), (1, 5, 1, 1), {}, tail=("add",))
+    chain(out, "1x1_m16_tiles", (1, 8, 4, 8), (16, 8, 1, 1), {}, tail=("relu",))
+    chain(out, "1x1_blocks", (1, 8, 48, 50), (19, 8, 1, 1), {}, per_channel=True, tail=("add",))
     chain(out, "group_bn", (1, 16, 10, 9), (24, 2, 3, 3), dict(group=8, pads=[1, 1, 1, 1], strides=[2, 1]),
           tail=("bn", "relu"))
     chain(out, "dw_bn", (1, 7, 13, 37), (7, 1, 3, 3), dict(group=7, pads=[1, 1, 1, 1]), tail=("bn",))
@@ -211,8 +255,13 @@ def main():
     chain(out, "no_scale_dyn", (1, 4, 7, 9), (6, 4, 3, 3), pad1, dyn_x=True, scale_input=True,
           scale_shape=(6, 1, 1), tail=("add",))
     chain(out, "no_conv_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="conv_out", tail=("add",))
+    # the scale product read twice (a graph output): the Mul stays, the
+    # fused node reads its output
+    chain(out, "scale_mul_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, per_channel=True, extra="s_out",
+          tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
     dql_tie_cases(out)
+    ql_tie_cases(out)
     engine_op_errors(out)
     qmm_float(out, "u8s8")
     qmm_float(out, "u8u8_pc", bt=np.uint8, per_col=True, shape=(2, 5, 40), N=33)

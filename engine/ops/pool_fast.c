@@ -109,6 +109,10 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
 	return mem;
 }
 
+/* 16 floats and 16 int32 as generic vectors (the ISA's registers, or pieces). */
+typedef float PoolV16 __attribute__((vector_size(64)));
+typedef int32_t PoolV16i __attribute__((vector_size(64)));
+
 /* The max of a and b, b when a is NaN: after a start at -inf, NaN never wins. */
 #define MAXF(a, b) ((a) > (b) ? (a) : (b))
 
@@ -118,7 +122,7 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
  * -inf.
  */
 ONNX_VEC_INLINE void
-pool_streams(float *d, const float *s, int64_t n, int64_t step, int64_t K, bool is_max)
+pool_streams(float *restrict d, const float *restrict s, int64_t n, int64_t step, int64_t K, bool is_max)
 {
 	const float *s1 = s + step,
 			   *s2 = s + 2 * step;
@@ -408,8 +412,41 @@ pool_hstride(float *restrict z, const float *restrict v, int64_t n, int64_t sw, 
 			 int64_t K, bool is_max)
 {
 	if (sw == 2 && dw == 1 && K == 3 && is_max)
-		for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		i = 0;
+
+		/*
+		 * 16 outputs from v[2i, 2i + 32]: the even and odd columns split
+		 * by shuffles (permutes at AVX-512; gcc leaves the strided loop
+		 * scalar), the column after each window's first from the evens
+		 * moved down one
+		 */
+		for (; i + 16 <= n; i += 16)
+		{
+			PoolV16		a,
+						b,
+						e,
+						o,
+						e2,
+						m;
+			PoolV16i	gt;
+
+			memcpy(&a, v + 2 * i, sizeof(a));
+			memcpy(&b, v + 2 * i + 16, sizeof(b));
+			e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+			o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+			e2 = e;
+			e2[0] = v[2 * i + 32];
+			e2 = __builtin_shufflevector(e2, e2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
+			gt = o > e;
+			m = (PoolV16) ((gt & (PoolV16i) o) | (~gt & (PoolV16i) e));
+			gt = e2 > m;
+			m = (PoolV16) ((gt & (PoolV16i) e2) | (~gt & (PoolV16i) m));
+			memcpy(z + i, &m, sizeof(m));
+		}
+		for (; i < n; i++)
 			z[i] = MAXF(v[2 * i + 2], MAXF(v[2 * i + 1], v[2 * i]));
+	}
 	else if (sw == 2 && dw == 1 && K == 3)
 		for (int64_t i = 0; i < n; i++)
 			z[i] = (v[2 * i] + v[2 * i + 1]) + v[2 * i + 2];

@@ -355,6 +355,8 @@ def pool_cases(out):
                              # straight from the planes), odd width, batch
                              ("resnet32", (1, 70, 32, 32), {"kernel_shape": [3, 3], "strides": [2, 2],
                                                             "pads": [1, 1, 1, 1]}),
+                             ("w45_p1", (1, 5, 9, 45), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                        "pads": [1, 1, 1, 1]}),
                              ("resnet_odd_batch", (3, 9, 17, 31), {"kernel_shape": [3, 3], "strides": [2, 2],
                                                                    "pads": [1, 1, 1, 1], "ceil_mode": 1})]:
         pool_case(out, "maxpool_strided_groups_%s" % gname, "MaxPool", shape, at)

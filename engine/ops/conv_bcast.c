@@ -55,6 +55,7 @@
 								 * output channels: conv_direct.c */
 #define BC_PAD_MAX ((int64_t) 64 << 20)	/* bytes of padded planes at most */
 #define BC_MAX_STRIDE 4			/* wider strides: other paths */
+#define BC_PF_AHEAD 4096		/* weight prefetch distance (bytes) */
 
 bool
 onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_size,
@@ -83,7 +84,7 @@ onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group, int64_t k_
  */
 static inline __attribute__((always_inline)) CONV_AVX512 void
 bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
-		const float *w, const float *bias, float *tmp)
+		const float *w, const float *bias, float *tmp, const char *pf, int64_t pfn, int pfl)
 {
 	__m512		acc[BC_T][2];
 	__m512		b0 = _mm512_loadu_ps(bias),
@@ -102,6 +103,12 @@ bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *k
 		__m512		w0 = _mm512_loadu_ps(w),
 					w1 = _mm512_loadu_ps(w + 16);
 
+		if (k < pfn)
+		{
+			_mm_prefetch(pf + k * pfl * 64, _MM_HINT_T1);
+			if (pfl > 1)
+				_mm_prefetch(pf + k * pfl * 64 + 64, _MM_HINT_T1);
+		}
 #pragma GCC unroll 14
 		for (int r = 0; r < R; r++)
 		{
@@ -130,10 +137,10 @@ bc_tile(const int R, const int Wt, const float *xb, int64_t rs, const int32_t *k
  */
 CONV_AVX512 static bool
 bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, int64_t K,
-			   const float *w, const float *bias, float *tmp)
+			   const float *w, const float *bias, float *tmp, const char *pf, int64_t pfn, int pfl)
 {
 #define BC_SHAPE(r, wt) \
-	case (r) * 32 + (wt): bc_tile(r, wt, xb, rs, koff, K, w, bias, tmp); return true;
+	case (r) * 32 + (wt): bc_tile(r, wt, xb, rs, koff, K, w, bias, tmp, pf, pfn, pfl); return true;
 	switch (R * 32 + Wt)
 	{
 			BC_SHAPE(1, 1) BC_SHAPE(1, 2) BC_SHAPE(1, 3) BC_SHAPE(1, 4) BC_SHAPE(1, 5)
@@ -153,6 +160,22 @@ bc_tile_avx512(int R, int Wt, const float *xb, int64_t rs, const int32_t *koff, 
 #undef BC_SHAPE
 }
 
+/*
+ * Weights to prefetch into L2 while a block of 32 output channels runs:
+ * bytes [p, end) of the packed weights w, lines (1 or 2) cache lines a
+ * step k of a tile.  With a cold cache (the weights of a whole network
+ * do not stay in L2 between runs), the first tile of a block would
+ * otherwise wait on memory for each weight row it reads while the later
+ * tiles, which find the block in L2, leave memory idle.
+ */
+typedef struct BcPrefetch
+{
+	const char *w;
+	int64_t		p;
+	int64_t		end;
+	int			lines;
+} BcPrefetch;
+
 CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t OW, float *y,
 										int64_t P, int mcount);
 
@@ -165,13 +188,18 @@ CONV_AVX512 static void bc_store_avx512(const float *tmp, int R, int Wt, int64_t
 CONV_AVX512 static void
 bc_columns_avx512(int64_t OW, int64_t Wph, const float *pad, int64_t oh0, int64_t oh1,
 				  int64_t c0, int Wt, int R, const int32_t *koff, int64_t K, const float *wb,
-				  const float *bias, float *tmp, float *yb, int64_t P, int mcount)
+				  const float *bias, float *tmp, float *yb, int64_t P, int mcount, BcPrefetch *pf)
 {
 	for (int64_t oh = oh0; oh < oh1; oh += R)
 	{
 		int			rows = (int) (oh1 - oh < R ? oh1 - oh : R);
+		int64_t		n = pf->end > pf->p ? (pf->end - pf->p) / (64 * pf->lines) : 0;
 
-		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp);
+		n = n < K ? n : K;
+		bc_tile_avx512(rows, Wt, pad + oh * Wph + c0, Wph, koff, K, wb, bias, tmp, pf->w + pf->p, n,
+					   pf->lines);
+		pf->p += n * 64 * pf->lines;
+		pf->lines = 1;
 		bc_store_avx512(tmp, rows, Wt, OW, yb + oh * OW + c0, P, mcount);
 	}
 }
@@ -267,8 +295,11 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 				PH,
 				PL,
 				last,
-				bytes;
+				bytes,
+				wbytes,
+				nneed;
 	ConvGeom2D	v;
+	BcPrefetch	pf;
 	float	   *pad,
 				tmp[BC_T * NB] __attribute__((aligned(64))),
 				bias[NB] __attribute__((aligned(64)));
@@ -323,6 +354,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 	rm = BC_T / wm;
 	rem = ow % wm;
 	band = rem > 0 ? rm * (BC_T / rem) : rm;	/* a multiple of both tiles' rows */
+	wbytes = K * NB * (int64_t) sizeof(float);	/* one block's (the packing allocated them) */
+	pf.w = (const char *) wp;
 	*handled = true;
 	if ((pad = onnx_kernel_scratch(ctx, (size_t) bytes, 1)) == NULL)
 		return ctx->err->status;
@@ -338,14 +371,29 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		}
 	for (int64_t k = taps; k < K; k++)
 		koff[k] = (int32_t) (koff[k - taps] + PL);
-	/* the pads stay zero: every image writes the same interior */
-	memset(pad, 0, sizeof(float) * (size_t) (PL * Cg));
+	/*
+	 * the pads stay zero: every image writes the same interior; phases no
+	 * tap reads are left as they are (3 of the 4 of a strided 1x1 window)
+	 */
+	nneed = 0;
+	for (int64_t ph = 0; ph < sh * sw; ph++)
+		nneed += need[ph];
+	if (nneed == sh * sw)
+		memset(pad, 0, sizeof(float) * (size_t) (PL * Cg));
+	else
+		for (int64_t c = 0; c < Cg; c++)
+			for (int64_t ph = 0; ph < sh * sw; ph++)
+				if (need[ph])
+					memset(pad + c * PL + ph * PH, 0, sizeof(float) * (size_t) PH);
 
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t gi = 0; gi < group; gi++)
 		{
 			const float *xg = x + (n * C + gi * Cg) * g->in_size;
 			float	   *yg = y + (n * M + gi * Mg) * P;
+
+			if (gi == 0)
+				pf.p = 0;
 
 			for (int64_t c = 0; c < Cg; c++)
 				for (int64_t ih = 0; ih < v.in_h; ih++)
@@ -384,12 +432,24 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 			for (int64_t mb = 0; mb < blocks; mb++)
 			{
 				const float *wb = wp + (gi * blocks + mb) * K * NB;
+				int64_t		wi;
 				int			mcount = (int) (Mg - mb * NB < NB ? Mg - mb * NB : NB);
 
 				if (onnx_kernel_should_abort(ctx))
 					return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 				for (int j = 0; j < NB; j++)
 					bias[j] = b && j < mcount ? b[gi * Mg + mb * NB + j] : 0.0f;
+				/*
+				 * prefetch from BC_PF_AHEAD bytes past this block's start
+				 * (or where the last block's tiles stopped) to the end of
+				 * the next block: two lines a step in the first tile, so
+				 * it keeps ahead of this block's own reads, then one
+				 */
+				wi = gi * blocks + mb;
+				if (pf.p < wi * wbytes + BC_PF_AHEAD)
+					pf.p = wi * wbytes + BC_PF_AHEAD;
+				pf.end = (wi + 2 < group * blocks ? wi + 2 : group * blocks) * wbytes;
+				pf.lines = 2;
 				/*
 				 * bands of rows, top to bottom (the planes of a large map
 				 * are read once from memory): the main columns in tiles
@@ -401,11 +461,11 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 
 					for (int64_t c0 = 0; c0 + wm <= ow; c0 += wm)
 						bc_columns_avx512(ow, Wph, pad, oh0, oh1, c0, (int) wm, (int) rm, koff, K, wb,
-										  bias, tmp, yg + mb * NB * P, P, mcount);
+										  bias, tmp, yg + mb * NB * P, P, mcount, &pf);
 					if (rem > 0)
 						bc_columns_avx512(ow, Wph, pad, oh0, oh1, ow - rem, (int) rem,
 										  (int) (BC_T / rem), koff, K, wb, bias, tmp,
-										  yg + mb * NB * P, P, mcount);
+										  yg + mb * NB * P, P, mcount, &pf);
 				}
 			}
 			onnx_act_rows_f32(act, yg, Mg, P, P, NULL);

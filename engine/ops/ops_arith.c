@@ -23,8 +23,9 @@
 
 #include "op_tables.h"
 #include "eltwise.h"
+#include "fused_act.h"
 
-/* C = A op B */
+/* C = act(A op B), act the Relu optimize.c folded into an Add (or none) */
 static OnnxStatus
 binary_apply(OnnxKernelCtx *ctx, OnnxEwBinOp op)
 {
@@ -33,6 +34,7 @@ binary_apply(OnnxKernelCtx *ctx, OnnxEwBinOp op)
 			   *b = ins[1];
 	OnnxEwBinFn fn;
 	OnnxTensor *c;
+	OnnxStatus	st;
 
 	if (a == NULL || b == NULL)
 		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "inputs must be tensors");
@@ -45,7 +47,9 @@ binary_apply(OnnxKernelCtx *ctx, OnnxEwBinOp op)
 								ctx->node->op_type, onnx_dtype_name(a->dtype));
 	if ((c = onnx_ew_out(ctx, 0, a->dtype, 2, ins, 3)) == NULL)
 		return ctx->err->status;
-	return onnx_ew_binary(ctx, c, a, b, fn);
+	if ((st = onnx_ew_binary(ctx, c, a, b, fn)) == ONNX_OK)
+		onnx_act_tensor(&ctx->node->fused_act, c);
+	return st;
 }
 
 static OnnxStatus run_add(OnnxKernelCtx *ctx) { return binary_apply(ctx, EW_ADD); }

@@ -109,6 +109,10 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
 	return mem;
 }
 
+/* 16 floats and 16 int32 as generic vectors (the ISA's registers, or pieces). */
+typedef float PoolV16 __attribute__((vector_size(64)));
+typedef int32_t PoolV16i __attribute__((vector_size(64)));
+
 /* The max of a and b, b when a is NaN: after a start at -inf, NaN never wins. */
 #define MAXF(a, b) ((a) > (b) ? (a) : (b))
 
@@ -118,7 +122,7 @@ pool_taps_table(OnnxKernelCtx *ctx, const ConvGeom *g, PoolTaps *t)
  * -inf.
  */
 ONNX_VEC_INLINE void
-pool_streams(float *d, const float *s, int64_t n, int64_t step, int64_t K, bool is_max)
+pool_streams(float *restrict d, const float *restrict s, int64_t n, int64_t step, int64_t K, bool is_max)
 {
 	const float *s1 = s + step,
 			   *s2 = s + 2 * step;
@@ -387,7 +391,6 @@ typedef struct PoolFlat
 				oW,
 				Hp,
 				Wp,
-				Wn,				/* Wp before the stride rounding */
 				pt,
 				pl,
 				kh,
@@ -409,8 +412,41 @@ pool_hstride(float *restrict z, const float *restrict v, int64_t n, int64_t sw, 
 			 int64_t K, bool is_max)
 {
 	if (sw == 2 && dw == 1 && K == 3 && is_max)
-		for (int64_t i = 0; i < n; i++)
+	{
+		int64_t		i = 0;
+
+		/*
+		 * 16 outputs from v[2i, 2i + 32]: the even and odd columns split
+		 * by shuffles (permutes at AVX-512; gcc leaves the strided loop
+		 * scalar), the column after each window's first from the evens
+		 * moved down one
+		 */
+		for (; i + 16 <= n; i += 16)
+		{
+			PoolV16		a,
+						b,
+						e,
+						o,
+						e2,
+						m;
+			PoolV16i	gt;
+
+			memcpy(&a, v + 2 * i, sizeof(a));
+			memcpy(&b, v + 2 * i + 16, sizeof(b));
+			e = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+			o = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+			e2 = e;
+			e2[0] = v[2 * i + 32];
+			e2 = __builtin_shufflevector(e2, e2, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 0);
+			gt = o > e;
+			m = (PoolV16) ((gt & (PoolV16i) o) | (~gt & (PoolV16i) e));
+			gt = e2 > m;
+			m = (PoolV16) ((gt & (PoolV16i) e2) | (~gt & (PoolV16i) m));
+			memcpy(z + i, &m, sizeof(m));
+		}
+		for (; i < n; i++)
 			z[i] = MAXF(v[2 * i + 2], MAXF(v[2 * i + 1], v[2 * i]));
+	}
 	else if (sw == 2 && dw == 1 && K == 3)
 		for (int64_t i = 0; i < n; i++)
 			z[i] = (v[2 * i] + v[2 * i + 1]) + v[2 * i + 2];
@@ -433,45 +469,40 @@ pool_hstride(float *restrict z, const float *restrict v, int64_t n, int64_t sw, 
 }
 
 /*
- * Flat layout with a stride above 1, G blocks of P (pads filled, Wp a
- * multiple of sw) -> yp (G, oH, oW): the vertical pass combines the kh
- * rows of each output row only (V: G * oH rows of Wp), the horizontal
- * one every sw-th column of all those rows in one loop (Z: rows of
- * Wp / sw), averages divide by cntc (oH, oW) on the way out.
+ * Flat layout with a stride above 1, G planes xp (G, H, W) -> yp (G, oH,
+ * oW), read in place: per output row the valid input rows (taps [rlo,
+ * rhi) of the vertical window, all of a 1-D plane when rlo is NULL)
+ * combine into a row of V (Wp floats, the image at column pl; the pad
+ * columns hold the fill value already, and nothing here writes them),
+ * then every sw-th column's kw taps reduce straight into the output row;
+ * averages divide by cntc (oH, oW).  No padded copy of the planes and
+ * no output copy: on small maps (a ResNet's 32x32 max pool) those copies
+ * cost more than the pooling.
  */
 ONNX_VEC_INLINE void
-pool_flat_strided(const PoolFlat *f, bool is_max, const float *cntc, int64_t G,
-				  const float *P, bool inplace, float *yp, float *V, float *Z)
+pool_flat_strided(const PoolFlat *f, bool is_max, const float *cntc, const int64_t *rlo,
+				  const int64_t *rhi, int64_t G, const float *xp, float *yp, float *V)
 {
-	int64_t		Wp = f->Wp,
-				Wq = Wp / f->sw,
-				xs = inplace ? f->W : Wp,	/* P's row and block strides */
-				xblk = inplace ? f->H * f->W : f->Hp * Wp,
-				oHW = f->oH * f->oW;
+	int64_t		oHW = f->oH * f->oW;
 
 	for (int64_t g = 0; g < G; g++)
 		for (int64_t oh = 0; oh < f->oH; oh++)
 		{
-			float	   *vr = V + (g * f->oH + oh) * Wp;
+			float	   *vr = V + oh * f->Wp,
+					   *yo = yp + g * oHW + oh * f->oW;
+			int64_t		lo = rlo ? rlo[oh] : 0,
+						cnt = rlo ? rhi[oh] - lo : 1;
 
-			pool_streams(vr, P + g * xblk + oh * f->sh * xs, xs, f->dh * xs, f->kh, is_max);
-			/* the columns the stride rounding added (no window reads them) */
-			for (int64_t w = xs; w < Wp; w++)
-				vr[w] = is_max ? -INFINITY : 0.0f;
-		}
-	/* the last row needs oW outputs: its windows end inside its Wp columns */
-	pool_hstride(Z, V, (G * f->oH - 1) * Wq + f->oW, f->sw, f->dw, f->kw, is_max);
-	for (int64_t g = 0; g < G; g++)
-		for (int64_t oh = 0; oh < f->oH; oh++)
-		{
-			const float *zr = Z + (g * f->oH + oh) * Wq;
-			float	   *yo = yp + g * oHW + oh * f->oW;
-
-			if (is_max)
-				memcpy(yo, zr, sizeof(float) * (size_t) f->oW);
+			if (cnt > 0)
+				pool_streams(vr + f->pl, xp + (g * f->H + oh * f->sh - f->pt + lo * f->dh) * f->W, f->W,
+							 f->dh * f->W, cnt, is_max);
 			else
+				for (int64_t w = 0; w < f->W; w++)
+					vr[f->pl + w] = is_max ? -INFINITY : 0.0f;
+			pool_hstride(yo, vr, f->oW, f->sw, f->dw, f->kw, is_max);
+			if (!is_max)
 				for (int64_t ow = 0; ow < f->oW; ow++)
-					yo[ow] = zr[ow] / cntc[oh * f->oW + ow];
+					yo[ow] /= cntc[oh * f->oW + ow];
 		}
 }
 
@@ -488,8 +519,9 @@ pool_flat_strided(const PoolFlat *f, bool is_max, const float *cntc, int64_t G,
  * positions no window starts at: cheaper than short loops on small planes.
  */
 ONNX_VEC_INLINE void
-pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
-			   const float *xp, float *yp, float *Pbuf, float *V, float *Z)
+pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, const int64_t *rlo,
+			   const int64_t *rhi, int64_t G, const float *xp, float *yp, float *Pbuf, float *V,
+			   float *Z)
 {
 	int64_t		Wp = f->Wp,
 				blk = f->Hp * Wp,
@@ -498,15 +530,15 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 	const float *P = Pbuf ? Pbuf : xp;
 	const float *vsrc = P;
 
+	if (f->sh > 1 || f->sw > 1)
+	{
+		pool_flat_strided(f, is_max, cntb, rlo, rhi, G, xp, yp, V);
+		return;
+	}
 	for (int64_t g = 0; g < G && Pbuf; g++)
 		for (int64_t h = 0; h < f->H; h++)
 			memcpy(Pbuf + g * blk + (f->pt + h) * Wp + f->pl, xp + (g * f->H + h) * f->W,
 				   sizeof(float) * (size_t) f->W);
-	if (f->sh > 1 || f->sw > 1)
-	{
-		pool_flat_strided(f, is_max, cntb, G, P, Pbuf == NULL, yp, V, Z);
-		return;
-	}
 	/* V[j] = reduce over the kh rows from j */
 	if (f->kh > 1 || is_max)
 	{
@@ -529,9 +561,10 @@ pool_flat_body(const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
 }
 
 ONNX_VEC_DISPATCH(static, pool_flat, pool_flat_body,
-				  (const PoolFlat *f, bool is_max, const float *cntb, int64_t G,
-				   const float *xp, float *yp, float *Pbuf, float *V, float *Z),
-				  (f, is_max, cntb, G, xp, yp, Pbuf, V, Z))
+				  (const PoolFlat *f, bool is_max, const float *cntb, const int64_t *rlo,
+				   const int64_t *rhi, int64_t G, const float *xp, float *yp, float *Pbuf, float *V,
+				   float *Z),
+				  (f, is_max, cntb, rlo, rhi, G, xp, yp, Pbuf, V, Z))
 
 /* Flat layout of g (1 or 2 spatial dims). */
 static void
@@ -557,7 +590,6 @@ pool_flat_geom(const ConvGeom *g, PoolFlat *f)
 	f->Hp = need > f->pt + f->H ? need : f->pt + f->H;
 	need = (f->oW - 1) * f->sw + (f->kw - 1) * f->dw + 1;
 	f->Wp = need > f->pl + f->W ? need : f->pl + f->W;
-	f->Wn = f->Wp;
 	/* strided: whole rows of Wp / sw outputs (pool_flat_strided) */
 	if (f->sh > 1 || f->sw > 1)
 		f->Wp += (f->sw - f->Wp % f->sw) % f->sw;
@@ -599,9 +631,12 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 		return ctx->err->status;
 	cntb = buf + 3 * G * blk;
 	/* planes that need no pad are read where they are */
-	inplace = f.pt == 0 && f.pl == 0 && f.Hp == f.H && (strided ? f.Wn : f.Wp) == f.W;
+	inplace = strided || (f.pt == 0 && f.pl == 0 && f.Hp == f.H && f.Wp == f.W);
 	for (int64_t i = 0; i < G * blk && !inplace; i++)
 		buf[i] = is_max ? -INFINITY : 0.0f;
+	/* strided: the pad columns of the combined rows (pool_flat_strided) */
+	for (int64_t i = 0; i < f.oH * f.Wp && strided; i++)
+		buf[G * blk + i] = is_max ? -INFINITY : 0.0f;
 	for (int64_t i = 0; i < blk; i++)
 		cntb[i] = 1.0f;
 	for (int64_t oh = 0; oh < f.oH; oh++)
@@ -619,8 +654,8 @@ pool_flat_planes(OnnxKernelCtx *ctx, const ConvGeom *g, const PoolTaps *t, bool 
 
 		if (onnx_kernel_should_abort(ctx))
 			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-		pool_flat(&f, is_max, cntb, n, x + p * g->in_size, y + p * g->out_size, inplace ? NULL : buf,
-				  buf + G * blk, buf + 2 * G * blk);
+		pool_flat(&f, is_max, cntb, l ? t->lo[0] : NULL, l ? t->hi[0] : NULL, n, x + p * g->in_size,
+				  y + p * g->out_size, inplace ? NULL : buf, buf + G * blk, buf + 2 * G * blk);
 	}
 	*done = true;
 	return ONNX_OK;

@@ -14,7 +14,7 @@
  *	    float weights used nowhere else: the normalization is folded into
  *	    the convolution's weights and bias, and the BatchNormalization node
  *	    is skipped.
- *	  - Gemm or Conv followed by Relu: when its output feeds only that
+ *	  - Gemm, Conv or Add followed by Relu: when its output feeds only that
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
@@ -562,7 +562,7 @@ match_spelled_gelu(OnnxGraph *g, const int *uses, const Users *u, int x, ActMatc
 /*
  * Activations a producer accepts: every kind for Conv, ConvTranspose and
  * BatchNormalization, Relu and GELU for Gemm and MatMul (applied after
- * MatMul's folded bias).
+ * MatMul's folded bias), Relu for Add (a residual block's sum).
  */
 static bool
 accepts_act(const OnnxNode *src, OnnxActKind kind)
@@ -574,6 +574,8 @@ accepts_act(const OnnxNode *src, OnnxActKind kind)
 	if (strcmp(src->op_type, "Conv") == 0 || strcmp(src->op_type, "ConvTranspose") == 0 ||
 		strcmp(src->op_type, "BatchNormalization") == 0)
 		return true;
+	if (strcmp(src->op_type, "Add") == 0)
+		return kind == ONNX_ACT_RELU;	/* a residual sum's Relu */
 	return (kind == ONNX_ACT_RELU || kind == ONNX_ACT_GELU) &&
 		(strcmp(src->op_type, "Gemm") == 0 || strcmp(src->op_type, "MatMul") == 0);
 }

@@ -413,7 +413,15 @@ def main(out):
             ("s2_c4", (1, 4, 24, 25), (32, 4, 7, 7), dict(pads=[3, 3, 3, 3], strides=[2, 2])),
             ("conv1d_s2", (2, 16, 45), (36, 16, 3), dict(pads=[1, 1], strides=[2])),
             ("s2_group2", (1, 16, 10, 11), (48, 8, 3, 3), dict(group=2, pads=[1, 1, 1, 1], strides=[2, 2])),
-            ("s2_same_upper", (1, 8, 11, 13), (24, 8, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2]))):
+            ("s2_same_upper", (1, 8, 11, 13), (24, 8, 3, 3), dict(auto_pad="SAME_UPPER", strides=[2, 2])),
+            # several 32-channel blocks (the weight prefetch walks the next
+            # block, never past the last): small maps whose windows mostly
+            # meet pads, one tile a block, groups of several blocks
+            ("blocks_2x2_m100", (1, 40, 2, 2), (100, 40, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("blocks_1x1_m70", (1, 24, 1, 1), (70, 24, 3, 3), dict(pads=[1, 1, 1, 1])),
+            ("blocks_4x4_s2_m96", (2, 40, 8, 8), (96, 40, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2])),
+            ("blocks_group3_m70", (1, 48, 5, 5), (210, 16, 3, 3), dict(group=3, pads=[1, 1, 1, 1])),
+            ("blocks_8x8_m160", (1, 36, 8, 8), (160, 36, 3, 3), dict(pads=[1, 1, 1, 1]))):
         conv_case(out, "bcast_%s" % name, xs, ws, at)
     # the tile shapes: maps narrower than 8 several whole rows per tile
     # (14 // OW rows, the rest one by one), wider ones row by row in equal

@@ -379,6 +379,27 @@ def reuse_cases(out):
          {"x": x}, {"y": (f, None)}, initializers=[("zero", f(0))])
 
 
+def add_relu_cases(out):
+    """Add -> Relu (a residual block's sum): optimize.c folds the Relu into the
+    Add when the sum feeds nothing else and is no graph output."""
+    f = np.float32
+    mk = helper.make_node
+    x, r = data(f, [2, 5, 7, 9]), data(f, [2, 5, 7, 9])
+    case(out, "add_relu_fused", [mk("Neg", ["x"], ["n"]), mk("Add", ["n", "r"], ["a"]), mk("Relu", ["a"], ["y"])],
+         {"x": x, "r": r}, {"y": (f, None)})
+    case(out, "add_relu_fused_bcast", [mk("Add", ["x", "c"], ["a"]), mk("Relu", ["a"], ["y"])],
+         {"x": x}, {"y": (f, None)}, initializers=[("c", data(f, [5, 1, 1]))])
+    xi, ri = data(np.int32, [3, 17], -50, 50), data(np.int32, [17], -50, 50)
+    case(out, "add_relu_fused_int32", [mk("Add", ["x", "r"], ["a"]), mk("Relu", ["a"], ["y"])],
+         {"x": xi, "r": ri}, {"y": (np.int32, None)}, opset=14,
+         np_ref=lambda fd: [np.maximum(fd["x"] + fd["r"], 0)])
+    # the sum read twice, or a graph output: the Relu stays a node
+    case(out, "add_relu_two_readers", [mk("Add", ["x", "r"], ["a"]), mk("Relu", ["a"], ["p"]),
+                                       mk("Mul", ["a", "p"], ["y"])], {"x": x, "r": r}, {"y": (f, None)})
+    case(out, "add_relu_sum_output", [mk("Add", ["x", "r"], ["a"]), mk("Relu", ["a"], ["y"])],
+         {"x": x, "r": r}, {"a": (f, None), "y": (f, None)})
+
+
 def thread_cases(out):
     """Runs of 2^16 elements or more, cut into chunks that two threads run
     at once (eltwise.c): odd lengths leave a vector tail at the run's end;
@@ -411,7 +432,7 @@ def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for fn in [binary_cases, compare_cases, where_cases, variadic_cases, unary_cases, clip_cases,
-               pow_cases, reuse_cases, thread_cases]:
+               pow_cases, reuse_cases, add_relu_cases, thread_cases]:
         fn(out)
     for s in skipped:
         print("skipped " + s, file=sys.stderr)

@@ -350,7 +350,15 @@ def pool_cases(out):
                              ("k2s2_odd", (2, 21, 23, 23), {"kernel_shape": [2, 2], "strides": [2, 2],
                                                             "ceil_mode": 1}),
                              ("s3_dil", (1, 33, 20, 19), {"kernel_shape": [2, 3], "strides": [3, 3],
-                                                          "dilations": [2, 2], "pads": [1, 1, 1, 1]})]:
+                                                          "dilations": [2, 2], "pads": [1, 1, 1, 1]}),
+                             # ResNet's stem pool (read in place, rows combined
+                             # straight from the planes), odd width, batch
+                             ("resnet32", (1, 70, 32, 32), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                            "pads": [1, 1, 1, 1]}),
+                             ("w45_p1", (1, 5, 9, 45), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                        "pads": [1, 1, 1, 1]}),
+                             ("resnet_odd_batch", (3, 9, 17, 31), {"kernel_shape": [3, 3], "strides": [2, 2],
+                                                                   "pads": [1, 1, 1, 1], "ceil_mode": 1})]:
         pool_case(out, "maxpool_strided_groups_%s" % gname, "MaxPool", shape, at)
         pool_case(out, "avgpool_strided_groups_%s" % gname, "AveragePool", shape, at)
     pool_case(out, "avgpool_whole_plane", "AveragePool", (2, 5, 7, 7), {"kernel_shape": [7, 7]})

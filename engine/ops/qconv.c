@@ -415,22 +415,27 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 	}
 }
 
-/* y (N, M, P) int32 in place -> float(y) * fscale[m] (ConvIntegerToFloat). */
+/*
+ * Channels m0 .. m0+nch of one image's y (nch, P) int32 in place ->
+ * act(float(y) * fscale[m] + fbias[m]) (ConvIntegerToFloat), while the
+ * block is in cache.
+ */
 static void
-scale_in_place(const QConvRun *r, void *y)
+scale_in_place(const QConvRun *r, void *y, int64_t m0, int64_t nch)
 {
 	int64_t		P = r->g.out_size;
 
-	for (int64_t n = 0; n < r->N; n++)
-		for (int64_t m = 0; m < r->M; m++)
-		{
-			int32_t    *a = (int32_t *) y + (n * r->M + m) * P;
-			float	   *f = (float *) a,
-						s = r->fscale[m];
+	for (int64_t m = 0; m < nch; m++)
+	{
+		int32_t    *a = (int32_t *) y + m * P;
+		float	   *f = (float *) a,
+					s = r->fscale[m0 + m];
 
-			for (int64_t p = 0; p < P; p++)
-				f[p] = (float) a[p] * s;
-		}
+		for (int64_t p = 0; p < P; p++)
+			f[p] = (float) a[p] * s;
+	}
+	if (r->fbias || r->fact)
+		onnx_act_rows_f32(r->fact, (float *) y, nch, P, P, r->fbias ? r->fbias + m0 : NULL);
 }
 
 /*
@@ -500,13 +505,14 @@ depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool w
 
 /*
  * Depthwise on qconv_dw_vnni.c's kernel, every image and channel into y
- * (requantization fused), when it takes r's geometry on this CPU; *done
- * false otherwise (nothing written).  The weights go as w - wz when that
+ * (requantization fused; ConvIntegerToFloat: scaled, biased and
+ * activated per block of channels, r->fdone), when it takes r's geometry
+ * on this CPU; *done false otherwise (nothing written).  The weights go as w - wz when that
  * fits int8 for the channel, else as int8 (uint8 w less 128) with their
  * zero point.
  */
 static OnnxStatus
-depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+depthwise_vnni(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
 			   OnnxTensor *y, bool *done)
 {
 	ConvGeom2D	v;
@@ -557,8 +563,11 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 								   r->bias ? r->bias + m : NULL, r->qlinear ? r->mult + m : NULL,
 								   r->yz, lo, hi, xp, r->qlinear ? (uint8_t *) y->data + at : NULL,
 								   r->qlinear ? NULL : (int32_t *) y->data + at);
+			if (r->fscale)
+				scale_in_place(r, (int32_t *) y->data + at, m, nch);
 		}
 	*done = true;
+	r->fdone = r->fscale != NULL;
 	return ONNX_OK;
 }
 
@@ -843,11 +852,7 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK)
 			return st;
 		if (done)
-		{
-			if (r->fscale)
-				scale_in_place(r, y->data);
 			return ONNX_OK;
-		}
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
 	if ((r->qlinear || r->fscale) && !nd && (pw || r->Cg <= 4) && onnx_qpw_vnni_ok())

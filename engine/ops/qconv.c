@@ -22,10 +22,12 @@
  *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
  *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
  *	  direct int32 loop per channel, tap by tap over whole output rows.
- *	  With AVX512-VNNI and VBMI, a QLinearConv of 1x1 stride 1 without
- *	  padding, or of at most 4 channels per group (an image's first
- *	  layer), runs qconv_pw_vnni.c channels-first in and out: its rows are
- *	  the image's planes, or the channels-first patches (patch_cols).
+ *	  With AVX512-VNNI and VBMI, a QLinearConv or ConvIntegerToFloat of
+ *	  1x1 stride 1 without padding, or of at most 4 channels per group (an
+ *	  image's first layer), runs qconv_pw_vnni.c channels-first in and out
+ *	  (the float form: float planes, then the fused bias and activation per
+ *	  chunk): its rows are the image's planes, or the channels-first
+ *	  patches (patch_cols).
  *	  Otherwise a 1x1 convolution of stride 1 without padding takes the transposed
  *	  image itself as its patches.  The GEMM runs per block of output
  *	  positions whose patches and products stay in cache (block_rows):

@@ -22,10 +22,12 @@
  *	  skip the GEMM: with AVX512-VNNI and VBMI, 8-bit products over the
  *	  padded plane with the requantization fused (qconv_dw_vnni.c); else a
  *	  direct int32 loop per channel, tap by tap over whole output rows.
- *	  With AVX512-VNNI and VBMI, a QLinearConv of 1x1 stride 1 without
- *	  padding, or of at most 4 channels per group (an image's first
- *	  layer), runs qconv_pw_vnni.c channels-first in and out: its rows are
- *	  the image's planes, or the channels-first patches (patch_cols).
+ *	  With AVX512-VNNI and VBMI, a QLinearConv or ConvIntegerToFloat of
+ *	  1x1 stride 1 without padding, or of at most 4 channels per group (an
+ *	  image's first layer), runs qconv_pw_vnni.c channels-first in and out
+ *	  (the float form: float planes, then the fused bias and activation per
+ *	  chunk): its rows are the image's planes, or the channels-first
+ *	  patches (patch_cols).
  *	  Otherwise a 1x1 convolution of stride 1 without padding takes the transposed
  *	  image itself as its patches.  The GEMM runs per block of output
  *	  positions whose patches and products stay in cache (block_rows):
@@ -71,7 +73,8 @@ onnx_qconv_kern(void)
 
 /*
  * node->prepared: W_g^T of every group, packed with w's zero points; for
- * QLinearConv also W as qconv_pw_vnni.c takes it (onnx_qpw_vnni_prep).
+ * QLinearConv and ConvIntegerToFloat also W as qconv_pw_vnni.c takes it
+ * (onnx_qpw_vnni_prep).
  */
 typedef struct QConvPacked
 {
@@ -169,7 +172,7 @@ qconv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		p->pb[gi] = onnx_qgemm_pack_b(buf, onnx_qgemm_isa(), K, Mg, tmp, K, true,
 									  w->dtype == ONNX_DTYPE_INT8, zp + gi * Mg, Mg);
 	}
-	if (strcmp(node->op_type, "QLinearConv") == 0)
+	if (strcmp(node->op_type, "ConvInteger") != 0)
 	{
 		int64_t		Kp = (K + 3) / 4 * 4;
 
@@ -200,6 +203,9 @@ typedef struct QConvRun
 	bool		qlinear;
 	float	   *mult;			/* (M) QLinearConv */
 	float	   *fscale;			/* (M) ConvIntegerToFloat: y = float(acc) * fscale[m] */
+	const OnnxFusedAct *fact;	/* ConvIntegerToFloat: then act(y + fbias[m]) */
+	const float *fbias;			/* (M) or NULL */
+	bool		fdone;			/* set when fact and fbias were applied */
 	int32_t		yz,
 				lo,
 				hi;
@@ -411,22 +417,27 @@ store_out(const QConvRun *r, const int32_t *acc, int64_t m0, int64_t mg, int64_t
 	}
 }
 
-/* y (N, M, P) int32 in place -> float(y) * fscale[m] (ConvIntegerToFloat). */
+/*
+ * Channels m0 .. m0+nch of one image's y (nch, P) int32 in place ->
+ * act(float(y) * fscale[m] + fbias[m]) (ConvIntegerToFloat), while the
+ * block is in cache.
+ */
 static void
-scale_in_place(const QConvRun *r, void *y)
+scale_in_place(const QConvRun *r, void *y, int64_t m0, int64_t nch)
 {
 	int64_t		P = r->g.out_size;
 
-	for (int64_t n = 0; n < r->N; n++)
-		for (int64_t m = 0; m < r->M; m++)
-		{
-			int32_t    *a = (int32_t *) y + (n * r->M + m) * P;
-			float	   *f = (float *) a,
-						s = r->fscale[m];
+	for (int64_t m = 0; m < nch; m++)
+	{
+		int32_t    *a = (int32_t *) y + m * P;
+		float	   *f = (float *) a,
+					s = r->fscale[m0 + m];
 
-			for (int64_t p = 0; p < P; p++)
-				f[p] = (float) a[p] * s;
-		}
+		for (int64_t p = 0; p < P; p++)
+			f[p] = (float) a[p] * s;
+	}
+	if (r->fbias || r->fact)
+		onnx_act_rows_f32(r->fact, (float *) y, nch, P, P, r->fbias ? r->fbias + m0 : NULL);
 }
 
 /*
@@ -496,13 +507,14 @@ depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool w
 
 /*
  * Depthwise on qconv_dw_vnni.c's kernel, every image and channel into y
- * (requantization fused), when it takes r's geometry on this CPU; *done
- * false otherwise (nothing written).  The weights go as w - wz when that
+ * (requantization fused; ConvIntegerToFloat: scaled, biased and
+ * activated per block of channels, r->fdone), when it takes r's geometry
+ * on this CPU; *done false otherwise (nothing written).  The weights go as w - wz when that
  * fits int8 for the channel, else as int8 (uint8 w less 128) with their
  * zero point.
  */
 static OnnxStatus
-depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+depthwise_vnni(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
 			   OnnxTensor *y, bool *done)
 {
 	ConvGeom2D	v;
@@ -553,8 +565,11 @@ depthwise_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const
 								   r->bias ? r->bias + m : NULL, r->qlinear ? r->mult + m : NULL,
 								   r->yz, lo, hi, xp, r->qlinear ? (uint8_t *) y->data + at : NULL,
 								   r->qlinear ? NULL : (int32_t *) y->data + at);
+			if (r->fscale)
+				scale_in_place(r, (int32_t *) y->data + at, m, nch);
 		}
 	*done = true;
+	r->fdone = r->fscale != NULL;
 	return ONNX_OK;
 }
 
@@ -612,15 +627,17 @@ patch_cols(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, int64_t 
 }
 
 /*
- * A QLinearConv on qconv_pw_vnni.c's kernel, every image and group into
- * y, channels-first throughout: pointwise, the image's planes are the
- * kernel's rows; else blocks of output positions of the channels-first
- * patches (patch_cols, about 32 KiB).  The weights come prepared at load
- * (qconv_pack) or are prepared now; the positions go in chunks between
- * the checks for cancellation.
+ * A QLinearConv or ConvIntegerToFloat on qconv_pw_vnni.c's kernel, every
+ * image and group into y, channels-first throughout: pointwise, the
+ * image's planes are the kernel's rows; else blocks of output positions
+ * of the channels-first patches (patch_cols, about 32 KiB).  The weights
+ * come prepared at load (qconv_pack) or are prepared now; the positions
+ * go in chunks between the checks for cancellation.  ConvIntegerToFloat:
+ * float(acc) * fscale, then the fused bias and activation over each chunk
+ * while it is in cache (r->fdone).
  */
 static OnnxStatus
-direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
+direct_vnni(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTensor *w,
 			OnnxTensor *y)
 {
 	int64_t		Kp = (r->K + 3) / 4 * 4,
@@ -668,11 +685,13 @@ direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const On
 		onnx_qpw_vnni_prep(w->data, w->dtype == ONNX_DTYPE_INT8, r->M, r->K, r->wz, ws, Kp, wzs, wsum);
 	}
 	onnx_qpw_vnni_corr(r->M, r->K, wzs, wsum, r->bias, xzu, corr);
+	r->fdone = r->fscale != NULL;
 	for (int64_t n = 0; n < r->N; n++)
 		for (int64_t gi = 0; gi < r->group; gi++)
 		{
 			const uint8_t *xg = (const uint8_t *) x->data + (n * r->C + gi * r->Cg) * r->g.in_size;
-			uint8_t    *yg = (uint8_t *) y->data + (n * r->M + gi * r->Mg) * P;
+			uint8_t    *yg = r->fscale ? NULL : (uint8_t *) y->data + (n * r->M + gi * r->Mg) * P;
+			float	   *fy = r->fscale ? (float *) y->data + n * r->M * P : NULL;
 			int64_t		m0 = gi * r->Mg;
 
 			for (int64_t p0 = 0; p0 < P; p0 += chunk)
@@ -684,7 +703,11 @@ direct_vnni(OnnxKernelCtx *ctx, const QConvRun *r, const OnnxTensor *x, const On
 				if (!pw)
 					patch_cols(&r->g, xg, r->Cg, (uint8_t) r->xz, p0, np, pt, np);
 				onnx_qpw_vnni_run(pw ? xg + p0 : pt, pw ? P : np, r->K, np, xs, ws + m0 * Kp, r->Mg,
-								  wzs + m0, corr + m0, r->mult + m0, r->yz, lo, hi, xp, yg + p0, P);
+								  wzs + m0, corr + m0, fy ? r->fscale + m0 : r->mult + m0, r->yz, lo,
+								  hi, xp, fy ? NULL : yg + p0, fy ? fy + m0 * P + p0 : NULL, P);
+				if (fy && (r->fbias || r->fact))
+					onnx_act_rows_f32(r->fact, fy + m0 * P + p0, r->Mg, np, P,
+									  r->fbias ? r->fbias + m0 : NULL);
 			}
 		}
 	return ONNX_OK;
@@ -831,14 +854,10 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 		if ((st = depthwise_vnni(ctx, r, x, w, y, &done)) != ONNX_OK)
 			return st;
 		if (done)
-		{
-			if (r->fscale)
-				scale_in_place(r, y->data);
 			return ONNX_OK;
-		}
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
-	if (r->qlinear && !nd && (pw || r->Cg <= 4) && onnx_qpw_vnni_ok())
+	if ((r->qlinear || r->fscale) && !nd && (pw || r->Cg <= 4) && onnx_qpw_vnni_ok())
 		return direct_vnni(ctx, r, x, w, y);
 	/*
 	 * Patch rows padded to the VNNI group, so that they are read in place;
@@ -1027,12 +1046,17 @@ run_conv_integer(OnnxKernelCtx *ctx)
 	if ((st = qconv_setup(ctx, x, onnx_in(ctx, 2), w, onnx_in(ctx, 3), NULL, &r, dims)) != ONNX_OK ||
 		(to_float && (st = float_scales(ctx, &r)) != ONNX_OK))
 		return st;
+	if (to_float)
+	{
+		r.fbias = fb ? fb->data : NULL;
+		r.fact = onnx_act_is_set(&ctx->node->fused_act) ? &ctx->node->fused_act : NULL;
+	}
 	if ((y = onnx_out_raw(ctx, 0, to_float ? ONNX_DTYPE_FLOAT : ONNX_DTYPE_INT32, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0 || (st = qconv_compute(ctx, &r, x, w, y)) != ONNX_OK || !to_float)
 		return st;
 	P = r.g.out_size;
-	if (fb || onnx_act_is_set(&ctx->node->fused_act))
+	if (!r.fdone && (fb || onnx_act_is_set(&ctx->node->fused_act)))
 		for (int64_t n = 0; n < r.N; n++)
 			onnx_act_rows_f32(&ctx->node->fused_act, (float *) y->data + n * r.M * P, r.M, P, P,
 							  fb ? fb->data : NULL);

@@ -80,8 +80,9 @@ extern void onnx_qdw_vnni_channels(const ConvGeom2D *v, const uint8_t *x, int64_
  * (M) and sums wsum (M, or NULL); corr (M) from those, bias (M, or NULL) and the x
  * zero point xzu (as uint8); and y (Mg, np) = requant(ws (Mg, Kp) @ x
  * (K, np)) (x rows ldx apart, int8 when xs; y rows ldy apart;
- * requantized as requant_plane with mult (Mg)).  xp: scratch of Kp * 64
- * bytes.
+ * requantized as requant_plane with mult (Mg)); or, fy not NULL, fy
+ * (Mg, np) = float(acc) * mult[m] as float32 rows ldy apart (y, yz, lo,
+ * hi unused).  xp: scratch of Kp * 64 bytes.
  */
 extern bool onnx_qpw_vnni_ok(void);
 extern void onnx_qpw_vnni_prep(const uint8_t *w, bool w_signed, int64_t M, int64_t K,
@@ -92,7 +93,7 @@ extern void onnx_qpw_vnni_corr(int64_t M, int64_t K, const int32_t *wzs, const i
 extern void onnx_qpw_vnni_run(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs,
 							  const int8_t *ws, int64_t Mg, const int32_t *wzs,
 							  const int32_t *corr, const float *mult, int32_t yz, int32_t lo,
-							  int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy);
+							  int32_t hi, uint8_t *xp, uint8_t *y, float *fy, int64_t ldy);
 
 /* The table of vecmath.h's current level (onnx_vec_isa). */
 extern const OnnxQconvKern *onnx_qconv_kern(void);

@@ -26,7 +26,9 @@
  *	  the last two terms and the bias are one constant per output channel
  *	  (corr), sum xu (the window sums, only when some wzs is not 0) is
  *	  vpdpbusd against ones.  int32 wraps alike on both sides; the exact
- *	  sums fit int32 as onnxruntime's do.
+ *	  sums fit int32 as onnxruntime's do.  The float form
+ *	  (ConvIntegerToFloat) stores float(acc) * mult instead, rows of
+ *	  float32 Y, rounded as the scalar expression.
  *
  *	  The GEMM path of qconv.c (patches, qgemm, requant_rows, transpose)
  *	  stays for every other ISA level and for ConvInteger.
@@ -114,7 +116,7 @@ onnx_qpw_vnni_corr(int64_t M, int64_t K, const int32_t *wzs, const int32_t *wsum
 static inline __attribute__((always_inline)) QPW_TARGET void
 qpw_tile(const int MR, const int NV, const uint8_t *xp, int64_t groups, const int8_t *ws, int64_t Kp,
 		 const int32_t *wzs, const int32_t *corr, const float *mult, const __m512i *sx, bool zs,
-		 int32_t yz, int32_t lo, int32_t hi, int64_t len, uint8_t *y, int64_t ldy)
+		 int32_t yz, int32_t lo, int32_t hi, int64_t len, uint8_t *y, float *fy, int64_t ldy)
 {
 	__m512i		a[QPW_MR][4],
 				zp = _mm512_set1_epi32(yz);
@@ -158,6 +160,12 @@ qpw_tile(const int MR, const int NV, const uint8_t *xp, int64_t groups, const in
 
 			if (zs)
 				t = _mm512_sub_epi32(t, _mm512_mullo_epi32(wz, sx[v]));
+			if (fy)
+			{
+				/* float output: float(acc) * mult, rounded as the scalar */
+				_mm512_mask_storeu_ps(fy + i * ldy + 16 * v, k, _mm512_mul_ps(_mm512_cvtepi32_ps(t), m));
+				continue;
+			}
 			/* requant_plane's quant16: NaN to 0, clamp, round to even, + yz */
 			f = _mm512_mul_ps(_mm512_cvtepi32_ps(t), m);
 			if (!finite)
@@ -174,17 +182,17 @@ qpw_tile(const int MR, const int NV, const uint8_t *xp, int64_t groups, const in
 	do { \
 		switch (nv) \
 		{ \
-			case 1: qpw_tile(MR_, 1, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
-			case 2: qpw_tile(MR_, 2, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
-			case 3: qpw_tile(MR_, 3, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
-			default: qpw_tile(MR_, 4, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, ldy); break; \
+			case 1: qpw_tile(MR_, 1, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, fym, ldy); break; \
+			case 2: qpw_tile(MR_, 2, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, fym, ldy); break; \
+			case 3: qpw_tile(MR_, 3, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, fym, ldy); break; \
+			default: qpw_tile(MR_, 4, xp, groups, wm, Kp, wzs + m0, corr + m0, mult + m0, sx, zs, yz, lo, hi, len, ym, fym, ldy); break; \
 		} \
 	} while (0)
 
 QPW_TARGET static void
 qpw_run_vnni(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, const int8_t *ws,
 			 int64_t Mg, const int32_t *wzs, const int32_t *corr, const float *mult, int32_t yz,
-			 int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy)
+			 int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, float *fy, int64_t ldy)
 {
 	int64_t		Kp = (K + 3) / 4 * 4,
 				groups = Kp / 4;
@@ -238,7 +246,8 @@ qpw_run_vnni(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, cons
 		{
 			int			mr = Mg - m0 < QPW_MR ? (int) (Mg - m0) : QPW_MR;
 			const int8_t *wm = ws + m0 * Kp;
-			uint8_t    *ym = y + m0 * ldy + b0;
+			uint8_t    *ym = fy ? NULL : y + m0 * ldy + b0;
+			float	   *fym = fy ? fy + m0 * ldy + b0 : NULL;
 
 			switch (mr)
 			{
@@ -269,12 +278,13 @@ qpw_run_vnni(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, cons
 void
 onnx_qpw_vnni_run(const uint8_t *x, int64_t ldx, int64_t K, int64_t np, bool xs, const int8_t *ws,
 				  int64_t Mg, const int32_t *wzs, const int32_t *corr, const float *mult,
-				  int32_t yz, int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, int64_t ldy)
+				  int32_t yz, int32_t lo, int32_t hi, uint8_t *xp, uint8_t *y, float *fy, int64_t ldy)
 {
 #ifdef QPW_X86
-	qpw_run_vnni(x, ldx, K, np, xs, ws, Mg, wzs, corr, mult, yz, lo, hi, xp, y, ldy);
+	qpw_run_vnni(x, ldx, K, np, xs, ws, Mg, wzs, corr, mult, yz, lo, hi, xp, y, fy, ldy);
 #else
 	(void) x, (void) ldx, (void) K, (void) np, (void) xs, (void) ws, (void) Mg, (void) wzs;
-	(void) corr, (void) mult, (void) yz, (void) lo, (void) hi, (void) xp, (void) y, (void) ldy;
+	(void) corr, (void) mult, (void) yz, (void) lo, (void) hi, (void) xp, (void) y, (void) fy,
+		(void) ldy;
 #endif
 }

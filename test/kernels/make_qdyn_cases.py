@@ -44,16 +44,17 @@ mk = helper.make_node
 
 
 def chain(out, name, xs, ws_, attrs, wt=np.int8, per_channel=False, tail=(), scale_input=False,
-          scale_shape=None, extra=None, cast_to=1, dyn_x=False):
+          scale_shape=None, extra=None, cast_to=1, dyn_x=False, wzv=None):
     """One case: the quantize_dynamic chain of a Conv of x (xs) and W (ws_),
     then tail: a list of ("add"|"mul"|"bn"|"relu"|"leaky"|"clip").
     extra: "conv_out" / "cast_out" (a second reader or graph output of that
-    value); scale_shape: the w_scale shape (default scalar or (M,1,1))."""
+    value); scale_shape: the w_scale shape (default scalar or (M,1,1));
+    wzv: the w zero point (default 0 for int8, 131 for uint8)."""
     M = ws_[0]
     X = (rng.standard_normal(xs) * 1.5).astype(np.float32)
     W = rng.integers(-127, 128, ws_).astype(np.int8) if wt == np.int8 else \
         rng.integers(0, 256, ws_).astype(np.uint8)
-    wz = np.array(0 if wt == np.int8 else 131, wt)
+    wz = np.array((0 if wt == np.int8 else 131) if wzv is None else wzv, wt)
     if scale_shape is None:
         scale_shape = (M, 1, 1)[:len(xs) - 1] if per_channel else ()
     w_scale = (rng.random(scale_shape) * 0.01 + 0.002).astype(np.float32)
@@ -260,6 +261,25 @@ def main():
     chain(out, "scale_mul_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, per_channel=True, extra="s_out",
           tail=("add",))
     chain(out, "no_cast_out", (1, 4, 7, 9), (6, 4, 3, 3), pad1, extra="cast_out", tail=("relu",))
+    # ConvIntegerToFloat on qconv_pw_vnni.c's float form (AVX512-VNNI):
+    # 1x1 stride 1 and convs of at most 4 channels per group, channels-first;
+    # output channels past a tile of 6 and 16-position tails, chunks of
+    # positions, window sums (w zero point not folded), other ISAs' GEMM
+    for M_, hw in ((1, (7, 9)), (8, (5, 13)), (16, (3, 3)), (19, (9, 7)), (33, (4, 17))):
+        chain(out, "pw_m%d" % M_, (1, 11) + hw, (M_, 11, 1, 1), {}, per_channel=M_ % 2 == 1,
+              tail=("add", "relu") if M_ > 8 else ("bn", "leaky"))
+    chain(out, "pw_chunks", (1, 200, 30, 30), (33, 200, 1, 1), {}, tail=("add", "clip"))
+    chain(out, "pw_u8w_sums", (1, 37, 6, 11), (21, 37, 1, 1), {}, wt=np.uint8, tail=("add",))
+    chain(out, "pw_s8w_zp", (1, 23, 5, 7), (13, 23, 1, 1), {}, wzv=-100, tail=("relu",))
+    chain(out, "pw_group", (1, 12, 7, 9), (20, 3, 1, 1), dict(group=4), per_channel=True, tail=("add",))
+    chain(out, "pw_nobias", (2, 9, 3, 11), (17, 9, 1, 1), {}, tail=())
+    chain(out, "1x1_s2_c3", (1, 3, 11, 13), (19, 3, 1, 1), dict(strides=[2, 2]), tail=("add", "relu"))
+    chain(out, "1x1_s2_c8", (1, 8, 11, 13), (16, 8, 1, 1), dict(strides=[2, 2]), tail=("relu",))
+    chain(out, "narrow_3x3_s2", (1, 3, 41, 43), (8, 3, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2]),
+          per_channel=True, tail=("bn", "relu"))
+    chain(out, "narrow_chunks", (1, 4, 40, 41), (7, 4, 3, 3), pad1, wt=np.uint8, tail=("add",))
+    chain(out, "narrow_group", (1, 8, 9, 10), (12, 4, 3, 3), dict(group=2, pads=[0, 1, 1, 0]),
+          wzv=5, tail=("add", "leaky"))
     dql_tie_cases(out)
     ql_tie_cases(out)
     engine_op_errors(out)

@@ -21,6 +21,7 @@
 #include <math.h>
 
 #include "op_tables.h"
+#include "pool_fast.h"
 #include "qlut.h"
 #include "qmatmul.h"
 #include "vecmath.h"
@@ -584,57 +585,53 @@ pool_window(int64_t o, int64_t in, int64_t k, int64_t s, int64_t pb, int64_t pe,
 }
 
 /*
- * QLinearAveragePool over one channels-first plane x (in_h, in_w) into y
- * (out_h, out_w), 1 or 2 spatial dims: per output row the column sums of
- * its window's rows (cs: in_w int32; in_h * in_w * 255 must fit int32),
- * then per output the sum of its window's columns, less x_zp per element.
- * The sums and the quantization of the general loop, in fewer passes.
+ * QLinearAveragePool channels first through the float pool, as
+ * onnxruntime computes it: x dequantized ((x - x_zp) * x_s) into a float
+ * buffer, averaged by pool_fast.c's separable kernels (sum of the window's
+ * taps over their count, pads counted when incl), quantized with y's
+ * parameters.  sr spatial dims at in/k/s/pb/pe/out[3 - sr..2].  False
+ * (nothing written) when the geometry is outside what the float kernels
+ * take; a failure sets ctx->err and returns true with *st set.
  */
-static void
-avgpool_plane(const void *x, OnnxDType dt, const int64_t *in, const int64_t *out, const int64_t *k,
-			  const int64_t *s, const int64_t *pb, const int64_t *pe, bool incl, const QParam *px,
-			  const QParam *py, void *y, int32_t *cs)
+static bool
+avgpool_float(OnnxKernelCtx *ctx, const OnnxTensor *x, OnnxTensor *y, int sr, const int64_t *in,
+			  const int64_t *k, const int64_t *s, const int64_t *pb, const int64_t *pe, const int64_t *out,
+			  bool incl, const QParam *px, const QParam *py, OnnxStatus *st)
 {
-	for (int64_t oh = 0; oh < out[1]; oh++)
+	ConvGeom	g;
+	float	   *xf,
+			   *yf;
+
+	memset(&g, 0, sizeof(g));
+	g.nsp = sr;
+	for (int i = 0; i < sr; i++)
 	{
-		int64_t		h0,
-					h1,
-					ch = pool_window(oh, in[1], k[1], s[1], pb[1], pe[1], incl, &h0, &h1);
+		int			o = 3 - sr + i;
 
-		for (int64_t iw = 0; iw < in[2]; iw++)
-			cs[iw] = 0;
-		for (int64_t ih = h0; ih < h1; ih++)
-		{
-			if (dt == ONNX_DTYPE_INT8)
-			{
-				const int8_t *r = (const int8_t *) x + ih * in[2];
-
-				for (int64_t iw = 0; iw < in[2]; iw++)
-					cs[iw] += r[iw];
-			}
-			else
-			{
-				const uint8_t *r = (const uint8_t *) x + ih * in[2];
-
-				for (int64_t iw = 0; iw < in[2]; iw++)
-					cs[iw] += r[iw];
-			}
-		}
-		for (int64_t ow = 0; ow < out[2]; ow++)
-		{
-			int64_t		w0,
-						w1,
-						cnt = ch * pool_window(ow, in[2], k[2], s[2], pb[2], pe[2], incl, &w0, &w1),
-						sum = 0;
-
-			for (int64_t iw = w0; iw < w1; iw++)
-				sum += cs[iw];
-			if (h1 > h0 && w1 > w0)
-				sum -= (int64_t) px->zp * (h1 - h0) * (w1 - w0);
-			store(y, dt, oh * out[2] + ow,
-				  quant(cnt ? (float) sum * px->scale / (float) cnt : 0.0f, py, dt));
-		}
+		if (k[o] > CONV_ATTR_MAX || s[o] > CONV_ATTR_MAX || pb[o] > CONV_ATTR_MAX || pe[o] > CONV_ATTR_MAX)
+			return false;
+		g.in[i] = in[o];
+		g.k[i] = k[o];
+		g.s[i] = s[o];
+		g.d[i] = 1;
+		g.pb[i] = pb[o];
+		g.pe[i] = pe[o];
+		g.out[i] = out[o];
 	}
+	if ((*st = cpq_geom_sizes(ctx, &g)) != ONNX_OK)
+		return true;
+	xf = onnx_kernel_scratch(ctx, (size_t) x->count, sizeof(float));
+	yf = xf ? onnx_kernel_scratch(ctx, (size_t) y->count, sizeof(float)) : NULL;
+	if (yf == NULL)
+	{
+		*st = ctx->err->status;
+		return true;
+	}
+	onnx_dequantize_8bit(x->data, x->dtype == ONNX_DTYPE_INT8, x->count, px->scale, px->zp, xf);
+	if ((*st = onnx_pool_f32(ctx, &g, false, incl, xf, yf, x->count / g.in_size)) != ONNX_OK)
+		return true;
+	onnx_quantize_8bit(yf, y->count, py->scale, py->zp, qlo(x->dtype), qhi(x->dtype), y->data);
+	return true;
 }
 
 /*
@@ -727,20 +724,12 @@ run_qlinear_avgpool(OnnxKernelCtx *ctx)
 	dims[last ? x->rank - 1 : 1] = C;
 	if ((y = onnx_out_raw(ctx, 0, dt, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	if (!last && sr <= 2 && in[1] * in[2] <= INT32_MAX / 255 && y->count > 0)
+	if (!last && y->count > 0 && x->count > 0)
 	{
-		int32_t    *cs = onnx_kernel_scratch(ctx, (size_t) in[2], sizeof(int32_t));
+		OnnxStatus	fst;
 
-		if (cs == NULL)
-			return ctx->err->status;
-		for (int64_t nc = 0; nc < N * C; nc++)
-		{
-			if (onnx_kernel_should_abort(ctx))
-				return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
-			avgpool_plane((const char *) x->data + nc * in[1] * in[2], dt, in, out, k, s, pb, pe, incl,
-						  &px, &py, (char *) y->data + nc * out[1] * out[2], cs);
-		}
-		return ONNX_OK;
+		if (avgpool_float(ctx, x, y, sr, in, k, s, pb, pe, out, incl, &px, &py, &fst))
+			return fst;
 	}
 	for (int64_t n = 0; n < N; n++)
 		for (int64_t c = 0; c < C; c++)

@@ -476,6 +476,19 @@ dequantize_8bit(const void *x, bool is_signed, int64_t n, float scale, int32_t z
 	dequantize_8bit_loop(x, is_signed, n, scale, zp, y);
 }
 
+/* The per-tensor loops above for other kernels (qmatmul.h). */
+void
+onnx_dequantize_8bit(const void *x, bool is_signed, int64_t n, float scale, int32_t zp, float *y)
+{
+	dequantize_8bit(x, is_signed, n, scale, zp, y);
+}
+
+void
+onnx_quantize_8bit(const float *x, int64_t n, float scale, int32_t zp, int32_t lo, int32_t hi, void *y)
+{
+	quantize_8bit(x, n, scale, zp, lo, hi, y);
+}
+
 /* ---- QuantizeLinear ---- */
 
 /* Output dtype: the zero point's, else output_dtype, else uint8. */

@@ -70,6 +70,16 @@ extern OnnxStatus onnx_infer_quantize_linear(OnnxInferCtx *ctx);
 extern OnnxStatus onnx_infer_dequantize_linear(OnnxInferCtx *ctx);
 
 /*
+ * Their per-tensor loops, vectorized: y = (x - zp) * scale (x int8 when
+ * is_signed, else uint8); y = saturate(round_half_even(x / scale) + zp)
+ * into [lo, hi] (int8 when lo < 0), NaN giving saturate(0).
+ */
+extern void onnx_dequantize_8bit(const void *x, bool is_signed, int64_t n, float scale, int32_t zp,
+								 float *y);
+extern void onnx_quantize_8bit(const float *x, int64_t n, float scale, int32_t zp, int32_t lo,
+							   int32_t hi, void *y);
+
+/*
  * Dynamic quantization of n floats to uint8 as onnxruntime's
  * DynamicQuantizeLinear: range [min(x, 0), max(x, 0)] onto [0, 255],
  * q = saturate(round_half_even(x / scale) + zp).

@@ -36,11 +36,14 @@
  *		DQ -> chain of elementwise float ops (BatchNormalization, Mul, Add,
  *			  Sub, Div, Relu, Clip, HardSigmoid, HardSwish, Sigmoid,
  *			  LeakyRelu, Tanh, Neg, Abs, Elu, Max, Min) whose other inputs are
- *			  constants of one value or one per channel (axis 1) -> Q
+ *			  constants of one value or one per channel (axis 1)
+ *			  [-> Reshape / Transpose / Squeeze / Unsqueeze / Flatten, at most
+ *			  4, as in a channel shuffle] -> Q
  *			=>  the engine's QLinearTable (qlut.c): a 256-entry table per
  *			  channel, or one, made at load by running the chain's own
  *			  kernels on all 256 codes, so the outputs are those of the
- *			  unfused chain bit for bit.  Tables live in the model's arena
+ *			  unfused chain bit for bit (moves after the chain then carry
+ *			  the table's bytes: Q commutes with them).  Tables live in the model's arena
  *			  (at most LUT_MAX_CHANNELS * 256 bytes per node).
  *	  Then, on the integer graph:
  *		QLinearAdd / QLinearMul / QLinearSigmoid / QLinearLeakyRelu of one
@@ -572,8 +575,47 @@ lut_node_ok(OnnxGraph *g, const OnnxNode *n, int id, int r, int64_t C, bool *per
 	return true;
 }
 
+/* Moves a table chain may end in before its Q, at most. */
+#define LUT_MAX_MOVES 4
+
 /*
- * Run chain[0..len) (DQ, the ops, Q) on codes, the engine's kernels in
+ * The node producing id when it moves bytes without looking at them
+ * (Reshape, Transpose, Squeeze, Unsqueeze, Flatten; its other inputs
+ * constant) and `reader` is id's only reader; else NULL.  Q commutes with
+ * such a node exactly.
+ */
+static OnnxNode *
+lut_move_of(OnnxGraph *g, const int *caps, int id, OnnxNode *reader)
+{
+	static const char *const moves[] = {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", NULL};
+	OnnxNode   *p;
+	bool		known = false;
+
+	if (id < 0 || g->values[id].producer < 0 || only_reader(g, caps, id) != reader)
+		return NULL;
+	p = &g->nodes[g->values[id].producer];
+	if (p->skip || p->domain[0] || p->n_outputs != 1 || p->n_inputs < 1 || p->inputs[0] < 0)
+		return NULL;
+	for (int i = 0; moves[i] && !known; i++)
+		known = strcmp(p->op_type, moves[i]) == 0;
+	for (int k = 1; known && k < p->n_inputs; k++)
+		known = p->inputs[k] < 0 || onnx_const_input(g, p, k) != NULL;
+	return known ? p : NULL;
+}
+
+/* The moves' ops are registered at their opsets (they take any type). */
+static bool
+lut_moves_ok(OnnxNode **moves, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (onnx_registry_lookup("", moves[i]->op_type, moves[i]->opset) == NULL)
+			return false;
+	return true;
+}
+
+/*
+ * Run chain[0..len) (DQ, the ops, Q: Q reads the last op's value, any
+ * moves between skipped) on codes, the engine's kernels in
  * session s; the Q's output into *out (scratch memory).  False when a
  * kernel fails (the chain then stays as it is).
  */
@@ -591,6 +633,8 @@ lut_run(OnnxGraph *g, OnnxSession *s, OnnxNode **chain, int len, OnnxValue *code
 	{
 		OnnxNode   *n = chain[i];
 
+		if (i == len - 1)
+			cur_id = n->inputs[0];	/* the Q, maybe after moves */
 		if (n->n_inputs > 8)
 			st = ONNX_ERR_UNSUPPORTED;
 		for (int k = 0; st == ONNX_OK && k < n->n_inputs; k++)
@@ -733,10 +777,20 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	OnnxStatus	st;
 	OnnxNode   *ops[LUT_MAX_CHAIN];
 	int			n_ops = 0;
+	OnnxNode   *moves[LUT_MAX_MOVES],
+			   *mv;
+	int			n_moves = 0;
 
 	if (!q_ok(g, q, &yzp, &ydt))
 		return ONNX_OK;
-	/* walk up from q to the DQ: every value between read by the next node only */
+	/* data movement just before q: the table goes before it, the moves carry bytes */
+	while (n_moves < LUT_MAX_MOVES && (mv = lut_move_of(g, caps, mid, reader)) != NULL)
+	{
+		moves[n_moves++] = mv;
+		reader = mv;
+		mid = mv->inputs[0];
+	}
+	/* walk up to the DQ: every value between read by the next node only */
 	while (mid >= 0 && g->values[mid].producer >= 0 && only_reader(g, caps, mid) == reader)
 	{
 		OnnxNode   *p = &g->nodes[g->values[mid].producer];
@@ -782,10 +836,39 @@ lut_one(OnnxModel *m, OnnxGraph *g, OnnxSession *s, const OnnxAllocator *scratch
 	chain[len++] = q;
 	st = lut_run(g, s, chain, len, &codes, scratch, &out, err);
 	onnx_value_release(scratch, &codes);
-	if ((st = lut_install(m, q, dq->inputs[0], st, &out, C, ydt, scratch, err, &done)) == ONNX_OK && done)
-		for (int i = 0; i < len - 1; i++)
-			chain[i]->skip = true;
-	return st;
+	if (n_moves == 0)
+	{
+		if ((st = lut_install(m, q, dq->inputs[0], st, &out, C, ydt, scratch, err, &done)) == ONNX_OK &&
+			done)
+			for (int i = 0; i < len - 1; i++)
+				chain[i]->skip = true;
+		return st;
+	}
+
+	/*
+	 * With moves: the last op becomes the table (its output now bytes), the
+	 * moves between carry bytes, and q becomes the last move (the move
+	 * reading q's input skipped); Q commutes with them, so nothing rounds
+	 * differently.
+	 */
+	if (!lut_moves_ok(moves, n_moves))
+	{
+		if (st == ONNX_OK)
+			onnx_value_release(scratch, &out);
+		return st == ONNX_ERR_OUT_OF_MEMORY ? st : (onnx_error_clear(err), ONNX_OK);
+	}
+	if ((st = lut_install(m, ops[0], dq->inputs[0], st, &out, C, ydt, scratch, err, &done)) != ONNX_OK ||
+		!done)
+		return st;
+	for (int i = 0; i < len - 2; i++)
+		chain[i]->skip = true;
+	g->values[ops[0]->outputs[0]].info.dtype = ydt;
+	for (int i = 1; i < n_moves; i++)
+		g->values[moves[i]->outputs[0]].info.dtype = ydt;
+	rewrite(&m->arena, q, "", moves[0]->op_type, moves[0]->opset, moves[0]->inputs, moves[0]->n_inputs,
+			moves[0]);
+	moves[0]->skip = true;
+	return ONNX_OK;
 }
 
 

@@ -436,7 +436,7 @@ def qlinear_cases(out):
             case(out, "qavgpool_%s_%d" % (nm, i),
                  [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, **attrs)],
                  {"X": (dt, [2, 3, 9, 10])}, {"X": X4}, {"Y": (dt, None)}, pp, atol=1)
-        # 1-D (the plane loop's single row) and 3-D (the general loop)
+        # 1-D and 3-D (both through the float pool)
         X3, X5 = q(dt, (2, 3, 17)), q(dt, (1, 2, 4, 5, 6))
         case(out, "qavgpool_%s_1d" % nm,
              [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[4],
@@ -446,6 +446,20 @@ def qlinear_cases(out):
              [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[2, 2, 3],
                  strides=[1, 2, 2], pads=[1, 0, 1, 0, 1, 1])],
              {"X": (dt, [1, 2, 4, 5, 6])}, {"X": X5}, {"Y": (dt, None)}, pp, atol=1)
+        # ShuffleNet's pools (dequantized into pool_fast.c's float kernels):
+        # 3x3 stride 2 pad 1 on rows that leave SIMD tails, 7x7 over a 7x7
+        # plane; every instruction-set level
+        Xs = q(dt, (1, 5, 29, 37))
+        case(out, "qavgpool_%s_s2wide" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[3, 3],
+                 strides=[2, 2], pads=[1, 1, 1, 1])],
+             {"X": (dt, [1, 5, 29, 37])}, {"X": Xs}, {"Y": (dt, None)}, pp, atol=1,
+             isa=("portable", "avx2", "avx512"))
+        X7 = q(dt, (2, 19, 7, 7))
+        case(out, "qavgpool_%s_7x7" % nm,
+             [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[7, 7])],
+             {"X": (dt, [2, 19, 7, 7])}, {"X": X7}, {"Y": (dt, None)}, pp, atol=1,
+             isa=("portable", "avx2", "avx512"))
         X4t = np.ascontiguousarray(X4.transpose(0, 2, 3, 1))
         case(out, "qavgpool_%s_nhwc" % nm,
              [mk("QLinearAveragePool", ["X", "xs", "xz", "ys", "yz"], ["Y"], domain=MS, kernel_shape=[3, 3],

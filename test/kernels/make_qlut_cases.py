@@ -31,12 +31,15 @@ rng = np.random.default_rng(1414)
 mk = helper.make_node
 
 
-def chain_case(out, name, dt, shape, ops, extra_out=False, dyn=None):
+def chain_case(out, name, dt, shape, ops, extra_out=False, dyn=None, moves=(), y_shape=None):
     """X (dt, shape) -> DQ -> ops -> Q -> Y.  ops: list of (op_type, attrs,
     consts) where consts are the other inputs (numpy arrays, or None for an
     absent input); the chain value is input 0.  extra_out: the value after
-    the first op is also a graph output.  dyn: name of a graph input used
-    as the second input of the first op instead of its constant."""
+    the first op is also a graph output (or, with moves, the value after
+    the first move).  dyn: name of a graph input used as the second input
+    of the first op instead of its constant.  moves: data-movement nodes
+    (op_type, attrs, consts) between the ops and Q (the table goes before
+    them, they carry bytes); y_shape: Y's shape after them."""
     info = np.iinfo(dt)
     x = rng.integers(info.min, int(info.max) + 1, shape).astype(dt)
     x.flat[:min(x.size, 256)] = np.arange(256).astype(np.uint8).view(dt)[:min(x.size, 256)]
@@ -62,9 +65,18 @@ def chain_case(out, name, dt, shape, ops, extra_out=False, dyn=None):
             ins.append(cn)
         nodes.append(mk(op, ins, ["v%d" % (i + 1)], **attrs))
         cur = "v%d" % (i + 1)
+    for i, (op, attrs, consts) in enumerate(moves):
+        ins = [cur]
+        for j, c in enumerate(consts):
+            inits.append(("m%d_%d" % (i, j), c))
+            ins.append("m%d_%d" % (i, j))
+        nodes.append(mk(op, ins, ["w%d" % i], **attrs))
+        cur = "w%d" % i
     nodes.append(mk("QuantizeLinear", [cur, "ys", "yz"], ["y"]))
-    outputs = {"y": (dt, list(shape))}
-    if extra_out:
+    outputs = {"y": (dt, list(y_shape or shape))}
+    if extra_out and moves:
+        outputs["w0"] = (np.float32, None)
+    elif extra_out:
         outputs["v1"] = (np.float32, list(shape))
     m = make_model(nodes, inputs=inputs, outputs=outputs, initializers=inits)
     write_case(out, name, m, feed, rtol=1e-5, atol=1.0, isa=ALL_ISA)
@@ -329,14 +341,27 @@ def main(out):
         chain_case(out, "qlut_sub_div_%s" % dt.__name__, dt, (5, 31), [("Sub", {}, [f32(0.1)]), ("Div", {}, [f32(0.7)])])
         chain_case(out, "qlut_max_pc_min_%s" % dt.__name__, dt, (1, 4, 3, 11),
                    [("Max", {}, [pc(4)]), ("Min", {}, [f32(1.5)])])
+        # data movement between the chain and Q: ShuffleNet's channel shuffle, Flatten, Transpose
+        i64 = lambda *a: np.asarray(a, np.int64)  # noqa: E731
+        shuffle = [("Reshape", {}, [i64(1, 2, 3, 5, 7)]), ("Transpose", {"perm": [0, 2, 1, 3, 4]}, []),
+                   ("Reshape", {}, [i64(1, 6, 5, 7)])]
+        chain_case(out, "qlut_bn_relu_shuffle_%s" % dt.__name__, dt, (1, 6, 5, 7),
+                   [("BatchNormalization", {}, bn(6)), ("Relu", {}, [])], moves=shuffle)
+        chain_case(out, "qlut_mul_pc_transpose_%s" % dt.__name__, dt, (1, 5, 3, 17),
+                   [("Mul", {}, [pc(5)])], moves=[("Transpose", {"perm": [0, 2, 3, 1]}, [])], y_shape=(1, 3, 17, 5))
+        chain_case(out, "qlut_sig_flatten_sq_%s" % dt.__name__, dt, (1, 3, 1, 33),
+                   [("Sigmoid", {}, [])], moves=[("Squeeze", {}, [i64(2)]), ("Flatten", {"axis": 1}, [])],
+                   y_shape=(1, 99))
         # stay as they are
+        chain_case(out, "qlut_keep_move_read_%s" % dt.__name__, dt, (1, 6, 5, 7),
+                   [("BatchNormalization", {}, bn(6)), ("Relu", {}, [])], moves=shuffle, extra_out=True)
         chain_case(out, "qlut_keep_dyn_%s" % dt.__name__, dt, (1, 3, 17), [("Mul", {}, [f32(1.5)])], dyn=True)
         chain_case(out, "qlut_keep_exp_%s" % dt.__name__, dt, (1, 3, 17), [("Exp", {}, []), ("Mul", {}, [f32(0.2)])])
         chain_case(out, "qlut_keep_read_%s" % dt.__name__, dt, (1, 3, 17), [("Relu", {}, []), ("Mul", {}, [f32(0.5)])],
                    extra_out=True)
         chain_case(out, "qlut_keep_wide_%s" % dt.__name__, dt, (1, 3, 17),
                    [("Mul", {}, [rng.uniform(0.5, 2, (17,)).astype(np.float32)])])
-        n += 12
+        n += 16
     n += qop_cases(out)
     n += qop_dyn_cases(out)
     n += qdq_cases(out)

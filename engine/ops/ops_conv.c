@@ -22,6 +22,7 @@
 #include "conv_direct.h"
 #include "conv_narrow.h"
 #include "conv_transpose.h"
+#include "eltwise.h"
 #include "window_geom.h"
 
 #ifndef COL_BUDGET
@@ -1076,20 +1077,54 @@ conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, c
 	return st;
 }
 
-/* Y (zeroed) = act(conv(X, W) + B) for every float type. */
+/* elements per step of sum_act_f32: the sum and the activation in L1 */
+#define SUM_ACT_STEP 2048
+
+/*
+ * Y (count) = act(Y + S) elementwise, the sum rounded before the
+ * activation (the residual Add and its Relu a Conv took over, optimize.c),
+ * in steps that keep the sum in L1 for the activation.
+ */
+static void
+sum_act_f32(const OnnxFusedAct *act, float *y, const float *s, int64_t count)
+{
+	OnnxEwBinFn add = onnx_ew_bin_fn(EW_ADD, ONNX_DTYPE_FLOAT);
+
+	for (int64_t i = 0; i < count; i += SUM_ACT_STEP)
+	{
+		int64_t		n = count - i < SUM_ACT_STEP ? count - i : SUM_ACT_STEP;
+
+		add(y + i, y + i, s + i, n, 3);
+		onnx_act_rows_f32(act, y + i, 1, n, n, NULL);
+	}
+}
+
+/*
+ * Y (zeroed) = act(conv(X, W) + B) for every float type; with an addend S
+ * (float32 Conv only, Y's shape) act((conv(X, W) + B) + S).
+ */
 static OnnxStatus
 conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTensor *x,
-			  const OnnxTensor *w, const OnnxTensor *b, OnnxTensor *y,
+			  const OnnxTensor *w, const OnnxTensor *b, const OnnxTensor *s, OnnxTensor *y,
 			  int64_t N, int64_t C, int64_t M, int64_t group)
 {
 	const OnnxFusedAct *act = &ctx->node->fused_act;
+	const OnnxFusedAct none = {ONNX_ACT_NONE, 0.0f, 0.0f};
 	OnnxStatus	st;
 
+	if (s != NULL && x->dtype != ONNX_DTYPE_FLOAT)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "a fused Conv sum needs float32");
 	switch (x->dtype)
 	{
 		case ONNX_DTYPE_FLOAT:
-			return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act, y->data,
-							N, C, M, group);
+			if (s == NULL)
+				return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act,
+								y->data, N, C, M, group);
+			st = conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, &none, y->data,
+						  N, C, M, group);
+			if (st == ONNX_OK)
+				sum_act_f32(act, y->data, s->data, y->count);
+			return st;
 		case ONNX_DTYPE_DOUBLE:
 			if (kind == CONV_FORWARD)
 				return conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, act, y->data,
@@ -1135,15 +1170,25 @@ conv_output_run(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const int6
 {
 	int64_t		dims[ONNX_MAX_RANK];
 	OnnxTensor *y;
+	const OnnxTensor *s = NULL;
 
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, sp, sizeof(int64_t) * g->nsp);
+	if (kind == CONV_FORWARD && ctx->node->fused_sum)
+	{
+		/* the residual addend optimize.c appended: Y's shape, checked again here */
+		s = onnx_in(ctx, 3);
+		if (s == NULL || s->dtype != x->dtype || s->rank != x->rank ||
+			memcmp(s->dims, dims, sizeof(int64_t) * (size_t) x->rank) != 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"the Add folded into Conv needs an addend of the Conv output's shape");
+	}
 	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return conv_dispatch(ctx, kind, g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_dispatch(ctx, kind, g, x, w, b, s, y, x->dims[0], x->dims[1], M, group);
 }
 
 /* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */

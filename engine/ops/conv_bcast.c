@@ -407,9 +407,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 						if (need[r % sh])
 							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
 					}
-					else if (sw == 2 && need[r % sh * 2] && need[r % sh * 2 + 1])
+					else if (sw == 2 && (need[r % sh * 2] || need[r % sh * 2 + 1]))
 					{
-						/* padded column q = iw + p_w is column q/2 of phase q%2 */
+						/*
+						 * padded column q = iw + p_w is column q/2 of phase
+						 * q%2; both halves are written (vectors), also into
+						 * a phase no tap reads (a 1x1 window at stride 2)
+						 */
 						float	   *d0 = dst + (v.p_w % 2) * PH + v.p_w / 2,
 								   *d1 = dst + (1 - v.p_w % 2) * PH + (v.p_w + 1) / 2;
 

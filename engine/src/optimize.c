@@ -18,8 +18,8 @@
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
- *	  - Conv (float32) followed by Add of a tensor of the Conv output's
- *	    shape, and the Add's Relu: the Conv reads the addend as an extra
+ *	  - Conv (float32) followed by Add (or two-input Sum) of a tensor of
+ *	    the Conv output's shape, and the Add's Relu: the Conv reads the addend as an extra
  *	    input and writes Relu((conv + B) + addend); the Add is skipped.
  *	  - MatMul followed by Add of a constant float32 1-D bias with one
  *	    value per output column: the MatMul writes the Add's output,
@@ -656,7 +656,8 @@ same_static_shape(const OnnxGraph *g, int a, int b)
 }
 
 /*
- * Fold a residual Add (with the Relu fuse_activations gave it) into the
+ * Fold a residual Add (with the Relu fuse_activations gave it) or
+ * two-input Sum (same-shape inputs: the same sum) into the
  * float32 Conv that makes one of its inputs: Conv -> Add(other) [-> act]
  * where the Conv's output is read by that Add alone, is no graph output,
  * and other has the Add's static shape (no broadcast) and is ready before
@@ -681,7 +682,7 @@ fuse_conv_sum(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *u)
 			conv->n_inputs < 2 || conv->n_inputs > 3 || (mid = conv->outputs[0]) < 0)
 			continue;
 		add = sole_reader(g, uses, u, mid, false);
-		if (!is_op(add, "Add") || add->n_inputs != 2 || add->opset < 7 ||
+		if (!(is_op(add, "Add") || is_op(add, "Sum")) || add->n_inputs != 2 ||
 			(add->fused_act.kind != ONNX_ACT_NONE && add->fused_act.kind != ONNX_ACT_RELU))
 			continue;
 		other = add->inputs[0] == mid ? add->inputs[1] : add->inputs[0];
@@ -1391,6 +1392,8 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 		fold_bn_affine(g, uses, &u);
 		fuse_activations(g, uses, &u);
 		fuse_conv_sum(g, arena, uses, &u);
+		/* the Relu after a two-input Sum a Conv took over */
+		fuse_activations(g, uses, &u);
 	}
 	for (int i = 0; i < g->n_nodes; i++)
 		for (int k = 0; (sub = onnx_node_subgraph(&g->nodes[i], k)) != NULL; k++)

@@ -46,7 +46,7 @@ def conv_out_shape(x_shape, w_shape, attrs, op):
 
 
 def sum_case(out, name, x_shape, w_shape, attrs=None, relu=True, addend="input", addend_first=False,
-             addend_shape=None, bias=True, const_w=True, op="Conv", conv_is_output=False,
+             addend_shape=None, bias=True, const_w=True, op="Conv", add_op="Add", conv_is_output=False,
              conv_read_twice=False, after=None, dynamic=None, isa=ALL_ISA):
     """Conv(x, w[, b]) -> y; Add(y, r) (or Add(r, y)) -> s; [Relu(s) -> z].
     addend: "input" (r a graph input of addend_shape, default y's shape),
@@ -80,7 +80,10 @@ def sum_case(out, name, x_shape, w_shape, attrs=None, relu=True, addend="input",
         feed["r"] = randn(*rs)
         r = "r"
     nodes.append(helper.make_node(op, ins, ["y"], **attrs))
-    nodes.append(helper.make_node("Add", [r, "y"] if addend_first else ["y", r], ["s"]))
+    sum_ins = [r, "y"] if addend_first else ["y", r]
+    if add_op == "Sum3":
+        add_op, sum_ins = "Sum", sum_ins + [r]
+    nodes.append(helper.make_node(add_op, sum_ins, ["s"]))
     final = "s"
     if relu:
         nodes.append(helper.make_node("Relu", ["s"], ["z"]))
@@ -135,6 +138,12 @@ def main(out):
              dynamic=(("N", 16, 6, 7), ("B", 32, 6, 7)))
     sum_case(out, "dynamic_all", (1, 16, 6, 7), (32, 16, 3, 3), p1,
              dynamic=(("N", 16, "H", "W"), ("N", 32, "H", "W")))
+    # a two-input Sum is the same sum (then its Relu folds into the Conv too)
+    sum_case(out, "sum2_relu", (1, 16, 9, 11), (32, 16, 3, 3), p1, add_op="Sum")
+    sum_case(out, "sum2_relu_1x1_s2_n2", (2, 16, 14, 14), (32, 16, 1, 1), dict(strides=[2, 2]), add_op="Sum",
+             addend_first=True)
+    sum_case(out, "sum2_add", (1, 8, 7, 13), (40, 8, 3, 3), p1, add_op="Sum", relu=False)
+    sum_case(out, "nofuse_sum3", (1, 16, 9, 11), (32, 16, 3, 3), p1, add_op="Sum3")
     # must not fuse (results still right)
     sum_case(out, "nofuse_bcast_channel", (1, 16, 9, 11), (32, 16, 3, 3), p1, addend_shape=(1, 32, 1, 1))
     sum_case(out, "nofuse_bcast_rank", (1, 16, 9, 11), (32, 16, 3, 3), p1, addend_shape=(9, 11))

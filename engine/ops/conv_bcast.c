@@ -271,8 +271,8 @@ bc_split2_avx512(const float *src, int64_t n, float *even, float *odd)
 
 OnnxStatus
 onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *wp,
-					const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
-					int64_t M, int64_t group, bool *handled)
+					const void *next, int64_t next_bytes, const float *b, const OnnxFusedAct *act,
+					float *y, int64_t N, int64_t C, int64_t M, int64_t group, bool *handled)
 {
 #ifdef CONV_X86
 	int64_t		Cg = C / group,
@@ -407,9 +407,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 						if (need[r % sh])
 							memcpy(dst + v.p_w, src, sizeof(float) * (size_t) v.in_w);
 					}
-					else if (sw == 2 && need[r % sh * 2] && need[r % sh * 2 + 1])
+					else if (sw == 2 && (need[r % sh * 2] || need[r % sh * 2 + 1]))
 					{
-						/* padded column q = iw + p_w is column q/2 of phase q%2 */
+						/*
+						 * padded column q = iw + p_w is column q/2 of phase
+						 * q%2; both halves are written (vectors), also into
+						 * a phase no tap reads (a 1x1 window at stride 2)
+						 */
 						float	   *d0 = dst + (v.p_w % 2) * PH + v.p_w / 2,
 								   *d1 = dst + (1 - v.p_w % 2) * PH + (v.p_w + 1) / 2;
 
@@ -450,6 +454,13 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					pf.p = wi * wbytes + BC_PF_AHEAD;
 				pf.end = (wi + 2 < group * blocks ? wi + 2 : group * blocks) * wbytes;
 				pf.lines = 2;
+				if (wi == group * blocks - 1 && n == N - 1 && next != NULL && next_bytes > 0)
+				{
+					/* the last block: the next layer's first weights instead */
+					pf.w = next;
+					pf.p = 0;
+					pf.end = next_bytes;
+				}
 				/*
 				 * bands of rows, top to bottom (the planes of a large map
 				 * are read once from memory): the main columns in tiles
@@ -472,6 +483,8 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		}
 	return ONNX_OK;
 #else
+	(void) next;
+	(void) next_bytes;
 	*handled = false;
 	return ONNX_OK;
 #endif

@@ -22,6 +22,7 @@
 #include "conv_direct.h"
 #include "conv_narrow.h"
 #include "conv_transpose.h"
+#include "eltwise.h"
 #include "window_geom.h"
 
 #ifndef COL_BUDGET
@@ -447,6 +448,13 @@ typedef struct ConvPrepared
 	int64_t		gemm_mg,
 				gemm_k;			/* their shape: M/group x C/group * taps */
 	const OnnxGemmPacked **narrow_w;	/* per group W_g^T packed as B (conv_narrow.c) */
+	/*
+	 * the packed weights the next Conv in execution order reads first (its
+	 * first block for conv_bcast.c), bytes of them: prefetched while this
+	 * one's last block runs; NULL when none
+	 */
+	const void *next_w;
+	int64_t		next_bytes;
 } ConvPrepared;
 
 /*
@@ -885,6 +893,31 @@ conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
 }
 
 /*
+ * Tell the Conv that runs before node in g (the nearest earlier live
+ * Conv, when its weights are packed for conv_bcast.c) to prefetch bytes
+ * of node's packed weights w while it finishes.  Packing goes in node
+ * order, so that Conv is packed already.
+ */
+static void
+conv_link_prev(const OnnxNode *node, const OnnxGraph *g, const float *w, int64_t bytes)
+{
+	for (int j = node->index - 1; j >= 0 && j < g->n_nodes; j--)
+	{
+		const OnnxNode *p = &g->nodes[j];
+		ConvPrepared *pc;
+
+		if (p->skip || p->def != node->def)
+			continue;
+		if ((pc = p->prepared) != NULL && pc->bcast_w != NULL)
+		{
+			pc->next_w = w;
+			pc->next_bytes = bytes;
+		}
+		return;
+	}
+}
+
+/*
  * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims,
  * packed once into the model's arena for the kernel that will read them:
  * conv_narrow.c where the input's static shape gives few output
@@ -931,6 +964,7 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		onnx_conv_block_pack(w->data, w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, packed);
 		cp->w_data = w->data;
 		cp->bcast_w = packed;
+		conv_link_prev(node, g, packed, w->dims[1] * taps * CONV_BCAST_NB * (int64_t) sizeof(float));
 		if (narrow_maybe && conv_pack_narrow(cp, w, group, w->dims[1] * taps, arena, err) != ONNX_OK)
 			return err->status;
 		node->prepared = cp;
@@ -985,6 +1019,22 @@ conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacke
 	return kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
 }
 
+/*
+ * conv_bcast.c on the packed weights wp, prefetching the next Conv's
+ * first weights at the end when wp are the ones packed at load.
+ */
+static OnnxStatus
+conv_bcast(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *wp,
+		   const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
+		   int64_t group, bool *handled)
+{
+	const ConvPrepared *cp = ctx->node->prepared;
+	bool		own = cp != NULL && cp->bcast_w == wp;
+
+	return onnx_conv_bcast_f32(ctx, g, x, wp, own ? cp->next_w : NULL, own ? cp->next_bytes : 0,
+							   b, act, y, N, C, M, group, handled);
+}
+
 /* conv_narrow.c on the weights packed at load when they match w. */
 static OnnxStatus
 conv_narrow(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
@@ -1026,7 +1076,7 @@ conv_blocked(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float 
 		onnx_conv_bcast_suits(g->nsp, M / group, C / group, group, g->k_size, g->s, pw) &&
 		!(g->k_size == 1 && N >= 2 &&
 		  conv_batch_images(N, C / group, M / group, g->out_size, sizeof(float)) >= 2))
-		st = conv_block_run(ctx, onnx_conv_bcast_f32, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
+		st = conv_block_run(ctx, conv_bcast, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
 							g, x, w, b, act, y, N, C, M, group, handled);
 	if (st == ONNX_OK && !*handled &&
 		onnx_conv_direct_suits(M / group, C / group, group, g->k_size, pw))
@@ -1076,20 +1126,54 @@ conv_f32(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const float *x, c
 	return st;
 }
 
-/* Y (zeroed) = act(conv(X, W) + B) for every float type. */
+/* elements per step of sum_act_f32: the sum and the activation in L1 */
+#define SUM_ACT_STEP 2048
+
+/*
+ * Y (count) = act(Y + S) elementwise, the sum rounded before the
+ * activation (the residual Add and its Relu a Conv took over, optimize.c),
+ * in steps that keep the sum in L1 for the activation.
+ */
+static void
+sum_act_f32(const OnnxFusedAct *act, float *y, const float *s, int64_t count)
+{
+	OnnxEwBinFn add = onnx_ew_bin_fn(EW_ADD, ONNX_DTYPE_FLOAT);
+
+	for (int64_t i = 0; i < count; i += SUM_ACT_STEP)
+	{
+		int64_t		n = count - i < SUM_ACT_STEP ? count - i : SUM_ACT_STEP;
+
+		add(y + i, y + i, s + i, n, 3);
+		onnx_act_rows_f32(act, y + i, 1, n, n, NULL);
+	}
+}
+
+/*
+ * Y (zeroed) = act(conv(X, W) + B) for every float type; with an addend S
+ * (float32 Conv only, Y's shape) act((conv(X, W) + B) + S).
+ */
 static OnnxStatus
 conv_dispatch(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const OnnxTensor *x,
-			  const OnnxTensor *w, const OnnxTensor *b, OnnxTensor *y,
+			  const OnnxTensor *w, const OnnxTensor *b, const OnnxTensor *s, OnnxTensor *y,
 			  int64_t N, int64_t C, int64_t M, int64_t group)
 {
 	const OnnxFusedAct *act = &ctx->node->fused_act;
+	const OnnxFusedAct none = {ONNX_ACT_NONE, 0.0f, 0.0f};
 	OnnxStatus	st;
 
+	if (s != NULL && x->dtype != ONNX_DTYPE_FLOAT)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT, "a fused Conv sum needs float32");
 	switch (x->dtype)
 	{
 		case ONNX_DTYPE_FLOAT:
-			return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act, y->data,
-							N, C, M, group);
+			if (s == NULL)
+				return conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, act,
+								y->data, N, C, M, group);
+			st = conv_f32(ctx, kind, g, x->data, w->data, b ? b->data : NULL, &none, y->data,
+						  N, C, M, group);
+			if (st == ONNX_OK)
+				sum_act_f32(act, y->data, s->data, y->count);
+			return st;
 		case ONNX_DTYPE_DOUBLE:
 			if (kind == CONV_FORWARD)
 				return conv_core_f64(ctx, g, x->data, w->data, b ? b->data : NULL, act, y->data,
@@ -1135,15 +1219,25 @@ conv_output_run(OnnxKernelCtx *ctx, ConvKind kind, const ConvGeom *g, const int6
 {
 	int64_t		dims[ONNX_MAX_RANK];
 	OnnxTensor *y;
+	const OnnxTensor *s = NULL;
 
 	dims[0] = x->dims[0];
 	dims[1] = M;
 	memcpy(dims + 2, sp, sizeof(int64_t) * g->nsp);
+	if (kind == CONV_FORWARD && ctx->node->fused_sum)
+	{
+		/* the residual addend optimize.c appended: Y's shape, checked again here */
+		s = onnx_in(ctx, 3);
+		if (s == NULL || s->dtype != x->dtype || s->rank != x->rank ||
+			memcmp(s->dims, dims, sizeof(int64_t) * (size_t) x->rank) != 0)
+			return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+									"the Add folded into Conv needs an addend of the Conv output's shape");
+	}
 	if ((y = onnx_out_raw(ctx, 0, x->dtype, x->rank, dims)) == NULL)
 		return ctx->err->status;
 	if (y->count == 0)
 		return ONNX_OK;
-	return conv_dispatch(ctx, kind, g, x, w, b, y, x->dims[0], x->dims[1], M, group);
+	return conv_dispatch(ctx, kind, g, x, w, b, s, y, x->dims[0], x->dims[1], M, group);
 }
 
 /* Conv: X (N,C,in...), W (M,C/g,k...), B (M) -> Y (N,M,out...) */

@@ -241,6 +241,12 @@ typedef struct OnnxNode
 								 * computed at load by constant folding */
 	OnnxFusedAct fused_act;		/* activation of output 0 (optimizer) */
 	/*
+	 * a float32 Conv whose residual Add the optimizer folded in: input 3
+	 * (appended) is the addend, of the output's shape, and output 0 is
+	 * act((conv + B) + addend)
+	 */
+	bool		fused_sum;
+	/*
 	 * float32 bias folded in by the optimizer: (N) added to MatMul rows,
 	 * or (M) added to the output channels of a Conv that has no B
 	 */

@@ -18,6 +18,9 @@
  *	    Relu and is not a graph output, the producer writes the Relu's
  *	    output and applies the activation in place; the Relu node is
  *	    skipped.
+ *	  - Conv (float32) followed by Add (or two-input Sum) of a tensor of
+ *	    the Conv output's shape, and the Add's Relu: the Conv reads the addend as an extra
+ *	    input and writes Relu((conv + B) + addend); the Add is skipped.
  *	  - MatMul followed by Add of a constant float32 1-D bias with one
  *	    value per output column: the MatMul writes the Add's output,
  *	    starting from the bias rows (GEMM with beta 1); the Add is skipped.
@@ -629,6 +632,79 @@ fuse_activations(OnnxGraph *g, const int *uses, const Users *u)
 		src->outputs[0] = out;
 		src->fused_act = m.act;
 		g->values[out].producer = i;
+	}
+}
+
+/*
+ * Whether values a and b have one static shape: the same rank and every
+ * dim known and equal or unknown under one symbolic name.
+ */
+static bool
+same_static_shape(const OnnxGraph *g, int a, int b)
+{
+	const OnnxValueInfo *ia = &g->values[a].info,
+			   *ib = &g->values[b].info;
+
+	if (ia->rank < 0 || ia->rank != ib->rank)
+		return false;
+	for (int d = 0; d < ia->rank; d++)
+		if (ia->dims[d] >= 0 ? ia->dims[d] != ib->dims[d] :
+			(ib->dims[d] >= 0 || ia->dim_params[d] == NULL || ib->dim_params[d] == NULL ||
+			 strcmp(ia->dim_params[d], ib->dim_params[d]) != 0))
+			return false;
+	return true;
+}
+
+/*
+ * Fold a residual Add (with the Relu fuse_activations gave it) or
+ * two-input Sum (same-shape inputs: the same sum) into the
+ * float32 Conv that makes one of its inputs: Conv -> Add(other) [-> act]
+ * where the Conv's output is read by that Add alone, is no graph output,
+ * and other has the Add's static shape (no broadcast) and is ready before
+ * the Conv runs (not made by a later node).  The Conv reads other as an
+ * appended input 3, writes the Add's output as act((conv + B) + other),
+ * the rounding order of the nodes it replaces; the Add is skipped.
+ */
+static void
+fuse_conv_sum(OnnxGraph *g, OnnxArena *arena, int *uses, const Users *u)
+{
+	for (int i = 0; i < g->n_nodes; i++)
+	{
+		OnnxNode   *conv = &g->nodes[i],
+				   *add;
+		int			mid,
+					other,
+					out,
+				   *ins;
+
+		if (conv->skip || conv->domain[0] || strcmp(conv->op_type, "Conv") != 0 ||
+			conv->fused_act.kind != ONNX_ACT_NONE || conv->fused_sum || conv->n_outputs != 1 ||
+			conv->n_inputs < 2 || conv->n_inputs > 3 || (mid = conv->outputs[0]) < 0)
+			continue;
+		add = sole_reader(g, uses, u, mid, false);
+		if (!(is_op(add, "Add") || is_op(add, "Sum")) || add->n_inputs != 2 ||
+			(add->fused_act.kind != ONNX_ACT_NONE && add->fused_act.kind != ONNX_ACT_RELU))
+			continue;
+		other = add->inputs[0] == mid ? add->inputs[1] : add->inputs[0];
+		out = add->outputs[0];
+		if (other < 0 || other == mid || g->values[other].info.dtype != ONNX_DTYPE_FLOAT ||
+			g->values[out].info.dtype != ONNX_DTYPE_FLOAT ||
+			!same_static_shape(g, mid, other) || !same_static_shape(g, mid, out) ||
+			(g->values[other].source == ONNX_SRC_NODE && g->values[other].producer >= i))
+			continue;
+		if ((ins = onnx_arena_alloc(arena, sizeof(int) * 4)) == NULL)
+			return;
+		for (int k = 0; k < 3; k++)
+			ins[k] = k < conv->n_inputs ? conv->inputs[k] : -1;
+		ins[3] = other;
+		conv->inputs = ins;
+		conv->n_inputs = 4;
+		conv->fused_sum = true;
+		conv->fused_act = add->fused_act;
+		conv->outputs[0] = out;
+		g->values[out].producer = i;
+		add->skip = true;
+		uses[other]++;
 	}
 }
 
@@ -1314,6 +1390,9 @@ onnx_graph_optimize(OnnxGraph *g, OnnxArena *arena)
 		fuse_conv_integer_float(g, arena, uses, &u);
 		fuse_qlinear_matmul_float(g, arena, uses, &u);
 		fold_bn_affine(g, uses, &u);
+		fuse_activations(g, uses, &u);
+		fuse_conv_sum(g, arena, uses, &u);
+		/* the Relu after a two-input Sum a Conv took over */
 		fuse_activations(g, uses, &u);
 	}
 	for (int i = 0; i < g->n_nodes; i++)

@@ -266,6 +266,11 @@ build_patches_nd(const ConvGeom *g, const uint8_t *x, int64_t Cg, uint8_t xz, ui
  * written again later.
  */
 #define QC_SLACK 32
+
+/* fewest output positions per image for the channels-first VNNI kernel */
+#ifndef QPW_MIN_POSITIONS
+#define QPW_MIN_POSITIONS 16
+#endif
 static inline void
 copy_short(uint8_t *dst, const uint8_t *src, int64_t n)
 {
@@ -857,7 +862,14 @@ qconv_compute(OnnxKernelCtx *ctx, QConvRun *r, const OnnxTensor *x, const OnnxTe
 			return ONNX_OK;
 		return qconv_depthwise(ctx, r, x, w, y);
 	}
-	if ((r->qlinear || r->fscale) && !nd && (pw || r->Cg <= 4) && onnx_qpw_vnni_ok())
+	/*
+	 * The channels-first kernel's vectors are 16 output positions: under
+	 * QPW_MIN_POSITIONS (a squeeze-excitation 1x1 map, a spectrogram's few
+	 * frames) they would be mostly empty, and the GEMM path, whose vectors
+	 * are output channels, is faster.
+	 */
+	if ((r->qlinear || r->fscale) && !nd && (pw || r->Cg <= 4) && P >= QPW_MIN_POSITIONS &&
+		onnx_qpw_vnni_ok())
 		return direct_vnni(ctx, r, x, w, y);
 	/*
 	 * Patch rows padded to the VNNI group, so that they are read in place;

@@ -20,10 +20,12 @@
  *-------------------------------------------------------------------------
  */
 #include "conv_narrow.h"
+#include "conv_simd.h"
 #include "fused_act.h"
 
 #define NARROW_ROWS_MAX 64		/* rows of colT per GEMM (images x P) */
 #define NARROW_COL_BYTES ((int64_t) 2 << 20)	/* colT at most, else fewer rows */
+#define NARROW_GATHER_MAX ((int64_t) 1 << 16)	/* entries of the gather table */
 
 bool
 onnx_conv_narrow_suits(int64_t P, int64_t Mg, int64_t Cg, int64_t group)
@@ -115,6 +117,71 @@ gather_rows(const ConvGeom *g, const float *xg, int64_t Cg, const int32_t *map, 
 	}
 }
 
+#ifdef CONV_X86
+/*
+ * The gather table of gather_rows_avx512: for position p and slot
+ * i < taps * 16, idx[p * taps * 16 + i] = (i / taps) * in_size +
+ * map[p * taps + i % taps], or -1 where map is -1 (padding): slot i of a
+ * block of 16 channels is colT entry (c = i / taps, t = i % taps) of
+ * that block.  The caller checks P * taps * 16 <= NARROW_GATHER_MAX and
+ * 16 * in_size <= INT32_MAX.
+ */
+static void
+gather_table(const ConvGeom *g, const int32_t *map, int32_t *idx)
+{
+	int64_t		taps = g->k_size,
+				slots = taps * 16;
+
+	for (int64_t p = 0; p < g->out_size; p++)
+		for (int64_t c = 0; c < 16; c++)
+		{
+			const int32_t *mp = map + p * taps;
+			int32_t    *ip = idx + p * slots + c * taps;
+
+			for (int64_t t = 0; t < taps; t++)
+				ip[t] = mp[t] < 0 ? -1 : (int32_t) (c * g->in_size + mp[t]);
+		}
+}
+
+/*
+ * gather_rows by AVX-512 gathers over the table idx (gather_table): per
+ * position and block of 16 channels, taps vectors of 16 colT entries,
+ * masked to zero in the padding and to the channels left in the last
+ * block.
+ */
+CONV_AVX512 static void
+gather_rows_avx512(const ConvGeom *g, const float *xg, int64_t Cg, const int32_t *idx,
+				   float *colT, int64_t K)
+{
+	int64_t		taps = g->k_size,
+				slots = taps * 16;
+	__m512i		lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+
+	for (int64_t p = 0; p < g->out_size; p++)
+	{
+		const int32_t *ip = idx + p * slots;
+		float	   *row = colT + p * K;
+
+		for (int64_t c0 = 0; c0 < Cg; c0 += 16)
+		{
+			const float *base = xg + c0 * g->in_size;
+			float	   *d = row + c0 * taps;
+			int64_t		n = (Cg - c0 < 16 ? Cg - c0 : 16) * taps;	/* entries of this block */
+
+			for (int64_t i = 0; i < n; i += 16)
+			{
+				__m512i		v = _mm512_loadu_si512(ip + i);
+				__mmask16	in = _mm512_cmpge_epi32_mask(v, _mm512_setzero_si512()),
+							live = _mm512_cmplt_epi32_mask(lane, _mm512_set1_epi32((int) (n - i)));
+				__m512		x = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in & live, v, base, 4);
+
+				_mm512_mask_storeu_ps(d + i, live, x);
+			}
+		}
+	}
+}
+#endif
+
 /*
  * Y_g blocks of cnt images from T (cnt * P, Mg):
  * y[j][m][p] = act(T[j * P + p][m] + bias[m]); yg is image 0's group
@@ -154,7 +221,8 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 				nb,
 				rows;
 	bool		in_place = windows_in_place(g, Cg);
-	int32_t    *map = NULL;
+	int32_t    *map = NULL,
+			   *idx = NULL;
 	float	   *colT = NULL,
 			   *t = NULL;
 	int			threads = onnx_kernel_threads(ctx);
@@ -185,6 +253,15 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 		return ctx->err->status;
 	if (map)
 		window_map(g, map);
+#ifdef CONV_X86
+	if (map && onnx_vec_isa() == ONNX_VEC_AVX512 && g->k_size <= NARROW_GATHER_MAX / 16 &&
+		P * g->k_size * 16 <= NARROW_GATHER_MAX && g->in_size <= INT32_MAX / 16)
+	{
+		if ((idx = onnx_kernel_scratch(ctx, (size_t) (P * g->k_size * 16), sizeof(int32_t))) == NULL)
+			return ctx->err->status;
+		gather_table(g, map, idx);
+	}
+#endif
 	for (int64_t n0 = 0; n0 < N; n0 += nb)
 	{
 		int64_t		cnt = N - n0 < nb ? N - n0 : nb;
@@ -204,8 +281,18 @@ onnx_conv_narrow_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, cons
 			else
 			{
 				for (int64_t j = 0; j < cnt; j++)
-					gather_rows(g, x + ((n0 + j) * C + gi * Cg) * g->in_size, Cg, map,
-								colT + j * P * K, K);
+				{
+					const float *xg = x + ((n0 + j) * C + gi * Cg) * g->in_size;
+
+#ifdef CONV_X86
+					if (idx)
+					{
+						gather_rows_avx512(g, xg, Cg, idx, colT + j * P * K, K);
+						continue;
+					}
+#endif
+					gather_rows(g, xg, Cg, map, colT + j * P * K, K);
+				}
 				a = colT;
 				lda = K;
 			}

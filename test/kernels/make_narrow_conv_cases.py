@@ -78,6 +78,15 @@ def main(out):
     conv_case(out, "map7x7_1x1_m257_batch2", (2, 64, 7, 7), (257, 64, 1, 1))
     conv_case(out, "map8x8_m256_group2", (1, 32, 8, 8), (512, 16, 3, 3), dict(group=2, pads=[1, 1, 1, 1]))
     conv_case(out, "p65_m256", (1, 16, 65), (256, 16, 3), dict(pads=[1, 1]))
+    # the AVX-512 gather of the windows (blocks of 16 channels, taps vectors each): channel
+    # counts that fill whole blocks (16, 128) and leave a tail (48 + 1, 3), taps that are and
+    # are not a multiple of 16, stride 2 with pads on one side, a dilated window
+    conv_case(out, "gather_c128_s2_resnet", (1, 128, 8, 8), (256, 128, 3, 3),
+              dict(strides=[2, 2], pads=[1, 1, 1, 1]), rtol=2e-4, atol=1e-4)
+    conv_case(out, "gather_c16_k4x4", (1, 16, 4, 4), (32, 16, 4, 4), dict(pads=[1, 2, 2, 1]))
+    conv_case(out, "gather_c49_k7x7_s2", (2, 49, 5, 6), (40, 49, 7, 7), dict(strides=[2, 2], pads=[3, 3, 3, 3]),
+              rtol=2e-4, atol=1e-4)
+    conv_case(out, "gather_c3_dil2", (1, 3, 6, 6), (16, 3, 3, 3), dict(dilations=[2, 2], pads=[1, 0, 2, 1]))
     # 3-D: not packed at load, the window map over three dims
     conv_case(out, "conv3d_p2", (1, 6, 3, 3, 4), (40, 6, 2, 3, 3), dict(strides=[1, 1, 2], pads=[0, 0, 0, 0, 0, 1]))
 

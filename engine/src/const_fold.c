@@ -33,7 +33,11 @@
  *	    FOLD_BUDGET_BYTES.  The kernel runs under that limit, so a
  *	    ConstantOfShape of 10^10 elements is refused before anything is
  *	    allocated.
- *	  A node whose kernel fails (bad data, an unsupported case, the memory
+ *	  Nodes whose outputs nothing reads (not a graph output, no node that
+	  still runs, no subgraph) are skipped after folding, with what fed
+	  only them, except the random ones and those with subgraphs.
+
+	  A node whose kernel fails (bad data, an unsupported case, the memory
  *	  bound) is left to run, and fail, at run time; running out of memory
  *	  fails the load.
  *
@@ -199,6 +203,22 @@ drop_if_unread(FoldCtx *fc, OnnxGraph *g, int id, const int *reader)
 }
 
 /*
+ * Skip node n of g: its inputs lose a reader, and folded ones nothing
+ * reads any more are freed.
+ */
+static void
+skip_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader)
+{
+	n->skip = true;
+	for (int k = 0; k < n->n_inputs; k++)
+		if (n->inputs[k] >= 0)
+			reader[n->inputs[k]]--;
+	for (int k = 0; k < n->n_inputs; k++)
+		if (n->inputs[k] >= 0)
+			drop_if_unread(fc, g, n->inputs[k], reader);
+}
+
+/*
  * Fold node n of g when its inputs are constant; a node that cannot be
  * folded is left as it is.  Fails only when memory runs out.
  */
@@ -306,13 +326,7 @@ fold_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, int *reader, bool *changed)
 		info_from_value(&v->info, &fv[k]->value.tensor, v->is_output);
 		changed[n->outputs[k]] = true;
 	}
-	n->skip = true;
-	for (int k = 0; k < n->n_inputs; k++)
-		if (n->inputs[k] >= 0)
-			reader[n->inputs[k]]--;
-	for (int k = 0; k < n->n_inputs; k++)
-		if (n->inputs[k] >= 0)
-			drop_if_unread(fc, g, n->inputs[k], reader);
+	skip_node(fc, g, n, reader);
 	return ONNX_OK;
 }
 
@@ -347,6 +361,28 @@ reinfer_node(FoldCtx *fc, OnnxGraph *g, OnnxNode *n, bool *changed, bool any)
 		if (n->outputs[k] >= 0 &&
 			memcmp(&before[k], &g->values[n->outputs[k]].info, sizeof(OnnxValueInfo)) != 0)
 			changed[n->outputs[k]] = true;
+}
+
+/*
+ * Skip the nodes of g whose outputs nothing reads (no node that runs, no
+ * subgraph, not a graph output), last first so that what fed only them
+ * goes too: the unread Constants and branches exporters leave behind.
+ * Random nodes and nodes with subgraphs stay (foldable_op).
+ */
+static void
+drop_dead_nodes(FoldCtx *fc, OnnxGraph *g, int *reader)
+{
+	for (int i = g->n_nodes - 1; i >= 0; i--)
+	{
+		OnnxNode   *n = &g->nodes[i];
+		bool		dead = foldable_op(n);
+
+		for (int k = 0; dead && k < n->n_outputs; k++)
+			dead = n->outputs[k] < 0 || reader[n->outputs[k]] == 0;
+		if (!dead)
+			continue;
+		skip_node(fc, g, n, reader);
+	}
 }
 
 static OnnxStatus fold_graph(FoldCtx *fc, OnnxGraph *g);
@@ -398,6 +434,7 @@ fold_graph(FoldCtx *fc, OnnxGraph *g)
 		if (st != ONNX_OK)
 			return st;
 	}
+	drop_dead_nodes(fc, g, reader);
 	return ONNX_OK;
 }
 

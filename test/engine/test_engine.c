@@ -1054,6 +1054,51 @@ test_profile(void)
 	free(bytes);
 }
 
+/*
+ * dead.onnx: y = Relu(x) beside nodes nothing reads.  The unread Constant
+ * and the Constant -> Mul -> Exp chain are skipped at load; the unread
+ * RandomUniform still runs (each run draws).
+ */
+static void
+test_dead_nodes(void)
+{
+	size_t		len;
+	void	   *bytes = read_fixture("dead.onnx", &len);
+	OnnxModel  *m = NULL;
+	OnnxSession *s = NULL;
+	OnnxSessionOptions opts = {0};
+	OnnxError	err;
+	OnnxOpProfile e[16];
+	const OnnxOpProfile *p;
+	float		x[4] = {-1, 2, -3, 4};
+	OnnxValue	in = tensor_value(ONNX_DTYPE_FLOAT, 1, 4, x, sizeof(float)),
+				y;
+	const char *names[] = {"x"};
+	int			n;
+
+	if (bytes == NULL || onnx_model_load(bytes, len, NULL, &m, &err) != ONNX_OK)
+	{
+		CHECK(0, "dead.onnx loads");
+		free(bytes);
+		return;
+	}
+	opts.profile = ONNX_PROFILE_WALL;
+	CHECK(onnx_session_create(m, &opts, &s, &err) == ONNX_OK &&
+		  onnx_session_run(s, 1, names, &in, 1, NULL, &y, &err) == ONNX_OK &&
+		  ((float *) y.tensor.data)[0] == 0 && ((float *) y.tensor.data)[3] == 4,
+		  "dead.onnx: y = Relu(x)");
+	onnx_value_release(&onnx_malloc_allocator, &y);
+	n = onnx_session_profile(s, e, 16);
+	CHECK((p = profile_entry(e, n, "Relu")) && p->calls == 1 &&
+		  (p = profile_entry(e, n, "RandomUniform")) && p->calls == 1 &&
+		  !profile_entry(e, n, "Constant") && !profile_entry(e, n, "Mul") &&
+		  !profile_entry(e, n, "Exp"),
+		  "nodes nothing reads are skipped at load, random ones still run");
+	onnx_session_free(s);
+	onnx_model_free(m);
+	free(bytes);
+}
+
 static void
 test_unsupported(void)
 {
@@ -1652,6 +1697,7 @@ main(int argc, char **argv)
 	test_functions();
 	test_control_alloc_failures();
 	test_fold();
+	test_dead_nodes();
 	test_random();
 	test_conv_batch();
 	test_initializer_override();

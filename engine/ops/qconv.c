@@ -47,6 +47,7 @@
 #include "qmatmul.h"
 #include "pack.h"
 #include "qconv_kern.h"
+#include "qlut.h"
 #include "vecmath.h"
 #include "fused_act.h"
 #include "qconv_float.h"
@@ -1145,7 +1146,17 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 			(float) onnx_tensor_get_f64(ys, 0);
 	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	return y->count > 0 ? qconv_compute(ctx, &r, x, w, y) : ONNX_OK;
+	if (y->count == 0)
+		return ONNX_OK;
+	if ((st = qconv_compute(ctx, &r, x, w, y)) != ONNX_OK || ctx->node->fused_table == NULL)
+		return st;
+	/* the QLinearTable qdq_fuse.c folded in, over the output while it is in cache */
+	if (ctx->node->fused_table->channels > 1 && ctx->node->fused_table->channels != M)
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"y has not the %lld channels of its tables",
+								(long long) ctx->node->fused_table->channels);
+	onnx_qtable_apply(ctx->node->fused_table, y->data, y->data, y->dims[0], M, y->count / y->dims[0] / M);
+	return ONNX_OK;
 }
 
 /*

@@ -105,26 +105,28 @@ run_qlinear_table(OnnxKernelCtx *ctx)
 		return ctx->err->status;
 	if (x->count == 0)
 		return ONNX_OK;
-	if (ch == 1)
+	outer = ch == 1 ? 1 : x->dims[0];
+	inner = x->count / outer / ch;
+	onnx_qtable_apply(t, x->data, y->data, outer, ch, inner);
+	return ONNX_OK;
+}
+
+void
+onnx_qtable_apply(const OnnxQTable *t, const uint8_t *x, uint8_t *y, int64_t outer, int64_t ch,
+				  int64_t inner)
+{
+	if (t->channels == 1)
 	{
-		onnx_lut8_row(t->tab, x->data, y->data, x->count);
-		return ONNX_OK;
+		onnx_lut8_row(t->tab, x, y, outer * ch * inner);
+		return;
 	}
-	inner = x->count / x->dims[0] / ch;
-	outer = x->dims[0];
 	for (int64_t n = 0; n < outer; n++)
-	{
-		if (onnx_kernel_should_abort(ctx))
-			return onnx_kernel_fail(ctx, ONNX_ERR_CANCELLED, "inference cancelled");
 		for (int64_t c = 0; c < ch; c++)
 		{
 			size_t		off = (size_t) ((n * ch + c) * inner);
 
-			onnx_lut8_row(t->tab + c * 256, (const uint8_t *) x->data + off,
-						  (uint8_t *) y->data + off, inner);
+			onnx_lut8_row(t->tab + c * 256, x + off, y + off, inner);
 		}
-	}
-	return ONNX_OK;
 }
 
 const OnnxOpDef onnx_ops_qlut[] = {

@@ -253,6 +253,11 @@ typedef struct OnnxNode
 	const OnnxTensor *fused_bias;
 	/* float32 (M) multiplier of a ConvIntegerToFloat's output channels (optimizer) */
 	const OnnxTensor *fused_scale;
+	/*
+	 * the 8-bit table (qlut.h's OnnxQTable) a QLinearConv's output passes
+	 * through: the QLinearTable after it that qdq_fuse.c folded in
+	 */
+	const struct OnnxQTable *fused_table;
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 

@@ -52,7 +52,10 @@
  *			  (x * HardSigmoid(x), x * Sigmoid(x))	=>  QLinearTable, made
  *			  by running the node's own kernel on every code;
  *		QLinearTable -> QLinearTable, the first read by the second only
- *			=>  one QLinearTable (the tables composed; exact).
+ *			=>  one QLinearTable (the tables composed; exact);
+ *		QLinearConv -> QLinearTable, the first read by the second only
+ *			=>  the QLinearConv applying the table to its output
+ *			  (OnnxNode.fused_table), one node less per activation.
  *
  *-------------------------------------------------------------------------
  */
@@ -1042,6 +1045,35 @@ itab_merge(OnnxModel *m, OnnxGraph *g, const int *caps, OnnxNode *n, OnnxError *
 	return ONNX_OK;
 }
 
+/*
+ * A table n whose input only n reads, written by a QLinearConv: the
+ * convolution applies the table to its output (fused_table) and writes
+ * n's output; n is skipped.
+ */
+static void
+itab_into_conv(OnnxGraph *g, const int *caps, OnnxNode *n)
+{
+	const OnnxQTable *t;
+	const OnnxTensor *w;
+	OnnxNode   *p;
+	int			id;
+
+	if (!is_table(n) || (id = n->inputs[0]) < 0 || g->values[id].producer < 0 ||
+		n->outputs[0] < 0)
+		return;
+	p = &g->nodes[g->values[id].producer];
+	t = n->prepared;
+	if (p->skip || p->domain[0] || strcmp(p->op_type, "QLinearConv") != 0 || p->fused_table ||
+		p->n_outputs != 1 || only_reader(g, caps, id) != n ||
+		(w = onnx_const_input(g, p, 3)) == NULL || w->rank < 1 ||
+		(t->channels > 1 && t->channels != w->dims[0]))
+		return;
+	p->fused_table = t;
+	p->outputs[0] = n->outputs[0];
+	g->values[n->outputs[0]].producer = (int) (p - g->nodes);
+	n->skip = true;
+}
+
 OnnxStatus
 onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, OnnxError *err)
 {
@@ -1075,6 +1107,9 @@ onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, 
 		if ((st = itab_one(m, g, s, scratch, caps, n, err)) == ONNX_OK)
 			st = itab_merge(m, g, caps, n, err);
 	}
+	/* last, the tables a QLinearConv's store can take */
+	for (int i = 0; i < g->n_nodes && st == ONNX_OK; i++)
+		itab_into_conv(g, caps, &g->nodes[i]);
 	onnx_session_free(s);
 	return st;
 }

@@ -310,6 +310,50 @@ def qop_dyn_cases(out):
     return n
 
 
+def conv_table_cases(out):
+    """QLinearConv -> DQ -> float chain -> Q: the table the chain becomes is
+    applied by the QLinearConv to its own output (OnnxNode.fused_table): a
+    3x3 window (im2col kernels), a 1x1 one with 16+ positions (the
+    channels-first VNNI kernel), a depthwise one, each with a per-tensor and
+    a per-channel table, batch 2, int8 and uint8; and the form that must
+    stay two nodes (the convolution's output is also a graph output)."""
+    n = 0
+    ms = "com.microsoft"
+    for dt in (np.uint8, np.int8):
+        info = np.iinfo(dt)
+        z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
+        for kind, C, M, k, group, hw in (("k3", 5, 7, 3, 1, (9, 11)), ("pw", 24, 33, 1, 1, (5, 7)),
+                                         ("dw", 16, 16, 3, 16, (6, 5))):
+            for cname, chain in (("hardswish", [("HardSwish", {}, [])]),
+                                 ("bnrelu", [("BatchNormalization", {}, bn(M)), ("Relu", {}, [])])):
+                for keep in (False, True):
+                    X = rng.integers(info.min, int(info.max) + 1, (2, C, hw[0], hw[1])).astype(dt)
+                    W = rng.integers(-127, 128, (M, C // group, k, k)).astype(np.int8)
+                    inits = [("xs", f32(0.02)), ("xz", z(128)), ("w", W), ("ws", f32(0.01)), ("wz", np.int8(0)),
+                             ("s1", f32(0.05)), ("z1", z(120)), ("s2", f32(0.03)), ("z2", z(100))]
+                    nodes = [mk("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "s1", "z1"], ["c1"],
+                                pads=[k // 2] * 4, group=group),
+                             mk("DequantizeLinear", ["c1", "s1", "z1"], ["d0"])]
+                    prev = "d0"
+                    for j, (op, attrs, cs) in enumerate(chain):
+                        names = []
+                        for i, c in enumerate(cs):
+                            inits.append(("k%d_%d" % (j, i), c))
+                            names.append("k%d_%d" % (j, i))
+                        nodes.append(mk(op, [prev] + names, ["f%d" % j], **attrs))
+                        prev = "f%d" % j
+                    nodes.append(mk("QuantizeLinear", [prev, "s2", "z2"], ["y"]))
+                    outs = {"y": (dt, None)}
+                    if keep:
+                        outs["c1"] = (dt, None)
+                    m = make_model(nodes, inputs={"x": (dt, list(X.shape))}, outputs=outs, initializers=inits,
+                                   domains=[(ms, 1)])
+                    write_case(out, "qlut_conv_%s_%s_%s%s" % (kind, cname, dt.__name__, "_keep" if keep else ""),
+                               m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
+                    n += 1
+    return n
+
+
 def main(out):
     n = 0
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
@@ -367,6 +411,7 @@ def main(out):
     n += qdq_cases(out)
     n += add_relu_cases(out)
     n += itab_cases(out)
+    n += conv_table_cases(out)
     # the internal operator named by a model: refused at run, no table to read
     m = make_model([mk("QLinearTable", ["x"], ["y"], domain="org.postgresql.onnx.engine")],
                    inputs={"x": (np.uint8, [4])}, outputs={"y": (np.uint8, [4])},

@@ -331,7 +331,16 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 							if (n > o0 + len - q)
 								n = o0 + len - q;
 							if (y)
-								memcpy(y + at, fb + (q - o0), (size_t) n);
+							{
+								/* short rows: masked 16-byte moves, no memcpy call */
+								for (int64_t i = 0; i < n; i += 16)
+								{
+									__mmask16	k = n - i >= 16 ? (__mmask16) 0xffff :
+										(__mmask16) ((1u << (n - i)) - 1);
+
+									_mm_mask_storeu_epi8(y + at + i, k, _mm_maskz_loadu_epi8(k, fb + (q - o0) + i));
+								}
+							}
 							else
 								memcpy(acc + at, tot + (q - o0), (size_t) n * sizeof(int32_t));
 						}

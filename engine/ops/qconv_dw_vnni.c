@@ -76,7 +76,9 @@ qdw_row_width(const ConvGeom2D *v, int64_t *wq)
  * (out_h - 1) * wq + out_w columns whose columns ow >= out_w of each row
  * are computed and dropped: few wide blocks of vectors instead of one
  * short row at a time (a 7 x 7 plane: 4 vectors, not 7 of which 9 lanes
- * idle).  False when a size overflows.
+ * idle).  Equal strides s alike (output column q reads input column
+ * s * q), taken when it needs no more vectors than row by row.  False
+ * when a size overflows.
  */
 static bool
 qdw_layout(const ConvGeom2D *v, int64_t *wq, int64_t *bytes, bool *flat)
@@ -84,24 +86,33 @@ qdw_layout(const ConvGeom2D *v, int64_t *wq, int64_t *bytes, bool *flat)
 	int64_t		groups = (v->k_w + QDW_TAPS - 1) / QDW_TAPS,
 				hp = (v->out_h - 1) * v->s_h + (v->k_h - 1) * v->d_h + 1,
 				len,
-				t;
+				t,
+				lq,
+				rv;
 
-	*flat = v->s_h == 1 && v->s_w == 1;
-	if (!*flat)
-		return qdw_row_width(v, wq) && !__builtin_mul_overflow(hp, *wq, bytes);
-	/* rows as wide as the windows reach (and the image's columns) */
-	*wq = (v->out_w - 1) + (v->k_w - 1) * v->d_w + 1;
-	if (*wq < v->in_w + v->p_w)
-		*wq = v->in_w + v->p_w;
-	/* the last vector's load: (k_h - 1) * d_h rows down, a group's taps on, 64 bytes */
-	if (__builtin_mul_overflow(v->out_h - 1, *wq, &len) ||
-		__builtin_add_overflow(len, v->out_w + 15, &len) ||
-		__builtin_mul_overflow((v->k_h - 1) * v->d_h, *wq, &t) ||
-		__builtin_add_overflow(t, len / 16 * 16 - 16 + (groups - 1) * QDW_TAPS * v->d_w + 64, bytes) ||
-		__builtin_mul_overflow(hp, *wq, &t))
+	/* row by row when the strides differ or reading flat takes more vectors */
+	*flat = false;
+	if (!qdw_row_width(v, wq) || __builtin_mul_overflow(hp, *wq, bytes))
 		return false;
-	if (*bytes < t)
-		*bytes = t;
+	if (v->s_h != v->s_w)
+		return true;
+	/* rows as wide as the windows reach (and the image's columns) */
+	lq = (v->out_w - 1) * v->s_w + (v->k_w - 1) * v->d_w + 1;
+	if (lq < v->in_w + v->p_w)
+		lq = v->in_w + v->p_w;
+	/* the last vector's load: (k_h - 1) * d_h rows down, a group's taps on, 64 bytes */
+	if (__builtin_mul_overflow(v->out_h - 1, lq, &len) ||
+		__builtin_add_overflow(len, v->out_w + 15, &len) ||
+		__builtin_mul_overflow(v->out_h, (v->out_w + 15) / 16, &rv) || len / 16 > rv)
+		return true;
+	if (__builtin_mul_overflow((v->k_h - 1) * v->d_h, lq, &t) ||
+		__builtin_mul_overflow(len / 16 * 16 - 16, v->s_w, &len) ||
+		__builtin_add_overflow(t, len + (groups - 1) * QDW_TAPS * v->d_w + 64, &len) ||
+		__builtin_mul_overflow(hp, lq, &t))
+		return true;
+	*flat = true;
+	*wq = lq;
+	*bytes = len > t ? len : t;
 	return true;
 }
 

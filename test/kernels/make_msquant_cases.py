@@ -548,7 +548,7 @@ def dw_vnni_cases(out):
     of 128 columns and their 16-column tails, k_w 1 to 7 (one or two
     groups of four taps), strides 1 to 3 and dilations up to the widest
     one 64-byte load serves (3 * 15 + 3 * 6 = 63), stride 4 (not taken),
-    asymmetric pads wider than the kernel, unit strides read flat (several
+    asymmetric pads wider than the kernel, unit or equal strides read flat (several
     rows per block, the columns past out_w dropped), more than 32 channels (blocks
     between cancellation checks), a batch, 1-D, u8 and s8 x, s8 weights
     whose w - wz fits int8 and weights with zero points where it does not
@@ -575,6 +575,11 @@ def dw_vnni_cases(out):
         ((1, 3, 11, 9), (3, 6), dict(dilations=[2, 1], pads=[2, 0, 1, 4])),
         ((1, 4, 9, 30), (1, 1), dict()),
         ((2, 3, 5, 3), (3, 3), dict(pads=[0, 2, 3, 1])),
+        # equal strides read flat too where that takes no more vectors:
+        # ShuffleNet's stride-2 14 x 14, stride 2 dilated, stride 3
+        ((1, 35, 14, 14), (3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
+        ((1, 4, 11, 10), (3, 3), dict(strides=[2, 2], dilations=[2, 2], pads=[2, 2, 2, 2])),
+        ((1, 3, 9, 8), (3, 3), dict(strides=[3, 3], pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ks, attrs) in enumerate(specs):
         C = xs[1]

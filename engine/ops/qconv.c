@@ -50,6 +50,7 @@
 #include "vecmath.h"
 #include "fused_act.h"
 #include "qconv_float.h"
+#include "qlut.h"
 
 #define T_8BIT (ONNX_T(ONNX_DTYPE_INT8) | ONNX_T(ONNX_DTYPE_UINT8))
 
@@ -508,6 +509,32 @@ depthwise(const QConvRun *r, const uint8_t *x, bool xs, const uint8_t *w, bool w
 			o[d] = 0;
 		}
 	}
+}
+
+/*
+ * Y (N, M, spatial) 8-bit, in place: Y[n, m, i] = tab[m or 0][Y[n, m, i]],
+ * the table of a QLinearTable folded into the node (qdq_fuse.c), if any.
+ * The planes are read just after the convolution wrote them, in cache.
+ */
+static OnnxStatus
+store_table(OnnxKernelCtx *ctx, OnnxTensor *y)
+{
+	const OnnxQTable *t = ctx->node->fused_table;
+	int64_t		M,
+				inner;
+
+	if (t == NULL)
+		return ONNX_OK;
+	if (y->rank < 2 || (t->channels > 1 && y->dims[1] != t->channels))
+		return onnx_kernel_fail(ctx, ONNX_ERR_INVALID_ARGUMENT,
+								"QLinearConv's output has not the %lld channels of its tables",
+								(long long) t->channels);
+	M = y->dims[1];
+	inner = y->count / y->dims[0] / M;
+	for (int64_t nm = 0; nm < y->dims[0] * M; nm++)
+		onnx_lut8_row(t->tab + (t->channels > 1 ? nm % M : 0) * 256, (uint8_t *) y->data + nm * inner,
+					  (uint8_t *) y->data + nm * inner, inner);
+	return ONNX_OK;
 }
 
 /*
@@ -1145,7 +1172,11 @@ run_qlinear_conv(OnnxKernelCtx *ctx)
 			(float) onnx_tensor_get_f64(ys, 0);
 	if ((y = onnx_out_raw(ctx, 0, ydt, x->rank, dims)) == NULL)
 		return ctx->err->status;
-	return y->count > 0 ? qconv_compute(ctx, &r, x, w, y) : ONNX_OK;
+	if (y->count == 0)
+		return ONNX_OK;
+	if ((st = qconv_compute(ctx, &r, x, w, y)) != ONNX_OK)
+		return st;
+	return store_table(ctx, y);
 }
 
 /*

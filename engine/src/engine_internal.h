@@ -253,6 +253,12 @@ typedef struct OnnxNode
 	const OnnxTensor *fused_bias;
 	/* float32 (M) multiplier of a ConvIntegerToFloat's output channels (optimizer) */
 	const OnnxTensor *fused_scale;
+	/*
+	 * a QLinearConv's output bytes looked up in this table (struct
+	 * OnnxQTable, qlut.h) before they are stored: the QLinearTable that
+	 * read it only, folded in by qdq_fuse.c
+	 */
+	const void *fused_table;
 	void	   *prepared;		/* kernel state built once at load (OpDef.prepare) */
 } OnnxNode;
 

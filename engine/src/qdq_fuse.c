@@ -53,6 +53,9 @@
  *			  by running the node's own kernel on every code;
  *		QLinearTable -> QLinearTable, the first read by the second only
  *			=>  one QLinearTable (the tables composed; exact).
+ *		QLinearConv -> QLinearTable, the first read by the second only
+ *			=>  the QLinearConv, storing its bytes through the table
+ *			  (node->fused_table; exact).
  *
  *-------------------------------------------------------------------------
  */
@@ -1042,6 +1045,30 @@ itab_merge(OnnxModel *m, OnnxGraph *g, const int *caps, OnnxNode *n, OnnxError *
 	return ONNX_OK;
 }
 
+/*
+ * QLinearTable n reading the only output of a QLinearConv that nothing
+ * else reads: the QLinearConv takes n's table and its output (tables per
+ * channel are of the output's channels, axis 1, as the QLinearConv's).
+ */
+static void
+table_into_conv(OnnxGraph *g, const int *caps, OnnxNode *n)
+{
+	int			id,
+				pi;
+	OnnxNode   *p;
+
+	if (!is_table(n) || (id = n->inputs[0]) < 0 || (pi = g->values[id].producer) < 0)
+		return;
+	p = &g->nodes[pi];
+	if (p->skip || p->domain[0] || strcmp(p->op_type, "QLinearConv") != 0 || p->n_outputs != 1 ||
+		p->outputs[0] != id || p->fused_table || only_reader(g, caps, id) != n)
+		return;
+	p->fused_table = n->prepared;
+	p->outputs[0] = n->outputs[0];
+	g->values[n->outputs[0]].producer = pi;
+	n->skip = true;
+}
+
 OnnxStatus
 onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, OnnxError *err)
 {
@@ -1075,6 +1102,9 @@ onnx_graph_qdq_tables(OnnxModel *m, OnnxGraph *g, const OnnxAllocator *scratch, 
 		if ((st = itab_one(m, g, s, scratch, caps, n, err)) == ONNX_OK)
 			st = itab_merge(m, g, caps, n, err);
 	}
+	/* last, the tables that only read a QLinearConv's output go into its store */
+	for (int i = 0; i < g->n_nodes; i++)
+		table_into_conv(g, caps, &g->nodes[i]);
 	onnx_session_free(s);
 	return st;
 }

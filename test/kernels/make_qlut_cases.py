@@ -310,8 +310,55 @@ def qop_dyn_cases(out):
     return n
 
 
+def conv_table_cases(out):
+    """QLinearConv -> DQ -> BatchNormalization [-> Relu] -> Q (ShuffleNet's
+    static QOperator form): the per-channel table goes into the
+    QLinearConv's store (qdq_fuse.c table_into_conv, qconv.c store_table).
+    Depthwise (qconv_dw_vnni.c) and grouped 1x1 (qconv_pw_vnni.c) and a
+    3x3 over the GEMM path, uint8 and int8, per-tensor and per-channel
+    weight scales, a batch of 2, odd sizes; and the convolution's output
+    also a graph output (not folded)."""
+    n = 0
+    specs = [  # x shape, W shape, group, attrs
+        ((1, 35, 7, 7), (35, 1, 3, 3), 35, dict(pads=[1, 1, 1, 1])),
+        ((2, 12, 9, 5), (8, 3, 1, 1), 4, dict()),
+        ((1, 6, 11, 13), (7, 6, 3, 3), 1, dict(pads=[1, 0, 1, 2], strides=[2, 1])),
+    ]
+    for i, (xs, ws_, g, attrs) in enumerate(specs):
+        for dt in (np.uint8, np.int8):
+            for per_ch, both in ((False, False), (True, False), (True, True)):
+                info = np.iinfo(dt)
+                z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
+                M = ws_[0]
+                X = rng.integers(info.min, int(info.max) + 1, xs).astype(dt)
+                W = rng.integers(-127, 128, ws_).astype(np.int8)
+                wsc = (rng.random(M) * 0.02 + 0.002).astype(np.float32) if per_ch else f32(0.01)
+                wz = np.zeros(M, np.int8) if per_ch else np.int8(0)
+                b = bn(M)
+                inits = [("xs", f32(0.02)), ("xz", z(128)), ("w", W), ("ws", wsc), ("wz", wz),
+                         ("s1", f32(0.3)), ("z1", z(120)), ("s2", f32(0.07)), ("z2", z(10)),
+                         ("B", rng.integers(-500, 500, M).astype(np.int32))]
+                inits += [("b_%d" % k, v) for k, v in enumerate(b)]
+                nodes = [mk("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "s1", "z1", "B"], ["c1"], group=g,
+                            **attrs),
+                         mk("DequantizeLinear", ["c1", "s1", "z1"], ["d1"]),
+                         mk("BatchNormalization", ["d1"] + ["b_%d" % k for k in range(4)], ["n1"]),
+                         mk("Relu", ["n1"], ["r1"]),
+                         mk("QuantizeLinear", ["r1", "s2", "z2"], ["y"])]
+                outs = {"y": (dt, None)}
+                if both:
+                    outs["c1"] = (dt, None)
+                m = make_model(nodes, inputs={"x": (dt, list(xs))}, outputs=outs, initializers=inits)
+                write_case(out, "qlut_conv_table_%d_%s_%s%s" % (i, dt.__name__, "pc" if per_ch else "pt",
+                                                                "_both" if both else ""),
+                           m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
+                n += 1
+    return n
+
+
 def main(out):
     n = 0
+    n += conv_table_cases(out)
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
              ("Elu", {"alpha": 0.7}, []), ("LeakyRelu", {"alpha": 0.15}, []),
              ("HardSigmoid", {"alpha": 0.2, "beta": 0.45}, []), ("HardSwish", {}, []),

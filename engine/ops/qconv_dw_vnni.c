@@ -68,11 +68,59 @@ qdw_row_width(const ConvGeom2D *v, int64_t *wq)
 	return true;
 }
 
+/*
+ * The padded plane's layout for v: rows of *wq bytes, *bytes in all (every
+ * 64-byte load inside), and whether the plane is read flat (*flat): with
+ * unit strides, output (oh, ow) reads the bytes at oh * wq + ow + (taps'
+ * offsets), so out_h rows of wq columns are one row of
+ * (out_h - 1) * wq + out_w columns whose columns ow >= out_w of each row
+ * are computed and dropped: few wide blocks of vectors instead of one
+ * short row at a time (a 7 x 7 plane: 4 vectors, not 7 of which 9 lanes
+ * idle).  Equal strides s alike (output column q reads input column
+ * s * q), taken when it needs no more vectors than row by row.  False
+ * when a size overflows.
+ */
+static bool
+qdw_layout(const ConvGeom2D *v, int64_t *wq, int64_t *bytes, bool *flat)
+{
+	int64_t		groups = (v->k_w + QDW_TAPS - 1) / QDW_TAPS,
+				hp = (v->out_h - 1) * v->s_h + (v->k_h - 1) * v->d_h + 1,
+				len,
+				t,
+				lq,
+				rv;
+
+	/* row by row when the strides differ or reading flat takes more vectors */
+	*flat = false;
+	if (!qdw_row_width(v, wq) || __builtin_mul_overflow(hp, *wq, bytes))
+		return false;
+	if (v->s_h != v->s_w)
+		return true;
+	/* rows as wide as the windows reach (and the image's columns) */
+	lq = (v->out_w - 1) * v->s_w + (v->k_w - 1) * v->d_w + 1;
+	if (lq < v->in_w + v->p_w)
+		lq = v->in_w + v->p_w;
+	/* the last vector's load: (k_h - 1) * d_h rows down, a group's taps on, 64 bytes */
+	if (__builtin_mul_overflow(v->out_h - 1, lq, &len) ||
+		__builtin_add_overflow(len, v->out_w + 15, &len) ||
+		__builtin_mul_overflow(v->out_h, (v->out_w + 15) / 16, &rv) || len / 16 > rv)
+		return true;
+	if (__builtin_mul_overflow((v->k_h - 1) * v->d_h, lq, &t) ||
+		__builtin_mul_overflow(len / 16 * 16 - 16, v->s_w, &len) ||
+		__builtin_add_overflow(t, len + (groups - 1) * QDW_TAPS * v->d_w + 64, &len) ||
+		__builtin_mul_overflow(hp, lq, &t))
+		return true;
+	*flat = true;
+	*wq = lq;
+	*bytes = len > t ? len : t;
+	return true;
+}
+
 bool
 onnx_qdw_vnni_ok(const ConvGeom2D *v, int64_t *plane_bytes)
 {
-	int64_t		wq,
-				hp;
+	int64_t		wq;
+	bool		flat;
 
 #ifdef QDW_X86
 	if (onnx_qgemm_isa() != ONNX_QGEMM_VNNI || !__builtin_cpu_supports("avx512vbmi"))
@@ -86,10 +134,7 @@ onnx_qdw_vnni_ok(const ConvGeom2D *v, int64_t *plane_bytes)
 		v->k_h * ((v->k_w + QDW_TAPS - 1) / QDW_TAPS) > QDW_MAX_TAPS / QDW_TAPS ||
 		v->out_h < 1 || v->out_w < 1)
 		return false;
-	hp = (v->out_h - 1) * v->s_h + (v->k_h - 1) * v->d_h + 1;
-	if (!qdw_row_width(v, &wq) || __builtin_mul_overflow(hp, wq, plane_bytes))
-		return false;
-	return true;
+	return qdw_layout(v, &wq, plane_bytes, &flat);
 }
 
 #ifdef QDW_X86
@@ -120,6 +165,9 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 	int64_t		groups = (v->k_w + QDW_TAPS - 1) / QDW_TAPS,
 				kk = v->k_h * v->k_w,
 				wq = 0,
+				bytes = 0,
+				rows,
+				cols,
 				hp = (v->out_h - 1) * v->s_h + (v->k_h - 1) * v->d_h + 1,
 				r0 = v->p_h < hp ? v->p_h : hp,
 				r1 = v->p_h + v->in_h < hp ? v->p_h + v->in_h : hp,
@@ -135,13 +183,18 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 	__m512		flo = _mm512_set1_ps((float) (lo - yz)),
 				fhi = _mm512_set1_ps((float) (hi - yz));
 
-	qdw_row_width(v, &wq);
+	bool		flat;
+
+	qdw_layout(v, &wq, &bytes, &flat);
+	/* flat: one row of (out_h - 1) * wq + out_w columns (qdw_layout) */
+	rows = flat ? 1 : v->out_h;
+	cols = flat ? (v->out_h - 1) * wq + v->out_w : v->out_w;
 	for (int i = 0; i < 16; i++)
 		for (int j = 0; j < QDW_TAPS; j++)
 			idx[i * 4 + j] = (uint8_t) (v->s_w * i + v->d_w * j);
 	perm = _mm512_loadu_si512(idx);
 	/* the padded plane, rows of wq bytes: xzu around the image, set once */
-	memset(xp, xzu, (size_t) (hp * wq));
+	memset(xp, xzu, (size_t) bytes);
 
 	for (int64_t c = 0; c < nch; c++)
 	{
@@ -196,14 +249,15 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 		corr = _mm512_set1_epi32((int32_t) (uint32_t) ((int64_t) (bias ? bias[c] : 0) -
 													   (int64_t) xzu * wsum + kk * (int64_t) xzu * wz));
 
-		for (int64_t oh = 0; oh < v->out_h; oh++)
-			for (int64_t o0 = 0; o0 < v->out_w; o0 += QDW_COLS)
+		for (int64_t oh = 0; oh < rows; oh++)
+			for (int64_t o0 = 0; o0 < cols; o0 += QDW_COLS)
 			{
-				int64_t		len = v->out_w - o0 < QDW_COLS ? v->out_w - o0 : QDW_COLS;
+				int64_t		len = cols - o0 < QDW_COLS ? cols - o0 : QDW_COLS;
 				int			nv = (int) ((len + 15) / 16);
 				__m512i		a[QDW_COLS / 16],
 							sm[QDW_COLS / 16];
 				int32_t		tot[QDW_COLS];
+				uint8_t		fb[QDW_COLS];
 
 				for (int i = 0; i < QDW_COLS / 16; i++)
 					a[i] = sm[i] = _mm512_setzero_si512();
@@ -251,6 +305,11 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 					__m512i		t = _mm512_add_epi32(_mm512_loadu_si512(tot + 16 * i), corr);
 					__m512		f;
 
+					if (flat && y == NULL)
+					{
+						_mm512_storeu_si512(tot + 16 * i, t);
+						continue;
+					}
 					if (y == NULL)
 					{
 						_mm512_mask_storeu_epi32(acc + at, k, t);
@@ -261,7 +320,43 @@ qdw_channels_vnni(const ConvGeom2D *v, const uint8_t *x, int64_t nch, bool xs, i
 					if (!finite)
 						f = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(f, f, _CMP_ORD_Q), f);
 					f = _mm512_min_ps(_mm512_max_ps(f, flo), fhi);
-					_mm_mask_storeu_epi8(y + at, k, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp)));
+					if (flat)
+						_mm_storeu_si128((__m128i *) (fb + 16 * i),
+										 _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp)));
+					else
+						_mm_mask_storeu_epi8(y + at, k, _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(f), zp)));
+				}
+				/* flat: columns q of the block to (q / wq, q % wq), those within out_w */
+				if (flat)
+				{
+					int64_t		r = o0 / wq,
+								ow = o0 - r * wq;
+
+					for (int64_t q = o0; q < o0 + len; r++, ow = 0)
+					{
+						int64_t		n = v->out_w - ow,
+									at = c * out_plane + r * v->out_w + ow;
+
+						if (n > 0)
+						{
+							if (n > o0 + len - q)
+								n = o0 + len - q;
+							if (y)
+							{
+								/* short rows: masked 16-byte moves, no memcpy call */
+								for (int64_t i = 0; i < n; i += 16)
+								{
+									__mmask16	k = n - i >= 16 ? (__mmask16) 0xffff :
+										(__mmask16) ((1u << (n - i)) - 1);
+
+									_mm_mask_storeu_epi8(y + at + i, k, _mm_maskz_loadu_epi8(k, fb + (q - o0) + i));
+								}
+							}
+							else
+								memcpy(acc + at, tot + (q - o0), (size_t) n * sizeof(int32_t));
+						}
+						q += wq - ow;
+					}
 				}
 			}
 	}

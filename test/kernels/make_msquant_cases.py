@@ -548,7 +548,8 @@ def dw_vnni_cases(out):
     of 128 columns and their 16-column tails, k_w 1 to 7 (one or two
     groups of four taps), strides 1 to 3 and dilations up to the widest
     one 64-byte load serves (3 * 15 + 3 * 6 = 63), stride 4 (not taken),
-    asymmetric pads wider than the kernel, more than 32 channels (blocks
+    asymmetric pads wider than the kernel, unit or equal strides read flat (several
+    rows per block, the columns past out_w dropped), more than 32 channels (blocks
     between cancellation checks), a batch, 1-D, u8 and s8 x, s8 weights
     whose w - wz fits int8 and weights with zero points where it does not
     (the window-sum correction), uint8 weights, extreme values, and
@@ -564,6 +565,21 @@ def dw_vnni_cases(out):
         ((1, 2, 6, 29), (3, 3), dict(strides=[1, 4], pads=[1, 1, 1, 1])),
         ((1, 6, 130), (5,), dict(pads=[2, 2])),
         ((1, 3, 2, 5), (5, 5), dict(pads=[4, 4, 4, 4])),
+        # unit strides read the padded plane flat (qdw_layout): ShuffleNet's
+        # 7 x 7 with more than 32 channels, 14 x 13 over two blocks of 128
+        # columns, dilated rows with two tap groups (taps reaching into the
+        # next row weigh 0), 1 x 1 over three blocks, a width of 3 with
+        # asymmetric pads (blocks ending inside the dropped columns)
+        ((1, 67, 7, 7), (3, 3), dict(pads=[1, 1, 1, 1])),
+        ((1, 5, 14, 13), (3, 3), dict(pads=[1, 1, 1, 1])),
+        ((1, 3, 11, 9), (3, 6), dict(dilations=[2, 1], pads=[2, 0, 1, 4])),
+        ((1, 4, 9, 30), (1, 1), dict()),
+        ((2, 3, 5, 3), (3, 3), dict(pads=[0, 2, 3, 1])),
+        # equal strides read flat too where that takes no more vectors:
+        # ShuffleNet's stride-2 14 x 14, stride 2 dilated, stride 3
+        ((1, 35, 14, 14), (3, 3), dict(strides=[2, 2], pads=[1, 1, 1, 1])),
+        ((1, 4, 11, 10), (3, 3), dict(strides=[2, 2], dilations=[2, 2], pads=[2, 2, 2, 2])),
+        ((1, 3, 9, 8), (3, 3), dict(strides=[3, 3], pads=[1, 1, 1, 1])),
     ]
     for i, (xs, ks, attrs) in enumerate(specs):
         C = xs[1]

@@ -311,51 +311,58 @@ def qop_dyn_cases(out):
 
 
 def conv_table_cases(out):
-    """QLinearConv -> DQ -> float chain -> Q: the table the chain becomes is
-    applied by the QLinearConv to its own output (OnnxNode.fused_table): a
-    3x3 window (im2col kernels), a 1x1 one with 16+ positions (the
-    channels-first VNNI kernel), a depthwise one, each with a per-tensor and
-    a per-channel table, batch 2, int8 and uint8; and the form that must
-    stay two nodes (the convolution's output is also a graph output)."""
+    """QLinearConv -> DQ -> BatchNormalization -> Relu -> Q (ShuffleNet's
+    static QOperator form; a table per channel) or -> HardSwish -> Q (one
+    table): the table goes into the QLinearConv's store (qdq_fuse.c itab_into_conv, OnnxNode.fused_table).
+    Depthwise (qconv_dw_vnni.c), grouped and plain 1x1 (qconv_pw_vnni.c), a
+    3x3 over the GEMM path, uint8 and int8, per-tensor and per-channel
+    weight scales, a batch of 2, odd sizes; and the convolution's output
+    also a graph output (not folded)."""
     n = 0
-    ms = "com.microsoft"
-    for dt in (np.uint8, np.int8):
-        info = np.iinfo(dt)
-        z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
-        for kind, C, M, k, group, hw in (("k3", 5, 7, 3, 1, (9, 11)), ("pw", 24, 33, 1, 1, (5, 7)),
-                                         ("dw", 16, 16, 3, 16, (6, 5))):
-            for cname, chain in (("hardswish", [("HardSwish", {}, [])]),
-                                 ("bnrelu", [("BatchNormalization", {}, bn(M)), ("Relu", {}, [])])):
-                for keep in (False, True):
-                    X = rng.integers(info.min, int(info.max) + 1, (2, C, hw[0], hw[1])).astype(dt)
-                    W = rng.integers(-127, 128, (M, C // group, k, k)).astype(np.int8)
-                    inits = [("xs", f32(0.02)), ("xz", z(128)), ("w", W), ("ws", f32(0.01)), ("wz", np.int8(0)),
-                             ("s1", f32(0.05)), ("z1", z(120)), ("s2", f32(0.03)), ("z2", z(100))]
-                    nodes = [mk("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "s1", "z1"], ["c1"],
-                                pads=[k // 2] * 4, group=group),
-                             mk("DequantizeLinear", ["c1", "s1", "z1"], ["d0"])]
-                    prev = "d0"
-                    for j, (op, attrs, cs) in enumerate(chain):
-                        names = []
-                        for i, c in enumerate(cs):
-                            inits.append(("k%d_%d" % (j, i), c))
-                            names.append("k%d_%d" % (j, i))
-                        nodes.append(mk(op, [prev] + names, ["f%d" % j], **attrs))
-                        prev = "f%d" % j
-                    nodes.append(mk("QuantizeLinear", [prev, "s2", "z2"], ["y"]))
-                    outs = {"y": (dt, None)}
-                    if keep:
-                        outs["c1"] = (dt, None)
-                    m = make_model(nodes, inputs={"x": (dt, list(X.shape))}, outputs=outs, initializers=inits,
-                                   domains=[(ms, 1)])
-                    write_case(out, "qlut_conv_%s_%s_%s%s" % (kind, cname, dt.__name__, "_keep" if keep else ""),
-                               m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
-                    n += 1
+    specs = [  # x shape, W shape, group, attrs
+        ((1, 35, 7, 7), (35, 1, 3, 3), 35, dict(pads=[1, 1, 1, 1])),
+        ((2, 12, 9, 5), (8, 3, 1, 1), 4, dict()),
+        ((1, 6, 11, 13), (7, 6, 3, 3), 1, dict(pads=[1, 0, 1, 2], strides=[2, 1])),
+        ((2, 24, 5, 7), (33, 24, 1, 1), 1, dict()),
+    ]
+    for i, (xs, ws_, g, attrs) in enumerate(specs):
+        for dt in (np.uint8, np.int8):
+            for per_ch, both in ((False, False), (True, False), (True, True)):
+                info = np.iinfo(dt)
+                z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
+                M = ws_[0]
+                X = rng.integers(info.min, int(info.max) + 1, xs).astype(dt)
+                W = rng.integers(-127, 128, ws_).astype(np.int8)
+                wsc = (rng.random(M) * 0.02 + 0.002).astype(np.float32) if per_ch else f32(0.01)
+                wz = np.zeros(M, np.int8) if per_ch else np.int8(0)
+                b = bn(M)
+                inits = [("xs", f32(0.02)), ("xz", z(128)), ("w", W), ("ws", wsc), ("wz", wz),
+                         ("s1", f32(0.3)), ("z1", z(120)), ("s2", f32(0.07)), ("z2", z(10)),
+                         ("B", rng.integers(-500, 500, M).astype(np.int32))]
+                inits += [("b_%d" % k, v) for k, v in enumerate(b)]
+                nodes = [mk("QLinearConv", ["x", "xs", "xz", "w", "ws", "wz", "s1", "z1", "B"], ["c1"], group=g,
+                            **attrs),
+                         mk("DequantizeLinear", ["c1", "s1", "z1"], ["d1"])]
+                if per_ch:
+                    nodes += [mk("BatchNormalization", ["d1"] + ["b_%d" % k for k in range(4)], ["n1"]),
+                              mk("Relu", ["n1"], ["r1"])]
+                else:
+                    nodes += [mk("HardSwish", ["d1"], ["r1"])]  # one table for the tensor
+                nodes += [mk("QuantizeLinear", ["r1", "s2", "z2"], ["y"])]
+                outs = {"y": (dt, None)}
+                if both:
+                    outs["c1"] = (dt, None)
+                m = make_model(nodes, inputs={"x": (dt, list(xs))}, outputs=outs, initializers=inits)
+                write_case(out, "qlut_conv_table_%d_%s_%s%s" % (i, dt.__name__, "pc" if per_ch else "pt",
+                                                                "_both" if both else ""),
+                           m, {"x": X}, rtol=0, atol=1.0, isa=ALL_ISA)
+                n += 1
     return n
 
 
 def main(out):
     n = 0
+    n += conv_table_cases(out)
     unary = [("Relu", {}, []), ("Sigmoid", {}, []), ("Tanh", {}, []), ("Neg", {}, []), ("Abs", {}, []),
              ("Elu", {"alpha": 0.7}, []), ("LeakyRelu", {"alpha": 0.15}, []),
              ("HardSigmoid", {"alpha": 0.2, "beta": 0.45}, []), ("HardSwish", {}, []),
@@ -411,7 +418,6 @@ def main(out):
     n += qdq_cases(out)
     n += add_relu_cases(out)
     n += itab_cases(out)
-    n += conv_table_cases(out)
     # the internal operator named by a model: refused at run, no table to read
     m = make_model([mk("QLinearTable", ["x"], ["y"], domain="org.postgresql.onnx.engine")],
                    inputs={"x": (np.uint8, [4])}, outputs={"y": (np.uint8, [4])},

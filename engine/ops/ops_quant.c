@@ -364,12 +364,11 @@ ONNX_VEC_DISPATCH(static, quantize_8bit_loop, quantize_8bit_body,
  * quantize_8bit_body in AVX-512, the same operations in the same order
  * (divide, clamp, round by the 1.5 * 2^23 constant, add zp; NaN to qnan),
  * so bit-identical; tails masked.  The quotient x / scale without a
- * division where 1e-30 <= |scale| <= 1e30 (1 / scale then normal): q0 =
- * x * r with r = 1 / scale, then q0 + fma(-q0, scale, x) * r, the
- * correctly rounded quotient (Markstein; the residual exact by the FMA),
- * as qmatmul.c's quantize_u8_x512; quotients past +-1e6 keep q0 (clamped
- * either way; an infinite x gives the division's infinity, NaN stays
- * NaN).  A division costs about as much as the rest of the loop.
+ * division where 1e-30 <= |scale| <= 1e30 (1 / scale then normal):
+ * vecmath.h's onnx_div_rn_x512, the correctly rounded quotient below 1e6
+ * in magnitude (clamped either way past it; an infinite x gives the
+ * division's infinity, NaN stays NaN).  A division costs about as much as
+ * the rest of the loop.
  */
 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 static void
@@ -378,7 +377,6 @@ quantize_8bit_x512(const float *x, int64_t n, float scale, int32_t zp, int32_t l
 	bool		recip = fabsf(scale) >= 1e-30f && fabsf(scale) <= 1e30f;
 	const __m512 vs = _mm512_set1_ps(scale),
 				vr = _mm512_set1_ps(1.0f / scale),
-				big = _mm512_set1_ps(1e6f),
 				vl = _mm512_set1_ps((float) (lo - zp)),
 				vh = _mm512_set1_ps((float) (hi - zp)),
 				magic = _mm512_set1_ps(12582912.0f);
@@ -394,13 +392,7 @@ quantize_8bit_x512(const float *x, int64_t n, float scale, int32_t zp, int32_t l
 		__m512i		q;
 
 		if (recip)
-		{
-			__m512		q0 = _mm512_mul_ps(xv, vr);
-
-			v = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, vs, xv), vr, q0);
-			/* |q0| < 1e6, NaN not: the corrected quotient */
-			v = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(q0), big, _CMP_LT_OQ), q0, v);
-		}
+			v = onnx_div_rn_x512(xv, vs, vr);
 		else
 			v = _mm512_div_ps(xv, vs);
 		c = _mm512_min_ps(_mm512_max_ps(v, vl), vh);

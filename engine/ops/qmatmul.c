@@ -252,12 +252,9 @@ onnx_qmm_run(OnnxKernelCtx *ctx, const OnnxTensor *a, const OnnxTensor *azp, con
  * first, far outside [0, 255] either way), so the loop vectorizes.
  *
  * x / scale is one division per element, or with use_fma (the levels
- * with FMA) q0 = x * r with r = 1 / scale (correctly rounded), then one
- * correction q0 + fma(-q0, scale, x) * r, which is x / scale correctly
- * rounded (Markstein: r within half an ulp of 1 / scale and q0 within one
- * ulp of x / scale, the residual exact by the FMA), so every code is the
- * division's.  Quotients past +-1e6 (and NaN, inf) keep q0: clamped (or
- * NaN) either way.
+ * with FMA) vecmath.h's onnx_div_rn_fma, the correctly rounded quotient
+ * below 1e6 in magnitude, so every code is the division's (quotients past
+ * +-1e6, NaN and inf are clamped, or NaN, either way).
  */
 ONNX_VEC_INLINE void
 quantize_u8_any(const float *x, int64_t n, float scale, float zp, uint8_t *q, bool use_fma)
@@ -267,18 +264,9 @@ quantize_u8_any(const float *x, int64_t n, float scale, float zp, uint8_t *q, bo
 
 	for (int64_t i = 0; i < n; i++)
 	{
-		float		a,
+		float		a = use_fma ? onnx_div_rn_fma(x[i], scale, r) : x[i] / scale,
 					v;
 
-		if (use_fma)
-		{
-			float		q0 = x[i] * r;
-
-			a = __builtin_fmaf(__builtin_fmaf(-q0, scale, x[i]), r, q0);
-			a = q0 > -1e6f && q0 < 1e6f ? a : q0;
-		}
-		else
-			a = x[i] / scale;
 		a = a < -1e6f ? -1e6f : a;
 		a = a > 1e6f ? 1e6f : a;
 		v = ((a + magic) - magic) + zp;
@@ -328,15 +316,10 @@ quantize_u8_x512(const float *x, int64_t n, float scale, float zp, uint8_t *q)
 	for (int64_t i = 0; i < n; i += 16)
 	{
 		__mmask16	m = n - i >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (n - i)) - 1);
-		__m512		xv = _mm512_maskz_loadu_ps(m, x + i),
-					q0 = _mm512_mul_ps(xv, vr),
-					a = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, vs, xv), vr, q0),
+		__m512		a = onnx_div_rn_x512(_mm512_maskz_loadu_ps(m, x + i), vs, vr),
 					v;
-		__mmask16	in = _mm512_cmp_ps_mask(q0, lo, _CMP_GT_OQ) & _mm512_cmp_ps_mask(q0, hi, _CMP_LT_OQ),
-					ok;
+		__mmask16	ok = _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q);
 
-		a = _mm512_mask_blend_ps(in, q0, a);
-		ok = _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q);
 		a = _mm512_min_ps(_mm512_max_ps(a, lo), hi);
 		v = _mm512_add_ps(_mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
 		v = _mm512_min_ps(_mm512_max_ps(v, zero), top);
@@ -345,19 +328,17 @@ quantize_u8_x512(const float *x, int64_t n, float scale, float zp, uint8_t *q)
 }
 
 /*
- * One vector of quantize_u8_x512's quotients, clamped to [-1e6, 1e6] and
- * rounded to nearest even as int32: a NaN quotient (x / scale of an
- * infinity) takes q0 (infinite, as the division's), and a NaN x gives
- * -1e6 (max returns its second operand), which saturates to code 0.
+ * One vector of quantize_u8_x512's quotients (onnx_div_rn_x512), clamped
+ * to [-1e6, 1e6] and rounded to nearest even as int32: an infinite x
+ * gives +-1e6, and a NaN x -1e6 (max returns its second operand), which
+ * saturates to code 0.
  */
 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 static inline __m512i
 quantize_u8_rne(__m512 xv, __m512 vs, __m512 vr)
 {
-	__m512		q0 = _mm512_mul_ps(xv, vr),
-				a = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, vs, xv), vr, q0);
+	__m512		a = onnx_div_rn_x512(xv, vs, vr);
 
-	a = _mm512_mask_mov_ps(a, _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), q0);
 	a = _mm512_min_ps(_mm512_max_ps(a, _mm512_set1_ps(-1e6f)), _mm512_set1_ps(1e6f));
 	return _mm512_cvt_roundps_epi32(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 }

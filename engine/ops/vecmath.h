@@ -320,4 +320,39 @@ tanh_f32_fast(float x)
 extern void onnx_vec_sigmoid_f32(const float *x, float *y, int64_t n);
 extern void onnx_vec_tanh_f32(const float *x, float *y, int64_t n);
 
+/*
+ * x / s correctly rounded without a division, for the quantizers
+ * (ops_quant.c, qmatmul.c): q0 = x * r with r = 1 / s (correctly
+ * rounded; the caller keeps 1e-30 <= |s| <= 1e30 so r is normal), then
+ * q0 + fma(-q0, s, x) * r, the correctly rounded quotient (Markstein: r
+ * within half an ulp of 1 / s and q0 within one ulp of x / s, the
+ * residual exact by the FMA).  Where |q0| >= 1e6, or q0 is NaN, q0 is
+ * returned: callers clamp quotients to +-1e6 (or to the 8-bit range)
+ * either way, an infinite x gives an infinity and a NaN x NaN.
+ */
+static inline float
+onnx_div_rn_fma(float x, float s, float r)
+{
+	float		q0 = x * r,
+				a = __builtin_fmaf(__builtin_fmaf(-q0, s, x), r, q0);
+
+	return q0 > -1e6f && q0 < 1e6f ? a : q0;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+/* onnx_div_rn_fma on 16 lanes: xv / vs with vr = 1 / vs, the same values */
+__attribute__((target("avx512f,fma"), always_inline))
+static inline __m512
+onnx_div_rn_x512(__m512 xv, __m512 vs, __m512 vr)
+{
+	__m512		q0 = _mm512_mul_ps(xv, vr),
+				a = _mm512_fmadd_ps(_mm512_fnmadd_ps(q0, vs, xv), vr, q0);
+
+	return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(_mm512_abs_ps(q0), _mm512_set1_ps(1e6f),
+												   _CMP_LT_OQ), q0, a);
+}
+#endif
+
 #endif							/* ONNX_VECMATH_H */

@@ -1069,13 +1069,16 @@ conv_blocked(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float 
 	 * also for a batch of small images: its tiles follow the output rows,
 	 * so no position is wasted, and it runs 1.2-1.6x faster than one
 	 * im2col GEMM over several images (conv_core's batched path) at 16x16
-	 * and 8x8 maps of 64 and 128 channels; not a strided 1x1 window over
-	 * such a batch (shallow: the batched GEMM is 1.35x faster there)
+	 * and 8x8 maps of 64 and 128 channels; not a strided (or padded) 1x1
+	 * window at all: its K is shallow, so the 32 transposing gathers a
+	 * tile of conv_bcast.c cost more than the compact column gather of
+	 * conv_core (ResNet-18's 64->128 downsample of a 16x16 map alone:
+	 * 1.06x onnxruntime there, 0.69x through conv_core, Xeon 2026-12-08;
+	 * a batch of them through the batched GEMM 1.35x faster too)
 	 */
 	if (onnx_vec_isa() == ONNX_VEC_AVX512 &&
 		onnx_conv_bcast_suits(g->nsp, M / group, C / group, group, g->k_size, g->s, pw) &&
-		!(g->k_size == 1 && N >= 2 &&
-		  conv_batch_images(N, C / group, M / group, g->out_size, sizeof(float)) >= 2))
+		g->k_size > 1)
 		st = conv_block_run(ctx, conv_bcast, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
 							g, x, w, b, act, y, N, C, M, group, handled);
 	if (st == ONNX_OK && !*handled &&

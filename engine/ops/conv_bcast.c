@@ -271,8 +271,8 @@ bc_split2_avx512(const float *src, int64_t n, float *even, float *odd)
 
 OnnxStatus
 onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *wp,
-					const void *next, int64_t next_bytes, const float *b, const OnnxFusedAct *act,
-					float *y, int64_t N, int64_t C, int64_t M, int64_t group, bool *handled)
+					const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C,
+					int64_t M, int64_t group, bool *handled)
 {
 #ifdef CONV_X86
 	int64_t		Cg = C / group,
@@ -454,13 +454,6 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 					pf.p = wi * wbytes + BC_PF_AHEAD;
 				pf.end = (wi + 2 < group * blocks ? wi + 2 : group * blocks) * wbytes;
 				pf.lines = 2;
-				if (wi == group * blocks - 1 && n == N - 1 && next != NULL && next_bytes > 0)
-				{
-					/* the last block: the next layer's first weights instead */
-					pf.w = next;
-					pf.p = 0;
-					pf.end = next_bytes;
-				}
 				/*
 				 * bands of rows, top to bottom (the planes of a large map
 				 * are read once from memory): the main columns in tiles
@@ -483,8 +476,6 @@ onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const
 		}
 	return ONNX_OK;
 #else
-	(void) next;
-	(void) next_bytes;
 	*handled = false;
 	return ONNX_OK;
 #endif

@@ -31,16 +31,12 @@ extern bool onnx_conv_bcast_suits(int nsp, int64_t Mg, int64_t Cg, int64_t group
  * Conv of 1 or 2 spatial dims, float32, with weights packed in blocks of
  * CONV_BCAST_NB channels (onnx_conv_block_pack, conv_direct.h): X (N, C, [H,] W), B (M) or NULL
  *	 -> Y (N, M, [OH,] OW) = act(conv + bias), every element written.
- * next (NULL: none), next_bytes: weights the next layer reads first,
- * prefetched into L2 while the last block of output channels runs (a hint
- * only: never read).
  * Sets *handled false (returning ONNX_OK) when it does not take the
  * geometry or the instruction-set level is below AVX-512; fails on
  * memory or cancellation.
  */
 extern OnnxStatus onnx_conv_bcast_f32(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x,
-									  const float *wp, const void *next, int64_t next_bytes,
-									  const float *b, const OnnxFusedAct *act,
+									  const float *wp, const float *b, const OnnxFusedAct *act,
 									  float *y, int64_t N, int64_t C, int64_t M, int64_t group,
 									  bool *handled);
 

@@ -448,13 +448,6 @@ typedef struct ConvPrepared
 	int64_t		gemm_mg,
 				gemm_k;			/* their shape: M/group x C/group * taps */
 	const OnnxGemmPacked **narrow_w;	/* per group W_g^T packed as B (conv_narrow.c) */
-	/*
-	 * the packed weights the next Conv in execution order reads first (its
-	 * first block for conv_bcast.c), bytes of them: prefetched while this
-	 * one's last block runs; NULL when none
-	 */
-	const void *next_w;
-	int64_t		next_bytes;
 } ConvPrepared;
 
 /*
@@ -893,31 +886,6 @@ conv_pack_gemm(OnnxNode *node, const OnnxTensor *w, int64_t group, int64_t taps,
 }
 
 /*
- * Tell the Conv that runs before node in g (the nearest earlier live
- * Conv, when its weights are packed for conv_bcast.c) to prefetch bytes
- * of node's packed weights w while it finishes.  Packing goes in node
- * order, so that Conv is packed already.
- */
-static void
-conv_link_prev(const OnnxNode *node, const OnnxGraph *g, const float *w, int64_t bytes)
-{
-	for (int j = node->index - 1; j >= 0 && j < g->n_nodes; j--)
-	{
-		const OnnxNode *p = &g->nodes[j];
-		ConvPrepared *pc;
-
-		if (p->skip || p->def != node->def)
-			continue;
-		if ((pc = p->prepared) != NULL && pc->bcast_w != NULL)
-		{
-			pc->next_w = w;
-			pc->next_bytes = bytes;
-		}
-		return;
-	}
-}
-
-/*
  * Pack hook of Conv: constant float32 weights of 1 or 2 spatial dims,
  * packed once into the model's arena for the kernel that will read them:
  * conv_narrow.c where the input's static shape gives few output
@@ -964,7 +932,6 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		onnx_conv_block_pack(w->data, w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, packed);
 		cp->w_data = w->data;
 		cp->bcast_w = packed;
-		conv_link_prev(node, g, packed, w->dims[1] * taps * CONV_BCAST_NB * (int64_t) sizeof(float));
 		if (narrow_maybe && conv_pack_narrow(cp, w, group, w->dims[1] * taps, arena, err) != ONNX_OK)
 			return err->status;
 		node->prepared = cp;
@@ -1019,22 +986,6 @@ conv_block_run(OnnxKernelCtx *ctx, ConvBlockKernel kernel, const float *prepacke
 	return kernel(ctx, g, x, packed ? packed : prepacked, b, act, y, N, C, M, group, handled);
 }
 
-/*
- * conv_bcast.c on the packed weights wp, prefetching the next Conv's
- * first weights at the end when wp are the ones packed at load.
- */
-static OnnxStatus
-conv_bcast(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *wp,
-		   const float *b, const OnnxFusedAct *act, float *y, int64_t N, int64_t C, int64_t M,
-		   int64_t group, bool *handled)
-{
-	const ConvPrepared *cp = ctx->node->prepared;
-	bool		own = cp != NULL && cp->bcast_w == wp;
-
-	return onnx_conv_bcast_f32(ctx, g, x, wp, own ? cp->next_w : NULL, own ? cp->next_bytes : 0,
-							   b, act, y, N, C, M, group, handled);
-}
-
 /* conv_narrow.c on the weights packed at load when they match w. */
 static OnnxStatus
 conv_narrow(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float *w,
@@ -1069,14 +1020,17 @@ conv_blocked(OnnxKernelCtx *ctx, const ConvGeom *g, const float *x, const float 
 	 * also for a batch of small images: its tiles follow the output rows,
 	 * so no position is wasted, and it runs 1.2-1.6x faster than one
 	 * im2col GEMM over several images (conv_core's batched path) at 16x16
-	 * and 8x8 maps of 64 and 128 channels; not a strided 1x1 window over
-	 * such a batch (shallow: the batched GEMM is 1.35x faster there)
+	 * and 8x8 maps of 64 and 128 channels; not a strided (or padded) 1x1
+	 * window at all: its K is shallow, so the 32 transposing gathers a
+	 * tile of conv_bcast.c cost more than the compact column gather of
+	 * conv_core (ResNet-18's 64->128 downsample of a 16x16 map alone:
+	 * 1.06x onnxruntime there, 0.69x through conv_core, Xeon 2026-12-08;
+	 * a batch of them through the batched GEMM 1.35x faster too)
 	 */
 	if (onnx_vec_isa() == ONNX_VEC_AVX512 &&
 		onnx_conv_bcast_suits(g->nsp, M / group, C / group, group, g->k_size, g->s, pw) &&
-		!(g->k_size == 1 && N >= 2 &&
-		  conv_batch_images(N, C / group, M / group, g->out_size, sizeof(float)) >= 2))
-		st = conv_block_run(ctx, conv_bcast, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
+		g->k_size > 1)
+		st = conv_block_run(ctx, onnx_conv_bcast_f32, cp ? cp->bcast_w : NULL, CONV_BCAST_NB,
 							g, x, w, b, act, y, N, C, M, group, handled);
 	if (st == ONNX_OK && !*handled &&
 		onnx_conv_direct_suits(M / group, C / group, group, g->k_size, pw))

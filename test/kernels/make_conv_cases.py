@@ -445,13 +445,24 @@ def main(out):
     conv_case(out, "bcast_s2_w71_nopad", (1, 8, 5, 71), (40, 8, 3, 3), dict(strides=[2, 2]))
     conv_case(out, "bcast_s2_w67_pad3", (2, 8, 6, 67), (40, 8, 3, 3), dict(pads=[1, 3, 1, 2], strides=[2, 2]))
     conv_case(out, "bcast_s2_w64_pad2", (1, 8, 6, 64), (40, 8, 5, 5), dict(pads=[2, 2, 2, 2], strides=[2, 2]))
-    # planes without gap columns (a strided 1x1 window): the positions as
-    # one row (P 64, 9, 6, 23), and a batch of them through the batched GEMM
+    # a strided 1x1 window (ResNet downsample): never conv_bcast.c, the
+    # column gather of conv_core then the GEMM (P 64, 9, 6, 23), a batch of
+    # them through the batched GEMM
     for name, xs in (("16", (1, 40, 16, 16)), ("5", (1, 40, 5, 5)), ("3x5", (1, 40, 3, 5)),
                      ("1d", (1, 40, 45)), ("batch3", (3, 40, 9, 9))):
         ws = (36, 40, 1, 1) if len(xs) == 4 else (36, 40, 1)
         conv_case(out, "bcast_flat_s2_%s" % name, xs, ws, dict(strides=[2] * (len(xs) - 2)),
                   post=act("Relu"))
+    # strided 1x1 at batch 1: odd channels and maps, pads (windows on the
+    # zero border), stride 3 and 2x1, without bias, fused Relu
+    for name, xs, ws, at, bias, post in (
+            ("c37_m67_15x13", (1, 37, 15, 13), (67, 37, 1, 1), dict(strides=[2, 2]), True, None),
+            ("c64_m128_16", (1, 64, 16, 16), (128, 64, 1, 1), dict(strides=[2, 2]), True, act("Relu")),
+            ("c33_m40_pad", (1, 33, 9, 11), (40, 33, 1, 1), dict(strides=[2, 2], pads=[1, 0, 1, 1]), True,
+             act("Relu")),
+            ("c40_m33_s3_nobias", (1, 40, 17, 10), (33, 40, 1, 1), dict(strides=[3, 3]), False, None),
+            ("c48_m50_s21", (1, 48, 7, 9), (50, 48, 1, 1), dict(strides=[2, 1]), False, act("Relu"))):
+        conv_case(out, "pw_strided_%s" % name, xs, ws, at, bias=bias, post=post)
     conv_case(out, "bcast_batch5_16", (5, 24, 16, 16), (64, 24, 3, 3), dict(pads=[1, 1, 1, 1]),
               post=act("Relu"))
     conv_case(out, "bcast_batch4_7", (4, 32, 7, 7), (48, 32, 3, 3), dict(pads=[1, 1, 1, 1]))

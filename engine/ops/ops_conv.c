@@ -921,7 +921,8 @@ conv_pack(OnnxNode *node, const OnnxGraph *g, OnnxArena *arena, OnnxError *err)
 		w->nbytes <= CONV_NARROW_PACK_BYTES;
 	if (narrow_fixed)
 		return conv_pack_gemm(node, w, group, taps, true, false, arena, err);
-	if (onnx_vec_isa() == ONNX_VEC_AVX512 && attrs_bcast(node, w, group, taps))
+	/* (a 1x1 window never runs there, conv_blocked: GEMM weights instead) */
+	if (onnx_vec_isa() == ONNX_VEC_AVX512 && taps > 1 && attrs_bcast(node, w, group, taps))
 	{
 		if (!onnx_conv_block_packed_size(w->dims[0], w->dims[1], taps, group, CONV_BCAST_NB, &n))
 			return ONNX_OK;

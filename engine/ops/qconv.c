@@ -1069,10 +1069,9 @@ run_conv_integer(OnnxKernelCtx *ctx)
 	if (y->count == 0 || (st = qconv_compute(ctx, &r, x, w, y)) != ONNX_OK || !to_float)
 		return st;
 	P = r.g.out_size;
-	if (!r.fdone && (fb || onnx_act_is_set(&ctx->node->fused_act)))
+	if (!r.fdone && (r.fbias || r.fact))
 		for (int64_t n = 0; n < r.N; n++)
-			onnx_act_rows_f32(&ctx->node->fused_act, (float *) y->data + n * r.M * P, r.M, P, P,
-							  fb ? fb->data : NULL);
+			onnx_act_rows_f32(r.fact, (float *) y->data + n * r.M * P, r.M, P, P, r.fbias);
 	return ONNX_OK;
 }
 

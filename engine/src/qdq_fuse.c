@@ -578,6 +578,21 @@ lut_node_ok(OnnxGraph *g, const OnnxNode *n, int id, int r, int64_t C, bool *per
 	return true;
 }
 
+/*
+ * The live node producing value id when reader is id's only reader (no
+ * other node, no subgraph, not a graph output); else NULL.
+ */
+static OnnxNode *
+sole_producer(OnnxGraph *g, const int *caps, int id, const OnnxNode *reader)
+{
+	OnnxNode   *p;
+
+	if (id < 0 || g->values[id].producer < 0 || only_reader(g, caps, id) != reader)
+		return NULL;
+	p = &g->nodes[g->values[id].producer];
+	return p->skip ? NULL : p;
+}
+
 /* Moves a table chain may end in before its Q, at most. */
 #define LUT_MAX_MOVES 4
 
@@ -594,10 +609,8 @@ lut_move_of(OnnxGraph *g, const int *caps, int id, OnnxNode *reader)
 	OnnxNode   *p;
 	bool		known = false;
 
-	if (id < 0 || g->values[id].producer < 0 || only_reader(g, caps, id) != reader)
-		return NULL;
-	p = &g->nodes[g->values[id].producer];
-	if (p->skip || p->domain[0] || p->n_outputs != 1 || p->n_inputs < 1 || p->inputs[0] < 0)
+	if ((p = sole_producer(g, caps, id, reader)) == NULL || p->domain[0] || p->n_outputs != 1 ||
+		p->n_inputs < 1 || p->inputs[0] < 0)
 		return NULL;
 	for (int i = 0; moves[i] && !known; i++)
 		known = strcmp(p->op_type, moves[i]) == 0;
@@ -894,12 +907,9 @@ is_table(const OnnxNode *n)
 static OnnxNode *
 table_into(OnnxGraph *g, const int *caps, int id, const OnnxNode *n)
 {
-	OnnxNode   *p;
+	OnnxNode   *p = sole_producer(g, caps, id, n);
 
-	if (id < 0 || g->values[id].producer < 0)
-		return NULL;
-	p = &g->nodes[g->values[id].producer];
-	return is_table(p) && only_reader(g, caps, id) == n ? p : NULL;
+	return p && is_table(p) ? p : NULL;
 }
 
 
@@ -1058,14 +1068,11 @@ itab_into_conv(OnnxGraph *g, const int *caps, OnnxNode *n)
 	OnnxNode   *p;
 	int			id;
 
-	if (!is_table(n) || (id = n->inputs[0]) < 0 || g->values[id].producer < 0 ||
-		n->outputs[0] < 0)
+	if (!is_table(n) || n->outputs[0] < 0 || (p = sole_producer(g, caps, id = n->inputs[0], n)) == NULL)
 		return;
-	p = &g->nodes[g->values[id].producer];
 	t = n->prepared;
-	if (p->skip || p->domain[0] || strcmp(p->op_type, "QLinearConv") != 0 || p->fused_table ||
-		p->n_outputs != 1 || only_reader(g, caps, id) != n ||
-		(w = onnx_const_input(g, p, 3)) == NULL || w->rank < 1 ||
+	if (p->domain[0] || strcmp(p->op_type, "QLinearConv") != 0 || p->fused_table ||
+		p->n_outputs != 1 || (w = onnx_const_input(g, p, 3)) == NULL || w->rank < 1 ||
 		(t->channels > 1 && t->channels != w->dims[0]))
 		return;
 	p->fused_table = t;
